@@ -1,0 +1,83 @@
+using System.Data.Common;
+using Microsoft.Data.Sqlite;
+using Npgsql;
+
+namespace HealthRec.Data;
+
+/// <summary>The engine behind the application database. One schema, two engines.</summary>
+public enum DatabaseEngine
+{
+    /// <summary>Embedded default: a file under <c>var/</c>, no server to install.</summary>
+    Sqlite,
+
+    /// <summary>Production: PostgreSQL 15+, shared by several HealthRec nodes and by Hangfire.</summary>
+    Postgres,
+}
+
+/// <summary>
+/// The application database: hands out open connections on whichever engine is configured.
+/// SQL written for both engines uses <c>@name</c> parameters, which both providers accept.
+/// </summary>
+public sealed class HealthRecDatabase
+{
+    private readonly NpgsqlDataSource? _postgres;
+    private readonly string? _sqliteConnectionString;
+
+    private HealthRecDatabase(DatabaseEngine engine, string description, NpgsqlDataSource? postgres, string? sqliteConnectionString)
+    {
+        Engine = engine;
+        Description = description;
+        _postgres = postgres;
+        _sqliteConnectionString = sqliteConnectionString;
+    }
+
+    public DatabaseEngine Engine { get; }
+
+    /// <summary>Where the data lives, safe to log: never contains a password.</summary>
+    public string Description { get; }
+
+    /// <summary>A database in a SQLite file; the folder is created if missing.</summary>
+    public static HealthRecDatabase ForSqlite(string path)
+    {
+        var fullPath = Path.GetFullPath(path);
+        Directory.CreateDirectory(Path.GetDirectoryName(fullPath)!);
+        var connectionString = new SqliteConnectionStringBuilder
+        {
+            DataSource = fullPath,
+            Mode = SqliteOpenMode.ReadWriteCreate,
+            Pooling = true,
+            ForeignKeys = true,
+            // Seconds a command waits on a locked database before failing (SQLite allows one writer at a time).
+            DefaultTimeout = 30,
+        }.ToString();
+        return new HealthRecDatabase(DatabaseEngine.Sqlite, $"SQLite {fullPath}", null, connectionString);
+    }
+
+    /// <summary>A PostgreSQL database reached through the process's one shared data source.</summary>
+    public static HealthRecDatabase ForPostgres(NpgsqlDataSource dataSource)
+    {
+        var builder = new NpgsqlConnectionStringBuilder(dataSource.ConnectionString);
+        return new HealthRecDatabase(
+            DatabaseEngine.Postgres, $"PostgreSQL {builder.Host}:{builder.Port}/{builder.Database}", dataSource, null);
+    }
+
+    public async ValueTask<DbConnection> OpenConnectionAsync(CancellationToken cancellationToken)
+    {
+        if (_postgres is not null)
+        {
+            return await _postgres.OpenConnectionAsync(cancellationToken);
+        }
+
+        var connection = new SqliteConnection(_sqliteConnectionString);
+        try
+        {
+            await connection.OpenAsync(cancellationToken);
+            return connection;
+        }
+        catch
+        {
+            await connection.DisposeAsync();
+            throw;
+        }
+    }
+}

