@@ -1,0 +1,90 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Text.Json.Nodes;
+using HealthRec.Data;
+using HealthRec.Testing;
+
+namespace HealthRec.Server.Tests;
+
+[Collection(SequentialServers.Name)]
+public sealed class HealthTests
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task GivenEmbeddedDefault_WhenReadinessIsChecked_ThenTheSqliteDatabaseIsHealthy()
+    {
+        await using var server = await RunningServer.StartAsync(new Dictionary<string, string?>(), Ct);
+
+        var (status, body) = await GetAsync(server, "/health/ready");
+
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Equal("Healthy", (string)body["checks"]!["database"]!["status"]!);
+        Assert.StartsWith("SQLite ", (string)body["checks"]!["database"]!["description"]!, StringComparison.Ordinal);
+        Assert.Equal(DatabaseEngine.Sqlite, server.Services.GetRequiredService<HealthRecDatabase>().Engine);
+    }
+
+    [Fact]
+    public async Task GivenReachablePostgres_WhenReadinessIsChecked_ThenThePostgresDatabaseIsHealthy()
+    {
+        await using var database = await PostgresTestDatabase.CreateAsync(Ct);
+        await using var server = await RunningServer.StartAsync(Postgres(database.ConnectionString), Ct);
+
+        var (status, body) = await GetAsync(server, "/health/ready");
+
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Equal("Healthy", (string)body["status"]!);
+        Assert.StartsWith("PostgreSQL 127.0.0.1:", (string)body["checks"]!["database"]!["description"]!, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task GivenUnreachablePostgres_WhenReadinessIsChecked_ThenItIsUnhealthyWhileLivenessStaysHealthy()
+    {
+        var closedPort = FreeLoopbackPort();
+        await using var server = await RunningServer.StartAsync(
+            Postgres($"Host=127.0.0.1;Port={closedPort};Username=postgres;Password=not-logged-anywhere;Database=healthrec;Timeout=2"), Ct);
+
+        var (ready, readyBody) = await GetAsync(server, "/health/ready");
+        var (live, _) = await GetAsync(server, "/health/live");
+        var (discovery, _) = await GetAsync(server, "/cds-services");
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, ready);
+        Assert.Equal("Unhealthy", (string)readyBody["status"]!);
+        var description = (string)readyBody["checks"]!["database"]!["description"]!;
+        Assert.Contains($"PostgreSQL 127.0.0.1:{closedPort}/healthrec is unreachable", description, StringComparison.Ordinal);
+        Assert.DoesNotContain("not-logged-anywhere", readyBody.ToJsonString(), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.OK, live);
+        Assert.Equal(HttpStatusCode.OK, discovery);
+    }
+
+    [Fact]
+    public async Task GivenPostgresThatStopsAnswering_WhenReadinessIsChecked_ThenItTurnsUnhealthy()
+    {
+        var database = await PostgresTestDatabase.CreateAsync(Ct);
+        await using var server = await RunningServer.StartAsync(Postgres(database.ConnectionString), Ct);
+        Assert.Equal(HttpStatusCode.OK, (await GetAsync(server, "/health/ready")).Status);
+
+        await database.DisposeAsync();
+
+        var (status, body) = await GetAsync(server, "/health/ready");
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, status);
+        Assert.Contains("did not answer", (string)body["checks"]!["database"]!["description"]!, StringComparison.Ordinal);
+    }
+
+    internal static Dictionary<string, string?> Postgres(string connectionString) =>
+        new() { ["ConnectionStrings:Postgres"] = connectionString };
+
+    private static async Task<(HttpStatusCode Status, JsonNode Body)> GetAsync(RunningServer server, string path)
+    {
+        var response = await server.Client.GetAsync(new Uri(path, UriKind.Relative), Ct);
+        var text = await response.Content.ReadAsStringAsync(Ct);
+        return (response.StatusCode, JsonNode.Parse(text)!);
+    }
+
+    private static int FreeLoopbackPort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}

@@ -1,0 +1,77 @@
+using HealthRec.Testing;
+
+namespace HealthRec.Server.Tests;
+
+/// <summary>
+/// The real server, composed by <see cref="Program.BuildServer"/> exactly as <c>healthrec serve</c> composes it,
+/// listening on a free loopback port, with its own SQLite file (unless a test gives PostgreSQL) and settings.
+/// </summary>
+internal sealed class RunningServer : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+    private readonly string _folder;
+
+    private RunningServer(WebApplication app, string folder, HttpClient client)
+    {
+        _app = app;
+        _folder = folder;
+        Client = client;
+    }
+
+    public HttpClient Client { get; }
+
+    public IServiceProvider Services => _app.Services;
+
+    public static string RepositoryHooks => Path.Combine(TestServices.RepositoryRoot, "hooks");
+
+    /// <summary>Builds the server with the given settings; throws what start-up throws.</summary>
+    public static async Task<RunningServer> StartAsync(IReadOnlyDictionary<string, string?> settings, CancellationToken cancellationToken)
+    {
+        var folder = Directory.CreateTempSubdirectory("healthrec-server-").FullName;
+        var all = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase)
+        {
+            ["urls"] = "http://127.0.0.1:0",
+            ["Storage:SqlitePath"] = Path.Combine(folder, "healthrec.db"),
+            ["CdsHooks:DefinitionsPath"] = RepositoryHooks,
+            ["Jobs:WorkerCount"] = "1",
+            ["Logging:LogLevel:Default"] = "Warning",
+        };
+        foreach (var (key, value) in settings)
+        {
+            all[key] = value;
+        }
+
+        var app = Program.BuildServer([.. all.Select(setting => $"--{setting.Key}={setting.Value}")]);
+        try
+        {
+            await app.StartAsync(cancellationToken);
+        }
+        catch
+        {
+            await app.DisposeAsync();
+            throw;
+        }
+
+        var client = new HttpClient { BaseAddress = new Uri(app.Urls.First()), Timeout = TimeSpan.FromSeconds(30) };
+        return new RunningServer(app, folder, client);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Client.Dispose();
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        Directory.Delete(_folder, recursive: true);
+    }
+}
+
+/// <summary>
+/// Servers started in this process share Hangfire's static configuration (JobStorage.Current), so tests that
+/// start one run one at a time.
+/// </summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class SequentialServers
+{
+    public const string Name = "server";
+}
