@@ -20,8 +20,9 @@ free_port() {
   python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
 }
 
+# From a folder the postgres user can enter (the caller's may be private to root).
 as_postgres() {
-  if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+  if [ "$(id -u)" = 0 ]; then (cd "$STATE" && runuser -u postgres -- "$@"); else "$@"; fi
 }
 
 fhir_running() { [ -f "$STATE/fhir.pid" ] && kill -0 "$(cat "$STATE/fhir.pid")" 2>/dev/null; }
@@ -52,7 +53,12 @@ start_fhir() {
     (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error) >&2
   fi
   FHIR_PORT=$(free_port)
-  (cd "$dir" && nohup node --experimental-websocket server.mjs --port "$FHIR_PORT" >"$STATE/fhir.log" 2>&1 & echo $! >"$STATE/fhir.pid")
+  # Detached from this script's output: callers read that output with $(...), which waits for every writer.
+  (
+    cd "$dir"
+    nohup node --experimental-websocket server.mjs --port "$FHIR_PORT" >"$STATE/fhir.log" 2>&1 </dev/null &
+    echo $! >"$STATE/fhir.pid"
+  )
   for _ in $(seq 1 120); do
     if curl -fsS "http://127.0.0.1:$FHIR_PORT/fhir/R4/metadata" >/dev/null 2>&1; then
       echo "$FHIR_PORT" >"$STATE/fhir.port"

@@ -1,0 +1,25 @@
+# HealthRec server image: build with the .NET SDK, run on the ASP.NET Core runtime.
+FROM mcr.microsoft.com/dotnet/sdk:10.0 AS build
+WORKDIR /src
+COPY global.json Directory.Build.props Directory.Packages.props .editorconfig HealthRec.sln ./
+COPY src/ src/
+RUN dotnet publish src/HealthRec.Server/HealthRec.Server.csproj -c Release -o /out --nologo
+
+FROM mcr.microsoft.com/dotnet/aspnet:10.0 AS runtime
+# LightGBM's native library needs the GNU OpenMP runtime.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends libgomp1 \
+ && rm -rf /var/lib/apt/lists/*
+WORKDIR /app
+COPY --from=build /out/ ./
+COPY hooks/ hooks/
+COPY models/ models/
+COPY fhir-profiles/ fhir-profiles/
+COPY data/terminology/ data/terminology/
+COPY data/knowledge/ data/knowledge/
+COPY data/sample/ data/sample/
+RUN mkdir -p var && chown -R app:app var
+USER app
+ENV ASPNETCORE_URLS=http://+:8080
+EXPOSE 8080
+ENTRYPOINT ["dotnet", "healthrec.dll", "serve"]
