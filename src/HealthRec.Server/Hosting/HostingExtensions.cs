@@ -43,6 +43,8 @@ public static class HostingExtensions
         }).WithTags("Health");
         app.MapOpenApi();
         app.MapScalarApiReference();
+        // A person who opens the server's root in a browser lands on the API reference.
+        app.MapGet("/", () => TypedResults.Redirect("/scalar")).ExcludeFromDescription();
         return app;
     }
 
