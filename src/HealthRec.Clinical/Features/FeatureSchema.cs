@@ -1,0 +1,80 @@
+using System.Collections.Immutable;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace HealthRec.Clinical.Features;
+
+/// <summary>How measurements inside a feature's window become one number.</summary>
+[JsonConverter(typeof(JsonStringEnumConverter<Aggregation>))]
+public enum Aggregation
+{
+    [JsonStringEnumMemberName("last")] Last,
+    [JsonStringEnumMemberName("mean")] Mean,
+    [JsonStringEnumMemberName("min")] Min,
+    [JsonStringEnumMemberName("max")] Max,
+    [JsonStringEnumMemberName("count")] Count,
+    [JsonStringEnumMemberName("slope_per_year")] SlopePerYear,
+    [JsonStringEnumMemberName("days_since_last")] DaysSinceLast,
+}
+
+[JsonConverter(typeof(JsonStringEnumConverter<FeatureKind>))]
+public enum FeatureKind
+{
+    /// <summary>Age in whole years at the index date.</summary>
+    [JsonStringEnumMemberName("age")] Age,
+
+    /// <summary>1 when the patient's administrative sex is the feature's <c>value</c>, else 0 (NaN when unknown).</summary>
+    [JsonStringEnumMemberName("sex")] Sex,
+
+    /// <summary>An aggregation of an analyte's measurements in the window.</summary>
+    [JsonStringEnumMemberName("analyte")] Analyte,
+
+    /// <summary>1 when a condition of the group is active at the index date (or, with <c>ever</c>, began before it).</summary>
+    [JsonStringEnumMemberName("condition")] Condition,
+
+    /// <summary>1 when a medication of the class is active at the index date.</summary>
+    [JsonStringEnumMemberName("medication")] Medication,
+
+    /// <summary>Encounters that started in the window.</summary>
+    [JsonStringEnumMemberName("encounters")] Encounters,
+}
+
+/// <summary>One declared feature. Fields not used by its kind are left out of the JSON.</summary>
+public sealed record FeatureDefinition(
+    string Name,
+    FeatureKind Kind,
+    string? Description = null,
+    string? Analyte = null,
+    Aggregation? Aggregation = null,
+    int? WindowDays = null,
+    string? Group = null,
+    string? Class = null,
+    string? Value = null,
+    bool Ever = false,
+    bool MissingIndicator = false);
+
+/// <summary>
+/// The versioned, declarative feature set (default: <c>models/feature-schema.json</c>). One schema serves training,
+/// evaluation, batch scoring and the live hook, so the model sees in production exactly what it saw in training.
+/// </summary>
+public sealed record FeatureSchema(string Id, string Version, string Description, ImmutableArray<FeatureDefinition> Features)
+{
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
+    {
+        UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
+        ReadCommentHandling = JsonCommentHandling.Skip,
+    };
+
+    public static FeatureSchema Parse(string json)
+    {
+        try
+        {
+            return JsonSerializer.Deserialize<FeatureSchema>(json, Json)
+                ?? throw new Terminology.TerminologyException("Feature schema is JSON null.");
+        }
+        catch (JsonException ex)
+        {
+            throw new Terminology.TerminologyException($"Feature schema is not valid: {ex.Message}");
+        }
+    }
+}

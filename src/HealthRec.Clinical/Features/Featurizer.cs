@@ -1,0 +1,254 @@
+using System.Collections.Immutable;
+using HealthRec.Clinical.Records;
+using HealthRec.Clinical.Terminology;
+
+namespace HealthRec.Clinical.Features;
+
+/// <summary>
+/// A feature schema compiled against the terminology: turns a patient record and an index date into a vector of
+/// floats, NaN where a value is missing (LightGBM handles missing values natively). Only facts dated at or before
+/// the index instant are read, so no feature can see the future. Thread-safe and allocation-free per call when
+/// given a buffer.
+/// </summary>
+public sealed class Featurizer
+{
+    private const double DaysPerYear = 365.25;
+    private readonly Compiled[] _features;
+
+    private Featurizer(FeatureSchema schema, Compiled[] features, ImmutableArray<string> names)
+    {
+        Schema = schema;
+        _features = features;
+        Names = names;
+    }
+
+    public FeatureSchema Schema { get; }
+
+    /// <summary>Column names, in vector order: each feature, followed by <c>name_missing</c> where it asks for one.</summary>
+    public ImmutableArray<string> Names { get; }
+
+    public int Width => Names.Length;
+
+    /// <summary>Validates every feature against the terminology and reports all problems at once.</summary>
+    public static Featurizer Compile(FeatureSchema schema, ClinicalTerminology terminology)
+    {
+        var problems = new List<string>();
+        var analytes = terminology.Analytes.Select(a => a.Id).Concat(terminology.CodedAnalytes.Select(c => c.Id)).ToHashSet(StringComparer.Ordinal);
+        var names = new List<string>();
+        var compiled = new List<Compiled>();
+        foreach (var feature in schema.Features)
+        {
+            var where = $"feature '{feature.Name}'";
+            switch (feature.Kind)
+            {
+                case FeatureKind.Analyte when feature.Analyte is null || !analytes.Contains(feature.Analyte):
+                    problems.Add($"{where}: unknown analyte '{feature.Analyte}'");
+                    break;
+                case FeatureKind.Analyte or FeatureKind.Encounters when feature.Aggregation is null || feature.WindowDays is not > 0:
+                    problems.Add($"{where}: needs an aggregation and a positive windowDays");
+                    break;
+                case FeatureKind.Condition when feature.Group is null || !terminology.ConditionGroups.Contains(feature.Group):
+                    problems.Add($"{where}: unknown condition group '{feature.Group}'");
+                    break;
+                case FeatureKind.Medication when feature.Class is null || !terminology.MedicationClasses.Contains(feature.Class):
+                    problems.Add($"{where}: unknown medication class '{feature.Class}'");
+                    break;
+                case FeatureKind.Sex when !Enum.TryParse<Sex>(feature.Value, ignoreCase: true, out _):
+                    problems.Add($"{where}: sex value '{feature.Value}' is not female, male or other");
+                    break;
+            }
+
+            if (names.Contains(feature.Name, StringComparer.Ordinal))
+            {
+                problems.Add($"{where}: the name is used twice");
+            }
+
+            names.Add(feature.Name);
+            var missingIndex = -1;
+            if (feature.MissingIndicator)
+            {
+                names.Add(feature.Name + "_missing");
+                missingIndex = names.Count - 1;
+            }
+
+            compiled.Add(new Compiled(
+                feature,
+                names.Count - (missingIndex >= 0 ? 2 : 1),
+                missingIndex,
+                TimeSpan.FromDays(feature.WindowDays ?? 0),
+                feature.Kind == FeatureKind.Sex && Enum.TryParse<Sex>(feature.Value, ignoreCase: true, out var sex) ? sex : Sex.Unknown));
+        }
+
+        if (problems.Count > 0)
+        {
+            throw new TerminologyException($"Feature schema {schema.Id} {schema.Version} is invalid: " + string.Join("; ", problems));
+        }
+
+        return new Featurizer(schema, [.. compiled], [.. names]);
+    }
+
+    public float[] Featurize(PatientRecord record, DateTimeOffset indexAt)
+    {
+        var vector = new float[Width];
+        Featurize(record, indexAt, vector);
+        return vector;
+    }
+
+    public void Featurize(PatientRecord record, DateTimeOffset indexAt, Span<float> output)
+    {
+        if (output.Length < Width)
+        {
+            throw new ArgumentException($"The output span holds {output.Length} values; the schema needs {Width}.", nameof(output));
+        }
+
+        foreach (var feature in _features)
+        {
+            var value = Evaluate(feature, record, indexAt);
+            output[feature.Index] = (float)value;
+            if (feature.MissingIndex >= 0)
+            {
+                output[feature.MissingIndex] = double.IsNaN(value) ? 1f : 0f;
+            }
+        }
+    }
+
+    private static double Evaluate(Compiled feature, PatientRecord record, DateTimeOffset indexAt)
+    {
+        var definition = feature.Definition;
+        switch (definition.Kind)
+        {
+            case FeatureKind.Age:
+                return record.AgeAt(indexAt) ?? double.NaN;
+            case FeatureKind.Sex:
+                return record.Sex == Sex.Unknown ? double.NaN : record.Sex == feature.Sex ? 1 : 0;
+            case FeatureKind.Condition:
+                foreach (var condition in record.Conditions)
+                {
+                    if (condition.Groups.Contains(definition.Group!)
+                        && (definition.Ever ? condition.Onset is { } onset && onset <= indexAt : condition.IsActiveAt(indexAt)))
+                    {
+                        return 1;
+                    }
+                }
+
+                return 0;
+            case FeatureKind.Medication:
+                foreach (var medication in record.Medications)
+                {
+                    if (medication.Classes.Contains(definition.Class!) && medication.IsActiveAt(indexAt))
+                    {
+                        return 1;
+                    }
+                }
+
+                return 0;
+            case FeatureKind.Encounters:
+                var from = indexAt - feature.Window;
+                var count = 0;
+                foreach (var encounter in record.Encounters)
+                {
+                    if (encounter.Start > from && encounter.Start <= indexAt)
+                    {
+                        count++;
+                    }
+                }
+
+                return count;
+            default:
+                return Aggregate(record.MeasurementsOf(definition.Analyte!).AsSpan(), definition.Aggregation!.Value, indexAt, feature.Window);
+        }
+    }
+
+    // Measurements are ordered by time: binary search gives the window (from, indexAt].
+    private static double Aggregate(ReadOnlySpan<Measurement> all, Aggregation aggregation, DateTimeOffset indexAt, TimeSpan window)
+    {
+        var end = UpperBound(all, indexAt);
+        var start = UpperBound(all[..end], indexAt - window);
+        var values = all[start..end];
+        if (values.IsEmpty)
+        {
+            return aggregation == Aggregation.Count ? 0 : double.NaN;
+        }
+
+        switch (aggregation)
+        {
+            case Aggregation.Last:
+                return values[^1].Value;
+            case Aggregation.Count:
+                return values.Length;
+            case Aggregation.DaysSinceLast:
+                return (indexAt - values[^1].At).TotalDays;
+            case Aggregation.Min:
+            case Aggregation.Max:
+                var extreme = values[0].Value;
+                foreach (var m in values)
+                {
+                    extreme = aggregation == Aggregation.Min ? Math.Min(extreme, m.Value) : Math.Max(extreme, m.Value);
+                }
+
+                return extreme;
+            case Aggregation.Mean:
+                var sum = 0.0;
+                foreach (var m in values)
+                {
+                    sum += m.Value;
+                }
+
+                return sum / values.Length;
+            case Aggregation.SlopePerYear:
+                return Slope(values, indexAt);
+            default:
+                throw new InvalidOperationException($"Aggregation {aggregation} is not implemented.");
+        }
+    }
+
+    // Least-squares slope of value against time in years; needs two distinct times.
+    private static double Slope(ReadOnlySpan<Measurement> values, DateTimeOffset origin)
+    {
+        if (values.Length < 2)
+        {
+            return double.NaN;
+        }
+
+        double meanT = 0, meanV = 0;
+        foreach (var m in values)
+        {
+            meanT += (m.At - origin).TotalDays / DaysPerYear;
+            meanV += m.Value;
+        }
+
+        meanT /= values.Length;
+        meanV /= values.Length;
+        double covariance = 0, variance = 0;
+        foreach (var m in values)
+        {
+            var t = ((m.At - origin).TotalDays / DaysPerYear) - meanT;
+            covariance += t * (m.Value - meanV);
+            variance += t * t;
+        }
+
+        return variance < 1e-12 ? double.NaN : covariance / variance;
+    }
+
+    // First position whose time is after the given instant.
+    private static int UpperBound(ReadOnlySpan<Measurement> values, DateTimeOffset instant)
+    {
+        int low = 0, high = values.Length;
+        while (low < high)
+        {
+            var mid = (low + high) >>> 1;
+            if (values[mid].At <= instant)
+            {
+                low = mid + 1;
+            }
+            else
+            {
+                high = mid;
+            }
+        }
+
+        return low;
+    }
+
+    private sealed record Compiled(FeatureDefinition Definition, int Index, int MissingIndex, TimeSpan Window, Sex Sex);
+}

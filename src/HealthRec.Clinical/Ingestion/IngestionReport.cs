@@ -1,0 +1,103 @@
+using System.Collections.Concurrent;
+
+namespace HealthRec.Clinical.Ingestion;
+
+/// <summary>What can go wrong between a FHIR source and a patient timeline. Each is counted, none is fatal.</summary>
+public enum ProblemKind
+{
+    /// <summary>A line or document that is not JSON at all (e.g. truncated).</summary>
+    MalformedJson,
+
+    /// <summary>An NDJSON line longer than the configured maximum; skipped without being parsed.</summary>
+    LineTooLong,
+
+    /// <summary>JSON that is not a valid FHIR resource (unknown element, wrong type, bad value).</summary>
+    InvalidResource,
+
+    /// <summary>A resource of a type the source does not expect where it was found.</summary>
+    UnexpectedResourceType,
+
+    /// <summary>A Bundle entry with no resource in it.</summary>
+    EntryWithoutResource,
+
+    /// <summary>An Observation the features need, but without a usable value.</summary>
+    MissingValue,
+
+    /// <summary>A quantity whose unit is absent, not UCUM, or not known for that analyte.</summary>
+    UnknownUnit,
+
+    /// <summary>A UCUM unit that cannot be converted to the analyte's canonical unit (e.g. mg for glucose).</summary>
+    UnconvertibleUnit,
+
+    /// <summary>A value outside the physiologically possible range (e.g. systolic pressure 900 mm[Hg]).</summary>
+    ImplausibleValue,
+
+    /// <summary>A clinical resource whose subject is not a patient of this source.</summary>
+    UnknownPatientReference,
+
+    /// <summary>A clinical resource without any subject or patient reference.</summary>
+    MissingPatientReference,
+
+    /// <summary>A clinical fact without any date, which no index date can place.</summary>
+    MissingDate,
+
+    /// <summary>An OperationOutcome where a prefetch result or search page was expected.</summary>
+    OperationOutcome,
+
+    /// <summary>A FHIR server or file that could not be read.</summary>
+    SourceUnavailable,
+}
+
+/// <summary>One problem as reported: where (file:line or Type/id), and what; never a resource body or a name.</summary>
+public sealed record IngestionProblem(ProblemKind Kind, string Where, string Message);
+
+/// <summary>
+/// Counts of everything read, excluded and wrong during one ingestion, with a few examples of each problem.
+/// Thread-safe: sources read patients concurrently.
+/// </summary>
+public sealed class IngestionReport
+{
+    private const int ExamplesPerKind = 5;
+    private readonly ConcurrentDictionary<string, long> _resources = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, long> _excluded = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<ProblemKind, long> _problems = new();
+    private readonly ConcurrentDictionary<ProblemKind, ConcurrentQueue<IngestionProblem>> _examples = new();
+    private long _patients;
+
+    public long Patients => Interlocked.Read(ref _patients);
+
+    /// <summary>Resources read, by resource type.</summary>
+    public IReadOnlyDictionary<string, long> ResourcesByType => _resources.ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal);
+
+    /// <summary>Entries deliberately left out (entered-in-error, refuted, ...), by reason.</summary>
+    public IReadOnlyDictionary<string, long> ExcludedByReason => _excluded.ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal);
+
+    public IReadOnlyDictionary<ProblemKind, long> ProblemsByKind => _problems.ToDictionary(kv => kv.Key, kv => kv.Value);
+
+    public long TotalProblems => _problems.Values.Sum();
+
+    public void PatientRead() => Interlocked.Increment(ref _patients);
+
+    public void ResourceRead(string resourceType) => _resources.AddOrUpdate(resourceType, 1, (_, n) => n + 1);
+
+    public void Excluded(string reason) => _excluded.AddOrUpdate(reason, 1, (_, n) => n + 1);
+
+    public void Problem(ProblemKind kind, string where, string message)
+    {
+        _problems.AddOrUpdate(kind, 1, (_, n) => n + 1);
+        var examples = _examples.GetOrAdd(kind, _ => new ConcurrentQueue<IngestionProblem>());
+        if (examples.Count < ExamplesPerKind)
+        {
+            examples.Enqueue(new IngestionProblem(kind, where, message));
+        }
+    }
+
+    public long Count(ProblemKind kind) => _problems.GetValueOrDefault(kind);
+
+    public IReadOnlyList<IngestionProblem> Examples(ProblemKind kind) =>
+        _examples.TryGetValue(kind, out var examples) ? [.. examples] : [];
+
+    /// <summary>Every example kept, ordered by kind.</summary>
+    public IReadOnlyList<IngestionProblem> AllExamples =>
+        [.. _examples.OrderBy(kv => kv.Key).SelectMany(kv => kv.Value)];
+}

@@ -1,0 +1,49 @@
+using System.Text.Json;
+using Hl7.Fhir.Model;
+using Hl7.Fhir.Serialization;
+using HealthRec.Clinical.Ingestion;
+
+namespace HealthRec.Fhir;
+
+/// <summary>
+/// FHIR R4 JSON with the Firely SDK: one cached <see cref="JsonSerializerOptions"/> (building it per call is very
+/// slow), and parsing that turns every failure into a counted problem instead of an exception.
+/// </summary>
+public static class FhirJson
+{
+    /// <summary>The one set of options for FHIR POCOs, in and out.</summary>
+    public static JsonSerializerOptions Options { get; } = new JsonSerializerOptions().ForFhir(ModelInfo.ModelInspector);
+
+    /// <summary>Parses one resource; a malformed or invalid one is reported under <paramref name="where"/> and gives null.</summary>
+    public static Resource? TryParse(ReadOnlySpan<byte> json, string where, IngestionReport report)
+    {
+        try
+        {
+            return JsonSerializer.Deserialize<Resource>(json, Options);
+        }
+        catch (DeserializationFailedException ex)
+        {
+            report.Problem(ProblemKind.InvalidResource, where, Describe(ex));
+            return null;
+        }
+        catch (JsonException ex)
+        {
+            report.Problem(ProblemKind.MalformedJson, where, ex.Message);
+            return null;
+        }
+    }
+
+    public static Resource? TryParse(string json, string where, IngestionReport report) =>
+        TryParse(System.Text.Encoding.UTF8.GetBytes(json), where, report);
+
+    public static string Serialize(Resource resource) => JsonSerializer.Serialize(resource, Options);
+
+    // The SDK lists every issue; the first few say enough, and none carries a resource body.
+    private static string Describe(DeserializationFailedException ex)
+    {
+        var all = ex.Exceptions.ToList();
+        var issues = all.Take(3).Select(e => e.Message).ToList();
+        var more = all.Count - issues.Count;
+        return string.Join(" | ", issues) + (more > 0 ? $" (+{more} more)" : "");
+    }
+}

@@ -1,0 +1,426 @@
+using System.Collections.Immutable;
+using System.Globalization;
+using Hl7.Fhir.Model;
+using HealthRec.Clinical.Ingestion;
+using HealthRec.Clinical.Records;
+using HealthRec.Clinical.Terminology;
+using HealthRec.Clinical.Units;
+
+namespace HealthRec.Fhir.Ingestion;
+
+/// <summary>
+/// Maps one patient's FHIR resources to a <see cref="PatientRecord"/>: Patient, Observation (with blood-pressure
+/// panels and coded smoking status), Condition, MedicationStatement, MedicationRequest, Encounter,
+/// QuestionnaireResponse (PHQ-9 total) and DiagnosticReport (coded conclusions). Entered-in-error and refuted
+/// entries are excluded and counted; every value that cannot be used is reported; nothing throws.
+/// </summary>
+public sealed class FhirRecordMapper(ClinicalTerminology terminology, UnitNormalizer units)
+{
+    /// <summary>How long a stopped or completed MedicationRequest with no validity period is taken to cover.</summary>
+    public static readonly TimeSpan RequestWithoutEndCovers = TimeSpan.FromDays(180);
+
+    /// <summary>The record, or null (reported) when the group has no Patient resource.</summary>
+    public PatientRecord? Map(PatientResources group, IngestionReport report)
+    {
+        var patient = group.Resources.OfType<Patient>().FirstOrDefault();
+        if (patient is null)
+        {
+            foreach (var resource in group.Resources)
+            {
+                report.Problem(ProblemKind.UnknownPatientReference, Where(resource, group.Origin),
+                    $"refers to patient '{group.PatientKey}', which this source does not contain");
+            }
+
+            return null;
+        }
+
+        var builder = new PatientRecordBuilder(patient.Id ?? group.PatientKey);
+        foreach (var resource in group.Resources)
+        {
+            var where = Where(resource, group.Origin);
+            switch (resource)
+            {
+                case Patient p when ReferenceEquals(p, patient):
+                    MapPatient(p, builder);
+                    break;
+                case Observation observation:
+                    MapObservation(observation, builder, report, where);
+                    break;
+                case Condition condition:
+                    MapCondition(condition, builder, report, where);
+                    break;
+                case MedicationStatement statement:
+                    MapStatement(statement, builder, report, where);
+                    break;
+                case MedicationRequest request:
+                    MapRequest(request, builder, report, where);
+                    break;
+                case Encounter encounter:
+                    MapEncounter(encounter, builder, report);
+                    break;
+                case QuestionnaireResponse response:
+                    MapQuestionnaire(response, builder, report, where);
+                    break;
+                case DiagnosticReport diagnosticReport:
+                    MapDiagnosticReport(diagnosticReport, builder, report);
+                    break;
+            }
+        }
+
+        report.PatientRead();
+        return builder.Build();
+    }
+
+    private static string Where(Resource resource, string origin) =>
+        resource.Id is { Length: > 0 } id ? $"{resource.TypeName}/{id} ({origin})" : $"{resource.TypeName} ({origin})";
+
+    private static void MapPatient(Patient patient, PatientRecordBuilder builder)
+    {
+        builder.HasDemographics = true;
+        builder.BirthDate = Dates.ToDate(patient.BirthDate);
+        builder.Sex = patient.Gender switch
+        {
+            AdministrativeGender.Female => Sex.Female,
+            AdministrativeGender.Male => Sex.Male,
+            AdministrativeGender.Other => Sex.Other,
+            _ => Sex.Unknown,
+        };
+        switch (patient.Deceased)
+        {
+            case FhirBoolean { Value: true }:
+                builder.Deceased = true;
+                break;
+            case FhirDateTime deceasedAt:
+                builder.Deceased = true;
+                builder.DeceasedAt = Dates.ToInstant(deceasedAt.Value);
+                break;
+        }
+    }
+
+    private void MapObservation(Observation observation, PatientRecordBuilder builder, IngestionReport report, string where)
+    {
+        if (observation.Status is ObservationStatus.EnteredInError or ObservationStatus.Cancelled)
+        {
+            report.Excluded($"Observation {observation.Status.Value.ToString().ToLowerInvariant()}");
+            return;
+        }
+
+        var loinc = Codes(observation.Code, CodeSystems.Loinc).ToList();
+        var panel = loinc.Select(terminology.PanelComponents).FirstOrDefault(c => !c.IsEmpty, []);
+        var preliminary = observation.Status is ObservationStatus.Preliminary or ObservationStatus.Registered;
+        if (panel is { IsEmpty: false } components)
+        {
+            var at = EffectiveOf(observation.Effective) ?? observation.Issued;
+            foreach (var component in observation.Component)
+            {
+                var componentCodes = Codes(component.Code, CodeSystems.Loinc).Where(components.Contains);
+                foreach (var code in componentCodes)
+                {
+                    if (terminology.AnalyteForLoinc(code) is { } analyte)
+                    {
+                        AddQuantity(analyte, component.Value, at, preliminary, builder, report, $"{where} component {code}");
+                    }
+                }
+            }
+
+            return;
+        }
+
+        foreach (var code in loinc)
+        {
+            if (terminology.AnalyteForLoinc(code) is { } analyte)
+            {
+                AddQuantity(analyte, observation.Value, EffectiveOf(observation.Effective) ?? observation.Issued, preliminary, builder, report, where);
+                return;
+            }
+
+            if (terminology.CodedAnalyteForLoinc(code) is { } coded)
+            {
+                AddCoded(coded, observation.Value, EffectiveOf(observation.Effective) ?? observation.Issued, preliminary, builder, report, where);
+                return;
+            }
+        }
+    }
+
+    private void AddQuantity(Analyte analyte, DataType? value, DateTimeOffset? at, bool preliminary, PatientRecordBuilder builder,
+        IngestionReport report, string where)
+    {
+        if (at is null)
+        {
+            report.Problem(ProblemKind.MissingDate, where, $"{analyte.Title} has no effective date or issued time");
+            return;
+        }
+
+        // A censored result ("eGFR >60") is taken at its boundary, the closest value the report states.
+        var (number, unit) = value switch
+        {
+            Quantity { Value: { } v } q => ((double?)(double)v, UcumCode(q)),
+            Integer { Value: { } i } => (i, analyte.Unit),
+            FhirDecimal { Value: { } d } => ((double?)(double)d, analyte.Unit),
+            _ => ((double?)null, (string?)null),
+        };
+        if (number is null)
+        {
+            report.Problem(ProblemKind.MissingValue, where, $"{analyte.Title} has no numeric value");
+            return;
+        }
+
+        switch (units.TryNormalize(analyte, number.Value, unit, out var canonical))
+        {
+            case UnitOutcome.Unknown:
+                report.Problem(ProblemKind.UnknownUnit, where, $"{analyte.Title} unit '{unit}' is missing or not UCUM; value left out");
+                return;
+            case UnitOutcome.Unconvertible:
+                report.Problem(ProblemKind.UnconvertibleUnit, where, $"{analyte.Title} unit '{unit}' cannot be converted to {analyte.Unit}; value left out");
+                return;
+        }
+
+        if (canonical < analyte.PlausibleMin || canonical > analyte.PlausibleMax || !double.IsFinite(canonical))
+        {
+            report.Problem(ProblemKind.ImplausibleValue, where, string.Create(CultureInfo.InvariantCulture,
+                $"{analyte.Title} {canonical:0.###} {analyte.Unit} is outside [{analyte.PlausibleMin}, {analyte.PlausibleMax}]; value left out"));
+            return;
+        }
+
+        builder.Add(analyte.Id, new Measurement(at.Value, canonical, preliminary));
+    }
+
+    private static void AddCoded(CodedAnalyte analyte, DataType? value, DateTimeOffset? at, bool preliminary, PatientRecordBuilder builder,
+        IngestionReport report, string where)
+    {
+        if (at is null)
+        {
+            report.Problem(ProblemKind.MissingDate, where, $"{analyte.Title} has no effective date");
+            return;
+        }
+
+        if (value is not CodeableConcept concept)
+        {
+            report.Problem(ProblemKind.MissingValue, where, $"{analyte.Title} has no coded value");
+            return;
+        }
+
+        foreach (var code in Codes(concept, analyte.System))
+        {
+            if (analyte.ValueByCode.TryGetValue(code, out var ordinal))
+            {
+                builder.Add(analyte.Id, new Measurement(at.Value, ordinal, preliminary));
+                return;
+            }
+
+            if (analyte.UnknownCodes.Contains(code))
+            {
+                return;
+            }
+        }
+
+        report.Problem(ProblemKind.MissingValue, where, $"{analyte.Title} code is not one HealthRec knows");
+    }
+
+    private void MapCondition(Condition condition, PatientRecordBuilder builder, IngestionReport report, string where)
+    {
+        var verification = FirstCode(condition.VerificationStatus);
+        if (verification is "entered-in-error" or "refuted")
+        {
+            report.Excluded($"Condition {verification}");
+            return;
+        }
+
+        var codings = Usable(condition.Code).ToList();
+        var groups = codings.SelectMany(c => terminology.ConditionGroupsOf(c.System, c.Code))
+            .Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToImmutableArray();
+        if (groups.IsEmpty)
+        {
+            return;
+        }
+
+        var onset = OnsetOf(condition.Onset, builder.BirthDate) ?? Dates.ToInstant(condition.RecordedDate);
+        if (onset is null)
+        {
+            report.Problem(ProblemKind.MissingDate, where, $"condition ({string.Join(", ", groups)}) has no onset or recorded date");
+            return;
+        }
+
+        var primary = codings.First(c => !terminology.ConditionGroupsOf(c.System, c.Code).IsEmpty);
+        builder.Add(new ConditionEntry(primary.System, primary.Code, groups, onset, OnsetOf(condition.Abatement, builder.BirthDate),
+            FirstCode(condition.ClinicalStatus), verification));
+    }
+
+    private void MapStatement(MedicationStatement statement, PatientRecordBuilder builder, IngestionReport report, string where)
+    {
+        if (statement.Status is MedicationStatement.MedicationStatusCodes.EnteredInError or MedicationStatement.MedicationStatusCodes.NotTaken)
+        {
+            report.Excluded($"MedicationStatement {statement.Status.Value.ToString().ToLowerInvariant()}");
+            return;
+        }
+
+        var (start, end) = statement.Effective switch
+        {
+            Period period => (Dates.ToInstant(period.Start), Dates.ToInstant(period.End)),
+            FhirDateTime at => (Dates.ToInstant(at.Value), (DateTimeOffset?)null),
+            _ => ((DateTimeOffset?)null, (DateTimeOffset?)null),
+        };
+        start ??= Dates.ToInstant(statement.DateAsserted);
+        AddMedication(statement.Medication, start, end, statement.Status?.ToString() ?? "unknown", MedicationSource.Statement, builder, report, where);
+    }
+
+    private void MapRequest(MedicationRequest request, PatientRecordBuilder builder, IngestionReport report, string where)
+    {
+        if (request.Status is MedicationRequest.MedicationrequestStatus.EnteredInError or MedicationRequest.MedicationrequestStatus.Cancelled
+            or MedicationRequest.MedicationrequestStatus.Draft)
+        {
+            report.Excluded($"MedicationRequest {request.Status.Value.ToString().ToLowerInvariant()}");
+            return;
+        }
+
+        if (request.Intent is MedicationRequest.MedicationRequestIntent.Proposal)
+        {
+            report.Excluded("MedicationRequest proposal");
+            return;
+        }
+
+        var start = Dates.ToInstant(request.DispenseRequest?.ValidityPeriod?.Start) ?? Dates.ToInstant(request.AuthoredOn);
+        var end = Dates.ToInstant(request.DispenseRequest?.ValidityPeriod?.End);
+        if (end is null && start is not null
+            && request.Status is MedicationRequest.MedicationrequestStatus.Stopped or MedicationRequest.MedicationrequestStatus.Completed)
+        {
+            end = start + RequestWithoutEndCovers;
+        }
+
+        AddMedication(request.Medication, start, end, request.Status?.ToString() ?? "unknown", MedicationSource.Request, builder, report, where);
+    }
+
+    private void AddMedication(DataType? medication, DateTimeOffset? start, DateTimeOffset? end, string status, MedicationSource source,
+        PatientRecordBuilder builder, IngestionReport report, string where)
+    {
+        if (medication is not CodeableConcept concept)
+        {
+            return;
+        }
+
+        foreach (var coding in Usable(concept))
+        {
+            var classes = terminology.MedicationClassesOf(coding.System, coding.Code, coding.Display ?? concept.Text);
+            if (classes.IsEmpty)
+            {
+                continue;
+            }
+
+            if (start is null)
+            {
+                report.Problem(ProblemKind.MissingDate, where, $"medication ({string.Join(", ", classes)}) has no start date");
+                return;
+            }
+
+            builder.Add(new MedicationEntry(coding.System, coding.Code, coding.Display ?? concept.Text, classes, start, end,
+                status.ToLowerInvariant(), source));
+            return;
+        }
+    }
+
+    private static void MapEncounter(Encounter encounter, PatientRecordBuilder builder, IngestionReport report)
+    {
+        if (encounter.Status is Encounter.EncounterStatus.EnteredInError or Encounter.EncounterStatus.Cancelled)
+        {
+            report.Excluded($"Encounter {encounter.Status.Value.ToString().ToLowerInvariant()}");
+            return;
+        }
+
+        if (Dates.ToInstant(encounter.Period?.Start) is { } start)
+        {
+            builder.Add(new EncounterEntry(start, Dates.ToInstant(encounter.Period?.End), encounter.Class?.Code));
+        }
+    }
+
+    // A survey total is read when an item's linkId is the LOINC code of a known analyte (PHQ-9 total: 44261-6).
+    private void MapQuestionnaire(QuestionnaireResponse response, PatientRecordBuilder builder, IngestionReport report, string where)
+    {
+        if (response.Status is QuestionnaireResponse.QuestionnaireResponseStatus.EnteredInError)
+        {
+            report.Excluded("QuestionnaireResponse entered-in-error");
+            return;
+        }
+
+        var at = Dates.ToInstant(response.Authored);
+        foreach (var item in Flatten(response.Item))
+        {
+            if (item.LinkId is { } linkId && terminology.AnalyteForLoinc(linkId) is { } analyte && item.Answer.FirstOrDefault()?.Value is { } answer)
+            {
+                AddQuantity(analyte, answer, at, response.Status is QuestionnaireResponse.QuestionnaireResponseStatus.InProgress,
+                    builder, report, $"{where} item {linkId}");
+            }
+        }
+    }
+
+    private static IEnumerable<QuestionnaireResponse.ItemComponent> Flatten(IEnumerable<QuestionnaireResponse.ItemComponent> items)
+    {
+        foreach (var item in items)
+        {
+            yield return item;
+            foreach (var child in Flatten(item.Item))
+            {
+                yield return child;
+            }
+        }
+    }
+
+    // A report's coded conclusion (e.g. a SNOMED CT finding) that names a known condition dates that condition.
+    private void MapDiagnosticReport(DiagnosticReport diagnosticReport, PatientRecordBuilder builder, IngestionReport report)
+    {
+        if (diagnosticReport.Status is DiagnosticReport.DiagnosticReportStatus.EnteredInError or DiagnosticReport.DiagnosticReportStatus.Cancelled)
+        {
+            report.Excluded($"DiagnosticReport {diagnosticReport.Status.Value.ToString().ToLowerInvariant()}");
+            return;
+        }
+
+        var at = EffectiveOf(diagnosticReport.Effective) ?? diagnosticReport.Issued;
+        foreach (var coding in diagnosticReport.ConclusionCode.SelectMany(Usable))
+        {
+            var groups = terminology.ConditionGroupsOf(coding.System, coding.Code);
+            if (!groups.IsEmpty && at is not null)
+            {
+                builder.Add(new ConditionEntry(coding.System, coding.Code, groups, at, null, null, "unconfirmed"));
+            }
+        }
+    }
+
+    private static IEnumerable<string> Codes(CodeableConcept? concept, string system) =>
+        Usable(concept).Where(c => string.Equals(c.System, system, StringComparison.Ordinal)).Select(c => c.Code);
+
+    private static IEnumerable<(string System, string Code, string? Display)> Usable(CodeableConcept? concept) =>
+        (concept?.Coding ?? []).Where(c => c.System is not null && c.Code is not null).Select(c => (c.System!, c.Code!, c.Display));
+
+    private static string? FirstCode(CodeableConcept? concept) => concept?.Coding.FirstOrDefault()?.Code;
+
+    private static string? UcumCode(Quantity quantity) =>
+        quantity.System is null || string.Equals(quantity.System, CodeSystems.Ucum, StringComparison.Ordinal)
+            ? quantity.Code ?? quantity.Unit
+            : null;
+
+    private static DateTimeOffset? EffectiveOf(DataType? effective) => effective switch
+    {
+        FhirDateTime at => Dates.ToInstant(at.Value),
+        Instant instant => instant.Value,
+        Period period => Dates.ToInstant(period.Start) ?? Dates.ToInstant(period.End),
+        _ => null,
+    };
+
+    private static DateTimeOffset? OnsetOf(DataType? onset, DateOnly? birthDate) => onset switch
+    {
+        FhirDateTime at => Dates.ToInstant(at.Value),
+        Period period => Dates.ToInstant(period.Start),
+        Age { Value: { } years, Code: "a" } when birthDate is { } birth =>
+            new DateTimeOffset(birth.AddYears((int)years).ToDateTime(TimeOnly.MinValue), TimeSpan.Zero),
+        _ => null,
+    };
+}
+
+/// <summary>FHIR date and dateTime strings, partial or full, as instants (UTC when no offset is given).</summary>
+internal static class Dates
+{
+    public static DateTimeOffset? ToInstant(string? value) =>
+        value is { Length: > 0 } && new FhirDateTime(value).TryToDateTimeOffset(TimeSpan.Zero, out var at) ? at : null;
+
+    public static DateOnly? ToDate(string? value) =>
+        ToInstant(value) is { } at ? DateOnly.FromDateTime(at.UtcDateTime) : null;
+}

@@ -1,0 +1,178 @@
+using System.Net.Http.Headers;
+using System.Runtime.CompilerServices;
+using Hl7.Fhir.Model;
+using Hl7.Fhir.Rest;
+using HealthRec.Clinical.Ingestion;
+using HealthRec.Fhir.Ingestion;
+using Task = System.Threading.Tasks.Task;
+
+namespace HealthRec.Fhir.Sources;
+
+public sealed record FhirRestSourceOptions
+{
+    /// <summary>An OAuth 2.0 bearer token sent with every request; never logged or reported.</summary>
+    public string? BearerToken { get; init; }
+
+    /// <summary>Read only these patients; when empty, every Patient the server lists.</summary>
+    public IReadOnlyList<string> PatientIds { get; init; } = [];
+
+    public int PageSize { get; init; } = 100;
+
+    /// <summary>Patients fetched at once; each patient's per-type searches also run concurrently.</summary>
+    public int ConcurrentPatients { get; init; } = 4;
+
+    /// <summary>Time allowed for the whole read; the caller's cancellation also stops it.</summary>
+    public TimeSpan? Deadline { get; init; }
+}
+
+/// <summary>
+/// A FHIR R4 REST server: lists patients (or takes the given ids) and, per patient, searches each resource type
+/// HealthRec reads by <c>patient=</c>, following <c>next</c> links. A search that fails is reported for that patient
+/// and type; an unreachable server stops the read with its exception.
+/// </summary>
+public sealed class FhirRestSource(HttpClient httpClient, Uri baseUrl, FhirRestSourceOptions? options = null) : IPatientSource
+{
+    /// <summary>The types searched per patient, with the search parameter that names the patient.</summary>
+    public static readonly IReadOnlyList<string> PatientTypes =
+        ["Observation", "Condition", "MedicationStatement", "MedicationRequest", "Encounter", "QuestionnaireResponse", "DiagnosticReport"];
+
+    private readonly FhirRestSourceOptions _options = options ?? new FhirRestSourceOptions();
+
+    public async IAsyncEnumerable<PatientResources> ReadAsync(IngestionReport report, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        if (_options.Deadline is { } limit)
+        {
+            deadline.CancelAfter(limit);
+        }
+
+        var client = CreateClient();
+        var batch = new List<string>();
+        await foreach (var patientId in PatientIdsAsync(client, deadline.Token))
+        {
+            batch.Add(patientId);
+            if (batch.Count == _options.ConcurrentPatients)
+            {
+                foreach (var group in await Task.WhenAll(batch.Select(id => FetchAsync(client, id, report, deadline.Token))))
+                {
+                    yield return group;
+                }
+
+                batch.Clear();
+            }
+        }
+
+        foreach (var group in await Task.WhenAll(batch.Select(id => FetchAsync(client, id, report, deadline.Token))))
+        {
+            yield return group;
+        }
+    }
+
+    private FhirClient CreateClient()
+    {
+        var client = new FhirClient(baseUrl, httpClient, new FhirClientSettings { PreferredFormat = ResourceFormat.Json, VerifyFhirVersion = false });
+        if (_options.BearerToken is { Length: > 0 } token)
+        {
+            client.RequestHeaders!.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        }
+
+        return client;
+    }
+
+    private async IAsyncEnumerable<string> PatientIdsAsync(FhirClient client, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        if (_options.PatientIds.Count > 0)
+        {
+            foreach (var id in _options.PatientIds)
+            {
+                yield return id;
+            }
+
+            yield break;
+        }
+
+        var page = await client.SearchAsync<Patient>([], pageSize: _options.PageSize, ct: cancellationToken);
+        while (page is not null)
+        {
+            foreach (var patient in page.Entry.Select(e => e.Resource).OfType<Patient>())
+            {
+                if (patient.Id is { Length: > 0 } id)
+                {
+                    yield return id;
+                }
+            }
+
+            page = await client.ContinueAsync(page, ct: cancellationToken);
+        }
+    }
+
+    private async Task<PatientResources> FetchAsync(FhirClient client, string patientId, IngestionReport report, CancellationToken cancellationToken)
+    {
+        var origin = $"{baseUrl.Host}:{baseUrl.Port}";
+        var patientTask = ReadPatientAsync(client, patientId, report, origin, cancellationToken);
+        var searches = PatientTypes.Select(type => SearchAllAsync(client, type, patientId, report, origin, cancellationToken)).ToList();
+        var resources = new List<Resource>();
+        if (await patientTask is { } patient)
+        {
+            report.ResourceRead(patient.TypeName);
+            resources.Add(patient);
+        }
+
+        foreach (var found in await Task.WhenAll(searches))
+        {
+            foreach (var resource in found)
+            {
+                report.ResourceRead(resource.TypeName);
+                resources.Add(resource);
+            }
+        }
+
+        return new PatientResources(patientId, resources, origin);
+    }
+
+    private static async Task<Patient?> ReadPatientAsync(FhirClient client, string patientId, IngestionReport report, string origin,
+        CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await client.ReadAsync<Patient>($"Patient/{patientId}", ct: cancellationToken);
+        }
+        catch (FhirOperationException ex)
+        {
+            report.Problem(ProblemKind.SourceUnavailable, $"Patient/{patientId} ({origin})", $"read failed with HTTP {(int)ex.Status}");
+            return null;
+        }
+    }
+
+    private async Task<List<Resource>> SearchAllAsync(FhirClient client, string type, string patientId, IngestionReport report, string origin,
+        CancellationToken cancellationToken)
+    {
+        var found = new List<Resource>();
+        try
+        {
+            var page = await client.SearchAsync(type, [$"patient={patientId}"], pageSize: _options.PageSize, ct: cancellationToken);
+            while (page is not null)
+            {
+                foreach (var entry in page.Entry)
+                {
+                    if (entry.Resource is OperationOutcome)
+                    {
+                        report.Problem(ProblemKind.OperationOutcome, $"{type}?patient={patientId} ({origin})", "the server returned an OperationOutcome in the results");
+                    }
+                    else if (entry.Resource is { } resource && entry.Search?.Mode != Bundle.SearchEntryMode.Include)
+                    {
+                        found.Add(resource);
+                    }
+                }
+
+                page = await client.ContinueAsync(page, ct: cancellationToken);
+            }
+        }
+        catch (FhirOperationException ex)
+        {
+            report.Problem(ProblemKind.SourceUnavailable, $"{type}?patient={patientId} ({origin})", $"search failed with HTTP {(int)ex.Status}");
+        }
+
+        return found;
+    }
+}

@@ -1,0 +1,268 @@
+using System.Buffers;
+using System.Runtime.CompilerServices;
+using System.Text;
+using System.Text.Json;
+using HealthRec.Clinical.Ingestion;
+using HealthRec.Fhir.Ingestion;
+
+namespace HealthRec.Fhir.Sources;
+
+/// <summary>
+/// FHIR Bulk Data NDJSON: a file, or every <c>*.ndjson</c> in a folder (<c>Patient.ndjson</c>,
+/// <c>Observation.ndjson</c>, ...). Bulk files are split by type, not by patient, so lines are first grouped by
+/// patient: in memory for small inputs, otherwise by hashing each line's patient into spill files of bounded size
+/// and grouping one spill file at a time. Memory stays bounded by the spill size, whatever the population.
+/// </summary>
+public sealed class NdjsonSource(string path, NdjsonSourceOptions? options = null) : IPatientSource
+{
+    private readonly NdjsonSourceOptions _options = options ?? new NdjsonSourceOptions();
+
+    public async IAsyncEnumerable<PatientResources> ReadAsync(IngestionReport report, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var files = File.Exists(path) ? [path] : Directory.EnumerateFiles(path, "*.ndjson").Order(StringComparer.Ordinal).ToList();
+        var totalBytes = files.Sum(f => new FileInfo(f).Length);
+        var buckets = (int)Math.Max(1, Math.Ceiling((double)totalBytes / _options.SpillBytes));
+        if (buckets == 1)
+        {
+            var lines = new List<KeyedLine>();
+            await foreach (var line in ScanAsync(files, report, cancellationToken))
+            {
+                lines.Add(line);
+            }
+
+            foreach (var group in Parse(lines, report))
+            {
+                yield return group;
+            }
+
+            yield break;
+        }
+
+        var folder = Directory.CreateTempSubdirectory("healthrec-ndjson-");
+        try
+        {
+            var writers = Enumerable.Range(0, buckets)
+                .Select(i => new StreamWriter(Path.Combine(folder.FullName, $"{i}.spill"), false, new UTF8Encoding(false)))
+                .ToArray();
+            try
+            {
+                await foreach (var line in ScanAsync(files, report, cancellationToken))
+                {
+                    var bucket = (int)((uint)StableHash(line.PatientKey) % (uint)buckets);
+                    await writers[bucket].WriteLineAsync($"{line.PatientKey}\t{line.Origin}\t{line.Json}".AsMemory(), cancellationToken);
+                }
+            }
+            finally
+            {
+                foreach (var writer in writers)
+                {
+                    await writer.DisposeAsync();
+                }
+            }
+
+            for (var i = 0; i < buckets; i++)
+            {
+                var lines = new List<KeyedLine>();
+                foreach (var spilled in File.ReadLines(Path.Combine(folder.FullName, $"{i}.spill")))
+                {
+                    var parts = spilled.Split('\t', 3);
+                    lines.Add(new KeyedLine(parts[0], parts[1], parts[2]));
+                }
+
+                foreach (var group in Parse(lines, report))
+                {
+                    yield return group;
+                }
+            }
+        }
+        finally
+        {
+            folder.Delete(recursive: true);
+        }
+    }
+
+    // Second step: full FHIR parse, one patient at a time, in a stable order.
+    private static IEnumerable<PatientResources> Parse(List<KeyedLine> lines, IngestionReport report)
+    {
+        foreach (var patient in lines.GroupBy(l => l.PatientKey, StringComparer.Ordinal).OrderBy(g => g.Key, StringComparer.Ordinal))
+        {
+            var grouping = new PatientGrouping(report);
+            foreach (var line in patient)
+            {
+                if (FhirJson.TryParse(Encoding.UTF8.GetBytes(line.Json), line.Origin, report) is { } resource)
+                {
+                    grouping.Add(patient.Key, resource);
+                    report.ResourceRead(resource.TypeName);
+                }
+            }
+
+            foreach (var group in grouping.Drain(patient.First().Origin.Split(':')[0]))
+            {
+                yield return group;
+            }
+        }
+    }
+
+    // First step: every line of every file, with the patient it is about (a light JSON read, not a FHIR parse).
+    private async IAsyncEnumerable<KeyedLine> ScanAsync(List<string> files, IngestionReport report, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        foreach (var file in files)
+        {
+            var name = Path.GetFileName(file);
+            await using var stream = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, useAsync: true);
+            var lineNumber = 0;
+            await foreach (var line in NdjsonLines.ReadAsync(stream, _options.MaxLineBytes, cancellationToken))
+            {
+                lineNumber++;
+                var where = $"{name}:{lineNumber}";
+                if (line.TooLong)
+                {
+                    report.Problem(ProblemKind.LineTooLong, where, $"line of {line.Length:N0} bytes exceeds the limit of {_options.MaxLineBytes:N0}; skipped");
+                    continue;
+                }
+
+                if (line.Json.IsEmpty || line.Json.Span.IndexOfAnyExcept(" \t\r"u8) < 0)
+                {
+                    continue;
+                }
+
+                var key = KeyOf(line.Json.Span, where, report);
+                if (key is not null)
+                {
+                    yield return new KeyedLine(key, where, Encoding.UTF8.GetString(line.Json.Span));
+                }
+            }
+        }
+    }
+
+    private static string? KeyOf(ReadOnlySpan<byte> json, string where, IngestionReport report)
+    {
+        try
+        {
+            var reader = new Utf8JsonReader(json);
+            using var document = JsonDocument.ParseValue(ref reader);
+            var root = document.RootElement;
+            if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("resourceType", out var type) || type.ValueKind != JsonValueKind.String)
+            {
+                report.Problem(ProblemKind.InvalidResource, where, "not a FHIR resource (no resourceType)");
+                return null;
+            }
+
+            var resourceType = type.GetString()!;
+            if (string.Equals(resourceType, "Patient", StringComparison.Ordinal))
+            {
+                return root.TryGetProperty("id", out var id) && id.GetString() is { Length: > 0 } patientId
+                    ? patientId
+                    : Missing(resourceType);
+            }
+
+            foreach (var name in (ReadOnlySpan<string>)["subject", "patient"])
+            {
+                if (root.TryGetProperty(name, out var subject) && subject.ValueKind == JsonValueKind.Object
+                    && subject.TryGetProperty("reference", out var reference)
+                    && PatientReference.KeyOf(reference.GetString()) is { } key)
+                {
+                    return key;
+                }
+            }
+
+            report.ResourceRead(resourceType);
+            return IsClinical(resourceType) ? Missing(resourceType) : null;
+        }
+        catch (JsonException ex)
+        {
+            report.Problem(ProblemKind.MalformedJson, where, ex.Message);
+            return null;
+        }
+
+        string? Missing(string resourceType)
+        {
+            report.Problem(ProblemKind.MissingPatientReference, where, $"{resourceType} names no patient");
+            return null;
+        }
+    }
+
+    private static bool IsClinical(string resourceType) => resourceType is "Observation" or "Condition" or "MedicationStatement"
+        or "MedicationRequest" or "Encounter" or "QuestionnaireResponse" or "DiagnosticReport";
+
+    // FNV-1a: string.GetHashCode is randomized per process, and spill placement should be reproducible.
+    private static int StableHash(string value)
+    {
+        var hash = 2166136261u;
+        foreach (var c in value)
+        {
+            hash = (hash ^ c) * 16777619u;
+        }
+
+        return (int)hash;
+    }
+
+    private sealed record KeyedLine(string PatientKey, string Origin, string Json);
+}
+
+public sealed record NdjsonSourceOptions
+{
+    /// <summary>Lines longer than this are skipped and reported, without being held in memory.</summary>
+    public int MaxLineBytes { get; init; } = 8 * 1024 * 1024;
+
+    /// <summary>Inputs larger than this are grouped through spill files of about this size.</summary>
+    public long SpillBytes { get; init; } = 64L * 1024 * 1024;
+}
+
+/// <summary>Splits a stream into lines of bytes, never buffering more than the line limit.</summary>
+internal static class NdjsonLines
+{
+    public readonly record struct Line(ReadOnlyMemory<byte> Json, bool TooLong, long Length);
+
+    public static async IAsyncEnumerable<Line> ReadAsync(Stream stream, int maxLineBytes, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var chunk = ArrayPool<byte>.Shared.Rent(1 << 16);
+        var line = new ArrayBufferWriter<byte>();
+        long length = 0;
+        var tooLong = false;
+        try
+        {
+            int read;
+            while ((read = await stream.ReadAsync(chunk.AsMemory(), cancellationToken)) > 0)
+            {
+                var span = chunk.AsMemory(0, read);
+                while (!span.IsEmpty)
+                {
+                    var newline = span.Span.IndexOf((byte)'\n');
+                    var part = newline < 0 ? span : span[..newline];
+                    length += part.Length;
+                    if (!tooLong && line.WrittenCount + part.Length > maxLineBytes)
+                    {
+                        tooLong = true;
+                        line.Clear();
+                    }
+
+                    if (!tooLong)
+                    {
+                        line.Write(part.Span);
+                    }
+
+                    if (newline < 0)
+                    {
+                        break;
+                    }
+
+                    yield return new Line(line.WrittenMemory.ToArray(), tooLong, length);
+                    line.Clear();
+                    length = 0;
+                    tooLong = false;
+                    span = span[(newline + 1)..];
+                }
+            }
+
+            if (length > 0)
+            {
+                yield return new Line(line.WrittenMemory.ToArray(), tooLong, length);
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(chunk);
+        }
+    }
+}
