@@ -14,8 +14,12 @@ public static class FhirJson
     /// <summary>The one set of options for FHIR POCOs, in and out.</summary>
     public static JsonSerializerOptions Options { get; } = new JsonSerializerOptions().ForFhir(ModelInfo.ModelInspector);
 
-    /// <summary>Parses one resource; a malformed or invalid one is reported under <paramref name="where"/> and gives null.</summary>
-    public static Resource? TryParse(ReadOnlySpan<byte> json, string where, IngestionReport report)
+    /// <summary>
+    /// Parses one resource; a malformed or invalid one is reported under <paramref name="where"/> and gives null.
+    /// With <paramref name="keepValidParts"/> (a Bundle holding many patients), an invalid resource is reported and
+    /// what the SDK could read of it is kept, so one bad element does not lose every other entry.
+    /// </summary>
+    public static Resource? TryParse(ReadOnlySpan<byte> json, string where, IngestionReport report, bool keepValidParts = false)
     {
         try
         {
@@ -24,7 +28,7 @@ public static class FhirJson
         catch (DeserializationFailedException ex)
         {
             report.Problem(ProblemKind.InvalidResource, where, Describe(ex));
-            return null;
+            return keepValidParts ? ex.PartialResult as Resource : null;
         }
         catch (JsonException ex)
         {

@@ -18,7 +18,7 @@ public sealed class BundleSource(string path) : IPatientSource
         foreach (var file in files)
         {
             var name = Path.GetFileName(file);
-            var resource = FhirJson.TryParse(await File.ReadAllBytesAsync(file, cancellationToken), name, report);
+            var resource = FhirJson.TryParse(await File.ReadAllBytesAsync(file, cancellationToken), name, report, keepValidParts: true);
             if (resource is null)
             {
                 continue;
