@@ -25,6 +25,7 @@ internal static class HealthRecCommandLine
             TreatUnmatchedTokensAsErrors = false,
         };
         root.Subcommands.Add(serveCommand);
+        root.Subcommands.Add(Ingestion.FeaturesCommand.Create());
         root.SetAction(async (result, cancellationToken) =>
         {
             // Only settings may stand where a command is expected: a mistyped verb must not start a server.

@@ -1,0 +1,204 @@
+using System.CommandLine;
+using System.Globalization;
+using HealthRec.Clinical.Features;
+using HealthRec.Clinical.Ingestion;
+using HealthRec.Clinical.Records;
+using HealthRec.Clinical.Terminology;
+using HealthRec.Clinical.Units;
+using HealthRec.Fhir.Ingestion;
+using HealthRec.Fhir.Sources;
+
+namespace HealthRec.Server.Ingestion;
+
+/// <summary>
+/// <c>healthrec features</c>: any FHIR source to one CSV row per patient, through the same mapper and featurizer the
+/// models use, with a summary of what was read and what was wrong.
+/// </summary>
+internal static class FeaturesCommand
+{
+    public static Command Create()
+    {
+        var inputs = new Option<string[]>("--input")
+        {
+            Description = "A folder or file of NDJSON or Bundle JSON, or an http(s) FHIR base URL. Repeatable. Default: data/raw/",
+            AllowMultipleArgumentsPerToken = false,
+        };
+        var schema = new Option<string>("--schema") { Description = "Feature schema JSON", DefaultValueFactory = _ => TerminologyFiles.DefaultSchema };
+        var terminology = new Option<string>("--terminology") { Description = "Terminology folder", DefaultValueFactory = _ => TerminologyFiles.DefaultFolder };
+        var indexDate = new Option<string?>("--index-date") { Description = "YYYY-MM-DD; data up to the end of that day (UTC). Default: each patient's last recorded activity" };
+        var output = new Option<string>("--out") { Description = "CSV file to write", DefaultValueFactory = _ => "data/processed/features.csv" };
+        var tokenVariable = new Option<string?>("--bearer-token-env") { Description = "Name of an environment variable holding a bearer token for FHIR URLs" };
+        var command = new Command("features", "Read FHIR data and write one feature row per patient (patient_id,index_date,<features>).")
+        {
+            inputs, schema, terminology, indexDate, output, tokenVariable,
+        };
+        command.SetAction((result, cancellationToken) => RunAsync(
+            result.GetValue(inputs) is { Length: > 0 } given ? given : ["data/raw/"],
+            result.GetValue(schema)!,
+            result.GetValue(terminology)!,
+            result.GetValue(indexDate),
+            result.GetValue(output)!,
+            result.GetValue(tokenVariable),
+            cancellationToken));
+        return command;
+    }
+
+    private static async Task<int> RunAsync(string[] inputs, string schemaFile, string terminologyFolder, string? indexDateText, string outputFile,
+        string? tokenVariable, CancellationToken cancellationToken)
+    {
+        DateTimeOffset? indexAt = null;
+        if (indexDateText is not null)
+        {
+            if (!DateOnly.TryParseExact(indexDateText, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var date))
+            {
+                await Console.Error.WriteLineAsync($"--index-date '{indexDateText}' is not a date of the form YYYY-MM-DD.");
+                return 2;
+            }
+
+            indexAt = new DateTimeOffset(date.ToDateTime(TimeOnly.MaxValue), TimeSpan.Zero);
+        }
+
+        ClinicalTerminology terms;
+        Featurizer featurizer;
+        try
+        {
+            terms = TerminologyFiles.Load(terminologyFolder);
+            featurizer = TerminologyFiles.LoadFeaturizer(schemaFile, terms);
+        }
+        catch (TerminologyException ex)
+        {
+            await Console.Error.WriteLineAsync(ex.Message);
+            return 2;
+        }
+
+        string? token = null;
+        if (tokenVariable is not null && string.IsNullOrEmpty(token = Environment.GetEnvironmentVariable(tokenVariable)))
+        {
+            await Console.Error.WriteLineAsync($"--bearer-token-env names '{tokenVariable}', which is not set.");
+            return 2;
+        }
+
+        using var http = new HttpClient();
+        var sources = new List<IPatientSource>();
+        foreach (var input in inputs)
+        {
+            if (OpenSource(input, http, token) is { } source)
+            {
+                sources.Add(source);
+            }
+            else
+            {
+                await Console.Error.WriteLineAsync($"--input '{input}' is neither an existing file or folder nor an http(s) URL.");
+                return 2;
+            }
+        }
+
+        var report = new IngestionReport();
+        var mapper = new FhirRecordMapper(terms, new UnitNormalizer());
+        var present = new long[featurizer.Width];
+        long rows = 0, withoutData = 0;
+        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(outputFile))!);
+        await using (var writer = new StreamWriter(outputFile))
+        {
+            await writer.WriteLineAsync("patient_id,index_date," + string.Join(',', featurizer.Names));
+            var vector = new float[featurizer.Width];
+            try
+            {
+                foreach (var source in sources)
+                {
+                    await foreach (var record in RecordReader.ReadAsync(source, mapper, report, cancellationToken))
+                    {
+                        if ((indexAt ?? record.LastActivity) is not { } at)
+                        {
+                            withoutData++;
+                            continue;
+                        }
+
+                        featurizer.Featurize(record, at, vector);
+                        await writer.WriteLineAsync(Row(record, at, vector, present));
+                        rows++;
+                    }
+                }
+            }
+            catch (HttpRequestException ex)
+            {
+                await Console.Error.WriteLineAsync($"Cannot read the FHIR server: {ex.Message}");
+                return 2;
+            }
+        }
+
+        PrintSummary(report, featurizer, present, rows, withoutData, outputFile);
+        return 0;
+    }
+
+    private static IPatientSource? OpenSource(string input, HttpClient http, string? token)
+    {
+        if (Uri.TryCreate(input, UriKind.Absolute, out var url) && (url.Scheme == Uri.UriSchemeHttps || url.Scheme == Uri.UriSchemeHttp))
+        {
+            return new FhirRestSource(http, url, new FhirRestSourceOptions { BearerToken = token });
+        }
+
+        if (File.Exists(input))
+        {
+            return input.EndsWith(".ndjson", StringComparison.OrdinalIgnoreCase) ? new NdjsonSource(input) : new BundleSource(input);
+        }
+
+        if (Directory.Exists(input))
+        {
+            return Directory.EnumerateFiles(input, "*.ndjson").Any() ? new NdjsonSource(input) : new BundleSource(input);
+        }
+
+        return null;
+    }
+
+    private static string Row(PatientRecord record, DateTimeOffset at, float[] vector, long[] present)
+    {
+        var cells = new string[vector.Length + 2];
+        cells[0] = Csv(record.PatientId);
+        cells[1] = at.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
+        for (var i = 0; i < vector.Length; i++)
+        {
+            if (!float.IsNaN(vector[i]))
+            {
+                present[i]++;
+                cells[i + 2] = vector[i].ToString("R", CultureInfo.InvariantCulture);
+            }
+            else
+            {
+                cells[i + 2] = "";
+            }
+        }
+
+        return string.Join(',', cells);
+    }
+
+    private static string Csv(string value) =>
+        value.AsSpan().IndexOfAny(",\"\n\r") >= 0 ? "\"" + value.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"" : value;
+
+    private static void PrintSummary(IngestionReport report, Featurizer featurizer, long[] present, long rows, long withoutData, string outputFile)
+    {
+        var invariant = CultureInfo.InvariantCulture;
+        Console.WriteLine(string.Create(invariant, $"patients: {report.Patients} read, {rows} rows written to {outputFile}, {withoutData} without any dated data"));
+        Console.WriteLine("resources read: " + string.Join(", ", report.ResourcesByType.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => $"{kv.Key} {kv.Value}")));
+        if (report.ExcludedByReason.Count > 0)
+        {
+            Console.WriteLine("excluded: " + string.Join(", ", report.ExcludedByReason.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => $"{kv.Key} {kv.Value}")));
+        }
+
+        Console.WriteLine(string.Create(invariant, $"problems: {report.TotalProblems}"));
+        foreach (var (kind, count) in report.ProblemsByKind.OrderBy(kv => kv.Key))
+        {
+            Console.WriteLine(string.Create(invariant, $"  {kind}: {count}"));
+            foreach (var example in report.Examples(kind))
+            {
+                Console.WriteLine($"    e.g. {example.Where}: {example.Message}");
+            }
+        }
+
+        Console.WriteLine("feature present (share of rows):");
+        for (var i = 0; i < featurizer.Width; i++)
+        {
+            Console.WriteLine(string.Create(invariant, $"  {featurizer.Names[i],-32} {(rows == 0 ? 0 : (double)present[i] / rows),6:P1}"));
+        }
+    }
+}

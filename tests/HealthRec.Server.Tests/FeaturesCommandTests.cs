@@ -1,0 +1,61 @@
+using HealthRec.Server.Hosting;
+using HealthRec.Testing;
+
+namespace HealthRec.Server.Tests;
+
+public sealed class FeaturesCommandTests : IDisposable
+{
+    private readonly DirectoryInfo _folder = Directory.CreateTempSubdirectory("healthrec-features-");
+
+    public void Dispose() => _folder.Delete(recursive: true);
+
+    private static string Repo(string path) => Path.Combine(TestServices.RepositoryRoot, path);
+
+    [Fact]
+    public async Task GivenSyntheaFolder_WhenFeaturesAreWritten_ThenThereIsOneRowPerPatientWithTheSchemaColumns()
+    {
+        var output = Path.Combine(_folder.FullName, "out", "features.csv");
+        var root = HealthRecCommandLine.Create((_, _) => Task.FromResult(0));
+
+        var exitCode = await root.Parse([
+            "features", "--input", Path.Combine(TestServices.SharedFolder, "data", "synthea"), "--index-date", "2020-12-31",
+            "--schema", Repo("models/feature-schema.json"), "--terminology", Repo("data/terminology"), "--out", output,
+        ]).InvokeAsync(cancellationToken: TestContext.Current.CancellationToken);
+
+        Assert.Equal(0, exitCode);
+        var lines = await File.ReadAllLinesAsync(output, TestContext.Current.CancellationToken);
+        Assert.Equal(21, lines.Length);
+        var header = lines[0].Split(',');
+        Assert.Equal(["patient_id", "index_date", "age_years", "sex_female", "hba1c_last", "hba1c_last_missing"], header[..6]);
+        var andy = lines.Single(l => l.StartsWith("9afe28dc-7ad5-4e90-b6a6-16123eae98c3,", StringComparison.Ordinal)).Split(',');
+        Assert.Equal("2020-12-31T23:59:59Z", andy[1]);
+        Assert.Equal("88", andy[Array.IndexOf(header, "age_years")]);
+        Assert.StartsWith("6.1095", andy[Array.IndexOf(header, "hba1c_last")], StringComparison.Ordinal);
+        // A missing value is an empty cell, never a made-up number.
+        Assert.Equal("", andy[Array.IndexOf(header, "phq9_last")]);
+    }
+
+    [Theory]
+    [InlineData("--index-date", "31/12/2020")]
+    [InlineData("--input", "/no/such/folder")]
+    [InlineData("--schema", "/no/such/schema.json")]
+    public async Task GivenBadArgument_WhenFeaturesAreRequested_ThenItFailsWithExitCode2AndWritesNothing(string option, string value)
+    {
+        var output = Path.Combine(_folder.FullName, "features.csv");
+        var arguments = new Dictionary<string, string>
+        {
+            ["--input"] = Path.Combine(TestServices.SharedFolder, "data", "synthea"),
+            ["--schema"] = Repo("models/feature-schema.json"),
+            ["--terminology"] = Repo("data/terminology"),
+            ["--out"] = output,
+            [option] = value,
+        };
+        var root = HealthRecCommandLine.Create((_, _) => Task.FromResult(0));
+
+        var exitCode = await root.Parse(["features", .. arguments.SelectMany(a => new[] { a.Key, a.Value })])
+            .InvokeAsync(cancellationToken: TestContext.Current.CancellationToken);
+
+        Assert.Equal(2, exitCode);
+        Assert.False(File.Exists(output));
+    }
+}
