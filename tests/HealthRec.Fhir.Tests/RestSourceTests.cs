@@ -1,0 +1,56 @@
+using System.Text.Json.Nodes;
+using Hl7.Fhir.Model;
+using Hl7.Fhir.Rest;
+using HealthRec.Clinical.Ingestion;
+using HealthRec.Fhir.Sources;
+using HealthRec.Testing;
+using Task = System.Threading.Tasks.Task;
+
+namespace HealthRec.Fhir.Tests;
+
+public sealed class RestSourceTests
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task GivenBearerToken_WhenAPatientIsReadOverRest_ThenEveryRequestCarriesItAndEveryPageIsRead()
+    {
+        using var client = new FhirClient(TestServices.FhirBaseUrl, new FhirClientSettings { PreferredFormat = ResourceFormat.Json, VerifyFhirVersion = false });
+        var patient = await client.CreateAsync(new Patient { BirthDate = "1970-01-01", Gender = AdministrativeGender.Male }, ct: Ct);
+        var transaction = new Bundle { Type = Bundle.BundleType.Transaction };
+        for (var i = 0; i < 25; i++)
+        {
+            transaction.Entry.Add(new Bundle.EntryComponent
+            {
+                Resource = new Observation
+                {
+                    Status = ObservationStatus.Final,
+                    Code = new CodeableConcept("http://loinc.org", "8480-6"),
+                    Subject = new ResourceReference($"Patient/{patient!.Id}"),
+                    Effective = new FhirDateTime(new DateTimeOffset(2020, 1, 1, 0, 0, 0, TimeSpan.Zero).AddDays(i)),
+                    Value = new Quantity(120 + i, "mm[Hg]", "http://unitsofmeasure.org"),
+                },
+                Request = new Bundle.RequestComponent { Method = Bundle.HTTPVerb.POST, Url = "Observation" },
+            });
+        }
+
+        await client.TransactionAsync(transaction, ct: Ct);
+        using var http = new HttpClient();
+        var report = new IngestionReport();
+
+        var records = await Ingestion.ReadAllAsync(new FhirRestSource(http, TestServices.FhirBaseUrl, new FhirRestSourceOptions
+        {
+            PatientIds = [patient!.Id!],
+            PageSize = 10,
+            BearerToken = "healthrec-test-token",
+            Deadline = TimeSpan.FromSeconds(30),
+        }), report);
+
+        Assert.Equal(25, Assert.Single(records).MeasurementsOf("sbp").Length);
+        var log = JsonNode.Parse(await http.GetStringAsync(new Uri(TestServices.FhirBaseUrl, "/__admin/requests"), Ct))!.AsArray();
+        var mine = log.Where(r => ((string)r!["url"]!).Contains(patient.Id!, StringComparison.Ordinal)).ToList();
+        // One read, seven searches, and two more Observation pages (25 results, 10 per page).
+        Assert.Equal(10, mine.Count);
+        Assert.All(mine, r => Assert.Equal("Bearer healthrec-test-token", (string?)r!["authorization"]));
+    }
+}
