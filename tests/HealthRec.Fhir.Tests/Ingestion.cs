@@ -24,6 +24,8 @@ internal static class Ingestion
 
     public static FhirRecordMapper Mapper() => new(Terminology, new UnitNormalizer());
 
+    public static TimeSpan FhirRecordMapperCover => FhirRecordMapper.RequestWithoutEndCovers;
+
     public static string SyntheaFolder => Path.Combine(TestServices.SharedFolder, "data", "synthea");
 
     public static async Task<List<PatientRecord>> ReadAllAsync(IPatientSource source, IngestionReport report)
