@@ -117,7 +117,7 @@ public sealed class FeatureVectorTests
 
     private static async Task<string> LoadIntoFhirServerAsync(Bundle bundle)
     {
-        using var client = new FhirClient(TestServices.FhirBaseUrl, new FhirClientSettings { PreferredFormat = ResourceFormat.Json, VerifyFhirVersion = false });
+        using var client = FhirTestServerTests.CreateClient();
         var response = await client.TransactionAsync(bundle, ct: Ct);
         return response!.Entry.Select(e => e.Response!.Location!).First(l => l.StartsWith("Patient/", StringComparison.Ordinal))["Patient/".Length..].Split('/')[0];
     }

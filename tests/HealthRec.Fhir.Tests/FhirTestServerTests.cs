@@ -14,7 +14,8 @@ public sealed class FhirTestServerTests
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
-    private static FhirClient CreateClient() => new(TestServices.FhirBaseUrl, new FhirClientSettings
+    /// <summary>A Firely client for the FHIR test server (the server does not declare a FHIR version in /metadata).</summary>
+    internal static FhirClient CreateClient() => new(TestServices.FhirBaseUrl, new FhirClientSettings
     {
         PreferredFormat = ResourceFormat.Json,
         VerifyFhirVersion = false,

@@ -13,7 +13,7 @@ public sealed class MapperTests : IDisposable
 
     private const string Subject = "\"subject\":{\"reference\":\"Patient/m1\"}";
 
-    private static readonly string[] Resources =
+    internal static readonly string[] Resources =
     [
         """{"resourceType":"Patient","id":"m1","gender":"male","birthDate":"1955-03","deceasedDateTime":"2024-02-01T00:00:00Z"}""",
         $$$"""{"resourceType":"MedicationStatement","id":"ms","status":"active",{{{Subject}}},"medicationCodeableConcept":{"coding":[{"system":"http://www.nlm.nih.gov/research/umls/rxnorm","code":"83367","display":"atorvastatin"}]},"effectivePeriod":{"start":"2019-01-01","end":"2020-01-01"}}""",

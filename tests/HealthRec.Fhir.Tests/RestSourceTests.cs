@@ -15,7 +15,7 @@ public sealed class RestSourceTests
     [Fact]
     public async Task GivenBearerToken_WhenAPatientIsReadOverRest_ThenEveryRequestCarriesItAndEveryPageIsRead()
     {
-        using var client = new FhirClient(TestServices.FhirBaseUrl, new FhirClientSettings { PreferredFormat = ResourceFormat.Json, VerifyFhirVersion = false });
+        using var client = FhirTestServerTests.CreateClient();
         var patient = await client.CreateAsync(new Patient { BirthDate = "1970-01-01", Gender = AdministrativeGender.Male }, ct: Ct);
         var transaction = new Bundle { Type = Bundle.BundleType.Transaction };
         for (var i = 0; i < 25; i++)

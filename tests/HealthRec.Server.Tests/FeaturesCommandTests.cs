@@ -58,4 +58,31 @@ public sealed class FeaturesCommandTests : IDisposable
         Assert.Equal(2, exitCode);
         Assert.False(File.Exists(output));
     }
+
+    [Fact]
+    public async Task GivenAnUnknownElementHealthRecDoesNotRead_WhenStrict_ThenTheResourceIsRejectedWhileTheFastPathKeepsIt()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var input = Directory.CreateDirectory(Path.Combine(_folder.FullName, "in")).FullName;
+        await File.WriteAllLinesAsync(Path.Combine(input, "all.ndjson"),
+        [
+            """{"resourceType":"Patient","id":"p1","gender":"female","birthDate":"1960-01-01"}""",
+            """{"resourceType":"Observation","id":"o1","status":"final","code":{"coding":[{"system":"http://loinc.org","code":"4548-4"}]},"subject":{"reference":"Patient/p1"},"effectiveDateTime":"2020-01-01","valueQuantity":{"value":7.1,"system":"http://unitsofmeasure.org","code":"%"},"madeUp":true}""",
+        ], ct);
+
+        async Task<string> HbA1cAsync(params string[] extra)
+        {
+            var output = Path.Combine(_folder.FullName, $"features{extra.Length}.csv");
+            var exitCode = await HealthRecCommandLine.Create((_, _) => Task.FromResult(0)).Parse([
+                "features", "--input", input, "--schema", Repo("models/feature-schema.json"), "--terminology", Repo("data/terminology"),
+                "--index-date", "2020-12-31", "--out", output, .. extra,
+            ]).InvokeAsync(cancellationToken: ct);
+            Assert.Equal(0, exitCode);
+            var lines = await File.ReadAllLinesAsync(output, ct);
+            return lines[1].Split(',')[Array.IndexOf(lines[0].Split(','), "hba1c_last")];
+        }
+
+        Assert.Equal("7.1", await HbA1cAsync());
+        Assert.Equal("", await HbA1cAsync("--strict"));
+    }
 }

@@ -45,21 +45,7 @@ internal static class TestServices
     }
 
     /// <summary>The repository root: the folder holding HealthRec.sln above the test binaries.</summary>
-    public static string RepositoryRoot
-    {
-        get
-        {
-            for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            {
-                if (File.Exists(Path.Combine(dir.FullName, "HealthRec.sln")))
-                {
-                    return dir.FullName;
-                }
-            }
-
-            throw new InvalidOperationException($"No HealthRec.sln above {AppContext.BaseDirectory}.");
-        }
-    }
+    public static string RepositoryRoot => Repository.Root;
 
     private static string Require(string variable, string what)
     {

@@ -10,7 +10,7 @@ namespace HealthRec.Fhir.Sources;
 /// folder. Each file is read on its own, so memory holds one file at a time; a patient's resources are expected in
 /// one file, as Synthea and searchset exports write them.
 /// </summary>
-public sealed class BundleSource(string path) : IPatientSource
+public sealed class BundleSource(string path, FhirParsing parsing = FhirParsing.Fast) : IPatientSource
 {
     public async IAsyncEnumerable<PatientResources> ReadAsync(IngestionReport report, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
@@ -18,7 +18,7 @@ public sealed class BundleSource(string path) : IPatientSource
         foreach (var file in files)
         {
             var name = Path.GetFileName(file);
-            var resource = FhirJson.TryParse(await File.ReadAllBytesAsync(file, cancellationToken), name, report, keepValidParts: true);
+            var resource = FhirJson.TryParse(await File.ReadAllBytesAsync(file, cancellationToken), name, report, keepValidParts: true, parsing);
             if (resource is null)
             {
                 continue;

@@ -82,14 +82,14 @@ public sealed class NdjsonSource(string path, NdjsonSourceOptions? options = nul
     }
 
     // Second step: full FHIR parse, one patient at a time, in a stable order.
-    private static IEnumerable<PatientResources> Parse(List<KeyedLine> lines, IngestionReport report)
+    private IEnumerable<PatientResources> Parse(List<KeyedLine> lines, IngestionReport report)
     {
         foreach (var patient in lines.GroupBy(l => l.PatientKey, StringComparer.Ordinal).OrderBy(g => g.Key, StringComparer.Ordinal))
         {
             var grouping = new PatientGrouping(report);
             foreach (var line in patient)
             {
-                if (FhirJson.TryParse(Encoding.UTF8.GetBytes(line.Json), line.Origin, report) is { } resource)
+                if (FhirJson.TryParse(Encoding.UTF8.GetBytes(line.Json), line.Origin, report, parsing: _options.Parsing) is { } resource)
                 {
                     grouping.Add(patient.Key, resource);
                     report.ResourceRead(resource.TypeName);
@@ -207,6 +207,8 @@ public sealed record NdjsonSourceOptions
 
     /// <summary>Inputs larger than this are grouped through spill files of about this size.</summary>
     public long SpillBytes { get; init; } = 64L * 1024 * 1024;
+
+    public FhirParsing Parsing { get; init; } = FhirParsing.Fast;
 }
 
 /// <summary>Splits a stream into lines of bytes, never buffering more than the line limit.</summary>

@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using System.Text.Json;
 using Hl7.Fhir.Model;
 using HealthRec.Clinical.Ingestion;
@@ -12,7 +13,7 @@ namespace HealthRec.Fhir.Sources;
 /// </summary>
 public static class PrefetchSource
 {
-    public static PatientResources Read(JsonElement prefetch, string patientId, IngestionReport report)
+    public static PatientResources Read(JsonElement prefetch, string patientId, IngestionReport report, FhirParsing parsing = FhirParsing.Fast)
     {
         var grouping = new PatientGrouping(report);
         foreach (var property in prefetch.EnumerateObject())
@@ -23,7 +24,7 @@ public static class PrefetchSource
                 continue;
             }
 
-            var resource = FhirJson.TryParse(JsonSerializer.SerializeToUtf8Bytes(property.Value), where, report);
+            var resource = FhirJson.TryParse(JsonMarshal.GetRawUtf8Value(property.Value), where, report, parsing: parsing);
             switch (resource)
             {
                 case null:

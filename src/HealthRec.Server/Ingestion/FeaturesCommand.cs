@@ -5,6 +5,7 @@ using HealthRec.Clinical.Ingestion;
 using HealthRec.Clinical.Records;
 using HealthRec.Clinical.Terminology;
 using HealthRec.Clinical.Units;
+using HealthRec.Fhir;
 using HealthRec.Fhir.Ingestion;
 using HealthRec.Fhir.Sources;
 
@@ -28,9 +29,13 @@ internal static class FeaturesCommand
         var indexDate = new Option<string?>("--index-date") { Description = "YYYY-MM-DD; data up to the end of that day (UTC). Default: each patient's last recorded activity" };
         var output = new Option<string>("--out") { Description = "CSV file to write", DefaultValueFactory = _ => "data/processed/features.csv" };
         var tokenVariable = new Option<string?>("--bearer-token-env") { Description = "Name of an environment variable holding a bearer token for FHIR URLs" };
+        var strict = new Option<bool>("--strict")
+        {
+            Description = "Validate every element with the FHIR SDK, also those HealthRec does not read (slower; reports more)",
+        };
         var command = new Command("features", "Read FHIR data and write one feature row per patient (patient_id,index_date,<features>).")
         {
-            inputs, schema, terminology, indexDate, output, tokenVariable,
+            inputs, schema, terminology, indexDate, output, tokenVariable, strict,
         };
         command.SetAction((result, cancellationToken) => RunAsync(
             result.GetValue(inputs) is { Length: > 0 } given ? given : ["data/raw/"],
@@ -39,12 +44,13 @@ internal static class FeaturesCommand
             result.GetValue(indexDate),
             result.GetValue(output)!,
             result.GetValue(tokenVariable),
+            result.GetValue(strict) ? FhirParsing.Strict : FhirParsing.Fast,
             cancellationToken));
         return command;
     }
 
     private static async Task<int> RunAsync(string[] inputs, string schemaFile, string terminologyFolder, string? indexDateText, string outputFile,
-        string? tokenVariable, CancellationToken cancellationToken)
+        string? tokenVariable, FhirParsing parsing, CancellationToken cancellationToken)
     {
         DateTimeOffset? indexAt = null;
         if (indexDateText is not null)
@@ -82,7 +88,7 @@ internal static class FeaturesCommand
         var sources = new List<IPatientSource>();
         foreach (var input in inputs)
         {
-            if (OpenSource(input, http, token) is { } source)
+            if (OpenSource(input, http, token, parsing) is { } source)
             {
                 sources.Add(source);
             }
@@ -131,7 +137,7 @@ internal static class FeaturesCommand
         return 0;
     }
 
-    private static IPatientSource? OpenSource(string input, HttpClient http, string? token)
+    private static IPatientSource? OpenSource(string input, HttpClient http, string? token, FhirParsing parsing)
     {
         if (Uri.TryCreate(input, UriKind.Absolute, out var url) && (url.Scheme == Uri.UriSchemeHttps || url.Scheme == Uri.UriSchemeHttp))
         {
@@ -140,15 +146,17 @@ internal static class FeaturesCommand
 
         if (File.Exists(input))
         {
-            return input.EndsWith(".ndjson", StringComparison.OrdinalIgnoreCase) ? new NdjsonSource(input) : new BundleSource(input);
+            return input.EndsWith(".ndjson", StringComparison.OrdinalIgnoreCase) ? Ndjson(input) : new BundleSource(input, parsing);
         }
 
         if (Directory.Exists(input))
         {
-            return Directory.EnumerateFiles(input, "*.ndjson").Any() ? new NdjsonSource(input) : new BundleSource(input);
+            return Directory.EnumerateFiles(input, "*.ndjson").Any() ? Ndjson(input) : new BundleSource(input, parsing);
         }
 
         return null;
+
+        NdjsonSource Ndjson(string path) => new(path, new NdjsonSourceOptions { Parsing = parsing });
     }
 
     private static string Row(PatientRecord record, DateTimeOffset at, float[] vector, long[] present)
