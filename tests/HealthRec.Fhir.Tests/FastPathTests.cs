@@ -112,7 +112,7 @@ public sealed class FastPathTests : IDisposable
     }
 
     // Every fact of a record, in order, as text: two records are the same when their descriptions are.
-    private static string Describe(PatientRecord record) => JsonSerializer.Serialize(new
+    internal static string Describe(PatientRecord record) => JsonSerializer.Serialize(new
     {
         record.PatientId,
         record.BirthDate,

@@ -53,9 +53,9 @@ public sealed record IngestionProblem(ProblemKind Kind, string Where, string Mes
 
 /// <summary>
 /// Counts of everything read, excluded and wrong during one ingestion, with a few examples of each problem.
-/// Thread-safe: sources read patients concurrently.
+/// Thread-safe: sources read patients concurrently. <c>onProblem</c> sees every problem (it must be thread-safe too).
 /// </summary>
-public sealed class IngestionReport
+public sealed class IngestionReport(Action<IngestionProblem>? onProblem = null)
 {
     private const int ExamplesPerKind = 5;
     private readonly ConcurrentDictionary<string, long> _resources = new(StringComparer.Ordinal);
@@ -85,6 +85,7 @@ public sealed class IngestionReport
     public void Problem(ProblemKind kind, string where, string message)
     {
         _problems.AddOrUpdate(kind, 1, (_, n) => n + 1);
+        onProblem?.Invoke(new IngestionProblem(kind, where, message));
         var examples = _examples.GetOrAdd(kind, _ => new ConcurrentQueue<IngestionProblem>());
         if (examples.Count < ExamplesPerKind)
         {

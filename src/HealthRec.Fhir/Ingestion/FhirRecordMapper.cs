@@ -300,7 +300,11 @@ public sealed class FhirRecordMapper(ClinicalTerminology terminology, UnitNormal
 
         foreach (var coding in Usable(concept))
         {
-            var classes = terminology.MedicationClassesOf(coding.System, coding.Code, coding.Display ?? concept.Text);
+            // The product's strength may be in the coding's display or only in the text (an ingredient-level code).
+            var name = coding.Display is { } display && concept.Text is { } text && !string.Equals(display, text, StringComparison.Ordinal)
+                ? $"{display} {text}"
+                : coding.Display ?? concept.Text;
+            var classes = terminology.MedicationClassesOf(coding.System, coding.Code, name);
             if (classes.IsEmpty)
             {
                 continue;

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.IO.Compression;
 using System.Runtime.CompilerServices;
 using System.Text;
 using System.Text.Json;
@@ -8,7 +9,7 @@ using HealthRec.Fhir.Ingestion;
 namespace HealthRec.Fhir.Sources;
 
 /// <summary>
-/// FHIR Bulk Data NDJSON: a file, or every <c>*.ndjson</c> in a folder (<c>Patient.ndjson</c>,
+/// FHIR Bulk Data NDJSON: a file, or every <c>*.ndjson</c> (or gzipped <c>*.ndjson.gz</c>) in a folder (<c>Patient.ndjson</c>,
 /// <c>Observation.ndjson</c>, ...). Bulk files are split by type, not by patient, so lines are first grouped by
 /// patient: in memory for small inputs, otherwise by hashing each line's patient into spill files of bounded size
 /// and grouping one spill file at a time. Memory stays bounded by the spill size, whatever the population.
@@ -19,8 +20,9 @@ public sealed class NdjsonSource(string path, NdjsonSourceOptions? options = nul
 
     public async IAsyncEnumerable<PatientResources> ReadAsync(IngestionReport report, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        var files = File.Exists(path) ? [path] : Directory.EnumerateFiles(path, "*.ndjson").Order(StringComparer.Ordinal).ToList();
-        var totalBytes = files.Sum(f => new FileInfo(f).Length);
+        var files = File.Exists(path) ? [path] : Files(path);
+        // A gzipped file is counted at a typical NDJSON compression ratio: the estimate only sizes the spill.
+        var totalBytes = files.Sum(f => new FileInfo(f).Length * (IsGzip(f) ? 10 : 1));
         var buckets = (int)Math.Max(1, Math.Ceiling((double)totalBytes / _options.SpillBytes));
         if (buckets == 1)
         {
@@ -96,7 +98,8 @@ public sealed class NdjsonSource(string path, NdjsonSourceOptions? options = nul
                 }
             }
 
-            foreach (var group in grouping.Drain(patient.First().Origin.Split(':')[0]))
+            // A patient's resources come from several files: reports name the source, and the resource by type and id.
+            foreach (var group in grouping.Drain(Path.GetFileName(Path.TrimEndingDirectorySeparator(path))))
             {
                 yield return group;
             }
@@ -109,7 +112,8 @@ public sealed class NdjsonSource(string path, NdjsonSourceOptions? options = nul
         foreach (var file in files)
         {
             var name = Path.GetFileName(file);
-            await using var stream = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, useAsync: true);
+            await using var fileStream = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, useAsync: true);
+            await using var stream = IsGzip(file) ? new GZipStream(fileStream, CompressionMode.Decompress) : (Stream)fileStream;
             var lineNumber = 0;
             await foreach (var line in NdjsonLines.ReadAsync(stream, _options.MaxLineBytes, cancellationToken))
             {
@@ -181,6 +185,12 @@ public sealed class NdjsonSource(string path, NdjsonSourceOptions? options = nul
             return null;
         }
     }
+
+    /// <summary>The NDJSON files of a folder, plain (<c>*.ndjson</c>) or gzipped (<c>*.ndjson.gz</c>), in name order.</summary>
+    public static List<string> Files(string folder) =>
+        Directory.EnumerateFiles(folder, "*.ndjson").Concat(Directory.EnumerateFiles(folder, "*.ndjson.gz")).Order(StringComparer.Ordinal).ToList();
+
+    private static bool IsGzip(string file) => file.EndsWith(".gz", StringComparison.OrdinalIgnoreCase);
 
     private static bool IsClinical(string resourceType) => resourceType is "Observation" or "Condition" or "MedicationStatement"
         or "MedicationRequest" or "Encounter" or "QuestionnaireResponse" or "DiagnosticReport";

@@ -146,12 +146,14 @@ internal static class FeaturesCommand
 
         if (File.Exists(input))
         {
-            return input.EndsWith(".ndjson", StringComparison.OrdinalIgnoreCase) ? Ndjson(input) : new BundleSource(input, parsing);
+            return input.EndsWith(".ndjson", StringComparison.OrdinalIgnoreCase) || input.EndsWith(".ndjson.gz", StringComparison.OrdinalIgnoreCase)
+                ? Ndjson(input)
+                : new BundleSource(input, parsing);
         }
 
         if (Directory.Exists(input))
         {
-            return Directory.EnumerateFiles(input, "*.ndjson").Any() ? Ndjson(input) : new BundleSource(input, parsing);
+            return NdjsonSource.Files(input).Count > 0 ? Ndjson(input) : new BundleSource(input, parsing);
         }
 
         return null;

@@ -1,0 +1,154 @@
+namespace HealthRec.Fhir.Synthetic;
+
+/// <summary>
+/// The published equations the generator's hazards are built on. Each is tested against the worked examples its
+/// source gives. See <c>MODEL.md</c> beside this file for how the generator uses them.
+/// </summary>
+internal static class RiskEquations
+{
+    /// <summary>
+    /// 10-year risk of a first hard ASCVD event (Pooled Cohort Equations; Goff DC et al., 2013 ACC/AHA Guideline on
+    /// the Assessment of Cardiovascular Risk, Circulation 2014;129:S49–S73, Table A). Black patients use the African
+    /// American equations, everyone else the white ones, as the guideline prescribes. Total and HDL cholesterol in
+    /// mg/dL, systolic pressure in mmHg; age as given (the equations were derived for 40–79).
+    /// </summary>
+    public static double PooledCohort10Year(bool female, bool black, double age, double totalCholesterol, double hdl, double sbp,
+        bool treatedSbp, bool smoker, bool diabetic)
+    {
+        var la = Math.Log(age);
+        var ltc = Math.Log(totalCholesterol);
+        var lhdl = Math.Log(hdl);
+        var lsbp = Math.Log(sbp);
+        var smk = smoker ? 1.0 : 0.0;
+        var dm = diabetic ? 1.0 : 0.0;
+        double sum, baseline, mean;
+        switch (female, black)
+        {
+            case (true, false):
+                sum = (-29.799 * la) + (4.884 * la * la) + (13.540 * ltc) - (3.114 * la * ltc) - (13.578 * lhdl) + (3.149 * la * lhdl)
+                    + ((treatedSbp ? 2.019 : 1.957) * lsbp) + (7.574 * smk) - (1.665 * la * smk) + (0.661 * dm);
+                baseline = 0.9665;
+                mean = -29.18;
+                break;
+            case (true, true):
+                sum = (17.114 * la) + (0.940 * ltc) - (18.920 * lhdl) + (4.475 * la * lhdl)
+                    + (treatedSbp ? (29.291 * lsbp) - (6.432 * la * lsbp) : (27.820 * lsbp) - (6.087 * la * lsbp))
+                    + (0.691 * smk) + (0.874 * dm);
+                baseline = 0.9533;
+                mean = 86.61;
+                break;
+            case (false, false):
+                sum = (12.344 * la) + (11.853 * ltc) - (2.664 * la * ltc) - (7.990 * lhdl) + (1.769 * la * lhdl)
+                    + ((treatedSbp ? 1.797 : 1.764) * lsbp) + (7.837 * smk) - (1.795 * la * smk) + (0.658 * dm);
+                baseline = 0.9144;
+                mean = 61.18;
+                break;
+            default:
+                sum = (2.469 * la) + (0.302 * ltc) - (0.307 * lhdl) + ((treatedSbp ? 1.916 : 1.809) * lsbp) + (0.549 * smk) + (0.645 * dm);
+                baseline = 0.8954;
+                mean = 19.54;
+                break;
+        }
+
+        return 1 - Math.Pow(baseline, Math.Exp(sum - mean));
+    }
+
+    /// <summary>
+    /// FINDRISC points (Lindström J, Tuomilehto J. Diabetes Care 2003;26:725–731). Waist circumference is not
+    /// simulated; its points are taken from BMI, with which it correlates closely.
+    /// </summary>
+    public static int Findrisc(double age, double bmi, bool active, bool vegetablesDaily, bool antihypertensive, bool highGlucoseHistory,
+        int familyHistory)
+    {
+        var points = age switch
+        {
+            < 45 => 0,
+            < 55 => 2,
+            < 65 => 3,
+            _ => 4,
+        };
+        points += bmi switch
+        {
+            < 25 => 0,
+            <= 30 => 1,
+            _ => 3,
+        };
+        points += bmi switch
+        {
+            < 27 => 0,
+            <= 30 => 3,
+            _ => 4,
+        };
+        points += active ? 0 : 2;
+        points += vegetablesDaily ? 0 : 1;
+        points += antihypertensive ? 2 : 0;
+        points += highGlucoseHistory ? 5 : 0;
+        points += familyHistory switch
+        {
+            2 => 5,
+            1 => 3,
+            _ => 0,
+        };
+        return points;
+    }
+
+    // FINDRISC score bands and their observed 10-year incidence (Lindström 2003): < 7: 1 %, 7–11: 4 %, 12–14: 17 %,
+    // 15–20: 33 %, > 20: 50 %. Interpolated on the logit scale through the bands' middles, so risk rises smoothly.
+    private static readonly (double Score, double Risk)[] FindriscBands = [(3.5, 0.01), (9, 0.04), (13, 0.17), (17.5, 0.33), (23, 0.50)];
+
+    /// <summary>The 10-year type 2 diabetes risk for a FINDRISC score.</summary>
+    public static double Findrisc10Year(int score)
+    {
+        if (score <= FindriscBands[0].Score)
+        {
+            return FindriscBands[0].Risk;
+        }
+
+        for (var i = 1; i < FindriscBands.Length; i++)
+        {
+            if (score <= FindriscBands[i].Score)
+            {
+                var (s0, r0) = FindriscBands[i - 1];
+                var (s1, r1) = FindriscBands[i];
+                var f = (score - s0) / (s1 - s0);
+                return Expit(Logit(r0) + (f * (Logit(r1) - Logit(r0))));
+            }
+        }
+
+        return FindriscBands[^1].Risk;
+    }
+
+    /// <summary>
+    /// eGFR by the race-free CKD-EPI 2021 creatinine equation (Inker LA et al., N Engl J Med 2021;385:1737–1749),
+    /// creatinine in mg/dL, result in mL/min/1.73 m².
+    /// </summary>
+    public static double CkdEpi2021(double creatinine, double age, bool female)
+    {
+        var kappa = female ? 0.7 : 0.9;
+        var alpha = female ? -0.241 : -0.302;
+        var ratio = creatinine / kappa;
+        return 142 * Math.Pow(Math.Min(ratio, 1), alpha) * Math.Pow(Math.Max(ratio, 1), -1.200) * Math.Pow(0.9938, age) * (female ? 1.012 : 1);
+    }
+
+    /// <summary>The serum creatinine (mg/dL) at which <see cref="CkdEpi2021"/> gives <paramref name="egfr"/>.</summary>
+    public static double CreatinineForEgfr(double egfr, double age, bool female)
+    {
+        var kappa = female ? 0.7 : 0.9;
+        var alpha = female ? -0.241 : -0.302;
+        var scale = 142 * Math.Pow(0.9938, age) * (female ? 1.012 : 1);
+        var ratio = Math.Pow(egfr / scale, -1 / 1.200);
+        if (ratio < 1)
+        {
+            ratio = Math.Pow(egfr / scale, 1 / alpha);
+        }
+
+        return ratio * kappa;
+    }
+
+    /// <summary>A yearly hazard from a risk over <paramref name="years"/> (constant hazard).</summary>
+    public static double HazardFromRisk(double risk, double years) => -Math.Log(1 - Math.Min(risk, 0.999)) / years;
+
+    public static double Logit(double p) => Math.Log(p / (1 - p));
+
+    public static double Expit(double x) => 1 / (1 + Math.Exp(-x));
+}
