@@ -125,6 +125,30 @@ public sealed class SyntheticCohortTests : IDisposable
         Assert.Equal(fromNdjson.Select(FastPathTests.Describe).Order(StringComparer.Ordinal), fromBundles.Select(FastPathTests.Describe).Order(StringComparer.Ordinal));
     }
 
+    [Fact]
+    public async Task GivenTheCommittedDemoSample_WhenRegeneratedWithItsRecordedCommand_ThenItIsExactlyWhatTheGeneratorMakes()
+    {
+        var sample = Path.Combine(Testing.TestServices.RepositoryRoot, "data", "sample");
+        var manifest = await File.ReadAllTextAsync(Path.Combine(sample, CohortGenerator.ManifestFile), Ct);
+        Assert.Contains("--patients 300 --seed 20261129", manifest, StringComparison.Ordinal);
+
+        var fresh = await GenerateAsync("sample", 300, 20261129);
+
+        foreach (var type in Enum.GetNames<SyntheticType>())
+        {
+            await using var gzip = new System.IO.Compression.GZipStream(File.OpenRead(Path.Combine(sample, $"{type}.ndjson.gz")),
+                System.IO.Compression.CompressionMode.Decompress);
+            using var committed = new MemoryStream();
+            await gzip.CopyToAsync(committed, Ct);
+            var made = await File.ReadAllBytesAsync(Path.Combine(fresh, $"{type}.ndjson"), Ct);
+            Assert.True(committed.ToArray().AsSpan().SequenceEqual(made),
+                $"data/sample/{type}.ndjson.gz is not what the generator makes now: regenerate it (data/sample/README.md)");
+        }
+
+        Assert.Equal(await File.ReadAllTextAsync(Path.Combine(fresh, CohortGenerator.ErrorsFile), Ct),
+            await File.ReadAllTextAsync(Path.Combine(sample, CohortGenerator.ErrorsFile), Ct));
+    }
+
     [Theory]
     // Goff DC et al. 2013 ACC/AHA risk assessment guideline, worked example: age 55, total cholesterol 213 mg/dL,
     // HDL 50 mg/dL, untreated SBP 120 mmHg, non-smoker, no diabetes.

@@ -35,6 +35,7 @@ public sealed class CohortGenerator(CohortOptions options)
     public const string ManifestFile = "COHORT.md";
     public const string ErrorsFile = "injected-errors.csv";
     private const int BatchSize = 256;
+    private const int RetainedBufferBytes = 128 * 1024;
 
     internal static readonly JsonWriterOptions WriterOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping, SkipValidation = true };
 
@@ -214,7 +215,7 @@ public sealed class CohortGenerator(CohortOptions options)
         }
     }
 
-    private abstract class SinkBase : IResourceSink, IDisposable
+    internal abstract class SinkBase : IResourceSink, IDisposable
     {
         protected Utf8JsonWriter Json { get; } = new(Stream.Null, WriterOptions);
 
@@ -240,7 +241,7 @@ public sealed class CohortGenerator(CohortOptions options)
     }
 
     /// <summary>NDJSON: a line per resource, in one buffer per type.</summary>
-    private sealed class NdjsonSink : SinkBase
+    internal sealed class NdjsonSink : SinkBase
     {
         private readonly ArrayBufferWriter<byte>[] _buffers = Enum.GetValues<SyntheticType>().Select(_ => new ArrayBufferWriter<byte>(1 << 14)).ToArray();
 
@@ -249,9 +250,17 @@ public sealed class CohortGenerator(CohortOptions options)
         public override void Reset()
         {
             base.Reset();
-            foreach (var buffer in _buffers)
+            for (var i = 0; i < _buffers.Length; i++)
             {
-                buffer.ResetWrittenCount();
+                // A rare very long history grows a buffer; it is not kept, so memory does not creep up with N.
+                if (_buffers[i].Capacity > RetainedBufferBytes)
+                {
+                    _buffers[i] = new ArrayBufferWriter<byte>(1 << 14);
+                }
+                else
+                {
+                    _buffers[i].ResetWrittenCount();
+                }
             }
         }
 
@@ -274,7 +283,7 @@ public sealed class CohortGenerator(CohortOptions options)
     /// <summary>A transaction Bundle per patient: entries with <c>urn:uuid</c> full URLs and POST requests.</summary>
     private sealed class BundleSink : SinkBase
     {
-        private readonly ArrayBufferWriter<byte> _buffer = new(1 << 16);
+        private ArrayBufferWriter<byte> _buffer = new(1 << 16);
         private bool _started;
 
         public ReadOnlyMemory<byte> Output() => _buffer.WrittenMemory;
@@ -282,7 +291,15 @@ public sealed class CohortGenerator(CohortOptions options)
         public override void Reset()
         {
             base.Reset();
-            _buffer.ResetWrittenCount();
+            if (_buffer.Capacity > 4 * RetainedBufferBytes)
+            {
+                _buffer = new ArrayBufferWriter<byte>(1 << 16);
+            }
+            else
+            {
+                _buffer.ResetWrittenCount();
+            }
+
             Json.Reset(_buffer);
             _started = false;
         }
