@@ -1,0 +1,224 @@
+using System.Collections.Immutable;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using HealthRec.Clinical.Terminology;
+
+namespace HealthRec.Clinical.Outcomes;
+
+[JsonConverter(typeof(JsonStringEnumConverter<OutcomeKind>))]
+public enum OutcomeKind
+{
+    /// <summary>Did the event happen within the horizon (a probability is predicted).</summary>
+    [JsonStringEnumMemberName("binary")] Binary,
+
+    /// <summary>A lab value at a time after the index date (a number is predicted).</summary>
+    [JsonStringEnumMemberName("regression")] Regression,
+}
+
+/// <summary>Who is at risk at an index date.</summary>
+public sealed record OutcomePopulation
+{
+    public double MinAge { get; init; } = 18;
+
+    public double MaxAge { get; init; } = 120;
+
+    /// <summary>Condition groups that must have begun on or before the index date (e.g. <c>t2d</c> for HbA1c in diabetes).</summary>
+    public ImmutableArray<string> RequireConditionGroups { get; init; } = [];
+
+    /// <summary>Condition groups that exclude when begun on or before the index date (prevalent cases are not at risk).</summary>
+    public ImmutableArray<string> ExcludeConditionGroups { get; init; } = [];
+
+    /// <summary>Also exclude patients in whom the target's lab criterion was already met on or before the index date.</summary>
+    public bool ExcludeLabCriterionMet { get; init; } = true;
+}
+
+/// <summary>A lab criterion: a value beyond a threshold, confirmed by <see cref="Count"/> results at least <see cref="MinDaysApart"/> apart.</summary>
+public sealed record LabCriterion
+{
+    public required string Analyte { get; init; }
+
+    public double? Below { get; init; }
+
+    public double? AtLeast { get; init; }
+
+    public int Count { get; init; } = 1;
+
+    public int MinDaysApart { get; init; }
+}
+
+/// <summary>For a regression outcome: the analyte's value nearest to index + <see cref="AtDays"/>, within the tolerance.</summary>
+public sealed record LabValueTarget
+{
+    public required string Analyte { get; init; }
+
+    public int AtDays { get; init; } = 365;
+
+    public int ToleranceDays { get; init; } = 90;
+}
+
+/// <summary>What counts as the event (binary) or the value to predict (regression).</summary>
+public sealed record OutcomeTarget
+{
+    /// <summary>The event is the onset of a condition of one of these groups.</summary>
+    public ImmutableArray<string> ConditionGroups { get; init; } = [];
+
+    /// <summary>Or the date a lab criterion is met.</summary>
+    public LabCriterion? Lab { get; init; }
+
+    /// <summary>For regression outcomes.</summary>
+    public LabValueTarget? Value { get; init; }
+}
+
+[JsonConverter(typeof(JsonStringEnumConverter<ThresholdPolicy>))]
+public enum ThresholdPolicy
+{
+    /// <summary>The probability that maximizes F1 on the validation set.</summary>
+    [JsonStringEnumMemberName("max_f1")] MaxF1,
+
+    /// <summary>The highest probability that still reaches the stated sensitivity on the validation set.</summary>
+    [JsonStringEnumMemberName("sensitivity")] Sensitivity,
+
+    /// <summary>A fixed probability.</summary>
+    [JsonStringEnumMemberName("fixed")] Fixed,
+}
+
+public sealed record OperatingThreshold
+{
+    public ThresholdPolicy Policy { get; init; } = ThresholdPolicy.MaxF1;
+
+    /// <summary>The sensitivity to reach, or the fixed probability.</summary>
+    public double? Value { get; init; }
+}
+
+/// <summary>How index dates (landmarks) are placed in each patient's timeline.</summary>
+public sealed record LandmarkPolicy
+{
+    /// <summary>The first landmark comes this long after the patient's first recorded activity, so there is history.</summary>
+    public int FirstAfterDays { get; init; } = 365;
+
+    /// <summary>Further landmarks every so many days.</summary>
+    public int EveryDays { get; init; } = 730;
+
+    public int MaxPerPatient { get; init; } = 3;
+}
+
+/// <summary>
+/// An outcome HealthRec predicts, declared as data (<c>models/outcomes/*.json</c>, read by HealthRec.ML's
+/// <c>OutcomeFiles</c>): a user adds an outcome by adding a file. Parsed with unknown members refused, and checked
+/// against the terminology (every group and analyte must exist).
+/// </summary>
+public sealed record OutcomeDefinition
+{
+    public required string Id { get; init; }
+
+    public required string Title { get; init; }
+
+    public string? Description { get; init; }
+
+    public OutcomeKind Kind { get; init; } = OutcomeKind.Binary;
+
+    public OutcomePopulation Population { get; init; } = new();
+
+    public required OutcomeTarget Target { get; init; }
+
+    /// <summary>Binary: the event must happen within (index, index + horizon].</summary>
+    public int HorizonDays { get; init; }
+
+    /// <summary>
+    /// Without the event, a patient is a negative only when followed this long after the index date (activity or
+    /// death after it); otherwise censored and left out. Defaults to the horizon.
+    /// </summary>
+    public int? MinFollowUpDays { get; init; }
+
+    public OperatingThreshold Threshold { get; init; } = new();
+
+    public LandmarkPolicy Landmarks { get; init; } = new();
+
+    /// <summary>Evaluate the Pooled Cohort Equations beside the models (ASCVD outcomes).</summary>
+    public bool PooledCohortBaseline { get; init; }
+
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
+    {
+        UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
+        ReadCommentHandling = JsonCommentHandling.Skip,
+    };
+
+    /// <summary>Parses and checks a definition; every problem is named in one <see cref="OutcomeDefinitionException"/>.</summary>
+    public static OutcomeDefinition Parse(string json, string source, ClinicalTerminology terminology)
+    {
+        OutcomeDefinition definition;
+        try
+        {
+            definition = JsonSerializer.Deserialize<OutcomeDefinition>(json, Json)
+                ?? throw new OutcomeDefinitionException($"{source}: the definition is JSON null.");
+        }
+        catch (JsonException ex)
+        {
+            throw new OutcomeDefinitionException($"{source}: not a valid outcome definition: {ex.Message}");
+        }
+
+        var problems = definition.Check(terminology);
+        return problems.Count == 0 ? definition : throw new OutcomeDefinitionException($"{source}: {string.Join("; ", problems)}");
+    }
+
+    private List<string> Check(ClinicalTerminology terminology)
+    {
+        var problems = new List<string>();
+        if (string.IsNullOrWhiteSpace(Id) || !Id.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_'))
+        {
+            problems.Add($"id '{Id}' must be letters, digits, '-' or '_'");
+        }
+
+        foreach (var group in Population.RequireConditionGroups.Concat(Population.ExcludeConditionGroups).Concat(Target.ConditionGroups))
+        {
+            if (!terminology.ConditionGroups.Contains(group))
+            {
+                problems.Add($"unknown condition group '{group}' (known: {string.Join(", ", terminology.ConditionGroups.Order(StringComparer.Ordinal))})");
+            }
+        }
+
+        foreach (var analyte in new[] { Target.Lab?.Analyte, Target.Value?.Analyte }.OfType<string>())
+        {
+            if (!terminology.Analytes.Any(a => string.Equals(a.Id, analyte, StringComparison.Ordinal)))
+            {
+                problems.Add($"unknown analyte '{analyte}'");
+            }
+        }
+
+        if (Kind == OutcomeKind.Binary)
+        {
+            if (Target.ConditionGroups.IsEmpty && Target.Lab is null)
+            {
+                problems.Add("a binary outcome needs target.conditionGroups or target.lab");
+            }
+
+            if (HorizonDays <= 0)
+            {
+                problems.Add("horizonDays must be positive");
+            }
+
+            if (Target.Lab is { } lab && (lab.Below is null == lab.AtLeast is null || lab.Count < 1 || lab.MinDaysApart < 0))
+            {
+                problems.Add("target.lab needs exactly one of below/atLeast, count ≥ 1 and minDaysApart ≥ 0");
+            }
+        }
+        else if (Target.Value is null)
+        {
+            problems.Add("a regression outcome needs target.value");
+        }
+
+        if (Threshold.Policy != ThresholdPolicy.MaxF1 && Threshold.Value is not (> 0 and < 1))
+        {
+            problems.Add("threshold.value must be between 0 and 1 for the sensitivity and fixed policies");
+        }
+
+        if (Landmarks.EveryDays <= 0 || Landmarks.MaxPerPatient <= 0 || Landmarks.FirstAfterDays < 0)
+        {
+            problems.Add("landmarks need everyDays > 0, maxPerPatient > 0 and firstAfterDays ≥ 0");
+        }
+
+        return problems;
+    }
+}
+
+public sealed class OutcomeDefinitionException(string message) : Exception(message);
