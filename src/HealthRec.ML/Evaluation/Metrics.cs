@@ -1,0 +1,417 @@
+namespace HealthRec.ML.Evaluation;
+
+/// <summary>Counts and rates at one operating threshold (a score at or above it is called positive).</summary>
+public sealed record ConfusionMatrix(double Threshold, int TruePositives, int FalsePositives, int TrueNegatives, int FalseNegatives)
+{
+    public int N => TruePositives + FalsePositives + TrueNegatives + FalseNegatives;
+
+    public double Accuracy => Ratio(TruePositives + TrueNegatives, N);
+
+    public double Precision => Ratio(TruePositives, TruePositives + FalsePositives);
+
+    /// <summary>Sensitivity.</summary>
+    public double Recall => Ratio(TruePositives, TruePositives + FalseNegatives);
+
+    public double Specificity => Ratio(TrueNegatives, TrueNegatives + FalsePositives);
+
+    public double F1 => Precision + Recall == 0 ? 0 : 2 * Precision * Recall / (Precision + Recall);
+
+    private static double Ratio(int a, int b) => b == 0 ? 0 : (double)a / b;
+}
+
+public readonly record struct CurvePoint(double X, double Y, double Threshold);
+
+/// <summary>One bin of a calibration plot: mean predicted probability against the observed rate.</summary>
+public readonly record struct CalibrationBin(double MeanPredicted, double Observed, int Count);
+
+/// <summary>
+/// The metrics of a binary risk model, computed here (not by ML.NET) so each can be checked against a hand calculation:
+/// ROC-AUC (Mann–Whitney, ties half), PR-AUC (average precision), Brier score, calibration slope and intercept (logistic
+/// recalibration), the operating threshold, and cluster-bootstrap confidence intervals (clusters are patients, who
+/// may contribute several landmark examples).
+/// </summary>
+public static class BinaryMetrics
+{
+    public static double RocAuc(ReadOnlySpan<double> scores, ReadOnlySpan<bool> labels)
+    {
+        var order = Order(scores);
+        double positives = 0, negatives = 0, rankSum = 0;
+        var i = 0;
+        while (i < order.Length)
+        {
+            // Average rank over a run of tied scores.
+            var j = i;
+            while (j + 1 < order.Length && scores[order[j + 1]] == scores[order[i]])
+            {
+                j++;
+            }
+
+            var rank = ((i + j) / 2.0) + 1;
+            for (var k = i; k <= j; k++)
+            {
+                if (labels[order[k]])
+                {
+                    positives++;
+                    rankSum += rank;
+                }
+                else
+                {
+                    negatives++;
+                }
+            }
+
+            i = j + 1;
+        }
+
+        return positives == 0 || negatives == 0 ? double.NaN : (rankSum - (positives * (positives + 1) / 2)) / (positives * negatives);
+    }
+
+    /// <summary>Average precision: the precision at each distinct threshold, weighted by the recall it adds.</summary>
+    public static double PrAuc(ReadOnlySpan<double> scores, ReadOnlySpan<bool> labels)
+    {
+        var order = Order(scores);
+        Array.Reverse(order);
+        var positives = 0;
+        foreach (var label in labels)
+        {
+            positives += label ? 1 : 0;
+        }
+
+        if (positives == 0)
+        {
+            return double.NaN;
+        }
+
+        double tp = 0, fp = 0, previousRecall = 0, ap = 0;
+        var i = 0;
+        while (i < order.Length)
+        {
+            var j = i;
+            while (j < order.Length && scores[order[j]] == scores[order[i]])
+            {
+                if (labels[order[j]])
+                {
+                    tp++;
+                }
+                else
+                {
+                    fp++;
+                }
+
+                j++;
+            }
+
+            var recall = tp / positives;
+            ap += (recall - previousRecall) * (tp / (tp + fp));
+            previousRecall = recall;
+            i = j;
+        }
+
+        return ap;
+    }
+
+    public static double Brier(ReadOnlySpan<double> probabilities, ReadOnlySpan<bool> labels)
+    {
+        double sum = 0;
+        for (var i = 0; i < probabilities.Length; i++)
+        {
+            var d = probabilities[i] - (labels[i] ? 1 : 0);
+            sum += d * d;
+        }
+
+        return sum / probabilities.Length;
+    }
+
+    /// <summary>
+    /// Calibration slope: b in logit P(y) = a + b·logit(p). Calibration intercept (calibration-in-the-large): a in
+    /// logit P(y) = a + logit(p), the slope held at 1. Both fitted by Newton–Raphson on the log-likelihood.
+    /// </summary>
+    public static (double Slope, double Intercept) Calibration(ReadOnlySpan<double> probabilities, ReadOnlySpan<bool> labels)
+    {
+        var x = new double[probabilities.Length];
+        for (var i = 0; i < x.Length; i++)
+        {
+            var p = Math.Clamp(probabilities[i], 1e-9, 1 - 1e-9);
+            x[i] = Math.Log(p / (1 - p));
+        }
+
+        // Slope: two parameters.
+        double a = 0, b = 1;
+        for (var iteration = 0; iteration < 100; iteration++)
+        {
+            double ga = 0, gb = 0, haa = 0, hab = 0, hbb = 0;
+            for (var i = 0; i < x.Length; i++)
+            {
+                var mu = Expit(a + (b * x[i]));
+                var r = (labels[i] ? 1 : 0) - mu;
+                var w = mu * (1 - mu);
+                ga += r;
+                gb += r * x[i];
+                haa += w;
+                hab += w * x[i];
+                hbb += w * x[i] * x[i];
+            }
+
+            var det = (haa * hbb) - (hab * hab);
+            if (Math.Abs(det) < 1e-12)
+            {
+                break;
+            }
+
+            var da = ((hbb * ga) - (hab * gb)) / det;
+            var db = ((haa * gb) - (hab * ga)) / det;
+            a += da;
+            b += db;
+            if (Math.Abs(da) + Math.Abs(db) < 1e-10)
+            {
+                break;
+            }
+        }
+
+        // Intercept with the slope fixed at 1 (logit(p) as an offset).
+        double c = 0;
+        for (var iteration = 0; iteration < 100; iteration++)
+        {
+            double g = 0, h = 0;
+            for (var i = 0; i < x.Length; i++)
+            {
+                var mu = Expit(c + x[i]);
+                g += (labels[i] ? 1 : 0) - mu;
+                h += mu * (1 - mu);
+            }
+
+            var step = h < 1e-12 ? 0 : g / h;
+            c += step;
+            if (Math.Abs(step) < 1e-10)
+            {
+                break;
+            }
+        }
+
+        return (b, c);
+    }
+
+    public static ConfusionMatrix At(ReadOnlySpan<double> scores, ReadOnlySpan<bool> labels, double threshold)
+    {
+        int tp = 0, fp = 0, tn = 0, fn = 0;
+        for (var i = 0; i < scores.Length; i++)
+        {
+            var called = scores[i] >= threshold;
+            switch (called, labels[i])
+            {
+                case (true, true): tp++; break;
+                case (true, false): fp++; break;
+                case (false, false): tn++; break;
+                default: fn++; break;
+            }
+        }
+
+        return new ConfusionMatrix(threshold, tp, fp, tn, fn);
+    }
+
+    /// <summary>The threshold among the observed scores that maximizes F1 (the highest such score on ties).</summary>
+    public static double MaxF1Threshold(ReadOnlySpan<double> scores, ReadOnlySpan<bool> labels)
+    {
+        var best = (F1: -1.0, Threshold: 0.5);
+        foreach (var (threshold, matrix) in Sweep(scores, labels))
+        {
+            if (matrix.F1 > best.F1)
+            {
+                best = (matrix.F1, threshold);
+            }
+        }
+
+        return best.Threshold;
+    }
+
+    /// <summary>The highest threshold among the observed scores whose sensitivity reaches <paramref name="sensitivity"/>.</summary>
+    public static double SensitivityThreshold(ReadOnlySpan<double> scores, ReadOnlySpan<bool> labels, double sensitivity)
+    {
+        foreach (var (threshold, matrix) in Sweep(scores, labels))
+        {
+            if (matrix.Recall >= sensitivity)
+            {
+                return threshold;
+            }
+        }
+
+        return 0;
+    }
+
+    /// <summary>ROC curve points (false positive rate, true positive rate), from the highest threshold down.</summary>
+    public static List<CurvePoint> RocCurve(ReadOnlySpan<double> scores, ReadOnlySpan<bool> labels)
+    {
+        var points = new List<CurvePoint> { new(0, 0, double.PositiveInfinity) };
+        foreach (var (threshold, m) in Sweep(scores, labels))
+        {
+            points.Add(new CurvePoint(1 - m.Specificity, m.Recall, threshold));
+        }
+
+        return points;
+    }
+
+    /// <summary>Precision–recall points (recall, precision), from the highest threshold down.</summary>
+    public static List<CurvePoint> PrCurve(ReadOnlySpan<double> scores, ReadOnlySpan<bool> labels)
+    {
+        var points = new List<CurvePoint>();
+        foreach (var (threshold, m) in Sweep(scores, labels))
+        {
+            points.Add(new CurvePoint(m.Recall, m.Precision, threshold));
+        }
+
+        return points;
+    }
+
+    /// <summary>Calibration in <paramref name="bins"/> groups of equal size by predicted probability.</summary>
+    public static List<CalibrationBin> CalibrationBins(ReadOnlySpan<double> probabilities, ReadOnlySpan<bool> labels, int bins = 10)
+    {
+        var order = Order(probabilities);
+        var result = new List<CalibrationBin>();
+        for (var b = 0; b < bins; b++)
+        {
+            var from = (int)((long)b * order.Length / bins);
+            var to = (int)((long)(b + 1) * order.Length / bins);
+            if (to <= from)
+            {
+                continue;
+            }
+
+            double predicted = 0, observed = 0;
+            for (var k = from; k < to; k++)
+            {
+                predicted += probabilities[order[k]];
+                observed += labels[order[k]] ? 1 : 0;
+            }
+
+            result.Add(new CalibrationBin(predicted / (to - from), observed / (to - from), to - from));
+        }
+
+        return result;
+    }
+
+    /// <summary>
+    /// A 95 % percentile interval for a metric by cluster bootstrap: clusters (patients) are drawn with replacement,
+    /// all of a cluster's examples together. Deterministic for a seed.
+    /// </summary>
+    public static (double Low, double High) BootstrapInterval(double[] scores, bool[] labels, string[] clusters,
+        Func<double[], bool[], double> metric, int replicates = 200, int seed = 17)
+    {
+        var groups = clusters.Select((c, i) => (c, i)).GroupBy(x => x.c, StringComparer.Ordinal).Select(g => g.Select(x => x.i).ToArray()).ToArray();
+        var random = new Random(seed);
+        var values = new List<double>(replicates);
+        var s = new List<double>(scores.Length);
+        var l = new List<bool>(scores.Length);
+        for (var r = 0; r < replicates; r++)
+        {
+            s.Clear();
+            l.Clear();
+            for (var g = 0; g < groups.Length; g++)
+            {
+                foreach (var i in groups[random.Next(groups.Length)])
+                {
+                    s.Add(scores[i]);
+                    l.Add(labels[i]);
+                }
+            }
+
+            var value = metric([.. s], [.. l]);
+            if (!double.IsNaN(value))
+            {
+                values.Add(value);
+            }
+        }
+
+        if (values.Count == 0)
+        {
+            return (double.NaN, double.NaN);
+        }
+
+        values.Sort();
+        return (Percentile(values, 0.025), Percentile(values, 0.975));
+    }
+
+    // Thresholds at each distinct score, highest first, with the confusion matrix there.
+    private static List<(double Threshold, ConfusionMatrix Matrix)> Sweep(ReadOnlySpan<double> scores, ReadOnlySpan<bool> labels)
+    {
+        var order = Order(scores);
+        Array.Reverse(order);
+        var positives = 0;
+        foreach (var label in labels)
+        {
+            positives += label ? 1 : 0;
+        }
+
+        var negatives = labels.Length - positives;
+        var steps = new List<(double Threshold, ConfusionMatrix Matrix)>();
+        int tp = 0, fp = 0, i = 0;
+        while (i < order.Length)
+        {
+            var threshold = scores[order[i]];
+            while (i < order.Length && scores[order[i]] == threshold)
+            {
+                if (labels[order[i]])
+                {
+                    tp++;
+                }
+                else
+                {
+                    fp++;
+                }
+
+                i++;
+            }
+
+            steps.Add((threshold, new ConfusionMatrix(threshold, tp, fp, negatives - fp, positives - tp)));
+        }
+
+        return steps;
+    }
+
+    private static int[] Order(ReadOnlySpan<double> scores)
+    {
+        var order = new int[scores.Length];
+        for (var i = 0; i < order.Length; i++)
+        {
+            order[i] = i;
+        }
+
+        var keys = scores.ToArray();
+        Array.Sort(keys, order);
+        return order;
+    }
+
+    private static double Percentile(List<double> sorted, double q)
+    {
+        var position = q * (sorted.Count - 1);
+        var low = (int)Math.Floor(position);
+        var high = (int)Math.Ceiling(position);
+        return sorted[low] + ((position - low) * (sorted[high] - sorted[low]));
+    }
+
+    private static double Expit(double x) => 1 / (1 + Math.Exp(-x));
+}
+
+/// <summary>Metrics of a regression model.</summary>
+public static class RegressionMetrics
+{
+    public static (double Mae, double Rmse, double R2) Compute(ReadOnlySpan<double> predicted, ReadOnlySpan<double> actual)
+    {
+        double absolute = 0, squared = 0, mean = 0;
+        for (var i = 0; i < actual.Length; i++)
+        {
+            mean += actual[i];
+        }
+
+        mean /= actual.Length;
+        double total = 0;
+        for (var i = 0; i < actual.Length; i++)
+        {
+            var error = predicted[i] - actual[i];
+            absolute += Math.Abs(error);
+            squared += error * error;
+            total += (actual[i] - mean) * (actual[i] - mean);
+        }
+
+        return (absolute / actual.Length, Math.Sqrt(squared / actual.Length), total == 0 ? double.NaN : 1 - (squared / total));
+    }
+}
