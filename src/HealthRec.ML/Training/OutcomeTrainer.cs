@@ -1,0 +1,460 @@
+using System.Globalization;
+using HealthRec.Clinical.Features;
+using HealthRec.Clinical.Outcomes;
+using HealthRec.Clinical.Records;
+using HealthRec.ML.Evaluation;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using ConfusionMatrix = HealthRec.ML.Evaluation.ConfusionMatrix;
+using RegressionMetrics = HealthRec.ML.Evaluation.RegressionMetrics;
+using MlPlatt = Microsoft.ML.Calibrators.PlattCalibrator;
+using Microsoft.ML.Calibrators;
+using Microsoft.ML.Trainers.FastTree;
+using Microsoft.ML.Trainers.LightGbm;
+
+namespace HealthRec.ML.Training;
+
+/// <summary>A problem with the data that stops training; the message says what to fix.</summary>
+public sealed class TrainingException(string message) : Exception(message);
+
+/// <summary>The rows ML.NET sees: the feature vector (width set at run time), the label and the regression target.</summary>
+internal sealed class ModelRow
+{
+    public float[] Features { get; set; } = [];
+
+    public bool Label { get; set; }
+
+    public float Value { get; set; }
+
+    public static SchemaDefinition Schema(int width)
+    {
+        var schema = SchemaDefinition.Create(typeof(ModelRow));
+        schema[nameof(Features)].ColumnType = new VectorDataViewType(NumberDataViewType.Single, width);
+        return schema;
+    }
+}
+
+internal sealed class ScoreRow
+{
+    public float Score { get; set; }
+}
+
+/// <summary>Which examples train, tune and test: by patient, so no patient is on two sides.</summary>
+public static class PatientSplit
+{
+    public enum Part
+    {
+        Train,
+        Validation,
+        Test,
+    }
+
+    /// <summary>60 % train, 20 % validation, 20 % test, from a stable hash of the seed and the patient id.</summary>
+    public static Part Of(string patientId, int seed)
+    {
+        var hash = 14695981039346656037UL ^ (ulong)seed;
+        foreach (var c in patientId)
+        {
+            hash = (hash ^ c) * 1099511628211UL;
+        }
+
+        var bucket = (hash >> 11) % 100;
+        return bucket < 60 ? Part.Train : bucket < 80 ? Part.Validation : Part.Test;
+    }
+}
+
+/// <summary>The LightGBM parameters that matter, as searched.</summary>
+public sealed record LightGbmParameters(int Leaves, double LearningRate, int MinExamplesPerLeaf, double FeatureFraction)
+{
+    public int Iterations { get; init; }
+}
+
+/// <summary>What training an outcome produced: the model, its calibration and threshold, and the test metrics.</summary>
+public sealed class TrainedOutcome
+{
+    public required OutcomeDefinition Definition { get; init; }
+
+    public required ITransformer Model { get; init; }
+
+    public required DataViewSchema InputSchema { get; init; }
+
+    public Calibrator? Calibrator { get; init; }
+
+    public double Threshold { get; init; }
+
+    public required LightGbmParameters Parameters { get; init; }
+
+    public required ExampleCounts Counts { get; init; }
+
+    public required OutcomeMetrics Metrics { get; init; }
+
+    public required IReadOnlyList<(string Name, double Gain)> Importance { get; init; }
+}
+
+/// <summary>
+/// Trains one outcome: patient-grouped split, a seeded search over LightGBM's main parameters with early stopping on
+/// validation, probability calibration chosen on validation, the operating threshold by the definition's policy, and
+/// baselines on the same split (logistic or linear regression, a single decision tree, a random forest, and the Pooled
+/// Cohort Equations where the definition asks). Reproducible for a seed (one thread, deterministic LightGBM).
+/// </summary>
+public sealed class OutcomeTrainer(Featurizer featurizer, int seed = 1)
+{
+    private const int SearchCandidates = 6;
+    private static readonly int[] LeavesGrid = [15, 31, 63];
+    private static readonly double[] LearningRateGrid = [0.03, 0.05, 0.1];
+    private static readonly int[] MinLeafGrid = [20, 50, 100];
+    private static readonly double[] FeatureFractionGrid = [0.7, 0.9, 1.0];
+
+    public TrainedOutcome Train(OutcomeDefinition definition, List<OutcomeExample> examples, ExampleCounts counts)
+    {
+        if (examples.Count == 0)
+        {
+            throw new TrainingException($"{definition.Id}: no usable examples ({counts.Patients} patients, {counts.Landmarks} landmarks: " +
+                $"{counts.NotAtRisk} not at risk, {counts.Censored} censored). Give it more patients or longer follow-up.");
+        }
+
+        var train = examples.Where(e => PatientSplit.Of(e.PatientId, seed) == PatientSplit.Part.Train).ToList();
+        var validation = examples.Where(e => PatientSplit.Of(e.PatientId, seed) == PatientSplit.Part.Validation).ToList();
+        var test = examples.Where(e => PatientSplit.Of(e.PatientId, seed) == PatientSplit.Part.Test).ToList();
+        var binary = definition.Kind == OutcomeKind.Binary;
+        if (binary)
+        {
+            foreach (var (name, part) in new[] { ("training", train), ("validation", validation), ("test", test) })
+            {
+                var positives = part.Count(e => e.Label);
+                if (positives == 0 || positives == part.Count)
+                {
+                    throw new TrainingException($"{definition.Id}: the {name} set has {positives} positives among {part.Count} examples; " +
+                        "both outcomes are needed in every set. Give it more patients.");
+                }
+            }
+
+            GuardAgainstLeakage(definition, train);
+        }
+        else if (train.Count < 10 || validation.Count < 5 || test.Count < 5)
+        {
+            throw new TrainingException($"{definition.Id}: {examples.Count} examples are too few to train and test a regression.");
+        }
+
+        var ml = new MLContext(seed);
+        var schema = ModelRow.Schema(featurizer.Width);
+        IDataView Load(List<OutcomeExample> part) => ml.Data.LoadFromEnumerable(
+            part.Select(e => new ModelRow { Features = e.Features, Label = e.Label, Value = e.Value }), schema);
+        var trainView = Load(train);
+        var validationView = Load(validation);
+        var testView = Load(test);
+
+        var (model, parameters) = Search(ml, definition, trainView, validationView, validation);
+        var validationScores = Scores(ml, model, validationView);
+        var testScores = Scores(ml, model, testView);
+
+        Calibrator? calibrator = null;
+        double threshold = 0;
+        OutcomeMetrics metrics;
+        if (binary)
+        {
+            var validationLabels = validation.Select(e => e.Label).ToArray();
+            calibrator = Calibrator.Choose(validationScores, validationLabels);
+            var validationProbabilities = validationScores.Select(calibrator.Probability).ToArray();
+            threshold = definition.Threshold.Policy switch
+            {
+                ThresholdPolicy.Fixed => definition.Threshold.Value!.Value,
+                ThresholdPolicy.Sensitivity => BinaryMetrics.SensitivityThreshold(validationProbabilities, validationLabels, definition.Threshold.Value!.Value),
+                _ => BinaryMetrics.MaxF1Threshold(validationProbabilities, validationLabels),
+            };
+            var probabilities = testScores.Select(calibrator.Probability).ToArray();
+            metrics = OutcomeMetrics.Binary("lightgbm", test, probabilities, threshold);
+            metrics.Baselines["logistic_regression"] = OutcomeMetrics.Binary("logistic_regression", test,
+                BaselineScores(Imputed(ml, ml.Transforms.NormalizeMeanVariance("Features")
+                    .Append(ml.BinaryClassification.Trainers.LbfgsLogisticRegression())), trainView, testView, probability: true), null);
+            metrics.Baselines["decision_tree"] = OutcomeMetrics.Binary("decision_tree", test,
+                BaselineScores(Imputed(ml, ml.BinaryClassification.Trainers.FastTree(new FastTreeBinaryTrainer.Options
+                {
+                    NumberOfTrees = 1, NumberOfLeaves = 16, MinimumExampleCountPerLeaf = 50, LearningRate = 1,
+                })), trainView, testView, probability: true), null);
+            metrics.Baselines["random_forest"] = OutcomeMetrics.Binary("random_forest", test,
+                BaselineScores(Imputed(ml, ml.BinaryClassification.Trainers.FastForest(new FastForestBinaryTrainer.Options
+                {
+                    NumberOfTrees = 100, NumberOfLeaves = 32, MinimumExampleCountPerLeaf = 20,
+                }).Append(ml.BinaryClassification.Calibrators.Platt())), trainView, testView, probability: true), null);
+            if (definition.PooledCohortBaseline)
+            {
+                metrics.Baselines["pooled_cohort_equations"] = OutcomeMetrics.Binary("pooled_cohort_equations", test,
+                    [.. test.Select(e => e.PooledCohortRisk)], null);
+            }
+        }
+        else
+        {
+            metrics = OutcomeMetrics.Regression("lightgbm", test, testScores);
+            metrics.Baselines["linear_regression"] = OutcomeMetrics.Regression("linear_regression", test,
+                BaselineScores(Imputed(ml, ml.Transforms.NormalizeMeanVariance("Features")
+                    .Append(ml.Regression.Trainers.Sdca(labelColumnName: "Value"))), trainView, testView, probability: false));
+            metrics.Baselines["decision_tree"] = OutcomeMetrics.Regression("decision_tree", test,
+                BaselineScores(Imputed(ml, ml.Regression.Trainers.FastTree(new FastTreeRegressionTrainer.Options
+                {
+                    LabelColumnName = "Value", NumberOfTrees = 1, NumberOfLeaves = 16, MinimumExampleCountPerLeaf = 20, LearningRate = 1,
+                })), trainView, testView, probability: false));
+            metrics.Baselines["random_forest"] = OutcomeMetrics.Regression("random_forest", test,
+                BaselineScores(Imputed(ml, ml.Regression.Trainers.FastForest(new FastForestRegressionTrainer.Options
+                {
+                    LabelColumnName = "Value", NumberOfTrees = 100, NumberOfLeaves = 32, MinimumExampleCountPerLeaf = 10,
+                })), trainView, testView, probability: false));
+        }
+
+        metrics.Train = train.Count;
+        metrics.Validation = validation.Count;
+        return new TrainedOutcome
+        {
+            Definition = definition,
+            Model = model,
+            InputSchema = trainView.Schema,
+            Calibrator = calibrator,
+            Threshold = threshold,
+            Parameters = parameters,
+            Counts = counts,
+            Metrics = metrics,
+            Importance = Importance(model),
+        };
+    }
+
+    /// <summary>
+    /// A feature that alone ranks the training labels (almost) perfectly is a copy of the label, not a predictor:
+    /// training stops and names it.
+    /// </summary>
+    private void GuardAgainstLeakage(OutcomeDefinition definition, List<OutcomeExample> train)
+    {
+        var labels = train.Select(e => e.Label).ToArray();
+        var column = new double[train.Count];
+        for (var f = 0; f < featurizer.Width; f++)
+        {
+            for (var i = 0; i < train.Count; i++)
+            {
+                var v = train[i].Features[f];
+                column[i] = float.IsNaN(v) ? double.MinValue : v;
+            }
+
+            var auc = BinaryMetrics.RocAuc(column, labels);
+            if (auc is >= 0.995 or <= 0.005)
+            {
+                throw new TrainingException($"{definition.Id}: feature '{featurizer.Names[f]}' alone separates the outcome in training " +
+                    $"(ROC-AUC {auc:0.000}): it must be reading the label or the future. Remove it from the feature schema or fix its window.");
+            }
+        }
+    }
+
+    private (ITransformer Model, LightGbmParameters Parameters) Search(MLContext ml, OutcomeDefinition definition, IDataView train,
+        IDataView validation, List<OutcomeExample> validationExamples)
+    {
+        var random = new Random(seed);
+        var grid = (from leaves in LeavesGrid
+                    from rate in LearningRateGrid
+                    from minLeaf in MinLeafGrid
+                    from fraction in FeatureFractionGrid
+                    select new LightGbmParameters(leaves, rate, minLeaf, fraction)).ToList();
+        var candidates = grid.OrderBy(_ => random.Next()).Take(SearchCandidates).ToList();
+        ITransformer? best = null;
+        LightGbmParameters? bestParameters = null;
+        var bestScore = double.NegativeInfinity;
+        foreach (var candidate in candidates)
+        {
+            var model = Fit(ml, definition, candidate, train, validation);
+            var scores = Scores(ml, model, validation);
+            var score = definition.Kind == OutcomeKind.Binary
+                ? BinaryMetrics.RocAuc(scores, [.. validationExamples.Select(e => e.Label)])
+                : -RegressionMetrics.Compute(scores, [.. validationExamples.Select(e => (double)e.Value)]).Rmse;
+            if (score > bestScore)
+            {
+                (best, bestParameters, bestScore) = (model, candidate, score);
+            }
+        }
+
+        return (best!, bestParameters! with { Iterations = Iterations(best!) });
+    }
+
+    private ITransformer Fit(MLContext ml, OutcomeDefinition definition, LightGbmParameters p, IDataView train, IDataView validation)
+    {
+        var booster = new GradientBooster.Options { FeatureFraction = p.FeatureFraction };
+        if (definition.Kind == OutcomeKind.Binary)
+        {
+            return ml.BinaryClassification.Trainers.LightGbm(new LightGbmBinaryTrainer.Options
+            {
+                NumberOfLeaves = p.Leaves, LearningRate = p.LearningRate, MinimumExampleCountPerLeaf = p.MinExamplesPerLeaf,
+                NumberOfIterations = 1000, EarlyStoppingRound = 40, Booster = booster, Seed = seed, Deterministic = true,
+                NumberOfThreads = 1, UnbalancedSets = false, Silent = true,
+            }).Fit(train, validation);
+        }
+
+        return ml.Regression.Trainers.LightGbm(new LightGbmRegressionTrainer.Options
+        {
+            LabelColumnName = "Value", NumberOfLeaves = p.Leaves, LearningRate = p.LearningRate, MinimumExampleCountPerLeaf = p.MinExamplesPerLeaf,
+            NumberOfIterations = 1000, EarlyStoppingRound = 40, Booster = booster, Seed = seed, Deterministic = true, NumberOfThreads = 1, Silent = true,
+        }).Fit(train, validation);
+    }
+
+    private static int Iterations(ITransformer model) => model switch
+    {
+        BinaryPredictionTransformer<CalibratedModelParametersBase<LightGbmBinaryModelParameters, MlPlatt>> b =>
+            b.Model.SubModel.TrainedTreeEnsemble.Trees.Count,
+        RegressionPredictionTransformer<LightGbmRegressionModelParameters> r => r.Model.TrainedTreeEnsemble.Trees.Count,
+        _ => 0,
+    };
+
+    private List<(string Name, double Gain)> Importance(ITransformer model)
+    {
+        var gains = new VBuffer<float>();
+        switch (model)
+        {
+            case BinaryPredictionTransformer<CalibratedModelParametersBase<LightGbmBinaryModelParameters, MlPlatt>> b:
+                b.Model.SubModel.GetFeatureWeights(ref gains);
+                break;
+            case RegressionPredictionTransformer<LightGbmRegressionModelParameters> r:
+                r.Model.GetFeatureWeights(ref gains);
+                break;
+        }
+
+        var values = gains.DenseValues().ToArray();
+        var total = values.Sum();
+        return [.. values.Select((g, i) => (featurizer.Names[i], total > 0 ? g / (double)total : 0)).Where(x => x.Item2 > 0).OrderByDescending(x => x.Item2)];
+    }
+
+    /// <summary>The model's raw scores (binary: the margin before calibration; regression: the prediction).</summary>
+    internal static double[] Scores(MLContext ml, ITransformer model, IDataView data) =>
+        [.. ml.Data.CreateEnumerable<ScoreRow>(model.Transform(data), reuseRowObject: false).Select(r => (double)r.Score)];
+
+    // Baselines do not take missing values: the mean is put in (each missing value also has its indicator column).
+    private static EstimatorChain<ITransformer> Imputed(MLContext ml, IEstimator<ITransformer> then) =>
+        ml.Transforms.ReplaceMissingValues("Features", replacementMode: Microsoft.ML.Transforms.MissingValueReplacingEstimator.ReplacementMode.Mean)
+            .Append(then);
+
+    private static double[] BaselineScores(EstimatorChain<ITransformer> pipeline, IDataView train, IDataView test, bool probability)
+    {
+        var model = pipeline.Fit(train);
+        var scored = model.Transform(test);
+        if (probability && scored.Schema.GetColumnOrNull("Probability") is null)
+        {
+            throw new InvalidOperationException("The baseline gives no probability column.");
+        }
+
+        return [.. scored.GetColumn<float>(probability ? "Probability" : "Score").Select(v => (double)v)];
+    }
+}
+
+/// <summary>An algorithm's test metrics, in the shape <c>metrics.json</c> writes.</summary>
+public sealed class OutcomeMetrics
+{
+    public required string Algorithm { get; init; }
+
+    public int N { get; init; }
+
+    public int Train { get; set; }
+
+    public int Validation { get; set; }
+
+    public double? Prevalence { get; init; }
+
+    public double? RocAuc { get; init; }
+
+    public (double Low, double High)? RocAucCi { get; init; }
+
+    public double? PrAuc { get; init; }
+
+    public double? Brier { get; init; }
+
+    public double? CalibrationSlope { get; init; }
+
+    public double? CalibrationIntercept { get; init; }
+
+    public double? Threshold { get; init; }
+
+    public ConfusionMatrix? Confusion { get; init; }
+
+    public double? Mae { get; init; }
+
+    public double? Rmse { get; init; }
+
+    public double? R2 { get; init; }
+
+    public Dictionary<string, OutcomeMetrics> Subgroups { get; } = new(StringComparer.Ordinal);
+
+    public Dictionary<string, OutcomeMetrics> Baselines { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>Test-set curves for the report (binary outcomes).</summary>
+    public double[] Probabilities { get; private init; } = [];
+
+    public bool[] Labels { get; private init; } = [];
+
+    /// <summary>Binary metrics; with a threshold also the confusion matrix, subgroups and a bootstrap interval for ROC-AUC.</summary>
+    public static OutcomeMetrics Binary(string algorithm, List<OutcomeExample> test, double[] probabilities, double? threshold)
+    {
+        var labels = test.Select(e => e.Label).ToArray();
+        var (slope, intercept) = BinaryMetrics.Calibration(probabilities, labels);
+        var metrics = new OutcomeMetrics
+        {
+            Algorithm = algorithm,
+            N = test.Count,
+            Prevalence = labels.Count(l => l) / (double)labels.Length,
+            RocAuc = BinaryMetrics.RocAuc(probabilities, labels),
+            RocAucCi = threshold is null ? null : BinaryMetrics.BootstrapInterval(probabilities, labels, [.. test.Select(e => e.PatientId)],
+                (s, l) => BinaryMetrics.RocAuc(s, l)),
+            PrAuc = BinaryMetrics.PrAuc(probabilities, labels),
+            Brier = BinaryMetrics.Brier(probabilities, labels),
+            CalibrationSlope = slope,
+            CalibrationIntercept = intercept,
+            Threshold = threshold,
+            Confusion = threshold is { } t ? BinaryMetrics.At(probabilities, labels, t) : null,
+            Probabilities = threshold is null ? [] : probabilities,
+            Labels = threshold is null ? [] : labels,
+        };
+        if (threshold is not null)
+        {
+            foreach (var (name, member) in Subgroups_(test))
+            {
+                var index = Enumerable.Range(0, test.Count).Where(i => member(test[i])).ToArray();
+                var subLabels = index.Select(i => labels[i]).ToArray();
+                if (index.Length > 0)
+                {
+                    metrics.Subgroups[name] = new OutcomeMetrics
+                    {
+                        Algorithm = algorithm,
+                        N = index.Length,
+                        Prevalence = subLabels.Count(l => l) / (double)index.Length,
+                        RocAuc = BinaryMetrics.RocAuc([.. index.Select(i => probabilities[i])], subLabels),
+                    };
+                }
+            }
+        }
+
+        return metrics;
+    }
+
+    public static OutcomeMetrics Regression(string algorithm, List<OutcomeExample> test, double[] predictions)
+    {
+        var actual = test.Select(e => (double)e.Value).ToArray();
+        var (mae, rmse, r2) = RegressionMetrics.Compute(predictions, actual);
+        var metrics = new OutcomeMetrics { Algorithm = algorithm, N = test.Count, Mae = mae, Rmse = rmse, R2 = r2 };
+        foreach (var (name, member) in Subgroups_(test))
+        {
+            var index = Enumerable.Range(0, test.Count).Where(i => member(test[i])).ToArray();
+            if (index.Length > 1)
+            {
+                var (subMae, subRmse, subR2) = RegressionMetrics.Compute([.. index.Select(i => predictions[i])], [.. index.Select(i => actual[i])]);
+                metrics.Subgroups[name] = new OutcomeMetrics { Algorithm = algorithm, N = index.Length, Mae = subMae, Rmse = subRmse, R2 = subR2 };
+            }
+        }
+
+        return metrics;
+    }
+
+    private static IEnumerable<(string Name, Func<OutcomeExample, bool> Member)> Subgroups_(List<OutcomeExample> test)
+    {
+        _ = test;
+        yield return ("sex=female", e => e.Sex == Sex.Female);
+        yield return ("sex=male", e => e.Sex == Sex.Male);
+        yield return ("age=18-44", e => e.Age < 45);
+        yield return ("age=45-64", e => e.Age is >= 45 and < 65);
+        yield return ("age=65+", e => e.Age >= 65);
+    }
+
+    public override string ToString() => string.Create(CultureInfo.InvariantCulture,
+        $"{Algorithm}: n={N} auc={RocAuc:0.000} brier={Brier:0.0000} mae={Mae:0.000}");
+}
