@@ -18,7 +18,7 @@ namespace HealthRec.ML.Training;
 public sealed class TrainingException(string message) : Exception(message);
 
 /// <summary>The rows ML.NET sees: the feature vector (width set at run time), the label and the regression target.</summary>
-internal sealed class ModelRow
+public sealed class ModelRow
 {
     public float[] Features { get; set; } = [];
 
@@ -34,7 +34,7 @@ internal sealed class ModelRow
     }
 }
 
-internal sealed class ScoreRow
+public sealed class ScoreRow
 {
     public float Score { get; set; }
 }
@@ -318,7 +318,7 @@ public sealed class OutcomeTrainer(Featurizer featurizer, int seed = 1)
     }
 
     /// <summary>The model's raw scores (binary: the margin before calibration; regression: the prediction).</summary>
-    internal static double[] Scores(MLContext ml, ITransformer model, IDataView data) =>
+    public static double[] Scores(MLContext ml, ITransformer model, IDataView data) =>
         [.. ml.Data.CreateEnumerable<ScoreRow>(model.Transform(data), reuseRowObject: false).Select(r => (double)r.Score)];
 
     // Baselines do not take missing values: the mean is put in (each missing value also has its indicator column).
@@ -450,9 +450,9 @@ public sealed class OutcomeMetrics
         _ = test;
         yield return ("sex=female", e => e.Sex == Sex.Female);
         yield return ("sex=male", e => e.Sex == Sex.Male);
-        yield return ("age=18-44", e => e.Age < 45);
+        yield return ("age<45", e => e.Age < 45);
         yield return ("age=45-64", e => e.Age is >= 45 and < 65);
-        yield return ("age=65+", e => e.Age >= 65);
+        yield return ("age>=65", e => e.Age >= 65);
     }
 
     public override string ToString() => string.Create(CultureInfo.InvariantCulture,

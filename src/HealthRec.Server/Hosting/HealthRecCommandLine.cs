@@ -27,6 +27,7 @@ internal static class HealthRecCommandLine
         root.Subcommands.Add(serveCommand);
         root.Subcommands.Add(Ingestion.FeaturesCommand.Create());
         root.Subcommands.Add(Synthetic.SynthCommand.Create());
+        root.Subcommands.Add(Models.TrainCommand.Create());
         root.SetAction(async (result, cancellationToken) =>
         {
             // Only settings may stand where a command is expected: a mistyped verb must not start a server.

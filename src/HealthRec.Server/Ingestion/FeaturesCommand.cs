@@ -88,7 +88,7 @@ internal static class FeaturesCommand
         var sources = new List<IPatientSource>();
         foreach (var input in inputs)
         {
-            if (OpenSource(input, http, token, parsing) is { } source)
+            if (InputSources.Open(input, http, token, parsing) is { } source)
             {
                 sources.Add(source);
             }
@@ -135,30 +135,6 @@ internal static class FeaturesCommand
 
         PrintSummary(report, featurizer, present, rows, withoutData, outputFile);
         return 0;
-    }
-
-    private static IPatientSource? OpenSource(string input, HttpClient http, string? token, FhirParsing parsing)
-    {
-        if (Uri.TryCreate(input, UriKind.Absolute, out var url) && (url.Scheme == Uri.UriSchemeHttps || url.Scheme == Uri.UriSchemeHttp))
-        {
-            return new FhirRestSource(http, url, new FhirRestSourceOptions { BearerToken = token });
-        }
-
-        if (File.Exists(input))
-        {
-            return input.EndsWith(".ndjson", StringComparison.OrdinalIgnoreCase) || input.EndsWith(".ndjson.gz", StringComparison.OrdinalIgnoreCase)
-                ? Ndjson(input)
-                : new BundleSource(input, parsing);
-        }
-
-        if (Directory.Exists(input))
-        {
-            return NdjsonSource.Files(input).Count > 0 ? Ndjson(input) : new BundleSource(input, parsing);
-        }
-
-        return null;
-
-        NdjsonSource Ndjson(string path) => new(path, new NdjsonSourceOptions { Parsing = parsing });
     }
 
     private static string Row(PatientRecord record, DateTimeOffset at, float[] vector, long[] present)

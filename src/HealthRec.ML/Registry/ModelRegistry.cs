@@ -1,0 +1,274 @@
+using System.Collections.Immutable;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using HealthRec.Clinical.Outcomes;
+using HealthRec.ML.Evaluation;
+using HealthRec.ML.Training;
+using Microsoft.ML;
+
+namespace HealthRec.ML.Registry;
+
+/// <summary>Where the training data came from, for the model card.</summary>
+public sealed record TrainingProvenance(string Input, string DataSha256, bool Synthetic, string Command, int Seed, string FeatureSchemaId,
+    string FeatureSchemaVersion);
+
+/// <summary>What a bundle says about itself (<c>bundle.json</c>), beside <c>model.zip</c>.</summary>
+public sealed record BundleManifest
+{
+    public required string Outcome { get; init; }
+
+    public required string Version { get; init; }
+
+    public required OutcomeDefinition Definition { get; init; }
+
+    public required ImmutableArray<string> FeatureNames { get; init; }
+
+    public required string FeatureSchemaId { get; init; }
+
+    public required string FeatureSchemaVersion { get; init; }
+
+    public Calibrator? Calibrator { get; init; }
+
+    public double Threshold { get; init; }
+
+    public required LightGbmParameters Parameters { get; init; }
+
+    public required TrainingProvenance Provenance { get; init; }
+
+    public required DateTimeOffset TrainedAt { get; init; }
+}
+
+/// <summary>
+/// Versioned model bundles on disk: <c>DIR/&lt;outcome&gt;/&lt;version&gt;/</c> holds <c>model.zip</c> (the ML.NET model),
+/// <c>bundle.json</c>, <c>metrics.json</c> and <c>model-card.md</c>; <c>DIR/&lt;outcome&gt;/current</c> names the
+/// active version. A version is never overwritten: each save takes the next number.
+/// </summary>
+public static class ModelRegistry
+{
+    public const string CurrentFile = "current";
+
+    internal static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { WriteIndented = true };
+
+    /// <summary>Saves a trained outcome as the next version and makes it current; returns the version's folder.</summary>
+    public static string Save(string directory, TrainedOutcome trained, IReadOnlyList<string> featureNames, TrainingProvenance provenance,
+        DateTimeOffset trainedAt)
+    {
+        var outcomeFolder = Path.Combine(directory, trained.Definition.Id);
+        Directory.CreateDirectory(outcomeFolder);
+        var next = Directory.GetDirectories(outcomeFolder).Select(Path.GetFileName)
+            .Select(n => n is ['v', .. var digits] && int.TryParse(digits, NumberStyles.None, CultureInfo.InvariantCulture, out var k) ? k : 0)
+            .DefaultIfEmpty(0).Max() + 1;
+        var version = string.Create(CultureInfo.InvariantCulture, $"v{next}");
+        var folder = Path.Combine(outcomeFolder, version);
+        Directory.CreateDirectory(folder);
+
+        new MLContext().Model.Save(trained.Model, trained.InputSchema, Path.Combine(folder, "model.zip"));
+        var manifest = new BundleManifest
+        {
+            Outcome = trained.Definition.Id,
+            Version = version,
+            Definition = trained.Definition,
+            FeatureNames = [.. featureNames],
+            FeatureSchemaId = provenance.FeatureSchemaId,
+            FeatureSchemaVersion = provenance.FeatureSchemaVersion,
+            Calibrator = trained.Calibrator,
+            Threshold = trained.Threshold,
+            Parameters = trained.Parameters,
+            Provenance = provenance,
+            TrainedAt = trainedAt,
+        };
+        File.WriteAllText(Path.Combine(folder, "bundle.json"), JsonSerializer.Serialize(manifest, Json));
+        var metrics = new JsonObject { ["outcomes"] = new JsonObject { [trained.Definition.Id] = MetricsJson.Of(trained.Metrics) } };
+        File.WriteAllText(Path.Combine(folder, "metrics.json"), metrics.ToJsonString(Json));
+        File.WriteAllText(Path.Combine(folder, "model-card.md"), ModelCard.Write(manifest, trained));
+
+        // Switch atomically: readers see the old version or the new one, never a half-written name.
+        var pointer = Path.Combine(outcomeFolder, CurrentFile);
+        var temporary = pointer + ".tmp";
+        File.WriteAllText(temporary, version);
+        File.Move(temporary, pointer, overwrite: true);
+        return folder;
+    }
+
+    /// <summary>The current version's folder of an outcome, or null when none is registered.</summary>
+    public static string? CurrentFolder(string directory, string outcome)
+    {
+        var pointer = Path.Combine(directory, outcome, CurrentFile);
+        return File.Exists(pointer) ? Path.Combine(directory, outcome, File.ReadAllText(pointer).Trim()) : null;
+    }
+
+    /// <summary>The outcomes with a current version under <paramref name="directory"/>.</summary>
+    public static IEnumerable<string> Outcomes(string directory) =>
+        Directory.Exists(directory)
+            ? Directory.GetDirectories(directory).Where(d => File.Exists(Path.Combine(d, CurrentFile))).Select(d => Path.GetFileName(d)!).Order(StringComparer.Ordinal)
+            : [];
+}
+
+/// <summary>The <c>metrics.json</c> shape: fixed names, nulls left out.</summary>
+public static class MetricsJson
+{
+    public static JsonObject Of(OutcomeMetrics m)
+    {
+        var o = new JsonObject { ["algorithm"] = m.Algorithm, ["n"] = m.N };
+        void Put(string name, double? value)
+        {
+            if (value is { } v && double.IsFinite(v))
+            {
+                o[name] = Math.Round(v, 6);
+            }
+        }
+
+        if (m.Train > 0)
+        {
+            o["n_train"] = m.Train;
+            o["n_validation"] = m.Validation;
+        }
+
+        Put("prevalence", m.Prevalence);
+        Put("roc_auc", m.RocAuc);
+        if (m.RocAucCi is { } ci)
+        {
+            o["roc_auc_ci95"] = new JsonArray(Math.Round(ci.Low, 6), Math.Round(ci.High, 6));
+        }
+
+        Put("pr_auc", m.PrAuc);
+        Put("brier", m.Brier);
+        Put("calibration_slope", m.CalibrationSlope);
+        Put("calibration_intercept", m.CalibrationIntercept);
+        Put("threshold", m.Threshold);
+        if (m.Confusion is { } c)
+        {
+            Put("accuracy", c.Accuracy);
+            Put("precision", c.Precision);
+            Put("recall", c.Recall);
+            Put("specificity", c.Specificity);
+            Put("f1", c.F1);
+            o["confusion_matrix"] = new JsonObject { ["tp"] = c.TruePositives, ["fp"] = c.FalsePositives, ["tn"] = c.TrueNegatives, ["fn"] = c.FalseNegatives };
+        }
+
+        Put("mae", m.Mae);
+        Put("rmse", m.Rmse);
+        Put("r2", m.R2);
+        if (m.Subgroups.Count > 0)
+        {
+            var subgroups = new JsonObject();
+            foreach (var (name, s) in m.Subgroups)
+            {
+                var sub = Of(s);
+                sub.Remove("algorithm");
+                subgroups[name] = sub;
+            }
+
+            o["subgroups"] = subgroups;
+        }
+
+        if (m.Baselines.Count > 0)
+        {
+            var baselines = new JsonObject();
+            foreach (var (name, b) in m.Baselines)
+            {
+                baselines[name] = Of(b);
+            }
+
+            o["baselines"] = baselines;
+        }
+
+        return o;
+    }
+}
+
+/// <summary>The model card a reviewer reads beside each bundle.</summary>
+internal static class ModelCard
+{
+    public static string Write(BundleManifest manifest, TrainedOutcome trained)
+    {
+        var d = trained.Definition;
+        var m = trained.Metrics;
+        var p = manifest.Provenance;
+        var s = new StringBuilder();
+        var ci = CultureInfo.InvariantCulture;
+        s.AppendLine(ci, $"# Model card: {d.Title} ({d.Id}, {manifest.Version})");
+        s.AppendLine();
+        if (p.Synthetic)
+        {
+            s.AppendLine("> **Trained on synthetic data** (HealthRec's generator). Its figures describe the synthetic population, not any real one;");
+            s.AppendLine("> validate on local data before any clinical use.");
+            s.AppendLine();
+        }
+
+        s.AppendLine("## Intended use");
+        s.AppendLine(ci, $"An estimate of {(d.Kind == OutcomeKind.Binary ? $"the probability of: {d.Title.ToLowerInvariant()}" : d.Title.ToLowerInvariant())}, to support — not replace — a clinician's judgement in primary care. Not for diagnosis, not for patients outside the population below.");
+        s.AppendLine();
+        s.AppendLine("## Population and outcome");
+        s.AppendLine(d.Description ?? d.Title);
+        s.AppendLine();
+        s.Append(ci, $"Age {d.Population.MinAge}–{d.Population.MaxAge}");
+        s.Append(d.Population.RequireConditionGroups.IsEmpty ? "" : $"; with {string.Join(", ", d.Population.RequireConditionGroups)}");
+        s.Append(d.Population.ExcludeConditionGroups.IsEmpty ? "" : $"; without {string.Join(", ", d.Population.ExcludeConditionGroups)} at the index date");
+        s.AppendLine(d.Kind == OutcomeKind.Binary
+            ? string.Create(ci, $"; horizon {d.HorizonDays} days, minimum follow-up {d.MinFollowUpDays ?? d.HorizonDays} days (shorter follow-up without the event is censored, not negative).")
+            : ".");
+        s.AppendLine(ci, $"Index dates: the first {d.Landmarks.FirstAfterDays} days after a patient's first recorded activity, then every {d.Landmarks.EveryDays} days, at most {d.Landmarks.MaxPerPatient} per patient.");
+        s.AppendLine();
+        s.AppendLine("## Data");
+        s.Append(ci, $"- source: `{p.Input}` (SHA-256 `{p.DataSha256}`), {trained.Counts.Patients:N0} patients, {trained.Counts.Landmarks:N0} index dates: {trained.Counts.NotAtRisk:N0} not at risk, {trained.Counts.Censored:N0} censored, {trained.Counts.Usable:N0} used");
+        s.AppendLine(d.Kind == OutcomeKind.Binary ? string.Create(ci, $" ({trained.Counts.Positives:N0} with the event).") : ".");
+        s.AppendLine(ci, $"- split by patient (no patient in two sets): {m.Train:N0} training, {m.Validation:N0} validation, {m.N:N0} test examples; seed {p.Seed}.");
+        s.AppendLine(ci, $"- features: `{p.FeatureSchemaId}` {p.FeatureSchemaVersion}, {manifest.FeatureNames.Length} columns; the most used: {string.Join(", ", trained.Importance.Take(8).Select(x => string.Create(ci, $"{x.Name} ({x.Gain:P0})")))}.");
+        s.AppendLine(ci, $"- command: `{p.Command}`");
+        s.AppendLine();
+        s.AppendLine("## Model");
+        s.Append(ci, $"LightGBM, {trained.Parameters.Leaves} leaves, learning rate {trained.Parameters.LearningRate}, {trained.Parameters.Iterations} trees (early stopping on validation), at least {trained.Parameters.MinExamplesPerLeaf} examples per leaf, feature fraction {trained.Parameters.FeatureFraction}");
+        s.AppendLine(manifest.Calibrator is null ? "." : string.Create(ci,
+            $"; probabilities calibrated on validation by {(manifest.Calibrator is IsotonicCalibrator ? "isotonic regression" : "Platt scaling")}; operating threshold {manifest.Threshold:0.000} ({d.Threshold.Policy.ToString().ToLowerInvariant()} on validation)."));
+        s.AppendLine();
+        s.AppendLine("## Test metrics");
+        s.AppendLine();
+        if (d.Kind == OutcomeKind.Binary)
+        {
+            s.AppendLine("| model | ROC-AUC (95 % CI) | PR-AUC | Brier | calibration slope / intercept |");
+            s.AppendLine("| --- | --- | --- | --- | --- |");
+            foreach (var x in new[] { m }.Concat(m.Baselines.Values))
+            {
+                var interval = x.RocAucCi is { } c ? string.Create(ci, $" ({c.Low:0.000}–{c.High:0.000})") : "";
+                s.AppendLine(ci, $"| {x.Algorithm} | {x.RocAuc:0.000}{interval} | {x.PrAuc:0.000} | {x.Brier:0.0000} | {x.CalibrationSlope:0.00} / {x.CalibrationIntercept:0.00} |");
+            }
+
+            if (m.Confusion is { } cm)
+            {
+                s.AppendLine();
+                s.AppendLine(ci, $"At the threshold: sensitivity {cm.Recall:P0}, specificity {cm.Specificity:P0}, precision {cm.Precision:P0}, F1 {cm.F1:0.00} (prevalence {m.Prevalence:P1}, n = {m.N:N0}).");
+            }
+        }
+        else
+        {
+            s.AppendLine("| model | MAE | RMSE | R² |");
+            s.AppendLine("| --- | --- | --- | --- |");
+            foreach (var x in new[] { m }.Concat(m.Baselines.Values))
+            {
+                s.AppendLine(ci, $"| {x.Algorithm} | {x.Mae:0.000} | {x.Rmse:0.000} | {x.R2:0.000} |");
+            }
+        }
+
+        s.AppendLine();
+        s.AppendLine("## Subgroups (test set)");
+        s.AppendLine();
+        s.AppendLine(d.Kind == OutcomeKind.Binary ? "| subgroup | n | prevalence | ROC-AUC |\n| --- | --- | --- | --- |" : "| subgroup | n | MAE | R² |\n| --- | --- | --- | --- |");
+        foreach (var (name, g) in m.Subgroups)
+        {
+            s.AppendLine(d.Kind == OutcomeKind.Binary
+                ? string.Create(ci, $"| {name} | {g.N:N0} | {g.Prevalence:P1} | {g.RocAuc:0.000} |")
+                : string.Create(ci, $"| {name} | {g.N:N0} | {g.Mae:0.000} | {g.R2:0.000} |"));
+        }
+
+        s.AppendLine();
+        s.AppendLine("## Limitations");
+        s.AppendLine("- Race and ethnicity are not in the patient record HealthRec builds: subgroup checks cover sex and age only, and the Pooled Cohort Equations baseline uses the white equations for everyone.");
+        s.AppendLine("- Patients followed too briefly are left out (censored); if the reasons they leave care are linked to risk, estimates may be biased.");
+        s.AppendLine("- Small subgroups have wide uncertainty; the confidence interval is by patient-level bootstrap of the test set.");
+        s.AppendLine("- The estimate is a statistical association, not a causal effect of any factor.");
+        return s.ToString();
+    }
+}

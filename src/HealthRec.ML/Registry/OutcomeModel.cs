@@ -1,0 +1,71 @@
+using System.Text.Json;
+using HealthRec.Clinical.Outcomes;
+using HealthRec.ML.Training;
+using Microsoft.ML;
+
+namespace HealthRec.ML.Registry;
+
+/// <summary>
+/// A loaded model bundle: predicts for one feature vector (a prediction engine per thread, since ML.NET's engine is
+/// not thread-safe) or for a batch (one Transform). Binary outcomes give calibrated probabilities; regression outcomes
+/// the predicted value.
+/// </summary>
+public sealed class OutcomeModel : IDisposable
+{
+    private readonly MLContext _ml = new();
+    private readonly ITransformer _model;
+    private readonly Microsoft.ML.Data.SchemaDefinition _schema;
+    private readonly ThreadLocal<PredictionEngine<ModelRow, ScoreRow>> _engines;
+
+    private OutcomeModel(BundleManifest manifest, ITransformer model)
+    {
+        Manifest = manifest;
+        _model = model;
+        _schema = ModelRow.Schema(manifest.FeatureNames.Length);
+        _engines = new(() => _ml.Model.CreatePredictionEngine<ModelRow, ScoreRow>(_model, inputSchemaDefinition: _schema), trackAllValues: true);
+    }
+
+    public BundleManifest Manifest { get; }
+
+    public OutcomeDefinition Definition => Manifest.Definition;
+
+    /// <summary>Loads a version folder (<c>model.zip</c> + <c>bundle.json</c>).</summary>
+    public static OutcomeModel Load(string folder)
+    {
+        var manifestFile = Path.Combine(folder, "bundle.json");
+        var modelFile = Path.Combine(folder, "model.zip");
+        if (!File.Exists(manifestFile) || !File.Exists(modelFile))
+        {
+            throw new FileNotFoundException($"'{folder}' is not a model bundle (bundle.json and model.zip are needed).");
+        }
+
+        var manifest = JsonSerializer.Deserialize<BundleManifest>(File.ReadAllText(manifestFile), ModelRegistry.Json)
+            ?? throw new InvalidDataException($"{manifestFile} is JSON null.");
+        using var stream = File.OpenRead(modelFile);
+        return new OutcomeModel(manifest, new MLContext().Model.Load(stream, out _));
+    }
+
+    /// <summary>The calibrated probability (binary) or the predicted value (regression) for one feature vector.</summary>
+    public double Predict(float[] features)
+    {
+        var score = _engines.Value!.Predict(new ModelRow { Features = features }).Score;
+        return Manifest.Calibrator is { } calibrator ? calibrator.Probability(score) : score;
+    }
+
+    public double[] Predict(IReadOnlyList<float[]> batch)
+    {
+        var data = _ml.Data.LoadFromEnumerable(batch.Select(f => new ModelRow { Features = f }), _schema);
+        var scores = OutcomeTrainer.Scores(_ml, _model, data);
+        return Manifest.Calibrator is { } calibrator ? [.. scores.Select(calibrator.Probability)] : scores;
+    }
+
+    public void Dispose()
+    {
+        foreach (var engine in _engines.Values)
+        {
+            engine.Dispose();
+        }
+
+        _engines.Dispose();
+    }
+}

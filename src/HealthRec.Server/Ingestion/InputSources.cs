@@ -1,0 +1,64 @@
+using System.Security.Cryptography;
+using HealthRec.Fhir;
+using HealthRec.Fhir.Sources;
+
+namespace HealthRec.Server.Ingestion;
+
+/// <summary>The <c>--input</c> of the CLI verbs: a file or folder of NDJSON or Bundles, or a FHIR base URL.</summary>
+internal static class InputSources
+{
+    /// <summary>The source for one input, or null when it is neither an existing path nor an http(s) URL.</summary>
+    public static IPatientSource? Open(string input, HttpClient http, string? token, FhirParsing parsing)
+    {
+        if (Uri.TryCreate(input, UriKind.Absolute, out var url) && (url.Scheme == Uri.UriSchemeHttps || url.Scheme == Uri.UriSchemeHttp))
+        {
+            return new FhirRestSource(http, url, new FhirRestSourceOptions { BearerToken = token });
+        }
+
+        if (File.Exists(input))
+        {
+            return input.EndsWith(".ndjson", StringComparison.OrdinalIgnoreCase) || input.EndsWith(".ndjson.gz", StringComparison.OrdinalIgnoreCase)
+                ? Ndjson(input)
+                : new BundleSource(input, parsing);
+        }
+
+        if (Directory.Exists(input))
+        {
+            return NdjsonSource.Files(input).Count > 0 ? Ndjson(input) : new BundleSource(input, parsing);
+        }
+
+        return null;
+
+        NdjsonSource Ndjson(string path) => new(path, new NdjsonSourceOptions { Parsing = parsing });
+    }
+
+    /// <summary>SHA-256 over the input files' names and bytes in name order (URLs are hashed by their text).</summary>
+    public static string Fingerprint(IEnumerable<string> inputs)
+    {
+        using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        foreach (var input in inputs.Order(StringComparer.Ordinal))
+        {
+            var files = File.Exists(input) ? [input] : Directory.Exists(input)
+                ? Directory.GetFiles(input, "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal).ToArray()
+                : [];
+            sha.AppendData(System.Text.Encoding.UTF8.GetBytes(input));
+            foreach (var file in files)
+            {
+                sha.AppendData(System.Text.Encoding.UTF8.GetBytes(Path.GetRelativePath(input, file)));
+                using var stream = File.OpenRead(file);
+                var buffer = new byte[1 << 16];
+                int read;
+                while ((read = stream.Read(buffer)) > 0)
+                {
+                    sha.AppendData(buffer.AsSpan(0, read));
+                }
+            }
+        }
+
+        return Convert.ToHexStringLower(sha.GetHashAndReset());
+    }
+
+    /// <summary>Whether an input is a cohort made by HealthRec's generator (its manifest lies beside the data).</summary>
+    public static bool IsSynthetic(string input) =>
+        File.Exists(Path.Combine(Directory.Exists(input) ? input : Path.GetDirectoryName(Path.GetFullPath(input)) ?? ".", Fhir.Synthetic.CohortGenerator.ManifestFile));
+}

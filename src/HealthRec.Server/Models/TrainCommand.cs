@@ -1,0 +1,132 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
+using HealthRec.Clinical.Features;
+using HealthRec.Clinical.Ingestion;
+using HealthRec.Clinical.Outcomes;
+using HealthRec.Clinical.Records;
+using HealthRec.Clinical.Terminology;
+using HealthRec.Clinical.Units;
+using HealthRec.Fhir;
+using HealthRec.Fhir.Ingestion;
+using HealthRec.ML.Outcomes;
+using HealthRec.ML.Registry;
+using HealthRec.ML.Training;
+using HealthRec.Server.Ingestion;
+
+namespace HealthRec.Server.Models;
+
+/// <summary>
+/// <c>healthrec train</c>: reads FHIR data, builds each outcome's examples, trains LightGBM and its baselines, and saves
+/// a new version of each model bundle (which becomes current).
+/// </summary>
+internal static class TrainCommand
+{
+    public static Command Create()
+    {
+        var inputs = new Option<string[]>("--input") { Description = "A folder or file of NDJSON or Bundle JSON, or an http(s) FHIR base URL. Repeatable. Default: data/sample/", AllowMultipleArgumentsPerToken = false };
+        var models = new Option<string>("--models") { Description = "Model registry folder", DefaultValueFactory = _ => "models" };
+        var outcomes = new Option<string>("--outcomes") { Description = "Outcome definition file or folder", DefaultValueFactory = _ => OutcomeFiles.DefaultFolder };
+        var features = new Option<string>("--features") { Description = "Feature schema JSON", DefaultValueFactory = _ => TerminologyFiles.DefaultSchema };
+        var terminology = new Option<string>("--terminology") { Description = "Terminology folder", DefaultValueFactory = _ => TerminologyFiles.DefaultFolder };
+        var seed = new Option<int>("--seed") { Description = "Seed for the split, the search and LightGBM: the same seed gives the same models", DefaultValueFactory = _ => 1 };
+        var only = new Option<string[]>("--outcome") { Description = "Train only this outcome id (repeatable). Default: every definition" };
+        var command = new Command("train", "Train the outcome models (LightGBM with baselines) and register a new version of each.")
+        {
+            inputs, models, outcomes, features, terminology, seed, only,
+        };
+        command.SetAction((result, cancellationToken) => RunAsync(
+            result.GetValue(inputs) is { Length: > 0 } given ? given : ["data/sample/"], result.GetValue(models)!, result.GetValue(outcomes)!,
+            result.GetValue(features)!, result.GetValue(terminology)!, result.GetValue(seed), result.GetValue(only) ?? [], cancellationToken));
+        return command;
+    }
+
+    private static async Task<int> RunAsync(string[] inputs, string modelsFolder, string outcomesPath, string schemaFile, string terminologyFolder,
+        int seed, string[] only, CancellationToken cancellationToken)
+    {
+        ClinicalTerminology terms;
+        Featurizer featurizer;
+        FeatureSchema schema;
+        List<OutcomeDefinition> definitions;
+        try
+        {
+            terms = TerminologyFiles.Load(terminologyFolder);
+            featurizer = TerminologyFiles.LoadFeaturizer(schemaFile, terms);
+            schema = featurizer.Schema;
+            definitions = [.. OutcomeFiles.Load(outcomesPath, terms).Where(d => only.Length == 0 || only.Contains(d.Id, StringComparer.Ordinal))];
+        }
+        catch (Exception ex) when (ex is TerminologyException or OutcomeDefinitionException)
+        {
+            await Console.Error.WriteLineAsync(ex.Message);
+            return 2;
+        }
+
+        var unknown = only.Where(id => definitions.TrueForAll(d => d.Id != id)).ToList();
+        if (unknown.Count > 0)
+        {
+            await Console.Error.WriteLineAsync($"--outcome {string.Join(", ", unknown)}: no such outcome in '{outcomesPath}'.");
+            return 2;
+        }
+
+        using var http = new HttpClient();
+        var sources = new List<Fhir.Sources.IPatientSource>();
+        foreach (var input in inputs)
+        {
+            if (InputSources.Open(input, http, null, FhirParsing.Fast) is not { } source)
+            {
+                await Console.Error.WriteLineAsync($"--input '{input}' is neither an existing file or folder nor an http(s) URL.");
+                return 2;
+            }
+
+            sources.Add(source);
+        }
+
+        var clock = Stopwatch.StartNew();
+        var report = new IngestionReport();
+        var mapper = new FhirRecordMapper(terms, new UnitNormalizer());
+        var records = new List<PatientRecord>();
+        foreach (var source in sources)
+        {
+            await foreach (var record in RecordReader.ReadAsync(source, mapper, report, cancellationToken))
+            {
+                records.Add(record);
+            }
+        }
+
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"read {records.Count:N0} patients in {clock.Elapsed.TotalSeconds:N1} s ({report.TotalProblems:N0} data problems reported)"));
+        var provenance = new TrainingProvenance(string.Join(" ", inputs), InputSources.Fingerprint(inputs), inputs.All(InputSources.IsSynthetic),
+            $"healthrec train --input {string.Join(" --input ", inputs)} --seed {seed}", seed, schema.Id, schema.Version);
+        var failed = 0;
+        foreach (var definition in definitions)
+        {
+            clock.Restart();
+            try
+            {
+                var (examples, counts) = OutcomeExamples.Build(records, definition, featurizer);
+                var trained = new OutcomeTrainer(featurizer, seed).Train(definition, examples, counts);
+                var folder = ModelRegistry.Save(modelsFolder, trained, featurizer.Names, provenance, DateTimeOffset.UtcNow);
+                Console.WriteLine(Summary(trained, folder, clock.Elapsed));
+            }
+            catch (TrainingException ex)
+            {
+                failed++;
+                await Console.Error.WriteLineAsync(ex.Message);
+            }
+        }
+
+        return failed == 0 ? 0 : 1;
+    }
+
+    private static string Summary(TrainedOutcome trained, string folder, TimeSpan elapsed)
+    {
+        var m = trained.Metrics;
+        var ci = CultureInfo.InvariantCulture;
+        var headline = trained.Definition.Kind == OutcomeKind.Binary
+            ? string.Create(ci, $"ROC-AUC {m.RocAuc:0.000} ({m.RocAucCi?.Low:0.000}–{m.RocAucCi?.High:0.000}), Brier {m.Brier:0.0000}")
+            : string.Create(ci, $"MAE {m.Mae:0.000}, RMSE {m.Rmse:0.000}, R² {m.R2:0.000}");
+        var baselines = string.Join("; ", m.Baselines.Select(kv => trained.Definition.Kind == OutcomeKind.Binary
+            ? string.Create(ci, $"{kv.Key} {kv.Value.RocAuc:0.000}")
+            : string.Create(ci, $"{kv.Key} MAE {kv.Value.Mae:0.000}")));
+        return string.Create(ci, $"{trained.Definition.Id}: {trained.Counts.Usable:N0} examples, test {headline}; baselines: {baselines}. Saved {folder} ({elapsed.TotalSeconds:N1} s)");
+    }
+}

@@ -1,0 +1,236 @@
+using System.Text.Json.Nodes;
+using HealthRec.Clinical.Ingestion;
+using HealthRec.Clinical.Outcomes;
+using HealthRec.Clinical.Records;
+using HealthRec.Clinical.Units;
+using HealthRec.Fhir.Ingestion;
+using HealthRec.Fhir.Sources;
+using HealthRec.Fhir.Synthetic;
+using HealthRec.ML.Outcomes;
+using HealthRec.ML.Registry;
+using HealthRec.ML.Training;
+using Microsoft.ML;
+
+namespace HealthRec.ML.Tests;
+
+/// <summary>A generated cohort (6,000 patients followed 13 years, seed 42), read through the real ingestion path.</summary>
+public sealed class GeneratedCohort : IAsyncLifetime
+{
+    private readonly DirectoryInfo _folder = Directory.CreateTempSubdirectory("healthrec-train-");
+
+    public List<PatientRecord> Records { get; } = [];
+
+    public async ValueTask InitializeAsync()
+    {
+        var data = Path.Combine(_folder.FullName, "cohort");
+        await new CohortGenerator(new CohortOptions { Patients = 6000, Seed = 42, Years = 13 }).WriteAsync(data, SyntheticFormat.Ndjson, null, "test", default);
+        var mapper = new FhirRecordMapper(Repo.Terminology, new UnitNormalizer());
+        await foreach (var record in RecordReader.ReadAsync(new NdjsonSource(data), mapper, new IngestionReport(), default))
+        {
+            Records.Add(record);
+        }
+
+        Directory.Delete(data, recursive: true);
+    }
+
+    public ValueTask DisposeAsync()
+    {
+        _folder.Delete(recursive: true);
+        return ValueTask.CompletedTask;
+    }
+}
+
+public sealed class TrainingTests(GeneratedCohort cohort) : IClassFixture<GeneratedCohort>, IDisposable
+{
+    private readonly DirectoryInfo _registry = Directory.CreateTempSubdirectory("healthrec-registry-");
+
+    public void Dispose() => _registry.Delete(recursive: true);
+
+    private static OutcomeDefinition Outcome(string id) => OutcomeFiles.Load(Repo.Path_("models/outcomes"), Repo.Terminology).Single(d => d.Id == id);
+
+    private (TrainedOutcome Trained, List<OutcomeExample> Examples) Train(string id, int seed = 1)
+    {
+        var featurizer = Repo.Featurizer();
+        var (examples, counts) = OutcomeExamples.Build(cohort.Records, Outcome(id), featurizer);
+        return (new OutcomeTrainer(featurizer, seed).Train(Outcome(id), examples, counts), examples);
+    }
+
+    [Fact]
+    public void GivenTheGeneratedCohort_WhenAscvdIsTrained_ThenLightGbmBeatsLogisticRegressionAndThePooledCohortEquations()
+    {
+        var (trained, _) = Train("ascvd-10y");
+
+        var m = trained.Metrics;
+        Assert.True(m.N >= 300, $"only {m.N} test examples");
+        Assert.True(m.RocAuc > m.Baselines["logistic_regression"].RocAuc, $"LightGBM {m.RocAuc:0.000}, logistic {m.Baselines["logistic_regression"].RocAuc:0.000}");
+        Assert.True(m.RocAuc > m.Baselines["pooled_cohort_equations"].RocAuc, $"LightGBM {m.RocAuc:0.000}, PCE {m.Baselines["pooled_cohort_equations"].RocAuc:0.000}");
+        // Good, not perfect: the generator's ceiling is well below 1.
+        Assert.InRange(m.RocAuc!.Value, 0.7, 0.95);
+        Assert.InRange(m.RocAuc.Value, m.RocAucCi!.Value.Low, m.RocAucCi.Value.High);
+    }
+
+    [Fact]
+    public void GivenTheSplit_WhenExamplesAreAssigned_ThenNoPatientIsInTwoSets()
+    {
+        var (examples, _) = OutcomeExamples.Build(cohort.Records, Outcome("t2d-5y"), Repo.Featurizer());
+
+        var parts = examples.GroupBy(e => e.PatientId, StringComparer.Ordinal).Select(g => g.Select(e => PatientSplit.Of(e.PatientId, 1)).Distinct().Count());
+        Assert.All(parts, n => Assert.Equal(1, n));
+        Assert.True(examples.GroupBy(e => e.PatientId, StringComparer.Ordinal).Any(g => g.Count() > 1), "no patient has several landmarks: the check would be empty");
+        var shares = examples.GroupBy(e => PatientSplit.Of(e.PatientId, 1)).ToDictionary(g => g.Key, g => g.Count() / (double)examples.Count);
+        Assert.InRange(shares[PatientSplit.Part.Train], 0.55, 0.65);
+    }
+
+    [Fact]
+    public void GivenAFeatureThatCopiesTheLabel_WhenTrained_ThenTrainingRefusesAndNamesIt()
+    {
+        var featurizer = Repo.Featurizer();
+        var definition = Outcome("t2d-5y");
+        var (examples, counts) = OutcomeExamples.Build(cohort.Records, definition, featurizer);
+        var leaky = featurizer.Names.IndexOf("phq9_last");
+        foreach (var example in examples)
+        {
+            example.Features[leaky] = example.Label ? 1 : 0;
+        }
+
+        var ex = Assert.Throws<TrainingException>(() => new OutcomeTrainer(featurizer).Train(definition, examples, counts));
+
+        Assert.Contains("'phq9_last'", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void GivenTheSameSeed_WhenTrainedTwice_ThenPredictionsAreIdentical_AndASavedBundleLoadsWithTheSamePredictions()
+    {
+        var (first, examples) = Train("t2d-5y");
+        var (second, _) = Train("t2d-5y");
+        var featurizer = Repo.Featurizer();
+        var test = examples.Where(e => PatientSplit.Of(e.PatientId, 1) == PatientSplit.Part.Test).Take(500).ToList();
+        var ml = new MLContext();
+        var data = ml.Data.LoadFromEnumerable(test.Select(e => new ModelRow { Features = e.Features }), ModelRow.Schema(featurizer.Width));
+        var firstScores = OutcomeTrainer.Scores(ml, first.Model, data).Select(first.Calibrator!.Probability).ToArray();
+        var secondScores = OutcomeTrainer.Scores(ml, second.Model, data).Select(second.Calibrator!.Probability).ToArray();
+        Assert.Equal(first.Parameters, second.Parameters);
+        Assert.Equal(firstScores, secondScores);
+
+        var folder = ModelRegistry.Save(_registry.FullName, first, featurizer.Names, Provenance(), DateTimeOffset.UnixEpoch);
+        using var loaded = OutcomeModel.Load(folder);
+
+        var batch = loaded.Predict([.. test.Select(e => e.Features)]);
+        for (var i = 0; i < test.Count; i++)
+        {
+            Assert.Equal(firstScores[i], loaded.Predict(test[i].Features), 1e-6);
+            Assert.Equal(firstScores[i], batch[i], 1e-6);
+        }
+
+        Assert.Equal(first.Threshold, loaded.Manifest.Threshold);
+        Assert.Equal("t2d-5y", loaded.Definition.Id);
+    }
+
+    [Fact]
+    public void GivenTwoSaves_WhenRegistered_ThenVersionsAreNeverOverwrittenAndCurrentNamesTheLatest()
+    {
+        var (trained, _) = Train("hba1c-1y");
+        var featurizer = Repo.Featurizer();
+
+        var v1 = ModelRegistry.Save(_registry.FullName, trained, featurizer.Names, Provenance(), DateTimeOffset.UnixEpoch);
+        var v1Card = File.ReadAllText(Path.Combine(v1, "model-card.md"));
+        var v2 = ModelRegistry.Save(_registry.FullName, trained, featurizer.Names, Provenance(), DateTimeOffset.UnixEpoch.AddDays(1));
+
+        Assert.EndsWith("v1", v1, StringComparison.Ordinal);
+        Assert.EndsWith("v2", v2, StringComparison.Ordinal);
+        Assert.Equal(v2, ModelRegistry.CurrentFolder(_registry.FullName, "hba1c-1y"));
+        Assert.Equal(v1Card, File.ReadAllText(Path.Combine(v1, "model-card.md")));
+        Assert.Contains("Trained on synthetic data", v1Card, StringComparison.Ordinal);
+        var metrics = JsonNode.Parse(File.ReadAllText(Path.Combine(v2, "metrics.json")))!["outcomes"]!["hba1c-1y"]!;
+        Assert.Equal("lightgbm", (string)metrics["algorithm"]!);
+        Assert.True((double)metrics["mae"]! > 0);
+        Assert.NotNull(metrics["baselines"]!["linear_regression"]!["r2"]);
+    }
+
+    [Fact]
+    public void GivenAnEmptyCohortOrOneWithoutPositives_WhenTrained_ThenTheErrorSaysWhatIsMissing()
+    {
+        var featurizer = Repo.Featurizer();
+        var definition = Outcome("t2d-5y");
+
+        var empty = Assert.Throws<TrainingException>(() => new OutcomeTrainer(featurizer).Train(definition, [], new ExampleCounts(0, 0, 0, 0, 0, 0)));
+        Assert.Contains("no usable examples", empty.Message, StringComparison.Ordinal);
+
+        var (examples, counts) = OutcomeExamples.Build(cohort.Records, definition, featurizer);
+        var negatives = examples.Where(e => !e.Label).ToList();
+        var none = Assert.Throws<TrainingException>(() => new OutcomeTrainer(featurizer).Train(definition, negatives, counts));
+        Assert.Contains("0 positives", none.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void GivenTheHandExample_WhenWrittenToMetricsJson_ThenEveryMetricMatchesAnIndependentCalculation()
+    {
+        double[] p = [0.9, 0.8, 0.7, 0.6, 0.55, 0.4, 0.3, 0.2];
+        bool[] y = [true, true, false, true, false, false, true, false];
+        var test = y.Select((label, i) => new OutcomeExample($"p{i}", DateTimeOffset.UnixEpoch, [], label, 0, i % 2 == 0 ? Sex.Female : Sex.Male, 50, double.NaN)).ToList();
+
+        var json = MetricsJson.Of(OutcomeMetrics.Binary("lightgbm", test, p, threshold: 0.6));
+
+        Assert.Equal(8, (int)json["n"]!);
+        Assert.Equal(0.5, (double)json["prevalence"]!, 6);
+        Assert.Equal(12.0 / 16, (double)json["roc_auc"]!, 6);
+        Assert.Equal((1 + 1 + 0.75 + (4.0 / 7)) / 4, (double)json["pr_auc"]!, 6);
+        Assert.Equal(p.Zip(y, (a, b) => Math.Pow(a - (b ? 1 : 0), 2)).Average(), (double)json["brier"]!, 6);
+        Assert.Equal(0.75, (double)json["accuracy"]!, 6);
+        Assert.Equal(0.75, (double)json["precision"]!, 6);
+        Assert.Equal(0.75, (double)json["recall"]!, 6);
+        Assert.Equal(0.75, (double)json["f1"]!, 6);
+        Assert.Equal(0.6, (double)json["threshold"]!, 6);
+        // The calibration fit is the maximum of the likelihood: any step away lowers it.
+        var slope = (double)json["calibration_slope"]!;
+        var intercept = (double)json["calibration_intercept"]!;
+        var (a, b) = LogisticMaximum(p, y);
+        Assert.Equal(b, slope, 3);
+        Assert.True(LogLikelihood(p, y, 0, 1, intercept) >= LogLikelihood(p, y, 0, 1, intercept + 0.01));
+        Assert.True(LogLikelihood(p, y, 0, 1, intercept) >= LogLikelihood(p, y, 0, 1, intercept - 0.01));
+        _ = a;
+        Assert.Equal(4, (int)json["subgroups"]!["sex=female"]!["n"]!);
+    }
+
+    // A coarse-to-fine grid search of logit P(y) = a + b·logit(p): an independent route to the calibration slope.
+    private static (double A, double B) LogisticMaximum(double[] p, bool[] y)
+    {
+        var (bestA, bestB, step) = (0.0, 1.0, 1.0);
+        for (var round = 0; round < 30; round++)
+        {
+            var best = LogLikelihood(p, y, bestA, bestB, 0);
+            var (na, nb) = (bestA, bestB);
+            for (var da = -5; da <= 5; da++)
+            {
+                for (var db = -5; db <= 5; db++)
+                {
+                    var value = LogLikelihood(p, y, bestA + (da * step), bestB + (db * step), 0);
+                    if (value > best)
+                    {
+                        (best, na, nb) = (value, bestA + (da * step), bestB + (db * step));
+                    }
+                }
+            }
+
+            (bestA, bestB) = (na, nb);
+            step /= 2;
+        }
+
+        return (bestA, bestB);
+    }
+
+    private static double LogLikelihood(double[] p, bool[] y, double a, double b, double offset)
+    {
+        double sum = 0;
+        for (var i = 0; i < p.Length; i++)
+        {
+            var x = Math.Log(p[i] / (1 - p[i]));
+            var mu = 1 / (1 + Math.Exp(-(a + offset + (b * x))));
+            sum += y[i] ? Math.Log(mu) : Math.Log(1 - mu);
+        }
+
+        return sum;
+    }
+
+    private static TrainingProvenance Provenance() => new("test cohort", "00", true, "test", 1, "healthrec-features", "1.0.0");
+}
