@@ -38,7 +38,15 @@ public sealed record BundleManifest
     public required TrainingProvenance Provenance { get; init; }
 
     public required DateTimeOffset TrainedAt { get; init; }
+
+    /// <summary>Share of LightGBM's split gain by feature, largest first.</summary>
+    public ImmutableArray<FeatureGain> Importance { get; init; } = [];
+
+    /// <summary>The baselines saved beside the model (<c>baselines/&lt;name&gt;.zip</c>): whether each outputs a probability.</summary>
+    public ImmutableDictionary<string, bool> Baselines { get; init; } = ImmutableDictionary<string, bool>.Empty;
 }
+
+public sealed record FeatureGain(string Name, double Gain);
 
 /// <summary>
 /// Versioned model bundles on disk: <c>DIR/&lt;outcome&gt;/&lt;version&gt;/</c> holds <c>model.zip</c> (the ML.NET model),
@@ -49,7 +57,8 @@ public static class ModelRegistry
 {
     public const string CurrentFile = "current";
 
-    internal static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { WriteIndented = true };
+    /// <summary>How bundles and metrics are written: web naming, indented.</summary>
+    public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { WriteIndented = true };
 
     /// <summary>Saves a trained outcome as the next version and makes it current; returns the version's folder.</summary>
     public static string Save(string directory, TrainedOutcome trained, IReadOnlyList<string> featureNames, TrainingProvenance provenance,
@@ -64,7 +73,14 @@ public static class ModelRegistry
         var folder = Path.Combine(outcomeFolder, version);
         Directory.CreateDirectory(folder);
 
-        new MLContext().Model.Save(trained.Model, trained.InputSchema, Path.Combine(folder, "model.zip"));
+        var ml = new MLContext();
+        ml.Model.Save(trained.Model, trained.InputSchema, Path.Combine(folder, "model.zip"));
+        Directory.CreateDirectory(Path.Combine(folder, "baselines"));
+        foreach (var (name, baseline) in trained.Baselines)
+        {
+            ml.Model.Save(baseline.Model, trained.InputSchema, Path.Combine(folder, "baselines", $"{name}.zip"));
+        }
+
         var manifest = new BundleManifest
         {
             Outcome = trained.Definition.Id,
@@ -78,6 +94,8 @@ public static class ModelRegistry
             Parameters = trained.Parameters,
             Provenance = provenance,
             TrainedAt = trainedAt,
+            Importance = [.. trained.Importance.Select(x => new FeatureGain(x.Name, Math.Round(x.Gain, 6)))],
+            Baselines = trained.Baselines.ToImmutableDictionary(kv => kv.Key, kv => kv.Value.Probability, StringComparer.Ordinal),
         };
         File.WriteAllText(Path.Combine(folder, "bundle.json"), JsonSerializer.Serialize(manifest, Json));
         var metrics = new JsonObject { ["outcomes"] = new JsonObject { [trained.Definition.Id] = MetricsJson.Of(trained.Metrics) } };

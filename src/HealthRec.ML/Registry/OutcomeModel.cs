@@ -17,8 +17,11 @@ public sealed class OutcomeModel : IDisposable
     private readonly Microsoft.ML.Data.SchemaDefinition _schema;
     private readonly ThreadLocal<PredictionEngine<ModelRow, ScoreRow>> _engines;
 
-    private OutcomeModel(BundleManifest manifest, ITransformer model)
+    private readonly string _folder;
+
+    private OutcomeModel(string folder, BundleManifest manifest, ITransformer model)
     {
+        _folder = folder;
         Manifest = manifest;
         _model = model;
         _schema = ModelRow.Schema(manifest.FeatureNames.Length);
@@ -42,7 +45,7 @@ public sealed class OutcomeModel : IDisposable
         var manifest = JsonSerializer.Deserialize<BundleManifest>(File.ReadAllText(manifestFile), ModelRegistry.Json)
             ?? throw new InvalidDataException($"{manifestFile} is JSON null.");
         using var stream = File.OpenRead(modelFile);
-        return new OutcomeModel(manifest, new MLContext().Model.Load(stream, out _));
+        return new OutcomeModel(folder, manifest, new MLContext().Model.Load(stream, out _));
     }
 
     /// <summary>The calibrated probability (binary) or the predicted value (regression) for one feature vector.</summary>
@@ -57,6 +60,20 @@ public sealed class OutcomeModel : IDisposable
         var data = _ml.Data.LoadFromEnumerable(batch.Select(f => new ModelRow { Features = f }), _schema);
         var scores = OutcomeTrainer.Scores(_ml, _model, data);
         return Manifest.Calibrator is { } calibrator ? [.. scores.Select(calibrator.Probability)] : scores;
+    }
+
+    /// <summary>The saved baselines' outputs for a batch (probabilities, or values for regression), by name.</summary>
+    public Dictionary<string, double[]> PredictBaselines(IReadOnlyList<float[]> batch)
+    {
+        var data = _ml.Data.LoadFromEnumerable(batch.Select(f => new ModelRow { Features = f }), _schema);
+        var result = new Dictionary<string, double[]>(StringComparer.Ordinal);
+        foreach (var (name, probability) in Manifest.Baselines)
+        {
+            using var stream = File.OpenRead(Path.Combine(_folder, "baselines", $"{name}.zip"));
+            result[name] = new BaselineModel(_ml.Model.Load(stream, out _), probability).Scores(data);
+        }
+
+        return result;
     }
 
     public void Dispose()

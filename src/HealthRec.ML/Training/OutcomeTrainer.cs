@@ -89,6 +89,9 @@ public sealed class TrainedOutcome
     public required OutcomeMetrics Metrics { get; init; }
 
     public required IReadOnlyList<(string Name, double Gain)> Importance { get; init; }
+
+    /// <summary>The baselines trained on the same split, kept so evaluation on new data can compare with them.</summary>
+    public required IReadOnlyDictionary<string, BaselineModel> Baselines { get; init; }
 }
 
 /// <summary>
@@ -151,6 +154,14 @@ public sealed class OutcomeTrainer(Featurizer featurizer, int seed = 1)
         Calibrator? calibrator = null;
         double threshold = 0;
         OutcomeMetrics metrics;
+        var baselines = new Dictionary<string, BaselineModel>(StringComparer.Ordinal);
+        double[] Baseline(string name, EstimatorChain<ITransformer> pipeline, bool probability)
+        {
+            var model = pipeline.Fit(trainView);
+            baselines[name] = new BaselineModel(model, probability);
+            return baselines[name].Scores(testView);
+        }
+
         if (binary)
         {
             var validationLabels = validation.Select(e => e.Label).ToArray();
@@ -165,18 +176,18 @@ public sealed class OutcomeTrainer(Featurizer featurizer, int seed = 1)
             var probabilities = testScores.Select(calibrator.Probability).ToArray();
             metrics = OutcomeMetrics.Binary("lightgbm", test, probabilities, threshold);
             metrics.Baselines["logistic_regression"] = OutcomeMetrics.Binary("logistic_regression", test,
-                BaselineScores(Imputed(ml, ml.Transforms.NormalizeMeanVariance("Features")
-                    .Append(ml.BinaryClassification.Trainers.LbfgsLogisticRegression())), trainView, testView, probability: true), null);
+                Baseline("logistic_regression", Imputed(ml, ml.Transforms.NormalizeMeanVariance("Features")
+                    .Append(ml.BinaryClassification.Trainers.LbfgsLogisticRegression())), probability: true), null);
             metrics.Baselines["decision_tree"] = OutcomeMetrics.Binary("decision_tree", test,
-                BaselineScores(Imputed(ml, ml.BinaryClassification.Trainers.FastTree(new FastTreeBinaryTrainer.Options
+                Baseline("decision_tree", Imputed(ml, ml.BinaryClassification.Trainers.FastTree(new FastTreeBinaryTrainer.Options
                 {
                     NumberOfTrees = 1, NumberOfLeaves = 16, MinimumExampleCountPerLeaf = 50, LearningRate = 1,
-                })), trainView, testView, probability: true), null);
+                })), probability: true), null);
             metrics.Baselines["random_forest"] = OutcomeMetrics.Binary("random_forest", test,
-                BaselineScores(Imputed(ml, ml.BinaryClassification.Trainers.FastForest(new FastForestBinaryTrainer.Options
+                Baseline("random_forest", Imputed(ml, ml.BinaryClassification.Trainers.FastForest(new FastForestBinaryTrainer.Options
                 {
                     NumberOfTrees = 100, NumberOfLeaves = 32, MinimumExampleCountPerLeaf = 20,
-                }).Append(ml.BinaryClassification.Calibrators.Platt())), trainView, testView, probability: true), null);
+                }).Append(ml.BinaryClassification.Calibrators.Platt())), probability: true), null);
             if (definition.PooledCohortBaseline)
             {
                 metrics.Baselines["pooled_cohort_equations"] = OutcomeMetrics.Binary("pooled_cohort_equations", test,
@@ -187,18 +198,18 @@ public sealed class OutcomeTrainer(Featurizer featurizer, int seed = 1)
         {
             metrics = OutcomeMetrics.Regression("lightgbm", test, testScores);
             metrics.Baselines["linear_regression"] = OutcomeMetrics.Regression("linear_regression", test,
-                BaselineScores(Imputed(ml, ml.Transforms.NormalizeMeanVariance("Features")
-                    .Append(ml.Regression.Trainers.Sdca(labelColumnName: "Value"))), trainView, testView, probability: false));
+                Baseline("linear_regression", Imputed(ml, ml.Transforms.NormalizeMeanVariance("Features")
+                    .Append(ml.Regression.Trainers.Sdca(labelColumnName: "Value"))), probability: false));
             metrics.Baselines["decision_tree"] = OutcomeMetrics.Regression("decision_tree", test,
-                BaselineScores(Imputed(ml, ml.Regression.Trainers.FastTree(new FastTreeRegressionTrainer.Options
+                Baseline("decision_tree", Imputed(ml, ml.Regression.Trainers.FastTree(new FastTreeRegressionTrainer.Options
                 {
                     LabelColumnName = "Value", NumberOfTrees = 1, NumberOfLeaves = 16, MinimumExampleCountPerLeaf = 20, LearningRate = 1,
-                })), trainView, testView, probability: false));
+                })), probability: false));
             metrics.Baselines["random_forest"] = OutcomeMetrics.Regression("random_forest", test,
-                BaselineScores(Imputed(ml, ml.Regression.Trainers.FastForest(new FastForestRegressionTrainer.Options
+                Baseline("random_forest", Imputed(ml, ml.Regression.Trainers.FastForest(new FastForestRegressionTrainer.Options
                 {
                     LabelColumnName = "Value", NumberOfTrees = 100, NumberOfLeaves = 32, MinimumExampleCountPerLeaf = 10,
-                })), trainView, testView, probability: false));
+                })), probability: false));
         }
 
         metrics.Train = train.Count;
@@ -214,6 +225,7 @@ public sealed class OutcomeTrainer(Featurizer featurizer, int seed = 1)
             Counts = counts,
             Metrics = metrics,
             Importance = Importance(model),
+            Baselines = baselines,
         };
     }
 
@@ -326,16 +338,15 @@ public sealed class OutcomeTrainer(Featurizer featurizer, int seed = 1)
         ml.Transforms.ReplaceMissingValues("Features", replacementMode: Microsoft.ML.Transforms.MissingValueReplacingEstimator.ReplacementMode.Mean)
             .Append(then);
 
-    private static double[] BaselineScores(EstimatorChain<ITransformer> pipeline, IDataView train, IDataView test, bool probability)
-    {
-        var model = pipeline.Fit(train);
-        var scored = model.Transform(test);
-        if (probability && scored.Schema.GetColumnOrNull("Probability") is null)
-        {
-            throw new InvalidOperationException("The baseline gives no probability column.");
-        }
+}
 
-        return [.. scored.GetColumn<float>(probability ? "Probability" : "Score").Select(v => (double)v)];
+/// <summary>A baseline's fitted pipeline, and whether its output is a probability (else a raw score or a value).</summary>
+public sealed record BaselineModel(ITransformer Model, bool Probability)
+{
+    public double[] Scores(IDataView data)
+    {
+        var scored = Model.Transform(data);
+        return [.. scored.GetColumn<float>(Probability ? "Probability" : "Score").Select(v => (double)v)];
     }
 }
 
@@ -378,7 +389,7 @@ public sealed class OutcomeMetrics
 
     public Dictionary<string, OutcomeMetrics> Baselines { get; } = new(StringComparer.Ordinal);
 
-    /// <summary>Test-set curves for the report (binary outcomes).</summary>
+    /// <summary>The scored examples behind the metrics, for the report's curves (binary outcomes).</summary>
     public double[] Probabilities { get; private init; } = [];
 
     public bool[] Labels { get; private init; } = [];
@@ -402,8 +413,8 @@ public sealed class OutcomeMetrics
             CalibrationIntercept = intercept,
             Threshold = threshold,
             Confusion = threshold is { } t ? BinaryMetrics.At(probabilities, labels, t) : null,
-            Probabilities = threshold is null ? [] : probabilities,
-            Labels = threshold is null ? [] : labels,
+            Probabilities = probabilities,
+            Labels = labels,
         };
         if (threshold is not null)
         {

@@ -28,6 +28,7 @@ internal static class HealthRecCommandLine
         root.Subcommands.Add(Ingestion.FeaturesCommand.Create());
         root.Subcommands.Add(Synthetic.SynthCommand.Create());
         root.Subcommands.Add(Models.TrainCommand.Create());
+        root.Subcommands.Add(Models.EvaluateCommand.Create());
         root.SetAction(async (result, cancellationToken) =>
         {
             // Only settings may stand where a command is expected: a mistyped verb must not start a server.

@@ -1,5 +1,10 @@
 using System.Security.Cryptography;
+using HealthRec.Clinical.Ingestion;
+using HealthRec.Clinical.Records;
+using HealthRec.Clinical.Terminology;
+using HealthRec.Clinical.Units;
 using HealthRec.Fhir;
+using HealthRec.Fhir.Ingestion;
 using HealthRec.Fhir.Sources;
 
 namespace HealthRec.Server.Ingestion;
@@ -30,6 +35,38 @@ internal static class InputSources
         return null;
 
         NdjsonSource Ndjson(string path) => new(path, new NdjsonSourceOptions { Parsing = parsing });
+    }
+
+    /// <summary>
+    /// Every patient record of the inputs, in memory (training and evaluation need them all), or the argument that is
+    /// wrong.
+    /// </summary>
+    public static async Task<(List<PatientRecord> Records, IngestionReport Report, string? Error)> ReadAllAsync(string[] inputs,
+        ClinicalTerminology terminology, HttpClient http, CancellationToken cancellationToken)
+    {
+        var report = new IngestionReport();
+        var records = new List<PatientRecord>();
+        var sources = new List<IPatientSource>();
+        foreach (var input in inputs)
+        {
+            if (Open(input, http, null, FhirParsing.Fast) is not { } source)
+            {
+                return (records, report, $"--input '{input}' is neither an existing file or folder nor an http(s) URL.");
+            }
+
+            sources.Add(source);
+        }
+
+        var mapper = new FhirRecordMapper(terminology, new UnitNormalizer());
+        foreach (var source in sources)
+        {
+            await foreach (var record in RecordReader.ReadAsync(source, mapper, report, cancellationToken))
+            {
+                records.Add(record);
+            }
+        }
+
+        return (records, report, null);
     }
 
     /// <summary>SHA-256 over the input files' names and bytes in name order (URLs are hashed by their text).</summary>

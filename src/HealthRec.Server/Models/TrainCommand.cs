@@ -2,12 +2,8 @@ using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using HealthRec.Clinical.Features;
-using HealthRec.Clinical.Ingestion;
 using HealthRec.Clinical.Outcomes;
-using HealthRec.Clinical.Records;
 using HealthRec.Clinical.Terminology;
-using HealthRec.Clinical.Units;
-using HealthRec.Fhir;
 using HealthRec.Fhir.Ingestion;
 using HealthRec.ML.Outcomes;
 using HealthRec.ML.Registry;
@@ -68,29 +64,13 @@ internal static class TrainCommand
             return 2;
         }
 
-        using var http = new HttpClient();
-        var sources = new List<Fhir.Sources.IPatientSource>();
-        foreach (var input in inputs)
-        {
-            if (InputSources.Open(input, http, null, FhirParsing.Fast) is not { } source)
-            {
-                await Console.Error.WriteLineAsync($"--input '{input}' is neither an existing file or folder nor an http(s) URL.");
-                return 2;
-            }
-
-            sources.Add(source);
-        }
-
         var clock = Stopwatch.StartNew();
-        var report = new IngestionReport();
-        var mapper = new FhirRecordMapper(terms, new UnitNormalizer());
-        var records = new List<PatientRecord>();
-        foreach (var source in sources)
+        using var http = new HttpClient();
+        var (records, report, error) = await InputSources.ReadAllAsync(inputs, terms, http, cancellationToken);
+        if (error is not null)
         {
-            await foreach (var record in RecordReader.ReadAsync(source, mapper, report, cancellationToken))
-            {
-                records.Add(record);
-            }
+            await Console.Error.WriteLineAsync(error);
+            return 2;
         }
 
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"read {records.Count:N0} patients in {clock.Elapsed.TotalSeconds:N1} s ({report.TotalProblems:N0} data problems reported)"));

@@ -1,0 +1,250 @@
+using System.Globalization;
+using System.Net;
+using System.Text;
+using HealthRec.Clinical.Outcomes;
+using HealthRec.ML.Training;
+
+namespace HealthRec.ML.Evaluation;
+
+/// <summary>
+/// The evaluation report a clinician or reviewer reads: one self-contained HTML page (inline SVG, no scripts, nothing
+/// fetched), per outcome: headline, comparison with the baselines, ROC and precision–recall curves, calibration plot,
+/// confusion matrix at the operating threshold, subgroups and the model's most used features.
+/// </summary>
+public static class HtmlReport
+{
+    private static readonly CultureInfo Ci = CultureInfo.InvariantCulture;
+    private static readonly string[] Colours = ["#1f6feb", "#d1242f", "#8250df", "#1a7f37", "#bf8700", "#57606a"];
+
+    public static string Render(IReadOnlyList<OutcomeEvaluation> evaluations, string dataDescription, DateTimeOffset generatedAt)
+    {
+        var h = new StringBuilder();
+        h.Append("""
+            <!DOCTYPE html>
+            <html lang="en"><head><meta charset="utf-8"><title>HealthRec model evaluation</title>
+            <style>
+            body{font:15px/1.45 system-ui,-apple-system,Segoe UI,sans-serif;margin:2rem auto;max-width:1100px;color:#1f2328;padding:0 1rem}
+            h1{font-size:1.6rem}h2{border-top:1px solid #d0d7de;padding-top:1.2rem;margin-top:2.2rem}
+            table{border-collapse:collapse;margin:.6rem 0}td,th{border:1px solid #d0d7de;padding:.3rem .6rem;text-align:right}
+            th:first-child,td:first-child{text-align:left}.best{font-weight:700}.note{color:#57606a;font-size:.9rem}
+            .banner{background:#fff8c5;border:1px solid #d4a72c;padding:.6rem 1rem;border-radius:6px}
+            .plots{display:flex;flex-wrap:wrap;gap:1rem}.plots figure{margin:0}figcaption{font-size:.85rem;color:#57606a;text-align:center}
+            </style></head><body>
+            <h1>HealthRec model evaluation</h1>
+            """);
+        h.Append(Ci, $"<p class=\"note\">Data: {E(dataDescription)}. Generated {generatedAt:yyyy-MM-dd HH:mm} UTC. Every figure is an estimate on this data; ");
+        h.Append("95 % intervals by patient-level bootstrap (200 replicates).</p>");
+        if (evaluations.Any(e => e.Manifest.Provenance.Synthetic))
+        {
+            h.Append("<p class=\"banner\">Models trained on <b>synthetic</b> patients (HealthRec's generator). These results describe that population; validate on local data before clinical use.</p>");
+        }
+
+        foreach (var evaluation in evaluations)
+        {
+            Outcome(h, evaluation);
+        }
+
+        h.Append("</body></html>\n");
+        return h.ToString();
+    }
+
+    private static void Outcome(StringBuilder h, OutcomeEvaluation evaluation)
+    {
+        var d = evaluation.Definition;
+        var m = evaluation.Metrics;
+        var manifest = evaluation.Manifest;
+        h.Append(Ci, $"<h2 id=\"{E(d.Id)}\">{E(d.Title)} <small class=\"note\">{E(d.Id)} · {E(manifest.Version)} · LightGBM</small></h2>");
+        h.Append(Ci, $"<p>{E(d.Description ?? "")}</p>");
+        h.Append(Ci, $"<p class=\"note\">{evaluation.Counts.Patients:N0} patients, {evaluation.Counts.Landmarks:N0} index dates: {evaluation.Counts.NotAtRisk:N0} not at risk, ");
+        h.Append(Ci, $"{evaluation.Counts.Censored:N0} censored, <b>{m.N:N0} evaluated</b>{(d.Kind == OutcomeKind.Binary ? string.Create(Ci, $", prevalence {m.Prevalence:P1}") : "")}. ");
+        h.Append(Ci, $"Trained {manifest.TrainedAt:yyyy-MM-dd} on {E(manifest.Provenance.Input)}.</p>");
+        if (d.Kind == OutcomeKind.Regression)
+        {
+            Regression(h, m);
+            Importance(h, evaluation);
+            return;
+        }
+
+        var all = new[] { m }.Concat(m.Baselines.Values).ToList();
+        var bestAuc = all.Max(x => x.RocAuc ?? 0);
+        h.Append("<table><tr><th>model</th><th>ROC-AUC (95 % CI)</th><th>PR-AUC</th><th>Brier</th><th>calibration slope</th><th>intercept</th></tr>");
+        foreach (var x in all)
+        {
+            var ci = x.RocAucCi is { } c ? string.Create(Ci, $" ({c.Low:0.000}–{c.High:0.000})") : "";
+            h.Append(Ci, $"<tr><td>{E(Name(x.Algorithm))}</td><td{(x.RocAuc == bestAuc ? " class=\"best\"" : "")}>{x.RocAuc:0.000}{ci}</td><td>{x.PrAuc:0.000}</td>");
+            h.Append(Ci, $"<td>{x.Brier:0.0000}</td><td>{x.CalibrationSlope:0.00}</td><td>{x.CalibrationIntercept:0.00}</td></tr>");
+        }
+
+        h.Append("</table>");
+        h.Append("<div class=\"plots\">");
+        var series = all.Select(x => (Name(x.Algorithm), BinaryMetrics.RocCurve(x.Probabilities, x.Labels).Select(p => (p.X, p.Y)).ToList())).ToList();
+        Figure(h, "ROC curve (false positive rate → true positive rate)", LinePlot(series, diagonal: true, "1 − specificity", "sensitivity"));
+        var pr = all.Select(x => (Name(x.Algorithm), BinaryMetrics.PrCurve(x.Probabilities, x.Labels).Select(p => (p.X, p.Y)).ToList())).ToList();
+        Figure(h, string.Create(Ci, $"Precision–recall (prevalence {m.Prevalence:P1})"), LinePlot(pr, diagonal: false, "recall", "precision"));
+        var bins = BinaryMetrics.CalibrationBins(m.Probabilities, m.Labels);
+        Figure(h, "Calibration: observed rate by tenth of predicted risk", CalibrationPlot(bins));
+        h.Append("</div>");
+        if (m.Confusion is { } cm)
+        {
+            h.Append(Ci, $"<h3>At the operating threshold {cm.Threshold:0.000} ({E(d.Threshold.Policy.ToString())})</h3>");
+            h.Append(Ci, $"<table><tr><th></th><th>event</th><th>no event</th></tr><tr><td>predicted high risk</td><td>{cm.TruePositives:N0}</td><td>{cm.FalsePositives:N0}</td></tr>");
+            h.Append(Ci, $"<tr><td>predicted low risk</td><td>{cm.FalseNegatives:N0}</td><td>{cm.TrueNegatives:N0}</td></tr></table>");
+            h.Append(Ci, $"<p>Sensitivity {cm.Recall:P1}, specificity {cm.Specificity:P1}, precision {cm.Precision:P1}, accuracy {cm.Accuracy:P1}, F1 {cm.F1:0.000}.</p>");
+        }
+
+        h.Append("<h3>Subgroups</h3><table><tr><th>subgroup</th><th>n</th><th>prevalence</th><th>ROC-AUC</th></tr>");
+        foreach (var (name, g) in m.Subgroups)
+        {
+            h.Append(Ci, $"<tr><td>{E(name)}</td><td>{g.N:N0}</td><td>{g.Prevalence:P1}</td><td>{(g.RocAuc is { } a && double.IsFinite(a) ? a.ToString("0.000", Ci) : "—")}</td></tr>");
+        }
+
+        h.Append("</table>");
+        Importance(h, evaluation);
+    }
+
+    private static void Regression(StringBuilder h, OutcomeMetrics m)
+    {
+        h.Append("<table><tr><th>model</th><th>MAE</th><th>RMSE</th><th>R²</th></tr>");
+        foreach (var x in new[] { m }.Concat(m.Baselines.Values))
+        {
+            h.Append(Ci, $"<tr><td>{E(Name(x.Algorithm))}</td><td>{x.Mae:0.000}</td><td>{x.Rmse:0.000}</td><td>{x.R2:0.000}</td></tr>");
+        }
+
+        h.Append("</table><h3>Subgroups</h3><table><tr><th>subgroup</th><th>n</th><th>MAE</th><th>R²</th></tr>");
+        foreach (var (name, g) in m.Subgroups)
+        {
+            h.Append(Ci, $"<tr><td>{E(name)}</td><td>{g.N:N0}</td><td>{g.Mae:0.000}</td><td>{g.R2:0.000}</td></tr>");
+        }
+
+        h.Append("</table>");
+    }
+
+    private static void Importance(StringBuilder h, OutcomeEvaluation evaluation)
+    {
+        var top = evaluation.Manifest.Importance.Take(12).ToList();
+        if (top.Count == 0)
+        {
+            return;
+        }
+
+        h.Append("<h3>What the model uses most (share of split gain, from training)</h3>");
+        const int Width = 640, Row = 22, Left = 220;
+        var max = top.Max(t => t.Gain);
+        var svg = new StringBuilder();
+        svg.Append(Ci, $"<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{Width}\" height=\"{(top.Count * Row) + 10}\" role=\"img\" aria-label=\"feature importance\">");
+        for (var i = 0; i < top.Count; i++)
+        {
+            var w = (Width - Left - 60) * top[i].Gain / max;
+            var y = (i * Row) + 5;
+            svg.Append(Ci, $"<text x=\"{Left - 8}\" y=\"{y + 14}\" text-anchor=\"end\" font-size=\"12\">{E(top[i].Name)}</text>");
+            svg.Append(Ci, $"<rect x=\"{Left}\" y=\"{y + 2}\" width=\"{w:0.0}\" height=\"{Row - 6}\" fill=\"#1f6feb\"/>");
+            svg.Append(Ci, $"<text x=\"{Left + w + 6:0.0}\" y=\"{y + 14}\" font-size=\"12\">{top[i].Gain:P1}</text>");
+        }
+
+        svg.Append("</svg>");
+        h.Append(svg);
+    }
+
+    private static void Figure(StringBuilder h, string caption, string svg) =>
+        h.Append(Ci, $"<figure>{svg}<figcaption>{E(caption)}</figcaption></figure>");
+
+    private const int Size = 320, Pad = 40;
+
+    private static string LinePlot(List<(string Name, List<(double X, double Y)> Points)> series, bool diagonal, string xLabel, string yLabel)
+    {
+        var s = Axes(xLabel, yLabel);
+        if (diagonal)
+        {
+            s.Append(Ci, $"<line x1=\"{X(0)}\" y1=\"{Y(0)}\" x2=\"{X(1)}\" y2=\"{Y(1)}\" stroke=\"#8c959f\" stroke-dasharray=\"4 4\"/>");
+        }
+
+        for (var k = 0; k < series.Count; k++)
+        {
+            var points = Thin(series[k].Points, 400);
+            s.Append(Ci, $"<polyline fill=\"none\" stroke=\"{Colours[k % Colours.Length]}\" stroke-width=\"{(k == 0 ? 2.5 : 1.4)}\" points=\"");
+            foreach (var (x, y) in points)
+            {
+                s.Append(Ci, $"{X(x):0.0},{Y(y):0.0} ");
+            }
+
+            s.Append("\"/>");
+            s.Append(Ci, $"<rect x=\"{Pad + Size - 150}\" y=\"{Pad + Size - 20 - (series.Count * 16) + (k * 16)}\" width=\"10\" height=\"10\" fill=\"{Colours[k % Colours.Length]}\"/>");
+            s.Append(Ci, $"<text x=\"{Pad + Size - 135}\" y=\"{Pad + Size - 11 - (series.Count * 16) + (k * 16)}\" font-size=\"11\">{E(series[k].Name)}</text>");
+        }
+
+        return s.Append("</svg>").ToString();
+    }
+
+    private static string CalibrationPlot(List<CalibrationBin> bins)
+    {
+        var top = Math.Max(0.05, Math.Min(1, Math.Max(bins.Max(b => b.MeanPredicted), bins.Max(b => b.Observed)) * 1.1));
+        var s = Axes("mean predicted risk", "observed rate", top);
+        s.Append(Ci, $"<line x1=\"{X(0)}\" y1=\"{Y(0)}\" x2=\"{X(1)}\" y2=\"{Y(1)}\" stroke=\"#8c959f\" stroke-dasharray=\"4 4\"/>");
+        s.Append("<polyline fill=\"none\" stroke=\"#1f6feb\" stroke-width=\"2\" points=\"");
+        foreach (var b in bins)
+        {
+            s.Append(Ci, $"{X(b.MeanPredicted / top):0.0},{Y(b.Observed / top):0.0} ");
+        }
+
+        s.Append("\"/>");
+        foreach (var b in bins)
+        {
+            s.Append(Ci, $"<circle cx=\"{X(b.MeanPredicted / top):0.0}\" cy=\"{Y(b.Observed / top):0.0}\" r=\"3.5\" fill=\"#1f6feb\"><title>predicted {b.MeanPredicted:P1}, observed {b.Observed:P1}, n={b.Count}</title></circle>");
+        }
+
+        return s.Append("</svg>").ToString();
+    }
+
+    private static StringBuilder Axes(string xLabel, string yLabel, double top = 1)
+    {
+        var s = new StringBuilder();
+        s.Append(Ci, $"<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{Size + (2 * Pad)}\" height=\"{Size + (2 * Pad)}\" role=\"img\" aria-label=\"{E(yLabel)} against {E(xLabel)}\">");
+        s.Append(Ci, $"<rect x=\"{Pad}\" y=\"{Pad}\" width=\"{Size}\" height=\"{Size}\" fill=\"#fff\" stroke=\"#d0d7de\"/>");
+        for (var t = 0; t <= 4; t++)
+        {
+            var f = t / 4.0;
+            s.Append(Ci, $"<line x1=\"{X(f)}\" y1=\"{Y(0)}\" x2=\"{X(f)}\" y2=\"{Y(1)}\" stroke=\"#eaeef2\"/><line x1=\"{X(0)}\" y1=\"{Y(f)}\" x2=\"{X(1)}\" y2=\"{Y(f)}\" stroke=\"#eaeef2\"/>");
+            s.Append(Ci, $"<text x=\"{X(f)}\" y=\"{Y(0) + 14}\" font-size=\"10\" text-anchor=\"middle\">{f * top:0.##}</text>");
+            s.Append(Ci, $"<text x=\"{X(0) - 5}\" y=\"{Y(f) + 3}\" font-size=\"10\" text-anchor=\"end\">{f * top:0.##}</text>");
+        }
+
+        s.Append(Ci, $"<text x=\"{Pad + (Size / 2)}\" y=\"{Size + Pad + 30}\" font-size=\"12\" text-anchor=\"middle\">{E(xLabel)}</text>");
+        s.Append(Ci, $"<text x=\"12\" y=\"{Pad + (Size / 2)}\" font-size=\"12\" text-anchor=\"middle\" transform=\"rotate(-90 12 {Pad + (Size / 2)})\">{E(yLabel)}</text>");
+        return s;
+    }
+
+    private static double X(double f) => Pad + (f * Size);
+
+    private static double Y(double f) => Pad + Size - (f * Size);
+
+    private static List<(double X, double Y)> Thin(List<(double X, double Y)> points, int most)
+    {
+        if (points.Count <= most)
+        {
+            return points;
+        }
+
+        var step = (double)points.Count / most;
+        var result = new List<(double, double)>();
+        for (var i = 0.0; i < points.Count; i += step)
+        {
+            result.Add(points[(int)i]);
+        }
+
+        result.Add(points[^1]);
+        return result;
+    }
+
+    private static string Name(string algorithm) => algorithm switch
+    {
+        "lightgbm" => "LightGBM",
+        "logistic_regression" => "logistic regression",
+        "linear_regression" => "linear regression",
+        "decision_tree" => "decision tree",
+        "random_forest" => "random forest",
+        "pooled_cohort_equations" => "Pooled Cohort Equations",
+        _ => algorithm,
+    };
+
+    private static string E(string text) => WebUtility.HtmlEncode(text);
+}

@@ -1,0 +1,66 @@
+using System.Collections.Immutable;
+using HealthRec.Clinical.Features;
+using HealthRec.Clinical.Outcomes;
+using HealthRec.Clinical.Records;
+using HealthRec.ML.Registry;
+using HealthRec.ML.Training;
+
+namespace HealthRec.ML.Evaluation;
+
+/// <summary>One outcome's evaluation on a data set: the current model and its saved baselines, side by side.</summary>
+public sealed record OutcomeEvaluation(BundleManifest Manifest, OutcomeMetrics Metrics, ExampleCounts Counts)
+{
+    public OutcomeDefinition Definition => Manifest.Definition;
+}
+
+/// <summary>Evaluates a registered model on new data: every usable example of the data is a test example.</summary>
+public static class OutcomeEvaluator
+{
+    public static OutcomeEvaluation Evaluate(OutcomeModel model, IEnumerable<PatientRecord> records, Featurizer featurizer)
+    {
+        var manifest = model.Manifest;
+        if (!featurizer.Names.SequenceEqual(manifest.FeatureNames))
+        {
+            throw new TrainingException($"{manifest.Outcome} {manifest.Version} was trained on feature schema {manifest.FeatureSchemaId} " +
+                $"{manifest.FeatureSchemaVersion} ({manifest.FeatureNames.Length} columns); the data was featurized with {featurizer.Schema.Id} " +
+                $"{featurizer.Schema.Version} ({featurizer.Width} columns). Evaluate with the schema the model was trained on.");
+        }
+
+        var definition = manifest.Definition;
+        var (examples, counts) = OutcomeExamples.Build(records, definition, featurizer);
+        if (examples.Count == 0)
+        {
+            throw new TrainingException($"{definition.Id}: no usable examples in the data ({counts.Patients} patients: {counts.NotAtRisk} " +
+                $"index dates not at risk, {counts.Censored} censored).");
+        }
+
+        var binary = definition.Kind == OutcomeKind.Binary;
+        if (binary && (counts.Positives == 0 || counts.Positives == examples.Count))
+        {
+            throw new TrainingException($"{definition.Id}: the data has {counts.Positives} positives among {examples.Count} examples; " +
+                "discrimination cannot be measured without both outcomes.");
+        }
+
+        var batch = examples.Select(e => e.Features).ToList();
+        var predictions = model.Predict(batch);
+        var metrics = binary
+            ? OutcomeMetrics.Binary("lightgbm", examples, predictions, manifest.Threshold)
+            : OutcomeMetrics.Regression("lightgbm", examples, predictions);
+        foreach (var (name, scores) in model.PredictBaselines(batch))
+        {
+            metrics.Baselines[name] = binary ? OutcomeMetrics.Binary(name, examples, scores, null) : OutcomeMetrics.Regression(name, examples, scores);
+        }
+
+        if (binary && definition.PooledCohortBaseline)
+        {
+            metrics.Baselines["pooled_cohort_equations"] = OutcomeMetrics.Binary("pooled_cohort_equations", examples,
+                [.. examples.Select(e => e.PooledCohortRisk)], null);
+        }
+
+        return new OutcomeEvaluation(manifest, metrics, counts);
+    }
+
+    /// <summary>Every current model under a registry folder.</summary>
+    public static ImmutableArray<string> CurrentFolders(string registry) =>
+        [.. ModelRegistry.Outcomes(registry).Select(o => ModelRegistry.CurrentFolder(registry, o)!)];
+}

@@ -1,0 +1,110 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json.Nodes;
+using HealthRec.Clinical.Features;
+using HealthRec.Clinical.Terminology;
+using HealthRec.Fhir.Ingestion;
+using HealthRec.ML.Evaluation;
+using HealthRec.ML.Registry;
+using HealthRec.ML.Training;
+using HealthRec.Server.Ingestion;
+
+namespace HealthRec.Server.Models;
+
+/// <summary>
+/// <c>healthrec evaluate</c>: evaluates the current model of each outcome (and its saved baselines) on the given data
+/// and writes <c>metrics.json</c> and a self-contained <c>index.html</c> report.
+/// </summary>
+internal static class EvaluateCommand
+{
+    public static Command Create()
+    {
+        var inputs = new Option<string[]>("--input") { Description = "A folder or file of NDJSON or Bundle JSON, or an http(s) FHIR base URL. Repeatable. Default: data/sample/", AllowMultipleArgumentsPerToken = false };
+        var models = new Option<string>("--models") { Description = "Model registry folder", DefaultValueFactory = _ => "models" };
+        var reportFolder = new Option<string>("--report") { Description = "Folder for metrics.json and index.html", DefaultValueFactory = _ => "data/processed/report" };
+        var features = new Option<string>("--features") { Description = "Feature schema JSON", DefaultValueFactory = _ => TerminologyFiles.DefaultSchema };
+        var terminology = new Option<string>("--terminology") { Description = "Terminology folder", DefaultValueFactory = _ => TerminologyFiles.DefaultFolder };
+        var only = new Option<string[]>("--outcome") { Description = "Evaluate only this outcome id (repeatable). Default: every registered outcome" };
+        var command = new Command("evaluate", "Evaluate the current models on data: metrics.json and an HTML report with plots.")
+        {
+            inputs, models, reportFolder, features, terminology, only,
+        };
+        command.SetAction((result, cancellationToken) => RunAsync(
+            result.GetValue(inputs) is { Length: > 0 } given ? given : ["data/sample/"], result.GetValue(models)!, result.GetValue(reportFolder)!,
+            result.GetValue(features)!, result.GetValue(terminology)!, result.GetValue(only) ?? [], cancellationToken));
+        return command;
+    }
+
+    private static async Task<int> RunAsync(string[] inputs, string modelsFolder, string reportFolder, string schemaFile, string terminologyFolder,
+        string[] only, CancellationToken cancellationToken)
+    {
+        ClinicalTerminology terms;
+        Featurizer featurizer;
+        try
+        {
+            terms = TerminologyFiles.Load(terminologyFolder);
+            featurizer = TerminologyFiles.LoadFeaturizer(schemaFile, terms);
+        }
+        catch (TerminologyException ex)
+        {
+            await Console.Error.WriteLineAsync(ex.Message);
+            return 2;
+        }
+
+        var outcomes = ModelRegistry.Outcomes(modelsFolder).Where(o => only.Length == 0 || only.Contains(o, StringComparer.Ordinal)).ToList();
+        if (outcomes.Count == 0 || only.Any(o => !outcomes.Contains(o, StringComparer.Ordinal)))
+        {
+            await Console.Error.WriteLineAsync($"No registered model{(only.Length > 0 ? $" for {string.Join(", ", only)}" : "")} in '{modelsFolder}'. Train one with 'healthrec train'.");
+            return 2;
+        }
+
+        using var http = new HttpClient();
+        var (records, _, error) = await InputSources.ReadAllAsync(inputs, terms, http, cancellationToken);
+        if (error is not null)
+        {
+            await Console.Error.WriteLineAsync(error);
+            return 2;
+        }
+
+        var evaluations = new List<OutcomeEvaluation>();
+        var failed = 0;
+        foreach (var outcome in outcomes)
+        {
+            using var model = OutcomeModel.Load(ModelRegistry.CurrentFolder(modelsFolder, outcome)!);
+            try
+            {
+                var evaluation = OutcomeEvaluator.Evaluate(model, records, featurizer);
+                evaluations.Add(evaluation);
+                var m = evaluation.Metrics;
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{outcome} {model.Manifest.Version}: n={m.N:N0} ") + (m.RocAuc is { } auc
+                    ? string.Create(CultureInfo.InvariantCulture, $"ROC-AUC {auc:0.000} ({m.RocAucCi?.Low:0.000}–{m.RocAucCi?.High:0.000}), Brier {m.Brier:0.0000}, calibration slope {m.CalibrationSlope:0.00}")
+                    : string.Create(CultureInfo.InvariantCulture, $"MAE {m.Mae:0.000}, R² {m.R2:0.000}")));
+            }
+            catch (TrainingException ex)
+            {
+                failed++;
+                await Console.Error.WriteLineAsync(ex.Message);
+            }
+        }
+
+        Directory.CreateDirectory(reportFolder);
+        var fingerprint = InputSources.Fingerprint(inputs);
+        var metrics = new JsonObject
+        {
+            ["data"] = new JsonObject { ["input"] = string.Join(" ", inputs), ["sha256"] = fingerprint, ["patients"] = records.Count },
+            ["outcomes"] = new JsonObject(evaluations.Select(e => KeyValuePair.Create(e.Definition.Id, (JsonNode?)WithVersion(e)))),
+        };
+        await File.WriteAllTextAsync(Path.Combine(reportFolder, "metrics.json"), metrics.ToJsonString(ModelRegistry.Json), cancellationToken);
+        var description = string.Create(CultureInfo.InvariantCulture, $"{string.Join(", ", inputs)} ({records.Count:N0} patients, SHA-256 {fingerprint[..12]}…)");
+        await File.WriteAllTextAsync(Path.Combine(reportFolder, "index.html"), HtmlReport.Render(evaluations, description, DateTimeOffset.UtcNow), cancellationToken);
+        Console.WriteLine($"report: {Path.Combine(reportFolder, "index.html")}");
+        return failed == 0 ? 0 : 1;
+    }
+
+    private static JsonObject WithVersion(OutcomeEvaluation evaluation)
+    {
+        var json = MetricsJson.Of(evaluation.Metrics);
+        json["model_version"] = evaluation.Manifest.Version;
+        return json;
+    }
+}
