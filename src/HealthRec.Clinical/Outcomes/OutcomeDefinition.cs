@@ -82,6 +82,8 @@ public enum ThresholdPolicy
     [JsonStringEnumMemberName("fixed")] Fixed,
 }
 
+public sealed record RiskBand(string Name, double From);
+
 public sealed record OperatingThreshold
 {
     public ThresholdPolicy Policy { get; init; } = ThresholdPolicy.MaxF1;
@@ -131,6 +133,32 @@ public sealed record OutcomeDefinition
     public int? MinFollowUpDays { get; init; }
 
     public OperatingThreshold Threshold { get; init; } = new();
+
+    /// <summary>
+    /// Named risk bands by lower bound of the probability, ascending (e.g. ACC/AHA's 5 / 7.5 / 20 % for ASCVD). Without
+    /// them: "low" below half the operating threshold, "intermediate" below it, "high" from it.
+    /// </summary>
+    public ImmutableArray<RiskBand> Bands { get; init; } = [];
+
+    /// <summary>The band a probability falls in.</summary>
+    public string BandOf(double probability, double threshold)
+    {
+        if (Bands.IsEmpty)
+        {
+            return probability >= threshold ? "high" : probability >= threshold / 2 ? "intermediate" : "low";
+        }
+
+        var band = Bands[0].Name;
+        foreach (var b in Bands)
+        {
+            if (probability >= b.From)
+            {
+                band = b.Name;
+            }
+        }
+
+        return band;
+    }
 
     public LandmarkPolicy Landmarks { get; init; } = new();
 
@@ -210,6 +238,11 @@ public sealed record OutcomeDefinition
         if (Threshold.Policy != ThresholdPolicy.MaxF1 && Threshold.Value is not (> 0 and < 1))
         {
             problems.Add("threshold.value must be between 0 and 1 for the sensitivity and fixed policies");
+        }
+
+        if (!Bands.IsEmpty && (Bands[0].From != 0 || Bands.Zip(Bands.Skip(1)).Any(p => p.Second.From <= p.First.From)))
+        {
+            problems.Add("bands must start at 0 and rise");
         }
 
         if (Landmarks.EveryDays <= 0 || Landmarks.MaxPerPatient <= 0 || Landmarks.FirstAfterDays < 0)

@@ -125,6 +125,8 @@ public sealed partial class ClinicalTerminology
         return [.. classes];
     }
 
+    private static double? Bound(JsonElement value) => value.ValueKind == JsonValueKind.Null ? null : value.GetDouble();
+
     private static bool InRange(FrozenDictionary<string, (double Min, double Max)> table, string ingredient, double mg) =>
         table.TryGetValue(ingredient, out var range) && mg >= range.Min && mg <= range.Max;
 
@@ -163,7 +165,12 @@ public sealed partial class ClinicalTerminology
                     c.TryGetProperty("offset", out var offset) ? offset.GetDouble() : 0,
                     c.GetProperty("source").GetString()!))],
                 a.GetProperty("plausible")[0].GetDouble(),
-                a.GetProperty("plausible")[1].GetDouble())).ToImmutableArray();
+                a.GetProperty("plausible")[1].GetDouble())
+            {
+                Reference = a.TryGetProperty("reference", out var reference)
+                    ? (Bound(reference.GetProperty("low")), Bound(reference.GetProperty("high")))
+                    : (null, null),
+            }).ToImmutableArray();
             var coded = root.GetProperty("coded").EnumerateArray().Select(c => new CodedAnalyte(
                 c.GetProperty("id").GetString()!,
                 c.GetProperty("title").GetString()!,

@@ -42,6 +42,9 @@ public sealed record BundleManifest
     /// <summary>Share of LightGBM's split gain by feature, largest first.</summary>
     public ImmutableArray<FeatureGain> Importance { get; init; } = [];
 
+    /// <summary>How the model did on its test set, in one line a clinician can read beside any estimate it gives.</summary>
+    public string Validation { get; init; } = "";
+
     /// <summary>The baselines saved beside the model (<c>baselines/&lt;name&gt;.zip</c>): whether each outputs a probability.</summary>
     public ImmutableDictionary<string, bool> Baselines { get; init; } = ImmutableDictionary<string, bool>.Empty;
 }
@@ -95,6 +98,7 @@ public static class ModelRegistry
             Provenance = provenance,
             TrainedAt = trainedAt,
             Importance = [.. trained.Importance.Select(x => new FeatureGain(x.Name, Math.Round(x.Gain, 6)))],
+            Validation = Validation(trained, provenance),
             Baselines = trained.Baselines.ToImmutableDictionary(kv => kv.Key, kv => kv.Value.Probability, StringComparer.Ordinal),
         };
         File.WriteAllText(Path.Combine(folder, "bundle.json"), JsonSerializer.Serialize(manifest, Json));
@@ -108,6 +112,16 @@ public static class ModelRegistry
         File.WriteAllText(temporary, version);
         File.Move(temporary, pointer, overwrite: true);
         return folder;
+    }
+
+    private static string Validation(TrainedOutcome trained, TrainingProvenance provenance)
+    {
+        var m = trained.Metrics;
+        var data = provenance.Synthetic ? "synthetic patients" : "patients";
+        return trained.Definition.Kind == OutcomeKind.Binary
+            ? string.Create(CultureInfo.InvariantCulture,
+                $"LightGBM, held-out test of {m.N:N0} examples from {data}: ROC-AUC {m.RocAuc:0.00} (95 % CI {m.RocAucCi?.Low:0.00}–{m.RocAucCi?.High:0.00}), calibration slope {m.CalibrationSlope:0.00}")
+            : string.Create(CultureInfo.InvariantCulture, $"LightGBM, held-out test of {m.N:N0} examples from {data}: mean absolute error {m.Mae:0.00}, R² {m.R2:0.00}");
     }
 
     /// <summary>The current version's folder of an outcome, or null when none is registered.</summary>

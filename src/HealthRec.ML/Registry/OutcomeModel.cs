@@ -30,6 +30,9 @@ public sealed class OutcomeModel : IDisposable
 
     public BundleManifest Manifest { get; }
 
+    /// <summary>The ML.NET model (features to score).</summary>
+    public ITransformer Transformer => _model;
+
     public OutcomeDefinition Definition => Manifest.Definition;
 
     /// <summary>Loads a version folder (<c>model.zip</c> + <c>bundle.json</c>).</summary>

@@ -1,0 +1,229 @@
+using System.Globalization;
+using HealthRec.Clinical.Features;
+using HealthRec.Clinical.Outcomes;
+using HealthRec.Clinical.Records;
+using HealthRec.Clinical.Terminology;
+using HealthRec.ML.Registry;
+using HealthRec.ML.Training;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Microsoft.ML.Trainers.LightGbm;
+using MlPlatt = Microsoft.ML.Calibrators.PlattCalibrator;
+
+namespace HealthRec.ML.Serving;
+
+/// <summary>One factor behind a prediction, in clinical words, with its push on the model's score (+ raises, − lowers).</summary>
+public sealed record RiskFactor(string Feature, string Text, double Contribution)
+{
+    public string Direction => Contribution >= 0 ? "raises" : "lowers";
+}
+
+/// <summary>
+/// An estimate for one patient at one date: what it is (probability or value, from which model and version), its band,
+/// and the factors that moved it most.
+/// </summary>
+public sealed record RiskPrediction(
+    string Outcome,
+    string Title,
+    string ModelVersion,
+    OutcomeKind Kind,
+    double Estimate,
+    string? Band,
+    double? Threshold,
+    IReadOnlyList<RiskFactor> Factors,
+    string Validation);
+
+/// <summary>
+/// Serves one outcome model: eligibility by the outcome's population, the calibrated estimate, the risk band and the
+/// top contributing features (ML.NET feature contributions on the LightGBM model) worded from the feature schema and
+/// the terminology ("HbA1c 6.2 % (raised)"). A prediction engine per thread: ML.NET's engine is not thread-safe.
+/// </summary>
+public sealed class OutcomePredictor : IDisposable
+{
+    private const int TopFactors = 5;
+    private readonly MLContext _ml = new();
+    private readonly OutcomeModel _model;
+    private readonly Featurizer _featurizer;
+    private readonly FeatureWording _wording;
+    private readonly OutcomeLabeler _labeler;
+    private readonly ThreadLocal<PredictionEngine<ModelRow, ContributionRow>> _engines;
+
+    public OutcomePredictor(OutcomeModel model, Featurizer featurizer, ClinicalTerminology terminology)
+    {
+        if (!featurizer.Names.SequenceEqual(model.Manifest.FeatureNames))
+        {
+            throw new TrainingException($"{model.Manifest.Outcome} {model.Manifest.Version} needs feature schema {model.Manifest.FeatureSchemaId} " +
+                $"{model.Manifest.FeatureSchemaVersion}; the featurizer given is {featurizer.Schema.Id} {featurizer.Schema.Version}.");
+        }
+
+        _model = model;
+        _featurizer = featurizer;
+        _wording = new FeatureWording(featurizer.Schema, terminology);
+        _labeler = new OutcomeLabeler(model.Definition);
+        var contributions = model.Transformer switch
+        {
+            BinaryPredictionTransformer<Microsoft.ML.Calibrators.CalibratedModelParametersBase<LightGbmBinaryModelParameters, MlPlatt>> b =>
+                (ITransformer)_ml.Transforms.CalculateFeatureContribution(b, TopFactors, TopFactors, normalize: false).Fit(Empty()),
+            RegressionPredictionTransformer<LightGbmRegressionModelParameters> r =>
+                _ml.Transforms.CalculateFeatureContribution(r, TopFactors, TopFactors, normalize: false).Fit(Empty()),
+            _ => throw new TrainingException($"{model.Manifest.Outcome}: the model is not a LightGBM model HealthRec can explain."),
+        };
+        var chain = model.Transformer.Append(contributions);
+        _engines = new(() => _ml.Model.CreatePredictionEngine<ModelRow, ContributionRow>(chain, inputSchemaDefinition: ModelRow.Schema(featurizer.Width)),
+            trackAllValues: true);
+    }
+
+    public OutcomeDefinition Definition => _model.Definition;
+
+    public BundleManifest Manifest => _model.Manifest;
+
+    /// <summary>Whether the patient is in the outcome's population at <paramref name="at"/> (age, prevalent disease).</summary>
+    public bool Applies(PatientRecord record, DateTimeOffset at) => _labeler.Label(record, at).Status != LabelStatus.NotAtRisk;
+
+    /// <summary>The estimate with its top factors, or null when the patient is outside the outcome's population.</summary>
+    public RiskPrediction? Predict(PatientRecord record, DateTimeOffset at)
+    {
+        if (!Applies(record, at))
+        {
+            return null;
+        }
+
+        var features = _featurizer.Featurize(record, at);
+        var output = _engines.Value!.Predict(new ModelRow { Features = features });
+        var manifest = _model.Manifest;
+        var binary = Definition.Kind == OutcomeKind.Binary;
+        var estimate = binary && manifest.Calibrator is { } calibrator ? calibrator.Probability(output.Score) : output.Score;
+        var factors = output.FeatureContributions
+            .Select((c, i) => (Contribution: (double)c, Index: i))
+            .Where(x => x.Contribution != 0)
+            .OrderByDescending(x => Math.Abs(x.Contribution))
+            .Select(x => new RiskFactor(_featurizer.Names[x.Index], _wording.Describe(x.Index, features), x.Contribution))
+            .DistinctBy(f => f.Text, StringComparer.Ordinal)
+            .Take(TopFactors)
+            .ToList();
+        return new RiskPrediction(Definition.Id, Definition.Title, manifest.Version, Definition.Kind, estimate,
+            binary ? Definition.BandOf(estimate, manifest.Threshold) : null, binary ? manifest.Threshold : null, factors, manifest.Validation);
+    }
+
+    public void Dispose()
+    {
+        foreach (var engine in _engines.Values)
+        {
+            engine.Dispose();
+        }
+
+        _engines.Dispose();
+    }
+
+    private IDataView Empty() => _ml.Data.LoadFromEnumerable(Array.Empty<ModelRow>(), ModelRow.Schema(_featurizer.Width));
+
+    private sealed class ContributionRow
+    {
+        public float Score { get; set; }
+
+        public float[] FeatureContributions { get; set; } = [];
+    }
+}
+
+/// <summary>Turns a feature column and its value into words a clinician reads.</summary>
+internal sealed class FeatureWording
+{
+    private static readonly CultureInfo Ci = CultureInfo.InvariantCulture;
+    private readonly List<(FeatureDefinition Feature, bool MissingIndicator, Analyte? Analyte)> _columns = [];
+
+    public FeatureWording(FeatureSchema schema, ClinicalTerminology terminology)
+    {
+        foreach (var feature in schema.Features)
+        {
+            var analyte = feature.Analyte is { } id ? terminology.Analytes.FirstOrDefault(a => a.Id == id) : null;
+            _columns.Add((feature, false, analyte));
+            if (feature.MissingIndicator)
+            {
+                _columns.Add((feature, true, analyte));
+            }
+        }
+    }
+
+    public string Describe(int column, float[] values)
+    {
+        var (feature, missingIndicator, analyte) = _columns[column];
+        var value = values[column];
+        var title = analyte?.Title ?? feature.Analyte ?? feature.Name;
+        if (missingIndicator)
+        {
+            return value >= 0.5 ? $"no {title} in the last {Window(feature)}" : $"{title} measured in the last {Window(feature)}";
+        }
+
+        if (float.IsNaN(value))
+        {
+            return $"{title}: not recorded";
+        }
+
+        return feature.Kind switch
+        {
+            FeatureKind.Age => string.Create(Ci, $"age {value:0}"),
+            FeatureKind.Sex => value >= 0.5 ? feature.Value ?? "" : $"not {feature.Value}",
+            FeatureKind.Analyte => Analyte(feature, analyte, title, value),
+            FeatureKind.Encounters => string.Create(Ci, $"{value:0} visits in the last {Window(feature)}"),
+            FeatureKind.Condition when feature.Ever => (value >= 0.5 ? "history of " : "no history of ") + Group(feature.Group),
+            FeatureKind.Condition => (value >= 0.5 ? "has " : "no ") + Group(feature.Group),
+            FeatureKind.Medication => (value >= 0.5 ? "on " : "not on ") + Group(feature.Class),
+            _ => string.Create(Ci, $"{feature.Name} {Number(value)}"),
+        };
+    }
+
+    private static string Group(string? id) => id switch
+    {
+        "t2d" => "type 2 diabetes",
+        "ckd" => "chronic kidney disease",
+        "ascvd" => "atherosclerotic cardiovascular disease",
+        "ascvd-event" => "MI or stroke",
+        "sglt2-inhibitor" => "an SGLT2 inhibitor",
+        "glp1-agonist" => "a GLP-1 agonist",
+        "ace-inhibitor" => "an ACE inhibitor",
+        "arb" => "an ARB",
+        "ccb" => "a calcium-channel blocker",
+        "statin-high-intensity" => "a high-intensity statin",
+        "statin-moderate-intensity" => "a moderate-intensity statin",
+        "statin-low-intensity" => "a low-intensity statin",
+        null => "",
+        _ => id.Replace('-', ' '),
+    };
+
+    private static string Analyte(FeatureDefinition feature, Analyte? analyte, string title, float value)
+    {
+        var unit = analyte?.Unit is { } u ? " " + Unit(u) : "";
+        var interpretation = analyte?.Interpret(value) is { } word && word != "normal" ? $" ({word})" : "";
+        return feature.Aggregation switch
+        {
+            Aggregation.Last => string.Create(Ci, $"{title} {Number(value)}{unit}{interpretation}"),
+            Aggregation.Mean => string.Create(Ci, $"{title} averaging {Number(value)}{unit} over {Window(feature)}{interpretation}"),
+            Aggregation.Max => string.Create(Ci, $"highest {title} {Number(value)}{unit} in {Window(feature)}{interpretation}"),
+            Aggregation.Min => string.Create(Ci, $"lowest {title} {Number(value)}{unit} in {Window(feature)}{interpretation}"),
+            Aggregation.Count => string.Create(Ci, $"{value:0} {title} results in {Window(feature)}"),
+            Aggregation.SlopePerYear => string.Create(Ci, $"{title} changing {(value >= 0 ? "+" : "−")}{Number(Math.Abs(value))}{unit} a year"),
+            Aggregation.DaysSinceLast => string.Create(Ci, $"last {title} {value:0} days ago"),
+            _ => string.Create(Ci, $"{title} {Number(value)}{unit}"),
+        };
+    }
+
+    private static string Number(double value) => Math.Abs(value) >= 100 ? value.ToString("0", Ci) : Math.Abs(value) >= 10 ? value.ToString("0.#", Ci) : value.ToString("0.0#", Ci);
+
+    private static string Unit(string ucum) => ucum switch
+    {
+        "mm[Hg]" => "mmHg",
+        "mL/min/{1.73_m2}" => "mL/min/1.73 m²",
+        "{score}" => "",
+        "/min" => "/min",
+        "kg/m2" => "kg/m²",
+        _ => ucum,
+    };
+
+    private static string Window(FeatureDefinition feature) => feature.WindowDays switch
+    {
+        null => "record",
+        >= 365 and var d when d % 365 is 0 or 1 => string.Create(Ci, $"{d / 365} years"),
+        var d => string.Create(Ci, $"{d} days"),
+    };
+
+}

@@ -1,0 +1,162 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using HealthRec.Clinical.Features;
+using HealthRec.Clinical.Ingestion;
+using HealthRec.Clinical.Terminology;
+using HealthRec.Clinical.Units;
+using HealthRec.Fhir;
+using HealthRec.Fhir.Ingestion;
+using HealthRec.ML.Registry;
+using HealthRec.ML.Serving;
+using HealthRec.Server.Ingestion;
+
+namespace HealthRec.Server.Models;
+
+/// <summary>
+/// <c>healthrec score</c>: every patient of the input, every current model: the estimate, its band, the model version
+/// and the top factors, streamed to CSV or NDJSON (by the output's extension).
+/// </summary>
+internal static class ScoreCommand
+{
+    public static Command Create()
+    {
+        var inputs = new Option<string[]>("--input") { Description = "A folder or file of NDJSON or Bundle JSON, or an http(s) FHIR base URL. Repeatable. Default: data/sample/", AllowMultipleArgumentsPerToken = false };
+        var models = new Option<string>("--models") { Description = "Model registry folder", DefaultValueFactory = _ => "models" };
+        var output = new Option<string>("--out") { Description = "Output file: .csv or .ndjson", Required = true };
+        var indexDate = new Option<string?>("--index-date") { Description = "YYYY-MM-DD; default: each patient's last recorded activity" };
+        var features = new Option<string>("--features") { Description = "Feature schema JSON", DefaultValueFactory = _ => TerminologyFiles.DefaultSchema };
+        var terminology = new Option<string>("--terminology") { Description = "Terminology folder", DefaultValueFactory = _ => TerminologyFiles.DefaultFolder };
+        var command = new Command("score", "Score every patient with every current model (estimate, band, model version, top factors).")
+        {
+            inputs, models, output, indexDate, features, terminology,
+        };
+        command.SetAction((result, cancellationToken) => RunAsync(
+            result.GetValue(inputs) is { Length: > 0 } given ? given : ["data/sample/"], result.GetValue(models)!, result.GetValue(output)!,
+            result.GetValue(indexDate), result.GetValue(features)!, result.GetValue(terminology)!, cancellationToken));
+        return command;
+    }
+
+    private static async Task<int> RunAsync(string[] inputs, string modelsFolder, string outputFile, string? indexDateText, string schemaFile,
+        string terminologyFolder, CancellationToken cancellationToken)
+    {
+        var ndjson = outputFile.EndsWith(".ndjson", StringComparison.OrdinalIgnoreCase);
+        if (!ndjson && !outputFile.EndsWith(".csv", StringComparison.OrdinalIgnoreCase))
+        {
+            await Console.Error.WriteLineAsync($"--out '{outputFile}' must end in .csv or .ndjson.");
+            return 2;
+        }
+
+        DateTimeOffset? indexAt = null;
+        if (indexDateText is not null)
+        {
+            if (!DateOnly.TryParseExact(indexDateText, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var date))
+            {
+                await Console.Error.WriteLineAsync($"--index-date '{indexDateText}' is not a date of the form YYYY-MM-DD.");
+                return 2;
+            }
+
+            indexAt = new DateTimeOffset(date.ToDateTime(TimeOnly.MaxValue), TimeSpan.Zero);
+        }
+
+        ClinicalTerminology terms;
+        Featurizer featurizer;
+        try
+        {
+            terms = TerminologyFiles.Load(terminologyFolder);
+            featurizer = TerminologyFiles.LoadFeaturizer(schemaFile, terms);
+        }
+        catch (TerminologyException ex)
+        {
+            await Console.Error.WriteLineAsync(ex.Message);
+            return 2;
+        }
+
+        var outcomes = ModelRegistry.Outcomes(modelsFolder).ToList();
+        if (outcomes.Count == 0)
+        {
+            await Console.Error.WriteLineAsync($"No registered model in '{modelsFolder}'. Train one with 'healthrec train'.");
+            return 2;
+        }
+
+        var predictors = outcomes.Select(o => new OutcomePredictor(OutcomeModel.Load(ModelRegistry.CurrentFolder(modelsFolder, o)!), featurizer, terms)).ToList();
+        using var http = new HttpClient();
+        var sources = new List<Fhir.Sources.IPatientSource>();
+        foreach (var input in inputs)
+        {
+            if (InputSources.Open(input, http, null, FhirParsing.Fast) is not { } source)
+            {
+                await Console.Error.WriteLineAsync($"--input '{input}' is neither an existing file or folder nor an http(s) URL.");
+                return 2;
+            }
+
+            sources.Add(source);
+        }
+
+        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(outputFile))!);
+        long patients = 0, rows = 0;
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        await using (var writer = new StreamWriter(outputFile))
+        {
+            if (!ndjson)
+            {
+                await writer.WriteLineAsync("patient_id,index_date,outcome,estimate,band,model_version,top_factors");
+            }
+
+            var mapper = new FhirRecordMapper(terms, new UnitNormalizer());
+            foreach (var source in sources)
+            {
+                await foreach (var record in RecordReader.ReadAsync(source, mapper, new IngestionReport(), cancellationToken))
+                {
+                    patients++;
+                    if ((indexAt ?? record.LastActivity) is not { } at)
+                    {
+                        continue;
+                    }
+
+                    foreach (var predictor in predictors)
+                    {
+                        if (predictor.Predict(record, at) is not { } prediction)
+                        {
+                            continue;
+                        }
+
+                        rows++;
+                        await writer.WriteLineAsync(ndjson ? Json(record.PatientId, at, prediction) : Csv(record.PatientId, at, prediction));
+                    }
+                }
+            }
+        }
+
+        foreach (var predictor in predictors)
+        {
+            predictor.Dispose();
+        }
+
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"scored {patients:N0} patients ({rows:N0} estimates from {predictors.Count} models) in {clock.Elapsed.TotalSeconds:N1} s: {outputFile}"));
+        return 0;
+    }
+
+    private static string Csv(string patientId, DateTimeOffset at, RiskPrediction p) => string.Join(',',
+        Quote(patientId), at.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture), p.Outcome,
+        p.Estimate.ToString("0.#####", CultureInfo.InvariantCulture), p.Band ?? "", p.ModelVersion,
+        Quote(string.Join("; ", p.Factors.Select(f => $"{f.Text} ({f.Direction})"))));
+
+    private static readonly JsonSerializerOptions JsonOptions = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
+    private static string Json(string patientId, DateTimeOffset at, RiskPrediction p) => JsonSerializer.Serialize(new
+    {
+        patient_id = patientId,
+        index_date = at.UtcDateTime,
+        outcome = p.Outcome,
+        estimate = Math.Round(p.Estimate, 5),
+        kind = p.Kind == Clinical.Outcomes.OutcomeKind.Binary ? "probability" : "value",
+        band = p.Band,
+        model_version = p.ModelVersion,
+        validation = p.Validation,
+        top_factors = p.Factors.Select(f => new { feature = f.Feature, text = f.Text, direction = f.Direction, contribution = Math.Round(f.Contribution, 4) }),
+    }, JsonOptions);
+
+    private static string Quote(string value) =>
+        value.IndexOfAny([',', '"', '\n', '\r']) >= 0 ? $"\"{value.Replace("\"", "\"\"", StringComparison.Ordinal)}\"" : value;
+}
