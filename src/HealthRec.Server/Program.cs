@@ -2,6 +2,7 @@ using HealthRec.Data;
 using HealthRec.Server.CdsHooks;
 using HealthRec.Server.Hosting;
 using HealthRec.Server.Jobs;
+using HealthRec.Server.Models;
 
 return await HealthRecCommandLine.Create(Program.ServeAsync).Parse(args).InvokeAsync();
 
@@ -15,11 +16,13 @@ public partial class Program
         builder.Services.AddHealthRecStorage(builder.Configuration);
         builder.AddJobs();
         builder.AddCdsHooks();
+        builder.AddModels();
 
         var app = builder.Build();
         app.UseHosting();
         app.MapOperations();
         app.MapCdsHooks();
+        app.MapModels();
         app.MapJobs();
         return app;
     }

@@ -33,6 +33,9 @@ internal sealed class RunningServer : IAsyncDisposable
             ["urls"] = "http://127.0.0.1:0",
             ["Storage:SqlitePath"] = Path.Combine(folder, "healthrec.db"),
             ["CdsHooks:DefinitionsPath"] = RepositoryHooks,
+            ["Models:Path"] = Path.Combine(TestServices.RepositoryRoot, "models"),
+            ["Models:TerminologyPath"] = Path.Combine(TestServices.RepositoryRoot, "data", "terminology"),
+            ["Models:FeatureSchemaPath"] = Path.Combine(TestServices.RepositoryRoot, "models", "feature-schema.json"),
             ["Jobs:WorkerCount"] = "1",
             ["Logging:LogLevel:Default"] = "Warning",
         };

@@ -47,6 +47,12 @@ public sealed class OutcomeModel : IDisposable
 
         var manifest = JsonSerializer.Deserialize<BundleManifest>(File.ReadAllText(manifestFile), ModelRegistry.Json)
             ?? throw new InvalidDataException($"{manifestFile} is JSON null.");
+        var folderName = Path.GetFileName(Path.TrimEndingDirectorySeparator(folder));
+        if (!string.Equals(folderName, manifest.Version, StringComparison.Ordinal))
+        {
+            throw new InvalidDataException($"{manifestFile} says version {manifest.Version} but lies in '{folderName}': the registry has been edited by hand.");
+        }
+
         using var stream = File.OpenRead(modelFile);
         return new OutcomeModel(folder, manifest, new MLContext().Model.Load(stream, out _));
     }

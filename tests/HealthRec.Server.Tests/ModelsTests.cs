@@ -1,0 +1,110 @@
+using System.Net;
+using System.Text.Json.Nodes;
+using HealthRec.Clinical.Records;
+using HealthRec.Server.Models;
+using HealthRec.Testing;
+
+namespace HealthRec.Server.Tests;
+
+[Collection(SequentialServers.Name)]
+public sealed class ModelsTests : IDisposable
+{
+    private readonly DirectoryInfo _registry = Directory.CreateTempSubdirectory("healthrec-models-");
+
+    public void Dispose() => _registry.Delete(recursive: true);
+
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    private static string Repo(string path) => Path.Combine(TestServices.RepositoryRoot, path);
+
+    private static Dictionary<string, string?> Settings(string registry) => new()
+    {
+        ["Models:Path"] = registry,
+        ["Models:TerminologyPath"] = Repo("data/terminology"),
+        ["Models:FeatureSchemaPath"] = Repo("models/feature-schema.json"),
+    };
+
+    [Fact]
+    public async Task GivenTheEmbeddedDefault_WhenModelsAreListed_ThenTheFourCommittedModelsAreLoadedWithTheirValidation()
+    {
+        await using var server = await RunningServer.StartAsync(Settings(Repo("models")), Ct);
+
+        var response = await server.Client.GetAsync(new Uri("/models", UriKind.Relative), Ct);
+        var models = JsonNode.Parse(await response.Content.ReadAsStringAsync(Ct))!.AsArray();
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(["ascvd-10y", "ckd-5y", "hba1c-1y", "t2d-5y"], models.Select(m => (string)m!["outcome"]!));
+        Assert.All(models, m => Assert.True((bool)m!["trainedOnSyntheticData"]!));
+        Assert.All(models, m => Assert.StartsWith("LightGBM, held-out test of ", (string)m!["validation"]!, StringComparison.Ordinal));
+        Assert.Null(models.Single(m => (string)m!["outcome"]! == "hba1c-1y")!["threshold"]);
+    }
+
+    [Fact]
+    public async Task GivenANewVersion_WhenTheCatalogReloadsUnderLoad_ThenNoRequestFailsAndTheNewVersionAnswers()
+    {
+        CopyDirectory(Repo("models/t2d-5y"), Path.Combine(_registry.FullName, "t2d-5y"));
+        await using var server = await RunningServer.StartAsync(Settings(_registry.FullName), Ct);
+        var catalog = server.Services.GetRequiredService<ModelCatalog>();
+        var patient = new PatientRecordBuilder("p") { BirthDate = new DateOnly(1960, 1, 1), Sex = Sex.Female, HasDemographics = true };
+        patient.Add("hba1c", new Measurement(new DateTimeOffset(2020, 1, 1, 0, 0, 0, TimeSpan.Zero), 6.1, false));
+        var record = patient.Build();
+        var at = new DateTimeOffset(2020, 6, 1, 0, 0, 0, TimeSpan.Zero);
+
+        using var stop = new CancellationTokenSource();
+        var failures = 0;
+        var requests = 0;
+        var load = Task.Run(async () =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                try
+                {
+                    var response = await server.Client.GetAsync(new Uri("/models", UriKind.Relative), Ct);
+                    _ = catalog.Predictors["t2d-5y"].Predict(record, at) ?? throw new InvalidOperationException("no estimate");
+                    if (!response.IsSuccessStatusCode)
+                    {
+                        Interlocked.Increment(ref failures);
+                    }
+                }
+                catch (Exception) when (!stop.IsCancellationRequested)
+                {
+                    Interlocked.Increment(ref failures);
+                }
+
+                Interlocked.Increment(ref requests);
+            }
+        }, Ct);
+
+        await Task.Delay(300, Ct);
+        // A retrained version, as `healthrec train` would register it next to v1.
+        var v2 = Path.Combine(_registry.FullName, "t2d-5y", "v2");
+        CopyDirectory(Path.Combine(_registry.FullName, "t2d-5y", "v1"), v2);
+        var manifest = Path.Combine(v2, "bundle.json");
+        await File.WriteAllTextAsync(manifest, (await File.ReadAllTextAsync(manifest, Ct)).Replace("\"version\": \"v1\"", "\"version\": \"v2\"", StringComparison.Ordinal), Ct);
+        await File.WriteAllTextAsync(Path.Combine(_registry.FullName, "t2d-5y", "current"), "v2", Ct);
+        catalog.Reload();
+        await Task.Delay(300, Ct);
+        await stop.CancelAsync();
+        await load;
+
+        Assert.True(requests > 10, $"only {requests} requests");
+        Assert.Equal(0, failures);
+        Assert.Equal("v2", catalog.Predictors["t2d-5y"].Manifest.Version);
+        var listed = JsonNode.Parse(await server.Client.GetStringAsync(new Uri("/models", UriKind.Relative), Ct))!.AsArray();
+        Assert.Equal("v2", (string)listed.Single()!["version"]!);
+    }
+
+    private static void CopyDirectory(string from, string to)
+    {
+        Directory.CreateDirectory(to);
+        foreach (var file in Directory.GetFiles(from))
+        {
+            File.Copy(file, Path.Combine(to, Path.GetFileName(file)));
+        }
+
+        foreach (var folder in Directory.GetDirectories(from))
+        {
+            CopyDirectory(folder, Path.Combine(to, Path.GetFileName(folder)));
+        }
+    }
+}
