@@ -83,9 +83,10 @@ internal static class TrainCommand
             try
             {
                 var (examples, counts) = OutcomeExamples.Build(records, definition, featurizer);
+                var labelled = clock.Elapsed;
                 var trained = new OutcomeTrainer(featurizer, seed).Train(definition, examples, counts);
                 var folder = ModelRegistry.Save(modelsFolder, trained, featurizer.Names, provenance, DateTimeOffset.UtcNow);
-                Console.WriteLine(Summary(trained, folder, clock.Elapsed));
+                Console.WriteLine(Summary(trained, folder, labelled, clock.Elapsed - labelled));
             }
             catch (TrainingException ex)
             {
@@ -97,7 +98,7 @@ internal static class TrainCommand
         return failed == 0 ? 0 : 1;
     }
 
-    private static string Summary(TrainedOutcome trained, string folder, TimeSpan elapsed)
+    private static string Summary(TrainedOutcome trained, string folder, TimeSpan labelling, TimeSpan training)
     {
         var m = trained.Metrics;
         var ci = CultureInfo.InvariantCulture;
@@ -107,6 +108,7 @@ internal static class TrainCommand
         var baselines = string.Join("; ", m.Baselines.Select(kv => trained.Definition.Kind == OutcomeKind.Binary
             ? string.Create(ci, $"{kv.Key} {kv.Value.RocAuc:0.000}")
             : string.Create(ci, $"{kv.Key} MAE {kv.Value.Mae:0.000}")));
-        return string.Create(ci, $"{trained.Definition.Id}: {trained.Counts.Usable:N0} examples, test {headline}; baselines: {baselines}. Saved {folder} ({elapsed.TotalSeconds:N1} s)");
+        return string.Create(ci, $"{trained.Definition.Id}: {trained.Counts.Usable:N0} examples, test {headline}; baselines: {baselines}. " +
+            $"Saved {folder} (labels and features {labelling.TotalSeconds:N1} s, search, calibration, baselines and test {training.TotalSeconds:N1} s)");
     }
 }
