@@ -112,6 +112,11 @@ public sealed class TrainingTests(GeneratedCohort cohort) : IClassFixture<Genera
         var secondScores = OutcomeTrainer.Scores(ml, second.Model, data).Select(second.Calibrator!.Probability).ToArray();
         Assert.Equal(first.Parameters, second.Parameters);
         Assert.Equal(firstScores, secondScores);
+        // Thirteen years of records: the out-of-time check runs, on later index dates only.
+        var later = Assert.IsType<OutcomeMetrics>(first.Metrics.OutOfTime);
+        Assert.True(later.N >= 50 && later.From > examples.Min(e => e.IndexAt), $"{later.N} examples from {later.From}");
+        Assert.Equal(examples.Count(e => PatientSplit.Of(e.PatientId, 1) == PatientSplit.Part.Test && e.IndexAt >= later.From), later.N);
+        Assert.InRange(later.RocAuc!.Value, 0.6, 0.97);
 
         var folder = ModelRegistry.Save(_registry.FullName, first, featurizer.Names, Provenance(), DateTimeOffset.UnixEpoch);
         using var loaded = OutcomeModel.Load(folder);
@@ -372,5 +377,35 @@ public sealed class PredictionTests(GeneratedCohort cohort) : IClassFixture<Gene
         Assert.Equal("borderline", definition.BandOf(0.05, 0.15));
         Assert.Equal("intermediate", definition.BandOf(0.19, 0.15));
         Assert.Equal("high", definition.BandOf(0.20, 0.15));
+    }
+}
+
+public sealed class PhenotypeTests(GeneratedCohort cohort) : IClassFixture<GeneratedCohort>, IDisposable
+{
+    private readonly DirectoryInfo _registry = Directory.CreateTempSubdirectory("healthrec-phenotypes-");
+
+    public void Dispose() => _registry.Delete(recursive: true);
+
+    [Fact]
+    public void GivenTheCohort_WhenPhenotypesAreTrained_ThenKIsTheStatedCriterionsChoice_ProfilesCoverEveryoneAndTheSavedModelAgrees()
+    {
+        var featurizer = Repo.Featurizer();
+        var provenance = new TrainingProvenance("cohort", "00", true, "test", 1, "healthrec-features", "1.0.0");
+
+        var manifest = Phenotypes.PhenotypeTrainer.Train(cohort.Records, featurizer, Repo.Terminology, _registry.FullName, provenance, 1, DateTimeOffset.UnixEpoch);
+        var again = Phenotypes.PhenotypeTrainer.Train(cohort.Records, featurizer, Repo.Terminology, _registry.FullName, provenance, 1, DateTimeOffset.UnixEpoch);
+
+        Assert.Equal(Enumerable.Range(3, 6), manifest.Candidates.Select(c => c.K));
+        Assert.Equal(manifest.Candidates.MinBy(c => c.DaviesBouldin)!.K, manifest.K);
+        var withData = cohort.Records.Where(r => r.LastActivity is not null).ToList();
+        Assert.Equal(withData.Count, manifest.Profiles.Sum(p => p.Patients));
+        Assert.All(manifest.Profiles, p => Assert.Equal(5, p.Traits.Length));
+        Assert.All(manifest.Profiles.SelectMany(p => p.Traits), t => Assert.Contains("overall", t.Text, StringComparison.Ordinal));
+        Assert.Equal(manifest.Profiles.Select(p => p.Patients), again.Profiles.Select(p => p.Patients));
+        Assert.Equal("v2", again.Version);
+
+        var model = Phenotypes.PhenotypeModel.Load(Path.Combine(_registry.FullName, "phenotypes", "v1"));
+        var clusters = model.Assign([.. withData.Select(r => featurizer.Featurize(r, r.LastActivity!.Value))]);
+        Assert.Equal(manifest.Profiles.Select(p => p.Patients), manifest.Profiles.Select(p => clusters.Count(c => c == p.Id)));
     }
 }

@@ -196,6 +196,16 @@ public static class MetricsJson
             o["subgroups"] = subgroups;
         }
 
+        if (m.From is { } from)
+        {
+            o["from"] = from.UtcDateTime.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
+        }
+
+        if (m.OutOfTime is { } later)
+        {
+            o["out_of_time"] = Of(later);
+        }
+
         if (m.Baselines.Count > 0)
         {
             var baselines = new JsonObject();
@@ -282,6 +292,14 @@ internal static class ModelCard
             {
                 s.AppendLine(ci, $"| {x.Algorithm} | {x.Mae:0.000} | {x.Rmse:0.000} | {x.R2:0.000} |");
             }
+        }
+
+        if (m.OutOfTime is { } oot)
+        {
+            s.AppendLine();
+            s.AppendLine(d.Kind == OutcomeKind.Binary
+                ? string.Create(ci, $"Out-of-time check: refitted on training examples dated before {oot.From:yyyy-MM-dd} ({oot.Train:N0}), tested on {oot.N:N0} test examples from then on: ROC-AUC {oot.RocAuc:0.000}, Brier {oot.Brier:0.0000}.")
+                : string.Create(ci, $"Out-of-time check: refitted on training examples dated before {oot.From:yyyy-MM-dd} ({oot.Train:N0}), tested on {oot.N:N0} test examples from then on: MAE {oot.Mae:0.000}, R² {oot.R2:0.000}."));
         }
 
         s.AppendLine();

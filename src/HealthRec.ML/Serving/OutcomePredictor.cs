@@ -144,6 +144,25 @@ internal sealed class FeatureWording
         }
     }
 
+    /// <summary>A group's mean of a feature against everyone's: shares for yes/no features, values otherwise.</summary>
+    public string DescribeMean(int column, double mean, double overall)
+    {
+        var (feature, missingIndicator, analyte) = _columns[column];
+        if (missingIndicator || feature.Kind is FeatureKind.Condition or FeatureKind.Medication or FeatureKind.Sex)
+        {
+            var what = missingIndicator ? $"no {analyte?.Title ?? feature.Name} in the last {Window(feature)}"
+                : feature.Kind == FeatureKind.Sex ? feature.Value ?? ""
+                : (feature.Kind == FeatureKind.Medication ? "on " : feature.Ever ? "history of " : "") + Group(feature.Kind == FeatureKind.Medication ? feature.Class : feature.Group);
+            return string.Create(Ci, $"{what}: {mean:P0} (overall {overall:P0})");
+        }
+
+        var values = new float[_columns.Count];
+        values[column] = (float)mean;
+        var overallValues = new float[_columns.Count];
+        overallValues[column] = (float)overall;
+        return $"{Describe(column, values)} (overall {Describe(column, overallValues)})";
+    }
+
     public string Describe(int column, float[] values)
     {
         var (feature, missingIndicator, analyte) = _columns[column];

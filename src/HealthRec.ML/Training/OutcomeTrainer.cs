@@ -214,6 +214,7 @@ public sealed class OutcomeTrainer(Featurizer featurizer, int seed = 1)
 
         metrics.Train = train.Count;
         metrics.Validation = validation.Count;
+        metrics.OutOfTime = OutOfTime(ml, definition, parameters, schema, train, validation, test);
         return new TrainedOutcome
         {
             Definition = definition,
@@ -227,6 +228,44 @@ public sealed class OutcomeTrainer(Featurizer featurizer, int seed = 1)
             Importance = Importance(model),
             Baselines = baselines,
         };
+    }
+
+    /// <summary>
+    /// Temporal validation, when the index dates span at least three years: the chosen parameters refitted on training
+    /// patients' examples dated before the last quarter of index dates, tested on test patients' examples from that
+    /// last quarter. Labels of the earlier examples may reach past the cut-off (their horizon does): this checks drift
+    /// over calendar time, not leakage, which the patient split and the feature windows already exclude.
+    /// </summary>
+    private OutcomeMetrics? OutOfTime(MLContext ml, OutcomeDefinition definition, LightGbmParameters parameters, Microsoft.ML.Data.SchemaDefinition schema,
+        List<OutcomeExample> train, List<OutcomeExample> validation, List<OutcomeExample> test)
+    {
+        var dates = train.Concat(validation).Concat(test).Select(e => e.IndexAt).Order().ToList();
+        if ((dates[^1] - dates[0]).TotalDays < 3 * 365.25)
+        {
+            return null;
+        }
+
+        var cutoff = dates[(int)(dates.Count * 0.75)];
+        var early = train.Where(e => e.IndexAt < cutoff).ToList();
+        var earlyValidation = validation.Where(e => e.IndexAt < cutoff).ToList();
+        var late = test.Where(e => e.IndexAt >= cutoff).ToList();
+        var binary = definition.Kind == OutcomeKind.Binary;
+        bool Both(List<OutcomeExample> part) => !binary || (part.Exists(e => e.Label) && part.Exists(e => !e.Label));
+        if (late.Count < 50 || early.Count < 100 || earlyValidation.Count < 20 || !Both(early) || !Both(earlyValidation) || !Both(late))
+        {
+            return null;
+        }
+
+        IDataView Load(List<OutcomeExample> part) => ml.Data.LoadFromEnumerable(
+            part.Select(e => new ModelRow { Features = e.Features, Label = e.Label, Value = e.Value }), schema);
+        var model = Fit(ml, definition, parameters, Load(early), Load(earlyValidation));
+        var scores = Scores(ml, model, Load(late));
+        var metrics = binary
+            ? OutcomeMetrics.Binary("lightgbm", late, [.. scores.Select(Calibrator.Choose(Scores(ml, model, Load(earlyValidation)), [.. earlyValidation.Select(e => e.Label)]).Probability)], null)
+            : OutcomeMetrics.Regression("lightgbm", late, scores);
+        metrics.From = cutoff;
+        metrics.Train = early.Count;
+        return metrics;
     }
 
     /// <summary>
@@ -388,6 +427,12 @@ public sealed class OutcomeMetrics
     public Dictionary<string, OutcomeMetrics> Subgroups { get; } = new(StringComparer.Ordinal);
 
     public Dictionary<string, OutcomeMetrics> Baselines { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>The out-of-time check: trained before <see cref="From"/>, tested on later index dates (null when the data is too short).</summary>
+    public OutcomeMetrics? OutOfTime { get; set; }
+
+    /// <summary>For the out-of-time metrics: the first index date tested.</summary>
+    public DateTimeOffset? From { get; set; }
 
     /// <summary>The scored examples behind the metrics, for the report's curves (binary outcomes).</summary>
     public double[] Probabilities { get; private init; } = [];

@@ -6,6 +6,7 @@ using HealthRec.Clinical.Outcomes;
 using HealthRec.Clinical.Terminology;
 using HealthRec.Fhir.Ingestion;
 using HealthRec.ML.Outcomes;
+using HealthRec.ML.Phenotypes;
 using HealthRec.ML.Registry;
 using HealthRec.ML.Training;
 using HealthRec.Server.Ingestion;
@@ -27,7 +28,7 @@ internal static class TrainCommand
         var terminology = new Option<string>("--terminology") { Description = "Terminology folder", DefaultValueFactory = _ => TerminologyFiles.DefaultFolder };
         var seed = new Option<int>("--seed") { Description = "Seed for the split, the search and LightGBM: the same seed gives the same models", DefaultValueFactory = _ => 1 };
         var only = new Option<string[]>("--outcome") { Description = "Train only this outcome id (repeatable). Default: every definition" };
-        var command = new Command("train", "Train the outcome models (LightGBM with baselines) and register a new version of each.")
+        var command = new Command("train", "Train the outcome models (LightGBM with baselines) and the K-Means phenotypes, and register a new version of each.")
         {
             inputs, models, outcomes, features, terminology, seed, only,
         };
@@ -87,6 +88,23 @@ internal static class TrainCommand
                 var trained = new OutcomeTrainer(featurizer, seed).Train(definition, examples, counts);
                 var folder = ModelRegistry.Save(modelsFolder, trained, featurizer.Names, provenance, DateTimeOffset.UtcNow);
                 Console.WriteLine(Summary(trained, folder, labelled, clock.Elapsed - labelled));
+            }
+            catch (TrainingException ex)
+            {
+                failed++;
+                await Console.Error.WriteLineAsync(ex.Message);
+            }
+        }
+
+        if (only.Length == 0)
+        {
+            try
+            {
+                clock.Restart();
+                var phenotypes = PhenotypeTrainer.Train(records, featurizer, terms, modelsFolder, provenance, seed, DateTimeOffset.UtcNow);
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"phenotypes {phenotypes.Version}: k = {phenotypes.K} ({phenotypes.Criterion}; {clock.Elapsed.TotalSeconds:N1} s): ") +
+                    string.Join("; ", phenotypes.Profiles.Select(p => string.Create(CultureInfo.InvariantCulture, $"{p.Id}) {p.Share:P0} {p.Name}"))));
             }
             catch (TrainingException ex)
             {
