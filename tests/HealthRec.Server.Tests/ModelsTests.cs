@@ -42,7 +42,12 @@ public sealed class ModelsTests : IDisposable
     [Fact]
     public async Task GivenANewVersion_WhenTheCatalogReloadsUnderLoad_ThenNoRequestFailsAndTheNewVersionAnswers()
     {
-        CopyDirectory(Repo("models/t2d-5y"), Path.Combine(_registry.FullName, "t2d-5y"));
+        // A registry holding the committed t2d-5y model as its only version, v1.
+        var current = File.ReadAllText(Repo("models/t2d-5y/current")).Trim();
+        var v1 = Path.Combine(_registry.FullName, "t2d-5y", "v1");
+        CopyDirectory(Repo($"models/t2d-5y/{current}"), v1);
+        Retag(Path.Combine(v1, "bundle.json"), current, "v1");
+        File.WriteAllText(Path.Combine(_registry.FullName, "t2d-5y", "current"), "v1");
         await using var server = await RunningServer.StartAsync(Settings(_registry.FullName), Ct);
         var catalog = server.Services.GetRequiredService<ModelCatalog>();
         var patient = new PatientRecordBuilder("p") { BirthDate = new DateOnly(1960, 1, 1), Sex = Sex.Female, HasDemographics = true };
@@ -79,8 +84,7 @@ public sealed class ModelsTests : IDisposable
         // A retrained version, as `healthrec train` would register it next to v1.
         var v2 = Path.Combine(_registry.FullName, "t2d-5y", "v2");
         CopyDirectory(Path.Combine(_registry.FullName, "t2d-5y", "v1"), v2);
-        var manifest = Path.Combine(v2, "bundle.json");
-        await File.WriteAllTextAsync(manifest, (await File.ReadAllTextAsync(manifest, Ct)).Replace("\"version\": \"v1\"", "\"version\": \"v2\"", StringComparison.Ordinal), Ct);
+        Retag(Path.Combine(v2, "bundle.json"), "v1", "v2");
         await File.WriteAllTextAsync(Path.Combine(_registry.FullName, "t2d-5y", "current"), "v2", Ct);
         catalog.Reload();
         await Task.Delay(300, Ct);
@@ -93,6 +97,9 @@ public sealed class ModelsTests : IDisposable
         var listed = JsonNode.Parse(await server.Client.GetStringAsync(new Uri("/models", UriKind.Relative), Ct))!.AsArray();
         Assert.Equal("v2", (string)listed.Single()!["version"]!);
     }
+
+    private static void Retag(string manifest, string from, string to) =>
+        File.WriteAllText(manifest, File.ReadAllText(manifest).Replace($"\"version\": \"{from}\"", $"\"version\": \"{to}\"", StringComparison.Ordinal));
 
     private static void CopyDirectory(string from, string to)
     {

@@ -39,7 +39,7 @@ internal sealed class ClusterRow
 /// </summary>
 public static class PhenotypeTrainer
 {
-    public const string Folder = "phenotypes";
+    public const string Folder = ModelRegistry.PhenotypesFolder;
     private const int MostPatients = 20_000;
 
     public static PhenotypeManifest Train(IReadOnlyList<PatientRecord> records, Featurizer featurizer, ClinicalTerminology terminology,

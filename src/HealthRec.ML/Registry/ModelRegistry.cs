@@ -131,11 +131,15 @@ public static class ModelRegistry
         return File.Exists(pointer) ? Path.Combine(directory, outcome, File.ReadAllText(pointer).Trim()) : null;
     }
 
-    /// <summary>The outcomes with a current version under <paramref name="directory"/>.</summary>
+    /// <summary>The outcomes with a current version under <paramref name="directory"/> (the phenotype model is not an outcome).</summary>
     public static IEnumerable<string> Outcomes(string directory) =>
         Directory.Exists(directory)
-            ? Directory.GetDirectories(directory).Where(d => File.Exists(Path.Combine(d, CurrentFile))).Select(d => Path.GetFileName(d)!).Order(StringComparer.Ordinal)
+            ? Directory.GetDirectories(directory).Where(d => File.Exists(Path.Combine(d, CurrentFile))).Select(d => Path.GetFileName(d)!)
+                .Where(name => !string.Equals(name, PhenotypesFolder, StringComparison.Ordinal)).Order(StringComparer.Ordinal)
             : [];
+
+    /// <summary>Where the K-Means phenotype model is registered, beside the outcomes.</summary>
+    public const string PhenotypesFolder = "phenotypes";
 }
 
 /// <summary>The <c>metrics.json</c> shape: fixed names, nulls left out.</summary>
@@ -155,6 +159,10 @@ public static class MetricsJson
         if (m.Train > 0)
         {
             o["n_train"] = m.Train;
+        }
+
+        if (m.Validation > 0)
+        {
             o["n_validation"] = m.Validation;
         }
 
