@@ -135,38 +135,8 @@ public static class BinaryMetrics
             x[i] = Math.Log(p / (1 - p));
         }
 
-        // Slope: two parameters.
-        double a = 0, b = 1;
-        for (var iteration = 0; iteration < 100; iteration++)
-        {
-            double ga = 0, gb = 0, haa = 0, hab = 0, hbb = 0;
-            for (var i = 0; i < x.Length; i++)
-            {
-                var mu = Expit(a + (b * x[i]));
-                var r = (labels[i] ? 1 : 0) - mu;
-                var w = mu * (1 - mu);
-                ga += r;
-                gb += r * x[i];
-                haa += w;
-                hab += w * x[i];
-                hbb += w * x[i] * x[i];
-            }
-
-            var det = (haa * hbb) - (hab * hab);
-            if (Math.Abs(det) < 1e-12)
-            {
-                break;
-            }
-
-            var da = ((hbb * ga) - (hab * gb)) / det;
-            var db = ((haa * gb) - (hab * ga)) / det;
-            a += da;
-            b += db;
-            if (Math.Abs(da) + Math.Abs(db) < 1e-10)
-            {
-                break;
-            }
-        }
+        // Slope: the logistic regression of the label on logit(p), the same fit as Platt scaling.
+        var b = PlattCalibrator.Fit(x, labels.ToArray()).B;
 
         // Intercept with the slope fixed at 1 (logit(p) as an offset).
         double c = 0;

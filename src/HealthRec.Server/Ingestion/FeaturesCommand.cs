@@ -3,7 +3,6 @@ using System.Globalization;
 using HealthRec.Clinical.Features;
 using HealthRec.Clinical.Ingestion;
 using HealthRec.Clinical.Records;
-using HealthRec.Clinical.Terminology;
 using HealthRec.Clinical.Units;
 using HealthRec.Fhir;
 using HealthRec.Fhir.Ingestion;
@@ -52,28 +51,14 @@ internal static class FeaturesCommand
     private static async Task<int> RunAsync(string[] inputs, string schemaFile, string terminologyFolder, string? indexDateText, string outputFile,
         string? tokenVariable, FhirParsing parsing, CancellationToken cancellationToken)
     {
-        DateTimeOffset? indexAt = null;
-        if (indexDateText is not null)
+        var (dateOk, indexAt) = await InputSources.IndexDateAsync(indexDateText);
+        if (!dateOk)
         {
-            if (!DateOnly.TryParseExact(indexDateText, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var date))
-            {
-                await Console.Error.WriteLineAsync($"--index-date '{indexDateText}' is not a date of the form YYYY-MM-DD.");
-                return 2;
-            }
-
-            indexAt = new DateTimeOffset(date.ToDateTime(TimeOnly.MaxValue), TimeSpan.Zero);
+            return 2;
         }
 
-        ClinicalTerminology terms;
-        Featurizer featurizer;
-        try
+        if (await InputSources.SchemaAsync(terminologyFolder, schemaFile) is not var (terms, featurizer))
         {
-            terms = TerminologyFiles.Load(terminologyFolder);
-            featurizer = TerminologyFiles.LoadFeaturizer(schemaFile, terms);
-        }
-        catch (TerminologyException ex)
-        {
-            await Console.Error.WriteLineAsync(ex.Message);
             return 2;
         }
 

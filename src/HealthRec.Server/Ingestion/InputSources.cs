@@ -69,6 +69,38 @@ internal static class InputSources
         return (records, report, null);
     }
 
+    /// <summary>The end of the day named by <c>--index-date</c> (UTC), null when not given; false (reported) when malformed.</summary>
+    public static async Task<(bool Ok, DateTimeOffset? At)> IndexDateAsync(string? text)
+    {
+        if (text is null)
+        {
+            return (true, null);
+        }
+
+        if (!DateOnly.TryParseExact(text, "yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.None, out var date))
+        {
+            await Console.Error.WriteLineAsync($"--index-date '{text}' is not a date of the form YYYY-MM-DD.");
+            return (false, null);
+        }
+
+        return (true, new DateTimeOffset(date.ToDateTime(TimeOnly.MaxValue), TimeSpan.Zero));
+    }
+
+    /// <summary>The terminology and the compiled feature schema, or null (reported) when either is missing or invalid.</summary>
+    public static async Task<(ClinicalTerminology Terminology, Clinical.Features.Featurizer Featurizer)?> SchemaAsync(string terminologyFolder, string schemaFile)
+    {
+        try
+        {
+            var terminology = TerminologyFiles.Load(terminologyFolder);
+            return (terminology, TerminologyFiles.LoadFeaturizer(schemaFile, terminology));
+        }
+        catch (TerminologyException ex)
+        {
+            await Console.Error.WriteLineAsync(ex.Message);
+            return null;
+        }
+    }
+
     /// <summary>SHA-256 over the input files' names and bytes in name order (URLs are hashed by their text).</summary>
     public static string Fingerprint(IEnumerable<string> inputs)
     {

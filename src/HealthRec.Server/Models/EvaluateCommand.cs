@@ -1,8 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json.Nodes;
-using HealthRec.Clinical.Features;
-using HealthRec.Clinical.Terminology;
 using HealthRec.Fhir.Ingestion;
 using HealthRec.ML.Evaluation;
 using HealthRec.ML.Registry;
@@ -38,16 +36,8 @@ internal static class EvaluateCommand
     private static async Task<int> RunAsync(string[] inputs, string modelsFolder, string reportFolder, string schemaFile, string terminologyFolder,
         string[] only, CancellationToken cancellationToken)
     {
-        ClinicalTerminology terms;
-        Featurizer featurizer;
-        try
+        if (await InputSources.SchemaAsync(terminologyFolder, schemaFile) is not var (terms, featurizer))
         {
-            terms = TerminologyFiles.Load(terminologyFolder);
-            featurizer = TerminologyFiles.LoadFeaturizer(schemaFile, terms);
-        }
-        catch (TerminologyException ex)
-        {
-            await Console.Error.WriteLineAsync(ex.Message);
             return 2;
         }
 
