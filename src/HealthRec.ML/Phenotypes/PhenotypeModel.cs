@@ -1,5 +1,4 @@
 using System.Collections.Immutable;
-using System.Globalization;
 using System.Text.Json;
 using HealthRec.Clinical.Features;
 using HealthRec.Clinical.Records;
@@ -84,21 +83,13 @@ public static class PhenotypeTrainer
         var chosen = candidates.Single(c => c.DaviesBouldin == Math.Round(bestIndex, 6)).K;
         var profiles = Profiles(vectors, clusters, chosen, featurizer, terminology);
 
-        var outcomeFolder = Path.Combine(registry, Folder);
-        Directory.CreateDirectory(outcomeFolder);
-        var next = Directory.GetDirectories(outcomeFolder).Select(Path.GetFileName)
-            .Select(n => n is ['v', .. var digits] && int.TryParse(digits, NumberStyles.None, CultureInfo.InvariantCulture, out var v) ? v : 0)
-            .DefaultIfEmpty(0).Max() + 1;
-        var version = string.Create(CultureInfo.InvariantCulture, $"v{next}");
-        var folder = Path.Combine(outcomeFolder, version);
-        Directory.CreateDirectory(folder);
+        var entry = Path.Combine(registry, Folder);
+        var (version, folder) = ModelRegistry.NewVersion(entry);
         ml.Model.Save(model, data.Schema, Path.Combine(folder, "model.zip"));
         var manifest = new PhenotypeManifest(version, chosen, "lowest Davies–Bouldin index among k = 3…8", [.. candidates], featurizer.Names, profiles,
             provenance, trainedAt);
         File.WriteAllText(Path.Combine(folder, "bundle.json"), JsonSerializer.Serialize(manifest, ModelRegistry.Json));
-        var pointer = Path.Combine(outcomeFolder, ModelRegistry.CurrentFile);
-        File.WriteAllText(pointer + ".tmp", version);
-        File.Move(pointer + ".tmp", pointer, overwrite: true);
+        ModelRegistry.MakeCurrent(entry, version);
         return manifest;
     }
 

@@ -68,13 +68,7 @@ public static class ModelRegistry
         DateTimeOffset trainedAt)
     {
         var outcomeFolder = Path.Combine(directory, trained.Definition.Id);
-        Directory.CreateDirectory(outcomeFolder);
-        var next = Directory.GetDirectories(outcomeFolder).Select(Path.GetFileName)
-            .Select(n => n is ['v', .. var digits] && int.TryParse(digits, NumberStyles.None, CultureInfo.InvariantCulture, out var k) ? k : 0)
-            .DefaultIfEmpty(0).Max() + 1;
-        var version = string.Create(CultureInfo.InvariantCulture, $"v{next}");
-        var folder = Path.Combine(outcomeFolder, version);
-        Directory.CreateDirectory(folder);
+        var (version, folder) = NewVersion(outcomeFolder);
 
         var ml = new MLContext();
         ml.Model.Save(trained.Model, trained.InputSchema, Path.Combine(folder, "model.zip"));
@@ -106,12 +100,30 @@ public static class ModelRegistry
         File.WriteAllText(Path.Combine(folder, "metrics.json"), metrics.ToJsonString(Json));
         File.WriteAllText(Path.Combine(folder, "model-card.md"), ModelCard.Write(manifest, trained));
 
-        // Switch atomically: readers see the old version or the new one, never a half-written name.
-        var pointer = Path.Combine(outcomeFolder, CurrentFile);
+        MakeCurrent(outcomeFolder, version);
+        return folder;
+    }
+
+    /// <summary>Creates the next version's folder (v1, v2, …) under an entry of the registry.</summary>
+    public static (string Version, string Folder) NewVersion(string entryFolder)
+    {
+        Directory.CreateDirectory(entryFolder);
+        var next = Directory.GetDirectories(entryFolder).Select(Path.GetFileName)
+            .Select(n => n is ['v', .. var digits] && int.TryParse(digits, NumberStyles.None, CultureInfo.InvariantCulture, out var k) ? k : 0)
+            .DefaultIfEmpty(0).Max() + 1;
+        var version = string.Create(CultureInfo.InvariantCulture, $"v{next}");
+        var folder = Path.Combine(entryFolder, version);
+        Directory.CreateDirectory(folder);
+        return (version, folder);
+    }
+
+    /// <summary>Points the entry at a version atomically: readers see the old name or the new one, never half of one.</summary>
+    public static void MakeCurrent(string entryFolder, string version)
+    {
+        var pointer = Path.Combine(entryFolder, CurrentFile);
         var temporary = pointer + ".tmp";
         File.WriteAllText(temporary, version);
         File.Move(temporary, pointer, overwrite: true);
-        return folder;
     }
 
     private static string Validation(TrainedOutcome trained, TrainingProvenance provenance)
