@@ -345,6 +345,9 @@ public sealed class PredictionTests(GeneratedCohort cohort) : IClassFixture<Gene
         }
 
         Assert.True(scored > 100, $"only {scored} patients scored");
+        var batch = cohort.Records.Take(300).Where(r => r.LastActivity is not null).Select(r => (r, r.LastActivity!.Value)).ToList();
+        var many = predictor.Predict(batch);
+        Assert.Equal(batch.Select(p => predictor.Predict(p.r, p.Value)?.Estimate), many.Select(p => p?.Estimate));
     }
 
     [Fact]

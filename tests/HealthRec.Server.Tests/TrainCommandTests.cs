@@ -43,3 +43,58 @@ public sealed class TrainCommandTests : IDisposable
         Assert.Equal(2, await TrainAsync("--outcome", "no-such-outcome"));
     }
 }
+
+public sealed class EvaluateAndScoreCommandTests : IDisposable
+{
+    private readonly DirectoryInfo _folder = Directory.CreateTempSubdirectory("healthrec-evaluate-cli-");
+
+    public void Dispose() => _folder.Delete(recursive: true);
+
+    private static string Repo(string path) => Path.Combine(TestServices.RepositoryRoot, path);
+
+    private static Task<int> RunAsync(params string[] args) =>
+        HealthRecCommandLine.Create((_, _) => Task.FromResult(0)).Parse([.. args, "--features", Repo("models/feature-schema.json"), "--terminology", Repo("data/terminology")])
+            .InvokeAsync(cancellationToken: TestContext.Current.CancellationToken);
+
+    [Fact]
+    public async Task GivenTheDefaultModels_WhenTheDemoSampleIsEvaluatedAndScored_ThenTheReportAndOneRowPerPatientAndOutcomeAreWritten()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var report = Path.Combine(_folder.FullName, "report");
+        var csv = Path.Combine(_folder.FullName, "scores.csv");
+        var ndjson = Path.Combine(_folder.FullName, "scores.ndjson");
+
+        // The sample cannot support ascvd-10y (every negative is censored): evaluation says so and still reports the rest.
+        Assert.Equal(1, await RunAsync("evaluate", "--input", Repo("data/sample"), "--models", Repo("models"), "--report", report));
+        Assert.Equal(0, await RunAsync("score", "--input", Repo("data/sample"), "--models", Repo("models"), "--out", csv));
+        Assert.Equal(0, await RunAsync("score", "--input", Repo("data/sample"), "--models", Repo("models"), "--out", ndjson, "--index-date", "2022-12-31"));
+
+        var metrics = System.Text.Json.Nodes.JsonNode.Parse(await File.ReadAllTextAsync(Path.Combine(report, "metrics.json"), ct))!;
+        var ckd = metrics["outcomes"]!["ckd-5y"]!;
+        foreach (var key in new[] { "algorithm", "n", "prevalence", "roc_auc", "pr_auc", "brier", "calibration_slope", "calibration_intercept", "threshold", "accuracy", "precision", "recall", "f1", "subgroups", "baselines" })
+        {
+            Assert.NotNull(ckd[key]);
+        }
+
+        Assert.NotNull(ckd["baselines"]!["logistic_regression"]!["roc_auc"]);
+        Assert.Null(metrics["outcomes"]!["ascvd-10y"]);
+        Assert.Contains("<svg", await File.ReadAllTextAsync(Path.Combine(report, "index.html"), ct), StringComparison.Ordinal);
+
+        var rows = await File.ReadAllLinesAsync(csv, ct);
+        Assert.Equal("patient_id,index_date,outcome,estimate,band,model_version,top_factors", rows[0]);
+        Assert.True(rows.Length > 300, $"{rows.Length} rows for 300 patients and 4 models");
+        Assert.All(rows.Skip(1), r => Assert.Matches(",(ascvd-10y|ckd-5y|hba1c-1y|t2d-5y),", r));
+        var first = System.Text.Json.Nodes.JsonNode.Parse((await File.ReadAllLinesAsync(ndjson, ct))[0])!;
+        Assert.StartsWith("2022-12-31", (string)first["index_date"]!, StringComparison.Ordinal);
+        Assert.Contains("synthetic", (string)first["validation"]!, StringComparison.Ordinal);
+        Assert.NotEmpty(first["top_factors"]!.AsArray());
+    }
+
+    [Fact]
+    public async Task GivenBadArguments_WhenScoring_ThenItFailsWithExitCode2()
+    {
+        Assert.Equal(2, await RunAsync("score", "--input", Repo("data/sample"), "--models", Repo("models"), "--out", Path.Combine(_folder.FullName, "x.txt")));
+        Assert.Equal(2, await RunAsync("score", "--input", Repo("data/sample"), "--models", _folder.FullName, "--out", Path.Combine(_folder.FullName, "x.csv")));
+        Assert.Equal(2, await RunAsync("evaluate", "--input", Repo("data/sample"), "--models", _folder.FullName));
+    }
+}

@@ -105,6 +105,10 @@ public sealed class OutcomePredictor : IDisposable
             binary ? Definition.BandOf(estimate, manifest.Threshold) : null, binary ? manifest.Threshold : null, factors, manifest.Validation);
     }
 
+    /// <summary>Many patients at once, in parallel (each thread with its own engine), in the order given.</summary>
+    public IReadOnlyList<RiskPrediction?> Predict(IReadOnlyList<(PatientRecord Record, DateTimeOffset At)> patients) =>
+        [.. patients.AsParallel().AsOrdered().Select(p => Predict(p.Record, p.At))];
+
     public void Dispose()
     {
         foreach (var engine in _engines.Values)
