@@ -406,6 +406,9 @@ public sealed class PhenotypeTests(GeneratedCohort cohort) : IClassFixture<Gener
         Assert.All(manifest.Profiles.SelectMany(p => p.Traits), t => Assert.Contains("overall", t.Text, StringComparison.Ordinal));
         Assert.Equal(manifest.Profiles.Select(p => p.Patients), again.Profiles.Select(p => p.Patients));
         Assert.Equal("v2", again.Version);
+        var readable = File.ReadAllText(Path.Combine(_registry.FullName, "phenotypes", "v1", "profiles.md"));
+        Assert.Contains(manifest.Profiles[0].Traits[0].Text, readable, StringComparison.Ordinal);
+        Assert.Contains("Trained on synthetic patients.", readable, StringComparison.Ordinal);
 
         var model = Phenotypes.PhenotypeModel.Load(Path.Combine(_registry.FullName, "phenotypes", "v1"));
         var clusters = model.Assign([.. withData.Select(r => featurizer.Featurize(r, r.LastActivity!.Value))]);

@@ -89,8 +89,31 @@ public static class PhenotypeTrainer
         var manifest = new PhenotypeManifest(version, chosen, "lowest Davies–Bouldin index among k = 3…8", [.. candidates], featurizer.Names, profiles,
             provenance, trainedAt);
         File.WriteAllText(Path.Combine(folder, "bundle.json"), JsonSerializer.Serialize(manifest, ModelRegistry.Json));
+        File.WriteAllText(Path.Combine(folder, "profiles.md"), Readable(manifest, sample.Count));
         ModelRegistry.MakeCurrent(entry, version);
         return manifest;
+    }
+
+    private static string Readable(PhenotypeManifest manifest, int patients)
+    {
+        var ci = System.Globalization.CultureInfo.InvariantCulture;
+        var text = new System.Text.StringBuilder();
+        text.AppendLine(ci, $"# Phenotypes {manifest.Version}: {manifest.K} groups of {patients:N0} patients");
+        text.AppendLine();
+        text.Append(ci, $"K-Means over standardized features at each patient's last recorded activity; k chosen by the {manifest.Criterion} ");
+        text.Append(ci, $"({string.Join(", ", manifest.Candidates.Select(c => string.Create(ci, $"k={c.K}: {c.DaviesBouldin:0.000}")))}).");
+        text.AppendLine(manifest.Provenance.Synthetic ? " Trained on synthetic patients." : "");
+        foreach (var profile in manifest.Profiles)
+        {
+            text.AppendLine();
+            text.AppendLine(ci, $"## {profile.Id}. {profile.Patients:N0} patients ({profile.Share:P0})");
+            foreach (var trait in profile.Traits)
+            {
+                text.AppendLine(ci, $"- {trait.Text} ({trait.StandardizedDifference:+0.0;−0.0} SD)");
+            }
+        }
+
+        return text.ToString();
     }
 
     private static ImmutableArray<PhenotypeProfile> Profiles(List<float[]> vectors, List<int> clusters, int k, Featurizer featurizer,

@@ -27,7 +27,7 @@ internal static class TrainCommand
         var features = new Option<string>("--features") { Description = "Feature schema JSON", DefaultValueFactory = _ => TerminologyFiles.DefaultSchema };
         var terminology = new Option<string>("--terminology") { Description = "Terminology folder", DefaultValueFactory = _ => TerminologyFiles.DefaultFolder };
         var seed = new Option<int>("--seed") { Description = "Seed for the split, the search and LightGBM: the same seed gives the same models", DefaultValueFactory = _ => 1 };
-        var only = new Option<string[]>("--outcome") { Description = "Train only this outcome id (repeatable). Default: every definition" };
+        var only = new Option<string[]>("--outcome") { Description = "Train only this outcome id, or 'phenotypes' (repeatable). Default: every definition and the phenotypes" };
         var command = new Command("train", "Train the outcome models (LightGBM with baselines) and the K-Means phenotypes, and register a new version of each.")
         {
             inputs, models, outcomes, features, terminology, seed, only,
@@ -58,7 +58,7 @@ internal static class TrainCommand
             return 2;
         }
 
-        var unknown = only.Where(id => definitions.TrueForAll(d => d.Id != id)).ToList();
+        var unknown = only.Where(id => id != PhenotypeTrainer.Folder && definitions.TrueForAll(d => d.Id != id)).ToList();
         if (unknown.Count > 0)
         {
             await Console.Error.WriteLineAsync($"--outcome {string.Join(", ", unknown)}: no such outcome in '{outcomesPath}'.");
@@ -96,7 +96,7 @@ internal static class TrainCommand
             }
         }
 
-        if (only.Length == 0)
+        if (only.Length == 0 || only.Contains(PhenotypeTrainer.Folder, StringComparer.Ordinal))
         {
             try
             {
