@@ -43,15 +43,19 @@ public sealed class NdjsonSource(string path, NdjsonSourceOptions? options = nul
         var folder = Directory.CreateTempSubdirectory("healthrec-ndjson-");
         try
         {
+            // Spill records are binary (key, origin, the line's own bytes): no text round trip.
             var writers = Enumerable.Range(0, buckets)
-                .Select(i => new StreamWriter(Path.Combine(folder.FullName, $"{i}.spill"), false, new UTF8Encoding(false)))
+                .Select(i => new BinaryWriter(new FileStream(Path.Combine(folder.FullName, $"{i}.spill"), FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16), Encoding.UTF8))
                 .ToArray();
             try
             {
                 await foreach (var line in ScanAsync(files, report, cancellationToken))
                 {
-                    var bucket = (int)((uint)StableHash(line.PatientKey) % (uint)buckets);
-                    await writers[bucket].WriteLineAsync($"{line.PatientKey}\t{line.Origin}\t{line.Json}".AsMemory(), cancellationToken);
+                    var writer = writers[(int)((uint)StableHash(line.PatientKey) % (uint)buckets)];
+                    writer.Write(line.PatientKey);
+                    writer.Write(line.Origin);
+                    writer.Write(line.Json.Length);
+                    writer.Write(line.Json.Span);
                 }
             }
             finally
@@ -65,10 +69,12 @@ public sealed class NdjsonSource(string path, NdjsonSourceOptions? options = nul
             for (var i = 0; i < buckets; i++)
             {
                 var lines = new List<KeyedLine>();
-                foreach (var spilled in File.ReadLines(Path.Combine(folder.FullName, $"{i}.spill")))
+                using (var reader = new BinaryReader(new FileStream(Path.Combine(folder.FullName, $"{i}.spill"), FileMode.Open, FileAccess.Read, FileShare.None, 1 << 16), Encoding.UTF8))
                 {
-                    var parts = spilled.Split('\t', 3);
-                    lines.Add(new KeyedLine(parts[0], parts[1], parts[2]));
+                    while (reader.BaseStream.Position < reader.BaseStream.Length)
+                    {
+                        lines.Add(new KeyedLine(reader.ReadString(), reader.ReadString(), reader.ReadBytes(reader.ReadInt32())));
+                    }
                 }
 
                 foreach (var group in Parse(lines, report))
@@ -83,27 +89,27 @@ public sealed class NdjsonSource(string path, NdjsonSourceOptions? options = nul
         }
     }
 
-    // Second step: full FHIR parse, one patient at a time, in a stable order.
-    private IEnumerable<PatientResources> Parse(List<KeyedLine> lines, IngestionReport report)
+    // Second step: full FHIR parse, one patient at a time, in a stable order (patients parsed in parallel, yielded in order).
+    private ParallelQuery<PatientResources> Parse(List<KeyedLine> lines, IngestionReport report)
     {
-        foreach (var patient in lines.GroupBy(l => l.PatientKey, StringComparer.Ordinal).OrderBy(g => g.Key, StringComparer.Ordinal))
-        {
-            var grouping = new PatientGrouping(report);
-            foreach (var line in patient)
+        var origin = Path.GetFileName(Path.TrimEndingDirectorySeparator(path));
+        return lines.GroupBy(l => l.PatientKey, StringComparer.Ordinal).OrderBy(g => g.Key, StringComparer.Ordinal)
+            .AsParallel().AsOrdered()
+            .SelectMany(patient =>
             {
-                if (FhirJson.TryParse(Encoding.UTF8.GetBytes(line.Json), line.Origin, report, parsing: _options.Parsing) is { } resource)
+                var grouping = new PatientGrouping(report);
+                foreach (var line in patient)
                 {
-                    grouping.Add(patient.Key, resource);
-                    report.ResourceRead(resource.TypeName);
+                    if (FhirJson.TryParse(line.Json.Span, line.Origin, report, parsing: _options.Parsing) is { } resource)
+                    {
+                        grouping.Add(patient.Key, resource);
+                        report.ResourceRead(resource.TypeName);
+                    }
                 }
-            }
 
-            // A patient's resources come from several files: reports name the source, and the resource by type and id.
-            foreach (var group in grouping.Drain(Path.GetFileName(Path.TrimEndingDirectorySeparator(path))))
-            {
-                yield return group;
-            }
-        }
+                // A patient's resources come from several files: reports name the source, and the resource by type and id.
+                return grouping.Drain(origin);
+            });
     }
 
     // First step: every line of every file, with the patient it is about (a light JSON read, not a FHIR parse).
@@ -133,41 +139,65 @@ public sealed class NdjsonSource(string path, NdjsonSourceOptions? options = nul
                 var key = KeyOf(line.Json.Span, where, report);
                 if (key is not null)
                 {
-                    yield return new KeyedLine(key, where, Encoding.UTF8.GetString(line.Json.Span));
+                    yield return new KeyedLine(key, where, line.Json);
                 }
             }
         }
     }
 
+    // The patient a line is about, from its top-level members only (nested values are skipped, not built).
     private static string? KeyOf(ReadOnlySpan<byte> json, string where, IngestionReport report)
     {
         try
         {
             var reader = new Utf8JsonReader(json);
-            using var document = JsonDocument.ParseValue(ref reader);
-            var root = document.RootElement;
-            if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("resourceType", out var type) || type.ValueKind != JsonValueKind.String)
+            string? resourceType = null, id = null, subject = null, patient = null;
+            var isObject = reader.Read() && reader.TokenType == JsonTokenType.StartObject;
+            while (isObject && reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                if (reader.ValueTextEquals("resourceType"u8))
+                {
+                    reader.Read();
+                    resourceType = reader.TokenType == JsonTokenType.String ? reader.GetString() : null;
+                    reader.Skip();
+                }
+                else if (reader.ValueTextEquals("id"u8))
+                {
+                    reader.Read();
+                    id = reader.TokenType == JsonTokenType.String ? reader.GetString() : null;
+                    reader.Skip();
+                }
+                else if (reader.ValueTextEquals("subject"u8))
+                {
+                    reader.Read();
+                    subject = ReferenceOf(ref reader);
+                }
+                else if (reader.ValueTextEquals("patient"u8))
+                {
+                    reader.Read();
+                    patient = ReferenceOf(ref reader);
+                }
+                else
+                {
+                    reader.Read();
+                    reader.Skip();
+                }
+            }
+
+            if (resourceType is null)
             {
                 report.Problem(ProblemKind.InvalidResource, where, "not a FHIR resource (no resourceType)");
                 return null;
             }
 
-            var resourceType = type.GetString()!;
             if (string.Equals(resourceType, "Patient", StringComparison.Ordinal))
             {
-                return root.TryGetProperty("id", out var id) && id.GetString() is { Length: > 0 } patientId
-                    ? patientId
-                    : Missing(resourceType);
+                return id is { Length: > 0 } ? id : Missing(resourceType);
             }
 
-            foreach (var name in (ReadOnlySpan<string>)["subject", "patient"])
+            if ((PatientReference.KeyOf(subject) ?? PatientReference.KeyOf(patient)) is { } key)
             {
-                if (root.TryGetProperty(name, out var subject) && subject.ValueKind == JsonValueKind.Object
-                    && subject.TryGetProperty("reference", out var reference)
-                    && PatientReference.KeyOf(reference.GetString()) is { } key)
-                {
-                    return key;
-                }
+                return key;
             }
 
             report.ResourceRead(resourceType);
@@ -184,6 +214,31 @@ public sealed class NdjsonSource(string path, NdjsonSourceOptions? options = nul
             report.Problem(ProblemKind.MissingPatientReference, where, $"{resourceType} names no patient");
             return null;
         }
+    }
+
+    // The "reference" of a Reference object the reader is on; anything else is skipped.
+    private static string? ReferenceOf(ref Utf8JsonReader reader)
+    {
+        if (reader.TokenType != JsonTokenType.StartObject)
+        {
+            reader.Skip();
+            return null;
+        }
+
+        string? reference = null;
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            var isReference = reader.ValueTextEquals("reference"u8);
+            reader.Read();
+            if (isReference && reader.TokenType == JsonTokenType.String)
+            {
+                reference = reader.GetString();
+            }
+
+            reader.Skip();
+        }
+
+        return reference;
     }
 
     /// <summary>The NDJSON files of a folder, plain (<c>*.ndjson</c>) or gzipped (<c>*.ndjson.gz</c>), in name order.</summary>
@@ -207,7 +262,7 @@ public sealed class NdjsonSource(string path, NdjsonSourceOptions? options = nul
         return (int)hash;
     }
 
-    private sealed record KeyedLine(string PatientKey, string Origin, string Json);
+    private sealed record KeyedLine(string PatientKey, string Origin, ReadOnlyMemory<byte> Json);
 }
 
 public sealed record NdjsonSourceOptions
