@@ -1,0 +1,37 @@
+using System.Collections.Frozen;
+using HealthRec.Clinical.Features;
+using HealthRec.Clinical.Records;
+
+namespace HealthRec.Clinical.Knowledge;
+
+/// <summary>A patient at a date, as rules see it: the feature vector (computed once) and the record's dated facts.</summary>
+public sealed class RecordRuleContext : IRuleContext
+{
+    private readonly PatientRecord _record;
+    private readonly DateTimeOffset _at;
+    private readonly float[] _features;
+    private readonly FrozenDictionary<string, int> _columns;
+
+    public RecordRuleContext(PatientRecord record, DateTimeOffset at, Featurizer featurizer)
+        : this(record, at, featurizer.Featurize(record, at), featurizer.Names.Select((n, i) => (n, i)).ToFrozenDictionary(x => x.n, x => x.i, StringComparer.Ordinal))
+    {
+    }
+
+    public RecordRuleContext(PatientRecord record, DateTimeOffset at, float[] features, FrozenDictionary<string, int> columns)
+    {
+        _record = record;
+        _at = at;
+        _features = features;
+        _columns = columns;
+    }
+
+    public double Feature(string name) => _columns.TryGetValue(name, out var i) ? _features[i] : double.NaN;
+
+    public bool Has(string group) => _record.Conditions.Any(c => c.Groups.Contains(group) && c.IsActiveAt(_at));
+
+    public bool Ever(string group) => _record.Conditions.Any(c => c.Groups.Contains(group) && c.Onset <= _at);
+
+    public bool Taking(string medicationClass) => _record.Medications.Any(m => m.Classes.Contains(medicationClass) && m.IsActiveAt(_at));
+
+    public bool Female => _record.Sex == Sex.Female;
+}

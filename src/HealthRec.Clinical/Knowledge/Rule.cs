@@ -1,0 +1,244 @@
+using System.Globalization;
+
+namespace HealthRec.Clinical.Knowledge;
+
+/// <summary>What a rule can ask about one patient at one date.</summary>
+public interface IRuleContext
+{
+    /// <summary>A feature-schema column's value (NaN when missing).</summary>
+    double Feature(string name);
+
+    /// <summary>A condition of the group is active at the date.</summary>
+    bool Has(string group);
+
+    /// <summary>A condition of the group began on or before the date, active or not.</summary>
+    bool Ever(string group);
+
+    /// <summary>A medicine of the class is active at the date.</summary>
+    bool Taking(string medicationClass);
+
+    bool Female { get; }
+}
+
+public sealed class RuleException(string message) : Exception(message);
+
+/// <summary>The names a rule may use; each is checked when the rule is compiled.</summary>
+public sealed record RuleVocabulary(IReadOnlySet<string> Features, IReadOnlySet<string> ConditionGroups, IReadOnlySet<string> MedicationClasses);
+
+/// <summary>
+/// A catalog rule (<c>text/x-healthrec-rule</c>): comparisons of feature columns with numbers
+/// (<c>egfr_last &lt; 30</c>), <c>has(group)</c>, <c>ever(group)</c>, <c>on(class)</c>, <c>female</c>, <c>male</c>,
+/// combined with <c>and</c>, <c>or</c>, <c>not</c> and parentheses. A missing value satisfies no comparison: a rule
+/// never assumes a lab result it does not have. Compiled once (every name checked), evaluated many times.
+/// </summary>
+public sealed class Rule
+{
+    private readonly Node _root;
+
+    private Rule(string text, Node root)
+    {
+        Text = text;
+        _root = root;
+    }
+
+    public string Text { get; }
+
+    public bool Evaluate(IRuleContext context) => _root.Evaluate(context);
+
+    /// <summary>Parses and checks a rule; the exception names the problem and where it is.</summary>
+    public static Rule Compile(string text, RuleVocabulary vocabulary)
+    {
+        var parser = new Parser(text, vocabulary);
+        var root = parser.Expression();
+        parser.End();
+        return new Rule(text, root);
+    }
+
+    public override string ToString() => Text;
+
+    private abstract record Node
+    {
+        public abstract bool Evaluate(IRuleContext context);
+    }
+
+    private sealed record Or(Node Left, Node Right) : Node
+    {
+        public override bool Evaluate(IRuleContext context) => Left.Evaluate(context) || Right.Evaluate(context);
+    }
+
+    private sealed record And(Node Left, Node Right) : Node
+    {
+        public override bool Evaluate(IRuleContext context) => Left.Evaluate(context) && Right.Evaluate(context);
+    }
+
+    private sealed record Not(Node Inner) : Node
+    {
+        public override bool Evaluate(IRuleContext context) => !Inner.Evaluate(context);
+    }
+
+    private sealed record Compare(string Feature, string Operator, double Value) : Node
+    {
+        public override bool Evaluate(IRuleContext context)
+        {
+            var x = context.Feature(Feature);
+            return !double.IsNaN(x) && Operator switch
+            {
+                "<" => x < Value,
+                "<=" => x <= Value,
+                ">" => x > Value,
+                ">=" => x >= Value,
+                "=" => x == Value,
+                _ => x != Value,
+            };
+        }
+    }
+
+    private sealed record Call(string Function, string Argument) : Node
+    {
+        public override bool Evaluate(IRuleContext context) => Function switch
+        {
+            "has" => context.Has(Argument),
+            "ever" => context.Ever(Argument),
+            "on" => context.Taking(Argument),
+            "female" => context.Female,
+            _ => !context.Female,
+        };
+    }
+
+    private sealed class Parser(string text, RuleVocabulary vocabulary)
+    {
+        private static readonly string[] Operators = ["<=", ">=", "!=", "<", ">", "="];
+        private int _at;
+
+        public Node Expression()
+        {
+            var left = Conjunction();
+            while (Keyword("or"))
+            {
+                left = new Or(left, Conjunction());
+            }
+
+            return left;
+        }
+
+        public void End()
+        {
+            SkipSpace();
+            if (_at < text.Length)
+            {
+                throw Error($"unexpected '{text[_at..]}'");
+            }
+        }
+
+        private Node Conjunction()
+        {
+            var left = Negation();
+            while (Keyword("and"))
+            {
+                left = new And(left, Negation());
+            }
+
+            return left;
+        }
+
+        private Node Negation() => Keyword("not") ? new Not(Negation()) : Atom();
+
+        private Node Atom()
+        {
+            SkipSpace();
+            if (Symbol("("))
+            {
+                var inner = Expression();
+                return Symbol(")") ? inner : throw Error("')' expected");
+            }
+
+            var name = Identifier() ?? throw Error("a name, 'not' or '(' expected");
+            switch (name)
+            {
+                case "female" or "male":
+                    return new Call(name, "");
+                case "has" or "ever" or "on":
+                    if (!Symbol("("))
+                    {
+                        throw Error($"'(' expected after {name}");
+                    }
+
+                    var argument = Identifier() ?? throw Error($"a {(name == "on" ? "medication class" : "condition group")} expected");
+                    var known = name == "on" ? vocabulary.MedicationClasses : vocabulary.ConditionGroups;
+                    if (!known.Contains(argument))
+                    {
+                        throw Error($"unknown {(name == "on" ? "medication class" : "condition group")} '{argument}'");
+                    }
+
+                    return Symbol(")") ? new Call(name, argument) : throw Error("')' expected");
+            }
+
+            if (!vocabulary.Features.Contains(name))
+            {
+                throw Error($"unknown feature '{name}'");
+            }
+
+            SkipSpace();
+            var op = Operators.FirstOrDefault(o => string.CompareOrdinal(text, _at, o, 0, o.Length) == 0)
+                ?? throw Error($"a comparison (<, <=, >, >=, =, !=) expected after '{name}'");
+            _at += op.Length;
+            SkipSpace();
+            var start = _at;
+            while (_at < text.Length && (char.IsAsciiDigit(text[_at]) || text[_at] is '.' or '-'))
+            {
+                _at++;
+            }
+
+            return double.TryParse(text[start.._at], NumberStyles.AllowLeadingSign | NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var value)
+                ? new Compare(name, op, value)
+                : throw Error("a number expected");
+        }
+
+        private string? Identifier()
+        {
+            SkipSpace();
+            var start = _at;
+            while (_at < text.Length && (char.IsAsciiLetterOrDigit(text[_at]) || text[_at] is '_' or '-'))
+            {
+                _at++;
+            }
+
+            return _at > start ? text[start.._at] : null;
+        }
+
+        private bool Keyword(string word)
+        {
+            SkipSpace();
+            var end = _at + word.Length;
+            if (string.CompareOrdinal(text, _at, word, 0, word.Length) == 0 && (end == text.Length || !char.IsAsciiLetterOrDigit(text[end]) && text[end] != '_'))
+            {
+                _at = end;
+                return true;
+            }
+
+            return false;
+        }
+
+        private bool Symbol(string symbol)
+        {
+            SkipSpace();
+            if (string.CompareOrdinal(text, _at, symbol, 0, symbol.Length) == 0)
+            {
+                _at += symbol.Length;
+                return true;
+            }
+
+            return false;
+        }
+
+        private void SkipSpace()
+        {
+            while (_at < text.Length && char.IsWhiteSpace(text[_at]))
+            {
+                _at++;
+            }
+        }
+
+        private RuleException Error(string problem) => new($"rule '{text}' at {_at + 1}: {problem}");
+    }
+}

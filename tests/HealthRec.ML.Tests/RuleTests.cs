@@ -1,0 +1,73 @@
+using HealthRec.Clinical.Knowledge;
+using HealthRec.Clinical.Records;
+
+namespace HealthRec.ML.Tests;
+
+public sealed class RuleTests
+{
+    private static readonly DateTimeOffset At = new(2021, 1, 1, 0, 0, 0, TimeSpan.Zero);
+
+    private static RuleVocabulary Vocabulary() => new(
+        Repo.Featurizer().Names.ToHashSet(StringComparer.Ordinal),
+        Repo.Terminology.ConditionGroups,
+        Repo.Terminology.MedicationClasses);
+
+    private static RecordRuleContext Patient(double egfr, bool diabetic, bool onStatin, Sex sex = Sex.Female)
+    {
+        var builder = new PatientRecordBuilder("p") { BirthDate = new DateOnly(1960, 1, 1), Sex = sex, HasDemographics = true };
+        if (!double.IsNaN(egfr))
+        {
+            builder.Add("egfr", new Measurement(At.AddDays(-30), egfr, false));
+        }
+
+        if (diabetic)
+        {
+            builder.Add(new ConditionEntry("http://snomed.info/sct", "44054006", ["t2d"], At.AddYears(-2), null, "active", "confirmed"));
+        }
+
+        if (onStatin)
+        {
+            builder.Add(new MedicationEntry("http://www.nlm.nih.gov/research/umls/rxnorm", "83367", "atorvastatin", ["statin"], At.AddYears(-1), null, "active", MedicationSource.Request));
+        }
+
+        return new RecordRuleContext(builder.Build(), At, Repo.Featurizer());
+    }
+
+    [Theory]
+    [InlineData("egfr_last < 30", 25, false, false, true)]
+    [InlineData("egfr_last < 30", 45, false, false, false)]
+    [InlineData("egfr_last < 30 or has(t2d)", 45, true, false, true)]
+    [InlineData("has(t2d) and not on(statin) and age_years >= 40", 80, true, false, true)]
+    [InlineData("has(t2d) and not on(statin) and age_years >= 40", 80, true, true, false)]
+    [InlineData("(egfr_last >= 30 or has(ckd)) and female", 80, false, false, true)]
+    [InlineData("ever(t2d) and male", 80, true, false, false)]
+    public void GivenARule_WhenEvaluated_ThenItFollowsBooleanLogicOverThePatientsFacts(string text, double egfr, bool diabetic, bool statin, bool expected)
+    {
+        Assert.Equal(expected, Rule.Compile(text, Vocabulary()).Evaluate(Patient(egfr, diabetic, statin)));
+    }
+
+    [Theory]
+    [InlineData("egfr_last < 30")]
+    [InlineData("egfr_last >= 30")]
+    [InlineData("egfr_last != 30")]
+    public void GivenAMissingValue_WhenCompared_ThenNoComparisonHolds(string text)
+    {
+        Assert.False(Rule.Compile(text, Vocabulary()).Evaluate(Patient(double.NaN, false, false)));
+    }
+
+    [Theory]
+    [InlineData("egfr_lst < 30", "unknown feature 'egfr_lst'")]
+    [InlineData("has(diabetes)", "unknown condition group 'diabetes'")]
+    [InlineData("on(statins)", "unknown medication class 'statins'")]
+    [InlineData("egfr_last < ", "a number expected")]
+    [InlineData("(has(t2d)", "')' expected")]
+    [InlineData("has(t2d) maybe", "unexpected 'maybe'")]
+    [InlineData("egfr_last", "a comparison")]
+    public void GivenABadRule_WhenCompiled_ThenTheErrorNamesTheProblemAndWhere(string text, string expected)
+    {
+        var ex = Assert.Throws<RuleException>(() => Rule.Compile(text, Vocabulary()));
+
+        Assert.Contains(expected, ex.Message, StringComparison.Ordinal);
+        Assert.StartsWith($"rule '{text}' at ", ex.Message, StringComparison.Ordinal);
+    }
+}
