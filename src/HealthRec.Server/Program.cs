@@ -17,12 +17,14 @@ public partial class Program
         builder.AddJobs();
         builder.AddCdsHooks();
         builder.AddModels();
+        builder.AddKnowledge();
 
         var app = builder.Build();
         app.UseHosting();
         app.MapOperations();
         app.MapCdsHooks();
         app.MapModels();
+        app.MapKnowledge();
         app.MapJobs();
         return app;
     }

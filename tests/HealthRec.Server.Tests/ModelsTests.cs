@@ -115,3 +115,39 @@ public sealed class ModelsTests : IDisposable
         }
     }
 }
+
+[Collection(SequentialServers.Name)]
+public sealed class KnowledgeTests : IDisposable
+{
+    private readonly DirectoryInfo _folder = Directory.CreateTempSubdirectory("healthrec-knowledge-");
+
+    public void Dispose() => _folder.Delete(recursive: true);
+
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task GivenTheCommittedCatalog_WhenInterventionsAreListed_ThenEachComesWithItsIndicationAndEvidence()
+    {
+        await using var server = await RunningServer.StartAsync(new Dictionary<string, string?>(), Ct);
+
+        var items = JsonNode.Parse(await server.Client.GetStringAsync(new Uri("/interventions", UriKind.Relative), Ct))!.AsArray();
+
+        Assert.True(items.Count >= 25, $"{items.Count} interventions");
+        Assert.All(items, i => Assert.NotEmpty(i!["evidence"]!.AsArray()));
+        Assert.Contains(items, i => (string)i!["id"]! == "metformin" && i["contraindications"]!.AsArray().Any(c => ((string)c!).Contains("eGFR below 30", StringComparison.Ordinal)));
+    }
+
+    [Fact]
+    public async Task GivenACatalogItemWithoutEvidence_WhenTheServerStarts_ThenStartUpFailsNamingTheItem()
+    {
+        var catalog = JsonNode.Parse(await File.ReadAllTextAsync(Path.Combine(TestServices.RepositoryRoot, "data", "knowledge", "interventions.json"), Ct))!;
+        catalog["entry"]!.AsArray().Select(e => e!["resource"]!).Single(r => (string)r["id"]! == "ezetimibe").AsObject().Remove("relatedArtifact");
+        var broken = Path.Combine(_folder.FullName, "interventions.json");
+        await File.WriteAllTextAsync(broken, catalog.ToJsonString(), Ct);
+
+        var ex = await Assert.ThrowsAsync<Fhir.Knowledge.CatalogException>(() => RunningServer.StartAsync(
+            new Dictionary<string, string?> { ["Knowledge:CatalogPath"] = broken }, Ct));
+
+        Assert.Contains("ezetimibe: no evidence", ex.Message, StringComparison.Ordinal);
+    }
+}

@@ -36,6 +36,8 @@ internal sealed class RunningServer : IAsyncDisposable
             ["Models:Path"] = Path.Combine(TestServices.RepositoryRoot, "models"),
             ["Models:TerminologyPath"] = Path.Combine(TestServices.RepositoryRoot, "data", "terminology"),
             ["Models:FeatureSchemaPath"] = Path.Combine(TestServices.RepositoryRoot, "models", "feature-schema.json"),
+            ["Knowledge:CatalogPath"] = Path.Combine(TestServices.RepositoryRoot, "data", "knowledge", "interventions.json"),
+            ["Knowledge:OutcomesPath"] = Path.Combine(TestServices.RepositoryRoot, "models", "outcomes"),
             ["Jobs:WorkerCount"] = "1",
             ["Logging:LogLevel:Default"] = "Warning",
         };

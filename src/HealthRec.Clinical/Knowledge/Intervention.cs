@@ -1,0 +1,105 @@
+using System.Collections.Immutable;
+
+namespace HealthRec.Clinical.Knowledge;
+
+public enum InterventionCategory
+{
+    Medication,
+    Lifestyle,
+    Screening,
+    Referral,
+}
+
+/// <summary>The guideline behind an intervention: what it says, how strongly, where to read it.</summary>
+public sealed record Evidence(string Label, string Recommendation, string Strength, string Citation, string Url);
+
+/// <summary>The effect the catalog states for an outcome (a relative risk), used to re-score the outcome model.</summary>
+public sealed record StatedEffect(string Outcome, double RelativeRisk, string Source);
+
+/// <summary>A rule with the words a clinician reads when it fires.</summary>
+public sealed record RuleWithReason(Rule Rule, string Reason);
+
+/// <summary>
+/// One suggestion HealthRec can make (an ActivityDefinition in <c>data/knowledge</c>): what it would create, for whom,
+/// never for whom, and on what evidence.
+/// </summary>
+public sealed record Intervention
+{
+    public required string Id { get; init; }
+
+    public required string Title { get; init; }
+
+    public required InterventionCategory Category { get; init; }
+
+    /// <summary>Its group for de-duplication (e.g. <c>statin</c>, <c>raas-blocker</c>): two suggestions of one group are never shown together.</summary>
+    public required string Class { get; init; }
+
+    /// <summary>MedicationRequest or ServiceRequest, created with <c>intent=proposal</c>.</summary>
+    public required string ResourceType { get; init; }
+
+    public required string CodeSystem { get; init; }
+
+    public required string Code { get; init; }
+
+    public required string Display { get; init; }
+
+    public string? Dosage { get; init; }
+
+    /// <summary>The outcomes it addresses (ids of outcome definitions).</summary>
+    public ImmutableArray<string> Addresses { get; init; } = [];
+
+    public required RuleWithReason Indication { get; init; }
+
+    public ImmutableArray<RuleWithReason> Contraindications { get; init; } = [];
+
+    public ImmutableArray<RuleWithReason> Cautions { get; init; } = [];
+
+    /// <summary>Medication classes that mean "already on it" (or a duplicate of it).</summary>
+    public ImmutableArray<string> NotIfTaking { get; init; } = [];
+
+    /// <summary>An analyte measured within so many days means "done recently".</summary>
+    public (string Analyte, int Days)? NotIfMeasuredWithin { get; init; }
+
+    public ImmutableArray<StatedEffect> Effects { get; init; } = [];
+
+    public ImmutableArray<Evidence> Evidence { get; init; } = [];
+}
+
+/// <summary>Why an intervention may not be suggested for a patient now (the hard filters; rules, never learned).</summary>
+public sealed record Exclusion(string InterventionId, string Reason);
+
+/// <summary>The validated catalog, and the hard safety filters every suggestion passes.</summary>
+public sealed class InterventionCatalog(ImmutableArray<Intervention> items)
+{
+    public ImmutableArray<Intervention> Items { get; } = items;
+
+    /// <summary>
+    /// Null when the intervention may be suggested; otherwise why not: a contraindication, already taking it (or its
+    /// class), or the test done recently. Applied after any ranking and never overridden by it.
+    /// </summary>
+    public static Exclusion? Exclude(Intervention item, IRuleContext patient, Func<string, double> daysSinceLast)
+    {
+        foreach (var contraindication in item.Contraindications)
+        {
+            if (contraindication.Rule.Evaluate(patient))
+            {
+                return new Exclusion(item.Id, $"contraindicated: {contraindication.Reason}");
+            }
+        }
+
+        foreach (var medicationClass in item.NotIfTaking)
+        {
+            if (patient.Taking(medicationClass))
+            {
+                return new Exclusion(item.Id, $"already taking {medicationClass}");
+            }
+        }
+
+        if (item.NotIfMeasuredWithin is { } recent && daysSinceLast(recent.Analyte) is var days && !double.IsNaN(days) && days <= recent.Days)
+        {
+            return new Exclusion(item.Id, $"{recent.Analyte} measured {days:0} days ago");
+        }
+
+        return null;
+    }
+}

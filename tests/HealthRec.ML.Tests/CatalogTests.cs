@@ -1,0 +1,187 @@
+using System.Text.Json.Nodes;
+using HealthRec.Clinical.Knowledge;
+using HealthRec.Clinical.Records;
+using HealthRec.Fhir.Knowledge;
+using HealthRec.ML.Outcomes;
+
+namespace HealthRec.ML.Tests;
+
+/// <summary>The intervention catalog: validated as a whole, and the hard safety filters that no ranking can override.</summary>
+public sealed class CatalogTests
+{
+    private static readonly DateTimeOffset At = new(2022, 6, 1, 0, 0, 0, TimeSpan.Zero);
+    private const string Snomed = "http://snomed.info/sct";
+    private const string RxNorm = "http://www.nlm.nih.gov/research/umls/rxnorm";
+
+    private static RuleVocabulary Vocabulary() =>
+        new(Repo.Featurizer().Names.ToHashSet(StringComparer.Ordinal), Repo.Terminology.ConditionGroups, Repo.Terminology.MedicationClasses);
+
+    private static HashSet<string> Outcomes() =>
+        OutcomeFiles.Load(Repo.Path_("models/outcomes"), Repo.Terminology).Select(d => d.Id).ToHashSet(StringComparer.Ordinal);
+
+    private static InterventionCatalog Load(string json) => InterventionCatalogFiles.Parse(json, "catalog.json", Repo.Terminology, Vocabulary(), Outcomes());
+
+    private static string CommittedJson => File.ReadAllText(Repo.Path_(InterventionCatalogFiles.DefaultFile));
+
+    private static Intervention Item(string id) => Load(CommittedJson).Items.Single(i => i.Id == id);
+
+    /// <summary>A 58-year-old woman with the given facts at <see cref="At"/>.</summary>
+    private sealed class Patient
+    {
+        private readonly PatientRecordBuilder _builder = new("p") { BirthDate = new DateOnly(1964, 1, 1), Sex = Sex.Female, HasDemographics = true };
+
+        public Patient With(string analyte, double value, int daysAgo = 30)
+        {
+            _builder.Add(analyte, new Measurement(At.AddDays(-daysAgo), value, false));
+            return this;
+        }
+
+        public Patient Has(string group)
+        {
+            _builder.Add(new ConditionEntry(Snomed, "1", [group], At.AddYears(-1), null, "active", "confirmed"));
+            return this;
+        }
+
+        public Patient Taking(string display, params string[] classes)
+        {
+            _builder.Add(new MedicationEntry(RxNorm, "1", display, [.. classes], At.AddYears(-1), null, "active", MedicationSource.Request));
+            return this;
+        }
+
+        public (RecordRuleContext Context, Func<string, double> DaysSince) Build()
+        {
+            var record = _builder.Build();
+            double DaysSince(string analyte) => record.MeasurementsOf(analyte) is { IsEmpty: false } m ? (At - m[^1].At).TotalDays : double.NaN;
+            return (new RecordRuleContext(record, At, Repo.Featurizer()), DaysSince);
+        }
+    }
+
+    [Fact]
+    public void GivenTheCommittedCatalog_WhenLoaded_ThenItCoversTheFourKindsOfInterventionWithEvidenceOnEveryItem()
+    {
+        var catalog = Load(CommittedJson);
+
+        Assert.True(catalog.Items.Length >= 25, $"{catalog.Items.Length} interventions");
+        Assert.Equal(Enum.GetValues<InterventionCategory>(), catalog.Items.Select(i => i.Category).Distinct().Order());
+        foreach (var required in new[] { "metformin", "sglt2-inhibitor", "glp1-agonist", "statin-moderate", "statin-high", "ezetimibe", "ace-inhibitor", "arb", "thiazide", "ccb" })
+        {
+            Assert.Contains(catalog.Items, i => i.Id == required);
+        }
+
+        Assert.All(catalog.Items, i =>
+        {
+            Assert.NotEmpty(i.Evidence);
+            Assert.All(i.Evidence, e => Assert.True(e.Url.StartsWith("https://", StringComparison.Ordinal) && e.Citation.Length > 20 && e.Strength.Length > 0, i.Id));
+            Assert.False(string.IsNullOrWhiteSpace(i.Indication.Reason), i.Id);
+        });
+    }
+
+    [Theory]
+    [InlineData("metformin", "relatedArtifact", null, "metformin: no evidence")]
+    [InlineData("metformin", "productCodeableConcept.coding.0.code", "999999999", "metformin: http://www.nlm.nih.gov/research/umls/rxnorm|999999999")]
+    [InlineData("lipid-panel", "code.coding.0.system", "http://example.org/codes", "lipid-panel: unknown code system 'http://example.org/codes'")]
+    [InlineData("metformin", "extension.2.valueExpression.expression", "egfr_lst < 30", "metformin: indication: rule 'egfr_lst < 30' at")]
+    [InlineData("ezetimibe", "extension.3.valueCode", "no-such-class", "ezetimibe: not-if-taking names unknown medication class 'no-such-class'")]
+    [InlineData("statin-high", "intent", "order", "statin-high: intent must be proposal")]
+    public void GivenACatalogWithABadItem_WhenLoaded_ThenTheErrorNamesTheItemAndTheProblem(string id, string path, string? value, string expected)
+    {
+        var bundle = JsonNode.Parse(CommittedJson)!;
+        var resource = bundle["entry"]!.AsArray().Select(e => e!["resource"]!).Single(r => (string)r["id"]! == id);
+        var parts = path.Split('.');
+        var node = resource;
+        foreach (var part in parts[..^1])
+        {
+            node = int.TryParse(part, out var index) ? node![index]! : node![part]!;
+        }
+
+        if (value is null)
+        {
+            node.AsObject().Remove(parts[^1]);
+        }
+        else if (int.TryParse(parts[^1], out var last))
+        {
+            node[last] = value;
+        }
+        else
+        {
+            node[parts[^1]] = value;
+        }
+
+        var ex = Assert.Throws<CatalogException>(() => Load(bundle.ToJsonString()));
+
+        Assert.Contains(expected, ex.Message, StringComparison.Ordinal);
+    }
+
+    public static TheoryData<string, string> Contraindicated => new()
+    {
+        { "metformin", "eGFR 25" },
+        { "metformin-prediabetes", "eGFR 25" },
+        { "sglt2-inhibitor", "eGFR 15" },
+        { "sglt2-inhibitor", "pregnancy" },
+        { "glp1-agonist", "pregnancy" },
+        { "statin-moderate", "liver disease" },
+        { "statin-moderate", "pregnancy" },
+        { "statin-high", "liver disease" },
+        { "ace-inhibitor", "pregnancy" },
+        { "ace-inhibitor", "on an ARB" },
+        { "arb", "pregnancy" },
+        { "arb", "on an ACE inhibitor" },
+        { "thiazide", "pregnancy" },
+        { "anticoagulant-af", "liver disease" },
+    };
+
+    [Theory]
+    [MemberData(nameof(Contraindicated))]
+    public void GivenAPatientWhoIsIndicatedButCarriesAContraindication_WhenFiltered_ThenTheItemIsExcludedAndTheReasonSaysWhy(string id, string contraindication)
+    {
+        // Indicated for every item above: diabetes, hypertension above target, ASCVD, AF, prediabetes with obesity.
+        var patient = new Patient().Has("t2d").Has("prediabetes").Has("hypertension").Has("ckd").Has("ascvd").Has("atrial-fibrillation")
+            .With("sbp", 150).With("bmi", 38).With("ldl", 200).With("uacr", 250).With("egfr", contraindication switch
+            {
+                "eGFR 25" => 25,
+                "eGFR 15" => 15,
+                _ => 70,
+            });
+        _ = contraindication switch
+        {
+            "pregnancy" => patient.Has("pregnancy"),
+            "liver disease" => patient.Has("liver-disease"),
+            "on an ARB" => patient.Taking("losartan", "arb"),
+            "on an ACE inhibitor" => patient.Taking("lisinopril", "ace-inhibitor"),
+            _ => patient,
+        };
+        var (context, daysSince) = patient.Build();
+        var item = Item(id);
+
+        Assert.True(item.Indication.Rule.Evaluate(context), $"{id} should be indicated for this patient");
+        var exclusion = InterventionCatalog.Exclude(item, context, daysSince);
+
+        Assert.NotNull(exclusion);
+        Assert.StartsWith("contraindicated: ", exclusion.Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void GivenAPatientOnAModerateStatin_WhenFiltered_ThenNoStatinStartIsSuggestedButIntensificationIsWhileLdlStaysHigh()
+    {
+        var (highLdl, days) = new Patient().Has("t2d").With("ldl", 130).Taking("atorvastatin 20 MG Oral Tablet", "statin", "statin-moderate-intensity").Build();
+        var (lowLdl, _) = new Patient().Has("t2d").With("ldl", 80).Taking("atorvastatin 20 MG Oral Tablet", "statin", "statin-moderate-intensity").Build();
+        var start = Item("statin-moderate");
+        var intensify = Item("statin-high");
+
+        Assert.Equal("already taking statin", InterventionCatalog.Exclude(start, highLdl, days)?.Reason);
+        Assert.Null(InterventionCatalog.Exclude(intensify, highLdl, days));
+        Assert.True(intensify.Indication.Rule.Evaluate(highLdl));
+        Assert.False(intensify.Indication.Rule.Evaluate(lowLdl));
+    }
+
+    [Fact]
+    public void GivenATestDoneRecently_WhenFiltered_ThenItIsNotSuggestedAgainUntilItIsDue()
+    {
+        var hba1c = Item("hba1c-test");
+        var (recent, recentDays) = new Patient().Has("t2d").With("hba1c", 7.1, daysAgo: 30).Build();
+        var (due, dueDays) = new Patient().Has("t2d").With("hba1c", 7.1, daysAgo: 400).Build();
+
+        Assert.Equal("hba1c measured 30 days ago", InterventionCatalog.Exclude(hba1c, recent, recentDays)?.Reason);
+        Assert.Null(InterventionCatalog.Exclude(hba1c, due, dueDays));
+    }
+}
