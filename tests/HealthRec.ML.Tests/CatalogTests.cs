@@ -19,14 +19,14 @@ public sealed class CatalogTests
     private static HashSet<string> Outcomes() =>
         OutcomeFiles.Load(Repo.Path_("models/outcomes"), Repo.Terminology).Select(d => d.Id).ToHashSet(StringComparer.Ordinal);
 
-    private static InterventionCatalog Load(string json) => InterventionCatalogFiles.Parse(json, "catalog.json", Repo.Terminology, Vocabulary(), Outcomes());
+    internal static InterventionCatalog Load(string json) => InterventionCatalogFiles.Parse(json, "catalog.json", Repo.Terminology, Vocabulary(), Outcomes());
 
-    private static string CommittedJson => File.ReadAllText(Repo.Path_(InterventionCatalogFiles.DefaultFile));
+    internal static string CommittedJson => File.ReadAllText(Repo.Path_(InterventionCatalogFiles.DefaultFile));
 
     private static Intervention Item(string id) => Load(CommittedJson).Items.Single(i => i.Id == id);
 
     /// <summary>A 58-year-old woman with the given facts at <see cref="At"/>.</summary>
-    private sealed class Patient
+    internal sealed class Patient
     {
         private readonly PatientRecordBuilder _builder = new("p") { BirthDate = new DateOnly(1964, 1, 1), Sex = Sex.Female, HasDemographics = true };
 
@@ -47,6 +47,8 @@ public sealed class CatalogTests
             _builder.Add(new MedicationEntry(RxNorm, "1", display, [.. classes], At.AddYears(-1), null, "active", MedicationSource.Request));
             return this;
         }
+
+        public PatientRecord Record() => _builder.Build();
 
         public (RecordRuleContext Context, Func<string, double> DaysSince) Build()
         {

@@ -1,0 +1,197 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using HealthRec.Clinical.Knowledge;
+using HealthRec.Fhir;
+using HealthRec.Fhir.Knowledge;
+using HealthRec.ML.Outcomes;
+using HealthRec.ML.Recommendation;
+using HealthRec.ML.Registry;
+using HealthRec.ML.Serving;
+using HealthRec.Server.Ingestion;
+
+namespace HealthRec.Server.Models;
+
+/// <summary>
+/// <c>healthrec recommend</c>: the ranked suggestions for one patient, each with the benefit expected (an estimate),
+/// the reasons, cautions, evidence and the FHIR proposal it would create; and what the safety filters left out.
+/// </summary>
+internal static class RecommendCommand
+{
+    public static Command Create()
+    {
+        var inputs = new Option<string[]>("--input") { Description = "A folder or file of NDJSON or Bundle JSON, or an http(s) FHIR base URL. Repeatable. Default: data/sample/", AllowMultipleArgumentsPerToken = false };
+        var patient = new Option<string>("--patient") { Description = "The patient's id", Required = true };
+        var models = new Option<string>("--models") { Description = "Model registry folder", DefaultValueFactory = _ => "models" };
+        var top = new Option<int>("--top") { Description = "How many suggestions", DefaultValueFactory = _ => 5 };
+        var json = new Option<bool>("--json") { Description = "Print JSON, with the FHIR resource each suggestion would create" };
+        var indexDate = new Option<string?>("--index-date") { Description = "YYYY-MM-DD; default: the patient's last recorded activity" };
+        var catalog = new Option<string>("--catalog") { Description = "Intervention catalog", DefaultValueFactory = _ => InterventionCatalogFiles.DefaultFile };
+        var features = new Option<string>("--features") { Description = "Feature schema JSON", DefaultValueFactory = _ => Fhir.Ingestion.TerminologyFiles.DefaultSchema };
+        var terminology = new Option<string>("--terminology") { Description = "Terminology folder", DefaultValueFactory = _ => Fhir.Ingestion.TerminologyFiles.DefaultFolder };
+        var outcomes = new Option<string>("--outcomes") { Description = "Outcome definitions", DefaultValueFactory = _ => OutcomeFiles.DefaultFolder };
+        var output = new Option<string?>("--out") { Description = "Write to this file instead of standard output" };
+        var command = new Command("recommend", "Recommend interventions for one patient: ranked, safe, explained, with evidence.")
+        {
+            inputs, patient, models, top, json, indexDate, catalog, features, terminology, outcomes, output,
+        };
+        command.SetAction((result, cancellationToken) => RunAsync(
+            result.GetValue(inputs) is { Length: > 0 } given ? given : ["data/sample/"], result.GetValue(patient)!, result.GetValue(models)!,
+            result.GetValue(top), result.GetValue(json), result.GetValue(indexDate), result.GetValue(catalog)!, result.GetValue(features)!,
+            result.GetValue(terminology)!, result.GetValue(outcomes)!, result.GetValue(output), cancellationToken));
+        return command;
+    }
+
+    private static async Task<int> RunAsync(string[] inputs, string patientId, string modelsFolder, int top, bool asJson, string? indexDateText,
+        string catalogFile, string schemaFile, string terminologyFolder, string outcomesPath, string? outputFile, CancellationToken cancellationToken)
+    {
+        var (dateOk, indexAt) = await InputSources.IndexDateAsync(indexDateText);
+        if (!dateOk || top < 1 || await InputSources.SchemaAsync(terminologyFolder, schemaFile) is not var (terms, featurizer))
+        {
+            if (top < 1)
+            {
+                await Console.Error.WriteLineAsync("--top must be at least 1.");
+            }
+
+            return 2;
+        }
+
+        InterventionCatalog interventions;
+        try
+        {
+            var outcomeIds = OutcomeFiles.Load(outcomesPath, terms).Select(o => o.Id).ToHashSet(StringComparer.Ordinal);
+            var vocabulary = new RuleVocabulary(featurizer.Names.ToHashSet(StringComparer.Ordinal), terms.ConditionGroups, terms.MedicationClasses);
+            interventions = InterventionCatalogFiles.Load(catalogFile, terms, vocabulary, outcomeIds);
+        }
+        catch (Exception ex) when (ex is CatalogException or Clinical.Outcomes.OutcomeDefinitionException)
+        {
+            await Console.Error.WriteLineAsync(ex.Message);
+            return 2;
+        }
+
+        using var http = new HttpClient();
+        var (records, _, error) = await InputSources.ReadAllAsync(inputs, terms, http, cancellationToken);
+        if (error is not null)
+        {
+            await Console.Error.WriteLineAsync(error);
+            return 2;
+        }
+
+        var record = records.FirstOrDefault(r => string.Equals(r.PatientId, patientId, StringComparison.Ordinal));
+        if (record is null || (indexAt ?? record.LastActivity) is not { } at)
+        {
+            await Console.Error.WriteLineAsync(record is null ? $"--patient '{patientId}' is not in the input." : $"Patient '{patientId}' has no dated data.");
+            return 2;
+        }
+
+        var predictors = ModelRegistry.Outcomes(modelsFolder)
+            .ToDictionary(o => o, o => new OutcomePredictor(OutcomeModel.Load(ModelRegistry.CurrentFolder(modelsFolder, o)!), featurizer, terms), StringComparer.Ordinal);
+        try
+        {
+            var set = new Recommender(interventions, featurizer, predictors).Recommend(record, at, top);
+            var rendered = asJson ? Json(set) : Text(set);
+            if (outputFile is null)
+            {
+                await Console.Out.WriteAsync(rendered);
+            }
+            else
+            {
+                await File.WriteAllTextAsync(outputFile, rendered, cancellationToken);
+            }
+
+            return 0;
+        }
+        finally
+        {
+            foreach (var predictor in predictors.Values)
+            {
+                predictor.Dispose();
+            }
+        }
+    }
+
+    private static string Text(RecommendationSet set)
+    {
+        var ci = CultureInfo.InvariantCulture;
+        var text = new StringBuilder();
+        text.AppendLine(ci, $"Suggestions for patient {set.PatientId} at {set.At:yyyy-MM-dd} (HealthRec; every benefit is an estimate, its source named):");
+        foreach (var r in set.Recommendations)
+        {
+            var i = r.Intervention;
+            text.AppendLine();
+            text.AppendLine(ci, $"{r.Rank}. {i.Title}  [{i.Category.ToString().ToLowerInvariant()}, score {r.Score:0.000}]");
+            if (r.Benefit is { } benefit)
+            {
+                text.AppendLine(ci, $"   expected: {benefit.Text}");
+            }
+
+            foreach (var reason in r.Reasons)
+            {
+                text.AppendLine(ci, $"   why: {reason}");
+            }
+
+            foreach (var caution in r.Cautions)
+            {
+                text.AppendLine(ci, $"   caution: {caution}");
+            }
+
+            foreach (var e in r.Evidence)
+            {
+                text.AppendLine(ci, $"   evidence: {e.Label} ({e.Strength}): {e.Recommendation}. {e.Url}");
+            }
+
+            text.AppendLine(ci, $"   would create: {i.ResourceType} (intent=proposal) {i.Display}{(i.Dosage is null ? "" : $", {i.Dosage}")}");
+        }
+
+        if (set.Excluded.Count > 0)
+        {
+            text.AppendLine();
+            text.AppendLine("Left out: " + string.Join("; ", set.Excluded.Select(e => $"{e.InterventionId} ({e.Reason})")));
+        }
+
+        return text.ToString();
+    }
+
+    private static string Json(RecommendationSet set)
+    {
+        var recommendations = new JsonArray();
+        foreach (var r in set.Recommendations)
+        {
+            var proposal = ProposalBuilder.Build(r.Intervention, set.PatientId, r.Reasons, r.Benefit?.Text);
+            recommendations.Add(new JsonObject
+            {
+                ["rank"] = r.Rank,
+                ["intervention"] = r.Intervention.Id,
+                ["title"] = r.Intervention.Title,
+                ["category"] = r.Intervention.Category.ToString().ToLowerInvariant(),
+                ["score"] = Math.Round(r.Score, 6),
+                ["expectedBenefit"] = r.Benefit is { } b ? new JsonObject
+                {
+                    ["text"] = b.Text, ["outcome"] = b.Outcome, ["modelVersion"] = b.ModelVersion,
+                    ["riskNow"] = Math.Round(b.RiskNow, 4), ["riskWith"] = Math.Round(b.RiskWith, 4), ["kind"] = "estimate",
+                } : null,
+                ["reasons"] = new JsonArray([.. r.Reasons.Select(x => (JsonNode?)x)]),
+                ["cautions"] = new JsonArray([.. r.Cautions.Select(x => (JsonNode?)x)]),
+                ["evidence"] = JsonSerializer.SerializeToNode(r.Evidence, JsonOptions),
+                ["proposal"] = JsonNode.Parse(FhirJson.Serialize(proposal)),
+            });
+        }
+
+        var root = new JsonObject
+        {
+            ["patient"] = set.PatientId,
+            ["at"] = set.At.UtcDateTime,
+            ["recommendations"] = recommendations,
+            ["excluded"] = JsonSerializer.SerializeToNode(set.Excluded, JsonOptions),
+        };
+        return root.ToJsonString(JsonOptions) + Environment.NewLine;
+    }
+
+    private static readonly JsonSerializerOptions JsonOptions = new(JsonSerializerDefaults.Web)
+    {
+        WriteIndented = true,
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+    };
+}

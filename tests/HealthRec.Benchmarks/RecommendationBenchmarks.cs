@@ -1,0 +1,59 @@
+using BenchmarkDotNet.Attributes;
+using HealthRec.Clinical.Ingestion;
+using HealthRec.Clinical.Knowledge;
+using HealthRec.Clinical.Records;
+using HealthRec.Clinical.Units;
+using HealthRec.Fhir.Ingestion;
+using HealthRec.Fhir.Knowledge;
+using HealthRec.Fhir.Sources;
+using HealthRec.ML.Outcomes;
+using HealthRec.ML.Recommendation;
+using HealthRec.ML.Registry;
+using HealthRec.ML.Serving;
+using HealthRec.Testing;
+
+namespace HealthRec.Benchmarks;
+
+/// <summary>One patient's recommendations with the committed catalog and default models: candidates, predictions, scores, filters, explanations.</summary>
+[MemoryDiagnoser]
+public class RecommendationBenchmarks : IDisposable
+{
+    private Recommender _recommender = null!;
+    private Dictionary<string, OutcomePredictor> _predictors = [];
+    private List<PatientRecord> _patients = [];
+    private int _next;
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        var terminology = TerminologyFiles.Load(Path.Combine(Repository.Root, TerminologyFiles.DefaultFolder));
+        var featurizer = TerminologyFiles.LoadFeaturizer(Path.Combine(Repository.Root, TerminologyFiles.DefaultSchema), terminology);
+        var models = Path.Combine(Repository.Root, "models");
+        _predictors = ModelRegistry.Outcomes(models).ToDictionary(o => o, o => new OutcomePredictor(OutcomeModel.Load(ModelRegistry.CurrentFolder(models, o)!), featurizer, terminology));
+        var outcomes = OutcomeFiles.Load(Path.Combine(Repository.Root, OutcomeFiles.DefaultFolder), terminology).Select(o => o.Id).ToHashSet(StringComparer.Ordinal);
+        var vocabulary = new RuleVocabulary(featurizer.Names.ToHashSet(StringComparer.Ordinal), terminology.ConditionGroups, terminology.MedicationClasses);
+        var catalog = InterventionCatalogFiles.Load(Path.Combine(Repository.Root, InterventionCatalogFiles.DefaultFile), terminology, vocabulary, outcomes);
+        _recommender = new Recommender(catalog, featurizer, _predictors);
+        var mapper = new FhirRecordMapper(terminology, new UnitNormalizer());
+        _patients = [.. RecordReader.ReadAsync(new NdjsonSource(Path.Combine(Repository.Root, "data", "sample")), mapper, new IngestionReport(), default)
+            .ToBlockingEnumerable().Where(r => r.LastActivity is not null)];
+    }
+
+    [Benchmark]
+    public int RecommendForOnePatient()
+    {
+        var patient = _patients[_next++ % _patients.Count];
+        return _recommender.Recommend(patient, patient.LastActivity!.Value).Recommendations.Count;
+    }
+
+    [GlobalCleanup]
+    public void Dispose()
+    {
+        foreach (var predictor in _predictors.Values)
+        {
+            predictor.Dispose();
+        }
+
+        GC.SuppressFinalize(this);
+    }
+}

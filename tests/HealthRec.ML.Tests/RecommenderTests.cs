@@ -1,0 +1,104 @@
+using System.Text.Json.Nodes;
+using HealthRec.Fhir.Knowledge;
+using HealthRec.ML.Recommendation;
+using HealthRec.ML.Registry;
+using HealthRec.ML.Serving;
+
+namespace HealthRec.ML.Tests;
+
+/// <summary>The content-based recommender with the committed catalog and default models.</summary>
+public sealed class RecommenderTests(GeneratedCohort cohort) : IClassFixture<GeneratedCohort>, IDisposable
+{
+    private static readonly DateTimeOffset At = new(2022, 6, 1, 0, 0, 0, TimeSpan.Zero);
+    private readonly Dictionary<string, OutcomePredictor> _predictors = ModelRegistry.Outcomes(Repo.Path_("models"))
+        .ToDictionary(o => o, o => new OutcomePredictor(OutcomeModel.Load(ModelRegistry.CurrentFolder(Repo.Path_("models"), o)!), Repo.Featurizer(), Repo.Terminology), StringComparer.Ordinal);
+
+    public void Dispose()
+    {
+        foreach (var predictor in _predictors.Values)
+        {
+            predictor.Dispose();
+        }
+    }
+
+    private Recommender Recommender(string? catalogJson = null) =>
+        new(CatalogTests.Load(catalogJson ?? CatalogTests.CommittedJson), Repo.Featurizer(), _predictors);
+
+    [Theory]
+    [InlineData("metformin", "egfr 25")]
+    [InlineData("ace-inhibitor", "pregnancy")]
+    [InlineData("arb", "on an ACE inhibitor")]
+    [InlineData("statin-high", "liver disease")]
+    [InlineData("anticoagulant-af", "liver disease")]
+    public void GivenAContraindicatedItemThatWouldRankFirst_WhenRecommended_ThenItNeverAppears(string id, string contraindication)
+    {
+        // The catalog says the item all but abolishes risk, so its score tops everything; the filter must still win.
+        var catalog = JsonNode.Parse(CatalogTests.CommittedJson)!;
+        var item = catalog["entry"]!.AsArray().Select(e => e!["resource"]!).Single(r => (string)r["id"]! == id);
+        item["extension"]!.AsArray().Add(JsonNode.Parse("""{"url":"https://healthrec.example.org/fhir/StructureDefinition/effect","extension":[{"url":"outcome","valueCode":"ascvd-10y"},{"url":"relativeRisk","valueDecimal":0.01},{"url":"source","valueString":"test: an overwhelming effect"}]}"""));
+        var patient = new CatalogTests.Patient().Has("t2d").Has("hypertension").Has("atrial-fibrillation").Has("ascvd")
+            .With("sbp", 155).With("ldl", 210).With("bmi", 31).With("egfr", contraindication == "egfr 25" ? 25 : 70);
+        _ = contraindication switch
+        {
+            "pregnancy" => patient.Has("pregnancy"),
+            "liver disease" => patient.Has("liver-disease"),
+            "on an ACE inhibitor" => patient.Taking("lisinopril", "ace-inhibitor"),
+            _ => patient,
+        };
+
+        var set = Recommender(catalog.ToJsonString()).Recommend(patient.Record(), At, top: 30);
+
+        Assert.DoesNotContain(set.Recommendations, r => r.Intervention.Id == id);
+        Assert.Contains(set.Excluded, e => e.InterventionId == id && e.Reason.StartsWith("contraindicated: ", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void GivenAPatientOnAModerateStatinWithLdlStillHigh_WhenRecommended_ThenIntensificationIsOfferedAndNoStatinStart()
+    {
+        var patient = new CatalogTests.Patient().Has("t2d").With("ldl", 135).Taking("atorvastatin 20 MG Oral Tablet", "statin", "statin-moderate-intensity");
+
+        var set = Recommender().Recommend(patient.Record(), At, top: 30);
+
+        Assert.Contains(set.Recommendations, r => r.Intervention.Id == "statin-high");
+        Assert.DoesNotContain(set.Recommendations, r => r.Intervention.Id == "statin-moderate");
+    }
+
+    [Fact]
+    public void GivenPatientsOfTheCohort_WhenRecommended_ThenEverySuggestionHasReasonsAndEvidenceAndTheListsAreDeterministic()
+    {
+        var recommender = Recommender();
+        var patients = cohort.Records.Where(r => r.LastActivity is not null).Take(150).ToList();
+
+        var first = patients.Select(p => recommender.Recommend(p, p.LastActivity!.Value)).ToList();
+        var second = patients.Select(p => recommender.Recommend(p, p.LastActivity!.Value)).ToList();
+
+        Assert.Contains(first, s => s.Recommendations.Count > 0);
+        Assert.All(first.SelectMany(s => s.Recommendations), r =>
+        {
+            Assert.NotEmpty(r.Reasons);
+            Assert.NotEmpty(r.Evidence);
+            Assert.All(r.Evidence, e => Assert.StartsWith("https://", e.Url, StringComparison.Ordinal));
+            if (r.Benefit is { } b)
+            {
+                Assert.True(b.RiskWith < b.RiskNow && b.Text.Contains("an estimate", StringComparison.Ordinal), b.Text);
+            }
+        });
+        Assert.All(first, s => Assert.Equal(s.Recommendations.Count, s.Recommendations.Select(r => r.Intervention.Class).Distinct().Count()));
+        Assert.Equal(first.Select(s => string.Join(",", s.Recommendations.Select(r => $"{r.Intervention.Id}:{r.Score:R}"))),
+            second.Select(s => string.Join(",", s.Recommendations.Select(r => $"{r.Intervention.Id}:{r.Score:R}"))));
+    }
+
+    [Fact]
+    public void GivenARecommendation_WhenItsProposalIsBuilt_ThenItIsADraftProposalThatInstantiatesTheCatalogItem()
+    {
+        var item = CatalogTests.Load(CatalogTests.CommittedJson).Items.Single(i => i.Id == "statin-high");
+
+        var proposal = Assert.IsType<Hl7.Fhir.Model.MedicationRequest>(ProposalBuilder.Build(item, "p1", ["indicated: clinical ASCVD"], "estimated risk 18 % → 12 %"));
+
+        Assert.Equal(Hl7.Fhir.Model.MedicationRequest.MedicationRequestIntent.Proposal, proposal.Intent);
+        Assert.Equal(Hl7.Fhir.Model.MedicationRequest.MedicationrequestStatus.Draft, proposal.Status);
+        Assert.Equal("https://healthrec.example.org/fhir/ActivityDefinition/statin-high", Assert.Single(proposal.InstantiatesCanonical));
+        Assert.Equal("Patient/p1", proposal.Subject.Reference);
+        Assert.Contains(proposal.Note, n => n.Text!.Contains("2018 AHA/ACC Cholesterol Guideline", StringComparison.Ordinal));
+    }
+}
