@@ -1,6 +1,5 @@
 using System.ComponentModel.DataAnnotations;
 using HealthRec.Clinical.Knowledge;
-using HealthRec.Fhir.Ingestion;
 using HealthRec.Fhir.Knowledge;
 using HealthRec.ML.Outcomes;
 using Microsoft.Extensions.Options;
@@ -32,10 +31,9 @@ public static class KnowledgeEndpoints
         builder.Services.AddSingleton(sp =>
         {
             var root = sp.GetRequiredService<IHostEnvironment>().ContentRootPath;
-            var models = sp.GetRequiredService<IOptions<ModelOptions>>().Value;
             var knowledge = sp.GetRequiredService<IOptions<KnowledgeOptions>>().Value;
-            var terminology = TerminologyFiles.Load(Path.Combine(root, models.TerminologyPath));
-            var featurizer = TerminologyFiles.LoadFeaturizer(Path.Combine(root, models.FeatureSchemaPath), terminology);
+            var schema = sp.GetRequiredService<ClinicalSchema>();
+            var (terminology, featurizer) = (schema.Terminology, schema.Featurizer);
             var outcomes = OutcomeFiles.Load(Path.Combine(root, knowledge.OutcomesPath), terminology).Select(o => o.Id).ToHashSet(StringComparer.Ordinal);
             var vocabulary = new RuleVocabulary(featurizer.Names.ToHashSet(StringComparer.Ordinal), terminology.ConditionGroups, terminology.MedicationClasses);
             return InterventionCatalogFiles.Load(Path.Combine(root, knowledge.CatalogPath), terminology, vocabulary, outcomes);

@@ -30,7 +30,21 @@ public sealed class ModelOptions
 /// builds the new set aside and swaps it in one reference assignment, so a request sees the old set or the new one,
 /// never a mix; the old predictors are disposed after in-flight requests have had time to finish.
 /// </summary>
-public sealed partial class ModelCatalog(IOptions<ModelOptions> options, IHostEnvironment environment, ILogger<ModelCatalog> logger) : IDisposable
+/// <summary>The terminology and the compiled feature schema the server's models and rules use, loaded once at start.</summary>
+public sealed class ClinicalSchema(IOptions<ModelOptions> options, IHostEnvironment environment)
+{
+    private readonly Lazy<(Clinical.Terminology.ClinicalTerminology, Clinical.Features.Featurizer)> _loaded = new(() =>
+    {
+        var terminology = TerminologyFiles.Load(System.IO.Path.Combine(environment.ContentRootPath, options.Value.TerminologyPath));
+        return (terminology, TerminologyFiles.LoadFeaturizer(System.IO.Path.Combine(environment.ContentRootPath, options.Value.FeatureSchemaPath), terminology));
+    });
+
+    public Clinical.Terminology.ClinicalTerminology Terminology => _loaded.Value.Item1;
+
+    public Clinical.Features.Featurizer Featurizer => _loaded.Value.Item2;
+}
+
+public sealed partial class ModelCatalog(IOptions<ModelOptions> options, IHostEnvironment environment, ClinicalSchema schema, ILogger<ModelCatalog> logger) : IDisposable
 {
     private static readonly TimeSpan Grace = TimeSpan.FromSeconds(30);
     private volatile ImmutableDictionary<string, OutcomePredictor> _predictors = ImmutableDictionary<string, OutcomePredictor>.Empty;
@@ -53,8 +67,8 @@ public sealed partial class ModelCatalog(IOptions<ModelOptions> options, IHostEn
             return;
         }
 
-        var terminology = TerminologyFiles.Load(System.IO.Path.Combine(root, settings.TerminologyPath));
-        var featurizer = TerminologyFiles.LoadFeaturizer(System.IO.Path.Combine(root, settings.FeatureSchemaPath), terminology);
+        var terminology = schema.Terminology;
+        var featurizer = schema.Featurizer;
         var loaded = ImmutableDictionary.CreateBuilder<string, OutcomePredictor>(StringComparer.Ordinal);
         foreach (var outcome in ModelRegistry.Outcomes(registry))
         {
@@ -107,6 +121,7 @@ public static class ModelEndpoints
     public static WebApplicationBuilder AddModels(this WebApplicationBuilder builder)
     {
         builder.Services.AddOptions<ModelOptions>().BindConfiguration(ModelOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddSingleton<ClinicalSchema>();
         builder.Services.AddSingleton<ModelCatalog>();
         return builder;
     }
