@@ -62,6 +62,9 @@ public sealed record Intervention
 
     public ImmutableArray<StatedEffect> Effects { get; init; } = [];
 
+    /// <summary>The analyte whose fall after starting shows the intervention working for a patient (e.g. LDL for a statin).</summary>
+    public string? Response { get; init; }
+
     public ImmutableArray<Evidence> Evidence { get; init; } = [];
 }
 

@@ -169,6 +169,12 @@ public static class InterventionCatalogFiles
             }
         }
 
+        var response = Code(d, "response");
+        if (response is not null && !terminology.Analytes.Any(a => a.Id == response))
+        {
+            Problem($"response names unknown analyte '{response}'");
+        }
+
         var effects = ImmutableArray.CreateBuilder<StatedEffect>();
         foreach (var effect in d.Extension.Where(e => e.Url == ExtensionBase + "effect"))
         {
@@ -225,6 +231,7 @@ public static class InterventionCatalogFiles
             NotIfTaking = notIfTaking,
             NotIfMeasuredWithin = measured,
             Effects = effects.ToImmutable(),
+            Response = response,
             Evidence = [.. evidence.Select(e => new Clinical.Knowledge.Evidence(e.Artifact.Label ?? "", e.Artifact.Display ?? "", e.Strength ?? "", e.Artifact.Citation ?? "", e.Artifact.Url ?? ""))],
         };
 

@@ -179,16 +179,33 @@ public static class PhenotypeTrainer
 }
 
 /// <summary>A saved phenotype model: which cluster a patient falls in, and its profile.</summary>
-public sealed class PhenotypeModel
+public sealed class PhenotypeModel : IDisposable
 {
     private readonly MLContext _ml = new();
     private readonly ITransformer _model;
+
+    private readonly ThreadLocal<PredictionEngine<ModelRow, ClusterRow>> _engines;
 
     private PhenotypeModel(PhenotypeManifest manifest, ITransformer model)
     {
         Manifest = manifest;
         _model = model;
+        _engines = new(() => _ml.Model.CreatePredictionEngine<ModelRow, ClusterRow>(_model, inputSchemaDefinition: ModelRow.Schema(Manifest.FeatureNames.Length)),
+            trackAllValues: true);
     }
+
+    public void Dispose()
+    {
+        foreach (var engine in _engines.Values)
+        {
+            engine.Dispose();
+        }
+
+        _engines.Dispose();
+    }
+
+    /// <summary>The cluster (1…k) of one feature vector (a prediction engine per thread).</summary>
+    public int Assign(float[] vector) => (int)_engines.Value!.Predict(new ModelRow { Features = vector }).PredictedLabel;
 
     public PhenotypeManifest Manifest { get; }
 

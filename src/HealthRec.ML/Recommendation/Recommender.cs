@@ -34,9 +34,11 @@ public sealed record RecommendationSet(string PatientId, DateTimeOffset At, IRea
 /// risk reduction expected for this patient (the outcome model's estimate, times the relative risk the catalog states)
 /// or, for items without a stated effect, by the strength of the guideline recommendation; then the hard filters
 /// (contraindication, already taking, done recently — rules, applied last and never overridden by a score), and one
-/// item per group. Deterministic.
+/// item per group. With phenotypes and learned treatment responses, each suggestion also says what followed in
+/// similar patients (the collaborative signal; the learned hybrid ranker that weighs it comes next). Deterministic.
 /// </summary>
-public sealed class Recommender(InterventionCatalog catalog, Featurizer featurizer, IReadOnlyDictionary<string, OutcomePredictor> predictors)
+public sealed class Recommender(InterventionCatalog catalog, Featurizer featurizer, IReadOnlyDictionary<string, OutcomePredictor> predictors,
+    Phenotypes.PhenotypeModel? phenotypes = null, TreatmentResponse? responses = null)
 {
     private readonly FrozenDictionary<string, int> _columns = featurizer.Names.Select((n, i) => (n, i)).ToFrozenDictionary(x => x.n, x => x.i, StringComparer.Ordinal);
 
@@ -67,6 +69,7 @@ public sealed class Recommender(InterventionCatalog catalog, Featurizer featuriz
             return days;
         }
 
+        var phenotype = phenotypes is not null && responses is not null ? phenotypes.Assign(features) : (int?)null;
         var candidates = new List<Recommendation>();
         var excluded = new List<Exclusion>();
         foreach (var item in catalog.Items)
@@ -91,7 +94,13 @@ public sealed class Recommender(InterventionCatalog catalog, Featurizer featuriz
 
             var score = benefit?.AbsoluteReduction ?? (0.01 * Strength(item));
             var cautions = item.Cautions.Where(c => c.Rule.Evaluate(context)).Select(c => c.Reason).ToList();
-            candidates.Add(new Recommendation(item, 0, score, benefit, [$"indicated: {item.Indication.Reason}"], cautions, item.Evidence));
+            var reasons = new List<string> { $"indicated: {item.Indication.Reason}" };
+            if (phenotype is { } cluster && responses!.For(item.Id, cluster) is { Patients: >= 5 } response)
+            {
+                reasons.Add(response.Text);
+            }
+
+            candidates.Add(new Recommendation(item, 0, score, benefit, reasons, cautions, item.Evidence));
         }
 
         // Rank, then the hard filters, then one per group: a filtered item never reaches the list, whatever its score.

@@ -88,9 +88,14 @@ internal static class RecommendCommand
 
         var predictors = ModelRegistry.Outcomes(modelsFolder)
             .ToDictionary(o => o, o => new OutcomePredictor(OutcomeModel.Load(ModelRegistry.CurrentFolder(modelsFolder, o)!), featurizer, terms), StringComparer.Ordinal);
+        // The collaborative signal: what followed when patients of the input like this one started each medicine.
+        using var phenotypes = ModelRegistry.CurrentFolder(modelsFolder, ModelRegistry.PhenotypesFolder) is { } folder && Directory.Exists(folder)
+            ? ML.Phenotypes.PhenotypeModel.Load(folder)
+            : null;
+        var responses = phenotypes is null ? null : TreatmentResponse.Learn(records, interventions, featurizer, phenotypes);
         try
         {
-            var set = new Recommender(interventions, featurizer, predictors).Recommend(record, at, top);
+            var set = new Recommender(interventions, featurizer, predictors, phenotypes, responses).Recommend(record, at, top);
             var rendered = asJson ? Json(set) : Text(set);
             if (outputFile is null)
             {
