@@ -53,7 +53,8 @@ public sealed class EvaluateAndScoreCommandTests : IDisposable
     private static string Repo(string path) => Path.Combine(TestServices.RepositoryRoot, path);
 
     private static Task<int> RunAsync(params string[] args) =>
-        HealthRecCommandLine.Create((_, _) => Task.FromResult(0)).Parse([.. args, "--features", Repo("models/feature-schema.json"), "--terminology", Repo("data/terminology")])
+        HealthRecCommandLine.Create((_, _) => Task.FromResult(0)).Parse([.. args, "--features", Repo("models/feature-schema.json"), "--terminology", Repo("data/terminology"),
+                .. args[0] == "evaluate" ? new[] { "--catalog", Repo("data/knowledge/interventions.json"), "--outcomes", Repo("models/outcomes") } : []])
             .InvokeAsync(cancellationToken: TestContext.Current.CancellationToken);
 
     [Fact]
@@ -78,7 +79,18 @@ public sealed class EvaluateAndScoreCommandTests : IDisposable
 
         Assert.NotNull(ckd["baselines"]!["logistic_regression"]!["roc_auc"]);
         Assert.Null(metrics["outcomes"]!["ascvd-10y"]);
-        Assert.Contains("<svg", await File.ReadAllTextAsync(Path.Combine(report, "index.html"), ct), StringComparison.Ordinal);
+        var html = await File.ReadAllTextAsync(Path.Combine(report, "index.html"), ct);
+        Assert.Contains("<svg", html, StringComparison.Ordinal);
+        Assert.Contains("id=\"recommender\"", html, StringComparison.Ordinal);
+        foreach (var ranker in new[] { "content", "popularity" })
+        {
+            var section = metrics["recommender"]![ranker]!;
+            Assert.True((int)section["patients"]! > 0);
+            Assert.Equal(0, (int)section["contraindicated"]!);
+            Assert.InRange((double)section["ndcg_at_5"]!, 0, 1);
+        }
+
+        Assert.Equal(1.0, (double)metrics["recommender"]!["content"]!["guideline_concordance_at_3"]!);
 
         var rows = await File.ReadAllLinesAsync(csv, ct);
         Assert.Equal("patient_id,index_date,outcome,estimate,band,model_version,top_factors", rows[0]);

@@ -16,7 +16,8 @@ public static class HtmlReport
     private static readonly CultureInfo Ci = CultureInfo.InvariantCulture;
     private static readonly string[] Colours = ["#1f6feb", "#d1242f", "#8250df", "#1a7f37", "#bf8700", "#57606a"];
 
-    public static string Render(IReadOnlyList<OutcomeEvaluation> evaluations, string dataDescription, DateTimeOffset generatedAt)
+    public static string Render(IReadOnlyList<OutcomeEvaluation> evaluations, string dataDescription, DateTimeOffset generatedAt,
+        IReadOnlyList<Recommendation.RankerMetrics>? recommenders = null)
     {
         var h = new StringBuilder();
         h.Append("""
@@ -42,6 +43,20 @@ public static class HtmlReport
         foreach (var evaluation in evaluations)
         {
             Outcome(h, evaluation);
+        }
+
+        if (recommenders is { Count: > 0 })
+        {
+            h.Append("<h2 id=\"recommender\">Recommender</h2>");
+            h.Append(Ci, $"<p class=\"note\">{recommenders[0].Patients:N0} held-out patients, each two years into their record; relevant = the catalog medicines their clinicians started in the following year. Guideline concordance: of patients with an indicated, allowed medicine not yet taken, the share offered one in the top 3. Contraindicated: recommended items the safety filters would exclude (must be 0).</p>");
+            h.Append("<table><tr><th>ranker</th><th>precision@3</th><th>recall@3</th><th>NDCG@3</th><th>precision@5</th><th>recall@5</th><th>NDCG@5</th><th>coverage@5</th><th>guideline concordance@3</th><th>contraindicated</th></tr>");
+            foreach (var r in recommenders)
+            {
+                h.Append(Ci, $"<tr><td>{E(r.Ranker)}</td><td>{r.PrecisionAt3:0.000}</td><td>{r.RecallAt3:0.000}</td><td>{r.NdcgAt3:0.000}</td><td>{r.PrecisionAt5:0.000}</td>");
+                h.Append(Ci, $"<td>{r.RecallAt5:0.000}</td><td>{r.NdcgAt5:0.000}</td><td>{r.CoverageAt5:0.000}</td><td>{r.GuidelineConcordanceAt3:0.000}</td><td>{r.ContraindicatedRecommendations}</td></tr>");
+            }
+
+            h.Append("</table>");
         }
 
         h.Append("</body></html>\n");

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text.Json.Nodes;
 using HealthRec.Fhir.Ingestion;
 using HealthRec.ML.Evaluation;
+using HealthRec.ML.Recommendation;
 using HealthRec.ML.Registry;
 using HealthRec.ML.Training;
 using HealthRec.Server.Ingestion;
@@ -23,18 +24,21 @@ internal static class EvaluateCommand
         var features = new Option<string>("--features") { Description = "Feature schema JSON", DefaultValueFactory = _ => TerminologyFiles.DefaultSchema };
         var terminology = new Option<string>("--terminology") { Description = "Terminology folder", DefaultValueFactory = _ => TerminologyFiles.DefaultFolder };
         var only = new Option<string[]>("--outcome") { Description = "Evaluate only this outcome id (repeatable). Default: every registered outcome" };
+        var catalog = new Option<string>("--catalog") { Description = "Intervention catalog, for the recommender section", DefaultValueFactory = _ => Fhir.Knowledge.InterventionCatalogFiles.DefaultFile };
+        var outcomeDefinitions = new Option<string>("--outcomes") { Description = "Outcome definitions the catalog refers to", DefaultValueFactory = _ => ML.Outcomes.OutcomeFiles.DefaultFolder };
         var command = new Command("evaluate", "Evaluate the current models on data: metrics.json and an HTML report with plots.")
         {
-            inputs, models, reportFolder, features, terminology, only,
+            inputs, models, reportFolder, features, terminology, only, catalog, outcomeDefinitions,
         };
         command.SetAction((result, cancellationToken) => RunAsync(
             result.GetValue(inputs) is { Length: > 0 } given ? given : ["data/sample/"], result.GetValue(models)!, result.GetValue(reportFolder)!,
-            result.GetValue(features)!, result.GetValue(terminology)!, result.GetValue(only) ?? [], cancellationToken));
+            result.GetValue(features)!, result.GetValue(terminology)!, result.GetValue(only) ?? [], result.GetValue(catalog)!, result.GetValue(outcomeDefinitions)!,
+            cancellationToken));
         return command;
     }
 
     private static async Task<int> RunAsync(string[] inputs, string modelsFolder, string reportFolder, string schemaFile, string terminologyFolder,
-        string[] only, CancellationToken cancellationToken)
+        string[] only, string catalogFile, string outcomesPath, CancellationToken cancellationToken)
     {
         if (await InputSources.SchemaAsync(terminologyFolder, schemaFile) is not var (terms, featurizer))
         {
@@ -77,6 +81,7 @@ internal static class EvaluateCommand
             }
         }
 
+        var recommenders = RecommenderSection(records, modelsFolder, catalogFile, outcomesPath, terms, featurizer);
         Directory.CreateDirectory(reportFolder);
         var fingerprint = InputSources.Fingerprint(inputs);
         var metrics = new JsonObject
@@ -84,11 +89,75 @@ internal static class EvaluateCommand
             ["data"] = new JsonObject { ["input"] = string.Join(" ", inputs), ["sha256"] = fingerprint, ["patients"] = records.Count },
             ["outcomes"] = new JsonObject(evaluations.Select(e => KeyValuePair.Create(e.Definition.Id, (JsonNode?)WithVersion(e)))),
         };
+        if (recommenders.Count > 0)
+        {
+            metrics["recommender"] = new JsonObject(recommenders.Select(r => KeyValuePair.Create(r.Ranker, (JsonNode?)new JsonObject
+            {
+                ["patients"] = r.Patients,
+                ["precision_at_3"] = Math.Round(r.PrecisionAt3, 6), ["recall_at_3"] = Math.Round(r.RecallAt3, 6), ["ndcg_at_3"] = Math.Round(r.NdcgAt3, 6),
+                ["precision_at_5"] = Math.Round(r.PrecisionAt5, 6), ["recall_at_5"] = Math.Round(r.RecallAt5, 6), ["ndcg_at_5"] = Math.Round(r.NdcgAt5, 6),
+                ["coverage_at_5"] = Math.Round(r.CoverageAt5, 6),
+                ["guideline_concordance_at_3"] = double.IsNaN(r.GuidelineConcordanceAt3) ? null : Math.Round(r.GuidelineConcordanceAt3, 6),
+                ["contraindicated"] = r.ContraindicatedRecommendations,
+            })));
+        }
         await File.WriteAllTextAsync(Path.Combine(reportFolder, "metrics.json"), metrics.ToJsonString(ModelRegistry.Json), cancellationToken);
         var description = string.Create(CultureInfo.InvariantCulture, $"{string.Join(", ", inputs)} ({records.Count:N0} patients, SHA-256 {fingerprint[..12]}…)");
-        await File.WriteAllTextAsync(Path.Combine(reportFolder, "index.html"), HtmlReport.Render(evaluations, description, DateTimeOffset.UtcNow), cancellationToken);
+        await File.WriteAllTextAsync(Path.Combine(reportFolder, "index.html"), HtmlReport.Render(evaluations, description, DateTimeOffset.UtcNow, recommenders), cancellationToken);
         Console.WriteLine($"report: {Path.Combine(reportFolder, "index.html")}");
         return failed == 0 ? 0 : 1;
+    }
+
+    /// <summary>
+    /// The recommenders on the input: patients of the split's test part are evaluated; the popularity baseline learns
+    /// from the other patients, so nobody's own future prescriptions count for them. Empty (and said) when the catalog
+    /// cannot be read.
+    /// </summary>
+    private static List<RankerMetrics> RecommenderSection(List<Clinical.Records.PatientRecord> records, string modelsFolder, string catalogFile,
+        string outcomesPath, Clinical.Terminology.ClinicalTerminology terms, Clinical.Features.Featurizer featurizer)
+    {
+        Clinical.Knowledge.InterventionCatalog interventions;
+        try
+        {
+            var outcomeIds = ML.Outcomes.OutcomeFiles.Load(outcomesPath, terms).Select(o => o.Id).ToHashSet(StringComparer.Ordinal);
+            var vocabulary = new Clinical.Knowledge.RuleVocabulary(featurizer.Names.ToHashSet(StringComparer.Ordinal), terms.ConditionGroups, terms.MedicationClasses);
+            interventions = Fhir.Knowledge.InterventionCatalogFiles.Load(catalogFile, terms, vocabulary, outcomeIds);
+        }
+        catch (Exception ex) when (ex is Fhir.Knowledge.CatalogException or Clinical.Outcomes.OutcomeDefinitionException)
+        {
+            Console.Error.WriteLine($"recommender not evaluated: {ex.Message}");
+            return [];
+        }
+
+        var heldOut = records.Where(r => PatientSplit.Of(r.PatientId, 1) == PatientSplit.Part.Test).ToList();
+        var population = records.Where(r => PatientSplit.Of(r.PatientId, 1) != PatientSplit.Part.Test).ToList();
+        var predictors = ModelRegistry.Outcomes(modelsFolder)
+            .ToDictionary(o => o, o => new ML.Serving.OutcomePredictor(OutcomeModel.Load(ModelRegistry.CurrentFolder(modelsFolder, o)!), featurizer, terms), StringComparer.Ordinal);
+        try
+        {
+            var recommender = new Recommender(interventions, featurizer, predictors);
+            RecommenderEvaluation.Ranker content = (record, at, top) => [.. recommender.Recommend(record, at, top: 30).Recommendations
+                .Where(r => r.Intervention.Category == Clinical.Knowledge.InterventionCategory.Medication).Take(top).Select(r => r.Intervention.Id)];
+            var results = new List<RankerMetrics>
+            {
+                RecommenderEvaluation.Evaluate("content", content, heldOut, interventions, featurizer),
+                RecommenderEvaluation.Evaluate("popularity", RecommenderEvaluation.Popularity(population, interventions, featurizer), heldOut, interventions, featurizer),
+            };
+            foreach (var r in results)
+            {
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"recommender {r.Ranker}: {r.Patients:N0} held-out patients, NDCG@5 {r.NdcgAt5:0.000}, guideline concordance {r.GuidelineConcordanceAt3:0.000}, contraindicated {r.ContraindicatedRecommendations}"));
+            }
+
+            return results;
+        }
+        finally
+        {
+            foreach (var predictor in predictors.Values)
+            {
+                predictor.Dispose();
+            }
+        }
     }
 
     private static JsonObject WithVersion(OutcomeEvaluation evaluation)
