@@ -29,7 +29,7 @@ public class PredictionBenchmarks : IDisposable
         var terminology = TerminologyFiles.Load(Path.Combine(Repository.Root, TerminologyFiles.DefaultFolder));
         var featurizer = TerminologyFiles.LoadFeaturizer(Path.Combine(Repository.Root, TerminologyFiles.DefaultSchema), terminology);
         _model = OutcomeModel.Load(ModelRegistry.CurrentFolder(Path.Combine(Repository.Root, "models"), "t2d-5y")!);
-        _predictor = new OutcomePredictor(OutcomeModel.Load(ModelRegistry.CurrentFolder(Path.Combine(Repository.Root, "models"), "t2d-5y")!), featurizer, terminology);
+        _predictor = OutcomePredictor.LoadCurrent(Path.Combine(Repository.Root, "models"), "t2d-5y", featurizer, terminology);
         var mapper = new FhirRecordMapper(terminology, new UnitNormalizer());
         var records = RecordReader.ReadAsync(new NdjsonSource(Path.Combine(Repository.Root, "data", "sample")), mapper, new IngestionReport(), default)
             .ToBlockingEnumerable().ToList();

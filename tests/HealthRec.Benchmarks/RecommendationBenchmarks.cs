@@ -8,7 +8,6 @@ using HealthRec.Fhir.Knowledge;
 using HealthRec.Fhir.Sources;
 using HealthRec.ML.Outcomes;
 using HealthRec.ML.Recommendation;
-using HealthRec.ML.Registry;
 using HealthRec.ML.Serving;
 using HealthRec.Testing;
 
@@ -29,9 +28,9 @@ public class RecommendationBenchmarks : IDisposable
         var terminology = TerminologyFiles.Load(Path.Combine(Repository.Root, TerminologyFiles.DefaultFolder));
         var featurizer = TerminologyFiles.LoadFeaturizer(Path.Combine(Repository.Root, TerminologyFiles.DefaultSchema), terminology);
         var models = Path.Combine(Repository.Root, "models");
-        _predictors = ModelRegistry.Outcomes(models).ToDictionary(o => o, o => new OutcomePredictor(OutcomeModel.Load(ModelRegistry.CurrentFolder(models, o)!), featurizer, terminology));
+        _predictors = OutcomePredictor.LoadCurrent(models, featurizer, terminology);
         var outcomes = OutcomeFiles.Load(Path.Combine(Repository.Root, OutcomeFiles.DefaultFolder), terminology).Select(o => o.Id).ToHashSet(StringComparer.Ordinal);
-        var vocabulary = new RuleVocabulary(featurizer.Names.ToHashSet(StringComparer.Ordinal), terminology.ConditionGroups, terminology.MedicationClasses);
+        var vocabulary = RuleVocabulary.Of(featurizer, terminology);
         var catalog = InterventionCatalogFiles.Load(Path.Combine(Repository.Root, InterventionCatalogFiles.DefaultFile), terminology, vocabulary, outcomes);
         _recommender = new Recommender(catalog, featurizer, _predictors);
         var mapper = new FhirRecordMapper(terminology, new UnitNormalizer());

@@ -13,8 +13,7 @@ public sealed class CatalogTests
     private const string Snomed = "http://snomed.info/sct";
     private const string RxNorm = "http://www.nlm.nih.gov/research/umls/rxnorm";
 
-    private static RuleVocabulary Vocabulary() =>
-        new(Repo.Featurizer().Names.ToHashSet(StringComparer.Ordinal), Repo.Terminology.ConditionGroups, Repo.Terminology.MedicationClasses);
+    private static RuleVocabulary Vocabulary() => RuleVocabulary.Of(Repo.Featurizer(), Repo.Terminology);
 
     private static HashSet<string> Outcomes() =>
         OutcomeFiles.Load(Repo.Path_("models/outcomes"), Repo.Terminology).Select(d => d.Id).ToHashSet(StringComparer.Ordinal);

@@ -10,8 +10,7 @@ namespace HealthRec.ML.Tests;
 public sealed class RecommenderTests(GeneratedCohort cohort) : IClassFixture<GeneratedCohort>, IDisposable
 {
     private static readonly DateTimeOffset At = new(2022, 6, 1, 0, 0, 0, TimeSpan.Zero);
-    private readonly Dictionary<string, OutcomePredictor> _predictors = ModelRegistry.Outcomes(Repo.Path_("models"))
-        .ToDictionary(o => o, o => new OutcomePredictor(OutcomeModel.Load(ModelRegistry.CurrentFolder(Repo.Path_("models"), o)!), Repo.Featurizer(), Repo.Terminology), StringComparer.Ordinal);
+    private readonly Dictionary<string, OutcomePredictor> _predictors = OutcomePredictor.LoadCurrent(Repo.Path_("models"), Repo.Featurizer(), Repo.Terminology);
 
     public void Dispose()
     {

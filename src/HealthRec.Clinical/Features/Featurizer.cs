@@ -1,3 +1,4 @@
+using System.Collections.Frozen;
 using System.Collections.Immutable;
 using HealthRec.Clinical.Records;
 using HealthRec.Clinical.Terminology;
@@ -20,6 +21,7 @@ public sealed class Featurizer
         Schema = schema;
         _features = features;
         Names = names;
+        Columns = names.Select((n, i) => (n, i)).ToFrozenDictionary(x => x.n, x => x.i, StringComparer.Ordinal);
     }
 
     public FeatureSchema Schema { get; }
@@ -28,6 +30,9 @@ public sealed class Featurizer
     public ImmutableArray<string> Names { get; }
 
     public int Width => Names.Length;
+
+    /// <summary>Each column's position in the vector, by name.</summary>
+    public FrozenDictionary<string, int> Columns { get; }
 
     /// <summary>Validates every feature against the terminology and reports all problems at once.</summary>
     public static Featurizer Compile(FeatureSchema schema, ClinicalTerminology terminology)

@@ -13,7 +13,7 @@ public sealed class RecordRuleContext : IRuleContext
     private readonly FrozenDictionary<string, int> _columns;
 
     public RecordRuleContext(PatientRecord record, DateTimeOffset at, Featurizer featurizer)
-        : this(record, at, featurizer.Featurize(record, at), featurizer.Names.Select((n, i) => (n, i)).ToFrozenDictionary(x => x.n, x => x.i, StringComparer.Ordinal))
+        : this(record, at, featurizer.Featurize(record, at), featurizer.Columns)
     {
     }
 

@@ -23,7 +23,12 @@ public interface IRuleContext
 public sealed class RuleException(string message) : Exception(message);
 
 /// <summary>The names a rule may use; each is checked when the rule is compiled.</summary>
-public sealed record RuleVocabulary(IReadOnlySet<string> Features, IReadOnlySet<string> ConditionGroups, IReadOnlySet<string> MedicationClasses);
+public sealed record RuleVocabulary(IReadOnlySet<string> Features, IReadOnlySet<string> ConditionGroups, IReadOnlySet<string> MedicationClasses)
+{
+    /// <summary>The feature schema's columns and the terminology's groups and classes.</summary>
+    public static RuleVocabulary Of(Features.Featurizer featurizer, Terminology.ClinicalTerminology terminology) =>
+        new(featurizer.Columns.Keys.ToHashSet(StringComparer.Ordinal), terminology.ConditionGroups, terminology.MedicationClasses);
+}
 
 /// <summary>
 /// A catalog rule (<c>text/x-healthrec-rule</c>): comparisons of feature columns with numbers

@@ -108,6 +108,21 @@ public sealed class PatientRecord
 
     public ImmutableArray<Measurement> MeasurementsOf(string analyte) => Measurements.GetValueOrDefault(analyte, None);
 
+    /// <summary>Days from the analyte's last value at or before <paramref name="at"/> to <paramref name="at"/>; NaN when there is none.</summary>
+    public double DaysSinceLast(string analyte, DateTimeOffset at)
+    {
+        var days = double.NaN;
+        foreach (var m in MeasurementsOf(analyte))
+        {
+            if (m.At <= at)
+            {
+                days = (at - m.At).TotalDays;
+            }
+        }
+
+        return days;
+    }
+
     /// <summary>Whole years of age at a date, or null without a birth date.</summary>
     public double? AgeAt(DateTimeOffset at)
     {

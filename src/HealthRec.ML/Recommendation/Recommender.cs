@@ -1,4 +1,3 @@
-using System.Collections.Frozen;
 using System.Globalization;
 using HealthRec.Clinical.Features;
 using HealthRec.Clinical.Knowledge;
@@ -40,12 +39,10 @@ public sealed record RecommendationSet(string PatientId, DateTimeOffset At, IRea
 public sealed class Recommender(InterventionCatalog catalog, Featurizer featurizer, IReadOnlyDictionary<string, OutcomePredictor> predictors,
     Phenotypes.PhenotypeModel? phenotypes = null, TreatmentResponse? responses = null)
 {
-    private readonly FrozenDictionary<string, int> _columns = featurizer.Names.Select((n, i) => (n, i)).ToFrozenDictionary(x => x.n, x => x.i, StringComparer.Ordinal);
-
     public RecommendationSet Recommend(PatientRecord record, DateTimeOffset at, int top = 5)
     {
         var features = featurizer.Featurize(record, at);
-        var context = new RecordRuleContext(record, at, features, _columns);
+        var context = new RecordRuleContext(record, at, features, featurizer.Columns);
         var risks = new Dictionary<string, (double Risk, string Title, string Version)>(StringComparer.Ordinal);
         foreach (var (outcome, predictor) in predictors)
         {
@@ -55,19 +52,7 @@ public sealed class Recommender(InterventionCatalog catalog, Featurizer featuriz
             }
         }
 
-        double DaysSince(string analyte)
-        {
-            var days = double.NaN;
-            foreach (var m in record.MeasurementsOf(analyte))
-            {
-                if (m.At <= at)
-                {
-                    days = (at - m.At).TotalDays;
-                }
-            }
-
-            return days;
-        }
+        double DaysSince(string analyte) => record.DaysSinceLast(analyte, at);
 
         var phenotype = phenotypes is not null && responses is not null ? phenotypes.Assign(features) : (int?)null;
         var candidates = new List<Recommendation>();

@@ -21,7 +21,6 @@ public static class RecommenderEvaluation
 
     public static RankerMetrics Evaluate(string name, Ranker ranker, IReadOnlyList<PatientRecord> patients, InterventionCatalog catalog, Featurizer featurizer)
     {
-        var columns = featurizer.Names.Select((n, i) => (n, i)).ToDictionary(x => x.n, x => x.i, StringComparer.Ordinal).ToFrozenColumns();
         var medicines = catalog.Items.Where(i => i.Category == InterventionCategory.Medication).ToList();
         var byId = catalog.Items.ToDictionary(i => i.Id, StringComparer.Ordinal);
         var rankings = new List<(IReadOnlyList<string> Ranked, IReadOnlySet<string> Relevant)>();
@@ -40,8 +39,8 @@ public static class RecommenderEvaluation
             var ranked = ranker(record, at, 5);
             rankings.Add((ranked, relevant));
 
-            var context = new RecordRuleContext(record, at, featurizer.Featurize(record, at), columns);
-            double DaysSince(string analyte) => DaysSinceLast(record, analyte, at);
+            var context = new RecordRuleContext(record, at, featurizer);
+            double DaysSince(string analyte) => record.DaysSinceLast(analyte, at);
             unsafe_ += ranked.Count(id => InterventionCatalog.Exclude(byId[id], context, DaysSince) is { Reason: var r } && r.StartsWith("contraindicated", StringComparison.Ordinal));
             var indicated = medicines.Where(i => i.Indication.Rule.Evaluate(context) && InterventionCatalog.Exclude(i, context, DaysSince) is null).Select(i => i.Id).ToHashSet(StringComparer.Ordinal);
             if (indicated.Count > 0)
@@ -65,12 +64,11 @@ public static class RecommenderEvaluation
             .SelectMany(m => medicines.Where(i => i.NotIfTaking.Any(m.Classes.Contains)).Select(i => i.Id))
             .GroupBy(id => id, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal);
         var order = catalog.Items.OrderByDescending(i => counts.GetValueOrDefault(i.Id)).ThenBy(i => i.Id, StringComparer.Ordinal).ToList();
-        var columns = featurizer.Names.Select((n, i) => (n, i)).ToDictionary(x => x.n, x => x.i, StringComparer.Ordinal).ToFrozenColumns();
         return (record, at, top) =>
         {
-            var context = new RecordRuleContext(record, at, featurizer.Featurize(record, at), columns);
+            var context = new RecordRuleContext(record, at, featurizer);
             var groups = new HashSet<string>(StringComparer.Ordinal);
-            return [.. order.Where(i => InterventionCatalog.Exclude(i, context, a => DaysSinceLast(record, a, at)) is null && groups.Add(i.Class)).Take(top).Select(i => i.Id)];
+            return [.. order.Where(i => InterventionCatalog.Exclude(i, context, a => record.DaysSinceLast(a, at)) is null && groups.Add(i.Class)).Take(top).Select(i => i.Id)];
         };
     }
 
@@ -86,21 +84,4 @@ public static class RecommenderEvaluation
         var at = start.AddYears(2);
         return last >= at.AddYears(1) && (record.DeceasedAt is null || record.DeceasedAt > at.AddYears(1)) ? at : null;
     }
-
-    private static double DaysSinceLast(PatientRecord record, string analyte, DateTimeOffset at)
-    {
-        var days = double.NaN;
-        foreach (var m in record.MeasurementsOf(analyte))
-        {
-            if (m.At <= at)
-            {
-                days = (at - m.At).TotalDays;
-            }
-        }
-
-        return days;
-    }
-
-    private static System.Collections.Frozen.FrozenDictionary<string, int> ToFrozenColumns(this Dictionary<string, int> columns) =>
-        System.Collections.Frozen.FrozenDictionary.ToFrozenDictionary(columns, StringComparer.Ordinal);
 }

@@ -75,6 +75,15 @@ public sealed class OutcomePredictor : IDisposable
 
     public OutcomeDefinition Definition => _model.Definition;
 
+    /// <summary>The current version of one outcome in a registry.</summary>
+    public static OutcomePredictor LoadCurrent(string registry, string outcome, Featurizer featurizer, ClinicalTerminology terminology) =>
+        new(OutcomeModel.Load(ModelRegistry.CurrentFolder(registry, outcome) ?? throw new FileNotFoundException($"No current version of '{outcome}' in '{registry}'.")),
+            featurizer, terminology);
+
+    /// <summary>The current version of every outcome in a registry, by outcome id.</summary>
+    public static Dictionary<string, OutcomePredictor> LoadCurrent(string registry, Featurizer featurizer, ClinicalTerminology terminology) =>
+        ModelRegistry.Outcomes(registry).ToDictionary(o => o, o => LoadCurrent(registry, o, featurizer, terminology), StringComparer.Ordinal);
+
     public BundleManifest Manifest => _model.Manifest;
 
     /// <summary>Whether the patient is in the outcome's population at <paramref name="at"/> (age, prevalent disease).</summary>

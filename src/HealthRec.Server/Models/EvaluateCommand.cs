@@ -120,7 +120,7 @@ internal static class EvaluateCommand
         try
         {
             var outcomeIds = ML.Outcomes.OutcomeFiles.Load(outcomesPath, terms).Select(o => o.Id).ToHashSet(StringComparer.Ordinal);
-            var vocabulary = new Clinical.Knowledge.RuleVocabulary(featurizer.Names.ToHashSet(StringComparer.Ordinal), terms.ConditionGroups, terms.MedicationClasses);
+            var vocabulary = Clinical.Knowledge.RuleVocabulary.Of(featurizer, terms);
             interventions = Fhir.Knowledge.InterventionCatalogFiles.Load(catalogFile, terms, vocabulary, outcomeIds);
         }
         catch (Exception ex) when (ex is Fhir.Knowledge.CatalogException or Clinical.Outcomes.OutcomeDefinitionException)
@@ -131,8 +131,7 @@ internal static class EvaluateCommand
 
         var heldOut = records.Where(r => PatientSplit.Of(r.PatientId, 1) == PatientSplit.Part.Test).ToList();
         var population = records.Where(r => PatientSplit.Of(r.PatientId, 1) != PatientSplit.Part.Test).ToList();
-        var predictors = ModelRegistry.Outcomes(modelsFolder)
-            .ToDictionary(o => o, o => new ML.Serving.OutcomePredictor(OutcomeModel.Load(ModelRegistry.CurrentFolder(modelsFolder, o)!), featurizer, terms), StringComparer.Ordinal);
+        var predictors = ML.Serving.OutcomePredictor.LoadCurrent(modelsFolder, featurizer, terms);
         try
         {
             var recommender = new Recommender(interventions, featurizer, predictors);

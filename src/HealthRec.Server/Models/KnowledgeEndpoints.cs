@@ -35,7 +35,7 @@ public static class KnowledgeEndpoints
             var schema = sp.GetRequiredService<ClinicalSchema>();
             var (terminology, featurizer) = (schema.Terminology, schema.Featurizer);
             var outcomes = OutcomeFiles.Load(Path.Combine(root, knowledge.OutcomesPath), terminology).Select(o => o.Id).ToHashSet(StringComparer.Ordinal);
-            var vocabulary = new RuleVocabulary(featurizer.Names.ToHashSet(StringComparer.Ordinal), terminology.ConditionGroups, terminology.MedicationClasses);
+            var vocabulary = RuleVocabulary.Of(featurizer, terminology);
             return InterventionCatalogFiles.Load(Path.Combine(root, knowledge.CatalogPath), terminology, vocabulary, outcomes);
         });
         return builder;

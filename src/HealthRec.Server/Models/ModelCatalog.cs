@@ -74,7 +74,7 @@ public sealed partial class ModelCatalog(IOptions<ModelOptions> options, IHostEn
         {
             try
             {
-                var predictor = new OutcomePredictor(OutcomeModel.Load(ModelRegistry.CurrentFolder(registry, outcome)!), featurizer, terminology);
+                var predictor = OutcomePredictor.LoadCurrent(registry, outcome, featurizer, terminology);
                 loaded[outcome] = predictor;
                 LogLoaded(outcome, predictor.Manifest.Version, predictor.Manifest.Validation);
             }

@@ -62,7 +62,7 @@ internal static class RecommendCommand
         try
         {
             var outcomeIds = OutcomeFiles.Load(outcomesPath, terms).Select(o => o.Id).ToHashSet(StringComparer.Ordinal);
-            var vocabulary = new RuleVocabulary(featurizer.Names.ToHashSet(StringComparer.Ordinal), terms.ConditionGroups, terms.MedicationClasses);
+            var vocabulary = RuleVocabulary.Of(featurizer, terms);
             interventions = InterventionCatalogFiles.Load(catalogFile, terms, vocabulary, outcomeIds);
         }
         catch (Exception ex) when (ex is CatalogException or Clinical.Outcomes.OutcomeDefinitionException)
@@ -86,8 +86,7 @@ internal static class RecommendCommand
             return 2;
         }
 
-        var predictors = ModelRegistry.Outcomes(modelsFolder)
-            .ToDictionary(o => o, o => new OutcomePredictor(OutcomeModel.Load(ModelRegistry.CurrentFolder(modelsFolder, o)!), featurizer, terms), StringComparer.Ordinal);
+        var predictors = OutcomePredictor.LoadCurrent(modelsFolder, featurizer, terms);
         // The collaborative signal: what followed when patients of the input like this one started each medicine.
         using var phenotypes = ModelRegistry.CurrentFolder(modelsFolder, ModelRegistry.PhenotypesFolder) is { } folder && Directory.Exists(folder)
             ? ML.Phenotypes.PhenotypeModel.Load(folder)

@@ -63,7 +63,7 @@ internal static class ScoreCommand
             return 2;
         }
 
-        var predictors = outcomes.Select(o => new OutcomePredictor(OutcomeModel.Load(ModelRegistry.CurrentFolder(modelsFolder, o)!), featurizer, terms)).ToList();
+        var predictors = outcomes.Select(o => OutcomePredictor.LoadCurrent(modelsFolder, o, featurizer, terms)).ToList();
         using var http = new HttpClient();
         var sources = new List<Fhir.Sources.IPatientSource>();
         foreach (var input in inputs)
