@@ -119,9 +119,7 @@ internal static class EvaluateCommand
         Clinical.Knowledge.InterventionCatalog interventions;
         try
         {
-            var outcomeIds = ML.Outcomes.OutcomeFiles.Load(outcomesPath, terms).Select(o => o.Id).ToHashSet(StringComparer.Ordinal);
-            var vocabulary = Clinical.Knowledge.RuleVocabulary.Of(featurizer, terms);
-            interventions = Fhir.Knowledge.InterventionCatalogFiles.Load(catalogFile, terms, vocabulary, outcomeIds);
+            interventions = KnowledgeEndpoints.LoadCatalog(catalogFile, outcomesPath, terms, featurizer);
         }
         catch (Exception ex) when (ex is Fhir.Knowledge.CatalogException or Clinical.Outcomes.OutcomeDefinitionException)
         {

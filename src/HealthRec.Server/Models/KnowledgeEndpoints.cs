@@ -1,5 +1,7 @@
 using System.ComponentModel.DataAnnotations;
+using HealthRec.Clinical.Features;
 using HealthRec.Clinical.Knowledge;
+using HealthRec.Clinical.Terminology;
 using HealthRec.Fhir.Knowledge;
 using HealthRec.ML.Outcomes;
 using Microsoft.Extensions.Options;
@@ -33,12 +35,20 @@ public static class KnowledgeEndpoints
             var root = sp.GetRequiredService<IHostEnvironment>().ContentRootPath;
             var knowledge = sp.GetRequiredService<IOptions<KnowledgeOptions>>().Value;
             var schema = sp.GetRequiredService<ClinicalSchema>();
-            var (terminology, featurizer) = (schema.Terminology, schema.Featurizer);
-            var outcomes = OutcomeFiles.Load(Path.Combine(root, knowledge.OutcomesPath), terminology).Select(o => o.Id).ToHashSet(StringComparer.Ordinal);
-            var vocabulary = RuleVocabulary.Of(featurizer, terminology);
-            return InterventionCatalogFiles.Load(Path.Combine(root, knowledge.CatalogPath), terminology, vocabulary, outcomes);
+            return LoadCatalog(Path.Combine(root, knowledge.CatalogPath), Path.Combine(root, knowledge.OutcomesPath), schema.Terminology, schema.Featurizer);
         });
         return builder;
+    }
+
+    /// <summary>
+    /// The intervention catalog, each rule checked against the feature schema and the terminology and each outcome it
+    /// names against the outcome definitions. Throws <see cref="CatalogException"/> or
+    /// <see cref="Clinical.Outcomes.OutcomeDefinitionException"/> naming every problem.
+    /// </summary>
+    internal static InterventionCatalog LoadCatalog(string catalogFile, string outcomesPath, ClinicalTerminology terminology, Featurizer featurizer)
+    {
+        var outcomes = OutcomeFiles.Load(outcomesPath, terminology).Select(o => o.Id).ToHashSet(StringComparer.Ordinal);
+        return InterventionCatalogFiles.Load(catalogFile, terminology, RuleVocabulary.Of(featurizer, terminology), outcomes);
     }
 
     public static WebApplication MapKnowledge(this WebApplication app)

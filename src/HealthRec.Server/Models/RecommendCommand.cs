@@ -61,9 +61,7 @@ internal static class RecommendCommand
         InterventionCatalog interventions;
         try
         {
-            var outcomeIds = OutcomeFiles.Load(outcomesPath, terms).Select(o => o.Id).ToHashSet(StringComparer.Ordinal);
-            var vocabulary = RuleVocabulary.Of(featurizer, terms);
-            interventions = InterventionCatalogFiles.Load(catalogFile, terms, vocabulary, outcomeIds);
+            interventions = KnowledgeEndpoints.LoadCatalog(catalogFile, outcomesPath, terms, featurizer);
         }
         catch (Exception ex) when (ex is CatalogException or Clinical.Outcomes.OutcomeDefinitionException)
         {
