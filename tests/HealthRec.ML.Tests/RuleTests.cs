@@ -70,4 +70,34 @@ public sealed class RuleTests
         Assert.Contains(expected, ex.Message, StringComparison.Ordinal);
         Assert.StartsWith($"rule '{text}' at ", ex.Message, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void GivenTheGuidelinesWorkedExample_WhenARuleReadsThePooledCohortRisk_ThenItIsThePercentTheEquationsGive()
+    {
+        // 2013 ACC/AHA worked example: white man of 55, total cholesterol 213, HDL 50, SBP 120 untreated, no smoking or
+        // diabetes: 5.3 % in the guideline's table (its coefficients, unrounded, give 5.38 %).
+        RecordRuleContext Man(bool withHdl)
+        {
+            var man = new PatientRecordBuilder("m") { BirthDate = new DateOnly(1966, 1, 1), Sex = Sex.Male, HasDemographics = true };
+            man.Add("total_cholesterol", new Measurement(At.AddDays(-30), 213, false));
+            man.Add("sbp", new Measurement(At.AddDays(-30), 120, false));
+            if (withHdl)
+            {
+                man.Add("hdl", new Measurement(At.AddDays(-30), 50, false));
+            }
+
+            return new RecordRuleContext(man.Build(), At, Repo.Featurizer());
+        }
+
+        var full = Man(withHdl: true);
+        var noHdl = Man(withHdl: false);
+        var vocabulary = RuleVocabulary.Of(Repo.Featurizer(), Repo.Terminology);
+
+        Assert.InRange(full.Feature(DerivedValues.PceAscvd10y), 5.25, 5.45);
+        Assert.True(Rule.Compile("pce_ascvd_10y >= 5 and pce_ascvd_10y < 5.5", vocabulary).Evaluate(full));
+        // Without HDL the equations cannot be computed, and a missing value satisfies no comparison.
+        Assert.True(double.IsNaN(noHdl.Feature(DerivedValues.PceAscvd10y)));
+        Assert.False(Rule.Compile("pce_ascvd_10y >= 0", vocabulary).Evaluate(noHdl));
+        Assert.False(Rule.Compile("pce_ascvd_10y < 100", vocabulary).Evaluate(noHdl));
+    }
 }

@@ -25,7 +25,10 @@ public sealed class RecordRuleContext : IRuleContext
         _columns = columns;
     }
 
-    public double Feature(string name) => _columns.TryGetValue(name, out var i) ? _features[i] : double.NaN;
+    public double Feature(string name) =>
+        _columns.TryGetValue(name, out var i) ? _features[i] : DerivedValues.Names.Contains(name) ? DerivedValues.Compute(name, Column) : double.NaN;
+
+    private double Column(string name) => _columns.TryGetValue(name, out var i) ? _features[i] : double.NaN;
 
     public bool Has(string group) => _record.Conditions.Any(c => c.Groups.Contains(group) && c.IsActiveAt(_at));
 

@@ -25,14 +25,14 @@ public sealed class RuleException(string message) : Exception(message);
 /// <summary>The names a rule may use; each is checked when the rule is compiled.</summary>
 public sealed record RuleVocabulary(IReadOnlySet<string> Features, IReadOnlySet<string> ConditionGroups, IReadOnlySet<string> MedicationClasses)
 {
-    /// <summary>The feature schema's columns and the terminology's groups and classes.</summary>
+    /// <summary>The feature schema's columns with the derived values, and the terminology's groups and classes.</summary>
     public static RuleVocabulary Of(Features.Featurizer featurizer, Terminology.ClinicalTerminology terminology) =>
-        new(featurizer.Columns.Keys.ToHashSet(StringComparer.Ordinal), terminology.ConditionGroups, terminology.MedicationClasses);
+        new(featurizer.Columns.Keys.Concat(DerivedValues.Names).ToHashSet(StringComparer.Ordinal), terminology.ConditionGroups, terminology.MedicationClasses);
 }
 
 /// <summary>
 /// A catalog rule (<c>text/x-healthrec-rule</c>): comparisons of feature columns with numbers
-/// (<c>egfr_last &lt; 30</c>), <c>has(group)</c>, <c>ever(group)</c>, <c>on(class)</c>, <c>female</c>, <c>male</c>,
+/// (<c>egfr_last &lt; 30</c>) or with a derived value (<c>pce_ascvd_10y &gt;= 7.5</c>, see <see cref="DerivedValues"/>), <c>has(group)</c>, <c>ever(group)</c>, <c>on(class)</c>, <c>female</c>, <c>male</c>,
 /// combined with <c>and</c>, <c>or</c>, <c>not</c> and parentheses. A missing value satisfies no comparison: a rule
 /// never assumes a lab result it does not have. Compiled once (every name checked), evaluated many times.
 /// </summary>
