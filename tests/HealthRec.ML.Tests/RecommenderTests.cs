@@ -6,30 +6,54 @@ using HealthRec.ML.Serving;
 
 namespace HealthRec.ML.Tests;
 
-/// <summary>The content-based recommender with the committed catalog and default models.</summary>
-public sealed class RecommenderTests(GeneratedCohort cohort) : IClassFixture<GeneratedCohort>, IDisposable
+/// <summary>The generated cohort with the hybrid recommender trained on it (with the default outcome models), once per test class.</summary>
+public sealed class TrainedRecommenderCohort : GeneratedCohort
 {
-    private static readonly DateTimeOffset At = new(2022, 6, 1, 0, 0, 0, TimeSpan.Zero);
-    private readonly Dictionary<string, OutcomePredictor> _predictors = OutcomePredictor.LoadCurrent(Repo.Path_("models"), Repo.Featurizer(), Repo.Terminology);
+    public Dictionary<string, OutcomePredictor> Predictors { get; } = OutcomePredictor.LoadCurrent(Repo.Path_("models"), Repo.Featurizer(), Repo.Terminology);
 
-    public void Dispose()
+    public HybridRanker Hybrid { get; private set; } = null!;
+
+    public static TrainingProvenance Provenance { get; } = new("generated cohort (seed 42)", "test", true, "test", 1, "healthrec-features", "1.0.0");
+
+    public override async ValueTask InitializeAsync()
     {
-        foreach (var predictor in _predictors.Values)
+        await base.InitializeAsync();
+        Hybrid = RecommenderTrainer.Train(Records, CatalogTests.Load(CatalogTests.CommittedJson), Repo.Featurizer(), Predictors, Provenance);
+    }
+
+    public override async ValueTask DisposeAsync()
+    {
+        Hybrid.Dispose();
+        foreach (var predictor in Predictors.Values)
         {
             predictor.Dispose();
         }
-    }
 
-    private Recommender Recommender(string? catalogJson = null) =>
-        new(CatalogTests.Load(catalogJson ?? CatalogTests.CommittedJson), Repo.Featurizer(), _predictors);
+        await base.DisposeAsync();
+    }
+}
+
+/// <summary>The recommender (content-based, and hybrid with the ranker trained on a generated cohort) with the committed catalog and default models.</summary>
+public sealed class RecommenderTests(TrainedRecommenderCohort cohort) : IClassFixture<TrainedRecommenderCohort>
+{
+    private static readonly DateTimeOffset At = new(2022, 6, 1, 0, 0, 0, TimeSpan.Zero);
+    private readonly Dictionary<string, OutcomePredictor> _predictors = cohort.Predictors;
+
+    private Recommender Recommender(string? catalogJson = null, bool hybrid = false) =>
+        new(CatalogTests.Load(catalogJson ?? CatalogTests.CommittedJson), Repo.Featurizer(), _predictors, hybrid ? cohort.Hybrid : null);
 
     [Theory]
-    [InlineData("metformin", "egfr 25")]
-    [InlineData("ace-inhibitor", "pregnancy")]
-    [InlineData("arb", "on an ACE inhibitor")]
-    [InlineData("statin-high", "liver disease")]
-    [InlineData("anticoagulant-af", "liver disease")]
-    public void GivenAContraindicatedItemThatWouldRankFirst_WhenRecommended_ThenItNeverAppears(string id, string contraindication)
+    [InlineData("metformin", "egfr 25", false)]
+    [InlineData("ace-inhibitor", "pregnancy", false)]
+    [InlineData("arb", "on an ACE inhibitor", false)]
+    [InlineData("statin-high", "liver disease", false)]
+    [InlineData("anticoagulant-af", "liver disease", false)]
+    [InlineData("metformin", "egfr 25", true)]
+    [InlineData("ace-inhibitor", "pregnancy", true)]
+    [InlineData("arb", "on an ACE inhibitor", true)]
+    [InlineData("statin-high", "liver disease", true)]
+    [InlineData("anticoagulant-af", "liver disease", true)]
+    public void GivenAContraindicatedItemThatWouldRankFirst_WhenRecommended_ThenItNeverAppears(string id, string contraindication, bool hybrid)
     {
         // The catalog says the item all but abolishes risk, so its score tops everything; the filter must still win.
         var catalog = JsonNode.Parse(CatalogTests.CommittedJson)!;
@@ -45,27 +69,32 @@ public sealed class RecommenderTests(GeneratedCohort cohort) : IClassFixture<Gen
             _ => patient,
         };
 
-        var set = Recommender(catalog.ToJsonString()).Recommend(patient.Record(), At, top: 30);
+        var set = Recommender(catalog.ToJsonString(), hybrid).Recommend(patient.Record(), At, top: 30);
 
+        Assert.Equal(hybrid, set.Ranking.StartsWith("hybrid", StringComparison.Ordinal));
         Assert.DoesNotContain(set.Recommendations, r => r.Intervention.Id == id);
         Assert.Contains(set.Excluded, e => e.InterventionId == id && e.Reason.StartsWith("contraindicated: ", StringComparison.Ordinal));
     }
 
-    [Fact]
-    public void GivenAPatientOnAModerateStatinWithLdlStillHigh_WhenRecommended_ThenIntensificationIsOfferedAndNoStatinStart()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void GivenAPatientOnAModerateStatinWithLdlStillHigh_WhenRecommended_ThenIntensificationIsOfferedAndNoStatinStart(bool hybrid)
     {
         var patient = new CatalogTests.Patient().Has("t2d").With("ldl", 135).Taking("atorvastatin 20 MG Oral Tablet", "statin", "statin-moderate-intensity");
 
-        var set = Recommender().Recommend(patient.Record(), At, top: 30);
+        var set = Recommender(hybrid: hybrid).Recommend(patient.Record(), At, top: 30);
 
         Assert.Contains(set.Recommendations, r => r.Intervention.Id == "statin-high");
         Assert.DoesNotContain(set.Recommendations, r => r.Intervention.Id == "statin-moderate");
     }
 
-    [Fact]
-    public void GivenPatientsOfTheCohort_WhenRecommended_ThenEverySuggestionHasReasonsAndEvidenceAndTheListsAreDeterministic()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void GivenPatientsOfTheCohort_WhenRecommended_ThenEverySuggestionHasReasonsAndEvidenceAndTheListsAreDeterministic(bool hybrid)
     {
-        var recommender = Recommender();
+        var recommender = Recommender(hybrid: hybrid);
         var patients = cohort.Records.Where(r => r.LastActivity is not null).Take(150).ToList();
 
         var first = patients.Select(p => recommender.Recommend(p, p.LastActivity!.Value)).ToList();
@@ -83,8 +112,13 @@ public sealed class RecommenderTests(GeneratedCohort cohort) : IClassFixture<Gen
             }
         });
         Assert.All(first, s => Assert.Equal(s.Recommendations.Count, s.Recommendations.Select(r => r.Intervention.Class).Distinct().Count()));
-        Assert.Equal(first.Select(s => string.Join(",", s.Recommendations.Select(r => $"{r.Intervention.Id}:{r.Score:R}"))),
-            second.Select(s => string.Join(",", s.Recommendations.Select(r => $"{r.Intervention.Id}:{r.Score:R}"))));
+        Assert.Equal(first.Select(s => string.Join(",", s.Recommendations.Select(r => $"{r.Intervention.Id}:{r.Score:R}:{r.RankerScore:R}"))),
+            second.Select(s => string.Join(",", s.Recommendations.Select(r => $"{r.Intervention.Id}:{r.Score:R}:{r.RankerScore:R}"))));
+        // Only the hybrid scores medicines with the ranker and names what followed in similar patients.
+        var medicines = first.SelectMany(s => s.Recommendations).Where(r => r.Intervention.Category == Clinical.Knowledge.InterventionCategory.Medication).ToList();
+        Assert.NotEmpty(medicines);
+        Assert.All(medicines, r => Assert.Equal(hybrid, r.RankerScore is not null));
+        Assert.Equal(hybrid, medicines.Exists(r => r.Reasons.Any(x => x.StartsWith("of the 25 most similar patients in the training population who were started on a medicine, ", StringComparison.Ordinal))));
     }
 
     [Fact]
@@ -102,56 +136,121 @@ public sealed class RecommenderTests(GeneratedCohort cohort) : IClassFixture<Gen
     }
 
     [Fact]
-    public void GivenThePopulationsHistory_WhenResponsesAreLearnt_ThenStatinsLowerLdlAndAntihypertensivesLowerPressureInSimilarPatients()
+    public void GivenThePopulationsHistory_WhenNeighboursAreAsked_ThenStatinsLoweredLdlAndAntihypertensivesLoweredPressureInSimilarPatients()
     {
-        using var phenotypes = Phenotypes.PhenotypeModel.Load(ModelRegistry.CurrentFolder(Repo.Path_("models"), "phenotypes")!);
-        var catalog = CatalogTests.Load(CatalogTests.CommittedJson);
+        var neighbours = cohort.Hybrid.Neighbours;
+        var evidence = cohort.Records.Where(r => r.LastActivity is not null).Take(1500)
+            .Select(r => neighbours.Score(Repo.Featurizer().Featurize(r, r.LastActivity!.Value))).ToList();
+        double MeanChange(string id)
+        {
+            var i = neighbours.Items.IndexOf(id);
+            var measured = evidence.Select(e => e[i]).Where(e => !double.IsNaN(e.MeanChange)).ToList();
+            Assert.NotEmpty(measured);
+            return measured.Average(e => e.MeanChange);
+        }
 
-        var responses = TreatmentResponse.Learn(cohort.Records, catalog, Repo.Featurizer(), phenotypes);
-
-        var clusters = Enumerable.Range(1, phenotypes.Manifest.K).ToList();
-        var statin = clusters.Select(c => responses.For("statin-moderate", c)).OfType<ResponseSummary>().ToList();
-        var pressure = clusters.Select(c => responses.For("ace-inhibitor", c)).OfType<ResponseSummary>().ToList();
-        Assert.NotEmpty(statin);
-        Assert.NotEmpty(pressure);
         // The generator's statins lower LDL by 35-50 % (diluted by adherence); its antihypertensives lower SBP by ~9 mmHg.
-        Assert.InRange(statin.Sum(s => s.Patients * s.MeanRelativeChange) / statin.Sum(s => s.Patients), -0.6, -0.15);
-        Assert.True(pressure.Sum(s => s.Patients * s.MeanRelativeChange) / pressure.Sum(s => s.Patients) < -0.02);
-        Assert.All(statin, s => Assert.Equal("ldl", s.Analyte));
-
-        // Recommendations then say what followed in similar patients (when at least five of them started it).
-        var recommender = new Recommender(catalog, Repo.Featurizer(), _predictors, phenotypes, responses);
-        var statinSuggestions = cohort.Records.Where(r => r.LastActivity is not null).Take(1500)
-            .SelectMany(r => recommender.Recommend(r, r.LastActivity!.Value, top: 30).Recommendations)
-            .Where(r => r.Intervention.Class == "statin").ToList();
-        Assert.NotEmpty(statinSuggestions);
-        Assert.Contains(statinSuggestions, s => s.Reasons.Any(r => r.StartsWith("in similar patients (phenotype ", StringComparison.Ordinal) && r.Contains("LDL changed", StringComparison.Ordinal)));
+        Assert.InRange(MeanChange("statin-moderate"), -0.6, -0.15);
+        Assert.InRange(MeanChange("ace-inhibitor"), -0.3, -0.02);
+        Assert.Equal(25, evidence[0][0].Neighbours);
     }
 
     [Fact]
-    public void GivenHeldOutPatients_WhenRecommendersAreEvaluated_ThenNeitherRecommendsAnythingContraindicatedAndOnlyContentFollowsTheGuidelines()
+    public void GivenHeldOutPatients_WhenTheHybridIsComparedWithItsParts_ThenItBeatsEachOnNdcgAt5AndNoneRecommendsAnythingContraindicated()
+    {
+        var evaluation = cohort.Hybrid.Manifest.Evaluation.ToDictionary(r => r.Ranker, StringComparer.Ordinal);
+        var report = string.Join(" | ", evaluation.Values);
+
+        Assert.Equal(["hybrid", "content", "collaborative", "popularity"], cohort.Hybrid.Manifest.Evaluation.Select(r => r.Ranker));
+        Assert.All(evaluation.Values, r => Assert.True(r.Patients > 500 && r.Patients == evaluation["hybrid"].Patients, report));
+        Assert.All(evaluation.Values, r => Assert.Equal(0, r.ContraindicatedRecommendations));
+        Assert.True(evaluation["hybrid"].NdcgAt5 > evaluation["content"].NdcgAt5, report);
+        Assert.True(evaluation["hybrid"].NdcgAt5 > evaluation["collaborative"].NdcgAt5, report);
+        Assert.True(evaluation["hybrid"].NdcgAt5 > evaluation["popularity"].NdcgAt5, report);
+        // Hybrid and content put indicated medicines first, so every patient with one gets one; popularity ignores indications.
+        Assert.Equal(1.0, evaluation["content"].GuidelineConcordanceAt3);
+        Assert.Equal(1.0, evaluation["hybrid"].GuidelineConcordanceAt3);
+        Assert.True(evaluation["popularity"].GuidelineConcordanceAt3 < 0.9, report);
+        Assert.True(evaluation["hybrid"].HelpedPatients > 50 && evaluation["hybrid"].HelpedNdcgAt5 > 0, report);
+        Assert.Contains("held-out test of", cohort.Hybrid.Manifest.Validation, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void GivenTheTrainedHybrid_WhenSavedAndLoaded_ThenItRanksTheSameAndRefusesAFolderItsManifestDoesNotName()
+    {
+        var registry = Directory.CreateTempSubdirectory("healthrec-recommender-");
+        try
+        {
+            var folder = RecommenderTrainer.Save(registry.FullName, cohort.Hybrid);
+            using var loaded = HybridRanker.LoadCurrent(registry.FullName)!;
+            var patients = cohort.Records.Where(r => r.LastActivity is not null).Take(200).ToList();
+            var original = Recommender(hybrid: true);
+            var reloaded = new Recommender(CatalogTests.Load(CatalogTests.CommittedJson), Repo.Featurizer(), _predictors, loaded);
+
+            Assert.Equal("v1", loaded.Manifest.Version);
+            Assert.True(File.Exists(Path.Combine(folder, "model-card.md")));
+            Assert.Contains("| hybrid |", File.ReadAllText(Path.Combine(folder, "model-card.md")), StringComparison.Ordinal);
+            foreach (var p in patients)
+            {
+                var a = original.Recommend(p, p.LastActivity!.Value, top: 30).Recommendations;
+                var b = reloaded.Recommend(p, p.LastActivity!.Value, top: 30).Recommendations;
+                Assert.Equal(a.Select(r => r.Intervention.Id), b.Select(r => r.Intervention.Id));
+                Assert.All(a.Zip(b), x => Assert.Equal(x.First.RankerScore ?? 0, x.Second.RankerScore ?? 0, 1e-6));
+            }
+
+            Directory.Move(folder, Path.Combine(registry.FullName, HybridRanker.Folder, "v9"));
+            Assert.Throws<InvalidDataException>(() => HybridRanker.Load(Path.Combine(registry.FullName, HybridRanker.Folder, "v9")));
+        }
+        finally
+        {
+            registry.Delete(recursive: true);
+        }
+    }
+
+    [Fact]
+    public void GivenTheSameDataAndSeed_WhenTrainedTwice_ThenTheRankersAreIdentical_AndClinicianFeedbackMovesTheRanking()
     {
         var catalog = CatalogTests.Load(CatalogTests.CommittedJson);
-        var featurizer = Repo.Featurizer();
-        var population = cohort.Records.Take(3000).ToList();
-        var heldOut = cohort.Records.Skip(3000).ToList();
-        var recommender = new Recommender(catalog, featurizer, _predictors);
-        RecommenderEvaluation.Ranker content = (record, at, top) => [.. recommender.Recommend(record, at, top: 30).Recommendations
-            .Where(r => r.Intervention.Category == Clinical.Knowledge.InterventionCategory.Medication).Take(top).Select(r => r.Intervention.Id)];
-        var popularity = RecommenderEvaluation.Popularity(population, catalog, featurizer);
+        var records = cohort.Records.Take(2000).ToList();
+        using var first = RecommenderTrainer.Train(records, catalog, Repo.Featurizer(), _predictors, TrainedRecommenderCohort.Provenance);
+        using var second = RecommenderTrainer.Train(records, catalog, Repo.Featurizer(), _predictors, TrainedRecommenderCohort.Provenance);
+        var probe = cohort.Records.Skip(2000).Where(r => r.LastActivity is not null).Take(300).ToList();
+        List<string> Lists(HybridRanker ranker) => [.. probe.Select(p => string.Join(",", new Recommender(catalog, Repo.Featurizer(), _predictors, ranker)
+            .Recommend(p, p.LastActivity!.Value, top: 30).Recommendations.Select(r => $"{r.Intervention.Id}:{r.RankerScore:R}")))];
 
-        var contentMetrics = RecommenderEvaluation.Evaluate("content", content, heldOut, catalog, featurizer);
-        var popularityMetrics = RecommenderEvaluation.Evaluate("popularity", popularity, heldOut, catalog, featurizer);
+        Assert.Equal(first.Manifest.Evaluation, second.Manifest.Evaluation);
+        Assert.Equal(Lists(first), Lists(second));
 
-        var report = $"{contentMetrics} | {popularityMetrics}";
-        Assert.True(contentMetrics.Patients > 500 && contentMetrics.Patients == popularityMetrics.Patients, report);
-        Assert.Equal(0, contentMetrics.ContraindicatedRecommendations);
-        Assert.Equal(0, popularityMetrics.ContraindicatedRecommendations);
-        // Content suggests only indicated medicines, so every patient with one gets one; popularity ignores indications.
-        Assert.Equal(1.0, contentMetrics.GuidelineConcordanceAt3);
-        Assert.True(popularityMetrics.GuidelineConcordanceAt3 < 0.9, report);
-        // What clinicians started next is partly found by both (the learned hybrid must beat each on NDCG@5: not yet built).
-        Assert.InRange(contentMetrics.NdcgAt5, 0.05, 1.0);
-        Assert.InRange(popularityMetrics.NdcgAt5, 0.05, 1.0);
+        // Clinicians at training patients' visits accept a thiazide and override an ACE inhibitor whenever both are offered.
+        var train = records.Where(r => Training.PatientSplit.Of(r.PatientId, 1) == Training.PatientSplit.Part.Train).ToList();
+        var feedback = new List<FeedbackExample>();
+        foreach (var record in train)
+        {
+            foreach (var at in TreatmentHistory.StartVisits(record, TreatmentHistory.Medicines(catalog), Repo.Featurizer(), max: 3).Select(v => v.At))
+            {
+                var offered = new Recommender(catalog, Repo.Featurizer(), _predictors).Recommend(record, at, top: 30).Recommendations.Select(r => r.Intervention.Id).ToList();
+                if (offered.Contains("thiazide") && offered.Contains("ace-inhibitor"))
+                {
+                    feedback.Add(new FeedbackExample(record.PatientId, at, "thiazide", Accepted: true));
+                    feedback.Add(new FeedbackExample(record.PatientId, at, "ace-inhibitor", Accepted: false));
+                }
+            }
+        }
+
+        feedback.Add(new FeedbackExample("nobody", At, "thiazide", Accepted: true));
+        using var taught = RecommenderTrainer.Train(records, catalog, Repo.Featurizer(), _predictors, TrainedRecommenderCohort.Provenance, feedback: feedback);
+        double ThiazideFirst(HybridRanker ranker)
+        {
+            var recommender = new Recommender(catalog, Repo.Featurizer(), _predictors, ranker);
+            var both = probe.Select(p => recommender.Recommend(p, p.LastActivity!.Value, top: 30).Recommendations.Select(r => r.Intervention.Id).ToList())
+                .Where(ids => ids.Contains("thiazide") && ids.Contains("ace-inhibitor")).ToList();
+            Assert.NotEmpty(both);
+            return both.Average(ids => ids.IndexOf("thiazide") < ids.IndexOf("ace-inhibitor") ? 1.0 : 0.0);
+        }
+
+        Assert.True(feedback.Count > 20, $"{feedback.Count} feedback examples");
+        Assert.Equal(feedback.Count - 1, taught.Manifest.FeedbackUsed);
+        Assert.Equal(1, taught.Manifest.FeedbackSkipped);
+        Assert.True(ThiazideFirst(taught) > ThiazideFirst(first) + 0.1, $"thiazide first: {ThiazideFirst(first):P0} → {ThiazideFirst(taught):P0}");
     }
 }

@@ -15,13 +15,13 @@ using Microsoft.ML;
 namespace HealthRec.ML.Tests;
 
 /// <summary>A generated cohort (6,000 patients followed 13 years, seed 42), read through the real ingestion path.</summary>
-public sealed class GeneratedCohort : IAsyncLifetime
+public class GeneratedCohort : IAsyncLifetime
 {
     private readonly DirectoryInfo _folder = Directory.CreateTempSubdirectory("healthrec-train-");
 
     public List<PatientRecord> Records { get; } = [];
 
-    public async ValueTask InitializeAsync()
+    public virtual async ValueTask InitializeAsync()
     {
         var data = Path.Combine(_folder.FullName, "cohort");
         await new CohortGenerator(new CohortOptions { Patients = 6000, Seed = 42, Years = 13 }).WriteAsync(data, SyntheticFormat.Ndjson, null, "test", default);
@@ -34,9 +34,10 @@ public sealed class GeneratedCohort : IAsyncLifetime
         Directory.Delete(data, recursive: true);
     }
 
-    public ValueTask DisposeAsync()
+    public virtual ValueTask DisposeAsync()
     {
         _folder.Delete(recursive: true);
+        GC.SuppressFinalize(this);
         return ValueTask.CompletedTask;
     }
 }

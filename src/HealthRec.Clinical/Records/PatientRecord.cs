@@ -108,6 +108,10 @@ public sealed class PatientRecord
 
     public ImmutableArray<Measurement> MeasurementsOf(string analyte) => Measurements.GetValueOrDefault(analyte, None);
 
+    /// <summary>The same record without the medications <paramref name="drop"/> selects (e.g. what was prescribed at a visit, to see the visit as the prescriber did).</summary>
+    public PatientRecord WithoutMedications(Func<MedicationEntry, bool> drop) =>
+        new(PatientId, BirthDate, Sex, DeceasedAt, Deceased, Measurements, Conditions, [.. Medications.Where(m => !drop(m))], Encounters);
+
     /// <summary>Days from the analyte's last value at or before <paramref name="at"/> to <paramref name="at"/>; NaN when there is none.</summary>
     public double DaysSinceLast(string analyte, DateTimeOffset at)
     {

@@ -15,7 +15,11 @@ public sealed record ExpectedBenefit(string Outcome, string OutcomeTitle, string
         $"estimated {OutcomeTitle.ToLowerInvariant()}: {RiskNow:P0} → {RiskWith:P0} (an estimate: model {Outcome} {ModelVersion}, effect from {Source})");
 }
 
-/// <summary>One suggestion: what, how strongly, why, on what evidence, and the benefit expected.</summary>
+/// <summary>
+/// One suggestion: what, why, on what evidence, and the benefit expected. <see cref="Score"/> is the content score (the
+/// expected absolute risk reduction, or a guideline priority for items without a stated effect); for medicines the
+/// learned ranker's score and the similar patients' evidence are given too when the hybrid is loaded.
+/// </summary>
 public sealed record Recommendation(
     Intervention Intervention,
     int Rank,
@@ -23,77 +27,89 @@ public sealed record Recommendation(
     ExpectedBenefit? Benefit,
     IReadOnlyList<string> Reasons,
     IReadOnlyList<string> Cautions,
-    IReadOnlyList<Evidence> Evidence);
+    IReadOnlyList<Evidence> Evidence)
+{
+    public double? RankerScore { get; init; }
+
+    /// <summary>False for a medicine offered only because similar patients were started on it (listed after every indicated item, and said so).</summary>
+    public bool Indicated { get; init; } = true;
+
+    public NeighbourEvidence? Neighbours { get; init; }
+}
 
 /// <summary>The suggestions for one patient, and what was left out by the hard filters, with why.</summary>
-public sealed record RecommendationSet(string PatientId, DateTimeOffset At, IReadOnlyList<Recommendation> Recommendations, IReadOnlyList<Exclusion> Excluded);
+public sealed record RecommendationSet(string PatientId, DateTimeOffset At, IReadOnlyList<Recommendation> Recommendations, IReadOnlyList<Exclusion> Excluded)
+{
+    /// <summary>What ordered the list: "hybrid (recommender v3)" or "content".</summary>
+    public string Ranking { get; init; } = "content";
+}
 
 /// <summary>
-/// Content-based recommendations: every catalog item whose indication holds for the patient, scored by the absolute
-/// risk reduction expected for this patient (the outcome model's estimate, times the relative risk the catalog states)
-/// or, for items without a stated effect, by the strength of the guideline recommendation; then the hard filters
-/// (contraindication, already taking, done recently — rules, applied last and never overridden by a score), and one
-/// item per group. With phenotypes and learned treatment responses, each suggestion also says what followed in
-/// similar patients (the collaborative signal; the learned hybrid ranker that weighs it comes next). Deterministic.
+/// The hybrid recommender. Candidates are the catalog items whose indication holds for the patient. Content ranks them all by the absolute risk reduction
+/// expected for this patient (the outcome model's estimate, times the relative risk the catalog states) or, for items
+/// without a stated effect, by the strength of the guideline recommendation. When a trained <see cref="HybridRanker"/>
+/// is given, the medicines among them are re-ordered by it — it weighs the content signal, what followed in the most
+/// similar patients of the training population, and the patient's features — in the places content gave medicines, so
+/// lifestyle, screening and referral items keep their content-based places. With the hybrid, a medicine whose indication
+/// does not hold but which at least <see cref="HybridRanker.ConsiderSupport"/> of the 25 most similar patients were
+/// started on is offered after every indicated item, marked as not indicated and saying why it is there (a guideline's
+/// borderline zone, such as a 10-year ASCVD risk just under 7.5 %, is where this happens). Then the hard filters (contraindication,
+/// already taking, done recently: rules, applied last and never overridden by any score), and one item per group.
+/// Deterministic.
 /// </summary>
-public sealed class Recommender(InterventionCatalog catalog, Featurizer featurizer, IReadOnlyDictionary<string, OutcomePredictor> predictors,
-    Phenotypes.PhenotypeModel? phenotypes = null, TreatmentResponse? responses = null)
+public sealed class Recommender(InterventionCatalog catalog, Featurizer featurizer, IReadOnlyDictionary<string, OutcomePredictor> predictors, HybridRanker? hybrid = null)
 {
-    public RecommendationSet Recommend(PatientRecord record, DateTimeOffset at, int top = 5)
+    public RecommendationSet Recommend(PatientRecord record, DateTimeOffset at, int top = 5) =>
+        Recommend(PatientSnapshot.Take(record, at, featurizer, predictors), top);
+
+    public RecommendationSet Recommend(PatientSnapshot patient, int top = 5)
     {
-        var features = featurizer.Featurize(record, at);
-        var context = new RecordRuleContext(record, at, features, featurizer.Columns);
-        var risks = new Dictionary<string, (double Risk, string Title, string Version)>(StringComparer.Ordinal);
-        foreach (var (outcome, predictor) in predictors)
-        {
-            if (predictor.Definition.Kind == Clinical.Outcomes.OutcomeKind.Binary && predictor.Predict(record, at) is { } prediction)
-            {
-                risks[outcome] = (prediction.Estimate, predictor.Definition.Title, prediction.ModelVersion);
-            }
-        }
-
-        double DaysSince(string analyte) => record.DaysSinceLast(analyte, at);
-
-        var phenotype = phenotypes is not null && responses is not null ? phenotypes.Assign(features) : (int?)null;
+        var evidence = hybrid?.Neighbours.Score(patient.Features);
         var candidates = new List<Recommendation>();
-        var excluded = new List<Exclusion>();
         foreach (var item in catalog.Items)
         {
-            if (!item.Indication.Rule.Evaluate(context))
+            var content = patient.Content(item);
+            var index = hybrid?.IndexOf(item.Id) ?? -1;
+            var neighbours = index >= 0 ? evidence![index] : default;
+            if (!content.Indicated && (index < 0 || neighbours.Started < HybridRanker.ConsiderSupport))
             {
                 continue;
             }
 
-            ExpectedBenefit? benefit = null;
-            foreach (var effect in item.Effects)
+            var cautions = item.Cautions.Where(c => c.Rule.Evaluate(patient.Rules)).Select(c => c.Reason).ToList();
+            var reasons = new List<string> { content.Indicated ? $"indicated: {item.Indication.Reason}" : $"not a catalog indication for this patient today (that is: {item.Indication.Reason})" };
+            var candidate = new Recommendation(item, 0, content.Score, content.Benefit, reasons, cautions, item.Evidence) { Indicated = content.Indicated };
+            if (index >= 0)
             {
-                if (risks.TryGetValue(effect.Outcome, out var risk))
+                if (neighbours.Started > 0)
                 {
-                    var candidate = new ExpectedBenefit(effect.Outcome, risk.Title, risk.Version, risk.Risk, risk.Risk * effect.RelativeRisk, effect.Source);
-                    if (benefit is null || candidate.AbsoluteReduction > benefit.AbsoluteReduction)
-                    {
-                        benefit = candidate;
-                    }
+                    reasons.Add(neighbours.Text(item.Response));
                 }
+
+                candidate = candidate with { RankerScore = hybrid!.Score(item, content, cautions.Count, neighbours, patient), Neighbours = neighbours };
             }
 
-            var score = benefit?.AbsoluteReduction ?? (0.01 * Strength(item));
-            var cautions = item.Cautions.Where(c => c.Rule.Evaluate(context)).Select(c => c.Reason).ToList();
-            var reasons = new List<string> { $"indicated: {item.Indication.Reason}" };
-            if (phenotype is { } cluster && responses!.For(item.Id, cluster) is { Patients: >= 5 } response)
-            {
-                reasons.Add(response.Text);
-            }
-
-            candidates.Add(new Recommendation(item, 0, score, benefit, reasons, cautions, item.Evidence));
+            candidates.Add(candidate);
         }
 
-        // Rank, then the hard filters, then one per group: a filtered item never reaches the list, whatever its score.
-        var ranked = new List<Recommendation>();
-        var groups = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var candidate in candidates.OrderByDescending(c => c.Score).ThenBy(c => c.Intervention.Id, StringComparer.Ordinal))
+        var ordered = candidates.Where(c => c.Indicated).OrderByDescending(c => c.Score).ThenBy(c => c.Intervention.Id, StringComparer.Ordinal).ToList();
+        if (hybrid is not null)
         {
-            if (InterventionCatalog.Exclude(candidate.Intervention, context, DaysSince) is { } exclusion)
+            // The ranker decides which medicine takes each place content gave to a medicine; medicines offered on the
+            // similar patients' evidence alone come after every indicated item.
+            static IEnumerable<Recommendation> ByRanker(IEnumerable<Recommendation> items) =>
+                items.OrderByDescending(c => c.RankerScore).ThenByDescending(c => c.Score).ThenBy(c => c.Intervention.Id, StringComparer.Ordinal);
+            var ranked = new Queue<Recommendation>(ByRanker(ordered.Where(c => c.RankerScore is not null)));
+            ordered = [.. ordered.Select(c => c.RankerScore is null ? c : ranked.Dequeue()), .. ByRanker(candidates.Where(c => !c.Indicated))];
+        }
+
+        // Then the hard filters, then one per group: a filtered item never reaches the list, whatever its score.
+        var shown = new List<Recommendation>();
+        var excluded = new List<Exclusion>();
+        var groups = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var candidate in ordered)
+        {
+            if (patient.Excludes(candidate.Intervention) is { } exclusion)
             {
                 excluded.Add(exclusion);
                 continue;
@@ -105,21 +121,15 @@ public sealed class Recommender(InterventionCatalog catalog, Featurizer featuriz
                 continue;
             }
 
-            if (ranked.Count < top)
+            if (shown.Count < top)
             {
-                ranked.Add(candidate with { Rank = ranked.Count + 1 });
+                shown.Add(candidate with { Rank = shown.Count + 1 });
             }
         }
 
-        return new RecommendationSet(record.PatientId, at, ranked, excluded);
+        return new RecommendationSet(patient.Record.PatientId, patient.At, shown, excluded)
+        {
+            Ranking = hybrid is null ? "content" : $"hybrid (recommender {hybrid.Manifest.Version})",
+        };
     }
-
-    // Guideline strength as a number: A / I / 1 (strongest) down to expert opinion.
-    private static double Strength(Intervention item) => item.Evidence.Max(e => e.Strength.Trim() switch
-    {
-        var s when s.StartsWith('A') || s.StartsWith("I (", StringComparison.Ordinal) || s.StartsWith('1') => 1.0,
-        var s when s.StartsWith('B') || s.StartsWith("IIa", StringComparison.Ordinal) => 0.7,
-        var s when s.StartsWith('C') || s.StartsWith("IIb", StringComparison.Ordinal) => 0.4,
-        _ => 0.2,
-    });
 }

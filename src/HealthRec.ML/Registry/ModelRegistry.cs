@@ -143,15 +143,18 @@ public static class ModelRegistry
         return File.Exists(pointer) ? Path.Combine(directory, outcome, File.ReadAllText(pointer).Trim()) : null;
     }
 
-    /// <summary>The outcomes with a current version under <paramref name="directory"/> (the phenotype model is not an outcome).</summary>
+    /// <summary>The outcomes with a current version under <paramref name="directory"/> (the phenotype model and the recommender are not outcomes).</summary>
     public static IEnumerable<string> Outcomes(string directory) =>
         Directory.Exists(directory)
             ? Directory.GetDirectories(directory).Where(d => File.Exists(Path.Combine(d, CurrentFile))).Select(d => Path.GetFileName(d)!)
-                .Where(name => !string.Equals(name, PhenotypesFolder, StringComparison.Ordinal)).Order(StringComparer.Ordinal)
+                .Where(name => name is not (PhenotypesFolder or RecommenderFolder)).Order(StringComparer.Ordinal)
             : [];
 
     /// <summary>Where the K-Means phenotype model is registered, beside the outcomes.</summary>
     public const string PhenotypesFolder = "phenotypes";
+
+    /// <summary>Where the hybrid recommender is registered, beside the outcomes.</summary>
+    public const string RecommenderFolder = "recommender";
 }
 
 /// <summary>The <c>metrics.json</c> shape: fixed names, nulls left out.</summary>

@@ -90,14 +90,17 @@ public sealed class OutcomePredictor : IDisposable
     public bool Applies(PatientRecord record, DateTimeOffset at) => _labeler.Label(record, at).Status != LabelStatus.NotAtRisk;
 
     /// <summary>The estimate with its top factors, or null when the patient is outside the outcome's population.</summary>
-    public RiskPrediction? Predict(PatientRecord record, DateTimeOffset at)
+    public RiskPrediction? Predict(PatientRecord record, DateTimeOffset at) => Predict(record, at, null);
+
+    /// <summary>As <see cref="Predict(PatientRecord, DateTimeOffset)"/>, reusing the patient's feature vector at <paramref name="at"/> when the caller has it.</summary>
+    public RiskPrediction? Predict(PatientRecord record, DateTimeOffset at, float[]? featuresAt)
     {
         if (!Applies(record, at))
         {
             return null;
         }
 
-        var features = _featurizer.Featurize(record, at);
+        var features = featuresAt ?? _featurizer.Featurize(record, at);
         var output = _engines.Value!.Predict(new ModelRow { Features = features });
         var manifest = _model.Manifest;
         var binary = Definition.Kind == OutcomeKind.Binary;

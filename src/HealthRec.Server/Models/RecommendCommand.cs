@@ -8,7 +8,6 @@ using HealthRec.Fhir;
 using HealthRec.Fhir.Knowledge;
 using HealthRec.ML.Outcomes;
 using HealthRec.ML.Recommendation;
-using HealthRec.ML.Registry;
 using HealthRec.ML.Serving;
 using HealthRec.Server.Ingestion;
 
@@ -85,14 +84,11 @@ internal static class RecommendCommand
         }
 
         var predictors = OutcomePredictor.LoadCurrent(modelsFolder, featurizer, terms);
-        // The collaborative signal: what followed when patients of the input like this one started each medicine.
-        using var phenotypes = ModelRegistry.CurrentFolder(modelsFolder, ModelRegistry.PhenotypesFolder) is { } folder && Directory.Exists(folder)
-            ? ML.Phenotypes.PhenotypeModel.Load(folder)
-            : null;
-        var responses = phenotypes is null ? null : TreatmentResponse.Learn(records, interventions, featurizer, phenotypes);
+        // The hybrid ranker when one is registered (it orders the medicines and says what followed in similar patients).
+        using var hybrid = HybridRanker.LoadCurrent(modelsFolder);
         try
         {
-            var set = new Recommender(interventions, featurizer, predictors, phenotypes, responses).Recommend(record, at, top);
+            var set = new Recommender(interventions, featurizer, predictors, hybrid).Recommend(record, at, top);
             var rendered = asJson ? Json(set) : Text(set);
             if (outputFile is null)
             {
@@ -118,12 +114,12 @@ internal static class RecommendCommand
     {
         var ci = CultureInfo.InvariantCulture;
         var text = new StringBuilder();
-        text.AppendLine(ci, $"Suggestions for patient {set.PatientId} at {set.At:yyyy-MM-dd} (HealthRec; every benefit is an estimate, its source named):");
+        text.AppendLine(ci, $"Suggestions for patient {set.PatientId} at {set.At:yyyy-MM-dd}, ordered by {set.Ranking} (HealthRec; every benefit is an estimate, its source named):");
         foreach (var r in set.Recommendations)
         {
             var i = r.Intervention;
             text.AppendLine();
-            text.AppendLine(ci, $"{r.Rank}. {i.Title}  [{i.Category.ToString().ToLowerInvariant()}, score {r.Score:0.000}]");
+            text.AppendLine(ci, $"{r.Rank}. {i.Title}  [{i.Category.ToString().ToLowerInvariant()}, score {r.Score:0.000}{(r.RankerScore is { } rs ? string.Create(ci, $", ranker {rs:0.000}") : "")}]");
             if (r.Benefit is { } benefit)
             {
                 text.AppendLine(ci, $"   expected: {benefit.Text}");
@@ -169,6 +165,12 @@ internal static class RecommendCommand
                 ["title"] = r.Intervention.Title,
                 ["category"] = r.Intervention.Category.ToString().ToLowerInvariant(),
                 ["score"] = Math.Round(r.Score, 6),
+                ["rankerScore"] = r.RankerScore is { } rs ? Math.Round(rs, 6) : null,
+                ["similarPatients"] = r.Neighbours is { } n ? new JsonObject
+                {
+                    ["neighbours"] = n.Neighbours, ["started"] = n.Started, ["helped"] = n.Helped,
+                    ["meanResponseChange"] = double.IsNaN(n.MeanChange) ? null : Math.Round(n.MeanChange, 4),
+                } : null,
                 ["expectedBenefit"] = r.Benefit is { } b ? new JsonObject
                 {
                     ["text"] = b.Text, ["outcome"] = b.Outcome, ["modelVersion"] = b.ModelVersion,
@@ -185,6 +187,7 @@ internal static class RecommendCommand
         {
             ["patient"] = set.PatientId,
             ["at"] = set.At.UtcDateTime,
+            ["ranking"] = set.Ranking,
             ["recommendations"] = recommendations,
             ["excluded"] = JsonSerializer.SerializeToNode(set.Excluded, JsonOptions),
         };

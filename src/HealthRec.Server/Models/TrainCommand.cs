@@ -7,6 +7,7 @@ using HealthRec.Clinical.Terminology;
 using HealthRec.Fhir.Ingestion;
 using HealthRec.ML.Outcomes;
 using HealthRec.ML.Phenotypes;
+using HealthRec.ML.Recommendation;
 using HealthRec.ML.Registry;
 using HealthRec.ML.Training;
 using HealthRec.Server.Ingestion;
@@ -27,19 +28,20 @@ internal static class TrainCommand
         var features = new Option<string>("--features") { Description = "Feature schema JSON", DefaultValueFactory = _ => TerminologyFiles.DefaultSchema };
         var terminology = new Option<string>("--terminology") { Description = "Terminology folder", DefaultValueFactory = _ => TerminologyFiles.DefaultFolder };
         var seed = new Option<int>("--seed") { Description = "Seed for the split, the search and LightGBM: the same seed gives the same models", DefaultValueFactory = _ => 1 };
-        var only = new Option<string[]>("--outcome") { Description = "Train only this outcome id, or 'phenotypes' (repeatable). Default: every definition and the phenotypes" };
-        var command = new Command("train", "Train the outcome models (LightGBM with baselines) and the K-Means phenotypes, and register a new version of each.")
+        var only = new Option<string[]>("--outcome") { Description = "Train only this outcome id, 'phenotypes' or 'recommender' (repeatable). Default: every definition, the phenotypes and the recommender" };
+        var catalog = new Option<string>("--catalog") { Description = "Intervention catalog, for the recommender", DefaultValueFactory = _ => Fhir.Knowledge.InterventionCatalogFiles.DefaultFile };
+        var command = new Command("train", "Train the outcome models (LightGBM with baselines), the K-Means phenotypes and the hybrid recommender (LightGBM LambdaRank with nearest neighbours), and register a new version of each.")
         {
-            inputs, models, outcomes, features, terminology, seed, only,
+            inputs, models, outcomes, features, terminology, seed, only, catalog,
         };
         command.SetAction((result, cancellationToken) => RunAsync(
             result.GetValue(inputs) is { Length: > 0 } given ? given : ["data/sample/"], result.GetValue(models)!, result.GetValue(outcomes)!,
-            result.GetValue(features)!, result.GetValue(terminology)!, result.GetValue(seed), result.GetValue(only) ?? [], cancellationToken));
+            result.GetValue(features)!, result.GetValue(terminology)!, result.GetValue(seed), result.GetValue(only) ?? [], result.GetValue(catalog)!, cancellationToken));
         return command;
     }
 
     private static async Task<int> RunAsync(string[] inputs, string modelsFolder, string outcomesPath, string schemaFile, string terminologyFolder,
-        int seed, string[] only, CancellationToken cancellationToken)
+        int seed, string[] only, string catalogFile, CancellationToken cancellationToken)
     {
         ClinicalTerminology terms;
         Featurizer featurizer;
@@ -58,7 +60,7 @@ internal static class TrainCommand
             return 2;
         }
 
-        var unknown = only.Where(id => id != PhenotypeTrainer.Folder && definitions.TrueForAll(d => d.Id != id)).ToList();
+        var unknown = only.Where(id => id != PhenotypeTrainer.Folder && id != HybridRanker.Folder && definitions.TrueForAll(d => d.Id != id)).ToList();
         if (unknown.Count > 0)
         {
             await Console.Error.WriteLineAsync($"--outcome {string.Join(", ", unknown)}: no such outcome in '{outcomesPath}'.");
@@ -113,7 +115,41 @@ internal static class TrainCommand
             }
         }
 
+        if (only.Length == 0 || only.Contains(HybridRanker.Folder, StringComparer.Ordinal))
+        {
+            failed += await TrainRecommenderAsync(records, modelsFolder, outcomesPath, catalogFile, terms, featurizer, provenance, seed) ? 0 : 1;
+        }
+
         return failed == 0 ? 0 : 1;
+    }
+
+    /// <summary>The hybrid recommender, on the current outcome models (those just trained, when they were).</summary>
+    private static async Task<bool> TrainRecommenderAsync(List<Clinical.Records.PatientRecord> records, string modelsFolder, string outcomesPath, string catalogFile,
+        ClinicalTerminology terms, Featurizer featurizer, TrainingProvenance provenance, int seed)
+    {
+        var clock = Stopwatch.StartNew();
+        Dictionary<string, ML.Serving.OutcomePredictor>? predictors = null;
+        try
+        {
+            var interventions = KnowledgeEndpoints.LoadCatalog(catalogFile, outcomesPath, terms, featurizer);
+            predictors = ML.Serving.OutcomePredictor.LoadCurrent(modelsFolder, featurizer, terms);
+            using var ranker = RecommenderTrainer.Train(records, interventions, featurizer, predictors, provenance, new RecommenderTrainingOptions { Seed = seed }, log: Console.Out);
+            var folder = RecommenderTrainer.Save(modelsFolder, ranker);
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"recommender: {ranker.Manifest.Validation}. Saved {folder} ({clock.Elapsed.TotalSeconds:N1} s)"));
+            return true;
+        }
+        catch (Exception ex) when (ex is TrainingException or Fhir.Knowledge.CatalogException or OutcomeDefinitionException or FileNotFoundException)
+        {
+            await Console.Error.WriteLineAsync($"recommender not trained: {ex.Message}");
+            return false;
+        }
+        finally
+        {
+            foreach (var predictor in predictors?.Values ?? Enumerable.Empty<ML.Serving.OutcomePredictor>())
+            {
+                predictor.Dispose();
+            }
+        }
     }
 
     private static string Summary(TrainedOutcome trained, string folder, TimeSpan labelling, TimeSpan training)
