@@ -13,11 +13,16 @@ using HealthRec.Testing;
 
 namespace HealthRec.Benchmarks;
 
-/// <summary>One patient's recommendations with the committed catalog and default models: candidates, predictions, scores, filters, explanations.</summary>
+/// <summary>
+/// One patient's recommendations with the committed catalog and default models: candidates, predictions, scores,
+/// filters, explanations; content-only, and hybrid (nearest neighbours and the LambdaRank ranker) with the committed recommender.
+/// </summary>
 [MemoryDiagnoser]
 public class RecommendationBenchmarks : IDisposable
 {
     private Recommender _recommender = null!;
+    private Recommender _hybrid = null!;
+    private HybridRanker? _ranker;
     private Dictionary<string, OutcomePredictor> _predictors = [];
     private List<PatientRecord> _patients = [];
     private int _next;
@@ -33,6 +38,8 @@ public class RecommendationBenchmarks : IDisposable
         var vocabulary = RuleVocabulary.Of(featurizer, terminology);
         var catalog = InterventionCatalogFiles.Load(Path.Combine(Repository.Root, InterventionCatalogFiles.DefaultFile), terminology, vocabulary, outcomes);
         _recommender = new Recommender(catalog, featurizer, _predictors);
+        _ranker = HybridRanker.LoadCurrent(models) ?? throw new InvalidOperationException("No recommender under models/: train one with healthrec train --outcome recommender.");
+        _hybrid = new Recommender(catalog, featurizer, _predictors, _ranker);
         var mapper = new FhirRecordMapper(terminology, new UnitNormalizer());
         _patients = [.. RecordReader.ReadAsync(new NdjsonSource(Path.Combine(Repository.Root, "data", "sample")), mapper, new IngestionReport(), default)
             .ToBlockingEnumerable().Where(r => r.LastActivity is not null)];
@@ -45,9 +52,17 @@ public class RecommendationBenchmarks : IDisposable
         return _recommender.Recommend(patient, patient.LastActivity!.Value).Recommendations.Count;
     }
 
+    [Benchmark]
+    public int RecommendForOnePatientHybrid()
+    {
+        var patient = _patients[_next++ % _patients.Count];
+        return _hybrid.Recommend(patient, patient.LastActivity!.Value).Recommendations.Count;
+    }
+
     [GlobalCleanup]
     public void Dispose()
     {
+        _ranker?.Dispose();
         foreach (var predictor in _predictors.Values)
         {
             predictor.Dispose();

@@ -82,7 +82,8 @@ public sealed class EvaluateAndScoreCommandTests : IDisposable
         var html = await File.ReadAllTextAsync(Path.Combine(report, "index.html"), ct);
         Assert.Contains("<svg", html, StringComparison.Ordinal);
         Assert.Contains("id=\"recommender\"", html, StringComparison.Ordinal);
-        foreach (var ranker in new[] { "content", "popularity" })
+        // With the committed recommender: the hybrid and its three comparators on the same held-out patients.
+        foreach (var ranker in new[] { "hybrid", "content", "collaborative", "popularity" })
         {
             var section = metrics["recommender"]![ranker]!;
             Assert.True((int)section["patients"]! > 0);
@@ -91,6 +92,8 @@ public sealed class EvaluateAndScoreCommandTests : IDisposable
         }
 
         Assert.Equal(1.0, (double)metrics["recommender"]!["content"]!["guideline_concordance_at_3"]!);
+        Assert.Equal(1.0, (double)metrics["recommender"]!["hybrid"]!["guideline_concordance_at_3"]!);
+        Assert.Contains("NDCG@5 of each ranker", html, StringComparison.Ordinal);
 
         var rows = await File.ReadAllLinesAsync(csv, ct);
         Assert.Equal("patient_id,index_date,outcome,estimate,band,model_version,top_factors", rows[0]);
@@ -145,6 +148,7 @@ public sealed class RecommendCommandTests
         Assert.Equal(0, exitCode);
         var result = System.Text.Json.Nodes.JsonNode.Parse(output)!;
         Assert.Equal(id, (string)result["patient"]!);
+        Assert.StartsWith("hybrid (recommender v", (string)result["ranking"]!, StringComparison.Ordinal);
         var recommendations = result["recommendations"]!.AsArray();
         Assert.InRange(recommendations.Count, 1, 3);
         Assert.All(recommendations, r =>

@@ -48,19 +48,41 @@ public static class HtmlReport
         if (recommenders is { Count: > 0 })
         {
             h.Append("<h2 id=\"recommender\">Recommender</h2>");
-            h.Append(Ci, $"<p class=\"note\">{recommenders[0].Patients:N0} held-out patients, each two years into their record; relevant = the catalog medicines their clinicians started in the following year. Guideline concordance: of patients with an indicated, allowed medicine not yet taken, the share offered one in the top 3. Contraindicated: recommended items the safety filters would exclude (must be 0).</p>");
-            h.Append("<table><tr><th>ranker</th><th>precision@3</th><th>recall@3</th><th>NDCG@3</th><th>precision@5</th><th>recall@5</th><th>NDCG@5</th><th>coverage@5</th><th>guideline concordance@3</th><th>contraindicated</th></tr>");
+            h.Append(Ci, $"<p class=\"note\">{recommenders[0].Patients:N0} held-out patients, each at the first visit a year or more into their record where their clinicians started a catalog medicine, seen as the prescriber saw it (that day's new prescriptions left out); relevant = the medicines started at that visit; \"helped\" = only those after which the response analyte (LDL, SBP, HbA1c) fell by 5 % or more ({recommenders[0].HelpedPatients:N0} patients). Guideline concordance: of patients with an indicated, allowed medicine not yet taken, the share offered one in the top 3. Contraindicated: recommended items the safety filters would exclude (must be 0).</p>");
+            h.Append("<table><tr><th>ranker</th><th>precision@3</th><th>recall@3</th><th>NDCG@3</th><th>precision@5</th><th>recall@5</th><th>NDCG@5</th><th>NDCG@5 (helped)</th><th>coverage@5</th><th>guideline concordance@3</th><th>contraindicated</th></tr>");
             foreach (var r in recommenders)
             {
                 h.Append(Ci, $"<tr><td>{E(r.Ranker)}</td><td>{r.PrecisionAt3:0.000}</td><td>{r.RecallAt3:0.000}</td><td>{r.NdcgAt3:0.000}</td><td>{r.PrecisionAt5:0.000}</td>");
-                h.Append(Ci, $"<td>{r.RecallAt5:0.000}</td><td>{r.NdcgAt5:0.000}</td><td>{r.CoverageAt5:0.000}</td><td>{r.GuidelineConcordanceAt3:0.000}</td><td>{r.ContraindicatedRecommendations}</td></tr>");
+                h.Append(Ci, $"<td>{r.RecallAt5:0.000}</td><td>{r.NdcgAt5:0.000}</td><td>{r.HelpedNdcgAt5:0.000}</td><td>{r.CoverageAt5:0.000}</td><td>{r.GuidelineConcordanceAt3:0.000}</td><td>{r.ContraindicatedRecommendations}</td></tr>");
             }
 
             h.Append("</table>");
+            RankerBars(h, recommenders);
         }
 
         h.Append("</body></html>\n");
         return h.ToString();
+    }
+
+    // NDCG@5 per ranker (started, and helped) as horizontal bars.
+    private static void RankerBars(StringBuilder h, IReadOnlyList<Recommendation.RankerMetrics> rankers)
+    {
+        const int Left = 110, Width = 360, Row = 34;
+        var height = (rankers.Count * Row) + 40;
+        h.Append(Ci, $"<figure><svg role=\"img\" aria-label=\"NDCG at 5 by ranker\" width=\"{Left + Width + 60}\" height=\"{height}\" viewBox=\"0 0 {Left + Width + 60} {height}\">");
+        for (var i = 0; i < rankers.Count; i++)
+        {
+            var r = rankers[i];
+            var y = 10 + (i * Row);
+            var started = double.IsNaN(r.NdcgAt5) ? 0 : r.NdcgAt5;
+            var helped = double.IsNaN(r.HelpedNdcgAt5) ? 0 : r.HelpedNdcgAt5;
+            h.Append(Ci, $"<text x=\"{Left - 8}\" y=\"{y + 14}\" text-anchor=\"end\" font-size=\"12\">{E(r.Ranker)}</text>");
+            h.Append(Ci, $"<rect x=\"{Left}\" y=\"{y}\" width=\"{started * Width:0.0}\" height=\"12\" fill=\"#2b6cb0\"/><text x=\"{Left + (started * Width) + 4:0.0}\" y=\"{y + 10}\" font-size=\"10\">{started:0.000}</text>");
+            h.Append(Ci, $"<rect x=\"{Left}\" y=\"{y + 14}\" width=\"{helped * Width:0.0}\" height=\"10\" fill=\"#68a063\"/><text x=\"{Left + (helped * Width) + 4:0.0}\" y=\"{y + 23}\" font-size=\"10\">{helped:0.000}</text>");
+        }
+
+        h.Append(Ci, $"<text x=\"{Left}\" y=\"{height - 8}\" font-size=\"11\">NDCG@5: blue = against what was started, green = against what was started and helped</text></svg>");
+        h.Append("<figcaption>NDCG@5 of each ranker on the same held-out patients</figcaption></figure>");
     }
 
     private static void Outcome(StringBuilder h, OutcomeEvaluation evaluation)

@@ -91,16 +91,19 @@ internal static class EvaluateCommand
         };
         if (recommenders.Count > 0)
         {
+            static JsonNode? Number(double x) => double.IsNaN(x) ? null : Math.Round(x, 6);
             metrics["recommender"] = new JsonObject(recommenders.Select(r => KeyValuePair.Create(r.Ranker, (JsonNode?)new JsonObject
             {
                 ["patients"] = r.Patients,
-                ["precision_at_3"] = Math.Round(r.PrecisionAt3, 6), ["recall_at_3"] = Math.Round(r.RecallAt3, 6), ["ndcg_at_3"] = Math.Round(r.NdcgAt3, 6),
-                ["precision_at_5"] = Math.Round(r.PrecisionAt5, 6), ["recall_at_5"] = Math.Round(r.RecallAt5, 6), ["ndcg_at_5"] = Math.Round(r.NdcgAt5, 6),
-                ["coverage_at_5"] = Math.Round(r.CoverageAt5, 6),
-                ["guideline_concordance_at_3"] = double.IsNaN(r.GuidelineConcordanceAt3) ? null : Math.Round(r.GuidelineConcordanceAt3, 6),
+                ["precision_at_3"] = Number(r.PrecisionAt3), ["recall_at_3"] = Number(r.RecallAt3), ["ndcg_at_3"] = Number(r.NdcgAt3),
+                ["precision_at_5"] = Number(r.PrecisionAt5), ["recall_at_5"] = Number(r.RecallAt5), ["ndcg_at_5"] = Number(r.NdcgAt5),
+                ["coverage_at_5"] = Number(r.CoverageAt5),
+                ["guideline_concordance_at_3"] = Number(r.GuidelineConcordanceAt3),
                 ["contraindicated"] = r.ContraindicatedRecommendations,
+                ["helped_patients"] = r.HelpedPatients, ["helped_recall_at_5"] = Number(r.HelpedRecallAt5), ["helped_ndcg_at_5"] = Number(r.HelpedNdcgAt5),
             })));
         }
+
         await File.WriteAllTextAsync(Path.Combine(reportFolder, "metrics.json"), metrics.ToJsonString(ModelRegistry.Json), cancellationToken);
         var description = string.Create(CultureInfo.InvariantCulture, $"{string.Join(", ", inputs)} ({records.Count:N0} patients, SHA-256 {fingerprint[..12]}…)");
         await File.WriteAllTextAsync(Path.Combine(reportFolder, "index.html"), HtmlReport.Render(evaluations, description, DateTimeOffset.UtcNow, recommenders), cancellationToken);
@@ -130,16 +133,17 @@ internal static class EvaluateCommand
         var heldOut = records.Where(r => PatientSplit.Of(r.PatientId, 1) == PatientSplit.Part.Test).ToList();
         var population = records.Where(r => PatientSplit.Of(r.PatientId, 1) != PatientSplit.Part.Test).ToList();
         var predictors = ML.Serving.OutcomePredictor.LoadCurrent(modelsFolder, featurizer, terms);
+        using var hybrid = HybridRanker.LoadCurrent(modelsFolder);
         try
         {
-            var recommender = new Recommender(interventions, featurizer, predictors);
-            RecommenderEvaluation.Ranker content = (record, at, top) => [.. recommender.Recommend(record, at, top: 30).Recommendations
-                .Where(r => r.Intervention.Category == Clinical.Knowledge.InterventionCategory.Medication).Take(top).Select(r => r.Intervention.Id)];
-            var results = new List<RankerMetrics>
-            {
-                RecommenderEvaluation.Evaluate("content", content, heldOut, interventions, featurizer),
-                RecommenderEvaluation.Evaluate("popularity", RecommenderEvaluation.Popularity(population, interventions, featurizer), heldOut, interventions, featurizer),
-            };
+            // With a registered recommender: the hybrid, content-only, collaborative-only and popularity on the same patients.
+            var results = hybrid is not null
+                ? RecommenderTrainer.Compare(heldOut, population, interventions, featurizer, predictors, hybrid)
+                :
+                [
+                    RecommenderEvaluation.Evaluate("content", RecommenderEvaluation.Medicines(new Recommender(interventions, featurizer, predictors)), heldOut, interventions, featurizer),
+                    RecommenderEvaluation.Evaluate("popularity", RecommenderEvaluation.Popularity(population, interventions, featurizer), heldOut, interventions, featurizer),
+                ];
             foreach (var r in results)
             {
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
