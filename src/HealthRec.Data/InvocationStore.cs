@@ -11,32 +11,92 @@ public sealed record CdsInvocation(
     DateTimeOffset ReceivedAt,
     int DurationMs,
     int StatusCode,
-    int CardCount);
+    int CardCount)
+{
+    /// <summary>The <c>iss</c> of the client's JWT, when the call carried one.</summary>
+    public string? ClientIssuer { get; init; }
 
-/// <summary>Stores and reads CDS Hooks invocations, identically on SQLite and PostgreSQL.</summary>
+    /// <summary>The <c>jti</c> of the client's JWT: which token, never the token.</summary>
+    public string? ClientJti { get; init; }
+
+    /// <summary>The models that answered, e.g. <c>ascvd-10y v2, recommender v1</c>.</summary>
+    public string? ModelVersions { get; init; }
+
+    /// <summary>Where the patient's data came from: <c>prefetch</c>, <c>fhirServer</c>, or both with the keys fetched.</summary>
+    public string? DataSource { get; init; }
+}
+
+/// <summary>A card as returned: its uuid (what feedback names), what it is about and what it said.</summary>
+public sealed record CdsCardRecord(string CardUuid, string Kind, string Subject, string Indicator, string Summary, IReadOnlyList<CdsSuggestionRecord> Suggestions);
+
+/// <summary>A suggestion on a card and the catalog item it proposes (null for a suggestion that only removes a draft order).</summary>
+public sealed record CdsSuggestionRecord(string SuggestionUuid, string? InterventionId, string Label);
+
+/// <summary>Stores and reads CDS Hooks invocations and the cards they returned, identically on SQLite and PostgreSQL.</summary>
 public sealed class InvocationStore(HealthRecDatabase database)
 {
-    private const string Columns = "service_id, hook_instance, hook, patient_id, received_at, duration_ms, status_code, card_count";
+    private const string Columns = "service_id, hook_instance, hook, patient_id, received_at, duration_ms, status_code, card_count, " +
+        "client_issuer, client_jti, model_versions, data_source";
 
-    /// <summary>Records a call; recording the same (service, hookInstance) again keeps the first record.</summary>
-    public async Task<bool> RecordAsync(CdsInvocation invocation, CancellationToken cancellationToken)
+    /// <summary>Records a call and its cards in one transaction; recording the same (service, hookInstance) again keeps the first record.</summary>
+    public async Task<bool> RecordAsync(CdsInvocation invocation, CancellationToken cancellationToken) =>
+        await RecordAsync(invocation, [], cancellationToken);
+
+    public async Task<bool> RecordAsync(CdsInvocation invocation, IReadOnlyList<CdsCardRecord> cards, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenConnectionAsync(cancellationToken);
-        await using var command = connection.CreateCommand(
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await using (var command = connection.CreateCommand(
             $"INSERT INTO cds_invocation ({Columns}) VALUES " +
-            "(@serviceId, @hookInstance, @hook, @patientId, @receivedAt, @durationMs, @statusCode, @cardCount) " +
-            "ON CONFLICT (service_id, hook_instance) DO NOTHING");
-        command
-            .With("serviceId", invocation.ServiceId)
-            .With("hookInstance", invocation.HookInstance)
-            .With("hook", invocation.Hook)
-            .With("patientId", invocation.PatientId)
-            // Both engines keep microseconds at most; UTC so that PostgreSQL's timestamptz accepts it.
-            .With("receivedAt", invocation.ReceivedAt.ToUniversalTime())
-            .With("durationMs", invocation.DurationMs)
-            .With("statusCode", invocation.StatusCode)
-            .With("cardCount", invocation.CardCount);
-        return await command.ExecuteNonQueryAsync(cancellationToken) == 1;
+            "(@serviceId, @hookInstance, @hook, @patientId, @receivedAt, @durationMs, @statusCode, @cardCount, @issuer, @jti, @models, @source) " +
+            "ON CONFLICT (service_id, hook_instance) DO NOTHING", transaction))
+        {
+            command
+                .With("serviceId", invocation.ServiceId)
+                .With("hookInstance", invocation.HookInstance)
+                .With("hook", invocation.Hook)
+                .With("patientId", invocation.PatientId)
+                // Both engines keep microseconds at most; UTC so that PostgreSQL's timestamptz accepts it.
+                .With("receivedAt", invocation.ReceivedAt.ToUniversalTime())
+                .With("durationMs", invocation.DurationMs)
+                .With("statusCode", invocation.StatusCode)
+                .With("cardCount", invocation.CardCount)
+                .With("issuer", invocation.ClientIssuer)
+                .With("jti", invocation.ClientJti)
+                .With("models", invocation.ModelVersions)
+                .With("source", invocation.DataSource);
+            if (await command.ExecuteNonQueryAsync(cancellationToken) != 1)
+            {
+                // A repeated hookInstance: the first call's record and cards stand.
+                return false;
+            }
+        }
+
+        foreach (var card in cards)
+        {
+            await using (var insert = connection.CreateCommand(
+                "INSERT INTO cds_card (card_uuid, service_id, hook_instance, kind, subject, indicator, summary, created_at) " +
+                "VALUES (@card, @serviceId, @hookInstance, @kind, @subject, @indicator, @summary, @createdAt)", transaction))
+            {
+                insert.With("card", card.CardUuid).With("serviceId", invocation.ServiceId).With("hookInstance", invocation.HookInstance)
+                    .With("kind", card.Kind).With("subject", card.Subject).With("indicator", card.Indicator).With("summary", card.Summary)
+                    .With("createdAt", invocation.ReceivedAt.ToUniversalTime());
+                await insert.ExecuteNonQueryAsync(cancellationToken);
+            }
+
+            foreach (var suggestion in card.Suggestions)
+            {
+                await using var insert = connection.CreateCommand(
+                    "INSERT INTO cds_suggestion (suggestion_uuid, card_uuid, intervention_id, label) VALUES (@suggestion, @card, @intervention, @label)",
+                    transaction);
+                insert.With("suggestion", suggestion.SuggestionUuid).With("card", card.CardUuid).With("intervention", suggestion.InterventionId)
+                    .With("label", suggestion.Label);
+                await insert.ExecuteNonQueryAsync(cancellationToken);
+            }
+        }
+
+        await transaction.CommitAsync(cancellationToken);
+        return true;
     }
 
     public async Task<CdsInvocation?> FindAsync(string serviceId, string hookInstance, CancellationToken cancellationToken)
@@ -48,6 +108,36 @@ public sealed class InvocationStore(HealthRecDatabase database)
             .With("hookInstance", hookInstance);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         return await reader.ReadAsync(cancellationToken) ? Read(reader) : null;
+    }
+
+    /// <summary>The cards a call returned, with their suggestions, in the order they were returned.</summary>
+    public async Task<IReadOnlyList<CdsCardRecord>> CardsAsync(string serviceId, string hookInstance, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenConnectionAsync(cancellationToken);
+        await using var command = connection.CreateCommand(
+            "SELECT c.card_uuid, c.kind, c.subject, c.indicator, c.summary, s.suggestion_uuid, s.intervention_id, s.label " +
+            "FROM cds_card c LEFT JOIN cds_suggestion s ON s.card_uuid = c.card_uuid " +
+            "WHERE c.service_id = @serviceId AND c.hook_instance = @hookInstance ORDER BY c.card_uuid, s.suggestion_uuid")
+            .With("serviceId", serviceId)
+            .With("hookInstance", hookInstance);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        var cards = new List<(CdsCardRecord Card, List<CdsSuggestionRecord> Suggestions)>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            var uuid = reader.GetString(0);
+            if (cards.Count == 0 || !string.Equals(cards[^1].Card.CardUuid, uuid, StringComparison.Ordinal))
+            {
+                var suggestions = new List<CdsSuggestionRecord>();
+                cards.Add((new CdsCardRecord(uuid, reader.GetString(1), reader.GetString(2), reader.GetString(3), reader.GetString(4), suggestions), suggestions));
+            }
+
+            if (!reader.IsDBNull(5))
+            {
+                cards[^1].Suggestions.Add(new CdsSuggestionRecord(reader.GetString(5), reader.GetNullableString(6), reader.GetString(7)));
+            }
+        }
+
+        return [.. cards.Select(c => c.Card)];
     }
 
     /// <summary>The most recent calls, newest first.</summary>
@@ -75,5 +165,11 @@ public sealed class InvocationStore(HealthRecDatabase database)
         reader.GetFieldValue<DateTimeOffset>(4),
         reader.GetInt32(5),
         reader.GetInt32(6),
-        reader.GetInt32(7));
+        reader.GetInt32(7))
+    {
+        ClientIssuer = reader.GetNullableString(8),
+        ClientJti = reader.GetNullableString(9),
+        ModelVersions = reader.GetNullableString(10),
+        DataSource = reader.GetNullableString(11),
+    };
 }

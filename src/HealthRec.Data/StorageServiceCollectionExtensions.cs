@@ -42,6 +42,8 @@ public static class StorageServiceCollectionExtensions
         services.AddSingleton<DatabaseStatus>();
         services.AddHostedService<DatabaseStartup>();
         services.AddSingleton<InvocationStore>();
+        services.AddSingleton<FeedbackStore>();
+        services.AddSingleton<TokenReplayStore>();
         services.AddHealthChecks().AddCheck<DatabaseReadinessCheck>("database", tags: ["ready"]);
         return services;
     }

@@ -75,7 +75,7 @@ public sealed class CdsDiscoveryTests : IDisposable
     }
 
     [Fact]
-    public async Task GivenNoServiceYet_WhenAServiceIsCalled_ThenNothingPretendsToAnswer()
+    public async Task GivenAnUnknownServiceId_WhenCalled_ThenItIsNotFound()
     {
         await using var server = await RunningServer.StartAsync(Settings(), Ct);
 
@@ -112,14 +112,37 @@ public sealed class CdsDiscoveryTests : IDisposable
     }
 
     [Fact]
-    public async Task GivenTwoFilesWithOneId_WhenServerStarts_ThenStartupFailsNamingBothFiles()
+    public async Task GivenTwoFilesWithOneIdAndHook_WhenServerStarts_ThenStartupFailsNamingBothFiles()
     {
         Write("a.json", """{"hook": "patient-view", "id": "same", "description": "first"}""");
-        Write("b.json", """{"hook": "order-sign", "id": "same", "description": "second"}""");
+        Write("b.json", """{"hook": "patient-view", "id": "same", "description": "second"}""");
 
         var error = await Assert.ThrowsAsync<InvalidCdsServiceDefinitionException>(() => RunningServer.StartAsync(Settings(), Ct));
 
-        Assert.Contains("b.json: id 'same' is already used by a.json", error.Message, StringComparison.Ordinal);
+        Assert.Contains("b.json: id 'same' with hook 'patient-view' is already used by a.json", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task GivenOneIdForTwoHooks_WhenDiscoveryIsRequested_ThenBothEntriesAreListed()
+    {
+        // CDS Hooks 2.0 (Discovery, "update stale guidance"): one service id may serve several hooks.
+        Write("sign.json", """{"hook": "order-sign", "id": "same", "description": "on signing"}""");
+        Write("select.json", """{"hook": "order-select", "id": "same", "description": "on selecting"}""");
+        await using var server = await RunningServer.StartAsync(Settings(), Ct);
+
+        var body = JsonNode.Parse(await server.Client.GetStringAsync(new Uri("/cds-services", UriKind.Relative), Ct))!;
+
+        Assert.Equal(["order-select", "order-sign"], body["services"]!.AsArray().Select(s => (string)s!["hook"]!).Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
+    public async Task GivenAHookHealthRecDoesNotAnswer_WhenServerStarts_ThenStartupFailsNamingTheHook()
+    {
+        Write("a.json", """{"hook": "appointment-book", "id": "booking", "description": "not implemented"}""");
+
+        var error = await Assert.ThrowsAsync<InvalidCdsServiceDefinitionException>(() => RunningServer.StartAsync(Settings(), Ct));
+
+        Assert.Contains("a.json: hook 'appointment-book' is not one HealthRec answers", error.Message, StringComparison.Ordinal);
     }
 
     [Fact]

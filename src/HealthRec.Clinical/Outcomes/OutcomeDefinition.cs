@@ -115,6 +115,12 @@ public sealed record OutcomeDefinition
 
     public required string Title { get; init; }
 
+    /// <summary>A few words a card's one-line summary can carry ("10-year ASCVD risk"); the title when not given.</summary>
+    public string? ShortTitle { get; init; }
+
+    [System.Text.Json.Serialization.JsonIgnore]
+    public string Label => ShortTitle ?? Title;
+
     public string? Description { get; init; }
 
     public OutcomeKind Kind { get; init; } = OutcomeKind.Binary;

@@ -112,6 +112,10 @@ public sealed class PatientRecord
     public PatientRecord WithoutMedications(Func<MedicationEntry, bool> drop) =>
         new(PatientId, BirthDate, Sex, DeceasedAt, Deceased, Measurements, Conditions, [.. Medications.Where(m => !drop(m))], Encounters);
 
+    /// <summary>The same record with <paramref name="added"/> medications too (e.g. draft orders, as if signed).</summary>
+    public PatientRecord WithMedications(IEnumerable<MedicationEntry> added) =>
+        new(PatientId, BirthDate, Sex, DeceasedAt, Deceased, Measurements, Conditions, [.. Medications, .. added], Encounters);
+
     /// <summary>Days from the analyte's last value at or before <paramref name="at"/> to <paramref name="at"/>; NaN when there is none.</summary>
     public double DaysSinceLast(string analyte, DateTimeOffset at)
     {

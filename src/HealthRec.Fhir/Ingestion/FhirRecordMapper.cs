@@ -293,9 +293,33 @@ public sealed class FhirRecordMapper(ClinicalTerminology terminology, UnitNormal
     private void AddMedication(DataType? medication, DateTimeOffset? start, DateTimeOffset? end, string status, MedicationSource source,
         PatientRecordBuilder builder, IngestionReport report, string where)
     {
-        if (medication is not CodeableConcept concept)
+        if (Classify(medication) is not { } known)
         {
             return;
+        }
+
+        if (start is null)
+        {
+            report.Problem(ProblemKind.MissingDate, where, $"medication ({string.Join(", ", known.Classes)}) has no start date");
+            return;
+        }
+
+        builder.Add(known with { Start = start, End = end, Status = status.ToLowerInvariant(), Source = source });
+    }
+
+    /// <summary>
+    /// A draft order's medicine as if it started at <paramref name="at"/> (what the patient would take once it is
+    /// signed), or null when it is in no medication class HealthRec knows. The record's mapping leaves drafts out.
+    /// </summary>
+    public MedicationEntry? AsStarted(MedicationRequest draft, DateTimeOffset at) =>
+        Classify(draft.Medication) is { } known ? known with { Start = at, Status = "draft", Source = MedicationSource.Request } : null;
+
+    // The first usable coding that names a known class; its start, end and status are the caller's to set.
+    private MedicationEntry? Classify(DataType? medication)
+    {
+        if (medication is not CodeableConcept concept)
+        {
+            return null;
         }
 
         foreach (var coding in Usable(concept))
@@ -305,21 +329,13 @@ public sealed class FhirRecordMapper(ClinicalTerminology terminology, UnitNormal
                 ? $"{display} {text}"
                 : coding.Display ?? concept.Text;
             var classes = terminology.MedicationClassesOf(coding.System, coding.Code, name);
-            if (classes.IsEmpty)
+            if (!classes.IsEmpty)
             {
-                continue;
+                return new MedicationEntry(coding.System, coding.Code, coding.Display ?? concept.Text, classes, null, null, "", MedicationSource.Request);
             }
-
-            if (start is null)
-            {
-                report.Problem(ProblemKind.MissingDate, where, $"medication ({string.Join(", ", classes)}) has no start date");
-                return;
-            }
-
-            builder.Add(new MedicationEntry(coding.System, coding.Code, coding.Display ?? concept.Text, classes, start, end,
-                status.ToLowerInvariant(), source));
-            return;
         }
+
+        return null;
     }
 
     private static void MapEncounter(Encounter encounter, PatientRecordBuilder builder, IngestionReport report)

@@ -49,6 +49,21 @@ public sealed class PatientSnapshot
         return new PatientSnapshot(record, at, features, new RecordRuleContext(record, at, features, featurizer.Columns), risks);
     }
 
+    /// <summary>The snapshot from estimates the caller already has (with their explanations), so that nothing is predicted twice.</summary>
+    public static PatientSnapshot From(PatientRecord record, DateTimeOffset at, float[] features, Featurizer featurizer, IEnumerable<RiskPrediction> predictions)
+    {
+        var risks = new Dictionary<string, OutcomeRisk>(StringComparer.Ordinal);
+        foreach (var prediction in predictions)
+        {
+            if (prediction.Kind == OutcomeKind.Binary)
+            {
+                risks[prediction.Outcome] = new OutcomeRisk(prediction.Estimate, prediction.Title, prediction.ModelVersion);
+            }
+        }
+
+        return new PatientSnapshot(record, at, features, new RecordRuleContext(record, at, features, featurizer.Columns), risks);
+    }
+
     public double DaysSince(string analyte) => Record.DaysSinceLast(analyte, At);
 
     /// <summary>The hard filters for one item (contraindication, already taking, done recently): null when it may be suggested.</summary>

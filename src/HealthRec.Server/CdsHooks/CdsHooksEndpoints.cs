@@ -1,16 +1,58 @@
+using System.Data.Common;
+using System.Diagnostics;
+using System.Net;
+using System.Text.Json;
+using HealthRec.Clinical.Units;
+using HealthRec.Data;
+using HealthRec.Fhir.Ingestion;
+using HealthRec.Fhir.Sources;
+using HealthRec.ML.Outcomes;
+using HealthRec.Server.Models;
+using Microsoft.AspNetCore.Diagnostics;
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 
 namespace HealthRec.Server.CdsHooks;
 
-public static class CdsHooksEndpoints
+public static partial class CdsHooksEndpoints
 {
+    internal const string FhirHttpClient = "cds-fhir";
+
     public static WebApplicationBuilder AddCdsHooks(this WebApplicationBuilder builder)
     {
         builder.Services.AddOptions<CdsHooksOptions>().BindConfiguration(CdsHooksOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddSingleton(sp => CdsServiceCatalog.Load(Path.Combine(
             sp.GetRequiredService<IHostEnvironment>().ContentRootPath,
             sp.GetRequiredService<IOptions<CdsHooksOptions>>().Value.DefinitionsPath)));
+
+        // Outbound calls on the hook path: no redirects (a bearer token must not follow one elsewhere), and a
+        // deadline per call set by the resolver; JWKS fetches get a short timeout of their own.
+        builder.Services.AddHttpClient(FhirHttpClient).ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler
+        {
+            AllowAutoRedirect = false,
+            PooledConnectionLifetime = TimeSpan.FromMinutes(5),
+            AutomaticDecompression = DecompressionMethods.All,
+        });
+        builder.Services.AddHttpClient(JwksCache.HttpClientName, c => c.Timeout = TimeSpan.FromSeconds(3))
+            .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { AllowAutoRedirect = false });
+        builder.Services.AddSingleton(sp => new FhirQueryClient(sp.GetRequiredService<IHttpClientFactory>().CreateClient(FhirHttpClient)));
+        builder.Services.AddSingleton<HookDataResolver>();
+        builder.Services.AddSingleton<JwksCache>();
+        builder.Services.AddSingleton<CdsClientTrust>();
+        builder.Services.AddSingleton(sp => new FhirRecordMapper(sp.GetRequiredService<ClinicalSchema>().Terminology, new UnitNormalizer()));
+        builder.Services.AddSingleton(sp =>
+        {
+            var root = sp.GetRequiredService<IHostEnvironment>().ContentRootPath;
+            var outcomes = OutcomeFiles.Load(Path.Combine(root, sp.GetRequiredService<IOptions<KnowledgeOptions>>().Value.OutcomesPath),
+                sp.GetRequiredService<ClinicalSchema>().Terminology);
+            return new OutcomeLabels(outcomes.ToDictionary(o => o.Id, StringComparer.Ordinal));
+        });
+        builder.Services.AddSingleton<PatientRiskCards>();
+        builder.Services.AddSingleton<OrderCheckCards>();
+        builder.Services.AddHostedService<TokenReplayPurge>();
+        // Outbound request URLs name patients: keep the HTTP client's per-request lines out of the default log.
+        builder.Logging.AddFilter("System.Net.Http.HttpClient", LogLevel.Warning);
         return builder;
     }
 
@@ -23,9 +65,189 @@ public static class CdsHooksEndpoints
         group.MapGet("/", Discover)
             .WithName("CdsDiscovery")
             .WithSummary("CDS Hooks discovery: the services this server offers, their hooks and prefetch templates.");
+        group.MapPost("/{id}", CallAsync)
+            .WithName("CdsServiceCall")
+            .WithSummary("Calls a CDS service: cards for the patient in context (CDS Hooks 2.0). 400 for a bad request, 401 for an untrusted caller, 412 when the patient's data cannot be had, 413 for a body that is too large.");
+        group.MapPost("/{id}/feedback", FeedbackEndpoints.PostAsync)
+            .WithName("CdsFeedback")
+            .WithSummary("Feedback on returned cards: accepted suggestions or overridden cards (CDS Hooks 2.0). Idempotent; unknown cards are refused with 422.");
+        app.MapGet("/admin/cds-feedback", FeedbackEndpoints.SummaryAsync).WithTags("Admin").WithName("CdsFeedbackSummary")
+            .WithSummary("Acceptance and override rates per type of card, and the override reasons given (local requests only).");
         return app;
     }
 
     internal static Ok<CdsDiscoveryResponse> Discover(CdsServiceCatalog catalog) =>
         TypedResults.Ok(new CdsDiscoveryResponse(catalog.Services));
+
+    /// <summary>The URLs a JWT's <c>aud</c> may name for this request, on the configured public base URL or the request's own.</summary>
+    internal static Uri BaseUrl(HttpContext http, CdsHooksOptions options) =>
+        options.PublicBaseUrl is { Length: > 0 } configured
+            ? new Uri(configured.EndsWith('/') ? configured : configured + "/")
+            : new Uri($"{http.Request.Scheme}://{http.Request.Host}{http.Request.PathBase}/");
+
+    internal static async Task<IResult> CallAsync(string id, HttpContext http, CdsServiceCatalog catalog, CdsClientTrust trust,
+        IOptions<CdsHooksOptions> options, HookDataResolver resolver, FhirRecordMapper mapper, ModelCatalog models, PatientRiskCards riskCards,
+        OrderCheckCards orderCards, InvocationStore invocations, TimeProvider time, ILogger<CdsServiceCatalog> logger)
+    {
+        var started = Stopwatch.GetTimestamp();
+        var receivedAt = time.GetUtcNow();
+        var cancellationToken = http.RequestAborted;
+        var services = catalog.Find(id);
+        if (services.Count == 0)
+        {
+            return TypedResults.Problem(statusCode: 404, title: "No such CDS service", detail: $"This server offers no CDS service '{id}'; see GET /cds-services.");
+        }
+
+        var settings = options.Value;
+        var baseUrl = BaseUrl(http, settings);
+        var caller = await trust.AuthenticateAsync(http, [new Uri(baseUrl, $"cds-services/{id}").AbsoluteUri], cancellationToken);
+        if (caller is null)
+        {
+            return Bare401(http);
+        }
+
+        var (body, bodyProblem) = await ReadJsonAsync(http, settings.MaxRequestBytes, cancellationToken);
+        if (bodyProblem is not null)
+        {
+            return bodyProblem;
+        }
+
+        using (body)
+        {
+            var problems = new List<string>();
+            var request = CdsRequestReader.Read(body!.RootElement, services, problems);
+            if (request is null)
+            {
+                return TypedResults.Problem(statusCode: 400, title: "The CDS Hooks request is not valid", detail: string.Join("; ", problems),
+                    extensions: new Dictionary<string, object?> { ["errors"] = problems });
+            }
+
+            var service = services.First(s => s.Hook == request.Hook);
+            var data = await resolver.ResolveAsync(request, service, settings.FhirTimeout, cancellationToken);
+            var servingModels = models.Current;
+            var invocation = new CdsInvocation(id, request.HookInstance, request.Hook, request.PatientId, receivedAt, 0, 200, 0)
+            {
+                ClientIssuer = caller.Issuer,
+                ClientJti = caller.Jti,
+                ModelVersions = servingModels.Versions,
+                DataSource = data.Source,
+            };
+            if (!data.Complete)
+            {
+                Log.DataUnavailable(logger, id, request.HookInstance, data.Missing.Count);
+                await RecordAsync(invocations, invocation with { StatusCode = 412, DurationMs = Elapsed(started) }, [], logger, cancellationToken);
+                return TypedResults.Problem(statusCode: 412, title: "The patient's data could not be had", detail: HookDataResolver.Describe(data.Missing),
+                    extensions: new Dictionary<string, object?> { ["missing"] = data.Missing });
+            }
+
+            var at = receivedAt;
+            var record = mapper.Map(data.Resources!, data.Report);
+            var context = new CardContext(baseUrl, id, request.HookInstance, request.PatientId);
+            var answer = record is null
+                ? HookAnswer.None
+                : request.Hook == "patient-view"
+                    ? riskCards.Build(servingModels, record, at, context)
+                    : orderCards.Build(servingModels, record, at, orderCards.ReadDrafts(request.DraftOrders!.Value, at, data.Report),
+                        request.Hook == "order-select" ? request.Selections : null, context);
+            var duration = Elapsed(started);
+            await RecordAsync(invocations, invocation with { DurationMs = duration, CardCount = answer.Cards.Count }, answer.Records, logger, cancellationToken);
+            Log.Answered(logger, id, request.HookInstance, answer.Cards.Count, duration);
+            return TypedResults.Ok(new CdsResponse(answer.Cards));
+        }
+    }
+
+    // The call is answered even when it cannot be stored (the database is down): the EHR's clinician still gets the
+    // advice; the gap is logged, and feedback on those cards will be refused as unknown.
+    private static async Task RecordAsync(InvocationStore store, CdsInvocation invocation, IReadOnlyList<CdsCardRecord> cards, ILogger logger,
+        CancellationToken cancellationToken)
+    {
+        try
+        {
+            await store.RecordAsync(invocation, cards, cancellationToken);
+        }
+        catch (DbException ex)
+        {
+            Log.NotStored(logger, ex, invocation.ServiceId, invocation.HookInstance);
+        }
+    }
+
+    internal static int Elapsed(long started) => (int)Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+
+    /// <summary>A 401 with no body and no reason (the best practices: say nothing that helps shape the next attempt).</summary>
+    internal static IResult Bare401(HttpContext http)
+    {
+        if (http.Features.Get<IStatusCodePagesFeature>() is { } pages)
+        {
+            pages.Enabled = false;
+        }
+
+        return TypedResults.Unauthorized();
+    }
+
+    /// <summary>The body as JSON, or the problem to answer: 413 when it is larger than the limit, 400 when it is not JSON.</summary>
+    internal static async Task<(JsonDocument? Body, IResult? Problem)> ReadJsonAsync(HttpContext http, long limit, CancellationToken cancellationToken)
+    {
+        var tooLarge = TypedResults.Problem(statusCode: 413, title: "Request body too large",
+            detail: $"The request body is larger than {limit:N0} bytes (setting CdsHooks:MaxRequestBytes).");
+        if (http.Request.ContentLength > limit)
+        {
+            return (null, tooLarge);
+        }
+
+        if (http.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } size)
+        {
+            size.MaxRequestBodySize = limit;
+        }
+
+        try
+        {
+            return (await JsonDocument.ParseAsync(http.Request.Body, new JsonDocumentOptions { MaxDepth = 256 }, cancellationToken), null);
+        }
+        catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            return (null, tooLarge);
+        }
+        catch (JsonException ex)
+        {
+            return (null, TypedResults.Problem(statusCode: 400, title: "The request body is not JSON",
+                detail: $"The body could not be read as JSON: {ex.Message.Split(". ")[0]} (line {ex.LineNumber + 1}, byte {ex.BytePositionInLine})."));
+        }
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 4000, Level = LogLevel.Information, Message = "CDS {ServiceId} {HookInstance}: {Cards} cards in {Milliseconds} ms")]
+        public static partial void Answered(ILogger logger, string serviceId, string hookInstance, int cards, int milliseconds);
+
+        [LoggerMessage(EventId = 4001, Level = LogLevel.Warning, Message = "CDS {ServiceId} {HookInstance}: 412, {Keys} prefetch keys could be neither prefetched nor fetched")]
+        public static partial void DataUnavailable(ILogger logger, string serviceId, string hookInstance, int keys);
+
+        [LoggerMessage(EventId = 4002, Level = LogLevel.Error, Message = "CDS {ServiceId} {HookInstance}: answered, but the call could not be stored")]
+        public static partial void NotStored(ILogger logger, Exception exception, string serviceId, string hookInstance);
+    }
+}
+
+/// <summary>Forgets accepted JWT ids once their tokens have expired, every ten minutes.</summary>
+internal sealed class TokenReplayPurge(TokenReplayStore store, DatabaseStatus status, TimeProvider time) : BackgroundService
+{
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(TimeSpan.FromMinutes(10), time);
+        while (await timer.WaitForNextTickAsync(stoppingToken))
+        {
+            if (!status.SchemaReady)
+            {
+                continue;
+            }
+
+            try
+            {
+                await store.PurgeAsync(time.GetUtcNow(), stoppingToken);
+            }
+            catch (DbException)
+            {
+                // The database is down; the next tick tries again, and readiness reports the outage.
+            }
+        }
+    }
 }

@@ -22,9 +22,16 @@ public sealed partial class CdsServiceCatalog
         ReadCommentHandling = JsonCommentHandling.Disallow,
     };
 
+    /// <summary>The hooks HealthRec answers; a definition for any other hook would advertise a service that does not exist.</summary>
+    public static readonly IReadOnlySet<string> ImplementedHooks = new HashSet<string>(StringComparer.Ordinal) { "patient-view", "order-sign", "order-select" };
+
     private CdsServiceCatalog(IReadOnlyList<CdsServiceDefinition> services) => Services = services;
 
     public IReadOnlyList<CdsServiceDefinition> Services { get; }
+
+    /// <summary>The definitions with this id: one per hook (CDS Hooks lets one id serve several hooks).</summary>
+    public IReadOnlyList<CdsServiceDefinition> Find(string id) =>
+        [.. Services.Where(s => string.Equals(s.Id, id, StringComparison.Ordinal))];
 
     public static CdsServiceCatalog Load(string folder)
     {
@@ -36,15 +43,15 @@ public sealed partial class CdsServiceCatalog
 
         var problems = new List<string>();
         var services = new List<CdsServiceDefinition>();
-        var fileById = new Dictionary<string, string>(StringComparer.Ordinal);
+        var fileById = new Dictionary<(string Id, string Hook), string>();
         foreach (var file in Directory.EnumerateFiles(folder, "*.json").Order(StringComparer.Ordinal))
         {
             var name = Path.GetFileName(file);
             var fileProblems = new List<string>();
             var service = Read(file, fileProblems);
-            if (service is not null && fileById.TryGetValue(service.Id, out var other))
+            if (service is not null && fileById.TryGetValue((service.Id, service.Hook), out var other))
             {
-                fileProblems.Add($"id '{service.Id}' is already used by {other}");
+                fileProblems.Add($"id '{service.Id}' with hook '{service.Hook}' is already used by {other}");
             }
 
             if (fileProblems.Count > 0)
@@ -53,7 +60,7 @@ public sealed partial class CdsServiceCatalog
                 continue;
             }
 
-            fileById[service!.Id] = name;
+            fileById[(service!.Id, service.Hook)] = name;
             services.Add(service);
         }
 
@@ -96,6 +103,11 @@ public sealed partial class CdsServiceCatalog
         Require(raw.Hook, "hook", problems);
         Require(raw.Id, "id", problems);
         Require(raw.Description, "description", problems);
+        if (!string.IsNullOrWhiteSpace(raw.Hook) && !ImplementedHooks.Contains(raw.Hook))
+        {
+            problems.Add($"hook '{raw.Hook}' is not one HealthRec answers ({string.Join(", ", ImplementedHooks.Order(StringComparer.Ordinal))})");
+        }
+
         if (raw.Title is { Length: 0 })
         {
             problems.Add("'title' is empty; omit it or give the service a name");

@@ -2,8 +2,12 @@ using System.Collections.Immutable;
 using System.ComponentModel.DataAnnotations;
 using HealthRec.Clinical.Features;
 using HealthRec.Fhir.Ingestion;
+using HealthRec.Clinical.Knowledge;
+using HealthRec.ML.Recommendation;
 using HealthRec.ML.Registry;
 using HealthRec.ML.Serving;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.Options;
 
 namespace HealthRec.Server.Models;
@@ -25,11 +29,6 @@ public sealed class ModelOptions
     public string FeatureSchemaPath { get; set; } = TerminologyFiles.DefaultSchema;
 }
 
-/// <summary>
-/// The outcome models the server answers with: every current version in the registry, loaded at start. A reload
-/// builds the new set aside and swaps it in one reference assignment, so a request sees the old set or the new one,
-/// never a mix; the old predictors are disposed after in-flight requests have had time to finish.
-/// </summary>
 /// <summary>The terminology and the compiled feature schema the server's models and rules use, loaded once at start.</summary>
 public sealed class ClinicalSchema(IOptions<ModelOptions> options, IHostEnvironment environment)
 {
@@ -44,32 +43,44 @@ public sealed class ClinicalSchema(IOptions<ModelOptions> options, IHostEnvironm
     public Clinical.Features.Featurizer Featurizer => _loaded.Value.Item2;
 }
 
-public sealed partial class ModelCatalog(IOptions<ModelOptions> options, IHostEnvironment environment, ClinicalSchema schema, ILogger<ModelCatalog> logger) : IDisposable
+/// <summary>One consistent set of models: every current outcome model, the current recommender (if any), and the recommender built on them.</summary>
+public sealed record ServingModels(ImmutableDictionary<string, OutcomePredictor> Predictors, HybridRanker? Ranker, Recommender Recommender, Featurizer Featurizer)
+{
+    /// <summary>Which models answer, e.g. <c>ascvd-10y v2, ckd-5y v2, recommender v1</c>.</summary>
+    public string Versions => string.Join(", ", Predictors.Values.OrderBy(p => p.Definition.Id, StringComparer.Ordinal)
+        .Select(p => $"{p.Definition.Id} {p.Manifest.Version}").Append(Ranker is null ? "recommender content-only" : $"recommender {Ranker.Manifest.Version}"));
+}
+
+/// <summary>
+/// The models the server answers with: every current version in the registry, and the current hybrid recommender,
+/// loaded at start. A reload builds the new set aside and swaps it in one reference assignment, so a request sees the
+/// old set or the new one, never a mix; the old engines are disposed after in-flight requests have had time to finish.
+/// </summary>
+public sealed partial class ModelCatalog(IOptions<ModelOptions> options, IHostEnvironment environment, ClinicalSchema schema,
+    InterventionCatalog interventions, ILogger<ModelCatalog> logger) : IDisposable
 {
     private static readonly TimeSpan Grace = TimeSpan.FromSeconds(30);
-    private volatile ImmutableDictionary<string, OutcomePredictor> _predictors = ImmutableDictionary<string, OutcomePredictor>.Empty;
+    private volatile ServingModels? _current;
 
-    public Featurizer? Featurizer { get; private set; }
+    public Featurizer Featurizer => schema.Featurizer;
 
-    public IReadOnlyDictionary<string, OutcomePredictor> Predictors => _predictors;
+    /// <summary>The set in use; take it once per request and use only it.</summary>
+    public ServingModels Current => _current ?? throw new InvalidOperationException("The models have not been loaded: call Reload at start-up.");
+
+    public IReadOnlyDictionary<string, OutcomePredictor> Predictors => Current.Predictors;
 
     /// <summary>Loads (or reloads) every current model; a bundle that cannot be loaded is logged and left out.</summary>
     public void Reload()
     {
-        var root = environment.ContentRootPath;
-        var settings = options.Value;
-        var registry = System.IO.Path.Combine(root, settings.Path);
-        if (!ModelRegistry.Outcomes(registry).Any())
-        {
-            LogNoModels(registry);
-            var empty = Interlocked.Exchange(ref _predictors, ImmutableDictionary<string, OutcomePredictor>.Empty);
-            _ = Task.Delay(Grace).ContinueWith(_ => Dispose(empty), TaskScheduler.Default);
-            return;
-        }
-
+        var registry = System.IO.Path.Combine(environment.ContentRootPath, options.Value.Path);
         var terminology = schema.Terminology;
         var featurizer = schema.Featurizer;
         var loaded = ImmutableDictionary.CreateBuilder<string, OutcomePredictor>(StringComparer.Ordinal);
+        if (!ModelRegistry.Outcomes(registry).Any())
+        {
+            LogNoModels(registry);
+        }
+
         foreach (var outcome in ModelRegistry.Outcomes(registry))
         {
             try
@@ -84,22 +95,45 @@ public sealed partial class ModelCatalog(IOptions<ModelOptions> options, IHostEn
             }
         }
 
-        Featurizer = featurizer;
-        var previous = Interlocked.Exchange(ref _predictors, loaded.ToImmutable());
-        if (!previous.IsEmpty)
+        HybridRanker? ranker = null;
+        try
+        {
+            ranker = HybridRanker.LoadCurrent(registry);
+            if (ranker is not null)
+            {
+                LogLoaded(HybridRanker.Folder, ranker.Manifest.Version, ranker.Manifest.Validation);
+            }
+        }
+        catch (Exception ex) when (ex is IOException or InvalidDataException or System.Text.Json.JsonException or InvalidOperationException)
+        {
+            LogNotLoaded(ex, HybridRanker.Folder);
+        }
+
+        var predictors = loaded.ToImmutable();
+        var next = new ServingModels(predictors, ranker, new Recommender(interventions, featurizer, predictors, ranker), featurizer);
+        var previous = Interlocked.Exchange(ref _current, next);
+        if (previous is not null)
         {
             _ = Task.Delay(Grace).ContinueWith(_ => Dispose(previous), TaskScheduler.Default);
         }
     }
 
-    public void Dispose() => Dispose(_predictors);
-
-    private static void Dispose(ImmutableDictionary<string, OutcomePredictor> predictors)
+    public void Dispose()
     {
-        foreach (var predictor in predictors.Values)
+        if (_current is { } current)
+        {
+            Dispose(current);
+        }
+    }
+
+    private static void Dispose(ServingModels models)
+    {
+        foreach (var predictor in models.Predictors.Values)
         {
             predictor.Dispose();
         }
+
+        models.Ranker?.Dispose();
     }
 
     [LoggerMessage(EventId = 3000, Level = LogLevel.Information, Message = "Model {Outcome} {Version} loaded: {Validation}")]
@@ -132,7 +166,24 @@ public static class ModelEndpoints
         app.Services.GetRequiredService<ModelCatalog>().Reload();
         app.MapGet("/models", List).WithTags("Models").WithName("ListModels")
             .WithSummary("The outcome models this server uses: version, what each estimates and how it was validated.");
+        app.MapGet("/models/{outcome}", ModelCard).WithTags("Models").WithName("ModelCard")
+            .WithSummary("The model card of the version in use: what it estimates, how it was trained and validated, its limitations (Markdown).");
         return app;
+    }
+
+    internal static Results<ContentHttpResult, NotFound<ProblemDetails>> ModelCard(string outcome, ModelCatalog catalog, IOptions<ModelOptions> options,
+        IHostEnvironment environment)
+    {
+        var models = catalog.Current;
+        var folder = models.Predictors.TryGetValue(outcome, out var predictor)
+            ? ModelRegistry.CurrentFolder(System.IO.Path.Combine(environment.ContentRootPath, options.Value.Path), outcome)
+            : outcome == HybridRanker.Folder && models.Ranker is not null
+                ? ModelRegistry.CurrentFolder(System.IO.Path.Combine(environment.ContentRootPath, options.Value.Path), outcome)
+                : null;
+        var card = folder is null ? null : System.IO.Path.Combine(folder, "model-card.md");
+        return card is not null && File.Exists(card)
+            ? TypedResults.Text(File.ReadAllText(card), "text/markdown; charset=utf-8")
+            : TypedResults.NotFound(new ProblemDetails { Status = 404, Title = "No such model", Detail = $"No model '{outcome}' is in use; see GET /models." });
     }
 
     internal static Microsoft.AspNetCore.Http.HttpResults.Ok<ModelSummary[]> List(ModelCatalog catalog) =>

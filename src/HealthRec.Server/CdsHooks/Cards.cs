@@ -1,0 +1,102 @@
+using System.Text.Json;
+
+namespace HealthRec.Server.CdsHooks;
+
+// The CDS Hooks 2.0 response (CDS Service Response, Card Attributes). An optional attribute without a value is null
+// here and omitted on the wire (the server's JSON options ignore nulls); lists are null rather than empty.
+
+/// <summary>The response: cards, possibly none.</summary>
+public sealed record CdsResponse(IReadOnlyList<CdsCard> Cards);
+
+public sealed record CdsCard(string Uuid, string Summary, string Indicator, CdsSource Source)
+{
+    public string? Detail { get; init; }
+
+    public IReadOnlyList<CdsSuggestion>? Suggestions { get; init; }
+
+    /// <summary><c>at-most-one</c> or <c>any</c>; present exactly when there are suggestions.</summary>
+    public string? SelectionBehavior { get; init; }
+
+    public IReadOnlyList<CdsCoding>? OverrideReasons { get; init; }
+
+    public IReadOnlyList<CdsLink>? Links { get; init; }
+}
+
+public sealed record CdsSource(string Label)
+{
+    public string? Url { get; init; }
+
+    public CdsCoding? Topic { get; init; }
+}
+
+/// <summary>A Coding with the <c>display</c> the specification requires for override reasons.</summary>
+public sealed record CdsCoding(string System, string Code, string Display);
+
+public sealed record CdsSuggestion(string Label, string Uuid)
+{
+    public bool? IsRecommended { get; init; }
+
+    public IReadOnlyList<CdsAction>? Actions { get; init; }
+}
+
+public sealed record CdsAction(string Type, string Description)
+{
+    /// <summary>The FHIR resource to create (valid R4 JSON, serialized with the Firely SDK).</summary>
+    public JsonElement? Resource { get; init; }
+
+    /// <summary>A relative reference to the resource to delete.</summary>
+    public string? ResourceId { get; init; }
+}
+
+public sealed record CdsLink(string Label, string Url, string Type)
+{
+    public string? AppContext { get; init; }
+}
+
+/// <summary>Card indicators, in increasing urgency.</summary>
+public static class Indicator
+{
+    public const string Info = "info";
+    public const string Warning = "warning";
+    public const string Critical = "critical";
+
+    public static int Rank(string indicator) => indicator switch
+    {
+        Critical => 2,
+        Warning => 1,
+        _ => 0,
+    };
+}
+
+/// <summary>
+/// HealthRec's code systems for card topics and override reasons (published in <c>fhir-profiles/</c> as CodeSystems).
+/// </summary>
+public static class CardCodes
+{
+    public const string TopicSystem = "https://healthrec.example.org/fhir/CodeSystem/cds-card-topic";
+    public const string OverrideSystem = "https://healthrec.example.org/fhir/CodeSystem/cds-override-reason";
+
+    public static readonly IReadOnlyList<CdsCoding> RiskOverrides =
+    [
+        new(OverrideSystem, "already-aware", "Already aware of this risk and managing it"),
+        new(OverrideSystem, "estimate-does-not-fit", "The estimate does not fit this patient"),
+        new(OverrideSystem, "not-relevant-now", "Not relevant to this visit"),
+    ];
+
+    public static readonly IReadOnlyList<CdsCoding> RecommendationOverrides =
+    [
+        new(OverrideSystem, "patient-declined", "Patient declined"),
+        new(OverrideSystem, "already-addressed", "Already done or prescribed elsewhere"),
+        new(OverrideSystem, "contraindication-not-recorded", "Contraindicated for a reason not in the record"),
+        new(OverrideSystem, "not-appropriate", "Not clinically appropriate for this patient"),
+        new(OverrideSystem, "defer", "Will reconsider at a later visit"),
+    ];
+
+    public static readonly IReadOnlyList<CdsCoding> OrderOverrides =
+    [
+        new(OverrideSystem, "benefit-outweighs-risk", "Benefit outweighs the risk for this patient"),
+        new(OverrideSystem, "record-out-of-date", "The record is out of date: the problem no longer applies"),
+        new(OverrideSystem, "intended-replacement", "Intended: it replaces the current medicine"),
+        new(OverrideSystem, "will-monitor", "Will monitor closely"),
+    ];
+}

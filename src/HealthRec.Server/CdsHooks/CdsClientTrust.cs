@@ -1,0 +1,289 @@
+using System.Collections.Concurrent;
+using System.Data.Common;
+using System.Net;
+using HealthRec.Data;
+using Microsoft.Extensions.Options;
+using Microsoft.IdentityModel.JsonWebTokens;
+using Microsoft.IdentityModel.Tokens;
+
+namespace HealthRec.Server.CdsHooks;
+
+/// <summary>Who called, as far as the call's JWT says: ids that may be logged and stored (never the token).</summary>
+internal sealed record CdsCaller(string? Issuer, string? Jti, string? Tenant)
+{
+    public static readonly CdsCaller Loopback = new(null, null, null);
+}
+
+/// <summary>
+/// Trust in CDS clients (CDS Hooks 2.0, "Trusting CDS Clients", and the best practices): every call carries a JWT signed
+/// with an asymmetric key (RS, PS or ES family; <c>none</c> and HMAC refused) by an allow-listed issuer. Its key is
+/// found by <c>kid</c> in that client's configured JWK Set (inline, or at its JWKS URL), or at the header's <c>jku</c>
+/// only when that URL is on the client's own allow-list — no other URL is ever fetched. <c>aud</c> must be the URL
+/// being called, <c>exp</c>/<c>iat</c> hold within a small leeway and the lifetime is bounded, and <c>jti</c> must not
+/// have been seen before (the replay store is the shared database, so a replay to another node is refused too). Any
+/// failure is a bare 401; the reason goes to the log with iss, kid and jti only. With no client configured, only
+/// loopback callers are served, without a JWT (the embedded default on a developer's machine).
+/// </summary>
+internal sealed partial class CdsClientTrust(IOptions<CdsHooksOptions> options, JwksCache jwks, TokenReplayStore replay, TimeProvider time,
+    ILogger<CdsClientTrust> logger)
+{
+    private static readonly HashSet<string> AsymmetricAlgorithms = new(StringComparer.Ordinal)
+    {
+        "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512",
+    };
+
+    private static readonly JsonWebTokenHandler Handler = new() { MapInboundClaims = false };
+
+    // Used only while the database cannot be reached: replays to this node are still refused.
+    private readonly ConcurrentDictionary<(string Issuer, string Jti), DateTimeOffset> _fallbackReplay = new();
+
+    public async Task<CdsCaller?> AuthenticateAsync(HttpContext http, IReadOnlyList<string> audiences, CancellationToken cancellationToken)
+    {
+        var settings = options.Value;
+        if (settings.Clients.Count == 0)
+        {
+            if (http.Connection.RemoteIpAddress is { } remote && IPAddress.IsLoopback(remote))
+            {
+                return CdsCaller.Loopback;
+            }
+
+            LogRejected("no CDS client is configured, so only loopback callers are served", null, null, null);
+            return null;
+        }
+
+        var header = http.Request.Headers.Authorization.ToString();
+        if (!header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) || header.Length <= "Bearer ".Length)
+        {
+            LogRejected("no bearer JWT in the Authorization header", null, null, null);
+            return null;
+        }
+
+        JsonWebToken token;
+        try
+        {
+            token = new JsonWebToken(header["Bearer ".Length..].Trim());
+        }
+        catch (ArgumentException)
+        {
+            LogRejected("the bearer token is not a JWT", null, null, null);
+            return null;
+        }
+
+        var issuer = Claim(token, "iss");
+        var kid = token.Kid is { Length: > 0 } k ? k : null;
+        var jti = Claim(token, "jti");
+        var client = settings.Clients.FirstOrDefault(c => string.Equals(c.Issuer, issuer, StringComparison.Ordinal));
+        CdsCaller? Reject(string reason)
+        {
+            LogRejected(reason, issuer, kid, jti);
+            return null;
+        }
+
+        if (!AsymmetricAlgorithms.Contains(token.Alg ?? ""))
+        {
+            return Reject($"algorithm '{token.Alg}' is not an allowed asymmetric signature algorithm");
+        }
+
+        if (!string.Equals(token.Typ, "JWT", StringComparison.OrdinalIgnoreCase))
+        {
+            return Reject("the JWT header's typ is not JWT");
+        }
+
+        if (client is null)
+        {
+            return Reject("iss is not an allow-listed CDS client");
+        }
+
+        if (kid is null)
+        {
+            return Reject("the JWT header names no kid");
+        }
+
+        var jku = token.TryGetHeaderValue<string>("jku", out var j) ? j : null;
+        if (jku is not null && !client.AllowedJku.Contains(jku, StringComparer.Ordinal))
+        {
+            // Never fetched: a jku off the client's list could point anywhere.
+            return Reject("jku is not on this client's allow-list");
+        }
+
+        var key = await jwks.FindAsync(client, jku, kid, cancellationToken);
+        if (key is null)
+        {
+            return Reject("kid does not resolve to a key of this client");
+        }
+
+        var result = await Handler.ValidateTokenAsync(token, new TokenValidationParameters
+        {
+            ValidIssuer = client.Issuer,
+            ValidAudiences = audiences,
+            IssuerSigningKey = key,
+            ValidAlgorithms = AsymmetricAlgorithms,
+            RequireSignedTokens = true,
+            // Lifetime is checked below against the server's clock (TimeProvider) with the configured leeway.
+            ValidateLifetime = false,
+            RequireExpirationTime = false,
+            ValidateIssuerSigningKey = false,
+            TryAllIssuerSigningKeys = false,
+        });
+        if (!result.IsValid)
+        {
+            return Reject($"validation failed ({result.Exception?.GetType().Name ?? "invalid token"})");
+        }
+
+        var now = time.GetUtcNow();
+        if (!TryTime(token, "exp", out var expires) || !TryTime(token, "iat", out var issued))
+        {
+            return Reject("exp and iat are required numeric dates");
+        }
+
+        if (expires + settings.ClockSkew < now)
+        {
+            return Reject("the JWT has expired");
+        }
+
+        if (issued - settings.ClockSkew > now)
+        {
+            return Reject("the JWT was issued in the future");
+        }
+
+        if (expires - issued > settings.MaxTokenLifetime)
+        {
+            return Reject($"the JWT lives longer than {settings.MaxTokenLifetime}");
+        }
+
+        if (jti is null)
+        {
+            return Reject("the JWT has no jti");
+        }
+
+        var tenant = Claim(token, "tenant");
+        if (client.Tenants.Count > 0 && (tenant is null || !client.Tenants.Contains(tenant, StringComparer.Ordinal)))
+        {
+            return Reject("tenant is not on this client's allow-list");
+        }
+
+        if (!await RememberAsync(client.Issuer, jti, expires + settings.ClockSkew, now, cancellationToken))
+        {
+            return Reject("jti has been seen before (replay)");
+        }
+
+        return new CdsCaller(client.Issuer, jti, tenant);
+    }
+
+    private async Task<bool> RememberAsync(string issuer, string jti, DateTimeOffset until, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        if (_fallbackReplay.ContainsKey((issuer, jti)))
+        {
+            return false;
+        }
+
+        try
+        {
+            return await replay.TryRememberAsync(issuer, jti, until, now, cancellationToken);
+        }
+        catch (DbException ex)
+        {
+            LogReplayStoreDown(ex.GetType().Name);
+            foreach (var expired in _fallbackReplay.Where(e => e.Value < now).Select(e => e.Key).ToList())
+            {
+                _fallbackReplay.TryRemove(expired, out _);
+            }
+
+            return _fallbackReplay.TryAdd((issuer, jti), until);
+        }
+    }
+
+    private static string? Claim(JsonWebToken token, string name) =>
+        token.TryGetPayloadValue<string>(name, out var value) && value is { Length: > 0 } ? value : null;
+
+    private static bool TryTime(JsonWebToken token, string name, out DateTimeOffset at)
+    {
+        if (token.TryGetPayloadValue<long>(name, out var seconds))
+        {
+            at = DateTimeOffset.FromUnixTimeSeconds(seconds);
+            return true;
+        }
+
+        if (token.TryGetPayloadValue<double>(name, out var fractional) && double.IsFinite(fractional))
+        {
+            at = DateTimeOffset.FromUnixTimeMilliseconds((long)(fractional * 1000));
+            return true;
+        }
+
+        at = default;
+        return false;
+    }
+
+    [LoggerMessage(EventId = 4100, Level = LogLevel.Warning, Message = "CDS call refused (401): {Reason}; iss {Issuer}, kid {KeyId}, jti {Jti}")]
+    private partial void LogRejected(string reason, string? issuer, string? keyId, string? jti);
+
+    [LoggerMessage(EventId = 4101, Level = LogLevel.Warning, Message = "JWT replay store unreachable ({Error}); replays are checked on this node only until it answers")]
+    private partial void LogReplayStoreDown(string error);
+}
+
+/// <summary>
+/// The JWK Sets of the configured CDS clients: inline sets parsed once, remote ones fetched from the client's JWKS
+/// URL or an allow-listed <c>jku</c>, cached an hour and fetched again when a <c>kid</c> is not in them (key rotation),
+/// at most once a minute per URL. Only the URLs the configuration names are ever fetched.
+/// </summary>
+internal sealed partial class JwksCache(IHttpClientFactory httpClients, TimeProvider time, ILogger<JwksCache> logger)
+{
+    public const string HttpClientName = "cds-jwks";
+    private static readonly TimeSpan Lifetime = TimeSpan.FromHours(1);
+    private static readonly TimeSpan MinRefresh = TimeSpan.FromMinutes(1);
+    private readonly ConcurrentDictionary<string, (IReadOnlyList<JsonWebKey> Keys, DateTimeOffset FetchedAt)> _remote = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, IReadOnlyList<JsonWebKey>> _inline = new(StringComparer.Ordinal);
+
+    public async Task<JsonWebKey?> FindAsync(CdsClientOptions client, string? jku, string kid, CancellationToken cancellationToken)
+    {
+        if (jku is null && client.Jwks is { Length: > 0 } inline)
+        {
+            return _inline.GetOrAdd(client.Issuer, _ => Parse(inline)).FirstOrDefault(k => k.Kid == kid);
+        }
+
+        var url = jku ?? client.JwksUrl;
+        if (url is null)
+        {
+            return null;
+        }
+
+        var now = time.GetUtcNow();
+        if (_remote.TryGetValue(url, out var cached))
+        {
+            var key = cached.Keys.FirstOrDefault(k => k.Kid == kid);
+            if ((key is not null && now - cached.FetchedAt < Lifetime) || now - cached.FetchedAt < MinRefresh)
+            {
+                return key;
+            }
+        }
+
+        var keys = await FetchAsync(url, cancellationToken);
+        if (keys is null)
+        {
+            return cached.Keys?.FirstOrDefault(k => k.Kid == kid);
+        }
+
+        _remote[url] = (keys, now);
+        return keys.FirstOrDefault(k => k.Kid == kid);
+    }
+
+    internal static IReadOnlyList<JsonWebKey> Parse(string json) =>
+        [.. new JsonWebKeySet(json).Keys.Where(k => k.Kty is "RSA" or "EC" && !k.HasPrivateKey)];
+
+    private async Task<IReadOnlyList<JsonWebKey>?> FetchAsync(string url, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var json = await httpClients.CreateClient(HttpClientName).GetStringAsync(new Uri(url), cancellationToken);
+            return Parse(json);
+        }
+        catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException or ArgumentException or System.Text.Json.JsonException)
+        {
+            LogFetchFailed(url, ex.GetType().Name);
+            return null;
+        }
+    }
+
+    [LoggerMessage(EventId = 4102, Level = LogLevel.Warning, Message = "JWK Set {Url} could not be fetched ({Error})")]
+    private partial void LogFetchFailed(string url, string error);
+}

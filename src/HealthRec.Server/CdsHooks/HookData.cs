@@ -1,0 +1,147 @@
+using System.Text;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using HealthRec.Clinical.Ingestion;
+using HealthRec.Fhir.Ingestion;
+using HealthRec.Fhir.Sources;
+
+namespace HealthRec.Server.CdsHooks;
+
+/// <summary>The patient's data for one call, or why it could not be had (answered with 412).</summary>
+internal sealed record HookDataResult(PatientResources? Resources, IReadOnlyList<string> Missing, string Source, IngestionReport Report)
+{
+    public bool Complete => Missing.Count == 0;
+}
+
+/// <summary>
+/// The data a service needs for one call, per prefetch key of its definition (CDS Hooks 2.0, "Providing FHIR
+/// Resources"): a key the client prefetched is used; <c>null</c> is "no data"; a key that is absent, or holds an
+/// OperationOutcome (the client could not get the data) or something unreadable, is fetched from <c>fhirServer</c> with
+/// the call's bearer token — every such key at once, within one deadline well inside the hook's budget. Every key is
+/// needed to score honestly (a missing medication list would read as "not on a statin"), so a key that can be neither
+/// prefetched nor fetched makes the call unanswerable: 412, naming the keys.
+/// </summary>
+internal sealed partial class HookDataResolver(FhirQueryClient fhir, TimeProvider time)
+{
+    public async Task<HookDataResult> ResolveAsync(CdsRequest request, CdsServiceDefinition service, TimeSpan deadline, CancellationToken cancellationToken)
+    {
+        var report = new IngestionReport();
+        var reader = new PrefetchReader(report);
+        var toFetch = new List<(string Key, string Query)>();
+        var missing = new List<string>();
+        foreach (var (key, template) in service.Prefetch ?? new Dictionary<string, string>())
+        {
+            var value = request.Prefetch is { } prefetch && prefetch.TryGetProperty(key, out var v) ? v : (JsonElement?)null;
+            var held = value is { } given ? reader.Add(key, given) : (PrefetchValue?)null;
+            if (held is PrefetchValue.Data or PrefetchValue.NoData)
+            {
+                continue;
+            }
+
+            if (Render(template, request) is not { } query)
+            {
+                missing.Add($"{key} (its template names a context field this call does not have)");
+            }
+            else
+            {
+                toFetch.Add((key, WithPageSize(query)));
+            }
+        }
+
+        if (toFetch.Count == 0)
+        {
+            return new HookDataResult(missing.Count == 0 ? reader.Finish(request.PatientId) : null, missing, "prefetch", report);
+        }
+
+        if (request.FhirServer is null)
+        {
+            missing.AddRange(toFetch.Select(f => $"{f.Key} (not prefetched, and the call gives no fhirServer to read it from)"));
+            return new HookDataResult(null, missing, "prefetch", report);
+        }
+
+        using var budget = new CancellationTokenSource(deadline, time);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, budget.Token);
+        var token = request.Authorization?.AccessToken;
+        var fetches = toFetch.Select(async f =>
+        {
+            try
+            {
+                return (f.Key, Result: await fhir.GetAsync(request.FhirServer, f.Query, token, report, linked.Token));
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                return (f.Key, Result: new FhirQueryResult([], $"no answer within {deadline.TotalMilliseconds:0} ms"));
+            }
+        }).ToList();
+
+        foreach (var (key, result) in await Task.WhenAll(fetches))
+        {
+            if (result.Succeeded)
+            {
+                reader.Add($"{key} (fhirServer)", result.Resources);
+            }
+            else
+            {
+                missing.Add($"{key} ({result.Failure})");
+            }
+        }
+
+        var source = toFetch.Count == (service.Prefetch?.Count ?? 0)
+            ? "fhirServer"
+            : $"prefetch, fhirServer for {string.Join(", ", toFetch.Select(f => f.Key))}";
+        return new HookDataResult(missing.Count == 0 ? reader.Finish(request.PatientId, source) : null, missing, source, report);
+    }
+
+    /// <summary>
+    /// The template with its prefetch tokens replaced (CDS Hooks 2.0, "Prefetch tokens"): <c>{{context.name}}</c> by a
+    /// first-level primitive context field, <c>{{userPractitionerId}}</c> and its kin from <c>context.userId</c>; each
+    /// value is URL-escaped. Null when a token has no value in this call.
+    /// </summary>
+    internal static string? Render(string template, CdsRequest request)
+    {
+        var failed = false;
+        var rendered = Token().Replace(template, match =>
+        {
+            var name = match.Groups[1].Value.Trim();
+            var value = name.StartsWith("context.", StringComparison.Ordinal)
+                ? request.ContextValue(name["context.".Length..])
+                : UserId(request.UserId, name);
+            if (value is null)
+            {
+                failed = true;
+                return "";
+            }
+
+            return Uri.EscapeDataString(value);
+        });
+        return failed ? null : rendered;
+    }
+
+    // A search without _count is paged by the server's default (often 20): ask for bigger pages, same results.
+    private static string WithPageSize(string query) =>
+        query.Contains('?', StringComparison.Ordinal) && !query.Contains("_count=", StringComparison.Ordinal) ? query + "&_count=200" : query;
+
+    private static string? UserId(string userId, string token)
+    {
+        var type = token switch
+        {
+            "userPractitionerId" => "Practitioner",
+            "userPractitionerRoleId" => "PractitionerRole",
+            "userPatientId" => "Patient",
+            "userRelatedPersonId" => "RelatedPerson",
+            _ => null,
+        };
+        var prefix = type + "/";
+        return type is not null && userId.StartsWith(prefix, StringComparison.Ordinal) ? userId[prefix.Length..] : null;
+    }
+
+    [GeneratedRegex(@"\{\{([^{}]+)\}\}")]
+    private static partial Regex Token();
+
+    internal static string Describe(IReadOnlyList<string> missing)
+    {
+        var text = new StringBuilder("The patient's data could not be had, so no estimate is given: ");
+        text.AppendJoin("; ", missing);
+        return text.ToString();
+    }
+}

@@ -1,0 +1,305 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using HealthRec.Clinical.Outcomes;
+using HealthRec.Clinical.Records;
+using HealthRec.Data;
+using HealthRec.Fhir;
+using HealthRec.Fhir.Knowledge;
+using HealthRec.ML.Recommendation;
+using HealthRec.ML.Serving;
+using HealthRec.Server.Models;
+
+namespace HealthRec.Server.CdsHooks;
+
+/// <summary>The cards of one call, and what is stored of each (kind, subject, suggestions) for feedback and audit.</summary>
+internal sealed record HookAnswer(IReadOnlyList<CdsCard> Cards, IReadOnlyList<CdsCardRecord> Records)
+{
+    public static readonly HookAnswer None = new([], []);
+}
+
+/// <summary>Where a call's cards point: HealthRec's public base URL, and the call, for the SMART app link's context.</summary>
+internal sealed record CardContext(Uri BaseUrl, string ServiceId, string HookInstance, string PatientId)
+{
+    public string Url(string path) => new Uri(BaseUrl, path.TrimStart('/')).AbsoluteUri;
+
+    /// <summary>The link to HealthRec's SMART app for the full view (a SMART launch URL the EHR completes), with the card it came from.</summary>
+    public CdsLink AppLink(string cardUuid, string label) => new(label, Url("smart/launch"), "smart")
+    {
+        AppContext = JsonSerializer.Serialize(new Dictionary<string, string>(StringComparer.Ordinal)
+        {
+            ["service"] = ServiceId,
+            ["hookInstance"] = HookInstance,
+            ["card"] = cardUuid,
+        }),
+    };
+}
+
+/// <summary>
+/// The patient-view answer: a risk card for each outcome whose estimate is above its lowest band, and one card with
+/// the top recommendations, at most three cards, most important first (warning risks, then recommendations, then
+/// informational risks), none when nothing is actionable. Every number is labelled an estimate with its model,
+/// version and validation; every suggestion carries its evidence and creates a FHIR proposal.
+/// </summary>
+internal sealed class PatientRiskCards(OutcomeLabels labels)
+{
+    public const int MaxCards = 3;
+    public const int MaxSuggestions = 3;
+    private static readonly CultureInfo Ci = CultureInfo.InvariantCulture;
+
+    /// <summary>Analytes one of which must have been measured within this long for any estimate to be given.</summary>
+    public static readonly TimeSpan RecentData = TimeSpan.FromDays(3 * 365);
+
+    /// <summary>Whether the record holds enough to estimate anything: demographics, and a recent measurement.</summary>
+    public static bool Scorable(PatientRecord record, DateTimeOffset at) =>
+        !record.Deceased && record.BirthDate is not null && record.Sex is Sex.Female or Sex.Male
+        && record.Measurements.Values.Any(values => values.Any(m => m.At <= at && m.At > at - RecentData));
+
+    public HookAnswer Build(ServingModels models, PatientRecord record, DateTimeOffset at, CardContext context)
+    {
+        if (!Scorable(record, at))
+        {
+            return HookAnswer.None;
+        }
+
+        var features = models.Featurizer.Featurize(record, at);
+        var predictions = models.Predictors.Values.OrderBy(p => p.Definition.Id, StringComparer.Ordinal)
+            .Select(p => p.Predict(record, at, features)).OfType<RiskPrediction>().ToList();
+        var snapshot = PatientSnapshot.From(record, at, features, models.Featurizer, predictions);
+        var recommendations = models.Recommender.Recommend(snapshot, MaxSuggestions);
+
+        var risks = new List<(CdsCard Card, CdsCardRecord Record, int Severity, double Estimate)>();
+        foreach (var prediction in predictions.Where(p => p.Kind == OutcomeKind.Binary))
+        {
+            var predictor = models.Predictors[prediction.Outcome];
+            var bands = BandNames(predictor.Definition);
+            var position = bands.IndexOf(prediction.Band ?? "");
+            if (position <= 0)
+            {
+                continue;
+            }
+
+            var indicator = position == bands.Count - 1 ? Indicator.Warning : Indicator.Info;
+            var card = RiskCard(prediction, predictor, indicator, context);
+            risks.Add((card, new CdsCardRecord(card.Uuid, "risk", prediction.Outcome, indicator, card.Summary, []), Indicator.Rank(indicator), prediction.Estimate));
+        }
+
+        var cards = new List<(CdsCard Card, CdsCardRecord Record, int Order)>();
+        var recommendationCard = recommendations.Recommendations.Count > 0
+            ? RecommendationCard(recommendations, predictions, models, record.PatientId, context)
+            : default;
+        var riskSlots = recommendationCard.Card is null ? MaxCards : MaxCards - 1;
+        foreach (var risk in risks.OrderByDescending(r => r.Severity).ThenByDescending(r => r.Estimate).Take(riskSlots))
+        {
+            cards.Add((risk.Card, risk.Record, risk.Severity == Indicator.Rank(Indicator.Warning) ? 0 : 2));
+        }
+
+        if (recommendationCard is { Card: { } recommended, Record: { } stored })
+        {
+            cards.Add((recommended, stored, 1));
+        }
+
+        var ordered = cards.OrderBy(c => c.Order).ToList();
+        return new HookAnswer([.. ordered.Select(c => c.Card)], [.. ordered.Select(c => c.Record)]);
+    }
+
+    private static List<string> BandNames(OutcomeDefinition definition) =>
+        definition.Bands.IsEmpty ? ["low", "intermediate", "high"] : [.. definition.Bands.Select(b => b.Name)];
+
+    private CdsCard RiskCard(RiskPrediction prediction, OutcomePredictor predictor, string indicator, CardContext context)
+    {
+        var uuid = Guid.NewGuid().ToString();
+        var label = labels.Label(predictor.Definition);
+        var detail = new StringBuilder();
+        detail.Append(Ci, $"**Estimated {Markdown(LowerFirst(label))}: {Percent(prediction.Estimate)} ({prediction.Band}).** ");
+        detail.Append("An estimate from a model, not a diagnosis.\n\n");
+        detail.Append(Ci, $"{Bands(predictor.Definition, predictor.Manifest.Threshold)}\n\n");
+        if (prediction.Factors.Count > 0)
+        {
+            detail.Append("What moved this estimate most:\n\n");
+            foreach (var factor in prediction.Factors)
+            {
+                detail.Append(Ci, $"- {Markdown(factor.Text)} ({factor.Direction} the risk)\n");
+            }
+
+            detail.Append('\n');
+        }
+
+        detail.Append(Ci, $"Model {prediction.Outcome} {prediction.ModelVersion}: {Markdown(predictor.Definition.Title)}. ");
+        detail.Append(Ci, $"Validated on held-out patients — {Markdown(prediction.Validation)}. ");
+        if (predictor.Manifest.Provenance.Synthetic)
+        {
+            detail.Append("Trained on synthetic patients: not yet validated on this organisation's patients.");
+        }
+
+        return new CdsCard(uuid, Summary($"{label} {Percent(prediction.Estimate)} ({prediction.Band})"), indicator,
+            new CdsSource($"HealthRec {prediction.Outcome} {prediction.ModelVersion}")
+            {
+                Url = context.Url($"models/{prediction.Outcome}"),
+                Topic = new CdsCoding(CardCodes.TopicSystem, $"risk-{prediction.Outcome}", label),
+            })
+        {
+            Detail = detail.ToString().TrimEnd(),
+            OverrideReasons = CardCodes.RiskOverrides,
+            Links = [context.AppLink(uuid, "Open HealthRec for the full view")],
+        };
+    }
+
+    private (CdsCard? Card, CdsCardRecord? Record) RecommendationCard(RecommendationSet set, IReadOnlyList<RiskPrediction> predictions,
+        ServingModels models, string patientId, CardContext context)
+    {
+        var uuid = Guid.NewGuid().ToString();
+        var detail = new StringBuilder();
+        var suggestions = new List<CdsSuggestion>();
+        var stored = new List<CdsSuggestionRecord>();
+        foreach (var recommendation in set.Recommendations)
+        {
+            var item = recommendation.Intervention;
+            detail.Append(Ci, $"**{recommendation.Rank}. {Markdown(item.Title)}**");
+            if (recommendation.Benefit is { } benefit)
+            {
+                detail.Append(Ci, $" — {Markdown(BenefitText(benefit, models))}");
+            }
+
+            detail.Append('\n');
+            foreach (var reason in recommendation.Reasons)
+            {
+                detail.Append(Ci, $"- {Markdown(Capitalize(reason))}\n");
+            }
+
+            foreach (var caution in recommendation.Cautions)
+            {
+                detail.Append(Ci, $"- Caution: {Markdown(caution)}\n");
+            }
+
+            foreach (var evidence in recommendation.Evidence)
+            {
+                detail.Append(Ci, $"- Evidence: [{Markdown(evidence.Label)}]({evidence.Url}) — {Markdown(evidence.Recommendation)} (strength {Markdown(evidence.Strength)})\n");
+            }
+
+            detail.Append('\n');
+            var benefitText = recommendation.Benefit is { } b ? BenefitText(b, models) : null;
+            var proposal = ProposalBuilder.Build(item, patientId, recommendation.Reasons, benefitText);
+            var suggestionUuid = Guid.NewGuid().ToString();
+            suggestions.Add(new CdsSuggestion(Label($"Propose {item.Title}"), suggestionUuid)
+            {
+                Actions =
+                [
+                    new CdsAction("create", $"Create a proposed {item.ResourceType} (status draft, intent proposal): {item.Display}")
+                    {
+                        Resource = JsonSerializer.SerializeToElement(proposal, FhirJson.Options),
+                    },
+                ],
+            });
+            stored.Add(new CdsSuggestionRecord(suggestionUuid, item.Id, item.Title));
+        }
+
+        foreach (var trajectory in predictions.Where(p => p.Kind == OutcomeKind.Regression))
+        {
+            var definition = models.Predictors[trajectory.Outcome].Definition;
+            detail.Append(Ci, $"Also estimated: {Markdown(LowerFirst(labels.Label(definition)))} {trajectory.Estimate:0.0} % (model {trajectory.Outcome} {trajectory.ModelVersion}; {Markdown(trajectory.Validation)}).\n\n");
+        }
+
+        detail.Append(Ci, $"Ranked by expected benefit for this patient ({Markdown(set.Ranking)}). Nothing contraindicated by the record, already taken or done recently is suggested; ");
+        detail.Append("a suggestion creates a draft proposal for you to review, never an order.");
+        var titles = set.Recommendations.Select(r => r.Intervention.Title).ToList();
+        var card = new CdsCard(uuid, SuggestionSummary(titles), Indicator.Info,
+            new CdsSource(models.Ranker is { } ranker ? $"HealthRec recommender {ranker.Manifest.Version}" : "HealthRec recommender (content-based)")
+            {
+                Url = context.Url("interventions"),
+                Topic = new CdsCoding(CardCodes.TopicSystem, "recommendations", "Recommended next steps"),
+            })
+        {
+            Detail = detail.ToString().TrimEnd(),
+            Suggestions = suggestions,
+            SelectionBehavior = "any",
+            OverrideReasons = CardCodes.RecommendationOverrides,
+            Links = [context.AppLink(uuid, "Open HealthRec for the full view")],
+        };
+        return (card, new CdsCardRecord(uuid, "recommendation", "recommendations", Indicator.Info, card.Summary, stored));
+    }
+
+    private string BenefitText(ExpectedBenefit benefit, ServingModels models)
+    {
+        var label = models.Predictors.TryGetValue(benefit.Outcome, out var predictor) ? labels.Label(predictor.Definition) : benefit.OutcomeTitle;
+        return string.Create(Ci, $"estimated {LowerFirst(label)} {Percent(benefit.RiskNow)} → {Percent(benefit.RiskWith)} with it (an estimate: model {benefit.Outcome} {benefit.ModelVersion}, effect from {benefit.Source})");
+    }
+
+    private static string Bands(OutcomeDefinition definition, double threshold)
+    {
+        if (definition.Bands.IsEmpty)
+        {
+            return string.Create(Ci, $"Bands: high from the model's operating threshold ({Percent(threshold)}), intermediate from half of it.");
+        }
+
+        var parts = new List<string>();
+        for (var i = 0; i < definition.Bands.Length; i++)
+        {
+            var band = definition.Bands[i];
+            parts.Add(i + 1 == definition.Bands.Length ? string.Create(Ci, $"{band.Name} ≥ {Percent(band.From)}")
+                : band.From <= 0 ? string.Create(Ci, $"{band.Name} < {Percent(definition.Bands[i + 1].From)}")
+                : string.Create(Ci, $"{band.Name} {Percent(band.From)}–{Percent(definition.Bands[i + 1].From)}"));
+        }
+
+        return $"Bands: {string.Join(", ", parts)}.";
+    }
+
+    internal static string Percent(double p) => p switch
+    {
+        < 0.01 => "<1%",
+        < 0.1 => string.Create(Ci, $"{p * 100:0.#}%"),
+        _ => string.Create(Ci, $"{p * 100:0}%"),
+    };
+
+    // The specification: a one-sentence summary under 140 characters.
+    internal static string Summary(string text) => text.Length < 140 ? text : text[..136] + "…";
+
+    private static string Label(string text) => text.Length <= 80 ? text : text[..79] + "…";
+
+    private static string SuggestionSummary(List<string> titles)
+    {
+        for (var shown = titles.Count; shown > 0; shown--)
+        {
+            var text = "Consider: " + string.Join(", ", titles.Take(shown)) + (shown < titles.Count ? $" and {titles.Count - shown} more" : "");
+            if (text.Length < 140)
+            {
+                return text;
+            }
+        }
+
+        return Summary($"Consider: {titles[0]}");
+    }
+
+    // "Incident type 2 diabetes" → "incident type 2 diabetes"; "HbA1c in one year" and "10-year ASCVD risk" stay as they are.
+    internal static string LowerFirst(string text)
+    {
+        var word = text.Split(' ')[0];
+        return word.Length > 1 && char.IsUpper(word[0]) && word.Skip(1).All(char.IsLower) ? char.ToLowerInvariant(text[0]) + text[1..] : text;
+    }
+
+    private static string Capitalize(string text) => text.Length == 0 ? text : char.ToUpperInvariant(text[0]) + text[1..];
+
+    // Words from the catalog and the models are plain text: keep Markdown from reading them as formatting.
+    internal static string Markdown(string text)
+    {
+        var escaped = new StringBuilder(text.Length + 8);
+        foreach (var c in text)
+        {
+            if (c is '\\' or '*' or '_' or '[' or ']' or '`' or '#' or '<' or '>' or '|')
+            {
+                escaped.Append('\\');
+            }
+
+            escaped.Append(c);
+        }
+
+        return escaped.ToString();
+    }
+}
+
+/// <summary>The outcome definitions' short labels ("10-year ASCVD risk"), from the definitions folder, for card summaries.</summary>
+internal sealed class OutcomeLabels(IReadOnlyDictionary<string, OutcomeDefinition> definitions)
+{
+    public string Label(OutcomeDefinition fromModel) =>
+        definitions.TryGetValue(fromModel.Id, out var current) ? current.Label : fromModel.Label;
+}
