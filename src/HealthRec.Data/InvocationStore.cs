@@ -72,24 +72,26 @@ public sealed class InvocationStore(HealthRecDatabase database)
             }
         }
 
-        foreach (var card in cards)
+        for (var position = 0; position < cards.Count; position++)
         {
+            var card = cards[position];
             await using (var insert = connection.CreateCommand(
-                "INSERT INTO cds_card (card_uuid, service_id, hook_instance, kind, subject, indicator, summary, created_at) " +
-                "VALUES (@card, @serviceId, @hookInstance, @kind, @subject, @indicator, @summary, @createdAt)", transaction))
+                "INSERT INTO cds_card (card_uuid, service_id, hook_instance, position, kind, subject, indicator, summary, created_at) " +
+                "VALUES (@card, @serviceId, @hookInstance, @position, @kind, @subject, @indicator, @summary, @createdAt)", transaction))
             {
-                insert.With("card", card.CardUuid).With("serviceId", invocation.ServiceId).With("hookInstance", invocation.HookInstance)
+                insert.With("card", card.CardUuid).With("serviceId", invocation.ServiceId).With("hookInstance", invocation.HookInstance).With("position", position)
                     .With("kind", card.Kind).With("subject", card.Subject).With("indicator", card.Indicator).With("summary", card.Summary)
                     .With("createdAt", invocation.ReceivedAt.ToUniversalTime());
                 await insert.ExecuteNonQueryAsync(cancellationToken);
             }
 
-            foreach (var suggestion in card.Suggestions)
+            for (var order = 0; order < card.Suggestions.Count; order++)
             {
+                var suggestion = card.Suggestions[order];
                 await using var insert = connection.CreateCommand(
-                    "INSERT INTO cds_suggestion (suggestion_uuid, card_uuid, intervention_id, label) VALUES (@suggestion, @card, @intervention, @label)",
+                    "INSERT INTO cds_suggestion (suggestion_uuid, card_uuid, position, intervention_id, label) VALUES (@suggestion, @card, @position, @intervention, @label)",
                     transaction);
-                insert.With("suggestion", suggestion.SuggestionUuid).With("card", card.CardUuid).With("intervention", suggestion.InterventionId)
+                insert.With("suggestion", suggestion.SuggestionUuid).With("card", card.CardUuid).With("position", order).With("intervention", suggestion.InterventionId)
                     .With("label", suggestion.Label);
                 await insert.ExecuteNonQueryAsync(cancellationToken);
             }
@@ -117,7 +119,7 @@ public sealed class InvocationStore(HealthRecDatabase database)
         await using var command = connection.CreateCommand(
             "SELECT c.card_uuid, c.kind, c.subject, c.indicator, c.summary, s.suggestion_uuid, s.intervention_id, s.label " +
             "FROM cds_card c LEFT JOIN cds_suggestion s ON s.card_uuid = c.card_uuid " +
-            "WHERE c.service_id = @serviceId AND c.hook_instance = @hookInstance ORDER BY c.card_uuid, s.suggestion_uuid")
+            "WHERE c.service_id = @serviceId AND c.hook_instance = @hookInstance ORDER BY c.position, s.position")
             .With("serviceId", serviceId)
             .With("hookInstance", hookInstance);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);

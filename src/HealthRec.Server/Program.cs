@@ -8,8 +8,8 @@ return await HealthRecCommandLine.Create(Program.ServeAsync).Parse(args).InvokeA
 
 public partial class Program
 {
-    /// <summary>The whole server, composed: one line per feature. Tests build it with their own settings.</summary>
-    public static WebApplication BuildServer(string[] args)
+    /// <summary>The whole server, composed: one line per feature. Tests build it with their own settings (and may add, e.g., a log capture).</summary>
+    public static WebApplication BuildServer(string[] args, Action<WebApplicationBuilder>? configure = null)
     {
         var builder = WebApplication.CreateBuilder(args);
         builder.AddHosting();
@@ -18,6 +18,7 @@ public partial class Program
         builder.AddCdsHooks();
         builder.AddModels();
         builder.AddKnowledge();
+        configure?.Invoke(builder);
 
         var app = builder.Build();
         app.UseHosting();

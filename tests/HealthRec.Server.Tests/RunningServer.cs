@@ -20,12 +20,15 @@ internal sealed class RunningServer : IAsyncDisposable
 
     public HttpClient Client { get; }
 
+    public Uri BaseAddress => Client.BaseAddress!;
+
     public IServiceProvider Services => _app.Services;
 
     public static string RepositoryHooks => Path.Combine(TestServices.RepositoryRoot, "hooks");
 
     /// <summary>Builds the server with the given settings; throws what start-up throws.</summary>
-    public static async Task<RunningServer> StartAsync(IReadOnlyDictionary<string, string?> settings, CancellationToken cancellationToken)
+    public static async Task<RunningServer> StartAsync(IReadOnlyDictionary<string, string?> settings, CancellationToken cancellationToken,
+        Action<WebApplicationBuilder>? configure = null)
     {
         var folder = Directory.CreateTempSubdirectory("healthrec-server-").FullName;
         var all = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase)
@@ -46,7 +49,7 @@ internal sealed class RunningServer : IAsyncDisposable
             all[key] = value;
         }
 
-        var app = Program.BuildServer([.. all.Select(setting => $"--{setting.Key}={setting.Value}")]);
+        var app = Program.BuildServer([.. all.Select(setting => $"--{setting.Key}={setting.Value}")], configure);
         try
         {
             await app.StartAsync(cancellationToken);

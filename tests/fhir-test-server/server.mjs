@@ -18,6 +18,8 @@ import { FhirRouter, MemoryRepository } from '@medplum/fhir-router';
 const BASE = '/fhir/R4';
 const DEFAULT_COUNT = 20;
 const MAX_BODY_BYTES = 64 * 1024 * 1024;
+const SUBJECT_IS_PATIENT = new Set(['Observation', 'Condition', 'MedicationStatement', 'MedicationRequest', 'Encounter',
+  'QuestionnaireResponse', 'DiagnosticReport', 'ServiceRequest', 'Procedure', 'RiskAssessment']);
 
 for (const file of ['fhir/r4/profiles-types.json', 'fhir/r4/profiles-resources.json', 'fhir/r4/profiles-medplum.json']) {
   indexStructureDefinitionBundle(readJson(file));
@@ -29,7 +31,10 @@ for (const file of SEARCH_PARAMETER_BUNDLE_FILES) {
 const router = new FhirRouter();
 let repo = new MemoryRepository();
 let requestLog = [];
+// Artificial latency: for every request, or only for requests whose path and query contain a given text (so that one
+// test can slow the server down for its own patient without slowing the tests running beside it).
 let delayMs = 0;
+let scopedDelays = [];
 
 const portArg = process.argv.indexOf('--port');
 const port = Number(portArg >= 0 ? process.argv[portArg + 1] : process.env.PORT ?? 8090);
@@ -134,10 +139,18 @@ async function handleAdmin(req, res, url) {
     repo = new MemoryRepository();
     requestLog = [];
     delayMs = 0;
+    scopedDelays = [];
     return send(res, 200, { reset: true }, 'application/json');
   }
   if (url.pathname === '/__admin/delay' && req.method === 'POST') {
-    delayMs = Number(url.searchParams.get('ms') ?? 0);
+    const ms = Number(url.searchParams.get('ms') ?? 0);
+    const match = url.searchParams.get('match');
+    if (match) {
+      scopedDelays = scopedDelays.filter((d) => d.match !== match);
+      if (ms > 0) scopedDelays.push({ match, ms });
+      return send(res, 200, { match, delayMs: ms }, 'application/json');
+    }
+    delayMs = ms;
     return send(res, 200, { delayMs }, 'application/json');
   }
   return send(res, 404, { error: 'unknown admin route' }, 'application/json');
@@ -150,13 +163,23 @@ async function handle(req, res) {
   // The log lets tests prove what a client sent (e.g. that a bearer token arrived); it lives only in memory.
   requestLog.push({ method: req.method, url: url.pathname + url.search, authorization: req.headers.authorization ?? null });
   if (requestLog.length > 10000) requestLog.shift();
-  if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
+  const target = url.pathname + url.search;
+  const wait = Math.max(delayMs, ...scopedDelays.filter((d) => target.includes(d.match)).map((d) => d.ms));
+  if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
 
   if (!url.pathname.startsWith(BASE)) return send(res, 404, outcome('error', 'not-found', `Base is ${BASE}`));
   const path = url.pathname.slice(BASE.length) || '/';
   if (req.method === 'GET' && path === '/metadata') return send(res, 200, capabilityStatement());
 
   const query = parseQuery(url.searchParams);
+  // Medplum evaluates `patient` as subject.where(resolve() is Patient), resolving every candidate's reference: a scan
+  // that takes most of a second on a few hundred Observations. `subject=Patient/{id}` selects the same resources
+  // from the index, so the test server answers at the speed an EHR's would.
+  const typeName = path.replace(/^\/|\/$/g, '');
+  if (req.method === 'GET' && SUBJECT_IS_PATIENT.has(typeName) && typeof query.patient === 'string' && query.subject === undefined) {
+    query.subject = query.patient.includes('/') ? query.patient : `Patient/${query.patient}`;
+    delete query.patient;
+  }
   const isSearch = req.method === 'GET' && /^\/[A-Za-z]+\/?$/.test(path);
   if (isSearch && query._count === undefined) {
     query._count = String(DEFAULT_COUNT);

@@ -9,6 +9,7 @@ CREATE TABLE cds_card (
     card_uuid     TEXT        NOT NULL PRIMARY KEY,
     service_id    TEXT        NOT NULL,
     hook_instance TEXT        NOT NULL,
+    position      INTEGER     NOT NULL,
     kind          TEXT        NOT NULL,
     subject       TEXT        NOT NULL,
     indicator     TEXT        NOT NULL,
@@ -23,6 +24,7 @@ CREATE INDEX ix_cds_card_invocation ON cds_card (service_id, hook_instance);
 CREATE TABLE cds_suggestion (
     suggestion_uuid TEXT NOT NULL PRIMARY KEY,
     card_uuid       TEXT NOT NULL REFERENCES cds_card (card_uuid),
+    position        INTEGER NOT NULL,
     intervention_id TEXT NULL,
     label           TEXT NOT NULL
 );

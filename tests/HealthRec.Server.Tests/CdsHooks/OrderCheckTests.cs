@@ -1,0 +1,127 @@
+using System.Text.Json.Nodes;
+using HealthRec.Data;
+
+namespace HealthRec.Server.Tests.CdsHooks;
+
+/// <summary>order-sign and order-select: draft orders checked against the record and each other.</summary>
+[Collection(SequentialServers.Name)]
+public sealed class OrderCheckTests(CdsServer fixture) : IClassFixture<CdsServer>
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    private HttpClient Client => fixture.Server.Client;
+
+    private static JsonObject Orders(params Hl7.Fhir.Model.Resource[] drafts) => new() { ["draftOrders"] = PatientFixture.DraftOrders(drafts) };
+
+    [Fact]
+    public async Task GivenAPregnantPatient_WhenAnAceInhibitorIsSigned_ThenAWarningOffersASaferAlternativeForTheSamePurposeOrRemoval()
+    {
+        var patient = PatientFixture.PregnantWithHypertension();
+        var lisinopril = patient.Draft("29046", "lisinopril 10 MG Oral Tablet");
+        var call = patient.Call("order-sign", patient.Prefetch(), extraContext: Orders(lisinopril));
+
+        var (status, body, text) = await Cds.OrderCheckAsync(Client, call, Ct);
+
+        Assert.True(status == 200, text);
+        CardRules.AssertValidResponse(body);
+        var card = Assert.Single(Cds.Cards(body))!;
+        Assert.Equal("warning", (string)card["indicator"]!);
+        Assert.Equal("lisinopril 10 MG Oral Tablet is contraindicated: pregnancy", (string)card["summary"]!);
+        Assert.Equal("at-most-one", (string)card["selectionBehavior"]!);
+        var suggestions = card["suggestions"]!.AsArray();
+        var replace = suggestions[0]!;
+        Assert.StartsWith("Replace with ", (string)replace["label"]!, StringComparison.Ordinal);
+        var actions = replace["actions"]!.AsArray();
+        Assert.Equal("delete", (string)actions[0]!["type"]!);
+        Assert.Equal($"MedicationRequest/{lisinopril.Id}", (string)actions[0]!["resourceId"]!);
+        var proposal = CardRules.AssertValidFhir(actions[1]!["resource"]!);
+        var stored = await fixture.Server.Services.GetRequiredService<InvocationStore>().CardsAsync("healthrec-order-check", (string)call["hookInstance"]!, Ct);
+        var alternative = stored.Single().Suggestions[0].InterventionId;
+        // Lowers blood pressure like the draft, and is not contraindicated in pregnancy in the catalog (thiazides and ARBs are).
+        Assert.Equal("ccb", alternative);
+        Assert.Equal("17767", ((Hl7.Fhir.Model.CodeableConcept)((Hl7.Fhir.Model.MedicationRequest)proposal).Medication).Coding[0].Code);
+        Assert.Equal($"Remove the lisinopril 10 MG Oral Tablet order", (string)suggestions[1]!["label"]!);
+        Assert.Equal("order-contraindication", stored.Single().Kind);
+        Assert.Equal("ace-inhibitor", stored.Single().Subject);
+    }
+
+    [Fact]
+    public async Task GivenAPatientOnAnArb_WhenAnAceInhibitorIsSigned_ThenTheDualBlockadeIsRefused()
+    {
+        var patient = PatientFixture.HighRisk().Medication("52175", "losartan 50 MG Oral Tablet", 300);
+        var call = patient.Call("order-sign", patient.Prefetch(), extraContext: Orders(patient.Draft("29046", "lisinopril 10 MG Oral Tablet")));
+
+        var (status, body, text) = await Cds.OrderCheckAsync(Client, call, Ct);
+
+        Assert.True(status == 200, text);
+        var card = Assert.Single(Cds.Cards(body))!;
+        Assert.Contains("contraindicated: already on an ARB", (string)card["summary"]!, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task GivenAnAceInhibitorAndAnArbDraftedTogether_WhenSigned_ThenEachIsRefusedBecauseOfTheOther()
+    {
+        var patient = PatientFixture.HighRisk();
+        var call = patient.Call("order-sign", patient.Prefetch(),
+            extraContext: Orders(patient.Draft("29046", "lisinopril 10 MG Oral Tablet"), patient.Draft("52175", "losartan 50 MG Oral Tablet")));
+
+        var (status, body, text) = await Cds.OrderCheckAsync(Client, call, Ct);
+
+        Assert.True(status == 200, text);
+        CardRules.AssertValidResponse(body);
+        Assert.Equal(
+            ["losartan 50 MG Oral Tablet is contraindicated: already on an ACE inhibitor: ARB with ACE inhibitor is harmful",
+             "lisinopril 10 MG Oral Tablet is contraindicated: already on an ARB: ACE inhibitor with ARB is harmful"],
+            Cds.Cards(body).Select(c => (string)c!["summary"]!).OrderByDescending(s => s, StringComparer.Ordinal));
+    }
+
+    [Fact]
+    public async Task GivenAPatientOnAStatin_WhenAnotherStatinIsSigned_ThenDuplicateTherapyIsFlagged()
+    {
+        var patient = PatientFixture.HighRisk().Medication("83367", "atorvastatin 20 MG Oral Tablet", 200);
+        var call = patient.Call("order-sign", patient.Prefetch(), extraContext: Orders(patient.Draft("36567", "simvastatin 40 MG Oral Tablet")));
+
+        var (status, body, text) = await Cds.OrderCheckAsync(Client, call, Ct);
+
+        Assert.True(status == 200, text);
+        CardRules.AssertValidResponse(body);
+        var card = Assert.Single(Cds.Cards(body))!;
+        Assert.Equal("Duplicate therapy: simvastatin 40 MG Oral Tablet with atorvastatin 20 MG Oral Tablet already taken or ordered", (string)card["summary"]!);
+        Assert.Equal("warning", (string)card["indicator"]!);
+    }
+
+    [Fact]
+    public async Task GivenADraftTheCatalogHasNothingAgainst_WhenSigned_ThenThereIsNoCard()
+    {
+        var patient = PatientFixture.PregnantWithHypertension();
+        var call = patient.Call("order-sign", patient.Prefetch(), extraContext: Orders(patient.Draft("17767", "amlodipine 5 MG Oral Tablet"),
+            patient.Draft("617993", "Amoxicillin 120 MG/ML / clavulanate potassium 8.58 MG/ML Oral Suspension")));
+
+        var (status, body, text) = await Cds.OrderCheckAsync(Client, call, Ct);
+
+        Assert.True(status == 200, text);
+        Assert.Equal("""{"cards":[]}""", body!.ToJsonString());
+    }
+
+    [Fact]
+    public async Task GivenOrderSelect_WhenOnlyTheHarmlessOrderIsSelected_ThenTheOthersAreContextNotChecked()
+    {
+        var patient = PatientFixture.PregnantWithHypertension();
+        var harmless = patient.Draft("17767", "amlodipine 5 MG Oral Tablet");
+        var harmful = patient.Draft("29046", "lisinopril 10 MG Oral Tablet");
+        JsonObject Select(params Hl7.Fhir.Model.MedicationRequest[] chosen)
+        {
+            var context = Orders(harmless, harmful);
+            context["selections"] = new JsonArray([.. chosen.Select(c => (JsonNode)JsonValue.Create($"MedicationRequest/{c.Id}"))]);
+            return patient.Call("order-select", patient.Prefetch(), extraContext: context);
+        }
+
+        var (quietStatus, quiet, quietText) = await Cds.OrderCheckAsync(Client, Select(harmless), Ct);
+        var (status, body, text) = await Cds.OrderCheckAsync(Client, Select(harmful), Ct);
+
+        Assert.True(quietStatus == 200, quietText);
+        Assert.Empty(Cds.Cards(quiet));
+        Assert.True(status == 200, text);
+        Assert.Contains("contraindicated: pregnancy", (string)Assert.Single(Cds.Cards(body))!["summary"]!, StringComparison.Ordinal);
+    }
+}

@@ -1,0 +1,309 @@
+using System.Globalization;
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Hl7.Fhir.Model;
+using HealthRec.Fhir;
+using HealthRec.Testing;
+using Task = System.Threading.Tasks.Task;
+
+namespace HealthRec.Server.Tests.CdsHooks;
+
+/// <summary>
+/// A patient written as an EHR would hold them: FHIR R4 resources with LOINC, SNOMED CT and RxNorm codes and dates
+/// relative to today (the services score at the time of the call). Each fixture has its own id, so tests that share
+/// the FHIR test server never see each other's patients.
+/// </summary>
+internal sealed class PatientFixture
+{
+    private readonly DateTimeOffset _now = DateTimeOffset.UtcNow;
+    private int _next;
+
+    public PatientFixture(string gender, int age)
+    {
+        Id = "hr-" + Guid.NewGuid().ToString("N")[..20];
+        Resources.Add(new Patient
+        {
+            Id = Id,
+            Gender = gender == "female" ? AdministrativeGender.Female : AdministrativeGender.Male,
+            BirthDate = _now.AddYears(-age).AddDays(-40).ToString("yyyy-MM-dd", CultureInfo.InvariantCulture),
+            Meta = new Meta { Tag = [new Coding("http://terminology.hl7.org/CodeSystem/v3-ActReason", "HTEST")] },
+        });
+    }
+
+    public string Id { get; }
+
+    public List<Resource> Resources { get; } = [];
+
+    private ResourceReference Subject => new($"Patient/{Id}");
+
+    private string NextId(string prefix) => $"{Id}-{prefix}{++_next}";
+
+    private FhirDateTime DaysAgo(int days) => new(_now.AddDays(-days));
+
+    public PatientFixture Lab(string loinc, decimal value, string unit, int daysAgo)
+    {
+        Resources.Add(new Observation
+        {
+            Id = NextId("o"),
+            Status = ObservationStatus.Final,
+            Code = new CodeableConcept("http://loinc.org", loinc),
+            Subject = Subject,
+            Effective = DaysAgo(daysAgo),
+            Value = new Quantity { Value = value, Unit = unit, System = "http://unitsofmeasure.org", Code = unit },
+        });
+        return this;
+    }
+
+    public PatientFixture BloodPressure(int systolic, int diastolic, int daysAgo)
+    {
+        Resources.Add(new Observation
+        {
+            Id = NextId("bp"),
+            Status = ObservationStatus.Final,
+            Code = new CodeableConcept("http://loinc.org", "85354-9"),
+            Subject = Subject,
+            Effective = DaysAgo(daysAgo),
+            Component =
+            [
+                new Observation.ComponentComponent { Code = new CodeableConcept("http://loinc.org", "8480-6"), Value = new Quantity(systolic, "mm[Hg]", "http://unitsofmeasure.org") },
+                new Observation.ComponentComponent { Code = new CodeableConcept("http://loinc.org", "8462-4"), Value = new Quantity(diastolic, "mm[Hg]", "http://unitsofmeasure.org") },
+            ],
+        });
+        return this;
+    }
+
+    public PatientFixture Smoker(int daysAgo) => Coded("72166-2", "http://snomed.info/sct", "77176002", daysAgo);
+
+    public PatientFixture NeverSmoked(int daysAgo) => Coded("72166-2", "http://snomed.info/sct", "266919005", daysAgo);
+
+    private PatientFixture Coded(string loinc, string system, string code, int daysAgo)
+    {
+        Resources.Add(new Observation
+        {
+            Id = NextId("o"),
+            Status = ObservationStatus.Final,
+            Code = new CodeableConcept("http://loinc.org", loinc),
+            Subject = Subject,
+            Effective = DaysAgo(daysAgo),
+            Value = new CodeableConcept(system, code),
+        });
+        return this;
+    }
+
+    public PatientFixture Condition(string snomed, string display, int daysAgo)
+    {
+        Resources.Add(new Condition
+        {
+            Id = NextId("c"),
+            ClinicalStatus = new CodeableConcept("http://terminology.hl7.org/CodeSystem/condition-clinical", "active"),
+            VerificationStatus = new CodeableConcept("http://terminology.hl7.org/CodeSystem/condition-ver-status", "confirmed"),
+            Code = new CodeableConcept("http://snomed.info/sct", snomed, display),
+            Subject = Subject,
+            Onset = DaysAgo(daysAgo),
+        });
+        return this;
+    }
+
+    public PatientFixture Medication(string rxnorm, string display, int daysAgo)
+    {
+        Resources.Add(new MedicationRequest
+        {
+            Id = NextId("m"),
+            Status = MedicationRequest.MedicationrequestStatus.Active,
+            Intent = MedicationRequest.MedicationRequestIntent.Order,
+            Medication = new CodeableConcept("http://www.nlm.nih.gov/research/umls/rxnorm", rxnorm, display) { Text = display },
+            Subject = Subject,
+            AuthoredOn = _now.AddDays(-daysAgo).ToString("yyyy-MM-dd", CultureInfo.InvariantCulture),
+        });
+        return this;
+    }
+
+    public PatientFixture Visit(int daysAgo)
+    {
+        Resources.Add(new Encounter
+        {
+            Id = NextId("e"),
+            Status = Encounter.EncounterStatus.Finished,
+            Class = new Coding("http://terminology.hl7.org/CodeSystem/v3-ActCode", "AMB"),
+            Subject = Subject,
+            Period = new Period(DaysAgo(daysAgo), DaysAgo(daysAgo)),
+        });
+        return this;
+    }
+
+    /// <summary>A 66-year-old man who smokes, with type 2 diabetes, hypertension above target and high LDL, on nothing for them.</summary>
+    public static PatientFixture HighRisk() => new PatientFixture("male", 66)
+        .Condition("44054006", "Diabetes mellitus type 2", 900)
+        .Condition("38341003", "Hypertensive disorder", 1500)
+        .Lab("4548-4", 8.6m, "%", 20).Lab("4548-4", 8.1m, "%", 400)
+        .Lab("13457-7", 172, "mg/dL", 20).Lab("2085-9", 36, "mg/dL", 20).Lab("2093-3", 248, "mg/dL", 20).Lab("2571-8", 210, "mg/dL", 20)
+        .Lab("33914-3", 58, "mL/min/{1.73_m2}", 20).Lab("2160-0", 1.3m, "mg/dL", 20).Lab("9318-7", 45, "mg/g", 20)
+        .Lab("39156-5", 33.5m, "kg/m2", 20).Lab("29463-7", 104, "kg", 20).Lab("2345-7", 168, "mg/dL", 20)
+        .BloodPressure(162, 94, 20).BloodPressure(158, 92, 200)
+        .Smoker(20).Visit(20).Visit(200).Visit(400);
+
+    /// <summary>A pregnant 33-year-old with hypertension above target, whose record gives the order check something to refuse.</summary>
+    public static PatientFixture PregnantWithHypertension() => new PatientFixture("female", 33)
+        .Condition("77386006", "Pregnancy", 90)
+        .Condition("38341003", "Hypertensive disorder", 60)
+        .BloodPressure(152, 96, 10).BloodPressure(148, 94, 40)
+        .Lab("33914-3", 105, "mL/min/{1.73_m2}", 30).Lab("39156-5", 27, "kg/m2", 30).Lab("44261-6", 3, "{score}", 30)
+        .NeverSmoked(10).Visit(10).Visit(40);
+
+    // ---- what an EHR would send
+
+    /// <summary>The prefetch an EHR computes from the service's templates: each key's data, searchsets as Bundles.</summary>
+    public JsonObject Prefetch(IEnumerable<string>? keys = null)
+    {
+        var all = new Dictionary<string, Func<Resource, bool>>(StringComparer.Ordinal)
+        {
+            ["patient"] = r => r is Patient,
+            ["observations"] = r => r is Observation,
+            ["conditions"] = r => r is Condition,
+            ["medicationStatements"] = r => r is MedicationStatement,
+            ["medicationRequests"] = r => r is MedicationRequest,
+            ["encounters"] = r => r is Encounter,
+            ["questionnaireResponses"] = r => r is QuestionnaireResponse,
+        };
+        var prefetch = new JsonObject();
+        foreach (var (key, matches) in all.Where(k => keys is null || keys.Contains(k.Key)))
+        {
+            if (key == "patient")
+            {
+                prefetch[key] = Json(Resources.OfType<Patient>().Single());
+                continue;
+            }
+
+            var found = Resources.Where(matches).ToList();
+            prefetch[key] = found.Count == 0 ? null : Json(new Bundle
+            {
+                Type = Bundle.BundleType.Searchset,
+                Total = found.Count,
+                Entry = [.. found.Select(r => new Bundle.EntryComponent { FullUrl = $"https://ehr.example.org/fhir/{r.TypeName}/{r.Id}", Resource = r })],
+            });
+        }
+
+        return prefetch;
+    }
+
+    public static JsonNode Json(Resource resource) => JsonNode.Parse(FhirJson.Serialize(resource))!;
+
+    /// <summary>A CDS Hooks call for this patient.</summary>
+    public JsonObject Call(string hook = "patient-view", JsonObject? prefetch = null, Uri? fhirServer = null, string? accessToken = null,
+        JsonObject? extraContext = null)
+    {
+        var context = new JsonObject { ["userId"] = "Practitioner/example", ["patientId"] = Id };
+        foreach (var (name, value) in extraContext ?? [])
+        {
+            context[name] = value?.DeepClone();
+        }
+
+        var call = new JsonObject { ["hook"] = hook, ["hookInstance"] = Guid.NewGuid().ToString(), ["context"] = context };
+        if (fhirServer is not null)
+        {
+            call["fhirServer"] = fhirServer.AbsoluteUri.TrimEnd('/');
+        }
+
+        if (accessToken is not null)
+        {
+            call["fhirAuthorization"] = new JsonObject
+            {
+                ["access_token"] = accessToken, ["token_type"] = "Bearer", ["expires_in"] = 300,
+                ["scope"] = "patient/Patient.read patient/Observation.read patient/Condition.read", ["subject"] = "healthrec",
+            };
+        }
+
+        if (prefetch is not null)
+        {
+            call["prefetch"] = prefetch;
+        }
+
+        return call;
+    }
+
+    /// <summary>A draft MedicationRequest as the EHR's ordering screen holds it (for order-sign / order-select).</summary>
+    public MedicationRequest Draft(string rxnorm, string display) => new()
+    {
+        Id = NextId("draft"),
+        Status = MedicationRequest.MedicationrequestStatus.Draft,
+        Intent = MedicationRequest.MedicationRequestIntent.Order,
+        Medication = new CodeableConcept("http://www.nlm.nih.gov/research/umls/rxnorm", rxnorm, display) { Text = display },
+        Subject = Subject,
+    };
+
+    public static JsonObject DraftOrders(params Resource[] drafts) => (JsonObject)Json(new Bundle
+    {
+        Type = Bundle.BundleType.Collection,
+        Entry = [.. drafts.Select(d => new Bundle.EntryComponent { Resource = d })],
+    });
+
+    /// <summary>Puts the patient's resources on the FHIR test server under their own ids.</summary>
+    public async Task LoadAsync(CancellationToken cancellationToken)
+    {
+        using var http = new HttpClient();
+        foreach (var chunk in Resources.Chunk(20))
+        {
+            var transaction = new Bundle
+            {
+                Type = Bundle.BundleType.Transaction,
+                Entry = [.. chunk.Select(r => new Bundle.EntryComponent
+                {
+                    Resource = r,
+                    Request = new Bundle.RequestComponent { Method = Bundle.HTTPVerb.PUT, Url = $"{r.TypeName}/{r.Id}" },
+                })],
+            };
+            using var content = new StringContent(FhirJson.Serialize(transaction), Encoding.UTF8);
+            content.Headers.ContentType = new MediaTypeHeaderValue("application/fhir+json");
+            using var response = await http.PostAsync(TestServices.FhirBaseUrl, content, cancellationToken);
+            Assert.True(response.IsSuccessStatusCode, $"loading {Id}: HTTP {(int)response.StatusCode} {await response.Content.ReadAsStringAsync(cancellationToken)}");
+        }
+    }
+}
+
+/// <summary>Calls to a running HealthRec's CDS endpoints.</summary>
+internal static class Cds
+{
+    public static async Task<(int Status, JsonNode? Body, string Text)> PostAsync(HttpClient client, string path, JsonNode body,
+        CancellationToken cancellationToken, string? bearer = null)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(path, UriKind.Relative))
+        {
+            Content = new StringContent(body.ToJsonString(), Encoding.UTF8, "application/json"),
+        };
+        if (bearer is not null)
+        {
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", bearer);
+        }
+
+        using var response = await client.SendAsync(request, cancellationToken);
+        var text = await response.Content.ReadAsStringAsync(cancellationToken);
+        JsonNode? parsed = null;
+        if (text.Length > 0)
+        {
+            try
+            {
+                parsed = JsonNode.Parse(text);
+            }
+            catch (JsonException)
+            {
+                // Left null: the caller asserts on the status and the text.
+            }
+        }
+
+        return ((int)response.StatusCode, parsed, text);
+    }
+
+    public static Task<(int Status, JsonNode? Body, string Text)> PatientViewAsync(HttpClient client, JsonNode call, CancellationToken cancellationToken,
+        string? bearer = null) => PostAsync(client, "/cds-services/healthrec-patient-risk", call, cancellationToken, bearer);
+
+    public static Task<(int Status, JsonNode? Body, string Text)> OrderCheckAsync(HttpClient client, JsonNode call, CancellationToken cancellationToken) =>
+        PostAsync(client, "/cds-services/healthrec-order-check", call, cancellationToken);
+
+    public static JsonArray Cards(JsonNode? body) => body?["cards"]?.AsArray() ?? throw new InvalidOperationException("no cards array");
+
+    /// <summary>The cards as a clinician sees them, for comparing two answers: summary, indicator, suggestion labels, detail.</summary>
+    public static List<string> Seen(JsonNode? body) =>
+        [.. Cards(body).Select(c => $"{c!["summary"]} | {c["indicator"]} | {string.Join(" / ", c["suggestions"]?.AsArray().Select(s => (string)s!["label"]!) ?? [])} | {c["detail"]}")];
+}

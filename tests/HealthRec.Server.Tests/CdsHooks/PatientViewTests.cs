@@ -1,0 +1,187 @@
+using System.Text.Json.Nodes;
+using HealthRec.Data;
+using HealthRec.Testing;
+
+namespace HealthRec.Server.Tests.CdsHooks;
+
+/// <summary>One real server (the repository's hooks, models and catalog, its own SQLite file) for a class of tests.</summary>
+public class CdsServer : IAsyncLifetime
+{
+    private RunningServer? _server;
+
+    internal RunningServer Server => _server ?? throw new InvalidOperationException("not started");
+
+    /// <summary>The deadline for reads from the FHIR test server: generous, as it shares two cores with the tests beside it.</summary>
+    public const string FhirTimeout = "00:00:05";
+
+    protected virtual IReadOnlyDictionary<string, string?> Settings => new Dictionary<string, string?> { ["CdsHooks:FhirTimeout"] = FhirTimeout };
+
+    public async ValueTask InitializeAsync() => _server = await RunningServer.StartAsync(Settings, TestContext.Current.CancellationToken);
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_server is not null)
+        {
+            await _server.DisposeAsync();
+        }
+
+        GC.SuppressFinalize(this);
+    }
+}
+
+[Collection(SequentialServers.Name)]
+public sealed class PatientViewTests(CdsServer fixture) : IClassFixture<CdsServer>
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    private HttpClient Client => fixture.Server.Client;
+
+    private static JsonObject Example(string relative)
+    {
+        var path = Path.Combine(TestServices.SharedFolder, "examples", relative);
+        var text = File.ReadAllText(path).Trim();
+        // The hook pages' examples are the body's "context" member only.
+        return (JsonObject)JsonNode.Parse(text.StartsWith('{') ? text : "{" + text + "}")!;
+    }
+
+    [Fact]
+    public async Task GivenAHighRiskPatientInPrefetch_WhenPatientViewIsCalled_ThenRiskAndRecommendationCardsFollowTheSpecificationAndSayWhatTheyAre()
+    {
+        var patient = PatientFixture.HighRisk();
+        var call = patient.Call(prefetch: patient.Prefetch());
+
+        var (status, body, text) = await Cds.PatientViewAsync(Client, call, Ct);
+
+        Assert.True(status == 200, text);
+        CardRules.AssertValidResponse(body);
+        var cards = Cds.Cards(body);
+        Assert.InRange(cards.Count, 2, 3);
+        var ascvd = cards.Single(c => (string)c!["source"]!["topic"]!["code"]! == "risk-ascvd-10y")!;
+        Assert.Matches(@"^10-year ASCVD risk \d+(\.\d)?% \((intermediate|high)\)$", (string)ascvd["summary"]!);
+        var detail = (string)ascvd["detail"]!;
+        Assert.Contains("not a diagnosis", detail, StringComparison.Ordinal);
+        Assert.Contains("ascvd-10y v2", detail, StringComparison.Ordinal);
+        Assert.Contains("ROC-AUC", detail, StringComparison.Ordinal);
+        Assert.Contains("synthetic", detail, StringComparison.Ordinal);
+        Assert.Matches(@"\n- .+ \((raises|lowers) the risk\)\n", detail);
+        Assert.EndsWith("/models/ascvd-10y", (string)ascvd["source"]!["url"]!, StringComparison.Ordinal);
+
+        var recommendations = cards.Single(c => (string)c!["source"]!["topic"]!["code"]! == "recommendations")!;
+        Assert.Equal("any", (string)recommendations["selectionBehavior"]!);
+        var suggestions = recommendations["suggestions"]!.AsArray();
+        Assert.InRange(suggestions.Count, 1, 3);
+        Assert.Contains("Evidence: [", (string)recommendations["detail"]!, StringComparison.Ordinal);
+        Assert.Contains("estimated 10-year ASCVD risk", (string)recommendations["detail"]!, StringComparison.Ordinal);
+        var link = recommendations["links"]!.AsArray().Single()!;
+        Assert.Equal("smart", (string)link["type"]!);
+        Assert.Equal((string)recommendations["uuid"]!, (string)JsonNode.Parse((string)link["appContext"]!)!["card"]!);
+        // Most important first: a warning-level risk card leads.
+        Assert.Equal("warning", (string)cards[0]!["indicator"]!);
+
+        // Every call is stored with its cards, model versions and where the data came from.
+        var hookInstance = (string)call["hookInstance"]!;
+        var store = fixture.Server.Services.GetRequiredService<InvocationStore>();
+        var stored = await store.FindAsync("healthrec-patient-risk", hookInstance, Ct);
+        Assert.NotNull(stored);
+        Assert.Equal(patient.Id, stored.PatientId);
+        Assert.Equal(cards.Count, stored.CardCount);
+        Assert.Equal("prefetch", stored.DataSource);
+        Assert.Contains("ascvd-10y v2", stored.ModelVersions, StringComparison.Ordinal);
+        Assert.Contains("recommender v1", stored.ModelVersions, StringComparison.Ordinal);
+        var storedCards = await store.CardsAsync("healthrec-patient-risk", hookInstance, Ct);
+        Assert.Equal(cards.Select(c => (string)c!["uuid"]!), storedCards.Select(c => c.CardUuid));
+        Assert.Equal(suggestions.Count, storedCards.Single(c => c.Kind == "recommendation").Suggestions.Count);
+    }
+
+    [Fact]
+    public async Task GivenOnlyDemographics_WhenPatientViewIsCalled_ThenThereAreNoCardsRatherThanAnInventedRisk()
+    {
+        var patient = new PatientFixture("male", 70);
+
+        var (status, body, text) = await Cds.PatientViewAsync(Client, patient.Call(prefetch: patient.Prefetch()), Ct);
+
+        Assert.True(status == 200, text);
+        Assert.Equal("""{"cards":[]}""", body!.ToJsonString());
+    }
+
+    [Fact]
+    public async Task GivenAYoungPatientWithNormalRecentResults_WhenPatientViewIsCalled_ThenNoRiskCardIsShown()
+    {
+        var patient = new PatientFixture("female", 27)
+            .Lab("4548-4", 5.1m, "%", 30).Lab("13457-7", 95, "mg/dL", 30).Lab("2085-9", 62, "mg/dL", 30).Lab("33914-3", 112, "mL/min/{1.73_m2}", 30)
+            .Lab("39156-5", 22.4m, "kg/m2", 30).Lab("44261-6", 1, "{score}", 30).BloodPressure(112, 72, 30).NeverSmoked(30).Visit(30);
+
+        var (status, body, text) = await Cds.PatientViewAsync(Client, patient.Call(prefetch: patient.Prefetch()), Ct);
+
+        Assert.True(status == 200, text);
+        CardRules.AssertValidResponse(body);
+        Assert.DoesNotContain(Cds.Cards(body), c => ((string)c!["source"]!["topic"]!["code"]!).StartsWith("risk-", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task GivenTheSpecificationsExampleCall_WhenSentAsPublished_ThenItIsRefusedBecauseItsFhirServerIsPlainHttp()
+    {
+        var example = Example("cds-hooks-2.0/02-example.json");
+        example["hook"] = "patient-view";
+
+        var (status, body, text) = await Cds.PatientViewAsync(Client, example, Ct);
+
+        Assert.True(status == 400, text);
+        Assert.Contains("'fhirServer' must use https", (string)body!["detail"]!, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("cds-hooks-2.0/02-example.json", "patient-view", "healthrec-patient-risk")]
+    [InlineData("hooks/STU1-examples/patient-view/01-examples.json", "patient-view", "healthrec-patient-risk")]
+    [InlineData("hooks/STU1-examples/order-sign/01-example-r4.json", "order-sign", "healthrec-order-check")]
+    [InlineData("hooks/STU1-examples/order-select/01-example-r4.json", "order-select", "healthrec-order-check")]
+    public async Task GivenTheSpecificationsExamples_WhenCalledWithTheFhirTestServer_ThenTheAnswersAreValidResponses(string file, string hook, string service)
+    {
+        // The examples' patient 1288992 is not on the FHIR test server: every key is read from it, and nothing found
+        // means nothing to say — a valid response with no cards.
+        var example = Example(file);
+        example["hook"] = hook;
+        example["hookInstance"] = Guid.NewGuid().ToString();
+        example["fhirServer"] = TestServices.FhirBaseUrl.AbsoluteUri.TrimEnd('/');
+        example.Remove("fhirAuthorization");
+
+        var (status, body, text) = await Cds.PostAsync(Client, $"/cds-services/{service}", example, Ct);
+
+        Assert.True(status == 200, text);
+        CardRules.AssertValidResponse(body);
+    }
+
+    [Fact]
+    public async Task GivenTheDiscoveryDocument_WhenItsObservationTemplateIsRead_ThenItAsksForEveryLoincCodeTheFeaturesRead()
+    {
+        var discovery = JsonNode.Parse(await Client.GetStringAsync(new Uri("/cds-services", UriKind.Relative), Ct))!;
+        var risk = discovery["services"]!.AsArray().Single(s => (string)s!["id"]! == "healthrec-patient-risk")!;
+        var template = (string)risk["prefetch"]!["observations"]!;
+        var asked = template[(template.IndexOf("code=", StringComparison.Ordinal) + 5)..].Split(',').Select(c => c.Split('|')[1]).ToHashSet(StringComparer.Ordinal);
+
+        var analytes = JsonNode.Parse(File.ReadAllText(Path.Combine(TestServices.RepositoryRoot, "data", "terminology", "analytes.json")))!;
+        var read = analytes["analytes"]!.AsArray().SelectMany(a => a!["loinc"]!.AsArray().Select(c => (string)c!))
+            .Concat(analytes["panels"]!.AsArray().Select(p => (string)p!["loinc"]!))
+            .Concat(analytes["coded"]!.AsArray().SelectMany(a => a!["loinc"]!.AsArray().Select(c => (string)c!)))
+            .ToHashSet(StringComparer.Ordinal);
+
+        Assert.Equal(read.Order(StringComparer.Ordinal), asked.Order(StringComparer.Ordinal));
+        foreach (var service in discovery["services"]!.AsArray())
+        {
+            Assert.False(string.IsNullOrWhiteSpace((string?)service!["usageRequirements"]));
+            Assert.Equal(7, service["prefetch"]!.AsObject().Count);
+        }
+    }
+
+    [Fact]
+    public async Task GivenAModelCardLink_WhenFollowed_ThenItIsTheModelCardOfTheVersionInUse()
+    {
+        var response = await Client.GetAsync(new Uri("/models/ascvd-10y", UriKind.Relative), Ct);
+        var text = await response.Content.ReadAsStringAsync(Ct);
+
+        Assert.Equal(System.Net.HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("text/markdown", response.Content.Headers.ContentType?.MediaType);
+        Assert.Contains("ascvd-10y", text, StringComparison.Ordinal);
+        Assert.Equal(System.Net.HttpStatusCode.NotFound, (await Client.GetAsync(new Uri("/models/nonsense", UriKind.Relative), Ct)).StatusCode);
+    }
+}

@@ -1,0 +1,159 @@
+using System.Diagnostics;
+using System.Net.Sockets;
+using System.Text.Json.Nodes;
+using HealthRec.Data;
+using HealthRec.Testing;
+
+namespace HealthRec.Server.Tests.CdsHooks;
+
+/// <summary>
+/// Prefetch as the specification describes it, against the real FHIR test server: keys given are used, absent keys
+/// (and keys holding an OperationOutcome) are read from fhirServer with the call's bearer token, null is "no data",
+/// and when the data can be had neither way the answer is 412 — also when the FHIR server is down or too slow.
+/// </summary>
+[Collection(SequentialServers.Name)]
+public sealed class PrefetchTests(CdsServer fixture) : IClassFixture<CdsServer>
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    private HttpClient Client => fixture.Server.Client;
+
+    private static async Task<List<(string Url, string? Authorization)>> RequestsForAsync(string patientId)
+    {
+        using var http = new HttpClient();
+        var log = JsonNode.Parse(await http.GetStringAsync(new Uri(TestServices.FhirBaseUrl, "/__admin/requests"), Ct))!.AsArray();
+        return [.. log.Select(e => ((string)e!["url"]!, (string?)e["authorization"])).Where(e => e.Item1.Contains(patientId, StringComparison.Ordinal))];
+    }
+
+    [Fact]
+    public async Task GivenEveryKeyPrefetched_WhenCalledWithAFhirServer_ThenNothingIsReadFromIt()
+    {
+        var patient = PatientFixture.HighRisk();
+        await patient.LoadAsync(Ct);
+
+        var (status, body, text) = await Cds.PatientViewAsync(Client, patient.Call(prefetch: patient.Prefetch(), fhirServer: TestServices.FhirBaseUrl, accessToken: "tok-all"), Ct);
+
+        Assert.True(status == 200, text);
+        Assert.NotEmpty(Cds.Cards(body));
+        Assert.Empty(await RequestsForAsync(patient.Id));
+    }
+
+    [Fact]
+    public async Task GivenSomeKeysAbsent_WhenCalled_ThenOnlyThoseAreReadWithTheBearerTokenAndTheCardsAreTheSameAsWithFullPrefetch()
+    {
+        var patient = PatientFixture.HighRisk();
+        await patient.LoadAsync(Ct);
+        var token = "tok-" + Guid.NewGuid().ToString("N");
+        var (_, full, fullText) = await Cds.PatientViewAsync(Client, patient.Call(prefetch: patient.Prefetch()), Ct);
+        Assert.NotEmpty(Cds.Cards(full));
+        var partial = patient.Prefetch(["patient", "medicationStatements", "medicationRequests", "encounters", "questionnaireResponses"]);
+        var call = patient.Call(prefetch: partial, fhirServer: TestServices.FhirBaseUrl, accessToken: token);
+
+        var (status, body, text) = await Cds.PatientViewAsync(Client, call, Ct);
+
+        Assert.True(status == 200, text);
+        Assert.Equal(Cds.Seen(full), Cds.Seen(body));
+        var requests = await RequestsForAsync(patient.Id);
+        Assert.Equal(["/fhir/R4/Condition", "/fhir/R4/Observation"], requests.Select(r => r.Url.Split('?')[0]).Distinct().Order(StringComparer.Ordinal));
+        Assert.All(requests, r => Assert.Equal($"Bearer {token}", r.Authorization));
+        var stored = await fixture.Server.Services.GetRequiredService<InvocationStore>().FindAsync("healthrec-patient-risk", (string)call["hookInstance"]!, Ct);
+        Assert.Equal("prefetch, fhirServer for observations, conditions", stored!.DataSource);
+    }
+
+    [Fact]
+    public async Task GivenNoPrefetchAtAll_WhenCalled_ThenEverythingIsReadFromTheFhirServerAndTheCardsAreTheSame()
+    {
+        var patient = PatientFixture.HighRisk();
+        await patient.LoadAsync(Ct);
+        var (_, full, _) = await Cds.PatientViewAsync(Client, patient.Call(prefetch: patient.Prefetch()), Ct);
+
+        var (status, body, text) = await Cds.PatientViewAsync(Client, patient.Call(fhirServer: TestServices.FhirBaseUrl, accessToken: "tok-none"), Ct);
+
+        Assert.True(status == 200, text);
+        Assert.Equal(Cds.Seen(full), Cds.Seen(body));
+        Assert.Equal(7, (await RequestsForAsync(patient.Id)).Select(r => r.Url.Split('?')[0]).Distinct().Count());
+    }
+
+    [Fact]
+    public async Task GivenNullKeysAndAnOperationOutcome_WhenCalled_ThenNullMeansNoDataAndTheOperationOutcomeKeyIsReadAgain()
+    {
+        var patient = PatientFixture.HighRisk();
+        await patient.LoadAsync(Ct);
+        var prefetch = patient.Prefetch();
+        prefetch["medicationStatements"] = null;
+        prefetch["observations"] = new JsonObject
+        {
+            ["resourceType"] = "OperationOutcome",
+            ["issue"] = new JsonArray(new JsonObject { ["severity"] = "error", ["code"] = "timeout", ["diagnostics"] = "EHR search timed out" }),
+        };
+
+        var (status, body, text) = await Cds.PatientViewAsync(Client, patient.Call(prefetch: prefetch, fhirServer: TestServices.FhirBaseUrl, accessToken: "tok-oo"), Ct);
+
+        Assert.True(status == 200, text);
+        Assert.NotEmpty(Cds.Cards(body));
+        Assert.Equal(["/fhir/R4/Observation"], (await RequestsForAsync(patient.Id)).Select(r => r.Url.Split('?')[0]).Distinct());
+    }
+
+    [Fact]
+    public async Task GivenKeysMissingAndNoFhirServer_WhenCalled_Then412NamesTheKeys()
+    {
+        var patient = PatientFixture.HighRisk();
+        var call = patient.Call(prefetch: patient.Prefetch(["patient", "conditions"]));
+
+        var (status, body, text) = await Cds.PatientViewAsync(Client, call, Ct);
+
+        Assert.True(status == 412, text);
+        var missing = body!["missing"]!.AsArray().Select(m => (string)m!).ToList();
+        Assert.Equal(5, missing.Count);
+        Assert.Contains(missing, m => m.StartsWith("observations (not prefetched", StringComparison.Ordinal));
+        var stored = await fixture.Server.Services.GetRequiredService<InvocationStore>().FindAsync("healthrec-patient-risk", (string)call["hookInstance"]!, Ct);
+        Assert.Equal(412, stored!.StatusCode);
+        Assert.Equal(0, stored.CardCount);
+    }
+
+    [Fact]
+    public async Task GivenTheFhirServerIsDown_WhenKeysAreMissing_Then412SaysItCouldNotBeReached()
+    {
+        var patient = PatientFixture.HighRisk();
+        var down = new Uri($"http://127.0.0.1:{ClosedPort()}/fhir/R4");
+
+        var (status, body, text) = await Cds.PatientViewAsync(Client, patient.Call(prefetch: patient.Prefetch(["patient"]), fhirServer: down), Ct);
+
+        Assert.True(status == 412, text);
+        Assert.All(body!["missing"]!.AsArray(), m => Assert.Contains("could not be reached", (string)m!, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task GivenTheFhirServerIsSlow_WhenKeysAreMissing_ThenTheAnswerComesWithinTheDeadlineAs412()
+    {
+        var patient = PatientFixture.HighRisk();
+        await patient.LoadAsync(Ct);
+        using var http = new HttpClient();
+        // Slows down only this patient's requests, so that tests running beside this one are not affected.
+        (await http.PostAsync(new Uri(TestServices.FhirBaseUrl, $"/__admin/delay?ms=20000&match={patient.Id}"), null, Ct)).EnsureSuccessStatusCode();
+        try
+        {
+            var clock = Stopwatch.StartNew();
+            var (status, body, text) = await Cds.PatientViewAsync(Client, patient.Call(prefetch: patient.Prefetch(["patient", "conditions"]), fhirServer: TestServices.FhirBaseUrl), Ct);
+            clock.Stop();
+
+            Assert.True(status == 412, text);
+            Assert.Contains(body!["missing"]!.AsArray(), m => ((string)m!).Contains("no answer within 5000 ms", StringComparison.Ordinal));
+            // Well before the FHIR server would have answered (20 s): the deadline, not the server, ended the call.
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(15), $"answered after {clock.Elapsed}");
+        }
+        finally
+        {
+            (await http.PostAsync(new Uri(TestServices.FhirBaseUrl, $"/__admin/delay?ms=0&match={patient.Id}"), null, CancellationToken.None)).EnsureSuccessStatusCode();
+        }
+    }
+
+    private static int ClosedPort()
+    {
+        using var listener = new TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+        listener.Stop();
+        return port;
+    }
+}
