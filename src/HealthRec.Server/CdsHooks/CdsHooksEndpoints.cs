@@ -51,8 +51,6 @@ public static partial class CdsHooksEndpoints
         builder.Services.AddSingleton<PatientRiskCards>();
         builder.Services.AddSingleton<OrderCheckCards>();
         builder.Services.AddHostedService<TokenReplayPurge>();
-        // Outbound request URLs name patients: keep the HTTP client's per-request lines out of the default log.
-        builder.Logging.AddFilter("System.Net.Http.HttpClient", LogLevel.Warning);
         return builder;
     }
 

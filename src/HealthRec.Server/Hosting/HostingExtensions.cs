@@ -19,8 +19,19 @@ public static class HostingExtensions
         });
         builder.Services.AddProblemDetails();
         builder.Services.AddOpenApi();
-        builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
-        builder.Logging.AddFilter("Hangfire", LogLevel.Warning);
+        // Quiet defaults for chatty categories, as the lowest-precedence configuration so that an operator's
+        // Logging:LogLevel settings (environment, command line, appsettings.json) still override them. The HTTP client's
+        // per-request lines name FHIR URLs with patient ids: off unless asked for (header values are redacted anyway).
+        builder.Configuration.Sources.Insert(0, new Microsoft.Extensions.Configuration.Memory.MemoryConfigurationSource
+        {
+            InitialData = new Dictionary<string, string?>
+            {
+                ["Logging:LogLevel:Default"] = "Information",
+                ["Logging:LogLevel:Microsoft.AspNetCore"] = "Warning",
+                ["Logging:LogLevel:Hangfire"] = "Warning",
+                ["Logging:LogLevel:System.Net.Http.HttpClient"] = "Warning",
+            },
+        });
         return builder;
     }
 

@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using Microsoft.Extensions.Logging;
 using HealthRec.Data;
 using HealthRec.Testing;
 
@@ -16,9 +17,13 @@ public class CdsServer : IAsyncLifetime
 
     protected virtual IReadOnlyDictionary<string, string?> Settings => new Dictionary<string, string?> { ["CdsHooks:FhirTimeout"] = FhirTimeout };
 
-    public async ValueTask InitializeAsync() => _server = await RunningServer.StartAsync(Settings, TestContext.Current.CancellationToken);
+    /// <summary>Every log record the server writes, at the levels its settings allow.</summary>
+    public Microsoft.Extensions.Logging.Testing.FakeLogCollector Logs { get; } = new();
 
-    public async ValueTask DisposeAsync()
+    public virtual async ValueTask InitializeAsync() => _server = await RunningServer.StartAsync(Settings, TestContext.Current.CancellationToken,
+        builder => builder.Logging.AddProvider(new Microsoft.Extensions.Logging.Testing.FakeLoggerProvider(Logs)));
+
+    public virtual async ValueTask DisposeAsync()
     {
         if (_server is not null)
         {

@@ -1,0 +1,127 @@
+using System.Net;
+using System.Text;
+using System.Text.Json.Nodes;
+
+namespace HealthRec.Server.Tests.CdsHooks;
+
+/// <summary>A malformed call gets a 400 (or 413) whose body says what is wrong, and nothing is scored or stored.</summary>
+[Collection(SequentialServers.Name)]
+public sealed class BadRequestTests(CdsServer fixture) : IClassFixture<CdsServer>
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    private HttpClient Client => fixture.Server.Client;
+
+    public static TheoryData<string, string> Malformed => new()
+    {
+        { "remove:hook", "'hook' is required" },
+        { "hook=order-sign", "'hook' is 'order-sign', but this service answers 'patient-view'" },
+        { "remove:hookInstance", "'hookInstance' is required" },
+        { "hookInstance=not-a-uuid", "'hookInstance' must be a UUID" },
+        { "remove:context", "'context' is required and must be an object" },
+        { "context.patientId=", "'context.patientId' must be a non-empty string" },
+        { "remove:context.patientId", "'context.patientId' is required for patient-view" },
+        { "remove:context.userId", "'context.userId' is required for patient-view" },
+        { "context.patientId=../Patient?_id=x", "'context.patientId' must be a FHIR id" },
+        { "fhirServer=ftp://ehr.example.org/fhir", "'fhirServer' must be an absolute https URL" },
+        { "fhirServer=http://ehr.example.org/fhir", "'fhirServer' must use https" },
+        { "fhirAuthorization-without-fhirServer", "'fhirServer' is required when 'fhirAuthorization' is given" },
+        { "fhirAuthorization.token_type=MAC", "'fhirAuthorization.token_type' must be 'Bearer'" },
+        { "null:encounterId", "'encounterId' is null" },
+        { "prefetch=[]", "'prefetch' must be an object of prefetch keys" },
+    };
+
+    [Theory]
+    [MemberData(nameof(Malformed))]
+    public async Task GivenAMalformedCall_WhenPosted_Then400SaysWhatIsWrong(string change, string expected)
+    {
+        var patient = PatientFixture.HighRisk();
+        var call = patient.Call(prefetch: patient.Prefetch(), fhirServer: new Uri("https://ehr.example.org/fhir"), accessToken: "t");
+        Apply(call, change);
+
+        var (status, body, text) = await Cds.PatientViewAsync(Client, call, Ct);
+
+        Assert.True(status == 400, text);
+        Assert.Equal("The CDS Hooks request is not valid", (string)body!["title"]!);
+        Assert.Contains(body["errors"]!.AsArray(), e => ((string)e!).Contains(expected, StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [InlineData("{\"hook\": \"patient-view\",", "The request body is not JSON")]
+    [InlineData("[1, 2]", "The CDS Hooks request is not valid")]
+    [InlineData("", "The request body is not JSON")]
+    public async Task GivenABodyThatIsNotACall_WhenPosted_Then400(string body, string title)
+    {
+        using var content = new StringContent(body, Encoding.UTF8, "application/json");
+        var response = await Client.PostAsync(new Uri("/cds-services/healthrec-patient-risk", UriKind.Relative), content, Ct);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal(title, (string)JsonNode.Parse(await response.Content.ReadAsStringAsync(Ct))!["title"]!);
+    }
+
+    [Fact]
+    public async Task GivenABodyLargerThanTheLimit_WhenPosted_Then413SaysSo()
+    {
+        var patient = PatientFixture.HighRisk();
+        var call = patient.Call(prefetch: patient.Prefetch());
+        call["extension"] = new JsonObject { ["org.example.padding"] = new string('x', 17 * 1024 * 1024) };
+
+        var (status, body, text) = await Cds.PatientViewAsync(Client, call, Ct);
+
+        Assert.True(status == 413, text[..Math.Min(300, text.Length)]);
+        Assert.Contains("CdsHooks:MaxRequestBytes", (string)body!["detail"]!, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task GivenAnOrderSignWithoutDraftOrders_WhenPosted_Then400NamesTheField()
+    {
+        var patient = PatientFixture.HighRisk();
+        var call = patient.Call("order-sign", patient.Prefetch());
+
+        var (status, body, text) = await Cds.OrderCheckAsync(Client, call, Ct);
+
+        Assert.True(status == 400, text);
+        Assert.Contains(body!["errors"]!.AsArray(), e => (string)e! == "'context.draftOrders' is required for order-sign");
+    }
+
+    private static void Apply(JsonObject call, string change)
+    {
+        var context = call["context"]!.AsObject();
+        switch (change)
+        {
+            case "fhirAuthorization-without-fhirServer":
+                call.Remove("fhirServer");
+                return;
+            case var c when c.StartsWith("remove:context.", StringComparison.Ordinal):
+                context.Remove(c["remove:context.".Length..]);
+                return;
+            case var c when c.StartsWith("remove:", StringComparison.Ordinal):
+                call.Remove(c["remove:".Length..]);
+                return;
+            case "null:encounterId":
+                call["encounterId"] = null;
+                return;
+            case "prefetch=[]":
+                call["prefetch"] = new JsonArray();
+                return;
+            case var c when c.StartsWith("context.", StringComparison.Ordinal):
+                var (name, value) = Split(c["context.".Length..]);
+                context[name] = value;
+                return;
+            case var c when c.StartsWith("fhirAuthorization.", StringComparison.Ordinal):
+                var (field, text) = Split(c["fhirAuthorization.".Length..]);
+                call["fhirAuthorization"]![field] = text;
+                return;
+            default:
+                var (key, v) = Split(change);
+                call[key] = v;
+                return;
+        }
+    }
+
+    private static (string Name, string Value) Split(string assignment)
+    {
+        var at = assignment.IndexOf('=', StringComparison.Ordinal);
+        return (assignment[..at], assignment[(at + 1)..]);
+    }
+}
