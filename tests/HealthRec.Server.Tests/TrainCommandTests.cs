@@ -34,6 +34,74 @@ public sealed class TrainCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task GivenCliniciansFeedbackInTheDatabase_WhenTheRecommenderIsTrainedWithIt_ThenTheFeedbackIsUsedAndRecorded()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        foreach (var outcome in new[] { "ascvd-10y", "ckd-5y", "hba1c-1y", "t2d-5y" })
+        {
+            CopyFolder(Repo(Path.Combine("models", outcome, "v2")), Path.Combine(_folder.FullName, outcome, "v2"));
+            await File.WriteAllTextAsync(Path.Combine(_folder.FullName, outcome, "current"), "v2", ct);
+        }
+
+        // Feedback as the CDS Hooks endpoint stores it: a card per demo patient of the training part, one suggestion accepted.
+        var database = Path.Combine(_folder.FullName, "var", "healthrec.db");
+        var ids = (await ReadPatientIdsAsync(ct)).Where(id => ML.Training.PatientSplit.Of(id, 1) == ML.Training.PatientSplit.Part.Train).Take(40).ToList();
+        var db = Data.HealthRecDatabase.ForSqlite(database);
+        await new Data.SchemaMigrator(db, TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLogger<Data.SchemaMigrator>.Instance).MigrateAsync(ct);
+        var invocations = new Data.InvocationStore(db);
+        var answers = new List<Data.CdsFeedback>();
+        foreach (var (id, i) in ids.Select((id, i) => (id, i)))
+        {
+            var at = new DateTimeOffset(2024, 6, 1, 9, 0, 0, TimeSpan.Zero);
+            await invocations.RecordAsync(new Data.CdsInvocation("healthrec-patient-risk", $"hi-{i}", "patient-view", id, at, 5, 200, 1),
+                [new Data.CdsCardRecord($"card-{i}", "recommendation", "recommendations", "info", "Consider: statin",
+                    [new Data.CdsSuggestionRecord($"s-{i}", i % 2 == 0 ? "statin-moderate" : "ace-inhibitor", "Propose")])], ct);
+            answers.Add(new Data.CdsFeedback($"card-{i}", "healthrec-patient-risk", i % 3 == 0 ? "overridden" : "accepted", i % 3 == 0 ? [] : [$"s-{i}"],
+                null, null, null, at.AddMinutes(2), at.AddMinutes(3), null));
+        }
+
+        await new Data.FeedbackStore(db).RecordAsync(answers, ct);
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+
+        Assert.Equal(0, await TrainAsync("--outcome", "recommender", "--feedback-db", database, "--catalog", Repo("data/knowledge/interventions.json")));
+
+        var manifest = System.Text.Json.Nodes.JsonNode.Parse(await File.ReadAllTextAsync(Path.Combine(_folder.FullName, "recommender", "v1", "bundle.json"), ct))!;
+        var used = (int)manifest["feedbackUsed"]!;
+        Assert.True(used > 0, $"no feedback used (skipped {(int)manifest["feedbackSkipped"]!})");
+        Assert.Equal(ids.Count, used + (int)manifest["feedbackSkipped"]!);
+        Assert.Contains($"Clinician feedback used: {used}", await File.ReadAllTextAsync(Path.Combine(_folder.FullName, "recommender", "v1", "model-card.md"), ct), StringComparison.Ordinal);
+        Assert.Equal(2, await TrainAsync("--outcome", "recommender", "--feedback-db", Path.Combine(_folder.FullName, "missing.db")));
+    }
+
+    private static async Task<List<string>> ReadPatientIdsAsync(CancellationToken ct)
+    {
+        await using var file = File.OpenRead(Repo(Path.Combine("data", "sample", "Patient.ndjson.gz")));
+        await using var gzip = new System.IO.Compression.GZipStream(file, System.IO.Compression.CompressionMode.Decompress);
+        using var reader = new StreamReader(gzip);
+        var ids = new List<string>();
+        while (await reader.ReadLineAsync(ct) is { } line)
+        {
+            ids.Add((string)System.Text.Json.Nodes.JsonNode.Parse(line)!["id"]!);
+        }
+
+        return ids;
+    }
+
+    private static void CopyFolder(string from, string to)
+    {
+        Directory.CreateDirectory(to);
+        foreach (var file in Directory.GetFiles(from))
+        {
+            File.Copy(file, Path.Combine(to, Path.GetFileName(file)));
+        }
+
+        foreach (var folder in Directory.GetDirectories(from))
+        {
+            CopyFolder(folder, Path.Combine(to, Path.GetFileName(folder)));
+        }
+    }
+
+    [Fact]
     public async Task GivenAnOutcomeTheDataCannotSupport_WhenTrained_ThenItFailsSayingWhy_AndAnUnknownOutcomeIsABadArgument()
     {
         // Ten-year ASCVD cannot be learnt from ten years of records: every negative is censored.

@@ -30,18 +30,23 @@ internal static class TrainCommand
         var seed = new Option<int>("--seed") { Description = "Seed for the split, the search and LightGBM: the same seed gives the same models", DefaultValueFactory = _ => 1 };
         var only = new Option<string[]>("--outcome") { Description = "Train only this outcome id, 'phenotypes' or 'recommender' (repeatable). Default: every definition, the phenotypes and the recommender" };
         var catalog = new Option<string>("--catalog") { Description = "Intervention catalog, for the recommender", DefaultValueFactory = _ => Fhir.Knowledge.InterventionCatalogFiles.DefaultFile };
+        var feedback = new Option<string?>("--feedback-db")
+        {
+            Description = "Learn the recommender also from clinicians' CDS Hooks feedback stored in this HealthRec database: a SQLite file (e.g. var/healthrec.db) or a PostgreSQL connection string",
+        };
         var command = new Command("train", "Train the outcome models (LightGBM with baselines), the K-Means phenotypes and the hybrid recommender (LightGBM LambdaRank with nearest neighbours), and register a new version of each.")
         {
-            inputs, models, outcomes, features, terminology, seed, only, catalog,
+            inputs, models, outcomes, features, terminology, seed, only, catalog, feedback,
         };
         command.SetAction((result, cancellationToken) => RunAsync(
             result.GetValue(inputs) is { Length: > 0 } given ? given : ["data/sample/"], result.GetValue(models)!, result.GetValue(outcomes)!,
-            result.GetValue(features)!, result.GetValue(terminology)!, result.GetValue(seed), result.GetValue(only) ?? [], result.GetValue(catalog)!, cancellationToken));
+            result.GetValue(features)!, result.GetValue(terminology)!, result.GetValue(seed), result.GetValue(only) ?? [], result.GetValue(catalog)!,
+            result.GetValue(feedback), cancellationToken));
         return command;
     }
 
     private static async Task<int> RunAsync(string[] inputs, string modelsFolder, string outcomesPath, string schemaFile, string terminologyFolder,
-        int seed, string[] only, string catalogFile, CancellationToken cancellationToken)
+        int seed, string[] only, string catalogFile, string? feedbackDatabase, CancellationToken cancellationToken)
     {
         ClinicalTerminology terms;
         Featurizer featurizer;
@@ -65,6 +70,20 @@ internal static class TrainCommand
         {
             await Console.Error.WriteLineAsync($"--outcome {string.Join(", ", unknown)}: no such outcome in '{outcomesPath}'.");
             return 2;
+        }
+
+        IReadOnlyList<FeedbackExample> feedback = [];
+        if (feedbackDatabase is not null)
+        {
+            var (examples, problem) = await FeedbackSource.ReadAsync(feedbackDatabase, cancellationToken);
+            if (problem is not null)
+            {
+                await Console.Error.WriteLineAsync(problem);
+                return 2;
+            }
+
+            feedback = examples;
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"clinician feedback: {feedback.Count:N0} answers to suggested medicines and other interventions"));
         }
 
         var clock = Stopwatch.StartNew();
@@ -117,7 +136,7 @@ internal static class TrainCommand
 
         if (only.Length == 0 || only.Contains(HybridRanker.Folder, StringComparer.Ordinal))
         {
-            failed += await TrainRecommenderAsync(records, modelsFolder, outcomesPath, catalogFile, terms, featurizer, provenance, seed) ? 0 : 1;
+            failed += await TrainRecommenderAsync(records, modelsFolder, outcomesPath, catalogFile, terms, featurizer, provenance, seed, feedback) ? 0 : 1;
         }
 
         return failed == 0 ? 0 : 1;
@@ -125,7 +144,7 @@ internal static class TrainCommand
 
     /// <summary>The hybrid recommender, on the current outcome models (those just trained, when they were).</summary>
     private static async Task<bool> TrainRecommenderAsync(List<Clinical.Records.PatientRecord> records, string modelsFolder, string outcomesPath, string catalogFile,
-        ClinicalTerminology terms, Featurizer featurizer, TrainingProvenance provenance, int seed)
+        ClinicalTerminology terms, Featurizer featurizer, TrainingProvenance provenance, int seed, IReadOnlyList<FeedbackExample> feedback)
     {
         var clock = Stopwatch.StartNew();
         Dictionary<string, ML.Serving.OutcomePredictor>? predictors = null;
@@ -133,7 +152,8 @@ internal static class TrainCommand
         {
             var interventions = KnowledgeEndpoints.LoadCatalog(catalogFile, outcomesPath, terms, featurizer);
             predictors = ML.Serving.OutcomePredictor.LoadCurrent(modelsFolder, featurizer, terms);
-            using var ranker = RecommenderTrainer.Train(records, interventions, featurizer, predictors, provenance, new RecommenderTrainingOptions { Seed = seed }, log: Console.Out);
+            using var ranker = RecommenderTrainer.Train(records, interventions, featurizer, predictors, provenance, new RecommenderTrainingOptions { Seed = seed },
+                feedback, log: Console.Out);
             var folder = RecommenderTrainer.Save(modelsFolder, ranker);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"recommender: {ranker.Manifest.Validation}. Saved {folder} ({clock.Elapsed.TotalSeconds:N1} s)"));
             return true;
@@ -164,5 +184,39 @@ internal static class TrainCommand
             : string.Create(ci, $"{kv.Key} MAE {kv.Value.Mae:0.000}")));
         return string.Create(ci, $"{trained.Definition.Id}: {trained.Counts.Usable:N0} examples, test {headline}; baselines: {baselines}. " +
             $"Saved {folder} (labels and features {labelling.TotalSeconds:N1} s, search, calibration, baselines and test {training.TotalSeconds:N1} s)");
+    }
+}
+
+/// <summary>Clinicians' answers to suggestions, from a HealthRec database the CDS Hooks feedback endpoint wrote.</summary>
+internal static class FeedbackSource
+{
+    public static async Task<(IReadOnlyList<FeedbackExample> Examples, string? Problem)> ReadAsync(string database, CancellationToken cancellationToken)
+    {
+        var postgres = database.Contains("Host=", StringComparison.OrdinalIgnoreCase);
+        if (!postgres && !File.Exists(database))
+        {
+            return ([], $"--feedback-db: no SQLite database at '{database}' (give the file the server writes, e.g. var/healthrec.db, or a PostgreSQL connection string).");
+        }
+
+        Npgsql.NpgsqlDataSource? source = null;
+        try
+        {
+            source = postgres ? Npgsql.NpgsqlDataSource.Create(database) : null;
+            var store = new Data.FeedbackStore(source is null ? Data.HealthRecDatabase.ForSqlite(database) : Data.HealthRecDatabase.ForPostgres(source));
+            var answers = await store.InterventionFeedbackAsync(cancellationToken);
+            return ([.. answers.Select(a => new FeedbackExample(a.PatientId, a.At, a.InterventionId, a.Accepted))], null);
+        }
+        catch (Exception ex) when (ex is System.Data.Common.DbException or ArgumentException)
+        {
+            // The message names the database problem; a connection string's password is never part of it.
+            return ([], $"--feedback-db: the feedback could not be read ({ex.GetType().Name}: {ex.Message.Split('\n')[0]}).");
+        }
+        finally
+        {
+            if (source is not null)
+            {
+                await source.DisposeAsync();
+            }
+        }
     }
 }
