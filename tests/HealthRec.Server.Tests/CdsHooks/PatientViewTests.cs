@@ -189,4 +189,27 @@ public sealed class PatientViewTests(CdsServer fixture) : IClassFixture<CdsServe
         Assert.Contains("ascvd-10y", text, StringComparison.Ordinal);
         Assert.Equal(System.Net.HttpStatusCode.NotFound, (await Client.GetAsync(new Uri("/models/nonsense", UriKind.Relative), Ct)).StatusCode);
     }
+
+    [Fact]
+    public void GivenThePublishedCodeSystems_WhenCheckedAgainstWhatCardsCarry_ThenEveryTopicAndOverrideCodeIsDefinedWithItsDisplay()
+    {
+        JsonNode Read(string file) => JsonNode.Parse(File.ReadAllText(Path.Combine(TestServices.RepositoryRoot, "fhir-profiles", file)))!;
+        var topics = Read("CodeSystem-cds-card-topic.json");
+        var overrides = Read("CodeSystem-cds-override-reason.json");
+        CardRules.AssertValidFhir(topics);
+        CardRules.AssertValidFhir(overrides);
+        Assert.Equal(Server.CdsHooks.CardCodes.TopicSystem, (string)topics["url"]!);
+        Assert.Equal(Server.CdsHooks.CardCodes.OverrideSystem, (string)overrides["url"]!);
+
+        var defined = overrides["concept"]!.AsArray().ToDictionary(c => (string)c!["code"]!, c => (string)c!["display"]!, StringComparer.Ordinal);
+        var offered = Server.CdsHooks.CardCodes.RiskOverrides.Concat(Server.CdsHooks.CardCodes.RecommendationOverrides).Concat(Server.CdsHooks.CardCodes.OrderOverrides).ToList();
+        Assert.Equal(defined.Count, offered.Count);
+        Assert.All(offered, o => Assert.Equal(o.Display, defined[o.Code]));
+
+        var binaryOutcomes = Directory.GetFiles(Path.Combine(TestServices.RepositoryRoot, "models", "outcomes"), "*.json")
+            .Select(f => JsonNode.Parse(File.ReadAllText(f))!).Where(o => (string?)o["kind"] is null or "binary").Select(o => $"risk-{(string)o["id"]!}");
+        var codes = topics["concept"]!.AsArray().Select(c => (string)c!["code"]!).ToHashSet(StringComparer.Ordinal);
+        Assert.Equal(binaryOutcomes.Concat(["recommendations", "order-contraindication", "order-duplicate", "order-caution"]).Order(StringComparer.Ordinal),
+            codes.Order(StringComparer.Ordinal));
+    }
 }
