@@ -243,7 +243,7 @@ internal sealed class PatientFixture
     public async Task LoadAsync(CancellationToken cancellationToken)
     {
         using var http = new HttpClient();
-        foreach (var chunk in Resources.Chunk(20))
+        foreach (var chunk in Resources.Chunk(50))
         {
             var transaction = new Bundle
             {

@@ -1,0 +1,106 @@
+using System.Text.Json.Nodes;
+using Hl7.Fhir.Model;
+using Hl7.Fhir.Rest;
+using HealthRec.Fhir;
+using HealthRec.Fhir.Synthetic;
+using HealthRec.Testing;
+using Task = System.Threading.Tasks.Task;
+
+namespace HealthRec.Server.Tests.CdsHooks;
+
+/// <summary>
+/// Generated patients, with records up to today, put on the FHIR test server: the EHR's prefetch (computed from the
+/// service's own templates against that server, with the Firely client) and HealthRec's own reads give the same cards.
+/// </summary>
+[Collection(SequentialServers.Name)]
+public sealed class EndToEndTests(CdsServer fixture) : IClassFixture<CdsServer>, IDisposable
+{
+    private readonly DirectoryInfo _folder = Directory.CreateTempSubdirectory("healthrec-e2e-");
+
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    public void Dispose() => _folder.Delete(recursive: true);
+
+    [Fact]
+    public async Task GivenGeneratedPatientsOnTheFhirServer_WhenPatientViewIsCalledWithAndWithoutPrefetch_ThenTheCardsAreTheSame()
+    {
+        var today = DateOnly.FromDateTime(DateTime.UtcNow);
+        await new CohortGenerator(new CohortOptions { Patients = 40, Seed = 20261202, Start = today.AddYears(-10), Years = 10, ErrorRate = 0 })
+            .WriteAsync(_folder.FullName, SyntheticFormat.Ndjson, null, "test", Ct);
+        var resources = Directory.GetFiles(_folder.FullName, "*.ndjson").SelectMany(File.ReadLines)
+            .Select(line => FhirJson.TryParse(line, "generated", new Clinical.Ingestion.IngestionReport())!).ToList();
+        var alive = resources.OfType<Patient>().Where(p => p.Deceased is null).Take(8).Select(p => p.Id).ToHashSet(StringComparer.Ordinal);
+        var patients = alive.Select(id => (Id: id, Resources: resources.Where(r => r is Patient p ? p.Id == id : Fhir.Ingestion.PatientReference.SubjectKeyOf(r) == id).ToList())).ToList();
+        foreach (var patient in patients)
+        {
+            await LoadAsync(patient.Resources);
+        }
+
+        var discovery = JsonNode.Parse(await fixture.Server.Client.GetStringAsync(new Uri("/cds-services", UriKind.Relative), Ct))!;
+        var templates = discovery["services"]!.AsArray().Single(s => (string)s!["id"]! == "healthrec-patient-risk")!["prefetch"]!.AsObject();
+        using var ehr = new FhirClient(TestServices.FhirBaseUrl, new FhirClientSettings { PreferredFormat = ResourceFormat.Json, VerifyFhirVersion = false, Timeout = 30_000 });
+        var answered = 0;
+        foreach (var (id, _) in patients)
+        {
+            var prefetch = new JsonObject();
+            foreach (var (key, template) in templates)
+            {
+                prefetch[key] = await EhrPrefetchAsync(ehr, ((string)template!).Replace("{{context.patientId}}", id, StringComparison.Ordinal));
+            }
+
+            var call = new JsonObject { ["hook"] = "patient-view", ["context"] = new JsonObject { ["userId"] = "Practitioner/example", ["patientId"] = id } };
+            var withPrefetch = call.DeepClone().AsObject();
+            withPrefetch["hookInstance"] = Guid.NewGuid().ToString();
+            withPrefetch["prefetch"] = prefetch;
+            var withoutPrefetch = call.DeepClone().AsObject();
+            withoutPrefetch["hookInstance"] = Guid.NewGuid().ToString();
+            withoutPrefetch["fhirServer"] = TestServices.FhirBaseUrl.AbsoluteUri.TrimEnd('/');
+
+            var given = await Cds.PatientViewAsync(fixture.Server.Client, withPrefetch, Ct);
+            var fetched = await Cds.PatientViewAsync(fixture.Server.Client, withoutPrefetch, Ct);
+
+            Assert.True(given.Status == 200, given.Text);
+            Assert.True(fetched.Status == 200, fetched.Text);
+            CardRules.AssertValidResponse(given.Body);
+            Assert.Equal(Cds.Seen(given.Body), Cds.Seen(fetched.Body));
+            answered += Cds.Cards(given.Body).Count > 0 ? 1 : 0;
+        }
+
+        Assert.True(answered >= 2, $"only {answered} of {patients.Count} generated patients got a card: the comparison would say little");
+    }
+
+    // What an EHR sends for one template: the resource of a read (null when absent), or every page of a search as one searchset (null when empty).
+    private static async Task<JsonNode?> EhrPrefetchAsync(FhirClient ehr, string query)
+    {
+        if (!query.Contains('?', StringComparison.Ordinal))
+        {
+            try
+            {
+                return PatientFixture.Json((await ehr.GetAsync(query, Ct))!);
+            }
+            catch (FhirOperationException ex) when (ex.Status == System.Net.HttpStatusCode.NotFound)
+            {
+                return null;
+            }
+        }
+
+        var all = new Bundle { Type = Bundle.BundleType.Searchset };
+        var page = (Bundle?)await ehr.GetAsync(query, Ct);
+        while (page is not null)
+        {
+            all.Entry.AddRange(page.Entry.Where(e => e.Resource is not null));
+            page = await ehr.ContinueAsync(page, ct: Ct);
+        }
+
+        all.Total = all.Entry.Count;
+        return all.Entry.Count == 0 ? null : PatientFixture.Json(all);
+    }
+
+    private static async Task LoadAsync(IReadOnlyList<Resource> resources)
+    {
+        var patient = new PatientFixture("male", 50);
+        patient.Resources.Clear();
+        patient.Resources.AddRange(resources);
+        await patient.LoadAsync(Ct);
+    }
+}
