@@ -72,6 +72,11 @@ public sealed class HealthRecDatabase
         try
         {
             await connection.OpenAsync(cancellationToken);
+            // With write-ahead logging, NORMAL syncs at checkpoints rather than at every commit: a commit survives a
+            // crash of the process, and only the last commits before a power loss may be lost (SQLite's WAL documentation).
+            await using var synchronous = connection.CreateCommand();
+            synchronous.CommandText = "PRAGMA synchronous=NORMAL";
+            await synchronous.ExecuteNonQueryAsync(cancellationToken);
             return connection;
         }
         catch

@@ -42,10 +42,30 @@ public sealed class InvocationStore(HealthRecDatabase database)
     public async Task<bool> RecordAsync(CdsInvocation invocation, CancellationToken cancellationToken) =>
         await RecordAsync(invocation, [], cancellationToken);
 
-    public async Task<bool> RecordAsync(CdsInvocation invocation, IReadOnlyList<CdsCardRecord> cards, CancellationToken cancellationToken)
+    public async Task<bool> RecordAsync(CdsInvocation invocation, IReadOnlyList<CdsCardRecord> cards, CancellationToken cancellationToken) =>
+        (await RecordAsync([(invocation, cards)], cancellationToken))[0];
+
+    /// <summary>
+    /// Records several calls with their cards in one transaction (a group commit); for each, whether it was new. A call
+    /// whose (service, hookInstance) is already stored keeps its first record and cards.
+    /// </summary>
+    public async Task<bool[]> RecordAsync(IReadOnlyList<(CdsInvocation Invocation, IReadOnlyList<CdsCardRecord> Cards)> calls, CancellationToken cancellationToken)
     {
+        var stored = new bool[calls.Count];
         await using var connection = await database.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        for (var i = 0; i < calls.Count; i++)
+        {
+            stored[i] = await InsertAsync(connection, transaction, calls[i].Invocation, calls[i].Cards, cancellationToken);
+        }
+
+        await transaction.CommitAsync(cancellationToken);
+        return stored;
+    }
+
+    private static async Task<bool> InsertAsync(DbConnection connection, DbTransaction transaction, CdsInvocation invocation, IReadOnlyList<CdsCardRecord> cards,
+        CancellationToken cancellationToken)
+    {
         await using (var command = connection.CreateCommand(
             $"INSERT INTO cds_invocation ({Columns}) VALUES " +
             "(@serviceId, @hookInstance, @hook, @patientId, @receivedAt, @durationMs, @statusCode, @cardCount, @issuer, @jti, @models, @source) " +
@@ -97,7 +117,6 @@ public sealed class InvocationStore(HealthRecDatabase database)
             }
         }
 
-        await transaction.CommitAsync(cancellationToken);
         return true;
     }
 

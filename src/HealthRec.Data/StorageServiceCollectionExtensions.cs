@@ -42,6 +42,7 @@ public static class StorageServiceCollectionExtensions
         services.AddSingleton<DatabaseStatus>();
         services.AddHostedService<DatabaseStartup>();
         services.AddSingleton<InvocationStore>();
+        services.AddSingleton<InvocationWriter>();
         services.AddSingleton<FeedbackStore>();
         services.AddSingleton<TokenReplayStore>();
         services.AddHealthChecks().AddCheck<DatabaseReadinessCheck>("database", tags: ["ready"]);

@@ -1,3 +1,18 @@
 using BenchmarkDotNet.Running;
 
-BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+namespace HealthRec.Benchmarks;
+
+// An explicit entry point: top-level statements would declare a global Program beside the server's.
+public static class BenchmarkEntry
+{
+    public static void Main(string[] args)
+    {
+        if (args is ["stages"])
+        {
+            StageTimer.Run();
+            return;
+        }
+
+        BenchmarkSwitcher.FromAssembly(typeof(BenchmarkEntry).Assembly).Run(args);
+    }
+}

@@ -22,6 +22,13 @@ internal sealed class RunningServer : IAsyncDisposable
 
     public Uri BaseAddress => Client.BaseAddress!;
 
+    /// <summary>The call store once every call answered so far has been written (calls are stored off the request path).</summary>
+    public async Task<Data.InvocationStore> StoredCallsAsync(CancellationToken cancellationToken)
+    {
+        await Services.GetRequiredService<Data.InvocationWriter>().FlushAsync(cancellationToken);
+        return Services.GetRequiredService<Data.InvocationStore>();
+    }
+
     public IServiceProvider Services => _app.Services;
 
     public static string RepositoryHooks => Path.Combine(TestServices.RepositoryRoot, "hooks");

@@ -78,7 +78,7 @@ public sealed class IngestionReport(Action<IngestionProblem>? onProblem = null)
 
     public void PatientRead() => Interlocked.Increment(ref _patients);
 
-    public void ResourceRead(string resourceType) => _resources.AddOrUpdate(resourceType, 1, (_, n) => n + 1);
+    public void ResourceRead(string resourceType) => _resources.AddOrUpdate(resourceType, 1, static (_, n) => n + 1);
 
     public void Excluded(string reason) => _excluded.AddOrUpdate(reason, 1, (_, n) => n + 1);
 

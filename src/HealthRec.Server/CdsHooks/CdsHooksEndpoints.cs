@@ -1,4 +1,3 @@
-using System.Data.Common;
 using System.Diagnostics;
 using System.Net;
 using System.Text.Json;
@@ -85,7 +84,7 @@ public static partial class CdsHooksEndpoints
 
     internal static async Task<IResult> CallAsync(string id, HttpContext http, CdsServiceCatalog catalog, CdsClientTrust trust,
         IOptions<CdsHooksOptions> options, HookDataResolver resolver, FhirRecordMapper mapper, ModelCatalog models, PatientRiskCards riskCards,
-        OrderCheckCards orderCards, InvocationStore invocations, TimeProvider time, ILogger<CdsServiceCatalog> logger)
+        OrderCheckCards orderCards, InvocationWriter invocations, TimeProvider time, ILogger<CdsServiceCatalog> logger)
     {
         var started = Stopwatch.GetTimestamp();
         var receivedAt = time.GetUtcNow();
@@ -133,7 +132,7 @@ public static partial class CdsHooksEndpoints
             if (!data.Complete)
             {
                 Log.DataUnavailable(logger, id, request.HookInstance, data.Missing.Count);
-                await RecordAsync(invocations, invocation with { StatusCode = 412, DurationMs = Elapsed(started) }, [], logger, cancellationToken);
+                Record(invocations, invocation with { StatusCode = 412, DurationMs = Elapsed(started) }, [], logger);
                 return TypedResults.Problem(statusCode: 412, title: "The patient's data could not be had", detail: HookDataResolver.Describe(data.Missing),
                     extensions: new Dictionary<string, object?> { ["missing"] = data.Missing });
             }
@@ -148,26 +147,18 @@ public static partial class CdsHooksEndpoints
                     : orderCards.Build(servingModels, record, at, orderCards.ReadDrafts(request.DraftOrders!.Value, at, data.Report),
                         request.Hook == "order-select" ? request.Selections : null, context);
             var duration = Elapsed(started);
-            await RecordAsync(invocations, invocation with { DurationMs = duration, CardCount = answer.Cards.Count }, answer.Records, logger, cancellationToken);
+            Record(invocations, invocation with { DurationMs = duration, CardCount = answer.Cards.Count }, answer.Records, logger);
             Log.Answered(logger, id, request.HookInstance, answer.Cards.Count, duration);
             return TypedResults.Ok(new CdsResponse(answer.Cards));
         }
     }
 
-    // The call is answered even when it cannot be stored (the database is down): the EHR's clinician still gets the
-    // advice; the gap is logged, and feedback on those cards will be refused as unknown.
-    private static async Task RecordAsync(InvocationStore store, CdsInvocation invocation, IReadOnlyList<CdsCardRecord> cards, ILogger logger,
-        CancellationToken cancellationToken)
-    {
-        try
-        {
-            await store.RecordAsync(invocation, cards, cancellationToken);
-        }
-        catch (DbException ex)
-        {
-            Log.NotStored(logger, ex, invocation.ServiceId, invocation.HookInstance);
-        }
-    }
+    // Stored off the request path: the clinician's advice does not wait for the disk. A call that cannot be stored (the
+    // database is down) is still answered; the gap is logged, and feedback on those cards will be refused as unknown.
+    private static void Record(InvocationWriter store, CdsInvocation invocation, IReadOnlyList<CdsCardRecord> cards, ILogger logger) =>
+        _ = store.RecordAsync(invocation, cards).ContinueWith(
+            t => Log.NotStored(logger, t.Exception!.GetBaseException(), invocation.ServiceId, invocation.HookInstance),
+            CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
 
     internal static int Elapsed(long started) => (int)Stopwatch.GetElapsedTime(started).TotalMilliseconds;
 
@@ -242,7 +233,7 @@ internal sealed class TokenReplayPurge(TokenReplayStore store, DatabaseStatus st
             {
                 await store.PurgeAsync(time.GetUtcNow(), stoppingToken);
             }
-            catch (DbException)
+            catch (System.Data.Common.DbException)
             {
                 // The database is down; the next tick tries again, and readiness reports the outage.
             }

@@ -22,7 +22,7 @@ public sealed record FeedbackSummary(IReadOnlyList<CardTypeFeedback> CardTypes, 
 internal static class FeedbackEndpoints
 {
     public static async Task<IResult> PostAsync(string id, HttpContext http, CdsServiceCatalog catalog, CdsClientTrust trust,
-        IOptions<CdsHooksOptions> options, FeedbackStore store, TimeProvider time)
+        IOptions<CdsHooksOptions> options, FeedbackStore store, InvocationWriter invocations, TimeProvider time)
     {
         var cancellationToken = http.RequestAborted;
         if (catalog.Find(id).Count == 0)
@@ -54,6 +54,13 @@ internal static class FeedbackEndpoints
             }
 
             var cards = await store.FindCardsAsync([.. items.Select(i => i.CardUuid)], cancellationToken);
+            if (items.Any(i => !cards.ContainsKey(i.CardUuid)))
+            {
+                // A card answered moments ago may still be on its way to the database: wait for it, then look again.
+                await invocations.FlushAsync(cancellationToken);
+                cards = await store.FindCardsAsync([.. items.Select(i => i.CardUuid)], cancellationToken);
+            }
+
             for (var i = 0; i < items.Count; i++)
             {
                 if (!cards.TryGetValue(items[i].CardUuid, out var card) || !string.Equals(card.ServiceId, id, StringComparison.Ordinal))

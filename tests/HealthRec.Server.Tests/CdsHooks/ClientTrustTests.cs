@@ -155,7 +155,7 @@ public sealed class ClientTrustTests(TrustedClients fixture) : IClassFixture<Tru
 
         Assert.True(es == 200, esText);
         Assert.True(rs == 200, rsText);
-        var recent = await fixture.Server.Services.GetRequiredService<Data.InvocationStore>().ListRecentAsync(1, Ct);
+        var recent = await (await fixture.Server.StoredCallsAsync(Ct)).ListRecentAsync(1, Ct);
         Assert.Equal(TrustedClients.InlineIssuer, recent[0].ClientIssuer);
         Assert.NotNull(recent[0].ClientJti);
     }

@@ -72,7 +72,7 @@ public sealed class FeedbackTests(CdsServer fixture) : IClassFixture<CdsServer>
         Assert.Contains(reasons, r => (string)r!["code"]! == "already-aware" && (string)r["kind"]! == "risk");
 
         // What the recommender learns from: this patient accepted that intervention.
-        var stored = await fixture.Server.Services.GetRequiredService<InvocationStore>().ListRecentAsync(50, Ct);
+        var stored = await (await fixture.Server.StoredCallsAsync(Ct)).ListRecentAsync(50, Ct);
         var learnt = await fixture.Server.Services.GetRequiredService<FeedbackStore>().InterventionFeedbackAsync(Ct);
         var accepted = Assert.Single(learnt, f => f.PatientId == patient.Id);
         Assert.True(accepted.Accepted);

@@ -1,5 +1,4 @@
 using System.Text.Json.Nodes;
-using HealthRec.Data;
 
 namespace HealthRec.Server.Tests.CdsHooks;
 
@@ -35,7 +34,7 @@ public sealed class OrderCheckTests(CdsServer fixture) : IClassFixture<CdsServer
         Assert.Equal("delete", (string)actions[0]!["type"]!);
         Assert.Equal($"MedicationRequest/{lisinopril.Id}", (string)actions[0]!["resourceId"]!);
         var proposal = CardRules.AssertValidFhir(actions[1]!["resource"]!);
-        var stored = await fixture.Server.Services.GetRequiredService<InvocationStore>().CardsAsync("healthrec-order-check", (string)call["hookInstance"]!, Ct);
+        var stored = await (await fixture.Server.StoredCallsAsync(Ct)).CardsAsync("healthrec-order-check", (string)call["hookInstance"]!, Ct);
         var alternative = stored.Single().Suggestions[0].InterventionId;
         // Lowers blood pressure like the draft, and is not contraindicated in pregnancy in the catalog (thiazides and ARBs are).
         Assert.Equal("ccb", alternative);

@@ -1,6 +1,5 @@
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.Logging;
-using HealthRec.Data;
 using HealthRec.Testing;
 
 namespace HealthRec.Server.Tests.CdsHooks;
@@ -85,7 +84,7 @@ public sealed class PatientViewTests(CdsServer fixture) : IClassFixture<CdsServe
 
         // Every call is stored with its cards, model versions and where the data came from.
         var hookInstance = (string)call["hookInstance"]!;
-        var store = fixture.Server.Services.GetRequiredService<InvocationStore>();
+        var store = await fixture.Server.StoredCallsAsync(Ct);
         var stored = await store.FindAsync("healthrec-patient-risk", hookInstance, Ct);
         Assert.NotNull(stored);
         Assert.Equal(patient.Id, stored.PatientId);

@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Net.Sockets;
 using System.Text.Json.Nodes;
-using HealthRec.Data;
 using HealthRec.Testing;
 
 namespace HealthRec.Server.Tests.CdsHooks;
@@ -56,7 +55,7 @@ public sealed class PrefetchTests(CdsServer fixture) : IClassFixture<CdsServer>
         var requests = await RequestsForAsync(patient.Id);
         Assert.Equal(["/fhir/R4/Condition", "/fhir/R4/Observation"], requests.Select(r => r.Url.Split('?')[0]).Distinct().Order(StringComparer.Ordinal));
         Assert.All(requests, r => Assert.Equal($"Bearer {token}", r.Authorization));
-        var stored = await fixture.Server.Services.GetRequiredService<InvocationStore>().FindAsync("healthrec-patient-risk", (string)call["hookInstance"]!, Ct);
+        var stored = await (await fixture.Server.StoredCallsAsync(Ct)).FindAsync("healthrec-patient-risk", (string)call["hookInstance"]!, Ct);
         Assert.Equal("prefetch, fhirServer for observations, conditions", stored!.DataSource);
     }
 
@@ -106,7 +105,7 @@ public sealed class PrefetchTests(CdsServer fixture) : IClassFixture<CdsServer>
         var missing = body!["missing"]!.AsArray().Select(m => (string)m!).ToList();
         Assert.Equal(5, missing.Count);
         Assert.Contains(missing, m => m.StartsWith("observations (not prefetched", StringComparison.Ordinal));
-        var stored = await fixture.Server.Services.GetRequiredService<InvocationStore>().FindAsync("healthrec-patient-risk", (string)call["hookInstance"]!, Ct);
+        var stored = await (await fixture.Server.StoredCallsAsync(Ct)).FindAsync("healthrec-patient-risk", (string)call["hookInstance"]!, Ct);
         Assert.Equal(412, stored!.StatusCode);
         Assert.Equal(0, stored.CardCount);
     }

@@ -1,0 +1,152 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using BenchmarkDotNet.Attributes;
+using Hl7.Fhir.Model;
+using HealthRec.Clinical.Ingestion;
+using HealthRec.Fhir;
+using HealthRec.Fhir.Ingestion;
+using HealthRec.Fhir.Sources;
+using HealthRec.Server.CdsHooks;
+using HealthRec.Server.Models;
+using HealthRec.Testing;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace HealthRec.Benchmarks;
+
+/// <summary>
+/// One patient-view call without its HTTP: the body (the demo cohort's fullest record as a CDS prefetch, about 300
+/// resources) read as JSON and checked, the prefetch parsed, the record mapped, four estimates with their factors,
+/// the hybrid recommender, the cards with their FHIR proposals, and the response serialized. Services come from the
+/// server's own composition (Program.BuildServer), so this is the code the endpoint runs.
+/// </summary>
+[MemoryDiagnoser]
+public class CdsHookBenchmarks : IDisposable
+{
+    private WebApplication _app = null!;
+    private byte[] _body = [];
+    private CdsServiceCatalog _catalog = null!;
+    private HookDataResolver _resolver = null!;
+    private FhirRecordMapper _mapper = null!;
+    private ModelCatalog _models = null!;
+    private PatientRiskCards _cards = null!;
+    private JsonSerializerOptions _json = null!;
+
+    public int Resources { get; private set; }
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        var root = Repository.Root;
+        _app = Program.BuildServer([$"--contentRoot={root}", $"--Storage:SqlitePath={Path.Combine(Path.GetTempPath(), $"healthrec-bench-{Guid.NewGuid():N}.db")}",
+            "--Logging:LogLevel:Default=Warning"]);
+        _catalog = _app.Services.GetRequiredService<CdsServiceCatalog>();
+        _resolver = _app.Services.GetRequiredService<HookDataResolver>();
+        _mapper = _app.Services.GetRequiredService<FhirRecordMapper>();
+        _models = _app.Services.GetRequiredService<ModelCatalog>();
+        _cards = _app.Services.GetRequiredService<PatientRiskCards>();
+        _json = _app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<Microsoft.AspNetCore.Http.Json.JsonOptions>>().Value.SerializerOptions;
+
+        var templates = _catalog.Find("healthrec-patient-risk")[0].Prefetch!;
+        var codes = templates["observations"].Split("code=")[1].Split(',').Select(c => c.Split('|')[1]).ToHashSet(StringComparer.Ordinal);
+        var groups = RecordReaderInput.Groups(Path.Combine(root, "data", "sample"));
+        var patient = groups.OrderByDescending(g => g.Resources.Count(r => r is not Observation o || o.Code.Coding.Any(c => c.Code is { } code && codes.Contains(code)))).First();
+        var prefetch = new JsonObject();
+        foreach (var (key, template) in templates)
+        {
+            var type = template.Split('?')[0].Split('/')[0];
+            var found = patient.Resources.Where(r => r.TypeName == type && (r is not Observation o || o.Code.Coding.Any(c => c.Code is { } code && codes.Contains(code)))).ToList();
+            Resources += found.Count;
+            prefetch[key] = type == "Patient" ? JsonNode.Parse(FhirJson.Serialize(found.Single()))
+                : found.Count == 0 ? null
+                : JsonNode.Parse(FhirJson.Serialize(new Bundle { Type = Bundle.BundleType.Searchset, Entry = [.. found.Select(r => new Bundle.EntryComponent { Resource = r })] }));
+        }
+
+        var call = new JsonObject
+        {
+            ["hook"] = "patient-view",
+            ["hookInstance"] = Guid.NewGuid().ToString(),
+            ["context"] = new JsonObject { ["userId"] = "Practitioner/example", ["patientId"] = patient.PatientKey },
+            ["prefetch"] = prefetch,
+        };
+        _body = JsonSerializer.SerializeToUtf8Bytes(call);
+        Console.WriteLine($"// patient-view body: {Resources} resources, {_body.Length:N0} bytes; {Answer()} bytes answered");
+    }
+
+    [Benchmark]
+    public int Answer()
+    {
+        using var body = JsonDocument.Parse(_body);
+        var services = _catalog.Find("healthrec-patient-risk");
+        var problems = new List<string>();
+        var request = CdsRequestReader.Read(body.RootElement, services, problems)!;
+        var data = _resolver.ResolveAsync(request, services[0], TimeSpan.FromSeconds(1), default).GetAwaiter().GetResult();
+        var record = _mapper.Map(data.Resources!, data.Report)!;
+        var context = new CardContext(new Uri("http://127.0.0.1:5000/"), "healthrec-patient-risk", request.HookInstance, request.PatientId);
+        var answer = _cards.Build(_models.Current, record, DateTimeOffset.UtcNow, context);
+        return JsonSerializer.SerializeToUtf8Bytes(new CdsResponse(answer.Cards), _json).Length;
+    }
+
+    public void Stages(int n)
+    {
+        var t = new double[7];
+        for (var i = 0; i < n; i++)
+        {
+            var s0 = System.Diagnostics.Stopwatch.GetTimestamp();
+            using var body = JsonDocument.Parse(_body);
+            var services = _catalog.Find("healthrec-patient-risk");
+            var request = CdsRequestReader.Read(body.RootElement, services, [])!;
+            var s1 = System.Diagnostics.Stopwatch.GetTimestamp();
+            var data = _resolver.ResolveAsync(request, services[0], TimeSpan.FromSeconds(1), default).GetAwaiter().GetResult();
+            var s2 = System.Diagnostics.Stopwatch.GetTimestamp();
+            var record = _mapper.Map(data.Resources!, data.Report)!;
+            var s3 = System.Diagnostics.Stopwatch.GetTimestamp();
+            var models = _models.Current;
+            var at = DateTimeOffset.UtcNow;
+            var features = models.Featurizer.Featurize(record, at);
+            var predictions = models.Predictors.Values.Select(p => p.Predict(record, at, features)).OfType<HealthRec.ML.Serving.RiskPrediction>().ToList();
+            var s4 = System.Diagnostics.Stopwatch.GetTimestamp();
+            var snapshot = HealthRec.ML.Recommendation.PatientSnapshot.From(record, at, features, models.Featurizer, predictions);
+            var recs = models.Recommender.Recommend(snapshot, 3);
+            var s5 = System.Diagnostics.Stopwatch.GetTimestamp();
+            var context = new CardContext(new Uri("http://127.0.0.1:5000/"), "healthrec-patient-risk", request.HookInstance, request.PatientId);
+            var answer = _cards.Build(models, record, at, context);
+            var s6 = System.Diagnostics.Stopwatch.GetTimestamp();
+            _ = JsonSerializer.SerializeToUtf8Bytes(new CdsResponse(answer.Cards), _json);
+            var s7 = System.Diagnostics.Stopwatch.GetTimestamp();
+            long[] ts = [s0, s1, s2, s3, s4, s5, s6, s7];
+            for (var k = 0; k < 7; k++)
+            {
+                t[k] += System.Diagnostics.Stopwatch.GetElapsedTime(ts[k], ts[k + 1]).TotalMilliseconds;
+            }
+        }
+
+        Console.WriteLine($"read+validate {t[0] / n:0.000} resolve {t[1] / n:0.000} map {t[2] / n:0.000} predict {t[3] / n:0.000} recommend {t[4] / n:0.000} cards(all again) {t[5] / n:0.000} serialize {t[6] / n:0.000} ms");
+    }
+
+    [GlobalCleanup]
+    public void Dispose()
+    {
+        _app.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        GC.SuppressFinalize(this);
+    }
+}
+
+/// <summary>A folder of NDJSON read into per-patient groups of parsed resources.</summary>
+internal static class RecordReaderInput
+{
+    public static List<PatientResources> Groups(string folder) =>
+        [.. new NdjsonSource(folder).ReadAsync(new IngestionReport(), default).ToBlockingEnumerable()];
+}
+
+internal static class StageTimer
+{
+    public static void Run()
+    {
+        var b = new CdsHookBenchmarks();
+        b.Setup();
+        b.Stages(300);
+        Console.WriteLine($"ready {Environment.ProcessId}");
+        b.Stages(int.TryParse(Environment.GetEnvironmentVariable("STAGES"), out var n) ? n : 300);
+    }
+}

@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Load test of the CDS Hooks patient-view service on 127.0.0.1, with wrk (Debian's package; installed when missing).
+#
+#   tests/load/cds-load.sh [prefetch|fhir] [seconds] [pace-ms]
+#
+# prefetch (default): every call carries a full prefetch (the demo cohort's 20 fullest records, about 250–330
+#   resources each) — the EHR did the reading.
+# fhir: the calls carry no prefetch, only fhirServer: HealthRec reads every key from a FHIR test server started here
+#   (tests/fhir-test-server, Medplum's engine in memory) holding those 20 patients.
+#
+# With pace-ms, each of the 16 connections pauses that long between a response and its next call (an offered load,
+# e.g. 100 ms ≈ 140 calls/s); without it they call as fast as the server answers (its capacity, where latency is
+# queueing: about 16 / throughput).
+# Builds the server (Release), starts it on a free port with its own SQLite database, warms it up for 15 s (the JIT's
+# tiered compilation settles), then measures for the given seconds (default 30) at 16 connections, prints wrk's
+# latency distribution and throughput, and stops everything it started. Nothing leaves this machine.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/../.."
+MODE=${1:-prefetch}
+SECONDS_TO_RUN=${2:-30}
+export CDS_PACE_MS=${3:-0}
+WORK=$(mktemp -d /tmp/healthrec-load-XXXXXX)
+PIDS=()
+cleanup() { for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done; rm -rf "$WORK"; }
+trap cleanup EXIT
+
+command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
+free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'; }
+
+dotnet build src/HealthRec.Server -c Release -nologo -clp:ErrorsOnly >/dev/null
+if [ "$MODE" = fhir ]; then
+  FHIR_PORT=$(free_port)
+  [ -d tests/fhir-test-server/node_modules/@medplum/fhir-router ] || (cd tests/fhir-test-server && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+  (cd tests/fhir-test-server && exec node --experimental-websocket server.mjs --port "$FHIR_PORT" >"$WORK/fhir.log" 2>&1) &
+  PIDS+=($!)
+  for _ in $(seq 1 60); do curl -fsS "http://127.0.0.1:$FHIR_PORT/fhir/R4/metadata" >/dev/null 2>&1 && break; sleep 0.5; done
+  python3 tests/load/make-requests.py --out "$WORK/requests" --fhir-server "http://127.0.0.1:$FHIR_PORT/fhir/R4" --load
+else
+  python3 tests/load/make-requests.py --out "$WORK/requests"
+fi
+
+PORT=$(free_port)
+src/HealthRec.Server/bin/Release/net10.0/healthrec serve --urls "http://127.0.0.1:$PORT" --Storage:SqlitePath "$WORK/healthrec.db" \
+  --Logging:LogLevel:Default=Warning >"${SERVER_LOG:-$WORK/server.log}" 2>&1 &
+PIDS+=($!)
+for _ in $(seq 1 120); do curl -fsS "http://127.0.0.1:$PORT/health/ready" >/dev/null 2>&1 && break; sleep 0.5; done
+
+URL="http://127.0.0.1:$PORT/cds-services/healthrec-patient-risk"
+export CDS_REQUESTS="$WORK/requests"
+echo "warming up for 15 s" >&2
+CDS_PACE_MS=0 wrk -t2 -c16 -d15s -s tests/load/cds-patient-view.lua "$URL" >/dev/null 2>"$WORK/warmup.err"
+echo "measuring for ${SECONDS_TO_RUN} s ($MODE, pause between calls ${CDS_PACE_MS} ms)" >&2
+wrk -t2 -c16 -d"${SECONDS_TO_RUN}s" --latency -s tests/load/cds-patient-view.lua "$URL" 2>"$WORK/errors.log"
+if [ -s "$WORK/errors.log" ]; then
+  echo "responses other than 200 (first lines):" >&2
+  head -5 "$WORK/errors.log" >&2
+fi
