@@ -224,13 +224,15 @@ internal sealed partial class CdsClientTrust(IOptions<CdsHooksOptions> options, 
 /// <summary>
 /// The JWK Sets of the configured CDS clients: inline sets parsed once, remote ones fetched from the client's JWKS
 /// URL or an allow-listed <c>jku</c>, cached an hour and fetched again when a <c>kid</c> is not in them (key rotation),
-/// at most once a minute per URL. Only the URLs the configuration names are ever fetched.
+/// at most once every ten seconds per URL. Only the URLs the configuration names are ever fetched.
 /// </summary>
 internal sealed partial class JwksCache(IHttpClientFactory httpClients, TimeProvider time, ILogger<JwksCache> logger)
 {
     public const string HttpClientName = "cds-jwks";
-    private static readonly TimeSpan Lifetime = TimeSpan.FromHours(1);
-    private static readonly TimeSpan MinRefresh = TimeSpan.FromMinutes(1);
+    public static readonly TimeSpan Lifetime = TimeSpan.FromHours(1);
+
+    /// <summary>The least time between two fetches of one URL: a stream of unknown kids cannot hammer the EHR's JWKS endpoint.</summary>
+    public static readonly TimeSpan MinRefresh = TimeSpan.FromSeconds(10);
     private readonly ConcurrentDictionary<string, (IReadOnlyList<JsonWebKey> Keys, DateTimeOffset FetchedAt)> _remote = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, IReadOnlyList<JsonWebKey>> _inline = new(StringComparer.Ordinal);
 

@@ -19,8 +19,16 @@ public class CdsServer : IAsyncLifetime
     /// <summary>Every log record the server writes, at the levels its settings allow.</summary>
     public Microsoft.Extensions.Logging.Testing.FakeLogCollector Logs { get; } = new();
 
-    public virtual async ValueTask InitializeAsync() => _server = await RunningServer.StartAsync(Settings, TestContext.Current.CancellationToken,
-        builder => builder.Logging.AddProvider(new Microsoft.Extensions.Logging.Testing.FakeLoggerProvider(Logs)));
+    public virtual async ValueTask InitializeAsync() => _server = await RunningServer.StartAsync(Settings, TestContext.Current.CancellationToken, builder =>
+    {
+        builder.Logging.AddProvider(new Microsoft.Extensions.Logging.Testing.FakeLoggerProvider(Logs));
+        Configure(builder);
+    });
+
+    /// <summary>What a fixture adds to the server's composition (e.g. a clock it controls).</summary>
+    protected virtual void Configure(WebApplicationBuilder builder)
+    {
+    }
 
     public virtual async ValueTask DisposeAsync()
     {
