@@ -127,6 +127,13 @@ internal sealed class PatientRiskCards(OutcomeLabels labels)
 
         detail.Append(Ci, $"Model {prediction.Outcome} {prediction.ModelVersion}: {Markdown(predictor.Definition.Title)}. ");
         detail.Append(Ci, $"Validated on held-out patients — {Markdown(prediction.Validation)}. ");
+        if ((predictor.Definition.MinFollowUpDays ?? predictor.Definition.HorizonDays) >= predictor.Definition.HorizonDays)
+        {
+            // Complete-case training (the model card says so too): patients seen for less than the horizon without the
+            // event were left out, and those who leave care are more often those without it.
+            detail.Append("Calibrated on patients followed for the whole horizon or until the event, which can make absolute estimates run high: read them with the band. ");
+        }
+
         if (predictor.Manifest.Provenance.Synthetic)
         {
             detail.Append("Trained on synthetic patients: not yet validated on this organisation's patients.");

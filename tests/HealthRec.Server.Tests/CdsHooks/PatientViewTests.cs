@@ -75,6 +75,7 @@ public sealed class PatientViewTests(CdsServer fixture) : IClassFixture<CdsServe
         Assert.Contains("ascvd-10y v2", detail, StringComparison.Ordinal);
         Assert.Contains("ROC-AUC", detail, StringComparison.Ordinal);
         Assert.Contains("synthetic", detail, StringComparison.Ordinal);
+        Assert.Contains("can make absolute estimates run high", detail, StringComparison.Ordinal);
         Assert.Matches(@"\n- .+ \((raises|lowers) the risk\)\n", detail);
         Assert.EndsWith("/models/ascvd-10y", (string)ascvd["source"]!["url"]!, StringComparison.Ordinal);
 
