@@ -15,7 +15,7 @@ namespace HealthRec.Server.Tests.CdsHooks;
 /// may name in <c>jku</c>. The JWKS server is real HTTP on loopback and counts what is asked of it, so a test can show
 /// that a jku off the allow-list is never fetched.
 /// </summary>
-public class TrustedClients : CdsServer
+public class TrustedClients : CdsServerWithJwks
 {
     public const string InlineIssuer = "https://ehr-a.example.org";
     public const string JkuIssuer = "https://ehr-b.example.org";
@@ -25,8 +25,6 @@ public class TrustedClients : CdsServer
     public RsaSecurityKey Rsa { get; } = new(RSA.Create(2048)) { KeyId = "rsa-1" };
 
     public ECDsaSecurityKey Remote { get; } = new(ECDsa.Create(ECCurve.NamedCurves.nistP384)) { KeyId = "remote-1" };
-
-    public JwksServer Jwks { get; } = new();
 
     protected override IReadOnlyDictionary<string, string?> Settings
     {
@@ -61,19 +59,6 @@ public class TrustedClients : CdsServer
             _ => throw new ArgumentException("unsupported key"),
         }),
     });
-
-    public override async ValueTask InitializeAsync()
-    {
-        await Jwks.StartAsync();
-        await base.InitializeAsync();
-    }
-
-    public override async ValueTask DisposeAsync()
-    {
-        await base.DisposeAsync();
-        await Jwks.DisposeAsync();
-        GC.SuppressFinalize(this);
-    }
 }
 
 /// <summary>A JWK Set server on loopback that records every path asked for.</summary>

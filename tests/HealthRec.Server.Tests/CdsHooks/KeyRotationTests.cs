@@ -6,13 +6,11 @@ using Microsoft.IdentityModel.Tokens;
 namespace HealthRec.Server.Tests.CdsHooks;
 
 /// <summary>An EHR whose keys are at a JWKS URL, and a server clock the test moves (the cache's timing is the point).</summary>
-public sealed class RotatingClient : CdsServer
+public sealed class RotatingClient : CdsServerWithJwks
 {
     public const string Issuer = "https://ehr-rotating.example.org";
 
     public FakeTimeProvider Clock { get; } = new(DateTimeOffset.UtcNow);
-
-    public JwksServer Jwks { get; } = new();
 
     protected override IReadOnlyDictionary<string, string?> Settings => new Dictionary<string, string?>
     {
@@ -21,19 +19,6 @@ public sealed class RotatingClient : CdsServer
     };
 
     protected override void Configure(WebApplicationBuilder builder) => builder.Services.AddSingleton<TimeProvider>(Clock);
-
-    public override async ValueTask InitializeAsync()
-    {
-        await Jwks.StartAsync();
-        await base.InitializeAsync();
-    }
-
-    public override async ValueTask DisposeAsync()
-    {
-        await base.DisposeAsync();
-        await Jwks.DisposeAsync();
-        GC.SuppressFinalize(this);
-    }
 }
 
 [Collection(SequentialServers.Name)]

@@ -42,53 +42,32 @@ internal sealed class PatientFixture
 
     private FhirDateTime DaysAgo(int days) => new(_now.AddDays(-days));
 
-    public PatientFixture Lab(string loinc, decimal value, string unit, int daysAgo)
+    public PatientFixture Lab(string loinc, decimal value, string unit, int daysAgo) =>
+        Observed(loinc, daysAgo, o => o.Value = new Quantity { Value = value, Unit = unit, System = "http://unitsofmeasure.org", Code = unit });
+
+    public PatientFixture BloodPressure(int systolic, int diastolic, int daysAgo) => Observed("85354-9", daysAgo, o => o.Component =
+    [
+        new Observation.ComponentComponent { Code = new CodeableConcept("http://loinc.org", "8480-6"), Value = new Quantity(systolic, "mm[Hg]", "http://unitsofmeasure.org") },
+        new Observation.ComponentComponent { Code = new CodeableConcept("http://loinc.org", "8462-4"), Value = new Quantity(diastolic, "mm[Hg]", "http://unitsofmeasure.org") },
+    ]);
+
+    public PatientFixture Smoker(int daysAgo) => Observed("72166-2", daysAgo, o => o.Value = new CodeableConcept("http://snomed.info/sct", "77176002"));
+
+    public PatientFixture NeverSmoked(int daysAgo) => Observed("72166-2", daysAgo, o => o.Value = new CodeableConcept("http://snomed.info/sct", "266919005"));
+
+    // A final Observation of this LOINC code, so many days ago; the caller gives its value.
+    private PatientFixture Observed(string loinc, int daysAgo, Action<Observation> value)
     {
-        Resources.Add(new Observation
+        var observation = new Observation
         {
             Id = NextId("o"),
             Status = ObservationStatus.Final,
             Code = new CodeableConcept("http://loinc.org", loinc),
             Subject = Subject,
             Effective = DaysAgo(daysAgo),
-            Value = new Quantity { Value = value, Unit = unit, System = "http://unitsofmeasure.org", Code = unit },
-        });
-        return this;
-    }
-
-    public PatientFixture BloodPressure(int systolic, int diastolic, int daysAgo)
-    {
-        Resources.Add(new Observation
-        {
-            Id = NextId("bp"),
-            Status = ObservationStatus.Final,
-            Code = new CodeableConcept("http://loinc.org", "85354-9"),
-            Subject = Subject,
-            Effective = DaysAgo(daysAgo),
-            Component =
-            [
-                new Observation.ComponentComponent { Code = new CodeableConcept("http://loinc.org", "8480-6"), Value = new Quantity(systolic, "mm[Hg]", "http://unitsofmeasure.org") },
-                new Observation.ComponentComponent { Code = new CodeableConcept("http://loinc.org", "8462-4"), Value = new Quantity(diastolic, "mm[Hg]", "http://unitsofmeasure.org") },
-            ],
-        });
-        return this;
-    }
-
-    public PatientFixture Smoker(int daysAgo) => Coded("72166-2", "http://snomed.info/sct", "77176002", daysAgo);
-
-    public PatientFixture NeverSmoked(int daysAgo) => Coded("72166-2", "http://snomed.info/sct", "266919005", daysAgo);
-
-    private PatientFixture Coded(string loinc, string system, string code, int daysAgo)
-    {
-        Resources.Add(new Observation
-        {
-            Id = NextId("o"),
-            Status = ObservationStatus.Final,
-            Code = new CodeableConcept("http://loinc.org", loinc),
-            Subject = Subject,
-            Effective = DaysAgo(daysAgo),
-            Value = new CodeableConcept(system, code),
-        });
+        };
+        value(observation);
+        Resources.Add(observation);
         return this;
     }
 

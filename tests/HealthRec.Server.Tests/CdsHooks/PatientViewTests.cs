@@ -41,6 +41,25 @@ public class CdsServer : IAsyncLifetime
     }
 }
 
+/// <summary>A server for tests of EHRs whose keys are at a JWKS URL: a real JWK Set server on loopback beside it.</summary>
+public abstract class CdsServerWithJwks : CdsServer
+{
+    public JwksServer Jwks { get; } = new();
+
+    public override async ValueTask InitializeAsync()
+    {
+        await Jwks.StartAsync();
+        await base.InitializeAsync();
+    }
+
+    public override async ValueTask DisposeAsync()
+    {
+        await base.DisposeAsync();
+        await Jwks.DisposeAsync();
+        GC.SuppressFinalize(this);
+    }
+}
+
 [Collection(SequentialServers.Name)]
 public sealed class PatientViewTests(CdsServer fixture) : IClassFixture<CdsServer>
 {
