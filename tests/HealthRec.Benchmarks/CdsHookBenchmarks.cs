@@ -90,37 +90,49 @@ public class CdsHookBenchmarks : IDisposable
     public void Stages(int n)
     {
         var t = new double[7];
+        var bytes = new long[7];
         for (var i = 0; i < n; i++)
         {
+            var a0 = GC.GetAllocatedBytesForCurrentThread();
             var s0 = System.Diagnostics.Stopwatch.GetTimestamp();
             using var body = JsonDocument.Parse(_body);
             var services = _catalog.Find("healthrec-patient-risk");
             var request = CdsRequestReader.Read(body.RootElement, services, [])!;
             var s1 = System.Diagnostics.Stopwatch.GetTimestamp();
+            var a1 = GC.GetAllocatedBytesForCurrentThread();
             var data = _resolver.ResolveAsync(request, services[0], TimeSpan.FromSeconds(1), default).GetAwaiter().GetResult();
             var s2 = System.Diagnostics.Stopwatch.GetTimestamp();
+            var a2 = GC.GetAllocatedBytesForCurrentThread();
             var record = _mapper.Map(data.Resources!, data.Report)!;
             var s3 = System.Diagnostics.Stopwatch.GetTimestamp();
+            var a3 = GC.GetAllocatedBytesForCurrentThread();
             var models = _models.Current;
             var at = DateTimeOffset.UtcNow;
             var features = models.Featurizer.Featurize(record, at);
             var predictions = models.Predictors.Values.Select(p => p.Predict(record, at, features)).OfType<HealthRec.ML.Serving.RiskPrediction>().ToList();
             var s4 = System.Diagnostics.Stopwatch.GetTimestamp();
+            var a4 = GC.GetAllocatedBytesForCurrentThread();
             var snapshot = HealthRec.ML.Recommendation.PatientSnapshot.From(record, at, features, models.Featurizer, predictions);
             var recs = models.Recommender.Recommend(snapshot, 3);
             var s5 = System.Diagnostics.Stopwatch.GetTimestamp();
+            var a5 = GC.GetAllocatedBytesForCurrentThread();
             var context = new CardContext(new Uri("http://127.0.0.1:5000/"), "healthrec-patient-risk", request.HookInstance, request.PatientId);
             var answer = _cards.Build(models, record, at, context);
             var s6 = System.Diagnostics.Stopwatch.GetTimestamp();
+            var a6 = GC.GetAllocatedBytesForCurrentThread();
             _ = JsonSerializer.SerializeToUtf8Bytes(new CdsResponse(answer.Cards), _json);
             var s7 = System.Diagnostics.Stopwatch.GetTimestamp();
+            var a7 = GC.GetAllocatedBytesForCurrentThread();
             long[] ts = [s0, s1, s2, s3, s4, s5, s6, s7];
+            long[] al = [a0, a1, a2, a3, a4, a5, a6, a7];
             for (var k = 0; k < 7; k++)
             {
                 t[k] += System.Diagnostics.Stopwatch.GetElapsedTime(ts[k], ts[k + 1]).TotalMilliseconds;
+                bytes[k] += al[k + 1] - al[k];
             }
         }
 
+        Console.WriteLine($"KB read+validate {bytes[0] / n / 1024} resolve {bytes[1] / n / 1024} map {bytes[2] / n / 1024} predict {bytes[3] / n / 1024} recommend {bytes[4] / n / 1024} cards {bytes[5] / n / 1024} serialize {bytes[6] / n / 1024}");
         Console.WriteLine($"read+validate {t[0] / n:0.000} resolve {t[1] / n:0.000} map {t[2] / n:0.000} predict {t[3] / n:0.000} recommend {t[4] / n:0.000} cards(all again) {t[5] / n:0.000} serialize {t[6] / n:0.000} ms");
     }
 

@@ -5,6 +5,37 @@ namespace HealthRec.ML.Tests;
 
 public sealed class MetricsTests
 {
+    [Fact]
+    public void GivenTheHandExample_WhenKaplanMeierIsComputed_ThenEachEventTimeMultipliesByTheShareOfThoseAtRiskWhoEscaped()
+    {
+        // Six patients: events at 2 and 5, censored at 3, 4 and 7, one followed to the horizon 10 (no event).
+        // S(2) = 5/6 (6 at risk); the censored at 3 and 4 leave; S(5) = 5/6 × 2/3 (3 at risk, 1 event); 1 − S(10) = 1 − 5/9.
+        (double, bool)[] data = [(2, true), (3, false), (4, false), (5, true), (7, false), (10, false)];
+
+        Assert.Equal(1 - (5.0 / 9), KaplanMeier.CumulativeIncidence(data, 10), 12);
+        Assert.Equal(1.0 / 6, KaplanMeier.CumulativeIncidence(data, 4), 12);
+        // Without censoring it is the plain share with the event.
+        Assert.Equal(0.5, KaplanMeier.CumulativeIncidence([(1, true), (9, true), (10, false), (10, false)], 10), 12);
+        // An event and a censoring at the same time: the censored one still counts as at risk then.
+        Assert.Equal(1.0 / 3, KaplanMeier.CumulativeIncidence([(3, true), (3, false), (8, false)], 8), 12);
+    }
+
+    [Fact]
+    public void GivenProbabilities_WhenShiftedToATargetMean_ThenTheirMeanIsTheTargetAndTheirOrderIsKept()
+    {
+        double[] probabilities = [0.05, 0.2, 0.4, 0.6, 0.9];
+
+        var shift = ShiftedCalibrator.ToMean(probabilities, 0.2);
+        var shifted = probabilities.Select(p => ShiftedCalibrator.Shifted(p, shift)).ToArray();
+
+        Assert.True(shift < 0);
+        Assert.Equal(0.2, shifted.Average(), 6);
+        Assert.Equal(shifted.Order(), shifted);
+        Assert.Equal(0.4, ShiftedCalibrator.Shifted(0.4, 0), 12);
+        var calibrator = new ShiftedCalibrator(new PlattCalibrator(0, 1), shift, "test");
+        Assert.Equal(ShiftedCalibrator.Shifted(new PlattCalibrator(0, 1).Probability(0.7), shift), calibrator.Probability(0.7), 12);
+    }
+
     // Eight patients, checked by hand (see each test).
     private static readonly double[] Scores = [0.9, 0.8, 0.7, 0.6, 0.55, 0.4, 0.3, 0.2];
     private static readonly bool[] Labels = [true, true, false, true, false, false, true, false];

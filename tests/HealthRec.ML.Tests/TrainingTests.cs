@@ -54,7 +54,7 @@ public sealed class TrainingTests(GeneratedCohort cohort) : IClassFixture<Genera
     {
         var featurizer = Repo.Featurizer();
         var (examples, counts) = OutcomeExamples.Build(cohort.Records, Outcome(id), featurizer);
-        return (new OutcomeTrainer(featurizer, seed).Train(Outcome(id), examples, counts), examples);
+        return (new OutcomeTrainer(featurizer, seed).Train(Outcome(id), examples, counts, OutcomeExamples.AtRisk(cohort.Records, Outcome(id), featurizer)), examples);
     }
 
     [Fact]
@@ -68,6 +68,14 @@ public sealed class TrainingTests(GeneratedCohort cohort) : IClassFixture<Genera
         Assert.True(m.RocAuc > m.Baselines["pooled_cohort_equations"].RocAuc, $"LightGBM {m.RocAuc:0.000}, PCE {m.Baselines["pooled_cohort_equations"].RocAuc:0.000}");
         // Good, not perfect: the generator's ceiling is well below 1.
         Assert.InRange(m.RocAuc!.Value, 0.7, 0.95);
+
+        // Complete cases overstate the ten-year event rate (patients without the event leave care early); the estimates
+        // are moved down to the Kaplan–Meier incidence, and on the test patients' at-risk landmarks they then match it.
+        var large = m.InTheLarge!;
+        Assert.True(large.Shift < 0, $"shift {large.Shift}");
+        Assert.True(large.KaplanMeierIncidence < m.Prevalence, $"KM {large.KaplanMeierIncidence:P1}, complete-case {m.Prevalence:P1}");
+        Assert.InRange(large.MeanEstimate, large.KaplanMeierIncidence - 0.03, large.KaplanMeierIncidence + 0.03);
+        Assert.IsType<ShiftedCalibrator>(trained.Calibrator);
         Assert.InRange(m.RocAuc.Value, m.RocAucCi!.Value.Low, m.RocAucCi.Value.High);
     }
 

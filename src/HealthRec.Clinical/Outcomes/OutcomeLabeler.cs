@@ -18,8 +18,12 @@ public enum LabelStatus
     Value,
 }
 
-/// <summary>One patient at one index date: the label, and when the event happened (binary) or the value (regression).</summary>
-public readonly record struct OutcomeLabel(LabelStatus Status, DateTimeOffset? EventAt = null, double? Value = null)
+/// <summary>
+/// One patient at one index date: the label, and when the event happened (binary) or the value (regression). For a
+/// binary outcome without the event, <see cref="FollowedUntil"/> is the last day the record sees the patient (activity
+/// or death) — what a survival estimate needs of the censored.
+/// </summary>
+public readonly record struct OutcomeLabel(LabelStatus Status, DateTimeOffset? EventAt = null, double? Value = null, DateTimeOffset? FollowedUntil = null)
 {
     public bool IsUsable => Status is LabelStatus.Positive or LabelStatus.Negative or LabelStatus.Value;
 }
@@ -100,8 +104,8 @@ public sealed class OutcomeLabeler(OutcomeDefinition definition)
 
         var followedUntil = FollowedUntil(record);
         return followedUntil >= indexAt.AddDays(Definition.MinFollowUpDays ?? Definition.HorizonDays)
-            ? new(LabelStatus.Negative)
-            : new(LabelStatus.Censored);
+            ? new(LabelStatus.Negative, FollowedUntil: followedUntil)
+            : new(LabelStatus.Censored, FollowedUntil: followedUntil);
     }
 
     /// <summary>The index dates at which this patient contributes examples (see <see cref="LandmarkPolicy"/>).</summary>

@@ -9,6 +9,7 @@ namespace HealthRec.ML.Evaluation;
 [JsonPolymorphic(TypeDiscriminatorPropertyName = "method")]
 [JsonDerivedType(typeof(PlattCalibrator), "platt")]
 [JsonDerivedType(typeof(IsotonicCalibrator), "isotonic")]
+[JsonDerivedType(typeof(ShiftedCalibrator), "shifted")]
 public abstract record Calibrator
 {
     public abstract double Probability(double score);
@@ -107,5 +108,79 @@ public sealed record IsotonicCalibrator(double[] Thresholds, double[] Values) : 
         }
 
         return new IsotonicCalibrator([.. blocks.Select(b => b.Start)], [.. blocks.Select(b => b.Sum / b.Count)]);
+    }
+}
+
+/// <summary>
+/// Another calibrator's probabilities moved by a constant on the log-odds scale (recalibration in the large): the
+/// ranking and the shape stay, the average moves to a target — here the population's Kaplan–Meier incidence, which the
+/// complete-case examples a model is fitted on overstate when patients without the event leave care early.
+/// </summary>
+public sealed record ShiftedCalibrator(Calibrator Inner, double Shift, string Reason) : Calibrator
+{
+    public override double Probability(double score) => Shifted(Inner.Probability(score), Shift);
+
+    public static double Shifted(double probability, double shift)
+    {
+        var p = Math.Clamp(probability, 1e-6, 1 - 1e-6);
+        return 1 / (1 + Math.Exp(-(Math.Log(p / (1 - p)) + shift)));
+    }
+
+    /// <summary>The shift that makes the mean of <paramref name="probabilities"/> equal <paramref name="target"/> (bisection; the mean is monotone in it).</summary>
+    public static double ToMean(IReadOnlyList<double> probabilities, double target)
+    {
+        double Mean(double shift) => probabilities.Average(p => Shifted(p, shift));
+        double low = -12, high = 12;
+        for (var i = 0; i < 100 && high - low > 1e-9; i++)
+        {
+            var mid = (low + high) / 2;
+            if (Mean(mid) < target)
+            {
+                low = mid;
+            }
+            else
+            {
+                high = mid;
+            }
+        }
+
+        return (low + high) / 2;
+    }
+}
+
+/// <summary>The Kaplan–Meier estimate of the share with the event by a horizon, from (time, event) pairs with censoring.</summary>
+public static class KaplanMeier
+{
+    /// <summary>1 − S(horizon): at each event time, the survival falls by the share of those still at risk who had the event (censorings at a tie count as at risk).</summary>
+    public static double CumulativeIncidence(IEnumerable<(double Time, bool Event)> data, double horizon)
+    {
+        var ordered = data.OrderBy(d => d.Time).ThenByDescending(d => d.Event).ToList();
+        var atRisk = ordered.Count;
+        var survival = 1.0;
+        for (var i = 0; i < ordered.Count;)
+        {
+            var time = ordered[i].Time;
+            if (time > horizon)
+            {
+                break;
+            }
+
+            int events = 0, leaving = 0;
+            while (i < ordered.Count && ordered[i].Time == time)
+            {
+                events += ordered[i].Event ? 1 : 0;
+                leaving++;
+                i++;
+            }
+
+            if (events > 0 && atRisk > 0)
+            {
+                survival *= 1 - ((double)events / atRisk);
+            }
+
+            atRisk -= leaving;
+        }
+
+        return 1 - survival;
     }
 }

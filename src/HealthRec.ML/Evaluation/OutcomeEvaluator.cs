@@ -57,6 +57,17 @@ public static class OutcomeEvaluator
                 [.. examples.Select(e => e.PooledCohortRisk)], null);
         }
 
+        if (binary && (definition.MinFollowUpDays ?? definition.HorizonDays) >= definition.HorizonDays)
+        {
+            // The complete cases overstate the event rate when patients leave care early: the population's is the
+            // Kaplan–Meier incidence over every at-risk landmark, against the mean estimate over the same landmarks.
+            var atRisk = OutcomeExamples.AtRisk(records, definition, featurizer);
+            var estimates = model.Predict([.. atRisk.Select(e => e.Features)]);
+            metrics.InTheLarge = new CalibrationInTheLarge(atRisk.Count,
+                KaplanMeier.CumulativeIncidence(atRisk.Select(e => (e.Days, e.Event)), definition.HorizonDays),
+                estimates.DefaultIfEmpty(double.NaN).Average(), (manifest.Calibrator as ShiftedCalibrator)?.Shift ?? 0);
+        }
+
         return new OutcomeEvaluation(manifest, metrics, counts);
     }
 

@@ -224,6 +224,20 @@ public static class MetricsJson
             o["from"] = from.UtcDateTime.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
         }
 
+        if (m.InTheLarge is { } large)
+        {
+            var inTheLarge = new JsonObject { ["n_at_risk"] = large.AtRisk };
+            foreach (var (name, value) in new[] { ("kaplan_meier_incidence", large.KaplanMeierIncidence), ("mean_estimate", large.MeanEstimate), ("log_odds_shift", large.Shift) })
+            {
+                if (double.IsFinite(value))
+                {
+                    inTheLarge[name] = Math.Round(value, 6);
+                }
+            }
+
+            o["calibration_in_the_large"] = inTheLarge;
+        }
+
         if (m.OutOfTime is { } later)
         {
             o["out_of_time"] = Of(later);
@@ -286,8 +300,14 @@ internal static class ModelCard
         s.AppendLine();
         s.AppendLine("## Model");
         s.Append(ci, $"LightGBM, {trained.Parameters.Leaves} leaves, learning rate {trained.Parameters.LearningRate}, {trained.Parameters.Iterations} trees (early stopping on validation), at least {trained.Parameters.MinExamplesPerLeaf} examples per leaf, feature fraction {trained.Parameters.FeatureFraction}");
+        var method = manifest.Calibrator is ShiftedCalibrator shifted ? shifted.Inner : manifest.Calibrator;
         s.AppendLine(manifest.Calibrator is null ? "." : string.Create(ci,
-            $"; probabilities calibrated on validation by {(manifest.Calibrator is IsotonicCalibrator ? "isotonic regression" : "Platt scaling")}; operating threshold {manifest.Threshold:0.000} ({d.Threshold.Policy.ToString().ToLowerInvariant()} on validation)."));
+            $"; probabilities calibrated on validation by {(method is IsotonicCalibrator ? "isotonic regression" : "Platt scaling")}; operating threshold {manifest.Threshold:0.000} ({d.Threshold.Policy.ToString().ToLowerInvariant()} on validation)."));
+        if (manifest.Calibrator is ShiftedCalibrator moved)
+        {
+            s.AppendLine();
+            s.AppendLine(ci, $"Then {moved.Reason}.");
+        }
         s.AppendLine();
         s.AppendLine("## Test metrics");
         s.AppendLine();
@@ -315,6 +335,12 @@ internal static class ModelCard
             {
                 s.AppendLine(ci, $"| {x.Algorithm} | {x.Mae:0.000} | {x.Rmse:0.000} | {x.R2:0.000} |");
             }
+        }
+
+        if (m.InTheLarge is { } large)
+        {
+            s.AppendLine();
+            s.AppendLine(ci, $"Calibration in the large on every at-risk landmark of the test patients, censored ones included ({large.AtRisk:N0}): Kaplan–Meier incidence {large.KaplanMeierIncidence:P1}, mean estimate {large.MeanEstimate:P1}. The complete-case metrics above are on patients followed for the whole horizon or until the event, whose event rate is higher; estimates are calibrated to the population, not to them.");
         }
 
         if (m.OutOfTime is { } oot)

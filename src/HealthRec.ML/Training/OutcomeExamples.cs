@@ -16,6 +16,12 @@ public sealed record OutcomeExample(
     double Age,
     double PooledCohortRisk);
 
+/// <summary>
+/// One landmark of a patient at risk of a binary outcome, censored or not: the features, and the days to the event or to
+/// the end of follow-up (at most the horizon) — the input of a survival estimate of the population's incidence.
+/// </summary>
+public sealed record AtRiskExample(string PatientId, DateTimeOffset IndexAt, float[] Features, double Days, bool Event);
+
 /// <summary>What labelling found, for the model card: how many landmarks were usable, censored or not at risk.</summary>
 public sealed record ExampleCounts(int Patients, int Landmarks, int NotAtRisk, int Censored, int Usable, int Positives);
 
@@ -55,6 +61,42 @@ public static class OutcomeExamples
         }
 
         return (examples, new ExampleCounts(patients, landmarks, notAtRisk, censored, examples.Count, positives));
+    }
+
+    /// <summary>
+    /// Every at-risk landmark of a binary outcome — the usable ones and the censored ones — with its time to the event or
+    /// to the end of follow-up, capped at the horizon. Complete-case training keeps only the usable ones; the
+    /// Kaplan–Meier incidence over all of them is what the population's risk really is.
+    /// </summary>
+    public static List<AtRiskExample> AtRisk(IEnumerable<PatientRecord> records, OutcomeDefinition definition, Featurizer featurizer)
+    {
+        var labeler = new OutcomeLabeler(definition);
+        var found = new List<AtRiskExample>();
+        if (definition.Kind != OutcomeKind.Binary)
+        {
+            return found;
+        }
+
+        foreach (var record in records)
+        {
+            foreach (var at in labeler.Landmarks(record))
+            {
+                var label = labeler.Label(record, at);
+                double? days = label.Status switch
+                {
+                    LabelStatus.Positive => (label.EventAt!.Value - at).TotalDays,
+                    LabelStatus.Negative => definition.HorizonDays,
+                    LabelStatus.Censored => Math.Clamp((label.FollowedUntil!.Value - at).TotalDays, 0, definition.HorizonDays),
+                    _ => null,
+                };
+                if (days is { } d)
+                {
+                    found.Add(new AtRiskExample(record.PatientId, at, featurizer.Featurize(record, at), d, label.Status == LabelStatus.Positive));
+                }
+            }
+        }
+
+        return found;
     }
 
     /// <summary>

@@ -69,6 +69,12 @@ public sealed record LightGbmParameters(int Leaves, double LearningRate, int Min
     public int Iterations { get; init; }
 }
 
+/// <summary>
+/// Calibration in the large on every at-risk landmark (censored ones included) of held-out patients: the Kaplan–Meier
+/// incidence by the horizon against the mean estimate, and the log-odds shift the training applied.
+/// </summary>
+public sealed record CalibrationInTheLarge(int AtRisk, double KaplanMeierIncidence, double MeanEstimate, double Shift);
+
 /// <summary>What training an outcome produced: the model, its calibration and threshold, and the test metrics.</summary>
 public sealed class TrainedOutcome
 {
@@ -108,7 +114,13 @@ public sealed class OutcomeTrainer(Featurizer featurizer, int seed = 1)
     private static readonly int[] MinLeafGrid = [20, 50, 100];
     private static readonly double[] FeatureFractionGrid = [0.7, 0.9, 1.0];
 
-    public TrainedOutcome Train(OutcomeDefinition definition, List<OutcomeExample> examples, ExampleCounts counts)
+    /// <summary>
+    /// Trains the outcome on its usable examples. For a binary outcome whose negatives need the whole horizon of
+    /// follow-up (complete case), <paramref name="atRisk"/> — every at-risk landmark, censored ones included — moves the
+    /// calibrated estimates in the large to the Kaplan–Meier incidence of the training and validation patients: the
+    /// complete cases overstate it whenever patients without the event leave care before the horizon.
+    /// </summary>
+    public TrainedOutcome Train(OutcomeDefinition definition, List<OutcomeExample> examples, ExampleCounts counts, IReadOnlyList<AtRiskExample>? atRisk = null)
     {
         if (examples.Count == 0)
         {
@@ -162,10 +174,16 @@ public sealed class OutcomeTrainer(Featurizer featurizer, int seed = 1)
             return baselines[name].Scores(testView);
         }
 
+        CalibrationInTheLarge? inTheLarge = null;
         if (binary)
         {
             var validationLabels = validation.Select(e => e.Label).ToArray();
             calibrator = Calibrator.Choose(validationScores, validationLabels);
+            if (atRisk is { Count: > 0 } && (definition.MinFollowUpDays ?? definition.HorizonDays) >= definition.HorizonDays)
+            {
+                (calibrator, inTheLarge) = Recalibrate(ml, model, definition, calibrator, atRisk, examples);
+            }
+
             var validationProbabilities = validationScores.Select(calibrator.Probability).ToArray();
             threshold = definition.Threshold.Policy switch
             {
@@ -214,6 +232,7 @@ public sealed class OutcomeTrainer(Featurizer featurizer, int seed = 1)
 
         metrics.Train = train.Count;
         metrics.Validation = validation.Count;
+        metrics.InTheLarge = inTheLarge;
         metrics.OutOfTime = OutOfTime(ml, definition, parameters, schema, train, validation, test);
         return new TrainedOutcome
         {
@@ -228,6 +247,33 @@ public sealed class OutcomeTrainer(Featurizer featurizer, int seed = 1)
             Importance = Importance(model),
             Baselines = baselines,
         };
+    }
+
+    /// <summary>
+    /// Recalibration in the large: the Kaplan–Meier incidence by the horizon over the at-risk landmarks of training and
+    /// validation patients is the target; the log-odds shift that brings the mean estimate over those same landmarks to
+    /// it is applied after the calibrator. The test patients' own Kaplan–Meier incidence and mean estimate are reported
+    /// beside it, so that the check is on patients the shift never saw.
+    /// </summary>
+    private (Calibrator Calibrator, CalibrationInTheLarge Report) Recalibrate(MLContext ml, ITransformer model, OutcomeDefinition definition,
+        Calibrator calibrator, IReadOnlyList<AtRiskExample> atRisk, List<OutcomeExample> usable)
+    {
+        var fit = atRisk.Where(e => PatientSplit.Of(e.PatientId, seed) != PatientSplit.Part.Test).ToList();
+        var test = atRisk.Where(e => PatientSplit.Of(e.PatientId, seed) == PatientSplit.Part.Test).ToList();
+        double[] Probabilities(List<AtRiskExample> part) =>
+            [.. Scores(ml, model, ml.Data.LoadFromEnumerable(part.Select(e => new ModelRow { Features = e.Features }), ModelRow.Schema(featurizer.Width)))
+                .Select(calibrator.Probability)];
+        var target = KaplanMeier.CumulativeIncidence(fit.Select(e => (e.Days, e.Event)), definition.HorizonDays);
+        var fitted = Probabilities(fit);
+        var shift = ShiftedCalibrator.ToMean(fitted, target);
+        var completeCase = usable.Where(e => PatientSplit.Of(e.PatientId, seed) != PatientSplit.Part.Test).Select(e => e.Label ? 1.0 : 0).DefaultIfEmpty().Average();
+        var reason = string.Create(System.Globalization.CultureInfo.InvariantCulture,
+            $"recalibrated in the large to the Kaplan–Meier incidence by {definition.HorizonDays} days of {fit.Count:N0} at-risk landmarks of training and validation patients, censored ones included ({target:P1}; the complete cases' rate was {completeCase:P1}; mean estimate before {fitted.Average():P1}): log-odds shift {shift:+0.000;−0.000}");
+        var shifted = new ShiftedCalibrator(calibrator, shift, reason);
+        var testEstimates = test.Count == 0 ? [] : Probabilities(test).Select(p => ShiftedCalibrator.Shifted(p, shift)).ToArray();
+        return (shifted, new CalibrationInTheLarge(test.Count,
+            test.Count == 0 ? double.NaN : KaplanMeier.CumulativeIncidence(test.Select(e => (e.Days, e.Event)), definition.HorizonDays),
+            testEstimates.DefaultIfEmpty(double.NaN).Average(), shift));
     }
 
     /// <summary>
@@ -427,6 +473,9 @@ public sealed class OutcomeMetrics
     public Dictionary<string, OutcomeMetrics> Subgroups { get; } = new(StringComparer.Ordinal);
 
     public Dictionary<string, OutcomeMetrics> Baselines { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>Complete-case binary outcomes: the test patients' Kaplan–Meier incidence against the mean estimate over all their at-risk landmarks.</summary>
+    public CalibrationInTheLarge? InTheLarge { get; set; }
 
     /// <summary>The out-of-time check: trained before <see cref="From"/>, tested on later index dates (null when the data is too short).</summary>
     public OutcomeMetrics? OutOfTime { get; set; }

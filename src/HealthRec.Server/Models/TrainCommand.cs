@@ -106,7 +106,7 @@ internal static class TrainCommand
             {
                 var (examples, counts) = OutcomeExamples.Build(records, definition, featurizer);
                 var labelled = clock.Elapsed;
-                var trained = new OutcomeTrainer(featurizer, seed).Train(definition, examples, counts);
+                var trained = new OutcomeTrainer(featurizer, seed).Train(definition, examples, counts, OutcomeExamples.AtRisk(records, definition, featurizer));
                 var folder = ModelRegistry.Save(modelsFolder, trained, featurizer.Names, provenance, DateTimeOffset.UtcNow);
                 Console.WriteLine(Summary(trained, folder, labelled, clock.Elapsed - labelled));
             }
