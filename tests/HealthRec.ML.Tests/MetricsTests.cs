@@ -20,22 +20,6 @@ public sealed class MetricsTests
         Assert.Equal(1.0 / 3, KaplanMeier.CumulativeIncidence([(3, true), (3, false), (8, false)], 8), 12);
     }
 
-    [Fact]
-    public void GivenProbabilities_WhenShiftedToATargetMean_ThenTheirMeanIsTheTargetAndTheirOrderIsKept()
-    {
-        double[] probabilities = [0.05, 0.2, 0.4, 0.6, 0.9];
-
-        var shift = ShiftedCalibrator.ToMean(probabilities, 0.2);
-        var shifted = probabilities.Select(p => ShiftedCalibrator.Shifted(p, shift)).ToArray();
-
-        Assert.True(shift < 0);
-        Assert.Equal(0.2, shifted.Average(), 6);
-        Assert.Equal(shifted.Order(), shifted);
-        Assert.Equal(0.4, ShiftedCalibrator.Shifted(0.4, 0), 12);
-        var calibrator = new ShiftedCalibrator(new PlattCalibrator(0, 1), shift, "test");
-        Assert.Equal(ShiftedCalibrator.Shifted(new PlattCalibrator(0, 1).Probability(0.7), shift), calibrator.Probability(0.7), 12);
-    }
-
     // Eight patients, checked by hand (see each test).
     private static readonly double[] Scores = [0.9, 0.8, 0.7, 0.6, 0.55, 0.4, 0.3, 0.2];
     private static readonly bool[] Labels = [true, true, false, true, false, false, true, false];

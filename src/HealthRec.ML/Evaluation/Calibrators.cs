@@ -9,7 +9,6 @@ namespace HealthRec.ML.Evaluation;
 [JsonPolymorphic(TypeDiscriminatorPropertyName = "method")]
 [JsonDerivedType(typeof(PlattCalibrator), "platt")]
 [JsonDerivedType(typeof(IsotonicCalibrator), "isotonic")]
-[JsonDerivedType(typeof(ShiftedCalibrator), "shifted")]
 public abstract record Calibrator
 {
     public abstract double Probability(double score);
@@ -108,43 +107,6 @@ public sealed record IsotonicCalibrator(double[] Thresholds, double[] Values) : 
         }
 
         return new IsotonicCalibrator([.. blocks.Select(b => b.Start)], [.. blocks.Select(b => b.Sum / b.Count)]);
-    }
-}
-
-/// <summary>
-/// Another calibrator's probabilities moved by a constant on the log-odds scale (recalibration in the large): the
-/// ranking and the shape stay, the average moves to a target — here the population's Kaplan–Meier incidence, which the
-/// complete-case examples a model is fitted on overstate when patients without the event leave care early.
-/// </summary>
-public sealed record ShiftedCalibrator(Calibrator Inner, double Shift, string Reason) : Calibrator
-{
-    public override double Probability(double score) => Shifted(Inner.Probability(score), Shift);
-
-    public static double Shifted(double probability, double shift)
-    {
-        var p = Math.Clamp(probability, 1e-6, 1 - 1e-6);
-        return 1 / (1 + Math.Exp(-(Math.Log(p / (1 - p)) + shift)));
-    }
-
-    /// <summary>The shift that makes the mean of <paramref name="probabilities"/> equal <paramref name="target"/> (bisection; the mean is monotone in it).</summary>
-    public static double ToMean(IReadOnlyList<double> probabilities, double target)
-    {
-        double Mean(double shift) => probabilities.Average(p => Shifted(p, shift));
-        double low = -12, high = 12;
-        for (var i = 0; i < 100 && high - low > 1e-9; i++)
-        {
-            var mid = (low + high) / 2;
-            if (Mean(mid) < target)
-            {
-                low = mid;
-            }
-            else
-            {
-                high = mid;
-            }
-        }
-
-        return (low + high) / 2;
     }
 }
 

@@ -65,7 +65,7 @@ public static class OutcomeEvaluator
             var estimates = model.Predict([.. atRisk.Select(e => e.Features)]);
             metrics.InTheLarge = new CalibrationInTheLarge(atRisk.Count,
                 KaplanMeier.CumulativeIncidence(atRisk.Select(e => (e.Days, e.Event)), definition.HorizonDays),
-                estimates.DefaultIfEmpty(double.NaN).Average(), (manifest.Calibrator as ShiftedCalibrator)?.Shift ?? 0);
+                estimates.DefaultIfEmpty(double.NaN).Average());
         }
 
         return new OutcomeEvaluation(manifest, metrics, counts);

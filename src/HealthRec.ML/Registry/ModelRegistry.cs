@@ -227,7 +227,7 @@ public static class MetricsJson
         if (m.InTheLarge is { } large)
         {
             var inTheLarge = new JsonObject { ["n_at_risk"] = large.AtRisk };
-            foreach (var (name, value) in new[] { ("kaplan_meier_incidence", large.KaplanMeierIncidence), ("mean_estimate", large.MeanEstimate), ("log_odds_shift", large.Shift) })
+            foreach (var (name, value) in new[] { ("kaplan_meier_incidence", large.KaplanMeierIncidence), ("mean_estimate", large.MeanEstimate) })
             {
                 if (double.IsFinite(value))
                 {
@@ -300,14 +300,8 @@ internal static class ModelCard
         s.AppendLine();
         s.AppendLine("## Model");
         s.Append(ci, $"LightGBM, {trained.Parameters.Leaves} leaves, learning rate {trained.Parameters.LearningRate}, {trained.Parameters.Iterations} trees (early stopping on validation), at least {trained.Parameters.MinExamplesPerLeaf} examples per leaf, feature fraction {trained.Parameters.FeatureFraction}");
-        var method = manifest.Calibrator is ShiftedCalibrator shifted ? shifted.Inner : manifest.Calibrator;
         s.AppendLine(manifest.Calibrator is null ? "." : string.Create(ci,
-            $"; probabilities calibrated on validation by {(method is IsotonicCalibrator ? "isotonic regression" : "Platt scaling")}; operating threshold {manifest.Threshold:0.000} ({d.Threshold.Policy.ToString().ToLowerInvariant()} on validation)."));
-        if (manifest.Calibrator is ShiftedCalibrator moved)
-        {
-            s.AppendLine();
-            s.AppendLine(ci, $"Then {moved.Reason}.");
-        }
+            $"; probabilities calibrated on validation by {(manifest.Calibrator is IsotonicCalibrator ? "isotonic regression" : "Platt scaling")}; operating threshold {manifest.Threshold:0.000} ({d.Threshold.Policy.ToString().ToLowerInvariant()} on validation)."));
         s.AppendLine();
         s.AppendLine("## Test metrics");
         s.AppendLine();
@@ -340,7 +334,7 @@ internal static class ModelCard
         if (m.InTheLarge is { } large)
         {
             s.AppendLine();
-            s.AppendLine(ci, $"Calibration in the large on every at-risk landmark of the test patients, censored ones included ({large.AtRisk:N0}): Kaplan–Meier incidence {large.KaplanMeierIncidence:P1}, mean estimate {large.MeanEstimate:P1}. The complete-case metrics above are on patients followed for the whole horizon or until the event, whose event rate is higher; estimates are calibrated to the population, not to them.");
+            s.AppendLine(ci, $"Calibration in the large on every at-risk landmark of the test patients, censored ones included ({large.AtRisk:N0}): Kaplan–Meier incidence {large.KaplanMeierIncidence:P1}, mean estimate {large.MeanEstimate:P1}. The metrics above are complete-case (patients followed for the whole horizon or until the event); where the two figures here differ, absolute estimates are off for the population by that much, and most for records with few recent results.");
         }
 
         if (m.OutOfTime is { } oot)

@@ -71,9 +71,9 @@ public sealed record LightGbmParameters(int Leaves, double LearningRate, int Min
 
 /// <summary>
 /// Calibration in the large on every at-risk landmark (censored ones included) of held-out patients: the Kaplan–Meier
-/// incidence by the horizon against the mean estimate, and the log-odds shift the training applied.
+/// incidence by the horizon against the mean estimate.
 /// </summary>
-public sealed record CalibrationInTheLarge(int AtRisk, double KaplanMeierIncidence, double MeanEstimate, double Shift);
+public sealed record CalibrationInTheLarge(int AtRisk, double KaplanMeierIncidence, double MeanEstimate);
 
 /// <summary>What training an outcome produced: the model, its calibration and threshold, and the test metrics.</summary>
 public sealed class TrainedOutcome
@@ -116,9 +116,9 @@ public sealed class OutcomeTrainer(Featurizer featurizer, int seed = 1)
 
     /// <summary>
     /// Trains the outcome on its usable examples. For a binary outcome whose negatives need the whole horizon of
-    /// follow-up (complete case), <paramref name="atRisk"/> — every at-risk landmark, censored ones included — moves the
-    /// calibrated estimates in the large to the Kaplan–Meier incidence of the training and validation patients: the
-    /// complete cases overstate it whenever patients without the event leave care before the horizon.
+    /// follow-up (complete case), <paramref name="atRisk"/> — every at-risk landmark, censored ones included — gives the
+    /// test patients' calibration in the large: their Kaplan–Meier incidence against the mean estimate over all their
+    /// at-risk landmarks, which shows how far complete-case training moved the estimates from the population's risk.
     /// </summary>
     public TrainedOutcome Train(OutcomeDefinition definition, List<OutcomeExample> examples, ExampleCounts counts, IReadOnlyList<AtRiskExample>? atRisk = null)
     {
@@ -181,7 +181,7 @@ public sealed class OutcomeTrainer(Featurizer featurizer, int seed = 1)
             calibrator = Calibrator.Choose(validationScores, validationLabels);
             if (atRisk is { Count: > 0 } && (definition.MinFollowUpDays ?? definition.HorizonDays) >= definition.HorizonDays)
             {
-                (calibrator, inTheLarge) = Recalibrate(ml, model, definition, calibrator, atRisk, examples);
+                inTheLarge = InTheLarge(ml, model, definition, calibrator, atRisk);
             }
 
             var validationProbabilities = validationScores.Select(calibrator.Probability).ToArray();
@@ -250,30 +250,20 @@ public sealed class OutcomeTrainer(Featurizer featurizer, int seed = 1)
     }
 
     /// <summary>
-    /// Recalibration in the large: the Kaplan–Meier incidence by the horizon over the at-risk landmarks of training and
-    /// validation patients is the target; the log-odds shift that brings the mean estimate over those same landmarks to
-    /// it is applied after the calibrator. The test patients' own Kaplan–Meier incidence and mean estimate are reported
-    /// beside it, so that the check is on patients the shift never saw.
+    /// Calibration in the large on the test patients' at-risk landmarks, censored ones included: the Kaplan–Meier
+    /// incidence by the horizon against the mean estimate. A uniform shift would not mend a gap here: complete-case
+    /// selection changes which patients look at risk (a sparse record without the event is mostly censored away, so
+    /// sparse records look like events), not only the average; the remedy is weighting by the inverse probability of
+    /// staying under follow-up, and this figure is what shows whether it is needed.
     /// </summary>
-    private (Calibrator Calibrator, CalibrationInTheLarge Report) Recalibrate(MLContext ml, ITransformer model, OutcomeDefinition definition,
-        Calibrator calibrator, IReadOnlyList<AtRiskExample> atRisk, List<OutcomeExample> usable)
+    private CalibrationInTheLarge InTheLarge(MLContext ml, ITransformer model, OutcomeDefinition definition, Calibrator calibrator, IReadOnlyList<AtRiskExample> atRisk)
     {
-        var fit = atRisk.Where(e => PatientSplit.Of(e.PatientId, seed) != PatientSplit.Part.Test).ToList();
         var test = atRisk.Where(e => PatientSplit.Of(e.PatientId, seed) == PatientSplit.Part.Test).ToList();
-        double[] Probabilities(List<AtRiskExample> part) =>
-            [.. Scores(ml, model, ml.Data.LoadFromEnumerable(part.Select(e => new ModelRow { Features = e.Features }), ModelRow.Schema(featurizer.Width)))
-                .Select(calibrator.Probability)];
-        var target = KaplanMeier.CumulativeIncidence(fit.Select(e => (e.Days, e.Event)), definition.HorizonDays);
-        var fitted = Probabilities(fit);
-        var shift = ShiftedCalibrator.ToMean(fitted, target);
-        var completeCase = usable.Where(e => PatientSplit.Of(e.PatientId, seed) != PatientSplit.Part.Test).Select(e => e.Label ? 1.0 : 0).DefaultIfEmpty().Average();
-        var reason = string.Create(System.Globalization.CultureInfo.InvariantCulture,
-            $"recalibrated in the large to the Kaplan–Meier incidence by {definition.HorizonDays} days of {fit.Count:N0} at-risk landmarks of training and validation patients, censored ones included ({target:P1}; the complete cases' rate was {completeCase:P1}; mean estimate before {fitted.Average():P1}): log-odds shift {shift:+0.000;−0.000}");
-        var shifted = new ShiftedCalibrator(calibrator, shift, reason);
-        var testEstimates = test.Count == 0 ? [] : Probabilities(test).Select(p => ShiftedCalibrator.Shifted(p, shift)).ToArray();
-        return (shifted, new CalibrationInTheLarge(test.Count,
+        var estimates = test.Count == 0 ? [] : Scores(ml, model, ml.Data.LoadFromEnumerable(test.Select(e => new ModelRow { Features = e.Features }), ModelRow.Schema(featurizer.Width)))
+            .Select(calibrator.Probability).ToArray();
+        return new CalibrationInTheLarge(test.Count,
             test.Count == 0 ? double.NaN : KaplanMeier.CumulativeIncidence(test.Select(e => (e.Days, e.Event)), definition.HorizonDays),
-            testEstimates.DefaultIfEmpty(double.NaN).Average(), shift));
+            estimates.DefaultIfEmpty(double.NaN).Average());
     }
 
     /// <summary>
