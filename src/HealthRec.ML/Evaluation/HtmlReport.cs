@@ -113,6 +113,13 @@ public static class HtmlReport
         }
 
         h.Append("</table>");
+        if (m.InTheLarge is { } large)
+        {
+            h.Append(Ci, $"<p class=\"note\">Calibration in the large on every at-risk index date, censored ones included ({large.AtRisk:N0}): ");
+            h.Append(Ci, $"Kaplan–Meier incidence by {d.HorizonDays / 365.25:0} years <b>{large.KaplanMeierIncidence:P1}</b>, mean estimate <b>{large.MeanEstimate:P1}</b>. ");
+            h.Append("The table is complete-case (followed for the whole horizon or until the event); where these two differ, absolute estimates are off for the population by that much.</p>");
+        }
+
         h.Append("<div class=\"plots\">");
         var series = all.Select(x => (Name(x.Algorithm), BinaryMetrics.RocCurve(x.Probabilities, x.Labels).Select(p => (p.X, p.Y)).ToList())).ToList();
         Figure(h, "ROC curve (false positive rate → true positive rate)", LinePlot(series, diagonal: true, "1 − specificity", "sensitivity"));

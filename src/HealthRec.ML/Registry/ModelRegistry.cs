@@ -45,6 +45,14 @@ public sealed record BundleManifest
     /// <summary>How the model did on its test set, in one line a clinician can read beside any estimate it gives.</summary>
     public string Validation { get; init; } = "";
 
+    /// <summary>Complete-case binary outcomes: the held-out patients' Kaplan–Meier incidence against the mean estimate over all their at-risk landmarks.</summary>
+    public CalibrationInTheLarge? InTheLarge { get; init; }
+
+    /// <summary>The mean estimate over the Kaplan–Meier incidence when they disagree by more than a quarter (estimates run high above 1, low below); null otherwise or when unknown.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public double? InTheLargeRatio => InTheLarge is { KaplanMeierIncidence: > 0 } large && double.IsFinite(large.MeanEstimate)
+        && large.MeanEstimate / large.KaplanMeierIncidence is var ratio && (ratio > 1.25 || ratio < 0.8) ? ratio : null;
+
     /// <summary>The baselines saved beside the model (<c>baselines/&lt;name&gt;.zip</c>): whether each outputs a probability.</summary>
     public ImmutableDictionary<string, bool> Baselines { get; init; } = ImmutableDictionary<string, bool>.Empty;
 }
@@ -93,6 +101,7 @@ public static class ModelRegistry
             TrainedAt = trainedAt,
             Importance = [.. trained.Importance.Select(x => new FeatureGain(x.Name, Math.Round(x.Gain, 6)))],
             Validation = Validation(trained, provenance),
+            InTheLarge = trained.Metrics.InTheLarge,
             Baselines = trained.Baselines.ToImmutableDictionary(kv => kv.Key, kv => kv.Value.Probability, StringComparer.Ordinal),
         };
         File.WriteAllText(Path.Combine(folder, "bundle.json"), JsonSerializer.Serialize(manifest, Json));
@@ -132,9 +141,13 @@ public static class ModelRegistry
         var data = provenance.Synthetic ? "synthetic patients" : "patients";
         return trained.Definition.Kind == OutcomeKind.Binary
             ? string.Create(CultureInfo.InvariantCulture,
-                $"LightGBM, held-out test of {m.N:N0} examples from {data}: ROC-AUC {m.RocAuc:0.00} (95 % CI {m.RocAucCi?.Low:0.00}–{m.RocAucCi?.High:0.00}), calibration slope {m.CalibrationSlope:0.00}")
+                $"LightGBM, held-out test of {m.N:N0} examples from {data}: ROC-AUC {m.RocAuc:0.00} (95 % CI {m.RocAucCi?.Low:0.00}–{m.RocAucCi?.High:0.00}), calibration slope {m.CalibrationSlope:0.00}{InTheLarge(m)}")
             : string.Create(CultureInfo.InvariantCulture, $"LightGBM, held-out test of {m.N:N0} examples from {data}: mean absolute error {m.Mae:0.00}, R² {m.R2:0.00}");
     }
+
+    private static string InTheLarge(OutcomeMetrics m) => m.InTheLarge is { } large
+        ? string.Create(CultureInfo.InvariantCulture, $"; over all at-risk patients, censored ones included, mean estimate {large.MeanEstimate:P1} against a Kaplan–Meier incidence of {large.KaplanMeierIncidence:P1}")
+        : "";
 
     /// <summary>The current version's folder of an outcome, or null when none is registered.</summary>
     public static string? CurrentFolder(string directory, string outcome)

@@ -127,7 +127,11 @@ internal sealed class PatientRiskCards(OutcomeLabels labels)
 
         detail.Append(Ci, $"Model {prediction.Outcome} {prediction.ModelVersion}: {Markdown(predictor.Definition.Title)}. ");
         detail.Append(Ci, $"Validated on held-out patients — {Markdown(prediction.Validation)}. ");
-        if ((predictor.Definition.MinFollowUpDays ?? predictor.Definition.HorizonDays) >= predictor.Definition.HorizonDays)
+        if (predictor.Manifest.InTheLargeRatio is { } ratio)
+        {
+            detail.Append(Ci, $"**This model's estimates run {(ratio > 1 ? "high" : "low")}**: over all at-risk patients in its held-out test, the mean estimate was {ratio:0.#} times the observed (Kaplan–Meier) incidence, most for records with few recent results; read the figure as a ranking against other patients, not as an absolute risk. ");
+        }
+        else if (predictor.Manifest.InTheLarge is null && (predictor.Definition.MinFollowUpDays ?? predictor.Definition.HorizonDays) >= predictor.Definition.HorizonDays)
         {
             // Complete-case training (the model card says so too): patients seen for less than the horizon without the
             // event were left out, and those who leave care are more often those without it.
@@ -139,7 +143,8 @@ internal sealed class PatientRiskCards(OutcomeLabels labels)
             detail.Append("Trained on synthetic patients: not yet validated on this organisation's patients.");
         }
 
-        return new CdsCard(uuid, Summary($"{label} {Percent(prediction.Estimate)} ({prediction.Band})"), indicator,
+        var runs = predictor.Manifest.InTheLargeRatio is { } off ? (off > 1 ? "; model runs high" : "; model runs low") : "";
+        return new CdsCard(uuid, Summary($"{label} {Percent(prediction.Estimate)} ({prediction.Band}{runs})"), indicator,
             new CdsSource($"HealthRec {prediction.Outcome} {prediction.ModelVersion}")
             {
                 Url = context.Url($"models/{prediction.Outcome}"),
