@@ -256,9 +256,11 @@ internal sealed class PatientRiskCards(OutcomeLabels labels)
         return $"Bands: {string.Join(", ", parts)}.";
     }
 
+    // No estimate is a certainty: the ends read "<1%" and ">99%".
     internal static string Percent(double p) => p switch
     {
         < 0.01 => "<1%",
+        > 0.99 => ">99%",
         < 0.1 => string.Create(Ci, $"{p * 100:0.#}%"),
         _ => string.Create(Ci, $"{p * 100:0}%"),
     };
