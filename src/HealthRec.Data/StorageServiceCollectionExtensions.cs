@@ -45,6 +45,7 @@ public static class StorageServiceCollectionExtensions
         services.AddSingleton<InvocationWriter>();
         services.AddSingleton<FeedbackStore>();
         services.AddSingleton<TokenReplayStore>();
+        services.AddSingleton<ScoreStore>();
         services.AddHealthChecks().AddCheck<DatabaseReadinessCheck>("database", tags: ["ready"]);
         return services;
     }

@@ -89,6 +89,63 @@ public sealed class NdjsonSource(string path, NdjsonSourceOptions? options = nul
         }
     }
 
+    /// <summary>
+    /// Splits the source into <paramref name="chunks"/> NDJSON files (<c>chunk-0000.ndjson</c>, ...) by a stable hash of
+    /// each line's patient — a light scan, no FHIR parse — so that each file holds every line of its patients and is a
+    /// source of its own. Returns how many patients each chunk got. Lines the scan cannot place are reported and left out.
+    /// </summary>
+    public async Task<int[]> PartitionAsync(string folder, int chunks, IngestionReport report, CancellationToken cancellationToken)
+    {
+        Directory.CreateDirectory(folder);
+        var files = File.Exists(path) ? [path] : Files(path);
+        var outputs = Enumerable.Range(0, chunks)
+            .Select(i => new FileStream(Path.Combine(folder, ChunkFile(i)), FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16, useAsync: true))
+            .ToArray();
+        var patients = Enumerable.Range(0, chunks).Select(_ => new HashSet<string>(StringComparer.Ordinal)).ToArray();
+        try
+        {
+            await foreach (var line in ScanAsync(files, report, cancellationToken))
+            {
+                var chunk = ChunkOf(line.PatientKey, chunks);
+                patients[chunk].Add(line.PatientKey);
+                await outputs[chunk].WriteAsync(line.Json, cancellationToken);
+                outputs[chunk].WriteByte((byte)'\n');
+            }
+        }
+        finally
+        {
+            foreach (var output in outputs)
+            {
+                await output.DisposeAsync();
+            }
+        }
+
+        return [.. patients.Select(p => p.Count)];
+    }
+
+    /// <summary>The file of one chunk written by <see cref="PartitionAsync"/>.</summary>
+    public static string ChunkFile(int chunk) => $"chunk-{chunk:D4}.ndjson";
+
+    /// <summary>The chunk a patient falls in: the same on every node and every run.</summary>
+    public static int ChunkOf(string patientKey, int chunks) => (int)((uint)StableHash(patientKey) % (uint)chunks);
+
+    /// <summary>
+    /// How many patients the source holds: the lines of its Patient files (Bulk Data names its files by type), or,
+    /// without such a file, the distinct patients of a light scan of every line.
+    /// </summary>
+    public async Task<int> CountPatientsAsync(IngestionReport report, CancellationToken cancellationToken)
+    {
+        var files = File.Exists(path) ? [path] : Files(path);
+        var patientFiles = files.Where(f => Path.GetFileName(f).StartsWith("Patient.", StringComparison.Ordinal)).ToList();
+        var keys = new HashSet<string>(StringComparer.Ordinal);
+        await foreach (var line in ScanAsync(patientFiles.Count > 0 ? patientFiles : files, report, cancellationToken))
+        {
+            keys.Add(line.PatientKey);
+        }
+
+        return keys.Count;
+    }
+
     // Second step: full FHIR parse, one patient at a time, in a stable order (patients parsed in parallel, yielded in order).
     private ParallelQuery<PatientResources> Parse(List<KeyedLine> lines, IngestionReport report)
     {

@@ -14,10 +14,17 @@ public sealed class JobsOptions
     /// <summary>Hangfire workers in this node; 0 makes the node a client only (enqueues, runs nothing).</summary>
     [Range(0, 64, ErrorMessage = "Jobs:WorkerCount must be between 0 and 64")]
     public int WorkerCount { get; set; } = Math.Max(1, Environment.ProcessorCount);
+
+    /// <summary>How often a node's idle workers look for new jobs in PostgreSQL.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.050", "00:10:00", ErrorMessage = "Jobs:PollInterval must be between 50 ms and 10 minutes")]
+    public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(5);
 }
 
-public static class JobsExtensions
+public static partial class JobsExtensions
 {
+    [LoggerMessage(EventId = 5010, Level = LogLevel.Warning, Message = "The population-scoring schedule could not be written to the job storage")]
+    private static partial void ScheduleNotWritten(ILogger logger, Exception exception);
+
     /// <summary>
     /// Hangfire with in-memory storage in the embedded default, and PostgreSQL storage (schema <c>hangfire</c>,
     /// on the application's one <see cref="NpgsqlDataSource"/>) when <c>ConnectionStrings:Postgres</c> is set,
@@ -26,6 +33,10 @@ public static class JobsExtensions
     public static WebApplicationBuilder AddJobs(this WebApplicationBuilder builder)
     {
         builder.Services.AddOptions<JobsOptions>().BindConfiguration(JobsOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddOptions<ScoringOptions>().BindConfiguration(ScoringOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddSingleton<NodeIdentity>();
+        builder.Services.AddTransient<PopulationScoringJob>();
+        var settings = builder.Configuration.GetSection(JobsOptions.Section).Get<JobsOptions>() ?? new JobsOptions();
         var usePostgres = !string.IsNullOrWhiteSpace(
             builder.Configuration.GetConnectionString(StorageServiceCollectionExtensions.PostgresConnectionStringName));
 
@@ -46,6 +57,7 @@ public static class JobsExtensions
                         PrepareSchemaIfNecessary = true,
                         // Long jobs (retraining, population scoring) keep their lease while they run.
                         UseSlidingInvisibilityTimeout = true,
+                        QueuePollInterval = settings.PollInterval,
                         // A database outage at start-up must not stop the node: hooks keep answering and
                         // readiness reports the outage; Hangfire initialises its storage when it can.
                         StartupConnectionMaxRetries = 1,
@@ -60,11 +72,14 @@ public static class JobsExtensions
             }
         });
 
-        var workers = builder.Configuration.GetSection(JobsOptions.Section).Get<JobsOptions>()?.WorkerCount
-            ?? new JobsOptions().WorkerCount;
-        if (workers > 0)
+        if (settings.WorkerCount > 0)
         {
-            builder.Services.AddHangfireServer(server => server.WorkerCount = workers);
+            builder.Services.AddHangfireServer((services, server) =>
+            {
+                server.WorkerCount = settings.WorkerCount;
+                server.ServerName = services.GetRequiredService<NodeIdentity>().Name;
+                server.SchedulePollingInterval = settings.PollInterval;
+            });
         }
 
         return builder;
@@ -74,7 +89,33 @@ public static class JobsExtensions
     public static WebApplication MapJobs(this WebApplication app)
     {
         app.MapHangfireDashboard("/hangfire");
+        JobEndpoints.Map(app);
+        ScheduleRecurring(app);
         return app;
+    }
+
+    // The nightly run, from Jobs:Scoring:Cron. With PostgreSQL down at start-up the schedule cannot be written; the node
+    // starts anyway (hooks keep answering) and another node, or the next start, writes it.
+    private static void ScheduleRecurring(WebApplication app)
+    {
+        var cron = app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<ScoringOptions>>().Value.Cron;
+        try
+        {
+            var recurring = app.Services.GetRequiredService<IRecurringJobManager>();
+            if (string.IsNullOrWhiteSpace(cron))
+            {
+                recurring.RemoveIfExists(PopulationScoringJob.Name);
+            }
+            else
+            {
+                recurring.AddOrUpdate<PopulationScoringJob>(PopulationScoringJob.Name, j => j.StartAsync(null, null, CancellationToken.None), cron,
+                    new RecurringJobOptions { TimeZone = TimeZoneInfo.Utc });
+            }
+        }
+        catch (Exception ex) when (ex is Npgsql.NpgsqlException or InvalidOperationException or TimeoutException)
+        {
+            ScheduleNotWritten(app.Logger, ex);
+        }
     }
 
     private sealed class SharedDataSourceConnectionFactory(NpgsqlDataSource dataSource) : IConnectionFactory

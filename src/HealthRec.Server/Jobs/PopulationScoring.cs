@@ -1,0 +1,179 @@
+using System.ComponentModel.DataAnnotations;
+using System.Globalization;
+using Hangfire;
+using HealthRec.Clinical.Ingestion;
+using HealthRec.Clinical.Outcomes;
+using HealthRec.Data;
+using HealthRec.Fhir.Ingestion;
+using HealthRec.Fhir.Sources;
+using HealthRec.ML.Recommendation;
+using HealthRec.ML.Serving;
+using HealthRec.Server.Models;
+using Microsoft.Extensions.Options;
+
+namespace HealthRec.Server.Jobs;
+
+/// <summary>Settings under <c>Jobs:Scoring</c>.</summary>
+public sealed class ScoringOptions
+{
+    public const string Section = "Jobs:Scoring";
+
+    /// <summary>The population: a folder or file of Bulk Data NDJSON (plain or gzipped); relative to the content root.</summary>
+    [Required(AllowEmptyStrings = false, ErrorMessage = "Jobs:Scoring:Source must name the population's NDJSON, e.g. data/sample")]
+    public string Source { get; set; } = "data/sample";
+
+    /// <summary>Patients per chunk job: any node's worker takes one chunk at a time.</summary>
+    [Range(1, 1_000_000, ErrorMessage = "Jobs:Scoring:ChunkSize must be between 1 and 1,000,000")]
+    public int ChunkSize { get; set; } = 500;
+
+    /// <summary>When the nightly run starts (cron, UTC); empty for no schedule (runs only when triggered).</summary>
+    public string? Cron { get; set; } = "0 2 * * *";
+
+    /// <summary>Where a run's chunk files are written; every node must see the same folder (a shared volume with several nodes).</summary>
+    [Required(AllowEmptyStrings = false)]
+    public string WorkPath { get; set; } = "var/runs";
+
+    /// <summary>Recommendations kept per patient beside the estimates.</summary>
+    [Range(0, 10)]
+    public int Recommendations { get; set; } = 3;
+}
+
+/// <summary>This node, as job records name it (host, process and a per-start id: two nodes in one process differ too).</summary>
+public sealed class NodeIdentity
+{
+    public string Name { get; } = $"{Environment.MachineName}:{Environment.ProcessId}:{Guid.NewGuid().ToString("N")[..6]}";
+}
+
+/// <summary>
+/// Population scoring on Hangfire: a start job fixes the run (its id, the date it scores as of, the chunk count), splits
+/// the population's NDJSON into chunk files by a stable hash of each patient, and enqueues one job per chunk; any
+/// node's workers take chunks; each chunk job scores its patients with every current model (estimate, band, factors)
+/// and the top recommendations and stores them with its chunk mark in one transaction; the job that stores the last
+/// chunk completes the run. Arguments are ids and settings only; every job may run twice (at-least-once delivery)
+/// and leaves the same rows.
+/// </summary>
+public sealed partial class PopulationScoringJob(ScoreStore store, ModelCatalog models, FhirRecordMapper mapper, IOptions<ScoringOptions> options,
+    IHostEnvironment environment, IBackgroundJobClient jobs, NodeIdentity node, TimeProvider time, ILogger<PopulationScoringJob> logger)
+{
+    public const string Name = "population-scoring";
+
+    /// <summary>Starts (or resumes) a run: <paramref name="runId"/> null for a new one, <paramref name="indexDate"/> (yyyy-MM-dd) null for now.</summary>
+    [JobDisplayName("population scoring: start {0}")]
+    [AutomaticRetry(Attempts = 3, DelaysInSeconds = [10, 60, 300])]
+    public async Task StartAsync(string? runId, string? indexDate, CancellationToken cancellationToken)
+    {
+        var settings = options.Value;
+        var now = time.GetUtcNow();
+        var indexAt = indexDate is null ? now
+            : DateTimeOffset.ParseExact(indexDate, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal).AddDays(1).AddTicks(-1);
+        runId ??= string.Create(CultureInfo.InvariantCulture, $"run-{now:yyyyMMdd'T'HHmmss'Z'}-{Guid.NewGuid().ToString("N")[..4]}");
+        var sourcePath = Path.Combine(environment.ContentRootPath, settings.Source);
+        var source = new NdjsonSource(sourcePath);
+        var existing = await store.FindRunAsync(runId, cancellationToken);
+        var patients = existing?.PatientCount ?? await source.CountPatientsAsync(new IngestionReport(), cancellationToken);
+        var chunks = existing?.ChunkCount ?? Math.Max(1, (int)Math.Ceiling(patients / (double)settings.ChunkSize));
+        var run = existing ?? await store.StartRunAsync(
+            new ScoreRun(runId, settings.Source, indexAt, chunks, patients, models.Current.Versions, ScoreRun.Scoring, now, null), cancellationToken);
+
+        var folder = RunFolder(runId);
+        var marker = Path.Combine(folder, "partitioned");
+        if (!File.Exists(marker))
+        {
+            // Written again in full when a start is repeated: the same hash puts every patient in the same chunk.
+            await source.PartitionAsync(folder, run.ChunkCount, new IngestionReport(), cancellationToken);
+            await File.WriteAllTextAsync(marker, run.ChunkCount.ToString(CultureInfo.InvariantCulture), cancellationToken);
+        }
+
+        var done = (await store.ChunksAsync(runId, cancellationToken)).Select(c => c.Chunk).ToHashSet();
+        for (var chunk = 0; chunk < run.ChunkCount; chunk++)
+        {
+            if (!done.Contains(chunk))
+            {
+                var id = run.RunId;
+                var k = chunk;
+                jobs.Enqueue<PopulationScoringJob>(j => j.ScoreChunkAsync(id, k, CancellationToken.None));
+            }
+        }
+
+        LogStarted(runId, run.PatientCount, run.ChunkCount, run.ChunkCount - done.Count);
+        if (done.Count == run.ChunkCount)
+        {
+            await CompleteAsync(run, cancellationToken);
+        }
+    }
+
+    /// <summary>Scores one chunk of a run and stores it; the chunk that finishes the run completes it.</summary>
+    [JobDisplayName("population scoring: {0} chunk {1}")]
+    [AutomaticRetry(Attempts = 5, DelaysInSeconds = [1, 5, 30, 120, 600])]
+    public async Task ScoreChunkAsync(string runId, int chunk, CancellationToken cancellationToken)
+    {
+        var run = await store.FindRunAsync(runId, cancellationToken)
+            ?? throw new InvalidOperationException($"Population-scoring run {runId} is not stored; its start job must run first.");
+        if (run.Status == ScoreRun.Completed)
+        {
+            // A repeat after the run completed: its rows are stored (and its chunk files gone).
+            return;
+        }
+
+        var file = Path.Combine(RunFolder(runId), NdjsonSource.ChunkFile(chunk));
+        var serving = models.Current;
+        var settings = options.Value;
+        var rows = new List<ScoreRow>();
+        var patients = 0;
+        await foreach (var record in RecordReader.ReadAsync(new NdjsonSource(file), mapper, new IngestionReport(), cancellationToken))
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            patients++;
+            rows.AddRange(Score(serving, record, run.IndexAt, settings.Recommendations));
+        }
+
+        var completed = await store.RecordChunkAsync(runId, chunk, patients, node.Name, rows, time.GetUtcNow(), cancellationToken);
+        LogChunk(runId, chunk, patients, rows.Count, completed, run.ChunkCount);
+        if (completed == run.ChunkCount)
+        {
+            await CompleteAsync(run, cancellationToken);
+        }
+    }
+
+    /// <summary>Every applicable outcome's estimate for one patient, each row carrying the patient's top recommendations.</summary>
+    internal static IEnumerable<ScoreRow> Score(ServingModels serving, Clinical.Records.PatientRecord record, DateTimeOffset at, int recommendations)
+    {
+        var features = serving.Featurizer.Featurize(record, at);
+        var predictions = serving.Predictors.Values.OrderBy(p => p.Definition.Id, StringComparer.Ordinal)
+            .Select(p => p.Predict(record, at, features)).OfType<RiskPrediction>().ToList();
+        if (predictions.Count == 0)
+        {
+            return [];
+        }
+
+        var suggested = recommendations == 0 ? ""
+            : string.Join("; ", serving.Recommender.Recommend(PatientSnapshot.From(record, at, features, serving.Featurizer, predictions), recommendations)
+                .Recommendations.Select(r => r.Intervention.Id));
+        return predictions.Select(p => new ScoreRow(record.PatientId, p.Outcome, Math.Round(p.Estimate, 6),
+            p.Kind == OutcomeKind.Binary ? p.Band : null, p.ModelVersion, string.Join("; ", p.Factors.Select(f => $"{f.Text} ({f.Direction})")), suggested));
+    }
+
+    private async Task CompleteAsync(ScoreRun run, CancellationToken cancellationToken)
+    {
+        if (await store.CompleteRunAsync(run.RunId, time.GetUtcNow(), cancellationToken))
+        {
+            LogCompleted(run.RunId, run.ChunkCount);
+            var folder = RunFolder(run.RunId);
+            if (Directory.Exists(folder))
+            {
+                Directory.Delete(folder, recursive: true);
+            }
+        }
+    }
+
+    private string RunFolder(string runId) => Path.Combine(environment.ContentRootPath, options.Value.WorkPath, runId);
+
+    [LoggerMessage(EventId = 5000, Level = LogLevel.Information, Message = "Population scoring {RunId}: {Patients} patients in {Chunks} chunks, {Enqueued} enqueued")]
+    private partial void LogStarted(string runId, int patients, int chunks, int enqueued);
+
+    [LoggerMessage(EventId = 5001, Level = LogLevel.Information, Message = "Population scoring {RunId} chunk {Chunk}: {Patients} patients, {Rows} estimates; {Done} of {Chunks} chunks done")]
+    private partial void LogChunk(string runId, int chunk, int patients, int rows, int done, int chunks);
+
+    [LoggerMessage(EventId = 5002, Level = LogLevel.Information, Message = "Population scoring {RunId} completed ({Chunks} chunks)")]
+    private partial void LogCompleted(string runId, int chunks);
+}

@@ -1,0 +1,200 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json.Nodes;
+using Hangfire.Common;
+using Hangfire.Server;
+using HealthRec.Clinical.Ingestion;
+using HealthRec.Data;
+using HealthRec.Fhir.Ingestion;
+using HealthRec.Fhir.Sources;
+using HealthRec.Server.Jobs;
+using HealthRec.Server.Models;
+using HealthRec.Testing;
+
+namespace HealthRec.Server.Tests;
+
+/// <summary>Fails the first run of one chunk job after it has stored its rows, as a node dying at that moment would.</summary>
+internal sealed class FailChunkOnce(int chunk) : JobFilterAttribute, IServerFilter
+{
+    public ConcurrentQueue<int> Runs { get; } = new();
+
+    public void OnPerforming(PerformingContext context)
+    {
+    }
+
+    public void OnPerformed(PerformedContext context)
+    {
+        if (context.BackgroundJob.Job.Method.Name == nameof(PopulationScoringJob.ScoreChunkAsync) && context.BackgroundJob.Job.Args[1] is int k && k == chunk)
+        {
+            Runs.Enqueue(k);
+            if (Runs.Count == 1 && context.Exception is null)
+            {
+                throw new InvalidOperationException($"chunk {chunk} failed on purpose after storing its rows");
+            }
+        }
+    }
+}
+
+/// <summary>Population scoring on Hangfire with a real PostgreSQL: several nodes, retries and repeats.</summary>
+[Collection(SequentialServers.Name)]
+public sealed class PopulationScoringTests : IDisposable
+{
+    private const string IndexDate = "2024-12-31";
+    private readonly DirectoryInfo _work = Directory.CreateTempSubdirectory("healthrec-runs-");
+
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    public void Dispose() => _work.Delete(recursive: true);
+
+    private Dictionary<string, string?> Node(string connectionString) => new(HealthTests.Postgres(connectionString))
+    {
+        ["Jobs:WorkerCount"] = "1",
+        ["Jobs:PollInterval"] = "00:00:00.200",
+        ["Jobs:Scoring:ChunkSize"] = "25",
+        ["Jobs:Scoring:Cron"] = "",
+        ["Jobs:Scoring:WorkPath"] = _work.FullName,
+        ["Jobs:Scoring:Source"] = Path.Combine(TestServices.RepositoryRoot, "data", "sample"),
+    };
+
+    private static async Task<string> TriggerAsync(RunningServer server)
+    {
+        var response = await server.Client.PostAsync(new Uri($"/admin/jobs/population-scoring?indexDate={IndexDate}", UriKind.Relative), null, Ct);
+        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        return (string)JsonNode.Parse(await response.Content.ReadAsStringAsync(Ct))!["jobId"]!;
+    }
+
+    private static async Task<ScoreRun> CompletedRunAsync(ScoreStore store, Func<ScoreRun, bool> which)
+    {
+        var deadline = DateTime.UtcNow.AddMinutes(3);
+        while (DateTime.UtcNow < deadline)
+        {
+            var run = (await store.RecentRunsAsync(20, Ct)).FirstOrDefault(which);
+            if (run?.Status == ScoreRun.Completed)
+            {
+                return run;
+            }
+
+            await Task.Delay(200, Ct);
+        }
+
+        throw new TimeoutException("the scoring run did not complete within three minutes");
+    }
+
+    private static async Task<List<ScoreRow>> RowsAsync(ScoreStore store, string runId)
+    {
+        var rows = new List<ScoreRow>();
+        await foreach (var row in store.RowsAsync(runId, Ct))
+        {
+            rows.Add(row);
+        }
+
+        return rows;
+    }
+
+    [Fact]
+    public async Task GivenTwoNodesOnOnePostgres_WhenARunIsTriggered_ThenBothTakeChunksAndEveryPatientIsScoredOnceAsTheModelsScoreIt()
+    {
+        await using var database = await PostgresTestDatabase.CreateAsync(Ct);
+        await using var first = await RunningServer.StartAsync(Node(database.ConnectionString), Ct);
+        await using var second = await RunningServer.StartAsync(Node(database.ConnectionString), Ct);
+        var store = first.Services.GetRequiredService<ScoreStore>();
+
+        await TriggerAsync(first);
+        var run = await CompletedRunAsync(store, _ => true);
+
+        Assert.Equal(300, run.PatientCount);
+        Assert.Equal(12, run.ChunkCount);
+        var chunks = await store.ChunksAsync(run.RunId, Ct);
+        Assert.Equal(Enumerable.Range(0, 12), chunks.Select(c => c.Chunk));
+        Assert.Equal(300, chunks.Sum(c => c.Patients));
+        var nodes = new[] { first, second }.Select(s => s.Services.GetRequiredService<NodeIdentity>().Name).Order(StringComparer.Ordinal).ToList();
+        Assert.Equal(nodes, chunks.Select(c => c.Node).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal));
+
+        // The stored estimates are exactly what the serving models give each patient as of the run's date, one row each.
+        var rows = await RowsAsync(store, run.RunId);
+        var serving = first.Services.GetRequiredService<ModelCatalog>().Current;
+        var mapper = first.Services.GetRequiredService<FhirRecordMapper>();
+        var expected = new List<(string Patient, string Outcome, double Estimate)>();
+        await foreach (var record in RecordReader.ReadAsync(new NdjsonSource(Path.Combine(TestServices.RepositoryRoot, "data", "sample")), mapper, new IngestionReport(), Ct))
+        {
+            foreach (var predictor in serving.Predictors.Values)
+            {
+                if (predictor.Predict(record, run.IndexAt) is { } prediction)
+                {
+                    expected.Add((record.PatientId, prediction.Outcome, Math.Round(prediction.Estimate, 6)));
+                }
+            }
+        }
+
+        Assert.Equal(expected.Count, rows.Count);
+        Assert.Equal(expected.OrderBy(e => e.Patient, StringComparer.Ordinal).ThenBy(e => e.Outcome, StringComparer.Ordinal),
+            rows.Select(r => (r.PatientId, r.Outcome, r.Estimate)));
+        Assert.All(rows.Where(r => r.Outcome != "hba1c-1y"), r => Assert.NotNull(r.Band));
+        Assert.False(Directory.Exists(Path.Combine(_work.FullName, run.RunId)), "the chunk files outlived the run");
+    }
+
+    [Fact]
+    public async Task GivenAChunkThatFailsAfterStoringItsRows_WhenRetried_ThenTheRunHasTheRowsOfACleanRunAndARepeatedRunTheSame()
+    {
+        await using var database = await PostgresTestDatabase.CreateAsync(Ct);
+        await using var server = await RunningServer.StartAsync(Node(database.ConnectionString), Ct);
+        var store = server.Services.GetRequiredService<ScoreStore>();
+        await TriggerAsync(server);
+        var clean = await CompletedRunAsync(store, _ => true);
+        var failing = new FailChunkOnce(chunk: 4);
+        Hangfire.GlobalJobFilters.Filters.Add(failing);
+        ScoreRun retried;
+        try
+        {
+            await TriggerAsync(server);
+            retried = await CompletedRunAsync(store, r => r.RunId != clean.RunId);
+        }
+        finally
+        {
+            Hangfire.GlobalJobFilters.Filters.Remove(failing);
+        }
+
+        await TriggerAsync(server);
+        var repeated = await CompletedRunAsync(store, r => r.RunId != clean.RunId && r.RunId != retried.RunId);
+
+        // Chunk 4 ran twice: it stored its rows, failed, and was retried, storing them again.
+        Assert.Equal([4, 4], failing.Runs);
+        var expected = await RowsAsync(store, clean.RunId);
+        Assert.NotEmpty(expected);
+        Assert.Equal(expected, await RowsAsync(store, retried.RunId));
+        Assert.Equal(expected, await RowsAsync(store, repeated.RunId));
+        Assert.Equal(clean.IndexAt, retried.IndexAt);
+    }
+
+    [Fact]
+    public async Task GivenACompletedRun_WhenTheWorklistAndTheExportAreAsked_ThenTheyListItsPatientsRankedAndAll()
+    {
+        await using var database = await PostgresTestDatabase.CreateAsync(Ct);
+        await using var server = await RunningServer.StartAsync(Node(database.ConnectionString), Ct);
+        var store = server.Services.GetRequiredService<ScoreStore>();
+        Assert.Equal(HttpStatusCode.NotFound, (await server.Client.GetAsync(new Uri("/api/worklist?outcome=t2d-5y", UriKind.Relative), Ct)).StatusCode);
+        await TriggerAsync(server);
+        var run = await CompletedRunAsync(store, _ => true);
+        var rows = (await RowsAsync(store, run.RunId)).Where(r => r.Outcome == "t2d-5y").ToList();
+
+        var worklist = (await server.Client.GetFromJsonAsync<JsonNode>(new Uri("/api/worklist?outcome=t2d-5y&top=10", UriKind.Relative), Ct))!;
+        var high = (await server.Client.GetFromJsonAsync<JsonNode>(new Uri("/api/worklist?outcome=t2d-5y&top=500&band=high", UriKind.Relative), Ct))!;
+        var csv = await server.Client.GetStringAsync(new Uri($"/api/runs/{run.RunId}/export", UriKind.Relative), Ct);
+        var ndjson = await server.Client.GetStringAsync(new Uri($"/api/runs/{run.RunId}/export?format=ndjson", UriKind.Relative), Ct);
+
+        Assert.Equal(run.RunId, (string)worklist["run"]!["runId"]!);
+        var listed = worklist["patients"]!.AsArray().Select(p => (double)p!["estimate"]!).ToList();
+        Assert.Equal(rows.Select(r => r.Estimate).OrderDescending().Take(10), listed);
+        Assert.All(worklist["patients"]!.AsArray(), p => Assert.InRange(p!["recommendations"]!.AsArray().Count, 0, 3));
+        Assert.Equal(rows.Count(r => r.Band == "high"), high["patients"]!.AsArray().Count);
+        Assert.All(high["patients"]!.AsArray(), p => Assert.Equal("high", (string)p!["band"]!));
+        var lines = csv.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal("patient_id,outcome,estimate,band,model_version,top_factors,recommendations", lines[0]);
+        var total = (await RowsAsync(store, run.RunId)).Count;
+        Assert.Equal(total, lines.Length - 1);
+        Assert.Equal(total, ndjson.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
+        Assert.Equal(HttpStatusCode.BadRequest, (await server.Client.GetAsync(new Uri($"/api/runs/{run.RunId}/export?format=xml", UriKind.Relative), Ct)).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await server.Client.PostAsync(new Uri("/admin/jobs/nothing", UriKind.Relative), null, Ct)).StatusCode);
+    }
+}
