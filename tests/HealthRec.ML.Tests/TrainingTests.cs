@@ -108,6 +108,32 @@ public sealed class TrainingTests(GeneratedCohort cohort) : IClassFixture<Genera
     }
 
     [Fact]
+    public void GivenAModelAndOneTrainedOnShuffledLabels_WhenTheGateJudgesEachAgainstTheOther_ThenTheRealOneIsPromotedAndTheShuffledOneRejected()
+    {
+        var featurizer = Repo.Featurizer();
+        var definition = Outcome("t2d-5y");
+        var (examples, counts) = OutcomeExamples.Build(cohort.Records, definition, featurizer);
+        var (good, _) = Train("t2d-5y");
+        var random = new Random(7);
+        var labels = examples.Select(e => e.Label).OrderBy(_ => random.Next()).ToArray();
+        var shuffled = new OutcomeTrainer(featurizer).Train(definition, [.. examples.Select((e, i) => e with { Label = labels[i] })], counts);
+        using var real = OutcomeModel.Load(ModelRegistry.Save(_registry.FullName, good, featurizer.Names, Provenance(), DateTimeOffset.UnixEpoch, makeCurrent: false));
+        using var noise = OutcomeModel.Load(ModelRegistry.Save(_registry.FullName, shuffled, featurizer.Names, Provenance(), DateTimeOffset.UnixEpoch, makeCurrent: false));
+        var test = examples.Where(e => PatientSplit.Of(e.PatientId, 1) == PatientSplit.Part.Test).ToList();
+
+        var promoted = PromotionGate.Decide(real, noise, test, new GateThresholds(), DateTimeOffset.UnixEpoch);
+        var rejected = PromotionGate.Decide(noise, real, test, new GateThresholds(), DateTimeOffset.UnixEpoch);
+
+        Assert.True(promoted.Promote, promoted.Summary + ": " + string.Join("; ", promoted.Checks.Select(c => $"{c.Name} {c.Detail}")));
+        Assert.False(rejected.Promote);
+        Assert.False(rejected.Checks.Single(c => c.Name == "discrimination").Passed);
+        Assert.Equal(test.Count, rejected.TestExamples);
+        Assert.Contains("rejected (discrimination", rejected.Summary, StringComparison.Ordinal);
+        // Nothing was made current: a challenger waits for the gate.
+        Assert.False(File.Exists(Path.Combine(_registry.FullName, "t2d-5y", ModelRegistry.CurrentFile)));
+    }
+
+    [Fact]
     public void GivenTheSameSeed_WhenTrainedTwice_ThenPredictionsAreIdentical_AndASavedBundleLoadsWithTheSamePredictions()
     {
         var (first, examples) = Train("t2d-5y");

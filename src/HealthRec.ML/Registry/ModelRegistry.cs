@@ -71,9 +71,12 @@ public static class ModelRegistry
     /// <summary>How bundles and metrics are written: web naming, indented.</summary>
     public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { WriteIndented = true };
 
-    /// <summary>Saves a trained outcome as the next version and makes it current; returns the version's folder.</summary>
+    /// <summary>
+    /// Saves a trained outcome as the next version and, unless <paramref name="makeCurrent"/> is false (a challenger that
+    /// must pass the promotion gate first), makes it current; returns the version's folder.
+    /// </summary>
     public static string Save(string directory, TrainedOutcome trained, IReadOnlyList<string> featureNames, TrainingProvenance provenance,
-        DateTimeOffset trainedAt)
+        DateTimeOffset trainedAt, bool makeCurrent = true)
     {
         var outcomeFolder = Path.Combine(directory, trained.Definition.Id);
         var (version, folder) = NewVersion(outcomeFolder);
@@ -109,7 +112,11 @@ public static class ModelRegistry
         File.WriteAllText(Path.Combine(folder, "metrics.json"), metrics.ToJsonString(Json));
         File.WriteAllText(Path.Combine(folder, "model-card.md"), ModelCard.Write(manifest, trained));
 
-        MakeCurrent(outcomeFolder, version);
+        if (makeCurrent)
+        {
+            MakeCurrent(outcomeFolder, version);
+        }
+
         return folder;
     }
 
