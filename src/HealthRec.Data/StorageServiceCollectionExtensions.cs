@@ -46,6 +46,7 @@ public static class StorageServiceCollectionExtensions
         services.AddSingleton<FeedbackStore>();
         services.AddSingleton<TokenReplayStore>();
         services.AddSingleton<ScoreStore>();
+        services.AddSingleton<ModelLifecycleStore>();
         services.AddHealthChecks().AddCheck<DatabaseReadinessCheck>("database", tags: ["ready"]);
         return services;
     }

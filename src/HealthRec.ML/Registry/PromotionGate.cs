@@ -105,7 +105,9 @@ public static class PromotionGate
             var weak = large.Where(g => g.Value.RocAuc < ours.RocAuc - thresholds.SubgroupMaxGap)
                 .Select(g => string.Create(ci, $"{g.Key} {g.Value.RocAuc:0.000} (n = {g.Value.N:N0})")).ToList();
             var all = string.Join(", ", large.Select(g => string.Create(ci, $"{g.Key} {g.Value.RocAuc:0.000}")));
-            checks.Add(new GateCheck("subgroups", weak.Count == 0, weak.Count == 0
+            checks.Add(new GateCheck("subgroups", weak.Count == 0, large.Count == 0
+                ? string.Create(ci, $"no subgroup of ≥ {thresholds.SubgroupMinimum} with ≥ {thresholds.SubgroupMinimumEvents} events in the test set: nothing to compare")
+                : weak.Count == 0
                 ? string.Create(ci, $"{large.Count} subgroups of ≥ {thresholds.SubgroupMinimum} with ≥ {thresholds.SubgroupMinimumEvents} events ({all}), none more than {thresholds.SubgroupMaxGap} below ROC-AUC {ours.RocAuc:0.000}")
                 : string.Create(ci, $"below ROC-AUC {ours.RocAuc:0.000} by more than {thresholds.SubgroupMaxGap}: {string.Join(", ", weak)}")));
         }

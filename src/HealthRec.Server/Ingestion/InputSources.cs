@@ -127,6 +127,10 @@ internal static class InputSources
         return Convert.ToHexStringLower(sha.GetHashAndReset());
     }
 
+    /// <summary>Where a model's training data came from, for its bundle and model card.</summary>
+    public static ML.Registry.TrainingProvenance Provenance(string[] inputs, int seed, Clinical.Features.FeatureSchema schema, string command) =>
+        new(string.Join(" ", inputs), Fingerprint(inputs), inputs.All(IsSynthetic), command, seed, schema.Id, schema.Version);
+
     /// <summary>Whether an input is a cohort made by HealthRec's generator (its manifest lies beside the data).</summary>
     public static bool IsSynthetic(string input) =>
         File.Exists(Path.Combine(Directory.Exists(input) ? input : Path.GetDirectoryName(Path.GetFullPath(input)) ?? ".", Fhir.Synthetic.CohortGenerator.ManifestFile));

@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.Json;
 using Hangfire;
 using HealthRec.Data;
+using HealthRec.Server.Models;
 using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace HealthRec.Server.Jobs;
@@ -34,7 +35,7 @@ internal static class JobEndpoints
         api.MapGet("/runs/{runId}/export", ExportAsync).WithName("ExportRun")
             .WithSummary("Every estimate of a run as CSV (format=csv, the default) or NDJSON (format=ndjson) (local requests only).");
         app.MapPost("/admin/jobs/{name}", Trigger).WithTags("Admin").WithName("TriggerJob")
-            .WithSummary("Runs a job now: population-scoring (optional indexDate=yyyy-MM-dd) (local requests only).");
+            .WithSummary("Runs a job now: population-scoring (optional indexDate=yyyy-MM-dd), retrain (optional outcome=ID) (local requests only).");
     }
 
     internal static bool IsLocal(HttpContext http) => http.Connection.RemoteIpAddress is { } remote && IPAddress.IsLoopback(remote);
@@ -121,7 +122,8 @@ internal static class JobEndpoints
         return TypedResults.Empty;
     }
 
-    internal static Results<Accepted<JobQueued>, ProblemHttpResult> Trigger(HttpContext http, string name, string? indexDate, IBackgroundJobClient jobs)
+    internal static Results<Accepted<JobQueued>, ProblemHttpResult> Trigger(HttpContext http, string name, string? indexDate, string? outcome,
+        IBackgroundJobClient jobs, ModelCatalog catalog)
     {
         if (!IsLocal(http))
         {
@@ -133,11 +135,19 @@ internal static class JobEndpoints
             return TypedResults.Problem(statusCode: 400, title: "Bad indexDate", detail: "indexDate must be a date, yyyy-MM-dd.");
         }
 
+        if (outcome is not null && !catalog.Predictors.ContainsKey(outcome))
+        {
+            return TypedResults.Problem(statusCode: 400, title: "Bad outcome", detail: $"No outcome '{outcome}' is served; see GET /models.");
+        }
+
         return name switch
         {
-            PopulationScoringJob.Name => TypedResults.Accepted($"/api/runs", new JobQueued(name,
+            PopulationScoringJob.Name => TypedResults.Accepted("/api/runs", new JobQueued(name,
                 jobs.Enqueue<PopulationScoringJob>(j => j.StartAsync(null, indexDate, CancellationToken.None)))),
-            _ => TypedResults.Problem(statusCode: 404, title: "No such job", detail: $"No job '{name}'; the jobs are: {PopulationScoringJob.Name}."),
+            RetrainJob.Name => TypedResults.Accepted("/admin/models", new JobQueued(name,
+                jobs.Enqueue<RetrainJob>(j => j.RunAsync(outcome, null, CancellationToken.None)))),
+            _ => TypedResults.Problem(statusCode: 404, title: "No such job",
+                detail: $"No job '{name}'; the jobs are: {PopulationScoringJob.Name}, {RetrainJob.Name}."),
         };
     }
 

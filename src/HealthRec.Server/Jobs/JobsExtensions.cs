@@ -22,7 +22,7 @@ public sealed class JobsOptions
 
 public static partial class JobsExtensions
 {
-    [LoggerMessage(EventId = 5010, Level = LogLevel.Warning, Message = "The population-scoring schedule could not be written to the job storage")]
+    [LoggerMessage(EventId = 5010, Level = LogLevel.Warning, Message = "The job schedules could not be written to the job storage")]
     private static partial void ScheduleNotWritten(ILogger logger, Exception exception);
 
     /// <summary>
@@ -35,7 +35,11 @@ public static partial class JobsExtensions
         builder.Services.AddOptions<JobsOptions>().BindConfiguration(JobsOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddOptions<ScoringOptions>().BindConfiguration(ScoringOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddSingleton<NodeIdentity>();
+        builder.Services.AddOptions<RetrainOptions>().BindConfiguration(RetrainOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddTransient<PopulationScoringJob>();
+        builder.Services.AddTransient<RetrainJob>();
+        builder.Services.AddHttpClient(RetrainJob.Name);
+        builder.Services.AddHostedService<ModelWatcher>();
         var settings = builder.Configuration.GetSection(JobsOptions.Section).Get<JobsOptions>() ?? new JobsOptions();
         var usePostgres = !string.IsNullOrWhiteSpace(
             builder.Configuration.GetConnectionString(StorageServiceCollectionExtensions.PostgresConnectionStringName));
@@ -94,27 +98,33 @@ public static partial class JobsExtensions
         return app;
     }
 
-    // The nightly run, from Jobs:Scoring:Cron. With PostgreSQL down at start-up the schedule cannot be written; the node
-    // starts anyway (hooks keep answering) and another node, or the next start, writes it.
+    // The schedules, from Jobs:Scoring:Cron and Jobs:Retrain:Cron. With PostgreSQL down at start-up they cannot be
+    // written; the node starts anyway (hooks keep answering) and another node, or the next start, writes them.
     private static void ScheduleRecurring(WebApplication app)
     {
-        var cron = app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<ScoringOptions>>().Value.Cron;
+        var scoring = app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<ScoringOptions>>().Value.Cron;
+        var retrain = app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<RetrainOptions>>().Value.Cron;
         try
         {
             var recurring = app.Services.GetRequiredService<IRecurringJobManager>();
-            if (string.IsNullOrWhiteSpace(cron))
-            {
-                recurring.RemoveIfExists(PopulationScoringJob.Name);
-            }
-            else
-            {
-                recurring.AddOrUpdate<PopulationScoringJob>(PopulationScoringJob.Name, j => j.StartAsync(null, null, CancellationToken.None), cron,
-                    new RecurringJobOptions { TimeZone = TimeZoneInfo.Utc });
-            }
+            Schedule<PopulationScoringJob>(recurring, PopulationScoringJob.Name, scoring, j => j.StartAsync(null, null, CancellationToken.None));
+            Schedule<RetrainJob>(recurring, RetrainJob.Name, retrain, j => j.RunAsync(null, null, CancellationToken.None));
         }
         catch (Exception ex) when (ex is Npgsql.NpgsqlException or InvalidOperationException or TimeoutException)
         {
             ScheduleNotWritten(app.Logger, ex);
+        }
+    }
+
+    private static void Schedule<TJob>(IRecurringJobManager recurring, string name, string? cron, System.Linq.Expressions.Expression<Func<TJob, Task>> job)
+    {
+        if (string.IsNullOrWhiteSpace(cron))
+        {
+            recurring.RemoveIfExists(name);
+        }
+        else
+        {
+            recurring.AddOrUpdate(name, job, cron, new RecurringJobOptions { TimeZone = TimeZoneInfo.Utc });
         }
     }
 

@@ -27,6 +27,10 @@ public sealed class ModelOptions
     /// <summary>Feature schema the models were trained on.</summary>
     [Required(AllowEmptyStrings = false)]
     public string FeatureSchemaPath { get; set; } = TerminologyFiles.DefaultSchema;
+
+    /// <summary>How often the registry is checked for a version promoted by another node (0 turns the check off).</summary>
+    [Range(typeof(TimeSpan), "00:00:00", "1.00:00:00", ErrorMessage = "Models:ReloadInterval must be between 0 and one day")]
+    public TimeSpan ReloadInterval { get; set; } = TimeSpan.FromSeconds(30);
 }
 
 /// <summary>The terminology and the compiled feature schema the server's models and rules use, loaded once at start.</summary>
@@ -61,6 +65,8 @@ public sealed partial class ModelCatalog(IOptions<ModelOptions> options, IHostEn
 {
     private static readonly TimeSpan Grace = TimeSpan.FromSeconds(30);
     private volatile ServingModels? _current;
+    private string _loadedPointers = "";
+    private readonly Lock _reloading = new();
 
     public Featurizer Featurizer => schema.Featurizer;
 
@@ -69,9 +75,39 @@ public sealed partial class ModelCatalog(IOptions<ModelOptions> options, IHostEn
 
     public IReadOnlyDictionary<string, OutcomePredictor> Predictors => Current.Predictors;
 
+    /// <summary>Reloads when the registry's current pointers differ from those loaded; true when it reloaded.</summary>
+    public bool ReloadIfChanged()
+    {
+        if (Pointers() == _loadedPointers)
+        {
+            return false;
+        }
+
+        Reload();
+        return true;
+    }
+
+    // Every entry's current version, read before a load: a promotion during the load is seen by the next check.
+    private string Pointers()
+    {
+        var registry = System.IO.Path.Combine(environment.ContentRootPath, options.Value.Path);
+        return !Directory.Exists(registry) ? "" : string.Join(";", Directory.GetDirectories(registry).Order(StringComparer.Ordinal)
+            .Select(d => System.IO.Path.Combine(d, ModelRegistry.CurrentFile)).Where(File.Exists)
+            .Select(f => $"{System.IO.Path.GetFileName(System.IO.Path.GetDirectoryName(f))}={File.ReadAllText(f).Trim()}"));
+    }
+
     /// <summary>Loads (or reloads) every current model; a bundle that cannot be loaded is logged and left out.</summary>
     public void Reload()
     {
+        lock (_reloading)
+        {
+            ReloadLocked();
+        }
+    }
+
+    private void ReloadLocked()
+    {
+        _loadedPointers = Pointers();
         var registry = System.IO.Path.Combine(environment.ContentRootPath, options.Value.Path);
         var terminology = schema.Terminology;
         var featurizer = schema.Featurizer;

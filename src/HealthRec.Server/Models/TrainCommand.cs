@@ -96,8 +96,7 @@ internal static class TrainCommand
         }
 
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"read {records.Count:N0} patients in {clock.Elapsed.TotalSeconds:N1} s ({report.TotalProblems:N0} data problems reported)"));
-        var provenance = new TrainingProvenance(string.Join(" ", inputs), InputSources.Fingerprint(inputs), inputs.All(InputSources.IsSynthetic),
-            $"healthrec train --input {string.Join(" --input ", inputs)} --seed {seed}", seed, schema.Id, schema.Version);
+        var provenance = InputSources.Provenance(inputs, seed, schema, $"healthrec train --input {string.Join(" --input ", inputs)} --seed {seed}");
         var failed = 0;
         foreach (var definition in definitions)
         {

@@ -1,0 +1,90 @@
+using System.CommandLine;
+using System.Text.Json;
+using HealthRec.Clinical.Outcomes;
+using HealthRec.Fhir.Ingestion;
+using HealthRec.ML.Outcomes;
+using HealthRec.ML.Registry;
+using HealthRec.Server.Ingestion;
+
+namespace HealthRec.Server.Jobs;
+
+/// <summary>
+/// <c>healthrec retrain</c>: the retrain job's code without the server — a challenger for each outcome, judged by the
+/// promotion gate against the current model on the same held-out patients, promoted only when it passes.
+/// </summary>
+internal static class RetrainCommand
+{
+    public static Command Create()
+    {
+        var inputs = new Option<string[]>("--input") { Description = "A folder or file of NDJSON or Bundle JSON, or an http(s) FHIR base URL. Repeatable. Default: data/sample/" };
+        var models = new Option<string>("--models") { Description = "Model registry folder", DefaultValueFactory = _ => "models" };
+        var outcomes = new Option<string>("--outcomes") { Description = "Outcome definition file or folder", DefaultValueFactory = _ => OutcomeFiles.DefaultFolder };
+        var features = new Option<string>("--features") { Description = "Feature schema JSON", DefaultValueFactory = _ => TerminologyFiles.DefaultSchema };
+        var terminology = new Option<string>("--terminology") { Description = "Terminology folder", DefaultValueFactory = _ => TerminologyFiles.DefaultFolder };
+        var seed = new Option<int>("--seed") { Description = "Seed for the split, the search and LightGBM", DefaultValueFactory = _ => 1 };
+        var only = new Option<string[]>("--outcome") { Description = "Retrain only this outcome id (repeatable). Default: every definition" };
+        var gate = new Option<string?>("--gate") { Description = "JSON file of gate thresholds (aucTolerance, minCalibrationSlope, maxCalibrationSlope, brierTolerance, subgroupMinimum, subgroupMinimumEvents, subgroupMaxGap, maeTolerance); defaults otherwise" };
+        var command = new Command("retrain", "Train a challenger for each outcome and promote it only through the promotion gate (the retrain job's code); a rejected challenger stays in the registry for review.")
+        {
+            inputs, models, outcomes, features, terminology, seed, only, gate,
+        };
+        command.SetAction((result, cancellationToken) => RunAsync(
+            result.GetValue(inputs) is { Length: > 0 } given ? given : ["data/sample/"], result.GetValue(models)!, result.GetValue(outcomes)!,
+            result.GetValue(features)!, result.GetValue(terminology)!, result.GetValue(seed), result.GetValue(only) ?? [], result.GetValue(gate), cancellationToken));
+        return command;
+    }
+
+    private static async Task<int> RunAsync(string[] inputs, string registry, string outcomesPath, string schemaFile, string terminologyFolder, int seed,
+        string[] only, string? gateFile, CancellationToken cancellationToken)
+    {
+        if (await InputSources.SchemaAsync(terminologyFolder, schemaFile) is not var (terms, featurizer))
+        {
+            return 2;
+        }
+
+        GateThresholds thresholds;
+        try
+        {
+            thresholds = gateFile is null ? new GateThresholds()
+                : JsonSerializer.Deserialize<GateThresholds>(await File.ReadAllTextAsync(gateFile, cancellationToken), ModelRegistry.Json)
+                    ?? throw new JsonException("the file holds JSON null");
+        }
+        catch (Exception ex) when (ex is JsonException or IOException)
+        {
+            await Console.Error.WriteLineAsync($"--gate '{gateFile}': {ex.Message}");
+            return 2;
+        }
+
+        List<OutcomeDefinition> definitions;
+        try
+        {
+            definitions = [.. OutcomeFiles.Load(outcomesPath, terms)];
+        }
+        catch (OutcomeDefinitionException ex)
+        {
+            await Console.Error.WriteLineAsync(ex.Message);
+            return 2;
+        }
+
+        var unknown = only.Where(id => definitions.TrueForAll(d => d.Id != id)).ToList();
+        if (unknown.Count > 0)
+        {
+            await Console.Error.WriteLineAsync($"--outcome {string.Join(", ", unknown)}: no such outcome in '{outcomesPath}'.");
+            return 2;
+        }
+
+        using var http = new HttpClient();
+        var (records, report, error) = await InputSources.ReadAllAsync(inputs, terms, http, cancellationToken);
+        if (error is not null)
+        {
+            await Console.Error.WriteLineAsync(error);
+            return 2;
+        }
+
+        Console.WriteLine($"read {records.Count:N0} patients ({report.TotalProblems:N0} data problems reported)");
+        var provenance = InputSources.Provenance(inputs, seed, featurizer.Schema, $"healthrec retrain --input {string.Join(" --input ", inputs)} --seed {seed}");
+        var results = new Retrainer(featurizer, definitions).Run(records, registry, Retrainer.CommandLineKey(provenance), provenance, thresholds, only,
+            DateTimeOffset.UtcNow, Console.Out, cancellationToken);
+        return results.Any(r => r.Failed) ? 1 : 0;
+    }
+}

@@ -1,0 +1,253 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json.Nodes;
+using Hangfire;
+using HealthRec.Clinical.Ingestion;
+using HealthRec.Clinical.Records;
+using HealthRec.Clinical.Units;
+using HealthRec.Data;
+using HealthRec.Fhir.Ingestion;
+using HealthRec.Fhir.Sources;
+using HealthRec.Fhir.Synthetic;
+using HealthRec.ML.Outcomes;
+using HealthRec.ML.Registry;
+using HealthRec.ML.Training;
+using HealthRec.Server.Jobs;
+using HealthRec.Server.Models;
+using HealthRec.Testing;
+
+namespace HealthRec.Server.Tests;
+
+/// <summary>A generated training cohort (NDJSON on disk, and its records) shared by the retrain tests.</summary>
+public sealed class RetrainCohort : IAsyncLifetime
+{
+    private readonly DirectoryInfo _folder = Directory.CreateTempSubdirectory("healthrec-retrain-");
+
+    public string Data => Path.Combine(_folder.FullName, "cohort");
+
+    public List<PatientRecord> Records { get; } = [];
+
+    public async ValueTask InitializeAsync()
+    {
+        await new CohortGenerator(new CohortOptions { Patients = 3000, Seed = 42, Years = 13 }).WriteAsync(Data, SyntheticFormat.Ndjson, null, "test", default);
+        var terminology = TerminologyFiles.Load(Path.Combine(TestServices.RepositoryRoot, "data", "terminology"));
+        await foreach (var record in RecordReader.ReadAsync(new NdjsonSource(Data), new FhirRecordMapper(terminology, new UnitNormalizer()), new IngestionReport(), default))
+        {
+            Records.Add(record);
+        }
+    }
+
+    public ValueTask DisposeAsync()
+    {
+        _folder.Delete(recursive: true);
+        return ValueTask.CompletedTask;
+    }
+}
+
+/// <summary>The retrain job with its promotion gate, on a real PostgreSQL, against a copy of the default registry.</summary>
+[Collection(SequentialServers.Name)]
+public sealed class RetrainTests(RetrainCohort cohort) : IClassFixture<RetrainCohort>, IDisposable
+{
+    private const string Outcome = "t2d-5y";
+    private readonly DirectoryInfo _registry = Directory.CreateTempSubdirectory("healthrec-registry-");
+
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    public void Dispose() => _registry.Delete(recursive: true);
+
+    private string Entry => Path.Combine(_registry.FullName, Outcome);
+
+    private static string Current(string entry) => File.ReadAllText(Path.Combine(entry, ModelRegistry.CurrentFile)).Trim();
+
+    private Dictionary<string, string?> Node(string connectionString, params (string Key, string Value)[] more)
+    {
+        var settings = new Dictionary<string, string?>(HealthTests.Postgres(connectionString))
+        {
+            ["Models:Path"] = _registry.FullName,
+            ["Jobs:PollInterval"] = "00:00:00.200",
+            ["Jobs:Scoring:Cron"] = "",
+            ["Jobs:Retrain:Cron"] = "",
+            ["Jobs:Retrain:Source"] = cohort.Data,
+            ["Jobs:Retrain:Outcomes:0"] = Outcome,
+        };
+        foreach (var (key, value) in more)
+        {
+            settings[key] = value;
+        }
+
+        return settings;
+    }
+
+    // The default registry, with a champion for t2d-5y trained on the cohort's labels shuffled: a model that knows nothing.
+    private string InstallNoiseChampion()
+    {
+        foreach (var file in Directory.GetFiles(Path.Combine(TestServices.RepositoryRoot, "models"), "*", SearchOption.AllDirectories))
+        {
+            var target = Path.Combine(_registry.FullName, Path.GetRelativePath(Path.Combine(TestServices.RepositoryRoot, "models"), file));
+            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+            File.Copy(file, target);
+        }
+
+        var terminology = TerminologyFiles.Load(Path.Combine(TestServices.RepositoryRoot, "data", "terminology"));
+        var featurizer = TerminologyFiles.LoadFeaturizer(Path.Combine(TestServices.RepositoryRoot, "models", "feature-schema.json"), terminology);
+        var definition = OutcomeFiles.Load(Path.Combine(TestServices.RepositoryRoot, "models", "outcomes"), terminology).Single(d => d.Id == Outcome);
+        var (examples, counts) = OutcomeExamples.Build(cohort.Records, definition, featurizer);
+        var random = new Random(7);
+        var labels = examples.Select(e => e.Label).OrderBy(_ => random.Next()).ToArray();
+        var noise = new OutcomeTrainer(featurizer).Train(definition, [.. examples.Select((e, i) => e with { Label = labels[i] })], counts);
+        var folder = ModelRegistry.Save(_registry.FullName, noise, featurizer.Names,
+            new TrainingProvenance("shuffled labels", "shuffled", true, "test", 1, featurizer.Schema.Id, featurizer.Schema.Version), DateTimeOffset.UnixEpoch);
+        return Path.GetFileName(folder);
+    }
+
+    private static async Task<string> RetrainAsync(RunningServer server)
+    {
+        var response = await server.Client.PostAsync(new Uri("/admin/jobs/retrain", UriKind.Relative), null, Ct);
+        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        var jobId = (string)JsonNode.Parse(await response.Content.ReadAsStringAsync(Ct))!["jobId"]!;
+        var monitoring = server.Services.GetRequiredService<JobStorage>().GetMonitoringApi();
+        var deadline = DateTime.UtcNow.AddMinutes(4);
+        while (DateTime.UtcNow < deadline)
+        {
+            var state = monitoring.JobDetails(jobId)?.History.FirstOrDefault();
+            if (state?.StateName == "Succeeded")
+            {
+                return jobId;
+            }
+
+            Assert.False(state?.StateName is "Failed" or "Scheduled", $"the retrain job failed: {state?.Reason} {string.Join("; ", state?.Data.Values ?? [])}");
+            await Task.Delay(250, Ct);
+        }
+
+        throw new TimeoutException("the retrain job did not finish within four minutes");
+    }
+
+    [Fact]
+    public async Task GivenANoiseChampion_WhenTheRetrainJobRuns_ThenTheChallengerIsPromotedAndServedWithoutRestartOrFailedRequests_AndStrictThresholdsKeepTheChampion()
+    {
+        await using var database = await PostgresTestDatabase.CreateAsync(Ct);
+        var noise = InstallNoiseChampion();
+        await using (var server = await RunningServer.StartAsync(Node(database.ConnectionString), Ct))
+        {
+            var catalog = server.Services.GetRequiredService<ModelCatalog>();
+            Assert.Equal(noise, catalog.Current.Predictors[Outcome].Manifest.Version);
+            var record = cohort.Records[0];
+            var at = DateTimeOffset.Parse("2024-06-30T00:00:00Z", System.Globalization.CultureInfo.InvariantCulture);
+
+            // Requests keep coming while the job trains and promotes; none may fail.
+            using var stop = new CancellationTokenSource();
+            var failures = 0;
+            var served = new HashSet<string>(StringComparer.Ordinal);
+            var traffic = Task.Run(async () =>
+            {
+                while (!stop.IsCancellationRequested)
+                {
+                    try
+                    {
+                        var models = catalog.Current;
+                        _ = models.Predictors[Outcome].Predict(record, at);
+                        lock (served)
+                        {
+                            served.Add(models.Predictors[Outcome].Manifest.Version);
+                        }
+
+                        using var response = await server.Client.GetAsync(new Uri("/models", UriKind.Relative), stop.Token);
+                        if (response.StatusCode != HttpStatusCode.OK)
+                        {
+                            Interlocked.Increment(ref failures);
+                        }
+                    }
+                    catch (OperationCanceledException) when (stop.IsCancellationRequested)
+                    {
+                    }
+                    catch (Exception)
+                    {
+                        Interlocked.Increment(ref failures);
+                    }
+                }
+            }, Ct);
+
+            await RetrainAsync(server);
+            await Task.Delay(300, Ct);
+            await stop.CancelAsync();
+            await traffic;
+
+            var challenger = Current(Entry);
+            Assert.NotEqual(noise, challenger);
+            Assert.Equal(0, failures);
+            Assert.Contains(noise, served);
+            Assert.Contains(challenger, served);
+
+            // The serving predictor is the promoted bundle, in this process, without a restart.
+            Assert.Equal(challenger, catalog.Current.Predictors[Outcome].Manifest.Version);
+            using var promoted = OutcomeModel.Load(Path.Combine(Entry, challenger));
+            var features = catalog.Featurizer.Featurize(record, at);
+            Assert.Equal(promoted.Predict(features), catalog.Current.Predictors[Outcome].Predict(record, at)!.Estimate, 9);
+            var models = await server.Client.GetFromJsonAsync<JsonArray>(new Uri("/models", UriKind.Relative), Ct);
+            Assert.Equal(challenger, (string)models!.Single(m => (string)m!["outcome"]! == Outcome)!["version"]!);
+
+            // The decision, with its numbers, is in the model card, beside the bundle and in the database.
+            var card = await server.Client.GetStringAsync(new Uri($"/models/{Outcome}", UriKind.Relative), Ct);
+            Assert.Contains($"**{challenger} promoted over {noise}**", card, StringComparison.Ordinal);
+            Assert.Matches(@"\| discrimination \| yes \| ROC-AUC 0\.\d{4} against 0\.\d{4}", card);
+            var stored = Assert.Single(await server.Services.GetRequiredService<ModelLifecycleStore>().DecisionsAsync(Outcome, 10, Ct));
+            Assert.True(stored.Promoted);
+            Assert.Equal((challenger, noise), (stored.Challenger, stored.Champion));
+            Assert.Contains("\"name\": \"calibration\"", stored.ChecksJson, StringComparison.Ordinal);
+        }
+
+        // Thresholds no challenger can meet: the next one (another seed, so not the same training) is kept for review, not served.
+        var champion = Current(Entry);
+        await using (var strict = await RunningServer.StartAsync(Node(database.ConnectionString, ("Jobs:Retrain:Seed", "2"), ("Jobs:Retrain:Gate:AucTolerance", "-0.5")), Ct))
+        {
+            await RetrainAsync(strict);
+            Assert.Equal(champion, Current(Entry));
+            Assert.Equal(champion, strict.Services.GetRequiredService<ModelCatalog>().Current.Predictors[Outcome].Manifest.Version);
+            var decisions = await strict.Services.GetRequiredService<ModelLifecycleStore>().DecisionsAsync(Outcome, 10, Ct);
+            var rejected = decisions.Single(d => !d.Promoted);
+            Assert.Equal(champion, rejected.Champion);
+            Assert.StartsWith($"{rejected.Challenger} rejected (discrimination", rejected.Summary, StringComparison.Ordinal);
+            var kept = Path.Combine(Entry, rejected.Challenger);
+            Assert.True(File.Exists(Path.Combine(kept, "model.zip")), "the rejected challenger was not kept for review");
+            Assert.Contains("rejected (discrimination", await File.ReadAllTextAsync(Path.Combine(kept, "model-card.md"), Ct), StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public void GivenAnAttemptKilledHalfWayAndOneThatDecided_WhenRunAgainWithTheirKeys_ThenTheHalfDoneOneIsRedoneAndTheDecidedOneReused()
+    {
+        var noise = InstallNoiseChampion();
+        var terminology = TerminologyFiles.Load(Path.Combine(TestServices.RepositoryRoot, "data", "terminology"));
+        var featurizer = TerminologyFiles.LoadFeaturizer(Path.Combine(TestServices.RepositoryRoot, "models", "feature-schema.json"), terminology);
+        var definitions = OutcomeFiles.Load(Path.Combine(TestServices.RepositoryRoot, "models", "outcomes"), terminology);
+        var provenance = new TrainingProvenance(cohort.Data, "cohort", true, "test", 1, featurizer.Schema.Id, featurizer.Schema.Version);
+        var retrainer = new Retrainer(featurizer, definitions);
+
+        // What a killed attempt leaves: a version folder with the attempt's key and a bundle never judged.
+        var (halfDone, folder) = ModelRegistry.NewVersion(Entry);
+        File.WriteAllText(Path.Combine(folder, Retrainer.KeyFile), "job:41");
+        File.WriteAllText(Path.Combine(folder, "bundle.json"), "{");
+
+        var first = Assert.Single(retrainer.Run(cohort.Records, _registry.FullName, "job:41", provenance, new GateThresholds(), [Outcome],
+            DateTimeOffset.UnixEpoch, null, Ct));
+        Assert.True(first.Promoted, first.Line);
+        Assert.Equal(halfDone, first.Decision!.Challenger);
+        Assert.Equal(noise, first.Decision.Champion);
+        Assert.True(File.Exists(Path.Combine(folder, Retrainer.GateFile)));
+
+        // The same attempt delivered again (at-least-once): the stored decision, no new version, the same champion.
+        ModelRegistry.MakeCurrent(Entry, noise); // as if the first delivery died between recording and promoting
+        var versions = Directory.GetDirectories(Entry).Length;
+        var again = Assert.Single(retrainer.Run(cohort.Records, _registry.FullName, "job:41", provenance, new GateThresholds(), [Outcome],
+            DateTimeOffset.UnixEpoch.AddDays(1), null, Ct));
+        Assert.Equal((first.Decision.Summary, DateTimeOffset.UnixEpoch), (again.Decision!.Summary, again.Decision.DecidedAt));
+        Assert.Equal(versions, Directory.GetDirectories(Entry).Length);
+        Assert.Equal(halfDone, Current(Entry));
+
+        // A retrain of the data the champion was trained on, with its seed, does nothing.
+        var same = Assert.Single(retrainer.Run(cohort.Records, _registry.FullName, "job:42", provenance, new GateThresholds(), [Outcome],
+            DateTimeOffset.UnixEpoch, null, Ct));
+        Assert.True(same.UpToDate, same.Line);
+        Assert.Equal(versions, Directory.GetDirectories(Entry).Length);
+    }
+}
