@@ -108,6 +108,40 @@ public sealed class TrainingTests(GeneratedCohort cohort) : IClassFixture<Genera
     }
 
     [Fact]
+    public void GivenTheTrainingReference_WhenTheTestPatientsAreComparedAndThenOneFeatureIsShiftedOnPurpose_ThenOnlyThatFeatureIsFlagged()
+    {
+        var featurizer = Repo.Featurizer();
+        var (examples, _) = OutcomeExamples.Build(cohort.Records, Outcome("t2d-5y"), featurizer);
+        var (trained, _) = Train("t2d-5y");
+        var folder = ModelRegistry.Save(_registry.FullName, trained, featurizer.Names, Provenance(), DateTimeOffset.UnixEpoch);
+        var reference = FeatureReference.Load(folder)!;
+        Assert.Equal(featurizer.Names, reference.Features.Select(f => f.Feature));
+        Assert.All(reference.Features, f => Assert.Equal(1.0, f.Shares.Sum() + f.Missing, 6));
+        var test = examples.Where(e => PatientSplit.Of(e.PatientId, 1) == PatientSplit.Part.Test).Select(e => e.Features).ToList();
+
+        // Other patients of the same population: nothing moved.
+        var same = FeatureDrift.Compute(reference, test);
+        Assert.All(same, s => Assert.True(s.Band == FeatureDrift.Stable, $"{s.Feature} PSI {s.Psi} on held-out patients of the training population"));
+
+        // Systolic pressure read 15 mmHg higher everywhere (a miscalibrated cuff): that feature, and only it, is shifted.
+        var sbp = featurizer.Names.ToList().IndexOf("sbp_last");
+        var shiftedRows = test.Select(row => { var copy = (float[])row.Clone(); copy[sbp] += 15; return copy; }).ToList();
+        var shifted = FeatureDrift.Compute(reference, shiftedRows);
+        Assert.Equal("sbp_last", shifted[0].Feature);
+        Assert.Equal(FeatureDrift.Shifted, shifted[0].Band);
+        Assert.All(shifted.Skip(1), s => Assert.Equal(FeatureDrift.Stable, s.Band));
+        Assert.Equal(FeatureDrift.Shifted, FeatureDrift.Worst(shifted));
+        Assert.Equal(FeatureDrift.Stable, FeatureDrift.Worst(same));
+    }
+
+    [Fact]
+    public void GivenPsiValuesAtTheBandEdges_ThenTheUsualBandsApply()
+    {
+        Assert.Equal([FeatureDrift.Stable, FeatureDrift.Watch, FeatureDrift.Watch, FeatureDrift.Shifted],
+            new[] { 0.099, 0.1, 0.25, 0.251 }.Select(FeatureDrift.Band));
+    }
+
+    [Fact]
     public void GivenAModelAndOneTrainedOnShuffledLabels_WhenTheGateJudgesEachAgainstTheOther_ThenTheRealOneIsPromotedAndTheShuffledOneRejected()
     {
         var featurizer = Repo.Featurizer();

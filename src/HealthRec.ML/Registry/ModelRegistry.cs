@@ -108,6 +108,7 @@ public static class ModelRegistry
             Baselines = trained.Baselines.ToImmutableDictionary(kv => kv.Key, kv => kv.Value.Probability, StringComparer.Ordinal),
         };
         File.WriteAllText(Path.Combine(folder, "bundle.json"), JsonSerializer.Serialize(manifest, Json));
+        trained.Reference?.Save(folder);
         var metrics = new JsonObject { ["outcomes"] = new JsonObject { [trained.Definition.Id] = MetricsJson.Of(trained.Metrics) } };
         File.WriteAllText(Path.Combine(folder, "metrics.json"), metrics.ToJsonString(Json));
         File.WriteAllText(Path.Combine(folder, "model-card.md"), ModelCard.Write(manifest, trained));

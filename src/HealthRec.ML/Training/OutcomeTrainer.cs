@@ -98,6 +98,9 @@ public sealed class TrainedOutcome
 
     /// <summary>The baselines trained on the same split, kept so evaluation on new data can compare with them.</summary>
     public required IReadOnlyDictionary<string, BaselineModel> Baselines { get; init; }
+
+    /// <summary>The training examples' feature distributions, for drift.</summary>
+    public FeatureReference? Reference { get; init; }
 }
 
 /// <summary>
@@ -236,6 +239,7 @@ public sealed class OutcomeTrainer(Featurizer featurizer, int seed = 1)
         metrics.OutOfTime = OutOfTime(ml, definition, parameters, schema, train, validation, test);
         return new TrainedOutcome
         {
+            Reference = FeatureReference.Build([.. train.Select(e => e.Features)], featurizer.Names),
             Definition = definition,
             Model = model,
             InputSchema = trainView.Schema,

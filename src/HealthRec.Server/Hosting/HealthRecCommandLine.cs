@@ -29,6 +29,7 @@ internal static class HealthRecCommandLine
         root.Subcommands.Add(Synthetic.SynthCommand.Create());
         root.Subcommands.Add(Models.TrainCommand.Create());
         root.Subcommands.Add(Jobs.RetrainCommand.Create());
+        root.Subcommands.Add(Models.ReferenceCommand.Create());
         root.Subcommands.Add(Models.EvaluateCommand.Create());
         root.Subcommands.Add(Models.ScoreCommand.Create());
         root.Subcommands.Add(Models.RecommendCommand.Create());

@@ -1,0 +1,88 @@
+using System.CommandLine;
+using System.Text.Json;
+using HealthRec.Fhir.Ingestion;
+using HealthRec.ML.Evaluation;
+using HealthRec.ML.Outcomes;
+using HealthRec.ML.Registry;
+using HealthRec.ML.Training;
+using HealthRec.Server.Ingestion;
+
+namespace HealthRec.Server.Models;
+
+/// <summary>
+/// <c>healthrec reference</c>: writes the training feature distributions (<c>feature-reference.json</c>, what drift is
+/// measured against) beside current bundles trained before bundles carried them. Only from the very data a bundle was
+/// trained on: the input's fingerprint must equal the one in the bundle's provenance, and the bundle's seed picks the
+/// same training patients.
+/// </summary>
+internal static class ReferenceCommand
+{
+    public static Command Create()
+    {
+        var inputs = new Option<string[]>("--input") { Description = "The data the bundles were trained on (as given to train). Repeatable", Required = true };
+        var models = new Option<string>("--models") { Description = "Model registry folder", DefaultValueFactory = _ => "models" };
+        var outcomes = new Option<string>("--outcomes") { Description = "Outcome definition file or folder", DefaultValueFactory = _ => OutcomeFiles.DefaultFolder };
+        var features = new Option<string>("--features") { Description = "Feature schema JSON", DefaultValueFactory = _ => TerminologyFiles.DefaultSchema };
+        var terminology = new Option<string>("--terminology") { Description = "Terminology folder", DefaultValueFactory = _ => TerminologyFiles.DefaultFolder };
+        var command = new Command("reference", "Write the training feature distributions (for drift) beside current model bundles that lack them, from the data they were trained on.")
+        {
+            inputs, models, outcomes, features, terminology,
+        };
+        command.SetAction((result, cancellationToken) => RunAsync(result.GetValue(inputs)!, result.GetValue(models)!, result.GetValue(outcomes)!,
+            result.GetValue(features)!, result.GetValue(terminology)!, cancellationToken));
+        return command;
+    }
+
+    private static async Task<int> RunAsync(string[] inputs, string registry, string outcomesPath, string schemaFile, string terminologyFolder,
+        CancellationToken cancellationToken)
+    {
+        if (await InputSources.SchemaAsync(terminologyFolder, schemaFile) is not var (terms, featurizer))
+        {
+            return 2;
+        }
+
+        var fingerprint = InputSources.Fingerprint(inputs);
+        var definitions = OutcomeFiles.Load(outcomesPath, terms).ToDictionary(d => d.Id, StringComparer.Ordinal);
+        var pending = new List<(string Folder, BundleManifest Manifest)>();
+        foreach (var outcome in ModelRegistry.Outcomes(registry))
+        {
+            var folder = ModelRegistry.CurrentFolder(registry, outcome)!;
+            var manifest = JsonSerializer.Deserialize<BundleManifest>(await File.ReadAllTextAsync(Path.Combine(folder, "bundle.json"), cancellationToken), ModelRegistry.Json)!;
+            if (FeatureReference.Load(folder) is not null)
+            {
+                Console.WriteLine($"{outcome} {manifest.Version}: has its reference");
+            }
+            else if (manifest.Provenance.DataSha256 != fingerprint)
+            {
+                await Console.Error.WriteLineAsync($"{outcome} {manifest.Version}: trained on other data ({manifest.Provenance.Input}, SHA-256 {manifest.Provenance.DataSha256[..12]}…, not {fingerprint[..12]}…); left without a reference");
+            }
+            else
+            {
+                pending.Add((folder, manifest));
+            }
+        }
+
+        if (pending.Count == 0)
+        {
+            return 0;
+        }
+
+        using var http = new HttpClient();
+        var (records, _, error) = await InputSources.ReadAllAsync(inputs, terms, http, cancellationToken);
+        if (error is not null)
+        {
+            await Console.Error.WriteLineAsync(error);
+            return 2;
+        }
+
+        foreach (var (folder, manifest) in pending)
+        {
+            var (examples, _) = OutcomeExamples.Build(records, definitions[manifest.Outcome], featurizer);
+            var train = examples.Where(e => PatientSplit.Of(e.PatientId, manifest.Provenance.Seed) == PatientSplit.Part.Train).Select(e => e.Features).ToList();
+            FeatureReference.Build(train, featurizer.Names).Save(folder);
+            Console.WriteLine($"{manifest.Outcome} {manifest.Version}: reference of {train.Count:N0} training examples written");
+        }
+
+        return 0;
+    }
+}
