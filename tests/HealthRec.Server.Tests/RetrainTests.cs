@@ -100,9 +100,11 @@ public sealed class RetrainTests(RetrainCohort cohort) : IClassFixture<RetrainCo
         return Path.GetFileName(folder);
     }
 
-    private static async Task<string> RetrainAsync(RunningServer server)
+    private static Task<string> RetrainAsync(RunningServer server) => RunJobAsync(server, "retrain");
+
+    private static async Task<string> RunJobAsync(RunningServer server, string job)
     {
-        var response = await server.Client.PostAsync(new Uri("/admin/jobs/retrain", UriKind.Relative), null, Ct);
+        var response = await server.Client.PostAsync(new Uri($"/admin/jobs/{job}", UriKind.Relative), null, Ct);
         Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
         var jobId = (string)JsonNode.Parse(await response.Content.ReadAsStringAsync(Ct))!["jobId"]!;
         var monitoring = server.Services.GetRequiredService<JobStorage>().GetMonitoringApi();
@@ -115,11 +117,11 @@ public sealed class RetrainTests(RetrainCohort cohort) : IClassFixture<RetrainCo
                 return jobId;
             }
 
-            Assert.False(state?.StateName is "Failed" or "Scheduled", $"the retrain job failed: {state?.Reason} {string.Join("; ", state?.Data.Values ?? [])}");
+            Assert.False(state?.StateName is "Failed" or "Scheduled", $"the {job} job failed: {state?.Reason} {string.Join("; ", state?.Data.Values ?? [])}");
             await Task.Delay(250, Ct);
         }
 
-        throw new TimeoutException("the retrain job did not finish within four minutes");
+        throw new TimeoutException($"the {job} job did not finish within four minutes");
     }
 
     [Fact]
@@ -194,6 +196,15 @@ public sealed class RetrainTests(RetrainCohort cohort) : IClassFixture<RetrainCo
             Assert.True(stored.Promoted);
             Assert.Equal((challenger, noise), (stored.Challenger, stored.Champion));
             Assert.Contains("\"name\": \"calibration\"", stored.ChecksJson, StringComparison.Ordinal);
+
+            // The operator's view: every version, the champion, the decision with its checks.
+            var admin = await server.Client.GetFromJsonAsync<JsonObject>(new Uri($"/admin/models/{Outcome}", UriKind.Relative), Ct);
+            Assert.Equal(challenger, (string)admin!["champion"]!);
+            var versions = admin["versions"]!.AsArray();
+            Assert.Equal(Directory.GetDirectories(Entry).Length, versions.Count);
+            Assert.Equal([challenger], versions.Where(v => (bool)v!["champion"]!).Select(v => (string)v!["version"]!));
+            Assert.Equal($"{challenger} promoted over {noise}", (string)versions.Single(v => (string)v!["version"]! == challenger)!["gate"]!);
+            Assert.Contains(admin["decisions"]![0]!["checks"]!.AsArray(), c => (string)c!["name"]! == "discrimination" && (bool)c["passed"]!);
         }
 
         // Thresholds no challenger can meet: the next one (another seed, so not the same training) is kept for review, not served.
@@ -211,6 +222,50 @@ public sealed class RetrainTests(RetrainCohort cohort) : IClassFixture<RetrainCo
             Assert.True(File.Exists(Path.Combine(kept, "model.zip")), "the rejected challenger was not kept for review");
             Assert.Contains("rejected (discrimination", await File.ReadAllTextAsync(Path.Combine(kept, "model-card.md"), Ct), StringComparison.Ordinal);
         }
+    }
+
+    [Fact]
+    public async Task GivenNewLabelledData_WhenTheEvaluationJobRuns_ThenEachChampionsMetricsAndDriftAreStoredAndListed()
+    {
+        await using var database = await PostgresTestDatabase.CreateAsync(Ct);
+        await using var server = await RunningServer.StartAsync(new Dictionary<string, string?>(HealthTests.Postgres(database.ConnectionString))
+        {
+            ["Jobs:PollInterval"] = "00:00:00.200",
+            ["Jobs:Scoring:Cron"] = "",
+            ["Jobs:Retrain:Cron"] = "",
+            ["Jobs:Evaluation:Cron"] = "",
+            ["Jobs:Evaluation:Source"] = cohort.Data,
+        }, Ct);
+        var catalog = server.Services.GetRequiredService<ModelCatalog>();
+
+        await RunJobAsync(server, "evaluate");
+
+        var evaluations = await server.Services.GetRequiredService<ModelLifecycleStore>().EvaluationsAsync(null, 100, Ct);
+        Assert.Equal(catalog.Current.Predictors.Keys.Order(StringComparer.Ordinal), evaluations.Select(e => e.Outcome).Order(StringComparer.Ordinal));
+        foreach (var evaluation in evaluations)
+        {
+            var predictor = catalog.Current.Predictors[evaluation.Outcome];
+            Assert.Equal(predictor.Manifest.Version, evaluation.Version);
+            var metrics = JsonNode.Parse(evaluation.MetricsJson)!;
+            Assert.True(evaluation.Examples > 100, $"{evaluation.Outcome}: {evaluation.Examples} examples");
+            Assert.Equal(evaluation.Examples, (int)metrics["n"]!);
+            Assert.NotNull(metrics[predictor.Definition.Kind == Clinical.Outcomes.OutcomeKind.Binary ? "roc_auc" : "mae"]);
+            Assert.Contains(evaluation.DriftFlag, new[] { "stable", "watch", "shifted" });
+            Assert.Equal(catalog.Featurizer.Names.Length, JsonNode.Parse(evaluation.DriftJson)!.AsArray().Count);
+        }
+
+        // The newest labelled examples only: every one is dated within two years of the latest.
+        var t2d = JsonNode.Parse(evaluations.Single(e => e.Outcome == Outcome).MetricsJson)!;
+        var from = DateTime.Parse((string)t2d["from"]!, System.Globalization.CultureInfo.InvariantCulture);
+        var to = DateTime.Parse((string)t2d["to"]!, System.Globalization.CultureInfo.InvariantCulture);
+        Assert.InRange((to - from).TotalDays, 300, 2 * 365.25);
+
+        var admin = await server.Client.GetFromJsonAsync<JsonObject>(new Uri($"/admin/models/{Outcome}", UriKind.Relative), Ct);
+        var listed = Assert.Single(admin!["evaluations"]!.AsArray());
+        Assert.Equal(evaluations.Single(e => e.Outcome == Outcome).EvaluationId, (string)listed!["evaluationId"]!);
+        Assert.NotNull(listed["metrics"]!["roc_auc"]);
+        var all = await server.Client.GetFromJsonAsync<JsonArray>(new Uri("/admin/models", UriKind.Relative), Ct);
+        Assert.All(all!, m => Assert.NotNull(m!["lastDriftFlag"]));
     }
 
     [Fact]

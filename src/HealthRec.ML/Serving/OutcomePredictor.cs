@@ -86,6 +86,9 @@ public sealed class OutcomePredictor : IDisposable
 
     public BundleManifest Manifest => _model.Manifest;
 
+    /// <summary>The bundle behind the predictor, for batch scoring (evaluation).</summary>
+    public OutcomeModel Model => _model;
+
     /// <summary>Whether the patient is in the outcome's population at <paramref name="at"/> (age, prevalent disease).</summary>
     public bool Applies(PatientRecord record, DateTimeOffset at) => _labeler.Label(record, at).Status != LabelStatus.NotAtRisk;
 

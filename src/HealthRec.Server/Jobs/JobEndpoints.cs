@@ -28,6 +28,7 @@ internal static class JobEndpoints
 {
     public static void Map(WebApplication app)
     {
+        ModelAdminEndpoints.Map(app);
         var api = app.MapGroup("/api").WithTags("Population health");
         api.MapGet("/worklist", WorklistAsync).WithName("Worklist")
             .WithSummary("Patients ranked by an outcome's estimate in the latest completed scoring run, with their top recommendations (local requests only).");
@@ -35,12 +36,12 @@ internal static class JobEndpoints
         api.MapGet("/runs/{runId}/export", ExportAsync).WithName("ExportRun")
             .WithSummary("Every estimate of a run as CSV (format=csv, the default) or NDJSON (format=ndjson) (local requests only).");
         app.MapPost("/admin/jobs/{name}", Trigger).WithTags("Admin").WithName("TriggerJob")
-            .WithSummary("Runs a job now: population-scoring (optional indexDate=yyyy-MM-dd), retrain (optional outcome=ID) (local requests only).");
+            .WithSummary("Runs a job now: population-scoring (optional indexDate=yyyy-MM-dd), retrain (optional outcome=ID), evaluate (local requests only).");
     }
 
     internal static bool IsLocal(HttpContext http) => http.Connection.RemoteIpAddress is { } remote && IPAddress.IsLoopback(remote);
 
-    private static ProblemHttpResult NotLocal() => TypedResults.Problem(statusCode: 403, title: "Local requests only",
+    internal static ProblemHttpResult NotLocal() => TypedResults.Problem(statusCode: 403, title: "Local requests only",
         detail: "This endpoint lists patients: it answers requests from this machine only until staff sign-in is configured.");
 
     internal static async Task<Results<Ok<Worklist>, ProblemHttpResult>> WorklistAsync(HttpContext http, ScoreStore store, string outcome, int? top, string? band)
@@ -146,8 +147,10 @@ internal static class JobEndpoints
                 jobs.Enqueue<PopulationScoringJob>(j => j.StartAsync(null, indexDate, CancellationToken.None)))),
             RetrainJob.Name => TypedResults.Accepted("/admin/models", new JobQueued(name,
                 jobs.Enqueue<RetrainJob>(j => j.RunAsync(outcome, null, CancellationToken.None)))),
+            EvaluationJob.Name => TypedResults.Accepted("/admin/models", new JobQueued(name,
+                jobs.Enqueue<EvaluationJob>(j => j.RunAsync(null, CancellationToken.None)))),
             _ => TypedResults.Problem(statusCode: 404, title: "No such job",
-                detail: $"No job '{name}'; the jobs are: {PopulationScoringJob.Name}, {RetrainJob.Name}."),
+                detail: $"No job '{name}'; the jobs are: {PopulationScoringJob.Name}, {RetrainJob.Name}, {EvaluationJob.Name}."),
         };
     }
 

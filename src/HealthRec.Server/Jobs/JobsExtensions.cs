@@ -38,6 +38,8 @@ public static partial class JobsExtensions
         builder.Services.AddOptions<RetrainOptions>().BindConfiguration(RetrainOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddTransient<PopulationScoringJob>();
         builder.Services.AddTransient<RetrainJob>();
+        builder.Services.AddOptions<EvaluationOptions>().BindConfiguration(EvaluationOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddTransient<EvaluationJob>();
         builder.Services.AddHttpClient(RetrainJob.Name);
         builder.Services.AddHostedService<ModelWatcher>();
         var settings = builder.Configuration.GetSection(JobsOptions.Section).Get<JobsOptions>() ?? new JobsOptions();
@@ -98,17 +100,19 @@ public static partial class JobsExtensions
         return app;
     }
 
-    // The schedules, from Jobs:Scoring:Cron and Jobs:Retrain:Cron. With PostgreSQL down at start-up they cannot be
+    // The schedules, from Jobs:Scoring:Cron, Jobs:Retrain:Cron and Jobs:Evaluation:Cron. With PostgreSQL down at start-up they cannot be
     // written; the node starts anyway (hooks keep answering) and another node, or the next start, writes them.
     private static void ScheduleRecurring(WebApplication app)
     {
         var scoring = app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<ScoringOptions>>().Value.Cron;
         var retrain = app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<RetrainOptions>>().Value.Cron;
+        var evaluate = app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<EvaluationOptions>>().Value.Cron;
         try
         {
             var recurring = app.Services.GetRequiredService<IRecurringJobManager>();
             Schedule<PopulationScoringJob>(recurring, PopulationScoringJob.Name, scoring, j => j.StartAsync(null, null, CancellationToken.None));
             Schedule<RetrainJob>(recurring, RetrainJob.Name, retrain, j => j.RunAsync(null, null, CancellationToken.None));
+            Schedule<EvaluationJob>(recurring, EvaluationJob.Name, evaluate, j => j.RunAsync(null, CancellationToken.None));
         }
         catch (Exception ex) when (ex is Npgsql.NpgsqlException or InvalidOperationException or TimeoutException)
         {

@@ -1,0 +1,128 @@
+using System.ComponentModel.DataAnnotations;
+using System.Globalization;
+using System.Text.Json;
+using Hangfire;
+using Hangfire.Server;
+using HealthRec.Clinical.Outcomes;
+using HealthRec.Data;
+using HealthRec.ML.Evaluation;
+using HealthRec.ML.Registry;
+using HealthRec.ML.Training;
+using HealthRec.Server.Ingestion;
+using HealthRec.Server.Models;
+using Microsoft.Extensions.Options;
+
+namespace HealthRec.Server.Jobs;
+
+/// <summary>Settings under <c>Jobs:Evaluation</c>.</summary>
+public sealed class EvaluationOptions
+{
+    public const string Section = "Jobs:Evaluation";
+
+    /// <summary>The newest labelled data: a folder or file of NDJSON or Bundles (relative to the content root), or a FHIR base URL.</summary>
+    [Required(AllowEmptyStrings = false, ErrorMessage = "Jobs:Evaluation:Source must name the labelled data, e.g. data/sample or a FHIR base URL")]
+    public string Source { get; set; } = "data/sample";
+
+    /// <summary>When the daily evaluation starts (cron, UTC); empty for no schedule.</summary>
+    public string? Cron { get; set; } = "0 4 * * *";
+
+    /// <summary>How many years of the newest labelled index dates are evaluated (labels need the outcome's horizon, so the newest are that far back).</summary>
+    [Range(0.25, 50, ErrorMessage = "Jobs:Evaluation:RecentYears must be between 0.25 and 50")]
+    public double RecentYears { get; set; } = 2;
+}
+
+/// <summary>One outcome's evaluation as the job leaves it.</summary>
+public sealed record EvaluationSummary(string Outcome, string Version, int Examples, string Headline, string DriftFlag, IReadOnlyList<FeatureShift> Drift);
+
+/// <summary>
+/// The evaluation job: each serving champion on the newest labelled examples of the source (index dates within
+/// <see cref="EvaluationOptions.RecentYears"/> of the latest one whose label is complete — never a label that needs
+/// data not yet in the record) and its features' drift (PSI) against its training data. Stored per evaluation and
+/// outcome, keyed by the Hangfire job id, so a retried attempt writes the same rows.
+/// </summary>
+public sealed partial class EvaluationJob(ClinicalSchema schema, ModelCatalog catalog, ModelLifecycleStore store, IOptions<EvaluationOptions> options,
+    IOptions<ModelOptions> modelOptions, IHostEnvironment environment, IHttpClientFactory httpClients, TimeProvider time, ILogger<EvaluationJob> logger)
+{
+    public const string Name = "evaluate";
+
+    [JobDisplayName("evaluate the champions")]
+    [AutomaticRetry(Attempts = 3, DelaysInSeconds = [60, 300, 1800])]
+    public async Task<string> RunAsync(PerformContext? context, CancellationToken cancellationToken)
+    {
+        var settings = options.Value;
+        var source = Uri.TryCreate(settings.Source, UriKind.Absolute, out var url) && url.Scheme is "http" or "https"
+            ? settings.Source : Path.Combine(environment.ContentRootPath, settings.Source);
+        using var http = httpClients.CreateClient(RetrainJob.Name);
+        var (records, _, error) = await InputSources.ReadAllAsync([source], schema.Terminology, http, cancellationToken);
+        if (error is not null)
+        {
+            throw new InvalidOperationException($"Evaluate: {error}");
+        }
+
+        var evaluationId = context?.BackgroundJob.Id is { } jobId ? $"job:{jobId}" : $"run:{Guid.NewGuid():N}";
+        var registry = Path.Combine(environment.ContentRootPath, modelOptions.Value.Path);
+        var now = time.GetUtcNow();
+        var summaries = new List<EvaluationSummary>();
+        foreach (var predictor in catalog.Current.Predictors.Values.OrderBy(p => p.Definition.Id, StringComparer.Ordinal))
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var summary = Evaluate(predictor, catalog.Featurizer, records, registry, settings.RecentYears, out var metrics);
+            if (summary is null)
+            {
+                LogNoExamples(predictor.Definition.Id);
+                continue;
+            }
+
+            await store.RecordEvaluationAsync(new StoredEvaluation(evaluationId, summary.Outcome, summary.Version, now, settings.Source, summary.Examples,
+                metrics!.ToJsonString(), JsonSerializer.Serialize(summary.Drift, ModelRegistry.Json), summary.DriftFlag), cancellationToken);
+            var moved = string.Join(", ", summary.Drift.Where(d => d.Band != FeatureDrift.Stable).Select(d => string.Create(CultureInfo.InvariantCulture, $"{d.Feature} {d.Psi:0.00}")));
+            LogEvaluated(summary.Outcome, summary.Version, summary.Examples, summary.Headline, summary.DriftFlag, moved);
+            summaries.Add(summary);
+        }
+
+        return string.Join("\n", summaries.Select(s => $"{s.Outcome} {s.Version}: {s.Examples} examples, {s.Headline}, drift {s.DriftFlag}"));
+    }
+
+    /// <summary>The champion's metrics on the newest labelled examples and its features' drift; null when the data has none.</summary>
+    internal static EvaluationSummary? Evaluate(ML.Serving.OutcomePredictor predictor, Clinical.Features.Featurizer featurizer,
+        IReadOnlyList<Clinical.Records.PatientRecord> records, string registry, double recentYears, out System.Text.Json.Nodes.JsonObject? metricsJson)
+    {
+        metricsJson = null;
+        var definition = predictor.Definition;
+        var (examples, _) = OutcomeExamples.Build(records, definition, featurizer);
+        if (examples.Count == 0)
+        {
+            return null;
+        }
+
+        var newest = examples.Max(e => e.IndexAt);
+        var recent = examples.Where(e => e.IndexAt >= newest.AddDays(-365.25 * recentYears)).ToList();
+        var binary = definition.Kind == OutcomeKind.Binary;
+        if (binary && (recent.TrueForAll(e => e.Label) || !recent.Exists(e => e.Label)))
+        {
+            return null;
+        }
+
+        var scores = predictor.Model.Predict([.. recent.Select(e => e.Features)]);
+        var metrics = binary
+            ? OutcomeMetrics.Binary("lightgbm", recent, scores, predictor.Manifest.Threshold)
+            : OutcomeMetrics.Regression("lightgbm", recent, scores);
+
+        metricsJson = MetricsJson.Of(metrics);
+        metricsJson["from"] = recent.Min(e => e.IndexAt).UtcDateTime.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
+        metricsJson["to"] = newest.UtcDateTime.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
+        var reference = FeatureReference.Load(Path.Combine(registry, definition.Id, predictor.Manifest.Version));
+        var drift = reference is null ? [] : FeatureDrift.Compute(reference, [.. recent.Select(e => e.Features)]);
+        var headline = binary
+            ? string.Create(CultureInfo.InvariantCulture, $"ROC-AUC {metrics.RocAuc:0.000}, Brier {metrics.Brier:0.0000}, calibration slope {metrics.CalibrationSlope:0.00}")
+            : string.Create(CultureInfo.InvariantCulture, $"MAE {metrics.Mae:0.000}, R² {metrics.R2:0.000}");
+        return new EvaluationSummary(definition.Id, predictor.Manifest.Version, recent.Count, headline,
+            reference is null ? "unknown (the bundle has no training reference)" : FeatureDrift.Worst(drift), drift);
+    }
+
+    [LoggerMessage(EventId = 5200, Level = LogLevel.Information, Message = "Evaluate {Outcome} {Version}: {Examples} newest labelled examples, {Headline}; drift {Flag} {Moved}")]
+    private partial void LogEvaluated(string outcome, string version, int examples, string headline, string flag, string moved);
+
+    [LoggerMessage(EventId = 5201, Level = LogLevel.Warning, Message = "Evaluate {Outcome}: the source has no labelled examples of both classes for it")]
+    private partial void LogNoExamples(string outcome);
+}
