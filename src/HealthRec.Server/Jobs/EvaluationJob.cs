@@ -29,6 +29,10 @@ public sealed class EvaluationOptions
     /// <summary>How many years of the newest labelled index dates are evaluated (labels need the outcome's horizon, so the newest are that far back).</summary>
     [Range(0.25, 50, ErrorMessage = "Jobs:Evaluation:RecentYears must be between 0.25 and 50")]
     public double RecentYears { get; set; } = 2;
+
+    /// <summary>Fewer examples than this and drift is not computed (the flag says so): a PSI of a few dozen examples is noise.</summary>
+    [Range(1, 1_000_000)]
+    public int MinimumExamples { get; set; } = 200;
 }
 
 /// <summary>One outcome's evaluation as the job leaves it.</summary>
@@ -36,8 +40,8 @@ public sealed record EvaluationSummary(string Outcome, string Version, int Examp
 
 /// <summary>
 /// The evaluation job: each serving champion on the newest labelled examples of the source (index dates within
-/// <see cref="EvaluationOptions.RecentYears"/> of the latest one whose label is complete — never a label that needs
-/// data not yet in the record) and its features' drift (PSI) against its training data. Stored per evaluation and
+/// <see cref="EvaluationOptions.RecentYears"/> before the newest complete negative label: later landmarks are labelled
+/// only when the event came early, so taking them would bias the metrics) and its features' drift (PSI) against its training data. Stored per evaluation and
 /// outcome, keyed by the Hangfire job id, so a retried attempt writes the same rows.
 /// </summary>
 public sealed partial class EvaluationJob(ClinicalSchema schema, ModelCatalog catalog, ModelLifecycleStore store, IOptions<EvaluationOptions> options,
@@ -66,7 +70,7 @@ public sealed partial class EvaluationJob(ClinicalSchema schema, ModelCatalog ca
         foreach (var predictor in catalog.Current.Predictors.Values.OrderBy(p => p.Definition.Id, StringComparer.Ordinal))
         {
             cancellationToken.ThrowIfCancellationRequested();
-            var summary = Evaluate(predictor, catalog.Featurizer, records, registry, settings.RecentYears, out var metrics);
+            var summary = Evaluate(predictor, catalog.Featurizer, records, registry, settings.RecentYears, settings.MinimumExamples, out var metrics);
             if (summary is null)
             {
                 LogNoExamples(predictor.Definition.Id);
@@ -85,7 +89,7 @@ public sealed partial class EvaluationJob(ClinicalSchema schema, ModelCatalog ca
 
     /// <summary>The champion's metrics on the newest labelled examples and its features' drift; null when the data has none.</summary>
     internal static EvaluationSummary? Evaluate(ML.Serving.OutcomePredictor predictor, Clinical.Features.Featurizer featurizer,
-        IReadOnlyList<Clinical.Records.PatientRecord> records, string registry, double recentYears, out System.Text.Json.Nodes.JsonObject? metricsJson)
+        IReadOnlyList<Clinical.Records.PatientRecord> records, string registry, double recentYears, int minimumExamples, out System.Text.Json.Nodes.JsonObject? metricsJson)
     {
         metricsJson = null;
         var definition = predictor.Definition;
@@ -95,9 +99,17 @@ public sealed partial class EvaluationJob(ClinicalSchema schema, ModelCatalog ca
             return null;
         }
 
-        var newest = examples.Max(e => e.IndexAt);
-        var recent = examples.Where(e => e.IndexAt >= newest.AddDays(-365.25 * recentYears)).ToList();
+        // A negative label needs the whole horizon, a positive one only the event: after the newest complete negative,
+        // only positives are labelled yet, and taking them would bias every metric. The window ends there.
         var binary = definition.Kind == OutcomeKind.Binary;
+        var complete = binary ? examples.Where(e => !e.Label).ToList() : examples;
+        if (complete.Count == 0)
+        {
+            return null;
+        }
+
+        var newest = complete.Max(e => e.IndexAt);
+        var recent = examples.Where(e => e.IndexAt <= newest && e.IndexAt >= newest.AddDays(-365.25 * recentYears)).ToList();
         if (binary && (recent.TrueForAll(e => e.Label) || !recent.Exists(e => e.Label)))
         {
             return null;
@@ -112,12 +124,14 @@ public sealed partial class EvaluationJob(ClinicalSchema schema, ModelCatalog ca
         metricsJson["from"] = recent.Min(e => e.IndexAt).UtcDateTime.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
         metricsJson["to"] = newest.UtcDateTime.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
         var reference = FeatureReference.Load(Path.Combine(registry, definition.Id, predictor.Manifest.Version));
-        var drift = reference is null ? [] : FeatureDrift.Compute(reference, [.. recent.Select(e => e.Features)]);
+        var enough = recent.Count >= minimumExamples;
+        var drift = reference is null || !enough ? [] : FeatureDrift.Compute(reference, [.. recent.Select(e => e.Features)]);
         var headline = binary
             ? string.Create(CultureInfo.InvariantCulture, $"ROC-AUC {metrics.RocAuc:0.000}, Brier {metrics.Brier:0.0000}, calibration slope {metrics.CalibrationSlope:0.00}")
             : string.Create(CultureInfo.InvariantCulture, $"MAE {metrics.Mae:0.000}, R² {metrics.R2:0.000}");
         return new EvaluationSummary(definition.Id, predictor.Manifest.Version, recent.Count, headline,
-            reference is null ? "unknown (the bundle has no training reference)" : FeatureDrift.Worst(drift), drift);
+            reference is null ? "unknown (the bundle has no training reference)"
+            : !enough ? string.Create(CultureInfo.InvariantCulture, $"unknown (fewer than {minimumExamples} examples)") : FeatureDrift.Worst(drift), drift);
     }
 
     [LoggerMessage(EventId = 5200, Level = LogLevel.Information, Message = "Evaluate {Outcome} {Version}: {Examples} newest labelled examples, {Headline}; drift {Flag} {Moved}")]
