@@ -57,9 +57,9 @@ public sealed class PopulationScoringTests : IDisposable
         ["Jobs:Scoring:Source"] = Path.Combine(TestServices.RepositoryRoot, "data", "sample"),
     };
 
-    private static async Task<string> TriggerAsync(RunningServer server)
+    private static async Task<string> TriggerAsync(RunningServer server, string indexDate = IndexDate)
     {
-        var response = await server.Client.PostAsync(new Uri($"/admin/jobs/population-scoring?indexDate={IndexDate}", UriKind.Relative), null, Ct);
+        var response = await server.Client.PostAsync(new Uri($"/admin/jobs/population-scoring?indexDate={indexDate}", UriKind.Relative), null, Ct);
         Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
         return (string)JsonNode.Parse(await response.Content.ReadAsStringAsync(Ct))!["jobId"]!;
     }
@@ -196,5 +196,82 @@ public sealed class PopulationScoringTests : IDisposable
         Assert.Equal(total, ndjson.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
         Assert.Equal(HttpStatusCode.BadRequest, (await server.Client.GetAsync(new Uri($"/api/runs/{run.RunId}/export?format=xml", UriKind.Relative), Ct)).StatusCode);
         Assert.Equal(HttpStatusCode.NotFound, (await server.Client.PostAsync(new Uri("/admin/jobs/nothing", UriKind.Relative), null, Ct)).StatusCode);
+    }
+
+    [Fact]
+    public async Task GivenWriteBack_WhenARunCompletesAndASecondRunFollows_ThenEachBinaryEstimateIsOneProfiledRiskAssessmentUpdatedNotDuplicated()
+    {
+        await using var database = await PostgresTestDatabase.CreateAsync(Ct);
+        var settings = Node(database.ConnectionString);
+        settings["Jobs:Scoring:ChunkSize"] = "100";
+        settings["Jobs:Scoring:WriteBackUrl"] = TestServices.FhirBaseUrl.ToString();
+        await using var server = await RunningServer.StartAsync(settings, Ct);
+        var store = server.Services.GetRequiredService<ScoreStore>();
+        using var fhir = new Hl7.Fhir.Rest.FhirClient(TestServices.FhirBaseUrl,
+            new Hl7.Fhir.Rest.FhirClientSettings { PreferredFormat = Hl7.Fhir.Rest.ResourceFormat.Json, VerifyFhirVersion = false, Timeout = 60_000 });
+
+        await TriggerAsync(server);
+        var first = await CompletedRunAsync(store, _ => true);
+        var rows = (await RowsAsync(store, first.RunId)).Where(r => r.Outcome != "hba1c-1y").ToList();
+        var written = await RiskAssessmentsAsync(fhir, rows.Select(r => r.PatientId).ToHashSet(StringComparer.Ordinal));
+
+        // The FHIR test server outlives a test run: resources of earlier runs may be there too, but never twice.
+        Assert.Subset(written.Keys.ToHashSet(StringComparer.Ordinal), rows.Select(r => $"{r.PatientId}:{r.Outcome}").ToHashSet(StringComparer.Ordinal));
+        foreach (var row in rows)
+        {
+            var resource = written[$"{row.PatientId}:{row.Outcome}"];
+            Assert.StartsWith("2024-12-31", Assert.IsType<Hl7.Fhir.Model.FhirDateTime>(resource.Occurrence).Value, StringComparison.Ordinal);
+            Assert.Equal($"Patient/{row.PatientId}", resource.Subject.Reference);
+            Assert.Equal((decimal)Math.Round(row.Estimate, 4), Assert.IsType<Hl7.Fhir.Model.FhirDecimal>(resource.Prediction[0].Probability).Value);
+            Assert.Equal(row.ModelVersion, resource.Method!.Coding[0].Version);
+        }
+
+        // A second run, as of a later date: the same resources, updated.
+        await TriggerAsync(server, "2025-06-30");
+        var second = await CompletedRunAsync(store, r => r.RunId != first.RunId);
+        var updated = await RiskAssessmentsAsync(fhir, rows.Select(r => r.PatientId).ToHashSet(StringComparer.Ordinal));
+        var secondRows = (await RowsAsync(store, second.RunId)).Where(r => r.Outcome != "hba1c-1y").ToList();
+        Assert.Equal(written.Keys.Union(secondRows.Select(r => $"{r.PatientId}:{r.Outcome}")).Order(StringComparer.Ordinal), updated.Keys.Order(StringComparer.Ordinal));
+        foreach (var row in secondRows)
+        {
+            var resource = updated[$"{row.PatientId}:{row.Outcome}"];
+            Assert.StartsWith("2025-06-30", Assert.IsType<Hl7.Fhir.Model.FhirDateTime>(resource.Occurrence).Value, StringComparison.Ordinal);
+            if (written.TryGetValue($"{row.PatientId}:{row.Outcome}", out var before))
+            {
+                Assert.Equal(before.Id, resource.Id);
+                Assert.NotEqual(before.Meta!.VersionId, resource.Meta!.VersionId);
+            }
+        }
+
+        // What the writer sends conforms to the HealthRec profile: zero errors.
+        var validator = ProfileValidation.Validator.Value;
+        var model = server.Services.GetRequiredService<ModelCatalog>().Current.Predictors["t2d-5y"];
+        foreach (var row in secondRows.Where(r => r.Outcome == "t2d-5y").Take(20))
+        {
+            var resource = RiskAssessmentWriter.Build(row, model.Definition, model.Manifest.Validation, second.IndexAt, synthetic: true)!;
+            var outcome = validator.Validate(resource, RiskAssessmentWriter.Profile);
+            Assert.True(outcome.Errors == 0 && outcome.Fatals == 0, outcome.ToString());
+        }
+    }
+
+    private static async Task<Dictionary<string, Hl7.Fhir.Model.RiskAssessment>> RiskAssessmentsAsync(Hl7.Fhir.Rest.FhirClient fhir, HashSet<string> patients)
+    {
+        var found = new Dictionary<string, Hl7.Fhir.Model.RiskAssessment>(StringComparer.Ordinal);
+        var page = await fhir.SearchAsync<Hl7.Fhir.Model.RiskAssessment>(new Hl7.Fhir.Rest.SearchParams { Count = 1000 }, Ct);
+        while (page is not null)
+        {
+            foreach (var resource in page.Entry.Select(e => e.Resource).OfType<Hl7.Fhir.Model.RiskAssessment>())
+            {
+                var identifier = resource.Identifier.SingleOrDefault(i => i.System == RiskAssessmentWriter.IdentifierSystem);
+                if (identifier is not null && patients.Contains(identifier.Value!.Split(':')[0]))
+                {
+                    Assert.True(found.TryAdd(identifier.Value, resource), $"two RiskAssessments with identifier {identifier.Value}");
+                }
+            }
+
+            page = await fhir.ContinueAsync(page, ct: Ct);
+        }
+
+        return found;
     }
 }

@@ -5,6 +5,10 @@
 // What the engine does not do itself, and a FHIR client relies on, is added here:
 //   - GET [base]/metadata (a CapabilityStatement),
 //   - a default page size and self/next/previous Bundle links with _offset (MemoryRepository adds none),
+//   - conditional update by identifier (PUT [type]?identifier=system|value, alone or in a batch) resolved through an
+//     index of the identifiers written that way, since the engine's own search scans and evaluates every resource of
+//     the type (half a second each at a few hundred resources): the request becomes an update by id or a create,
+//     which is what an indexed server does,
 //   - a test-control surface under /__admin (not FHIR): request log, reset, artificial latency.
 //
 // Usage: node --experimental-websocket server.mjs [--port N]   (PORT env also works; 0 = any free port)
@@ -35,6 +39,8 @@ let requestLog = [];
 // test can slow the server down for its own patient without slowing the tests running beside it).
 let delayMs = 0;
 let scopedDelays = [];
+// `${type}|${system}|${value}` -> id, for resources written by conditional update on an identifier.
+let identifierIndex = new Map();
 
 const portArg = process.argv.indexOf('--port');
 const port = Number(portArg >= 0 ? process.argv[portArg + 1] : process.env.PORT ?? 8090);
@@ -137,6 +143,7 @@ async function handleAdmin(req, res, url) {
   if (url.pathname === '/__admin/requests' && req.method === 'GET') return send(res, 200, requestLog, 'application/json');
   if (url.pathname === '/__admin/reset' && req.method === 'POST') {
     repo = new MemoryRepository();
+    identifierIndex = new Map();
     requestLog = [];
     delayMs = 0;
     scopedDelays = [];
@@ -200,11 +207,47 @@ async function handle(req, res) {
     return send(res, 200, addPagingLinks(await searchByCodes(path, query, req.headers), url));
   }
 
-  const [oo, resource, options] = await router.handleRequest(routerRequest(req.method, path, query, body, req.headers), repo);
+  // Conditional update by identifier: an update by id when the identifier is known, a create otherwise.
+  let method = req.method;
+  let routePath = path;
+  let routeQuery = query;
+  const conditional = method === 'PUT' ? conditionalKey(typeName, query) : undefined;
+  if (conditional) {
+    const id = identifierIndex.get(conditional);
+    [method, routePath, routeQuery, body] = id ? ['PUT', `/${typeName}/${id}`, {}, { ...body, id }] : ['POST', `/${typeName}`, {}, body];
+  }
+  const batchKeys = req.method === 'POST' && (path === '/' || path === '') && body?.resourceType === 'Bundle' ? rewriteBatch(body) : [];
+
+  const [oo, resource, options] = await router.handleRequest(routerRequest(method, routePath, routeQuery, body, req.headers), repo);
+  if (conditional && resource?.id) identifierIndex.set(conditional, resource.id);
+  batchKeys.forEach((key, i) => {
+    const location = resource?.entry?.[i]?.response?.location;
+    if (key && location) identifierIndex.set(key, location.split('/')[1]);
+  });
   const status = statusOf(oo);
   if (!resource) return send(res, status, oo);
   if (isSearch && resource.resourceType === 'Bundle') addPagingLinks(resource, url);
   return send(res, status, resource, options?.contentType ?? 'application/fhir+json');
+}
+
+function conditionalKey(type, query) {
+  const keys = Object.keys(query);
+  if (keys.length !== 1 || keys[0] !== 'identifier' || typeof query.identifier !== 'string' || !query.identifier.includes('|')) return undefined;
+  return `${type}|${query.identifier}`;
+}
+
+// Rewrites a batch's or transaction's conditional updates by identifier in place; returns each entry's index key (or undefined).
+function rewriteBatch(bundle) {
+  return (bundle.entry ?? []).map((entry) => {
+    const match = entry.request?.method === 'PUT' ? /^\/?([A-Za-z]+)\?(.*)$/.exec(entry.request.url ?? '') : null;
+    if (!match) return undefined;
+    const key = conditionalKey(match[1], Object.fromEntries(new URLSearchParams(match[2])));
+    if (!key) return undefined;
+    const id = identifierIndex.get(key);
+    entry.request = id ? { method: 'PUT', url: `${match[1]}/${id}` } : { method: 'POST', url: match[1] };
+    if (id) entry.resource = { ...entry.resource, id };
+    return key;
+  });
 }
 
 function routerRequest(method, path, query, body, headers) {

@@ -41,6 +41,7 @@ public static partial class JobsExtensions
         builder.Services.AddOptions<EvaluationOptions>().BindConfiguration(EvaluationOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddTransient<EvaluationJob>();
         builder.Services.AddHttpClient(RetrainJob.Name);
+        builder.Services.AddHttpClient(PopulationScoringJob.WriteBackClient, c => c.Timeout = TimeSpan.FromSeconds(60));
         builder.Services.AddHostedService<ModelWatcher>();
         var settings = builder.Configuration.GetSection(JobsOptions.Section).Get<JobsOptions>() ?? new JobsOptions();
         var usePostgres = !string.IsNullOrWhiteSpace(

@@ -14,7 +14,7 @@ using Microsoft.Extensions.Options;
 namespace HealthRec.Server.Jobs;
 
 /// <summary>Settings under <c>Jobs:Scoring</c>.</summary>
-public sealed class ScoringOptions
+public sealed class ScoringOptions : IValidatableObject
 {
     public const string Section = "Jobs:Scoring";
 
@@ -36,6 +36,25 @@ public sealed class ScoringOptions
     /// <summary>Recommendations kept per patient beside the estimates.</summary>
     [Range(0, 10)]
     public int Recommendations { get; set; } = 3;
+
+    /// <summary>A FHIR base URL to write a RiskAssessment per patient and binary outcome back to (https unless loopback); empty for none.</summary>
+    public string? WriteBackUrl { get; set; }
+
+    /// <summary>The bearer token for <see cref="WriteBackUrl"/>, if it needs one (a secret: from the environment or a secret store, never logged).</summary>
+    public string? WriteBackToken { get; set; }
+
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        if (string.IsNullOrWhiteSpace(WriteBackUrl))
+        {
+            yield break;
+        }
+
+        if (!Uri.TryCreate(WriteBackUrl, UriKind.Absolute, out var url) || !(url.Scheme == Uri.UriSchemeHttps || (url.Scheme == Uri.UriSchemeHttp && url.IsLoopback)))
+        {
+            yield return new ValidationResult("Jobs:Scoring:WriteBackUrl must be an https FHIR base URL (http only on loopback)", [nameof(WriteBackUrl)]);
+        }
+    }
 }
 
 /// <summary>This node, as job records name it (host, process and a per-start id: two nodes in one process differ too).</summary>
@@ -53,9 +72,13 @@ public sealed class NodeIdentity
 /// and leaves the same rows.
 /// </summary>
 public sealed partial class PopulationScoringJob(ScoreStore store, ModelCatalog models, FhirRecordMapper mapper, IOptions<ScoringOptions> options,
-    IHostEnvironment environment, IBackgroundJobClient jobs, NodeIdentity node, TimeProvider time, ILogger<PopulationScoringJob> logger)
+    IHostEnvironment environment, IBackgroundJobClient jobs, NodeIdentity node, TimeProvider time, IHttpClientFactory httpClients,
+    ILogger<PopulationScoringJob> logger)
 {
     public const string Name = "population-scoring";
+
+    /// <summary>The HTTP client of the RiskAssessment write-back.</summary>
+    public const string WriteBackClient = "risk-assessment-write-back";
 
     /// <summary>Starts (or resumes) a run: <paramref name="runId"/> null for a new one, <paramref name="indexDate"/> (yyyy-MM-dd) null for now.</summary>
     [JobDisplayName("population scoring: start {0}")]
@@ -127,6 +150,18 @@ public sealed partial class PopulationScoringJob(ScoreStore store, ModelCatalog 
             rows.AddRange(Score(serving, record, run.IndexAt, settings.Recommendations));
         }
 
+        // Written back before the chunk is recorded: a failed write leaves the chunk undone, and its retry writes again
+        // (conditional updates on a stable identifier, so nothing is duplicated).
+        if (!string.IsNullOrWhiteSpace(settings.WriteBackUrl))
+        {
+            var synthetic = Ingestion.InputSources.IsSynthetic(Path.Combine(environment.ContentRootPath, settings.Source));
+            var resources = rows.Select(r => serving.Predictors.TryGetValue(r.Outcome, out var p)
+                ? RiskAssessmentWriter.Build(r, p.Definition, p.Manifest.Validation, run.IndexAt, synthetic) : null).OfType<Hl7.Fhir.Model.RiskAssessment>().ToList();
+            await new RiskAssessmentWriter(httpClients.CreateClient(WriteBackClient), new Uri(settings.WriteBackUrl), settings.WriteBackToken)
+                .WriteAsync(resources, cancellationToken);
+            LogWrittenBack(runId, chunk, resources.Count);
+        }
+
         var completed = await store.RecordChunkAsync(runId, chunk, patients, node.Name, rows, time.GetUtcNow(), cancellationToken);
         LogChunk(runId, chunk, patients, rows.Count, completed, run.ChunkCount);
         if (completed == run.ChunkCount)
@@ -173,6 +208,9 @@ public sealed partial class PopulationScoringJob(ScoreStore store, ModelCatalog 
 
     [LoggerMessage(EventId = 5001, Level = LogLevel.Information, Message = "Population scoring {RunId} chunk {Chunk}: {Patients} patients, {Rows} estimates; {Done} of {Chunks} chunks done")]
     private partial void LogChunk(string runId, int chunk, int patients, int rows, int done, int chunks);
+
+    [LoggerMessage(EventId = 5003, Level = LogLevel.Information, Message = "Population scoring {RunId} chunk {Chunk}: {Resources} RiskAssessments written back")]
+    private partial void LogWrittenBack(string runId, int chunk, int resources);
 
     [LoggerMessage(EventId = 5002, Level = LogLevel.Information, Message = "Population scoring {RunId} completed ({Chunks} chunks)")]
     private partial void LogCompleted(string runId, int chunks);
