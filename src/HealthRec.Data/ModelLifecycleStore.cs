@@ -31,27 +31,10 @@ public sealed class ModelLifecycleStore(HealthRecDatabase database)
     }
 
     /// <summary>An outcome's decisions (every outcome's when null), newest first.</summary>
-    public async Task<IReadOnlyList<StoredDecision>> DecisionsAsync(string? outcome, int limit, CancellationToken cancellationToken)
-    {
-        await using var connection = await database.OpenConnectionAsync(cancellationToken);
-        await using var command = connection.CreateCommand(
-            $"SELECT {DecisionColumns} FROM model_decision {(outcome is null ? "" : "WHERE outcome = @outcome ")}ORDER BY decided_at DESC, challenger DESC LIMIT @limit")
-            .With("limit", limit);
-        if (outcome is not null)
-        {
-            command.With("outcome", outcome);
-        }
-
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        var decisions = new List<StoredDecision>();
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            decisions.Add(new StoredDecision(reader.GetString(0), reader.GetString(1), reader.GetNullableString(2), reader.GetBoolean(3), reader.GetInt32(4),
-                reader.GetString(5), reader.GetString(6), reader.GetFieldValue<DateTimeOffset>(7), reader.GetString(8)));
-        }
-
-        return decisions;
-    }
+    public Task<IReadOnlyList<StoredDecision>> DecisionsAsync(string? outcome, int limit, CancellationToken cancellationToken) =>
+        NewestAsync($"SELECT {DecisionColumns} FROM model_decision", "decided_at DESC, challenger DESC", outcome, limit, r => new StoredDecision(
+            r.GetString(0), r.GetString(1), r.GetNullableString(2), r.GetBoolean(3), r.GetInt32(4), r.GetString(5), r.GetString(6),
+            r.GetFieldValue<DateTimeOffset>(7), r.GetString(8)), cancellationToken);
 
     public async Task RecordEvaluationAsync(StoredEvaluation e, CancellationToken cancellationToken)
     {
@@ -66,11 +49,14 @@ public sealed class ModelLifecycleStore(HealthRecDatabase database)
     }
 
     /// <summary>An outcome's evaluations (every outcome's when null), newest first.</summary>
-    public async Task<IReadOnlyList<StoredEvaluation>> EvaluationsAsync(string? outcome, int limit, CancellationToken cancellationToken)
+    public Task<IReadOnlyList<StoredEvaluation>> EvaluationsAsync(string? outcome, int limit, CancellationToken cancellationToken) =>
+        NewestAsync($"SELECT {EvaluationColumns} FROM model_evaluation", "evaluated_at DESC, evaluation_id DESC", outcome, limit, Read, cancellationToken);
+
+    private async Task<IReadOnlyList<T>> NewestAsync<T>(string select, string order, string? outcome, int limit, Func<DbDataReader, T> read,
+        CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenConnectionAsync(cancellationToken);
-        await using var command = connection.CreateCommand(
-            $"SELECT {EvaluationColumns} FROM model_evaluation {(outcome is null ? "" : "WHERE outcome = @outcome ")}ORDER BY evaluated_at DESC, evaluation_id DESC LIMIT @limit")
+        await using var command = connection.CreateCommand($"{select} {(outcome is null ? "" : "WHERE outcome = @outcome ")}ORDER BY {order} LIMIT @limit")
             .With("limit", limit);
         if (outcome is not null)
         {
@@ -78,13 +64,13 @@ public sealed class ModelLifecycleStore(HealthRecDatabase database)
         }
 
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        var evaluations = new List<StoredEvaluation>();
+        var found = new List<T>();
         while (await reader.ReadAsync(cancellationToken))
         {
-            evaluations.Add(Read(reader));
+            found.Add(read(reader));
         }
 
-        return evaluations;
+        return found;
     }
 
     private static StoredEvaluation Read(DbDataReader r) => new(r.GetString(0), r.GetString(1), r.GetString(2), r.GetFieldValue<DateTimeOffset>(3),

@@ -54,8 +54,7 @@ public sealed partial class EvaluationJob(ClinicalSchema schema, ModelCatalog ca
     public async Task<string> RunAsync(PerformContext? context, CancellationToken cancellationToken)
     {
         var settings = options.Value;
-        var source = Uri.TryCreate(settings.Source, UriKind.Absolute, out var url) && url.Scheme is "http" or "https"
-            ? settings.Source : Path.Combine(environment.ContentRootPath, settings.Source);
+        var source = RetrainJob.Resolve(environment, settings.Source);
         using var http = httpClients.CreateClient(RetrainJob.Name);
         var (records, _, error) = await InputSources.ReadAllAsync([source], schema.Terminology, http, cancellationToken);
         if (error is not null)
