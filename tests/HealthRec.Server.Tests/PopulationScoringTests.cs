@@ -64,12 +64,14 @@ public sealed class PopulationScoringTests : IDisposable
         return (string)JsonNode.Parse(await response.Content.ReadAsStringAsync(Ct))!["jobId"]!;
     }
 
-    private static async Task<ScoreRun> CompletedRunAsync(ScoreStore store, Func<ScoreRun, bool> which)
+    private static async Task<ScoreRun> CompletedRunAsync(RunningServer server, Func<ScoreRun, bool> which)
     {
+        var store = server.Services.GetRequiredService<ScoreStore>();
         var deadline = DateTime.UtcNow.AddMinutes(3);
+        ScoreRun? run = null;
         while (DateTime.UtcNow < deadline)
         {
-            var run = (await store.RecentRunsAsync(20, Ct)).FirstOrDefault(which);
+            run = (await store.RecentRunsAsync(20, Ct)).FirstOrDefault(which);
             if (run?.Status == ScoreRun.Completed)
             {
                 return run;
@@ -78,7 +80,16 @@ public sealed class PopulationScoringTests : IDisposable
             await Task.Delay(200, Ct);
         }
 
-        throw new TimeoutException("the scoring run did not complete within three minutes");
+        // What the jobs were doing, so that a timeout says why.
+        var monitoring = server.Services.GetRequiredService<Hangfire.JobStorage>().GetMonitoringApi();
+        var chunks = run is null ? "no run stored" : $"{(await store.ChunksAsync(run.RunId, Ct)).Count} of {run.ChunkCount} chunks done";
+        var failed = string.Join("; ", monitoring.FailedJobs(0, 10).Select(j => $"{j.Value.Job?.Method.Name}: {j.Value.ExceptionType} {j.Value.ExceptionMessage}"));
+        var retrying = string.Join("; ", monitoring.ScheduledJobs(0, 10).Select(j => $"{j.Value.Job?.Method.Name}({string.Join(", ", j.Value.Job?.Args ?? [])}) at {j.Value.EnqueueAt:HH:mm:ss}"));
+        var reasons = string.Join("; ", monitoring.ScheduledJobs(0, 10).Select(j => monitoring.JobDetails(j.Key)?.History.Skip(1).FirstOrDefault())
+            .Where(h => h is not null).Select(h => $"{h!.StateName} {h.Reason} {string.Join(" ", h.Data.Where(d => d.Key.StartsWith("Exception", StringComparison.Ordinal)).Select(d => d.Value))}"));
+        var statistics = monitoring.GetStatistics();
+        throw new TimeoutException($"the scoring run did not complete within three minutes: {chunks}; jobs enqueued {statistics.Enqueued}, " +
+            $"processing {statistics.Processing}, scheduled {statistics.Scheduled}, failed {statistics.Failed}; failed: [{failed}]; retrying: [{retrying}] after [{reasons}]");
     }
 
     private static async Task<List<ScoreRow>> RowsAsync(ScoreStore store, string runId)
@@ -101,7 +112,7 @@ public sealed class PopulationScoringTests : IDisposable
         var store = first.Services.GetRequiredService<ScoreStore>();
 
         await TriggerAsync(first);
-        var run = await CompletedRunAsync(store, _ => true);
+        var run = await CompletedRunAsync(first, _ => true);
 
         Assert.Equal(300, run.PatientCount);
         Assert.Equal(12, run.ChunkCount);
@@ -141,14 +152,14 @@ public sealed class PopulationScoringTests : IDisposable
         await using var server = await RunningServer.StartAsync(Node(database.ConnectionString), Ct);
         var store = server.Services.GetRequiredService<ScoreStore>();
         await TriggerAsync(server);
-        var clean = await CompletedRunAsync(store, _ => true);
+        var clean = await CompletedRunAsync(server, _ => true);
         var failing = new FailChunkOnce(chunk: 4);
         Hangfire.GlobalJobFilters.Filters.Add(failing);
         ScoreRun retried;
         try
         {
             await TriggerAsync(server);
-            retried = await CompletedRunAsync(store, r => r.RunId != clean.RunId);
+            retried = await CompletedRunAsync(server, r => r.RunId != clean.RunId);
 
             // The failed chunk had stored its mark, so the run may complete before Hangfire's retry (1 s later) runs.
             var deadline = DateTime.UtcNow.AddSeconds(60);
@@ -163,7 +174,7 @@ public sealed class PopulationScoringTests : IDisposable
         }
 
         await TriggerAsync(server);
-        var repeated = await CompletedRunAsync(store, r => r.RunId != clean.RunId && r.RunId != retried.RunId);
+        var repeated = await CompletedRunAsync(server, r => r.RunId != clean.RunId && r.RunId != retried.RunId);
 
         // Chunk 4 ran twice: it stored its rows, failed, and was retried, storing them again.
         Assert.Equal([4, 4], failing.Runs);
@@ -182,7 +193,7 @@ public sealed class PopulationScoringTests : IDisposable
         var store = server.Services.GetRequiredService<ScoreStore>();
         Assert.Equal(HttpStatusCode.NotFound, (await server.Client.GetAsync(new Uri("/api/worklist?outcome=t2d-5y", UriKind.Relative), Ct)).StatusCode);
         await TriggerAsync(server);
-        var run = await CompletedRunAsync(store, _ => true);
+        var run = await CompletedRunAsync(server, _ => true);
         var rows = (await RowsAsync(store, run.RunId)).Where(r => r.Outcome == "t2d-5y").ToList();
 
         var worklist = (await server.Client.GetFromJsonAsync<JsonNode>(new Uri("/api/worklist?outcome=t2d-5y&top=10", UriKind.Relative), Ct))!;
@@ -218,7 +229,7 @@ public sealed class PopulationScoringTests : IDisposable
             new Hl7.Fhir.Rest.FhirClientSettings { PreferredFormat = Hl7.Fhir.Rest.ResourceFormat.Json, VerifyFhirVersion = false, Timeout = 60_000 });
 
         await TriggerAsync(server);
-        var first = await CompletedRunAsync(store, _ => true);
+        var first = await CompletedRunAsync(server, _ => true);
         var rows = (await RowsAsync(store, first.RunId)).Where(r => r.Outcome != "hba1c-1y").ToList();
         var written = await RiskAssessmentsAsync(fhir, rows.Select(r => r.PatientId).ToHashSet(StringComparer.Ordinal));
 
@@ -235,7 +246,7 @@ public sealed class PopulationScoringTests : IDisposable
 
         // A second run, as of a later date: the same resources, updated.
         await TriggerAsync(server, "2025-06-30");
-        var second = await CompletedRunAsync(store, r => r.RunId != first.RunId);
+        var second = await CompletedRunAsync(server, r => r.RunId != first.RunId);
         var updated = await RiskAssessmentsAsync(fhir, rows.Select(r => r.PatientId).ToHashSet(StringComparer.Ordinal));
         var secondRows = (await RowsAsync(store, second.RunId)).Where(r => r.Outcome != "hba1c-1y").ToList();
         Assert.Equal(written.Keys.Union(secondRows.Select(r => $"{r.PatientId}:{r.Outcome}")).Order(StringComparer.Ordinal), updated.Keys.Order(StringComparer.Ordinal));
