@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using System.Data.Common;
-using System.Net;
 using HealthRec.Data;
 using Microsoft.Extensions.Options;
 using Microsoft.IdentityModel.JsonWebTokens;
@@ -42,7 +41,7 @@ internal sealed partial class CdsClientTrust(IOptions<CdsHooksOptions> options, 
         var settings = options.Value;
         if (settings.Clients.Count == 0)
         {
-            if (http.Connection.RemoteIpAddress is { } remote && IPAddress.IsLoopback(remote))
+            if (Hosting.Loopback.IsLocal(http))
             {
                 return CdsCaller.Loopback;
             }

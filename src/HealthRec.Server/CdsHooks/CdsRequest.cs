@@ -1,4 +1,3 @@
-using System.Net;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 
@@ -166,7 +165,7 @@ internal static partial class CdsRequestReader
         }
 
         // The specification requires https for production data; plain http is only for a server on this machine.
-        if (url.Scheme == Uri.UriSchemeHttp && !IsLoopback(url))
+        if (!Hosting.Loopback.IsHttpsOrLoopback(url))
         {
             problems.Add("'fhirServer' must use https (plain http is accepted only for a loopback server)");
             return null;
@@ -174,9 +173,6 @@ internal static partial class CdsRequestReader
 
         return url;
     }
-
-    private static bool IsLoopback(Uri url) =>
-        url.IsLoopback || (IPAddress.TryParse(url.Host.Trim('[', ']'), out var address) && IPAddress.IsLoopback(address));
 
     private static FhirAuthorization? Authorization(JsonElement body, List<string> problems)
     {

@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Net;
 using System.Text.Json;
 using HealthRec.Data;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -88,7 +87,7 @@ internal static class FeedbackEndpoints
     /// <summary>Acceptance and override rates per card type. Local requests only until staff sign-in arrives.</summary>
     public static async Task<Results<Ok<FeedbackSummary>, ForbidHttpResult, ProblemHttpResult>> SummaryAsync(HttpContext http, FeedbackStore store)
     {
-        if (http.Connection.RemoteIpAddress is not { } remote || !IPAddress.IsLoopback(remote))
+        if (!Hosting.Loopback.IsLocal(http))
         {
             return TypedResults.Problem(statusCode: 403, title: "Local requests only",
                 detail: "The feedback summary is served to requests from this machine only until staff sign-in is configured.");

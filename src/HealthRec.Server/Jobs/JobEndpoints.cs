@@ -1,9 +1,9 @@
 using System.Globalization;
-using System.Net;
 using System.Text;
 using System.Text.Json;
 using Hangfire;
 using HealthRec.Data;
+using HealthRec.Server.Hosting;
 using HealthRec.Server.Models;
 using Microsoft.AspNetCore.Http.HttpResults;
 
@@ -39,14 +39,12 @@ internal static class JobEndpoints
             .WithSummary("Runs a job now: population-scoring (optional indexDate=yyyy-MM-dd), retrain (optional outcome=ID), evaluate (local requests only).");
     }
 
-    internal static bool IsLocal(HttpContext http) => http.Connection.RemoteIpAddress is { } remote && IPAddress.IsLoopback(remote);
-
     internal static ProblemHttpResult NotLocal() => TypedResults.Problem(statusCode: 403, title: "Local requests only",
         detail: "This endpoint lists patients: it answers requests from this machine only until staff sign-in is configured.");
 
     internal static async Task<Results<Ok<Worklist>, ProblemHttpResult>> WorklistAsync(HttpContext http, ScoreStore store, string outcome, int? top, string? band)
     {
-        if (!IsLocal(http))
+        if (!Loopback.IsLocal(http))
         {
             return NotLocal();
         }
@@ -70,7 +68,7 @@ internal static class JobEndpoints
 
     internal static async Task<Results<Ok<RunSummary[]>, ProblemHttpResult>> RunsAsync(HttpContext http, ScoreStore store)
     {
-        if (!IsLocal(http))
+        if (!Loopback.IsLocal(http))
         {
             return NotLocal();
         }
@@ -87,7 +85,7 @@ internal static class JobEndpoints
 
     internal static async Task<IResult> ExportAsync(HttpContext http, ScoreStore store, string runId, string? format)
     {
-        if (!IsLocal(http))
+        if (!Loopback.IsLocal(http))
         {
             return NotLocal();
         }
@@ -126,7 +124,7 @@ internal static class JobEndpoints
     internal static Results<Accepted<JobQueued>, ProblemHttpResult> Trigger(HttpContext http, string name, string? indexDate, string? outcome,
         IBackgroundJobClient jobs, ModelCatalog catalog)
     {
-        if (!IsLocal(http))
+        if (!Loopback.IsLocal(http))
         {
             return NotLocal();
         }

@@ -42,7 +42,7 @@ internal static class ModelAdminEndpoints
     internal static async Task<Results<Ok<ModelAdminSummary[]>, ProblemHttpResult>> ListAsync(HttpContext http, ModelLifecycleStore store,
         IOptions<ModelOptions> options, IHostEnvironment environment)
     {
-        if (!JobEndpoints.IsLocal(http))
+        if (!Hosting.Loopback.IsLocal(http))
         {
             return JobEndpoints.NotLocal();
         }
@@ -63,7 +63,7 @@ internal static class ModelAdminEndpoints
     internal static async Task<Results<Ok<ModelAdminView>, ProblemHttpResult>> OneAsync(HttpContext http, string outcome, ModelLifecycleStore store,
         IOptions<ModelOptions> options, IHostEnvironment environment)
     {
-        if (!JobEndpoints.IsLocal(http))
+        if (!Hosting.Loopback.IsLocal(http))
         {
             return JobEndpoints.NotLocal();
         }

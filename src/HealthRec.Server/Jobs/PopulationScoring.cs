@@ -50,7 +50,7 @@ public sealed class ScoringOptions : IValidatableObject
             yield break;
         }
 
-        if (!Uri.TryCreate(WriteBackUrl, UriKind.Absolute, out var url) || !(url.Scheme == Uri.UriSchemeHttps || (url.Scheme == Uri.UriSchemeHttp && url.IsLoopback)))
+        if (!Uri.TryCreate(WriteBackUrl, UriKind.Absolute, out var url) || !Hosting.Loopback.IsHttpsOrLoopback(url))
         {
             yield return new ValidationResult("Jobs:Scoring:WriteBackUrl must be an https FHIR base URL (http only on loopback)", [nameof(WriteBackUrl)]);
         }
