@@ -288,7 +288,7 @@ public sealed class RetrainTests(RetrainCohort cohort) : IClassFixture<RetrainCo
         Assert.True(first.Promoted, first.Line);
         Assert.Equal(halfDone, first.Decision!.Challenger);
         Assert.Equal(noise, first.Decision.Champion);
-        Assert.True(File.Exists(Path.Combine(folder, Retrainer.GateFile)));
+        Assert.True(File.Exists(Path.Combine(folder, PromotionGate.FileName)));
 
         // The same attempt delivered again (at-least-once): the stored decision, no new version, the same champion.
         ModelRegistry.MakeCurrent(Entry, noise); // as if the first delivery died between recording and promoting

@@ -68,6 +68,9 @@ public static class ModelRegistry
 {
     public const string CurrentFile = "current";
 
+    /// <summary>A version's manifest, beside its <c>model.zip</c>.</summary>
+    public const string ManifestFile = "bundle.json";
+
     /// <summary>How bundles and metrics are written: web naming, indented.</summary>
     public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { WriteIndented = true };
 
@@ -107,7 +110,7 @@ public static class ModelRegistry
             InTheLarge = trained.Metrics.InTheLarge,
             Baselines = trained.Baselines.ToImmutableDictionary(kv => kv.Key, kv => kv.Value.Probability, StringComparer.Ordinal),
         };
-        File.WriteAllText(Path.Combine(folder, "bundle.json"), JsonSerializer.Serialize(manifest, Json));
+        File.WriteAllText(Path.Combine(folder, ManifestFile), JsonSerializer.Serialize(manifest, Json));
         trained.Reference?.Save(folder);
         var metrics = new JsonObject { ["outcomes"] = new JsonObject { [trained.Definition.Id] = MetricsJson.Of(trained.Metrics) } };
         File.WriteAllText(Path.Combine(folder, "metrics.json"), metrics.ToJsonString(Json));
@@ -119,6 +122,13 @@ public static class ModelRegistry
         }
 
         return folder;
+    }
+
+    /// <summary>An outcome version's manifest, or null when the folder holds none (malformed JSON throws <see cref="JsonException"/>).</summary>
+    public static BundleManifest? ReadManifest(string folder)
+    {
+        var file = Path.Combine(folder, ManifestFile);
+        return File.Exists(file) ? JsonSerializer.Deserialize<BundleManifest>(File.ReadAllText(file), Json) : null;
     }
 
     /// <summary>Creates the next version's folder (v1, v2, …) under an entry of the registry.</summary>
@@ -158,10 +168,14 @@ public static class ModelRegistry
         : "";
 
     /// <summary>The current version's folder of an outcome, or null when none is registered.</summary>
-    public static string? CurrentFolder(string directory, string outcome)
+    public static string? CurrentFolder(string directory, string outcome) =>
+        CurrentVersion(directory, outcome) is { } version ? Path.Combine(directory, outcome, version) : null;
+
+    /// <summary>The current version of an outcome (<c>v3</c>), or null when none is registered.</summary>
+    public static string? CurrentVersion(string directory, string outcome)
     {
         var pointer = Path.Combine(directory, outcome, CurrentFile);
-        return File.Exists(pointer) ? Path.Combine(directory, outcome, File.ReadAllText(pointer).Trim()) : null;
+        return File.Exists(pointer) ? File.ReadAllText(pointer).Trim() : null;
     }
 
     /// <summary>The outcomes with a current version under <paramref name="directory"/> (the phenotype model and the recommender are not outcomes).</summary>

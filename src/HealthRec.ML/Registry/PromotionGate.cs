@@ -78,6 +78,16 @@ public sealed record GateDecision(
 /// </summary>
 public static class PromotionGate
 {
+    /// <summary>The decision beside the challenger it judged.</summary>
+    public const string FileName = "gate.json";
+
+    /// <summary>The decision recorded beside a version, or null when the gate never judged it.</summary>
+    public static GateDecision? Load(string folder)
+    {
+        var file = Path.Combine(folder, FileName);
+        return File.Exists(file) ? JsonSerializer.Deserialize<GateDecision>(File.ReadAllText(file), ModelRegistry.Json) : null;
+    }
+
     public static GateDecision Decide(OutcomeModel challenger, OutcomeModel? champion, IReadOnlyList<OutcomeExample> test, GateThresholds thresholds,
         DateTimeOffset now)
     {
@@ -128,7 +138,7 @@ public static class PromotionGate
     /// <summary>Writes the decision beside the challenger (<c>gate.json</c>) and appends it to its model card.</summary>
     public static void Record(string challengerFolder, GateDecision decision)
     {
-        File.WriteAllText(Path.Combine(challengerFolder, "gate.json"), JsonSerializer.Serialize(decision, ModelRegistry.Json));
+        File.WriteAllText(Path.Combine(challengerFolder, FileName), JsonSerializer.Serialize(decision, ModelRegistry.Json));
         File.AppendAllText(Path.Combine(challengerFolder, "model-card.md"), decision.Markdown());
     }
 }

@@ -127,6 +127,10 @@ internal static class InputSources
         return Convert.ToHexStringLower(sha.GetHashAndReset());
     }
 
+    /// <summary>A job's source setting as an input: a FHIR base URL as given, a path relative to <paramref name="root"/>.</summary>
+    public static string Resolve(string root, string source) =>
+        Uri.TryCreate(source, UriKind.Absolute, out var url) && url.Scheme is "http" or "https" ? source : Path.Combine(root, source);
+
     /// <summary>Where a model's training data came from, for its bundle and model card.</summary>
     public static ML.Registry.TrainingProvenance Provenance(string[] inputs, int seed, Clinical.Features.FeatureSchema schema, string command) =>
         new(string.Join(" ", inputs), Fingerprint(inputs), inputs.All(IsSynthetic), command, seed, schema.Id, schema.Version);

@@ -54,7 +54,7 @@ public sealed partial class EvaluationJob(ClinicalSchema schema, ModelCatalog ca
     public async Task<string> RunAsync(PerformContext? context, CancellationToken cancellationToken)
     {
         var settings = options.Value;
-        var source = RetrainJob.Resolve(environment, settings.Source);
+        var source = InputSources.Resolve(environment.ContentRootPath, settings.Source);
         using var http = httpClients.CreateClient(RetrainJob.Name);
         var (records, _, error) = await InputSources.ReadAllAsync([source], schema.Terminology, http, cancellationToken);
         if (error is not null)
@@ -114,7 +114,8 @@ public sealed partial class EvaluationJob(ClinicalSchema schema, ModelCatalog ca
             return null;
         }
 
-        var scores = predictor.Model.Predict([.. recent.Select(e => e.Features)]);
+        List<float[]> features = [.. recent.Select(e => e.Features)];
+        var scores = predictor.Model.Predict(features);
         var metrics = binary
             ? OutcomeMetrics.Binary("lightgbm", recent, scores, predictor.Manifest.Threshold)
             : OutcomeMetrics.Regression("lightgbm", recent, scores);
@@ -124,7 +125,7 @@ public sealed partial class EvaluationJob(ClinicalSchema schema, ModelCatalog ca
         metricsJson["to"] = newest.UtcDateTime.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
         var reference = FeatureReference.Load(Path.Combine(registry, definition.Id, predictor.Manifest.Version));
         var enough = recent.Count >= minimumExamples;
-        var drift = reference is null || !enough ? [] : FeatureDrift.Compute(reference, [.. recent.Select(e => e.Features)]);
+        var drift = reference is null || !enough ? [] : FeatureDrift.Compute(reference, features);
         var headline = binary
             ? string.Create(CultureInfo.InvariantCulture, $"ROC-AUC {metrics.RocAuc:0.000}, Brier {metrics.Brier:0.0000}, calibration slope {metrics.CalibrationSlope:0.00}")
             : string.Create(CultureInfo.InvariantCulture, $"MAE {metrics.Mae:0.000}, R² {metrics.R2:0.000}");

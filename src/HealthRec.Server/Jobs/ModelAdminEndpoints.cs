@@ -87,15 +87,15 @@ internal static class ModelAdminEndpoints
     private static List<ModelVersionView> Versions(string registry, string outcome)
     {
         var entry = Path.Combine(registry, outcome);
-        var current = ModelRegistry.CurrentFolder(registry, outcome) is { } currentFolder ? Path.GetFileName(currentFolder) : null;
+        var current = ModelRegistry.CurrentVersion(registry, outcome);
         var versions = new List<ModelVersionView>();
-        foreach (var folder in Directory.GetDirectories(entry).Where(d => File.Exists(Path.Combine(d, "bundle.json")))
+        foreach (var folder in Directory.GetDirectories(entry).Where(d => File.Exists(Path.Combine(d, ModelRegistry.ManifestFile)))
             .OrderBy(d => int.TryParse(Path.GetFileName(d).TrimStart('v'), out var k) ? k : int.MaxValue))
         {
             BundleManifest? manifest;
             try
             {
-                manifest = JsonSerializer.Deserialize<BundleManifest>(File.ReadAllText(Path.Combine(folder, "bundle.json")), ModelRegistry.Json);
+                manifest = ModelRegistry.ReadManifest(folder);
             }
             catch (JsonException)
             {
@@ -107,8 +107,7 @@ internal static class ModelAdminEndpoints
                 continue;
             }
 
-            var gateFile = Path.Combine(folder, Retrainer.GateFile);
-            var gate = File.Exists(gateFile) ? JsonSerializer.Deserialize<GateDecision>(File.ReadAllText(gateFile), ModelRegistry.Json)?.Summary : null;
+            var gate = PromotionGate.Load(folder)?.Summary;
             versions.Add(new ModelVersionView(manifest.Version, manifest.TrainedAt, manifest.Validation, manifest.Version == current,
                 manifest.Provenance.Synthetic, File.Exists(Path.Combine(folder, FeatureReference.FileName)), gate));
         }

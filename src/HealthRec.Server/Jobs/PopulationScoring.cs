@@ -90,8 +90,7 @@ public sealed partial class PopulationScoringJob(ScoreStore store, ModelCatalog 
         var indexAt = indexDate is null ? now
             : DateTimeOffset.ParseExact(indexDate, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal).AddDays(1).AddTicks(-1);
         runId ??= string.Create(CultureInfo.InvariantCulture, $"run-{now:yyyyMMdd'T'HHmmss'Z'}-{Guid.NewGuid().ToString("N")[..4]}");
-        var sourcePath = Path.Combine(environment.ContentRootPath, settings.Source);
-        var source = new NdjsonSource(sourcePath);
+        var source = new NdjsonSource(SourcePath);
         var existing = await store.FindRunAsync(runId, cancellationToken);
         var patients = existing?.PatientCount ?? await source.CountPatientsAsync(new IngestionReport(), cancellationToken);
         var chunks = existing?.ChunkCount ?? Math.Max(1, (int)Math.Ceiling(patients / (double)settings.ChunkSize));
@@ -154,7 +153,7 @@ public sealed partial class PopulationScoringJob(ScoreStore store, ModelCatalog 
         // (conditional updates on a stable identifier, so nothing is duplicated).
         if (!string.IsNullOrWhiteSpace(settings.WriteBackUrl))
         {
-            var synthetic = Ingestion.InputSources.IsSynthetic(Path.Combine(environment.ContentRootPath, settings.Source));
+            var synthetic = Ingestion.InputSources.IsSynthetic(SourcePath);
             var resources = rows.Select(r => serving.Predictors.TryGetValue(r.Outcome, out var p)
                 ? RiskAssessmentWriter.Build(r, p.Definition, p.Manifest.Validation, run.IndexAt, synthetic) : null).OfType<Hl7.Fhir.Model.RiskAssessment>().ToList();
             await new RiskAssessmentWriter(httpClients.CreateClient(WriteBackClient), new Uri(settings.WriteBackUrl), settings.WriteBackToken)
@@ -200,6 +199,8 @@ public sealed partial class PopulationScoringJob(ScoreStore store, ModelCatalog 
             }
         }
     }
+
+    private string SourcePath => Path.Combine(environment.ContentRootPath, options.Value.Source);
 
     private string RunFolder(string runId) => Path.Combine(environment.ContentRootPath, options.Value.WorkPath, runId);
 

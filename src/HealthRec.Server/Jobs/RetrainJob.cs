@@ -52,7 +52,7 @@ public sealed partial class RetrainJob(ClinicalSchema schema, ModelCatalog catal
     public async Task<string> RunAsync(string? outcome, PerformContext? context, CancellationToken cancellationToken)
     {
         var settings = options.Value;
-        var source = Resolve(environment, settings.Source);
+        var source = InputSources.Resolve(environment.ContentRootPath, settings.Source);
         var definitions = OutcomeFiles.Load(Path.Combine(environment.ContentRootPath, knowledge.Value.OutcomesPath), schema.Terminology);
         var only = outcome is not null ? [outcome] : settings.Outcomes;
         var unknown = only.Where(id => definitions.All(d => d.Id != id)).ToList();
@@ -106,10 +106,6 @@ public sealed partial class RetrainJob(ClinicalSchema schema, ModelCatalog catal
 
         return string.Join("\n", results.Select(r => r.Line));
     }
-
-    /// <summary>A job's source setting as an input: a FHIR base URL as given, a path relative to the content root.</summary>
-    internal static string Resolve(IHostEnvironment environment, string source) =>
-        Uri.TryCreate(source, UriKind.Absolute, out var url) && url.Scheme is "http" or "https" ? source : Path.Combine(environment.ContentRootPath, source);
 
     [LoggerMessage(EventId = 5100, Level = LogLevel.Information, Message = "Retrain: read {Patients} patients ({Problems} data problems reported)")]
     private partial void LogRead(int patients, long problems);

@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text.Json;
 using HealthRec.Clinical.Features;
 using HealthRec.Clinical.Outcomes;
 using HealthRec.Clinical.Records;
@@ -33,7 +32,6 @@ public sealed record RetrainResult(string Outcome, GateDecision? Decision, strin
 public sealed class Retrainer(Featurizer featurizer, IReadOnlyList<OutcomeDefinition> definitions)
 {
     public const string KeyFile = "retrain-key";
-    public const string GateFile = "gate.json";
     private const string LockFile = ".retrain.lock";
 
     /// <summary>
@@ -75,7 +73,7 @@ public sealed class Retrainer(Featurizer featurizer, IReadOnlyList<OutcomeDefini
             return new RetrainResult(definition.Id, null, null, "not retrained: another retrain of this outcome is running");
         }
 
-        var current = File.Exists(Path.Combine(entry, ModelRegistry.CurrentFile)) ? File.ReadAllText(Path.Combine(entry, ModelRegistry.CurrentFile)).Trim() : null;
+        var current = ModelRegistry.CurrentVersion(registry, definition.Id);
         if (current is not null && ChampionTrainedOn(entry, current, provenance))
         {
             return new RetrainResult(definition.Id, null, null, $"not retrained: the champion {current} was trained on this very data with the same seed", UpToDate: true);
@@ -90,7 +88,7 @@ public sealed class Retrainer(Featurizer featurizer, IReadOnlyList<OutcomeDefini
                 continue;
             }
 
-            if (File.Exists(Path.Combine(folder, GateFile)) && JsonSerializer.Deserialize<GateDecision>(File.ReadAllText(Path.Combine(folder, GateFile)), ModelRegistry.Json) is { } earlier)
+            if (PromotionGate.Load(folder) is { } earlier)
             {
                 if (earlier.Promote)
                 {
@@ -135,18 +133,9 @@ public sealed class Retrainer(Featurizer featurizer, IReadOnlyList<OutcomeDefini
         return new RetrainResult(definition.Id, decision, challengerFolder, null);
     }
 
-    private static bool ChampionTrainedOn(string entry, string current, TrainingProvenance provenance)
-    {
-        var manifestFile = Path.Combine(entry, current, "bundle.json");
-        if (!File.Exists(manifestFile))
-        {
-            return false;
-        }
-
-        var manifest = JsonSerializer.Deserialize<BundleManifest>(File.ReadAllText(manifestFile), ModelRegistry.Json);
-        return manifest?.Provenance is { } p && p.DataSha256 == provenance.DataSha256 && p.Seed == provenance.Seed
+    private static bool ChampionTrainedOn(string entry, string current, TrainingProvenance provenance) =>
+        ModelRegistry.ReadManifest(Path.Combine(entry, current))?.Provenance is { } p && p.DataSha256 == provenance.DataSha256 && p.Seed == provenance.Seed
             && p.FeatureSchemaVersion == provenance.FeatureSchemaVersion && !provenance.Input.StartsWith("http", StringComparison.OrdinalIgnoreCase);
-    }
 
     private static FileStream? TryLock(string entry)
     {

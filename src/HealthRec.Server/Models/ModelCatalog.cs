@@ -91,9 +91,9 @@ public sealed partial class ModelCatalog(IOptions<ModelOptions> options, IHostEn
     private string Pointers()
     {
         var registry = System.IO.Path.Combine(environment.ContentRootPath, options.Value.Path);
-        return !Directory.Exists(registry) ? "" : string.Join(";", Directory.GetDirectories(registry).Order(StringComparer.Ordinal)
-            .Select(d => System.IO.Path.Combine(d, ModelRegistry.CurrentFile)).Where(File.Exists)
-            .Select(f => $"{System.IO.Path.GetFileName(System.IO.Path.GetDirectoryName(f))}={File.ReadAllText(f).Trim()}"));
+        return !Directory.Exists(registry) ? "" : string.Join(";", Directory.GetDirectories(registry).Select(System.IO.Path.GetFileName).Order(StringComparer.Ordinal)
+            .Select(entry => (entry, version: ModelRegistry.CurrentVersion(registry, entry!))).Where(e => e.version is not null)
+            .Select(e => $"{e.entry}={e.version}"));
     }
 
     /// <summary>Loads (or reloads) every current model; a bundle that cannot be loaded is logged and left out.</summary>

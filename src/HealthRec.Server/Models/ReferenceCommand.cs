@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Text.Json;
 using HealthRec.Fhir.Ingestion;
 using HealthRec.ML.Evaluation;
 using HealthRec.ML.Outcomes;
@@ -47,7 +46,7 @@ internal static class ReferenceCommand
         foreach (var outcome in ModelRegistry.Outcomes(registry))
         {
             var folder = ModelRegistry.CurrentFolder(registry, outcome)!;
-            var manifest = JsonSerializer.Deserialize<BundleManifest>(await File.ReadAllTextAsync(Path.Combine(folder, "bundle.json"), cancellationToken), ModelRegistry.Json)!;
+            var manifest = ModelRegistry.ReadManifest(folder)!;
             if (FeatureReference.Load(folder) is not null)
             {
                 Console.WriteLine($"{outcome} {manifest.Version}: has its reference");
