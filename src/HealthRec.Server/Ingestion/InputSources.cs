@@ -69,6 +69,21 @@ internal static class InputSources
         return (records, report, null);
     }
 
+    /// <summary>For a command-line verb: every record of the inputs, or null once the argument that is wrong has been printed.</summary>
+    public static async Task<(List<PatientRecord> Records, IngestionReport Report)?> ReadForCommandAsync(string[] inputs, ClinicalTerminology terminology,
+        CancellationToken cancellationToken)
+    {
+        using var http = new HttpClient();
+        var (records, report, error) = await ReadAllAsync(inputs, terminology, http, cancellationToken);
+        if (error is null)
+        {
+            return (records, report);
+        }
+
+        await Console.Error.WriteLineAsync(error);
+        return null;
+    }
+
     /// <summary>The end of the day named by <c>--index-date</c> (UTC), null when not given; false (reported) when malformed.</summary>
     public static async Task<(bool Ok, DateTimeOffset? At)> IndexDateAsync(string? text)
     {

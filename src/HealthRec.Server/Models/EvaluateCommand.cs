@@ -52,11 +52,8 @@ internal static class EvaluateCommand
             return 2;
         }
 
-        using var http = new HttpClient();
-        var (records, _, error) = await InputSources.ReadAllAsync(inputs, terms, http, cancellationToken);
-        if (error is not null)
+        if (await InputSources.ReadForCommandAsync(inputs, terms, cancellationToken) is not var (records, _))
         {
-            await Console.Error.WriteLineAsync(error);
             return 2;
         }
 

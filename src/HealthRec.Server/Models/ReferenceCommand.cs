@@ -66,11 +66,8 @@ internal static class ReferenceCommand
             return 0;
         }
 
-        using var http = new HttpClient();
-        var (records, _, error) = await InputSources.ReadAllAsync(inputs, terms, http, cancellationToken);
-        if (error is not null)
+        if (await InputSources.ReadForCommandAsync(inputs, terms, cancellationToken) is not var (records, _))
         {
-            await Console.Error.WriteLineAsync(error);
             return 2;
         }
 

@@ -87,11 +87,8 @@ internal static class TrainCommand
         }
 
         var clock = Stopwatch.StartNew();
-        using var http = new HttpClient();
-        var (records, report, error) = await InputSources.ReadAllAsync(inputs, terms, http, cancellationToken);
-        if (error is not null)
+        if (await InputSources.ReadForCommandAsync(inputs, terms, cancellationToken) is not var (records, report))
         {
-            await Console.Error.WriteLineAsync(error);
             return 2;
         }
 
