@@ -83,7 +83,8 @@ public class CdsHookBenchmarks : IDisposable
         var data = _resolver.ResolveAsync(request, services[0], TimeSpan.FromSeconds(1), default).GetAwaiter().GetResult();
         var record = _mapper.Map(data.Resources!, data.Report)!;
         var context = new CardContext(new Uri("http://127.0.0.1:5000/"), "healthrec-patient-risk", request.HookInstance, request.PatientId);
-        var answer = _cards.Build(_models.Current, record, DateTimeOffset.UtcNow, context);
+        using var lease = _models.Lease();
+        var answer = _cards.Build(lease.Models, record, DateTimeOffset.UtcNow, context);
         return JsonSerializer.SerializeToUtf8Bytes(new CdsResponse(answer.Cards), _json).Length;
     }
 
@@ -106,7 +107,8 @@ public class CdsHookBenchmarks : IDisposable
             var record = _mapper.Map(data.Resources!, data.Report)!;
             var s3 = System.Diagnostics.Stopwatch.GetTimestamp();
             var a3 = GC.GetAllocatedBytesForCurrentThread();
-            var models = _models.Current;
+            using var lease = _models.Lease();
+            var models = lease.Models;
             var at = DateTimeOffset.UtcNow;
             var features = models.Featurizer.Featurize(record, at);
             var predictions = models.Predictors.Values.Select(p => p.Predict(record, at, features)).OfType<HealthRec.ML.Serving.RiskPrediction>().ToList();

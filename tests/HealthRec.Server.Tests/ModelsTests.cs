@@ -42,18 +42,10 @@ public sealed class ModelsTests : IDisposable
     [Fact]
     public async Task GivenANewVersion_WhenTheCatalogReloadsUnderLoad_ThenNoRequestFailsAndTheNewVersionAnswers()
     {
-        // A registry holding the committed t2d-5y model as its only version, v1.
-        var current = File.ReadAllText(Repo("models/t2d-5y/current")).Trim();
-        var v1 = Path.Combine(_registry.FullName, "t2d-5y", "v1");
-        CopyDirectory(Repo($"models/t2d-5y/{current}"), v1);
-        Retag(Path.Combine(v1, "bundle.json"), current, "v1");
-        File.WriteAllText(Path.Combine(_registry.FullName, "t2d-5y", "current"), "v1");
+        RegisterCommittedT2dAsV1();
         await using var server = await RunningServer.StartAsync(Settings(_registry.FullName), Ct);
         var catalog = server.Services.GetRequiredService<ModelCatalog>();
-        var patient = new PatientRecordBuilder("p") { BirthDate = new DateOnly(1960, 1, 1), Sex = Sex.Female, HasDemographics = true };
-        patient.Add("hba1c", new Measurement(new DateTimeOffset(2020, 1, 1, 0, 0, 0, TimeSpan.Zero), 6.1, false));
-        var record = patient.Build();
-        var at = new DateTimeOffset(2020, 6, 1, 0, 0, 0, TimeSpan.Zero);
+        var (record, at) = Patient();
 
         using var stop = new CancellationTokenSource();
         var failures = 0;
@@ -65,7 +57,11 @@ public sealed class ModelsTests : IDisposable
                 try
                 {
                     var response = await server.Client.GetAsync(new Uri("/models", UriKind.Relative), Ct);
-                    _ = catalog.Predictors["t2d-5y"].Predict(record, at) ?? throw new InvalidOperationException("no estimate");
+                    using (var lease = catalog.Lease())
+                    {
+                        _ = lease.Models.Predictors["t2d-5y"].Predict(record, at) ?? throw new InvalidOperationException("no estimate");
+                    }
+
                     if (!response.IsSuccessStatusCode)
                     {
                         Interlocked.Increment(ref failures);
@@ -81,11 +77,7 @@ public sealed class ModelsTests : IDisposable
         }, Ct);
 
         await Task.Delay(300, Ct);
-        // A retrained version, as `healthrec train` would register it next to v1.
-        var v2 = Path.Combine(_registry.FullName, "t2d-5y", "v2");
-        CopyDirectory(Path.Combine(_registry.FullName, "t2d-5y", "v1"), v2);
-        Retag(Path.Combine(v2, "bundle.json"), "v1", "v2");
-        await File.WriteAllTextAsync(Path.Combine(_registry.FullName, "t2d-5y", "current"), "v2", Ct);
+        RegisterV2();
         catalog.Reload();
         await Task.Delay(300, Ct);
         await stop.CancelAsync();
@@ -96,6 +88,68 @@ public sealed class ModelsTests : IDisposable
         Assert.Equal("v2", catalog.Predictors["t2d-5y"].Manifest.Version);
         var listed = JsonNode.Parse(await server.Client.GetStringAsync(new Uri("/models", UriKind.Relative), Ct))!.AsArray();
         Assert.Equal("v2", (string)listed.Single()!["version"]!);
+    }
+
+    [Fact]
+    public async Task GivenALeasedModelSet_WhenTheCatalogSwapsIt_ThenTheLeaseKeepsPredictingUntilReleasedAndOnlyThenIsItDisposed()
+    {
+        RegisterCommittedT2dAsV1();
+        await using var server = await RunningServer.StartAsync(Settings(_registry.FullName), Ct);
+        var catalog = server.Services.GetRequiredService<ModelCatalog>();
+        var (record, at) = Patient();
+        var lease = catalog.Lease();
+        var old = lease.Models;
+
+        RegisterV2();
+        catalog.Reload();
+
+        // A job that leased v1 before the promotion keeps predicting with it, however long it runs.
+        Assert.NotSame(old, catalog.Current);
+        Assert.False(old.IsDisposed);
+        Assert.Equal("v1", old.Predictors["t2d-5y"].Predict(record, at)!.ModelVersion);
+        lease.Dispose();
+        lease.Dispose();
+        Assert.True(old.IsDisposed);
+        Assert.Throws<ObjectDisposedException>(() => old.Predictors["t2d-5y"].Predict(record, at));
+
+        // A set nobody leases goes at the swap itself; a lease disposed twice releases once.
+        var v2 = catalog.Current;
+        using (var twice = catalog.Lease())
+        {
+            twice.Dispose();
+        }
+
+        Assert.False(v2.IsDisposed);
+        catalog.Reload();
+        Assert.True(v2.IsDisposed);
+        using var current = catalog.Lease();
+        Assert.Equal("v2", current.Models.Predictors["t2d-5y"].Predict(record, at)!.ModelVersion);
+    }
+
+    // A registry holding the committed t2d-5y model as its only version, v1.
+    private void RegisterCommittedT2dAsV1()
+    {
+        var current = File.ReadAllText(Repo("models/t2d-5y/current")).Trim();
+        var v1 = Path.Combine(_registry.FullName, "t2d-5y", "v1");
+        CopyDirectory(Repo($"models/t2d-5y/{current}"), v1);
+        Retag(Path.Combine(v1, "bundle.json"), current, "v1");
+        File.WriteAllText(Path.Combine(_registry.FullName, "t2d-5y", "current"), "v1");
+    }
+
+    // A retrained version, as `healthrec train` would register it next to v1.
+    private void RegisterV2()
+    {
+        var v2 = Path.Combine(_registry.FullName, "t2d-5y", "v2");
+        CopyDirectory(Path.Combine(_registry.FullName, "t2d-5y", "v1"), v2);
+        Retag(Path.Combine(v2, "bundle.json"), "v1", "v2");
+        File.WriteAllText(Path.Combine(_registry.FullName, "t2d-5y", "current"), "v2");
+    }
+
+    private static (PatientRecord Record, DateTimeOffset At) Patient()
+    {
+        var patient = new PatientRecordBuilder("p") { BirthDate = new DateOnly(1960, 1, 1), Sex = Sex.Female, HasDemographics = true };
+        patient.Add("hba1c", new Measurement(new DateTimeOffset(2020, 1, 1, 0, 0, 0, TimeSpan.Zero), 6.1, false));
+        return (patient.Build(), new DateTimeOffset(2020, 6, 1, 0, 0, 0, TimeSpan.Zero));
     }
 
     private static void Retag(string manifest, string from, string to) =>

@@ -146,7 +146,8 @@ public sealed class RetrainTests(RetrainCohort cohort) : IClassFixture<RetrainCo
                 {
                     try
                     {
-                        var models = catalog.Current;
+                        using var lease = catalog.Lease();
+                        var models = lease.Models;
                         _ = models.Predictors[Outcome].Predict(record, at);
                         lock (served)
                         {
@@ -184,7 +185,11 @@ public sealed class RetrainTests(RetrainCohort cohort) : IClassFixture<RetrainCo
             Assert.Equal(challenger, catalog.Current.Predictors[Outcome].Manifest.Version);
             using var promoted = OutcomeModel.Load(Path.Combine(Entry, challenger));
             var features = catalog.Featurizer.Featurize(record, at);
-            Assert.Equal(promoted.Predict(features), catalog.Current.Predictors[Outcome].Predict(record, at)!.Estimate, 9);
+            using (var lease = catalog.Lease())
+            {
+                Assert.Equal(promoted.Predict(features), lease.Models.Predictors[Outcome].Predict(record, at)!.Estimate, 9);
+            }
+
             var models = await server.Client.GetFromJsonAsync<JsonArray>(new Uri("/models", UriKind.Relative), Ct);
             Assert.Equal(challenger, (string)models!.Single(m => (string)m!["outcome"]! == Outcome)!["version"]!);
 

@@ -121,7 +121,8 @@ public static partial class CdsHooksEndpoints
 
             var service = services.First(s => s.Hook == request.Hook);
             var data = await resolver.ResolveAsync(request, service, settings.FhirTimeout, cancellationToken);
-            var servingModels = models.Current;
+            using var lease = models.Lease();
+            var servingModels = lease.Models;
             var invocation = new CdsInvocation(id, request.HookInstance, request.Hook, request.PatientId, receivedAt, 0, 200, 0)
             {
                 ClientIssuer = caller.Issuer,

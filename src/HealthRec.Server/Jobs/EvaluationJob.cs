@@ -66,7 +66,8 @@ public sealed partial class EvaluationJob(ClinicalSchema schema, ModelCatalog ca
         var registry = Path.Combine(environment.ContentRootPath, modelOptions.Value.Path);
         var now = time.GetUtcNow();
         var summaries = new List<EvaluationSummary>();
-        foreach (var predictor in catalog.Current.Predictors.Values.OrderBy(p => p.Definition.Id, StringComparer.Ordinal))
+        using var lease = catalog.Lease();
+        foreach (var predictor in lease.Models.Predictors.Values.OrderBy(p => p.Definition.Id, StringComparer.Ordinal))
         {
             cancellationToken.ThrowIfCancellationRequested();
             var summary = Evaluate(predictor, catalog.Featurizer, records, registry, settings.RecentYears, settings.MinimumExamples, out var metrics);

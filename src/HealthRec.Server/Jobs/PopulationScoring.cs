@@ -138,7 +138,8 @@ public sealed partial class PopulationScoringJob(ScoreStore store, ModelCatalog 
         }
 
         var file = Path.Combine(RunFolder(runId), NdjsonSource.ChunkFile(chunk));
-        var serving = models.Current;
+        using var lease = models.Lease();
+        var serving = lease.Models;
         var settings = options.Value;
         var rows = new List<ScoreRow>();
         var patients = 0;

@@ -47,31 +47,114 @@ public sealed class ClinicalSchema(IOptions<ModelOptions> options, IHostEnvironm
     public Clinical.Features.Featurizer Featurizer => _loaded.Value.Item2;
 }
 
-/// <summary>One consistent set of models: every current outcome model, the current recommender (if any), and the recommender built on them.</summary>
-public sealed record ServingModels(ImmutableDictionary<string, OutcomePredictor> Predictors, HybridRanker? Ranker, Recommender Recommender, Featurizer Featurizer)
+/// <summary>
+/// One consistent set of models: every current outcome model, the current recommender (if any), and the recommender built
+/// on them. The set counts who holds it: the catalog while it is current, and every <see cref="ModelLease"/>. Its engines
+/// are disposed when the last hold goes, so a request or a job that leased it keeps predicting through a swap, however long
+/// it takes (a chunk writing back to a slow FHIR server, an evaluation running over a promotion).
+/// </summary>
+public sealed class ServingModels(ImmutableDictionary<string, OutcomePredictor> predictors, HybridRanker? ranker, Recommender recommender, Featurizer featurizer)
 {
+    private int _holds = 1;
+
+    public ImmutableDictionary<string, OutcomePredictor> Predictors { get; } = predictors;
+
+    public HybridRanker? Ranker { get; } = ranker;
+
+    public Recommender Recommender { get; } = recommender;
+
+    public Featurizer Featurizer { get; } = featurizer;
+
     /// <summary>Which models answer, e.g. <c>ascvd-10y v2, ckd-5y v2, recommender v1</c>.</summary>
     public string Versions => string.Join(", ", Predictors.Values.OrderBy(p => p.Definition.Id, StringComparer.Ordinal)
         .Select(p => $"{p.Definition.Id} {p.Manifest.Version}").Append(Ranker is null ? "recommender content-only" : $"recommender {Ranker.Manifest.Version}"));
+
+    /// <summary>Whether its engines are gone (every hold released).</summary>
+    public bool IsDisposed => Volatile.Read(ref _holds) == 0;
+
+    /// <summary>One more hold, unless the last one has gone (then the set is disposed and cannot be revived).</summary>
+    internal bool TryHold()
+    {
+        var holds = Volatile.Read(ref _holds);
+        while (holds > 0)
+        {
+            var seen = Interlocked.CompareExchange(ref _holds, holds + 1, holds);
+            if (seen == holds)
+            {
+                return true;
+            }
+
+            holds = seen;
+        }
+
+        return false;
+    }
+
+    internal void Release()
+    {
+        if (Interlocked.Decrement(ref _holds) != 0)
+        {
+            return;
+        }
+
+        foreach (var predictor in Predictors.Values)
+        {
+            predictor.Dispose();
+        }
+
+        Ranker?.Dispose();
+    }
+}
+
+/// <summary>A hold on one model set: the set's engines stay alive until it is disposed (once; repeats do nothing).</summary>
+public sealed class ModelLease(ServingModels models) : IDisposable
+{
+    private int _released;
+
+    public ServingModels Models { get; } = models;
+
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _released, 1) == 0)
+        {
+            Models.Release();
+        }
+    }
 }
 
 /// <summary>
 /// The models the server answers with: every current version in the registry, and the current hybrid recommender,
 /// loaded at start. A reload builds the new set aside and swaps it in one reference assignment, so a request sees the
-/// old set or the new one, never a mix; the old engines are disposed after in-flight requests have had time to finish.
+/// old set or the new one, never a mix; the old set's engines are disposed when the last lease on it is released.
 /// </summary>
 public sealed partial class ModelCatalog(IOptions<ModelOptions> options, IHostEnvironment environment, ClinicalSchema schema,
     InterventionCatalog interventions, ILogger<ModelCatalog> logger) : IDisposable
 {
-    private static readonly TimeSpan Grace = TimeSpan.FromSeconds(30);
     private volatile ServingModels? _current;
     private string _loadedPointers = "";
     private readonly Lock _reloading = new();
 
     public Featurizer Featurizer => schema.Featurizer;
 
-    /// <summary>The set in use; take it once per request and use only it.</summary>
+    /// <summary>
+    /// The set in use, to read what it is (its versions, its definitions). To predict with it, take a <see cref="Lease"/>:
+    /// a set read here may be swapped out and disposed while it is used.
+    /// </summary>
     public ServingModels Current => _current ?? throw new InvalidOperationException("The models have not been loaded: call Reload at start-up.");
+
+    /// <summary>The set in use, held until the lease is disposed; take one per request or job and use only it.</summary>
+    public ModelLease Lease()
+    {
+        while (true)
+        {
+            var models = Current;
+            // Fails only when a swap retired this set and its last hold went between the read and now: read the new one.
+            if (models.TryHold())
+            {
+                return new ModelLease(models);
+            }
+        }
+    }
 
     public IReadOnlyDictionary<string, OutcomePredictor> Predictors => Current.Predictors;
 
@@ -147,30 +230,11 @@ public sealed partial class ModelCatalog(IOptions<ModelOptions> options, IHostEn
 
         var predictors = loaded.ToImmutable();
         var next = new ServingModels(predictors, ranker, new Recommender(interventions, featurizer, predictors, ranker), featurizer);
-        var previous = Interlocked.Exchange(ref _current, next);
-        if (previous is not null)
-        {
-            _ = Task.Delay(Grace).ContinueWith(_ => Dispose(previous), TaskScheduler.Default);
-        }
+        // The catalog's hold on the previous set goes; its engines follow when the last lease on it is released.
+        Interlocked.Exchange(ref _current, next)?.Release();
     }
 
-    public void Dispose()
-    {
-        if (_current is { } current)
-        {
-            Dispose(current);
-        }
-    }
-
-    private static void Dispose(ServingModels models)
-    {
-        foreach (var predictor in models.Predictors.Values)
-        {
-            predictor.Dispose();
-        }
-
-        models.Ranker?.Dispose();
-    }
+    public void Dispose() => Interlocked.Exchange(ref _current, null)?.Release();
 
     [LoggerMessage(EventId = 3000, Level = LogLevel.Information, Message = "Model {Outcome} {Version} loaded: {Validation}")]
     private partial void LogLoaded(string outcome, string version, string validation);
