@@ -131,7 +131,7 @@ internal static class FastResourceReader
         {
             if (r.ValueTextEquals("fullUrl"u8))
             {
-                entry.FullUrl = Checked(ReadString(ref r), FhirUri.IsValidValue);
+                entry.FullUrl = ReadUri(ref r);
             }
             else if (r.ValueTextEquals("resource"u8))
             {
@@ -698,7 +698,7 @@ internal static class FastResourceReader
             }
             else if (r.ValueTextEquals("system"u8))
             {
-                quantity.System = Checked(ReadString(ref r), FhirUri.IsValidValue);
+                quantity.System = ReadUri(ref r);
             }
             else if (r.ValueTextEquals("code"u8))
             {
@@ -759,7 +759,7 @@ internal static class FastResourceReader
         {
             if (r.ValueTextEquals("system"u8))
             {
-                coding.System = Checked(ReadString(ref r), FhirUri.IsValidValue);
+                coding.System = ReadUri(ref r);
             }
             else if (r.ValueTextEquals("code"u8))
             {
@@ -820,10 +820,39 @@ internal static class FastResourceReader
         return period;
     }
 
-    private static FhirDateTime ReadDateTime(ref Utf8JsonReader r) => new(Checked(ReadString(ref r), FhirDateTime.IsValidValue));
+    private static FhirDateTime ReadDateTime(ref Utf8JsonReader r) => new(Checked(ReadString(ref r), FhirDates.IsValidDateTime));
 
-    private static Instant ReadInstant(ref Utf8JsonReader r) =>
-        new(DateTimeOffset.Parse(Checked(ReadString(ref r), Instant.IsValidValue), CultureInfo.InvariantCulture, DateTimeStyles.None));
+    private static Instant ReadInstant(ref Utf8JsonReader r)
+    {
+        var value = ReadString(ref r);
+        return new(value.Length > 10 && FhirDates.TryParseCommon(value, out var at) ? at
+            : DateTimeOffset.Parse(Checked(value, Instant.IsValidValue), CultureInfo.InvariantCulture, DateTimeStyles.None));
+    }
+
+    // The code systems and units nearly every resource names, matched on their UTF-8 bytes: no string made, no Uri parsed.
+    private static readonly (byte[] Utf8, string Text)[] KnownUris = [.. new[]
+    {
+        "http://loinc.org", "http://snomed.info/sct", "http://www.nlm.nih.gov/research/umls/rxnorm", "http://unitsofmeasure.org",
+        "http://hl7.org/fhir/sid/icd-10-cm", "http://terminology.hl7.org/CodeSystem/condition-clinical",
+        "http://terminology.hl7.org/CodeSystem/condition-ver-status", "http://terminology.hl7.org/CodeSystem/observation-category",
+    }.Select(uri => (System.Text.Encoding.UTF8.GetBytes(uri), uri))];
+
+    private static string ReadUri(ref Utf8JsonReader r)
+    {
+        Read(ref r);
+        if (r.TokenType == JsonTokenType.String && !r.ValueIsEscaped && !r.HasValueSequence)
+        {
+            foreach (var (utf8, text) in KnownUris)
+            {
+                if (r.ValueSpan.SequenceEqual(utf8))
+                {
+                    return text;
+                }
+            }
+        }
+
+        return Checked(CurrentString(ref r), FhirUri.IsValidValue);
+    }
 
     private static string ReadId(ref Utf8JsonReader r) => Checked(ReadString(ref r), Id.IsValidValue);
 
@@ -834,10 +863,13 @@ internal static class FastResourceReader
     private static string ReadString(ref Utf8JsonReader r)
     {
         Read(ref r);
-        return r.TokenType == JsonTokenType.String && r.GetString() is { Length: > 0 } value && FhirString.IsValidValue(value)
+        return CurrentString(ref r);
+    }
+
+    private static string CurrentString(ref Utf8JsonReader r) =>
+        r.TokenType == JsonTokenType.String && r.GetString() is { Length: > 0 } value && FhirString.IsValidValue(value)
             ? value
             : throw Unexpected("a non-empty string");
-    }
 
     private static bool ReadBoolean(ref Utf8JsonReader r)
     {

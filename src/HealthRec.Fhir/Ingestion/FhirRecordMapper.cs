@@ -438,8 +438,7 @@ public sealed class FhirRecordMapper(ClinicalTerminology terminology, UnitNormal
 /// <summary>FHIR date and dateTime strings, partial or full, as instants (UTC when no offset is given).</summary>
 internal static class Dates
 {
-    public static DateTimeOffset? ToInstant(string? value) =>
-        value is { Length: > 0 } && new FhirDateTime(value).TryToDateTimeOffset(TimeSpan.Zero, out var at) ? at : null;
+    public static DateTimeOffset? ToInstant(string? value) => FhirDates.ToInstant(value);
 
     public static DateOnly? ToDate(string? value) =>
         ToInstant(value) is { } at ? DateOnly.FromDateTime(at.UtcDateTime) : null;
