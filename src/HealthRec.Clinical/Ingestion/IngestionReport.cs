@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Runtime.CompilerServices;
 
 namespace HealthRec.Clinical.Ingestion;
 
@@ -58,33 +59,35 @@ public sealed record IngestionProblem(ProblemKind Kind, string Where, string Mes
 public sealed class IngestionReport(Action<IngestionProblem>? onProblem = null)
 {
     private const int ExamplesPerKind = 5;
-    private readonly ConcurrentDictionary<string, long> _resources = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<string, long> _excluded = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<ProblemKind, long> _problems = new();
+    // Counters are boxes incremented in place: AddOrUpdate takes a bucket lock on every update, and every thread of a
+    // parallel read counts the same few keys ("Observation"), so it serialized them.
+    private readonly ConcurrentDictionary<string, StrongBox<long>> _resources = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, StrongBox<long>> _excluded = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<ProblemKind, StrongBox<long>> _problems = new();
     private readonly ConcurrentDictionary<ProblemKind, ConcurrentQueue<IngestionProblem>> _examples = new();
     private long _patients;
 
     public long Patients => Interlocked.Read(ref _patients);
 
     /// <summary>Resources read, by resource type.</summary>
-    public IReadOnlyDictionary<string, long> ResourcesByType => _resources.ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal);
+    public IReadOnlyDictionary<string, long> ResourcesByType => _resources.ToDictionary(kv => kv.Key, kv => Interlocked.Read(ref kv.Value.Value), StringComparer.Ordinal);
 
     /// <summary>Entries deliberately left out (entered-in-error, refuted, ...), by reason.</summary>
-    public IReadOnlyDictionary<string, long> ExcludedByReason => _excluded.ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal);
+    public IReadOnlyDictionary<string, long> ExcludedByReason => _excluded.ToDictionary(kv => kv.Key, kv => Interlocked.Read(ref kv.Value.Value), StringComparer.Ordinal);
 
-    public IReadOnlyDictionary<ProblemKind, long> ProblemsByKind => _problems.ToDictionary(kv => kv.Key, kv => kv.Value);
+    public IReadOnlyDictionary<ProblemKind, long> ProblemsByKind => _problems.ToDictionary(kv => kv.Key, kv => Interlocked.Read(ref kv.Value.Value));
 
-    public long TotalProblems => _problems.Values.Sum();
+    public long TotalProblems => _problems.Values.Sum(box => Interlocked.Read(ref box.Value));
 
     public void PatientRead() => Interlocked.Increment(ref _patients);
 
-    public void ResourceRead(string resourceType) => _resources.AddOrUpdate(resourceType, 1, static (_, n) => n + 1);
+    public void ResourceRead(string resourceType) => Increment(_resources, resourceType);
 
-    public void Excluded(string reason) => _excluded.AddOrUpdate(reason, 1, (_, n) => n + 1);
+    public void Excluded(string reason) => Increment(_excluded, reason);
 
     public void Problem(ProblemKind kind, string where, string message)
     {
-        _problems.AddOrUpdate(kind, 1, (_, n) => n + 1);
+        Increment(_problems, kind);
         onProblem?.Invoke(new IngestionProblem(kind, where, message));
         var examples = _examples.GetOrAdd(kind, _ => new ConcurrentQueue<IngestionProblem>());
         if (examples.Count < ExamplesPerKind)
@@ -93,7 +96,11 @@ public sealed class IngestionReport(Action<IngestionProblem>? onProblem = null)
         }
     }
 
-    public long Count(ProblemKind kind) => _problems.GetValueOrDefault(kind);
+    public long Count(ProblemKind kind) => _problems.TryGetValue(kind, out var box) ? Interlocked.Read(ref box.Value) : 0;
+
+    private static void Increment<TKey>(ConcurrentDictionary<TKey, StrongBox<long>> counters, TKey key)
+        where TKey : notnull =>
+        Interlocked.Increment(ref counters.GetOrAdd(key, static _ => new StrongBox<long>()).Value);
 
     public IReadOnlyList<IngestionProblem> Examples(ProblemKind kind) =>
         _examples.TryGetValue(kind, out var examples) ? [.. examples] : [];
