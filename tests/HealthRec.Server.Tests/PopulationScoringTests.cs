@@ -36,6 +36,41 @@ internal sealed class FailChunkOnce(int chunk) : JobFilterAttribute, IServerFilt
     }
 }
 
+/// <summary>
+/// Holds the first attempt of one chunk job until the test releases it, so that a database outage can begin while that
+/// chunk runs; records every attempt of it and how it ended.
+/// </summary>
+internal sealed class HoldChunkOnce(int chunk) : JobFilterAttribute, IServerFilter
+{
+    private int _started;
+
+    public TaskCompletionSource Held { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public TaskCompletionSource Release { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public ConcurrentQueue<string> Attempts { get; } = new();
+
+    private bool IsTheChunk(Hangfire.BackgroundJob job) =>
+        job.Job.Method.Name == nameof(PopulationScoringJob.ScoreChunkAsync) && job.Job.Args[1] is int k && k == chunk;
+
+    public void OnPerforming(PerformingContext context)
+    {
+        if (IsTheChunk(context.BackgroundJob) && Interlocked.Increment(ref _started) == 1)
+        {
+            Held.SetResult();
+            Release.Task.Wait(TimeSpan.FromMinutes(2));
+        }
+    }
+
+    public void OnPerformed(PerformedContext context)
+    {
+        if (IsTheChunk(context.BackgroundJob))
+        {
+            Attempts.Enqueue(context.Exception?.GetBaseException().GetType().Name ?? "completed");
+        }
+    }
+}
+
 /// <summary>Population scoring on Hangfire with a real PostgreSQL: several nodes, retries and repeats.</summary>
 [Collection(SequentialServers.Name)]
 public sealed class PopulationScoringTests : IDisposable
@@ -183,6 +218,85 @@ public sealed class PopulationScoringTests : IDisposable
         Assert.Equal(expected, await RowsAsync(store, retried.RunId));
         Assert.Equal(expected, await RowsAsync(store, repeated.RunId));
         Assert.Equal(clean.IndexAt, retried.IndexAt);
+    }
+
+    // Hangfire's worker retries a failed state change ten times over 45 s: a shorter outage is absorbed there (the chunk
+    // is marked for retry once the database answers); after a longer one the chunk can be neither finished nor handed
+    // back, and only Jobs:InvisibilityTimeout brings it back (with the library's default it would wait 30 minutes).
+    [Theory]
+    [InlineData(0)]
+    [InlineData(55)]
+    public async Task GivenPostgresGoingDownWhileAChunkRuns_WhenItComesBack_ThenHooksKeptAnsweringReadinessSaidSoAndTheChunkIsRetriedToACleanRunsRows(int outageSeconds)
+    {
+        await using var database = await PostgresTestDatabase.CreateAsync(Ct);
+        await using var outage = new DatabaseOutage(database.ConnectionString);
+        var settings = Node(DatabaseOutage.Through(outage, database.ConnectionString));
+        settings["Jobs:InvisibilityTimeout"] = "00:00:05";
+        await using var server = await RunningServer.StartAsync(settings, Ct);
+        var store = server.Services.GetRequiredService<ScoreStore>();
+        await TriggerAsync(server);
+        var clean = await CompletedRunAsync(server, _ => true);
+        var patient = CdsHooks.PatientFixture.HighRisk();
+        var before = await CdsHooks.Cds.PatientViewAsync(server.Client, patient.Call(prefetch: patient.Prefetch()), Ct);
+        Assert.Equal(200, before.Status);
+
+        var hold = new HoldChunkOnce(chunk: 5);
+        Hangfire.GlobalJobFilters.Filters.Add(hold);
+        ScoreRun interrupted;
+        try
+        {
+            await TriggerAsync(server);
+            await hold.Held.Task.WaitAsync(TimeSpan.FromMinutes(2), Ct);
+
+            // The database goes down while chunk 5 is being scored.
+            outage.GoDown();
+            hold.Release.SetResult();
+            var (ready, readyText) = await ReadinessAsync(server, HttpStatusCode.ServiceUnavailable);
+            var during = await CdsHooks.Cds.PatientViewAsync(server.Client, patient.Call(prefetch: patient.Prefetch()), Ct);
+            var deadline = DateTime.UtcNow.AddSeconds(30);
+            while (hold.Attempts.IsEmpty && DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(100, Ct);
+            }
+
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, ready);
+            Assert.Contains("database", readyText, StringComparison.Ordinal);
+            Assert.Equal(200, during.Status);
+            Assert.Equal(CdsHooks.Cds.Seen(before.Body), CdsHooks.Cds.Seen(during.Body));
+            Assert.False(hold.Attempts.IsEmpty, "the held chunk never ended while the database was down");
+            Assert.NotEqual("completed", hold.Attempts.First());
+
+            await Task.Delay(TimeSpan.FromSeconds(outageSeconds), Ct);
+            outage.ComeBack();
+            interrupted = await CompletedRunAsync(server, r => r.RunId != clean.RunId);
+        }
+        finally
+        {
+            hold.Release.TrySetResult();
+            Hangfire.GlobalJobFilters.Filters.Remove(hold);
+        }
+
+        // Chunk 5 failed with the database and was taken again once it came back; nothing lost, nothing twice.
+        Assert.Equal("completed", hold.Attempts.Last());
+        Assert.Equal(await RowsAsync(store, clean.RunId), await RowsAsync(store, interrupted.RunId));
+        Assert.Equal(HttpStatusCode.OK, (await ReadinessAsync(server, HttpStatusCode.OK)).Status);
+    }
+
+    // Readiness, asked until it reports the expected status (its checks run per request) or 20 s pass.
+    private static async Task<(HttpStatusCode Status, string Text)> ReadinessAsync(RunningServer server, HttpStatusCode expected)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        while (true)
+        {
+            using var response = await server.Client.GetAsync(new Uri("/health/ready", UriKind.Relative), Ct);
+            var text = await response.Content.ReadAsStringAsync(Ct);
+            if (response.StatusCode == expected || DateTime.UtcNow > deadline)
+            {
+                return (response.StatusCode, text);
+            }
+
+            await Task.Delay(200, Ct);
+        }
     }
 
     [Fact]

@@ -18,6 +18,14 @@ public sealed class JobsOptions
     /// <summary>How often a node's idle workers look for new jobs in PostgreSQL.</summary>
     [Range(typeof(TimeSpan), "00:00:00.050", "00:10:00", ErrorMessage = "Jobs:PollInterval must be between 50 ms and 10 minutes")]
     public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// How long a job taken by a worker stays invisible to the others (PostgreSQL). A running job keeps it (sliding: its
+    /// worker renews it as it runs), so this bounds only how long a job whose worker died, or lost the database half-way,
+    /// waits before another worker takes it again.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:05", "1.00:00:00", ErrorMessage = "Jobs:InvisibilityTimeout must be between 5 seconds and one day")]
+    public TimeSpan InvisibilityTimeout { get; set; } = TimeSpan.FromMinutes(5);
 }
 
 public static partial class JobsExtensions
@@ -62,8 +70,11 @@ public static partial class JobsExtensions
                     {
                         SchemaName = "hangfire",
                         PrepareSchemaIfNecessary = true,
-                        // Long jobs (retraining, population scoring) keep their lease while they run.
+                        // Long jobs (retraining, population scoring) keep their lease while they run; a job abandoned
+                        // by a dead worker or a database outage is taken again after InvisibilityTimeout (the library's
+                        // default is 30 minutes).
                         UseSlidingInvisibilityTimeout = true,
+                        InvisibilityTimeout = settings.InvisibilityTimeout,
                         QueuePollInterval = settings.PollInterval,
                         // A database outage at start-up must not stop the node: hooks keep answering and
                         // readiness reports the outage; Hangfire initialises its storage when it can.
