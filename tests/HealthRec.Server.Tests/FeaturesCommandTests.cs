@@ -39,6 +39,7 @@ public sealed class FeaturesCommandTests : IDisposable
     [InlineData("--index-date", "31/12/2020")]
     [InlineData("--input", "/no/such/folder")]
     [InlineData("--schema", "/no/such/schema.json")]
+    [InlineData("--input", "fhir:Group/no-such-group/$export")]
     public async Task GivenBadArgument_WhenFeaturesAreRequested_ThenItFailsWithExitCode2AndWritesNothing(string option, string value)
     {
         var output = Path.Combine(_folder.FullName, "features.csv");
@@ -48,7 +49,8 @@ public sealed class FeaturesCommandTests : IDisposable
             ["--schema"] = Repo("models/feature-schema.json"),
             ["--terminology"] = Repo("data/terminology"),
             ["--out"] = output,
-            [option] = value,
+            // A Bulk Data export the FHIR test server refuses (it has no such group).
+            [option] = value.StartsWith("fhir:", StringComparison.Ordinal) ? new Uri(TestServices.FhirBaseUrl, value["fhir:".Length..]).AbsoluteUri : value,
         };
         var root = HealthRecCommandLine.Create((_, _) => Task.FromResult(0));
 

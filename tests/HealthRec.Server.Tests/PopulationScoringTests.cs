@@ -300,6 +300,48 @@ public sealed class PopulationScoringTests : IDisposable
     }
 
     [Fact]
+    public async Task GivenABulkDataExportAsTheSource_WhenARunIsTriggered_ThenThePatientsPutOnTheServerAreScoredAsTheModelsScoreTheirRecords()
+    {
+        // Twelve generated patients put on the FHIR test server by id (it holds other tests' patients too).
+        var generated = _work.CreateSubdirectory("generated").FullName;
+        await new Fhir.Synthetic.CohortGenerator(new Fhir.Synthetic.CohortOptions { Patients = 30, Seed = 20261203, Years = 10, ErrorRate = 0 })
+            .WriteAsync(generated, Fhir.Synthetic.SyntheticFormat.Ndjson, null, "test", Ct);
+        var resources = Directory.GetFiles(generated, "*.ndjson").SelectMany(File.ReadLines)
+            .Select(line => Fhir.FhirJson.TryParse(line, "generated", new IngestionReport())!).ToList();
+        var mine = resources.OfType<Hl7.Fhir.Model.Patient>().Take(12).Select(p => p.Id).ToHashSet(StringComparer.Ordinal);
+        var load = new CdsHooks.PatientFixture("male", 50);
+        load.Resources.Clear();
+        load.Resources.AddRange(resources.Where(r => mine.Contains(r is Hl7.Fhir.Model.Patient p ? p.Id : PatientReference.SubjectKeyOf(r) ?? "")));
+        await load.LoadAsync(Ct);
+
+        await using var database = await PostgresTestDatabase.CreateAsync(Ct);
+        var settings = Node(database.ConnectionString);
+        settings["Jobs:Scoring:Source"] = new Uri(TestServices.FhirBaseUrl, "$export").AbsoluteUri;
+        await using var server = await RunningServer.StartAsync(settings, Ct);
+        var store = server.Services.GetRequiredService<ScoreStore>();
+        await TriggerAsync(server);
+        var run = await CompletedRunAsync(server, _ => true);
+
+        // Their rows are what the serving models make of the same records read from the generated files.
+        using var lease = server.Services.GetRequiredService<ModelCatalog>().Lease();
+        var mapper = server.Services.GetRequiredService<FhirRecordMapper>();
+        var expected = new List<ScoreRow>();
+        await foreach (var record in RecordReader.ReadAsync(new NdjsonSource(generated), mapper, new IngestionReport(), Ct))
+        {
+            if (mine.Contains(record.PatientId))
+            {
+                expected.AddRange(PopulationScoringJob.Score(lease.Models, record, run.IndexAt, 3));
+            }
+        }
+
+        var rows = (await RowsAsync(store, run.RunId)).Where(r => mine.Contains(r.PatientId)).ToList();
+        Assert.NotEmpty(expected);
+        Assert.Equal(expected.OrderBy(r => r.PatientId, StringComparer.Ordinal).ThenBy(r => r.Outcome, StringComparer.Ordinal), rows);
+        Assert.True(run.PatientCount >= 12, $"the run counted {run.PatientCount} patients");
+        Assert.False(Directory.Exists(Path.Combine(_work.FullName, run.RunId)), "the export outlived the run");
+    }
+
+    [Fact]
     public async Task GivenACompletedRun_WhenTheWorklistAndTheExportAreAsked_ThenTheyListItsPatientsRankedAndAll()
     {
         await using var database = await PostgresTestDatabase.CreateAsync(Ct);

@@ -9,6 +9,9 @@
 //     index of the identifiers written that way, since the engine's own search scans and evaluates every resource of
 //     the type (half a second each at a few hundred resources): the request becomes an update by id or a create,
 //     which is what an indexed server does,
+//   - Bulk Data export at the system level (GET [base]/$export, the asynchronous request pattern): a kick-off that needs
+//     Prefer: respond-async, a status URL that answers 202 with Retry-After once before its manifest, NDJSON files built
+//     from the engine's own searches, an OperationOutcome error file for a type it cannot export, and DELETE,
 //   - a test-control surface under /__admin (not FHIR): request log, reset, artificial latency.
 //
 // Usage: node --experimental-websocket server.mjs [--port N]   (PORT env also works; 0 = any free port)
@@ -28,6 +31,9 @@ const SUBJECT_IS_PATIENT = new Set(['Observation', 'Condition', 'MedicationState
 for (const file of ['fhir/r4/profiles-types.json', 'fhir/r4/profiles-resources.json', 'fhir/r4/profiles-medplum.json']) {
   indexStructureDefinitionBundle(readJson(file));
 }
+// The R4 resource types (an unknown type searches to an empty Bundle in the engine; an export must say it cannot).
+const RESOURCE_TYPES = new Set(readJson('fhir/r4/profiles-resources.json').entry
+  .map((e) => e.resource).filter((r) => r?.resourceType === 'StructureDefinition' && r.kind === 'resource' && !r.abstract).map((r) => r.type));
 for (const file of SEARCH_PARAMETER_BUNDLE_FILES) {
   indexSearchParameterBundle(readJson(file));
 }
@@ -41,6 +47,9 @@ let delayMs = 0;
 let scopedDelays = [];
 // `${type}|${system}|${value}` -> id, for resources written by conditional update on an identifier.
 let identifierIndex = new Map();
+// Bulk Data exports: id -> { request, polls, manifest, files: Map(name -> NDJSON text) }.
+let exports = new Map();
+let nextExport = 1;
 
 const portArg = process.argv.indexOf('--port');
 const port = Number(portArg >= 0 ? process.argv[portArg + 1] : process.env.PORT ?? 8090);
@@ -65,6 +74,7 @@ function capabilityStatement() {
         interaction: ['read', 'search-type', 'create', 'update'].map((code) => ({ code })),
       })),
       interaction: [{ code: 'transaction' }, { code: 'batch' }],
+      operation: [{ name: 'export', definition: 'http://hl7.org/fhir/uv/bulkdata/OperationDefinition/export' }],
     }],
   };
 }
@@ -144,6 +154,7 @@ async function handleAdmin(req, res, url) {
   if (url.pathname === '/__admin/reset' && req.method === 'POST') {
     repo = new MemoryRepository();
     identifierIndex = new Map();
+    exports = new Map();
     requestLog = [];
     delayMs = 0;
     scopedDelays = [];
@@ -177,6 +188,7 @@ async function handle(req, res) {
   if (!url.pathname.startsWith(BASE)) return send(res, 404, outcome('error', 'not-found', `Base is ${BASE}`));
   const path = url.pathname.slice(BASE.length) || '/';
   if (req.method === 'GET' && path === '/metadata') return send(res, 200, capabilityStatement());
+  if (path === '/$export' || path.startsWith('/$export-')) return handleExport(req, res, url, path);
 
   const query = parseQuery(url.searchParams);
   // Medplum evaluates `patient` as subject.where(resolve() is Patient), resolving every candidate's reference: a scan
@@ -228,6 +240,71 @@ async function handle(req, res) {
   if (!resource) return send(res, status, oo);
   if (isSearch && resource.resourceType === 'Bundle') addPagingLinks(resource, url);
   return send(res, status, resource, options?.contentType ?? 'application/fhir+json');
+}
+
+async function handleExport(req, res, url, path) {
+  const base = `http://127.0.0.1:${port}${BASE}`;
+  if (path === '/$export' && req.method === 'GET') {
+    if (!/respond-async/.test(req.headers.prefer ?? '')) {
+      return send(res, 400, outcome('error', 'invalid', 'Bulk Data export needs the header Prefer: respond-async'));
+    }
+    const types = (url.searchParams.get('_type') ?? 'Patient').split(',').filter((t) => t.length > 0);
+    const id = String(nextExport++);
+    const files = new Map();
+    const output = [];
+    const errors = [];
+    for (const type of types) {
+      if (!RESOURCE_TYPES.has(type)) { errors.push(outcome('error', 'not-supported', `Resource type ${type} cannot be exported`)); continue; }
+      const [oo, first] = await router.handleRequest(routerRequest('GET', `/${type}`, { _count: '1' }, undefined, req.headers), repo);
+      if (!first) { errors.push(outcome('error', 'not-supported', `Resource type ${type} cannot be exported: ${oo?.issue?.[0]?.details?.text ?? 'unknown'}`)); continue; }
+      const lines = [];
+      for (let offset = 0; ; offset += 1000) {
+        const [, bundle] = await router.handleRequest(routerRequest('GET', `/${type}`, { _count: '1000', _offset: String(offset) }, undefined, req.headers), repo);
+        const page = (bundle?.entry ?? []).map((e) => e.resource);
+        lines.push(...page.map((r) => JSON.stringify(r)));
+        if (page.length < 1000) break;
+      }
+      if (lines.length === 0) continue;
+      files.set(`${type}.ndjson`, lines.join('\n') + '\n');
+      output.push({ type, url: `${base}/$export-file/${id}/${type}.ndjson`, count: lines.length });
+    }
+    if (errors.length > 0) {
+      files.set('errors.ndjson', errors.map((e) => JSON.stringify(e)).join('\n') + '\n');
+    }
+    const manifest = {
+      transactionTime: new Date().toISOString(),
+      request: `${base}${path}${url.search}`,
+      requiresAccessToken: true,
+      output,
+      error: errors.length > 0 ? [{ type: 'OperationOutcome', url: `${base}/$export-file/${id}/errors.ndjson` }] : [],
+    };
+    exports.set(id, { polls: 0, manifest, files });
+    res.writeHead(202, { 'content-location': `${base}/$export-status/${id}`, 'content-length': 0 });
+    return res.end();
+  }
+  const status = /^\/\$export-status\/(\d+)$/.exec(path);
+  if (status) {
+    const job = exports.get(status[1]);
+    if (!job) return send(res, 404, outcome('error', 'not-found', `No export ${status[1]}`));
+    if (req.method === 'DELETE') {
+      exports.delete(status[1]);
+      res.writeHead(202, { 'content-length': 0 });
+      return res.end();
+    }
+    // Once "in progress", so that clients are seen to wait as Retry-After asks.
+    if (job.polls++ === 0) {
+      res.writeHead(202, { 'x-progress': 'exporting', 'retry-after': '1', 'content-length': 0 });
+      return res.end();
+    }
+    return send(res, 200, job.manifest, 'application/json');
+  }
+  const file = /^\/\$export-file\/(\d+)\/([A-Za-z]+\.ndjson)$/.exec(path);
+  if (file && req.method === 'GET') {
+    const text = exports.get(file[1])?.files.get(file[2]);
+    if (text === undefined) return send(res, 404, outcome('error', 'not-found', `No export file ${file[1]}/${file[2]}`));
+    return send(res, 200, text, 'application/fhir+ndjson');
+  }
+  return send(res, 404, outcome('error', 'not-found', `Unknown export route ${path}`));
 }
 
 function conditionalKey(type, query) {

@@ -88,6 +88,7 @@ internal static class FeaturesCommand
         var mapper = new FhirRecordMapper(terms, new UnitNormalizer());
         var present = new long[featurizer.Width];
         long rows = 0, withoutData = 0;
+        string? failure = null;
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(outputFile))!);
         await using (var writer = new StreamWriter(outputFile))
         {
@@ -111,11 +112,18 @@ internal static class FeaturesCommand
                     }
                 }
             }
-            catch (HttpRequestException ex)
+            catch (Exception ex) when (ex is HttpRequestException or BulkDataException)
             {
-                await Console.Error.WriteLineAsync($"Cannot read the FHIR server: {ex.Message}");
-                return 2;
+                failure = ex.Message;
             }
+        }
+
+        // A source that failed half-way leaves no half-written file behind.
+        if (failure is not null)
+        {
+            File.Delete(outputFile);
+            await Console.Error.WriteLineAsync($"Cannot read the FHIR server: {failure}");
+            return 2;
         }
 
         PrintSummary(report, featurizer, present, rows, withoutData, outputFile);

@@ -12,12 +12,17 @@ namespace HealthRec.Server.Ingestion;
 /// <summary>The <c>--input</c> of the CLI verbs: a file or folder of NDJSON or Bundles, or a FHIR base URL.</summary>
 internal static class InputSources
 {
-    /// <summary>The source for one input, or null when it is neither an existing path nor an http(s) URL.</summary>
+    /// <summary>
+    /// The source for one input, or null when it is neither an existing path nor an http(s) URL. A URL ending in
+    /// <c>$export</c> is read by a Bulk Data export; any other URL is a FHIR base read by paged REST searches.
+    /// </summary>
     public static IPatientSource? Open(string input, HttpClient http, string? token, FhirParsing parsing)
     {
         if (Uri.TryCreate(input, UriKind.Absolute, out var url) && (url.Scheme == Uri.UriSchemeHttps || url.Scheme == Uri.UriSchemeHttp))
         {
-            return new FhirRestSource(http, url, new FhirRestSourceOptions { BearerToken = token });
+            return BulkDataSource.IsExportUrl(url)
+                ? new BulkDataSource(http, url, new BulkDataOptions { BearerToken = token, Parsing = parsing })
+                : new FhirRestSource(http, url, new FhirRestSourceOptions { BearerToken = token });
         }
 
         if (File.Exists(input))
@@ -58,11 +63,18 @@ internal static class InputSources
         }
 
         var mapper = new FhirRecordMapper(terminology, new UnitNormalizer());
-        foreach (var source in sources)
+        for (var i = 0; i < sources.Count; i++)
         {
-            await foreach (var record in RecordReader.ReadAsync(source, mapper, report, cancellationToken))
+            try
             {
-                records.Add(record);
+                await foreach (var record in RecordReader.ReadAsync(sources[i], mapper, report, cancellationToken))
+                {
+                    records.Add(record);
+                }
+            }
+            catch (Exception ex) when (ex is HttpRequestException or BulkDataException)
+            {
+                return (records, report, $"--input '{inputs[i]}' could not be read: {ex.Message}");
             }
         }
 

@@ -18,8 +18,12 @@ public sealed class ScoringOptions : IValidatableObject
 {
     public const string Section = "Jobs:Scoring";
 
-    /// <summary>The population: a folder or file of Bulk Data NDJSON (plain or gzipped); relative to the content root.</summary>
-    [Required(AllowEmptyStrings = false, ErrorMessage = "Jobs:Scoring:Source must name the population's NDJSON, e.g. data/sample")]
+    /// <summary>
+    /// The population: a folder or file of Bulk Data NDJSON (plain or gzipped; relative to the content root), or a FHIR
+    /// Bulk Data kick-off URL ending in <c>$export</c> (system, <c>Patient/</c> or <c>Group/{id}/</c> level), exported
+    /// afresh by each run.
+    /// </summary>
+    [Required(AllowEmptyStrings = false, ErrorMessage = "Jobs:Scoring:Source must name the population's NDJSON, e.g. data/sample, or a FHIR $export URL")]
     public string Source { get; set; } = "data/sample";
 
     /// <summary>Patients per chunk job: any node's worker takes one chunk at a time.</summary>
@@ -90,8 +94,8 @@ public sealed partial class PopulationScoringJob(ScoreStore store, ModelCatalog 
         var indexAt = indexDate is null ? now
             : DateTimeOffset.ParseExact(indexDate, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal).AddDays(1).AddTicks(-1);
         runId ??= string.Create(CultureInfo.InvariantCulture, $"run-{now:yyyyMMdd'T'HHmmss'Z'}-{Guid.NewGuid().ToString("N")[..4]}");
-        var source = new NdjsonSource(SourcePath);
         var existing = await store.FindRunAsync(runId, cancellationToken);
+        var source = new NdjsonSource(await PopulationAsync(runId, cancellationToken));
         var patients = existing?.PatientCount ?? await source.CountPatientsAsync(new IngestionReport(), cancellationToken);
         var chunks = existing?.ChunkCount ?? Math.Max(1, (int)Math.Ceiling(patients / (double)settings.ChunkSize));
         var run = existing ?? await store.StartRunAsync(
@@ -201,7 +205,36 @@ public sealed partial class PopulationScoringJob(ScoreStore store, ModelCatalog 
         }
     }
 
-    private string SourcePath => Path.Combine(environment.ContentRootPath, options.Value.Source);
+    private string SourcePath => Ingestion.InputSources.Resolve(environment.ContentRootPath, options.Value.Source);
+
+    // The population's NDJSON: the source folder, or for a $export URL the run's own export (made once: a repeated start
+    // job reuses it; it goes with the run's folder when the run completes).
+    private async Task<string> PopulationAsync(string runId, CancellationToken cancellationToken)
+    {
+        if (!Uri.TryCreate(options.Value.Source, UriKind.Absolute, out var url) || !BulkDataSource.IsExportUrl(url))
+        {
+            return SourcePath;
+        }
+
+        var folder = Path.Combine(RunFolder(runId), "export");
+        var marker = Path.Combine(folder, "exported");
+        if (!File.Exists(marker))
+        {
+            if (Directory.Exists(folder))
+            {
+                Directory.Delete(folder, recursive: true);
+            }
+
+            Directory.CreateDirectory(folder);
+            var report = new IngestionReport();
+            var export = await new BulkDataSource(httpClients.CreateClient(Name), url).ExportAsync(folder, report, cancellationToken);
+            var errors = report.Count(ProblemKind.OperationOutcome);
+            LogExported(runId, export.Files.Count, export.TransactionTime, errors);
+            await File.WriteAllTextAsync(marker, export.TransactionTime ?? "", cancellationToken);
+        }
+
+        return folder;
+    }
 
     private string RunFolder(string runId) => Path.Combine(environment.ContentRootPath, options.Value.WorkPath, runId);
 
@@ -213,6 +246,9 @@ public sealed partial class PopulationScoringJob(ScoreStore store, ModelCatalog 
 
     [LoggerMessage(EventId = 5003, Level = LogLevel.Information, Message = "Population scoring {RunId} chunk {Chunk}: {Resources} RiskAssessments written back")]
     private partial void LogWrittenBack(string runId, int chunk, int resources);
+
+    [LoggerMessage(EventId = 5004, Level = LogLevel.Information, Message = "Population scoring {RunId}: Bulk Data export of {Files} files as of {TransactionTime}, {Errors} errors reported by the server")]
+    private partial void LogExported(string runId, int files, string? transactionTime, long errors);
 
     [LoggerMessage(EventId = 5002, Level = LogLevel.Information, Message = "Population scoring {RunId} completed ({Chunks} chunks)")]
     private partial void LogCompleted(string runId, int chunks);
