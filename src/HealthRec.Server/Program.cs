@@ -3,6 +3,7 @@ using HealthRec.Server.CdsHooks;
 using HealthRec.Server.Hosting;
 using HealthRec.Server.Jobs;
 using HealthRec.Server.Models;
+using HealthRec.Server.Smart;
 
 return await HealthRecCommandLine.Create(Program.ServeAsync).Parse(args).InvokeAsync();
 
@@ -18,6 +19,7 @@ public partial class Program
         builder.AddCdsHooks();
         builder.AddModels();
         builder.AddKnowledge();
+        builder.AddSmart();
         configure?.Invoke(builder);
 
         var app = builder.Build();
@@ -27,6 +29,7 @@ public partial class Program
         app.MapModels();
         app.MapKnowledge();
         app.MapJobs();
+        app.MapSmart();
         return app;
     }
 

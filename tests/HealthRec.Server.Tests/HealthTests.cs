@@ -81,7 +81,7 @@ public sealed class HealthTests
         return (response.StatusCode, JsonNode.Parse(text)!);
     }
 
-    private static int FreeLoopbackPort()
+    internal static int FreeLoopbackPort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();

@@ -116,6 +116,17 @@ public sealed class PatientRecord
     public PatientRecord WithMedications(IEnumerable<MedicationEntry> added) =>
         new(PatientId, BirthDate, Sex, DeceasedAt, Deceased, Measurements, Conditions, [.. Medications, .. added], Encounters);
 
+    /// <summary>
+    /// The same record with one more measurement of <paramref name="analyte"/> (e.g. "what if today's blood pressure
+    /// were 130"): the featurizer then sees it as the latest value, and in every window it falls in.
+    /// </summary>
+    public PatientRecord WithMeasurement(string analyte, Measurement measurement)
+    {
+        var values = MeasurementsOf(analyte).Add(measurement).OrderBy(m => m.At).ThenBy(m => m.Value).ThenBy(m => m.Preliminary).ToImmutableArray();
+        var measurements = Measurements.Where(kv => kv.Key != analyte).Append(new(analyte, values)).ToFrozenDictionary(StringComparer.Ordinal);
+        return new(PatientId, BirthDate, Sex, DeceasedAt, Deceased, measurements, Conditions, Medications, Encounters);
+    }
+
     /// <summary>Days from the analyte's last value at or before <paramref name="at"/> to <paramref name="at"/>; NaN when there is none.</summary>
     public double DaysSinceLast(string analyte, DateTimeOffset at)
     {

@@ -237,7 +237,7 @@ internal sealed class PatientRiskCards(OutcomeLabels labels)
         return string.Create(Ci, $"estimated {LowerFirst(label)} {Percent(benefit.RiskNow)} → {Percent(benefit.RiskWith)} with it (an estimate: model {benefit.Outcome} {benefit.ModelVersion}, effect from {benefit.Source})");
     }
 
-    private static string Bands(OutcomeDefinition definition, double threshold)
+    internal static string Bands(OutcomeDefinition definition, double threshold)
     {
         if (definition.Bands.IsEmpty)
         {

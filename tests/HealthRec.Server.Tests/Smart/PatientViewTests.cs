@@ -1,0 +1,177 @@
+using System.Globalization;
+using System.Net;
+using System.Text.RegularExpressions;
+using HealthRec.Clinical.Ingestion;
+using HealthRec.Clinical.Records;
+using HealthRec.Fhir;
+using HealthRec.Fhir.Ingestion;
+using HealthRec.Fhir.Sources;
+using HealthRec.Fhir.Synthetic;
+using HealthRec.ML.Recommendation;
+using HealthRec.ML.Serving;
+using HealthRec.Server.Models;
+using HealthRec.Server.Tests.CdsHooks;
+using HealthRec.Testing;
+using Hl7.Fhir.Model;
+using Task = System.Threading.Tasks.Task;
+
+namespace HealthRec.Server.Tests.Smart;
+
+/// <summary>
+/// The SMART app's patient view, previewed over the FHIR test server: what it shows is what the serving models and the
+/// recommender give for the record the same server holds, at the moment the page names.
+/// </summary>
+[Collection(SequentialServers.Name)]
+public sealed partial class PatientViewTests : IAsyncLifetime
+{
+    private readonly DirectoryInfo _folder = Directory.CreateTempSubdirectory("healthrec-view-");
+    private RunningServer _server = null!;
+    private List<string> _patients = [];
+
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    public async ValueTask InitializeAsync()
+    {
+        // Generated patients with records up to today, put on the FHIR test server by id.
+        var today = DateOnly.FromDateTime(DateTime.UtcNow);
+        await new CohortGenerator(new CohortOptions { Patients = 40, Seed = 20261204, Start = today.AddYears(-10), Years = 10, ErrorRate = 0 })
+            .WriteAsync(_folder.FullName, SyntheticFormat.Ndjson, null, "test", Ct);
+        var resources = Directory.GetFiles(_folder.FullName, "*.ndjson").SelectMany(File.ReadLines)
+            .Select(line => FhirJson.TryParse(line, "generated", new IngestionReport())!).ToList();
+        _patients = [.. resources.OfType<Patient>().Where(p => p.Deceased is null).Take(4).Select(p => p.Id!)];
+        var load = new PatientFixture("male", 50);
+        load.Resources.Clear();
+        load.Resources.AddRange(resources.Where(r => _patients.Contains((r is Patient p ? p.Id : PatientReference.SubjectKeyOf(r)) ?? "")));
+        await load.LoadAsync(Ct);
+        _server = await RunningServer.StartAsync(new Dictionary<string, string?>(), Ct);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _server.DisposeAsync();
+        _folder.Delete(recursive: true);
+    }
+
+    [Fact]
+    public async Task GivenPatientsOnTheFhirServer_WhenTheirViewIsOpened_ThenRisksFactorsAndSuggestionsAreTheModelsOutputForTheirRecords()
+    {
+        var panels = 0;
+        foreach (var id in _patients)
+        {
+            var (status, html) = await GetAsync($"/smart/preview?iss={Uri.EscapeDataString(TestServices.FhirBaseUrl.AbsoluteUri)}&patient={id}");
+            Assert.Equal(HttpStatusCode.OK, status);
+            var at = DateTimeOffset.Parse(Attribute(html, "data-at"), CultureInfo.InvariantCulture);
+            var (record, models, lease) = await RecordAsync(id);
+            using (lease)
+            {
+                var features = models.Featurizer.Featurize(record, at);
+                var predictions = models.Predictors.Values.OrderBy(p => p.Definition.Id, StringComparer.Ordinal)
+                    .Select(p => p.Predict(record, at, features)).OfType<RiskPrediction>().ToList();
+
+                // One panel per estimate, with the model's number and its factors in the model's order and words.
+                Assert.Equal(predictions.Select(p => p.Outcome), Panels(html).Select(p => p.Outcome));
+                foreach (var prediction in predictions)
+                {
+                    var panel = Panels(html).Single(p => p.Outcome == prediction.Outcome);
+                    Assert.Equal(prediction.Estimate, panel.Estimate);
+                    Assert.Equal(prediction.Factors.Select(f => f.Text), panel.Factors);
+                    Assert.Contains($"An estimate from model {prediction.Outcome} {prediction.ModelVersion}, not a diagnosis", panel.Html, StringComparison.Ordinal);
+                    Assert.Contains(prediction.Validation, WebUtility.HtmlDecode(panel.Html), StringComparison.Ordinal);
+                    panels++;
+                }
+
+                var suggested = models.Recommender.Recommend(PatientSnapshot.From(record, at, features, models.Featurizer, predictions), 5);
+                Assert.Equal(suggested.Recommendations.Select(r => r.Intervention.Id), Values(html, "data-suggestion"));
+            }
+
+            Assert.Contains("<html lang=\"en\">", html, StringComparison.Ordinal);
+            Assert.Contains("trained on synthetic patients", html, StringComparison.Ordinal);
+            Assert.DoesNotContain("Bands: Bands", html, StringComparison.Ordinal);
+            Assert.All(Regex.Matches(html, "<svg [^>]*>").Select(m => m.Value), svg => Assert.Contains("role=\"img\" aria-label=\"", svg, StringComparison.Ordinal));
+        }
+
+        Assert.True(panels >= _patients.Count, $"only {panels} risk panels over {_patients.Count} patients");
+    }
+
+    [Fact]
+    public async Task GivenWhatIfValues_WhenTheViewIsOpened_ThenEachOutcomeIsEstimatedAgainWithThemAsTodaysMeasurements()
+    {
+        var id = _patients[0];
+        var (status, html) = await GetAsync($"/smart/preview?iss={Uri.EscapeDataString(TestServices.FhirBaseUrl.AbsoluteUri)}&patient={id}&sbp=118&ldl=70&smoking=stop");
+        Assert.Equal(HttpStatusCode.OK, status);
+        var at = DateTimeOffset.Parse(Attribute(html, "data-at"), CultureInfo.InvariantCulture);
+        var (record, models, lease) = await RecordAsync(id);
+        using (lease)
+        {
+            var changed = record.WithMeasurement("sbp", new Measurement(at, 118, false)).WithMeasurement("ldl", new Measurement(at, 70, false))
+                .WithMeasurement("smoking_status", new Measurement(at, 1, false));
+            var rows = Regex.Matches(html, "<tr data-outcome=\"([^\"]+)\" data-before=\"([^\"]+)\" data-after=\"([^\"]+)\"").ToList();
+
+            Assert.NotEmpty(rows);
+            foreach (var row in rows)
+            {
+                var predictor = models.Predictors[row.Groups[1].Value];
+                Assert.Equal(predictor.Predict(record, at)!.Estimate, double.Parse(row.Groups[2].Value, CultureInfo.InvariantCulture));
+                Assert.Equal(predictor.Predict(changed, at)!.Estimate, double.Parse(row.Groups[3].Value, CultureInfo.InvariantCulture));
+            }
+
+            // The new values were entered as today's: at least one estimate moved.
+            Assert.Contains(rows, r => r.Groups[2].Value != r.Groups[3].Value);
+        }
+
+        Assert.Contains("systolic blood pressure 118, LDL cholesterol 70, stopped smoking", html, StringComparison.Ordinal);
+        Assert.Contains("value=\"118\"", html, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task GivenBadInputAnUnknownPatientOrAServerThatIsDown_WhenTheViewIsOpened_ThenAPageSaysWhatIsWrong()
+    {
+        var fhir = Uri.EscapeDataString(TestServices.FhirBaseUrl.AbsoluteUri);
+
+        var (bad, badHtml) = await GetAsync($"/smart/preview?iss=ftp%3A%2F%2Fehr&patient=a%20b&sbp=400&hba1c=x&smoking=start");
+        var (unknown, unknownHtml) = await GetAsync($"/smart/preview?iss={fhir}&patient=no-such-patient-{Guid.NewGuid():N}");
+        var (down, downHtml) = await GetAsync($"/smart/preview?iss={Uri.EscapeDataString($"http://127.0.0.1:{HealthTests.FreeLoopbackPort()}/fhir")}&patient={_patients[0]}");
+
+        Assert.Equal(HttpStatusCode.BadRequest, bad);
+        Assert.Equal(5, Regex.Count(badHtml, "<li>"));
+        foreach (var named in new[] { "iss must", "patient must", "sbp must be a number from 60 to 260", "hba1c must", "smoking may only" })
+        {
+            Assert.Contains(named, WebUtility.HtmlDecode(badHtml), StringComparison.Ordinal);
+        }
+
+        Assert.Equal(HttpStatusCode.NotFound, unknown);
+        Assert.Contains("No such patient", unknownHtml, StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.BadGateway, down);
+        Assert.Contains("could not be read", downHtml, StringComparison.Ordinal);
+    }
+
+    private async Task<(HttpStatusCode Status, string Html)> GetAsync(string path)
+    {
+        using var response = await _server.Client.GetAsync(new Uri(path, UriKind.Relative), Ct);
+        Assert.Equal("text/html", response.Content.Headers.ContentType?.MediaType);
+        return (response.StatusCode, await response.Content.ReadAsStringAsync(Ct));
+    }
+
+    // The record as the page read it: from the same FHIR server, through the server's own mapper, with the serving models.
+    private async Task<(PatientRecord Record, ServingModels Models, ModelLease Lease)> RecordAsync(string id)
+    {
+        using var http = new HttpClient();
+        var resources = await new FhirRestSource(http, TestServices.FhirBaseUrl, new FhirRestSourceOptions { PatientIds = [id] })
+            .ReadAsync(new IngestionReport(), Ct).SingleAsync(Ct);
+        var record = _server.Services.GetRequiredService<FhirRecordMapper>().Map(resources, new IngestionReport())!;
+        var lease = _server.Services.GetRequiredService<ModelCatalog>().Lease();
+        return (record, lease.Models, lease);
+    }
+
+    private static string Attribute(string html, string name) => WebUtility.HtmlDecode(Regex.Match(html, $"{name}=\"([^\"]*)\"").Groups[1].Value);
+
+    private static List<string> Values(string html, string name) =>
+        [.. Regex.Matches(html, $"{name}=\"([^\"]*)\"").Select(m => WebUtility.HtmlDecode(m.Groups[1].Value))];
+
+    private static List<(string Outcome, double Estimate, List<string> Factors, string Html)> Panels(string html) =>
+        [.. PanelPattern().Matches(html).Select(m => (m.Groups[1].Value, double.Parse(m.Groups[2].Value, CultureInfo.InvariantCulture),
+            Values(m.Groups[3].Value, "data-factor"), m.Groups[3].Value))];
+
+    [GeneratedRegex("<section class=\"panel\"[^>]*data-outcome=\"([^\"]+)\" data-estimate=\"([^\"]+)\">(.*?)</section>", RegexOptions.Singleline)]
+    private static partial Regex PanelPattern();
+}
