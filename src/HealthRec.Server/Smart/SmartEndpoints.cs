@@ -10,9 +10,9 @@ using Microsoft.AspNetCore.Http.HttpResults;
 namespace HealthRec.Server.Smart;
 
 /// <summary>
-/// The SMART app's pages. The patient view reads the patient from a FHIR server (the EHR's <c>iss</c>), exactly as a
-/// SMART launch will with its access token; until the launch is built, it is reachable only from this machine, as a
-/// preview over a FHIR server named in the query.
+/// The SMART app's pages: the launches and their callback (<see cref="SmartLaunch"/>), the patient view of a signed-in
+/// session (<c>/smart/app</c>), and, from this machine only, a preview of the same view over a FHIR server named in the
+/// query (no EHR, no token), for trying the app and the models locally.
 /// </summary>
 public static partial class SmartEndpoints
 {
@@ -23,17 +23,49 @@ public static partial class SmartEndpoints
 
     public static WebApplicationBuilder AddSmart(this WebApplicationBuilder builder)
     {
+        builder.Services.AddOptions<SmartOptions>().BindConfiguration(SmartOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddRazorComponents();
+        builder.Services.AddDataProtection();
+        builder.Services.AddDistributedMemoryCache();
         builder.Services.AddHttpClient(FhirHttpClient).ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { AllowAutoRedirect = false });
+        builder.Services.AddHttpClient(SmartLaunch.AuthHttpClient, c => c.Timeout = TimeSpan.FromSeconds(10))
+            .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { AllowAutoRedirect = false });
         builder.Services.AddSingleton<PatientViewBuilder>();
+        builder.Services.AddSingleton<SmartSessions>();
         return builder;
     }
 
     public static WebApplication MapSmart(this WebApplication app)
     {
-        app.MapGet("/smart/preview", PreviewAsync).WithTags("SMART app").WithName("PreviewPatient")
-            .WithSummary("The patient view for a patient on a FHIR server (local requests only, until the SMART launch is built).");
+        var smart = app.MapGroup("/smart").WithTags("SMART app").ExcludeFromDescription();
+        smart.MapGet("/launch", SmartLaunch.EhrLaunchAsync).WithName("SmartEhrLaunch");
+        smart.MapGet("/login", SmartLaunch.StandaloneLaunchAsync).WithName("SmartStandaloneLaunch");
+        smart.MapGet("/callback", SmartLaunch.CallbackAsync).WithName("SmartCallback");
+        smart.MapGet("/app", AppAsync).WithName("SmartPatientView");
+        smart.MapGet("/preview", PreviewAsync).WithName("PreviewPatient");
         return app;
+    }
+
+    internal static async Task<IResult> AppAsync(HttpContext http, string? sbp, string? ldl, string? hba1c, string? bmi, string? smoking,
+        SmartSessions sessions, Microsoft.Extensions.Options.IOptions<SmartOptions> options, ModelCatalog models, FhirRecordMapper mapper, PatientViewBuilder views,
+        IHttpClientFactory clients, TimeProvider time, ILoggerFactory logs)
+    {
+        var id = http.Request.Cookies[SmartSessions.CookieName];
+        var session = await sessions.FindAsync(id, http.RequestAborted);
+        if (session is not null)
+        {
+            session = await SmartLaunch.FreshAsync(id!, session, options.Value, clients, sessions, time, logs.CreateLogger(nameof(SmartLaunch)), http.RequestAborted);
+        }
+
+        if (session is null)
+        {
+            return Error(401, "No HealthRec session", ["Open HealthRec from the patient's chart in the EHR (or its card's link) to sign in."]);
+        }
+
+        var problems = new List<string>();
+        var whatIf = WhatIf(sbp, ldl, hba1c, bmi, smoking, problems);
+        return problems.Count > 0 ? Error(400, "The request is not valid", problems)
+            : await ViewAsync(http, new Uri(session.Issuer), session.Patient, session.AccessToken, whatIf, session.NeedPatientBanner, [], models, mapper, views, clients, time);
     }
 
     internal static async Task<IResult> PreviewAsync(HttpContext http, string? iss, string? patient, string? sbp, string? ldl, string? hba1c, string? bmi,
@@ -56,6 +88,17 @@ public static partial class SmartEndpoints
             problems.Add("patient must be a FHIR resource id (letters, digits, '-' and '.', at most 64).");
         }
 
+        var whatIf = WhatIf(sbp, ldl, hba1c, bmi, smoking, problems);
+        if (problems.Count > 0)
+        {
+            return Error(400, "The request is not valid", problems);
+        }
+
+        return await ViewAsync(http, server!, patient!, null, whatIf, showBanner: true, [("iss", iss!), ("patient", patient!)], models, mapper, views, clients, time);
+    }
+
+    private static WhatIfRequest WhatIf(string? sbp, string? ldl, string? hba1c, string? bmi, string? smoking, List<string> problems)
+    {
         var whatIf = new WhatIfRequest(Number("sbp", sbp, 60, 260, problems), Number("ldl", ldl, 20, 400, problems), Number("hba1c", hba1c, 3, 20, problems),
             Number("bmi", bmi, 12, 80, problems), smoking == "stop");
         if (smoking is not (null or "" or "stop"))
@@ -63,21 +106,24 @@ public static partial class SmartEndpoints
             problems.Add("smoking may only be 'stop'.");
         }
 
-        if (problems.Count > 0)
-        {
-            return Error(400, "The request is not valid", problems);
-        }
+        return whatIf;
+    }
 
+    // The patient read from the FHIR server (with the session's access token, if any), mapped, estimated and shown.
+    private static async Task<IResult> ViewAsync(HttpContext http, Uri server, string patient, string? token, WhatIfRequest whatIf, bool showBanner,
+        List<(string, string)> formFields, ModelCatalog models, FhirRecordMapper mapper, PatientViewBuilder views, IHttpClientFactory clients, TimeProvider time)
+    {
         var report = new IngestionReport();
         PatientResources? resources;
         try
         {
-            var source = new FhirRestSource(clients.CreateClient(FhirHttpClient), server!, new FhirRestSourceOptions { PatientIds = [patient!], Deadline = ReadDeadline });
+            var source = new FhirRestSource(clients.CreateClient(FhirHttpClient), server,
+                new FhirRestSourceOptions { PatientIds = [patient], Deadline = ReadDeadline, BearerToken = token });
             resources = await source.ReadAsync(report, http.RequestAborted).FirstOrDefaultAsync(http.RequestAborted);
         }
         catch (Exception ex) when (ex is HttpRequestException or Hl7.Fhir.Rest.FhirOperationException or OperationCanceledException && !http.RequestAborted.IsCancellationRequested)
         {
-            return Error(502, "The patient's record could not be read", [$"The FHIR server at {server!.GetLeftPart(UriPartial.Authority)} did not answer in time or refused the reads."]);
+            return Error(502, "The patient's record could not be read", [$"The FHIR server at {server.GetLeftPart(UriPartial.Authority)} did not answer in time or refused the reads."]);
         }
 
         var fhirPatient = resources?.Resources.OfType<Hl7.Fhir.Model.Patient>().FirstOrDefault();
@@ -91,7 +137,8 @@ public static partial class SmartEndpoints
         return new RazorComponentResult<PatientPage>(new Dictionary<string, object?>
         {
             [nameof(PatientPage.View)] = view,
-            [nameof(PatientPage.FormFields)] = new List<(string, string)> { ("iss", iss!), ("patient", patient!) },
+            [nameof(PatientPage.ShowBanner)] = showBanner,
+            [nameof(PatientPage.FormFields)] = formFields,
         });
     }
 
@@ -111,8 +158,7 @@ public static partial class SmartEndpoints
         return null;
     }
 
-    private static RazorComponentResult<ErrorPage> Error(int status, string title, IReadOnlyList<string> problems) =>
-        new(new Dictionary<string, object?> { [nameof(ErrorPage.Title)] = title, [nameof(ErrorPage.Problems)] = problems }) { StatusCode = status };
+    private static IResult Error(int status, string title, IReadOnlyList<string> problems) => SmartLaunch.Error(status, title, problems);
 
     [GeneratedRegex("^[A-Za-z0-9.-]{1,64}$")]
     private static partial Regex FhirId();

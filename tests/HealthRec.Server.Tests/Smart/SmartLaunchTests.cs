@@ -1,0 +1,281 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
+using HealthRec.Clinical.Ingestion;
+using HealthRec.Fhir.Ingestion;
+using HealthRec.Fhir.Sources;
+using HealthRec.Server.Models;
+using HealthRec.Server.Tests.CdsHooks;
+using HealthRec.Testing;
+using Microsoft.AspNetCore.WebUtilities;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Testing;
+
+namespace HealthRec.Server.Tests.Smart;
+
+/// <summary>
+/// SMART App Launch against a real authorization server (oidc-provider, in the FHIR test server's process under /oauth)
+/// whose sign-in and consent are automated: EHR and standalone launches end on the patient's view with the models'
+/// estimates; denied consent, a wrong state and a PKCE verifier that does not match each end on a page that says so,
+/// with no token used; the access token never reaches the browser or a log.
+/// </summary>
+[Collection(SequentialServers.Name)]
+public sealed partial class SmartLaunchTests : IAsyncLifetime
+{
+    private readonly FakeLogCollector _logs = new();
+    private RunningServer _server = null!;
+    private PatientFixture _patient = null!;
+
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    private static string Iss => TestServices.FhirBaseUrl.AbsoluteUri.TrimEnd('/');
+
+    private static Uri Fhir(string path) => new(TestServices.FhirBaseUrl, path);
+
+    public async ValueTask InitializeAsync()
+    {
+        _patient = PatientFixture.HighRisk();
+        await _patient.LoadAsync(Ct);
+
+        // HealthRec registered with the EHR as a public client, its redirect URI on the port it will listen on.
+        var port = HealthTests.FreeLoopbackPort();
+        using var http = new HttpClient();
+        var registration = await http.PostAsJsonAsync(Fhir("/oauth/reg"), new
+        {
+            redirect_uris = new[] { $"http://127.0.0.1:{port}/smart/callback" },
+            token_endpoint_auth_method = "none",
+            grant_types = new[] { "authorization_code", "refresh_token" },
+            response_types = new[] { "code" },
+        }, Ct);
+        registration.EnsureSuccessStatusCode();
+        var clientId = (string)(await registration.Content.ReadFromJsonAsync<JsonNode>(Ct))!["client_id"]!;
+        _server = await RunningServer.StartAsync(new Dictionary<string, string?>
+        {
+            ["urls"] = $"http://127.0.0.1:{port}",
+            ["Smart:Clients:0:Issuer"] = Iss,
+            ["Smart:Clients:0:ClientId"] = clientId,
+            ["Logging:LogLevel:Default"] = "Trace",
+        }, Ct, builder => builder.Logging.AddProvider(new FakeLoggerProvider(_logs)));
+        await PolicyAsync(deny: false);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await PolicyAsync(deny: false);
+        await _server.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task GivenAnEhrLaunch_WhenTheClinicianIsSignedIn_ThenTheViewShowsTheModelsEstimatesAndTheTokenStaysOnTheServer()
+    {
+        var launch = await LaunchAsync(_patient.Id, needBanner: false);
+        using var browser = new Browser();
+
+        var visit = await browser.FollowAsync(new Uri(_server.BaseAddress, $"/smart/launch?iss={Uri.EscapeDataString(Iss)}&launch={launch}"));
+
+        Assert.Equal(HttpStatusCode.OK, visit.Final.StatusCode);
+        Assert.EndsWith("/smart/app", visit.Urls[^1].AbsolutePath, StringComparison.Ordinal);
+        var authorize = QueryHelpers.ParseQuery(visit.Urls.First(u => u.AbsolutePath.EndsWith("/oauth/auth", StringComparison.Ordinal)).Query);
+        Assert.Equal("S256", (string?)authorize["code_challenge_method"]);
+        Assert.Equal(launch, (string?)authorize["launch"]);
+        Assert.Equal(Iss, (string?)authorize["aud"]);
+        Assert.True(((string?)authorize["state"])!.Length >= 43, "state carries fewer than 256 bits");
+        Assert.Contains("patient/Observation.rs", (string?)authorize["scope"], StringComparison.Ordinal);
+        Assert.Contains("launch", ((string?)authorize["scope"])!.Split(' '));
+
+        // The view is this patient's, with the models' estimates, and no banner (the EHR shows its own).
+        var html = visit.Body;
+        Assert.Contains($"data-patient=\"{_patient.Id}\"", html, StringComparison.Ordinal);
+        Assert.DoesNotContain("<header class=\"banner\"", html, StringComparison.Ordinal);
+        var at = DateTimeOffset.Parse(WebUtility.HtmlDecode(Regex.Match(html, "data-at=\"([^\"]+)\"").Groups[1].Value), CultureInfo.InvariantCulture);
+        var shown = Estimates().Matches(html).ToDictionary(m => m.Groups[1].Value, m => double.Parse(m.Groups[2].Value, CultureInfo.InvariantCulture));
+        Assert.NotEmpty(shown);
+        using (var lease = _server.Services.GetRequiredService<ModelCatalog>().Lease())
+        {
+            var record = await RecordAsync(_patient.Id);
+            foreach (var (outcome, estimate) in shown)
+            {
+                Assert.Equal(lease.Models.Predictors[outcome].Predict(record, at)!.Estimate, estimate);
+            }
+        }
+
+        // The FHIR reads carried a token the EHR issued; that token is in no response the browser got, no cookie and no log.
+        var reads = (await RequestLogAsync()).Where(r => ((string)r!["url"]!).Contains(_patient.Id, StringComparison.Ordinal)
+            && ((string?)r["authorization"])?.StartsWith("Bearer ", StringComparison.Ordinal) == true).ToList();
+        Assert.NotEmpty(reads);
+        var token = ((string)reads[^1]!["authorization"]!)["Bearer ".Length..];
+        Assert.True(await ActiveAsync(token), "the FHIR reads did not carry a token the EHR issued");
+        Assert.All(visit.Bodies, body => Assert.DoesNotContain(token, body, StringComparison.Ordinal));
+        Assert.All(browser.Cookies, cookie => Assert.DoesNotContain(token, cookie, StringComparison.Ordinal));
+        Assert.All(browser.Cookies, cookie => Assert.False(ActiveAsync(cookie).GetAwaiter().GetResult(), "a cookie holds a valid token"));
+        Assert.DoesNotContain(_logs.GetSnapshot(), r => r.Message.Contains(token, StringComparison.Ordinal) || (r.Exception?.ToString().Contains(token, StringComparison.Ordinal) ?? false));
+    }
+
+    [Fact]
+    public async Task GivenAStandaloneLaunch_WhenThePatientIsPicked_ThenTheViewIsThatPatientsWithItsBanner()
+    {
+        await PolicyAsync(deny: false, standalonePatient: _patient.Id);
+        using var browser = new Browser();
+
+        var visit = await browser.FollowAsync(new Uri(_server.BaseAddress, $"/smart/login?iss={Uri.EscapeDataString(Iss)}"));
+
+        Assert.Equal(HttpStatusCode.OK, visit.Final.StatusCode);
+        var scope = (string?)QueryHelpers.ParseQuery(visit.Urls.First(u => u.AbsolutePath.EndsWith("/oauth/auth", StringComparison.Ordinal)).Query)["scope"];
+        Assert.Contains("launch/patient", scope!.Split(' '));
+        Assert.Contains($"data-patient=\"{_patient.Id}\"", visit.Body, StringComparison.Ordinal);
+        Assert.Contains("<header class=\"banner\"", visit.Body, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task GivenDeniedConsent_WhenTheEhrAnswers_ThenAPageSaysAccessWasNotGrantedAndNothingIsRead()
+    {
+        await PolicyAsync(deny: true);
+        var launch = await LaunchAsync(_patient.Id, needBanner: true);
+        var readsBefore = await ReadsOfPatientAsync();
+        using var browser = new Browser();
+
+        var visit = await browser.FollowAsync(new Uri(_server.BaseAddress, $"/smart/launch?iss={Uri.EscapeDataString(Iss)}&launch={launch}"));
+
+        Assert.Equal(HttpStatusCode.Forbidden, visit.Final.StatusCode);
+        Assert.Contains("Access to the record was not granted", visit.Body, StringComparison.Ordinal);
+        Assert.Equal(readsBefore, await ReadsOfPatientAsync());
+        Assert.Equal(HttpStatusCode.Unauthorized, (await browser.FollowAsync(new Uri(_server.BaseAddress, "/smart/app"))).Final.StatusCode);
+    }
+
+    [Fact]
+    public async Task GivenACallbackWhoseStateDiffers_WhenItArrives_ThenTheSignInIsRefusedBeforeAnyTokenExchange()
+    {
+        var launch = await LaunchAsync(_patient.Id, needBanner: true);
+        using var browser = new Browser();
+        var exchangesBefore = await TokenRequestsAsync();
+
+        var visit = await browser.FollowAsync(new Uri(_server.BaseAddress, $"/smart/launch?iss={Uri.EscapeDataString(Iss)}&launch={launch}"),
+            url => url.AbsolutePath.EndsWith("/smart/callback", StringComparison.Ordinal) ? new Uri(Regex.Replace(url.AbsoluteUri, "state=[^&]+", "state=forged")) : url);
+
+        Assert.Equal(HttpStatusCode.BadRequest, visit.Final.StatusCode);
+        Assert.Contains("The sign-in could not be verified", visit.Body, StringComparison.Ordinal);
+        Assert.Equal(exchangesBefore, await TokenRequestsAsync());
+        Assert.Equal(HttpStatusCode.Unauthorized, (await browser.FollowAsync(new Uri(_server.BaseAddress, "/smart/app"))).Final.StatusCode);
+    }
+
+    [Fact]
+    public async Task GivenACodeChallengeReplacedOnTheWay_WhenTheCodeIsExchanged_ThenTheEhrRefusesItAndNoSessionStarts()
+    {
+        var launch = await LaunchAsync(_patient.Id, needBanner: true);
+        using var browser = new Browser();
+        var forged = SmartChallenge("a-verifier-the-attacker-knows-and-healthrec-does-not-0123456789");
+
+        var visit = await browser.FollowAsync(new Uri(_server.BaseAddress, $"/smart/launch?iss={Uri.EscapeDataString(Iss)}&launch={launch}"),
+            url => url.AbsolutePath.EndsWith("/oauth/auth", StringComparison.Ordinal) ? new Uri(Regex.Replace(url.AbsoluteUri, "code_challenge=[^&]+", $"code_challenge={forged}")) : url);
+
+        Assert.Equal(HttpStatusCode.BadRequest, visit.Final.StatusCode);
+        Assert.Contains("The EHR did not accept the sign-in", visit.Body, StringComparison.Ordinal);
+        Assert.Contains("invalid_grant", visit.Body, StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await browser.FollowAsync(new Uri(_server.BaseAddress, "/smart/app"))).Final.StatusCode);
+    }
+
+    [Fact]
+    public async Task GivenALaunchFromAnUnknownEhr_WhenItArrives_ThenItIsRefusedWithAPageNamingTheSetting()
+    {
+        using var browser = new Browser();
+
+        var visit = await browser.FollowAsync(new Uri(_server.BaseAddress, "/smart/launch?iss=https%3A%2F%2Fehr.example.org%2Ffhir&launch=abc"));
+
+        Assert.Equal(HttpStatusCode.BadRequest, visit.Final.StatusCode);
+        Assert.Single(visit.Urls);
+        Assert.Contains("HealthRec is not registered with this EHR", visit.Body, StringComparison.Ordinal);
+        Assert.Contains("Smart:Clients", visit.Body, StringComparison.Ordinal);
+    }
+
+    private async Task<Clinical.Records.PatientRecord> RecordAsync(string id)
+    {
+        using var http = new HttpClient();
+        var resources = await new FhirRestSource(http, TestServices.FhirBaseUrl, new FhirRestSourceOptions { PatientIds = [id] })
+            .ReadAsync(new IngestionReport(), Ct).SingleAsync(Ct);
+        return _server.Services.GetRequiredService<FhirRecordMapper>().Map(resources, new IngestionReport())!;
+    }
+
+    private static async Task<string> LaunchAsync(string patient, bool needBanner)
+    {
+        using var http = new HttpClient();
+        var response = await http.PostAsync(Fhir($"/__admin/launch?patient={patient}&need_patient_banner={(needBanner ? "true" : "false")}"), null, Ct);
+        return (string)(await response.Content.ReadFromJsonAsync<JsonNode>(Ct))!["launch"]!;
+    }
+
+    private static async Task PolicyAsync(bool deny, string? standalonePatient = null)
+    {
+        using var http = new HttpClient();
+        (await http.PostAsync(Fhir($"/__admin/auth-policy?deny={(deny ? "true" : "false")}{(standalonePatient is null ? "" : $"&patient={standalonePatient}")}"),
+            null, CancellationToken.None)).EnsureSuccessStatusCode();
+    }
+
+    private static async Task<bool> ActiveAsync(string token)
+    {
+        using var http = new HttpClient();
+        var answer = await http.PostAsJsonAsync(Fhir("/__admin/token"), new { token }, Ct);
+        return (bool)(await answer.Content.ReadFromJsonAsync<JsonNode>(Ct))!["active"]!;
+    }
+
+    private static async Task<List<JsonNode?>> RequestLogAsync()
+    {
+        using var http = new HttpClient();
+        return [.. JsonNode.Parse(await http.GetStringAsync(Fhir("/__admin/requests"), Ct))!.AsArray()];
+    }
+
+    private async Task<int> ReadsOfPatientAsync() =>
+        (await RequestLogAsync()).Count(r => ((string)r!["url"]!).Contains(_patient.Id, StringComparison.Ordinal) && (string)r["method"]! == "GET");
+
+    private static async Task<int> TokenRequestsAsync() =>
+        (await RequestLogAsync()).Count(r => ((string)r!["url"]!).StartsWith("/oauth/token", StringComparison.Ordinal));
+
+    private static string SmartChallenge(string verifier) =>
+        Convert.ToBase64String(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.ASCII.GetBytes(verifier))).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+
+    [GeneratedRegex("data-outcome=\"([^\"]+)\" data-estimate=\"([^\"]+)\"")]
+    private static partial Regex Estimates();
+
+    /// <summary>
+    /// What a browser does with the redirects of a launch: keeps cookies per host, follows each redirect (through
+    /// HealthRec, the authorization server's sign-in and consent, and back), and lets a test change one URL on the way.
+    /// </summary>
+    private sealed class Browser : IDisposable
+    {
+        private readonly CookieContainer _cookies = new();
+        private readonly HttpClient _http;
+
+        public Browser() => _http = new HttpClient(new HttpClientHandler { CookieContainer = _cookies, AllowAutoRedirect = false });
+
+        public IEnumerable<string> Cookies => _cookies.GetAllCookies().Select(c => c.Value);
+
+        public async Task<Visit> FollowAsync(Uri start, Func<Uri, Uri>? tamper = null)
+        {
+            var urls = new List<Uri>();
+            var bodies = new List<string>();
+            var url = start;
+            for (var hop = 0; hop < 20; hop++)
+            {
+                url = tamper?.Invoke(url) ?? url;
+                urls.Add(url);
+                var response = await _http.GetAsync(url, Ct);
+                var body = await response.Content.ReadAsStringAsync(Ct);
+                bodies.Add(body);
+                if ((int)response.StatusCode is >= 300 and < 400 && response.Headers.Location is { } location)
+                {
+                    url = location.IsAbsoluteUri ? location : new Uri(url, location);
+                    response.Dispose();
+                    continue;
+                }
+
+                return new Visit(response, body, urls, bodies);
+            }
+
+            throw new InvalidOperationException($"more than 20 redirects from {start}");
+        }
+
+        public void Dispose() => _http.Dispose();
+    }
+
+    private sealed record Visit(HttpResponseMessage Final, string Body, List<Uri> Urls, List<string> Bodies);
+}

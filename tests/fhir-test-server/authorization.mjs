@@ -1,0 +1,147 @@
+// The EHR's authorization server for HealthRec's SMART App Launch tests: oidc-provider (a certified OpenID Connect /
+// OAuth 2.0 implementation) mounted under /oauth beside the FHIR engine, configured as SMART App Launch 2.2 asks:
+// authorization code with PKCE S256 only, the SMART scopes, the `launch` and `aud` parameters, the launch context
+// (`patient`, `need_patient_banner`) in the token response and `fhirUser` in the id_token.
+//
+// The human steps of a real EHR (sign-in, consent, patient picker) are automated: the interaction handler signs in a
+// fixed practitioner and grants what was asked, or denies when a test has asked it to. Clients are registered through
+// Dynamic Client Registration (RFC 7591), so that a test can register the redirect URI of the HealthRec it started.
+//
+// Test-only: in-memory state, a fixed cookie key, loopback.
+
+import Provider, { errors } from 'oidc-provider';
+
+const SMART_SCOPES = ['openid', 'fhirUser', 'profile', 'launch', 'launch/patient', 'offline_access', 'online_access',
+  ...['Patient', 'Observation', 'Condition', 'MedicationStatement', 'MedicationRequest', 'Encounter', 'QuestionnaireResponse',
+    'DiagnosticReport'].flatMap((type) => [`patient/${type}.rs`, `patient/${type}.read`])];
+
+export function createAuthorizationServer({ origin, fhirBase }) {
+  const issuer = `${origin}/oauth`;
+  // launch id -> context the EHR attached to it; grant id -> the context of that grant, for the token response.
+  const launches = new Map();
+  const grantContext = new Map();
+  let policy = { deny: false, standalonePatient: undefined };
+  let nextLaunch = 1;
+
+  const provider = new Provider(issuer, {
+    clients: [],
+    cookies: { keys: ['healthrec-test-only-cookie-key'] },
+    features: {
+      registration: { enabled: true },
+      devInteractions: { enabled: false },
+      revocation: { enabled: true },
+    },
+    pkce: { required: () => true },
+    scopes: SMART_SCOPES,
+    claims: { openid: ['sub'], fhirUser: ['fhirUser'], profile: ['name'] },
+    extraParams: ['launch', 'aud'],
+    findAccount: async (ctx, id) => ({
+      accountId: id,
+      claims: async () => ({ sub: id, fhirUser: `${fhirBase}/Practitioner/${id}`, name: 'Dr Test Practitioner' }),
+    }),
+    interactions: { url: (ctx, interaction) => `/oauth/interaction/${interaction.uid}` },
+    issueRefreshToken: async (ctx, client, code) => client.grantTypeAllowed('refresh_token') && code.scopes.has('offline_access'),
+    ttl: { AccessToken: 3600, AuthorizationCode: 60, IdToken: 3600, RefreshToken: 86400, Interaction: 600, Session: 3600, Grant: 86400 },
+    renderError: async (ctx, out) => {
+      ctx.type = 'html';
+      ctx.body = `<!DOCTYPE html><title>Authorization error</title><h1>${out.error}</h1><p>${out.error_description ?? ''}</p>`;
+    },
+  });
+
+  // SMART: the launch context travels in the token response beside the access token.
+  provider.use(async (ctx, next) => {
+    await next();
+    if (ctx.path === '/token' && ctx.status === 200 && ctx.body?.access_token) {
+      const token = await provider.AccessToken.find(ctx.body.access_token);
+      const context = token ? grantContext.get(token.grantId) : undefined;
+      if (context) Object.assign(ctx.body, context);
+    }
+  });
+
+  async function interaction(req, res) {
+    const details = await provider.interactionDetails(req, res);
+    const { prompt, params, session } = details;
+    if (policy.deny) {
+      return provider.interactionFinished(req, res, { error: 'access_denied', error_description: 'The user did not allow HealthRec to read this record' },
+        { mergeWithLastSubmission: false });
+    }
+    if (prompt.name === 'login') {
+      return provider.interactionFinished(req, res, { login: { accountId: 'practitioner-1' } }, { mergeWithLastSubmission: false });
+    }
+    const scopes = String(params.scope ?? '').split(' ');
+    let context;
+    if (params.launch) {
+      context = launches.get(String(params.launch));
+      if (!context) {
+        return provider.interactionFinished(req, res, { error: 'invalid_request', error_description: 'Unknown launch' }, { mergeWithLastSubmission: false });
+      }
+    } else if (scopes.includes('launch/patient')) {
+      // The standalone patient picker, automated: the patient a test chose.
+      context = { patient: policy.standalonePatient, need_patient_banner: true };
+    }
+    const grant = details.grantId ? await provider.Grant.find(details.grantId)
+      : new provider.Grant({ accountId: session.accountId, clientId: params.client_id });
+    if (prompt.details.missingOIDCScope) grant.addOIDCScope(prompt.details.missingOIDCScope.join(' '));
+    if (prompt.details.missingOIDCClaims) grant.addOIDCClaims(prompt.details.missingOIDCClaims);
+    const grantId = await grant.save();
+    if (context) grantContext.set(grantId, context);
+    return provider.interactionFinished(req, res, { consent: { grantId } }, { mergeWithLastSubmission: true });
+  }
+
+  return {
+    issuer,
+    // [base]/.well-known/smart-configuration (SMART App Launch 2.2, Conformance).
+    smartConfiguration: () => ({
+      issuer,
+      jwks_uri: `${issuer}/jwks`,
+      authorization_endpoint: `${issuer}/auth`,
+      token_endpoint: `${issuer}/token`,
+      registration_endpoint: `${issuer}/reg`,
+      revocation_endpoint: `${issuer}/token/revocation`,
+      grant_types_supported: ['authorization_code', 'refresh_token'],
+      token_endpoint_auth_methods_supported: ['none', 'client_secret_basic', 'private_key_jwt'],
+      scopes_supported: SMART_SCOPES,
+      response_types_supported: ['code'],
+      code_challenge_methods_supported: ['S256'],
+      capabilities: ['launch-ehr', 'launch-standalone', 'client-public', 'client-confidential-symmetric', 'context-ehr-patient',
+        'context-standalone-patient', 'context-banner', 'permission-patient', 'permission-v2', 'permission-v1', 'sso-openid-connect',
+        'permission-offline'],
+    }),
+    // Requests under /oauth: the interaction pages here, everything else to oidc-provider (which routes without the prefix).
+    async handle(req, res) {
+      const path = req.url.slice('/oauth'.length) || '/';
+      if (path.startsWith('/interaction/')) {
+        try {
+          return await interaction(req, res);
+        } catch (err) {
+          res.writeHead(err instanceof errors.SessionNotFound ? 400 : 500, { 'content-type': 'text/plain' });
+          return res.end(String(err?.message ?? err));
+        }
+      }
+      // As Express mounts it: the provider derives its mount path from originalUrl against url.
+      req.originalUrl = req.url;
+      req.url = path;
+      return provider.callback()(req, res);
+    },
+    // Test control: a launch the EHR prepares (its context), and how the automated user answers.
+    newLaunch(context) {
+      const id = `launch-${nextLaunch++}`;
+      launches.set(id, context);
+      return id;
+    },
+    setPolicy(next) {
+      policy = { ...policy, ...next };
+      return policy;
+    },
+    // Whether a token is one this server issued and still valid (for a test to check what a client sent).
+    async tokenInfo(token) {
+      const found = await provider.AccessToken.find(token);
+      return found ? { active: true, scope: found.scope, grantId: found.grantId } : { active: false };
+    },
+    reset() {
+      launches.clear();
+      grantContext.clear();
+      policy = { deny: false, standalonePatient: undefined };
+    },
+  };
+}
