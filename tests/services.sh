@@ -49,7 +49,7 @@ start_postgres() {
 start_fhir() {
   if fhir_running; then return; fi
   local dir="$REPO/tests/fhir-test-server"
-  if [ ! -d "$dir/node_modules/@medplum/fhir-router" ]; then
+  if [ ! -d "$dir/node_modules/@medplum/fhir-router" ] || [ ! -d "$dir/node_modules/oidc-provider" ]; then
     (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error) >&2
   fi
   FHIR_PORT=$(free_port)

@@ -20,7 +20,8 @@ export function createAuthorizationServer({ origin, fhirBase }) {
   // launch id -> context the EHR attached to it; grant id -> the context of that grant, for the token response.
   const launches = new Map();
   const grantContext = new Map();
-  let policy = { deny: false, standalonePatient: undefined };
+  const initialPolicy = { deny: false, standalonePatient: undefined, v1Only: false, accessTokenTtl: 3600 };
+  let policy = { ...initialPolicy };
   let nextLaunch = 1;
 
   const provider = new Provider(issuer, {
@@ -32,6 +33,8 @@ export function createAuthorizationServer({ origin, fhirBase }) {
       revocation: { enabled: true },
     },
     pkce: { required: () => true },
+    // SMART asks servers to accept RS384 and ES384 client assertions (private_key_jwt).
+    enabledJWA: { clientAuthSigningAlgValues: ['RS384', 'ES384', 'RS256', 'ES256', 'PS384'] },
     scopes: SMART_SCOPES,
     claims: { openid: ['sub'], fhirUser: ['fhirUser'], profile: ['name'] },
     extraParams: ['launch', 'aud'],
@@ -40,15 +43,16 @@ export function createAuthorizationServer({ origin, fhirBase }) {
       claims: async () => ({ sub: id, fhirUser: `${fhirBase}/Practitioner/${id}`, name: 'Dr Test Practitioner' }),
     }),
     interactions: { url: (ctx, interaction) => `/oauth/interaction/${interaction.uid}` },
-    issueRefreshToken: async (ctx, client, code) => client.grantTypeAllowed('refresh_token') && code.scopes.has('offline_access'),
-    ttl: { AccessToken: 3600, AuthorizationCode: 60, IdToken: 3600, RefreshToken: 86400, Interaction: 600, Session: 3600, Grant: 86400 },
+    issueRefreshToken: async (ctx, client, code) =>
+      client.grantTypeAllowed('refresh_token') && (code.scopes.has('offline_access') || code.scopes.has('online_access')),
+    ttl: { AccessToken: () => policy.accessTokenTtl, AuthorizationCode: 60, IdToken: 3600, RefreshToken: 86400, Interaction: 600, Session: 3600, Grant: 86400 },
     renderError: async (ctx, out) => {
       ctx.type = 'html';
       ctx.body = `<!DOCTYPE html><title>Authorization error</title><h1>${out.error}</h1><p>${out.error_description ?? ''}</p>`;
     },
   });
 
-  // SMART: the launch context travels in the token response beside the access token.
+  // SMART: the launch context travels in the token response beside the access token, on refreshes too.
   provider.use(async (ctx, next) => {
     await next();
     if (ctx.path === '/token' && ctx.status === 200 && ctx.body?.access_token) {
@@ -103,9 +107,9 @@ export function createAuthorizationServer({ origin, fhirBase }) {
       scopes_supported: SMART_SCOPES,
       response_types_supported: ['code'],
       code_challenge_methods_supported: ['S256'],
-      capabilities: ['launch-ehr', 'launch-standalone', 'client-public', 'client-confidential-symmetric', 'context-ehr-patient',
-        'context-standalone-patient', 'context-banner', 'permission-patient', 'permission-v2', 'permission-v1', 'sso-openid-connect',
-        'permission-offline'],
+      capabilities: ['launch-ehr', 'launch-standalone', 'client-public', 'client-confidential-symmetric', 'client-confidential-asymmetric',
+        'context-ehr-patient', 'context-standalone-patient', 'context-banner', 'permission-patient', 'permission-v1', 'sso-openid-connect',
+        'permission-offline', 'permission-online', ...(policy.v1Only ? [] : ['permission-v2'])],
     }),
     // Requests under /oauth: the interaction pages here, everything else to oidc-provider (which routes without the prefix).
     async handle(req, res) {
@@ -141,7 +145,7 @@ export function createAuthorizationServer({ origin, fhirBase }) {
     reset() {
       launches.clear();
       grantContext.clear();
-      policy = { deny: false, standalonePatient: undefined };
+      policy = { ...initialPolicy };
     },
   };
 }

@@ -170,11 +170,17 @@ async function handleAdmin(req, res, url) {
   if (url.pathname === '/__admin/launch' && req.method === 'POST') {
     const patient = url.searchParams.get('patient');
     const context = { patient, need_patient_banner: url.searchParams.get('need_patient_banner') !== 'false' };
+    // A CDS card's link carries appContext; the EHR hands it to the app in the token response (CDS Hooks 2.0, Link).
+    if (url.searchParams.get('appContext')) context.appContext = url.searchParams.get('appContext');
     return send(res, 200, { launch: auth.newLaunch(context) }, 'application/json');
   }
   if (url.pathname === '/__admin/auth-policy' && req.method === 'POST') {
-    return send(res, 200, auth.setPolicy({ deny: url.searchParams.get('deny') === 'true', standalonePatient: url.searchParams.get('patient') ?? undefined }),
-      'application/json');
+    return send(res, 200, auth.setPolicy({
+      deny: url.searchParams.get('deny') === 'true',
+      standalonePatient: url.searchParams.get('patient') ?? undefined,
+      v1Only: url.searchParams.get('v1only') === 'true',
+      accessTokenTtl: Number(url.searchParams.get('access_token_ttl') ?? 3600),
+    }), 'application/json');
   }
   if (url.pathname === '/__admin/token' && req.method === 'POST') {
     return send(res, 200, await auth.tokenInfo(String((await readBody(req))?.token ?? '')), 'application/json');

@@ -31,7 +31,7 @@ free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1
 dotnet build src/HealthRec.Server -c Release -nologo -clp:ErrorsOnly >/dev/null
 if [ "$MODE" = fhir ]; then
   FHIR_PORT=$(free_port)
-  [ -d tests/fhir-test-server/node_modules/@medplum/fhir-router ] || (cd tests/fhir-test-server && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+  [ -d tests/fhir-test-server/node_modules/@medplum/fhir-router ] && [ -d tests/fhir-test-server/node_modules/oidc-provider ] || (cd tests/fhir-test-server && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
   (cd tests/fhir-test-server && exec node --experimental-websocket server.mjs --port "$FHIR_PORT" >"$WORK/fhir.log" 2>&1) &
   PIDS+=($!)
   for _ in $(seq 1 60); do curl -fsS "http://127.0.0.1:$FHIR_PORT/fhir/R4/metadata" >/dev/null 2>&1 && break; sleep 0.5; done

@@ -43,12 +43,17 @@ public static partial class SmartEndpoints
         smart.MapGet("/callback", SmartLaunch.CallbackAsync).WithName("SmartCallback");
         smart.MapGet("/app", AppAsync).WithName("SmartPatientView");
         smart.MapGet("/preview", PreviewAsync).WithName("PreviewPatient");
+        // The public keys of HealthRec's asymmetric clients, for EHRs to register by URL (SMART confidential-asymmetric).
+        smart.MapGet("/jwks.json", (Microsoft.Extensions.Options.IOptions<SmartOptions> options) => TypedResults.Json(new Dictionary<string, object>
+        {
+            ["keys"] = options.Value.Clients.Select(ClientAssertion.PublicJwk).OfType<Dictionary<string, string>>().DistinctBy(k => k["kid"]).ToList(),
+        })).WithName("SmartJwks");
         return app;
     }
 
     internal static async Task<IResult> AppAsync(HttpContext http, string? sbp, string? ldl, string? hba1c, string? bmi, string? smoking,
         SmartSessions sessions, Microsoft.Extensions.Options.IOptions<SmartOptions> options, ModelCatalog models, FhirRecordMapper mapper, PatientViewBuilder views,
-        IHttpClientFactory clients, TimeProvider time, ILoggerFactory logs)
+        IHttpClientFactory clients, TimeProvider time, ILoggerFactory logs, Data.InvocationStore calls)
     {
         var id = http.Request.Cookies[SmartSessions.CookieName];
         var session = await sessions.FindAsync(id, http.RequestAborted);
@@ -65,7 +70,34 @@ public static partial class SmartEndpoints
         var problems = new List<string>();
         var whatIf = WhatIf(sbp, ldl, hba1c, bmi, smoking, problems);
         return problems.Count > 0 ? Error(400, "The request is not valid", problems)
-            : await ViewAsync(http, new Uri(session.Issuer), session.Patient, session.AccessToken, whatIf, session.NeedPatientBanner, [], models, mapper, views, clients, time);
+            : await ViewAsync(http, new Uri(session.Issuer), session.Patient, session.AccessToken, whatIf, session.NeedPatientBanner, [], models, mapper, views, clients, time,
+                await OpenedFromAsync(session, calls, http.RequestAborted));
+    }
+
+    // The card that opened the app, from the appContext its link carried: found among the stored calls, and only when that
+    // call was about this session's patient.
+    private static async Task<Data.CdsCardRecord?> OpenedFromAsync(SmartSession session, Data.InvocationStore calls, CancellationToken cancellationToken)
+    {
+        try
+        {
+            using var context = session.AppContext is { } text ? System.Text.Json.JsonDocument.Parse(text) : null;
+            if (context?.RootElement is not { ValueKind: System.Text.Json.JsonValueKind.Object } root
+                || !root.TryGetProperty("service", out var service) || !root.TryGetProperty("hookInstance", out var hookInstance)
+                || !root.TryGetProperty("card", out var card) || service.GetString() is not { } serviceId || hookInstance.GetString() is not { } instance)
+            {
+                return null;
+            }
+
+            var call = await calls.FindAsync(serviceId, instance, cancellationToken);
+            return call is not null && call.PatientId == session.Patient
+                ? (await calls.CardsAsync(serviceId, instance, cancellationToken)).FirstOrDefault(c => c.CardUuid == card.GetString())
+                : null;
+        }
+        catch (Exception ex) when (ex is System.Text.Json.JsonException or InvalidOperationException)
+        {
+            // Not HealthRec's appContext: the view is shown without it.
+            return null;
+        }
     }
 
     internal static async Task<IResult> PreviewAsync(HttpContext http, string? iss, string? patient, string? sbp, string? ldl, string? hba1c, string? bmi,
@@ -94,7 +126,7 @@ public static partial class SmartEndpoints
             return Error(400, "The request is not valid", problems);
         }
 
-        return await ViewAsync(http, server!, patient!, null, whatIf, showBanner: true, [("iss", iss!), ("patient", patient!)], models, mapper, views, clients, time);
+        return await ViewAsync(http, server!, patient!, null, whatIf, showBanner: true, [("iss", iss!), ("patient", patient!)], models, mapper, views, clients, time, null);
     }
 
     private static WhatIfRequest WhatIf(string? sbp, string? ldl, string? hba1c, string? bmi, string? smoking, List<string> problems)
@@ -111,7 +143,8 @@ public static partial class SmartEndpoints
 
     // The patient read from the FHIR server (with the session's access token, if any), mapped, estimated and shown.
     private static async Task<IResult> ViewAsync(HttpContext http, Uri server, string patient, string? token, WhatIfRequest whatIf, bool showBanner,
-        List<(string, string)> formFields, ModelCatalog models, FhirRecordMapper mapper, PatientViewBuilder views, IHttpClientFactory clients, TimeProvider time)
+        List<(string, string)> formFields, ModelCatalog models, FhirRecordMapper mapper, PatientViewBuilder views, IHttpClientFactory clients, TimeProvider time,
+        Data.CdsCardRecord? openedFrom)
     {
         var report = new IngestionReport();
         PatientResources? resources;
@@ -139,6 +172,7 @@ public static partial class SmartEndpoints
             [nameof(PatientPage.View)] = view,
             [nameof(PatientPage.ShowBanner)] = showBanner,
             [nameof(PatientPage.FormFields)] = formFields,
+            [nameof(PatientPage.OpenedFrom)] = openedFrom,
         });
     }
 

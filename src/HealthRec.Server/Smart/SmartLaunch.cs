@@ -140,7 +140,7 @@ internal static partial class SmartLaunch
             ["code"] = code,
             ["redirect_uri"] = pending.RedirectUri,
             ["code_verifier"] = pending.Verifier,
-        }, http.RequestAborted);
+        }, time.GetUtcNow(), http.RequestAborted);
         if (tokens is null)
         {
             Log.ExchangeFailed(logger, pending.Issuer, exchangeProblem!);
@@ -154,7 +154,8 @@ internal static partial class SmartLaunch
 
         var now = time.GetUtcNow();
         var session = new SmartSession(pending.Issuer, patient, pending.ClientId, pending.TokenEndpoint, tokens.AccessToken, tokens.RefreshToken,
-            now.AddSeconds(tokens.ExpiresIn ?? 300), now + options.Value.SessionLifetime, tokens.NeedPatientBanner ?? true, tokens.Scope ?? "");
+            now.AddSeconds(tokens.ExpiresIn ?? 300), now + options.Value.SessionLifetime, tokens.NeedPatientBanner ?? true, tokens.Scope ?? "",
+            tokens.AppContext is { Length: <= 4096 } appContext ? appContext : null);
         var id = await sessions.CreateAsync(session, http.RequestAborted);
         http.Response.Cookies.Append(SmartSessions.CookieName, id, CookieOptions(http, "/smart", options.Value.SessionLifetime));
         Log.SignedIn(logger, pending.Issuer, patient);
@@ -180,7 +181,7 @@ internal static partial class SmartLaunch
         {
             ["grant_type"] = "refresh_token",
             ["refresh_token"] = session.RefreshToken,
-        }, cancellationToken);
+        }, time.GetUtcNow(), cancellationToken);
         if (tokens is null)
         {
             Log.ExchangeFailed(logger, session.Issuer, problem!);
@@ -198,13 +199,19 @@ internal static partial class SmartLaunch
         return refreshed;
     }
 
-    private sealed record TokenResponse(string AccessToken, string? RefreshToken, int? ExpiresIn, string? Scope, string? Patient, bool? NeedPatientBanner);
+    private sealed record TokenResponse(string AccessToken, string? RefreshToken, int? ExpiresIn, string? Scope, string? Patient, bool? NeedPatientBanner,
+        string? AppContext);
 
     private static async Task<(TokenResponse? Tokens, string? Problem)> ExchangeAsync(HttpClient http, PendingAuthorization pending, SmartClientOptions client,
-        Dictionary<string, string> form, CancellationToken cancellationToken)
+        Dictionary<string, string> form, DateTimeOffset now, CancellationToken cancellationToken)
     {
         using var request = new HttpRequestMessage(HttpMethod.Post, pending.TokenEndpoint);
-        if (string.IsNullOrEmpty(client.ClientSecret))
+        if (!string.IsNullOrEmpty(client.PrivateKey))
+        {
+            form["client_assertion_type"] = ClientAssertion.Type;
+            form["client_assertion"] = ClientAssertion.Create(client, pending.TokenEndpoint, now);
+        }
+        else if (string.IsNullOrEmpty(client.ClientSecret))
         {
             form["client_id"] = client.ClientId;
         }
@@ -236,7 +243,9 @@ internal static partial class SmartLaunch
 
             int? expires = root.TryGetProperty("expires_in", out var e) && e.TryGetInt32(out var seconds) ? seconds : null;
             bool? banner = root.TryGetProperty("need_patient_banner", out var b) && b.ValueKind is JsonValueKind.True or JsonValueKind.False ? b.GetBoolean() : null;
-            return (new TokenResponse(accessToken, Text("refresh_token"), expires, Text("scope"), Text("patient"), banner), null);
+            // appContext (CDS Hooks 2.0, Link): what the card that opened the app shared, a string or JSON.
+            var appContext = root.TryGetProperty("appContext", out var context) ? context.ValueKind == JsonValueKind.String ? context.GetString() : context.GetRawText() : null;
+            return (new TokenResponse(accessToken, Text("refresh_token"), expires, Text("scope"), Text("patient"), banner, appContext), null);
         }
         catch (Exception ex) when (ex is HttpRequestException or JsonException or TaskCanceledException)
         {

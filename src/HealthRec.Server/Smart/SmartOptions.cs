@@ -15,7 +15,7 @@ public sealed class SmartOptions : IValidatableObject
     /// (<c>.read</c>) are asked instead. <c>launch</c> (EHR launch) or <c>launch/patient</c> (standalone) is added.
     /// </summary>
     [Required(AllowEmptyStrings = false)]
-    public string Scopes { get; set; } = "openid fhirUser patient/Patient.rs patient/Observation.rs patient/Condition.rs patient/MedicationStatement.rs " +
+    public string Scopes { get; set; } = "openid fhirUser online_access patient/Patient.rs patient/Observation.rs patient/Condition.rs patient/MedicationStatement.rs " +
         "patient/MedicationRequest.rs patient/Encounter.rs patient/QuestionnaireResponse.rs patient/DiagnosticReport.rs";
 
     /// <summary>How long a signed-in session lasts at most, whatever the tokens allow.</summary>
@@ -40,6 +40,16 @@ public sealed class SmartOptions : IValidatableObject
             {
                 yield return new ValidationResult($"Smart:Clients:{i}:ClientId must be the client id the EHR registered HealthRec under");
             }
+
+            if (!string.IsNullOrEmpty(client.ClientSecret) && !string.IsNullOrEmpty(client.PrivateKey))
+            {
+                yield return new ValidationResult($"Smart:Clients:{i} names both a ClientSecret and a PrivateKey: a client authenticates one way");
+            }
+
+            if (!string.IsNullOrEmpty(client.PrivateKey) && ClientAssertion.SigningKey(client) is null)
+            {
+                yield return new ValidationResult($"Smart:Clients:{i}:PrivateKey must be a PEM private key, EC P-384 (ES384) or RSA of at least 2048 bits (RS384)");
+            }
         }
     }
 
@@ -58,4 +68,14 @@ public sealed class SmartClientOptions
 
     /// <summary>For a confidential client with a shared secret (client_secret_basic); empty for a public client. A secret: set it from the environment.</summary>
     public string? ClientSecret { get; set; }
+
+    /// <summary>
+    /// For a confidential client with a key pair (private_key_jwt, SMART's asymmetric client authentication): the PEM
+    /// private key, EC P-384 (signs ES384) or RSA (RS384). A secret: set it from the environment. Its public half is
+    /// published at <c>/smart/jwks.json</c> for the EHR to register.
+    /// </summary>
+    public string? PrivateKey { get; set; }
+
+    /// <summary>The key id (<c>kid</c>) the assertions name and the JWK Set publishes.</summary>
+    public string KeyId { get; set; } = "healthrec-1";
 }

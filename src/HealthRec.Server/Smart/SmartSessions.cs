@@ -11,7 +11,7 @@ namespace HealthRec.Server.Smart;
 /// tokens.
 /// </summary>
 internal sealed record SmartSession(string Issuer, string Patient, string ClientId, string TokenEndpoint, string AccessToken, string? RefreshToken,
-    DateTimeOffset TokenExpiresAt, DateTimeOffset EndsAt, bool NeedPatientBanner, string Scope)
+    DateTimeOffset TokenExpiresAt, DateTimeOffset EndsAt, bool NeedPatientBanner, string Scope, string? AppContext = null)
 {
     private bool PrintMembers(StringBuilder builder)
     {
