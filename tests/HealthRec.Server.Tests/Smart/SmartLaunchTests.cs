@@ -162,7 +162,20 @@ public sealed partial class SmartLaunchTests : IAsyncLifetime
     public async Task GivenAnEhrLaunchInChromium_WhenThePageRenders_ThenItShowsTheModelsEstimatesAnswersWhatIfAndIsSavedAsAScreenshot()
     {
         var chromium = ChromiumPath();
-        var launch = await LaunchAsync(_patient.Id, needBanner: true);
+        // A generated patient, records up to today, on the FHIR test server.
+        var folder = Directory.CreateTempSubdirectory("healthrec-smart-");
+        var today = DateOnly.FromDateTime(DateTime.UtcNow);
+        await new HealthRec.Fhir.Synthetic.CohortGenerator(new HealthRec.Fhir.Synthetic.CohortOptions { Patients = 12, Seed = 20261205, Start = today.AddYears(-10), Years = 10, ErrorRate = 0 })
+            .WriteAsync(folder.FullName, HealthRec.Fhir.Synthetic.SyntheticFormat.Ndjson, null, "test", Ct);
+        var resources = Directory.GetFiles(folder.FullName, "*.ndjson").SelectMany(File.ReadLines)
+            .Select(line => HealthRec.Fhir.FhirJson.TryParse(line, "generated", new IngestionReport())!).ToList();
+        folder.Delete(recursive: true);
+        var id = resources.OfType<Hl7.Fhir.Model.Patient>().First(p => p.Deceased is null).Id!;
+        var generated = new PatientFixture("male", 50);
+        generated.Resources.Clear();
+        generated.Resources.AddRange(resources.Where(r => (r is Hl7.Fhir.Model.Patient p ? p.Id : PatientReference.SubjectKeyOf(r)) == id));
+        await generated.LoadAsync(Ct);
+        var launch = await LaunchAsync(id, needBanner: true);
         using var playwright = await Playwright.CreateAsync();
         await using var browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
         {
@@ -178,19 +191,39 @@ public sealed partial class SmartLaunchTests : IAsyncLifetime
         Assert.Equal(200, response!.Status);
         Assert.EndsWith("/smart/app", new Uri(page.Url).AbsolutePath, StringComparison.Ordinal);
         var at = DateTimeOffset.Parse(await page.Locator("main").GetAttributeAsync("data-at") ?? "", CultureInfo.InvariantCulture);
-        var record = await RecordAsync(_patient.Id);
+        var record = await RecordAsync(id);
         var panels = page.Locator("section.panel[data-outcome]");
         Assert.True(await panels.CountAsync() > 0, "no risk panel rendered");
         using (var lease = _server.Services.GetRequiredService<ModelCatalog>().Lease())
         {
-            for (var i = 0; i < await panels.CountAsync(); i++)
+            var models = lease.Models;
+            var features = models.Featurizer.Featurize(record, at);
+            var predictions = models.Predictors.Values.OrderBy(p => p.Definition.Id, StringComparer.Ordinal)
+                .Select(p => p.Predict(record, at, features)).OfType<ML.Serving.RiskPrediction>().ToList();
+            Assert.Equal(predictions.Count, await panels.CountAsync());
+            for (var i = 0; i < predictions.Count; i++)
             {
-                var outcome = (await panels.Nth(i).GetAttributeAsync("data-outcome"))!;
-                var prediction = lease.Models.Predictors[outcome].Predict(record, at)!;
-                var shown = await panels.Nth(i).Locator(".estimate").InnerTextAsync();
+                var prediction = predictions[i];
+                Assert.Equal(prediction.Outcome, await panels.Nth(i).GetAttributeAsync("data-outcome"));
                 Assert.Equal(prediction.Kind == Clinical.Outcomes.OutcomeKind.Binary
-                    ? HealthRec.Server.CdsHooks.PatientRiskCards.Percent(prediction.Estimate) : prediction.Estimate.ToString("0.0", CultureInfo.InvariantCulture) + " %", shown);
-                Assert.Equal(prediction.Factors.Count, await panels.Nth(i).Locator("li[data-factor]").CountAsync());
+                    ? HealthRec.Server.CdsHooks.PatientRiskCards.Percent(prediction.Estimate) : prediction.Estimate.ToString("0.0", CultureInfo.InvariantCulture) + " %",
+                    await panels.Nth(i).Locator(".estimate").InnerTextAsync());
+                var factors = panels.Nth(i).Locator("li[data-factor]");
+                Assert.Equal(prediction.Factors.Count, await factors.CountAsync());
+                for (var f = 0; f < prediction.Factors.Count; f++)
+                {
+                    Assert.StartsWith(prediction.Factors[f].Text, await factors.Nth(f).InnerTextAsync(), StringComparison.Ordinal);
+                }
+            }
+
+            // The suggestions are the recommender's, in its order.
+            var suggested = models.Recommender.Recommend(ML.Recommendation.PatientSnapshot.From(record, at, features, models.Featurizer, predictions), 5);
+            var shown = page.Locator("li[data-suggestion]");
+            Assert.Equal(suggested.Recommendations.Count, await shown.CountAsync());
+            for (var r = 0; r < suggested.Recommendations.Count; r++)
+            {
+                Assert.Equal(suggested.Recommendations[r].Intervention.Id, await shown.Nth(r).GetAttributeAsync("data-suggestion"));
+                Assert.Contains(suggested.Recommendations[r].Intervention.Title, await shown.Nth(r).InnerTextAsync(), StringComparison.Ordinal);
             }
         }
 
