@@ -61,6 +61,34 @@ public sealed class HealthRecDatabase
             DatabaseEngine.Postgres, $"PostgreSQL {builder.Host}:{builder.Port}/{builder.Database}", dataSource, null);
     }
 
+    /// <summary>An open connection, synchronously: for the few callers whose API is synchronous by design (Data Protection's key repository).</summary>
+    public DbConnection OpenConnection()
+    {
+        if (_postgres is not null)
+        {
+            return _postgres.OpenConnection();
+        }
+
+        var connection = new SqliteConnection(_sqliteConnectionString);
+        try
+        {
+            connection.Open();
+            using var synchronous = connection.CreateCommand();
+            synchronous.CommandText = SqliteSynchronous;
+            synchronous.ExecuteNonQuery();
+            return connection;
+        }
+        catch
+        {
+            connection.Dispose();
+            throw;
+        }
+    }
+
+    // With write-ahead logging, NORMAL syncs at checkpoints rather than at every commit: a commit survives a crash of the
+    // process, and only the last commits before a power loss may be lost (SQLite's WAL documentation).
+    private const string SqliteSynchronous = "PRAGMA synchronous=NORMAL";
+
     public async ValueTask<DbConnection> OpenConnectionAsync(CancellationToken cancellationToken)
     {
         if (_postgres is not null)
@@ -72,10 +100,8 @@ public sealed class HealthRecDatabase
         try
         {
             await connection.OpenAsync(cancellationToken);
-            // With write-ahead logging, NORMAL syncs at checkpoints rather than at every commit: a commit survives a
-            // crash of the process, and only the last commits before a power loss may be lost (SQLite's WAL documentation).
             await using var synchronous = connection.CreateCommand();
-            synchronous.CommandText = "PRAGMA synchronous=NORMAL";
+            synchronous.CommandText = SqliteSynchronous;
             await synchronous.ExecuteNonQueryAsync(cancellationToken);
             return connection;
         }

@@ -47,6 +47,7 @@ public static class StorageServiceCollectionExtensions
         services.AddSingleton<TokenReplayStore>();
         services.AddSingleton<ScoreStore>();
         services.AddSingleton<ModelLifecycleStore>();
+        services.AddSingleton<SmartSessionStore>();
         services.AddHealthChecks().AddCheck<DatabaseReadinessCheck>("database", tags: ["ready"]);
         return services;
     }

@@ -5,6 +5,7 @@ using HealthRec.Fhir.Ingestion;
 using HealthRec.Fhir.Sources;
 using HealthRec.Server.Hosting;
 using HealthRec.Server.Models;
+using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace HealthRec.Server.Smart;
@@ -25,8 +26,10 @@ public static partial class SmartEndpoints
     {
         builder.Services.AddOptions<SmartOptions>().BindConfiguration(SmartOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddRazorComponents();
-        builder.Services.AddDataProtection();
-        builder.Services.AddDistributedMemoryCache();
+        // One key ring for every node, in the HealthRec database: a launch started on one node is finished on another.
+        builder.Services.AddDataProtection().SetApplicationName("HealthRec");
+        builder.Services.AddOptions<Microsoft.AspNetCore.DataProtection.KeyManagement.KeyManagementOptions>()
+            .Configure<Data.SmartSessionStore>((options, store) => options.XmlRepository = new DatabaseKeyRing(store));
         builder.Services.AddHttpClient(FhirHttpClient).ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { AllowAutoRedirect = false });
         builder.Services.AddHttpClient(SmartLaunch.AuthHttpClient, c => c.Timeout = TimeSpan.FromSeconds(10))
             .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { AllowAutoRedirect = false });

@@ -1,8 +1,8 @@
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using HealthRec.Data;
 using Microsoft.AspNetCore.DataProtection;
-using Microsoft.Extensions.Caching.Distributed;
 
 namespace HealthRec.Server.Smart;
 
@@ -23,10 +23,10 @@ internal sealed record SmartSession(string Issuer, string Patient, string Client
 
 /// <summary>
 /// Sessions of the SMART app, on the server: the browser holds a random session id in an HttpOnly cookie and nothing
-/// else; the session (with its tokens) is encrypted with ASP.NET Core Data Protection before it is stored. The store is
-/// the distributed cache (in memory on one node; several nodes need a shared cache and shared Data Protection keys).
+/// else; the session (with its tokens) is encrypted with ASP.NET Core Data Protection before it is stored in the HealthRec
+/// database, where every node finds it (the key ring is there too: <see cref="DatabaseKeyRing"/>).
 /// </summary>
-internal sealed class SmartSessions(IDistributedCache cache, IDataProtectionProvider protection, TimeProvider time)
+internal sealed class SmartSessions(SmartSessionStore store, IDataProtectionProvider protection, TimeProvider time)
 {
     public const string CookieName = "healthrec.smart.session";
 
@@ -36,18 +36,18 @@ internal sealed class SmartSessions(IDistributedCache cache, IDataProtectionProv
     public async Task<string> CreateAsync(SmartSession session, CancellationToken cancellationToken)
     {
         var id = Base64Url(RandomNumberGenerator.GetBytes(32));
+        await store.PurgeAsync(time.GetUtcNow(), cancellationToken);
         await SaveAsync(id, session, cancellationToken);
         return id;
     }
 
-    public async Task SaveAsync(string id, SmartSession session, CancellationToken cancellationToken) =>
-        await cache.SetAsync(Key(id), _protector.Protect(JsonSerializer.SerializeToUtf8Bytes(session, Json)),
-            new DistributedCacheEntryOptions { AbsoluteExpiration = session.EndsAt }, cancellationToken);
+    public Task SaveAsync(string id, SmartSession session, CancellationToken cancellationToken) =>
+        store.SaveAsync(id, _protector.Protect(JsonSerializer.SerializeToUtf8Bytes(session, Json)), session.EndsAt, cancellationToken);
 
     /// <summary>The session, or null when there is none, it ended, or it cannot be decrypted (e.g. keys rotated away).</summary>
     public async Task<SmartSession?> FindAsync(string? id, CancellationToken cancellationToken)
     {
-        if (string.IsNullOrEmpty(id) || id.Length > 64 || await cache.GetAsync(Key(id), cancellationToken) is not { } stored)
+        if (string.IsNullOrEmpty(id) || id.Length > 64 || await store.FindAsync(id, time.GetUtcNow(), cancellationToken) is not { } stored)
         {
             return null;
         }
@@ -63,9 +63,7 @@ internal sealed class SmartSessions(IDistributedCache cache, IDataProtectionProv
         }
     }
 
-    public Task RemoveAsync(string id, CancellationToken cancellationToken) => cache.RemoveAsync(Key(id), cancellationToken);
+    public Task RemoveAsync(string id, CancellationToken cancellationToken) => store.RemoveAsync(id, cancellationToken);
 
     internal static string Base64Url(byte[] bytes) => Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');
-
-    private static string Key(string id) => "smart-session:" + id;
 }

@@ -309,6 +309,44 @@ public sealed partial class SmartLaunchTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task GivenTwoNodesOnOnePostgres_WhenALaunchStartsOnOneAndItsCallbackReachesTheOther_ThenEitherNodeServesTheSession()
+    {
+        await using var database = await PostgresTestDatabase.CreateAsync(Ct);
+        var ports = new[] { HealthTests.FreeLoopbackPort(), HealthTests.FreeLoopbackPort() };
+        using var http = new HttpClient();
+        var registration = await http.PostAsJsonAsync(Fhir("/oauth/reg"), new
+        {
+            redirect_uris = ports.Select(p => $"http://127.0.0.1:{p}/smart/callback").ToArray(),
+            token_endpoint_auth_method = "none",
+            grant_types = new[] { "authorization_code", "refresh_token" },
+            response_types = new[] { "code" },
+        }, Ct);
+        var clientId = (string)(await registration.Content.ReadFromJsonAsync<JsonNode>(Ct))!["client_id"]!;
+        Dictionary<string, string?> Node(int port) => new()
+        {
+            ["urls"] = $"http://127.0.0.1:{port}",
+            ["ConnectionStrings:Postgres"] = database.ConnectionString,
+            ["Smart:Clients:0:Issuer"] = Iss,
+            ["Smart:Clients:0:ClientId"] = clientId,
+            ["Jobs:WorkerCount"] = "0",
+        };
+        await using var first = await RunningServer.StartAsync(Node(ports[0]), Ct);
+        await using var second = await RunningServer.StartAsync(Node(ports[1]), Ct);
+        using var browser = new Browser();
+
+        // A load balancer sends the EHR's redirect back to the other node.
+        var visit = await browser.FollowAsync(new Uri(first.BaseAddress, $"/smart/launch?iss={Uri.EscapeDataString(Iss)}&launch={await LaunchAsync(_patient.Id, true)}"),
+            url => url.AbsolutePath == "/smart/callback" && url.Port == ports[0] ? new UriBuilder(url) { Port = ports[1] }.Uri : url);
+        var onFirst = await browser.FollowAsync(new Uri(first.BaseAddress, "/smart/app"));
+
+        Assert.Contains(visit.Urls, u => u.AbsolutePath == "/smart/callback" && u.Port == ports[1]);
+        Assert.Equal(HttpStatusCode.OK, visit.Final.StatusCode);
+        Assert.Contains($"data-patient=\"{_patient.Id}\"", visit.Body, StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.OK, onFirst.Final.StatusCode);
+        Assert.Contains($"data-patient=\"{_patient.Id}\"", onFirst.Body, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task GivenAnEhrOfferingOnlyV1Scopes_WhenLaunched_ThenTheV1FormsAreAskedFor()
     {
         await PolicyAsync(deny: false, v1Only: true);
