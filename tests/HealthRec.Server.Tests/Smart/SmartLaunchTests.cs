@@ -35,6 +35,11 @@ public sealed partial class SmartLaunchTests : IAsyncLifetime
 
     private static Uri Fhir(string path) => new(TestServices.FhirBaseUrl, path);
 
+    // Where the EHR sends the browser for an EHR launch, and the signed-in view.
+    private Uri EhrLaunch(string launch) => new(_server.BaseAddress, $"/smart/launch?iss={Uri.EscapeDataString(Iss)}&launch={launch}");
+
+    private Uri App => new(_server.BaseAddress, "/smart/app");
+
     public async ValueTask InitializeAsync()
     {
         _patient = PatientFixture.HighRisk();
@@ -118,7 +123,7 @@ public sealed partial class SmartLaunchTests : IAsyncLifetime
         var launch = await LaunchAsync(_patient.Id, needBanner: false);
         using var browser = new Browser();
 
-        var visit = await browser.FollowAsync(new Uri(_server.BaseAddress, $"/smart/launch?iss={Uri.EscapeDataString(Iss)}&launch={launch}"));
+        var visit = await browser.FollowAsync(EhrLaunch(launch));
 
         Assert.Equal(HttpStatusCode.OK, visit.Final.StatusCode);
         Assert.EndsWith("/smart/app", visit.Urls[^1].AbsolutePath, StringComparison.Ordinal);
@@ -186,7 +191,7 @@ public sealed partial class SmartLaunchTests : IAsyncLifetime
         // The narrowest frame an EHR gives an embedded app.
         var page = await browser.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = 800, Height = 1200 } });
 
-        var response = await page.GotoAsync(new Uri(_server.BaseAddress, $"/smart/launch?iss={Uri.EscapeDataString(Iss)}&launch={launch}").AbsoluteUri);
+        var response = await page.GotoAsync(EhrLaunch(launch).AbsoluteUri);
 
         Assert.Equal(200, response!.Status);
         Assert.EndsWith("/smart/app", new Uri(page.Url).AbsolutePath, StringComparison.Ordinal);
@@ -269,7 +274,7 @@ public sealed partial class SmartLaunchTests : IAsyncLifetime
         var tokenRequests = (await RequestLogAsync()).Count;
         using var browser = new Browser();
 
-        var visit = await browser.FollowAsync(new Uri(_server.BaseAddress, $"/smart/launch?iss={Uri.EscapeDataString(Iss)}&launch={await LaunchAsync(_patient.Id, true)}"));
+        var visit = await browser.FollowAsync(EhrLaunch(await LaunchAsync(_patient.Id, true)));
 
         Assert.Equal(HttpStatusCode.OK, visit.Final.StatusCode);
         var exchange = (await RequestLogAsync()).Skip(tokenRequests).Single(r => ((string)r!["url"]!).StartsWith("/oauth/token", StringComparison.Ordinal));
@@ -277,7 +282,7 @@ public sealed partial class SmartLaunchTests : IAsyncLifetime
 
         await RestartAsync("client_secret_basic", issued => issued + "-wrong");
         using var other = new Browser();
-        var refused = await other.FollowAsync(new Uri(_server.BaseAddress, $"/smart/launch?iss={Uri.EscapeDataString(Iss)}&launch={await LaunchAsync(_patient.Id, true)}"));
+        var refused = await other.FollowAsync(EhrLaunch(await LaunchAsync(_patient.Id, true)));
         Assert.Equal(HttpStatusCode.BadRequest, refused.Final.StatusCode);
         Assert.Contains("invalid_client", refused.Body, StringComparison.Ordinal);
     }
@@ -289,7 +294,7 @@ public sealed partial class SmartLaunchTests : IAsyncLifetime
         await RestartAsync("private_key_jwt", keys: keys);
         using var browser = new Browser();
 
-        var visit = await browser.FollowAsync(new Uri(_server.BaseAddress, $"/smart/launch?iss={Uri.EscapeDataString(Iss)}&launch={await LaunchAsync(_patient.Id, true)}"));
+        var visit = await browser.FollowAsync(EhrLaunch(await LaunchAsync(_patient.Id, true)));
         var jwks = await _server.Client.GetFromJsonAsync<JsonNode>(new Uri("/smart/jwks.json", UriKind.Relative), Ct);
 
         Assert.Equal(HttpStatusCode.OK, visit.Final.StatusCode);
@@ -303,7 +308,7 @@ public sealed partial class SmartLaunchTests : IAsyncLifetime
         var mismatched = KeyPair("healthrec-test-es384", publicFrom: registered);
         await RestartAsync("private_key_jwt", keys: mismatched);
         using var other = new Browser();
-        var refused = await other.FollowAsync(new Uri(_server.BaseAddress, $"/smart/launch?iss={Uri.EscapeDataString(Iss)}&launch={await LaunchAsync(_patient.Id, true)}"));
+        var refused = await other.FollowAsync(EhrLaunch(await LaunchAsync(_patient.Id, true)));
         Assert.Equal(HttpStatusCode.BadRequest, refused.Final.StatusCode);
         Assert.Contains("invalid_client", refused.Body, StringComparison.Ordinal);
     }
@@ -352,7 +357,7 @@ public sealed partial class SmartLaunchTests : IAsyncLifetime
         await PolicyAsync(deny: false, v1Only: true);
         using var browser = new Browser();
 
-        var visit = await browser.FollowAsync(new Uri(_server.BaseAddress, $"/smart/launch?iss={Uri.EscapeDataString(Iss)}&launch={await LaunchAsync(_patient.Id, true)}"));
+        var visit = await browser.FollowAsync(EhrLaunch(await LaunchAsync(_patient.Id, true)));
 
         Assert.Equal(HttpStatusCode.OK, visit.Final.StatusCode);
         var scope = ((string?)QueryHelpers.ParseQuery(visit.Urls.First(u => u.AbsolutePath.EndsWith("/oauth/auth", StringComparison.Ordinal)).Query)["scope"])!.Split(' ');
@@ -365,11 +370,11 @@ public sealed partial class SmartLaunchTests : IAsyncLifetime
     {
         await PolicyAsync(deny: false, accessTokenTtl: 1);
         using var browser = new Browser();
-        var first = await browser.FollowAsync(new Uri(_server.BaseAddress, $"/smart/launch?iss={Uri.EscapeDataString(Iss)}&launch={await LaunchAsync(_patient.Id, true)}"));
+        var first = await browser.FollowAsync(EhrLaunch(await LaunchAsync(_patient.Id, true)));
         Assert.Equal(HttpStatusCode.OK, first.Final.StatusCode);
         await Task.Delay(1500, Ct);
 
-        var again = await browser.FollowAsync(new Uri(_server.BaseAddress, "/smart/app"));
+        var again = await browser.FollowAsync(App);
 
         Assert.Equal(HttpStatusCode.OK, again.Final.StatusCode);
         // A token lives one second here: each view was read with a new one, got with the refresh token.
@@ -391,7 +396,7 @@ public sealed partial class SmartLaunchTests : IAsyncLifetime
             .Content.ReadFromJsonAsync<JsonNode>(Ct))!["launch"]!;
         using var browser = new Browser();
 
-        var visit = await browser.FollowAsync(new Uri(_server.BaseAddress, $"/smart/launch?iss={Uri.EscapeDataString(Iss)}&launch={launch}"));
+        var visit = await browser.FollowAsync(EhrLaunch(launch));
 
         Assert.Equal(HttpStatusCode.OK, visit.Final.StatusCode);
         Assert.Contains($"data-opened-from=\"{(string)card["uuid"]!}\"", visit.Body, StringComparison.Ordinal);
@@ -421,12 +426,12 @@ public sealed partial class SmartLaunchTests : IAsyncLifetime
         var readsBefore = await ReadsOfPatientAsync();
         using var browser = new Browser();
 
-        var visit = await browser.FollowAsync(new Uri(_server.BaseAddress, $"/smart/launch?iss={Uri.EscapeDataString(Iss)}&launch={launch}"));
+        var visit = await browser.FollowAsync(EhrLaunch(launch));
 
         Assert.Equal(HttpStatusCode.Forbidden, visit.Final.StatusCode);
         Assert.Contains("Access to the record was not granted", visit.Body, StringComparison.Ordinal);
         Assert.Equal(readsBefore, await ReadsOfPatientAsync());
-        Assert.Equal(HttpStatusCode.Unauthorized, (await browser.FollowAsync(new Uri(_server.BaseAddress, "/smart/app"))).Final.StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await browser.FollowAsync(App)).Final.StatusCode);
     }
 
     [Fact]
@@ -436,13 +441,13 @@ public sealed partial class SmartLaunchTests : IAsyncLifetime
         using var browser = new Browser();
         var exchangesBefore = await TokenRequestsAsync();
 
-        var visit = await browser.FollowAsync(new Uri(_server.BaseAddress, $"/smart/launch?iss={Uri.EscapeDataString(Iss)}&launch={launch}"),
+        var visit = await browser.FollowAsync(EhrLaunch(launch),
             url => url.AbsolutePath.EndsWith("/smart/callback", StringComparison.Ordinal) ? new Uri(Regex.Replace(url.AbsoluteUri, "state=[^&]+", "state=forged")) : url);
 
         Assert.Equal(HttpStatusCode.BadRequest, visit.Final.StatusCode);
         Assert.Contains("The sign-in could not be verified", visit.Body, StringComparison.Ordinal);
         Assert.Equal(exchangesBefore, await TokenRequestsAsync());
-        Assert.Equal(HttpStatusCode.Unauthorized, (await browser.FollowAsync(new Uri(_server.BaseAddress, "/smart/app"))).Final.StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await browser.FollowAsync(App)).Final.StatusCode);
     }
 
     [Fact]
@@ -452,13 +457,13 @@ public sealed partial class SmartLaunchTests : IAsyncLifetime
         using var browser = new Browser();
         var forged = SmartChallenge("a-verifier-the-attacker-knows-and-healthrec-does-not-0123456789");
 
-        var visit = await browser.FollowAsync(new Uri(_server.BaseAddress, $"/smart/launch?iss={Uri.EscapeDataString(Iss)}&launch={launch}"),
+        var visit = await browser.FollowAsync(EhrLaunch(launch),
             url => url.AbsolutePath.EndsWith("/oauth/auth", StringComparison.Ordinal) ? new Uri(Regex.Replace(url.AbsoluteUri, "code_challenge=[^&]+", $"code_challenge={forged}")) : url);
 
         Assert.Equal(HttpStatusCode.BadRequest, visit.Final.StatusCode);
         Assert.Contains("The EHR did not accept the sign-in", visit.Body, StringComparison.Ordinal);
         Assert.Contains("invalid_grant", visit.Body, StringComparison.Ordinal);
-        Assert.Equal(HttpStatusCode.Unauthorized, (await browser.FollowAsync(new Uri(_server.BaseAddress, "/smart/app"))).Final.StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await browser.FollowAsync(App)).Final.StatusCode);
     }
 
     [Fact]
