@@ -48,6 +48,7 @@ public static class StorageServiceCollectionExtensions
         services.AddSingleton<ScoreStore>();
         services.AddSingleton<ModelLifecycleStore>();
         services.AddSingleton<SmartSessionStore>();
+        services.AddSingleton<AuditStore>();
         services.AddHealthChecks().AddCheck<DatabaseReadinessCheck>("database", tags: ["ready"]);
         return services;
     }

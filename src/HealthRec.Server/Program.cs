@@ -1,4 +1,5 @@
 using HealthRec.Data;
+using HealthRec.Server.Audit;
 using HealthRec.Server.CdsHooks;
 using HealthRec.Server.Hosting;
 using HealthRec.Server.Jobs;
@@ -20,6 +21,7 @@ public partial class Program
         builder.AddModels();
         builder.AddKnowledge();
         builder.AddSmart();
+        builder.AddAudit();
         configure?.Invoke(builder);
 
         var app = builder.Build();
@@ -30,6 +32,7 @@ public partial class Program
         app.MapKnowledge();
         app.MapJobs();
         app.MapSmart();
+        app.MapAudit();
         return app;
     }
 

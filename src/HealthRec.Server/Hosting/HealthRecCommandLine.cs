@@ -33,6 +33,7 @@ internal static class HealthRecCommandLine
         root.Subcommands.Add(Models.EvaluateCommand.Create());
         root.Subcommands.Add(Models.ScoreCommand.Create());
         root.Subcommands.Add(Models.RecommendCommand.Create());
+        root.Subcommands.Add(Audit.AuditCommand.Create());
         root.SetAction(async (result, cancellationToken) =>
         {
             // Only settings may stand where a command is expected: a mistyped verb must not start a server.

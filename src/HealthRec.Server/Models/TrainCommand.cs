@@ -188,31 +188,59 @@ internal static class FeedbackSource
 {
     public static async Task<(IReadOnlyList<FeedbackExample> Examples, string? Problem)> ReadAsync(string database, CancellationToken cancellationToken)
     {
+        var (store, problem) = CommandDatabase.Open(database, "--feedback-db");
+        if (store is null)
+        {
+            return ([], problem);
+        }
+
+        await using (store)
+        {
+            try
+            {
+                var answers = await new Data.FeedbackStore(store.Database).InterventionFeedbackAsync(cancellationToken);
+                return ([.. answers.Select(a => new FeedbackExample(a.PatientId, a.At, a.InterventionId, a.Accepted))], null);
+            }
+            catch (Exception ex) when (ex is System.Data.Common.DbException or ArgumentException)
+            {
+                return ([], $"--feedback-db: the feedback could not be read ({CommandDatabase.Describe(ex)}).");
+            }
+        }
+    }
+}
+
+/// <summary>A HealthRec database named on the command line: the SQLite file the server writes, or a PostgreSQL connection string.</summary>
+internal sealed class CommandDatabase(Data.HealthRecDatabase database, Npgsql.NpgsqlDataSource? source) : IAsyncDisposable
+{
+    public Data.HealthRecDatabase Database { get; } = database;
+
+    public static (CommandDatabase? Database, string? Problem) Open(string database, string option)
+    {
         var postgres = database.Contains("Host=", StringComparison.OrdinalIgnoreCase);
         if (!postgres && !File.Exists(database))
         {
-            return ([], $"--feedback-db: no SQLite database at '{database}' (give the file the server writes, e.g. var/healthrec.db, or a PostgreSQL connection string).");
+            return (null, $"{option}: no SQLite database at '{database}' (give the file the server writes, e.g. var/healthrec.db, or a PostgreSQL connection string).");
         }
 
-        Npgsql.NpgsqlDataSource? source = null;
         try
         {
-            source = postgres ? Npgsql.NpgsqlDataSource.Create(database) : null;
-            var store = new Data.FeedbackStore(source is null ? Data.HealthRecDatabase.ForSqlite(database) : Data.HealthRecDatabase.ForPostgres(source));
-            var answers = await store.InterventionFeedbackAsync(cancellationToken);
-            return ([.. answers.Select(a => new FeedbackExample(a.PatientId, a.At, a.InterventionId, a.Accepted))], null);
+            var source = postgres ? Npgsql.NpgsqlDataSource.Create(database) : null;
+            return (new CommandDatabase(source is null ? Data.HealthRecDatabase.ForSqlite(database) : Data.HealthRecDatabase.ForPostgres(source), source), null);
         }
-        catch (Exception ex) when (ex is System.Data.Common.DbException or ArgumentException)
+        catch (ArgumentException ex)
         {
-            // The message names the database problem; a connection string's password is never part of it.
-            return ([], $"--feedback-db: the feedback could not be read ({ex.GetType().Name}: {ex.Message.Split('\n')[0]}).");
+            return (null, $"{option}: not a valid connection string ({ex.Message.Split('\n')[0]}).");
         }
-        finally
+    }
+
+    /// <summary>A database error in one line: its type and first line (a connection string's password is never part of it).</summary>
+    public static string Describe(Exception ex) => $"{ex.GetType().Name}: {ex.Message.Split('\n')[0]}";
+
+    public async ValueTask DisposeAsync()
+    {
+        if (source is not null)
         {
-            if (source is not null)
-            {
-                await source.DisposeAsync();
-            }
+            await source.DisposeAsync();
         }
     }
 }

@@ -1,0 +1,101 @@
+using Hangfire;
+using HealthRec.Data;
+using HealthRec.Server.Hosting;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Options;
+
+namespace HealthRec.Server.Audit;
+
+/// <summary>Settings under <c>Audit</c>.</summary>
+public sealed class AuditOptions
+{
+    public const string Section = "Audit";
+
+    /// <summary>When the audit trail's chain is verified (cron, UTC); empty for never.</summary>
+    public string? VerifyCron { get; set; } = "30 4 * * *";
+}
+
+/// <summary>The answer of <c>GET /admin/audit/verify</c>.</summary>
+public sealed record AuditVerificationResult(bool Intact, long Records, long? BrokenAt, string? Problem);
+
+/// <summary>
+/// The audit trail's verification: on request (<c>GET /admin/audit/verify</c>, local requests only until staff sign-in)
+/// and daily as a Hangfire job, which fails, naming the first broken record, when the chain does not hold.
+/// </summary>
+public static partial class AuditEndpoints
+{
+    public const string VerifyJobName = "audit-verify";
+
+    public static WebApplicationBuilder AddAudit(this WebApplicationBuilder builder)
+    {
+        builder.Services.AddOptions<AuditOptions>().BindConfiguration(AuditOptions.Section);
+        builder.Services.AddTransient<AuditVerifyJob>();
+        return builder;
+    }
+
+    public static WebApplication MapAudit(this WebApplication app)
+    {
+        app.MapGet("/admin/audit/verify", VerifyAsync).WithTags("Audit").WithName("VerifyAuditTrail")
+            .WithSummary("Walk the audit trail's hash chain and report the first broken record (local requests only).");
+        var cron = app.Services.GetRequiredService<IOptions<AuditOptions>>().Value.VerifyCron;
+        try
+        {
+            var recurring = app.Services.GetRequiredService<IRecurringJobManager>();
+            if (string.IsNullOrWhiteSpace(cron))
+            {
+                recurring.RemoveIfExists(VerifyJobName);
+            }
+            else
+            {
+                recurring.AddOrUpdate<AuditVerifyJob>(VerifyJobName, j => j.RunAsync(CancellationToken.None), cron, new RecurringJobOptions { TimeZone = TimeZoneInfo.Utc });
+            }
+        }
+        catch (Exception ex) when (ex is Npgsql.NpgsqlException or InvalidOperationException or TimeoutException)
+        {
+            // PostgreSQL down at start-up: the node starts anyway; another node, or the next start, writes the schedule.
+            ScheduleNotWritten(app.Logger, ex);
+        }
+
+        return app;
+    }
+
+    internal static async Task<Results<Ok<AuditVerificationResult>, ProblemHttpResult>> VerifyAsync(HttpContext http, AuditStore store)
+    {
+        if (!Loopback.IsLocal(http))
+        {
+            return TypedResults.Problem(statusCode: 403, title: "Local requests only",
+                detail: "The audit trail answers requests from this machine only until staff sign-in is configured.");
+        }
+
+        var verification = await store.VerifyAsync(http.RequestAborted);
+        return TypedResults.Ok(new AuditVerificationResult(verification.Intact, verification.Records, verification.BrokenAt, verification.Problem));
+    }
+
+    [LoggerMessage(EventId = 10_010, Level = LogLevel.Warning, Message = "The audit verification schedule could not be written to the job storage")]
+    private static partial void ScheduleNotWritten(ILogger logger, Exception exception);
+}
+
+/// <summary>The daily verification: succeeds with the count when the chain holds, fails naming the first broken record when it does not.</summary>
+public sealed partial class AuditVerifyJob(AuditStore store, ILogger<AuditVerifyJob> logger)
+{
+    [JobDisplayName("audit: verify the chain")]
+    [AutomaticRetry(Attempts = 2, DelaysInSeconds = [60, 600])]
+    public async Task<string> RunAsync(CancellationToken cancellationToken)
+    {
+        var verification = await store.VerifyAsync(cancellationToken);
+        if (!verification.Intact)
+        {
+            LogBroken(verification.BrokenAt!.Value, verification.Problem!);
+            throw new InvalidOperationException($"The audit trail is broken at record {verification.BrokenAt}: {verification.Problem}");
+        }
+
+        LogIntact(verification.Records);
+        return $"intact: {verification.Records} records";
+    }
+
+    [LoggerMessage(EventId = 10_001, Level = LogLevel.Information, Message = "Audit trail intact: {Records} records")]
+    private partial void LogIntact(long records);
+
+    [LoggerMessage(EventId = 10_002, Level = LogLevel.Critical, Message = "Audit trail broken at record {Seq}: {Problem}")]
+    private partial void LogBroken(long seq, string problem);
+}

@@ -1,0 +1,121 @@
+using System.Data.Common;
+using Microsoft.Extensions.Time.Testing;
+
+namespace HealthRec.Data.Tests;
+
+/// <summary>The tamper-evident audit trail on both engines: appended only, chained, and each kind of tampering found where it happened.</summary>
+public sealed class AuditStoreTests
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    private static AuditEntry Entry(int i) => new("AuditEvent", $"ae-{i}", i % 2 == 0 ? "p1" : null, $"{{\"resourceType\":\"AuditEvent\",\"id\":\"ae-{i}\"}}");
+
+    private static async Task<AuditStore> FiveRecordsAsync(TestDatabase test)
+    {
+        var clock = new FakeTimeProvider(new DateTimeOffset(2026, 12, 2, 9, 0, 0, TimeSpan.Zero));
+        var store = new AuditStore(test.Database, clock);
+        for (var i = 1; i <= 5; i++)
+        {
+            clock.Advance(TimeSpan.FromSeconds(1.2345678));
+            await store.AppendAsync([Entry(i)], Ct);
+        }
+
+        return store;
+    }
+
+    [Theory]
+    [InlineData(DatabaseEngine.Sqlite)]
+    [InlineData(DatabaseEngine.Postgres)]
+    public async Task GivenAppendedRecords_WhenVerified_ThenTheChainIsIntactAndEachRecordNamesTheOneBefore(DatabaseEngine engine)
+    {
+        await using var test = await TestDatabase.CreateAsync(engine, migrate: true, Ct);
+        var store = await FiveRecordsAsync(test);
+
+        var records = await store.ReadAsync(Ct).ToListAsync(Ct);
+        var verification = await store.VerifyAsync(Ct);
+
+        Assert.True(verification.Intact, verification.Problem);
+        Assert.Equal(5, verification.Records);
+        Assert.Equal([1L, 2, 3, 4, 5], records.Select(r => r.Seq));
+        Assert.Equal(AuditStore.Genesis, records[0].PreviousHash);
+        Assert.Equal(records.Take(4).Select(r => r.Hash), records.Skip(1).Select(r => r.PreviousHash));
+        Assert.Equal("p1", records[1].PatientId);
+        Assert.Null(records[0].PatientId);
+    }
+
+    [Theory]
+    [InlineData(DatabaseEngine.Sqlite)]
+    [InlineData(DatabaseEngine.Postgres)]
+    public async Task GivenTheTrail_WhenARecordIsUpdatedOrDeleted_ThenTheDatabaseRefuses(DatabaseEngine engine)
+    {
+        await using var test = await TestDatabase.CreateAsync(engine, migrate: true, Ct);
+        var store = await FiveRecordsAsync(test);
+
+        var update = await Assert.ThrowsAnyAsync<DbException>(() => ExecuteAsync(test, "UPDATE audit_record SET resource = '{}' WHERE seq = 3"));
+        var delete = await Assert.ThrowsAnyAsync<DbException>(() => ExecuteAsync(test, "DELETE FROM audit_record WHERE seq = 3"));
+
+        Assert.Contains("append-only", update.Message, StringComparison.Ordinal);
+        Assert.Contains("append-only", delete.Message, StringComparison.Ordinal);
+        Assert.True((await store.VerifyAsync(Ct)).Intact);
+        Assert.Equal(5, (await store.VerifyAsync(Ct)).Records);
+    }
+
+    [Theory]
+    [InlineData(DatabaseEngine.Sqlite, "edit")]
+    [InlineData(DatabaseEngine.Sqlite, "delete")]
+    [InlineData(DatabaseEngine.Sqlite, "reorder")]
+    [InlineData(DatabaseEngine.Postgres, "edit")]
+    [InlineData(DatabaseEngine.Postgres, "delete")]
+    [InlineData(DatabaseEngine.Postgres, "reorder")]
+    public async Task GivenTriggersDroppedByAnAttacker_WhenTheTrailIsTamperedWith_ThenVerificationReportsTheFirstBrokenRecord(DatabaseEngine engine, string tampering)
+    {
+        await using var test = await TestDatabase.CreateAsync(engine, migrate: true, Ct);
+        var store = await FiveRecordsAsync(test);
+        await ExecuteAsync(test, engine == DatabaseEngine.Postgres
+            ? "DROP TRIGGER audit_record_no_update_or_delete ON audit_record"
+            : "DROP TRIGGER audit_record_no_update; DROP TRIGGER audit_record_no_delete");
+
+        var (sql, brokenAt, words) = tampering switch
+        {
+            "edit" => ("UPDATE audit_record SET resource = '{\"resourceType\":\"AuditEvent\",\"id\":\"ae-3\",\"outcome\":\"0\"}' WHERE seq = 3", 3L, "content was changed"),
+            "delete" => ("DELETE FROM audit_record WHERE seq = 3", 4L, "record 3 is missing"),
+            // Records 2 and 3 swap places (their contents move, each keeping its own hashes).
+            _ => ("UPDATE audit_record SET seq = -seq WHERE seq IN (2, 3); UPDATE audit_record SET seq = 5 + seq WHERE seq IN (-2, -3)", 2L, "does not follow record 1"),
+        };
+        await ExecuteAsync(test, sql);
+        var verification = await store.VerifyAsync(Ct);
+
+        Assert.False(verification.Intact);
+        Assert.Equal(brokenAt, verification.BrokenAt);
+        Assert.Contains(words, verification.Problem, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(DatabaseEngine.Sqlite)]
+    [InlineData(DatabaseEngine.Postgres)]
+    public async Task GivenWritersAppendingAtOnce_WhenTheyFinish_ThenTheChainHasEveryRecordOnceAndNoFork(DatabaseEngine engine)
+    {
+        await using var test = await TestDatabase.CreateAsync(engine, migrate: true, Ct);
+        var store = new AuditStore(test.Database, TimeProvider.System);
+
+        await Task.WhenAll(Enumerable.Range(0, 4).Select(writer => Task.Run(async () =>
+        {
+            for (var i = 0; i < 15; i++)
+            {
+                await store.AppendAsync([Entry((writer * 100) + i), Entry((writer * 100) + i + 50)], Ct);
+            }
+        }, Ct)));
+        var verification = await store.VerifyAsync(Ct);
+
+        Assert.True(verification.Intact, verification.Problem);
+        Assert.Equal(120, verification.Records);
+        Assert.Equal(120, (await store.ReadAsync(Ct).ToListAsync(Ct)).Select(r => r.ResourceId).Distinct(StringComparer.Ordinal).Count());
+    }
+
+    private static async Task ExecuteAsync(TestDatabase test, string sql)
+    {
+        await using var connection = await test.Database.OpenConnectionAsync(Ct);
+        await using var command = connection.CreateCommand(sql);
+        await command.ExecuteNonQueryAsync(Ct);
+    }
+}

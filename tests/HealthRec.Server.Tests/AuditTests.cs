@@ -1,0 +1,54 @@
+using System.Net.Http.Json;
+using HealthRec.Data;
+using HealthRec.Server.Audit;
+using HealthRec.Server.Hosting;
+
+namespace HealthRec.Server.Tests;
+
+/// <summary>The audit trail's verification as operators run it: the CLI verb, the admin endpoint and the daily job.</summary>
+[Collection(SequentialServers.Name)]
+public sealed class AuditTests : IDisposable
+{
+    private readonly DirectoryInfo _folder = Directory.CreateTempSubdirectory("healthrec-audit-");
+
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    public void Dispose() => _folder.Delete(recursive: true);
+
+    [Fact]
+    public async Task GivenATrail_WhenVerifiedBeforeAndAfterARecordIsChanged_ThenTheVerbTheEndpointAndTheJobAllReportTheBrokenRecord()
+    {
+        var file = Path.Combine(_folder.FullName, "healthrec.db");
+        await using var server = await RunningServer.StartAsync(new Dictionary<string, string?> { ["Storage:SqlitePath"] = file }, Ct);
+        var store = server.Services.GetRequiredService<AuditStore>();
+        for (var i = 1; i <= 4; i++)
+        {
+            await store.AppendAsync([new AuditEntry("AuditEvent", $"ae-{i}", "p1", $"{{\"resourceType\":\"AuditEvent\",\"id\":\"ae-{i}\"}}")], Ct);
+        }
+
+        Assert.Equal(0, await VerbAsync(file));
+        var intact = await server.Client.GetFromJsonAsync<AuditVerificationResult>(new Uri("/admin/audit/verify", UriKind.Relative), Ct);
+        Assert.True(intact!.Intact);
+        Assert.Equal(4, intact.Records);
+        Assert.Equal("intact: 4 records", await server.Services.GetRequiredService<AuditVerifyJob>().RunAsync(Ct));
+
+        // Someone with write access to the database drops the triggers and edits record 2.
+        await using (var connection = await server.Services.GetRequiredService<HealthRecDatabase>().OpenConnectionAsync(Ct))
+        await using (var tamper = connection.CreateCommand())
+        {
+            tamper.CommandText = "DROP TRIGGER audit_record_no_update; UPDATE audit_record SET patient_id = 'p2' WHERE seq = 2";
+            await tamper.ExecuteNonQueryAsync(Ct);
+        }
+
+        Assert.Equal(1, await VerbAsync(file));
+        var broken = await server.Client.GetFromJsonAsync<AuditVerificationResult>(new Uri("/admin/audit/verify", UriKind.Relative), Ct);
+        Assert.False(broken!.Intact);
+        Assert.Equal(2, broken.BrokenAt);
+        var failed = await Assert.ThrowsAsync<InvalidOperationException>(() => server.Services.GetRequiredService<AuditVerifyJob>().RunAsync(Ct));
+        Assert.Contains("broken at record 2", failed.Message, StringComparison.Ordinal);
+        Assert.Equal(2, await VerbAsync(Path.Combine(_folder.FullName, "no-such.db")));
+    }
+
+    private static async Task<int> VerbAsync(string database) =>
+        await HealthRecCommandLine.Create((_, _) => Task.FromResult(0)).Parse(["audit", "verify", "--database", database]).InvokeAsync(cancellationToken: Ct);
+}
