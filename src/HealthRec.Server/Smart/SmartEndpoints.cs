@@ -41,6 +41,17 @@ public static partial class SmartEndpoints
     public static WebApplication MapSmart(this WebApplication app)
     {
         var smart = app.MapGroup("/smart").WithTags("SMART app").ExcludeFromDescription();
+        // Pages about a patient: never cached, no referrer to the evidence sites they link to (a preview's URL names the
+        // patient), nothing but the page's own inline styles and forms; framing stays allowed (the EHR embeds the app).
+        smart.AddEndpointFilter(async (context, next) =>
+        {
+            var headers = context.HttpContext.Response.Headers;
+            headers.CacheControl = "no-store";
+            headers["Referrer-Policy"] = "no-referrer";
+            headers.XContentTypeOptions = "nosniff";
+            headers.ContentSecurityPolicy = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'; base-uri 'none'";
+            return await next(context);
+        });
         smart.MapGet("/launch", SmartLaunch.EhrLaunchAsync).WithName("SmartEhrLaunch");
         smart.MapGet("/login", SmartLaunch.StandaloneLaunchAsync).WithName("SmartStandaloneLaunch");
         smart.MapGet("/callback", SmartLaunch.CallbackAsync).WithName("SmartCallback");

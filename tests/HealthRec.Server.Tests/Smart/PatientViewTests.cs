@@ -149,6 +149,10 @@ public sealed partial class PatientViewTests : IAsyncLifetime
     {
         using var response = await _server.Client.GetAsync(new Uri(path, UriKind.Relative), Ct);
         Assert.Equal("text/html", response.Content.Headers.ContentType?.MediaType);
+        // A page about a patient is never cached and sends no referrer; it runs nothing but itself.
+        Assert.True(response.Headers.CacheControl?.NoStore, "the page may be cached");
+        Assert.Equal("no-referrer", response.Headers.GetValues("Referrer-Policy").Single());
+        Assert.StartsWith("default-src 'none'", response.Headers.GetValues("Content-Security-Policy").Single(), StringComparison.Ordinal);
         return (response.StatusCode, await response.Content.ReadAsStringAsync(Ct));
     }
 
