@@ -27,7 +27,15 @@ public static partial class SmartEndpoints
         builder.Services.AddOptions<SmartOptions>().BindConfiguration(SmartOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddRazorComponents();
         // One key ring for every node, in the HealthRec database: a launch started on one node is finished on another.
-        builder.Services.AddDataProtection().SetApplicationName("HealthRec");
+        var protection = builder.Services.AddDataProtection().SetApplicationName("HealthRec");
+        // In production the key ring is encrypted at rest with a certificate (a PKCS#12 file and its password, from the
+        // environment): without one, whoever reads the database reads the keys that encrypt the sessions beside them.
+        if (builder.Configuration["DataProtection:CertificatePath"] is { Length: > 0 } certificate)
+        {
+            protection.ProtectKeysWithCertificate(System.Security.Cryptography.X509Certificates.X509CertificateLoader.LoadPkcs12FromFile(
+                Path.Combine(builder.Environment.ContentRootPath, certificate), builder.Configuration["DataProtection:CertificatePassword"]));
+        }
+
         builder.Services.AddOptions<Microsoft.AspNetCore.DataProtection.KeyManagement.KeyManagementOptions>()
             .Configure<Data.SmartSessionStore>((options, store) => options.XmlRepository = new DatabaseKeyRing(store));
         builder.Services.AddHttpClient(FhirHttpClient).ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { AllowAutoRedirect = false });
