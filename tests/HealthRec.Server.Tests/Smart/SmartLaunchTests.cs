@@ -64,7 +64,7 @@ public sealed partial class SmartLaunchTests : IAsyncLifetime
         };
         if (keys is { } registered)
         {
-            request["token_endpoint_auth_signing_alg"] = "ES384";
+            request["token_endpoint_auth_signing_alg"] = (string)registered.PublicJwk["alg"]!;
             request["jwks"] = new JsonObject { ["keys"] = new JsonArray(registered.PublicJwk) };
         }
 
@@ -98,17 +98,23 @@ public sealed partial class SmartLaunchTests : IAsyncLifetime
         _server = await StartRegisteredAsync(authentication, secret, keys);
     }
 
-    // A P-384 key pair: the public JWK an EHR registers, and the PEM HealthRec is configured with.
-    private static (JsonObject PublicJwk, string PrivatePem) KeyPair(string kid, System.Security.Cryptography.ECDsa? publicFrom = null)
+    // A key pair, EC P-384 (ES384) or RSA 2048 (RS384): the public JWK an EHR registers, and the PEM HealthRec is
+    // configured with; the JWK can be made from another key (one the EHR registered that HealthRec does not hold).
+    private static (JsonObject PublicJwk, string PrivatePem) KeyPair(string algorithm, string kid, System.Security.Cryptography.AsymmetricAlgorithm? publicFrom = null)
     {
-        using var key = System.Security.Cryptography.ECDsa.Create(System.Security.Cryptography.ECCurve.NamedCurves.nistP384);
-        var point = (publicFrom ?? key).ExportParameters(false).Q;
-        var jwk = new JsonObject
+        static string B64(byte[]? bytes) => Microsoft.IdentityModel.Tokens.Base64UrlEncoder.Encode(bytes);
+        if (algorithm == "RS384")
         {
-            ["kty"] = "EC", ["crv"] = "P-384", ["kid"] = kid, ["alg"] = "ES384", ["use"] = "sig",
-            ["x"] = Microsoft.IdentityModel.Tokens.Base64UrlEncoder.Encode(point.X), ["y"] = Microsoft.IdentityModel.Tokens.Base64UrlEncoder.Encode(point.Y),
-        };
-        return (jwk, key.ExportPkcs8PrivateKeyPem());
+            using var rsa = System.Security.Cryptography.RSA.Create(2048);
+            var parameters = ((System.Security.Cryptography.RSA?)publicFrom ?? rsa).ExportParameters(false);
+            return (new JsonObject { ["kty"] = "RSA", ["kid"] = kid, ["alg"] = "RS384", ["use"] = "sig", ["n"] = B64(parameters.Modulus), ["e"] = B64(parameters.Exponent) },
+                rsa.ExportPkcs8PrivateKeyPem());
+        }
+
+        using var key = System.Security.Cryptography.ECDsa.Create(System.Security.Cryptography.ECCurve.NamedCurves.nistP384);
+        var point = ((System.Security.Cryptography.ECDsa?)publicFrom ?? key).ExportParameters(false).Q;
+        return (new JsonObject { ["kty"] = "EC", ["crv"] = "P-384", ["kid"] = kid, ["alg"] = "ES384", ["use"] = "sig", ["x"] = B64(point.X), ["y"] = B64(point.Y) },
+            key.ExportPkcs8PrivateKeyPem());
     }
 
     public async ValueTask DisposeAsync()
@@ -287,10 +293,13 @@ public sealed partial class SmartLaunchTests : IAsyncLifetime
         Assert.Contains("invalid_client", refused.Body, StringComparison.Ordinal);
     }
 
-    [Fact]
-    public async Task GivenAnAsymmetricClient_WhenLaunched_ThenItAuthenticatesWithASignedAssertionPublishesItsPublicKeyAndAnotherKeyIsRefused()
+    [Theory]
+    [InlineData("ES384")]
+    [InlineData("RS384")]
+    public async Task GivenAnAsymmetricClient_WhenLaunched_ThenItAuthenticatesWithASignedAssertionPublishesItsPublicKeyAndAnotherKeyIsRefused(string algorithm)
     {
-        var keys = KeyPair("healthrec-test-es384");
+        var kid = $"healthrec-test-{algorithm.ToLowerInvariant()}";
+        var keys = KeyPair(algorithm, kid);
         await RestartAsync("private_key_jwt", keys: keys);
         using var browser = new Browser();
 
@@ -299,13 +308,18 @@ public sealed partial class SmartLaunchTests : IAsyncLifetime
 
         Assert.Equal(HttpStatusCode.OK, visit.Final.StatusCode);
         var published = Assert.Single(jwks!["keys"]!.AsArray())!;
-        Assert.Equal((string)keys.PublicJwk["x"]!, (string)published["x"]!);
-        Assert.Equal("healthrec-test-es384", (string)published["kid"]!);
+        foreach (var (member, value) in keys.PublicJwk)
+        {
+            Assert.Equal((string?)value, (string?)published[member]);
+        }
+
         Assert.Null(published["d"]);
+        Assert.Null(published["p"]);
 
         // The EHR registered one key; HealthRec signing with another is refused.
-        using var registered = System.Security.Cryptography.ECDsa.Create(System.Security.Cryptography.ECCurve.NamedCurves.nistP384);
-        var mismatched = KeyPair("healthrec-test-es384", publicFrom: registered);
+        using System.Security.Cryptography.AsymmetricAlgorithm registered = algorithm == "RS384"
+            ? System.Security.Cryptography.RSA.Create(2048) : System.Security.Cryptography.ECDsa.Create(System.Security.Cryptography.ECCurve.NamedCurves.nistP384);
+        var mismatched = KeyPair(algorithm, kid, publicFrom: registered);
         await RestartAsync("private_key_jwt", keys: mismatched);
         using var other = new Browser();
         var refused = await other.FollowAsync(EhrLaunch(await LaunchAsync(_patient.Id, true)));
