@@ -92,7 +92,7 @@ internal static partial class SmartLaunch
     }
 
     public static async Task<IResult> CallbackAsync(HttpContext http, string? code, string? state, string? error, IOptions<SmartOptions> options,
-        IHttpClientFactory clients, IDataProtectionProvider protection, SmartSessions sessions, TimeProvider time, ILoggerFactory logs)
+        IOptions<CdsHooksOptions> cds, IHttpClientFactory clients, IDataProtectionProvider protection, SmartSessions sessions, TimeProvider time, ILoggerFactory logs)
     {
         var logger = logs.CreateLogger(nameof(SmartLaunch));
         var cookie = http.Request.Cookies[PendingCookie];
@@ -159,7 +159,8 @@ internal static partial class SmartLaunch
         var id = await sessions.CreateAsync(session, http.RequestAborted);
         http.Response.Cookies.Append(SmartSessions.CookieName, id, CookieOptions(http, "/smart", options.Value.SessionLifetime));
         Log.SignedIn(logger, pending.Issuer, patient);
-        return Results.Redirect("/smart/app");
+        // On the same base as the redirect URI (CdsHooks:PublicBaseUrl behind a proxy that mounts HealthRec under a path).
+        return Results.Redirect(new Uri(CdsHooksEndpoints.BaseUrl(http, cds.Value), "smart/app").AbsoluteUri);
     }
 
     /// <summary>The session's access token, refreshed first when it has expired and a refresh token was given; null when the session must end.</summary>
