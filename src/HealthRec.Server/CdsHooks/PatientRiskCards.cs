@@ -62,9 +62,7 @@ internal sealed class PatientRiskCards(OutcomeLabels labels)
             return HookAnswer.None;
         }
 
-        var features = models.Featurizer.Featurize(record, at);
-        var predictions = models.Predictors.Values.OrderBy(p => p.Definition.Id, StringComparer.Ordinal)
-            .Select(p => p.Predict(record, at, features)).OfType<RiskPrediction>().ToList();
+        var (features, predictions) = models.Estimate(record, at);
         var snapshot = PatientSnapshot.From(record, at, features, models.Featurizer, predictions);
         var recommendations = models.Recommender.Recommend(snapshot, MaxSuggestions);
 

@@ -7,7 +7,6 @@ using HealthRec.Data;
 using HealthRec.Fhir.Ingestion;
 using HealthRec.Fhir.Sources;
 using HealthRec.ML.Recommendation;
-using HealthRec.ML.Serving;
 using HealthRec.Server.Models;
 using Microsoft.Extensions.Options;
 
@@ -177,9 +176,7 @@ public sealed partial class PopulationScoringJob(ScoreStore store, ModelCatalog 
     /// <summary>Every applicable outcome's estimate for one patient, each row carrying the patient's top recommendations.</summary>
     internal static IEnumerable<ScoreRow> Score(ServingModels serving, Clinical.Records.PatientRecord record, DateTimeOffset at, int recommendations)
     {
-        var features = serving.Featurizer.Featurize(record, at);
-        var predictions = serving.Predictors.Values.OrderBy(p => p.Definition.Id, StringComparer.Ordinal)
-            .Select(p => p.Predict(record, at, features)).OfType<RiskPrediction>().ToList();
+        var (features, predictions) = serving.Estimate(record, at);
         if (predictions.Count == 0)
         {
             return [];

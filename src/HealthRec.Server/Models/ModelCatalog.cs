@@ -69,6 +69,16 @@ public sealed class ServingModels(ImmutableDictionary<string, OutcomePredictor> 
     public string Versions => string.Join(", ", Predictors.Values.OrderBy(p => p.Definition.Id, StringComparer.Ordinal)
         .Select(p => $"{p.Definition.Id} {p.Manifest.Version}").Append(Ranker is null ? "recommender content-only" : $"recommender {Ranker.Manifest.Version}"));
 
+    /// <summary>
+    /// The record's features at <paramref name="at"/> and every applicable model's estimate from them, in outcome order:
+    /// what the cards, the patient view and population scoring all start from.
+    /// </summary>
+    public (float[] Features, List<RiskPrediction> Predictions) Estimate(Clinical.Records.PatientRecord record, DateTimeOffset at)
+    {
+        var features = Featurizer.Featurize(record, at);
+        return (features, [.. Predictors.Values.OrderBy(p => p.Definition.Id, StringComparer.Ordinal).Select(p => p.Predict(record, at, features)).OfType<RiskPrediction>()]);
+    }
+
     /// <summary>Whether its engines are gone (every hold released).</summary>
     public bool IsDisposed => Volatile.Read(ref _holds) == 0;
 

@@ -90,10 +90,8 @@ internal sealed class PatientViewBuilder(OutcomeLabels labels)
         WhatIfResult? whatIfResult = null;
         if (scorable)
         {
-            var features = models.Featurizer.Featurize(record, at);
-            var predictions = Predict(models, record, at);
-            var yearAgo = at.AddYears(-1);
-            var before = Predict(models, record, yearAgo).ToDictionary(p => p.Outcome, StringComparer.Ordinal);
+            var (features, predictions) = models.Estimate(record, at);
+            var before = models.Estimate(record, at.AddYears(-1)).Predictions.ToDictionary(p => p.Outcome, StringComparer.Ordinal);
             foreach (var prediction in predictions)
             {
                 var predictor = models.Predictors[prediction.Outcome];
@@ -114,12 +112,6 @@ internal sealed class PatientViewBuilder(OutcomeLabels labels)
 
         return new PatientView(record.PatientId, at, banner, scorable, risks, Trends(record, at), suggestions, whatIf, whatIfResult, models.Versions,
             models.Predictors.Values.Any(p => p.Manifest.Provenance.Synthetic));
-    }
-
-    private static List<RiskPrediction> Predict(ServingModels models, PatientRecord record, DateTimeOffset at)
-    {
-        var features = models.Featurizer.Featurize(record, at);
-        return [.. models.Predictors.Values.OrderBy(p => p.Definition.Id, StringComparer.Ordinal).Select(p => p.Predict(record, at, features)).OfType<RiskPrediction>()];
     }
 
     private WhatIfResult WhatIf(ServingModels models, PatientRecord record, DateTimeOffset at, WhatIfRequest request, List<RiskPrediction> now)
@@ -145,7 +137,7 @@ internal sealed class PatientViewBuilder(OutcomeLabels labels)
             changes.Add("stopped smoking (recorded as a former smoker)");
         }
 
-        var after = Predict(models, changed, at).ToDictionary(p => p.Outcome, StringComparer.Ordinal);
+        var after = models.Estimate(changed, at).Predictions.ToDictionary(p => p.Outcome, StringComparer.Ordinal);
         return new WhatIfResult(changes, [.. now.Where(p => after.ContainsKey(p.Outcome))
             .Select(p => (p.Outcome, labels.Label(models.Predictors[p.Outcome].Definition), p.Estimate, after[p.Outcome].Estimate))]);
     }
