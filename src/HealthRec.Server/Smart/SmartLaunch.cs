@@ -6,6 +6,7 @@ using HealthRec.Server.CdsHooks;
 using HealthRec.Server.Hosting;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.Extensions.Options;
+using Microsoft.IdentityModel.Tokens;
 
 namespace HealthRec.Server.Smart;
 
@@ -60,9 +61,9 @@ internal static partial class SmartLaunch
             return Error(502, "The EHR's SMART configuration could not be read", [problem]);
         }
 
-        var state = SmartSessions.Base64Url(RandomNumberGenerator.GetBytes(32));
-        var verifier = SmartSessions.Base64Url(RandomNumberGenerator.GetBytes(32));
-        var challenge = SmartSessions.Base64Url(SHA256.HashData(Encoding.ASCII.GetBytes(verifier)));
+        var state = Base64UrlEncoder.Encode(RandomNumberGenerator.GetBytes(32));
+        var verifier = Base64UrlEncoder.Encode(RandomNumberGenerator.GetBytes(32));
+        var challenge = Base64UrlEncoder.Encode(SHA256.HashData(Encoding.ASCII.GetBytes(verifier)));
         var redirect = new Uri(CdsHooksEndpoints.BaseUrl(http, cds), "smart/callback").AbsoluteUri;
         var scopes = (launch is null ? "launch/patient " : "launch ") + options.Scopes;
         if (configuration.Capabilities.Contains("permission-v1") && !configuration.Capabilities.Contains("permission-v2"))
@@ -71,8 +72,7 @@ internal static partial class SmartLaunch
         }
 
         var pending = new PendingAuthorization(state, verifier, client.Issuer.TrimEnd('/'), client.ClientId, configuration.TokenEndpoint!.AbsoluteUri, redirect);
-        var protector = protection.CreateProtector("HealthRec.Smart.Pending.v1").ToTimeLimitedDataProtector();
-        http.Response.Cookies.Append(PendingCookie, protector.Protect(JsonSerializer.Serialize(pending, Json), options.AuthorizationTimeout),
+        http.Response.Cookies.Append(PendingCookie, PendingProtector(protection).Protect(JsonSerializer.Serialize(pending, Json), options.AuthorizationTimeout),
             CookieOptions(http, "/smart/callback", options.AuthorizationTimeout));
         var query = new Dictionary<string, string?>
         {
@@ -101,7 +101,7 @@ internal static partial class SmartLaunch
         try
         {
             pending = cookie is null ? null : JsonSerializer.Deserialize<PendingAuthorization>(
-                protection.CreateProtector("HealthRec.Smart.Pending.v1").ToTimeLimitedDataProtector().Unprotect(cookie), Json);
+                PendingProtector(protection).Unprotect(cookie), Json);
         }
         catch (CryptographicException)
         {
@@ -134,7 +134,7 @@ internal static partial class SmartLaunch
             return Error(400, "HealthRec is not registered with this EHR", ["The EHR's client settings changed during the sign-in."]);
         }
 
-        var (tokens, exchangeProblem) = await ExchangeAsync(clients.CreateClient(AuthHttpClient), pending, client, new Dictionary<string, string>
+        var (tokens, exchangeProblem) = await ExchangeAsync(clients.CreateClient(AuthHttpClient), pending.TokenEndpoint, client, new Dictionary<string, string>
         {
             ["grant_type"] = "authorization_code",
             ["code"] = code,
@@ -177,8 +177,7 @@ internal static partial class SmartLaunch
             return null;
         }
 
-        var pending = new PendingAuthorization("", "", session.Issuer, session.ClientId, session.TokenEndpoint, "");
-        var (tokens, problem) = await ExchangeAsync(clients.CreateClient(AuthHttpClient), pending, client, new Dictionary<string, string>
+        var (tokens, problem) = await ExchangeAsync(clients.CreateClient(AuthHttpClient), session.TokenEndpoint, client, new Dictionary<string, string>
         {
             ["grant_type"] = "refresh_token",
             ["refresh_token"] = session.RefreshToken,
@@ -203,14 +202,14 @@ internal static partial class SmartLaunch
     private sealed record TokenResponse(string AccessToken, string? RefreshToken, int? ExpiresIn, string? Scope, string? Patient, bool? NeedPatientBanner,
         string? AppContext);
 
-    private static async Task<(TokenResponse? Tokens, string? Problem)> ExchangeAsync(HttpClient http, PendingAuthorization pending, SmartClientOptions client,
+    private static async Task<(TokenResponse? Tokens, string? Problem)> ExchangeAsync(HttpClient http, string tokenEndpoint, SmartClientOptions client,
         Dictionary<string, string> form, DateTimeOffset now, CancellationToken cancellationToken)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Post, pending.TokenEndpoint);
+        using var request = new HttpRequestMessage(HttpMethod.Post, tokenEndpoint);
         if (!string.IsNullOrEmpty(client.PrivateKey))
         {
             form["client_assertion_type"] = ClientAssertion.Type;
-            form["client_assertion"] = ClientAssertion.Create(client, pending.TokenEndpoint, now);
+            form["client_assertion"] = ClientAssertion.Create(client, tokenEndpoint, now);
         }
         else if (string.IsNullOrEmpty(client.ClientSecret))
         {
@@ -298,6 +297,10 @@ internal static partial class SmartLaunch
         MaxAge = lifetime,
         IsEssential = true,
     };
+
+    // The launch's pending authorization, sealed for the browser for at most Smart:AuthorizationTimeout.
+    private static ITimeLimitedDataProtector PendingProtector(IDataProtectionProvider protection) =>
+        protection.CreateProtector("HealthRec.Smart.Pending.v1").ToTimeLimitedDataProtector();
 
     internal static IResult Error(int status, string title, IReadOnlyList<string> problems) =>
         new Microsoft.AspNetCore.Http.HttpResults.RazorComponentResult<ErrorPage>(

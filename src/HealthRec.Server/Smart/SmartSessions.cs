@@ -35,7 +35,7 @@ internal sealed class SmartSessions(SmartSessionStore store, IDataProtectionProv
 
     public async Task<string> CreateAsync(SmartSession session, CancellationToken cancellationToken)
     {
-        var id = Base64Url(RandomNumberGenerator.GetBytes(32));
+        var id = Microsoft.IdentityModel.Tokens.Base64UrlEncoder.Encode(RandomNumberGenerator.GetBytes(32));
         await store.PurgeAsync(time.GetUtcNow(), cancellationToken);
         await SaveAsync(id, session, cancellationToken);
         return id;
@@ -64,6 +64,4 @@ internal sealed class SmartSessions(SmartSessionStore store, IDataProtectionProv
     }
 
     public Task RemoveAsync(string id, CancellationToken cancellationToken) => store.RemoveAsync(id, cancellationToken);
-
-    internal static string Base64Url(byte[] bytes) => Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');
 }

@@ -535,7 +535,7 @@ public sealed partial class SmartLaunchTests : IAsyncLifetime
         (await RequestLogAsync()).Count(r => ((string)r!["url"]!).StartsWith("/oauth/token", StringComparison.Ordinal));
 
     private static string SmartChallenge(string verifier) =>
-        Convert.ToBase64String(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.ASCII.GetBytes(verifier))).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+        Microsoft.IdentityModel.Tokens.Base64UrlEncoder.Encode(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.ASCII.GetBytes(verifier)));
 
     [GeneratedRegex("data-outcome=\"([^\"]+)\" data-estimate=\"([^\"]+)\"")]
     private static partial Regex Estimates();
