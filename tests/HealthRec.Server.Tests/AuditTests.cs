@@ -26,6 +26,12 @@ public sealed class AuditTests : IDisposable
             await store.AppendAsync([new AuditEntry("AuditEvent", $"ae-{i}", "p1", $"{{\"resourceType\":\"AuditEvent\",\"id\":\"ae-{i}\"}}")], Ct);
         }
 
+        // The daily verification is scheduled with the other jobs, from Audit:VerifyCron.
+        using (var jobs = server.Services.GetRequiredService<Hangfire.JobStorage>().GetConnection())
+        {
+            Assert.Equal("30 4 * * *", Hangfire.Storage.StorageConnectionExtensions.GetRecurringJobs(jobs).Single(j => j.Id == AuditEndpoints.VerifyJobName).Cron);
+        }
+
         Assert.Equal(0, await VerbAsync(file));
         var intact = await server.Client.GetFromJsonAsync<AuditVerificationResult>(new Uri("/admin/audit/verify", UriKind.Relative), Ct);
         Assert.True(intact!.Intact);

@@ -2,7 +2,6 @@ using Hangfire;
 using HealthRec.Data;
 using HealthRec.Server.Hosting;
 using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.Extensions.Options;
 
 namespace HealthRec.Server.Audit;
 
@@ -22,7 +21,7 @@ public sealed record AuditVerificationResult(bool Intact, long Records, long? Br
 /// The audit trail's verification: on request (<c>GET /admin/audit/verify</c>, local requests only until staff sign-in)
 /// and daily as a Hangfire job, which fails, naming the first broken record, when the chain does not hold.
 /// </summary>
-public static partial class AuditEndpoints
+public static class AuditEndpoints
 {
     public const string VerifyJobName = "audit-verify";
 
@@ -35,27 +34,9 @@ public static partial class AuditEndpoints
 
     public static WebApplication MapAudit(this WebApplication app)
     {
+        // The daily schedule is written with the other jobs' (JobsExtensions), from Audit:VerifyCron.
         app.MapGet("/admin/audit/verify", VerifyAsync).WithTags("Audit").WithName("VerifyAuditTrail")
             .WithSummary("Walk the audit trail's hash chain and report the first broken record (local requests only).");
-        var cron = app.Services.GetRequiredService<IOptions<AuditOptions>>().Value.VerifyCron;
-        try
-        {
-            var recurring = app.Services.GetRequiredService<IRecurringJobManager>();
-            if (string.IsNullOrWhiteSpace(cron))
-            {
-                recurring.RemoveIfExists(VerifyJobName);
-            }
-            else
-            {
-                recurring.AddOrUpdate<AuditVerifyJob>(VerifyJobName, j => j.RunAsync(CancellationToken.None), cron, new RecurringJobOptions { TimeZone = TimeZoneInfo.Utc });
-            }
-        }
-        catch (Exception ex) when (ex is Npgsql.NpgsqlException or InvalidOperationException or TimeoutException)
-        {
-            // PostgreSQL down at start-up: the node starts anyway; another node, or the next start, writes the schedule.
-            ScheduleNotWritten(app.Logger, ex);
-        }
-
         return app;
     }
 
@@ -70,9 +51,6 @@ public static partial class AuditEndpoints
         var verification = await store.VerifyAsync(http.RequestAborted);
         return TypedResults.Ok(new AuditVerificationResult(verification.Intact, verification.Records, verification.BrokenAt, verification.Problem));
     }
-
-    [LoggerMessage(EventId = 10_010, Level = LogLevel.Warning, Message = "The audit verification schedule could not be written to the job storage")]
-    private static partial void ScheduleNotWritten(ILogger logger, Exception exception);
 }
 
 /// <summary>The daily verification: succeeds with the count when the chain holds, fails naming the first broken record when it does not.</summary>
