@@ -156,15 +156,21 @@ public sealed partial class PatientViewTests : IAsyncLifetime
         return (response.StatusCode, await response.Content.ReadAsStringAsync(Ct));
     }
 
-    // The record as the page read it: from the same FHIR server, through the server's own mapper, with the serving models.
+    // The record as the page read it, with the serving models.
     private async Task<(PatientRecord Record, ServingModels Models, ModelLease Lease)> RecordAsync(string id)
+    {
+        var record = await ReadRecordAsync(_server, id, Ct);
+        var lease = _server.Services.GetRequiredService<ModelCatalog>().Lease();
+        return (record, lease.Models, lease);
+    }
+
+    /// <summary>A patient's record as the app reads it: from the FHIR test server, through the server's own mapper.</summary>
+    internal static async Task<PatientRecord> ReadRecordAsync(RunningServer server, string id, CancellationToken cancellationToken)
     {
         using var http = new HttpClient();
         var resources = await new FhirRestSource(http, TestServices.FhirBaseUrl, new FhirRestSourceOptions { PatientIds = [id] })
-            .ReadAsync(new IngestionReport(), Ct).SingleAsync(Ct);
-        var record = _server.Services.GetRequiredService<FhirRecordMapper>().Map(resources, new IngestionReport())!;
-        var lease = _server.Services.GetRequiredService<ModelCatalog>().Lease();
-        return (record, lease.Models, lease);
+            .ReadAsync(new IngestionReport(), cancellationToken).SingleAsync(cancellationToken);
+        return server.Services.GetRequiredService<FhirRecordMapper>().Map(resources, new IngestionReport())!;
     }
 
     private static string Attribute(string html, string name) => WebUtility.HtmlDecode(Regex.Match(html, $"{name}=\"([^\"]*)\"").Groups[1].Value);

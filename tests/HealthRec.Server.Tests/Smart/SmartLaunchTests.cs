@@ -5,7 +5,6 @@ using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using HealthRec.Clinical.Ingestion;
 using HealthRec.Fhir.Ingestion;
-using HealthRec.Fhir.Sources;
 using HealthRec.Server.Models;
 using HealthRec.Server.Tests.CdsHooks;
 using HealthRec.Testing;
@@ -493,13 +492,7 @@ public sealed partial class SmartLaunchTests : IAsyncLifetime
         Assert.Contains("Smart:Clients", visit.Body, StringComparison.Ordinal);
     }
 
-    private async Task<Clinical.Records.PatientRecord> RecordAsync(string id)
-    {
-        using var http = new HttpClient();
-        var resources = await new FhirRestSource(http, TestServices.FhirBaseUrl, new FhirRestSourceOptions { PatientIds = [id] })
-            .ReadAsync(new IngestionReport(), Ct).SingleAsync(Ct);
-        return _server.Services.GetRequiredService<FhirRecordMapper>().Map(resources, new IngestionReport())!;
-    }
+    private Task<Clinical.Records.PatientRecord> RecordAsync(string id) => PatientViewTests.ReadRecordAsync(_server, id, Ct);
 
     private static async Task<string> LaunchAsync(string patient, bool needBanner)
     {
