@@ -5,8 +5,38 @@ using System.Text;
 
 namespace HealthRec.Data;
 
-/// <summary>One record to append: a FHIR resource (an AuditEvent or a GuidanceResponse) as JSON, and what it is about.</summary>
-public sealed record AuditEntry(string ResourceType, string ResourceId, string? PatientId, string ResourceJson);
+/// <summary>
+/// One record to append: a FHIR resource (an AuditEvent or a GuidanceResponse) as JSON, what patient it is about, and
+/// the values it is found by (<see cref="Search"/>: search parameter name and value, e.g. <c>("action", "E")</c>).
+/// </summary>
+public sealed record AuditEntry(string ResourceType, string ResourceId, string? PatientId, string ResourceJson)
+{
+    public IReadOnlyList<AuditSearchValue> Search { get; init; } = [];
+}
+
+/// <summary>A value a record is found by: a search parameter's name and one value it matches.</summary>
+public readonly record struct AuditSearchValue(string Name, string Value);
+
+/// <summary>Records matching every filter: each <see cref="AuditFilter"/> matches any of its values; each <see cref="AuditRange"/> bounds a value.</summary>
+public sealed record AuditQuery(string ResourceType)
+{
+    public IReadOnlyList<AuditFilter> Filters { get; init; } = [];
+    public IReadOnlyList<AuditRange> Ranges { get; init; } = [];
+
+    /// <summary>Only records before this one in the chain (the paging cursor: pages go from the newest back).</summary>
+    public long? Before { get; init; }
+}
+
+/// <summary>A search parameter that must have one of these values.</summary>
+public sealed record AuditFilter(string Name, IReadOnlyList<string> Values);
+
+/// <summary>A search parameter whose value (text that orders as it compares, e.g. a UTC instant) is above or below a bound.</summary>
+public sealed record AuditRange(string Name, AuditBound Bound, string Value);
+
+public enum AuditBound { AtLeast, Above, AtMost, Below }
+
+/// <summary>An archive of records past retention: what it holds, where it went, and the hash the remaining chain starts from.</summary>
+public sealed record AuditArchive(long FirstSeq, long ArchivedThrough, long Records, string File, string FileSha256, string LastHash);
 
 /// <summary>A record of the trail, with its place in the chain.</summary>
 public sealed record AuditRecord(long Seq, DateTimeOffset RecordedAt, string ResourceType, string ResourceId, string? PatientId, string ResourceJson,
@@ -21,7 +51,7 @@ public sealed record AuditVerification(long Records, long? BrokenAt, string? Pro
 /// <summary>
 /// The tamper-evident audit trail on either engine. Records are only ever appended (the database's triggers refuse
 /// UPDATE and DELETE); each stores SHA-256 over the previous record's hash and its own content, so a record changed,
-/// removed or moved breaks the chain at that place, which <see cref="VerifyAsync"/> reports. Appends are serialized
+/// removed or moved breaks the chain at that place, which <see cref="VerifyAsync(CancellationToken)"/> reports. Appends are serialized
 /// (an advisory lock on PostgreSQL, SQLite's write lock) so that two writers never chain onto the same record. An append
 /// that fails throws: the operation it records must fail with it rather than go unrecorded.
 /// </summary>
@@ -70,6 +100,13 @@ public sealed class AuditStore(HealthRecDatabase database, TimeProvider time)
             insert.With("seq", seq).With("at", at).With("type", entry.ResourceType).With("id", entry.ResourceId).With("patient", entry.PatientId)
                 .With("resource", entry.ResourceJson).With("prev", previous).With("hash", hash);
             await insert.ExecuteNonQueryAsync(cancellationToken);
+            foreach (var value in entry.Search)
+            {
+                await using var index = connection.CreateCommand("INSERT INTO audit_search (seq, name, value) VALUES (@seq, @name, @value)", transaction);
+                index.With("seq", seq).With("name", value.Name).With("value", value.Value);
+                await index.ExecuteNonQueryAsync(cancellationToken);
+            }
+
             appended.Add(new AuditRecord(seq, at, entry.ResourceType, entry.ResourceId, entry.PatientId, entry.ResourceJson, previous, hash));
             previous = hash;
         }
@@ -93,10 +130,18 @@ public sealed class AuditStore(HealthRecDatabase database, TimeProvider time)
     /// <summary>Walks the chain from the first record and reports the first place where it breaks.</summary>
     public async Task<AuditVerification> VerifyAsync(CancellationToken cancellationToken)
     {
+        // Records past retention may have been archived: the chain that remains starts after the last archive's record.
+        var (through, lastHash) = await AnchorAsync(cancellationToken);
+        return await VerifyAsync(ReadAsync(cancellationToken), through + 1, lastHash, cancellationToken);
+    }
+
+    /// <summary>Walks records in chain order from <paramref name="firstSeq"/>, whose predecessor's hash is <paramref name="previousHash"/>.</summary>
+    public static async Task<AuditVerification> VerifyAsync(IAsyncEnumerable<AuditRecord> records, long firstSeq, string previousHash, CancellationToken cancellationToken)
+    {
         long count = 0;
-        long expected = 1;
-        var previous = Genesis;
-        await foreach (var record in ReadAsync(cancellationToken))
+        var expected = firstSeq;
+        var previous = previousHash;
+        await foreach (var record in records.WithCancellation(cancellationToken))
         {
             count++;
             if (record.Seq != expected)
@@ -123,6 +168,185 @@ public sealed class AuditStore(HealthRecDatabase database, TimeProvider time)
         }
 
         return new AuditVerification(count, null, null);
+    }
+
+    /// <summary>
+    /// One page of records matching <paramref name="query"/>, newest first, and how many match in all. Pages go back
+    /// through the chain: the next page is the same query with <see cref="AuditQuery.Before"/> set to the last record's seq.
+    /// </summary>
+    public async Task<(IReadOnlyList<AuditRecord> Page, long Total)> SearchAsync(AuditQuery query, int count, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenConnectionAsync(cancellationToken);
+        long total;
+        await using (var counting = Where(connection.CreateCommand(""), query with { Before = null }, "SELECT COUNT(*) FROM audit_record r", ""))
+        {
+            total = Convert.ToInt64(await counting.ExecuteScalarAsync(cancellationToken), CultureInfo.InvariantCulture);
+        }
+
+        var page = new List<AuditRecord>(Math.Min(count, 1000));
+        await using var select = Where(connection.CreateCommand(""), query, $"SELECT {Prefixed} FROM audit_record r", " ORDER BY r.seq DESC LIMIT @count");
+        select.With("count", count);
+        await using var reader = await select.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            page.Add(Read(reader));
+        }
+
+        return (page, total);
+    }
+
+    /// <summary>Every record matching <paramref name="query"/>, in chain order (oldest first): what an export writes.</summary>
+    public async IAsyncEnumerable<AuditRecord> ExportAsync(AuditQuery query, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenConnectionAsync(cancellationToken);
+        await using var select = Where(connection.CreateCommand(""), query, $"SELECT {Prefixed} FROM audit_record r", " ORDER BY r.seq");
+        await using var reader = await select.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            yield return Read(reader);
+        }
+    }
+
+    private const string Prefixed = "r.seq, r.recorded_at, r.resource_type, r.resource_id, r.patient_id, r.resource, r.prev_hash, r.hash";
+
+    private static DbCommand Where(DbCommand command, AuditQuery query, string select, string tail)
+    {
+        var sql = new StringBuilder(select).Append(" WHERE r.resource_type = @type");
+        command.With("type", query.ResourceType);
+        var n = 0;
+        foreach (var filter in query.Filters)
+        {
+            var names = filter.Values.Select(v => { var p = $"v{n++}"; command.With(p, v); return "@" + p; }).ToList();
+            var name = $"n{n++}";
+            command.With(name, filter.Name);
+            sql.Append(CultureInfo.InvariantCulture,
+                $" AND EXISTS (SELECT 1 FROM audit_search s WHERE s.seq = r.seq AND s.name = @{name} AND s.value IN ({string.Join(", ", names)}))");
+        }
+
+        foreach (var range in query.Ranges)
+        {
+            var (name, value) = ($"n{n++}", $"v{n++}");
+            command.With(name, range.Name).With(value, range.Value);
+            var op = range.Bound switch { AuditBound.AtLeast => ">=", AuditBound.Above => ">", AuditBound.AtMost => "<=", _ => "<" };
+            sql.Append(CultureInfo.InvariantCulture, $" AND EXISTS (SELECT 1 FROM audit_search s WHERE s.seq = r.seq AND s.name = @{name} AND s.value {op} @{value})");
+        }
+
+        if (query.Before is { } before)
+        {
+            sql.Append(" AND r.seq < @before");
+            command.With("before", before);
+        }
+
+        command.CommandText = sql.Append(tail).ToString();
+        return command;
+    }
+
+    /// <summary>Where the remaining chain starts: the last archive's last record and its hash (0 and the genesis hash before any archive).</summary>
+    public async Task<(long Through, string Hash)> AnchorAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenConnectionAsync(cancellationToken);
+        await using var select = connection.CreateCommand("SELECT archived_through, last_hash FROM audit_archive ORDER BY archived_through DESC LIMIT 1");
+        await using var reader = await select.ExecuteReaderAsync(cancellationToken);
+        return await reader.ReadAsync(cancellationToken) ? (reader.GetInt64(0), reader.GetString(1)) : (0, Genesis);
+    }
+
+    /// <summary>
+    /// Archives the records appended before <paramref name="cutoff"/> (retention): verifies the chain, writes those
+    /// records with their hashes to an NDJSON file in <paramref name="directory"/>, reads the file back and verifies its
+    /// chain and count, records the archive (its last record's hash anchors the remaining chain), and only then removes
+    /// the archived records — the one removal the database's triggers allow, of records an archive row covers.
+    /// Null when nothing is past retention. Throws, removing nothing, when the chain or the file does not verify.
+    /// </summary>
+    public async Task<AuditArchive?> ArchiveAsync(DateTimeOffset cutoff, string directory, CancellationToken cancellationToken)
+    {
+        var verification = await VerifyAsync(cancellationToken);
+        if (!verification.Intact)
+        {
+            throw new InvalidOperationException($"The audit trail is broken at record {verification.BrokenAt} ({verification.Problem}); nothing is archived until it is investigated.");
+        }
+
+        var (anchor, anchorHash) = await AnchorAsync(cancellationToken);
+        var records = new List<AuditRecord>();
+        await foreach (var record in ReadAsync(cancellationToken))
+        {
+            if (record.RecordedAt >= cutoff)
+            {
+                break;
+            }
+
+            records.Add(record);
+        }
+
+        if (records.Count == 0)
+        {
+            return null;
+        }
+
+        var (first, through) = (records[0].Seq, records[^1].Seq);
+        Directory.CreateDirectory(directory);
+        var file = Path.GetFullPath(Path.Combine(directory, string.Create(CultureInfo.InvariantCulture, $"audit-archive-{first:D12}-{through:D12}.ndjson")));
+        await using (var stream = new FileStream(file, FileMode.CreateNew, FileAccess.Write, FileShare.None))
+        {
+            foreach (var record in records)
+            {
+                await System.Text.Json.JsonSerializer.SerializeAsync(stream, record, cancellationToken: cancellationToken);
+                stream.WriteByte((byte)'\n');
+            }
+
+            stream.Flush(flushToDisk: true);
+        }
+
+        // Read back what is on disk: the archive must hold the same chain before anything is removed.
+        var written = await VerifyAsync(ReadArchiveAsync(file, cancellationToken), anchor + 1, anchorHash, cancellationToken);
+        if (!written.Intact || written.Records != records.Count)
+        {
+            throw new InvalidOperationException($"The archive {file} does not verify ({written.Problem ?? $"{written.Records} of {records.Count} records"}); nothing was removed.");
+        }
+
+        string sha;
+        await using (var read = File.OpenRead(file))
+        {
+            sha = Convert.ToHexStringLower(await SHA256.HashDataAsync(read, cancellationToken));
+        }
+
+        await using var connection = await database.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        if (database.Engine == DatabaseEngine.Postgres)
+        {
+            await using var @lock = connection.CreateCommand($"SELECT pg_advisory_xact_lock({AppendLock})", transaction);
+            await @lock.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        await using (var insert = connection.CreateCommand(
+            "INSERT INTO audit_archive (archived_through, archived_at, last_hash, records, file, file_sha256) VALUES (@through, @at, @hash, @records, @file, @sha)", transaction))
+        {
+            insert.With("through", through).With("at", time.GetUtcNow()).With("hash", records[^1].Hash).With("records", (long)records.Count).With("file", file).With("sha", sha);
+            await insert.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        foreach (var table in new[] { "audit_search", "audit_record" })
+        {
+            await using var delete = connection.CreateCommand($"DELETE FROM {table} WHERE seq <= @through", transaction);
+            delete.With("through", through);
+            await delete.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        await transaction.CommitAsync(cancellationToken);
+        return new AuditArchive(first, through, records.Count, file, sha, records[^1].Hash);
+    }
+
+    /// <summary>The records of an archive file, as written by <see cref="ArchiveAsync"/>.</summary>
+    public static async IAsyncEnumerable<AuditRecord> ReadArchiveAsync(string file, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        using var reader = new StreamReader(file, Encoding.UTF8);
+        while (await reader.ReadLineAsync(cancellationToken) is { } line)
+        {
+            if (line.Length > 0)
+            {
+                yield return System.Text.Json.JsonSerializer.Deserialize<AuditRecord>(line)
+                    ?? throw new InvalidDataException($"{file}: a line that is not an audit record");
+            }
+        }
     }
 
     /// <summary>SHA-256 over the previous hash and the record's content, each field on its own line (hex, lower case).</summary>

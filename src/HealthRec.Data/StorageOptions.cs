@@ -10,4 +10,11 @@ public sealed class StorageOptions
     /// <summary>The SQLite file used when no PostgreSQL connection string is configured; relative to the content root.</summary>
     [Required(AllowEmptyStrings = false, ErrorMessage = "Storage:SqlitePath must name a file, e.g. var/healthrec.db")]
     public string SqlitePath { get; set; } = "var/healthrec.db";
+
+    /// <summary>
+    /// Where audit records wait, flushed to disk, while the database cannot take them (relative to the content root);
+    /// they are appended to the chain when it can. Each node has its own.
+    /// </summary>
+    [Required(AllowEmptyStrings = false, ErrorMessage = "Storage:AuditSpoolPath must name a folder, e.g. var/audit-spool")]
+    public string AuditSpoolPath { get; set; } = "var/audit-spool";
 }

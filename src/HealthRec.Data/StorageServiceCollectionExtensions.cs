@@ -49,6 +49,9 @@ public static class StorageServiceCollectionExtensions
         services.AddSingleton<ModelLifecycleStore>();
         services.AddSingleton<SmartSessionStore>();
         services.AddSingleton<AuditStore>();
+        services.AddSingleton(sp => new AuditWriter(sp.GetRequiredService<AuditStore>(),
+            Path.Combine(sp.GetRequiredService<IHostEnvironment>().ContentRootPath, sp.GetRequiredService<IOptions<StorageOptions>>().Value.AuditSpoolPath),
+            sp.GetRequiredService<ILogger<AuditWriter>>()));
         services.AddHealthChecks().AddCheck<DatabaseReadinessCheck>("database", tags: ["ready"]);
         return services;
     }

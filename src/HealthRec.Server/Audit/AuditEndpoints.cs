@@ -29,6 +29,7 @@ public static class AuditEndpoints
     {
         builder.Services.AddOptions<AuditOptions>().BindConfiguration(AuditOptions.Section);
         builder.Services.AddTransient<AuditVerifyJob>();
+        builder.Services.AddSingleton<AuditTrail>();
         return builder;
     }
 

@@ -6,10 +6,14 @@ using HealthRec.Data;
 using HealthRec.Fhir.Ingestion;
 using HealthRec.Fhir.Sources;
 using HealthRec.ML.Outcomes;
+using HealthRec.Server.Audit;
 using HealthRec.Server.Models;
+using GuidanceResponse = Hl7.Fhir.Model.GuidanceResponse;
+using Resource = Hl7.Fhir.Model.Resource;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Http.Json;
 using Microsoft.Extensions.Options;
 
 namespace HealthRec.Server.CdsHooks;
@@ -84,7 +88,7 @@ public static partial class CdsHooksEndpoints
 
     internal static async Task<IResult> CallAsync(string id, HttpContext http, CdsServiceCatalog catalog, CdsClientTrust trust,
         IOptions<CdsHooksOptions> options, HookDataResolver resolver, FhirRecordMapper mapper, ModelCatalog models, PatientRiskCards riskCards,
-        OrderCheckCards orderCards, InvocationWriter invocations, TimeProvider time, ILogger<CdsServiceCatalog> logger)
+        OrderCheckCards orderCards, InvocationWriter invocations, AuditTrail audit, IOptions<JsonOptions> json, TimeProvider time, ILogger<CdsServiceCatalog> logger)
     {
         var started = Stopwatch.GetTimestamp();
         var receivedAt = time.GetUtcNow();
@@ -98,15 +102,17 @@ public static partial class CdsHooksEndpoints
         var settings = options.Value;
         var baseUrl = BaseUrl(http, settings);
         var caller = await trust.AuthenticateAsync(http, [new Uri(baseUrl, $"cds-services/{id}").AbsoluteUri], cancellationToken);
+        var call = new CdsAudit.Call(id, null, null, null, caller?.Issuer, caller?.Tenant, caller?.Jti, null, http.TraceIdentifier, receivedAt);
         if (caller is null)
         {
-            return Bare401(http);
+            // Refused callers are recorded too (who tried is not known: the token did not verify).
+            return await Audited(audit, Bare401(http), CdsAudit.CallEvent(call, AuditOutcome.FromStatus(401, "the caller's JWT was not accepted"), [], null, null));
         }
 
         var (body, bodyProblem) = await ReadJsonAsync(http, settings.MaxRequestBytes, cancellationToken);
         if (bodyProblem is not null)
         {
-            return bodyProblem;
+            return await Audited(audit, bodyProblem, CdsAudit.CallEvent(call, AuditOutcome.FromStatus(400, "the body is not JSON or is too large"), [], null, null));
         }
 
         using (body)
@@ -115,9 +121,12 @@ public static partial class CdsHooksEndpoints
             var request = CdsRequestReader.Read(body!.RootElement, services, problems);
             if (request is null)
             {
-                return TypedResults.Problem(statusCode: 400, title: "The CDS Hooks request is not valid", detail: string.Join("; ", problems),
-                    extensions: new Dictionary<string, object?> { ["errors"] = problems });
+                return await Audited(audit, TypedResults.Problem(statusCode: 400, title: "The CDS Hooks request is not valid", detail: string.Join("; ", problems),
+                    extensions: new Dictionary<string, object?> { ["errors"] = problems }),
+                    CdsAudit.CallEvent(call, AuditOutcome.FromStatus(400, "the CDS Hooks request is not valid"), [], null, null));
             }
+
+            call = call with { Hook = request.Hook, HookInstance = request.HookInstance, PatientId = request.PatientId, UserId = request.UserId };
 
             var service = services.First(s => s.Hook == request.Hook);
             var data = await resolver.ResolveAsync(request, service, settings.FhirTimeout, cancellationToken);
@@ -134,8 +143,12 @@ public static partial class CdsHooksEndpoints
             {
                 Log.DataUnavailable(logger, id, request.HookInstance, data.Missing.Count);
                 Record(invocations, invocation with { StatusCode = 412, DurationMs = Elapsed(started) }, [], logger);
-                return TypedResults.Problem(statusCode: 412, title: "The patient's data could not be had", detail: HookDataResolver.Describe(data.Missing),
-                    extensions: new Dictionary<string, object?> { ["missing"] = data.Missing });
+                var unanswered = AuditEvents.Guidance(id, request.HookInstance, request.PatientId, receivedAt, servingModels.Modules,
+                    GuidanceResponse.GuidanceResponseStatus.DataRequired, [], data.Missing);
+                return await Audited(audit, TypedResults.Problem(statusCode: 412, title: "The patient's data could not be had", detail: HookDataResolver.Describe(data.Missing),
+                    extensions: new Dictionary<string, object?> { ["missing"] = data.Missing }),
+                    [CdsAudit.CallEvent(call, AuditOutcome.FromStatus(412, "the patient's data could not be had"), [], servingModels.Versions, unanswered.Id), unanswered,
+                        .. data.Queries.Select(q => CdsAudit.QueryEvent(call, q.Server, q.Query, q.Failure))]);
             }
 
             var at = receivedAt;
@@ -147,8 +160,21 @@ public static partial class CdsHooksEndpoints
                     ? riskCards.Build(servingModels, record, at, context)
                     : orderCards.Build(servingModels, record, at, orderCards.ReadDrafts(request.DraftOrders!.Value, at, data.Report),
                         request.Hook == "order-select" ? request.Selections : null, context);
+            // The decision is recorded before it is returned: the GuidanceResponse holds each card as it is sent.
+            var guidance = AuditEvents.Guidance(id, request.HookInstance, request.PatientId, receivedAt, servingModels.Modules,
+                GuidanceResponse.GuidanceResponseStatus.Success, [.. answer.Cards.Select(c => (c.Uuid, JsonSerializer.Serialize(c, json.Value.SerializerOptions)))], []);
+            var recorded = audit.RecordAsync([
+                CdsAudit.CallEvent(call, AuditOutcome.Success, [.. answer.Records.Select(r => (r.CardUuid, r.Kind, r.Subject))], servingModels.Versions, guidance.Id),
+                guidance,
+                .. data.Queries.Select(q => CdsAudit.QueryEvent(call, q.Server, q.Query, q.Failure)),
+            ]);
             var duration = Elapsed(started);
             Record(invocations, invocation with { DurationMs = duration, CardCount = answer.Cards.Count }, answer.Records, logger);
+            if (!await Succeeded(recorded, logger))
+            {
+                return AuditTrail.NotRecorded();
+            }
+
             Log.Answered(logger, id, request.HookInstance, answer.Cards.Count, duration);
             return TypedResults.Ok(new CdsResponse(answer.Cards));
         }
@@ -160,6 +186,28 @@ public static partial class CdsHooksEndpoints
         _ = store.RecordAsync(invocation, cards).ContinueWith(
             t => Log.NotStored(logger, t.Exception!.GetBaseException(), invocation.ServiceId, invocation.HookInstance),
             CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+
+    /// <summary>The answer, once its audit records are written; 503 when they cannot be.</summary>
+    internal static async Task<IResult> Audited(AuditTrail audit, IResult answer, params IEnumerable<Resource> records) =>
+        await Succeeded(audit.RecordAsync(records), null) ? answer : AuditTrail.NotRecorded();
+
+    private static async Task<bool> Succeeded(Task recorded, ILogger? logger)
+    {
+        try
+        {
+            await recorded;
+            return true;
+        }
+        catch (Exception ex) when (ex is AggregateException or ObjectDisposedException)
+        {
+            if (logger is not null)
+            {
+                Log.NotAudited(logger, ex.GetType().Name);
+            }
+
+            return false;
+        }
+    }
 
     internal static int Elapsed(long started) => (int)Stopwatch.GetElapsedTime(started).TotalMilliseconds;
 
@@ -211,6 +259,9 @@ public static partial class CdsHooksEndpoints
 
         [LoggerMessage(EventId = 4001, Level = LogLevel.Warning, Message = "CDS {ServiceId} {HookInstance}: 412, {Keys} prefetch keys could be neither prefetched nor fetched")]
         public static partial void DataUnavailable(ILogger logger, string serviceId, string hookInstance, int keys);
+
+        [LoggerMessage(EventId = 4003, Level = LogLevel.Error, Message = "CDS call not answered: its audit records could not be written ({Error})")]
+        public static partial void NotAudited(ILogger logger, string error);
 
         [LoggerMessage(EventId = 4002, Level = LogLevel.Error, Message = "CDS {ServiceId} {HookInstance}: answered, but the call could not be stored")]
         public static partial void NotStored(ILogger logger, Exception exception, string serviceId, string hookInstance);

@@ -11,7 +11,13 @@ namespace HealthRec.Server.CdsHooks;
 internal sealed record HookDataResult(PatientResources? Resources, IReadOnlyList<string> Missing, string Source, IngestionReport Report)
 {
     public bool Complete => Missing.Count == 0;
+
+    /// <summary>The queries made on the call's <c>fhirServer</c> (for the audit trail), each with why it failed, if it did.</summary>
+    public IReadOnlyList<FhirQueryMade> Queries { get; init; } = [];
 }
+
+/// <summary>A read or search HealthRec made on a FHIR server, and its failure (null when it succeeded).</summary>
+internal sealed record FhirQueryMade(Uri Server, string Query, string? Failure);
 
 /// <summary>
 /// The data a service needs for one call, per prefetch key of its definition (CDS Hooks 2.0, "Providing FHIR
@@ -74,7 +80,9 @@ internal sealed partial class HookDataResolver(FhirQueryClient fhir, TimeProvide
             }
         }).ToList();
 
-        foreach (var (key, result) in await Task.WhenAll(fetches))
+        var results = await Task.WhenAll(fetches);
+        var queries = toFetch.Zip(results, (f, r) => new FhirQueryMade(request.FhirServer, f.Query, r.Result.Failure)).ToList();
+        foreach (var (key, result) in results)
         {
             if (result.Succeeded)
             {
@@ -89,7 +97,7 @@ internal sealed partial class HookDataResolver(FhirQueryClient fhir, TimeProvide
         var source = toFetch.Count == (service.Prefetch?.Count ?? 0)
             ? "fhirServer"
             : $"prefetch, fhirServer for {string.Join(", ", toFetch.Select(f => f.Key))}";
-        return new HookDataResult(missing.Count == 0 ? reader.Finish(request.PatientId, source) : null, missing, source, report);
+        return new HookDataResult(missing.Count == 0 ? reader.Finish(request.PatientId, source) : null, missing, source, report) { Queries = queries };
     }
 
     /// <summary>

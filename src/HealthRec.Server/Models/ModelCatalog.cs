@@ -69,6 +69,10 @@ public sealed class ServingModels(ImmutableDictionary<string, OutcomePredictor> 
     public string Versions => string.Join(", ", Predictors.Values.OrderBy(p => p.Definition.Id, StringComparer.Ordinal)
         .Select(p => $"{p.Definition.Id} {p.Manifest.Version}").Append(Ranker is null ? "recommender content-only" : $"recommender {Ranker.Manifest.Version}"));
 
+    /// <summary>Each answering model's id and version (the recommender as <c>recommender</c>): what an audit record names.</summary>
+    public IEnumerable<(string Id, string Version)> Modules => Predictors.Values.OrderBy(p => p.Definition.Id, StringComparer.Ordinal)
+        .Select(p => (p.Definition.Id, p.Manifest.Version)).Append(("recommender", Ranker?.Manifest.Version ?? "content-only"));
+
     /// <summary>
     /// The record's features at <paramref name="at"/> and every applicable model's estimate from them, in outcome order:
     /// what the cards, the patient view and population scoring all start from.

@@ -64,10 +64,61 @@ public sealed class EndToEndTests(CdsServer fixture) : IClassFixture<CdsServer>,
             CardRules.AssertValidResponse(given.Body);
             Assert.Equal(Cds.Seen(given.Body), Cds.Seen(fetched.Body));
             answered += Cds.Cards(given.Body).Count > 0 ? 1 : 0;
+            await AssertAuditedAsync((string)withPrefetch["hookInstance"]!, id, given.Body, queries: 0);
+            await AssertAuditedAsync((string)withoutPrefetch["hookInstance"]!, id, fetched.Body, queries: templates.Count);
         }
 
         Assert.True(answered >= 2, $"only {answered} of {patients.Count} generated patients got a card: the comparison would say little");
     }
+
+    // The audit trail holds, for one call: exactly one GuidanceResponse (requestIdentifier = hookInstance) with every card
+    // exactly as returned; exactly one cds-call AuditEvent naming it, the patient, the user and each card uuid; and one
+    // fhir-query AuditEvent per query HealthRec made for the call, holding the query and never the results.
+    private async Task AssertAuditedAsync(string hookInstance, string? patientId, JsonNode? body, int queries)
+    {
+        var store = fixture.Server.Services.GetRequiredService<Data.AuditStore>();
+        var (guidance, _) = await store.SearchAsync(new Data.AuditQuery("GuidanceResponse")
+        {
+            Filters = [new("request", [$"urn:uuid:{hookInstance}"])],
+        }, 10, Ct);
+        var response = Assert.IsType<GuidanceResponse>(Audited(Assert.Single(guidance).ResourceJson));
+        Assert.Equal($"Patient/{patientId}", response.Subject?.Reference);
+        var returned = Cds.Cards(body).Select(c => JsonNode.Parse(c!.ToJsonString())!).ToList();
+        var recorded = response.Contained.OfType<Parameters>().SelectMany(p => p.Parameter).ToList();
+        Assert.Equal(returned.Count, recorded.Count);
+        foreach (var card in returned)
+        {
+            var stored = recorded.Single(p => p.Name == (string)card["uuid"]!);
+            Assert.True(JsonNode.DeepEquals(card, JsonNode.Parse(((FhirString)stored.Value!).Value!)), $"card {card["uuid"]} is not recorded as returned");
+        }
+
+        var (calls, _) = await store.SearchAsync(new Data.AuditQuery("AuditEvent")
+        {
+            Filters = [new("entity", [$"GuidanceResponse/{response.Id}"]), new("subtype", ["cds-call"])],
+        }, 10, Ct);
+        var call = Assert.IsType<AuditEvent>(Audited(Assert.Single(calls).ResourceJson));
+        Assert.Equal(AuditEvent.AuditEventOutcome.N0, call.Outcome);
+        Assert.Contains(call.Agent, a => a.Who?.Reference == "Practitioner/example" && a.Requestor == true);
+        Assert.Contains(call.Entity, e => e.What?.Reference == $"Patient/{patientId}" && e.Role?.Code == "1");
+        var cardEntities = call.Entity.Where(e => e.What?.Identifier?.System == "https://healthrec.example.org/fhir/sid/cds-card").Select(e => e.What!.Identifier!.Value);
+        Assert.Equal(returned.Select(c => (string)c["uuid"]!).Order(StringComparer.Ordinal), cardEntities.Order(StringComparer.Ordinal));
+        var requestId = call.Entity.Single(e => e.Type?.Code == "XrequestId").What!.Identifier!.Value!;
+
+        var (made, _) = await store.SearchAsync(new Data.AuditQuery("AuditEvent")
+        {
+            Filters = [new("request", [requestId]), new("subtype", ["fhir-query"])],
+        }, 100, Ct);
+        Assert.Equal(queries, made.Count);
+        foreach (var query in made)
+        {
+            var audit = (AuditEvent)Audited(query.ResourceJson);
+            var entity = audit.Entity.Single(e => e.Role?.Code == "24");
+            Assert.StartsWith(TestServices.FhirBaseUrl.AbsoluteUri.TrimEnd('/'), System.Text.Encoding.UTF8.GetString(entity.Query!), StringComparison.Ordinal);
+            Assert.DoesNotContain("\"entry\"", query.ResourceJson, StringComparison.Ordinal);
+        }
+    }
+
+    private static Resource Audited(string json) => System.Text.Json.JsonSerializer.Deserialize<Resource>(json, FhirJson.Options)!;
 
     // What an EHR sends for one template: the resource of a read (null when absent), or every page of a search as one searchset (null when empty).
     private static async Task<JsonNode?> EhrPrefetchAsync(FhirClient ehr, string query)

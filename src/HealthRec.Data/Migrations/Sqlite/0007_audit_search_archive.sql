@@ -1,0 +1,53 @@
+-- What the audit trail is searched by (FHIR search parameters of the AuditEvent or GuidanceResponse a record holds:
+-- patient, date, agent, entity, action, outcome, type, subtype, request), written with the record in the same
+-- transaction and, like it, never changed.
+CREATE TABLE audit_search (
+    seq   INTEGER NOT NULL,
+    name  TEXT    NOT NULL,
+    value TEXT    NOT NULL
+);
+
+CREATE INDEX ix_audit_search_value ON audit_search (name, value, seq);
+CREATE INDEX ix_audit_search_seq ON audit_search (seq);
+
+-- Each archive of records past the retention period: the last record it holds and that record's hash, which becomes
+-- the start of the chain that remains, and the archive file with its SHA-256. Rows are only ever added.
+CREATE TABLE audit_archive (
+    archived_through INTEGER NOT NULL PRIMARY KEY,
+    archived_at      TEXT    NOT NULL,
+    last_hash        TEXT    NOT NULL,
+    records          INTEGER NOT NULL,
+    file             TEXT    NOT NULL,
+    file_sha256      TEXT    NOT NULL
+);
+
+-- The one removal allowed: records an archive row already covers (the archive procedure writes that row first, after
+-- verifying the chain and the archive file). Everything else stays refused.
+DROP TRIGGER audit_record_no_delete;
+
+CREATE TRIGGER audit_record_no_delete BEFORE DELETE ON audit_record
+    WHEN OLD.seq > (SELECT COALESCE(MAX(archived_through), 0) FROM audit_archive)
+BEGIN
+    SELECT RAISE(ABORT, 'audit_record is append-only: records are never removed');
+END;
+
+CREATE TRIGGER audit_search_no_update BEFORE UPDATE ON audit_search
+BEGIN
+    SELECT RAISE(ABORT, 'audit_search is append-only: records are never changed');
+END;
+
+CREATE TRIGGER audit_search_no_delete BEFORE DELETE ON audit_search
+    WHEN OLD.seq > (SELECT COALESCE(MAX(archived_through), 0) FROM audit_archive)
+BEGIN
+    SELECT RAISE(ABORT, 'audit_search is append-only: records are never removed');
+END;
+
+CREATE TRIGGER audit_archive_no_update BEFORE UPDATE ON audit_archive
+BEGIN
+    SELECT RAISE(ABORT, 'audit_archive is append-only');
+END;
+
+CREATE TRIGGER audit_archive_no_delete BEFORE DELETE ON audit_archive
+BEGIN
+    SELECT RAISE(ABORT, 'audit_archive is append-only');
+END;

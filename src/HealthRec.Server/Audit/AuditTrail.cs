@@ -1,0 +1,102 @@
+using HealthRec.Data;
+using Hl7.Fhir.Model;
+
+namespace HealthRec.Server.Audit;
+
+/// <summary>
+/// Where operations record themselves: the resources go to the audit writer, and the task completes when they are in
+/// the chain (or durably spooled during a database outage). An operation awaits it before it answers, and fails when it
+/// fails: nothing HealthRec does goes unrecorded.
+/// </summary>
+public sealed class AuditTrail(AuditWriter writer)
+{
+    public System.Threading.Tasks.Task RecordAsync(params Resource[] resources) => writer.WriteAsync([.. resources.Select(AuditEvents.ToEntry)]);
+
+    public System.Threading.Tasks.Task RecordAsync(IEnumerable<Resource> resources) => writer.WriteAsync([.. resources.Select(AuditEvents.ToEntry)]);
+
+    /// <summary>The answer to a request whose audit records could not be written: 503, the operation not carried out.</summary>
+    public static IResult NotRecorded() => TypedResults.Problem(statusCode: 503, title: "The audit trail could not record this request",
+        detail: "HealthRec records every request in its audit trail before it answers; the trail could not be written, so the request was not carried out. Try again shortly.");
+}
+
+/// <summary>The audit records of a CDS Hooks call: the call, each FHIR query made for it, and its GuidanceResponse.</summary>
+internal static class CdsAudit
+{
+    public const string ServiceSystem = "https://healthrec.example.org/fhir/sid/cds-service";
+    public const string CardSystem = "https://healthrec.example.org/fhir/sid/cds-card";
+
+    public sealed record Call(string ServiceId, string? Hook, string? HookInstance, string? PatientId, string? ClientIssuer, string? Tenant, string? Jti,
+        string? UserId, string RequestId, DateTimeOffset At);
+
+    /// <summary>The call's AuditEvent: who called (client, tenant, user), which patient and service, the cards returned (by uuid, with the models), the outcome.</summary>
+    public static AuditEvent CallEvent(Call call, AuditOutcome outcome, IReadOnlyList<(string Uuid, string Kind, string Subject)> cards, string? models,
+        string? guidanceResponseId)
+    {
+        var audit = AuditEvents.New(AuditEvents.Rest, "cds-call", AuditEvent.AuditEventAction.E, call.At, outcome, call.RequestId);
+        if (call.ClientIssuer is not null)
+        {
+            audit.Application(AuditCodes.Uri, call.ClientIssuer, call.Tenant is null ? null : $"tenant {call.Tenant}", requestor: call.UserId is null);
+        }
+
+        if (call.UserId is { Length: > 0 } user)
+        {
+            audit.User(user, null);
+        }
+
+        audit.Server(requestor: false).Patient(call.PatientId);
+        var details = new List<(string, string)>();
+        if (call.Hook is not null)
+        {
+            details.Add(("hook", call.Hook));
+        }
+
+        if (call.HookInstance is not null)
+        {
+            details.Add(("hookInstance", call.HookInstance));
+        }
+
+        if (call.Jti is not null)
+        {
+            details.Add(("jti", call.Jti));
+        }
+
+        if (call.Tenant is not null)
+        {
+            details.Add(("tenant", call.Tenant));
+        }
+
+        audit.Thing(ServiceSystem, call.ServiceId, name: call.ServiceId, details: details);
+        foreach (var (uuid, kind, subject) in cards)
+        {
+            audit.Thing(CardSystem, uuid, description: $"{kind} card ({subject})", details: models is null ? null : [("models", models)]);
+        }
+
+        if (guidanceResponseId is not null)
+        {
+            audit.Thing(AuditCodes.Uri, guidanceResponseId, reference: $"GuidanceResponse/{guidanceResponseId}");
+        }
+
+        return audit;
+    }
+
+    /// <summary>One FHIR read or search made for the call, on the call's behalf (the query, never the results).</summary>
+    public static AuditEvent QueryEvent(Call call, Uri server, string query, string? failure)
+    {
+        var search = query.Contains('?', StringComparison.Ordinal) || !query.Contains('/', StringComparison.Ordinal);
+        var audit = AuditEvents.New(AuditEvents.Rest, "fhir-query", search ? AuditEvent.AuditEventAction.E : AuditEvent.AuditEventAction.R, call.At,
+            failure is null ? AuditOutcome.Success : AuditOutcome.Failed(failure), call.RequestId);
+        audit.Subtype.Add(new Coding(AuditCodes.RestfulInteraction, search ? "search-type" : "read"));
+        audit.Server(requestor: false);
+        if (call.UserId is { Length: > 0 } user)
+        {
+            audit.User(user, null);
+        }
+
+        if (call.ClientIssuer is not null)
+        {
+            audit.Application(AuditCodes.Uri, call.ClientIssuer, null, requestor: false);
+        }
+
+        return audit.Patient(call.PatientId).QueryEntity(server, query);
+    }
+}
