@@ -22,10 +22,12 @@ public partial class Program
         builder.AddKnowledge();
         builder.AddSmart();
         builder.AddAudit();
+        builder.AddStaffAccess();
         configure?.Invoke(builder);
 
         var app = builder.Build();
         app.UseHosting();
+        app.UseStaffAccess();
         app.MapOperations();
         app.MapCdsHooks();
         app.MapModels();

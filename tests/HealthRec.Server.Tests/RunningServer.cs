@@ -42,6 +42,7 @@ internal sealed class RunningServer : IAsyncDisposable
         {
             ["urls"] = "http://127.0.0.1:0",
             ["Storage:SqlitePath"] = Path.Combine(folder, "healthrec.db"),
+            ["Storage:AuditSpoolPath"] = Path.Combine(folder, "audit-spool"),
             ["CdsHooks:DefinitionsPath"] = RepositoryHooks,
             ["Models:Path"] = Path.Combine(TestServices.RepositoryRoot, "models"),
             ["Models:TerminologyPath"] = Path.Combine(TestServices.RepositoryRoot, "data", "terminology"),

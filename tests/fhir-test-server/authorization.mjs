@@ -15,6 +15,12 @@ const SMART_SCOPES = ['openid', 'fhirUser', 'profile', 'launch', 'launch/patient
   ...['Patient', 'Observation', 'Condition', 'MedicationStatement', 'MedicationRequest', 'Encounter', 'QuestionnaireResponse',
     'DiagnosticReport'].flatMap((type) => [`patient/${type}.rs`, `patient/${type}.read`])];
 
+// Staff sign-in for HealthRec's own APIs (its /admin, /audit and /api routes): service clients with app roles, as Entra
+// ID issues them — a client-credentials grant for the staff API's resource gives a signed JWT access token whose
+// audience is the API and whose `roles` claim holds the client's app roles.
+export const STAFF_API = 'api://healthrec-staff';
+const STAFF_CLIENTS = { 'staff-admin': ['Admin'], 'staff-auditor': ['Auditor'], 'staff-clinician': ['Clinician'], 'staff-norole': [] };
+
 export function createAuthorizationServer({ origin, fhirBase }) {
   const issuer = `${origin}/oauth`;
   // launch id -> context the EHR attached to it; grant id -> the context of that grant, for the token response.
@@ -25,12 +31,30 @@ export function createAuthorizationServer({ origin, fhirBase }) {
   let nextLaunch = 1;
 
   const provider = new Provider(issuer, {
-    clients: [],
+    clients: Object.keys(STAFF_CLIENTS).map((id) => ({
+      client_id: id, client_secret: `${id}-secret`, grant_types: ['client_credentials'], redirect_uris: [], response_types: [],
+      token_endpoint_auth_method: 'client_secret_basic',
+    })),
     cookies: { keys: ['healthrec-test-only-cookie-key'] },
     features: {
       registration: { enabled: true },
       devInteractions: { enabled: false },
       revocation: { enabled: true },
+      clientCredentials: { enabled: true },
+      resourceIndicators: {
+        enabled: true,
+        // Staff clients get the staff API by default; SMART clients name no resource and keep opaque tokens.
+        defaultResource: async (ctx, client, oneOf) => oneOf ?? (client.clientId in STAFF_CLIENTS ? STAFF_API : undefined),
+        getResourceServerInfo: async (ctx, resourceIndicator) => {
+          if (resourceIndicator !== STAFF_API) throw new errors.InvalidTarget();
+          return { scope: 'healthrec.staff', audience: STAFF_API, accessTokenFormat: 'jwt', accessTokenTTL: 3600, jwt: { sign: { alg: 'RS256' } } };
+        },
+        useGrantedResource: async () => true,
+      },
+    },
+    extraTokenClaims: async (ctx, token) => {
+      const roles = STAFF_CLIENTS[token.clientId];
+      return roles?.length ? { roles } : undefined;
     },
     pkce: { required: () => true },
     // SMART asks servers to accept RS384 and ES384 client assertions (private_key_jwt).

@@ -99,4 +99,34 @@ internal static class CdsAudit
 
         return audit.Patient(call.PatientId).QueryEntity(server, query);
     }
+
+    /// <summary>Feedback received: the client, and each card it is about with its outcome and override reason (a free-text comment is noted, never copied).</summary>
+    public static AuditEvent FeedbackEvent(Call call, AuditOutcome outcome, IReadOnlyList<Data.CdsFeedback> items)
+    {
+        var audit = AuditEvents.New(AuditEvents.Rest, "cds-feedback", AuditEvent.AuditEventAction.C, call.At, outcome, call.RequestId);
+        if (call.ClientIssuer is not null)
+        {
+            audit.Application(AuditCodes.Uri, call.ClientIssuer, call.Tenant is null ? null : $"tenant {call.Tenant}", requestor: true);
+        }
+
+        audit.Server(requestor: false).Thing(ServiceSystem, call.ServiceId, name: call.ServiceId, details: call.Jti is null ? null : [("jti", call.Jti)]);
+        foreach (var item in items)
+        {
+            var details = new List<(string, string)> { ("outcome", item.Outcome) };
+            details.AddRange(item.AcceptedSuggestions.Select(s => ("acceptedSuggestion", s)));
+            if (item.OverrideCode is not null)
+            {
+                details.Add(("overrideReason", $"{item.OverrideSystem}|{item.OverrideCode}"));
+            }
+
+            if (item.UserComment is { Length: > 0 })
+            {
+                details.Add(("userComment", "given (not copied here)"));
+            }
+
+            audit.Thing(CardSystem, item.CardUuid, details: details);
+        }
+
+        return audit;
+    }
 }

@@ -73,7 +73,7 @@ public static partial class CdsHooksEndpoints
             .WithName("CdsFeedback")
             .WithSummary("Feedback on returned cards: accepted suggestions or overridden cards (CDS Hooks 2.0). Idempotent; unknown cards are refused with 422.");
         app.MapGet("/admin/cds-feedback", FeedbackEndpoints.SummaryAsync).WithTags("Admin").WithName("CdsFeedbackSummary")
-            .WithSummary("Acceptance and override rates per type of card, and the override reasons given (local requests only).");
+            .WithSummary("Acceptance and override rates per type of card, and the override reasons given (staff role Admin).");
         return app;
     }
 

@@ -21,7 +21,7 @@ public sealed record FeedbackSummary(IReadOnlyList<CardTypeFeedback> CardTypes, 
 internal static class FeedbackEndpoints
 {
     public static async Task<IResult> PostAsync(string id, HttpContext http, CdsServiceCatalog catalog, CdsClientTrust trust,
-        IOptions<CdsHooksOptions> options, FeedbackStore store, InvocationWriter invocations, TimeProvider time)
+        IOptions<CdsHooksOptions> options, FeedbackStore store, InvocationWriter invocations, Audit.AuditTrail audit, TimeProvider time)
     {
         var cancellationToken = http.RequestAborted;
         if (catalog.Find(id).Count == 0)
@@ -32,15 +32,18 @@ internal static class FeedbackEndpoints
         var baseUrl = CdsHooksEndpoints.BaseUrl(http, options.Value);
         var caller = await trust.AuthenticateAsync(http,
             [new Uri(baseUrl, $"cds-services/{id}/feedback").AbsoluteUri, new Uri(baseUrl, $"cds-services/{id}").AbsoluteUri], cancellationToken);
+        var call = new Audit.CdsAudit.Call(id, null, null, null, caller?.Issuer, caller?.Tenant, caller?.Jti, null, http.TraceIdentifier, time.GetUtcNow());
+        IResult Refused(IResult answer, int status, string why, IReadOnlyList<CdsFeedback>? items = null) =>
+            new AuditedResult(audit, answer, Audit.CdsAudit.FeedbackEvent(call, Audit.AuditOutcome.FromStatus(status, why), items ?? []));
         if (caller is null)
         {
-            return CdsHooksEndpoints.Bare401(http);
+            return Refused(CdsHooksEndpoints.Bare401(http), 401, "the caller's JWT was not accepted");
         }
 
         var (body, bodyProblem) = await CdsHooksEndpoints.ReadJsonAsync(http, options.Value.MaxRequestBytes, cancellationToken);
         if (bodyProblem is not null)
         {
-            return bodyProblem;
+            return Refused(bodyProblem, 400, "the body is not JSON or is too large");
         }
 
         using (body)
@@ -49,7 +52,7 @@ internal static class FeedbackEndpoints
             var items = Read(body!.RootElement, id, time.GetUtcNow(), caller.Issuer, problems);
             if (problems.Count > 0)
             {
-                return Problem(400, "The feedback is not valid", problems);
+                return Refused(Problem(400, "The feedback is not valid", problems), 400, "the feedback is not valid");
             }
 
             var cards = await store.FindCardsAsync([.. items.Select(i => i.CardUuid)], cancellationToken);
@@ -76,23 +79,21 @@ internal static class FeedbackEndpoints
 
             if (problems.Count > 0)
             {
-                return Problem(422, "The feedback names cards or suggestions this service did not return", problems);
+                return Refused(Problem(422, "The feedback names cards or suggestions this service did not return", problems), 422,
+                    "the feedback names cards or suggestions this service did not return", items);
             }
 
+            // Stored, then recorded: when the record cannot be written the client hears 503 and sends again, and a
+            // repeated item is stored once.
             var stored = await store.RecordAsync(items, cancellationToken);
-            return TypedResults.Ok(new FeedbackReceipt(stored, items.Count - stored));
+            return new AuditedResult(audit, TypedResults.Ok(new FeedbackReceipt(stored, items.Count - stored)),
+                Audit.CdsAudit.FeedbackEvent(call, Audit.AuditOutcome.Success, items));
         }
     }
 
-    /// <summary>Acceptance and override rates per card type. Local requests only until staff sign-in arrives.</summary>
+    /// <summary>Acceptance and override rates per card type. Staff role Admin (see StaffAccess).</summary>
     public static async Task<Results<Ok<FeedbackSummary>, ForbidHttpResult, ProblemHttpResult>> SummaryAsync(HttpContext http, FeedbackStore store)
     {
-        if (!Hosting.Loopback.IsLocal(http))
-        {
-            return TypedResults.Problem(statusCode: 403, title: "Local requests only",
-                detail: "The feedback summary is served to requests from this machine only until staff sign-in is configured.");
-        }
-
         return TypedResults.Ok(new FeedbackSummary(await store.SummaryAsync(http.RequestAborted), await store.OverrideReasonsAsync(http.RequestAborted)));
     }
 
@@ -236,4 +237,11 @@ internal static class FeedbackEndpoints
 
         return value.GetString();
     }
+}
+
+/// <summary>An answer given only once its audit record is written; 503 instead when it cannot be.</summary>
+internal sealed class AuditedResult(Audit.AuditTrail audit, IResult answer, Hl7.Fhir.Model.Resource record) : IResult
+{
+    public async Task ExecuteAsync(HttpContext httpContext) =>
+        await (await CdsHooksEndpoints.Audited(audit, answer, record)).ExecuteAsync(httpContext);
 }

@@ -3,7 +3,6 @@ using System.Text;
 using System.Text.Json;
 using Hangfire;
 using HealthRec.Data;
-using HealthRec.Server.Hosting;
 using HealthRec.Server.Models;
 using Microsoft.AspNetCore.Http.HttpResults;
 
@@ -31,24 +30,17 @@ internal static class JobEndpoints
         ModelAdminEndpoints.Map(app);
         var api = app.MapGroup("/api").WithTags("Population health");
         api.MapGet("/worklist", WorklistAsync).WithName("Worklist")
-            .WithSummary("Patients ranked by an outcome's estimate in the latest completed scoring run, with their top recommendations (local requests only).");
-        api.MapGet("/runs", RunsAsync).WithName("ScoringRuns").WithSummary("Recent population-scoring runs and their progress (local requests only).");
+            .WithSummary("Patients ranked by an outcome's estimate in the latest completed scoring run, with their top recommendations (staff role Clinician or Admin).");
+        api.MapGet("/runs", RunsAsync).WithName("ScoringRuns").WithSummary("Recent population-scoring runs and their progress (staff role Clinician or Admin).");
         api.MapGet("/runs/{runId}/export", ExportAsync).WithName("ExportRun")
-            .WithSummary("Every estimate of a run as CSV (format=csv, the default) or NDJSON (format=ndjson) (local requests only).");
+            .WithSummary("Every estimate of a run as CSV (format=csv, the default) or NDJSON (format=ndjson) (staff role Clinician or Admin).");
         app.MapPost("/admin/jobs/{name}", Trigger).WithTags("Admin").WithName("TriggerJob")
-            .WithSummary("Runs a job now: population-scoring (optional indexDate=yyyy-MM-dd), retrain (optional outcome=ID), evaluate (local requests only).");
+            .WithSummary("Runs a job now: population-scoring (optional indexDate=yyyy-MM-dd), retrain (optional outcome=ID), evaluate (staff role Admin).");
     }
 
-    internal static ProblemHttpResult NotLocal() => TypedResults.Problem(statusCode: 403, title: "Local requests only",
-        detail: "This endpoint lists patients: it answers requests from this machine only until staff sign-in is configured.");
 
     internal static async Task<Results<Ok<Worklist>, ProblemHttpResult>> WorklistAsync(HttpContext http, ScoreStore store, string outcome, int? top, string? band)
     {
-        if (!Loopback.IsLocal(http))
-        {
-            return NotLocal();
-        }
-
         if (top is < 1 or > 10_000)
         {
             return TypedResults.Problem(statusCode: 400, title: "Bad top", detail: "top must be between 1 and 10,000.");
@@ -68,11 +60,6 @@ internal static class JobEndpoints
 
     internal static async Task<Results<Ok<RunSummary[]>, ProblemHttpResult>> RunsAsync(HttpContext http, ScoreStore store)
     {
-        if (!Loopback.IsLocal(http))
-        {
-            return NotLocal();
-        }
-
         var runs = await store.RecentRunsAsync(20, http.RequestAborted);
         var summaries = new List<RunSummary>();
         foreach (var run in runs)
@@ -85,11 +72,6 @@ internal static class JobEndpoints
 
     internal static async Task<IResult> ExportAsync(HttpContext http, ScoreStore store, string runId, string? format)
     {
-        if (!Loopback.IsLocal(http))
-        {
-            return NotLocal();
-        }
-
         if (format is not (null or "csv" or "ndjson"))
         {
             return TypedResults.Problem(statusCode: 400, title: "Bad format", detail: "format must be csv or ndjson.");
@@ -124,11 +106,6 @@ internal static class JobEndpoints
     internal static Results<Accepted<JobQueued>, ProblemHttpResult> Trigger(HttpContext http, string name, string? indexDate, string? outcome,
         IBackgroundJobClient jobs, ModelCatalog catalog)
     {
-        if (!Loopback.IsLocal(http))
-        {
-            return NotLocal();
-        }
-
         if (indexDate is not null && !DateOnly.TryParseExact(indexDate, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out _))
         {
             return TypedResults.Problem(statusCode: 400, title: "Bad indexDate", detail: "indexDate must be a date, yyyy-MM-dd.");

@@ -103,10 +103,17 @@ public static partial class JobsExtensions
         return builder;
     }
 
-    /// <summary>The dashboard at <c>/hangfire</c>; Hangfire's default filter opens it to local requests only.</summary>
+    /// <summary>
+    /// The dashboard at <c>/hangfire</c>: the staff gate (<see cref="Hosting.StaffAccess"/>) lets in any staff role;
+    /// only Admin may act in it (trigger, retry, delete), everyone else reads.
+    /// </summary>
     public static WebApplication MapJobs(this WebApplication app)
     {
-        app.MapHangfireDashboard("/hangfire");
+        app.MapHangfireDashboard("/hangfire", new DashboardOptions
+        {
+            Authorization = [new StaffDashboardAuthorization()],
+            IsReadOnlyFunc = context => !Hangfire.Dashboard.AspNetCoreDashboardContextExtensions.GetHttpContext(context).User.IsInRole(Hosting.StaffRoles.Admin),
+        });
         JobEndpoints.Map(app);
         ScheduleRecurring(app);
         return app;
@@ -149,5 +156,15 @@ public static partial class JobsExtensions
     private sealed class SharedDataSourceConnectionFactory(NpgsqlDataSource dataSource) : IConnectionFactory
     {
         public NpgsqlConnection GetOrCreateConnection() => dataSource.CreateConnection();
+    }
+}
+
+/// <summary>The dashboard is open to whoever the staff gate let through (a signed-in user with a staff role).</summary>
+internal sealed class StaffDashboardAuthorization : Hangfire.Dashboard.IDashboardAuthorizationFilter
+{
+    public bool Authorize(Hangfire.Dashboard.DashboardContext context)
+    {
+        var user = Hangfire.Dashboard.AspNetCoreDashboardContextExtensions.GetHttpContext(context).User;
+        return user.IsInRole(Hosting.StaffRoles.Admin) || user.IsInRole(Hosting.StaffRoles.Auditor) || user.IsInRole(Hosting.StaffRoles.Clinician);
     }
 }

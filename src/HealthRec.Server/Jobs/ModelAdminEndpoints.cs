@@ -27,26 +27,21 @@ public sealed record ModelAdminView(string Outcome, string? Champion, IReadOnlyL
 public sealed record ModelAdminSummary(string Outcome, string? Champion, int Versions, string? LatestDecision, DateTimeOffset? LastEvaluatedAt,
     string? LastDriftFlag);
 
-/// <summary><c>GET /admin/models[/{outcome}]</c>: what operators and data scientists check after a retrain or an evaluation (local requests only).</summary>
+/// <summary><c>GET /admin/models[/{outcome}]</c>: what operators and data scientists check after a retrain or an evaluation (staff role Admin).</summary>
 internal static class ModelAdminEndpoints
 {
     public static void Map(WebApplication app)
     {
         var admin = app.MapGroup("/admin/models").WithTags("Admin");
         admin.MapGet("", ListAsync).WithName("AdminModels")
-            .WithSummary("Every outcome: its champion, how many versions, the latest gate decision and drift flag (local requests only).");
+            .WithSummary("Every outcome: its champion, how many versions, the latest gate decision and drift flag (staff role Admin).");
         admin.MapGet("/{outcome}", OneAsync).WithName("AdminModel")
-            .WithSummary("One outcome: every version, the champion, the gate decisions with their numbers and the metrics and drift history (local requests only).");
+            .WithSummary("One outcome: every version, the champion, the gate decisions with their numbers and the metrics and drift history (staff role Admin).");
     }
 
     internal static async Task<Results<Ok<ModelAdminSummary[]>, ProblemHttpResult>> ListAsync(HttpContext http, ModelLifecycleStore store,
         IOptions<ModelOptions> options, IHostEnvironment environment)
     {
-        if (!Hosting.Loopback.IsLocal(http))
-        {
-            return JobEndpoints.NotLocal();
-        }
-
         var registry = Path.Combine(environment.ContentRootPath, options.Value.Path);
         var decisions = await store.DecisionsAsync(null, 1000, http.RequestAborted);
         var evaluations = await store.EvaluationsAsync(null, 1000, http.RequestAborted);
@@ -63,11 +58,6 @@ internal static class ModelAdminEndpoints
     internal static async Task<Results<Ok<ModelAdminView>, ProblemHttpResult>> OneAsync(HttpContext http, string outcome, ModelLifecycleStore store,
         IOptions<ModelOptions> options, IHostEnvironment environment)
     {
-        if (!Hosting.Loopback.IsLocal(http))
-        {
-            return JobEndpoints.NotLocal();
-        }
-
         var registry = Path.Combine(environment.ContentRootPath, options.Value.Path);
         if (!ModelRegistry.Outcomes(registry).Contains(outcome, StringComparer.Ordinal))
         {

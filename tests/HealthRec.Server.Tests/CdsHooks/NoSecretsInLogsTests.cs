@@ -65,6 +65,23 @@ public sealed class NoSecretsInLogsTests(VerboseTrustedClients fixture) : IClass
         var feedback = JsonNode.Parse($$"""{"feedback":[{"card":"{{card}}","outcome":"overridden","outcomeTimestamp":"2026-12-01T10:00:00Z"}]}""")!;
         Assert.Equal(200, (await Cds.PostAsync(client, "/cds-services/healthrec-patient-risk/feedback", feedback, Ct, feedbackJwt)).Status);
 
+        // Nor in the audit trail, which names every one of these calls: no token, and none of the record read (the
+        // prefetched and fetched resources' bodies), only references to them.
+        var audit = await fixture.Server.Services.GetRequiredService<Data.AuditStore>().ReadAsync(Ct).ToListAsync(Ct);
+        Assert.True(audit.Count >= 6, $"only {audit.Count} audit records for six calls");
+        foreach (var entry in audit)
+        {
+            foreach (var part in secrets.SelectMany(s => s.Split('.')).Where(p => p.Length > 20))
+            {
+                Assert.False(entry.ResourceJson.Contains(part, StringComparison.Ordinal), $"audit record {entry.Seq} holds part of a token");
+            }
+
+            foreach (var type in new[] { "Patient", "Observation", "Condition", "MedicationStatement", "MedicationRequest", "Encounter", "Bundle" })
+            {
+                Assert.DoesNotContain($"\"resourceType\":\"{type}\"", entry.ResourceJson, StringComparison.Ordinal);
+            }
+        }
+
         var records = fixture.Logs.GetSnapshot();
         Assert.True(records.Count > 20, $"only {records.Count} log records: the capture is not seeing the server's logs");
         foreach (var record in records)

@@ -1,0 +1,223 @@
+using System.Security.Claims;
+using System.Text.Encodings.Web;
+using HealthRec.Server.Audit;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Authentication.JwtBearer;
+using Microsoft.AspNetCore.Authorization;
+using Microsoft.Extensions.Options;
+using Microsoft.Identity.Web;
+using Hl7AuditEvent = Hl7.Fhir.Model.AuditEvent;
+
+namespace HealthRec.Server.Hosting;
+
+/// <summary>The staff roles (Entra ID app roles, or the <c>roles</c> claim of another OpenID Connect authority).</summary>
+public static class StaffRoles
+{
+    public const string Admin = "Admin";
+    public const string Auditor = "Auditor";
+    public const string Clinician = "Clinician";
+}
+
+/// <summary>
+/// Staff sign-in and who may use which staff API. With <c>Staff:Instance</c> and <c>Staff:TenantId</c> (Entra ID) or
+/// <c>Staff:Authority</c> (any other OpenID Connect authority, e.g. an on-premises identity provider) and
+/// <c>Staff:ClientId</c> (the API's application id; tokens must name it, or <c>api://</c> it, as audience), staff APIs
+/// take bearer tokens validated by Microsoft.Identity.Web, and the token's app roles decide. Without them (the embedded
+/// default) there is no sign-in: requests from this machine act as a local operator with every role, and any other
+/// caller gets 401.
+/// <para>Rules, by path: <c>/admin/audit/*</c> Admin or Auditor; <c>/admin/*</c> Admin; <c>/audit/*</c> Auditor (the people
+/// whose work the trail records do not review it); <c>/api/*</c> (worklist, runs) Clinician or Admin; <c>/hangfire</c> any
+/// staff role, read-only unless Admin. Each access, allowed or refused, is recorded in the audit trail before it is
+/// carried out.</para>
+/// </summary>
+public static partial class StaffAccess
+{
+    public const string Section = "Staff";
+    private const string LocalScheme = "LocalOperator";
+
+    private static readonly (string Prefix, string Policy, string[] Roles)[] Rules =
+    [
+        ("/admin/audit", "staff:audit-admin", [StaffRoles.Admin, StaffRoles.Auditor]),
+        ("/admin", "staff:admin", [StaffRoles.Admin]),
+        ("/audit", "staff:audit", [StaffRoles.Auditor]),
+        ("/api", "staff:clinical", [StaffRoles.Clinician, StaffRoles.Admin]),
+        ("/hangfire", "staff:any", [StaffRoles.Admin, StaffRoles.Auditor, StaffRoles.Clinician]),
+    ];
+
+    /// <summary>Whether an identity provider is configured (otherwise: local operator only).</summary>
+    public static bool SignInConfigured(IConfiguration configuration)
+    {
+        var section = configuration.GetSection(Section);
+        return !string.IsNullOrWhiteSpace(section["Authority"]) || !string.IsNullOrWhiteSpace(section["TenantId"]);
+    }
+
+    public static WebApplicationBuilder AddStaffAccess(this WebApplicationBuilder builder)
+    {
+        if (SignInConfigured(builder.Configuration))
+        {
+            var section = builder.Configuration.GetSection(Section);
+            if (string.IsNullOrWhiteSpace(section["ClientId"]))
+            {
+                throw new OptionsValidationException(Section, typeof(MicrosoftIdentityOptions),
+                    ["Staff:ClientId must name the staff API's application (client) id: tokens are accepted only with it as audience."]);
+            }
+
+            var authority = section["Authority"];
+            if (authority is { Length: > 0 } && !Loopback.IsHttpsOrLoopback(new Uri(authority)))
+            {
+                throw new OptionsValidationException(Section, typeof(MicrosoftIdentityOptions), [$"Staff:Authority must be https (or loopback): {authority}"]);
+            }
+
+            builder.Services.AddAuthentication(JwtBearerDefaults.AuthenticationScheme)
+                .AddMicrosoftIdentityWebApi(builder.Configuration, Section, JwtBearerDefaults.AuthenticationScheme);
+            builder.Services.Configure<JwtBearerOptions>(JwtBearerDefaults.AuthenticationScheme, jwt =>
+            {
+                // A loopback authority over plain http is for tests and development on one machine only.
+                jwt.RequireHttpsMetadata = authority is not { Length: > 0 } || new Uri(authority).Scheme == Uri.UriSchemeHttps;
+                jwt.MapInboundClaims = false;
+                jwt.TokenValidationParameters.RoleClaimType = "roles";
+                jwt.TokenValidationParameters.NameClaimType = "sub";
+            });
+            if (authority is { Length: > 0 } && string.IsNullOrWhiteSpace(section["TenantId"]))
+            {
+                // Another OpenID Connect authority: Microsoft.Identity.Web still validates the token (signature from the
+                // authority's published keys, lifetime, audience = ClientId, a roles or scp claim), but the Entra-only
+                // parts of its set-up are undone after it: the "/v2.0" it appends to the authority, and its issuer and
+                // signing-key checks, which look for Entra tenant ids. The issuer must be the authority, exactly.
+                builder.Services.PostConfigure<JwtBearerOptions>(JwtBearerDefaults.AuthenticationScheme, jwt =>
+                {
+                    var issuer = authority.TrimEnd('/');
+                    jwt.Authority = issuer;
+                    jwt.MetadataAddress = issuer + "/.well-known/openid-configuration";
+                    jwt.ConfigurationManager = new Microsoft.IdentityModel.Protocols.ConfigurationManager<Microsoft.IdentityModel.Protocols.OpenIdConnect.OpenIdConnectConfiguration>(
+                        jwt.MetadataAddress, new Microsoft.IdentityModel.Protocols.OpenIdConnect.OpenIdConnectConfigurationRetriever(),
+                        new Microsoft.IdentityModel.Protocols.HttpDocumentRetriever(jwt.Backchannel) { RequireHttps = jwt.RequireHttpsMetadata });
+                    jwt.TokenValidationParameters.IssuerValidator = null;
+                    jwt.TokenValidationParameters.ValidIssuers = [issuer, issuer + "/"];
+                    jwt.TokenValidationParameters.IssuerSigningKeyValidatorUsingConfiguration = null;
+                    jwt.TokenValidationParameters.ValidAudiences ??= [section["ClientId"]!, $"api://{section["ClientId"]}"];
+                });
+            }
+        }
+        else
+        {
+            builder.Services.AddAuthentication(LocalScheme).AddScheme<AuthenticationSchemeOptions, LocalOperatorHandler>(LocalScheme, null);
+        }
+
+        builder.Services.AddAuthorization(options =>
+        {
+            foreach (var (_, policy, roles) in Rules)
+            {
+                options.AddPolicy(policy, p => p.RequireAuthenticatedUser().RequireRole(roles));
+            }
+        });
+        return builder;
+    }
+
+    /// <summary>The gate in front of every staff path: 401 without a valid sign-in, 403 without the role, and a record of each access.</summary>
+    public static WebApplication UseStaffAccess(this WebApplication app)
+    {
+        app.UseAuthentication();
+        app.Use(async (http, next) =>
+        {
+            var path = http.Request.Path;
+            var rule = Rules.FirstOrDefault(r => path.StartsWithSegments(r.Prefix, StringComparison.OrdinalIgnoreCase));
+            if (rule.Policy is null)
+            {
+                await next(http);
+                return;
+            }
+
+            var authorization = http.RequestServices.GetRequiredService<IAuthorizationService>();
+            var audit = http.RequestServices.GetRequiredService<AuditTrail>();
+            var time = http.RequestServices.GetRequiredService<TimeProvider>();
+            var signedIn = http.User.Identity?.IsAuthenticated == true;
+            var allowed = signedIn && (await authorization.AuthorizeAsync(http.User, rule.Policy)).Succeeded;
+            var status = allowed ? 200 : signedIn ? 403 : 401;
+            var record = AccessEvent(http, time.GetUtcNow(), status, rule.Roles);
+            try
+            {
+                await audit.RecordAsync(record);
+            }
+            catch (Exception ex) when (ex is AggregateException or ObjectDisposedException)
+            {
+                await AuditTrail.NotRecorded().ExecuteAsync(http);
+                return;
+            }
+
+            if (allowed)
+            {
+                await next(http);
+            }
+            else if (!signedIn)
+            {
+                await http.ChallengeAsync();
+            }
+            else
+            {
+                await TypedResults.Problem(statusCode: 403, title: "Not allowed",
+                    detail: $"{path} needs the role {string.Join(" or ", rule.Roles)}; your sign-in has {Roles(http.User)}.").ExecuteAsync(http);
+            }
+        });
+        return app;
+    }
+
+    private static string Roles(ClaimsPrincipal user)
+    {
+        var roles = user.FindAll("roles").Select(c => c.Value).ToList();
+        return roles.Count == 0 ? "no HealthRec role" : string.Join(", ", roles);
+    }
+
+    /// <summary>The AuditEvent of one staff access: who (subject, issuer, roles), what (method and path), allowed or why not.</summary>
+    private static Hl7AuditEvent AccessEvent(HttpContext http, DateTimeOffset at, int status, string[] needed)
+    {
+        var method = http.Request.Method;
+        var action = HttpMethods.IsGet(method) || HttpMethods.IsHead(method) ? Hl7AuditEvent.AuditEventAction.R : Hl7AuditEvent.AuditEventAction.E;
+        var outcome = status switch
+        {
+            401 => AuditOutcome.Failed("not signed in"),
+            403 => AuditOutcome.Failed($"needs the role {string.Join(" or ", needed)}"),
+            _ => AuditOutcome.Success,
+        };
+        var audit = AuditEvents.New(AuditEvents.Rest, "staff-access", action, at, outcome, http.TraceIdentifier);
+        var user = http.User;
+        if (user.Identity?.IsAuthenticated == true)
+        {
+            var subject = user.FindFirst("sub")?.Value ?? user.FindFirst("oid")?.Value ?? user.Identity.Name ?? "unknown";
+            var issuer = user.FindFirst("iss")?.Value ?? "urn:healthrec:local-operator";
+            audit.User(subject, user.FindFirst("name")?.Value ?? user.FindFirst("azp")?.Value ?? user.FindFirst("client_id")?.Value,
+                user.FindAll("roles").Select(c => c.Value), identifierSystem: issuer);
+        }
+
+        // The path and query, never headers (a token travels in one) or the body.
+        return audit.Thing(AuditCodes.Uri, $"{method} {http.Request.Path}{http.Request.QueryString}", name: $"{method} {http.Request.Path}");
+    }
+
+    /// <summary>The embedded default without an identity provider: a request from this machine is the local operator, with every role.</summary>
+    private sealed class LocalOperatorHandler(IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder)
+        : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
+    {
+        protected override Task<AuthenticateResult> HandleAuthenticateAsync()
+        {
+            if (!Loopback.IsLocal(Context))
+            {
+                return Task.FromResult(AuthenticateResult.NoResult());
+            }
+
+            var identity = new ClaimsIdentity(
+                [
+                    new Claim("sub", "local-operator"),
+                    new Claim("name", "local operator (no staff sign-in configured)"),
+                    new Claim("roles", StaffRoles.Admin), new Claim("roles", StaffRoles.Auditor), new Claim("roles", StaffRoles.Clinician),
+                ], LocalScheme, "sub", "roles");
+            return Task.FromResult(AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(identity), LocalScheme)));
+        }
+
+        protected override Task HandleChallengeAsync(AuthenticationProperties properties)
+        {
+            Response.StatusCode = 401;
+            Response.Headers.WWWAuthenticate = "Bearer";
+            return Task.CompletedTask;
+        }
+    }
+}

@@ -1,0 +1,215 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Security.Cryptography;
+using System.Text.Json.Nodes;
+using HealthRec.Server.Audit;
+using HealthRec.Testing;
+using Hl7.Fhir.Model;
+using Microsoft.IdentityModel.JsonWebTokens;
+using Microsoft.IdentityModel.Tokens;
+using Task = System.Threading.Tasks.Task;
+
+namespace HealthRec.Server.Tests;
+
+/// <summary>
+/// A server whose staff sign-in is the OpenID Connect authority of the FHIR test server (oidc-provider): tokens come
+/// from a real client-credentials grant there, as signed JWTs with app roles, and the server validates them with
+/// Microsoft.Identity.Web against that authority's discovery document and keys.
+/// </summary>
+public sealed class StaffServer : IAsyncLifetime
+{
+    private RunningServer? _server;
+
+    internal RunningServer Server => _server ?? throw new InvalidOperationException("not started");
+
+    public static Uri Authority => new(TestServices.FhirBaseUrl, "/oauth");
+
+    public async ValueTask InitializeAsync() => _server = await RunningServer.StartAsync(new Dictionary<string, string?>
+    {
+        ["Staff:Authority"] = Authority.AbsoluteUri,
+        ["Staff:ClientId"] = "healthrec-staff",
+    }, TestContext.Current.CancellationToken);
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_server is not null)
+        {
+            await _server.DisposeAsync();
+        }
+    }
+
+    /// <summary>An access token for the staff API from the authority: client credentials of a test client with the given role.</summary>
+    public static async Task<string> TokenAsync(string client, CancellationToken cancellationToken)
+    {
+        using var http = new HttpClient();
+        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(Authority.AbsoluteUri + "/token"))
+        {
+            Content = new FormUrlEncodedContent(new Dictionary<string, string> { ["grant_type"] = "client_credentials" }),
+        };
+        request.Headers.Authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(System.Text.Encoding.ASCII.GetBytes($"{client}:{client}-secret")));
+        using var response = await http.SendAsync(request, cancellationToken);
+        var body = await response.Content.ReadAsStringAsync(cancellationToken);
+        Assert.True(response.IsSuccessStatusCode, $"the test authority refused a token for {client}: {body}");
+        return (string)JsonNode.Parse(body)!["access_token"]!;
+    }
+}
+
+/// <summary>Staff sign-in and roles on every staff path, and the audit trail's FHIR search, paging and export as an auditor uses them.</summary>
+[Collection(SequentialServers.Name)]
+public sealed class AuditReviewTests(StaffServer fixture) : IClassFixture<StaffServer>
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    private async Task<HttpResponseMessage> GetAsync(string path, string? token)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(path, UriKind.Relative));
+        if (token is not null)
+        {
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        }
+
+        return await fixture.Server.Client.SendAsync(request, Ct);
+    }
+
+    [Fact]
+    public async Task GivenStaffSignIn_WhenEachRoleCallsEachStaffPath_ThenOnlyItsRolesGetInAndEveryAttemptIsRecorded()
+    {
+        var admin = await StaffServer.TokenAsync("staff-admin", Ct);
+        var auditor = await StaffServer.TokenAsync("staff-auditor", Ct);
+        var clinician = await StaffServer.TokenAsync("staff-clinician", Ct);
+        var norole = await StaffServer.TokenAsync("staff-norole", Ct);
+        // A token shaped exactly like the authority's, signed with a key it never published.
+        using var rsa = RSA.Create(2048);
+        var forged = new JsonWebTokenHandler().CreateToken(new SecurityTokenDescriptor
+        {
+            Issuer = StaffServer.Authority.AbsoluteUri,
+            Audience = "api://healthrec-staff",
+            Expires = DateTime.UtcNow.AddMinutes(5),
+            Claims = new Dictionary<string, object> { ["roles"] = new[] { "Auditor" }, ["sub"] = "staff-auditor" },
+            SigningCredentials = new SigningCredentials(new RsaSecurityKey(rsa), SecurityAlgorithms.RsaSha256),
+        });
+
+        // path: who gets in (the rest of the staff get 403; no sign-in, a forged token or no role: 401).
+        var matrix = new Dictionary<string, string[]>(StringComparer.Ordinal)
+        {
+            ["/audit/AuditEvent"] = ["auditor"],
+            ["/audit/GuidanceResponse"] = ["auditor"],
+            ["/admin/audit/verify"] = ["admin", "auditor"],
+            ["/admin/models"] = ["admin"],
+            ["/admin/cds-feedback"] = ["admin"],
+            ["/api/runs"] = ["admin", "clinician"],
+            ["/hangfire"] = ["admin", "auditor", "clinician"],
+        };
+        var tokens = new Dictionary<string, string>(StringComparer.Ordinal) { ["admin"] = admin, ["auditor"] = auditor, ["clinician"] = clinician };
+        foreach (var (path, allowed) in matrix)
+        {
+            Assert.Equal(HttpStatusCode.Unauthorized, (await GetAsync(path, null)).StatusCode);
+            Assert.Equal(HttpStatusCode.Unauthorized, (await GetAsync(path, forged)).StatusCode);
+            Assert.NotEqual(HttpStatusCode.OK, (await GetAsync(path, norole)).StatusCode);
+            foreach (var (role, token) in tokens)
+            {
+                using var response = await GetAsync(path, token);
+                Assert.True((allowed.Contains(role) ? HttpStatusCode.OK : HttpStatusCode.Forbidden) == response.StatusCode,
+                    $"{role} on {path}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync(Ct)}");
+            }
+        }
+
+        // The dashboard: everyone with a staff role reads it; only an admin may act in it.
+        var adminPage = await (await GetAsync("/hangfire/recurring", admin)).Content.ReadAsStringAsync(Ct);
+        var clinicianPage = await (await GetAsync("/hangfire/recurring", clinician)).Content.ReadAsStringAsync(Ct);
+        Assert.Contains(AuditEndpoints.VerifyJobName, clinicianPage, StringComparison.Ordinal);
+        Assert.Contains("js-jobs-list-command", adminPage, StringComparison.Ordinal);
+        Assert.DoesNotContain("js-jobs-list-command", clinicianPage, StringComparison.Ordinal);
+
+        // Each attempt is in the trail: the clinician's refusal on /audit, with who, the roles and the path.
+        var search = JsonNode.Parse(await (await GetAsync("/audit/AuditEvent?subtype=staff-access&agent=staff-clinician&outcome=4&_count=100", auditor))
+            .Content.ReadAsStringAsync(Ct))!;
+        var refusals = search["entry"]!.AsArray().Select(e => e!["resource"]!).ToList();
+        Assert.Contains(refusals, r => r["entity"]!.AsArray().Any(e => (string?)e!["name"] == "GET /audit/AuditEvent")
+            && r["agent"]!.AsArray().Any(a => a!["role"]?.AsArray().Any(role => (string?)role!["text"] == "Clinician") == true));
+        var anonymous = JsonNode.Parse(await (await GetAsync("/audit/AuditEvent?subtype=staff-access&outcome=4&_count=1000", auditor)).Content.ReadAsStringAsync(Ct))!;
+        Assert.True((int)anonymous["total"]! >= matrix.Count * 3, $"{anonymous["total"]} refusals recorded; expected at least {matrix.Count * 3}");
+    }
+
+    [Fact]
+    public async Task GivenRecordsOfSeveralPatientsDaysAndPeople_WhenSearchedByEachParameter_ThenExactlyTheMatchingOnesComeBackPagedAndExported()
+    {
+        var trail = fixture.Server.Services.GetRequiredService<AuditTrail>();
+        var run = Guid.NewGuid().ToString("N")[..8];
+        var day = new DateTimeOffset(2020, 3, 10, 9, 0, 0, TimeSpan.Zero);
+        var made = new List<AuditEvent>();
+        for (var i = 0; i < 12; i++)
+        {
+            var at = day.AddDays(i % 3).AddMinutes(i);
+            var audit = AuditEvents.New(i % 2 == 0 ? AuditEvents.Rest : AuditEvents.ApplicationActivity, i % 4 == 0 ? "job-run" : "cds-call",
+                    i % 3 == 0 ? AuditEvent.AuditEventAction.R : AuditEvent.AuditEventAction.E, at,
+                    i == 5 ? AuditOutcome.Failed("test failure") : AuditOutcome.Success, $"req-{run}-{i}")
+                .User($"Practitioner/{run}-{i % 2}", null)
+                .Patient($"{run}-p{i % 3}")
+                .Thing("urn:test", $"{run}-thing-{i % 4}");
+            made.Add(audit);
+        }
+
+        await trail.RecordAsync(made);
+        var auditor = await StaffServer.TokenAsync("staff-auditor", Ct);
+
+        async Task<List<string>> IdsAsync(string query)
+        {
+            var ids = new List<string>();
+            var next = $"/audit/AuditEvent?{query}&_count=4";
+            var pages = 0;
+            long? total = null;
+            while (next is not null)
+            {
+                using var response = await GetAsync(next, auditor);
+                var bundle = JsonNode.Parse(await response.Content.ReadAsStringAsync(Ct))!;
+                Assert.True(response.StatusCode == HttpStatusCode.OK, bundle.ToJsonString());
+                Assert.Equal("searchset", (string?)bundle["type"]);
+                total ??= (long)bundle["total"]!;
+                ids.AddRange(bundle["entry"]!.AsArray().Select(e => (string)e!["resource"]!["id"]!));
+                next = bundle["link"]!.AsArray().FirstOrDefault(l => (string?)l!["relation"] == "next")?["url"] is { } url ? new Uri((string)url!).PathAndQuery : null;
+                Assert.True(++pages < 10, "paging does not end");
+            }
+
+            Assert.Equal(total, ids.Count);
+            Assert.Equal(ids.Count, ids.Distinct(StringComparer.Ordinal).Count());
+            return ids;
+        }
+
+        List<string> Expected(Func<int, AuditEvent, bool> match) => [.. made.Select((a, i) => (a, i)).Where(x => match(x.i, x.a)).Select(x => x.a.Id!).Reverse()];
+
+        Assert.Equal(Expected((i, _) => i % 3 == 1), await IdsAsync($"patient={run}-p1"));
+        Assert.Equal(Expected((i, _) => i % 3 == 1), await IdsAsync($"patient=Patient/{run}-p1"));
+        Assert.Equal(Expected((i, _) => i % 3 is 1 or 2), await IdsAsync($"patient={run}-p1,{run}-p2"));
+        Assert.Equal(Expected((i, _) => i % 2 == 1), await IdsAsync($"agent=Practitioner/{run}-1"));
+        Assert.Equal(Expected((i, _) => i % 4 == 2), await IdsAsync($"entity=urn:test|{run}-thing-2"));
+        Assert.Equal(Expected((i, _) => i % 3 == 0 && i % 2 == 0), await IdsAsync($"patient={run}-p0&action=R&type=rest"));
+        Assert.Equal(Expected((i, _) => i == 5), await IdsAsync($"request=req-{run}-0,req-{run}-5&outcome=4"));
+        Assert.Equal(Expected((i, _) => i % 4 == 0), await IdsAsync($"request={string.Join(",", Enumerable.Range(0, 12).Select(i => $"req-{run}-{i}"))}&subtype=job-run"));
+        Assert.Equal(Expected((i, _) => i % 2 == 1), await IdsAsync($"agent=Practitioner/{run}-1&type=http://dicom.nema.org/resources/ontology/DCM|110100"));
+        // Dates: each day holds four records; the 11th with eq, from the 11th with ge, after the 11th with gt, before it with lt.
+        var mine = $"agent=Practitioner/{run}-0,Practitioner/{run}-1";
+        Assert.Equal(Expected((i, _) => i % 3 == 1), await IdsAsync($"{mine}&date=2020-03-11"));
+        Assert.Equal(Expected((i, _) => i % 3 >= 1), await IdsAsync($"{mine}&date=ge2020-03-11"));
+        Assert.Equal(Expected((i, _) => i % 3 == 2), await IdsAsync($"{mine}&date=gt2020-03-11"));
+        Assert.Equal(Expected((i, _) => i % 3 == 0), await IdsAsync($"{mine}&date=lt2020-03-11"));
+        Assert.Equal(Expected((i, _) => i % 3 <= 1), await IdsAsync($"{mine}&date=le2020-03-11"));
+        Assert.Equal(Expected((i, a) => a.Recorded >= day.AddDays(1).AddMinutes(4) && i % 3 == 1), await IdsAsync($"{mine}&date=ge2020-03-11T09:04:00Z&date=lt2020-03-12"));
+        Assert.Equal(Expected((_, _) => true), await IdsAsync($"{mine}&date=2020-03"));
+        Assert.Empty(await IdsAsync($"{mine}&date=2021"));
+
+        // Export: every match, oldest first, one resource a line.
+        using var export = await GetAsync($"/audit/AuditEvent?{mine}&outcome=0&_format=ndjson", auditor);
+        Assert.Equal("application/fhir+ndjson", export.Content.Headers.ContentType?.MediaType);
+        var lines = (await export.Content.ReadAsStringAsync(Ct)).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(made.Where((_, i) => i != 5).Select(a => a.Id), lines.Select(l => (string)JsonNode.Parse(l)!["id"]!));
+
+        // Bad requests say what is wrong.
+        foreach (var (query, words) in new[] { ("colour=red", "'colour' is not a search parameter"), ("date=yesterday", "date 'yesterday'"), ("_count=0", "_count"), ("_count=5000", "_count") })
+        {
+            using var bad = await GetAsync($"/audit/AuditEvent?{query}", auditor);
+            Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
+            Assert.Contains(words, await bad.Content.ReadAsStringAsync(Ct), StringComparison.Ordinal);
+        }
+    }
+}
