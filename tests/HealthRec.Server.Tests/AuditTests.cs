@@ -35,8 +35,9 @@ public sealed class AuditTests : IDisposable
         Assert.Equal(0, await VerbAsync(file));
         var intact = await server.Client.GetFromJsonAsync<AuditVerificationResult>(new Uri("/admin/audit/verify", UriKind.Relative), Ct);
         Assert.True(intact!.Intact);
-        Assert.Equal(4, intact.Records);
-        Assert.Equal("intact: 4 records", await server.Services.GetRequiredService<AuditVerifyJob>().RunAsync(Ct));
+        // The four, and the record of this very request (staff access is recorded before it is carried out).
+        Assert.Equal(5, intact.Records);
+        Assert.Equal("intact: 5 records", await server.Services.GetRequiredService<AuditVerifyJob>().RunAsync(Ct));
 
         // Someone with write access to the database drops the triggers and edits record 2.
         await using (var connection = await server.Services.GetRequiredService<HealthRecDatabase>().OpenConnectionAsync(Ct))

@@ -14,4 +14,26 @@ internal static class ProfileValidation
         var resolver = new CachedResolver(new SnapshotSource(new MultiResolver(profiles, ZipSource.CreateValidationSource())));
         return new Validator(resolver, new LocalTerminologyService(resolver));
     });
+
+    /// <summary>Every audit record is an AuditEvent or GuidanceResponse valid against its HealthRec profile, with zero errors.</summary>
+    public static void AssertAuditRecordsValid(IEnumerable<Data.AuditRecord> records)
+    {
+        var validator = Validator.Value;
+        var seen = 0;
+        foreach (var record in records)
+        {
+            var resource = System.Text.Json.JsonSerializer.Deserialize<Hl7.Fhir.Model.Resource>(record.ResourceJson, Fhir.FhirJson.Options)!;
+            var profile = resource switch
+            {
+                Hl7.Fhir.Model.AuditEvent => Audit.AuditCodes.AuditEventProfile,
+                Hl7.Fhir.Model.GuidanceResponse => Audit.AuditCodes.GuidanceResponseProfile,
+                _ => throw new Xunit.Sdk.XunitException($"audit record {record.Seq} is a {resource.TypeName}"),
+            };
+            var outcome = validator.Validate(resource, profile);
+            Assert.True(outcome.Errors == 0 && outcome.Fatals == 0, $"audit record {record.Seq} ({resource.TypeName}): {outcome}\n{record.ResourceJson}");
+            seen++;
+        }
+
+        Assert.True(seen > 0, "no audit records to validate");
+    }
 }

@@ -143,6 +143,19 @@ public static class AuditEvents
         return audit;
     }
 
+    /// <summary>A caller not known (not signed in, or a token that did not verify), by its network address.</summary>
+    public static AuditEvent Anonymous(this AuditEvent audit, string? address)
+    {
+        audit.Agent.Add(new AuditEvent.AgentComponent
+        {
+            Type = new CodeableConcept(AuditCodes.Participation, "IRCP", "information recipient"),
+            Who = new ResourceReference { Display = "unknown (not signed in)" },
+            Requestor = true,
+            Network = address is null ? null : new AuditEvent.NetworkComponent { Address = address, Type = AuditEvent.AuditEventAgentNetworkType.N2 },
+        });
+        return audit;
+    }
+
     /// <summary>HealthRec itself as the agent that acted (a job, a write-back, an outbound query).</summary>
     public static AuditEvent Server(this AuditEvent audit, bool requestor)
     {
@@ -232,7 +245,7 @@ public static class AuditEvents
         };
         foreach (var missing in missingData)
         {
-            response.DataRequirement.Add(new DataRequirement { Type = FHIRAllTypes.Any, Extension = [new Extension("https://healthrec.example.org/fhir/StructureDefinition/missing-data", new FhirString(missing))] });
+            response.ReasonCode.Add(new CodeableConcept { Text = $"data not available: {missing}" });
         }
 
         if (cards.Count > 0)

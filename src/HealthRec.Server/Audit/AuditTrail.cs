@@ -26,7 +26,11 @@ internal static class CdsAudit
     public const string CardSystem = "https://healthrec.example.org/fhir/sid/cds-card";
 
     public sealed record Call(string ServiceId, string? Hook, string? HookInstance, string? PatientId, string? ClientIssuer, string? Tenant, string? Jti,
-        string? UserId, string RequestId, DateTimeOffset At);
+        string? UserId, string RequestId, DateTimeOffset At)
+    {
+        /// <summary>The caller's network address (recorded for a refused call, whose caller is not known).</summary>
+        public string? RemoteAddress { get; init; }
+    }
 
     /// <summary>The call's AuditEvent: who called (client, tenant, user), which patient and service, the cards returned (by uuid, with the models), the outcome.</summary>
     public static AuditEvent CallEvent(Call call, AuditOutcome outcome, IReadOnlyList<(string Uuid, string Kind, string Subject)> cards, string? models,
@@ -36,6 +40,10 @@ internal static class CdsAudit
         if (call.ClientIssuer is not null)
         {
             audit.Application(AuditCodes.Uri, call.ClientIssuer, call.Tenant is null ? null : $"tenant {call.Tenant}", requestor: call.UserId is null);
+        }
+        else if (outcome.Code != AuditEvent.AuditEventOutcome.N0)
+        {
+            audit.Anonymous(call.RemoteAddress);
         }
 
         if (call.UserId is { Length: > 0 } user)
@@ -107,6 +115,10 @@ internal static class CdsAudit
         if (call.ClientIssuer is not null)
         {
             audit.Application(AuditCodes.Uri, call.ClientIssuer, call.Tenant is null ? null : $"tenant {call.Tenant}", requestor: true);
+        }
+        else if (outcome.Code != AuditEvent.AuditEventOutcome.N0)
+        {
+            audit.Anonymous(call.RemoteAddress);
         }
 
         audit.Server(requestor: false).Thing(ServiceSystem, call.ServiceId, name: call.ServiceId, details: call.Jti is null ? null : [("jti", call.Jti)]);

@@ -102,7 +102,7 @@ public static partial class CdsHooksEndpoints
         var settings = options.Value;
         var baseUrl = BaseUrl(http, settings);
         var caller = await trust.AuthenticateAsync(http, [new Uri(baseUrl, $"cds-services/{id}").AbsoluteUri], cancellationToken);
-        var call = new CdsAudit.Call(id, null, null, null, caller?.Issuer, caller?.Tenant, caller?.Jti, null, http.TraceIdentifier, receivedAt);
+        var call = new CdsAudit.Call(id, null, null, null, caller?.Issuer, caller?.Tenant, caller?.Jti, null, http.TraceIdentifier, receivedAt) { RemoteAddress = http.Connection.RemoteIpAddress?.ToString() };
         if (caller is null)
         {
             // Refused callers are recorded too (who tried is not known: the token did not verify).

@@ -32,7 +32,7 @@ internal static class FeedbackEndpoints
         var baseUrl = CdsHooksEndpoints.BaseUrl(http, options.Value);
         var caller = await trust.AuthenticateAsync(http,
             [new Uri(baseUrl, $"cds-services/{id}/feedback").AbsoluteUri, new Uri(baseUrl, $"cds-services/{id}").AbsoluteUri], cancellationToken);
-        var call = new Audit.CdsAudit.Call(id, null, null, null, caller?.Issuer, caller?.Tenant, caller?.Jti, null, http.TraceIdentifier, time.GetUtcNow());
+        var call = new Audit.CdsAudit.Call(id, null, null, null, caller?.Issuer, caller?.Tenant, caller?.Jti, null, http.TraceIdentifier, time.GetUtcNow()) { RemoteAddress = http.Connection.RemoteIpAddress?.ToString() };
         IResult Refused(IResult answer, int status, string why, IReadOnlyList<CdsFeedback>? items = null) =>
             new AuditedResult(audit, answer, Audit.CdsAudit.FeedbackEvent(call, Audit.AuditOutcome.FromStatus(status, why), items ?? []));
         if (caller is null)

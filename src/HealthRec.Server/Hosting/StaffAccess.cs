@@ -188,6 +188,12 @@ public static partial class StaffAccess
             audit.User(subject, user.FindFirst("name")?.Value ?? user.FindFirst("azp")?.Value ?? user.FindFirst("client_id")?.Value,
                 user.FindAll("roles").Select(c => c.Value), identifierSystem: issuer);
         }
+        else
+        {
+            audit.Anonymous(http.Connection.RemoteIpAddress?.ToString());
+        }
+
+        audit.Server(requestor: false);
 
         // The path and query, never headers (a token travels in one) or the body.
         return audit.Thing(AuditCodes.Uri, $"{method} {http.Request.Path}{http.Request.QueryString}", name: $"{method} {http.Request.Path}");

@@ -55,6 +55,9 @@ public static partial class JobsExtensions
         var usePostgres = !string.IsNullOrWhiteSpace(
             builder.Configuration.GetConnectionString(StorageServiceCollectionExtensions.PostgresConnectionStringName));
 
+        // Job runs are audited by a filter of this server's (not Hangfire's static global filters: tests run several servers in one process).
+        builder.Services.AddSingleton<Audit.JobAuditFilter>();
+        builder.Services.AddSingleton<Hangfire.Common.IJobFilterProvider>(services => new AuditedJobFilters(services.GetRequiredService<Audit.JobAuditFilter>()));
         builder.Services.AddHangfire((services, configuration) =>
         {
             configuration
@@ -167,4 +170,11 @@ internal sealed class StaffDashboardAuthorization : Hangfire.Dashboard.IDashboar
         var user = Hangfire.Dashboard.AspNetCoreDashboardContextExtensions.GetHttpContext(context).User;
         return user.IsInRole(Hosting.StaffRoles.Admin) || user.IsInRole(Hosting.StaffRoles.Auditor) || user.IsInRole(Hosting.StaffRoles.Clinician);
     }
+}
+
+/// <summary>Hangfire's global filters (retries, display names) and this server's job audit.</summary>
+internal sealed class AuditedJobFilters(Audit.JobAuditFilter audit) : Hangfire.Common.IJobFilterProvider
+{
+    public IEnumerable<Hangfire.Common.JobFilter> GetFilters(Hangfire.Common.Job job) =>
+        Hangfire.Common.JobFilterProviders.Providers.GetFilters(job).Append(new Hangfire.Common.JobFilter(audit, Hangfire.Common.JobFilterScope.Global, null));
 }

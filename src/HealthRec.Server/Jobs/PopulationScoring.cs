@@ -76,7 +76,7 @@ public sealed class NodeIdentity
 /// </summary>
 public sealed partial class PopulationScoringJob(ScoreStore store, ModelCatalog models, FhirRecordMapper mapper, IOptions<ScoringOptions> options,
     IHostEnvironment environment, IBackgroundJobClient jobs, NodeIdentity node, TimeProvider time, IHttpClientFactory httpClients,
-    ILogger<PopulationScoringJob> logger)
+    Audit.AuditTrail audit, ILogger<PopulationScoringJob> logger)
 {
     public const string Name = "population-scoring";
 
@@ -160,8 +160,19 @@ public sealed partial class PopulationScoringJob(ScoreStore store, ModelCatalog 
             var synthetic = Ingestion.InputSources.IsSynthetic(SourcePath);
             var resources = rows.Select(r => serving.Predictors.TryGetValue(r.Outcome, out var p)
                 ? RiskAssessmentWriter.Build(r, p.Definition, p.Manifest.Validation, run.IndexAt, synthetic) : null).OfType<Hl7.Fhir.Model.RiskAssessment>().ToList();
-            await new RiskAssessmentWriter(httpClients.CreateClient(WriteBackClient), new Uri(settings.WriteBackUrl), settings.WriteBackToken)
-                .WriteAsync(resources, cancellationToken);
+            var server = new Uri(settings.WriteBackUrl);
+            try
+            {
+                await new RiskAssessmentWriter(httpClients.CreateClient(WriteBackClient), server, settings.WriteBackToken).WriteAsync(resources, cancellationToken);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                await audit.RecordAsync(Audit.ModelAudit.WriteBack(server, runId, chunk, resources.Count,
+                    Audit.AuditOutcome.Failed($"refused or unreachable: {ex.GetType().Name}", serious: true), time.GetUtcNow()));
+                throw;
+            }
+
+            await audit.RecordAsync(Audit.ModelAudit.WriteBack(server, runId, chunk, resources.Count, Audit.AuditOutcome.Success, time.GetUtcNow()));
             LogWrittenBack(runId, chunk, resources.Count);
         }
 

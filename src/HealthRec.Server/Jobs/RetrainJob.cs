@@ -42,7 +42,7 @@ public sealed class RetrainOptions
 /// </summary>
 public sealed partial class RetrainJob(ClinicalSchema schema, ModelCatalog catalog, ModelLifecycleStore store, IOptions<RetrainOptions> options,
     IOptions<ModelOptions> modelOptions, IOptions<KnowledgeOptions> knowledge, IHostEnvironment environment, JobStorage storage, NodeIdentity node,
-    TimeProvider time, IHttpClientFactory httpClients, ILogger<RetrainJob> logger)
+    TimeProvider time, IHttpClientFactory httpClients, Audit.AuditTrail audit, ILogger<RetrainJob> logger)
 {
     public const string Name = "retrain";
 
@@ -93,6 +93,7 @@ public sealed partial class RetrainJob(ClinicalSchema schema, ModelCatalog catal
             {
                 await store.RecordDecisionAsync(new StoredDecision(d.Outcome, d.Challenger, d.Champion, d.Promote, d.TestExamples, d.Summary,
                     JsonSerializer.Serialize(d.Checks, ModelRegistry.Json), d.DecidedAt, node.Name), cancellationToken);
+                await audit.RecordAsync(Audit.ModelAudit.Promotion(d, d.Summary, d.DecidedAt));
             }
 
             LogResult(result.Line);

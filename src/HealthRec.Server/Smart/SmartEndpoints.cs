@@ -60,11 +60,11 @@ public static partial class SmartEndpoints
             headers.ContentSecurityPolicy = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'; base-uri 'none'";
             return await next(context);
         });
-        smart.MapGet("/launch", SmartLaunch.EhrLaunchAsync).WithName("SmartEhrLaunch");
-        smart.MapGet("/login", SmartLaunch.StandaloneLaunchAsync).WithName("SmartStandaloneLaunch");
-        smart.MapGet("/callback", SmartLaunch.CallbackAsync).WithName("SmartCallback");
-        smart.MapGet("/app", AppAsync).WithName("SmartPatientView");
-        smart.MapGet("/preview", PreviewAsync).WithName("PreviewPatient");
+        smart.MapGet("/launch", SmartLaunch.EhrLaunchAsync).WithName("SmartEhrLaunch").AddEndpointFilter(new SmartAuditFilter("smart-launch"));
+        smart.MapGet("/login", SmartLaunch.StandaloneLaunchAsync).WithName("SmartStandaloneLaunch").AddEndpointFilter(new SmartAuditFilter("smart-launch"));
+        smart.MapGet("/callback", SmartLaunch.CallbackAsync).WithName("SmartCallback").AddEndpointFilter(new SmartAuditFilter("smart-token"));
+        smart.MapGet("/app", AppAsync).WithName("SmartPatientView").AddEndpointFilter(new SmartAuditFilter("smart-view"));
+        smart.MapGet("/preview", PreviewAsync).WithName("PreviewPatient").AddEndpointFilter(new SmartAuditFilter("smart-view"));
         // The public keys of HealthRec's asymmetric clients, for EHRs to register by URL (SMART confidential-asymmetric).
         smart.MapGet("/jwks.json", (Microsoft.Extensions.Options.IOptions<SmartOptions> options) => TypedResults.Json(new Dictionary<string, object>
         {
@@ -82,6 +82,11 @@ public static partial class SmartEndpoints
         if (session is not null)
         {
             session = await SmartLaunch.FreshAsync(id!, session, options.Value, clients, sessions, time, logs.CreateLogger(nameof(SmartLaunch)), http.RequestAborted);
+        }
+
+        if (session is not null)
+        {
+            SmartAuditFilter.Note(http, issuer: session.Issuer, client: session.ClientId);
         }
 
         if (session is null)
@@ -168,6 +173,7 @@ public static partial class SmartEndpoints
         List<(string, string)> formFields, ModelCatalog models, FhirRecordMapper mapper, PatientViewBuilder views, IHttpClientFactory clients, TimeProvider time,
         Data.CdsCardRecord? openedFrom)
     {
+        SmartAuditFilter.Note(http, issuer: server.AbsoluteUri, patient: patient);
         var report = new IngestionReport();
         PatientResources? resources;
         try

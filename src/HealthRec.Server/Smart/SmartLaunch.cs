@@ -54,6 +54,7 @@ internal static partial class SmartLaunch
             return Error(400, "HealthRec is not registered with this EHR", [$"No client is configured for the FHIR server '{iss}' (setting Smart:Clients)."]);
         }
 
+        SmartAuditFilter.Note(http, issuer: client.Issuer, client: client.ClientId);
         var configuration = await DiscoverAsync(clients.CreateClient(AuthHttpClient), iss.TrimEnd('/'), http.RequestAborted);
         if (configuration.Problem is { } problem)
         {
@@ -115,6 +116,7 @@ internal static partial class SmartLaunch
                 ["The answer from the EHR does not match a launch started in this browser (it expired, or came from elsewhere). Nothing was read."]);
         }
 
+        SmartAuditFilter.Note(http, issuer: pending.Issuer, client: pending.ClientId);
         if (error is not null)
         {
             Log.AuthorizationDenied(logger, pending.Issuer, error.Length > 64 ? error[..64] : error);
@@ -152,6 +154,7 @@ internal static partial class SmartLaunch
             return Error(400, "The EHR did not say which patient", ["The token response carries no patient, so there is no record to show."]);
         }
 
+        SmartAuditFilter.Note(http, patient: patient);
         var now = time.GetUtcNow();
         var session = new SmartSession(pending.Issuer, patient, pending.ClientId, pending.TokenEndpoint, tokens.AccessToken, tokens.RefreshToken,
             now.AddSeconds(tokens.ExpiresIn ?? 300), now + options.Value.SessionLifetime, tokens.NeedPatientBanner ?? true, tokens.Scope ?? "",

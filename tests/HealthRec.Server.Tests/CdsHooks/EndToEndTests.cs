@@ -69,6 +69,7 @@ public sealed class EndToEndTests(CdsServer fixture) : IClassFixture<CdsServer>,
         }
 
         Assert.True(answered >= 2, $"only {answered} of {patients.Count} generated patients got a card: the comparison would say little");
+        ProfileValidation.AssertAuditRecordsValid(await fixture.Server.Services.GetRequiredService<Data.AuditStore>().ReadAsync(Ct).ToListAsync(Ct));
     }
 
     // The audit trail holds, for one call: exactly one GuidanceResponse (requestIdentifier = hookInstance) with every card

@@ -82,6 +82,9 @@ public sealed class NoSecretsInLogsTests(VerboseTrustedClients fixture) : IClass
             }
         }
 
+        // And each is valid against its HealthRec profile: answered, refused (401), unanswerable (412), feedback.
+        ProfileValidation.AssertAuditRecordsValid(audit);
+
         var records = fixture.Logs.GetSnapshot();
         Assert.True(records.Count > 20, $"only {records.Count} log records: the capture is not seeing the server's logs");
         foreach (var record in records)
