@@ -112,6 +112,118 @@ public sealed class AuditStoreTests
         Assert.Equal(120, (await store.ReadAsync(Ct).ToListAsync(Ct)).Select(r => r.ResourceId).Distinct(StringComparer.Ordinal).Count());
     }
 
+    [Theory]
+    [InlineData(DatabaseEngine.Sqlite)]
+    [InlineData(DatabaseEngine.Postgres)]
+    public async Task GivenRecordsPastRetention_WhenArchived_ThenTheFileHoldsThemVerifiedTheRestStillVerifiesAndOnlyArchivedRecordsCouldBeRemoved(DatabaseEngine engine)
+    {
+        await using var test = await TestDatabase.CreateAsync(engine, migrate: true, Ct);
+        var clock = new FakeTimeProvider(new DateTimeOffset(2020, 1, 1, 0, 0, 0, TimeSpan.Zero));
+        var store = new AuditStore(test.Database, clock);
+        for (var i = 1; i <= 6; i++)
+        {
+            await store.AppendAsync([Entry(i) with { Search = [new("patient", $"p{i % 2}")] }], Ct);
+            clock.Advance(TimeSpan.FromDays(100));
+        }
+
+        var before = await store.ReadAsync(Ct).ToListAsync(Ct);
+        var folder = Directory.CreateTempSubdirectory("healthrec-archive-");
+        try
+        {
+            // Records 1-3 were appended on days 0, 100 and 200; the cutoff is day 250.
+            var archive = await store.ArchiveAsync(new DateTimeOffset(2020, 1, 1, 0, 0, 0, TimeSpan.Zero).AddDays(250), folder.FullName, Ct);
+
+            Assert.NotNull(archive);
+            Assert.Equal((1L, 3L, 3L), (archive.FirstSeq, archive.ArchivedThrough, archive.Records));
+            Assert.Equal(before[2].Hash, archive.LastHash);
+            var archived = await AuditStore.ReadArchiveAsync(archive.File, Ct).ToListAsync(Ct);
+            Assert.Equal(before.Take(3), archived);
+            Assert.True((await AuditStore.VerifyAsync(AuditStore.ReadArchiveAsync(archive.File, Ct), 1, AuditStore.Genesis, Ct)).Intact);
+            await using (var file = File.OpenRead(archive.File))
+            {
+                Assert.Equal(archive.FileSha256, Convert.ToHexStringLower(await System.Security.Cryptography.SHA256.HashDataAsync(file, Ct)));
+            }
+
+            // What remains starts at record 4 and verifies from the archive's anchor; search no longer finds the archived ones.
+            Assert.Equal([4L, 5, 6], (await store.ReadAsync(Ct).ToListAsync(Ct)).Select(r => r.Seq));
+            var verification = await store.VerifyAsync(Ct);
+            Assert.True(verification.Intact, verification.Problem);
+            Assert.Equal(3, verification.Records);
+            Assert.Equal([5L], (await store.SearchAsync(new AuditQuery("AuditEvent") { Filters = [new("patient", ["p1"])] }, 10, Ct)).Page.Select(r => r.Seq));
+
+            // Appending goes on from the chain's end; a record not yet archived still cannot be removed, nor an archive row.
+            await store.AppendAsync([Entry(7)], Ct);
+            Assert.True((await store.VerifyAsync(Ct)).Intact);
+            await Assert.ThrowsAnyAsync<DbException>(() => ExecuteAsync(test, "DELETE FROM audit_record WHERE seq = 4"));
+            await Assert.ThrowsAnyAsync<DbException>(() => ExecuteAsync(test, "DELETE FROM audit_search WHERE seq = 5"));
+            await Assert.ThrowsAnyAsync<DbException>(() => ExecuteAsync(test, "DELETE FROM audit_archive"));
+            await Assert.ThrowsAnyAsync<DbException>(() => ExecuteAsync(test, "UPDATE audit_archive SET last_hash = 'x'"));
+
+            // Nothing else is past retention: a second archive with the same cutoff does nothing.
+            Assert.Null(await store.ArchiveAsync(new DateTimeOffset(2020, 1, 1, 0, 0, 0, TimeSpan.Zero).AddDays(250), folder.FullName, Ct));
+        }
+        finally
+        {
+            folder.Delete(recursive: true);
+        }
+    }
+
+    [Theory]
+    [InlineData(DatabaseEngine.Sqlite)]
+    [InlineData(DatabaseEngine.Postgres)]
+    public async Task GivenABrokenChain_WhenArchived_ThenNothingIsWrittenOrRemoved(DatabaseEngine engine)
+    {
+        await using var test = await TestDatabase.CreateAsync(engine, migrate: true, Ct);
+        var store = await FiveRecordsAsync(test);
+        await ExecuteAsync(test, engine == DatabaseEngine.Postgres
+            ? "DROP TRIGGER audit_record_no_update_or_delete ON audit_record; UPDATE audit_record SET patient_id = 'p9' WHERE seq = 2"
+            : "DROP TRIGGER audit_record_no_update; UPDATE audit_record SET patient_id = 'p9' WHERE seq = 2");
+        var folder = Directory.CreateTempSubdirectory("healthrec-archive-");
+        try
+        {
+            var refused = await Assert.ThrowsAsync<InvalidOperationException>(() => store.ArchiveAsync(DateTimeOffset.MaxValue, folder.FullName, Ct));
+
+            Assert.Contains("broken at record 2", refused.Message, StringComparison.Ordinal);
+            Assert.Empty(folder.GetFiles());
+            Assert.Equal(5, (await store.ReadAsync(Ct).ToListAsync(Ct)).Count);
+        }
+        finally
+        {
+            folder.Delete(recursive: true);
+        }
+    }
+
+    [Theory]
+    [InlineData(DatabaseEngine.Sqlite)]
+    [InlineData(DatabaseEngine.Postgres)]
+    public async Task GivenTheDatabaseRefusingWrites_WhenRecordsAreWritten_ThenTheyWaitInTheSpoolAndJoinTheChainInOrderOnceItTakesThem(DatabaseEngine engine)
+    {
+        await using var test = await TestDatabase.CreateAsync(engine, migrate: true, Ct);
+        var store = new AuditStore(test.Database, TimeProvider.System);
+        var spool = Directory.CreateTempSubdirectory("healthrec-spool-");
+        try
+        {
+            await using var writer = new AuditWriter(store, spool.FullName, Microsoft.Extensions.Logging.Abstractions.NullLogger<AuditWriter>.Instance);
+            await writer.WriteAsync([Entry(1)]);
+            // The table is renamed away: every append fails as it would with the database down.
+            await ExecuteAsync(test, "ALTER TABLE audit_record RENAME TO audit_record_away");
+            await writer.WriteAsync([Entry(2)]);
+            await writer.WriteAsync([Entry(3), Entry(4)]);
+            Assert.True(writer.Spooling);
+
+            await ExecuteAsync(test, "ALTER TABLE audit_record_away RENAME TO audit_record");
+            await writer.WriteAsync([Entry(5)]);
+
+            Assert.False(writer.Spooling);
+            Assert.Equal(["ae-1", "ae-2", "ae-3", "ae-4", "ae-5"], (await store.ReadAsync(Ct).ToListAsync(Ct)).Select(r => r.ResourceId));
+            Assert.True((await store.VerifyAsync(Ct)).Intact);
+        }
+        finally
+        {
+            spool.Delete(recursive: true);
+        }
+    }
+
     private static async Task ExecuteAsync(TestDatabase test, string sql)
     {
         await using var connection = await test.Database.OpenConnectionAsync(Ct);

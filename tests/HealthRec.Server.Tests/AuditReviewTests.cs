@@ -213,4 +213,37 @@ public sealed class AuditReviewTests(StaffServer fixture) : IClassFixture<StaffS
             Assert.Contains(words, await bad.Content.ReadAsStringAsync(Ct), StringComparison.Ordinal);
         }
     }
+
+    [Fact]
+    public async Task GivenACdsCallForAPatient_WhenAnAuditorOpensTheReviewForThatPatient_ThenTheTimelineShowsTheCallAndEachCardAsShown()
+    {
+        var patient = CdsHooks.PatientFixture.HighRisk();
+        var call = patient.Call(prefetch: patient.Prefetch());
+        call["context"]!["userId"] = "Practitioner/reviewed-1";
+        var answer = await CdsHooks.Cds.PatientViewAsync(fixture.Server.Client, call, Ct);
+        Assert.True(answer.Status == 200, answer.Text);
+        var cards = CdsHooks.Cds.Cards(answer.Body);
+        Assert.NotEmpty(cards);
+        var auditor = await StaffServer.TokenAsync("staff-auditor", Ct);
+
+        using var page = await GetAsync($"/audit/review?patient={patient.Id}", auditor);
+        var html = await page.Content.ReadAsStringAsync(Ct);
+
+        Assert.Equal(HttpStatusCode.OK, page.StatusCode);
+        Assert.Contains("default-src 'none'", page.Headers.GetValues("Content-Security-Policy").Single(), StringComparison.Ordinal);
+        Assert.Contains("CDS Hooks service call", html, StringComparison.Ordinal);
+        Assert.Contains("Practitioner/reviewed-1", html, StringComparison.Ordinal);
+        Assert.Contains("Decision (GuidanceResponse)", html, StringComparison.Ordinal);
+        foreach (var card in cards)
+        {
+            Assert.Contains($"data-card=\"{(string)card!["uuid"]!}\"", html, StringComparison.Ordinal);
+            Assert.Contains(System.Net.WebUtility.HtmlEncode((string)card["summary"]!), html, StringComparison.Ordinal);
+        }
+
+        Assert.Contains(System.Net.WebUtility.HtmlEncode($"/audit/AuditEvent?patient={patient.Id}&_format=ndjson"), html, StringComparison.Ordinal);
+        using var bad = await GetAsync("/audit/review?from=yesterday", auditor);
+        Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
+        Assert.Contains("date 'geyesterday'", System.Net.WebUtility.HtmlDecode(await bad.Content.ReadAsStringAsync(Ct)), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.Forbidden, (await GetAsync($"/audit/review?patient={patient.Id}", await StaffServer.TokenAsync("staff-clinician", Ct))).StatusCode);
+    }
 }

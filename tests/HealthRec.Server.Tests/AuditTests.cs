@@ -56,6 +56,44 @@ public sealed class AuditTests : IDisposable
         Assert.Equal(2, await VerbAsync(Path.Combine(_folder.FullName, "no-such.db")));
     }
 
+    [Fact]
+    public async Task GivenRecordsPastRetention_WhenTheArchiveJobRuns_ThenOnlyThoseAreArchivedAndTheArchiveIsItselfRecorded()
+    {
+        var archives = Path.Combine(_folder.FullName, "archive");
+        await using var server = await RunningServer.StartAsync(new Dictionary<string, string?>
+        {
+            ["Audit:RetentionDays"] = "30",
+            ["Audit:ArchivePath"] = archives,
+        }, Ct);
+        var database = server.Services.GetRequiredService<HealthRecDatabase>();
+        // Three records written 40 days ago (a store on a clock set back), then two today.
+        var old = new AuditStore(database, new Microsoft.Extensions.Time.Testing.FakeTimeProvider(DateTimeOffset.UtcNow.AddDays(-40)));
+        var store = server.Services.GetRequiredService<AuditStore>();
+        for (var i = 1; i <= 3; i++)
+        {
+            await old.AppendAsync([new AuditEntry("AuditEvent", $"old-{i}", null, $"{{\"resourceType\":\"AuditEvent\",\"id\":\"old-{i}\"}}")], Ct);
+        }
+
+        await store.AppendAsync([new AuditEntry("AuditEvent", "new-1", null, "{\"resourceType\":\"AuditEvent\",\"id\":\"new-1\"}")], Ct);
+        using (var jobs = server.Services.GetRequiredService<Hangfire.JobStorage>().GetConnection())
+        {
+            Assert.Equal("45 4 * * 0", Hangfire.Storage.StorageConnectionExtensions.GetRecurringJobs(jobs).Single(j => j.Id == AuditEndpoints.ArchiveJobName).Cron);
+        }
+
+        var result = await server.Services.GetRequiredService<AuditArchiveJob>().RunAsync(Ct);
+
+        Assert.StartsWith("archived 3 records (1-3)", result, StringComparison.Ordinal);
+        var file = Assert.Single(Directory.GetFiles(archives));
+        Assert.Equal(["old-1", "old-2", "old-3"], (await AuditStore.ReadArchiveAsync(file, Ct).ToListAsync(Ct)).Select(r => r.ResourceId));
+        var remaining = await store.ReadAsync(Ct).ToListAsync(Ct);
+        Assert.Equal("new-1", remaining[0].ResourceId);
+        var record = remaining[^1];
+        Assert.Contains("\"code\":\"audit-archive\"", record.ResourceJson, StringComparison.Ordinal);
+        Assert.Contains(Path.GetFileName(file), record.ResourceJson, StringComparison.Ordinal);
+        Assert.True((await store.VerifyAsync(Ct)).Intact);
+        Assert.StartsWith("nothing recorded before", await server.Services.GetRequiredService<AuditArchiveJob>().RunAsync(Ct), StringComparison.Ordinal);
+    }
+
     private static async Task<int> VerbAsync(string database) =>
         await HealthRecCommandLine.Create((_, _) => Task.FromResult(0)).Parse(["audit", "verify", "--database", database]).InvokeAsync(cancellationToken: Ct);
 }

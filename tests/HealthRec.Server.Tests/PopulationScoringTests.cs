@@ -239,6 +239,7 @@ public sealed class PopulationScoringTests : IDisposable
         var patient = CdsHooks.PatientFixture.HighRisk();
         var before = await CdsHooks.Cds.PatientViewAsync(server.Client, patient.Call(prefetch: patient.Prefetch()), Ct);
         Assert.Equal(200, before.Status);
+        var duringCall = patient.Call(prefetch: patient.Prefetch());
 
         var hold = new HoldChunkOnce(chunk: 5);
         Hangfire.GlobalJobFilters.Filters.Add(hold);
@@ -252,7 +253,8 @@ public sealed class PopulationScoringTests : IDisposable
             outage.GoDown();
             hold.Release.SetResult();
             var (ready, readyText) = await ReadinessAsync(server, HttpStatusCode.ServiceUnavailable);
-            var during = await CdsHooks.Cds.PatientViewAsync(server.Client, patient.Call(prefetch: patient.Prefetch()), Ct);
+            var during = await CdsHooks.Cds.PatientViewAsync(server.Client, duringCall, Ct);
+            Assert.True(server.Services.GetRequiredService<Data.AuditWriter>().Spooling, "the call answered during the outage left no record in the spool");
             var deadline = DateTime.UtcNow.AddSeconds(30);
             while (hold.Attempts.IsEmpty && DateTime.UtcNow < deadline)
             {
@@ -287,6 +289,18 @@ public sealed class PopulationScoringTests : IDisposable
         Assert.Equal("completed", hold.Attempts.Last());
         Assert.Equal(await RowsAsync(store, clean.RunId), await RowsAsync(store, interrupted.RunId));
         Assert.Equal(HttpStatusCode.OK, (await ReadinessAsync(server, HttpStatusCode.OK)).Status);
+
+        // The call answered during the outage was recorded on local disk, and is in the chain once the database is back.
+        await server.Services.GetRequiredService<Data.AuditWriter>().FlushAsync(Ct);
+        Assert.False(server.Services.GetRequiredService<Data.AuditWriter>().Spooling);
+        var audit = server.Services.GetRequiredService<Data.AuditStore>();
+        var (guidance, _) = await audit.SearchAsync(new Data.AuditQuery("GuidanceResponse")
+        {
+            Filters = [new("request", [$"urn:uuid:{(string)duringCall["hookInstance"]!}"])],
+        }, 10, Ct);
+        Assert.Single(guidance);
+        var verification = await audit.VerifyAsync(Ct);
+        Assert.True(verification.Intact, verification.Problem);
     }
 
     // Readiness, asked until it reports the expected status (its checks run per request) or 20 s pass.
@@ -395,6 +409,13 @@ public sealed class PopulationScoringTests : IDisposable
         var first = await CompletedRunAsync(server, _ => true);
         var rows = (await RowsAsync(store, first.RunId)).Where(r => r.Outcome != "hba1c-1y").ToList();
         var written = await RiskAssessmentsAsync(fhir, rows.Select(r => r.PatientId).ToHashSet(StringComparer.Ordinal));
+
+        // Each chunk's write-back is in the audit trail: the server, how many, and that it succeeded.
+        var (writeBacks, _) = await server.Services.GetRequiredService<Data.AuditStore>().SearchAsync(new Data.AuditQuery("AuditEvent")
+        {
+            Filters = [new("subtype", ["write-back"]), new("outcome", ["0"])],
+        }, 1000, Ct);
+        Assert.Equal(first.ChunkCount, writeBacks.Count(w => w.ResourceJson.Contains(first.RunId, StringComparison.Ordinal)));
 
         // The FHIR test server outlives a test run: resources of earlier runs may be there too, but never twice.
         Assert.Subset(written.Keys.ToHashSet(StringComparer.Ordinal), rows.Select(r => $"{r.PatientId}:{r.Outcome}").ToHashSet(StringComparer.Ordinal));

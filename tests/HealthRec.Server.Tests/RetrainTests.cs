@@ -202,6 +202,13 @@ public sealed class RetrainTests(RetrainCohort cohort) : IClassFixture<RetrainCo
             Assert.Equal((challenger, noise), (stored.Challenger, stored.Champion));
             Assert.Contains("\"name\": \"calibration\"", stored.ChecksJson, StringComparison.Ordinal);
 
+            // And in the audit trail: the promotion, and the job's start and end.
+            var trail = await server.Services.GetRequiredService<Data.AuditStore>().ReadAsync(Ct).ToListAsync(Ct);
+            Assert.Contains(trail, r => r.ResourceJson.Contains("\"code\":\"model-promotion\"", StringComparison.Ordinal)
+                && r.ResourceJson.Contains($"{challenger} promoted over {noise}", StringComparison.Ordinal));
+            Assert.Contains(trail, r => r.ResourceJson.Contains("\"code\":\"job-run\"", StringComparison.Ordinal)
+                && r.ResourceJson.Contains("RetrainJob.RunAsync finished", StringComparison.Ordinal));
+
             // The operator's view: every version, the champion, the decision with its checks.
             var admin = await server.Client.GetFromJsonAsync<JsonObject>(new Uri($"/admin/models/{Outcome}", UriKind.Relative), Ct);
             Assert.Equal(challenger, (string)admin!["champion"]!);

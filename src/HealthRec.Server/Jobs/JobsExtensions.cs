@@ -122,21 +122,22 @@ public static partial class JobsExtensions
         return app;
     }
 
-    // The schedules, from Jobs:Scoring:Cron, Jobs:Retrain:Cron, Jobs:Evaluation:Cron and Audit:VerifyCron. With PostgreSQL down at
+    // The schedules, from Jobs:Scoring:Cron, Jobs:Retrain:Cron, Jobs:Evaluation:Cron, Audit:VerifyCron and Audit:ArchiveCron. With PostgreSQL down at
     // start-up they cannot be written; the node starts anyway (hooks keep answering) and another node, or the next start, writes them.
     private static void ScheduleRecurring(WebApplication app)
     {
         var scoring = app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<ScoringOptions>>().Value.Cron;
         var retrain = app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<RetrainOptions>>().Value.Cron;
         var evaluate = app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<EvaluationOptions>>().Value.Cron;
-        var verifyAudit = app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<Audit.AuditOptions>>().Value.VerifyCron;
+        var audit = app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<Audit.AuditOptions>>().Value;
         try
         {
             var recurring = app.Services.GetRequiredService<IRecurringJobManager>();
             Schedule<PopulationScoringJob>(recurring, PopulationScoringJob.Name, scoring, j => j.StartAsync(null, null, CancellationToken.None));
             Schedule<RetrainJob>(recurring, RetrainJob.Name, retrain, j => j.RunAsync(null, null, CancellationToken.None));
             Schedule<EvaluationJob>(recurring, EvaluationJob.Name, evaluate, j => j.RunAsync(null, CancellationToken.None));
-            Schedule<Audit.AuditVerifyJob>(recurring, Audit.AuditEndpoints.VerifyJobName, verifyAudit, j => j.RunAsync(CancellationToken.None));
+            Schedule<Audit.AuditVerifyJob>(recurring, Audit.AuditEndpoints.VerifyJobName, audit.VerifyCron, j => j.RunAsync(CancellationToken.None));
+            Schedule<Audit.AuditArchiveJob>(recurring, Audit.AuditEndpoints.ArchiveJobName, audit.ArchiveCron, j => j.RunAsync(CancellationToken.None));
         }
         catch (Exception ex) when (ex is Npgsql.NpgsqlException or InvalidOperationException or TimeoutException)
         {

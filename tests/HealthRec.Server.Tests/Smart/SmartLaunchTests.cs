@@ -166,6 +166,22 @@ public sealed partial class SmartLaunchTests : IAsyncLifetime
         Assert.All(browser.Cookies, cookie => Assert.DoesNotContain(token, cookie, StringComparison.Ordinal));
         Assert.All(browser.Cookies, cookie => Assert.False(ActiveAsync(cookie).GetAwaiter().GetResult(), "a cookie holds a valid token"));
         Assert.DoesNotContain(_logs.GetSnapshot(), r => r.Message.Contains(token, StringComparison.Ordinal) || (r.Exception?.ToString().Contains(token, StringComparison.Ordinal) ?? false));
+
+        // The audit trail holds the launch, the token exchange and the view, each naming the EHR, the app and the
+        // patient (after the exchange) — and not the token.
+        var audit = await _server.Services.GetRequiredService<Data.AuditStore>().ReadAsync(Ct).ToListAsync(Ct);
+        foreach (var subtype in new[] { "smart-launch", "smart-token", "smart-view" })
+        {
+            var record = audit.Last(r => r.ResourceJson.Contains($"\"code\":\"{subtype}\"", StringComparison.Ordinal));
+            var resource = (Hl7.Fhir.Model.AuditEvent)System.Text.Json.JsonSerializer.Deserialize<Hl7.Fhir.Model.Resource>(record.ResourceJson, HealthRec.Fhir.FhirJson.Options)!;
+            Assert.Equal(Hl7.Fhir.Model.AuditEvent.AuditEventOutcome.N0, resource.Outcome);
+            Assert.Contains(resource.Entity, e => e.What?.Identifier?.Value == Iss);
+            Assert.Contains(resource.Agent, a => a.Requestor == true && a.Who?.Identifier?.Value is { Length: > 0 });
+            Assert.Equal(subtype != "smart-launch", resource.Entity.Any(e => e.What?.Reference == $"Patient/{_patient.Id}"));
+        }
+
+        Assert.All(audit, r => Assert.DoesNotContain(token, r.ResourceJson, StringComparison.Ordinal));
+        ProfileValidation.AssertAuditRecordsValid(audit);
     }
 
     [Fact]

@@ -1,0 +1,141 @@
+using System.Text.Json;
+using HealthRec.Data;
+using HealthRec.Fhir;
+using Hl7.Fhir.Model;
+using Microsoft.AspNetCore.Http.HttpResults;
+
+namespace HealthRec.Server.Audit;
+
+/// <summary>One line of the review: an audited operation, or a decision (a GuidanceResponse with its cards).</summary>
+public sealed record ReviewEntry(long Seq, DateTimeOffset At, string Kind, string Action, bool Succeeded, string? Outcome, IReadOnlyList<string> Who,
+    string? Patient, IReadOnlyList<string> What, string? RequestId, IReadOnlyList<ReviewCard> Cards, string? Models);
+
+/// <summary>A card exactly as HealthRec returned it: its summary, indicator, detail and the JSON that was sent.</summary>
+public sealed record ReviewCard(string Uuid, string Summary, string Indicator, string? Source, string? Detail, string Json);
+
+/// <summary>The filters of the review page, echoed into its form and its export link.</summary>
+public sealed record ReviewFilters(string? Patient, string? From, string? To, string? Agent, string? Subtype, string? Outcome);
+
+/// <summary>
+/// The review page for compliance staff (<c>GET /audit/review</c>, role Auditor): filters on patient, dates, who, what
+/// and outcome; for one patient, a timeline of who saw what and what HealthRec advised — each decision with its cards
+/// exactly as shown; an NDJSON export of the filtered set. Server-rendered, no script; it reads the same search as the
+/// FHIR endpoints, so what the page shows and what the export holds are the same records.
+/// </summary>
+public static class AuditReview
+{
+    private const int PageSize = 200;
+
+    public static WebApplication MapAuditReview(this WebApplication app)
+    {
+        app.MapGet("/audit/review", ReviewAsync).WithTags("Audit").WithName("AuditReview").ExcludeFromDescription()
+            .AddEndpointFilter(async (context, next) =>
+            {
+                var headers = context.HttpContext.Response.Headers;
+                headers.CacheControl = "no-store";
+                headers["Referrer-Policy"] = "no-referrer";
+                headers.XContentTypeOptions = "nosniff";
+                headers.ContentSecurityPolicy = "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
+                return await next(context);
+            });
+        return app;
+    }
+
+    internal static async Task<IResult> ReviewAsync(HttpContext http, AuditStore store, string? patient, string? from, string? to, string? agent,
+        string? subtype, string? outcome)
+    {
+        var filters = new ReviewFilters(Blank(patient), Blank(from), Blank(to), Blank(agent), Blank(subtype), Blank(outcome));
+        var parameters = Parameters(filters);
+        var (events, eventProblems) = Query("AuditEvent", parameters);
+        var problems = eventProblems;
+        var entries = new List<ReviewEntry>();
+        long total = 0;
+        if (problems.Count == 0)
+        {
+            (var page, total) = await store.SearchAsync(events, PageSize, http.RequestAborted);
+            entries.AddRange(page.Select(r => FromEvent(r)));
+            // For one patient, the decisions too: the timeline shows what HealthRec advised beside who saw what.
+            if (filters.Patient is not null && filters.Agent is null && filters.Subtype is null && filters.Outcome is null)
+            {
+                var (guidance, _) = Query("GuidanceResponse", parameters);
+                var (decisions, _) = await store.SearchAsync(guidance, PageSize, http.RequestAborted);
+                entries.AddRange(decisions.Select(FromGuidance));
+            }
+        }
+
+        var export = "/audit/AuditEvent" + QueryString.Create(parameters.Append(new("_format", "ndjson"))).ToString();
+        return new RazorComponentResult<AuditReviewPage>(new Dictionary<string, object?>
+        {
+            [nameof(AuditReviewPage.Filters)] = filters,
+            [nameof(AuditReviewPage.Entries)] = entries.OrderByDescending(e => e.At).ThenByDescending(e => e.Seq).ToList(),
+            [nameof(AuditReviewPage.Total)] = total,
+            [nameof(AuditReviewPage.Shown)] = Math.Min(total, PageSize),
+            [nameof(AuditReviewPage.Problems)] = problems,
+            [nameof(AuditReviewPage.ExportUrl)] = export,
+        }) { StatusCode = problems.Count > 0 ? 400 : 200 };
+    }
+
+    private static string? Blank(string? text) => string.IsNullOrWhiteSpace(text) ? null : text.Trim();
+
+    // The page's filters as FHIR search parameters (dates as ge/le prefixes), so the page and the export agree.
+    private static List<KeyValuePair<string, string?>> Parameters(ReviewFilters filters)
+    {
+        var parameters = new List<KeyValuePair<string, string?>>();
+        void Add(string name, string? value)
+        {
+            if (value is not null)
+            {
+                parameters.Add(new(name, value));
+            }
+        }
+
+        Add("patient", filters.Patient);
+        Add("date", filters.From is null ? null : "ge" + filters.From);
+        Add("date", filters.To is null ? null : "le" + filters.To);
+        Add("agent", filters.Agent);
+        Add("subtype", filters.Subtype);
+        Add("outcome", filters.Outcome);
+        return parameters;
+    }
+
+    private static (AuditQuery Query, List<string> Problems) Query(string type, List<KeyValuePair<string, string?>> parameters)
+    {
+        var allowed = type == "GuidanceResponse" ? parameters.Where(p => p.Key is "patient" or "date").ToList() : parameters;
+        var collection = new QueryCollection(allowed.GroupBy(p => p.Key).ToDictionary(g => g.Key, g => new Microsoft.Extensions.Primitives.StringValues([.. g.Select(p => p.Value)])));
+        var (query, _, _, problems) = AuditSearchEndpoints.Parse(type, collection);
+        return (query, problems);
+    }
+
+    private static ReviewEntry FromEvent(AuditRecord record)
+    {
+        var audit = (AuditEvent)JsonSerializer.Deserialize<Resource>(record.ResourceJson, FhirJson.Options)!;
+        var who = audit.Agent.Where(a => a.Requestor == true || a.Who?.Identifier?.System != AuditCodes.DeviceSystem)
+            .Select(a => string.Join(" ", new[] { a.Who?.Reference ?? a.Who?.Identifier?.Value ?? a.Network?.Address, a.Who?.Display is { } d ? $"({d})" : null,
+                a.Role.Count > 0 ? $"[{string.Join(", ", a.Role.Select(r => r.Text))}]" : null }.Where(p => p is not null))).ToList();
+        var what = audit.Entity.Where(e => e.Role?.Code != "1" && e.Type?.Code != "XrequestId")
+            .Select(e => e.Description ?? e.Name ?? e.What?.Reference ?? e.What?.Identifier?.Value ?? "").Where(t => t.Length > 0).ToList();
+        return new ReviewEntry(record.Seq, audit.Recorded ?? record.RecordedAt, audit.Subtype.FirstOrDefault(s => s.System == AuditCodes.Subtype)?.Display ?? "event",
+            audit.Action?.ToString() ?? "", audit.Outcome == AuditEvent.AuditEventOutcome.N0, audit.OutcomeDesc, who, record.PatientId, what,
+            audit.Entity.FirstOrDefault(e => e.Type?.Code == "XrequestId")?.What?.Identifier?.Value, [], null);
+    }
+
+    private static ReviewEntry FromGuidance(AuditRecord record)
+    {
+        var guidance = (GuidanceResponse)JsonSerializer.Deserialize<Resource>(record.ResourceJson, FhirJson.Options)!;
+        var cards = guidance.Contained.OfType<Parameters>().SelectMany(p => p.Parameter).Select(p =>
+        {
+            var json = ((FhirString)p.Value!).Value!;
+            using var card = JsonDocument.Parse(json);
+            var root = card.RootElement;
+            string? Text(string name) => root.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
+            var source = root.TryGetProperty("source", out var s) && s.TryGetProperty("label", out var label) ? label.GetString() : null;
+            return new ReviewCard(p.Name!, Text("summary") ?? "", Text("indicator") ?? "", source, Text("detail"), json);
+        }).ToList();
+        var models = guidance.Module is CodeableConcept module ? string.Join(", ", module.Coding.Select(c => $"{c.Code} {c.Version}")) : null;
+        var at = DateTimeOffset.Parse(guidance.OccurrenceDateTime!, System.Globalization.CultureInfo.InvariantCulture);
+        var reasons = guidance.ReasonCode.Select(r => r.Text).OfType<string>().ToList();
+        return new ReviewEntry(record.Seq, at, "Decision (GuidanceResponse)", "", guidance.Status == GuidanceResponse.GuidanceResponseStatus.Success,
+            guidance.Status == GuidanceResponse.GuidanceResponseStatus.Success ? null : $"{guidance.Status}: {string.Join("; ", reasons)}", [],
+            record.PatientId, [guidance.RequestIdentifier?.Value ?? ""], null, cards, models);
+    }
+}
