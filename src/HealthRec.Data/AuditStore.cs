@@ -66,6 +66,7 @@ public sealed class AuditStore(HealthRecDatabase database, TimeProvider time)
 
     public async Task<IReadOnlyList<AuditRecord>> AppendAsync(IReadOnlyList<AuditEntry> entries, CancellationToken cancellationToken)
     {
+        using var turn = await database.WriterTurnAsync(cancellationToken);
         await using var connection = await database.OpenConnectionAsync(cancellationToken);
         // On SQLite a transaction that is not deferred (Microsoft.Data.Sqlite's default) holds the write lock from its start,
         // so no other writer reads the same end of the chain; on PostgreSQL an advisory lock does the same.
@@ -90,20 +91,22 @@ public sealed class AuditStore(HealthRecDatabase database, TimeProvider time)
         var now = time.GetUtcNow();
         // Microseconds: what PostgreSQL keeps, so that the hash reads back the same on both engines.
         var at = new DateTimeOffset(now.UtcTicks - (now.UtcTicks % 10), TimeSpan.Zero);
-        var appended = new List<AuditRecord>();
+        var appended = new List<AuditRecord>(entries.Count);
+        // One command per table for the whole batch, its parameters rebound per row: the statement is prepared once.
+        await using var insert = connection.CreateCommand(
+            $"INSERT INTO audit_record ({Columns}) VALUES (@seq, @at, @type, @id, @patient, @resource, @prev, @hash)", transaction);
+        insert.With("seq", 0L).With("at", at).With("type", "").With("id", "").With("patient", null).With("resource", "").With("prev", "").With("hash", "");
+        await using var index = connection.CreateCommand("INSERT INTO audit_search (seq, name, value) VALUES (@seq, @name, @value)", transaction);
+        index.With("seq", 0L).With("name", "").With("value", "");
         foreach (var entry in entries)
         {
             seq++;
             var hash = Hash(previous, seq, at, entry.ResourceType, entry.ResourceId, entry.PatientId, entry.ResourceJson);
-            await using var insert = connection.CreateCommand(
-                $"INSERT INTO audit_record ({Columns}) VALUES (@seq, @at, @type, @id, @patient, @resource, @prev, @hash)", transaction);
-            insert.With("seq", seq).With("at", at).With("type", entry.ResourceType).With("id", entry.ResourceId).With("patient", entry.PatientId)
-                .With("resource", entry.ResourceJson).With("prev", previous).With("hash", hash);
+            Bind(insert, seq, at, entry.ResourceType, entry.ResourceId, (object?)entry.PatientId ?? DBNull.Value, entry.ResourceJson, previous, hash);
             await insert.ExecuteNonQueryAsync(cancellationToken);
             foreach (var value in entry.Search)
             {
-                await using var index = connection.CreateCommand("INSERT INTO audit_search (seq, name, value) VALUES (@seq, @name, @value)", transaction);
-                index.With("seq", seq).With("name", value.Name).With("value", value.Value);
+                Bind(index, seq, value.Name, value.Value);
                 await index.ExecuteNonQueryAsync(cancellationToken);
             }
 
@@ -113,6 +116,23 @@ public sealed class AuditStore(HealthRecDatabase database, TimeProvider time)
 
         await transaction.CommitAsync(cancellationToken);
         return appended;
+    }
+
+    private static void Bind(DbCommand command, params object[] values)
+    {
+        for (var i = 0; i < values.Length; i++)
+        {
+            command.Parameters[i].Value = values[i];
+        }
+    }
+
+    /// <summary>Whether the chain holds a record of this resource (a journal drained before a crash is not appended twice).</summary>
+    public async Task<bool> ContainsAsync(string resourceType, string resourceId, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenConnectionAsync(cancellationToken);
+        await using var select = connection.CreateCommand("SELECT 1 FROM audit_record WHERE resource_id = @id AND resource_type = @type");
+        select.With("id", resourceId).With("type", resourceType);
+        return await select.ExecuteScalarAsync(cancellationToken) is not null;
     }
 
     /// <summary>Every record in chain order, read as it is stored (nothing is checked here).</summary>
@@ -309,6 +329,7 @@ public sealed class AuditStore(HealthRecDatabase database, TimeProvider time)
             sha = Convert.ToHexStringLower(await SHA256.HashDataAsync(read, cancellationToken));
         }
 
+        using var turn = await database.WriterTurnAsync(cancellationToken);
         await using var connection = await database.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         if (database.Engine == DatabaseEngine.Postgres)

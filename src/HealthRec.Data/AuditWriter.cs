@@ -1,128 +1,208 @@
 using System.Text;
 using System.Text.Json;
-using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 
 namespace HealthRec.Data;
 
 /// <summary>
-/// Appends audit records for the operations that produce them, with group commits: one writer takes every record
-/// waiting and appends them to the chain in one transaction, so a busy server pays one commit for many operations.
-/// The operation waits for its records (<see cref="WriteAsync"/>): they are written before it answers, or it fails.
+/// Writes audit records for the operations that produce them, through a journal on local disk: an operation's
+/// records are appended to the node's journal file before it answers (and it fails if they cannot be), then a single
+/// drainer appends everything journalled since its last turn to the hash chain in one transaction (a group commit),
+/// and deletes the journal file it took. The operation pays a file append (tens of microseconds), not a database
+/// transaction; the chain is at most a moment behind, and <see cref="FlushAsync"/> waits until it has caught up.
 /// <para>
-/// When the database cannot take them (an outage), the records go to a local spool file, flushed to disk before the
-/// operation answers (store-and-forward, as IHE ATNA asks of audit sources), and are appended to the chain, first and
-/// in order, as soon as the database takes writes again. Only when neither can be written does the operation fail.
+/// The journal is flushed to the operating system on every write: a crash of the process loses nothing (the journal
+/// is drained when the node starts again), as with SQLite's WAL at <c>synchronous=NORMAL</c>. While the database cannot
+/// take writes (an outage) the journal keeps the records, in order, and they join the chain when it can —
+/// store-and-forward, as IHE ATNA asks of audit sources. A journal file whose records reached the chain before a crash
+/// could delete it is recognised by its last record's id and not appended twice.
 /// </para>
 /// </summary>
 public sealed partial class AuditWriter : IAsyncDisposable
 {
-    private const int MaxBatch = 256;
+    private const string Current = "journal.ndjson";
+    private const string DrainingPrefix = "draining-";
     private readonly AuditStore _store;
-    private readonly string _spool;
+    private readonly string _folder;
     private readonly ILogger<AuditWriter> _logger;
-    private readonly Channel<Pending> _queue = Channel.CreateUnbounded<Pending>(new UnboundedChannelOptions { SingleReader = true });
-    private readonly Task _writer;
-    private readonly Timer _drain;
+    private readonly Lock _write = new();
+    private readonly SemaphoreSlim _drain = new(1, 1);
+    private readonly SemaphoreSlim _signal = new(0, 1);
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Task _drainer;
+    private FileStream _journal;
+    private long _next;
+    private bool _failing;
+    private bool _disposed;
 
     public AuditWriter(AuditStore store, string spoolDirectory, ILogger<AuditWriter> logger)
     {
         _store = store;
-        _spool = Path.Combine(spoolDirectory, "audit-spool.ndjson");
+        _folder = Path.GetFullPath(spoolDirectory);
         _logger = logger;
-        _writer = Task.Run(WriteLoopAsync);
-        // While records wait in the spool and nothing else is written, try the database every 15 s.
-        _drain = new Timer(_ => { if (File.Exists(_spool)) { _queue.Writer.TryWrite(new Pending([], null)); } }, null, TimeSpan.FromSeconds(15), TimeSpan.FromSeconds(15));
+        Directory.CreateDirectory(_folder);
+        _next = Directory.GetFiles(_folder, DrainingPrefix + "*").Select(f => long.TryParse(Path.GetFileNameWithoutExtension(f)[DrainingPrefix.Length..], out var n) ? n : 0)
+            .DefaultIfEmpty(0).Max() + 1;
+        // A journal left by a process that stopped before draining it is drained first, in order.
+        var left = Path.Combine(_folder, Current);
+        if (File.Exists(left) && new FileInfo(left).Length > 0)
+        {
+            File.Move(left, Draining(_next++));
+        }
+
+        _journal = Open();
+        _drainer = Task.Run(DrainLoopAsync);
     }
 
-    /// <summary>Whether records wait in the spool for the database.</summary>
-    public bool Spooling => File.Exists(_spool);
+    /// <summary>Whether records wait in the journal for the chain (always briefly; for long while the database is down).</summary>
+    public bool Spooling
+    {
+        get
+        {
+            lock (_write)
+            {
+                return _journal.Length > 0 || Directory.GetFiles(_folder, DrainingPrefix + "*").Length > 0;
+            }
+        }
+    }
 
-    /// <summary>Completes when the records are in the chain or durably spooled; fails when neither could be written.</summary>
+    /// <summary>
+    /// Journals the records; the task has completed when they are on the node's disk (the chain follows moments later)
+    /// and has failed when they could not be written — the operation must then fail too.
+    /// </summary>
     public Task WriteAsync(IReadOnlyList<AuditEntry> entries)
     {
-        var pending = new Pending(entries, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
-        ObjectDisposedException.ThrowIf(!_queue.Writer.TryWrite(pending), this);
-        return pending.Done!.Task;
-    }
-
-    /// <summary>Completes when everything handed over before it has been written, and spooled records have been tried again.</summary>
-    public Task FlushAsync(CancellationToken cancellationToken)
-    {
-        var marker = new Pending([], new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
-        return _queue.Writer.TryWrite(marker) ? marker.Done!.Task.WaitAsync(cancellationToken) : Task.CompletedTask;
-    }
-
-    private async Task WriteLoopAsync()
-    {
-        var batch = new List<Pending>(MaxBatch);
-        while (await _queue.Reader.WaitToReadAsync())
+        var lines = new MemoryStream();
+        foreach (var entry in entries)
         {
-            while (batch.Count < MaxBatch && _queue.Reader.TryRead(out var next))
-            {
-                batch.Add(next);
-            }
+            JsonSerializer.Serialize(lines, entry);
+            lines.WriteByte((byte)'\n');
+        }
 
-            var entries = batch.SelectMany(p => p.Entries).ToList();
-            Exception? failure = null;
+        try
+        {
+            lock (_write)
+            {
+                ObjectDisposedException.ThrowIf(_disposed, this);
+                _journal.Write(lines.GetBuffer(), 0, (int)lines.Length);
+                _journal.Flush();
+            }
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            LogLost(ex, entries.Count);
+            return Task.FromException(new AggregateException("The audit records could not be written to the journal.", ex));
+        }
+        catch (ObjectDisposedException ex)
+        {
+            return Task.FromException(new AggregateException("The audit writer has stopped.", ex));
+        }
+
+        Signal();
+        return Task.CompletedTask;
+    }
+
+    /// <summary>Completes when everything journalled before it is in the chain, or the chain could not take it (the database is down).</summary>
+    public async Task FlushAsync(CancellationToken cancellationToken)
+    {
+        await _drain.WaitAsync(cancellationToken);
+        try
+        {
+            await DrainAsync(cancellationToken);
+        }
+        finally
+        {
+            _drain.Release();
+        }
+    }
+
+    private void Signal()
+    {
+        if (_signal.CurrentCount == 0)
+        {
             try
             {
-                var spooled = await ReadSpoolAsync();
-                if (spooled.Count + entries.Count > 0)
-                {
-                    await _store.AppendAsync([.. spooled, .. entries], CancellationToken.None);
-                }
-
-                if (spooled.Count > 0)
-                {
-                    File.Delete(_spool);
-                    LogDrained(spooled.Count);
-                }
+                _signal.Release();
             }
-            catch (Exception ex) when (ex is System.Data.Common.DbException or IOException or TimeoutException or InvalidOperationException)
+            catch (SemaphoreFullException)
             {
-                // The database did not take the batch: keep the records on disk, to be appended when it does.
-                try
-                {
-                    if (entries.Count > 0)
-                    {
-                        await SpoolAsync(entries);
-                        LogSpooled(ex.GetType().Name, entries.Count);
-                    }
-                }
-                catch (Exception spoolFailure) when (spoolFailure is IOException or UnauthorizedAccessException)
-                {
-                    failure = new AggregateException("The audit records could be written neither to the database nor to the spool.", ex, spoolFailure);
-                    LogLost(failure, entries.Count);
-                }
+                // Another writer signalled first: one drain takes both.
             }
-
-            foreach (var pending in batch)
-            {
-                if (failure is null)
-                {
-                    pending.Done?.TrySetResult();
-                }
-                else
-                {
-                    pending.Done?.TrySetException(failure);
-                }
-            }
-
-            batch.Clear();
         }
     }
 
-    private async Task<List<AuditEntry>> ReadSpoolAsync()
+    private async Task DrainLoopAsync()
     {
-        var entries = new List<AuditEntry>();
-        if (!File.Exists(_spool))
+        var delay = TimeSpan.FromSeconds(1);
+        while (!_stop.IsCancellationRequested)
         {
-            return entries;
+            try
+            {
+                // Woken by a write; every second anyway (records left by an outage).
+                await _signal.WaitAsync(_failing ? delay : TimeSpan.FromSeconds(1), _stop.Token);
+                await FlushAsync(_stop.Token);
+                delay = _failing ? TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromSeconds(15).Ticks)) : TimeSpan.FromSeconds(1);
+            }
+            catch (OperationCanceledException) when (_stop.IsCancellationRequested)
+            {
+                return;
+            }
+        }
+    }
+
+    // Takes the journal written so far (a new one is opened for the writes that follow) and appends every journal
+    // taken, oldest first, each in one transaction; a file is deleted once its records are in the chain.
+    private async Task DrainAsync(CancellationToken cancellationToken)
+    {
+        lock (_write)
+        {
+            if (!_disposed && _journal.Length > 0)
+            {
+                _journal.Dispose();
+                File.Move(Path.Combine(_folder, Current), Draining(_next++));
+                _journal = Open();
+            }
         }
 
-        using var reader = new StreamReader(_spool, Encoding.UTF8);
-        while (await reader.ReadLineAsync() is { } line)
+        foreach (var file in Directory.GetFiles(_folder, DrainingPrefix + "*").OrderBy(f => f, StringComparer.Ordinal))
+        {
+            var entries = await ReadAsync(file, cancellationToken);
+            try
+            {
+                if (entries.Count > 0 && !await _store.ContainsAsync(entries[^1].ResourceType, entries[^1].ResourceId, cancellationToken))
+                {
+                    await _store.AppendAsync(entries, cancellationToken);
+                }
+            }
+            catch (Exception ex) when (ex is System.Data.Common.DbException or TimeoutException or InvalidOperationException)
+            {
+                if (!_failing)
+                {
+                    LogWaiting(ex.GetType().Name);
+                }
+
+                _failing = true;
+                return;
+            }
+
+            File.Delete(file);
+            if (_failing)
+            {
+                _failing = false;
+                LogDrained();
+            }
+        }
+    }
+
+    private string Draining(long n) => Path.Combine(_folder, $"{DrainingPrefix}{n:D12}.ndjson");
+
+    private FileStream Open() => new(Path.Combine(_folder, Current), FileMode.Append, FileAccess.Write, FileShare.Read, 64 * 1024);
+
+    private static async Task<List<AuditEntry>> ReadAsync(string file, CancellationToken cancellationToken)
+    {
+        var entries = new List<AuditEntry>();
+        using var reader = new StreamReader(file, Encoding.UTF8);
+        while (await reader.ReadLineAsync(cancellationToken) is { } line)
         {
             // A line cut short by a crash mid-write is the only thing that can fail to parse; the records before it stand.
             if (line.Length > 0 && TryParse(line) is { } entry)
@@ -146,34 +226,34 @@ public sealed partial class AuditWriter : IAsyncDisposable
         }
     }
 
-    private async Task SpoolAsync(List<AuditEntry> entries)
-    {
-        Directory.CreateDirectory(Path.GetDirectoryName(_spool)!);
-        await using var stream = new FileStream(_spool, FileMode.Append, FileAccess.Write, FileShare.Read);
-        foreach (var entry in entries)
-        {
-            await stream.WriteAsync(JsonSerializer.SerializeToUtf8Bytes(entry));
-            stream.WriteByte((byte)'\n');
-        }
-
-        stream.Flush(flushToDisk: true);
-    }
-
     public async ValueTask DisposeAsync()
     {
-        await _drain.DisposeAsync();
-        _queue.Writer.TryComplete();
-        await _writer;
+        await _stop.CancelAsync();
+        try
+        {
+            await _drainer;
+        }
+        catch (OperationCanceledException)
+        {
+        }
+
+        // A last drain; what the database cannot take stays journalled for the next start.
+        await FlushAsync(CancellationToken.None);
+        lock (_write)
+        {
+            _disposed = true;
+            _journal.Dispose();
+        }
+
+        _stop.Dispose();
     }
 
-    private sealed record Pending(IReadOnlyList<AuditEntry> Entries, TaskCompletionSource? Done);
+    [LoggerMessage(2010, LogLevel.Warning, "The audit trail's database does not take writes ({Error}); audit records wait in the node's journal until it does")]
+    private partial void LogWaiting(string error);
 
-    [LoggerMessage(2010, LogLevel.Warning, "The audit trail's database did not take {Records} records ({Error}); they are spooled on local disk until it does")]
-    private partial void LogSpooled(string error, int records);
+    [LoggerMessage(2011, LogLevel.Information, "The audit journal has caught up: every waiting record is in the chain")]
+    private partial void LogDrained();
 
-    [LoggerMessage(2011, LogLevel.Information, "Appended {Records} spooled audit records to the chain")]
-    private partial void LogDrained(int records);
-
-    [LoggerMessage(2012, LogLevel.Critical, "{Records} audit records could be written neither to the database nor to the spool; their operations fail")]
+    [LoggerMessage(2012, LogLevel.Critical, "{Records} audit records could not be journalled; their operations fail")]
     private partial void LogLost(Exception exception, int records);
 }

@@ -92,6 +92,7 @@ public sealed class FeedbackStore(HealthRecDatabase database)
     /// <summary>Stores the items in one transaction; returns how many were new (a repeated item is kept once).</summary>
     public async Task<int> RecordAsync(IReadOnlyList<CdsFeedback> items, CancellationToken cancellationToken)
     {
+        using var turn = await database.WriterTurnAsync(cancellationToken);
         await using var connection = await database.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         var stored = 0;
@@ -204,6 +205,7 @@ public sealed class TokenReplayStore(HealthRecDatabase database)
     /// <summary>True when this (issuer, jti) is new and is now remembered until <paramref name="expiresAt"/>; false for a replay.</summary>
     public async Task<bool> TryRememberAsync(string issuer, string jti, DateTimeOffset expiresAt, DateTimeOffset now, CancellationToken cancellationToken)
     {
+        using var turn = await database.WriterTurnAsync(cancellationToken);
         await using var connection = await database.OpenConnectionAsync(cancellationToken);
         // An expired entry no longer protects anything; a token with that jti is then refused for being expired.
         await using (var purge = connection.CreateCommand("DELETE FROM cds_jti WHERE issuer = @issuer AND jti = @jti AND expires_at < @now"))

@@ -18,10 +18,12 @@ public enum DatabaseEngine
 /// The application database: hands out open connections on whichever engine is configured.
 /// SQL written for both engines uses <c>@name</c> parameters, which both providers accept.
 /// </summary>
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "A SemaphoreSlim whose wait handle is never asked for holds nothing to dispose; the database lives as long as the process.")]
 public sealed class HealthRecDatabase
 {
     private readonly NpgsqlDataSource? _postgres;
     private readonly string? _sqliteConnectionString;
+    private readonly SemaphoreSlim _sqliteWriter = new(1, 1);
 
     private HealthRecDatabase(DatabaseEngine engine, string description, NpgsqlDataSource? postgres, string? sqliteConnectionString)
     {
@@ -32,6 +34,36 @@ public sealed class HealthRecDatabase
     }
 
     public DatabaseEngine Engine { get; }
+
+    /// <summary>
+    /// On SQLite, the turn to write: the process's writers (the audit trail, stored calls, feedback, replay ids) take it
+    /// in turn here rather than meet SQLite's lock, where Microsoft.Data.Sqlite waits out a busy database in sleeps of
+    /// 150 ms — which put that much onto a CDS call whose audit record waited behind another writer. PostgreSQL's
+    /// writers do not block each other this way: nothing to wait for (null).
+    /// </summary>
+    public async ValueTask<IDisposable?> WriterTurnAsync(CancellationToken cancellationToken)
+    {
+        if (Engine != DatabaseEngine.Sqlite)
+        {
+            return null;
+        }
+
+        await _sqliteWriter.WaitAsync(cancellationToken);
+        return new Turn(_sqliteWriter);
+    }
+
+    private sealed class Turn(SemaphoreSlim gate) : IDisposable
+    {
+        private int _released;
+
+        public void Dispose()
+        {
+            if (Interlocked.Exchange(ref _released, 1) == 0)
+            {
+                gate.Release();
+            }
+        }
+    }
 
     /// <summary>Where the data lives, safe to log: never contains a password.</summary>
     public string Description { get; }

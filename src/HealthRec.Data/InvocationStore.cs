@@ -52,6 +52,7 @@ public sealed class InvocationStore(HealthRecDatabase database)
     public async Task<bool[]> RecordAsync(IReadOnlyList<(CdsInvocation Invocation, IReadOnlyList<CdsCardRecord> Cards)> calls, CancellationToken cancellationToken)
     {
         var stored = new bool[calls.Count];
+        using var turn = await database.WriterTurnAsync(cancellationToken);
         await using var connection = await database.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         for (var i = 0; i < calls.Count; i++)

@@ -196,27 +196,73 @@ public sealed class AuditStoreTests
     [Theory]
     [InlineData(DatabaseEngine.Sqlite)]
     [InlineData(DatabaseEngine.Postgres)]
-    public async Task GivenTheDatabaseRefusingWrites_WhenRecordsAreWritten_ThenTheyWaitInTheSpoolAndJoinTheChainInOrderOnceItTakesThem(DatabaseEngine engine)
+    public async Task GivenTheDatabaseRefusingWrites_WhenRecordsAreWritten_ThenTheyWaitInTheJournalAndJoinTheChainInOrderOnceItTakesThem(DatabaseEngine engine)
     {
         await using var test = await TestDatabase.CreateAsync(engine, migrate: true, Ct);
         var store = new AuditStore(test.Database, TimeProvider.System);
         var spool = Directory.CreateTempSubdirectory("healthrec-spool-");
         try
         {
-            await using var writer = new AuditWriter(store, spool.FullName, Microsoft.Extensions.Logging.Abstractions.NullLogger<AuditWriter>.Instance);
-            await writer.WriteAsync([Entry(1)]);
-            // The table is renamed away: every append fails as it would with the database down.
-            await ExecuteAsync(test, "ALTER TABLE audit_record RENAME TO audit_record_away");
-            await writer.WriteAsync([Entry(2)]);
-            await writer.WriteAsync([Entry(3), Entry(4)]);
-            Assert.True(writer.Spooling);
+            await using (var writer = new AuditWriter(store, spool.FullName, Microsoft.Extensions.Logging.Abstractions.NullLogger<AuditWriter>.Instance))
+            {
+                await writer.WriteAsync([Entry(1)]);
+                await writer.FlushAsync(Ct);
+                Assert.Equal(["ae-1"], (await store.ReadAsync(Ct).ToListAsync(Ct)).Select(r => r.ResourceId));
 
-            await ExecuteAsync(test, "ALTER TABLE audit_record_away RENAME TO audit_record");
-            await writer.WriteAsync([Entry(5)]);
+                // The table is renamed away: every append fails as it would with the database down; writes still succeed.
+                await ExecuteAsync(test, "ALTER TABLE audit_record RENAME TO audit_record_away");
+                await writer.WriteAsync([Entry(2)]);
+                await writer.FlushAsync(Ct);
+                await writer.WriteAsync([Entry(3), Entry(4)]);
+                await writer.FlushAsync(Ct);
+                Assert.True(writer.Spooling);
 
-            Assert.False(writer.Spooling);
-            Assert.Equal(["ae-1", "ae-2", "ae-3", "ae-4", "ae-5"], (await store.ReadAsync(Ct).ToListAsync(Ct)).Select(r => r.ResourceId));
+                await ExecuteAsync(test, "ALTER TABLE audit_record_away RENAME TO audit_record");
+                await writer.WriteAsync([Entry(5)]);
+                await writer.FlushAsync(Ct);
+
+                Assert.False(writer.Spooling);
+                Assert.Equal(["ae-1", "ae-2", "ae-3", "ae-4", "ae-5"], (await store.ReadAsync(Ct).ToListAsync(Ct)).Select(r => r.ResourceId));
+                await writer.WriteAsync([Entry(6)]);
+            }
+
+            // Stopped with a record journalled: the next writer on that journal appends it, and only once.
+            await using (var again = new AuditWriter(store, spool.FullName, Microsoft.Extensions.Logging.Abstractions.NullLogger<AuditWriter>.Instance))
+            {
+                await again.FlushAsync(Ct);
+            }
+
+            Assert.Equal(["ae-1", "ae-2", "ae-3", "ae-4", "ae-5", "ae-6"], (await store.ReadAsync(Ct).ToListAsync(Ct)).Select(r => r.ResourceId));
             Assert.True((await store.VerifyAsync(Ct)).Intact);
+        }
+        finally
+        {
+            spool.Delete(recursive: true);
+        }
+    }
+
+    [Theory]
+    [InlineData(DatabaseEngine.Sqlite)]
+    [InlineData(DatabaseEngine.Postgres)]
+    public async Task GivenAJournalAppendedBeforeACrashCouldDeleteIt_WhenTheNodeStartsAgain_ThenItsRecordsAreNotAppendedTwice(DatabaseEngine engine)
+    {
+        await using var test = await TestDatabase.CreateAsync(engine, migrate: true, Ct);
+        var store = new AuditStore(test.Database, TimeProvider.System);
+        var spool = Directory.CreateTempSubdirectory("healthrec-spool-");
+        try
+        {
+            // The crash, staged: a journal file whose records are already in the chain, still on disk.
+            await store.AppendAsync([Entry(1), Entry(2)], Ct);
+            await File.WriteAllLinesAsync(Path.Combine(spool.FullName, "draining-000000000001.ndjson"),
+                [System.Text.Json.JsonSerializer.Serialize(Entry(1)), System.Text.Json.JsonSerializer.Serialize(Entry(2))], Ct);
+            await using (var writer = new AuditWriter(store, spool.FullName, Microsoft.Extensions.Logging.Abstractions.NullLogger<AuditWriter>.Instance))
+            {
+                await writer.WriteAsync([Entry(3)]);
+                await writer.FlushAsync(Ct);
+                Assert.False(writer.Spooling);
+            }
+
+            Assert.Equal(["ae-1", "ae-2", "ae-3"], (await store.ReadAsync(Ct).ToListAsync(Ct)).Select(r => r.ResourceId));
         }
         finally
         {

@@ -129,7 +129,7 @@ public sealed class AuditReviewTests(StaffServer fixture) : IClassFixture<StaffS
             && r["agent"]!.AsArray().Any(a => a!["role"]?.AsArray().Any(role => (string?)role!["text"] == "Clinician") == true));
         var anonymous = JsonNode.Parse(await (await GetAsync("/audit/AuditEvent?subtype=staff-access&outcome=4&_count=1000", auditor)).Content.ReadAsStringAsync(Ct))!;
         Assert.True((int)anonymous["total"]! >= matrix.Count * 3, $"{anonymous["total"]} refusals recorded; expected at least {matrix.Count * 3}");
-        ProfileValidation.AssertAuditRecordsValid(await fixture.Server.Services.GetRequiredService<Data.AuditStore>().ReadAsync(Ct).ToListAsync(Ct));
+        ProfileValidation.AssertAuditRecordsValid(await (await fixture.Server.AuditAsync(Ct)).ReadAsync(Ct).ToListAsync(Ct));
     }
 
     [Fact]

@@ -20,7 +20,7 @@ public sealed class AuditTests : IDisposable
     {
         var file = Path.Combine(_folder.FullName, "healthrec.db");
         await using var server = await RunningServer.StartAsync(new Dictionary<string, string?> { ["Storage:SqlitePath"] = file }, Ct);
-        var store = server.Services.GetRequiredService<AuditStore>();
+        var store = (await server.AuditAsync(Ct));
         for (var i = 1; i <= 4; i++)
         {
             await store.AppendAsync([new AuditEntry("AuditEvent", $"ae-{i}", "p1", $"{{\"resourceType\":\"AuditEvent\",\"id\":\"ae-{i}\"}}")], Ct);
@@ -68,7 +68,7 @@ public sealed class AuditTests : IDisposable
         var database = server.Services.GetRequiredService<HealthRecDatabase>();
         // Three records written 40 days ago (a store on a clock set back), then two today.
         var old = new AuditStore(database, new Microsoft.Extensions.Time.Testing.FakeTimeProvider(DateTimeOffset.UtcNow.AddDays(-40)));
-        var store = server.Services.GetRequiredService<AuditStore>();
+        var store = (await server.AuditAsync(Ct));
         for (var i = 1; i <= 3; i++)
         {
             await old.AppendAsync([new AuditEntry("AuditEvent", $"old-{i}", null, $"{{\"resourceType\":\"AuditEvent\",\"id\":\"old-{i}\"}}")], Ct);
@@ -81,6 +81,7 @@ public sealed class AuditTests : IDisposable
         }
 
         var result = await server.Services.GetRequiredService<AuditArchiveJob>().RunAsync(Ct);
+        await server.AuditAsync(Ct);
 
         Assert.StartsWith("archived 3 records (1-3)", result, StringComparison.Ordinal);
         var file = Assert.Single(Directory.GetFiles(archives));

@@ -293,7 +293,7 @@ public sealed class PopulationScoringTests : IDisposable
         // The call answered during the outage was recorded on local disk, and is in the chain once the database is back.
         await server.Services.GetRequiredService<Data.AuditWriter>().FlushAsync(Ct);
         Assert.False(server.Services.GetRequiredService<Data.AuditWriter>().Spooling);
-        var audit = server.Services.GetRequiredService<Data.AuditStore>();
+        var audit = (await server.AuditAsync(Ct));
         var (guidance, _) = await audit.SearchAsync(new Data.AuditQuery("GuidanceResponse")
         {
             Filters = [new("request", [$"urn:uuid:{(string)duringCall["hookInstance"]!}"])],
@@ -411,7 +411,7 @@ public sealed class PopulationScoringTests : IDisposable
         var written = await RiskAssessmentsAsync(fhir, rows.Select(r => r.PatientId).ToHashSet(StringComparer.Ordinal));
 
         // Each chunk's write-back is in the audit trail: the server, how many, and that it succeeded.
-        var (writeBacks, _) = await server.Services.GetRequiredService<Data.AuditStore>().SearchAsync(new Data.AuditQuery("AuditEvent")
+        var (writeBacks, _) = await (await server.AuditAsync(Ct)).SearchAsync(new Data.AuditQuery("AuditEvent")
         {
             Filters = [new("subtype", ["write-back"]), new("outcome", ["0"])],
         }, 1000, Ct);

@@ -203,7 +203,7 @@ public sealed class RetrainTests(RetrainCohort cohort) : IClassFixture<RetrainCo
             Assert.Contains("\"name\": \"calibration\"", stored.ChecksJson, StringComparison.Ordinal);
 
             // And in the audit trail: the promotion, and the job's start and end.
-            var trail = await server.Services.GetRequiredService<Data.AuditStore>().ReadAsync(Ct).ToListAsync(Ct);
+            var trail = await (await server.AuditAsync(Ct)).ReadAsync(Ct).ToListAsync(Ct);
             Assert.Contains(trail, r => r.ResourceJson.Contains("\"code\":\"model-promotion\"", StringComparison.Ordinal)
                 && r.ResourceJson.Contains($"{challenger} promoted over {noise}", StringComparison.Ordinal));
             Assert.Contains(trail, r => r.ResourceJson.Contains("\"code\":\"job-run\"", StringComparison.Ordinal)

@@ -29,6 +29,13 @@ internal sealed class RunningServer : IAsyncDisposable
         return Services.GetRequiredService<Data.InvocationStore>();
     }
 
+    /// <summary>The audit trail once everything journalled so far is in the chain (records reach it moments after their operations).</summary>
+    public async Task<Data.AuditStore> AuditAsync(CancellationToken cancellationToken)
+    {
+        await Services.GetRequiredService<Data.AuditWriter>().FlushAsync(cancellationToken);
+        return Services.GetRequiredService<Data.AuditStore>();
+    }
+
     public IServiceProvider Services => _app.Services;
 
     public static string RepositoryHooks => Path.Combine(TestServices.RepositoryRoot, "hooks");

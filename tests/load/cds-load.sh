@@ -42,7 +42,7 @@ fi
 
 PORT=$(free_port)
 src/HealthRec.Server/bin/Release/net10.0/healthrec serve --urls "http://127.0.0.1:$PORT" --Storage:SqlitePath "$WORK/healthrec.db" \
-  --Logging:LogLevel:Default=Warning >"${SERVER_LOG:-$WORK/server.log}" 2>&1 &
+  --Storage:AuditSpoolPath "$WORK/audit-spool" --Logging:LogLevel:Default=Warning >"${SERVER_LOG:-$WORK/server.log}" 2>&1 &
 PIDS+=($!)
 for _ in $(seq 1 120); do curl -fsS "http://127.0.0.1:$PORT/health/ready" >/dev/null 2>&1 && break; sleep 0.5; done
 

@@ -57,20 +57,22 @@ public static class AuditEndpoints
         return app;
     }
 
-    internal static async Task<Results<Ok<AuditVerificationResult>, ProblemHttpResult>> VerifyAsync(HttpContext http, AuditStore store)
+    internal static async Task<Results<Ok<AuditVerificationResult>, ProblemHttpResult>> VerifyAsync(HttpContext http, AuditStore store, AuditWriter writer)
     {
+        await writer.FlushAsync(http.RequestAborted);
         var verification = await store.VerifyAsync(http.RequestAborted);
         return TypedResults.Ok(new AuditVerificationResult(verification.Intact, verification.Records, verification.BrokenAt, verification.Problem));
     }
 }
 
 /// <summary>The daily verification: succeeds with the count when the chain holds, fails naming the first broken record when it does not.</summary>
-public sealed partial class AuditVerifyJob(AuditStore store, ILogger<AuditVerifyJob> logger)
+public sealed partial class AuditVerifyJob(AuditStore store, AuditWriter writer, ILogger<AuditVerifyJob> logger)
 {
     [JobDisplayName("audit: verify the chain")]
     [AutomaticRetry(Attempts = 2, DelaysInSeconds = [60, 600])]
     public async Task<string> RunAsync(CancellationToken cancellationToken)
     {
+        await writer.FlushAsync(cancellationToken);
         var verification = await store.VerifyAsync(cancellationToken);
         if (!verification.Intact)
         {
@@ -95,7 +97,7 @@ public sealed partial class AuditVerifyJob(AuditStore store, ILogger<AuditVerify
 /// verified, the archive recorded, and only then the records removed — and records the archive itself in the trail
 /// (which file, its SHA-256, which records, and the hash the remaining chain starts from).
 /// </summary>
-public sealed partial class AuditArchiveJob(AuditStore store, AuditTrail trail, Microsoft.Extensions.Options.IOptions<AuditOptions> options,
+public sealed partial class AuditArchiveJob(AuditStore store, AuditWriter writer, AuditTrail trail, Microsoft.Extensions.Options.IOptions<AuditOptions> options,
     IHostEnvironment environment, TimeProvider time, ILogger<AuditArchiveJob> logger)
 {
     [JobDisplayName("audit: archive records past retention")]
@@ -108,6 +110,7 @@ public sealed partial class AuditArchiveJob(AuditStore store, AuditTrail trail, 
             return "archiving is off (Audit:RetentionDays 0)";
         }
 
+        await writer.FlushAsync(cancellationToken);
         var now = time.GetUtcNow();
         var cutoff = now.AddDays(-settings.RetentionDays);
         var archive = await store.ArchiveAsync(cutoff, Path.Combine(environment.ContentRootPath, settings.ArchivePath), cancellationToken);

@@ -289,18 +289,21 @@ public static class AuditEvents
                     Token(search, "subtype", subtype);
                 }
 
-                foreach (var agent in audit.Agent)
+                // HealthRec's own agent is on every record: not worth an index entry each time.
+                foreach (var agent in audit.Agent.Where(a => a.Who?.Identifier?.System != AuditCodes.DeviceSystem))
                 {
                     Reference(search, "agent", agent.Who);
                 }
 
                 foreach (var entity in audit.Entity)
                 {
-                    Reference(search, "entity", entity.What);
                     if (entity.Type?.Code == "XrequestId" && entity.What?.Identifier?.Value is { } requestId)
                     {
                         search.Add(new("request", requestId));
+                        continue;
                     }
+
+                    Reference(search, "entity", entity.What);
 
                     if (entity.Role?.Code == "1" && entity.What?.Reference is { } reference && reference.StartsWith("Patient/", StringComparison.Ordinal))
                     {
@@ -313,16 +316,7 @@ public static class AuditEvents
                 search.Add(new("date", Instant(DateTimeOffset.Parse(guidance.OccurrenceDateTime!, CultureInfo.InvariantCulture))));
                 search.Add(new("request", guidance.RequestIdentifier!.Value!));
                 search.Add(new("status", Hl7.Fhir.Utility.EnumUtility.GetLiteral(guidance.Status)!));
-                foreach (var coding in guidance.Module is CodeableConcept module ? module.Coding : [])
-                {
-                    search.Add(new("module", coding.Code!));
-                }
-
-                foreach (var card in guidance.Contained.OfType<Parameters>().SelectMany(p => p.Parameter))
-                {
-                    search.Add(new("entity", card.Name!));
-                }
-
+                // The models and cards are not indexed here: the call's AuditEvent names each card, and links to this resource.
                 patient = guidance.Subject?.Reference?["Patient/".Length..];
                 break;
         }

@@ -41,9 +41,10 @@ public static class AuditReview
         return app;
     }
 
-    internal static async Task<IResult> ReviewAsync(HttpContext http, AuditStore store, string? patient, string? from, string? to, string? agent,
+    internal static async Task<IResult> ReviewAsync(HttpContext http, AuditStore store, AuditWriter writer, string? patient, string? from, string? to, string? agent,
         string? subtype, string? outcome)
     {
+        await writer.FlushAsync(http.RequestAborted);
         var filters = new ReviewFilters(Blank(patient), Blank(from), Blank(to), Blank(agent), Blank(subtype), Blank(outcome));
         var parameters = Parameters(filters);
         var (events, eventProblems) = Query("AuditEvent", parameters);

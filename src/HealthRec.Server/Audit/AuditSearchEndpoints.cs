@@ -11,7 +11,7 @@ namespace HealthRec.Server.Audit;
 /// Bundles, newest first, paged by a cursor in the <c>next</c> link (stable while records are appended), with
 /// <c>total</c>. Parameters: <c>patient</c>, <c>date</c> (prefixes eq, ge, gt, le, lt; a date without a zone is UTC),
 /// <c>agent</c>, <c>entity</c>, <c>action</c>, <c>outcome</c>, <c>type</c>, <c>subtype</c>, <c>request</c> (the request id, or
-/// the GuidanceResponse's hookInstance), <c>status</c> and <c>module</c> (GuidanceResponse), <c>_count</c> (≤ 1000).
+/// the GuidanceResponse's hookInstance), <c>status</c> (GuidanceResponse), <c>_count</c> (≤ 1000).
 /// Comma-separated values are alternatives; a repeated parameter must hold for each. <c>_format=ndjson</c> exports every
 /// match, oldest first, as NDJSON. An unknown parameter or a malformed value is a 400 naming it.
 /// </summary>
@@ -23,14 +23,14 @@ public static class AuditSearchEndpoints
     private static readonly Dictionary<string, string[]> Parameters = new(StringComparer.Ordinal)
     {
         ["AuditEvent"] = ["patient", "date", "agent", "entity", "action", "outcome", "type", "subtype", "request"],
-        ["GuidanceResponse"] = ["patient", "date", "request", "status", "module", "entity"],
+        ["GuidanceResponse"] = ["patient", "date", "request", "status"],
     };
 
     public static WebApplication MapAuditSearch(this WebApplication app)
     {
         foreach (var type in Parameters.Keys)
         {
-            app.MapGet($"/audit/{type}", (HttpContext http, AuditStore store) => SearchAsync(type, http, store))
+            app.MapGet($"/audit/{type}", (HttpContext http, AuditStore store, AuditWriter writer) => SearchAsync(type, http, store, writer))
                 .WithTags("Audit").WithName($"Search{type}")
                 .WithSummary($"FHIR search of the audit trail's {type}s: a searchset Bundle, newest first, paged; _format=ndjson exports every match (staff role Auditor).");
         }
@@ -38,8 +38,10 @@ public static class AuditSearchEndpoints
         return app;
     }
 
-    internal static async Task<IResult> SearchAsync(string type, HttpContext http, AuditStore store)
+    internal static async Task<IResult> SearchAsync(string type, HttpContext http, AuditStore store, AuditWriter writer)
     {
+        // Read your writes: what this node has journalled is in the chain before it is searched.
+        await writer.FlushAsync(http.RequestAborted);
         var (query, count, ndjson, problems) = Parse(type, http.Request.Query);
         if (problems.Count > 0)
         {

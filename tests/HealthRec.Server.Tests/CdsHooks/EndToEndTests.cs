@@ -69,7 +69,7 @@ public sealed class EndToEndTests(CdsServer fixture) : IClassFixture<CdsServer>,
         }
 
         Assert.True(answered >= 2, $"only {answered} of {patients.Count} generated patients got a card: the comparison would say little");
-        ProfileValidation.AssertAuditRecordsValid(await fixture.Server.Services.GetRequiredService<Data.AuditStore>().ReadAsync(Ct).ToListAsync(Ct));
+        ProfileValidation.AssertAuditRecordsValid(await (await fixture.Server.AuditAsync(Ct)).ReadAsync(Ct).ToListAsync(Ct));
     }
 
     // The audit trail holds, for one call: exactly one GuidanceResponse (requestIdentifier = hookInstance) with every card
@@ -77,7 +77,7 @@ public sealed class EndToEndTests(CdsServer fixture) : IClassFixture<CdsServer>,
     // fhir-query AuditEvent per query HealthRec made for the call, holding the query and never the results.
     private async Task AssertAuditedAsync(string hookInstance, string? patientId, JsonNode? body, int queries)
     {
-        var store = fixture.Server.Services.GetRequiredService<Data.AuditStore>();
+        var store = (await fixture.Server.AuditAsync(Ct));
         var (guidance, _) = await store.SearchAsync(new Data.AuditQuery("GuidanceResponse")
         {
             Filters = [new("request", [$"urn:uuid:{hookInstance}"])],

@@ -67,7 +67,7 @@ public sealed class NoSecretsInLogsTests(VerboseTrustedClients fixture) : IClass
 
         // Nor in the audit trail, which names every one of these calls: no token, and none of the record read (the
         // prefetched and fetched resources' bodies), only references to them.
-        var audit = await fixture.Server.Services.GetRequiredService<Data.AuditStore>().ReadAsync(Ct).ToListAsync(Ct);
+        var audit = await (await fixture.Server.AuditAsync(Ct)).ReadAsync(Ct).ToListAsync(Ct);
         Assert.True(audit.Count >= 6, $"only {audit.Count} audit records for six calls");
         foreach (var entry in audit)
         {

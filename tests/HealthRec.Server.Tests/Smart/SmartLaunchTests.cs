@@ -169,7 +169,7 @@ public sealed partial class SmartLaunchTests : IAsyncLifetime
 
         // The audit trail holds the launch, the token exchange and the view, each naming the EHR, the app and the
         // patient (after the exchange) — and not the token.
-        var audit = await _server.Services.GetRequiredService<Data.AuditStore>().ReadAsync(Ct).ToListAsync(Ct);
+        var audit = await (await _server.AuditAsync(Ct)).ReadAsync(Ct).ToListAsync(Ct);
         foreach (var subtype in new[] { "smart-launch", "smart-token", "smart-view" })
         {
             var record = audit.Last(r => r.ResourceJson.Contains($"\"code\":\"{subtype}\"", StringComparison.Ordinal));

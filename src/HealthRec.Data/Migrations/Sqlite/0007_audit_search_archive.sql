@@ -7,8 +7,11 @@ CREATE TABLE audit_search (
     value TEXT    NOT NULL
 );
 
+-- Serves every filter (name and value known, seq from the record); archiving's removal by seq scans, rarely.
 CREATE INDEX ix_audit_search_value ON audit_search (name, value, seq);
-CREATE INDEX ix_audit_search_seq ON audit_search (seq);
+
+-- A journal drained into the chain just before a crash is recognised by its last record's id.
+CREATE INDEX ix_audit_record_resource ON audit_record (resource_id);
 
 -- Each archive of records past the retention period: the last record it holds and that record's hash, which becomes
 -- the start of the chain that remains, and the archive file with its SHA-256. Rows are only ever added.
