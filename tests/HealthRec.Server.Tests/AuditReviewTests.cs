@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Http.Headers;
+using System.Net.Http.Json;
 using System.Security.Cryptography;
 using System.Text.Json.Nodes;
 using HealthRec.Server.Audit;
@@ -245,5 +246,73 @@ public sealed class AuditReviewTests(StaffServer fixture) : IClassFixture<StaffS
         Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
         Assert.Contains("date 'geyesterday'", System.Net.WebUtility.HtmlDecode(await bad.Content.ReadAsStringAsync(Ct)), StringComparison.Ordinal);
         Assert.Equal(HttpStatusCode.Forbidden, (await GetAsync($"/audit/review?patient={patient.Id}", await StaffServer.TokenAsync("staff-clinician", Ct))).StatusCode);
+    }
+
+    [Fact]
+    public async Task GivenBrowserSignIn_WhenStaffOpenTheReviewPageInABrowser_ThenTheySignInAtTheAuthorityAndTheirRolesDecide()
+    {
+        // The web client is registered at the authority with this server's redirect URI, so the port is chosen first.
+        var port = FreePort();
+        using var http = new HttpClient();
+        using var registration = await http.PostAsJsonAsync(new Uri(StaffServer.Authority.AbsoluteUri + "/reg"), new Dictionary<string, object>
+        {
+            ["redirect_uris"] = new[] { $"http://127.0.0.1:{port}/signin-oidc" },
+            ["grant_types"] = new[] { "authorization_code" },
+            ["response_types"] = new[] { "code" },
+            ["token_endpoint_auth_method"] = "client_secret_basic",
+            ["client_name"] = "HealthRec staff sign-in (test)",
+        }, Ct);
+        var client = JsonNode.Parse(await registration.Content.ReadAsStringAsync(Ct))!;
+        Assert.True(registration.IsSuccessStatusCode, client.ToJsonString());
+        await using var server = await RunningServer.StartAsync(new Dictionary<string, string?>
+        {
+            ["urls"] = $"http://127.0.0.1:{port}",
+            ["Staff:Authority"] = StaffServer.Authority.AbsoluteUri,
+            ["Staff:ClientId"] = "healthrec-staff",
+            ["Staff:WebClientId"] = (string)client["client_id"]!,
+            ["Staff:WebClientSecret"] = (string)client["client_secret"]!,
+        }, Ct);
+        try
+        {
+            foreach (var (account, expected) in new[] { ("auditor-1", HttpStatusCode.OK), ("clinician-1", HttpStatusCode.Forbidden) })
+            {
+                await PolicyAsync($"account={account}");
+                using var browser = new Browser();
+                var visit = await browser.FollowAsync(new Uri(server.BaseAddress, "/audit/review"));
+
+                Assert.True(expected == visit.Final.StatusCode, $"{account}: {(int)visit.Final.StatusCode} after {string.Join(" → ", visit.Urls.Select(u => u.AbsolutePath))}: {visit.Body}");
+                Assert.Contains(visit.Urls, u => u.AbsolutePath.EndsWith("/oauth/auth", StringComparison.Ordinal));
+                Assert.Contains(visit.Urls, u => u.AbsolutePath == "/signin-oidc");
+                // The cookie says who and which roles, never a token.
+                Assert.All(browser.Cookies, cookie => Assert.DoesNotContain("eyJ", cookie, StringComparison.Ordinal));
+                if (expected == HttpStatusCode.OK)
+                {
+                    Assert.Contains("Audit review", visit.Body, StringComparison.Ordinal);
+                    Assert.Contains("auditor-1", visit.Body, StringComparison.Ordinal);
+                }
+            }
+
+            // An API client without a token is answered 401, not sent to a sign-in page.
+            using var api = await server.Client.GetAsync(new Uri("/audit/AuditEvent", UriKind.Relative), Ct);
+            Assert.Equal(HttpStatusCode.Unauthorized, api.StatusCode);
+        }
+        finally
+        {
+            await PolicyAsync("");
+        }
+    }
+
+    private static async Task PolicyAsync(string query)
+    {
+        using var http = new HttpClient();
+        using var response = await http.PostAsync(new Uri(TestServices.FhirBaseUrl, $"/__admin/auth-policy?{query}"), null, Ct);
+        response.EnsureSuccessStatusCode();
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

@@ -20,13 +20,15 @@ const SMART_SCOPES = ['openid', 'fhirUser', 'profile', 'launch', 'launch/patient
 // audience is the API and whose `roles` claim holds the client's app roles.
 export const STAFF_API = 'api://healthrec-staff';
 const STAFF_CLIENTS = { 'staff-admin': ['Admin'], 'staff-auditor': ['Auditor'], 'staff-clinician': ['Clinician'], 'staff-norole': [] };
+// Staff who sign in with a browser (HealthRec's review page and dashboard): their app roles, in the `roles` claim.
+const STAFF_USERS = { 'admin-1': ['Admin'], 'auditor-1': ['Auditor'], 'clinician-1': ['Clinician'] };
 
 export function createAuthorizationServer({ origin, fhirBase }) {
   const issuer = `${origin}/oauth`;
   // launch id -> context the EHR attached to it; grant id -> the context of that grant, for the token response.
   const launches = new Map();
   const grantContext = new Map();
-  const initialPolicy = { deny: false, standalonePatient: undefined, v1Only: false, accessTokenTtl: 3600 };
+  const initialPolicy = { deny: false, standalonePatient: undefined, v1Only: false, accessTokenTtl: 3600, account: undefined };
   let policy = { ...initialPolicy };
   let nextLaunch = 1;
 
@@ -59,12 +61,12 @@ export function createAuthorizationServer({ origin, fhirBase }) {
     pkce: { required: () => true },
     // SMART asks servers to accept RS384 and ES384 client assertions (private_key_jwt).
     enabledJWA: { clientAuthSigningAlgValues: ['RS384', 'ES384', 'RS256', 'ES256', 'PS384'] },
-    scopes: SMART_SCOPES,
-    claims: { openid: ['sub'], fhirUser: ['fhirUser'], profile: ['name'] },
+    scopes: [...SMART_SCOPES, 'roles'],
+    claims: { openid: ['sub'], fhirUser: ['fhirUser'], profile: ['name'], roles: ['roles'] },
     extraParams: ['launch', 'aud'],
     findAccount: async (ctx, id) => ({
       accountId: id,
-      claims: async () => ({ sub: id, fhirUser: `${fhirBase}/Practitioner/${id}`, name: 'Dr Test Practitioner' }),
+      claims: async () => ({ sub: id, fhirUser: `${fhirBase}/Practitioner/${id}`, name: 'Dr Test Practitioner', roles: STAFF_USERS[id] ?? [] }),
     }),
     interactions: { url: (ctx, interaction) => `/oauth/interaction/${interaction.uid}` },
     issueRefreshToken: async (ctx, client, code) =>
@@ -94,7 +96,7 @@ export function createAuthorizationServer({ origin, fhirBase }) {
         { mergeWithLastSubmission: false });
     }
     if (prompt.name === 'login') {
-      return provider.interactionFinished(req, res, { login: { accountId: 'practitioner-1' } }, { mergeWithLastSubmission: false });
+      return provider.interactionFinished(req, res, { login: { accountId: policy.account ?? 'practitioner-1' } }, { mergeWithLastSubmission: false });
     }
     const scopes = String(params.scope ?? '').split(' ');
     let context;

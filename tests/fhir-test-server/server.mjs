@@ -180,6 +180,7 @@ async function handleAdmin(req, res, url) {
       standalonePatient: url.searchParams.get('patient') ?? undefined,
       v1Only: url.searchParams.get('v1only') === 'true',
       accessTokenTtl: Number(url.searchParams.get('access_token_ttl') ?? 3600),
+      account: url.searchParams.get('account') ?? undefined,
     }), 'application/json');
   }
   if (url.pathname === '/__admin/token' && req.method === 'POST') {

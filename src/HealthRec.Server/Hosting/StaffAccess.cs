@@ -34,6 +34,9 @@ public static partial class StaffAccess
 {
     public const string Section = "Staff";
     private const string LocalScheme = "LocalOperator";
+    private const string StaffScheme = "Staff";
+    private const string CookieScheme = "StaffCookie";
+    private const string SignInScheme = "StaffOpenIdConnect";
 
     private static readonly (string Prefix, string Policy, string[] Roles)[] Rules =
     [
@@ -68,8 +71,14 @@ public static partial class StaffAccess
                 throw new OptionsValidationException(Section, typeof(MicrosoftIdentityOptions), [$"Staff:Authority must be https (or loopback): {authority}"]);
             }
 
-            builder.Services.AddAuthentication(JwtBearerDefaults.AuthenticationScheme)
-                .AddMicrosoftIdentityWebApi(builder.Configuration, Section, JwtBearerDefaults.AuthenticationScheme);
+            var web = section["WebClientId"] is { Length: > 0 } webClient ? webClient : null;
+            var authentication = builder.Services.AddAuthentication(web is null ? JwtBearerDefaults.AuthenticationScheme : StaffScheme);
+            authentication.AddMicrosoftIdentityWebApi(builder.Configuration, Section, JwtBearerDefaults.AuthenticationScheme);
+            if (web is not null)
+            {
+                AddBrowserSignIn(authentication, section, authority ?? $"{section["Instance"]?.TrimEnd('/')}/{section["TenantId"]}/v2.0", web);
+            }
+
             builder.Services.Configure<JwtBearerOptions>(JwtBearerDefaults.AuthenticationScheme, jwt =>
             {
                 // A loopback authority over plain http is for tests and development on one machine only.
@@ -112,6 +121,58 @@ public static partial class StaffAccess
             }
         });
         return builder;
+    }
+
+    // A browser (no bearer token) signs in with the authority's OpenID Connect code flow (PKCE, a confidential web
+    // client, Staff:WebClientId and Staff:WebClientSecret) into a cookie holding who and which roles — never a token. An
+    // API client sends its bearer token, and is answered 401, never redirected, without one.
+    private static void AddBrowserSignIn(AuthenticationBuilder authentication, IConfigurationSection section, string authority, string clientId)
+    {
+        authentication.AddPolicyScheme(StaffScheme, "Staff: bearer token or browser sign-in", policy => policy.ForwardDefaultSelector = http =>
+            http.Request.Headers.Authorization.ToString().StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase)
+                || !(HttpMethods.IsGet(http.Request.Method) && http.Request.Headers.Accept.ToString().Contains("text/html", StringComparison.OrdinalIgnoreCase))
+                && !http.Request.Path.StartsWithSegments("/signin-oidc")
+                ? JwtBearerDefaults.AuthenticationScheme
+                : CookieScheme);
+        authentication.AddCookie(CookieScheme, cookie =>
+        {
+            cookie.Cookie.Name = "healthrec.staff";
+            cookie.Cookie.HttpOnly = true;
+            cookie.Cookie.SameSite = SameSiteMode.Lax;
+            cookie.Cookie.SecurePolicy = CookieSecurePolicy.SameAsRequest;
+            cookie.ExpireTimeSpan = TimeSpan.FromHours(8);
+            cookie.SlidingExpiration = false;
+            cookie.ForwardChallenge = SignInScheme;
+        });
+        authentication.AddOpenIdConnect(SignInScheme, oidc =>
+        {
+            oidc.SignInScheme = CookieScheme;
+            oidc.Authority = authority.TrimEnd('/');
+            oidc.RequireHttpsMetadata = new Uri(authority).Scheme == Uri.UriSchemeHttps;
+            oidc.ClientId = clientId;
+            oidc.ClientSecret = section["WebClientSecret"];
+            oidc.ResponseType = "code";
+            oidc.ResponseMode = "query";
+            oidc.UsePkce = true;
+            oidc.Scope.Clear();
+            foreach (var scope in (section["WebScopes"] ?? "openid profile roles").Split(' ', StringSplitOptions.RemoveEmptyEntries))
+            {
+                oidc.Scope.Add(scope);
+            }
+
+            oidc.GetClaimsFromUserInfoEndpoint = true;
+            oidc.MapInboundClaims = false;
+            oidc.SaveTokens = false;
+            oidc.ClaimActions.MapJsonKey("roles", "roles");
+            oidc.TokenValidationParameters.RoleClaimType = "roles";
+            oidc.TokenValidationParameters.NameClaimType = "sub";
+            // The answer comes back as a top-level GET (response_mode=query): Lax cookies go with it, and over plain
+            // http on loopback (tests, development) they must not be Secure-only; over https they are.
+            oidc.CorrelationCookie.SameSite = SameSiteMode.Lax;
+            oidc.CorrelationCookie.SecurePolicy = CookieSecurePolicy.SameAsRequest;
+            oidc.NonceCookie.SameSite = SameSiteMode.Lax;
+            oidc.NonceCookie.SecurePolicy = CookieSecurePolicy.SameAsRequest;
+        });
     }
 
     /// <summary>The gate in front of every staff path: 401 without a valid sign-in, 403 without the role, and a record of each access.</summary>

@@ -549,46 +549,4 @@ public sealed partial class SmartLaunchTests : IAsyncLifetime
     [GeneratedRegex("data-outcome=\"([^\"]+)\" data-estimate=\"([^\"]+)\"")]
     private static partial Regex Estimates();
 
-    /// <summary>
-    /// What a browser does with the redirects of a launch: keeps cookies per host, follows each redirect (through
-    /// HealthRec, the authorization server's sign-in and consent, and back), and lets a test change one URL on the way.
-    /// </summary>
-    private sealed class Browser : IDisposable
-    {
-        private readonly CookieContainer _cookies = new();
-        private readonly HttpClient _http;
-
-        public Browser() => _http = new HttpClient(new HttpClientHandler { CookieContainer = _cookies, AllowAutoRedirect = false });
-
-        public IEnumerable<string> Cookies => _cookies.GetAllCookies().Select(c => c.Value);
-
-        public async Task<Visit> FollowAsync(Uri start, Func<Uri, Uri>? tamper = null)
-        {
-            var urls = new List<Uri>();
-            var bodies = new List<string>();
-            var url = start;
-            for (var hop = 0; hop < 20; hop++)
-            {
-                url = tamper?.Invoke(url) ?? url;
-                urls.Add(url);
-                var response = await _http.GetAsync(url, Ct);
-                var body = await response.Content.ReadAsStringAsync(Ct);
-                bodies.Add(body);
-                if ((int)response.StatusCode is >= 300 and < 400 && response.Headers.Location is { } location)
-                {
-                    url = location.IsAbsoluteUri ? location : new Uri(url, location);
-                    response.Dispose();
-                    continue;
-                }
-
-                return new Visit(response, body, urls, bodies);
-            }
-
-            throw new InvalidOperationException($"more than 20 redirects from {start}");
-        }
-
-        public void Dispose() => _http.Dispose();
-    }
-
-    private sealed record Visit(HttpResponseMessage Final, string Body, List<Uri> Urls, List<string> Bodies);
 }
