@@ -323,8 +323,8 @@ public static class AuditEvents
 
         if (patient is not null)
         {
+            // The id only; a search for Patient/{id} is read as {id}.
             search.Add(new("patient", patient));
-            search.Add(new("patient", $"Patient/{patient}"));
         }
 
         return new AuditEntry(resource.TypeName, resource.Id!, patient, json) { Search = search };

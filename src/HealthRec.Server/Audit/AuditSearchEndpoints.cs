@@ -117,7 +117,8 @@ public static class AuditSearchEndpoints
                     foreach (var value in values.OfType<string>())
                     {
                         var alternatives = value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
-                            .Select(v => v.StartsWith('|') ? v[1..] : v).ToList();
+                            .Select(v => v.StartsWith('|') ? v[1..] : v)
+                            .Select(v => name == "patient" && v.StartsWith("Patient/", StringComparison.Ordinal) ? v["Patient/".Length..] : v).ToList();
                         if (alternatives.Count == 0)
                         {
                             problems.Add($"{name} has no value");
