@@ -68,14 +68,7 @@ public sealed class AuditStore(HealthRecDatabase database, TimeProvider time)
     {
         using var turn = await database.WriterTurnAsync(cancellationToken);
         await using var connection = await database.OpenConnectionAsync(cancellationToken);
-        // On SQLite a transaction that is not deferred (Microsoft.Data.Sqlite's default) holds the write lock from its start,
-        // so no other writer reads the same end of the chain; on PostgreSQL an advisory lock does the same.
-        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        if (database.Engine == DatabaseEngine.Postgres)
-        {
-            await using var @lock = connection.CreateCommand($"SELECT pg_advisory_xact_lock({AppendLock})", transaction);
-            await @lock.ExecuteNonQueryAsync(cancellationToken);
-        }
+        await using var transaction = await BeginChainTransactionAsync(connection, cancellationToken);
 
         long seq = 0;
         var previous = Genesis;
@@ -116,6 +109,21 @@ public sealed class AuditStore(HealthRecDatabase database, TimeProvider time)
 
         await transaction.CommitAsync(cancellationToken);
         return appended;
+    }
+
+    // A transaction that owns the end of the chain: on SQLite a transaction that is not deferred (Microsoft.Data.Sqlite's
+    // default) holds the write lock from its start, so no other writer reads the same end of the chain; on PostgreSQL an
+    // advisory lock, held to the transaction's end, does the same.
+    private async Task<DbTransaction> BeginChainTransactionAsync(DbConnection connection, CancellationToken cancellationToken)
+    {
+        var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        if (database.Engine == DatabaseEngine.Postgres)
+        {
+            await using var @lock = connection.CreateCommand($"SELECT pg_advisory_xact_lock({AppendLock})", transaction);
+            await @lock.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        return transaction;
     }
 
     private static void Bind(DbCommand command, params object[] values)
@@ -331,12 +339,7 @@ public sealed class AuditStore(HealthRecDatabase database, TimeProvider time)
 
         using var turn = await database.WriterTurnAsync(cancellationToken);
         await using var connection = await database.OpenConnectionAsync(cancellationToken);
-        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        if (database.Engine == DatabaseEngine.Postgres)
-        {
-            await using var @lock = connection.CreateCommand($"SELECT pg_advisory_xact_lock({AppendLock})", transaction);
-            await @lock.ExecuteNonQueryAsync(cancellationToken);
-        }
+        await using var transaction = await BeginChainTransactionAsync(connection, cancellationToken);
 
         await using (var insert = connection.CreateCommand(
             "INSERT INTO audit_archive (archived_through, archived_at, last_hash, records, file, file_sha256) VALUES (@through, @at, @hash, @records, @file, @sha)", transaction))

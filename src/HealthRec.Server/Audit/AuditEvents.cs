@@ -105,8 +105,6 @@ public static class AuditEvents
 
     public static Coding Rest => new(AuditCodes.EventType, "rest", "Restful Operation");
 
-    public static Coding Query => new(AuditCodes.Dicom, "110112", "Query");
-
     public static Coding ApplicationActivity => new(AuditCodes.Dicom, "110100", "Application Activity");
 
     public static Coding UserAuthentication => new(AuditCodes.Dicom, "110114", "User Authentication");

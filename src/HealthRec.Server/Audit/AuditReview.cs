@@ -1,6 +1,7 @@
 using System.Text.Json;
 using HealthRec.Data;
 using HealthRec.Fhir;
+using HealthRec.Server.Hosting;
 using Hl7.Fhir.Model;
 using Microsoft.AspNetCore.Http.HttpResults;
 
@@ -29,15 +30,7 @@ public static class AuditReview
     public static WebApplication MapAuditReview(this WebApplication app)
     {
         app.MapGet("/audit/review", ReviewAsync).WithTags("Audit").WithName("AuditReview").ExcludeFromDescription()
-            .AddEndpointFilter(async (context, next) =>
-            {
-                var headers = context.HttpContext.Response.Headers;
-                headers.CacheControl = "no-store";
-                headers["Referrer-Policy"] = "no-referrer";
-                headers.XContentTypeOptions = "nosniff";
-                headers.ContentSecurityPolicy = "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
-                return await next(context);
-            });
+            .WithPageHeaders("default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'");
         return app;
     }
 

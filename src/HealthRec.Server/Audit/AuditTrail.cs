@@ -5,14 +5,32 @@ namespace HealthRec.Server.Audit;
 
 /// <summary>
 /// Where operations record themselves: the resources go to the audit writer, and the task completes when they are in
-/// the chain (or durably spooled during a database outage). An operation awaits it before it answers, and fails when it
-/// fails: nothing HealthRec does goes unrecorded.
+/// the node's audit journal (the chain follows moments later). An operation awaits it before it answers, and fails when
+/// it fails: nothing HealthRec does goes unrecorded.
 /// </summary>
 public sealed class AuditTrail(AuditWriter writer)
 {
     public System.Threading.Tasks.Task RecordAsync(params Resource[] resources) => writer.WriteAsync([.. resources.Select(AuditEvents.ToEntry)]);
 
     public System.Threading.Tasks.Task RecordAsync(IEnumerable<Resource> resources) => writer.WriteAsync([.. resources.Select(AuditEvents.ToEntry)]);
+
+    /// <summary>Records the resources; false when they could not be written (the writer has logged why), and the operation must not go ahead.</summary>
+    public async Task<bool> TryRecordAsync(params IEnumerable<Resource> resources)
+    {
+        try
+        {
+            await RecordAsync(resources);
+            return true;
+        }
+        catch (Exception ex) when (ex is AggregateException or ObjectDisposedException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>The answer, once its records are written; <see cref="NotRecorded"/> when they cannot be.</summary>
+    public async Task<IResult> AnswerAsync(IResult answer, params IEnumerable<Resource> records) =>
+        await TryRecordAsync(records) ? answer : NotRecorded();
 
     /// <summary>The answer to a request whose audit records could not be written: 503, the operation not carried out.</summary>
     public static IResult NotRecorded() => TypedResults.Problem(statusCode: 503, title: "The audit trail could not record this request",

@@ -9,7 +9,6 @@ using HealthRec.ML.Outcomes;
 using HealthRec.Server.Audit;
 using HealthRec.Server.Models;
 using GuidanceResponse = Hl7.Fhir.Model.GuidanceResponse;
-using Resource = Hl7.Fhir.Model.Resource;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -106,13 +105,13 @@ public static partial class CdsHooksEndpoints
         if (caller is null)
         {
             // Refused callers are recorded too (who tried is not known: the token did not verify).
-            return await Audited(audit, Bare401(http), CdsAudit.CallEvent(call, AuditOutcome.FromStatus(401, "the caller's JWT was not accepted"), [], null, null));
+            return await audit.AnswerAsync(Bare401(http), CdsAudit.CallEvent(call, AuditOutcome.FromStatus(401, "the caller's JWT was not accepted"), [], null, null));
         }
 
         var (body, bodyProblem) = await ReadJsonAsync(http, settings.MaxRequestBytes, cancellationToken);
         if (bodyProblem is not null)
         {
-            return await Audited(audit, bodyProblem, CdsAudit.CallEvent(call, AuditOutcome.FromStatus(400, "the body is not JSON or is too large"), [], null, null));
+            return await audit.AnswerAsync(bodyProblem, CdsAudit.CallEvent(call, AuditOutcome.FromStatus(400, "the body is not JSON or is too large"), [], null, null));
         }
 
         using (body)
@@ -121,7 +120,7 @@ public static partial class CdsHooksEndpoints
             var request = CdsRequestReader.Read(body!.RootElement, services, problems);
             if (request is null)
             {
-                return await Audited(audit, TypedResults.Problem(statusCode: 400, title: "The CDS Hooks request is not valid", detail: string.Join("; ", problems),
+                return await audit.AnswerAsync(TypedResults.Problem(statusCode: 400, title: "The CDS Hooks request is not valid", detail: string.Join("; ", problems),
                     extensions: new Dictionary<string, object?> { ["errors"] = problems }),
                     CdsAudit.CallEvent(call, AuditOutcome.FromStatus(400, "the CDS Hooks request is not valid"), [], null, null));
             }
@@ -145,7 +144,7 @@ public static partial class CdsHooksEndpoints
                 Record(invocations, invocation with { StatusCode = 412, DurationMs = Elapsed(started) }, [], logger);
                 var unanswered = AuditEvents.Guidance(id, request.HookInstance, request.PatientId, receivedAt, servingModels.Modules,
                     GuidanceResponse.GuidanceResponseStatus.DataRequired, [], data.Missing);
-                return await Audited(audit, TypedResults.Problem(statusCode: 412, title: "The patient's data could not be had", detail: HookDataResolver.Describe(data.Missing),
+                return await audit.AnswerAsync(TypedResults.Problem(statusCode: 412, title: "The patient's data could not be had", detail: HookDataResolver.Describe(data.Missing),
                     extensions: new Dictionary<string, object?> { ["missing"] = data.Missing }),
                     [CdsAudit.CallEvent(call, AuditOutcome.FromStatus(412, "the patient's data could not be had"), [], servingModels.Versions, unanswered.Id), unanswered,
                         .. data.Queries.Select(q => CdsAudit.QueryEvent(call, q.Server, q.Query, q.Failure))]);
@@ -163,15 +162,16 @@ public static partial class CdsHooksEndpoints
             // The decision is recorded before it is returned: the GuidanceResponse holds each card as it is sent.
             var guidance = AuditEvents.Guidance(id, request.HookInstance, request.PatientId, receivedAt, servingModels.Modules,
                 GuidanceResponse.GuidanceResponseStatus.Success, [.. answer.Cards.Select(c => (c.Uuid, JsonSerializer.Serialize(c, json.Value.SerializerOptions)))], []);
-            var recorded = audit.RecordAsync([
+            var recorded = audit.TryRecordAsync([
                 CdsAudit.CallEvent(call, AuditOutcome.Success, [.. answer.Records.Select(r => (r.CardUuid, r.Kind, r.Subject))], servingModels.Versions, guidance.Id),
                 guidance,
                 .. data.Queries.Select(q => CdsAudit.QueryEvent(call, q.Server, q.Query, q.Failure)),
             ]);
             var duration = Elapsed(started);
             Record(invocations, invocation with { DurationMs = duration, CardCount = answer.Cards.Count }, answer.Records, logger);
-            if (!await Succeeded(recorded, logger))
+            if (!await recorded)
             {
+                Log.NotAudited(logger, id, request.HookInstance);
                 return AuditTrail.NotRecorded();
             }
 
@@ -186,28 +186,6 @@ public static partial class CdsHooksEndpoints
         _ = store.RecordAsync(invocation, cards).ContinueWith(
             t => Log.NotStored(logger, t.Exception!.GetBaseException(), invocation.ServiceId, invocation.HookInstance),
             CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
-
-    /// <summary>The answer, once its audit records are written; 503 when they cannot be.</summary>
-    internal static async Task<IResult> Audited(AuditTrail audit, IResult answer, params IEnumerable<Resource> records) =>
-        await Succeeded(audit.RecordAsync(records), null) ? answer : AuditTrail.NotRecorded();
-
-    private static async Task<bool> Succeeded(Task recorded, ILogger? logger)
-    {
-        try
-        {
-            await recorded;
-            return true;
-        }
-        catch (Exception ex) when (ex is AggregateException or ObjectDisposedException)
-        {
-            if (logger is not null)
-            {
-                Log.NotAudited(logger, ex.GetType().Name);
-            }
-
-            return false;
-        }
-    }
 
     internal static int Elapsed(long started) => (int)Stopwatch.GetElapsedTime(started).TotalMilliseconds;
 
@@ -260,8 +238,8 @@ public static partial class CdsHooksEndpoints
         [LoggerMessage(EventId = 4001, Level = LogLevel.Warning, Message = "CDS {ServiceId} {HookInstance}: 412, {Keys} prefetch keys could be neither prefetched nor fetched")]
         public static partial void DataUnavailable(ILogger logger, string serviceId, string hookInstance, int keys);
 
-        [LoggerMessage(EventId = 4003, Level = LogLevel.Error, Message = "CDS call not answered: its audit records could not be written ({Error})")]
-        public static partial void NotAudited(ILogger logger, string error);
+        [LoggerMessage(EventId = 4003, Level = LogLevel.Error, Message = "CDS {ServiceId} {HookInstance}: not answered, its audit records could not be written")]
+        public static partial void NotAudited(ILogger logger, string serviceId, string hookInstance);
 
         [LoggerMessage(EventId = 4002, Level = LogLevel.Error, Message = "CDS {ServiceId} {HookInstance}: answered, but the call could not be stored")]
         public static partial void NotStored(ILogger logger, Exception exception, string serviceId, string hookInstance);

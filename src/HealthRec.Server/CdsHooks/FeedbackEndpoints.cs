@@ -33,17 +33,17 @@ internal static class FeedbackEndpoints
         var caller = await trust.AuthenticateAsync(http,
             [new Uri(baseUrl, $"cds-services/{id}/feedback").AbsoluteUri, new Uri(baseUrl, $"cds-services/{id}").AbsoluteUri], cancellationToken);
         var call = new Audit.CdsAudit.Call(id, null, null, null, caller?.Issuer, caller?.Tenant, caller?.Jti, null, http.TraceIdentifier, time.GetUtcNow()) { RemoteAddress = http.Connection.RemoteIpAddress?.ToString() };
-        IResult Refused(IResult answer, int status, string why, IReadOnlyList<CdsFeedback>? items = null) =>
-            new AuditedResult(audit, answer, Audit.CdsAudit.FeedbackEvent(call, Audit.AuditOutcome.FromStatus(status, why), items ?? []));
+        Task<IResult> Refused(IResult answer, int status, string why, IReadOnlyList<CdsFeedback>? items = null) =>
+            audit.AnswerAsync(answer, Audit.CdsAudit.FeedbackEvent(call, Audit.AuditOutcome.FromStatus(status, why), items ?? []));
         if (caller is null)
         {
-            return Refused(CdsHooksEndpoints.Bare401(http), 401, "the caller's JWT was not accepted");
+            return await Refused(CdsHooksEndpoints.Bare401(http), 401, "the caller's JWT was not accepted");
         }
 
         var (body, bodyProblem) = await CdsHooksEndpoints.ReadJsonAsync(http, options.Value.MaxRequestBytes, cancellationToken);
         if (bodyProblem is not null)
         {
-            return Refused(bodyProblem, 400, "the body is not JSON or is too large");
+            return await Refused(bodyProblem, 400, "the body is not JSON or is too large");
         }
 
         using (body)
@@ -52,7 +52,7 @@ internal static class FeedbackEndpoints
             var items = Read(body!.RootElement, id, time.GetUtcNow(), caller.Issuer, problems);
             if (problems.Count > 0)
             {
-                return Refused(Problem(400, "The feedback is not valid", problems), 400, "the feedback is not valid");
+                return await Refused(Problem(400, "The feedback is not valid", problems), 400, "the feedback is not valid");
             }
 
             var cards = await store.FindCardsAsync([.. items.Select(i => i.CardUuid)], cancellationToken);
@@ -79,14 +79,14 @@ internal static class FeedbackEndpoints
 
             if (problems.Count > 0)
             {
-                return Refused(Problem(422, "The feedback names cards or suggestions this service did not return", problems), 422,
+                return await Refused(Problem(422, "The feedback names cards or suggestions this service did not return", problems), 422,
                     "the feedback names cards or suggestions this service did not return", items);
             }
 
             // Stored, then recorded: when the record cannot be written the client hears 503 and sends again, and a
             // repeated item is stored once.
             var stored = await store.RecordAsync(items, cancellationToken);
-            return new AuditedResult(audit, TypedResults.Ok(new FeedbackReceipt(stored, items.Count - stored)),
+            return await audit.AnswerAsync(TypedResults.Ok(new FeedbackReceipt(stored, items.Count - stored)),
                 Audit.CdsAudit.FeedbackEvent(call, Audit.AuditOutcome.Success, items));
         }
     }
@@ -237,11 +237,4 @@ internal static class FeedbackEndpoints
 
         return value.GetString();
     }
-}
-
-/// <summary>An answer given only once its audit record is written; 503 instead when it cannot be.</summary>
-internal sealed class AuditedResult(Audit.AuditTrail audit, IResult answer, Hl7.Fhir.Model.Resource record) : IResult
-{
-    public async Task ExecuteAsync(HttpContext httpContext) =>
-        await (await CdsHooksEndpoints.Audited(audit, answer, record)).ExecuteAsync(httpContext);
 }

@@ -196,11 +196,7 @@ public static partial class StaffAccess
             var allowed = signedIn && (await authorization.AuthorizeAsync(http.User, rule.Policy)).Succeeded;
             var status = allowed ? 200 : signedIn ? 403 : 401;
             var record = AccessEvent(http, time.GetUtcNow(), status, rule.Roles);
-            try
-            {
-                await audit.RecordAsync(record);
-            }
-            catch (Exception ex) when (ex is AggregateException or ObjectDisposedException)
+            if (!await audit.TryRecordAsync(record))
             {
                 await AuditTrail.NotRecorded().ExecuteAsync(http);
                 return;

@@ -60,14 +60,6 @@ internal sealed class SmartAuditFilter(string subtype) : IEndpointFilter
             audit.Thing(AuditCodes.Uri, issuer, name: "EHR FHIR server");
         }
 
-        try
-        {
-            await http.RequestServices.GetRequiredService<AuditTrail>().RecordAsync(audit);
-            return answer;
-        }
-        catch (Exception ex) when (ex is AggregateException or ObjectDisposedException)
-        {
-            return AuditTrail.NotRecorded();
-        }
+        return await http.RequestServices.GetRequiredService<AuditTrail>().TryRecordAsync(audit) ? answer : AuditTrail.NotRecorded();
     }
 }

@@ -51,15 +51,7 @@ public static partial class SmartEndpoints
         var smart = app.MapGroup("/smart").WithTags("SMART app").ExcludeFromDescription();
         // Pages about a patient: never cached, no referrer to the evidence sites they link to (a preview's URL names the
         // patient), nothing but the page's own inline styles and forms; framing stays allowed (the EHR embeds the app).
-        smart.AddEndpointFilter(async (context, next) =>
-        {
-            var headers = context.HttpContext.Response.Headers;
-            headers.CacheControl = "no-store";
-            headers["Referrer-Policy"] = "no-referrer";
-            headers.XContentTypeOptions = "nosniff";
-            headers.ContentSecurityPolicy = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'; base-uri 'none'";
-            return await next(context);
-        });
+        smart.WithPageHeaders("default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'; base-uri 'none'");
         smart.MapGet("/launch", SmartLaunch.EhrLaunchAsync).WithName("SmartEhrLaunch").AddEndpointFilter(new SmartAuditFilter("smart-launch"));
         smart.MapGet("/login", SmartLaunch.StandaloneLaunchAsync).WithName("SmartStandaloneLaunch").AddEndpointFilter(new SmartAuditFilter("smart-launch"));
         smart.MapGet("/callback", SmartLaunch.CallbackAsync).WithName("SmartCallback").AddEndpointFilter(new SmartAuditFilter("smart-token"));
