@@ -1,7 +1,9 @@
+using System.Buffers;
 using System.Data.Common;
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
+using System.Text.Json;
 
 namespace HealthRec.Data;
 
@@ -85,12 +87,12 @@ public sealed class AuditStore(HealthRecDatabase database, TimeProvider time)
         // Microseconds: what PostgreSQL keeps, so that the hash reads back the same on both engines.
         var at = new DateTimeOffset(now.UtcTicks - (now.UtcTicks % 10), TimeSpan.Zero);
         var appended = new List<AuditRecord>(entries.Count);
-        // One command per table for the whole batch, its parameters rebound per row: the statement is prepared once.
+        // One command for the records, its parameters rebound per row (the statement is prepared once); the search
+        // values of the whole batch go in one statement (a row each costs more than the record).
         await using var insert = connection.CreateCommand(
             $"INSERT INTO audit_record ({Columns}) VALUES (@seq, @at, @type, @id, @patient, @resource, @prev, @hash)", transaction);
         insert.With("seq", 0L).With("at", at).With("type", "").With("id", "").With("patient", null).With("resource", "").With("prev", "").With("hash", "");
-        await using var index = connection.CreateCommand("INSERT INTO audit_search (seq, name, value) VALUES (@seq, @name, @value)", transaction);
-        index.With("seq", 0L).With("name", "").With("value", "");
+        var index = new SearchRows(entries.Sum(e => e.Search.Count));
         foreach (var entry in entries)
         {
             seq++;
@@ -99,16 +101,66 @@ public sealed class AuditStore(HealthRecDatabase database, TimeProvider time)
             await insert.ExecuteNonQueryAsync(cancellationToken);
             foreach (var value in entry.Search)
             {
-                Bind(index, seq, value.Name, value.Value);
-                await index.ExecuteNonQueryAsync(cancellationToken);
+                index.Add(seq, value);
             }
 
             appended.Add(new AuditRecord(seq, at, entry.ResourceType, entry.ResourceId, entry.PatientId, entry.ResourceJson, previous, hash));
             previous = hash;
         }
 
+        if (index.Count > 0)
+        {
+            await using var search = index.Command(connection, transaction, database.Engine);
+            await search.ExecuteNonQueryAsync(cancellationToken);
+        }
+
         await transaction.CommitAsync(cancellationToken);
         return appended;
+    }
+
+    // The search values of a batch, inserted by one statement: arrays unnested on PostgreSQL, a JSON array of
+    // [seq, name, value] rows read by json_each on SQLite.
+    private sealed class SearchRows(int capacity)
+    {
+        private readonly long[] _seqs = new long[capacity];
+        private readonly string[] _names = new string[capacity];
+        private readonly string[] _values = new string[capacity];
+
+        public int Count { get; private set; }
+
+        public void Add(long seq, AuditSearchValue value)
+        {
+            (_seqs[Count], _names[Count], _values[Count]) = (seq, value.Name, value.Value);
+            Count++;
+        }
+
+        public DbCommand Command(DbConnection connection, DbTransaction transaction, DatabaseEngine engine)
+        {
+            if (engine == DatabaseEngine.Postgres)
+            {
+                return connection.CreateCommand("INSERT INTO audit_search (seq, name, value) SELECT * FROM unnest(@seqs, @names, @values)", transaction)
+                    .With("seqs", _seqs[..Count]).With("names", _names[..Count]).With("values", _values[..Count]);
+            }
+
+            var rows = new ArrayBufferWriter<byte>(Count * 48);
+            using (var json = new Utf8JsonWriter(rows))
+            {
+                json.WriteStartArray();
+                for (var i = 0; i < Count; i++)
+                {
+                    json.WriteStartArray();
+                    json.WriteNumberValue(_seqs[i]);
+                    json.WriteStringValue(_names[i]);
+                    json.WriteStringValue(_values[i]);
+                    json.WriteEndArray();
+                }
+
+                json.WriteEndArray();
+            }
+
+            return connection.CreateCommand("INSERT INTO audit_search (seq, name, value) SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), " +
+                "json_extract(value, '$[2]') FROM json_each(@rows)", transaction).With("rows", Encoding.UTF8.GetString(rows.WrittenSpan));
+        }
     }
 
     // A transaction that owns the end of the chain: on SQLite a transaction that is not deferred (Microsoft.Data.Sqlite's

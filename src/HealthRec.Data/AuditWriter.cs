@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Text;
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
@@ -26,11 +27,20 @@ public sealed partial class AuditWriter : IAsyncDisposable
     private readonly AuditStore _store;
     private readonly string _folder;
     private readonly ILogger<AuditWriter> _logger;
+    [ThreadStatic]
+    private static ArrayBufferWriter<byte>? t_lines;
+    [ThreadStatic]
+    private static Utf8JsonWriter? t_json;
     private readonly Lock _write = new();
     private readonly SemaphoreSlim _drain = new(1, 1);
     private readonly SemaphoreSlim _signal = new(0, 1);
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _drainer;
+    // The records of the journal being written, and of each journal taken and not yet in the chain, kept in memory so
+    // that the drainer appends them without reading its own files back. Only a journal found at start-up, or one
+    // written while the database was down (not kept, so an outage cannot fill memory), is read from disk.
+    private readonly Dictionary<string, List<AuditEntry>> _taken = new(StringComparer.Ordinal);
+    private List<AuditEntry>? _pending = [];
     private FileStream _journal;
     private long _next;
     private bool _failing;
@@ -73,11 +83,16 @@ public sealed partial class AuditWriter : IAsyncDisposable
     /// </summary>
     public Task WriteAsync(IReadOnlyList<AuditEntry> entries)
     {
-        var lines = new MemoryStream();
+        // Each thread reuses its buffer (a call's records are some 15 KB: allocated per call, they would be garbage at once).
+        var lines = t_lines ??= new ArrayBufferWriter<byte>(32 * 1024);
+        var json = t_json ??= new Utf8JsonWriter(lines);
+        lines.ResetWrittenCount();
         foreach (var entry in entries)
         {
-            JsonSerializer.Serialize(lines, entry);
-            lines.WriteByte((byte)'\n');
+            json.Reset(lines);
+            WriteLine(json, entry);
+            json.Flush();
+            lines.Write("\n"u8);
         }
 
         try
@@ -85,8 +100,9 @@ public sealed partial class AuditWriter : IAsyncDisposable
             lock (_write)
             {
                 ObjectDisposedException.ThrowIf(_disposed, this);
-                _journal.Write(lines.GetBuffer(), 0, (int)lines.Length);
+                _journal.Write(lines.WrittenSpan);
                 _journal.Flush();
+                _pending?.AddRange(entries);
             }
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
@@ -99,8 +115,40 @@ public sealed partial class AuditWriter : IAsyncDisposable
             return Task.FromException(new AggregateException("The audit writer has stopped.", ex));
         }
 
+        finally
+        {
+            if (lines.Capacity > 1024 * 1024)
+            {
+                // An exceptionally large set of records: its buffer is not kept.
+                (t_lines, t_json) = (null, null);
+            }
+        }
+
         Signal();
         return Task.CompletedTask;
+    }
+
+    // A journal line: the record's fields, and the resource as the JSON it is (written raw, so it is neither escaped
+    // nor parsed again, and reads back byte for byte: the hash is over those bytes).
+    private static void WriteLine(Utf8JsonWriter json, AuditEntry entry)
+    {
+        json.WriteStartObject();
+        json.WriteString("type"u8, entry.ResourceType);
+        json.WriteString("id"u8, entry.ResourceId);
+        json.WriteString("patient"u8, entry.PatientId);
+        json.WriteStartArray("search"u8);
+        foreach (var value in entry.Search)
+        {
+            json.WriteStartArray();
+            json.WriteStringValue(value.Name);
+            json.WriteStringValue(value.Value);
+            json.WriteEndArray();
+        }
+
+        json.WriteEndArray();
+        json.WritePropertyName("resource"u8);
+        json.WriteRawValue(entry.ResourceJson, skipInputValidation: true);
+        json.WriteEndObject();
     }
 
     /// <summary>Completes when everything journalled before it is in the chain, or the chain could not take it (the database is down).</summary>
@@ -163,17 +211,33 @@ public sealed partial class AuditWriter : IAsyncDisposable
             if (!_disposed && _journal.Length > 0)
             {
                 _journal.Dispose();
-                File.Move(Path.Combine(_folder, Current), Draining(_next++));
+                var taken = Draining(_next++);
+                File.Move(Path.Combine(_folder, Current), taken);
+                if (_pending is not null)
+                {
+                    _taken[taken] = _pending;
+                }
+
                 _journal = Open();
+                _pending = _failing ? null : [];
             }
         }
 
         foreach (var file in Directory.GetFiles(_folder, DrainingPrefix + "*").OrderBy(f => f, StringComparer.Ordinal))
         {
-            var entries = await ReadAsync(file, cancellationToken);
+            List<AuditEntry>? entries;
+            lock (_write)
+            {
+                entries = _taken.GetValueOrDefault(file);
+            }
+
+            // Records this process journalled and has not tried to append cannot be in the chain; records read from
+            // disk, or whose append failed (perhaps after the database committed it), are looked for first.
+            var fresh = entries is not null && !_failing;
+            entries ??= await ReadAsync(file, cancellationToken);
             try
             {
-                if (entries.Count > 0 && !await _store.ContainsAsync(entries[^1].ResourceType, entries[^1].ResourceId, cancellationToken))
+                if (entries.Count > 0 && (fresh || !await _store.ContainsAsync(entries[^1].ResourceType, entries[^1].ResourceId, cancellationToken)))
                 {
                     await _store.AppendAsync(entries, cancellationToken);
                 }
@@ -185,14 +249,30 @@ public sealed partial class AuditWriter : IAsyncDisposable
                     LogWaiting(ex.GetType().Name);
                 }
 
-                _failing = true;
+                lock (_write)
+                {
+                    // While the database is down the journals stay on disk only: an outage must not fill memory.
+                    _failing = true;
+                    _taken.Clear();
+                    _pending = null;
+                }
+
                 return;
             }
 
             File.Delete(file);
+            lock (_write)
+            {
+                _taken.Remove(file);
+            }
+
             if (_failing)
             {
-                _failing = false;
+                lock (_write)
+                {
+                    _failing = false;
+                }
+
                 LogDrained();
             }
         }
@@ -222,9 +302,21 @@ public sealed partial class AuditWriter : IAsyncDisposable
     {
         try
         {
-            return JsonSerializer.Deserialize<AuditEntry>(line);
+            using var document = JsonDocument.Parse(line);
+            var root = document.RootElement;
+            if (root.TryGetProperty("ResourceJson", out _))
+            {
+                // A journal written before the resource was written raw (the record serialized whole).
+                return root.Deserialize<AuditEntry>();
+            }
+
+            return new AuditEntry(root.GetProperty("type").GetString()!, root.GetProperty("id").GetString()!, root.GetProperty("patient").GetString(),
+                root.GetProperty("resource").GetRawText())
+            {
+                Search = [.. root.GetProperty("search").EnumerateArray().Select(v => new AuditSearchValue(v[0].GetString()!, v[1].GetString()!))],
+            };
         }
-        catch (JsonException)
+        catch (Exception ex) when (ex is JsonException or KeyNotFoundException or InvalidOperationException)
         {
             return null;
         }

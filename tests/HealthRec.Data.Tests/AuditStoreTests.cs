@@ -10,6 +10,13 @@ public sealed class AuditStoreTests
 
     private static AuditEntry Entry(int i) => new("AuditEvent", $"ae-{i}", i % 2 == 0 ? "p1" : null, $"{{\"resourceType\":\"AuditEvent\",\"id\":\"ae-{i}\"}}");
 
+    // A record with search values and a resource whose text needs escaping and is not ASCII.
+    private static AuditEntry Rich(int i) => new("AuditEvent", $"ae-{i}", null,
+        $"{{\"resourceType\":\"AuditEvent\",\"id\":\"ae-{i}\",\"text\":{{\"div\":\"<div>Zoë \\\"{i}\\\" \\u2028 &amp;</div>\"}}}}")
+    {
+        Search = [new("action", "E"), new("entity", $"card-{i}"), new("entity", $"https://x.example/{i}?a=1&b=ü")],
+    };
+
     private static async Task<AuditStore> FiveRecordsAsync(TestDatabase test)
     {
         var clock = new FakeTimeProvider(new DateTimeOffset(2026, 12, 2, 9, 0, 0, TimeSpan.Zero));
@@ -205,25 +212,25 @@ public sealed class AuditStoreTests
         {
             await using (var writer = new AuditWriter(store, spool.FullName, Microsoft.Extensions.Logging.Abstractions.NullLogger<AuditWriter>.Instance))
             {
-                await writer.WriteAsync([Entry(1)]);
+                await writer.WriteAsync([Rich(1)]);
                 await writer.FlushAsync(Ct);
                 Assert.Equal(["ae-1"], (await store.ReadAsync(Ct).ToListAsync(Ct)).Select(r => r.ResourceId));
 
                 // The table is renamed away: every append fails as it would with the database down; writes still succeed.
                 await ExecuteAsync(test, "ALTER TABLE audit_record RENAME TO audit_record_away");
-                await writer.WriteAsync([Entry(2)]);
+                await writer.WriteAsync([Rich(2)]);
                 await writer.FlushAsync(Ct);
-                await writer.WriteAsync([Entry(3), Entry(4)]);
+                await writer.WriteAsync([Rich(3), Rich(4)]);
                 await writer.FlushAsync(Ct);
                 Assert.True(writer.Spooling);
 
                 await ExecuteAsync(test, "ALTER TABLE audit_record_away RENAME TO audit_record");
-                await writer.WriteAsync([Entry(5)]);
+                await writer.WriteAsync([Rich(5)]);
                 await writer.FlushAsync(Ct);
 
                 Assert.False(writer.Spooling);
                 Assert.Equal(["ae-1", "ae-2", "ae-3", "ae-4", "ae-5"], (await store.ReadAsync(Ct).ToListAsync(Ct)).Select(r => r.ResourceId));
-                await writer.WriteAsync([Entry(6)]);
+                await writer.WriteAsync([Rich(6)]);
             }
 
             // Stopped with a record journalled: the next writer on that journal appends it, and only once.
@@ -232,8 +239,19 @@ public sealed class AuditStoreTests
                 await again.FlushAsync(Ct);
             }
 
-            Assert.Equal(["ae-1", "ae-2", "ae-3", "ae-4", "ae-5", "ae-6"], (await store.ReadAsync(Ct).ToListAsync(Ct)).Select(r => r.ResourceId));
+            var records = await store.ReadAsync(Ct).ToListAsync(Ct);
+            Assert.Equal(["ae-1", "ae-2", "ae-3", "ae-4", "ae-5", "ae-6"], records.Select(r => r.ResourceId));
             Assert.True((await store.VerifyAsync(Ct)).Intact);
+
+            // Whether kept in memory (1) or read back from the journal (2-6: written during or just after the outage), each record is the resource as written, byte for
+            // byte, and is found by each of its search values.
+            Assert.Equal(Enumerable.Range(1, 6).Select(i => Rich(i).ResourceJson), records.Select(r => r.ResourceJson));
+            for (var i = 1; i <= 6; i++)
+            {
+                Assert.Equal([(long)i], (await store.SearchAsync(new AuditQuery("AuditEvent") { Filters = [new("entity", [$"card-{i}"])] }, 10, Ct)).Page.Select(r => r.Seq));
+            }
+
+            Assert.Equal(6, (await store.SearchAsync(new AuditQuery("AuditEvent") { Filters = [new("action", ["E"])] }, 10, Ct)).Page.Count);
         }
         finally
         {

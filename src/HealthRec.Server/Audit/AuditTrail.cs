@@ -1,3 +1,5 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
 using HealthRec.Data;
 using Hl7.Fhir.Model;
 
@@ -8,8 +10,18 @@ namespace HealthRec.Server.Audit;
 /// the node's audit journal (the chain follows moments later). An operation awaits it before it answers, and fails when
 /// it fails: nothing HealthRec does goes unrecorded.
 /// </summary>
-public sealed class AuditTrail(AuditWriter writer)
+public sealed class AuditTrail(AuditWriter writer, IMeterFactory meters)
 {
+    /// <summary>The meter of HealthRec's own measurements (<c>dotnet-counters monitor --counters HealthRec</c>).</summary>
+    public const string MeterName = "HealthRec";
+
+    private readonly Histogram<double> _duration = meters.Create(MeterName).CreateHistogram<double>("healthrec.audit.duration", "ms",
+        "Time an operation spends on its audit records before it answers: building them, serializing them and writing them to the node's journal");
+
+    /// <summary>Records the time since <paramref name="started"/> (a <see cref="Stopwatch"/> timestamp) as the audit cost of an operation.</summary>
+    public void Measured(string operation, long started) =>
+        _duration.Record(Stopwatch.GetElapsedTime(started).TotalMilliseconds, new KeyValuePair<string, object?>("operation", operation));
+
     public System.Threading.Tasks.Task RecordAsync(params Resource[] resources) => writer.WriteAsync([.. resources.Select(AuditEvents.ToEntry)]);
 
     public System.Threading.Tasks.Task RecordAsync(IEnumerable<Resource> resources) => writer.WriteAsync([.. resources.Select(AuditEvents.ToEntry)]);

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Net;
+using System.Text;
 using System.Text.Json;
 using HealthRec.Clinical.Units;
 using HealthRec.Data;
@@ -159,14 +160,18 @@ public static partial class CdsHooksEndpoints
                     ? riskCards.Build(servingModels, record, at, context)
                     : orderCards.Build(servingModels, record, at, orderCards.ReadDrafts(request.DraftOrders!.Value, at, data.Report),
                         request.Hook == "order-select" ? request.Selections : null, context);
-            // The decision is recorded before it is returned: the GuidanceResponse holds each card as it is sent.
+            // The decision is recorded before it is returned: each card is serialized once, and those bytes are both what
+            // the GuidanceResponse holds and what the EHR receives.
+            var auditStarted = Stopwatch.GetTimestamp();
+            var cards = answer.Cards.Select(c => JsonSerializer.SerializeToUtf8Bytes(c, json.Value.SerializerOptions)).ToArray();
             var guidance = AuditEvents.Guidance(id, request.HookInstance, request.PatientId, receivedAt, servingModels.Modules,
-                GuidanceResponse.GuidanceResponseStatus.Success, [.. answer.Cards.Select(c => (c.Uuid, JsonSerializer.Serialize(c, json.Value.SerializerOptions)))], []);
+                GuidanceResponse.GuidanceResponseStatus.Success, [.. answer.Cards.Select((c, i) => (c.Uuid, Encoding.UTF8.GetString(cards[i])))], []);
             var recorded = audit.TryRecordAsync([
                 CdsAudit.CallEvent(call, AuditOutcome.Success, [.. answer.Records.Select(r => (r.CardUuid, r.Kind, r.Subject))], servingModels.Versions, guidance.Id),
                 guidance,
                 .. data.Queries.Select(q => CdsAudit.QueryEvent(call, q.Server, q.Query, q.Failure)),
             ]);
+            audit.Measured("cds-call", auditStarted);
             var duration = Elapsed(started);
             Record(invocations, invocation with { DurationMs = duration, CardCount = answer.Cards.Count }, answer.Records, logger);
             if (!await recorded)
@@ -176,7 +181,33 @@ public static partial class CdsHooksEndpoints
             }
 
             Log.Answered(logger, id, request.HookInstance, answer.Cards.Count, duration);
-            return TypedResults.Ok(new CdsResponse(answer.Cards));
+            return TypedResults.Bytes(ResponseBody(cards), "application/json; charset=utf-8");
+        }
+    }
+
+    // {"cards": [...]} around cards already serialized: what TypedResults.Ok(new CdsResponse(cards)) would write.
+    private static byte[] ResponseBody(byte[][] cards)
+    {
+        var body = new byte[cards.Sum(c => c.Length + 1) + 12];
+        var at = 0;
+        Append("{\"cards\":["u8);
+        for (var i = 0; i < cards.Length; i++)
+        {
+            if (i > 0)
+            {
+                Append(","u8);
+            }
+
+            Append(cards[i]);
+        }
+
+        Append("]}"u8);
+        return body[..at];
+
+        void Append(ReadOnlySpan<byte> bytes)
+        {
+            bytes.CopyTo(body.AsSpan(at));
+            at += bytes.Length;
         }
     }
 

@@ -38,6 +38,8 @@ public sealed class EndToEndTests(CdsServer fixture) : IClassFixture<CdsServer>,
 
         var discovery = JsonNode.Parse(await fixture.Server.Client.GetStringAsync(new Uri("/cds-services", UriKind.Relative), Ct))!;
         var templates = discovery["services"]!.AsArray().Single(s => (string)s!["id"]! == "healthrec-patient-risk")!["prefetch"]!.AsObject();
+        using var auditTime = new Microsoft.Extensions.Diagnostics.Metrics.Testing.MetricCollector<double>(
+            fixture.Server.Services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>(), Audit.AuditTrail.MeterName, "healthrec.audit.duration");
         using var ehr = new FhirClient(TestServices.FhirBaseUrl, new FhirClientSettings { PreferredFormat = ResourceFormat.Json, VerifyFhirVersion = false, Timeout = 30_000 });
         var answered = 0;
         foreach (var (id, _) in patients)
@@ -64,19 +66,24 @@ public sealed class EndToEndTests(CdsServer fixture) : IClassFixture<CdsServer>,
             CardRules.AssertValidResponse(given.Body);
             Assert.Equal(Cds.Seen(given.Body), Cds.Seen(fetched.Body));
             answered += Cds.Cards(given.Body).Count > 0 ? 1 : 0;
-            await AssertAuditedAsync((string)withPrefetch["hookInstance"]!, id, given.Body, queries: 0);
-            await AssertAuditedAsync((string)withoutPrefetch["hookInstance"]!, id, fetched.Body, queries: templates.Count);
+            await AssertAuditedAsync((string)withPrefetch["hookInstance"]!, id, given.Text, queries: 0);
+            await AssertAuditedAsync((string)withoutPrefetch["hookInstance"]!, id, fetched.Text, queries: templates.Count);
         }
 
         Assert.True(answered >= 2, $"only {answered} of {patients.Count} generated patients got a card: the comparison would say little");
+        // Each answered call's audit cost is measured (the figure operators watch, and the load benchmark reads).
+        var measured = auditTime.GetMeasurementSnapshot().Where(m => m.Tags.TryGetValue("operation", out var op) && (string?)op == "cds-call").ToList();
+        Assert.Equal(2 * patients.Count, measured.Count);
+        Assert.All(measured, m => Assert.InRange(m.Value, 0.001, 10_000));
         ProfileValidation.AssertAuditRecordsValid(await (await fixture.Server.AuditAsync(Ct)).ReadAsync(Ct).ToListAsync(Ct));
     }
 
     // The audit trail holds, for one call: exactly one GuidanceResponse (requestIdentifier = hookInstance) with every card
     // exactly as returned; exactly one cds-call AuditEvent naming it, the patient, the user and each card uuid; and one
     // fhir-query AuditEvent per query HealthRec made for the call, holding the query and never the results.
-    private async Task AssertAuditedAsync(string hookInstance, string? patientId, JsonNode? body, int queries)
+    private async Task AssertAuditedAsync(string hookInstance, string? patientId, string text, int queries)
     {
+        var body = JsonNode.Parse(text);
         var store = (await fixture.Server.AuditAsync(Ct));
         var (guidance, _) = await store.SearchAsync(new Data.AuditQuery("GuidanceResponse")
         {
@@ -90,6 +97,8 @@ public sealed class EndToEndTests(CdsServer fixture) : IClassFixture<CdsServer>,
         foreach (var card in returned)
         {
             var stored = recorded.Single(p => p.Name == (string)card["uuid"]!);
+            // The very text the EHR received, not an equivalent.
+            Assert.Contains(((FhirString)stored.Value!).Value!, text, StringComparison.Ordinal);
             Assert.True(JsonNode.DeepEquals(card, JsonNode.Parse(((FhirString)stored.Value!).Value!)), $"card {card["uuid"]} is not recorded as returned");
         }
 

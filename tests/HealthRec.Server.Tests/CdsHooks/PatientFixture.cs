@@ -258,6 +258,11 @@ internal static class Cds
 
         using var response = await client.SendAsync(request, cancellationToken);
         var text = await response.Content.ReadAsStringAsync(cancellationToken);
+        if (response.StatusCode == System.Net.HttpStatusCode.OK && text.Length > 0)
+        {
+            Assert.Equal("application/json", response.Content.Headers.ContentType?.MediaType);
+        }
+
         JsonNode? parsed = null;
         if (text.Length > 0)
         {
