@@ -1,4 +1,6 @@
 using System.Buffers;
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
 using System.Text;
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
@@ -27,6 +29,17 @@ public sealed partial class AuditWriter : IAsyncDisposable
     private readonly AuditStore _store;
     private readonly string _folder;
     private readonly ILogger<AuditWriter> _logger;
+    /// <summary>The meter of the audit writer's measurements (<c>dotnet-counters monitor --counters HealthRec.Data</c>).</summary>
+    public const string MeterName = "HealthRec.Data";
+
+    private static readonly Meter Meter = new(MeterName);
+    private static readonly Histogram<double> JournalDuration = Meter.CreateHistogram<double>("healthrec.audit.journal.duration", "ms",
+        "Time an operation waits for its audit records to be written to the node's journal (the lock, the write and the flush to the OS)");
+    private static readonly Histogram<double> AppendDuration = Meter.CreateHistogram<double>("healthrec.audit.append.duration", "ms",
+        "Time the drainer takes to append one journal's records to the hash chain (one transaction)");
+    private static readonly Histogram<int> AppendRecords = Meter.CreateHistogram<int>("healthrec.audit.append.records", "{record}",
+        "Records appended to the hash chain per transaction");
+
     [ThreadStatic]
     private static ArrayBufferWriter<byte>? t_lines;
     [ThreadStatic]
@@ -62,7 +75,21 @@ public sealed partial class AuditWriter : IAsyncDisposable
         }
 
         _journal = Open();
-        _drainer = Task.Run(DrainLoopAsync);
+        var drainer = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _drainer = drainer.Task;
+        new Thread(() =>
+        {
+            try
+            {
+                DrainLoop();
+                drainer.SetResult();
+            }
+            catch (Exception ex)
+            {
+                drainer.SetException(ex);
+            }
+        })
+        { IsBackground = true, Name = "HealthRec audit drainer" }.Start();
     }
 
     /// <summary>Whether records wait in the journal for the chain (always briefly; for long while the database is down).</summary>
@@ -95,6 +122,7 @@ public sealed partial class AuditWriter : IAsyncDisposable
             lines.Write("\n"u8);
         }
 
+        var started = Stopwatch.GetTimestamp();
         try
         {
             lock (_write)
@@ -117,6 +145,7 @@ public sealed partial class AuditWriter : IAsyncDisposable
 
         finally
         {
+            JournalDuration.Record(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
             if (lines.Capacity > 1024 * 1024)
             {
                 // An exceptionally large set of records: its buffer is not kept.
@@ -180,19 +209,28 @@ public sealed partial class AuditWriter : IAsyncDisposable
         }
     }
 
-    private async Task DrainLoopAsync()
+    // The drainer's own thread, at a lower scheduling priority than the threads answering requests: appending to the
+    // chain is background work (the records are already safe in the journal), so when the cores are busy the calls go
+    // first and the chain catches up in the gaps. It waits synchronously so that its work stays on this thread (the
+    // database calls of an append complete synchronously on SQLite; on PostgreSQL their continuations may run elsewhere).
+    private void DrainLoop()
     {
+        BackgroundPriority.Lower();
         var delay = TimeSpan.FromSeconds(1);
         while (!_stop.IsCancellationRequested)
         {
             try
             {
                 // Woken by a write; every second anyway (records left by an outage).
-                await _signal.WaitAsync(_failing ? delay : TimeSpan.FromSeconds(1), _stop.Token);
+                _signal.Wait(_failing ? delay : TimeSpan.FromSeconds(1), _stop.Token);
                 // A short window gathers the calls arriving together into one journal file and one transaction: fewer
                 // commits and file swaps per call. The calls do not wait for it; only the chain is that much later.
-                await Task.Delay(GroupWindow, _stop.Token);
-                await FlushAsync(_stop.Token);
+                if (_stop.Token.WaitHandle.WaitOne(GroupWindow))
+                {
+                    return;
+                }
+
+                FlushAsync(_stop.Token).GetAwaiter().GetResult();
                 delay = _failing ? TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromSeconds(15).Ticks)) : TimeSpan.FromSeconds(1);
             }
             catch (OperationCanceledException) when (_stop.IsCancellationRequested)
@@ -239,7 +277,10 @@ public sealed partial class AuditWriter : IAsyncDisposable
             {
                 if (entries.Count > 0 && (fresh || !await _store.ContainsAsync(entries[^1].ResourceType, entries[^1].ResourceId, cancellationToken)))
                 {
+                    var started = Stopwatch.GetTimestamp();
                     await _store.AppendAsync(entries, cancellationToken);
+                    AppendDuration.Record(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+                    AppendRecords.Record(entries.Count);
                 }
             }
             catch (Exception ex) when (ex is System.Data.Common.DbException or TimeoutException or InvalidOperationException)

@@ -288,6 +288,53 @@ public sealed class AuditStoreTests
         }
     }
 
+    [Fact]
+    public async Task GivenAWriter_WhenItRuns_ThenItsDrainerThreadIsNicerThanTheThreadsAnsweringRequests()
+    {
+        Assert.SkipUnless(OperatingSystem.IsLinux(), "Thread priorities are read from /proc, on Linux (where HealthRec lowers the drainer's).");
+        await using var test = await TestDatabase.CreateAsync(DatabaseEngine.Sqlite, migrate: true, Ct);
+        var spool = Directory.CreateTempSubdirectory("healthrec-spool-");
+        try
+        {
+            await using var writer = new AuditWriter(new AuditStore(test.Database, TimeProvider.System), spool.FullName,
+                Microsoft.Extensions.Logging.Abstractions.NullLogger<AuditWriter>.Instance);
+            List<int> drainers = [];
+            for (var i = 0; i < 50 && (drainers.Count == 0 || drainers.Any(n => n < 10)); i++)
+            {
+                await Task.Delay(100, Ct);
+                drainers = [.. ThreadNiceness().Where(t => t.Name == "HealthRec audit").Select(t => t.Nice)];
+            }
+
+            Assert.NotEmpty(drainers);
+            Assert.All(drainers, nice => Assert.Equal(10, nice));
+            // Only that thread: the pool's threads, which answer requests, keep the normal priority.
+            var pool = ThreadNiceness().Where(t => t.Name.StartsWith(".NET TP", StringComparison.Ordinal)).ToList();
+            Assert.NotEmpty(pool);
+            Assert.All(pool, t => Assert.Equal(0, t.Nice));
+        }
+        finally
+        {
+            spool.Delete(recursive: true);
+        }
+    }
+
+    // Every thread of this process: its name (15 characters at most on Linux) and nice value (field 19 of its stat).
+    private static IEnumerable<(int Id, string Name, int Nice)> ThreadNiceness() =>
+        Directory.GetDirectories("/proc/self/task").Select(task =>
+        {
+            try
+            {
+                var stat = File.ReadAllText(Path.Combine(task, "stat"));
+                return ((int Id, string Name, int Nice)?)(int.Parse(Path.GetFileName(task), System.Globalization.CultureInfo.InvariantCulture),
+                    File.ReadAllText(Path.Combine(task, "comm")).Trim(),
+                    int.Parse(stat[(stat.LastIndexOf(')') + 2)..].Split(' ')[16], System.Globalization.CultureInfo.InvariantCulture));
+            }
+            catch (IOException)
+            {
+                return null; // a thread that ended while being read
+            }
+        }).OfType<(int, string, int)>();
+
     private static async Task ExecuteAsync(TestDatabase test, string sql)
     {
         await using var connection = await test.Database.OpenConnectionAsync(Ct);

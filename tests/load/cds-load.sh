@@ -11,8 +11,8 @@
 # CONNECTIONS (default 16) sets wrk's connections. With pace-ms, each connection pauses that long between a response and its next call (an offered load,
 # e.g. 100 ms ≈ 140 calls/s); without it they call as fast as the server answers (its capacity, where latency is
 # queueing: about 16 / throughput).
-# Builds the server (Release), starts it on a free port with its own SQLite database, warms it up for 15 s (the JIT's
-# tiered compilation settles), then measures for the given seconds (default 30) at 16 connections, prints wrk's
+# Builds the server (Release), starts it on a free port with its own SQLite database, warms it up (WARMUP seconds,
+# default 60: on two busy cores the JIT's tiered compilation is still recompiling hot methods after 15 s), then measures for the given seconds (default 30) at 16 connections, prints wrk's
 # latency distribution and throughput, and stops everything it started. Nothing leaves this machine.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
@@ -20,6 +20,7 @@ MODE=${1:-prefetch}
 SECONDS_TO_RUN=${2:-30}
 export CDS_PACE_MS=${3:-0}
 CONNECTIONS=${CONNECTIONS:-16}
+WARMUP=${WARMUP:-60}
 WORK=$(mktemp -d /tmp/healthrec-load-XXXXXX)
 PIDS=()
 cleanup() { for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done; rm -rf "$WORK"; }
@@ -48,8 +49,8 @@ for _ in $(seq 1 120); do curl -fsS "http://127.0.0.1:$PORT/health/ready" >/dev/
 
 URL="http://127.0.0.1:$PORT/cds-services/healthrec-patient-risk"
 export CDS_REQUESTS="$WORK/requests"
-echo "warming up for 15 s" >&2
-CDS_PACE_MS=0 wrk -t2 -c"$CONNECTIONS" -d15s -s tests/load/cds-patient-view.lua "$URL" >/dev/null 2>"$WORK/warmup.err"
+echo "warming up for ${WARMUP} s" >&2
+CDS_PACE_MS=0 wrk -t2 -c"$CONNECTIONS" -d"${WARMUP}s" -s tests/load/cds-patient-view.lua "$URL" >/dev/null 2>"$WORK/warmup.err"
 echo "measuring for ${SECONDS_TO_RUN} s ($MODE, pause between calls ${CDS_PACE_MS} ms)" >&2
 wrk -t2 -c"$CONNECTIONS" -d"${SECONDS_TO_RUN}s" --latency -s tests/load/cds-patient-view.lua "$URL" 2>"$WORK/errors.log"
 if [ -s "$WORK/errors.log" ]; then
