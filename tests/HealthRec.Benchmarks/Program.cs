@@ -13,6 +13,12 @@ public static class BenchmarkEntry
             return;
         }
 
+        if (args is ["partition", var source, var chunks])
+        {
+            PartitionTimer.Run(source, int.Parse(chunks, System.Globalization.CultureInfo.InvariantCulture));
+            return;
+        }
+
         BenchmarkSwitcher.FromAssembly(typeof(BenchmarkEntry).Assembly).Run(args);
     }
 }

@@ -40,6 +40,19 @@ public sealed class BadInputTests : IDisposable
     }
 
     [Fact]
+    public async Task GivenALineCutAfterItsSubject_WhenRead_ThenItIsReportedOnceWithItsLineAndTheRestIsRead()
+    {
+        // The scan that groups lines by patient stops reading at the subject; the full parse still finds the cut.
+        var cut = Observation("cut", "4548-4", Quantity(7.5, "%"))[..^20];
+        var (report, record) = await ReadNdjsonAsync(GoodHbA1c, cut);
+
+        Assert.Equal(1, report.Count(ProblemKind.MalformedJson) + report.Count(ProblemKind.InvalidResource));
+        Assert.StartsWith("Observation.ndjson:2", (report.Examples(ProblemKind.MalformedJson).Concat(report.Examples(ProblemKind.InvalidResource))).Single().Where,
+            StringComparison.Ordinal);
+        Assert.Equal(6.1, record.MeasurementsOf("hba1c").Single().Value, 6);
+    }
+
+    [Fact]
     public async Task GivenObservationWithoutValue_WhenRead_ThenMissingValueIsReported()
     {
         var (report, record) = await ReadNdjsonAsync(GoodHbA1c, Observation("novalue", "2345-7", ""));

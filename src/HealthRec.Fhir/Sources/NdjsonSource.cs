@@ -53,7 +53,8 @@ public sealed class NdjsonSource(string path, NdjsonSourceOptions? options = nul
                 {
                     var writer = writers[(int)((uint)StableHash(line.PatientKey) % (uint)buckets)];
                     writer.Write(line.PatientKey);
-                    writer.Write(line.Origin);
+                    writer.Write(line.File);
+                    writer.Write(line.LineNumber);
                     writer.Write(line.Json.Length);
                     writer.Write(line.Json.Span);
                 }
@@ -73,7 +74,7 @@ public sealed class NdjsonSource(string path, NdjsonSourceOptions? options = nul
                 {
                     while (reader.BaseStream.Position < reader.BaseStream.Length)
                     {
-                        lines.Add(new KeyedLine(reader.ReadString(), reader.ReadString(), reader.ReadBytes(reader.ReadInt32())));
+                        lines.Add(new KeyedLine(reader.ReadString(), reader.ReadString(), reader.ReadInt32(), reader.ReadBytes(reader.ReadInt32())));
                     }
                 }
 
@@ -98,8 +99,9 @@ public sealed class NdjsonSource(string path, NdjsonSourceOptions? options = nul
     {
         Directory.CreateDirectory(folder);
         var files = File.Exists(path) ? [path] : Files(path);
+        // Buffered synchronous writes: a line is a copy into the buffer, and the buffer a write when full.
         var outputs = Enumerable.Range(0, chunks)
-            .Select(i => new FileStream(Path.Combine(folder, ChunkFile(i)), FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16, useAsync: true))
+            .Select(i => new FileStream(Path.Combine(folder, ChunkFile(i)), FileMode.Create, FileAccess.Write, FileShare.None, 1 << 18))
             .ToArray();
         var patients = Enumerable.Range(0, chunks).Select(_ => new HashSet<string>(StringComparer.Ordinal)).ToArray();
         try
@@ -108,7 +110,7 @@ public sealed class NdjsonSource(string path, NdjsonSourceOptions? options = nul
             {
                 var chunk = ChunkOf(line.PatientKey, chunks);
                 patients[chunk].Add(line.PatientKey);
-                await outputs[chunk].WriteAsync(line.Json, cancellationToken);
+                outputs[chunk].Write(line.Json.Span);
                 outputs[chunk].WriteByte((byte)'\n');
             }
         }
@@ -181,10 +183,9 @@ public sealed class NdjsonSource(string path, NdjsonSourceOptions? options = nul
             await foreach (var line in NdjsonLines.ReadAsync(stream, _options.MaxLineBytes, cancellationToken))
             {
                 lineNumber++;
-                var where = $"{name}:{lineNumber}";
                 if (line.TooLong)
                 {
-                    report.Problem(ProblemKind.LineTooLong, where, $"line of {line.Length:N0} bytes exceeds the limit of {_options.MaxLineBytes:N0}; skipped");
+                    report.Problem(ProblemKind.LineTooLong, Where(name, lineNumber), $"line of {line.Length:N0} bytes exceeds the limit of {_options.MaxLineBytes:N0}; skipped");
                     continue;
                 }
 
@@ -193,17 +194,17 @@ public sealed class NdjsonSource(string path, NdjsonSourceOptions? options = nul
                     continue;
                 }
 
-                var key = KeyOf(line.Json.Span, where, report);
+                var key = KeyOf(line.Json.Span, name, lineNumber, report);
                 if (key is not null)
                 {
-                    yield return new KeyedLine(key, where, line.Json);
+                    yield return new KeyedLine(key, name, lineNumber, line.Json);
                 }
             }
         }
     }
 
     // The patient a line is about, from its top-level members only (nested values are skipped, not built).
-    private static string? KeyOf(ReadOnlySpan<byte> json, string where, IngestionReport report)
+    private static string? KeyOf(ReadOnlySpan<byte> json, string file, int lineNumber, IngestionReport report)
     {
         try
         {
@@ -228,6 +229,12 @@ public sealed class NdjsonSource(string path, NdjsonSourceOptions? options = nul
                 {
                     reader.Read();
                     subject = ReferenceOf(ref reader);
+                    if (resourceType is not null && !string.Equals(resourceType, "Patient", StringComparison.Ordinal) && PatientReference.KeyOf(subject) is { } known)
+                    {
+                        // The subject decides (it comes before "patient"): the rest of the line need not be read here
+                        // (the full parse reads it, and reports what is wrong in it).
+                        return known;
+                    }
                 }
                 else if (reader.ValueTextEquals("patient"u8))
                 {
@@ -243,7 +250,7 @@ public sealed class NdjsonSource(string path, NdjsonSourceOptions? options = nul
 
             if (resourceType is null)
             {
-                report.Problem(ProblemKind.InvalidResource, where, "not a FHIR resource (no resourceType)");
+                report.Problem(ProblemKind.InvalidResource, Where(file, lineNumber), "not a FHIR resource (no resourceType)");
                 return null;
             }
 
@@ -262,13 +269,13 @@ public sealed class NdjsonSource(string path, NdjsonSourceOptions? options = nul
         }
         catch (JsonException ex)
         {
-            report.Problem(ProblemKind.MalformedJson, where, ex.Message);
+            report.Problem(ProblemKind.MalformedJson, Where(file, lineNumber), ex.Message);
             return null;
         }
 
         string? Missing(string resourceType)
         {
-            report.Problem(ProblemKind.MissingPatientReference, where, $"{resourceType} names no patient");
+            report.Problem(ProblemKind.MissingPatientReference, Where(file, lineNumber), $"{resourceType} names no patient");
             return null;
         }
     }
@@ -319,7 +326,13 @@ public sealed class NdjsonSource(string path, NdjsonSourceOptions? options = nul
         return (int)hash;
     }
 
-    private sealed record KeyedLine(string PatientKey, string Origin, ReadOnlyMemory<byte> Json);
+    private static string Where(string file, int lineNumber) => string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{file}:{lineNumber}");
+
+    // Where a line came from is kept as file and number, and written out only when a report needs it.
+    private sealed record KeyedLine(string PatientKey, string File, int LineNumber, ReadOnlyMemory<byte> Json)
+    {
+        public string Origin => Where(File, LineNumber);
+    }
 }
 
 public sealed record NdjsonSourceOptions
@@ -340,7 +353,7 @@ internal static class NdjsonLines
 
     public static async IAsyncEnumerable<Line> ReadAsync(Stream stream, int maxLineBytes, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        var chunk = ArrayPool<byte>.Shared.Rent(1 << 16);
+        var chunk = ArrayPool<byte>.Shared.Rent(1 << 20);
         var line = new ArrayBufferWriter<byte>();
         long length = 0;
         var tooLong = false;
@@ -358,7 +371,7 @@ internal static class NdjsonLines
                     if (!tooLong && line.WrittenCount + part.Length > maxLineBytes)
                     {
                         tooLong = true;
-                        line.Clear();
+                        line.ResetWrittenCount();
                     }
 
                     if (!tooLong)
@@ -372,7 +385,7 @@ internal static class NdjsonLines
                     }
 
                     yield return new Line(line.WrittenMemory.ToArray(), tooLong, length);
-                    line.Clear();
+                    line.ResetWrittenCount();
                     length = 0;
                     tooLong = false;
                     span = span[(newline + 1)..];
