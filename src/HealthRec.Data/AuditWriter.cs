@@ -237,6 +237,12 @@ public sealed partial class AuditWriter : IAsyncDisposable
             {
                 return;
             }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                // The spool folder refused a move, read or delete: the records stay journalled, and the drainer tries
+                // again on its next turn rather than stopping for good.
+                LogSpoolProblem(ex.GetType().Name);
+            }
         }
     }
 
@@ -250,14 +256,22 @@ public sealed partial class AuditWriter : IAsyncDisposable
             {
                 _journal.Dispose();
                 var taken = Draining(_next++);
-                File.Move(Path.Combine(_folder, Current), taken);
-                if (_pending is not null)
+                try
                 {
-                    _taken[taken] = _pending;
-                }
+                    File.Move(Path.Combine(_folder, Current), taken);
+                    if (_pending is not null)
+                    {
+                        _taken[taken] = _pending;
+                    }
 
-                _journal = Open();
-                _pending = _failing ? null : [];
+                    _pending = _failing ? null : [];
+                }
+                finally
+                {
+                    // Whether or not the journal could be taken, writes go on: to a new journal, or appended to the one
+                    // that could not be moved (its records are taken at the next turn).
+                    _journal = Open();
+                }
             }
         }
 
@@ -390,6 +404,9 @@ public sealed partial class AuditWriter : IAsyncDisposable
 
     [LoggerMessage(2011, LogLevel.Information, "The audit journal has caught up: every waiting record is in the chain")]
     private partial void LogDrained();
+
+    [LoggerMessage(2013, LogLevel.Warning, "The audit drainer could not use its spool folder ({Error}); the records stay journalled and it tries again")]
+    private partial void LogSpoolProblem(string error);
 
     [LoggerMessage(2012, LogLevel.Critical, "{Records} audit records could not be journalled; their operations fail")]
     private partial void LogLost(Exception exception, int records);

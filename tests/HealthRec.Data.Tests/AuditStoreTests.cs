@@ -289,6 +289,41 @@ public sealed class AuditStoreTests
     }
 
     [Fact]
+    public async Task GivenTheSpoolFolderRefusingAMove_WhenItAcceptsAgain_ThenWritesNeverFailedAndTheDrainerCatchesUpOnItsOwn()
+    {
+        await using var test = await TestDatabase.CreateAsync(DatabaseEngine.Sqlite, migrate: true, Ct);
+        var store = new AuditStore(test.Database, TimeProvider.System);
+        var spool = Directory.CreateTempSubdirectory("healthrec-spool-");
+        try
+        {
+            // Directories where the journals taken would be moved: every move fails, as on a full or read-only disk.
+            var blockers = Enumerable.Range(1, 30).Select(n => Directory.CreateDirectory(Path.Combine(spool.FullName, $"draining-{n:D12}.ndjson"))).ToList();
+            await using var writer = new AuditWriter(store, spool.FullName, Microsoft.Extensions.Logging.Abstractions.NullLogger<AuditWriter>.Instance);
+            await writer.WriteAsync([Rich(1)]);
+            await Task.Delay(1500, Ct);
+            await writer.WriteAsync([Rich(2)]);
+            Assert.Empty(await store.ReadAsync(Ct).ToListAsync(Ct));
+
+            // No flush from here on: only the drainer's own loop can append them, so it must have kept going.
+            blockers.ForEach(b => b.Delete());
+            await writer.WriteAsync([Rich(3)]);
+            var appended = new List<string>();
+            for (var i = 0; i < 50 && appended.Count < 3; i++)
+            {
+                await Task.Delay(100, Ct);
+                appended = [.. (await store.ReadAsync(Ct).ToListAsync(Ct)).Select(r => r.ResourceId)];
+            }
+
+            Assert.Equal(["ae-1", "ae-2", "ae-3"], appended);
+            Assert.True((await store.VerifyAsync(Ct)).Intact);
+        }
+        finally
+        {
+            spool.Delete(recursive: true);
+        }
+    }
+
+    [Fact]
     public async Task GivenAWriter_WhenItRuns_ThenItsDrainerThreadIsNicerThanTheThreadsAnsweringRequests()
     {
         Assert.SkipUnless(OperatingSystem.IsLinux(), "Thread priorities are read from /proc, on Linux (where HealthRec lowers the drainer's).");
