@@ -90,7 +90,7 @@ public class CdsHookBenchmarks : IDisposable
         using var lease = _models.Lease();
         var answer = _cards.Build(lease.Models, record, DateTimeOffset.UtcNow, context);
         _answer = answer;
-        return JsonSerializer.SerializeToUtf8Bytes(new CdsResponse(answer.Cards), _json).Length;
+        return CdsResponse.Body(CdsResponse.SerializeCards(answer.Cards, _json)).Length;
     }
 
     /// <summary>The audit records of one answered call: the call's AuditEvent and its GuidanceResponse with the cards, built and serialized with their search values.</summary>
@@ -120,7 +120,8 @@ public class CdsHookBenchmarks : IDisposable
         var call = new HealthRec.Server.Audit.CdsAudit.Call("healthrec-patient-risk", "patient-view", "6f0c3c3e-2b7c-4f57-9a43-0f7a3c1de001", "p1", "https://ehr.example.org",
             null, "jti-1", "Practitioner/example", "0HN:00000001", at);
         var guidance = HealthRec.Server.Audit.AuditEvents.Guidance(call.ServiceId, call.HookInstance!, call.PatientId, at, lease.Models.Modules,
-            GuidanceResponse.GuidanceResponseStatus.Success, [.. answer.Cards.Select(c => (c.Uuid, JsonSerializer.Serialize(c, _json)))], []);
+            GuidanceResponse.GuidanceResponseStatus.Success,
+            [.. answer.Cards.Zip(CdsResponse.SerializeCards(answer.Cards, _json), (c, bytes) => (c.Uuid, System.Text.Encoding.UTF8.GetString(bytes)))], []);
         return [HealthRec.Server.Audit.AuditEvents.ToEntry(HealthRec.Server.Audit.CdsAudit.CallEvent(call, HealthRec.Server.Audit.AuditOutcome.Success,
             [.. answer.Records.Select(r => (r.CardUuid, r.Kind, r.Subject))], lease.Models.Versions, guidance.Id)), HealthRec.Server.Audit.AuditEvents.ToEntry(guidance)];
     }
@@ -161,7 +162,7 @@ public class CdsHookBenchmarks : IDisposable
             var answer = _cards.Build(models, record, at, context);
             var s6 = System.Diagnostics.Stopwatch.GetTimestamp();
             var a6 = GC.GetAllocatedBytesForCurrentThread();
-            _ = JsonSerializer.SerializeToUtf8Bytes(new CdsResponse(answer.Cards), _json);
+            _ = CdsResponse.Body(CdsResponse.SerializeCards(answer.Cards, _json));
             var s7 = System.Diagnostics.Stopwatch.GetTimestamp();
             var a7 = GC.GetAllocatedBytesForCurrentThread();
             long[] ts = [s0, s1, s2, s3, s4, s5, s6, s7];

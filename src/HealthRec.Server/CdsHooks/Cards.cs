@@ -6,7 +6,38 @@ namespace HealthRec.Server.CdsHooks;
 // here and omitted on the wire (the server's JSON options ignore nulls); lists are null rather than empty.
 
 /// <summary>The response: cards, possibly none.</summary>
-public sealed record CdsResponse(IReadOnlyList<CdsCard> Cards);
+public sealed record CdsResponse(IReadOnlyList<CdsCard> Cards)
+{
+    /// <summary>Each card as the JSON it is sent as: serialized once, for the response and for the audit trail's GuidanceResponse.</summary>
+    public static byte[][] SerializeCards(IReadOnlyList<CdsCard> cards, JsonSerializerOptions options) =>
+        [.. cards.Select(c => JsonSerializer.SerializeToUtf8Bytes(c, options))];
+
+    /// <summary>The response body around cards already serialized: the bytes <c>new CdsResponse(cards)</c> serializes to.</summary>
+    public static byte[] Body(byte[][] cards)
+    {
+        var body = new byte[cards.Sum(c => c.Length + 1) + 12];
+        var at = 0;
+        Append("{\"cards\":["u8);
+        for (var i = 0; i < cards.Length; i++)
+        {
+            if (i > 0)
+            {
+                Append(","u8);
+            }
+
+            Append(cards[i]);
+        }
+
+        Append("]}"u8);
+        return body[..at];
+
+        void Append(ReadOnlySpan<byte> bytes)
+        {
+            bytes.CopyTo(body.AsSpan(at));
+            at += bytes.Length;
+        }
+    }
+}
 
 public sealed record CdsCard(string Uuid, string Summary, string Indicator, CdsSource Source)
 {

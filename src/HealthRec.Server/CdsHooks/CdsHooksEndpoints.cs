@@ -163,7 +163,7 @@ public static partial class CdsHooksEndpoints
             // The decision is recorded before it is returned: each card is serialized once, and those bytes are both what
             // the GuidanceResponse holds and what the EHR receives.
             var auditStarted = Stopwatch.GetTimestamp();
-            var cards = answer.Cards.Select(c => JsonSerializer.SerializeToUtf8Bytes(c, json.Value.SerializerOptions)).ToArray();
+            var cards = CdsResponse.SerializeCards(answer.Cards, json.Value.SerializerOptions);
             var guidance = AuditEvents.Guidance(id, request.HookInstance, request.PatientId, receivedAt, servingModels.Modules,
                 GuidanceResponse.GuidanceResponseStatus.Success, [.. answer.Cards.Select((c, i) => (c.Uuid, Encoding.UTF8.GetString(cards[i])))], []);
             var recorded = audit.TryRecordAsync([
@@ -181,33 +181,7 @@ public static partial class CdsHooksEndpoints
             }
 
             Log.Answered(logger, id, request.HookInstance, answer.Cards.Count, duration);
-            return TypedResults.Bytes(ResponseBody(cards), "application/json; charset=utf-8");
-        }
-    }
-
-    // {"cards": [...]} around cards already serialized: what TypedResults.Ok(new CdsResponse(cards)) would write.
-    private static byte[] ResponseBody(byte[][] cards)
-    {
-        var body = new byte[cards.Sum(c => c.Length + 1) + 12];
-        var at = 0;
-        Append("{\"cards\":["u8);
-        for (var i = 0; i < cards.Length; i++)
-        {
-            if (i > 0)
-            {
-                Append(","u8);
-            }
-
-            Append(cards[i]);
-        }
-
-        Append("]}"u8);
-        return body[..at];
-
-        void Append(ReadOnlySpan<byte> bytes)
-        {
-            bytes.CopyTo(body.AsSpan(at));
-            at += bytes.Length;
+            return TypedResults.Bytes(CdsResponse.Body(cards), "application/json; charset=utf-8");
         }
     }
 

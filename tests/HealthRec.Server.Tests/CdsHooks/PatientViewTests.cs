@@ -75,6 +75,27 @@ public sealed class PatientViewTests(CdsServer fixture) : IClassFixture<CdsServe
         return (JsonObject)JsonNode.Parse(text.StartsWith('{') ? text : "{" + text + "}")!;
     }
 
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1)]
+    [InlineData(3)]
+    public void GivenCardsSerializedOnceForTheAuditTrail_WhenTheBodyIsBuiltFromThem_ThenItIsByteForByteTheResponseSerialized(int count)
+    {
+        var options = fixture.Server.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<Microsoft.AspNetCore.Http.Json.JsonOptions>>().Value.SerializerOptions;
+        using var resource = System.Text.Json.JsonDocument.Parse("""{"resourceType":"MedicationRequest","status":"draft"}""");
+        List<Server.CdsHooks.CdsCard> cards = [.. Enumerable.Range(0, count).Select(i => new Server.CdsHooks.CdsCard($"uuid-{i}", $"Zoë's \"risk\" <{i}>", "warning",
+            new Server.CdsHooks.CdsSource("HealthRec") { Url = "https://x.example/models/t2d-5y" })
+        {
+            Detail = i == 1 ? null : "line\nnext & more",
+            Suggestions = i == 2 ? [new("Start metformin", "s-1") { Actions = [new("create", "Draft") { Resource = resource.RootElement.Clone() }] }] : null,
+            SelectionBehavior = i == 2 ? "any" : null,
+        })];
+
+        var body = Server.CdsHooks.CdsResponse.Body(Server.CdsHooks.CdsResponse.SerializeCards(cards, options));
+
+        Assert.Equal(System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(new Server.CdsHooks.CdsResponse(cards), options), body);
+    }
+
     [Fact]
     public async Task GivenAHighRiskPatientInPrefetch_WhenPatientViewIsCalled_ThenRiskAndRecommendationCardsFollowTheSpecificationAndSayWhatTheyAre()
     {
