@@ -23,12 +23,6 @@ namespace HealthRec.Data;
 /// </summary>
 public sealed partial class AuditWriter : IAsyncDisposable
 {
-    private const string Current = "journal.ndjson";
-    private const string DrainingPrefix = "draining-";
-    private static readonly TimeSpan GroupWindow = TimeSpan.FromMilliseconds(20);
-    private readonly AuditStore _store;
-    private readonly string _folder;
-    private readonly ILogger<AuditWriter> _logger;
     /// <summary>The meter of the audit writer's measurements (<c>dotnet-counters monitor --counters HealthRec.Data</c>).</summary>
     public const string MeterName = "HealthRec.Data";
 
@@ -44,6 +38,13 @@ public sealed partial class AuditWriter : IAsyncDisposable
     private static ArrayBufferWriter<byte>? t_lines;
     [ThreadStatic]
     private static Utf8JsonWriter? t_json;
+
+    private const string Current = "journal.ndjson";
+    private const string DrainingPrefix = "draining-";
+    private static readonly TimeSpan GroupWindow = TimeSpan.FromMilliseconds(20);
+    private readonly AuditStore _store;
+    private readonly string _folder;
+    private readonly ILogger<AuditWriter> _logger;
     private readonly Lock _write = new();
     private readonly SemaphoreSlim _drain = new(1, 1);
     private readonly SemaphoreSlim _signal = new(0, 1);
