@@ -10,9 +10,10 @@ namespace HealthRec.Data;
 /// <summary>
 /// Writes audit records for the operations that produce them, through a journal on local disk: an operation's
 /// records are appended to the node's journal file before it answers (and it fails if they cannot be), then a single
-/// drainer appends everything journalled since its last turn to the hash chain in one transaction (a group commit),
-/// and deletes the journal file it took. The operation pays a file append (tens of microseconds), not a database
-/// transaction; the chain is at most a moment behind, and <see cref="FlushAsync"/> waits until it has caught up.
+/// drainer starts a new journal file for the writes that follow, appends everything in the one it took to the hash
+/// chain in one transaction (a group commit), and deletes it. The operation pays a file append (tens of microseconds),
+/// not a database transaction; the chain is at most a moment behind, and <see cref="FlushAsync"/> waits until it has
+/// caught up.
 /// <para>
 /// The journal is flushed to the operating system on every write: a crash of the process loses nothing (the journal
 /// is drained when the node starts again), as with SQLite's WAL at <c>synchronous=NORMAL</c>. While the database cannot
@@ -39,8 +40,12 @@ public sealed partial class AuditWriter : IAsyncDisposable
     [ThreadStatic]
     private static Utf8JsonWriter? t_json;
 
-    private const string Current = "journal.ndjson";
-    private const string DrainingPrefix = "draining-";
+    // Journal files are numbered in the order they are written: journal-000000000001.ndjson, ... The one being written
+    // is the newest; every older one waits for the drainer. (Before numbered journals, a node wrote journal.ndjson and
+    // moved it aside to draining-N.ndjson: such files, left by an older version, are drained first.)
+    private const string Prefix = "journal-";
+    private const string LegacyCurrent = "journal.ndjson";
+    private const string LegacyDrainingPrefix = "draining-";
     private static readonly TimeSpan GroupWindow = TimeSpan.FromMilliseconds(20);
     private readonly AuditStore _store;
     private readonly string _folder;
@@ -53,9 +58,12 @@ public sealed partial class AuditWriter : IAsyncDisposable
     // The records of the journal being written, and of each journal taken and not yet in the chain, kept in memory so
     // that the drainer appends them without reading its own files back. Only a journal found at start-up, or one
     // written while the database was down (not kept, so an outage cannot fill memory), is read from disk.
+    // Only the drainer (under _drain) uses _taken; the writers and the drainer share _journal, _journalPath, _written and _pending under _write.
     private readonly Dictionary<string, List<AuditEntry>> _taken = new(StringComparer.Ordinal);
     private List<AuditEntry>? _pending = [];
     private FileStream _journal;
+    private string _journalPath;
+    private long _written;
     private long _next;
     private bool _failing;
     private bool _disposed;
@@ -66,16 +74,11 @@ public sealed partial class AuditWriter : IAsyncDisposable
         _folder = Path.GetFullPath(spoolDirectory);
         _logger = logger;
         Directory.CreateDirectory(_folder);
-        _next = Directory.GetFiles(_folder, DrainingPrefix + "*").Select(f => long.TryParse(Path.GetFileNameWithoutExtension(f)[DrainingPrefix.Length..], out var n) ? n : 0)
+        // Journals left by a process that stopped before draining them are drained first, in order; this one writes after them.
+        _next = Directory.GetFiles(_folder, Prefix + "*").Select(f => long.TryParse(Path.GetFileNameWithoutExtension(f)[Prefix.Length..], out var n) ? n : 0)
             .DefaultIfEmpty(0).Max() + 1;
-        // A journal left by a process that stopped before draining it is drained first, in order.
-        var left = Path.Combine(_folder, Current);
-        if (File.Exists(left) && new FileInfo(left).Length > 0)
-        {
-            File.Move(left, Draining(_next++));
-        }
-
-        _journal = Open();
+        _journalPath = Numbered(_next++);
+        _journal = Open(_journalPath);
         var drainer = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         _drainer = drainer.Task;
         new Thread(() =>
@@ -98,10 +101,18 @@ public sealed partial class AuditWriter : IAsyncDisposable
     {
         get
         {
+            string current;
             lock (_write)
             {
-                return _journal.Length > 0 || Directory.GetFiles(_folder, DrainingPrefix + "*").Length > 0;
+                if (_written > 0)
+                {
+                    return true;
+                }
+
+                current = _journalPath;
             }
+
+            return Waiting(current).Any();
         }
     }
 
@@ -131,6 +142,7 @@ public sealed partial class AuditWriter : IAsyncDisposable
                 ObjectDisposedException.ThrowIf(_disposed, this);
                 _journal.Write(lines.WrittenSpan);
                 _journal.Flush();
+                _written += lines.WrittenCount;
                 _pending?.AddRange(entries);
             }
         }
@@ -240,49 +252,40 @@ public sealed partial class AuditWriter : IAsyncDisposable
             }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
             {
-                // The spool folder refused a move, read or delete: the records stay journalled, and the drainer tries
-                // again on its next turn rather than stopping for good.
+                // The spool folder refused a new journal, a read or a delete: the records stay journalled, and the
+                // drainer tries again on its next turn rather than stopping for good.
                 LogSpoolProblem(ex.GetType().Name);
             }
         }
     }
 
-    // Takes the journal written so far (a new one is opened for the writes that follow) and appends every journal
-    // taken, oldest first, each in one transaction; a file is deleted once its records are in the chain.
+    // Takes the journal written so far (the writes that follow go to a new one) and appends every journal taken, oldest
+    // first, each in one transaction; a file is deleted once its records are in the chain.
     private async Task DrainAsync(CancellationToken cancellationToken)
     {
-        lock (_write)
+        if (Interlocked.Read(ref _written) > 0 && !_disposed)
         {
-            if (!_disposed && _journal.Length > 0)
+            try
             {
-                _journal.Dispose();
-                var taken = Draining(_next++);
-                try
-                {
-                    File.Move(Path.Combine(_folder, Current), taken);
-                    if (_pending is not null)
-                    {
-                        _taken[taken] = _pending;
-                    }
-
-                    _pending = _failing ? null : [];
-                }
-                finally
-                {
-                    // Whether or not the journal could be taken, writes go on: to a new journal, or appended to the one
-                    // that could not be moved (its records are taken at the next turn).
-                    _journal = Open();
-                }
+                Rotate();
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                // No new journal could be created: the writes go on in the current one, taken at a later turn; the
+                // journals taken before are still drained.
+                LogSpoolProblem(ex.GetType().Name);
             }
         }
 
-        foreach (var file in Directory.GetFiles(_folder, DrainingPrefix + "*").OrderBy(f => f, StringComparer.Ordinal))
+        string current;
+        lock (_write)
         {
-            List<AuditEntry>? entries;
-            lock (_write)
-            {
-                entries = _taken.GetValueOrDefault(file);
-            }
+            current = _journalPath;
+        }
+
+        foreach (var file in Waiting(current))
+        {
+            var entries = _taken.GetValueOrDefault(file);
 
             // Records this process journalled and has not tried to append cannot be in the chain; records read from
             // disk, or whose append failed (perhaps after the database committed it), are looked for first.
@@ -305,11 +308,11 @@ public sealed partial class AuditWriter : IAsyncDisposable
                     LogWaiting(ex.GetType().Name);
                 }
 
+                // While the database is down the journals stay on disk only: an outage must not fill memory.
+                _taken.Clear();
                 lock (_write)
                 {
-                    // While the database is down the journals stay on disk only: an outage must not fill memory.
                     _failing = true;
-                    _taken.Clear();
                     _pending = null;
                 }
 
@@ -317,10 +320,7 @@ public sealed partial class AuditWriter : IAsyncDisposable
             }
 
             File.Delete(file);
-            lock (_write)
-            {
-                _taken.Remove(file);
-            }
+            _taken.Remove(file);
 
             if (_failing)
             {
@@ -334,9 +334,40 @@ public sealed partial class AuditWriter : IAsyncDisposable
         }
     }
 
-    private string Draining(long n) => Path.Combine(_folder, $"{DrainingPrefix}{n:D12}.ndjson");
+    // The writers move to a new journal file, opened beforehand: they wait only for the swap (a few assignments), never
+    // for the file system, and never for this thread, which runs at a lower priority and could be descheduled while
+    // holding the lock. If no new file can be created (a full or read-only disk), the writes go on in the current one,
+    // taken at a later turn.
+    private void Rotate()
+    {
+        var path = Numbered(_next);
+        var next = Open(path);
+        _next++;
+        FileStream taken;
+        string takenPath;
+        List<AuditEntry>? pending;
+        lock (_write)
+        {
+            (taken, takenPath, pending) = (_journal, _journalPath, _pending);
+            (_journal, _journalPath, _written, _pending) = (next, path, 0, _failing ? null : []);
+        }
 
-    private FileStream Open() => new(Path.Combine(_folder, Current), FileMode.Append, FileAccess.Write, FileShare.Read, 64 * 1024);
+        taken.Dispose();
+        if (pending is not null)
+        {
+            _taken[takenPath] = pending;
+        }
+    }
+
+    // The journals waiting for the chain, oldest first: every one but the one being written, after any an older version left.
+    private IEnumerable<string> Waiting(string current) =>
+        Directory.GetFiles(_folder, LegacyDrainingPrefix + "*").Order(StringComparer.Ordinal)
+            .Concat(File.Exists(Path.Combine(_folder, LegacyCurrent)) ? [Path.Combine(_folder, LegacyCurrent)] : [])
+            .Concat(Directory.GetFiles(_folder, Prefix + "*").Order(StringComparer.Ordinal).Where(f => !string.Equals(f, current, StringComparison.Ordinal)));
+
+    private string Numbered(long n) => Path.Combine(_folder, $"{Prefix}{n:D12}.ndjson");
+
+    private static FileStream Open(string path) => new(path, FileMode.CreateNew, FileAccess.Write, FileShare.Read, 64 * 1024);
 
     private static async Task<List<AuditEntry>> ReadAsync(string file, CancellationToken cancellationToken)
     {
@@ -395,6 +426,11 @@ public sealed partial class AuditWriter : IAsyncDisposable
         {
             _disposed = true;
             _journal.Dispose();
+            if (_written == 0)
+            {
+                // Nothing was written after the last drain: no empty file is left for the next start.
+                File.Delete(_journalPath);
+            }
         }
 
         _stop.Dispose();

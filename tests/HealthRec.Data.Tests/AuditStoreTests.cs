@@ -269,7 +269,7 @@ public sealed class AuditStoreTests
         var spool = Directory.CreateTempSubdirectory("healthrec-spool-");
         try
         {
-            // The crash, staged: a journal file whose records are already in the chain, still on disk.
+            // The crash, staged: a journal file whose records are already in the chain, still on disk (named and written as an older version left them).
             await store.AppendAsync([Entry(1), Entry(2)], Ct);
             await File.WriteAllLinesAsync(Path.Combine(spool.FullName, "draining-000000000001.ndjson"),
                 [System.Text.Json.JsonSerializer.Serialize(Entry(1)), System.Text.Json.JsonSerializer.Serialize(Entry(2))], Ct);
@@ -289,15 +289,15 @@ public sealed class AuditStoreTests
     }
 
     [Fact]
-    public async Task GivenTheSpoolFolderRefusingAMove_WhenItAcceptsAgain_ThenWritesNeverFailedAndTheDrainerCatchesUpOnItsOwn()
+    public async Task GivenTheSpoolFolderRefusingNewJournals_WhenItAcceptsAgain_ThenWritesNeverFailedAndTheDrainerCatchesUpOnItsOwn()
     {
         await using var test = await TestDatabase.CreateAsync(DatabaseEngine.Sqlite, migrate: true, Ct);
         var store = new AuditStore(test.Database, TimeProvider.System);
         var spool = Directory.CreateTempSubdirectory("healthrec-spool-");
         try
         {
-            // Directories where the journals taken would be moved: every move fails, as on a full or read-only disk.
-            var blockers = Enumerable.Range(1, 30).Select(n => Directory.CreateDirectory(Path.Combine(spool.FullName, $"draining-{n:D12}.ndjson"))).ToList();
+            // Directories where the next journals would be created: no new journal can be, as on a full or read-only disk.
+            var blockers = Enumerable.Range(2, 30).Select(n => Directory.CreateDirectory(Path.Combine(spool.FullName, $"journal-{n:D12}.ndjson"))).ToList();
             await using var writer = new AuditWriter(store, spool.FullName, Microsoft.Extensions.Logging.Abstractions.NullLogger<AuditWriter>.Instance);
             await writer.WriteAsync([Rich(1)]);
             await Task.Delay(1500, Ct);
