@@ -14,6 +14,8 @@
 # Builds the server (Release), starts it on a free port with its own SQLite database, warms it up (WARMUP seconds,
 # default 60: on two busy cores the JIT's tiered compilation is still recompiling hot methods after 15 s), then measures for the given seconds (default 30) at 16 connections, prints wrk's
 # latency distribution and throughput, and stops everything it started. Nothing leaves this machine.
+# COUNTERS=FILE also records the server's own meters during the measurement (dotnet-counters, installed when missing,
+# one CSV interval as long as the measurement): ASP.NET Core's http.server.request.duration and HealthRec's audit meters.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 MODE=${1:-prefetch}
@@ -44,7 +46,8 @@ fi
 PORT=$(free_port)
 src/HealthRec.Server/bin/Release/net10.0/healthrec serve --urls "http://127.0.0.1:$PORT" --Storage:SqlitePath "$WORK/healthrec.db" \
   --Storage:AuditSpoolPath "$WORK/audit-spool" --Logging:LogLevel:Default=Warning >"${SERVER_LOG:-$WORK/server.log}" 2>&1 &
-PIDS+=($!)
+SERVER_PID=$!
+PIDS+=($SERVER_PID)
 for _ in $(seq 1 120); do curl -fsS "http://127.0.0.1:$PORT/health/ready" >/dev/null 2>&1 && break; sleep 0.5; done
 
 URL="http://127.0.0.1:$PORT/cds-services/healthrec-patient-risk"
@@ -52,8 +55,21 @@ export CDS_REQUESTS="$WORK/requests"
 echo "warming up for ${WARMUP} s" >&2
 CDS_PACE_MS=0 wrk -t2 -c"$CONNECTIONS" -d"${WARMUP}s" -s tests/load/cds-patient-view.lua "$URL" >/dev/null 2>"$WORK/warmup.err"
 echo "measuring for ${SECONDS_TO_RUN} s ($MODE, pause between calls ${CDS_PACE_MS} ms)" >&2
+if [ -n "${COUNTERS:-}" ]; then
+  COUNTERS_TOOL=$(command -v dotnet-counters || echo "$HOME/.dotnet/tools/dotnet-counters")
+  [ -x "$COUNTERS_TOOL" ] || dotnet tool install --global dotnet-counters >/dev/null
+  "$COUNTERS_TOOL" collect -p "$SERVER_PID" --format csv -o "$COUNTERS" --maxHistograms 100 --refresh-interval "$SECONDS_TO_RUN" --duration "$(printf '00:00:%02d:%02d' $(((SECONDS_TO_RUN + 2) / 60)) $(((SECONDS_TO_RUN + 2) % 60)))" \
+    --counters 'Microsoft.AspNetCore.Hosting[http.server.request.duration],HealthRec,HealthRec.Data' >/dev/null 2>&1 &
+  COUNTERS_PID=$!
+  PIDS+=($COUNTERS_PID)
+  sleep 1
+fi
 wrk -t2 -c"$CONNECTIONS" -d"${SECONDS_TO_RUN}s" --latency -s tests/load/cds-patient-view.lua "$URL" 2>"$WORK/errors.log"
 if [ -s "$WORK/errors.log" ]; then
   echo "responses other than 200 (first lines):" >&2
   head -5 "$WORK/errors.log" >&2
+fi
+if [ -n "${COUNTERS:-}" ]; then
+  # The collector prints its one interval a moment after wrk ends, and stops by itself.
+  wait "$COUNTERS_PID" 2>/dev/null || true
 fi
