@@ -47,6 +47,7 @@ public sealed partial class AuditWriter : IAsyncDisposable
     private const string LegacyCurrent = "journal.ndjson";
     private const string LegacyDrainingPrefix = "draining-";
     private static readonly TimeSpan GroupWindow = TimeSpan.FromMilliseconds(20);
+    private const int MaxKept = 20_000;
     private readonly AuditStore _store;
     private readonly string _folder;
     private readonly ILogger<AuditWriter> _logger;
@@ -56,8 +57,9 @@ public sealed partial class AuditWriter : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _drainer;
     // The records of the journal being written, and of each journal taken and not yet in the chain, kept in memory so
-    // that the drainer appends them without reading its own files back. Only a journal found at start-up, or one
-    // written while the database was down (not kept, so an outage cannot fill memory), is read from disk.
+    // that the drainer appends them without reading its own files back. Only a journal found at start-up, one written
+    // while the database was down, or one that outgrew MaxKept records (not kept, so that neither an outage nor a drainer
+    // kept from the cores for long can fill memory) is read from disk.
     // Only the drainer (under _drain) uses _taken; the writers and the drainer share _journal, _journalPath, _written and _pending under _write.
     private readonly Dictionary<string, List<AuditEntry>> _taken = new(StringComparer.Ordinal);
     private List<AuditEntry>? _pending = [];
@@ -143,7 +145,18 @@ public sealed partial class AuditWriter : IAsyncDisposable
                 _journal.Write(lines.WrittenSpan);
                 _journal.Flush();
                 _written += lines.WrittenCount;
-                _pending?.AddRange(entries);
+                if (_pending is not null)
+                {
+                    if (_pending.Count + entries.Count > MaxKept)
+                    {
+                        // The drainer has fallen far behind (the cores busy for long): this journal is read back instead.
+                        _pending = null;
+                    }
+                    else
+                    {
+                        _pending.AddRange(entries);
+                    }
+                }
             }
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
@@ -222,9 +235,9 @@ public sealed partial class AuditWriter : IAsyncDisposable
         }
     }
 
-    // The drainer's own thread, at a lower scheduling priority than the threads answering requests: appending to the
-    // chain is background work (the records are already safe in the journal), so when the cores are busy the calls go
-    // first and the chain catches up in the gaps. It waits synchronously so that its work stays on this thread (the
+    // The drainer's own thread, in the background (BackgroundPriority): appending to the chain is background work (the
+    // records are already safe in the journal), so when the cores are busy the calls go first and the chain catches up
+    // in the gaps. It waits synchronously so that its work stays on this thread (the
     // database calls of an append complete synchronously on SQLite; on PostgreSQL their continuations may run elsewhere).
     private void DrainLoop()
     {

@@ -3,14 +3,16 @@ using System.Runtime.InteropServices;
 namespace HealthRec.Data;
 
 /// <summary>
-/// Lowers the calling thread's scheduling priority, for background work that must not take the cores from requests
-/// (Linux: the thread's nice value; elsewhere, and where it is refused, nothing changes).
+/// Puts the calling thread in the background, for work that must not take the cores from requests. On Linux the thread
+/// joins the idle scheduling class (SCHED_IDLE): it runs on cores no other thread wants, and a thread answering a
+/// request that wakes up takes the core from it at once; where that is refused it gets nice 10 instead (about a tenth
+/// of a normal thread's share). Elsewhere nothing changes.
 /// </summary>
 internal static partial class BackgroundPriority
 {
-    // Nice 10: about a tenth of a normal thread's share when the cores are contended, all of an idle core when not.
     private const int Nice = 10;
     private const int PrioProcess = 0;
+    private const int SchedIdle = 5;
 
     public static void Lower()
     {
@@ -18,8 +20,13 @@ internal static partial class BackgroundPriority
         {
             try
             {
-                // On Linux a thread is a task of its own: PRIO_PROCESS with its thread id sets that thread alone.
-                _ = SetPriority(PrioProcess, GetThreadId(), Nice);
+                // On Linux a thread is a task of its own: its thread id names that thread alone.
+                var thread = GetThreadId();
+                var parameters = 0;
+                if (SetScheduler(thread, SchedIdle, ref parameters) != 0)
+                {
+                    _ = SetPriority(PrioProcess, thread, Nice);
+                }
             }
             catch (Exception ex) when (ex is DllNotFoundException or EntryPointNotFoundException)
             {
@@ -27,6 +34,10 @@ internal static partial class BackgroundPriority
             }
         }
     }
+
+    // struct sched_param { int sched_priority; }: 0 for SCHED_IDLE.
+    [LibraryImport("libc", EntryPoint = "sched_setscheduler")]
+    private static partial int SetScheduler(int pid, int policy, ref int parameters);
 
     [LibraryImport("libc", EntryPoint = "setpriority")]
     private static partial int SetPriority(int which, int who, int priority);

@@ -324,9 +324,9 @@ public sealed class AuditStoreTests
     }
 
     [Fact]
-    public async Task GivenAWriter_WhenItRuns_ThenItsDrainerThreadIsNicerThanTheThreadsAnsweringRequests()
+    public async Task GivenAWriter_WhenItRuns_ThenItsDrainerThreadIsInTheIdleSchedulingClassAndTheThreadsAnsweringRequestsAreNot()
     {
-        Assert.SkipUnless(OperatingSystem.IsLinux(), "Thread priorities are read from /proc, on Linux (where HealthRec lowers the drainer's).");
+        Assert.SkipUnless(OperatingSystem.IsLinux(), "Scheduling classes are read from /proc, on Linux (where HealthRec puts the drainer in the background).");
         await using var test = await TestDatabase.CreateAsync(DatabaseEngine.Sqlite, migrate: true, Ct);
         var spool = Directory.CreateTempSubdirectory("healthrec-spool-");
         try
@@ -334,18 +334,18 @@ public sealed class AuditStoreTests
             await using var writer = new AuditWriter(new AuditStore(test.Database, TimeProvider.System), spool.FullName,
                 Microsoft.Extensions.Logging.Abstractions.NullLogger<AuditWriter>.Instance);
             List<int> drainers = [];
-            for (var i = 0; i < 50 && (drainers.Count == 0 || drainers.Any(n => n < 10)); i++)
+            for (var i = 0; i < 50 && (drainers.Count == 0 || drainers.Any(p => p != SchedIdle)); i++)
             {
                 await Task.Delay(100, Ct);
-                drainers = [.. ThreadNiceness().Where(t => t.Name == "HealthRec audit").Select(t => t.Nice)];
+                drainers = [.. Threads().Where(t => t.Name == "HealthRec audit").Select(t => t.Policy)];
             }
 
             Assert.NotEmpty(drainers);
-            Assert.All(drainers, nice => Assert.Equal(10, nice));
-            // Only that thread: the pool's threads, which answer requests, keep the normal priority.
-            var pool = ThreadNiceness().Where(t => t.Name.StartsWith(".NET TP", StringComparison.Ordinal)).ToList();
+            Assert.All(drainers, policy => Assert.Equal(SchedIdle, policy));
+            // Only that thread: the pool's threads, which answer requests, keep the normal class and priority.
+            var pool = Threads().Where(t => t.Name.StartsWith(".NET TP", StringComparison.Ordinal)).ToList();
             Assert.NotEmpty(pool);
-            Assert.All(pool, t => Assert.Equal(0, t.Nice));
+            Assert.All(pool, t => Assert.Equal((0, 0), (t.Policy, t.Nice)));
         }
         finally
         {
@@ -353,22 +353,26 @@ public sealed class AuditStoreTests
         }
     }
 
-    // Every thread of this process: its name (15 characters at most on Linux) and nice value (field 19 of its stat).
-    private static IEnumerable<(int Id, string Name, int Nice)> ThreadNiceness() =>
+    private const int SchedIdle = 5;
+
+    // Every thread of this process: its name (15 characters at most on Linux), nice value and scheduling policy (fields
+    // 19 and 41 of its stat).
+    private static IEnumerable<(int Id, string Name, int Nice, int Policy)> Threads() =>
         Directory.GetDirectories("/proc/self/task").Select(task =>
         {
             try
             {
                 var stat = File.ReadAllText(Path.Combine(task, "stat"));
-                return ((int Id, string Name, int Nice)?)(int.Parse(Path.GetFileName(task), System.Globalization.CultureInfo.InvariantCulture),
+                var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+                return ((int Id, string Name, int Nice, int Policy)?)(int.Parse(Path.GetFileName(task), System.Globalization.CultureInfo.InvariantCulture),
                     File.ReadAllText(Path.Combine(task, "comm")).Trim(),
-                    int.Parse(stat[(stat.LastIndexOf(')') + 2)..].Split(' ')[16], System.Globalization.CultureInfo.InvariantCulture));
+                    int.Parse(fields[16], System.Globalization.CultureInfo.InvariantCulture), int.Parse(fields[38], System.Globalization.CultureInfo.InvariantCulture));
             }
             catch (IOException)
             {
                 return null; // a thread that ended while being read
             }
-        }).OfType<(int, string, int)>();
+        }).OfType<(int, string, int, int)>();
 
     private static async Task ExecuteAsync(TestDatabase test, string sql)
     {
