@@ -19,6 +19,12 @@ public static class BenchmarkEntry
             return;
         }
 
+        if (args is ["chunk", var file, .. var rest])
+        {
+            ChunkTimer.Run(file, rest is [var rounds] ? int.Parse(rounds, System.Globalization.CultureInfo.InvariantCulture) : 3);
+            return;
+        }
+
         BenchmarkSwitcher.FromAssembly(typeof(BenchmarkEntry).Assembly).Run(args);
     }
 }

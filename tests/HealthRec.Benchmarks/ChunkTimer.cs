@@ -1,0 +1,61 @@
+using System.Diagnostics;
+using HealthRec.Clinical.Ingestion;
+using HealthRec.Clinical.Records;
+using HealthRec.Fhir.Ingestion;
+using HealthRec.Fhir.Sources;
+using HealthRec.ML.Recommendation;
+using HealthRec.Server.Models;
+using HealthRec.Testing;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace HealthRec.Benchmarks;
+
+/// <summary>
+/// One population-scoring chunk's work without its database, stage by stage, on one thread (as one Hangfire worker runs
+/// it): reading and parsing the chunk's NDJSON, mapping, the estimates of every outcome, the recommendations
+/// (<c>dotnet run -c Release --project tests/HealthRec.Benchmarks -- chunk FILE [ROUNDS]</c>). The first rounds warm
+/// the JIT; the last is printed.
+/// </summary>
+internal static class ChunkTimer
+{
+    public static void Run(string file, int rounds)
+    {
+        var app = Program.BuildServer([$"--contentRoot={Repository.Root}",
+            $"--Storage:SqlitePath={Path.Combine(Path.GetTempPath(), $"healthrec-bench-{Guid.NewGuid():N}.db")}", "--Logging:LogLevel:Default=Warning"]);
+        var mapper = app.Services.GetRequiredService<FhirRecordMapper>();
+        using var lease = app.Services.GetRequiredService<ModelCatalog>().Lease();
+        var serving = lease.Models;
+        var at = new DateTimeOffset(2027, 12, 31, 23, 59, 59, TimeSpan.Zero);
+        for (var round = 1; round <= rounds; round++)
+        {
+            var watch = Stopwatch.StartNew();
+            var groups = new List<PatientResources>();
+            var report = new IngestionReport();
+            var reading = new NdjsonSource(file).ReadAsync(report, default).GetAsyncEnumerator();
+            while (reading.MoveNextAsync().AsTask().GetAwaiter().GetResult())
+            {
+                groups.Add(reading.Current);
+            }
+
+            var read = watch.Elapsed;
+            var records = groups.Select(g => mapper.Map(g, report)).OfType<PatientRecord>().ToList();
+            var mapped = watch.Elapsed;
+            var estimates = records.Select(r => (Record: r, Estimate: serving.Estimate(r, at))).ToList();
+            var estimated = watch.Elapsed;
+            var recommended = 0;
+            foreach (var (record, (features, predictions)) in estimates)
+            {
+                if (predictions.Count > 0)
+                {
+                    recommended += serving.Recommender.Recommend(PatientSnapshot.From(record, at, features, serving.Featurizer, predictions), 3).Recommendations.Count;
+                }
+            }
+
+            var total = watch.Elapsed;
+            double PerPatient(TimeSpan t) => t.TotalMilliseconds / Math.Max(1, records.Count);
+            Console.WriteLine($"round {round}: {records.Count} patients, {groups.Sum(g => g.Resources.Count):N0} resources; ms per patient: read+parse {PerPatient(read):F3}, " +
+                $"map {PerPatient(mapped - read):F3}, estimate {PerPatient(estimated - mapped):F3}, recommend {PerPatient(total - estimated):F3}; " +
+                $"total {PerPatient(total):F3} ({records.Count / total.TotalSeconds:N0} patients/s on this thread, {recommended} recommendations)");
+        }
+    }
+}
