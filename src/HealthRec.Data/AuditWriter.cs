@@ -372,11 +372,20 @@ public sealed partial class AuditWriter : IAsyncDisposable
         }
     }
 
-    // The journals waiting for the chain, oldest first: every one but the one being written, after any an older version left.
+    // The journals waiting for the chain, oldest first (one listing of the folder per turn): every one but the one being
+    // written, after any an older version left.
     private IEnumerable<string> Waiting(string current) =>
-        Directory.GetFiles(_folder, LegacyDrainingPrefix + "*").Order(StringComparer.Ordinal)
-            .Concat(File.Exists(Path.Combine(_folder, LegacyCurrent)) ? [Path.Combine(_folder, LegacyCurrent)] : [])
-            .Concat(Directory.GetFiles(_folder, Prefix + "*").Order(StringComparer.Ordinal).Where(f => !string.Equals(f, current, StringComparison.Ordinal)));
+        Directory.GetFiles(_folder, "*.ndjson").Select(f => (File: f, Age: Age(Path.GetFileName(f))))
+            .Where(f => f.Age >= 0 && !string.Equals(f.File, current, StringComparison.Ordinal))
+            .OrderBy(f => f.Age).ThenBy(f => f.File, StringComparer.Ordinal).Select(f => f.File);
+
+    // Which generation of journal a file name is: an older version's moved-aside journals, then its current one, then
+    // numbered ones; -1 for a file that is no journal.
+    private static int Age(string name) =>
+        name.StartsWith(LegacyDrainingPrefix, StringComparison.Ordinal) ? 0
+        : name == LegacyCurrent ? 1
+        : name.StartsWith(Prefix, StringComparison.Ordinal) ? 2
+        : -1;
 
     private string Numbered(long n) => Path.Combine(_folder, $"{Prefix}{n:D12}.ndjson");
 

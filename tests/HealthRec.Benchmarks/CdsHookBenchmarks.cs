@@ -38,8 +38,7 @@ public class CdsHookBenchmarks : IDisposable
     public void Setup()
     {
         var root = Repository.Root;
-        _app = Program.BuildServer([$"--contentRoot={root}", $"--Storage:SqlitePath={Path.Combine(Path.GetTempPath(), $"healthrec-bench-{Guid.NewGuid():N}.db")}",
-            "--Logging:LogLevel:Default=Warning"]);
+        _app = BenchmarkServer.Build();
         _catalog = _app.Services.GetRequiredService<CdsServiceCatalog>();
         _resolver = _app.Services.GetRequiredService<HookDataResolver>();
         _mapper = _app.Services.GetRequiredService<FhirRecordMapper>();

@@ -5,7 +5,6 @@ using HealthRec.Fhir.Ingestion;
 using HealthRec.Fhir.Sources;
 using HealthRec.ML.Recommendation;
 using HealthRec.Server.Models;
-using HealthRec.Testing;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace HealthRec.Benchmarks;
@@ -20,8 +19,7 @@ internal static class ChunkTimer
 {
     public static void Run(string file, int rounds)
     {
-        var app = Program.BuildServer([$"--contentRoot={Repository.Root}",
-            $"--Storage:SqlitePath={Path.Combine(Path.GetTempPath(), $"healthrec-bench-{Guid.NewGuid():N}.db")}", "--Logging:LogLevel:Default=Warning"]);
+        var app = BenchmarkServer.Build();
         var mapper = app.Services.GetRequiredService<FhirRecordMapper>();
         using var lease = app.Services.GetRequiredService<ModelCatalog>().Lease();
         var serving = lease.Models;

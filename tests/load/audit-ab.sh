@@ -27,11 +27,8 @@ p99() { # wrk's 99% line, in ms
   awk '$1 == "99%" { v = $2; if (v ~ /us$/) { sub(/us$/, "", v); v /= 1000 } else if (v ~ /ms$/) { sub(/ms$/, "", v) } else if (v ~ /s$/) { sub(/s$/, "", v); v *= 1000 } printf "%.1f", v }' "$1"
 }
 rate() { awk '/^Requests\/sec/ { printf "%.0f", $2 }' "$1"; }
-metric_p99() { # a HealthRec histogram's p99 (ms) from the collector's CSV
-  awk -F, -v name="$2" 'index($0, name) && /Percentile=99/ { v = $NF } END { if (v != "") printf "%.2f", v; else printf "-" }' "$1"
-}
-server_p99() { # ASP.NET Core's request duration p99 from the collector's CSV, in ms
-  awk -F, '/http.server.request.duration/ && /Percentile=99/ && /cds-services\/{id}/ { v = $NF } END { if (v != "") printf "%.1f", v * 1000; else printf "n/a" }' "$1"
+p99_of() { # the p99 of the collector's CSV rows matching a text, times a scale (ASP.NET Core's seconds to ms), or "-"
+  awk -F, -v name="$2" -v scale="$3" 'index($0, name) && /Percentile=99/ { v = $NF } END { if (v != "") printf "%.2f", v * scale; else printf "-" }' "$1"
 }
 
 printf '%-4s %-8s %8s %9s %11s %10s %12s\n' run tree calls/s "wrk p99" "server p99" "audit p99" "journal p99"
@@ -40,7 +37,7 @@ for i in $(seq 1 "$PAIRS"); do
     COUNTERS="$WORK/$tree-$i.csv" "$WORK/$tree/tests/load/cds-load.sh" prefetch "$SECONDS_TO_RUN" "$PACE" >"$WORK/$tree-$i.txt" 2>"$WORK/$tree-$i.err" ||
       { echo "the run $tree-$i failed:" >&2; tail -20 "$WORK/$tree-$i.err" >&2; exit 1; }
     csv=$WORK/$tree-$i.csv
-    printf '%-4s %-8s %8s %9s %11s %10s %12s\n' "$i" "$tree" "$(rate "$WORK/$tree-$i.txt")" "$(p99 "$WORK/$tree-$i.txt")" "$(server_p99 "$csv")" \
-      "$(metric_p99 "$csv" 'healthrec.audit.duration (ms)[operation=cds-call')" "$(metric_p99 "$csv" 'healthrec.audit.journal.duration')"
+    printf '%-4s %-8s %8s %9s %11s %10s %12s\n' "$i" "$tree" "$(rate "$WORK/$tree-$i.txt")" "$(p99 "$WORK/$tree-$i.txt")" "$(p99_of "$csv" 'route=/cds-services/{id}' 1000)" \
+      "$(p99_of "$csv" 'healthrec.audit.duration (ms)[operation=cds-call' 1)" "$(p99_of "$csv" 'healthrec.audit.journal.duration' 1)"
   done
 done
