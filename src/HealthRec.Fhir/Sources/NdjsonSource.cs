@@ -90,44 +90,6 @@ public sealed class NdjsonSource(string path, NdjsonSourceOptions? options = nul
         }
     }
 
-    /// <summary>
-    /// Splits the source into <paramref name="chunks"/> NDJSON files (<c>chunk-0000.ndjson</c>, ...) by a stable hash of
-    /// each line's patient — a light scan, no FHIR parse — so that each file holds every line of its patients and is a
-    /// source of its own. Returns how many patients each chunk got. Lines the scan cannot place are reported and left out.
-    /// </summary>
-    public async Task<int[]> PartitionAsync(string folder, int chunks, IngestionReport report, CancellationToken cancellationToken)
-    {
-        Directory.CreateDirectory(folder);
-        var files = File.Exists(path) ? [path] : Files(path);
-        // Buffered synchronous writes: a line is a copy into the buffer, and the buffer a write when full.
-        var outputs = Enumerable.Range(0, chunks)
-            .Select(i => new FileStream(Path.Combine(folder, ChunkFile(i)), FileMode.Create, FileAccess.Write, FileShare.None, 1 << 18))
-            .ToArray();
-        var patients = Enumerable.Range(0, chunks).Select(_ => new HashSet<string>(StringComparer.Ordinal)).ToArray();
-        try
-        {
-            await foreach (var line in ScanAsync(files, report, cancellationToken))
-            {
-                var chunk = ChunkOf(line.PatientKey, chunks);
-                patients[chunk].Add(line.PatientKey);
-                outputs[chunk].Write(line.Json.Span);
-                outputs[chunk].WriteByte((byte)'\n');
-            }
-        }
-        finally
-        {
-            foreach (var output in outputs)
-            {
-                await output.DisposeAsync();
-            }
-        }
-
-        return [.. patients.Select(p => p.Count)];
-    }
-
-    /// <summary>The file of one chunk written by <see cref="PartitionAsync"/>.</summary>
-    public static string ChunkFile(int chunk) => $"chunk-{chunk:D4}.ndjson";
-
     /// <summary>The chunk a patient falls in: the same on every node and every run.</summary>
     public static int ChunkOf(string patientKey, int chunks) => (int)((uint)StableHash(patientKey) % (uint)chunks);
 
@@ -194,17 +156,41 @@ public sealed class NdjsonSource(string path, NdjsonSourceOptions? options = nul
                     continue;
                 }
 
-                var key = KeyOf(line.Json.Span, name, lineNumber, report);
-                if (key is not null)
+                var key = KeyOf(line.Json.Span);
+                if (key.Patient is not null)
                 {
-                    yield return new KeyedLine(key, name, lineNumber, line.Json);
+                    yield return new KeyedLine(key.Patient, name, lineNumber, line.Json);
+                }
+                else
+                {
+                    key.Report(report, Where(name, lineNumber));
                 }
             }
         }
     }
 
+    /// <summary>
+    /// What a light read of one line found: the patient it is about, or why it has none (a problem to report, or a
+    /// resource about no patient, counted as read and left out).
+    /// </summary>
+    internal readonly record struct LineKey(string? Patient, string? ResourceType = null, ProblemKind? Problem = null, string? Message = null)
+    {
+        public void Report(IngestionReport report, string where)
+        {
+            if (Patient is null && ResourceType is not null && !string.Equals(ResourceType, "Patient", StringComparison.Ordinal))
+            {
+                report.ResourceRead(ResourceType);
+            }
+
+            if (Problem is { } kind)
+            {
+                report.Problem(kind, where, Message ?? "");
+            }
+        }
+    }
+
     // The patient a line is about, from its top-level members only (nested values are skipped, not built).
-    private static string? KeyOf(ReadOnlySpan<byte> json, string file, int lineNumber, IngestionReport report)
+    internal static LineKey KeyOf(ReadOnlySpan<byte> json)
     {
         try
         {
@@ -233,7 +219,7 @@ public sealed class NdjsonSource(string path, NdjsonSourceOptions? options = nul
                     {
                         // The subject decides (it comes before "patient"): the rest of the line need not be read here
                         // (the full parse reads it, and reports what is wrong in it).
-                        return known;
+                        return new LineKey(known);
                     }
                 }
                 else if (reader.ValueTextEquals("patient"u8))
@@ -250,34 +236,28 @@ public sealed class NdjsonSource(string path, NdjsonSourceOptions? options = nul
 
             if (resourceType is null)
             {
-                report.Problem(ProblemKind.InvalidResource, Where(file, lineNumber), "not a FHIR resource (no resourceType)");
-                return null;
+                return new LineKey(null, null, ProblemKind.InvalidResource, "not a FHIR resource (no resourceType)");
             }
 
             if (string.Equals(resourceType, "Patient", StringComparison.Ordinal))
             {
-                return id is { Length: > 0 } ? id : Missing(resourceType);
+                return id is { Length: > 0 } ? new LineKey(id) : Missing(resourceType);
             }
 
             if ((PatientReference.KeyOf(subject) ?? PatientReference.KeyOf(patient)) is { } key)
             {
-                return key;
+                return new LineKey(key);
             }
 
-            report.ResourceRead(resourceType);
-            return IsClinical(resourceType) ? Missing(resourceType) : null;
+            // A resource about no patient (an Organization, say) is counted as read; a clinical one is a problem.
+            return IsClinical(resourceType) ? Missing(resourceType) : new LineKey(null, resourceType);
         }
         catch (JsonException ex)
         {
-            report.Problem(ProblemKind.MalformedJson, Where(file, lineNumber), ex.Message);
-            return null;
+            return new LineKey(null, null, ProblemKind.MalformedJson, ex.Message);
         }
 
-        string? Missing(string resourceType)
-        {
-            report.Problem(ProblemKind.MissingPatientReference, Where(file, lineNumber), $"{resourceType} names no patient");
-            return null;
-        }
+        static LineKey Missing(string resourceType) => new(null, resourceType, ProblemKind.MissingPatientReference, $"{resourceType} names no patient");
     }
 
     // The "reference" of a Reference object the reader is on; anything else is skipped.
@@ -344,6 +324,9 @@ public sealed record NdjsonSourceOptions
     public long SpillBytes { get; init; } = 64L * 1024 * 1024;
 
     public FhirParsing Parsing { get; init; } = FhirParsing.Fast;
+
+    /// <summary>The byte ranges an <see cref="NdjsonIndex"/> scans in parallel (small in tests, to put lines across their edges).</summary>
+    internal long SegmentBytes { get; init; } = 32L * 1024 * 1024;
 }
 
 /// <summary>Splits a stream into lines of bytes, never buffering more than the line limit.</summary>

@@ -32,7 +32,10 @@ public sealed class ScoringOptions : IValidatableObject
     /// <summary>When the nightly run starts (cron, UTC); empty for no schedule (runs only when triggered).</summary>
     public string? Cron { get; set; } = "0 2 * * *";
 
-    /// <summary>Where a run's chunk files are written; every node must see the same folder (a shared volume with several nodes).</summary>
+    /// <summary>
+    /// Where a run's chunk index is written (and gzipped or exported NDJSON unpacked); every node must see the same folder
+    /// (a shared volume with several nodes), and the source at the same path.
+    /// </summary>
     [Required(AllowEmptyStrings = false)]
     public string WorkPath { get; set; } = "var/runs";
 
@@ -67,8 +70,9 @@ public sealed class NodeIdentity
 }
 
 /// <summary>
-/// Population scoring on Hangfire: a start job fixes the run (its id, the date it scores as of, the chunk count), splits
-/// the population's NDJSON into chunk files by a stable hash of each patient, and enqueues one job per chunk; any
+/// Population scoring on Hangfire: a start job fixes the run (its id, the date it scores as of, the chunk count), indexes
+/// the population's NDJSON into chunks by a stable hash of each patient (<see cref="NdjsonIndex"/>: where each line is,
+/// not a copy of it), and enqueues one job per chunk; any
 /// node's workers take chunks; each chunk job scores its patients with every current model (estimate, band, factors)
 /// and the top recommendations and stores them with its chunk mark in one transaction; the job that stores the last
 /// chunk completes the run. Arguments are ids and settings only; every job may run twice (at-least-once delivery)
@@ -94,19 +98,25 @@ public sealed partial class PopulationScoringJob(ScoreStore store, ModelCatalog 
             : DateTimeOffset.ParseExact(indexDate, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal).AddDays(1).AddTicks(-1);
         runId ??= string.Create(CultureInfo.InvariantCulture, $"run-{now:yyyyMMdd'T'HHmmss'Z'}-{Guid.NewGuid().ToString("N")[..4]}");
         var existing = await store.FindRunAsync(runId, cancellationToken);
-        var source = new NdjsonSource(await PopulationAsync(runId, cancellationToken));
+        var population = await PopulationAsync(runId, cancellationToken);
+        var source = new NdjsonSource(population);
         var patients = existing?.PatientCount ?? await source.CountPatientsAsync(new IngestionReport(), cancellationToken);
         var chunks = existing?.ChunkCount ?? Math.Max(1, (int)Math.Ceiling(patients / (double)settings.ChunkSize));
         var run = existing ?? await store.StartRunAsync(
             new ScoreRun(runId, settings.Source, indexAt, chunks, patients, models.Current.Versions, ScoreRun.Scoring, now, null), cancellationToken);
 
         var folder = RunFolder(runId);
-        var marker = Path.Combine(folder, "partitioned");
+        var marker = Path.Combine(folder, "indexed");
         if (!File.Exists(marker))
         {
             // Written again in full when a start is repeated: the same hash puts every patient in the same chunk.
-            await source.PartitionAsync(folder, run.ChunkCount, new IngestionReport(), cancellationToken);
+            var report = new IngestionReport();
+            await NdjsonIndex.WriteAsync(population, folder, run.ChunkCount, report, cancellationToken);
             await File.WriteAllTextAsync(marker, run.ChunkCount.ToString(CultureInfo.InvariantCulture), cancellationToken);
+            if (report.TotalProblems > 0)
+            {
+                LogLeftOut(runId, report.TotalProblems, string.Join(", ", report.ProblemsByKind.Select(p => $"{p.Key} {p.Value}")));
+            }
         }
 
         var done = (await store.ChunksAsync(runId, cancellationToken)).Select(c => c.Chunk).ToHashSet();
@@ -136,17 +146,17 @@ public sealed partial class PopulationScoringJob(ScoreStore store, ModelCatalog 
             ?? throw new InvalidOperationException($"Population-scoring run {runId} is not stored; its start job must run first.");
         if (run.Status == ScoreRun.Completed)
         {
-            // A repeat after the run completed: its rows are stored (and its chunk files gone).
+            // A repeat after the run completed: its rows are stored (and its chunk index gone).
             return;
         }
 
-        var file = Path.Combine(RunFolder(runId), NdjsonSource.ChunkFile(chunk));
+        var source = new NdjsonChunkSource(await PopulationAsync(runId, cancellationToken), RunFolder(runId), chunk);
         using var lease = models.Lease();
         var serving = lease.Models;
         var settings = options.Value;
         var rows = new List<ScoreRow>();
         var patients = 0;
-        await foreach (var record in RecordReader.ReadAsync(new NdjsonSource(file), mapper, new IngestionReport(), cancellationToken))
+        await foreach (var record in RecordReader.ReadAsync(source, mapper, new IngestionReport(), cancellationToken))
         {
             cancellationToken.ThrowIfCancellationRequested();
             patients++;
@@ -257,6 +267,9 @@ public sealed partial class PopulationScoringJob(ScoreStore store, ModelCatalog 
 
     [LoggerMessage(EventId = 5004, Level = LogLevel.Information, Message = "Population scoring {RunId}: Bulk Data export of {Files} files as of {TransactionTime}, {Errors} errors reported by the server")]
     private partial void LogExported(string runId, int files, string? transactionTime, long errors);
+
+    [LoggerMessage(EventId = 5005, Level = LogLevel.Warning, Message = "Population scoring {RunId}: {Lines} lines of the source left out ({Kinds}): no patient, not JSON or too long")]
+    private partial void LogLeftOut(string runId, long lines, string kinds);
 
     [LoggerMessage(EventId = 5002, Level = LogLevel.Information, Message = "Population scoring {RunId} completed ({Chunks} chunks)")]
     private partial void LogCompleted(string runId, int chunks);

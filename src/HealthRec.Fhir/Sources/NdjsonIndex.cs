@@ -1,0 +1,400 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using System.IO.Compression;
+using System.Runtime.CompilerServices;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using HealthRec.Clinical.Ingestion;
+using HealthRec.Fhir.Ingestion;
+
+namespace HealthRec.Fhir.Sources;
+
+/// <summary>
+/// A population's NDJSON split into chunks of patients without copying it. <see cref="WriteAsync"/> reads every line
+/// once, in byte ranges on every core, for the patient it is about (a light scan, no FHIR parse) and writes, per chunk,
+/// where each of the chunk's lines is: file, offset, length, line number, patient. A chunk is then read in place
+/// (<see cref="NdjsonChunkSource"/>) through a memory map of the source files. Gzipped files are unpacked once into
+/// the index folder, since a compressed file cannot be read at an offset.
+/// </summary>
+public static class NdjsonIndex
+{
+    /// <summary>The index's description of the source: its files (with a fingerprint each) and its byte ranges.</summary>
+    public const string ManifestFile = "index.json";
+
+    /// <summary>Where gzipped source files are unpacked, inside the index folder.</summary>
+    public const string UnpackedFolder = "unpacked";
+
+    /// <summary>
+    /// Indexes the NDJSON at <paramref name="source"/> (a file, or a folder's <c>*.ndjson</c> and <c>*.ndjson.gz</c>)
+    /// into <paramref name="folder"/> for <paramref name="chunks"/> chunks, replacing any index there. Every line goes
+    /// to the chunk of its patient (<see cref="NdjsonSource.ChunkOf"/>); lines that name no patient, are not JSON or
+    /// are too long are reported with their file and line and left out. Returns the patients of each chunk.
+    /// </summary>
+    public static async Task<int[]> WriteAsync(string source, string folder, int chunks, IngestionReport report, CancellationToken cancellationToken,
+        NdjsonSourceOptions? options = null)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(chunks, 1);
+        options ??= new NdjsonSourceOptions();
+        Directory.CreateDirectory(folder);
+        foreach (var old in Directory.EnumerateFiles(folder, "*.idx").Append(Path.Combine(folder, ManifestFile)).Where(File.Exists))
+        {
+            File.Delete(old);
+        }
+
+        var files = await SourceFilesAsync(source, folder, cancellationToken);
+        var mapped = files.Select(f => new MappedFile(f.Path)).ToArray();
+        try
+        {
+            var segments = new List<Segment>();
+            for (var f = 0; f < mapped.Length; f++)
+            {
+                for (var start = 0L; start < mapped[f].Length; start += options.SegmentBytes)
+                {
+                    segments.Add(new Segment(f, start, Math.Min(mapped[f].Length, start + options.SegmentBytes)));
+                }
+            }
+
+            var lines = new int[segments.Count];
+            var problems = new ConcurrentBag<(int Segment, int Line, NdjsonSource.LineKey Key)>();
+            var writers = new ConcurrentBag<PartWriter>();
+            var part = 0;
+            var parallel = new ParallelOptions { CancellationToken = cancellationToken, MaxDegreeOfParallelism = Environment.ProcessorCount };
+            Parallel.For(0, segments.Count, parallel,
+                () => new PartWriter(folder, Interlocked.Increment(ref part), chunks),
+                (s, _, writer) =>
+                {
+                    lines[s] = Scan(mapped[segments[s].File], segments[s], s, options.MaxLineBytes, writer, problems);
+                    return writer;
+                },
+                writers.Add);
+
+            var patients = new HashSet<string>[chunks];
+            for (var c = 0; c < chunks; c++)
+            {
+                patients[c] = new HashSet<string>(StringComparer.Ordinal);
+            }
+
+            foreach (var writer in writers)
+            {
+                writer.Complete(patients);
+            }
+
+            // Line numbers count from each file's first line: a range's first is known once the ranges before it are.
+            var firstLines = new int[segments.Count];
+            for (var s = 0; s < segments.Count; s++)
+            {
+                firstLines[s] = s > 0 && segments[s - 1].File == segments[s].File ? firstLines[s - 1] + lines[s - 1] : 1;
+            }
+
+            foreach (var (s, line, key) in problems.OrderBy(p => p.Segment).ThenBy(p => p.Line))
+            {
+                key.Report(report, Where(files[segments[s].File].Name, firstLines[s] + line - 1));
+            }
+
+            var manifest = new Manifest(chunks, [.. files.Select((f, i) => new IndexedFile(f.Name, f.Unpacked, mapped[i].Length, Fingerprint(mapped[i])))],
+                [.. segments.Select((s, i) => new IndexedSegment(s.File, s.Start, firstLines[i]))]);
+            await File.WriteAllTextAsync(Path.Combine(folder, ManifestFile), JsonSerializer.Serialize(manifest), cancellationToken);
+            return [.. patients.Select(p => p.Count)];
+        }
+        finally
+        {
+            foreach (var file in mapped)
+            {
+                file.Dispose();
+            }
+        }
+    }
+
+    // Every line starting in [Start, End) of the segment, keyed and written to its chunk; returns how many lines start there.
+    private static int Scan(MappedFile file, Segment segment, int index, int maxLineBytes, PartWriter writer,
+        ConcurrentBag<(int, int, NdjsonSource.LineKey)> problems)
+    {
+        // The segment's first line starts after the first newline before its start (a line belongs where it starts).
+        var at = segment.Start;
+        if (at > 0)
+        {
+            at = NextNewline(file, at - 1) + 1;
+        }
+
+        var line = 0;
+        while (at < segment.End)
+        {
+            line++;
+            var window = file.Span(at, (int)Math.Min(file.Length - at, maxLineBytes + 1L));
+            var newline = window.IndexOf((byte)'\n');
+            var length = newline >= 0 ? newline : window.Length;
+            if (length > maxLineBytes)
+            {
+                // The rest of the line lies beyond the window; the next line starts after its newline.
+                var rest = NextNewline(file, at + window.Length);
+                problems.Add((index, line, new NdjsonSource.LineKey(null, null, ProblemKind.LineTooLong,
+                    string.Create(CultureInfo.InvariantCulture, $"line of {rest - at:N0} bytes exceeds the limit of {maxLineBytes:N0}; skipped"))));
+                at = rest + 1;
+                continue;
+            }
+
+            var json = window[..length];
+            if (!json.IsEmpty && json.IndexOfAnyExcept(" \t\r"u8) >= 0)
+            {
+                var key = NdjsonSource.KeyOf(json);
+                if (key.Patient is not null)
+                {
+                    writer.Add(key.Patient, index, at, length, line);
+                }
+                else
+                {
+                    problems.Add((index, line, key));
+                }
+            }
+
+            at += length + 1;
+        }
+
+        return line;
+    }
+
+    // The position of the first newline at or after `from`, or the file's length when there is none.
+    private static long NextNewline(MappedFile file, long from)
+    {
+        while (from < file.Length)
+        {
+            var window = file.Span(from, (int)Math.Min(file.Length - from, 1 << 20));
+            var newline = window.IndexOf((byte)'\n');
+            if (newline >= 0)
+            {
+                return from + newline;
+            }
+
+            from += window.Length;
+        }
+
+        return file.Length;
+    }
+
+    // The source's files as the index names them; gzipped ones unpacked into the index folder first (in parallel).
+    private static async Task<List<SourceFile>> SourceFilesAsync(string source, string folder, CancellationToken cancellationToken)
+    {
+        var files = File.Exists(source) ? [Path.GetFullPath(source)] : NdjsonSource.Files(source);
+        var unpacked = Path.Combine(folder, UnpackedFolder);
+        if (Directory.Exists(unpacked))
+        {
+            Directory.Delete(unpacked, recursive: true);
+        }
+
+        var result = files.Select(f => f.EndsWith(".gz", StringComparison.OrdinalIgnoreCase)
+            ? new SourceFile(Path.GetFileName(f)[..^3], true, Path.Combine(unpacked, Path.GetFileName(f)[..^3]), f)
+            : new SourceFile(Path.GetFileName(f), false, f, f)).ToList();
+        if (result.Any(f => f.Unpacked))
+        {
+            Directory.CreateDirectory(unpacked);
+            await Parallel.ForEachAsync(result.Where(f => f.Unpacked), cancellationToken, async (file, ct) =>
+            {
+                await using var input = new GZipStream(new FileStream(file.Original, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16), CompressionMode.Decompress);
+                await using var output = new FileStream(file.Path, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16);
+                await input.CopyToAsync(output, ct);
+            });
+        }
+
+        return result;
+    }
+
+    /// <summary>The first and last 64 KB of a file with its length: enough to tell that a chunk reads the file the index was made from.</summary>
+    internal static string Fingerprint(MappedFile file)
+    {
+        var edge = (int)Math.Min(file.Length, 64 * 1024);
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        hash.AppendData(BitConverter.GetBytes(file.Length));
+        hash.AppendData(file.Span(0, edge));
+        hash.AppendData(file.Span(file.Length - edge, edge));
+        return Convert.ToHexStringLower(hash.GetHashAndReset());
+    }
+
+    internal static string Where(string file, int line) => string.Create(CultureInfo.InvariantCulture, $"{file}:{line}");
+
+    internal static string PartFile(int chunk, int part) => string.Create(CultureInfo.InvariantCulture, $"chunk-{chunk:D4}.{part}.idx");
+
+    internal static Manifest ReadManifest(string folder)
+    {
+        var path = Path.Combine(folder, ManifestFile);
+        if (!File.Exists(path))
+        {
+            throw new InvalidOperationException($"The chunk index in {folder} has no {ManifestFile}: the run's start job must index the source first.");
+        }
+
+        return JsonSerializer.Deserialize<Manifest>(File.ReadAllText(path))
+            ?? throw new InvalidOperationException($"The chunk index's {ManifestFile} in {folder} is empty.");
+    }
+
+    private readonly record struct Segment(int File, long Start, long End);
+
+    private sealed record SourceFile(string Name, bool Unpacked, string Path, string Original);
+
+    internal sealed record Manifest(int Chunks, IndexedFile[] Files, IndexedSegment[] Segments);
+
+    internal sealed record IndexedFile(string Name, bool Unpacked, long Length, string Fingerprint);
+
+    internal sealed record IndexedSegment(int File, long Start, int FirstLine);
+
+    /// <summary>
+    /// One scanning thread's index entries, a file per chunk it has lines for. An entry is the patient (its text the
+    /// first time this file names it, a number after), the segment, the offset, the length and the line in the segment.
+    /// </summary>
+    private sealed class PartWriter(string folder, int part, int chunks)
+    {
+        private readonly BinaryWriter?[] _files = new BinaryWriter?[chunks];
+        private readonly Dictionary<string, int>?[] _keys = new Dictionary<string, int>?[chunks];
+        // Buffers for every chunk's file at once: bounded in all, so thousands of chunks stay within a few tens of MB.
+        private readonly int _buffer = (int)Math.Clamp(16L * 1024 * 1024 / chunks, 4096, 1 << 16);
+
+        public void Add(string patient, int segment, long offset, int length, int line)
+        {
+            var chunk = NdjsonSource.ChunkOf(patient, chunks);
+            var file = _files[chunk] ??= new BinaryWriter(
+                new FileStream(Path.Combine(folder, PartFile(chunk, part)), FileMode.Create, FileAccess.Write, FileShare.None, _buffer), Encoding.UTF8);
+            var keys = _keys[chunk] ??= new Dictionary<string, int>(StringComparer.Ordinal);
+            if (keys.TryGetValue(patient, out var number))
+            {
+                file.Write7BitEncodedInt(number);
+            }
+            else
+            {
+                keys[patient] = keys.Count;
+                file.Write7BitEncodedInt(keys.Count - 1);
+                file.Write(patient);
+            }
+
+            file.Write7BitEncodedInt(segment);
+            file.Write7BitEncodedInt64(offset);
+            file.Write7BitEncodedInt(length);
+            file.Write7BitEncodedInt(line);
+        }
+
+        public void Complete(HashSet<string>[] patients)
+        {
+            for (var c = 0; c < _files.Length; c++)
+            {
+                _files[c]?.Dispose();
+                if (_keys[c] is { } keys)
+                {
+                    patients[c].UnionWith(keys.Keys);
+                }
+            }
+        }
+    }
+}
+
+/// <summary>
+/// One chunk of an <see cref="NdjsonIndex"/>: its patients' lines read in place from the source files (memory-mapped)
+/// and parsed a patient at a time, in patient order. <paramref name="source"/> is the source as this node sees it (the
+/// folder or file the index was made from); each file is checked against the index's fingerprint before it is read.
+/// </summary>
+public sealed class NdjsonChunkSource(string source, string indexFolder, int chunk, NdjsonSourceOptions? options = null) : IPatientSource
+{
+    private readonly NdjsonSourceOptions _options = options ?? new NdjsonSourceOptions();
+
+    public async IAsyncEnumerable<PatientResources> ReadAsync(IngestionReport report, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var manifest = NdjsonIndex.ReadManifest(indexFolder);
+        if (chunk < 0 || chunk >= manifest.Chunks)
+        {
+            throw new InvalidOperationException($"Chunk {chunk} is not one of the index's {manifest.Chunks} chunks.");
+        }
+
+        var lines = await ReadEntriesAsync(cancellationToken);
+        var files = new MappedFile?[manifest.Files.Length];
+        var origin = Path.GetFileName(Path.TrimEndingDirectorySeparator(source));
+        try
+        {
+            foreach (var (patient, entries) in lines.OrderBy(kv => kv.Key, StringComparer.Ordinal))
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                var grouping = new PatientGrouping(report);
+                foreach (var entry in entries)
+                {
+                    var segment = manifest.Segments[entry.Segment];
+                    var file = files[segment.File] ??= Open(manifest, segment.File);
+                    var where = NdjsonIndex.Where(manifest.Files[segment.File].Name, segment.FirstLine + entry.Line - 1);
+                    if (FhirJson.TryParse(file.Span(entry.Offset, entry.Length), where, report, parsing: _options.Parsing) is { } resource)
+                    {
+                        grouping.Add(patient, resource);
+                        report.ResourceRead(resource.TypeName);
+                    }
+                }
+
+                foreach (var group in grouping.Drain(origin))
+                {
+                    yield return group;
+                }
+            }
+        }
+        finally
+        {
+            foreach (var file in files)
+            {
+                file?.Dispose();
+            }
+        }
+    }
+
+    // The chunk's entries from every scanning thread's file, by patient, each patient's in source order.
+    private async Task<Dictionary<string, List<Entry>>> ReadEntriesAsync(CancellationToken cancellationToken)
+    {
+        var byPatient = new Dictionary<string, List<Entry>>(StringComparer.Ordinal);
+        foreach (var path in Directory.EnumerateFiles(indexFolder, $"chunk-{chunk:D4}.*.idx"))
+        {
+            var bytes = await File.ReadAllBytesAsync(path, cancellationToken);
+            using var reader = new BinaryReader(new MemoryStream(bytes, writable: false), Encoding.UTF8);
+            var keys = new List<List<Entry>>();
+            while (reader.BaseStream.Position < bytes.Length)
+            {
+                var number = reader.Read7BitEncodedInt();
+                if (number == keys.Count)
+                {
+                    var patient = reader.ReadString();
+                    if (!byPatient.TryGetValue(patient, out var list))
+                    {
+                        byPatient[patient] = list = [];
+                    }
+
+                    keys.Add(list);
+                }
+
+                keys[number].Add(new Entry(reader.Read7BitEncodedInt(), reader.Read7BitEncodedInt64(), reader.Read7BitEncodedInt(), reader.Read7BitEncodedInt()));
+            }
+        }
+
+        foreach (var list in byPatient.Values)
+        {
+            list.Sort();
+        }
+
+        return byPatient;
+    }
+
+    private MappedFile Open(NdjsonIndex.Manifest manifest, int index)
+    {
+        var described = manifest.Files[index];
+        var folder = File.Exists(source) ? Path.GetDirectoryName(Path.GetFullPath(source))! : source;
+        var path = described.Unpacked ? Path.Combine(indexFolder, NdjsonIndex.UnpackedFolder, described.Name) : Path.Combine(folder, described.Name);
+        if (!File.Exists(path))
+        {
+            throw new InvalidOperationException($"{described.Name}, indexed for this run, is not at {path} on this node.");
+        }
+
+        var file = new MappedFile(path);
+        if (file.Length != described.Length || !string.Equals(NdjsonIndex.Fingerprint(file), described.Fingerprint, StringComparison.Ordinal))
+        {
+            file.Dispose();
+            throw new InvalidOperationException($"{described.Name} is not the file this run's index was made from (its length or content differs); start a new run.");
+        }
+
+        return file;
+    }
+
+    // Sorted by segment then offset: the order of the source, file by file.
+    private readonly record struct Entry(int Segment, long Offset, int Length, int Line) : IComparable<Entry>
+    {
+        public int CompareTo(Entry other) => Segment != other.Segment ? Segment.CompareTo(other.Segment) : Offset.CompareTo(other.Offset);
+    }
+}
