@@ -702,7 +702,7 @@ internal static class FastResourceReader
             }
             else if (r.ValueTextEquals("code"u8))
             {
-                quantity.Code = Checked(ReadString(ref r), Code.IsValidValue);
+                quantity.Code = Checked(ReadString(ref r), FhirPrimitives.IsCode);
             }
             else if (r.ValueTextEquals("comparator"u8))
             {
@@ -763,7 +763,7 @@ internal static class FastResourceReader
             }
             else if (r.ValueTextEquals("code"u8))
             {
-                coding.Code = Checked(ReadString(ref r), Code.IsValidValue);
+                coding.Code = Checked(ReadString(ref r), FhirPrimitives.IsCode);
             }
             else if (r.ValueTextEquals("display"u8))
             {
@@ -851,10 +851,10 @@ internal static class FastResourceReader
             }
         }
 
-        return Checked(CurrentString(ref r), FhirUri.IsValidValue);
+        return Checked(CurrentString(ref r), FhirPrimitives.IsUri);
     }
 
-    private static string ReadId(ref Utf8JsonReader r) => Checked(ReadString(ref r), Id.IsValidValue);
+    private static string ReadId(ref Utf8JsonReader r) => Checked(ReadString(ref r), FhirPrimitives.IsId);
 
     private static T ReadEnum<T>(ref Utf8JsonReader r)
         where T : struct, Enum =>

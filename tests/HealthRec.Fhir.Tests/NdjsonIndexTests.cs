@@ -113,6 +113,8 @@ public sealed class NdjsonIndexTests : IDisposable
         var folder = await GenerateAsync("changed", 20, 22);
         var index = Path.Combine(_folder.FullName, "index");
         await NdjsonIndex.WriteAsync(folder, index, 2, new IngestionReport(), Ct);
+        // Read once before the change: the process keeps the files mapped for the next chunk, and must notice the change.
+        Assert.NotEmpty((await ReadAsync(new NdjsonChunkSource(folder, index, 0))).Records);
         var conditions = Path.Combine(folder, "Condition.ndjson");
         var bytes = await File.ReadAllBytesAsync(conditions, Ct);
         // Same length, one byte different: only the fingerprint can tell.
