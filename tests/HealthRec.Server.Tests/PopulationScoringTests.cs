@@ -177,7 +177,7 @@ public sealed class PopulationScoringTests : IDisposable
         Assert.Equal(expected.OrderBy(e => e.Patient, StringComparer.Ordinal).ThenBy(e => e.Outcome, StringComparer.Ordinal),
             rows.Select(r => (r.PatientId, r.Outcome, r.Estimate)));
         Assert.All(rows.Where(r => r.Outcome != "hba1c-1y"), r => Assert.NotNull(r.Band));
-        Assert.False(Directory.Exists(Path.Combine(_work.FullName, run.RunId)), "the chunk files outlived the run");
+        Assert.False(Directory.Exists(Path.Combine(_work.FullName, run.RunId)), "the run's chunk index outlived the run");
     }
 
     [Fact]

@@ -7,11 +7,14 @@
 # /tmp/healthrec-scoring-<PATIENTS> (kept for the next run), starts this machine's PostgreSQL through
 # tests/services.sh when HEALTHREC_TEST_POSTGRES is not set, builds and starts the server (Release) on a free port
 # with a fresh database of its own, triggers one run (index date 2027-12-31), waits for it to complete, and prints
-# the run's patients, chunks, seconds (startedAt to completedAt, as stored) and patients/s. Stops what it started.
+# the run's patients, chunks, seconds (startedAt to completedAt, as stored) and patients/s, and the chunks each node
+# scored. NODES=2 starts two servers on the one database and run folder; WORKERS=N sets each one's Hangfire workers
+# (default: one per core). Stops what it started.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 PATIENTS=${1:?how many patients}
 CHUNK=${2:-500}
+NODES=${NODES:-1}
 DATA=/tmp/healthrec-scoring-$PATIENTS
 WORK=$(mktemp -d /tmp/healthrec-scoring-run-XXXXXX)
 PIDS=()
@@ -38,11 +41,20 @@ kv = dict(p.split('=', 1) for p in sys.argv[1].split(';') if p)
 subprocess.run(['psql', '-h', kv['Host'], '-p', kv['Port'], '-U', kv['Username'], '-d', kv.get('Database', 'postgres'), '-qc', f'CREATE DATABASE {sys.argv[2]}'], check=True)
 PY
 CONNECTION="${ADMIN/Database=postgres/Database=$DB}"
-PORT=$(free_port)
-"$HEALTHREC" serve --urls "http://127.0.0.1:$PORT" --ConnectionStrings:Postgres "$CONNECTION" --Storage:AuditSpoolPath "$WORK/audit-spool" \
-  --Jobs:Scoring:Source "$DATA" --Jobs:Scoring:ChunkSize "$CHUNK" --Jobs:Scoring:WorkPath "$WORK/runs" --Logging:LogLevel:Default=Warning >"$WORK/server.log" 2>&1 &
-PIDS+=($!)
-for _ in $(seq 1 120); do curl -fsS "http://127.0.0.1:$PORT/health/ready" >/dev/null 2>&1 && break; sleep 0.5; done
+# NODES servers share the database (Hangfire's queue and the results) and the run folder, as nodes of one deployment do.
+PORTS=()
+for node in $(seq 1 "$NODES"); do
+  PORT=$(free_port)
+  PORTS+=("$PORT")
+  "$HEALTHREC" serve --urls "http://127.0.0.1:$PORT" --ConnectionStrings:Postgres "$CONNECTION" --Storage:AuditSpoolPath "$WORK/audit-spool-$node" \
+    --Jobs:Scoring:Source "$DATA" --Jobs:Scoring:ChunkSize "$CHUNK" --Jobs:Scoring:WorkPath "$WORK/runs" --Logging:LogLevel:Default=Warning \
+    ${WORKERS:+--Jobs:WorkerCount "$WORKERS"} >"$WORK/server-$node.log" 2>&1 &
+  PIDS+=($!)
+done
+for PORT in "${PORTS[@]}"; do
+  for _ in $(seq 1 120); do curl -fsS "http://127.0.0.1:$PORT/health/ready" >/dev/null 2>&1 && break; sleep 0.5; done
+done
+PORT=${PORTS[0]}
 curl -fsS -X POST "http://127.0.0.1:$PORT/admin/jobs/population-scoring?indexDate=2027-12-31" >/dev/null
 # Polled with curl and grep alone: a Python start every poll took a few per cent of the two cores being measured.
 while sleep 2; do
@@ -57,3 +69,5 @@ p = lambda s: datetime.fromisoformat(s.replace("Z", "+00:00"))
 seconds = (p(run["completedAt"]) - p(run["startedAt"])).total_seconds()
 print(f'{run["patients"]} patients in {run["chunks"]} chunks: {seconds:.1f} s = {run["patients"] / seconds:.0f} patients/s')
 PY
+psql "host=$(sed 's/.*Host=\([^;]*\).*/\1/' <<<"$ADMIN") port=$(sed 's/.*Port=\([^;]*\).*/\1/' <<<"$ADMIN") user=$(sed 's/.*Username=\([^;]*\).*/\1/' <<<"$ADMIN") dbname=$DB" \
+  -Atc "SELECT node || ': ' || count(*) || ' chunks' FROM score_chunk GROUP BY node ORDER BY node"

@@ -89,7 +89,7 @@ public static class NdjsonIndex
 
             foreach (var (s, line, key) in problems.OrderBy(p => p.Segment).ThenBy(p => p.Line))
             {
-                key.Report(report, Where(files[segments[s].File].Name, firstLines[s] + line - 1));
+                key.Report(report, NdjsonSource.Where(files[segments[s].File].Name, firstLines[s] + line - 1));
             }
 
             var manifest = new Manifest(chunks, [.. files.Select((f, i) => new IndexedFile(f.Name, f.Unpacked, mapped[i].Length, Fingerprint(mapped[i])))],
@@ -210,8 +210,6 @@ public static class NdjsonIndex
         return Convert.ToHexStringLower(hash.GetHashAndReset());
     }
 
-    internal static string Where(string file, int line) => string.Create(CultureInfo.InvariantCulture, $"{file}:{line}");
-
     internal static string PartFile(int chunk, int part) => string.Create(CultureInfo.InvariantCulture, $"chunk-{chunk:D4}.{part}.idx");
 
     internal static Manifest ReadManifest(string folder)
@@ -314,7 +312,7 @@ public sealed class NdjsonChunkSource(string source, string indexFolder, int chu
                 {
                     var segment = manifest.Segments[entry.Segment];
                     var file = (files[segment.File] ??= Open(manifest, segment.File)).File;
-                    var where = NdjsonIndex.Where(manifest.Files[segment.File].Name, segment.FirstLine + entry.Line - 1);
+                    var where = NdjsonSource.Where(manifest.Files[segment.File].Name, segment.FirstLine + entry.Line - 1);
                     if (FhirJson.TryParse(file.Span(entry.Offset, entry.Length), where, report, parsing: _options.Parsing) is { } resource)
                     {
                         grouping.Add(patient, resource);

@@ -306,7 +306,8 @@ public sealed class NdjsonSource(string path, NdjsonSourceOptions? options = nul
         return (int)hash;
     }
 
-    private static string Where(string file, int lineNumber) => string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{file}:{lineNumber}");
+    /// <summary>Where a line is, as reports name it: <c>file:line</c>.</summary>
+    internal static string Where(string file, int lineNumber) => string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{file}:{lineNumber}");
 
     // Where a line came from is kept as file and number, and written out only when a report needs it.
     private sealed record KeyedLine(string PatientKey, string File, int LineNumber, ReadOnlyMemory<byte> Json)
