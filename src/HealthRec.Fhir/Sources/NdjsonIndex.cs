@@ -60,14 +60,27 @@ public static class NdjsonIndex
             var writers = new ConcurrentBag<PartWriter>();
             var part = 0;
             var parallel = new ParallelOptions { CancellationToken = cancellationToken, MaxDegreeOfParallelism = Environment.ProcessorCount };
-            Parallel.For(0, segments.Count, parallel,
-                () => new PartWriter(folder, Interlocked.Increment(ref part), chunks),
-                (s, _, writer) =>
+            try
+            {
+                Parallel.For(0, segments.Count, parallel,
+                    () => new PartWriter(folder, Interlocked.Increment(ref part), chunks),
+                    (s, _, writer) =>
+                    {
+                        lines[s] = Scan(mapped[segments[s].File], segments[s], s, options.MaxLineBytes, writer, problems);
+                        return writer;
+                    },
+                    writers.Add);
+            }
+            catch
+            {
+                // Cancelled or failed: the files are closed; a repeated start replaces them.
+                foreach (var writer in writers)
                 {
-                    lines[s] = Scan(mapped[segments[s].File], segments[s], s, options.MaxLineBytes, writer, problems);
-                    return writer;
-                },
-                writers.Add);
+                    writer.Dispose();
+                }
+
+                throw;
+            }
 
             var patients = new HashSet<string>[chunks];
             for (var c = 0; c < chunks; c++)
@@ -238,7 +251,7 @@ public static class NdjsonIndex
     /// One scanning thread's index entries, a file per chunk it has lines for. An entry is the patient (its text the
     /// first time this file names it, a number after), the segment, the offset, the length and the line in the segment.
     /// </summary>
-    private sealed class PartWriter(string folder, int part, int chunks)
+    private sealed class PartWriter(string folder, int part, int chunks) : IDisposable
     {
         private readonly BinaryWriter?[] _files = new BinaryWriter?[chunks];
         private readonly Dictionary<string, int>?[] _keys = new Dictionary<string, int>?[chunks];
@@ -268,15 +281,24 @@ public static class NdjsonIndex
             file.Write7BitEncodedInt(line);
         }
 
+        /// <summary>Closes the files, and adds the patients each chunk got to <paramref name="patients"/>.</summary>
         public void Complete(HashSet<string>[] patients)
         {
-            for (var c = 0; c < _files.Length; c++)
+            Dispose();
+            for (var c = 0; c < _keys.Length; c++)
             {
-                _files[c]?.Dispose();
                 if (_keys[c] is { } keys)
                 {
                     patients[c].UnionWith(keys.Keys);
                 }
+            }
+        }
+
+        public void Dispose()
+        {
+            foreach (var file in _files)
+            {
+                file?.Dispose();
             }
         }
     }
