@@ -75,6 +75,8 @@ public sealed class NdjsonIndexTests : IDisposable
         var options = new NdjsonSourceOptions { MaxLineBytes = 16 * 1024, SegmentBytes = 10_000 };
 
         var whole = await ReadAsync(new NdjsonSource(folder, options));
+        // The whole source again, too large for memory at this setting: read through an index of its own, in chunks.
+        var large = await ReadAsync(new NdjsonSource(folder, options with { SpillBytes = 500_000 }));
         // Indexed twice into one folder: the second index replaces the first (a repeated start job).
         await ReadChunksAsync(folder, 7, options);
         var chunked = await ReadChunksAsync(folder, 5, options);
@@ -90,6 +92,8 @@ public sealed class NdjsonIndexTests : IDisposable
         // The generator's injected data-entry errors too, found by the parse and the mapper, at the same places.
         Assert.Contains(whole.Problems, p => p.Kind == ProblemKind.ImplausibleValue && p.Where.StartsWith("Observation/", StringComparison.Ordinal));
         Assert.Equal(Described(whole.Problems), Described(chunked.Problems));
+        Assert.Equal(Described(whole.Records), Described(large.Records));
+        Assert.Equal(Described(whole.Problems), Described(large.Problems));
     }
 
     [Fact]

@@ -313,6 +313,12 @@ public sealed class NdjsonChunkSource(string source, string indexFolder, int chu
 {
     private readonly NdjsonSourceOptions _options = options ?? new NdjsonSourceOptions();
 
+    /// <summary>
+    /// Parse patients on every core (in order still). Off by default: a scoring node runs a chunk per core already;
+    /// a reader with one consumer (training, <c>healthrec features</c>) turns it on.
+    /// </summary>
+    public bool ParallelParse { get; init; }
+
     public async IAsyncEnumerable<PatientResources> ReadAsync(IngestionReport report, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var manifest = NdjsonIndex.ReadManifest(indexFolder);
@@ -326,26 +332,23 @@ public sealed class NdjsonChunkSource(string source, string indexFolder, int chu
         var origin = Path.GetFileName(Path.TrimEndingDirectorySeparator(source));
         try
         {
-            foreach (var (patient, entries) in lines.OrderBy(kv => kv.Key, StringComparer.Ordinal))
+            // Every file is opened (and checked) before the first patient: parallel parses then only read.
+            for (var i = 0; i < files.Length; i++)
             {
-                cancellationToken.ThrowIfCancellationRequested();
-                var grouping = new PatientGrouping(report);
-                foreach (var entry in entries)
-                {
-                    var segment = manifest.Segments[entry.Segment];
-                    var file = (files[segment.File] ??= Open(manifest, segment.File)).File;
-                    var where = NdjsonSource.Where(manifest.Files[segment.File].Name, segment.FirstLine + entry.Line - 1);
-                    if (FhirJson.TryParse(file.Span(entry.Offset, entry.Length), where, report, parsing: _options.Parsing) is { } resource)
-                    {
-                        grouping.Add(patient, resource);
-                        report.ResourceRead(resource.TypeName);
-                    }
-                }
+                files[i] = Open(manifest, i);
+            }
 
-                foreach (var group in grouping.Drain(origin))
+            var patients = lines.OrderBy(kv => kv.Key, StringComparer.Ordinal);
+            var groups = ParallelParse
+                ? patients.AsParallel().AsOrdered().WithCancellation(cancellationToken).SelectMany(p => Parse(p.Key, p.Value))
+                : patients.SelectMany(p =>
                 {
-                    yield return group;
-                }
+                    cancellationToken.ThrowIfCancellationRequested();
+                    return Parse(p.Key, p.Value);
+                });
+            foreach (var group in groups)
+            {
+                yield return group;
             }
         }
         finally
@@ -354,6 +357,23 @@ public sealed class NdjsonChunkSource(string source, string indexFolder, int chu
             {
                 file?.Dispose();
             }
+        }
+
+        IEnumerable<PatientResources> Parse(string patient, List<Entry> entries)
+        {
+            var grouping = new PatientGrouping(report);
+            foreach (var entry in entries)
+            {
+                var segment = manifest.Segments[entry.Segment];
+                var where = NdjsonSource.Where(manifest.Files[segment.File].Name, segment.FirstLine + entry.Line - 1);
+                if (FhirJson.TryParse(files[segment.File]!.File.Span(entry.Offset, entry.Length), where, report, parsing: _options.Parsing) is { } resource)
+                {
+                    grouping.Add(patient, resource);
+                    report.ResourceRead(resource.TypeName);
+                }
+            }
+
+            return grouping.Drain(origin);
         }
     }
 
@@ -471,6 +491,20 @@ internal static class SharedMappings
             Maps[path] = entry;
             _sweeper ??= new Timer(_ => Sweep(), null, Idle, Idle);
             return new Lease(entry);
+        }
+    }
+
+    /// <summary>Drops the unused maps of the files under <paramref name="folder"/> now (before it is deleted: a map holds a deleted file's space).</summary>
+    public static void DropUnder(string folder)
+    {
+        var prefix = Path.TrimEndingDirectorySeparator(Path.GetFullPath(folder)) + Path.DirectorySeparatorChar;
+        lock (Gate)
+        {
+            foreach (var (path, entry) in Maps.Where(kv => kv.Value.Users == 0 && kv.Key.StartsWith(prefix, StringComparison.Ordinal)).ToList())
+            {
+                Maps.Remove(path);
+                entry.File.Dispose();
+            }
         }
     }
 

@@ -1,7 +1,6 @@
 using System.Buffers;
 using System.IO.Compression;
 using System.Runtime.CompilerServices;
-using System.Text;
 using System.Text.Json;
 using HealthRec.Clinical.Ingestion;
 using HealthRec.Fhir.Ingestion;
@@ -11,8 +10,9 @@ namespace HealthRec.Fhir.Sources;
 /// <summary>
 /// FHIR Bulk Data NDJSON: a file, or every <c>*.ndjson</c> (or gzipped <c>*.ndjson.gz</c>) in a folder (<c>Patient.ndjson</c>,
 /// <c>Observation.ndjson</c>, ...). Bulk files are split by type, not by patient, so lines are first grouped by
-/// patient: in memory for small inputs, otherwise by hashing each line's patient into spill files of bounded size
-/// and grouping one spill file at a time. Memory stays bounded by the spill size, whatever the population.
+/// patient: in memory for small inputs, otherwise through an <see cref="NdjsonIndex"/> of chunks of about
+/// <see cref="NdjsonSourceOptions.SpillBytes"/> each, read one chunk at a time in place. Memory stays bounded by the
+/// chunk size, whatever the population.
 /// </summary>
 public sealed class NdjsonSource(string path, NdjsonSourceOptions? options = null) : IPatientSource
 {
@@ -40,45 +40,15 @@ public sealed class NdjsonSource(string path, NdjsonSourceOptions? options = nul
             yield break;
         }
 
+        // Larger inputs are indexed into as many chunks (by the same hash as before: the same order of patients) and
+        // read chunk by chunk in place: memory holds one chunk's line positions and the patients being parsed.
         var folder = Directory.CreateTempSubdirectory("healthrec-ndjson-");
         try
         {
-            // Spill records are binary (key, origin, the line's own bytes): no text round trip.
-            var writers = Enumerable.Range(0, buckets)
-                .Select(i => new BinaryWriter(new FileStream(Path.Combine(folder.FullName, $"{i}.spill"), FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16), Encoding.UTF8))
-                .ToArray();
-            try
+            await NdjsonIndex.WriteAsync(path, folder.FullName, buckets, report, cancellationToken, _options);
+            for (var chunk = 0; chunk < buckets; chunk++)
             {
-                await foreach (var line in ScanAsync(files, report, cancellationToken))
-                {
-                    var writer = writers[(int)((uint)StableHash(line.PatientKey) % (uint)buckets)];
-                    writer.Write(line.PatientKey);
-                    writer.Write(line.File);
-                    writer.Write(line.LineNumber);
-                    writer.Write(line.Json.Length);
-                    writer.Write(line.Json.Span);
-                }
-            }
-            finally
-            {
-                foreach (var writer in writers)
-                {
-                    await writer.DisposeAsync();
-                }
-            }
-
-            for (var i = 0; i < buckets; i++)
-            {
-                var lines = new List<KeyedLine>();
-                using (var reader = new BinaryReader(new FileStream(Path.Combine(folder.FullName, $"{i}.spill"), FileMode.Open, FileAccess.Read, FileShare.None, 1 << 16), Encoding.UTF8))
-                {
-                    while (reader.BaseStream.Position < reader.BaseStream.Length)
-                    {
-                        lines.Add(new KeyedLine(reader.ReadString(), reader.ReadString(), reader.ReadInt32(), reader.ReadBytes(reader.ReadInt32())));
-                    }
-                }
-
-                foreach (var group in Parse(lines, report))
+                await foreach (var group in new NdjsonChunkSource(path, folder.FullName, chunk, _options) { ParallelParse = true }.ReadAsync(report, cancellationToken))
                 {
                     yield return group;
                 }
@@ -86,6 +56,7 @@ public sealed class NdjsonSource(string path, NdjsonSourceOptions? options = nul
         }
         finally
         {
+            SharedMappings.DropUnder(folder.FullName);
             folder.Delete(recursive: true);
         }
     }
@@ -321,7 +292,7 @@ public sealed record NdjsonSourceOptions
     /// <summary>Lines longer than this are skipped and reported, without being held in memory.</summary>
     public int MaxLineBytes { get; init; } = 8 * 1024 * 1024;
 
-    /// <summary>Inputs larger than this are grouped through spill files of about this size.</summary>
+    /// <summary>Inputs larger than this are indexed into chunks of about this much NDJSON each, read one at a time.</summary>
     public long SpillBytes { get; init; } = 64L * 1024 * 1024;
 
     public FhirParsing Parsing { get; init; } = FhirParsing.Fast;
