@@ -97,6 +97,21 @@ public sealed class NdjsonIndexTests : IDisposable
     }
 
     [Fact]
+    public async Task GivenOneNdjsonFileOfEveryType_WhenReadInChunks_ThenItReadsAsTheFolderItCameFrom()
+    {
+        var folder = await GenerateAsync("folder", 40, 23);
+        var single = Path.Combine(_folder.FullName, "everything.ndjson");
+        await File.WriteAllLinesAsync(single, NdjsonSource.Files(folder).SelectMany(File.ReadLines), Ct);
+        var options = new NdjsonSourceOptions { SpillBytes = 400_000, SegmentBytes = 50_000 };
+
+        var fromFolder = await ReadAsync(new NdjsonSource(folder));
+        var fromFile = await ReadAsync(new NdjsonSource(single, options));
+
+        Assert.Equal(40, fromFile.Records.Count);
+        Assert.Equal(Described(fromFolder.Records), Described(fromFile.Records));
+    }
+
+    [Fact]
     public async Task GivenTheGzippedDemoSample_WhenIndexedAndReadByChunk_ThenItIsUnpackedOnceAndEveryPatientIsReadAsFromTheWholeSource()
     {
         var sample = Path.Combine(TestServices.RepositoryRoot, "data", "sample");
