@@ -210,6 +210,12 @@ public static class NdjsonIndex
         return result;
     }
 
+    /// <summary>
+    /// Lets go of this process's unused memory maps of files under <paramref name="folder"/> (an index's unpacked
+    /// files, before the folder is deleted: a mapped file's space is freed only when its map goes).
+    /// </summary>
+    public static void Release(string folder) => SharedMappings.DropUnder(folder);
+
     /// <summary>The first and last 64 KB of a file with its length: enough to tell that a chunk reads the file the index was made from.</summary>
     internal static string Fingerprint(MappedFile file)
     {

@@ -56,7 +56,7 @@ public sealed class NdjsonSource(string path, NdjsonSourceOptions? options = nul
         }
         finally
         {
-            SharedMappings.DropUnder(folder.FullName);
+            NdjsonIndex.Release(folder.FullName);
             folder.Delete(recursive: true);
         }
     }

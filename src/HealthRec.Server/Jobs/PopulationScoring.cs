@@ -218,6 +218,7 @@ public sealed partial class PopulationScoringJob(ScoreStore store, ModelCatalog 
             var folder = RunFolder(run.RunId);
             if (Directory.Exists(folder))
             {
+                NdjsonIndex.Release(folder);
                 Directory.Delete(folder, recursive: true);
             }
         }
@@ -240,6 +241,7 @@ public sealed partial class PopulationScoringJob(ScoreStore store, ModelCatalog 
         {
             if (Directory.Exists(folder))
             {
+                NdjsonIndex.Release(folder);
                 Directory.Delete(folder, recursive: true);
             }
 
