@@ -7,8 +7,9 @@ namespace HealthRec.Fhir.Sources;
 
 /// <summary>
 /// One chunk of an <see cref="NdjsonIndex"/>: its patients' lines read in place from the source files (memory-mapped)
-/// and parsed a patient at a time, in patient order. <paramref name="source"/> is the source as this node sees it (the
-/// folder or file the index was made from); each file is checked against the index's fingerprint before it is read.
+/// and parsed a patient at a time (or on every core, <see cref="ParallelParse"/>), yielded in patient order.
+/// <paramref name="source"/> is the source as this node sees it (the folder or file the index was made from); each
+/// file is checked against the index's fingerprint before it is read.
 /// </summary>
 public sealed class NdjsonChunkSource(string source, string indexFolder, int chunk, NdjsonSourceOptions? options = null) : IPatientSource
 {
