@@ -47,6 +47,19 @@ internal sealed class PatientGrouping(IngestionReport report)
         Add(key, resource);
     }
 
+    /// <summary>
+    /// Parses one line of <paramref name="key"/>'s resources and adds it, counted as read; a line that is not a valid
+    /// resource is reported under <paramref name="where"/> and left out.
+    /// </summary>
+    public void AddParsed(string key, ReadOnlySpan<byte> json, string where, FhirParsing parsing)
+    {
+        if (FhirJson.TryParse(json, where, report, parsing: parsing) is { } resource)
+        {
+            Add(key, resource);
+            report.ResourceRead(resource.TypeName);
+        }
+    }
+
     public void Add(string key, Hl7.Fhir.Model.Resource resource)
     {
         key = _aliases.GetValueOrDefault(key, key);

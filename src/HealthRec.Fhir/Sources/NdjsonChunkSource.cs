@@ -67,12 +67,8 @@ public sealed class NdjsonChunkSource(string source, string indexFolder, int chu
             foreach (var entry in entries)
             {
                 var segment = manifest.Segments[entry.Segment];
-                var where = NdjsonSource.Where(manifest.Files[segment.File].Name, segment.FirstLine + entry.Line - 1);
-                if (FhirJson.TryParse(files[segment.File]!.File.Span(entry.Offset, entry.Length), where, report, parsing: _options.Parsing) is { } resource)
-                {
-                    grouping.Add(patient, resource);
-                    report.ResourceRead(resource.TypeName);
-                }
+                grouping.AddParsed(patient, files[segment.File]!.File.Span(entry.Offset, entry.Length),
+                    NdjsonSource.Where(manifest.Files[segment.File].Name, segment.FirstLine + entry.Line - 1), _options.Parsing);
             }
 
             return grouping.Drain(origin);

@@ -41,9 +41,17 @@ public static class NdjsonIndex
         }
 
         var files = await SourceFilesAsync(source, folder, cancellationToken);
-        var mapped = files.Select(f => new MappedFile(f.Path)).ToArray();
+        // Mapped through the process's shared maps: chunk jobs on this node then find the pages mapped and the
+        // fingerprints made.
+        var leases = new SharedMappings.Lease[files.Count];
         try
         {
+            for (var f = 0; f < files.Count; f++)
+            {
+                leases[f] = SharedMappings.Acquire(files[f].Path);
+            }
+
+            var mapped = leases.Select(l => l.File).ToArray();
             var segments = new List<Segment>();
             for (var f = 0; f < mapped.Length; f++)
             {
@@ -103,16 +111,16 @@ public static class NdjsonIndex
                 key.Report(report, NdjsonSource.Where(files[segments[s].File].Name, firstLines[s] + line - 1));
             }
 
-            var manifest = new Manifest(chunks, [.. files.Select((f, i) => new IndexedFile(f.Name, f.Unpacked, mapped[i].Length, Fingerprint(mapped[i])))],
+            var manifest = new Manifest(chunks, [.. files.Select((f, i) => new IndexedFile(f.Name, f.Unpacked, mapped[i].Length, leases[i].Fingerprint))],
                 [.. segments.Select((s, i) => new IndexedSegment(s.File, s.Start, firstLines[i]))]);
             await File.WriteAllTextAsync(Path.Combine(folder, ManifestFile), JsonSerializer.Serialize(manifest), cancellationToken);
             return [.. patients.Select(p => p.Count)];
         }
         finally
         {
-            foreach (var file in mapped)
+            foreach (var lease in leases)
             {
-                file.Dispose();
+                lease?.Dispose();
             }
         }
     }
@@ -190,6 +198,7 @@ public static class NdjsonIndex
         var unpacked = Path.Combine(folder, UnpackedFolder);
         if (Directory.Exists(unpacked))
         {
+            Release(unpacked);
             Directory.Delete(unpacked, recursive: true);
         }
 

@@ -92,11 +92,7 @@ public sealed class NdjsonSource(string path, NdjsonSourceOptions? options = nul
                 var grouping = new PatientGrouping(report);
                 foreach (var line in patient)
                 {
-                    if (FhirJson.TryParse(line.Json.Span, line.Origin, report, parsing: _options.Parsing) is { } resource)
-                    {
-                        grouping.Add(patient.Key, resource);
-                        report.ResourceRead(resource.TypeName);
-                    }
+                    grouping.AddParsed(patient.Key, line.Json.Span, line.Origin, _options.Parsing);
                 }
 
                 // A patient's resources come from several files: reports name the source, and the resource by type and id.

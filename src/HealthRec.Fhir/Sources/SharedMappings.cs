@@ -13,18 +13,6 @@ internal static class SharedMappings
     private static readonly Dictionary<string, Entry> Maps = new(StringComparer.Ordinal);
     private static Timer? _sweeper;
 
-    /// <summary>How many maps are held (for tests).</summary>
-    public static int Count
-    {
-        get
-        {
-            lock (Gate)
-            {
-                return Maps.Count;
-            }
-        }
-    }
-
     public static Lease Acquire(string path)
     {
         path = Path.GetFullPath(path);
@@ -59,32 +47,33 @@ internal static class SharedMappings
     public static void DropUnder(string folder)
     {
         var prefix = Path.TrimEndingDirectorySeparator(Path.GetFullPath(folder)) + Path.DirectorySeparatorChar;
-        lock (Gate)
-        {
-            foreach (var (path, entry) in Maps.Where(kv => kv.Value.Users == 0 && kv.Key.StartsWith(prefix, StringComparison.Ordinal)).ToList())
-            {
-                Maps.Remove(path);
-                entry.File.Dispose();
-            }
-        }
+        Drop((path, _) => path.StartsWith(prefix, StringComparison.Ordinal));
     }
 
-    /// <summary>Drops every map unused for at least <paramref name="idle"/>.</summary>
-    public static void Sweep(TimeSpan? idle = null)
+    // Every map unused for Idle goes; with none left, so does the timer.
+    private static void Sweep()
     {
         var now = Environment.TickCount64;
+        Drop((_, entry) => now - entry.LastUsed >= Idle.TotalMilliseconds);
         lock (Gate)
         {
-            foreach (var (path, entry) in Maps.Where(kv => kv.Value.Users == 0 && now - kv.Value.LastUsed >= (idle ?? Idle).TotalMilliseconds).ToList())
-            {
-                Maps.Remove(path);
-                entry.File.Dispose();
-            }
-
             if (Maps.Count == 0)
             {
                 _sweeper?.Dispose();
                 _sweeper = null;
+            }
+        }
+    }
+
+    // Unmaps and forgets the unused maps that match.
+    private static void Drop(Func<string, Entry, bool> which)
+    {
+        lock (Gate)
+        {
+            foreach (var (path, entry) in Maps.Where(kv => kv.Value.Users == 0 && which(kv.Key, kv.Value)).ToList())
+            {
+                Maps.Remove(path);
+                entry.File.Dispose();
             }
         }
     }
