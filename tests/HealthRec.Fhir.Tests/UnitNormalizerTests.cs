@@ -57,7 +57,9 @@ public sealed class UnitNormalizerTests
     [Theory]
     [InlineData("glucose", "mg", UnitOutcome.Unconvertible)]
     [InlineData("hba1c", "mg/dL", UnitOutcome.Unconvertible)]
-    [InlineData("egfr", "mL/min", UnitOutcome.Unconvertible)]
+    [InlineData("egfr", "mmol/L", UnitOutcome.Unconvertible)]
+    [InlineData("egfr", "mg/dL", UnitOutcome.Unconvertible)]
+    [InlineData("potassium", "mg/dL", UnitOutcome.Unconvertible)]
     [InlineData("glucose", "not a unit", UnitOutcome.Unknown)]
     [InlineData("glucose", "", UnitOutcome.Unknown)]
     [InlineData("glucose", null, UnitOutcome.Unknown)]
@@ -67,6 +69,27 @@ public sealed class UnitNormalizerTests
 
         Assert.Equal(expected, outcome);
         Assert.True(double.IsNaN(canonical));
+    }
+
+    [Theory]
+    [InlineData("egfr", "mL/min/{1.73_m2}", UnitOutcome.Converted)]
+    [InlineData("egfr", "mL/min/1.73m2", UnitOutcome.Converted)]
+    [InlineData("egfr", "mL/min/1.73 m²", UnitOutcome.Converted)]
+    [InlineData("egfr", "ml/min/1.73m2", UnitOutcome.Converted)]
+    [InlineData("egfr", "mL/min", UnitOutcome.Equivalent)]
+    [InlineData("egfr", "ml/min", UnitOutcome.Equivalent)]
+    [InlineData("egfr", "mL/s", UnitOutcome.Equivalent, 1440)]
+    [InlineData("egfr", "mL/s/1.73m2", UnitOutcome.Converted, 1440)]
+    [InlineData("potassium", "mmol/L", UnitOutcome.Converted)]
+    [InlineData("potassium", "mEq/L", UnitOutcome.Converted)]
+    [InlineData("potassium", "meq/L", UnitOutcome.Converted)]
+    public void GivenTheSpellingsEhrsSendForEgfrAndPotassium_WhenNormalized_ThenEachIsReadAndTheMlPerMinuteEquivalenceSaysSo(string analyte, string unit,
+        UnitOutcome expected, double value = 24)
+    {
+        var outcome = new UnitNormalizer().TryNormalize(Analyte(analyte), 24, unit, out var canonical);
+
+        Assert.Equal(expected, outcome);
+        Assert.Equal(value, canonical, 9);
     }
 
     private static Clinical.Terminology.Analyte Analyte(string id) => Ingestion.Terminology.Analytes.Single(a => a.Id == id);

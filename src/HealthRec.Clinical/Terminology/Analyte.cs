@@ -2,8 +2,12 @@ using System.Collections.Immutable;
 
 namespace HealthRec.Clinical.Terminology;
 
-/// <summary>An analyte-specific conversion to the canonical unit: canonical = value * Factor + Offset.</summary>
-public sealed record UnitConversion(string Unit, double Factor, double Offset, string Source);
+/// <summary>
+/// An analyte-specific conversion to the canonical unit: canonical = value * Factor + Offset. An
+/// <see cref="Equivalence"/> is not a conversion of the same quantity but a unit accepted in place of the canonical one
+/// under a documented assumption (eGFR in mL/min read as mL/min/1.73 m²); values read under it are marked and counted.
+/// </summary>
+public sealed record UnitConversion(string Unit, double Factor, double Offset, string Source, bool Equivalence = false);
 
 /// <summary>A lab or vital sign HealthRec reads, its LOINC codes, canonical unit and possible range.</summary>
 public sealed record Analyte(
@@ -15,6 +19,9 @@ public sealed record Analyte(
     double PlausibleMin,
     double PlausibleMax)
 {
+    /// <summary>Other spellings of the canonical unit or a conversion's unit seen in EHR data (e.g. <c>mL/min/1.73m2</c>), each to the unit it spells.</summary>
+    public ImmutableDictionary<string, string> Spellings { get; init; } = ImmutableDictionary<string, string>.Empty;
+
     /// <summary>The adult reference interval (either end may be open), used to word explanations; never by a model.</summary>
     public (double? Low, double? High) Reference { get; init; }
 

@@ -7,6 +7,17 @@ using System.Text.RegularExpressions;
 
 namespace HealthRec.Clinical.Terminology;
 
+/// <summary>An RxNorm ingredient HealthRec's medication classes list: its RXCUI and name.</summary>
+public readonly record struct Ingredient(string Code, string Name);
+
+/// <summary>What a medicine is, as far as the terminology knows: its classes and its RxNorm ingredients (either may be empty).</summary>
+public sealed record MedicationIdentity(ImmutableArray<string> Classes, ImmutableArray<Ingredient> Ingredients)
+{
+    public static readonly MedicationIdentity Unknown = new([], []);
+
+    public bool IsKnown => !Classes.IsEmpty || !Ingredients.IsEmpty;
+}
+
 /// <summary>The terminology documents, as text (reading them from disk is the caller's job: this project does no I/O).</summary>
 public sealed record TerminologyDocuments(string Conditions, string Medications, string Analytes, string StatinIntensity);
 
@@ -20,12 +31,15 @@ public sealed partial class ClinicalTerminology
     private readonly CodeSetIndex _conditions;
     private readonly CodeSetIndex _medications;
     private readonly (string Name, string Class)[] _ingredientNames;
+    private readonly FrozenDictionary<string, string> _ingredientByCode;
+    private readonly (string Name, string Code)[] _ingredientCodesByName;
     private readonly FrozenDictionary<string, (double Min, double Max)> _highIntensity;
     private readonly FrozenDictionary<string, (double Min, double Max)> _moderateIntensity;
     private readonly FrozenDictionary<string, Analyte> _analyteByLoinc;
     private readonly FrozenDictionary<string, CodedAnalyte> _codedByLoinc;
     private readonly FrozenDictionary<string, ImmutableArray<string>> _panels;
     private readonly ConcurrentDictionary<(string System, string Code, string? Display), ImmutableArray<string>> _medicationCache = new();
+    private readonly ConcurrentDictionary<(string System, string Code, string? Display), MedicationIdentity> _identityCache = new();
 
     private ClinicalTerminology(
         CodeSetIndex conditions,
@@ -40,6 +54,9 @@ public sealed partial class ClinicalTerminology
         _conditions = conditions;
         _medications = medications;
         _ingredientNames = ingredientNames;
+        var rxnorm = medications.ConceptCodes.Where(c => string.Equals(c.System, CodeSystems.RxNorm, StringComparison.Ordinal)).ToList();
+        _ingredientByCode = rxnorm.GroupBy(c => c.Code, StringComparer.Ordinal).ToFrozenDictionary(g => g.Key, g => g.First().Display.ToLowerInvariant(), StringComparer.Ordinal);
+        _ingredientCodesByName = [.. rxnorm.Select(c => (Name: c.Display.ToLowerInvariant(), c.Code)).Distinct().OrderByDescending(c => c.Name.Length)];
         _highIntensity = highIntensity;
         _moderateIntensity = moderateIntensity;
         Analytes = analytes;
@@ -72,7 +89,59 @@ public sealed partial class ClinicalTerminology
     /// RxNorm product name; a statin with a readable dose also gets its ACC/AHA intensity class.
     /// </summary>
     public ImmutableArray<string> MedicationClassesOf(string system, string code, string? display) =>
-        _medicationCache.GetOrAdd((system, code, display), key => ClassifyMedication(key.System, key.Code, key.Display));
+        Bounded(_medicationCache).GetOrAdd((system, code, display), key => ClassifyMedication(key.System, key.Code, key.Display));
+
+    /// <summary>Entries a lookup cache keeps at most: names come from outside, and a caller sending ever new ones must not grow memory without end.</summary>
+    internal const int MaxCached = 50_000;
+
+    private static ConcurrentDictionary<TKey, TValue> Bounded<TKey, TValue>(ConcurrentDictionary<TKey, TValue> cache)
+        where TKey : notnull
+    {
+        if (cache.Count >= MaxCached)
+        {
+            cache.Clear();
+        }
+
+        return cache;
+    }
+
+    /// <summary>
+    /// The medicine's classes and RxNorm ingredients: an ingredient by its own RXCUI, and every ingredient whose name the
+    /// product's name holds as a word (RxNorm names each product by its ingredients, so "Amoxicillin 250 MG / Clavulanate
+    /// 125 MG Oral Tablet" names amoxicillin). Unknown when neither the code nor the name says anything the terminology knows.
+    /// </summary>
+    public MedicationIdentity IdentifyMedication(string system, string code, string? display) =>
+        Bounded(_identityCache).GetOrAdd((system, code, display), key =>
+        {
+            var ingredients = new SortedDictionary<string, string>(StringComparer.Ordinal);
+            if (string.Equals(key.System, CodeSystems.RxNorm, StringComparison.Ordinal) && _ingredientByCode.TryGetValue(key.Code, out var own))
+            {
+                ingredients[key.Code] = own;
+            }
+
+            if (key.Display?.ToLowerInvariant() is { } text)
+            {
+                foreach (var (name, rxcui) in _ingredientCodesByName)
+                {
+                    if (ContainsWord(text, name))
+                    {
+                        ingredients[rxcui] = name;
+                    }
+                }
+            }
+
+            return new MedicationIdentity(MedicationClassesOf(key.System, key.Code, key.Display), [.. ingredients.Select(i => new Ingredient(i.Key, i.Value))]);
+        });
+
+    /// <summary>The RxNorm ingredients whose names <paramref name="text"/> holds as words (e.g. an allergy recorded as text).</summary>
+    public ImmutableArray<Ingredient> IngredientsNamedIn(string text)
+    {
+        var lower = text.ToLowerInvariant();
+        return [.. _ingredientCodesByName.Where(i => ContainsWord(lower, i.Name)).Select(i => new Ingredient(i.Code, i.Name)).Distinct()];
+    }
+
+    /// <summary>An RxNorm ingredient's name, or null when the terminology does not list it.</summary>
+    public string? IngredientName(string rxcui) => _ingredientByCode.GetValueOrDefault(rxcui);
 
     public static ClinicalTerminology Parse(TerminologyDocuments documents)
     {
@@ -130,7 +199,7 @@ public sealed partial class ClinicalTerminology
     private static bool InRange(FrozenDictionary<string, (double Min, double Max)> table, string ingredient, double mg) =>
         table.TryGetValue(ingredient, out var range) && mg >= range.Min && mg <= range.Max;
 
-    private static bool ContainsWord(string text, string word)
+    internal static bool ContainsWord(string text, string word)
     {
         for (var start = text.IndexOf(word, StringComparison.Ordinal); start >= 0; start = text.IndexOf(word, start + 1, StringComparison.Ordinal))
         {
@@ -163,10 +232,15 @@ public sealed partial class ClinicalTerminology
                     c.GetProperty("unit").GetString()!,
                     c.GetProperty("factor").GetDouble(),
                     c.TryGetProperty("offset", out var offset) ? offset.GetDouble() : 0,
-                    c.GetProperty("source").GetString()!))],
+                    c.GetProperty("source").GetString()!,
+                    c.TryGetProperty("equivalence", out var equivalence) && equivalence.GetBoolean()))],
                 a.GetProperty("plausible")[0].GetDouble(),
                 a.GetProperty("plausible")[1].GetDouble())
             {
+                Spellings = a.TryGetProperty("spellings", out var spellings)
+                    ? spellings.EnumerateObject().SelectMany(u => u.Value.EnumerateArray().Select(x => (Spelling: x.GetString()!, Unit: u.Name)))
+                        .ToImmutableDictionary(x => x.Spelling, x => x.Unit, StringComparer.Ordinal)
+                    : ImmutableDictionary<string, string>.Empty,
                 Reference = a.TryGetProperty("reference", out var reference)
                     ? (Bound(reference.GetProperty("low")), Bound(reference.GetProperty("high")))
                     : (null, null),
@@ -192,7 +266,7 @@ public sealed partial class ClinicalTerminology
 
             return (analytes, coded, panels);
         }
-        catch (Exception ex) when (ex is JsonException or KeyNotFoundException or InvalidOperationException or FormatException or IndexOutOfRangeException)
+        catch (Exception ex) when (ex is JsonException or KeyNotFoundException or InvalidOperationException or FormatException or IndexOutOfRangeException or ArgumentException)
         {
             problems.Add($"analytes: {ex.Message}");
             return ([], [], FrozenDictionary<string, ImmutableArray<string>>.Empty);

@@ -19,8 +19,10 @@ internal sealed class CodeSetIndex
         FrozenDictionary<(string, string), ImmutableArray<string>> concepts,
         (string, string, string)[] prefixes,
         FrozenSet<string> keys,
-        ImmutableArray<(string System, string Display, string Key)> conceptDisplays)
+        ImmutableArray<(string System, string Display, string Key)> conceptDisplays,
+        ImmutableArray<(string System, string Code, string Display)> conceptCodes)
     {
+        ConceptCodes = conceptCodes;
         _concepts = concepts;
         _prefixes = prefixes;
         Keys = keys;
@@ -30,6 +32,9 @@ internal sealed class CodeSetIndex
     public FrozenSet<string> Keys { get; }
 
     public ImmutableArray<(string System, string Display, string Key)> ConceptDisplays { get; }
+
+    /// <summary>Every listed concept with its display: (system, code, display).</summary>
+    public ImmutableArray<(string System, string Code, string Display)> ConceptCodes { get; }
 
     public ImmutableArray<string> Match(string system, string code) => _cache.GetOrAdd((system, code), key =>
     {
@@ -57,6 +62,7 @@ internal sealed class CodeSetIndex
         var prefixes = new List<(string, string, string)>();
         var keys = new HashSet<string>(StringComparer.Ordinal);
         var displays = ImmutableArray.CreateBuilder<(string, string, string)>();
+        var codes = ImmutableArray.CreateBuilder<(string, string, string)>();
         try
         {
             using var document = JsonDocument.Parse(bundleJson);
@@ -99,6 +105,7 @@ internal sealed class CodeSetIndex
                             if (concept.TryGetProperty("display", out var display) && display.GetString() is { Length: > 0 } text)
                             {
                                 displays.Add((system, text, key));
+                                codes.Add((system, code, text));
                             }
                         }
                     }
@@ -129,6 +136,7 @@ internal sealed class CodeSetIndex
             concepts.ToFrozenDictionary(kv => kv.Key, kv => kv.Value.ToImmutableArray()),
             [.. prefixes],
             keys.ToFrozenSet(StringComparer.Ordinal),
-            displays.ToImmutable());
+            displays.ToImmutable(),
+            codes.ToImmutable());
     }
 }

@@ -8,6 +8,9 @@ public enum UnitOutcome
 {
     Converted,
 
+    /// <summary>Read under the analyte's stated equivalence (see <see cref="UnitConversion.Equivalence"/>): the caller marks and counts it.</summary>
+    Equivalent,
+
     /// <summary>No unit, or a unit that is not valid UCUM.</summary>
     Unknown,
 
@@ -19,7 +22,8 @@ public enum UnitOutcome
 /// Converts an analyte's value to its canonical unit: the analyte's own conversions first (molar masses, the
 /// HbA1c IFCC→NGSP equation), then UCUM dimension analysis for any unit of the same dimension as the canonical
 /// unit or as one of those conversions' units (so µmol/L reaches mg/dL for glucose through mmol/L). Each
-/// (analyte, unit) pair is resolved once and cached; an unknown or unconvertible unit is never guessed.
+/// (analyte, unit) pair is resolved once and cached; an unknown or unconvertible unit is never guessed. A unit listed
+/// among the analyte's spellings is read as the unit it spells; a unit accepted under an equivalence says so.
 /// </summary>
 public sealed class UnitNormalizer
 {
@@ -35,8 +39,8 @@ public sealed class UnitNormalizer
             return UnitOutcome.Unknown;
         }
 
-        var resolution = _cache.GetOrAdd((analyte.Id, unit.Trim()), key => Resolve(analyte, key.Unit));
-        if (resolution.Outcome == UnitOutcome.Converted)
+        var resolution = _cache.GetOrAdd((analyte.Id, unit.Trim()), key => Resolve(analyte, analyte.Spellings.GetValueOrDefault(key.Unit, key.Unit)));
+        if (resolution.Outcome is UnitOutcome.Converted or UnitOutcome.Equivalent)
         {
             canonical = (value * resolution.Factor) + resolution.Offset;
         }
@@ -55,7 +59,7 @@ public sealed class UnitNormalizer
         {
             if (string.Equals(unit, conversion.Unit, StringComparison.Ordinal))
             {
-                return new Resolution(UnitOutcome.Converted, conversion.Factor, conversion.Offset);
+                return new Resolution(conversion.Equivalence ? UnitOutcome.Equivalent : UnitOutcome.Converted, conversion.Factor, conversion.Offset);
             }
         }
 
@@ -74,7 +78,7 @@ public sealed class UnitNormalizer
         {
             if (Ratio(source, CanonicalOfOne(conversion.Unit)) is { } viaConversion)
             {
-                return new Resolution(UnitOutcome.Converted, viaConversion * conversion.Factor, conversion.Offset);
+                return new Resolution(conversion.Equivalence ? UnitOutcome.Equivalent : UnitOutcome.Converted, viaConversion * conversion.Factor, conversion.Offset);
             }
         }
 
