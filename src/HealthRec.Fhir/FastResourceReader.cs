@@ -66,6 +66,7 @@ internal static class FastResourceReader
             "QuestionnaireResponse" => ReadQuestionnaireResponse(ref r),
             "DiagnosticReport" => ReadDiagnosticReport(ref r),
             "Bundle" => ReadBundle(ref r),
+            "AllergyIntolerance" => ReadAllergy(ref r),
             _ => ReadOther(ref r, type),
         };
     }
@@ -300,6 +301,93 @@ internal static class FastResourceReader
         return condition;
     }
 
+    private static AllergyIntolerance ReadAllergy(ref Utf8JsonReader r)
+    {
+        var allergy = new AllergyIntolerance();
+        while (NextProperty(ref r))
+        {
+            if (r.ValueTextEquals("id"u8))
+            {
+                allergy.Id = ReadId(ref r);
+            }
+            else if (r.ValueTextEquals("clinicalStatus"u8))
+            {
+                allergy.ClinicalStatus = ReadConcept(ref r);
+            }
+            else if (r.ValueTextEquals("verificationStatus"u8))
+            {
+                allergy.VerificationStatus = ReadConcept(ref r);
+            }
+            else if (r.ValueTextEquals("type"u8))
+            {
+                allergy.Type = ReadEnum<AllergyIntolerance.AllergyIntoleranceType>(ref r);
+            }
+            else if (r.ValueTextEquals("category"u8))
+            {
+                ReadArray(ref r);
+                while (NextItem(ref r))
+                {
+                    allergy.CategoryElement.Add(new Code<AllergyIntolerance.AllergyIntoleranceCategory>(
+                        EnumUtility.ParseLiteral<AllergyIntolerance.AllergyIntoleranceCategory>(CurrentString(ref r)) ?? throw Unexpected("an allergy category")));
+                }
+            }
+            else if (r.ValueTextEquals("criticality"u8))
+            {
+                allergy.Criticality = ReadEnum<AllergyIntolerance.AllergyIntoleranceCriticality>(ref r);
+            }
+            else if (r.ValueTextEquals("code"u8))
+            {
+                allergy.Code = ReadConcept(ref r);
+            }
+            else if (r.ValueTextEquals("patient"u8))
+            {
+                allergy.Patient = ReadReference(ref r);
+            }
+            else if (r.ValueTextEquals("recordedDate"u8))
+            {
+                allergy.RecordedDateElement = ReadDateTime(ref r);
+            }
+            else if (r.ValueTextEquals("reaction"u8))
+            {
+                ReadArray(ref r);
+                while (NextItem(ref r))
+                {
+                    allergy.Reaction.Add(ReadReaction(ref r));
+                }
+            }
+            else if (TryReadOnsetOrAbatement(ref r, "onset"u8, out var onset))
+            {
+                allergy.Onset = onset;
+            }
+            else
+            {
+                Skip(ref r);
+            }
+        }
+
+        return allergy;
+    }
+
+    // A reaction's substance, when it names one more precisely than the allergy's code; the rest is not read.
+    private static AllergyIntolerance.ReactionComponent ReadReaction(ref Utf8JsonReader r)
+    {
+        Expect(ref r, JsonTokenType.StartObject);
+        var reaction = new AllergyIntolerance.ReactionComponent();
+        while (NextProperty(ref r))
+        {
+            if (r.ValueTextEquals("substance"u8))
+            {
+                reaction.Substance = ReadConcept(ref r);
+            }
+            else
+            {
+                Skip(ref r);
+            }
+        }
+
+        return reaction;
+    }
+
     private static MedicationStatement ReadStatement(ref Utf8JsonReader r)
     {
         var statement = new MedicationStatement();
@@ -316,6 +404,10 @@ internal static class FastResourceReader
             else if (r.ValueTextEquals("medicationCodeableConcept"u8))
             {
                 statement.Medication = ReadConcept(ref r);
+            }
+            else if (r.ValueTextEquals("medicationReference"u8) || r.ValueTextEquals("contained"u8))
+            {
+                throw Unexpected("a medicine by reference (resolved on the validating path)");
             }
             else if (r.ValueTextEquals("subject"u8))
             {
@@ -362,6 +454,10 @@ internal static class FastResourceReader
             else if (r.ValueTextEquals("medicationCodeableConcept"u8))
             {
                 request.Medication = ReadConcept(ref r);
+            }
+            else if (r.ValueTextEquals("medicationReference"u8) || r.ValueTextEquals("contained"u8))
+            {
+                throw Unexpected("a medicine by reference (resolved on the validating path)");
             }
             else if (r.ValueTextEquals("subject"u8))
             {

@@ -123,5 +123,8 @@ public sealed class FastPathTests : IDisposable
         record.Conditions,
         record.Medications,
         record.Encounters,
+        Allergies = record.Allergies.Select(a => new { a.Where, Codes = a.Codes.Select(c => $"{c.System}|{c.Code}|{c.Display}").ToList(), a.Text, a.Categories, a.Type, a.Criticality, a.ClinicalStatus, a.VerificationStatus, a.RecordedAt }).ToList(),
+        record.Unread,
+        record.Unavailable,
     });
 }

@@ -27,6 +27,11 @@ public sealed class MapperTests : IDisposable
         $$$"""{"resourceType":"Observation","id":"o1","status":"preliminary","code":{"coding":[{"system":"http://loinc.org","code":"4548-4"}]},{{{Subject}}},"effectiveDateTime":"2021-05-01","valueQuantity":{"value":7.2,"system":"http://unitsofmeasure.org","code":"%"}}""",
         $$$"""{"resourceType":"Observation","id":"o2","status":"entered-in-error","code":{"coding":[{"system":"http://loinc.org","code":"4548-4"}]},{{{Subject}}},"effectiveDateTime":"2021-04-01","valueQuantity":{"value":12,"system":"http://unitsofmeasure.org","code":"%"}}""",
         $$$"""{"resourceType":"Observation","id":"o3","status":"final","code":{"coding":[{"system":"http://loinc.org","code":"72166-2"}]},{{{Subject}}},"effectiveDateTime":"2021-05-01","valueCodeableConcept":{"coding":[{"system":"http://snomed.info/sct","code":"8517006"}]}}""",
+        """{"resourceType":"AllergyIntolerance","id":"a1","clinicalStatus":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical","code":"active"}]},"verificationStatus":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/allergyintolerance-verification","code":"unconfirmed"}]},"type":"allergy","category":["medication"],"criticality":"high","code":{"coding":[{"system":"http://snomed.info/sct","code":"91936005","display":"Allergy to penicillin"}],"text":"Penicillin"},"patient":{"reference":"Patient/m1"},"recordedDate":"2015-04-02","reaction":[{"substance":{"coding":[{"system":"http://www.nlm.nih.gov/research/umls/rxnorm","code":"7980","display":"Penicillin G"}]},"manifestation":[{"text":"hives"}]}]}""",
+        """{"resourceType":"AllergyIntolerance","id":"a2","verificationStatus":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/allergyintolerance-verification","code":"refuted"}]},"code":{"text":"sulfa"},"patient":{"reference":"Patient/m1"}}""",
+        $$$"""{"resourceType":"Observation","id":"o4","status":"final","code":{"coding":[{"system":"http://loinc.org","code":"33914-3"}]},{{{Subject}}},"effectiveDateTime":"2021-05-02","valueQuantity":{"value":24,"system":"http://unitsofmeasure.org","code":"mL/min"}}""",
+        $$$"""{"resourceType":"Observation","id":"o5","status":"final","code":{"coding":[{"system":"http://loinc.org","code":"2160-0"}]},{{{Subject}}},"effectiveDateTime":"2021-06-02","valueQuantity":{"value":2.1,"system":"http://unitsofmeasure.org","code":"mg/dL"}}""",
+        $$$"""{"resourceType":"Observation","id":"o6","status":"final","code":{"coding":[{"system":"http://loinc.org","code":"2823-3"}]},{{{Subject}}},"effectiveDateTime":"2021-06-02","valueQuantity":{"value":5.6,"system":"http://unitsofmeasure.org","code":"mL/s"}}""",
     ];
 
     [Fact]
@@ -39,7 +44,10 @@ public sealed class MapperTests : IDisposable
 
         var record = Assert.Single(await Ingestion.ReadAllAsync(new BundleSource(_folder.FullName), report));
 
-        Assert.Equal(0, report.TotalProblems);
+        // The potassium in mL/s is the one problem: reported, and kept as unread for the checks that need potassium.
+        Assert.Equal(1, report.TotalProblems);
+        var unread = Assert.Single(record.Unread);
+        Assert.Equal(("potassium", "Observation/o6", "Potassium recorded in 'mL/s' on 2021-06-02: not comparable with mmol/L"), (unread.Subject, unread.Where, unread.Why));
         Assert.Equal(new DateOnly(1955, 3, 1), record.BirthDate);
         Assert.Equal(Sex.Male, record.Sex);
         Assert.True(record.Deceased);
@@ -62,9 +70,25 @@ public sealed class MapperTests : IDisposable
         Assert.True(hba1c.Preliminary);
 
         Assert.Equal(["heart-failure", "t2d"], record.Conditions.SelectMany(c => c.Groups).Order(StringComparer.Ordinal));
+
+        // eGFR in mL/min is read under the stated equivalence, and a creatinine without an eGFR that day gets one computed
+        // (CKD-EPI 2021, 2.1 mg/dL, man of 66 on 2021-06-02: 34.1), each marked and counted.
+        var egfr = record.MeasurementsOf("egfr");
+        Assert.Equal([(24.0, ValueBasis.UnitEquivalence), (34.1, ValueBasis.Computed)], egfr.Select(m => (Math.Round(m.Value, 1), m.Basis)));
+        Assert.Equal(1, report.Count(IngestionReport.EgfrEquivalence));
+        Assert.Equal(1, report.Count(IngestionReport.EgfrComputed));
+
+        // An allergy keeps its codes (the reaction's substance too), statuses and date; a refuted one is left out.
+        var allergy = Assert.Single(record.Allergies);
+        Assert.Equal(("AllergyIntolerance/a1", "Penicillin", "high", "active", "unconfirmed", "allergy"),
+            (allergy.Where, allergy.Text, allergy.Criticality, allergy.ClinicalStatus, allergy.VerificationStatus, allergy.Type));
+        Assert.Equal(["medication"], allergy.Categories);
+        Assert.Equal(["http://snomed.info/sct|91936005", "http://www.nlm.nih.gov/research/umls/rxnorm|7980"], allergy.Codes.Select(c => $"{c.System}|{c.Code}"));
+        Assert.Equal(new DateTimeOffset(2015, 4, 2, 0, 0, 0, TimeSpan.Zero), allergy.RecordedAt);
         Assert.DoesNotContain(record.Conditions, c => c.Groups.Contains("atrial-fibrillation"));
         Assert.Equal(new Dictionary<string, long>
         {
+            ["AllergyIntolerance refuted"] = 1,
             ["Condition refuted"] = 1,
             ["MedicationStatement enteredinerror"] = 1,
             ["Observation enteredinerror"] = 1,

@@ -49,8 +49,8 @@ public sealed class RestSourceTests
         Assert.Equal(25, Assert.Single(records).MeasurementsOf("sbp").Length);
         var log = JsonNode.Parse(await http.GetStringAsync(new Uri(TestServices.FhirBaseUrl, "/__admin/requests"), Ct))!.AsArray();
         var mine = log.Where(r => ((string)r!["url"]!).Contains(patient.Id!, StringComparison.Ordinal)).ToList();
-        // One read, seven searches, and two more Observation pages (25 results, 10 per page).
-        Assert.Equal(10, mine.Count);
+        // One read, eight searches (one per type read, AllergyIntolerance among them), and two more Observation pages (25 results, 10 per page).
+        Assert.Equal(11, mine.Count);
         Assert.All(mine, r => Assert.Equal("Bearer healthrec-test-token", (string?)r!["authorization"]));
     }
 }

@@ -1,3 +1,4 @@
+using HealthRec.Clinical.Records;
 using HealthRec.Clinical.Ingestion;
 using HealthRec.Fhir.Sources;
 
@@ -14,11 +15,16 @@ public sealed class SyntheaMappingTests
 
         Assert.Equal(20, records.Count);
         Assert.Equal(20, report.Patients);
-        var unexpected = report.ProblemsByKind.Where(kv => kv.Key != ProblemKind.UnconvertibleUnit).ToList();
-        Assert.True(unexpected.Count == 0, string.Join("\n", report.AllExamples.Select(p => $"{p.Kind} {p.Where}: {p.Message}")));
-        // Synthea writes three eGFR results in mL/min (not normalized to body surface): reported, never guessed.
-        Assert.Equal(3, report.Count(ProblemKind.UnconvertibleUnit));
-        Assert.All(report.Examples(ProblemKind.UnconvertibleUnit), p => Assert.Contains("'mL/min'", p.Message, StringComparison.Ordinal));
+        Assert.True(report.TotalProblems == 0, string.Join("\n", report.AllExamples.Select(p => $"{p.Kind} {p.Where}: {p.Message}")));
+        // Synthea writes three eGFR results in mL/min (not indexed to body surface): read under the stated equivalence,
+        // marked in the record and counted, not guessed and not dropped.
+        Assert.Equal(3, report.Count(IngestionReport.EgfrEquivalence));
+        var equivalent = records.SelectMany(r => r.MeasurementsOf("egfr")).Where(m => m.Basis == ValueBasis.UnitEquivalence).ToList();
+        Assert.Equal(3, equivalent.Count);
+        // Creatinine without an eGFR that day gets one computed, each counted; so does every record's allergy list.
+        Assert.Equal(report.Count(IngestionReport.EgfrComputed), records.SelectMany(r => r.MeasurementsOf("egfr")).Count(m => m.Basis == ValueBasis.Computed));
+        Assert.Equal(21, records.Sum(r => r.Allergies.Length));
+        Assert.All(records.SelectMany(r => r.Allergies), a => Assert.Equal(["food"], a.Categories));
         Assert.Equal(20, report.ResourcesByType["Patient"]);
         Assert.Equal(2952, report.ResourcesByType["Observation"]);
     }

@@ -58,11 +58,18 @@ public sealed record IngestionProblem(ProblemKind Kind, string Where, string Mes
 /// </summary>
 public sealed class IngestionReport(Action<IngestionProblem>? onProblem = null)
 {
+    /// <summary>An eGFR reported in mL/min taken as mL/min/1.73 m² (the analyte's stated equivalence).</summary>
+    public const string EgfrEquivalence = "eGFR in mL/min taken as mL/min/1.73 m²";
+
+    /// <summary>An eGFR computed from a serum creatinine reported without one (CKD-EPI 2021).</summary>
+    public const string EgfrComputed = "eGFR computed from creatinine (CKD-EPI 2021)";
+
     private const int ExamplesPerKind = 5;
     // Counters are boxes incremented in place: AddOrUpdate takes a bucket lock on every update, and every thread of a
     // parallel read counts the same few keys ("Observation"), so it serialized them.
     private readonly ConcurrentDictionary<string, StrongBox<long>> _resources = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, StrongBox<long>> _excluded = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, StrongBox<long>> _noted = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<ProblemKind, StrongBox<long>> _problems = new();
     private readonly ConcurrentDictionary<ProblemKind, ConcurrentQueue<IngestionProblem>> _examples = new();
     private long _patients;
@@ -75,6 +82,9 @@ public sealed class IngestionReport(Action<IngestionProblem>? onProblem = null)
     /// <summary>Entries deliberately left out (entered-in-error, refuted, ...), by reason.</summary>
     public IReadOnlyDictionary<string, long> ExcludedByReason => _excluded.ToDictionary(kv => kv.Key, kv => Interlocked.Read(ref kv.Value.Value), StringComparer.Ordinal);
 
+    /// <summary>Values accepted under a stated assumption or computed by HealthRec, by what was done (see <see cref="EgfrComputed"/>).</summary>
+    public IReadOnlyDictionary<string, long> NotedByKind => _noted.ToDictionary(kv => kv.Key, kv => Interlocked.Read(ref kv.Value.Value), StringComparer.Ordinal);
+
     public IReadOnlyDictionary<ProblemKind, long> ProblemsByKind => _problems.ToDictionary(kv => kv.Key, kv => Interlocked.Read(ref kv.Value.Value));
 
     public long TotalProblems => _problems.Values.Sum(box => Interlocked.Read(ref box.Value));
@@ -84,6 +94,14 @@ public sealed class IngestionReport(Action<IngestionProblem>? onProblem = null)
     public void ResourceRead(string resourceType) => Increment(_resources, resourceType);
 
     public void Excluded(string reason) => Increment(_excluded, reason);
+
+    /// <summary>Counts a value accepted under a stated equivalence or computed (not a problem: each is marked in the record).</summary>
+    public void Noted(string what) => Increment(_noted, what);
+
+    /// <summary>What was noted, for a one-line summary ("" when nothing): "eGFR in mL/min taken as mL/min/1.73 m² 3, …".</summary>
+    public string NotedSummary => string.Join(", ", NotedByKind.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => $"{kv.Key} {kv.Value}"));
+
+    public long Count(string noted) => _noted.TryGetValue(noted, out var box) ? Interlocked.Read(ref box.Value) : 0;
 
     public void Problem(ProblemKind kind, string where, string message)
     {

@@ -11,8 +11,21 @@ public enum Sex
     Other,
 }
 
-/// <summary>One value of an analyte, in the analyte's canonical unit.</summary>
-public readonly record struct Measurement(DateTimeOffset At, double Value, bool Preliminary);
+/// <summary>How a value came to be in the record.</summary>
+public enum ValueBasis : byte
+{
+    /// <summary>As the source reported it (converted between units of the same dimension if need be).</summary>
+    Reported,
+
+    /// <summary>Reported in a unit taken as the canonical one under a documented per-analyte equivalence (eGFR in mL/min).</summary>
+    UnitEquivalence,
+
+    /// <summary>Computed by HealthRec from other values (eGFR from serum creatinine, CKD-EPI 2021).</summary>
+    Computed,
+}
+
+/// <summary>One value of an analyte, in the analyte's canonical unit, and how it came to be.</summary>
+public readonly record struct Measurement(DateTimeOffset At, double Value, bool Preliminary, ValueBasis Basis = ValueBasis.Reported);
 
 /// <summary>A diagnosis, with the HealthRec condition groups its code belongs to (e.g. <c>t2d</c>, <c>ckd</c>).</summary>
 public sealed record ConditionEntry(
@@ -70,7 +83,10 @@ public sealed class PatientRecord
         FrozenDictionary<string, ImmutableArray<Measurement>> measurements,
         ImmutableArray<ConditionEntry> conditions,
         ImmutableArray<MedicationEntry> medications,
-        ImmutableArray<EncounterEntry> encounters)
+        ImmutableArray<EncounterEntry> encounters,
+        ImmutableArray<AllergyEntry> allergies = default,
+        ImmutableArray<UnreadFact> unread = default,
+        ImmutableDictionary<string, string>? unavailable = null)
     {
         PatientId = patientId;
         BirthDate = birthDate;
@@ -81,6 +97,9 @@ public sealed class PatientRecord
         Conditions = conditions;
         Medications = medications;
         Encounters = encounters;
+        Allergies = allergies.IsDefault ? [] : allergies;
+        Unread = unread.IsDefault ? [] : unread;
+        Unavailable = unavailable ?? ImmutableDictionary<string, string>.Empty;
         LastActivity = LatestDate();
     }
 
@@ -103,18 +122,28 @@ public sealed class PatientRecord
 
     public ImmutableArray<EncounterEntry> Encounters { get; }
 
+    /// <summary>Allergies and intolerances as recorded (entered-in-error and refuted ones left out).</summary>
+    public ImmutableArray<AllergyEntry> Allergies { get; }
+
+    /// <summary>Facts the source holds that could not be read (see <see cref="UnreadFact"/>).</summary>
+    public ImmutableArray<UnreadFact> Unread { get; }
+
+    /// <summary>
+    /// Lists the source could not give at all, by FHIR resource type (e.g. <c>AllergyIntolerance</c>: "not prefetched,
+    /// and the call gives no fhirServer"): an empty list there means "not read", never "none recorded".
+    /// </summary>
+    public ImmutableDictionary<string, string> Unavailable { get; }
+
     /// <summary>The latest date anywhere in the record: the default index date.</summary>
     public DateTimeOffset? LastActivity { get; }
 
     public ImmutableArray<Measurement> MeasurementsOf(string analyte) => Measurements.GetValueOrDefault(analyte, None);
 
     /// <summary>The same record without the medications <paramref name="drop"/> selects (e.g. what was prescribed at a visit, to see the visit as the prescriber did).</summary>
-    public PatientRecord WithoutMedications(Func<MedicationEntry, bool> drop) =>
-        new(PatientId, BirthDate, Sex, DeceasedAt, Deceased, Measurements, Conditions, [.. Medications.Where(m => !drop(m))], Encounters);
+    public PatientRecord WithoutMedications(Func<MedicationEntry, bool> drop) => With(Measurements, [.. Medications.Where(m => !drop(m))]);
 
     /// <summary>The same record with <paramref name="added"/> medications too (e.g. draft orders, as if signed).</summary>
-    public PatientRecord WithMedications(IEnumerable<MedicationEntry> added) =>
-        new(PatientId, BirthDate, Sex, DeceasedAt, Deceased, Measurements, Conditions, [.. Medications, .. added], Encounters);
+    public PatientRecord WithMedications(IEnumerable<MedicationEntry> added) => With(Measurements, [.. Medications, .. added]);
 
     /// <summary>
     /// The same record with one more measurement of <paramref name="analyte"/> (e.g. "what if today's blood pressure
@@ -124,8 +153,11 @@ public sealed class PatientRecord
     {
         var values = MeasurementsOf(analyte).Add(measurement).OrderBy(m => m.At).ThenBy(m => m.Value).ThenBy(m => m.Preliminary).ToImmutableArray();
         var measurements = Measurements.Where(kv => kv.Key != analyte).Append(new(analyte, values)).ToFrozenDictionary(StringComparer.Ordinal);
-        return new(PatientId, BirthDate, Sex, DeceasedAt, Deceased, measurements, Conditions, Medications, Encounters);
+        return With(measurements, Medications);
     }
+
+    private PatientRecord With(FrozenDictionary<string, ImmutableArray<Measurement>> measurements, ImmutableArray<MedicationEntry> medications) =>
+        new(PatientId, BirthDate, Sex, DeceasedAt, Deceased, measurements, Conditions, medications, Encounters, Allergies, Unread, Unavailable);
 
     /// <summary>Days from the analyte's last value at or before <paramref name="at"/> to <paramref name="at"/>; NaN when there is none.</summary>
     public double DaysSinceLast(string analyte, DateTimeOffset at)
@@ -202,10 +234,17 @@ public sealed class PatientRecord
 /// <summary>Collects one patient's facts in any order, then builds the ordered, immutable record.</summary>
 public sealed class PatientRecordBuilder(string patientId)
 {
+    /// <summary>The analyte ids the builder computes eGFR from and into.</summary>
+    public const string Egfr = "egfr";
+    public const string Creatinine = "creatinine";
+
     private readonly Dictionary<string, List<Measurement>> _measurements = new(StringComparer.Ordinal);
     private readonly List<ConditionEntry> _conditions = [];
     private readonly List<MedicationEntry> _medications = [];
     private readonly List<EncounterEntry> _encounters = [];
+    private readonly List<AllergyEntry> _allergies = [];
+    private readonly List<UnreadFact> _unread = [];
+    private readonly Dictionary<string, string> _unavailable = new(StringComparer.Ordinal);
 
     public string PatientId { get; } = patientId;
 
@@ -236,18 +275,63 @@ public sealed class PatientRecordBuilder(string patientId)
 
     public void Add(EncounterEntry encounter) => _encounters.Add(encounter);
 
-    public PatientRecord Build() => new(
-        PatientId,
-        BirthDate,
-        Sex,
-        DeceasedAt,
-        Deceased,
-        // Stable, total order: by time, then value, so that the same facts in any input order give one record.
-        _measurements.ToFrozenDictionary(
-            kv => kv.Key,
-            kv => kv.Value.OrderBy(m => m.At).ThenBy(m => m.Value).ThenBy(m => m.Preliminary).ToImmutableArray(),
-            StringComparer.Ordinal),
-        [.. _conditions.OrderBy(c => c.Onset).ThenBy(c => c.System, StringComparer.Ordinal).ThenBy(c => c.Code, StringComparer.Ordinal)],
-        [.. _medications.OrderBy(m => m.Start).ThenBy(m => m.Code, StringComparer.Ordinal).ThenBy(m => m.Source)],
-        [.. _encounters.OrderBy(e => e.Start).ThenBy(e => e.End)]);
+    public void Add(AllergyEntry allergy) => _allergies.Add(allergy);
+
+    public void Add(UnreadFact fact) => _unread.Add(fact);
+
+    /// <summary>Records that the source could not give this resource type's list at all, and why.</summary>
+    public void Unavailable(string resourceType, string why) => _unavailable[resourceType] = why;
+
+    /// <summary>
+    /// The record. Each serum creatinine without an eGFR reported on the same day (UTC) gets an eGFR computed with the
+    /// race-free CKD-EPI 2021 equation, from the patient's age on that day and sex, marked <see cref="ValueBasis.Computed"/>;
+    /// not for children (the equation is for adults) nor without a birth date or a female or male sex. Each computed
+    /// value is counted in <paramref name="report"/>.
+    /// </summary>
+    public PatientRecord Build(Ingestion.IngestionReport? report = null)
+    {
+        ComputeEgfr(report);
+        return new(
+            PatientId,
+            BirthDate,
+            Sex,
+            DeceasedAt,
+            Deceased,
+            // Stable, total order: by time, then value, so that the same facts in any input order give one record.
+            _measurements.ToFrozenDictionary(
+                kv => kv.Key,
+                kv => kv.Value.OrderBy(m => m.At).ThenBy(m => m.Value).ThenBy(m => m.Preliminary).ThenBy(m => m.Basis).ToImmutableArray(),
+                StringComparer.Ordinal),
+            [.. _conditions.OrderBy(c => c.Onset).ThenBy(c => c.System, StringComparer.Ordinal).ThenBy(c => c.Code, StringComparer.Ordinal)],
+            [.. _medications.OrderBy(m => m.Start).ThenBy(m => m.Code, StringComparer.Ordinal).ThenBy(m => m.Source)],
+            [.. _encounters.OrderBy(e => e.Start).ThenBy(e => e.End)],
+            [.. _allergies.OrderBy(a => a.RecordedAt).ThenBy(a => a.Where, StringComparer.Ordinal)],
+            [.. _unread.OrderBy(u => u.At).ThenBy(u => u.Subject, StringComparer.Ordinal).ThenBy(u => u.Where, StringComparer.Ordinal)],
+            _unavailable.ToImmutableDictionary(StringComparer.Ordinal));
+    }
+
+    private void ComputeEgfr(Ingestion.IngestionReport? report)
+    {
+        if (!_measurements.TryGetValue(Creatinine, out var creatinine) || BirthDate is not { } birth || Sex is not (Sex.Female or Sex.Male))
+        {
+            return;
+        }
+
+        var reportedDays = _measurements.TryGetValue(Egfr, out var egfr)
+            ? egfr.Where(m => m.Basis != ValueBasis.Computed).Select(m => DateOnly.FromDateTime(m.At.UtcDateTime)).ToHashSet()
+            : [];
+        foreach (var value in creatinine)
+        {
+            var day = DateOnly.FromDateTime(value.At.UtcDateTime);
+            var age = day.Year - birth.Year - (day < birth.AddYears(day.Year - birth.Year) ? 1 : 0);
+            if (age < 18 || !reportedDays.Add(day))
+            {
+                continue;
+            }
+
+            var computed = Kidney.KidneyEquations.CkdEpi2021(value.Value, age, Sex == Sex.Female);
+            Add(Egfr, new Measurement(value.At, Math.Round(computed, 1), value.Preliminary, ValueBasis.Computed));
+            report?.Noted(Ingestion.IngestionReport.EgfrComputed);
+        }
+    }
 }

@@ -11,10 +11,11 @@ namespace HealthRec.Fhir.Ingestion;
 /// <summary>
 /// Maps one patient's FHIR resources to a <see cref="PatientRecord"/>: Patient, Observation (with blood-pressure
 /// panels and coded smoking status), Condition, MedicationStatement, MedicationRequest, Encounter,
-/// QuestionnaireResponse (PHQ-9 total) and DiagnosticReport (coded conclusions). Entered-in-error and refuted
-/// entries are excluded and counted; every value that cannot be used is reported; nothing throws.
+/// QuestionnaireResponse (PHQ-9 total), DiagnosticReport (coded conclusions) and AllergyIntolerance. Entered-in-error
+/// and refuted entries are excluded and counted; every value that cannot be used is reported, and kept in the record as
+/// unread (so that a safety check can say what it could not see); nothing throws.
 /// </summary>
-public sealed class FhirRecordMapper(ClinicalTerminology terminology, UnitNormalizer units)
+public sealed partial class FhirRecordMapper(ClinicalTerminology terminology, UnitNormalizer units)
 {
     /// <summary>How long a stopped or completed MedicationRequest with no validity period is taken to cover.</summary>
     public static readonly TimeSpan RequestWithoutEndCovers = TimeSpan.FromDays(180);
@@ -35,6 +36,11 @@ public sealed class FhirRecordMapper(ClinicalTerminology terminology, UnitNormal
         }
 
         var builder = new PatientRecordBuilder(patient.Id ?? group.PatientKey);
+        foreach (var (type, why) in group.Unavailable)
+        {
+            builder.Unavailable(type, why);
+        }
+
         foreach (var resource in group.Resources)
         {
             var where = Where(resource, group.Origin);
@@ -64,11 +70,14 @@ public sealed class FhirRecordMapper(ClinicalTerminology terminology, UnitNormal
                 case DiagnosticReport diagnosticReport:
                     MapDiagnosticReport(diagnosticReport, builder, report);
                     break;
+                case AllergyIntolerance allergy:
+                    MapAllergy(allergy, builder, report, where);
+                    break;
             }
         }
 
         report.PatientRead();
-        return builder.Build();
+        return builder.Build(report);
     }
 
     private static string Where(Resource resource, string origin) =>
@@ -159,19 +168,25 @@ public sealed class FhirRecordMapper(ClinicalTerminology terminology, UnitNormal
             FhirDecimal { Value: { } d } => ((double?)(double)d, analyte.Unit),
             _ => ((double?)null, (string?)null),
         };
+        var day = at.Value.UtcDateTime.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
         if (number is null)
         {
             report.Problem(ProblemKind.MissingValue, where, $"{analyte.Title} has no numeric value");
+            builder.Add(new UnreadFact(analyte.Id, at, Resource(where), $"{analyte.Title} recorded on {day} without a numeric value"));
             return;
         }
 
-        switch (units.TryNormalize(analyte, number.Value, unit, out var canonical))
+        var outcome = units.TryNormalize(analyte, number.Value, unit, out var canonical);
+        switch (outcome)
         {
             case UnitOutcome.Unknown:
                 report.Problem(ProblemKind.UnknownUnit, where, $"{analyte.Title} unit '{unit}' is missing or not UCUM; value left out");
+                builder.Add(new UnreadFact(analyte.Id, at, Resource(where),
+                    $"{analyte.Title} recorded on {day} in {(string.IsNullOrWhiteSpace(unit) ? "no unit" : $"'{unit}'")}: not a unit HealthRec can read"));
                 return;
             case UnitOutcome.Unconvertible:
                 report.Problem(ProblemKind.UnconvertibleUnit, where, $"{analyte.Title} unit '{unit}' cannot be converted to {analyte.Unit}; value left out");
+                builder.Add(new UnreadFact(analyte.Id, at, Resource(where), $"{analyte.Title} recorded in '{unit}' on {day}: not comparable with {analyte.Unit}"));
                 return;
         }
 
@@ -179,11 +194,22 @@ public sealed class FhirRecordMapper(ClinicalTerminology terminology, UnitNormal
         {
             report.Problem(ProblemKind.ImplausibleValue, where, string.Create(CultureInfo.InvariantCulture,
                 $"{analyte.Title} {canonical:0.###} {analyte.Unit} is outside [{analyte.PlausibleMin}, {analyte.PlausibleMax}]; value left out"));
+            builder.Add(new UnreadFact(analyte.Id, at, Resource(where), string.Create(CultureInfo.InvariantCulture,
+                $"{analyte.Title} {canonical:0.###} {analyte.Unit} on {day} is outside what is physiologically possible")));
             return;
         }
 
-        builder.Add(analyte.Id, new Measurement(at.Value, canonical, preliminary));
+        var basis = ValueBasis.Reported;
+        if (outcome == UnitOutcome.Equivalent)
+        {
+            basis = ValueBasis.UnitEquivalence;
+            report.Noted(analyte.Id == PatientRecordBuilder.Egfr ? IngestionReport.EgfrEquivalence : $"{analyte.Title} in {unit} taken as {analyte.Unit}");
+        }
+
+        builder.Add(analyte.Id, new Measurement(at.Value, canonical, preliminary, basis));
     }
+
+    private static string Resource(string where) => where.Split(" (", 2)[0];
 
     private static void AddCoded(CodedAnalyte analyte, DataType? value, DateTimeOffset? at, bool preliminary, PatientRecordBuilder builder,
         IngestionReport report, string where)
@@ -210,6 +236,8 @@ public sealed class FhirRecordMapper(ClinicalTerminology terminology, UnitNormal
 
             if (analyte.UnknownCodes.Contains(code))
             {
+                builder.Add(new UnreadFact(analyte.Id, at, Resource(where),
+                    $"{analyte.Title.Split(" (", 2)[0]} recorded as unknown on {at.Value.UtcDateTime.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture)}"));
                 return;
             }
         }
@@ -244,98 +272,6 @@ public sealed class FhirRecordMapper(ClinicalTerminology terminology, UnitNormal
         var primary = codings.First(c => !terminology.ConditionGroupsOf(c.System, c.Code).IsEmpty);
         builder.Add(new ConditionEntry(primary.System, primary.Code, groups, onset, OnsetOf(condition.Abatement, builder.BirthDate),
             FirstCode(condition.ClinicalStatus), verification));
-    }
-
-    private void MapStatement(MedicationStatement statement, PatientRecordBuilder builder, IngestionReport report, string where)
-    {
-        if (statement.Status is MedicationStatement.MedicationStatusCodes.EnteredInError or MedicationStatement.MedicationStatusCodes.NotTaken)
-        {
-            report.Excluded($"MedicationStatement {statement.Status.Value.ToString().ToLowerInvariant()}");
-            return;
-        }
-
-        var (start, end) = statement.Effective switch
-        {
-            Period period => (Dates.ToInstant(period.Start), Dates.ToInstant(period.End)),
-            FhirDateTime at => (Dates.ToInstant(at.Value), (DateTimeOffset?)null),
-            _ => ((DateTimeOffset?)null, (DateTimeOffset?)null),
-        };
-        start ??= Dates.ToInstant(statement.DateAsserted);
-        AddMedication(statement.Medication, start, end, statement.Status?.ToString() ?? "unknown", MedicationSource.Statement, builder, report, where);
-    }
-
-    private void MapRequest(MedicationRequest request, PatientRecordBuilder builder, IngestionReport report, string where)
-    {
-        if (request.Status is MedicationRequest.MedicationrequestStatus.EnteredInError or MedicationRequest.MedicationrequestStatus.Cancelled
-            or MedicationRequest.MedicationrequestStatus.Draft)
-        {
-            report.Excluded($"MedicationRequest {request.Status.Value.ToString().ToLowerInvariant()}");
-            return;
-        }
-
-        if (request.Intent is MedicationRequest.MedicationRequestIntent.Proposal)
-        {
-            report.Excluded("MedicationRequest proposal");
-            return;
-        }
-
-        var start = Dates.ToInstant(request.DispenseRequest?.ValidityPeriod?.Start) ?? Dates.ToInstant(request.AuthoredOn);
-        var end = Dates.ToInstant(request.DispenseRequest?.ValidityPeriod?.End);
-        if (end is null && start is not null
-            && request.Status is MedicationRequest.MedicationrequestStatus.Stopped or MedicationRequest.MedicationrequestStatus.Completed)
-        {
-            end = start + RequestWithoutEndCovers;
-        }
-
-        AddMedication(request.Medication, start, end, request.Status?.ToString() ?? "unknown", MedicationSource.Request, builder, report, where);
-    }
-
-    private void AddMedication(DataType? medication, DateTimeOffset? start, DateTimeOffset? end, string status, MedicationSource source,
-        PatientRecordBuilder builder, IngestionReport report, string where)
-    {
-        if (Classify(medication) is not { } known)
-        {
-            return;
-        }
-
-        if (start is null)
-        {
-            report.Problem(ProblemKind.MissingDate, where, $"medication ({string.Join(", ", known.Classes)}) has no start date");
-            return;
-        }
-
-        builder.Add(known with { Start = start, End = end, Status = status.ToLowerInvariant(), Source = source });
-    }
-
-    /// <summary>
-    /// A draft order's medicine as if it started at <paramref name="at"/> (what the patient would take once it is
-    /// signed), or null when it is in no medication class HealthRec knows. The record's mapping leaves drafts out.
-    /// </summary>
-    public MedicationEntry? AsStarted(MedicationRequest draft, DateTimeOffset at) =>
-        Classify(draft.Medication) is { } known ? known with { Start = at, Status = "draft", Source = MedicationSource.Request } : null;
-
-    // The first usable coding that names a known class; its start, end and status are the caller's to set.
-    private MedicationEntry? Classify(DataType? medication)
-    {
-        if (medication is not CodeableConcept concept)
-        {
-            return null;
-        }
-
-        foreach (var coding in Usable(concept))
-        {
-            // The product's strength may be in the coding's display or only in the text (an ingredient-level code).
-            var name = coding.Display is { } display && concept.Text is { } text && !string.Equals(display, text, StringComparison.Ordinal)
-                ? $"{display} {text}"
-                : coding.Display ?? concept.Text;
-            var classes = terminology.MedicationClassesOf(coding.System, coding.Code, name);
-            if (!classes.IsEmpty)
-            {
-                return new MedicationEntry(coding.System, coding.Code, coding.Display ?? concept.Text, classes, null, null, "", MedicationSource.Request);
-            }
-        }
-
-        return null;
     }
 
     private static void MapEncounter(Encounter encounter, PatientRecordBuilder builder, IngestionReport report)

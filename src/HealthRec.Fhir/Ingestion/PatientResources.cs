@@ -6,7 +6,14 @@ namespace HealthRec.Fhir.Ingestion;
 /// Everything a source found for one patient: the resources, and where they came from (for reports).
 /// <see cref="PatientKey"/> is the patient's id as the source's references name it.
 /// </summary>
-public sealed record PatientResources(string PatientKey, IReadOnlyList<Resource> Resources, string Origin);
+public sealed record PatientResources(string PatientKey, IReadOnlyList<Resource> Resources, string Origin)
+{
+    /// <summary>
+    /// Resource types whose list the source could not give (a search refused, a prefetch key neither sent nor fetchable),
+    /// each with why: the record then says the list is unavailable rather than empty.
+    /// </summary>
+    public IReadOnlyDictionary<string, string> Unavailable { get; init; } = new Dictionary<string, string>(StringComparer.Ordinal);
+}
 
 /// <summary>Reads the patient a reference points at, however the source writes it.</summary>
 public static class PatientReference
@@ -49,10 +56,11 @@ public static class PatientReference
         Encounter e => KeyOf(e.Subject?.Reference),
         QuestionnaireResponse q => KeyOf(q.Subject?.Reference),
         DiagnosticReport d => KeyOf(d.Subject?.Reference),
+        AllergyIntolerance a => KeyOf(a.Patient?.Reference),
         _ => null,
     };
 
     /// <summary>Whether HealthRec reads this type of resource into a patient record.</summary>
     public static bool IsRead(Resource resource) => resource is Patient or Observation or Condition or MedicationStatement
-        or MedicationRequest or Encounter or QuestionnaireResponse or DiagnosticReport;
+        or MedicationRequest or Encounter or QuestionnaireResponse or DiagnosticReport or AllergyIntolerance;
 }

@@ -34,7 +34,7 @@ public sealed class FhirRestSource(HttpClient httpClient, Uri baseUrl, FhirRestS
 {
     /// <summary>The types searched per patient, with the search parameter that names the patient.</summary>
     public static readonly IReadOnlyList<string> PatientTypes =
-        ["Observation", "Condition", "MedicationStatement", "MedicationRequest", "Encounter", "QuestionnaireResponse", "DiagnosticReport"];
+        ["Observation", "Condition", "MedicationStatement", "MedicationRequest", "Encounter", "QuestionnaireResponse", "DiagnosticReport", "AllergyIntolerance"];
 
     private readonly FhirRestSourceOptions _options = options ?? new FhirRestSourceOptions();
 
@@ -118,16 +118,22 @@ public sealed class FhirRestSource(HttpClient httpClient, Uri baseUrl, FhirRestS
             resources.Add(patient);
         }
 
-        foreach (var found in await Task.WhenAll(searches))
+        var unavailable = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var (type, found, failure) in await Task.WhenAll(searches))
         {
             foreach (var resource in found)
             {
                 report.ResourceRead(resource.TypeName);
                 resources.Add(resource);
             }
+
+            if (failure is not null)
+            {
+                unavailable[type] = failure;
+            }
         }
 
-        return new PatientResources(patientId, resources, origin);
+        return new PatientResources(patientId, resources, origin) { Unavailable = unavailable };
     }
 
     private static async Task<Patient?> ReadPatientAsync(FhirClient client, string patientId, IngestionReport report, string origin,
@@ -144,8 +150,9 @@ public sealed class FhirRestSource(HttpClient httpClient, Uri baseUrl, FhirRestS
         }
     }
 
-    private async Task<List<Resource>> SearchAllAsync(FhirClient client, string type, string patientId, IngestionReport report, string origin,
-        CancellationToken cancellationToken)
+    // The resources found, and why the list is incomplete when a page of it could not be had (null when complete).
+    private async Task<(string Type, List<Resource> Found, string? Failure)> SearchAllAsync(FhirClient client, string type, string patientId,
+        IngestionReport report, string origin, CancellationToken cancellationToken)
     {
         var found = new List<Resource>();
         try
@@ -171,8 +178,9 @@ public sealed class FhirRestSource(HttpClient httpClient, Uri baseUrl, FhirRestS
         catch (FhirOperationException ex)
         {
             report.Problem(ProblemKind.SourceUnavailable, $"{type}?patient={patientId} ({origin})", $"search failed with HTTP {(int)ex.Status}");
+            return (type, found, $"the FHIR server refused the {type} search with HTTP {(int)ex.Status}");
         }
 
-        return found;
+        return (type, found, null);
     }
 }

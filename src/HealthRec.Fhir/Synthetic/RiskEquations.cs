@@ -1,3 +1,4 @@
+using HealthRec.Clinical.Kidney;
 using HealthRec.Clinical.Risk;
 
 namespace HealthRec.Fhir.Synthetic;
@@ -78,17 +79,8 @@ internal static class RiskEquations
         return FindriscBands[^1].Risk;
     }
 
-    /// <summary>
-    /// eGFR by the race-free CKD-EPI 2021 creatinine equation (Inker LA et al., N Engl J Med 2021;385:1737–1749),
-    /// creatinine in mg/dL, result in mL/min/1.73 m².
-    /// </summary>
-    public static double CkdEpi2021(double creatinine, double age, bool female)
-    {
-        var kappa = female ? 0.7 : 0.9;
-        var alpha = female ? -0.241 : -0.302;
-        var ratio = creatinine / kappa;
-        return 142 * Math.Pow(Math.Min(ratio, 1), alpha) * Math.Pow(Math.Max(ratio, 1), -1.200) * Math.Pow(0.9938, age) * (female ? 1.012 : 1);
-    }
+    /// <summary>eGFR by CKD-EPI 2021 (see <see cref="KidneyEquations.CkdEpi2021"/>), shared with ingestion.</summary>
+    public static double CkdEpi2021(double creatinine, double age, bool female) => KidneyEquations.CkdEpi2021(creatinine, age, female);
 
     /// <summary>The serum creatinine (mg/dL) at which <see cref="CkdEpi2021"/> gives <paramref name="egfr"/>.</summary>
     public static double CreatinineForEgfr(double egfr, double age, bool female)

@@ -164,6 +164,12 @@ internal static class FeaturesCommand
             Console.WriteLine("excluded: " + string.Join(", ", report.ExcludedByReason.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => $"{kv.Key} {kv.Value}")));
         }
 
+        // Values accepted under a stated assumption or computed: each is marked in the record and said on any card that uses it.
+        foreach (var (what, count) in report.NotedByKind.OrderBy(kv => kv.Key, StringComparer.Ordinal))
+        {
+            Console.WriteLine(string.Create(invariant, $"noted: {what}: {count}"));
+        }
+
         Console.WriteLine(string.Create(invariant, $"problems: {report.TotalProblems}"));
         foreach (var (kind, count) in report.ProblemsByKind.OrderBy(kv => kv.Key))
         {

@@ -79,6 +79,10 @@ internal static class RetrainCommand
         }
 
         Console.WriteLine($"read {records.Count:N0} patients ({report.TotalProblems:N0} data problems reported)");
+        if (report.NotedSummary is { Length: > 0 } noted)
+        {
+            Console.WriteLine($"noted: {noted}");
+        }
         var provenance = InputSources.Provenance(inputs, seed, featurizer.Schema, $"healthrec retrain --input {string.Join(" --input ", inputs)} --seed {seed}");
         var results = new Retrainer(featurizer, definitions).Run(records, registry, Retrainer.CommandLineKey(provenance), provenance, thresholds, only,
             DateTimeOffset.UtcNow, Console.Out, cancellationToken);

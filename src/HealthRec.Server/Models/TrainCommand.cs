@@ -93,6 +93,10 @@ internal static class TrainCommand
         }
 
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"read {records.Count:N0} patients in {clock.Elapsed.TotalSeconds:N1} s ({report.TotalProblems:N0} data problems reported)"));
+        if (report.NotedSummary is { Length: > 0 } noted)
+        {
+            Console.WriteLine($"noted: {noted}");
+        }
         var provenance = InputSources.Provenance(inputs, seed, schema, $"healthrec train --input {string.Join(" --input ", inputs)} --seed {seed}");
         var failed = 0;
         foreach (var definition in definitions)

@@ -16,7 +16,7 @@ public sealed class SmartOptions : IValidatableObject
     /// </summary>
     [Required(AllowEmptyStrings = false)]
     public string Scopes { get; set; } = "openid fhirUser online_access patient/Patient.rs patient/Observation.rs patient/Condition.rs patient/MedicationStatement.rs " +
-        "patient/MedicationRequest.rs patient/Encounter.rs patient/QuestionnaireResponse.rs patient/DiagnosticReport.rs";
+        "patient/MedicationRequest.rs patient/Encounter.rs patient/QuestionnaireResponse.rs patient/DiagnosticReport.rs patient/AllergyIntolerance.rs";
 
     /// <summary>How long a signed-in session lasts at most, whatever the tokens allow.</summary>
     [Range(typeof(TimeSpan), "00:05:00", "1.00:00:00", ErrorMessage = "Smart:SessionLifetime must be between 5 minutes and one day")]
