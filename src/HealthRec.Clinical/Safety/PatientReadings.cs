@@ -1,0 +1,225 @@
+using System.Globalization;
+using HealthRec.Clinical.Kidney;
+using HealthRec.Clinical.Records;
+
+namespace HealthRec.Clinical.Safety;
+
+/// <summary>
+/// A value a safety check reads from the record, or why it cannot be had: <see cref="Value"/> is null and
+/// <see cref="Text"/> says exactly what is missing, too old or unreadable. With a value, <see cref="Text"/> says what it
+/// is, when it was measured and how it came to be (reported, read under an equivalence, computed).
+/// </summary>
+public sealed record Reading(double? Value, string Text)
+{
+    public static Reading Unknown(string why) => new(null, why);
+}
+
+/// <summary>The values HealthRec's medication-safety rules read from a patient's record at a date.</summary>
+public static class PatientReadings
+{
+    private static readonly CultureInfo Ci = CultureInfo.InvariantCulture;
+
+    /// <summary>How long a pregnancy recorded on the problem list (or a pregnancy status) is taken to last at most.</summary>
+    public const int PregnancyDays = 300;
+
+    /// <summary>The ages at which pregnancy is considered (childbearing potential).</summary>
+    public const int PregnancyMinAge = 12;
+    public const int PregnancyMaxAge = 55;
+
+    /// <summary>
+    /// The latest eGFR at or before <paramref name="at"/>: reported, read under the mL/min equivalence, or computed from a
+    /// serum creatinine (CKD-EPI 2021). Unknown when there is none, when the latest is older than
+    /// <paramref name="maxAgeDays"/>, or when a newer eGFR or creatinine could not be read.
+    /// </summary>
+    public static Reading Egfr(PatientRecord record, DateTimeOffset at, int maxAgeDays)
+    {
+        var latest = Latest(record, PatientRecordBuilder.Egfr, at);
+        if (NewerUnread(record, at, maxAgeDays, latest?.At, PatientRecordBuilder.Egfr, PatientRecordBuilder.Creatinine) is { } unread)
+        {
+            return Reading.Unknown(unread);
+        }
+
+        if (latest is not { } egfr)
+        {
+            return Latest(record, PatientRecordBuilder.Creatinine, at) is { } creatinine
+                ? Reading.Unknown($"serum creatinine {creatinine.Value:0.##} mg/dL on {Day(creatinine.At)} but no eGFR, which cannot be computed without {MissingForEgfr(record, creatinine.At)}")
+                : Reading.Unknown("no eGFR or serum creatinine recorded");
+        }
+
+        if (Stale(egfr.At, at, maxAgeDays) is { } old)
+        {
+            return Reading.Unknown($"the last eGFR ({egfr.Value:0} mL/min/1.73 m² on {Day(egfr.At)}) is {old}; this check needs one from the last {maxAgeDays} days");
+        }
+
+        var how = egfr.Basis switch
+        {
+            ValueBasis.UnitEquivalence => " (reported in mL/min and read as mL/min/1.73 m²: the two differ by body surface area/1.73)",
+            ValueBasis.Computed => Latest(record, PatientRecordBuilder.Creatinine, egfr.At) is { } scr && scr.At == egfr.At
+                ? string.Create(Ci, $" (computed by HealthRec from serum creatinine {scr.Value:0.##} mg/dL with the CKD-EPI 2021 equation, age {record.AgeAt(egfr.At):0}, {Sexes(record.Sex)})")
+                : " (computed by HealthRec from serum creatinine with the CKD-EPI 2021 equation)",
+            _ => "",
+        };
+        return new Reading(egfr.Value, string.Create(Ci, $"eGFR {egfr.Value:0} mL/min/1.73 m² on {Day(egfr.At)}{how}"));
+    }
+
+    /// <summary>
+    /// Creatinine clearance by Cockcroft–Gault from the latest serum creatinine and weight (both within
+    /// <paramref name="maxAgeDays"/>), age and sex; unknown, saying which is missing, when any is.
+    /// </summary>
+    public static Reading CreatinineClearance(PatientRecord record, DateTimeOffset at, int maxAgeDays)
+    {
+        var creatinine = Latest(record, PatientRecordBuilder.Creatinine, at);
+        if (NewerUnread(record, at, maxAgeDays, creatinine?.At, PatientRecordBuilder.Creatinine) is { } unread)
+        {
+            return Reading.Unknown(unread);
+        }
+
+        if (creatinine is not { } scr)
+        {
+            return Reading.Unknown("no serum creatinine recorded, which creatinine clearance (Cockcroft–Gault) needs");
+        }
+
+        if (Stale(scr.At, at, maxAgeDays) is { } old)
+        {
+            return Reading.Unknown($"the last serum creatinine ({scr.Value:0.##} mg/dL on {Day(scr.At)}) is {old}; this check needs one from the last {maxAgeDays} days");
+        }
+
+        var weight = Latest(record, "weight", at);
+        if (NewerUnread(record, at, maxAgeDays, weight?.At, "weight") is { } unreadWeight)
+        {
+            return Reading.Unknown(unreadWeight);
+        }
+
+        if (weight is not { } kg || Stale(kg.At, at, maxAgeDays) is not null)
+        {
+            return Reading.Unknown($"no body weight recorded in the last {maxAgeDays} days, which creatinine clearance (Cockcroft–Gault) needs");
+        }
+
+        if (record.AgeAt(at) is not { } age)
+        {
+            return Reading.Unknown("no birth date recorded, which creatinine clearance (Cockcroft–Gault) needs");
+        }
+
+        if (record.Sex is not (Sex.Female or Sex.Male))
+        {
+            return Reading.Unknown("sex not recorded as female or male, which creatinine clearance (Cockcroft–Gault) needs");
+        }
+
+        var clearance = KidneyEquations.CockcroftGault(scr.Value, age, kg.Value, record.Sex == Sex.Female);
+        return new Reading(clearance, string.Create(Ci,
+            $"creatinine clearance {clearance:0} mL/min (Cockcroft–Gault: creatinine {scr.Value:0.##} mg/dL on {Day(scr.At)}, weight {kg.Value:0.#} kg on {Day(kg.At)}, age {age:0}, {Sexes(record.Sex)})"));
+    }
+
+    /// <summary>The latest serum potassium within <paramref name="maxAgeDays"/>, or why not.</summary>
+    public static Reading Potassium(PatientRecord record, DateTimeOffset at, int maxAgeDays)
+    {
+        var latest = Latest(record, "potassium", at);
+        if (NewerUnread(record, at, maxAgeDays, latest?.At, "potassium") is { } unread)
+        {
+            return Reading.Unknown(unread);
+        }
+
+        if (latest is not { } k)
+        {
+            return Reading.Unknown("no serum potassium recorded");
+        }
+
+        return Stale(k.At, at, maxAgeDays) is { } old
+            ? Reading.Unknown(string.Create(Ci, $"the last potassium ({k.Value:0.0} mmol/L on {Day(k.At)}) is {old}; this check needs one from the last {maxAgeDays} days"))
+            : new Reading(k.Value, string.Create(Ci, $"potassium {k.Value:0.0} mmol/L on {Day(k.At)}"));
+    }
+
+    /// <summary>
+    /// 1 when the patient is pregnant, 0 when not, or unknown. A man, or anyone outside ages 12–55, is not. Otherwise a
+    /// pregnancy on the problem list that began within the last 300 days and is not resolved, or a pregnancy status
+    /// (LOINC 82810-3) of the last 300 days, decides; with neither, pregnancy is taken as not recorded and so absent —
+    /// the EHR's problem list is where a known pregnancy lives. Unknown when sex is not recorded as female or male, or
+    /// when the latest pregnancy status says "unknown".
+    /// </summary>
+    public static Reading Pregnancy(PatientRecord record, DateTimeOffset at)
+    {
+        // A recorded pregnancy is a fact whatever the age or sex on file; the limits below only decide what can be ruled out.
+        var since = at.AddDays(-PregnancyDays);
+        var pregnancy = record.Conditions.LastOrDefault(c => c.Groups.Contains("pregnancy") && c.IsActiveAt(at) && c.Onset > since
+            && c.ClinicalStatus is not ("resolved" or "inactive" or "remission"));
+        if (pregnancy is not null)
+        {
+            return new Reading(1, $"pregnancy on the problem list since {Day(pregnancy.Onset!.Value)}");
+        }
+
+        var status = Latest(record, "pregnancy_status", at);
+        if (status is { Value: >= 1 } pregnant && pregnant.At > since)
+        {
+            return new Reading(1, $"pregnancy status 'pregnant' on {Day(pregnant.At)}");
+        }
+
+        if (record.Sex == Sex.Male)
+        {
+            return new Reading(0, "male");
+        }
+
+        if (record.AgeAt(at) is { } age && (age < PregnancyMinAge || age > PregnancyMaxAge))
+        {
+            return new Reading(0, string.Create(Ci, $"age {age:0}"));
+        }
+
+        if (record.Sex != Sex.Female)
+        {
+            return Reading.Unknown("sex is not recorded as female or male, so pregnancy cannot be ruled out");
+        }
+
+        var unknown = record.Unread.LastOrDefault(u => u.Subject == "pregnancy_status" && u.At is { } when && when <= at && when > since);
+        if (unknown is not null && (status is null || unknown.At > status.Value.At))
+        {
+            return Reading.Unknown(unknown.Why);
+        }
+
+        return status is { } s && s.At > since
+            ? new Reading(0, $"pregnancy status 'not pregnant' on {Day(s.At)}")
+            : new Reading(0, "no pregnancy recorded");
+    }
+
+    internal static string Day(DateTimeOffset at) => at.UtcDateTime.ToString("yyyy-MM-dd", Ci);
+
+    private static string Sexes(Sex sex) => sex == Sex.Female ? "female" : "male";
+
+    private static Measurement? Latest(PatientRecord record, string analyte, DateTimeOffset at)
+    {
+        Measurement? latest = null;
+        foreach (var m in record.MeasurementsOf(analyte))
+        {
+            if (m.At <= at)
+            {
+                latest = m;
+            }
+        }
+
+        return latest;
+    }
+
+    private static string? Stale(DateTimeOffset measured, DateTimeOffset at, int maxAgeDays) =>
+        (at - measured).TotalDays > maxAgeDays ? string.Create(Ci, $"{(at - measured).TotalDays:0} days old") : null;
+
+    // A value of these analytes, within the window and newer than the latest readable one, that could not be read: the
+    // check cannot stand on the older value when the newest may say otherwise.
+    private static string? NewerUnread(PatientRecord record, DateTimeOffset at, int maxAgeDays, DateTimeOffset? readable, params string[] analytes)
+    {
+        UnreadFact? newest = null;
+        foreach (var fact in record.Unread)
+        {
+            if (fact.At is { } when && when <= at && (at - when).TotalDays <= maxAgeDays && (readable is null || when > readable)
+                && analytes.Contains(fact.Subject, StringComparer.Ordinal))
+            {
+                newest = fact;
+            }
+        }
+
+        return newest?.Why;
+    }
+
+    private static string MissingForEgfr(PatientRecord record, DateTimeOffset at) =>
+        record.BirthDate is null ? "a birth date"
+        : record.Sex is not (Sex.Female or Sex.Male) ? "a sex recorded as female or male"
+        : record.AgeAt(at) < 18 ? "an adult equation (the patient was under 18)"
+        : "a usable creatinine";
+}
