@@ -18,11 +18,14 @@ public sealed class CatalogTests
     private static HashSet<string> Outcomes() =>
         OutcomeFiles.Load(Repo.Path_("models/outcomes"), Repo.Terminology).Select(d => d.Id).ToHashSet(StringComparer.Ordinal);
 
-    internal static InterventionCatalog Load(string json) => InterventionCatalogFiles.Parse(json, "catalog.json", Repo.Terminology, Vocabulary(), Outcomes());
+    internal static InterventionCatalog Load(string json) =>
+        InterventionCatalogFiles.Parse(json, "catalog.json", Repo.Terminology, Vocabulary(), Outcomes()).WithSafety(Repo.Safety());
+
+    private static readonly Lazy<InterventionCatalog> Committed = new(() => Load(CommittedJson));
 
     internal static string CommittedJson => File.ReadAllText(Repo.Path_(InterventionCatalogFiles.DefaultFile));
 
-    private static Intervention Item(string id) => Load(CommittedJson).Items.Single(i => i.Id == id);
+    private static Intervention Item(string id) => Committed.Value.Items.Single(i => i.Id == id);
 
     /// <summary>A 58-year-old woman with the given facts at <see cref="At"/>.</summary>
     internal sealed class Patient
@@ -35,15 +38,22 @@ public sealed class CatalogTests
             return this;
         }
 
-        public Patient Has(string group)
+        public Patient Has(string group, int daysAgo = 365)
         {
-            _builder.Add(new ConditionEntry(Snomed, "1", [group], At.AddYears(-1), null, "active", "confirmed"));
+            _builder.Add(new ConditionEntry(Snomed, "1", [group], At.AddDays(-daysAgo), null, "active", "confirmed"));
             return this;
         }
 
         public Patient Taking(string display, params string[] classes)
         {
             _builder.Add(new MedicationEntry(RxNorm, "1", display, [.. classes], At.AddYears(-1), null, "active", MedicationSource.Request));
+            return this;
+        }
+
+        public Patient Allergic(string rxnorm, string display, string verification = "confirmed")
+        {
+            _builder.Add(new AllergyEntry("AllergyIntolerance/a1", [new CodedValue(RxNorm, rxnorm, display)], null, ["medication"], "allergy", "high", "active",
+                verification, At.AddYears(-2)));
             return this;
         }
 
@@ -127,7 +137,6 @@ public sealed class CatalogTests
         { "ace-inhibitor", "on an ARB" },
         { "arb", "pregnancy" },
         { "arb", "on an ACE inhibitor" },
-        { "thiazide", "pregnancy" },
         { "anticoagulant-af", "liver disease" },
     };
 
@@ -135,8 +144,15 @@ public sealed class CatalogTests
     [MemberData(nameof(Contraindicated))]
     public void GivenAPatientWhoIsIndicatedButCarriesAContraindication_WhenFiltered_ThenTheItemIsExcludedAndTheReasonSaysWhy(string id, string contraindication)
     {
-        // Indicated for every item above: diabetes, hypertension above target, ASCVD, AF, prediabetes with obesity.
-        var patient = new Patient().Has("t2d").Has("prediabetes").Has("hypertension").Has("ckd").Has("ascvd").Has("atrial-fibrillation")
+        // Indicated for every item above: diabetes, hypertension above target, ASCVD, AF, prediabetes with obesity (without
+        // the disease a prevention item exists to prevent, which excludes it first).
+        var patient = new Patient();
+        foreach (var group in new[] { "t2d", "prediabetes", "hypertension", "ckd", "ascvd", "atrial-fibrillation" }.Except(Item(id).Prevents))
+        {
+            patient.Has(group);
+        }
+
+        patient
             .With("sbp", 150).With("bmi", 38).With("ldl", 200).With("uacr", 250).With("egfr", contraindication switch
             {
                 "eGFR 25" => 25,
@@ -145,7 +161,7 @@ public sealed class CatalogTests
             });
         _ = contraindication switch
         {
-            "pregnancy" => patient.Has("pregnancy"),
+            "pregnancy" => patient.Has("pregnancy", daysAgo: 60),
             "liver disease" => patient.Has("liver-disease"),
             "on an ARB" => patient.Taking("losartan", "arb"),
             "on an ACE inhibitor" => patient.Taking("lisinopril", "ace-inhibitor"),
@@ -155,10 +171,19 @@ public sealed class CatalogTests
         var item = Item(id);
 
         Assert.True(item.Indication.Rule.Evaluate(context), $"{id} should be indicated for this patient");
-        var exclusion = InterventionCatalog.Exclude(item, context, daysSince);
+        var exclusion = Committed.Value.Exclude(item, context, daysSince);
 
         Assert.NotNull(exclusion);
         Assert.StartsWith("contraindicated: ", exclusion.Reason, StringComparison.Ordinal);
+        // Without the contraindication the same item passes the hard filters: the exclusion is the contraindication's.
+        var clearPatient = new Patient();
+        foreach (var group in new[] { "t2d", "prediabetes", "hypertension", "ckd", "ascvd", "atrial-fibrillation" }.Except(item.Prevents))
+        {
+            clearPatient.Has(group);
+        }
+
+        var (clear, clearDays) = clearPatient.With("sbp", 150).With("bmi", 38).With("ldl", 200).With("uacr", 250).With("egfr", 70).With("creatinine", 0.9).With("weight", 80).With("potassium", 4.2).Build();
+        Assert.Null(Committed.Value.Exclude(item, clear, clearDays));
     }
 
     [Fact]
@@ -169,8 +194,8 @@ public sealed class CatalogTests
         var start = Item("statin-moderate");
         var intensify = Item("statin-high");
 
-        Assert.Equal("already taking statin", InterventionCatalog.Exclude(start, highLdl, days)?.Reason);
-        Assert.Null(InterventionCatalog.Exclude(intensify, highLdl, days));
+        Assert.Equal("already taking statin", Committed.Value.Exclude(start, highLdl, days)?.Reason);
+        Assert.Null(Committed.Value.Exclude(intensify, highLdl, days));
         Assert.True(intensify.Indication.Rule.Evaluate(highLdl));
         Assert.False(intensify.Indication.Rule.Evaluate(lowLdl));
     }
@@ -182,7 +207,71 @@ public sealed class CatalogTests
         var (recent, recentDays) = new Patient().Has("t2d").With("hba1c", 7.1, daysAgo: 30).Build();
         var (due, dueDays) = new Patient().Has("t2d").With("hba1c", 7.1, daysAgo: 400).Build();
 
-        Assert.Equal("hba1c measured 30 days ago", InterventionCatalog.Exclude(hba1c, recent, recentDays)?.Reason);
-        Assert.Null(InterventionCatalog.Exclude(hba1c, due, dueDays));
+        Assert.Equal("hba1c measured 30 days ago", Committed.Value.Exclude(hba1c, recent, recentDays)?.Reason);
+        Assert.Null(Committed.Value.Exclude(hba1c, due, dueDays));
+    }
+
+    [Fact]
+    public void GivenTheCatalog_WhenEachPreventionItemMeetsAPatientWhoHasTheDisease_ThenItIsNeverSuggested()
+    {
+        var catalog = Committed.Value;
+        var prevention = catalog.Items.Where(i => !i.Prevents.IsEmpty).ToList();
+
+        // An item whose indication rests on a precursor of a disease is there to prevent that disease, and must say so.
+        var precursors = new Dictionary<string, string>(StringComparer.Ordinal) { ["prediabetes"] = "t2d" };
+        foreach (var item in catalog.Items)
+        {
+            foreach (var (precursor, disease) in precursors)
+            {
+                var text = item.Indication.Rule.Text;
+                if (text.Contains($"has({precursor})", StringComparison.Ordinal) && !text.Contains($"({disease})", StringComparison.Ordinal))
+                {
+                    Assert.True(item.Prevents.Contains(disease), $"{item.Id} is indicated by {precursor} and must declare that it prevents {disease}");
+                }
+            }
+        }
+
+        Assert.Contains(prevention, i => i.Id == "diabetes-prevention-programme");
+        foreach (var item in prevention)
+        {
+            foreach (var group in item.Prevents)
+            {
+                // Indicated (prediabetes, obesity, borderline HbA1c, young enough), and yet: the disease is already there.
+                var (sick, days) = new Patient().Has("prediabetes").Has(group).With("hba1c", 6.0).With("bmi", 38).With("egfr", 90).Build();
+                var (atRisk, riskDays) = new Patient().Has("prediabetes").With("hba1c", 6.0).With("bmi", 38).With("egfr", 90).Build();
+
+                Assert.Equal($"already has {group}: {item.Title.ToLowerInvariant()} is for preventing it", catalog.Exclude(item, sick, days)?.Reason);
+                Assert.DoesNotContain("already has", catalog.Exclude(item, atRisk, riskDays)?.Reason ?? "", StringComparison.Ordinal);
+            }
+        }
+    }
+
+    [Theory]
+    [InlineData("confirmed")]
+    [InlineData("unconfirmed")]
+    public void GivenAnAllergyToAClass_WhenAMedicineOfItIsIndicated_ThenItIsNeverSuggested(string verification)
+    {
+        var ace = Item("ace-inhibitor");
+        var (allergic, days) = new Patient().Has("hypertension").With("sbp", 152).Allergic("3827", "enalapril", verification).Build();
+        var (clear, clearDays) = new Patient().Has("hypertension").With("sbp", 152).Build();
+
+        Assert.True(ace.Indication.Rule.Evaluate(allergic));
+        Assert.StartsWith("contraindicated: Allergy to enalapril recorded", Committed.Value.Exclude(ace, allergic, days)?.Reason, StringComparison.Ordinal);
+        Assert.Contains("is one of the ACE inhibitors", Committed.Value.Exclude(ace, allergic, days)!.Reason, StringComparison.Ordinal);
+        Assert.Null(Committed.Value.Exclude(ace, clear, clearDays));
+    }
+
+    [Fact]
+    public void GivenAMedicineWhoseKidneyCheckCannotBeMade_WhenFiltered_ThenItIsNotSuggestedAndTheReasonSaysWhichInputIsMissing()
+    {
+        var metformin = Item("metformin");
+        var (noKidneyFunction, days) = new Patient().Has("t2d").With("hba1c", 8.1).Build();
+        var (stale, staleDays) = new Patient().Has("t2d").With("hba1c", 8.1).With("egfr", 75, daysAgo: 500).Build();
+        var (known, knownDays) = new Patient().Has("t2d").With("hba1c", 8.1).With("egfr", 75).Build();
+
+        Assert.Equal("safety not established: kidney function (eGFR) not checked for metformin hydrochloride 500 MG Oral Tablet: no eGFR or serum creatinine recorded",
+            Committed.Value.Exclude(metformin, noKidneyFunction, days)?.Reason);
+        Assert.Contains("is 500 days old; this check needs one from the last 365 days", Committed.Value.Exclude(metformin, stale, staleDays)?.Reason, StringComparison.Ordinal);
+        Assert.Null(Committed.Value.Exclude(metformin, known, knownDays));
     }
 }

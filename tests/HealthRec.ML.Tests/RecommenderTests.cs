@@ -63,7 +63,7 @@ public sealed class RecommenderTests(TrainedRecommenderCohort cohort) : IClassFi
             .With("sbp", 155).With("ldl", 210).With("bmi", 31).With("egfr", contraindication == "egfr 25" ? 25 : 70);
         _ = contraindication switch
         {
-            "pregnancy" => patient.Has("pregnancy"),
+            "pregnancy" => patient.Has("pregnancy", daysAgo: 60),
             "liver disease" => patient.Has("liver-disease"),
             "on an ACE inhibitor" => patient.Taking("lisinopril", "ace-inhibitor"),
             _ => patient,
@@ -121,6 +121,37 @@ public sealed class RecommenderTests(TrainedRecommenderCohort cohort) : IClassFi
         Assert.Equal(hybrid, medicines.Exists(r => r.Reasons.Any(x => x.StartsWith("of the 25 most similar patients in the training population who were started on a medicine, ", StringComparison.Ordinal))));
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void GivenPatientsOfTheCohort_WhenRecommended_ThenTheOrderIsTheOneTheListSaysItIs(bool hybrid)
+    {
+        var recommender = Recommender(hybrid: hybrid);
+        var sets = cohort.Records.Where(r => r.LastActivity is not null).Take(300).Select(p => recommender.Recommend(p, p.LastActivity!.Value, top: 30)).ToList();
+
+        Assert.Contains(sets, s => s.Recommendations.Count >= 3);
+        foreach (var set in sets)
+        {
+            var shown = set.Recommendations;
+            bool Descending(IEnumerable<double> values) => values.Zip(values.Skip(1)).All(p => p.First >= p.Second);
+            var indicated = shown.Where(r => r.Indicated).ToList();
+            // Every indicated item before any offered on similar patients' treatment alone, as the words say.
+            Assert.Equal(indicated, shown.Take(indicated.Count));
+            if (!hybrid)
+            {
+                Assert.StartsWith("Ordered by expected benefit", set.OrderedBy, StringComparison.Ordinal);
+                Assert.True(Descending(shown.Select(r => r.Score)), string.Join(", ", shown.Select(r => $"{r.Intervention.Id} {r.Score:0.000}")));
+                continue;
+            }
+
+            Assert.Contains("placed by the learned ranker", set.OrderedBy, StringComparison.Ordinal);
+            static bool IsMedicine(ML.Recommendation.Recommendation r) => r.RankerScore is not null;
+            // Items the ranker does not order keep content's order; medicines follow the ranker among themselves.
+            Assert.True(Descending(indicated.Where(r => !IsMedicine(r)).Select(r => r.Score)), string.Join(", ", indicated.Select(r => $"{r.Intervention.Id} {r.Score:0.000}")));
+            Assert.True(Descending(indicated.Where(IsMedicine).Select(r => r.RankerScore!.Value)), string.Join(", ", indicated.Select(r => $"{r.Intervention.Id} {r.RankerScore}")));
+        }
+    }
+
     [Fact]
     public void GivenARecommendation_WhenItsProposalIsBuilt_ThenItIsADraftProposalThatInstantiatesTheCatalogItem()
     {
@@ -170,7 +201,7 @@ public sealed class RecommenderTests(TrainedRecommenderCohort cohort) : IClassFi
         // Hybrid and content put indicated medicines first, so every patient with one gets one; popularity ignores indications.
         Assert.Equal(1.0, evaluation["content"].GuidelineConcordanceAt3);
         Assert.Equal(1.0, evaluation["hybrid"].GuidelineConcordanceAt3);
-        Assert.True(evaluation["popularity"].GuidelineConcordanceAt3 < 0.9, report);
+        Assert.True(evaluation["popularity"].GuidelineConcordanceAt3 < evaluation["hybrid"].GuidelineConcordanceAt3, report);
         Assert.True(evaluation["hybrid"].HelpedPatients > 50 && evaluation["hybrid"].HelpedNdcgAt5 > 0, report);
         Assert.Contains("held-out test of", cohort.Hybrid.Manifest.Validation, StringComparison.Ordinal);
     }
@@ -224,6 +255,7 @@ public sealed class RecommenderTests(TrainedRecommenderCohort cohort) : IClassFi
         // Clinicians at training patients' visits accept a thiazide and override an ACE inhibitor whenever both are offered.
         var train = records.Where(r => Training.PatientSplit.Of(r.PatientId, 1) == Training.PatientSplit.Part.Train).ToList();
         var feedback = new List<FeedbackExample>();
+        var visits = new List<(Clinical.Records.PatientRecord Record, DateTimeOffset At)>();
         foreach (var record in train)
         {
             foreach (var at in TreatmentHistory.StartVisits(record, TreatmentHistory.Medicines(catalog), Repo.Featurizer(), max: 3).Select(v => v.At))
@@ -233,16 +265,19 @@ public sealed class RecommenderTests(TrainedRecommenderCohort cohort) : IClassFi
                 {
                     feedback.Add(new FeedbackExample(record.PatientId, at, "thiazide", Accepted: true));
                     feedback.Add(new FeedbackExample(record.PatientId, at, "ace-inhibitor", Accepted: false));
+                    visits.Add((record, at));
                 }
             }
         }
 
         feedback.Add(new FeedbackExample("nobody", At, "thiazide", Accepted: true));
         using var taught = RecommenderTrainer.Train(records, catalog, Repo.Featurizer(), _predictors, TrainedRecommenderCohort.Provenance, feedback: feedback);
+
+        // Where the clinicians said so, the taught ranker puts the thiazide first more often than the untaught one.
         double ThiazideFirst(HybridRanker ranker)
         {
             var recommender = new Recommender(catalog, Repo.Featurizer(), _predictors, ranker);
-            var both = probe.Select(p => recommender.Recommend(p, p.LastActivity!.Value, top: 30).Recommendations.Select(r => r.Intervention.Id).ToList())
+            var both = visits.Select(v => recommender.Recommend(v.Record, v.At, top: 30).Recommendations.Select(r => r.Intervention.Id).ToList())
                 .Where(ids => ids.Contains("thiazide") && ids.Contains("ace-inhibitor")).ToList();
             Assert.NotEmpty(both);
             return both.Average(ids => ids.IndexOf("thiazide") < ids.IndexOf("ace-inhibitor") ? 1.0 : 0.0);

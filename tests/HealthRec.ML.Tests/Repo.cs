@@ -13,6 +13,14 @@ internal static class Repo
 
     public static ClinicalTerminology Terminology => LazyTerminology.Value;
 
+    private static readonly Lazy<Clinical.Safety.MedicationKnowledge> LazyKnowledge =
+        new(() => Fhir.Knowledge.MedicationSafetyFiles.Load(Path.Combine(TestServices.RepositoryRoot, Fhir.Knowledge.MedicationSafetyFiles.DefaultFile), Terminology));
+
+    /// <summary>The committed medication-safety knowledge base.</summary>
+    public static Clinical.Safety.MedicationKnowledge Knowledge => LazyKnowledge.Value;
+
+    public static Clinical.Safety.MedicationSafety Safety() => new(Knowledge, Terminology);
+
     public static Featurizer Featurizer() => TerminologyFiles.LoadFeaturizer(Path.Combine(TestServices.RepositoryRoot, TerminologyFiles.DefaultSchema), Terminology);
 
     public static string Path_(string relative) => Path.Combine(TestServices.RepositoryRoot, relative);

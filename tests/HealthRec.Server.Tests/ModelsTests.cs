@@ -188,7 +188,8 @@ public sealed class KnowledgeTests : IDisposable
 
         Assert.True(items.Count >= 25, $"{items.Count} interventions");
         Assert.All(items, i => Assert.NotEmpty(i!["evidence"]!.AsArray()));
-        Assert.Contains(items, i => (string)i!["id"]! == "metformin" && i["contraindications"]!.AsArray().Any(c => ((string)c!).Contains("eGFR below 30", StringComparison.Ordinal)));
+        // A prevention item names the disease it prevents among the reasons it is never suggested.
+        Assert.Contains(items, i => (string)i!["id"]! == "diabetes-prevention-programme" && i["contraindications"]!.AsArray().Any(c => ((string)c!).Contains("already has t2d", StringComparison.Ordinal)));
     }
 
     [Fact]
@@ -200,7 +201,11 @@ public sealed class KnowledgeTests : IDisposable
         await File.WriteAllTextAsync(broken, catalog.ToJsonString(), Ct);
 
         var ex = await Assert.ThrowsAsync<Fhir.Knowledge.CatalogException>(() => RunningServer.StartAsync(
-            new Dictionary<string, string?> { ["Knowledge:CatalogPath"] = broken }, Ct));
+            new Dictionary<string, string?>
+            {
+                ["Knowledge:CatalogPath"] = broken,
+                ["Knowledge:MedicationSafetyPath"] = Path.Combine(TestServices.RepositoryRoot, "data", "knowledge", "medication-safety.json"),
+            }, Ct));
 
         Assert.Contains("ezetimibe: no evidence", ex.Message, StringComparison.Ordinal);
     }

@@ -48,6 +48,12 @@ public sealed record Intervention
     /// <summary>The outcomes it addresses (ids of outcome definitions).</summary>
     public ImmutableArray<string> Addresses { get; init; } = [];
 
+    /// <summary>
+    /// Condition groups the item exists to prevent (e.g. <c>t2d</c> for a diabetes prevention programme): never suggested
+    /// to a patient who has or had one of them.
+    /// </summary>
+    public ImmutableArray<string> Prevents { get; init; } = [];
+
     public required RuleWithReason Indication { get; init; }
 
     public ImmutableArray<RuleWithReason> Contraindications { get; init; } = [];
@@ -71,22 +77,45 @@ public sealed record Intervention
 /// <summary>Why an intervention may not be suggested for a patient now (the hard filters; rules, never learned).</summary>
 public sealed record Exclusion(string InterventionId, string Reason);
 
-/// <summary>The validated catalog, and the hard safety filters every suggestion passes.</summary>
-public sealed class InterventionCatalog(ImmutableArray<Intervention> items)
+/// <summary>
+/// The validated catalog, and the hard safety filters every suggestion passes. With <see cref="Safety"/> (the
+/// medication-safety knowledge base), every medicine is checked as an order of it would be: a medicine the patient is
+/// allergic to, that a rule speaks against, that interacts with or duplicates what is taken, or whose safety cannot be
+/// established (an input missing, too old or unreadable) is never suggested.
+/// </summary>
+public sealed class InterventionCatalog(ImmutableArray<Intervention> items, Safety.MedicationSafety? safety = null)
 {
     public ImmutableArray<Intervention> Items { get; } = items;
 
+    public Safety.MedicationSafety? Safety { get; } = safety;
+
+    /// <summary>The same items, checked with a medication-safety knowledge base.</summary>
+    public InterventionCatalog WithSafety(Safety.MedicationSafety medicationSafety) => new(Items, medicationSafety);
+
     /// <summary>
     /// Null when the intervention may be suggested; otherwise why not: a contraindication, already taking it (or its
-    /// class), or the test done recently. Applied after any ranking and never overridden by it.
+    /// class), the test done recently, or — for a medicine — a finding of the medication-safety check. Applied after
+    /// any ranking and never overridden by it.
     /// </summary>
-    public static Exclusion? Exclude(Intervention item, IRuleContext patient, Func<string, double> daysSinceLast)
+    public Exclusion? Exclude(Intervention item, RecordRuleContext patient, Func<string, double> daysSinceLast) =>
+        Screen(item, patient, daysSinceLast).Exclusion;
+
+    /// <summary><see cref="Exclude"/>, and the medication-safety cautions to show beside an item that may be suggested.</summary>
+    public (Exclusion? Exclusion, IReadOnlyList<string> Cautions) Screen(Intervention item, RecordRuleContext patient, Func<string, double> daysSinceLast)
     {
+        foreach (var group in item.Prevents)
+        {
+            if (patient.Ever(group))
+            {
+                return (new Exclusion(item.Id, $"already has {group}: {item.Title.ToLowerInvariant()} is for preventing it"), []);
+            }
+        }
+
         foreach (var contraindication in item.Contraindications)
         {
             if (contraindication.Rule.Evaluate(patient))
             {
-                return new Exclusion(item.Id, $"contraindicated: {contraindication.Reason}");
+                return (new Exclusion(item.Id, $"contraindicated: {contraindication.Reason}"), []);
             }
         }
 
@@ -94,15 +123,28 @@ public sealed class InterventionCatalog(ImmutableArray<Intervention> items)
         {
             if (patient.Taking(medicationClass))
             {
-                return new Exclusion(item.Id, $"already taking {medicationClass}");
+                return (new Exclusion(item.Id, $"already taking {medicationClass}"), []);
             }
         }
 
         if (item.NotIfMeasuredWithin is { } recent && daysSinceLast(recent.Analyte) is var days && !double.IsNaN(days) && days <= recent.Days)
         {
-            return new Exclusion(item.Id, $"{recent.Analyte} measured {days:0} days ago");
+            return (new Exclusion(item.Id, $"{recent.Analyte} measured {days:0} days ago"), []);
         }
 
-        return null;
+        if (Safety is null || item.Category != InterventionCategory.Medication)
+        {
+            return (null, []);
+        }
+
+        var findings = Safety.Check(Safety.Describe(item.CodeSystem, item.Code, item.Display), patient.Record, patient.At, []);
+        if (findings.FirstOrDefault(f => f.Blocks) is { } blocking)
+        {
+            return (new Exclusion(item.Id, blocking.Kind == Clinical.Safety.FindingKind.NotChecked
+                ? $"safety not established: {blocking.Text}"
+                : $"contraindicated: {blocking.Text}"), []);
+        }
+
+        return (null, [.. findings.Select(f => f.Text)]);
     }
 }

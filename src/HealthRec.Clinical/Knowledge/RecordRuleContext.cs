@@ -25,6 +25,10 @@ public sealed class RecordRuleContext : IRuleContext
         _columns = columns;
     }
 
+    public PatientRecord Record => _record;
+
+    public DateTimeOffset At => _at;
+
     public double Feature(string name) =>
         _columns.TryGetValue(name, out var i) ? _features[i] : DerivedValues.Names.Contains(name) ? DerivedValues.Compute(name, Column) : double.NaN;
 

@@ -90,8 +90,6 @@ public sealed partial class FhirRecordMapper
     /// A draft order's medicine as if it started at <paramref name="at"/> (what the patient would take once it is
     /// signed), or null when it is in no medication class HealthRec knows. The record's mapping leaves drafts out.
     /// </summary>
-    public MedicationEntry? AsStarted(MedicationRequest draft, DateTimeOffset at) => AsStarted(draft.Medication as CodeableConcept, at);
-
     public MedicationEntry? AsStarted(CodeableConcept? medicine, DateTimeOffset at) =>
         Classify(medicine) is { } known ? known with { Start = at, Status = "draft", Source = MedicationSource.Request } : null;
 

@@ -148,6 +148,12 @@ public static class InterventionCatalogFiles
             Problem($"not-if-taking names unknown medication class '{unknown}'");
         }
 
+        var prevents = Codes(d, "prevents").ToImmutableArray();
+        foreach (var unknown in prevents.Where(g => !vocabulary.ConditionGroups.Contains(g)))
+        {
+            Problem($"prevents names unknown condition group '{unknown}'");
+        }
+
         var addresses = Codes(d, "addresses").ToImmutableArray();
         foreach (var unknown in addresses.Where(o => !outcomes.Contains(o)))
         {
@@ -225,6 +231,7 @@ public static class InterventionCatalogFiles
             Display = concept?.Text ?? coding.Display ?? code,
             Dosage = d.Dosage.FirstOrDefault()?.Text,
             Addresses = addresses,
+            Prevents = prevents,
             Indication = indication,
             Contraindications = contraindications,
             Cautions = cautions,

@@ -66,9 +66,6 @@ public sealed class PatientSnapshot
 
     public double DaysSince(string analyte) => Record.DaysSinceLast(analyte, At);
 
-    /// <summary>The hard filters for one item (contraindication, already taking, done recently): null when it may be suggested.</summary>
-    public Exclusion? Excludes(Intervention item) => InterventionCatalog.Exclude(item, Rules, DaysSince);
-
     /// <summary>The content signal of one item for this patient.</summary>
     public ContentSignal Content(Intervention item)
     {

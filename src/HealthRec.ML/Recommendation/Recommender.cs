@@ -42,6 +42,11 @@ public sealed record RecommendationSet(string PatientId, DateTimeOffset At, IRea
 {
     /// <summary>What ordered the list: "hybrid (recommender v3)" or "content".</summary>
     public string Ranking { get; init; } = "content";
+
+    /// <summary>How the list is ordered, in words a clinician reads: exactly what <see cref="Recommender"/> did.</summary>
+    public string OrderedBy => Ranking == "content"
+        ? "Ordered by expected benefit for this patient: the absolute risk reduction estimated from the outcome models and the catalog's stated effect, else the guideline's strength."
+        : $"Ordered by expected benefit for this patient (the estimated absolute risk reduction, else the guideline's strength), with the medicines among them placed by the learned ranker ({Ranking}); a medicine offered only because similar patients were started on it comes after every indicated item.";
 }
 
 /// <summary>
@@ -59,6 +64,8 @@ public sealed record RecommendationSet(string PatientId, DateTimeOffset At, IRea
 /// </summary>
 public sealed class Recommender(InterventionCatalog catalog, Featurizer featurizer, IReadOnlyDictionary<string, OutcomePredictor> predictors, HybridRanker? hybrid = null)
 {
+    public InterventionCatalog Catalog { get; } = catalog;
+
     public RecommendationSet Recommend(PatientRecord record, DateTimeOffset at, int top = 5) =>
         Recommend(PatientSnapshot.Take(record, at, featurizer, predictors), top);
 
@@ -66,7 +73,8 @@ public sealed class Recommender(InterventionCatalog catalog, Featurizer featuriz
     {
         var evidence = hybrid?.Neighbours.Score(patient.Features);
         var candidates = new List<Recommendation>();
-        foreach (var item in catalog.Items)
+        var screened = new Dictionary<string, Exclusion?>(StringComparer.Ordinal);
+        foreach (var item in Catalog.Items)
         {
             var content = patient.Content(item);
             var index = hybrid?.IndexOf(item.Id) ?? -1;
@@ -76,7 +84,11 @@ public sealed class Recommender(InterventionCatalog catalog, Featurizer featuriz
                 continue;
             }
 
-            var cautions = item.Cautions.Where(c => c.Rule.Evaluate(patient.Rules)).Select(c => c.Reason).ToList();
+            // Screened once: the exclusion is applied after ranking; the medication-safety cautions count among the cautions the
+            // ranker weighs, as in training.
+            var (exclusion, safetyCautions) = Catalog.Screen(item, patient.Rules, patient.DaysSince);
+            screened[item.Id] = exclusion;
+            var cautions = item.Cautions.Where(c => c.Rule.Evaluate(patient.Rules)).Select(c => c.Reason).Concat(safetyCautions).ToList();
             var reasons = new List<string> { content.Indicated ? $"indicated: {item.Indication.Reason}" : $"not a catalog indication for this patient today (that is: {item.Indication.Reason})" };
             var candidate = new Recommendation(item, 0, content.Score, content.Benefit, reasons, cautions, item.Evidence) { Indicated = content.Indicated };
             if (index >= 0)
@@ -109,7 +121,7 @@ public sealed class Recommender(InterventionCatalog catalog, Featurizer featuriz
         var groups = new HashSet<string>(StringComparer.Ordinal);
         foreach (var candidate in ordered)
         {
-            if (patient.Excludes(candidate.Intervention) is { } exclusion)
+            if (screened[candidate.Intervention.Id] is { } exclusion)
             {
                 excluded.Add(exclusion);
                 continue;

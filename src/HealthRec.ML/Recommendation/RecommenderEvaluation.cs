@@ -48,8 +48,8 @@ public static class RecommenderEvaluation
 
             var context = new RecordRuleContext(record, at, featurizer);
             double DaysSince(string analyte) => record.DaysSinceLast(analyte, at);
-            unsafe_ += ranked.Count(id => InterventionCatalog.Exclude(byId[id], context, DaysSince) is { Reason: var r } && r.StartsWith("contraindicated", StringComparison.Ordinal));
-            var indicated = medicines.Where(i => i.Indication.Rule.Evaluate(context) && InterventionCatalog.Exclude(i, context, DaysSince) is null).Select(i => i.Id).ToHashSet(StringComparer.Ordinal);
+            unsafe_ += ranked.Count(id => catalog.Exclude(byId[id], context, DaysSince) is { Reason: var r } && r.StartsWith("contraindicated", StringComparison.Ordinal));
+            var indicated = medicines.Where(i => i.Indication.Rule.Evaluate(context) && catalog.Exclude(i, context, DaysSince) is null).Select(i => i.Id).ToHashSet(StringComparer.Ordinal);
             if (indicated.Count > 0)
             {
                 indicatedPatients++;
@@ -88,7 +88,7 @@ public static class RecommenderEvaluation
 
         var order = medicines.Select((item, i) => (Item: item, Count: counts[i])).OrderByDescending(x => x.Count).ThenBy(x => x.Item.Id, StringComparer.Ordinal)
             .Select(x => x.Item).ToList();
-        return (record, at, top) => Allowed(order, record, at, featurizer, top);
+        return (record, at, top) => Allowed(catalog, order, record, at, featurizer, top);
     }
 
     /// <summary>A collaborative-only baseline: medicines in order of what followed in the nearest similar patients, after the hard filters.</summary>
@@ -100,14 +100,14 @@ public static class RecommenderEvaluation
             var evidence = neighbours.Score(featurizer.Featurize(record, at));
             var order = neighbours.Items.Select((id, i) => (Item: medicines[id], Score: evidence[i].Score)).OrderByDescending(x => x.Score)
                 .ThenBy(x => x.Item.Id, StringComparer.Ordinal).Select(x => x.Item);
-            return Allowed(order, record, at, featurizer, top);
+            return Allowed(catalog, order, record, at, featurizer, top);
         };
     }
 
-    private static List<string> Allowed(IEnumerable<Intervention> order, PatientRecord record, DateTimeOffset at, Featurizer featurizer, int top)
+    private static List<string> Allowed(InterventionCatalog catalog, IEnumerable<Intervention> order, PatientRecord record, DateTimeOffset at, Featurizer featurizer, int top)
     {
         var context = new RecordRuleContext(record, at, featurizer);
         var groups = new HashSet<string>(StringComparer.Ordinal);
-        return [.. order.Where(i => InterventionCatalog.Exclude(i, context, a => record.DaysSinceLast(a, at)) is null && groups.Add(i.Class)).Take(top).Select(i => i.Id)];
+        return [.. order.Where(i => catalog.Exclude(i, context, a => record.DaysSinceLast(a, at)) is null && groups.Add(i.Class)).Take(top).Select(i => i.Id)];
     }
 }

@@ -91,7 +91,7 @@ public static class RecommenderTrainer
         // Candidate groups: the medicines the recommender would rank for that patient then.
         var trainRows = new List<Row>();
         var group = 0u;
-        foreach (var rows in train.AsParallel().AsOrdered().Select(p => Candidates(p, p.Patient, medicines, neighbours, popularity, label: null)))
+        foreach (var rows in train.AsParallel().AsOrdered().Select(p => Candidates(catalog, p, p.Patient, medicines, neighbours, popularity, label: null)))
         {
             AddGroup(trainRows, rows, ref group);
         }
@@ -111,7 +111,7 @@ public static class RecommenderTrainer
                 var nothing = new Followed[medicines.Length];
                 Array.Fill(nothing, Followed.Nothing);
                 var point = new Point(patient, PatientSnapshot.Take(records[patient], example.At, featurizer, predictors), nothing);
-                var rows = Candidates(point, patient, medicines, neighbours, popularity, (example.InterventionId, example.Accepted ? 2f : 0f));
+                var rows = Candidates(catalog, point, patient, medicines, neighbours, popularity, (example.InterventionId, example.Accepted ? 2f : 0f));
                 if (rows.Count == 0)
                 {
                     skipped++;
@@ -128,7 +128,7 @@ public static class RecommenderTrainer
         }
 
         var validationGroups = validation.AsParallel().AsOrdered()
-            .Select(p => (Point: p, Rows: Candidates(p, -1, medicines, neighbours, popularity, label: null))).ToList();
+            .Select(p => (Point: p, Rows: Candidates(catalog, p, -1, medicines, neighbours, popularity, label: null))).ToList();
         var ml = new MLContext(options.Seed);
         var data = ml.Data.LoadFromEnumerable(trainRows.Select(r => new TrainRow { Group = r.Group, Label = r.Label, Features = r.Features }), TrainRow.Schema(trainRows[0].Features.Length));
         var keyed = ml.Transforms.Conversion.MapValueToKey(GroupKey, nameof(TrainRow.Group)).Fit(data).Transform(data);
@@ -218,7 +218,7 @@ public static class RecommenderTrainer
         return folder;
     }
 
-    private static List<Row> Candidates(Point point, int excludePatient, Intervention[] medicines, NeighbourIndex neighbours,
+    private static List<Row> Candidates(InterventionCatalog catalog, Point point, int excludePatient, Intervention[] medicines, NeighbourIndex neighbours,
         ImmutableArray<double> popularity, (string Item, float Grade)? label)
     {
         var evidence = neighbours.Score(point.Snapshot.Features, excludePatient);
@@ -227,12 +227,19 @@ public static class RecommenderTrainer
         {
             var item = medicines[j];
             var content = point.Snapshot.Content(item);
-            if ((!content.Indicated && evidence[j].Started < HybridRanker.ConsiderSupport) || point.Snapshot.Excludes(item) is not null)
+            if (!content.Indicated && evidence[j].Started < HybridRanker.ConsiderSupport)
             {
                 continue;
             }
 
-            var cautions = item.Cautions.Count(c => c.Rule.Evaluate(point.Snapshot.Rules));
+            // The same screen the recommender applies: excluded items are no candidates; safety cautions count as cautions.
+            var (exclusion, safetyCautions) = catalog.Screen(item, point.Snapshot.Rules, point.Snapshot.DaysSince);
+            if (exclusion is not null)
+            {
+                continue;
+            }
+
+            var cautions = item.Cautions.Count(c => c.Rule.Evaluate(point.Snapshot.Rules)) + safetyCautions.Count;
             var grade = label is { } l && string.Equals(l.Item, item.Id, StringComparison.Ordinal) ? l.Grade : point.Followed[j].Grade;
             rows.Add(new Row(j, 0, grade, PairFeatures.Of(j, medicines.Length, item, content, cautions, evidence[j], popularity[j], point.Snapshot)));
         }

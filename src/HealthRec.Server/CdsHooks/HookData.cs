@@ -25,16 +25,35 @@ internal sealed record FhirQueryMade(Uri Server, string Query, string? Failure);
 /// OperationOutcome (the client could not get the data) or something unreadable, is fetched from <c>fhirServer</c> with
 /// the call's bearer token — every such key at once, within one deadline well inside the hook's budget. Every key is
 /// needed to score honestly (a missing medication list would read as "not on a statin"), so a key that can be neither
-/// prefetched nor fetched makes the call unanswerable: 412, naming the keys.
+/// prefetched nor fetched makes the call unanswerable: 412, naming the keys — except the allergy list, which only the
+/// medication-safety checks read: without it the call is answered, the record says the list is unavailable and why, and
+/// every medicine's card says its allergies were not checked (no medicine is suggested).
 /// </summary>
 internal sealed partial class HookDataResolver(FhirQueryClient fhir, TimeProvider time)
 {
+    /// <summary>Resource types whose list a call can do without: the checks that read them say they could not.</summary>
+    internal static readonly IReadOnlySet<string> OptionalTypes = new HashSet<string>(["AllergyIntolerance"], StringComparer.Ordinal);
+
     public async Task<HookDataResult> ResolveAsync(CdsRequest request, CdsServiceDefinition service, TimeSpan deadline, CancellationToken cancellationToken)
     {
         var report = new IngestionReport();
         var reader = new PrefetchReader(report);
         var toFetch = new List<(string Key, string Query)>();
         var missing = new List<string>();
+        var unavailable = new Dictionary<string, string>(StringComparer.Ordinal);
+        var typeOfKey = (service.Prefetch ?? new Dictionary<string, string>()).ToDictionary(p => p.Key, p => ResourceType(p.Value), StringComparer.Ordinal);
+        void Missing(string key, string why)
+        {
+            if (OptionalTypes.Contains(typeOfKey[key]))
+            {
+                unavailable[typeOfKey[key]] = $"prefetch '{key}': {why}";
+            }
+            else
+            {
+                missing.Add($"{key} ({why})");
+            }
+        }
+
         foreach (var (key, template) in service.Prefetch ?? new Dictionary<string, string>())
         {
             var value = request.Prefetch is { } prefetch && prefetch.TryGetProperty(key, out var v) ? v : (JsonElement?)null;
@@ -46,7 +65,7 @@ internal sealed partial class HookDataResolver(FhirQueryClient fhir, TimeProvide
 
             if (Render(template, request) is not { } query)
             {
-                missing.Add($"{key} (its template names a context field this call does not have)");
+                Missing(key, "its template names a context field this call does not have");
             }
             else
             {
@@ -54,15 +73,19 @@ internal sealed partial class HookDataResolver(FhirQueryClient fhir, TimeProvide
             }
         }
 
-        if (toFetch.Count == 0)
+        if (toFetch.Count > 0 && request.FhirServer is null)
         {
-            return new HookDataResult(missing.Count == 0 ? reader.Finish(request.PatientId) : null, missing, "prefetch", report);
+            foreach (var (key, _) in toFetch)
+            {
+                Missing(key, "not prefetched, and the call gives no fhirServer to read it from");
+            }
+
+            toFetch.Clear();
         }
 
-        if (request.FhirServer is null)
+        if (toFetch.Count == 0)
         {
-            missing.AddRange(toFetch.Select(f => $"{f.Key} (not prefetched, and the call gives no fhirServer to read it from)"));
-            return new HookDataResult(null, missing, "prefetch", report);
+            return new HookDataResult(missing.Count == 0 ? reader.Finish(request.PatientId) with { Unavailable = unavailable } : null, missing, "prefetch", report);
         }
 
         using var budget = new CancellationTokenSource(deadline, time);
@@ -72,7 +95,7 @@ internal sealed partial class HookDataResolver(FhirQueryClient fhir, TimeProvide
         {
             try
             {
-                return (f.Key, Result: await fhir.GetAsync(request.FhirServer, f.Query, token, report, linked.Token));
+                return (f.Key, Result: await fhir.GetAsync(request.FhirServer!, f.Query, token, report, linked.Token));
             }
             catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
             {
@@ -81,7 +104,7 @@ internal sealed partial class HookDataResolver(FhirQueryClient fhir, TimeProvide
         }).ToList();
 
         var results = await Task.WhenAll(fetches);
-        var queries = toFetch.Zip(results, (f, r) => new FhirQueryMade(request.FhirServer, f.Query, r.Result.Failure)).ToList();
+        var queries = toFetch.Zip(results, (f, r) => new FhirQueryMade(request.FhirServer!, f.Query, r.Result.Failure)).ToList();
         foreach (var (key, result) in results)
         {
             if (result.Succeeded)
@@ -90,15 +113,21 @@ internal sealed partial class HookDataResolver(FhirQueryClient fhir, TimeProvide
             }
             else
             {
-                missing.Add($"{key} ({result.Failure})");
+                Missing(key, result.Failure!);
             }
         }
 
         var source = toFetch.Count == (service.Prefetch?.Count ?? 0)
             ? "fhirServer"
             : $"prefetch, fhirServer for {string.Join(", ", toFetch.Select(f => f.Key))}";
-        return new HookDataResult(missing.Count == 0 ? reader.Finish(request.PatientId, source) : null, missing, source, report) { Queries = queries };
+        return new HookDataResult(missing.Count == 0 ? reader.Finish(request.PatientId, source) with { Unavailable = unavailable } : null, missing, source, report)
+        {
+            Queries = queries,
+        };
     }
+
+    // The resource type a prefetch template asks for: "AllergyIntolerance?patient=..." or "Patient/{{...}}".
+    private static string ResourceType(string template) => template.Split('?', '/')[0];
 
     /// <summary>
     /// The template with its prefetch tokens replaced (CDS Hooks 2.0, "Prefetch tokens"): <c>{{context.name}}</c> by a

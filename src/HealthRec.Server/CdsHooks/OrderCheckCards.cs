@@ -5,6 +5,7 @@ using Hl7.Fhir.Model;
 using HealthRec.Clinical.Ingestion;
 using HealthRec.Clinical.Knowledge;
 using HealthRec.Clinical.Records;
+using HealthRec.Clinical.Safety;
 using HealthRec.Data;
 using HealthRec.Fhir;
 using HealthRec.Fhir.Ingestion;
@@ -15,127 +16,125 @@ using static HealthRec.Server.CdsHooks.PatientRiskCards;
 
 namespace HealthRec.Server.CdsHooks;
 
-/// <summary>A draft medication order from <c>context.draftOrders</c>, and what HealthRec knows of its medicine.</summary>
-internal sealed record DraftOrder(string Reference, MedicationRequest Request, MedicationEntry? Medicine);
+/// <summary>A draft medication order from <c>context.draftOrders</c>: the medicine it names, and that medicine as if taken (null when in no class).</summary>
+internal sealed record DraftOrder(string Reference, MedicineUnderCheck Medicine, MedicationEntry? AsTaken);
+
+/// <summary>The draft orders of a call, and what of <c>context.draftOrders</c> could not be read (each said on a card).</summary>
+internal sealed record DraftOrders(IReadOnlyList<DraftOrder> Orders, IReadOnlyList<string> Unreadable);
 
 /// <summary>
 /// The order-sign / order-select answer: each draft medication order (the selected ones, for order-select) is checked
-/// against the patient's record with the other draft orders counted as taken — the catalog's contraindications of the
-/// medicine (e.g. an ACE inhibitor in pregnancy or beside an ARB, metformin below eGFR 30), duplicate therapy (a
-/// medicine of the same class already taken or drafted), and its cautions. A contraindicated draft gets a warning card
-/// that offers to remove it and, where the recommender has one for this patient, to replace it with a safe medicine for
-/// the same purpose (same response analyte or group). At most three cards, contraindications first; none when every
-/// draft is fine or unknown to the catalog.
+/// with the medication-safety knowledge base against the patient's record, the other draft orders counted as taken —
+/// allergies, kidney function, potassium, pregnancy, conditions, interactions and duplicate therapy. One card per draft
+/// with anything to say: critical for an allergy, warning for a contraindication, an interaction, a duplicate or a check
+/// that could not be made, info for a caution; a warning offers to remove the draft and, where the recommender has one,
+/// to replace it with a safe medicine for the same purpose. Fail safe: a draft whose checks could not all be made always
+/// gets a card saying which and why, and so does a draft that could not be read. At most three cards; beyond, the third
+/// lists every remaining draft's finding, so nothing is dropped. No card means every applicable check was made and passed.
 /// </summary>
-internal sealed class OrderCheckCards(FhirRecordMapper mapper, InterventionCatalog catalog)
+internal sealed class OrderCheckCards(FhirRecordMapper mapper, InterventionCatalog catalog, MedicationSafety safety)
 {
     private static readonly CultureInfo Ci = CultureInfo.InvariantCulture;
 
-    public IReadOnlyList<DraftOrder> ReadDrafts(JsonElement draftOrders, DateTimeOffset at, IngestionReport report)
+    public DraftOrders ReadDrafts(JsonElement draftOrders, DateTimeOffset at, IngestionReport report)
     {
-        var bundle = FhirJson.TryParse(System.Runtime.InteropServices.JsonMarshal.GetRawUtf8Value(draftOrders), "context.draftOrders", report,
-            keepValidParts: true) as Bundle;
-        var drafts = new List<DraftOrder>();
-        foreach (var request in bundle?.Entry.Select(e => e.Resource).OfType<MedicationRequest>() ?? [])
+        var unreadable = new List<string>();
+        var local = new IngestionReport(p =>
         {
-            drafts.Add(new DraftOrder($"MedicationRequest/{request.Id}", request, mapper.AsStarted(request, at)));
+            report.Problem(p.Kind, p.Where, p.Message);
+            lock (unreadable)
+            {
+                unreadable.Add(p.Message);
+            }
+        });
+        var bundle = FhirJson.TryParse(System.Runtime.InteropServices.JsonMarshal.GetRawUtf8Value(draftOrders), "context.draftOrders", local,
+            keepValidParts: true) as Bundle;
+        var entries = bundle?.Entry.Select(e => e.Resource).OfType<Resource>().ToList() ?? [];
+        var drafts = new List<DraftOrder>();
+        foreach (var request in entries.OfType<MedicationRequest>())
+        {
+            var concept = FhirRecordMapper.MedicineOf(request, request.Medication, entries);
+            drafts.Add(new DraftOrder($"MedicationRequest/{request.Id}", Describe(concept), mapper.AsStarted(concept, at)));
         }
 
-        return drafts;
+        return new DraftOrders(drafts, unreadable);
     }
 
-    public HookAnswer Build(ServingModels models, PatientRecord record, DateTimeOffset at, IReadOnlyList<DraftOrder> drafts,
-        IReadOnlyList<string>? selections, CardContext context)
+    // The coding HealthRec knows best (a known ingredient or class), else the first; named by the order's text.
+    private MedicineUnderCheck Describe(CodeableConcept? concept)
     {
-        var checkedDrafts = selections is null ? drafts : [.. drafts.Where(d => selections.Contains(d.Reference, StringComparer.Ordinal))];
-        var found = new List<(CdsCard Card, CdsCardRecord Record, int Severity)>();
+        var codings = concept?.Coding.Where(c => c.System is not null && c.Code is not null).Select(c => new CodedValue(c.System!, c.Code!, c.Display)).ToList() ?? [];
+        var described = codings.Select(c => safety.Describe(c.System, c.Code, c.Display, concept!.Text)).ToList();
+        var best = described.FirstOrDefault(d => d.Identity.IsKnown) ?? described.FirstOrDefault();
+        var name = concept?.Text ?? codings.Select(c => c.Display).FirstOrDefault(d => !string.IsNullOrWhiteSpace(d)) ?? "";
+        return best is null
+            ? new MedicineUnderCheck(name, safety.Terminology.IdentifyMedication("", "", name.Length > 0 ? name : null), [])
+            : best with { Name = name, Codes = [.. codings] };
+    }
+
+    public HookAnswer Build(ServingModels models, PatientRecord record, DateTimeOffset at, DraftOrders drafts, IReadOnlyList<string>? selections,
+        CardContext context)
+    {
+        var checkedDrafts = selections is null ? drafts.Orders : [.. drafts.Orders.Where(d => selections.Contains(d.Reference, StringComparer.Ordinal))];
+        var found = new List<Found>();
         foreach (var draft in checkedDrafts)
         {
-            if (draft.Medicine is not { } medicine)
-            {
-                continue;
-            }
-
-            var items = catalog.Items.Where(i => i.Category == InterventionCategory.Medication && i.NotIfTaking.Any(medicine.Classes.Contains)).ToList();
-            if (items.Count == 0)
-            {
-                continue;
-            }
-
             // What the patient would take beside this order once the session is signed.
-            var others = drafts.Where(d => !ReferenceEquals(d, draft) && d.Medicine is not null).Select(d => d.Medicine!).ToList();
-            var withOthers = record.WithMedications(others);
-            var rules = new RecordRuleContext(withOthers, at, models.Featurizer);
-            var contraindications = items.SelectMany(i => i.Contraindications.Where(c => c.Rule.Evaluate(rules)).Select(c => (Item: i, c.Reason)))
-                .DistinctBy(c => c.Reason, StringComparer.Ordinal).ToList();
-            var duplicates = items.SelectMany(i => i.NotIfTaking).Where(medicine.Classes.Contains).Distinct(StringComparer.Ordinal)
-                .SelectMany(c => withOthers.Medications.Where(m => m.Classes.Contains(c) && m.IsActiveAt(at)))
-                .Select(m => m.Display ?? m.Code).Distinct(StringComparer.Ordinal).ToList();
-            var cautions = items.SelectMany(i => i.Cautions.Where(c => c.Rule.Evaluate(rules)).Select(c => c.Reason)).Distinct(StringComparer.Ordinal).ToList();
-            var name = medicine.Display ?? (draft.Request.Medication as CodeableConcept)?.Text ?? medicine.Code;
-            if (contraindications.Count > 0)
+            var alongside = drafts.Orders.Where(d => !ReferenceEquals(d, draft) && d.AsTaken is not null).Select(d => d.AsTaken!).ToList();
+            var findings = safety.Check(draft.Medicine, record, at, alongside);
+            if (findings.Count > 0)
             {
-                var alternative = Alternative(models, withOthers, at, medicine, items);
-                found.Add(Card("order-contraindication", items[0], draft, name, Indicator.Warning,
-                    $"{name} is contraindicated: {contraindications[0].Reason}",
-                    [.. contraindications.Select(c => $"Contraindicated: {c.Reason} (HealthRec catalog: {c.Item.Title})")], cautions, alternative, record.PatientId, context));
-            }
-            else if (duplicates.Count > 0)
-            {
-                found.Add(Card("order-duplicate", items[0], draft, name, Indicator.Warning,
-                    $"Duplicate therapy: {name} with {string.Join(", ", duplicates)} already taken or ordered",
-                    [$"Already taken or in this order session: {string.Join(", ", duplicates)} (same class: {string.Join(", ", medicine.Classes)})"],
-                    cautions, null, record.PatientId, context));
-            }
-            else if (cautions.Count > 0)
-            {
-                found.Add(Card("order-caution", items[0], draft, name, Indicator.Info, $"Caution with {name}: {cautions[0]}", [], cautions, null,
-                    record.PatientId, context));
+                found.Add(Card(models, record, at, draft, findings, alongside, context));
             }
         }
 
-        var shown = found.OrderByDescending(f => f.Severity).Take(MaxCards).ToList();
+        if (drafts.Unreadable.Count > 0)
+        {
+            found.Add(UnreadableCard(drafts.Unreadable, context));
+        }
+
+        var ordered = found.OrderByDescending(f => f.Severity).ToList();
+        var shown = ordered.Count <= MaxCards ? ordered : [.. ordered.Take(MaxCards - 1), Rollup(ordered.Skip(MaxCards - 1).ToList(), context)];
         return new HookAnswer([.. shown.Select(f => f.Card)], [.. shown.Select(f => f.Record)]);
     }
 
-    // The recommender's best medicine for this patient that serves the same purpose and is not of the drafted class.
-    private static Recommendation? Alternative(ServingModels models, PatientRecord record, DateTimeOffset at, MedicationEntry medicine, List<Intervention> items)
-    {
-        var purposes = items.Select(i => i.Response).OfType<string>().ToHashSet(StringComparer.Ordinal);
-        var groups = items.Select(i => i.Class).ToHashSet(StringComparer.Ordinal);
-        return models.Recommender.Recommend(record, at, top: 10).Recommendations.FirstOrDefault(r =>
-            r.Intervention.Category == InterventionCategory.Medication && r.Indicated
-            && !r.Intervention.NotIfTaking.Any(medicine.Classes.Contains)
-            && ((r.Intervention.Response is { } response && purposes.Contains(response)) || groups.Contains(r.Intervention.Class)));
-    }
+    private sealed record Found(CdsCard Card, CdsCardRecord Record, int Severity, string Line);
 
-    private static (CdsCard Card, CdsCardRecord Record, int Severity) Card(string kind, Intervention item, DraftOrder draft, string name, string indicator,
-        string summary, IReadOnlyList<string> problems, IReadOnlyList<string> cautions, Recommendation? alternative, string patientId, CardContext context)
+    private Found Card(ServingModels models, PatientRecord record, DateTimeOffset at, DraftOrder draft, IReadOnlyList<SafetyFinding> findings,
+        IReadOnlyList<MedicationEntry> alongside, CardContext context)
     {
-        var uuid = Guid.NewGuid().ToString();
+        var top = findings[0];
+        var name = draft.Medicine.Name.Length > 0 ? draft.Medicine.Name : draft.Reference;
+        var indicator = findings.Any(f => f.Critical) ? Indicator.Critical : findings.Any(f => f.Blocks) ? Indicator.Warning : Indicator.Info;
+        var kind = Topic(top);
+        var summary = $"{name}: {top.Summary}";
         var detail = new StringBuilder();
-        detail.Append(Ci, $"**{Markdown(name)}** (draft order {Markdown(draft.Reference)}), checked against the patient's record and the other draft orders:\n\n");
-        foreach (var problem in problems)
+        detail.Append(Ci, $"**{Markdown(name)}** (draft order {Markdown(draft.Reference)}), checked against the patient's record and the other draft orders by HealthRec's medication-safety rules:\n\n");
+        foreach (var finding in findings)
         {
-            detail.Append(Ci, $"- {Markdown(problem)}\n");
+            detail.Append(Ci, $"- {Label(finding)}: {Markdown(finding.Text)}\n");
         }
 
-        foreach (var caution in cautions)
+        if (findings.Any(f => f.Kind == FindingKind.NotChecked))
         {
-            detail.Append(Ci, $"- Caution: {Markdown(caution)}\n");
+            detail.Append("\nA check that could not be made has not passed: confirm it before signing.\n");
         }
 
-        foreach (var evidence in item.Evidence)
+        var evidence = findings.SelectMany(f => f.Evidence).DistinctBy(e => e.Id, StringComparer.Ordinal).ToList();
+        if (evidence.Count > 0)
         {
-            detail.Append(Ci, $"- Evidence: [{Markdown(evidence.Label)}]({evidence.Url}) (strength {Markdown(evidence.Strength)})\n");
+            // Parentheses in a URL would end the Markdown link early in some renderers: they are percent-encoded.
+            detail.Append("\nEvidence: ").AppendJoin("; ", evidence.Select(e =>
+                $"[{Markdown(e.Title)}]({e.Url.Replace("(", "%28", StringComparison.Ordinal).Replace(")", "%29", StringComparison.Ordinal)}) ({e.Year})")).Append('\n');
         }
 
         var suggestions = new List<CdsSuggestion>();
         var stored = new List<CdsSuggestionRecord>();
         var remove = new CdsAction("delete", $"Remove the draft order for {name}") { ResourceId = draft.Reference };
-        if (alternative is not null)
+        var blocks = findings.Any(f => f.Blocks && f.Kind != FindingKind.NotChecked);
+        if (blocks && Alternative(models, record.WithMedications(alongside), at, draft.Medicine) is { } alternative)
         {
-            var proposal = ProposalBuilder.Build(alternative.Intervention, patientId, alternative.Reasons, null);
+            var proposal = ProposalBuilder.Build(alternative.Intervention, record.PatientId, alternative.Reasons, null);
             var suggestion = new CdsSuggestion($"Replace with {alternative.Intervention.Title}", Guid.NewGuid().ToString())
             {
                 IsRecommended = true,
@@ -160,16 +159,8 @@ internal sealed class OrderCheckCards(FhirRecordMapper mapper, InterventionCatal
             stored.Add(new CdsSuggestionRecord(removal.Uuid, null, removal.Label));
         }
 
-        var card = new CdsCard(uuid, Summary(summary), indicator, new CdsSource("HealthRec order check")
-        {
-            Url = context.Url("interventions"),
-            Topic = new CdsCoding(CardCodes.TopicSystem, kind, kind switch
-            {
-                "order-contraindication" => "Contraindicated order",
-                "order-duplicate" => "Duplicate therapy",
-                _ => "Order caution",
-            }),
-        })
+        var uuid = Guid.NewGuid().ToString();
+        var card = new CdsCard(uuid, Summary(summary), indicator, Source(kind, context))
         {
             Detail = detail.ToString().TrimEnd(),
             Suggestions = suggestions.Count > 0 ? suggestions : null,
@@ -177,6 +168,91 @@ internal sealed class OrderCheckCards(FhirRecordMapper mapper, InterventionCatal
             OverrideReasons = CardCodes.OrderOverrides,
             Links = [context.AppLink(uuid, "Open HealthRec for the full view")],
         };
-        return (card, new CdsCardRecord(uuid, kind, item.Id, indicator, card.Summary, stored), Indicator.Rank(indicator) * 10 + (kind == "order-contraindication" ? 1 : 0));
+        return new Found(card, new CdsCardRecord(uuid, kind, top.RuleId, indicator, card.Summary, stored), Rank(indicator, top), summary);
+    }
+
+    // A draftOrders Bundle (or an entry of it) that could not be read: its orders may not have been checked.
+    private static Found UnreadableCard(IReadOnlyList<string> problems, CardContext context)
+    {
+        var uuid = Guid.NewGuid().ToString();
+        var summary = "Draft orders not checked: context.draftOrders could not be read";
+        var card = new CdsCard(uuid, summary, Indicator.Warning, Source("order-not-checked", context))
+        {
+            Detail = "HealthRec could not read all of the draft orders, so the orders below may not have been checked (a check that could not be made has not passed):\n\n"
+                + string.Join("\n", problems.Take(5).Select(p => $"- {Markdown(p)}")),
+            OverrideReasons = CardCodes.OrderOverrides,
+        };
+        return new Found(card, new CdsCardRecord(uuid, "order-not-checked", "draft-orders", Indicator.Warning, summary, []), Rank(Indicator.Warning, null), summary);
+    }
+
+    // More drafts to warn about than cards to show: the last card lists every one of the rest, most severe first.
+    private static Found Rollup(IReadOnlyList<Found> rest, CardContext context)
+    {
+        var uuid = Guid.NewGuid().ToString();
+        var indicator = rest.Select(r => r.Card.Indicator).MaxBy(Indicator.Rank)!;
+        var summary = Summary($"{rest.Count} more draft orders need attention: {string.Join("; ", rest.Select(r => r.Line))}");
+        var card = new CdsCard(uuid, summary, indicator, Source("order-not-checked", context) with { Topic = new CdsCoding(CardCodes.TopicSystem, "order-summary", "More draft orders") })
+        {
+            Detail = string.Join("\n", rest.Select(r => $"- {Markdown(r.Line)}")),
+            OverrideReasons = CardCodes.OrderOverrides,
+            Links = [context.AppLink(uuid, "Open HealthRec for the full view")],
+        };
+        return new Found(card, new CdsCardRecord(uuid, "order-summary", "draft-orders", indicator, summary, []), rest.Max(r => r.Severity), summary);
+    }
+
+    private static CdsSource Source(string kind, CardContext context) => new("HealthRec order check")
+    {
+        Url = context.Url("medication-safety"),
+        Topic = new CdsCoding(CardCodes.TopicSystem, kind, kind switch
+        {
+            "order-allergy" => "Allergy to an ordered medicine",
+            "order-contraindication" => "Contraindicated order",
+            "order-interaction" => "Interaction",
+            "order-duplicate" => "Duplicate therapy",
+            "order-not-checked" => "Could not be checked",
+            _ => "Order caution",
+        }),
+    };
+
+    private static string Topic(SafetyFinding top) => top switch
+    {
+        { Kind: FindingKind.Allergy } => "order-allergy",
+        { Kind: FindingKind.NotChecked } => "order-not-checked",
+        { Severity: Severity.Caution } => "order-caution",
+        { Kind: FindingKind.Interaction } => "order-interaction",
+        { Kind: FindingKind.Duplicate } => "order-duplicate",
+        _ => "order-contraindication",
+    };
+
+    private static string Label(SafetyFinding finding) => finding switch
+    {
+        { Kind: FindingKind.NotChecked } => "**Not checked**",
+        { Kind: FindingKind.Allergy, Critical: true } => "**Allergy**",
+        { Severity: Severity.Contraindicated } => "**Contraindicated**",
+        { Severity: Severity.Avoid } => "**Avoid**",
+        _ => "Caution",
+    };
+
+    // Cards rank by indicator; within one, a finding that was made outranks one that could not be.
+    private static int Rank(string indicator, SafetyFinding? top) =>
+        (Indicator.Rank(indicator) * 10) + (top is { Kind: not FindingKind.NotChecked, Severity: var s } ? (int)s + 1 : 0);
+
+    // The recommender's best medicine for this patient that serves the same purpose and is not of the drafted class; the
+    // recommender has already passed it through the same safety checks.
+    private Recommendation? Alternative(ServingModels models, PatientRecord record, DateTimeOffset at, MedicineUnderCheck medicine)
+    {
+        var classes = medicine.Identity.Classes;
+        var items = catalog.Items.Where(i => i.Category == InterventionCategory.Medication && i.NotIfTaking.Any(classes.Contains)).ToList();
+        if (items.Count == 0)
+        {
+            return null;
+        }
+
+        var purposes = items.Select(i => i.Response).OfType<string>().ToHashSet(StringComparer.Ordinal);
+        var groups = items.Select(i => i.Class).ToHashSet(StringComparer.Ordinal);
+        return models.Recommender.Recommend(record, at, top: 10).Recommendations.FirstOrDefault(r =>
+            r.Intervention.Category == InterventionCategory.Medication && r.Indicated
+            && !r.Intervention.NotIfTaking.Any(classes.Contains)
+            && ((r.Intervention.Response is { } response && purposes.Contains(response)) || groups.Contains(r.Intervention.Class)));
     }
 }

@@ -83,7 +83,8 @@ internal sealed class PatientRiskCards(OutcomeLabels labels)
         }
 
         var cards = new List<(CdsCard Card, CdsCardRecord Record, int Order)>();
-        var recommendationCard = recommendations.Recommendations.Count > 0
+        // A card also when no suggestion is left but an indicated medicine was held back for its safety: never silence.
+        var recommendationCard = recommendations.Recommendations.Count > 0 || NotOffered(recommendations, models.Recommender.Catalog).Count > 0
             ? RecommendationCard(recommendations, predictions, models, record.PatientId, context)
             : default;
         var riskSlots = recommendationCard.Card is null ? MaxCards : MaxCards - 1;
@@ -210,10 +211,18 @@ internal sealed class PatientRiskCards(OutcomeLabels labels)
             detail.Append(Ci, $"Also estimated: {Markdown(LowerFirst(labels.Label(definition)))} {trajectory.Estimate:0.0} % (model {trajectory.Outcome} {trajectory.ModelVersion}; {Markdown(trajectory.Validation)}).\n\n");
         }
 
-        detail.Append(Ci, $"Ranked by expected benefit for this patient ({Markdown(set.Ranking)}). Nothing contraindicated by the record, already taken or done recently is suggested; ");
-        detail.Append("a suggestion creates a draft proposal for you to review, never an order.");
+        var notOffered = NotOffered(set, models.Recommender.Catalog);
+        foreach (var (title, reason) in notOffered)
+        {
+            detail.Append(Ci, $"Not offered: **{Markdown(title)}** — {Markdown(reason)}.\n\n");
+        }
+
+        detail.Append(Ci, $"{Markdown(set.OrderedBy)} Nothing contraindicated by the record or the medication-safety rules, nothing whose safety could not be established, ");
+        detail.Append("nothing already taken or done recently is suggested; a suggestion creates a draft proposal for you to review, never an order.");
         var titles = set.Recommendations.Select(r => r.Intervention.Title).ToList();
-        var card = new CdsCard(uuid, SuggestionSummary(titles), Indicator.Info,
+        var summary = titles.Count > 0 ? SuggestionSummary(titles)
+            : Summary($"Not offered: {string.Join(", ", notOffered.Select(n => n.Title))} (a safety check spoke against it or could not be made)");
+        var card = new CdsCard(uuid, summary, Indicator.Info,
             new CdsSource(models.Ranker is { } ranker ? $"HealthRec recommender {ranker.Manifest.Version}" : "HealthRec recommender (content-based)")
             {
                 Url = context.Url("interventions"),
@@ -221,13 +230,24 @@ internal sealed class PatientRiskCards(OutcomeLabels labels)
             })
         {
             Detail = detail.ToString().TrimEnd(),
-            Suggestions = suggestions,
-            SelectionBehavior = "any",
+            Suggestions = suggestions.Count > 0 ? suggestions : null,
+            SelectionBehavior = suggestions.Count > 0 ? "any" : null,
             OverrideReasons = CardCodes.RecommendationOverrides,
             Links = [context.AppLink(uuid, "Open HealthRec for the full view")],
         };
         return (card, new CdsCardRecord(uuid, "recommendation", "recommendations", Indicator.Info, card.Summary, stored));
     }
+
+    // Indicated medicines the medication-safety checks held back (a finding, or a check that could not be made), with why.
+    private static List<(string Title, string Reason)> NotOffered(RecommendationSet set, Clinical.Knowledge.InterventionCatalog catalog) =>
+    [
+        .. set.Excluded
+            .Select(e => (Exclusion: e, Item: catalog.Items.FirstOrDefault(i => i.Id == e.InterventionId)))
+            .Where(x => x.Item is { Category: Clinical.Knowledge.InterventionCategory.Medication }
+                && (x.Exclusion.Reason.StartsWith("safety not established", StringComparison.Ordinal) || x.Exclusion.Reason.StartsWith("contraindicated", StringComparison.Ordinal)))
+            .Take(3)
+            .Select(x => (x.Item!.Title, x.Exclusion.Reason)),
+    ];
 
     private string BenefitText(ExpectedBenefit benefit, ServingModels models)
     {

@@ -1,6 +1,7 @@
 using System.ComponentModel.DataAnnotations;
 using HealthRec.Clinical.Features;
 using HealthRec.Clinical.Knowledge;
+using HealthRec.Clinical.Safety;
 using HealthRec.Clinical.Terminology;
 using HealthRec.Fhir.Knowledge;
 using HealthRec.ML.Outcomes;
@@ -16,10 +17,24 @@ public sealed class KnowledgeOptions
     [Required(AllowEmptyStrings = false, ErrorMessage = "Knowledge:CatalogPath must name the intervention catalog, e.g. data/knowledge/interventions.json")]
     public string CatalogPath { get; set; } = InterventionCatalogFiles.DefaultFile;
 
+    /// <summary>
+    /// The medication-safety knowledge base every draft order and suggested medicine is checked against (its JSON Schema
+    /// beside it); relative to the content root. Empty: <c>medication-safety.json</c> beside the catalog.
+    /// </summary>
+    public string? MedicationSafetyPath { get; set; }
+
     /// <summary>The outcome definitions the catalog's items address.</summary>
     [Required(AllowEmptyStrings = false)]
     public string OutcomesPath { get; set; } = OutcomeFiles.DefaultFolder;
 }
+
+/// <summary>One medication-safety rule as <c>GET /medication-safety</c> lists it: what it is about, what it needs, and its evidence.</summary>
+public sealed record SafetyRuleSummary(string Id, string Kind, IReadOnlyList<string> Classes, IReadOnlyList<string> Ingredients, string Severity, string Text,
+    IReadOnlyList<string> Inputs, int? MaxAgeDays, IReadOnlyList<EvidenceSource> Evidence);
+
+/// <summary>The medication-safety knowledge base as <c>GET /medication-safety</c> lists it.</summary>
+public sealed record MedicationSafetySummary(string Version, IReadOnlyList<SafetyRuleSummary> Rules, IReadOnlyList<string> DuplicateClasses,
+    IReadOnlyList<string> AllergyClasses);
 
 /// <summary>One catalog item as <c>GET /interventions</c> lists it.</summary>
 public sealed record InterventionSummary(string Id, string Title, string Category, string Creates, string Code, string Indication,
@@ -35,20 +50,26 @@ public static class KnowledgeEndpoints
             var root = sp.GetRequiredService<IHostEnvironment>().ContentRootPath;
             var knowledge = sp.GetRequiredService<IOptions<KnowledgeOptions>>().Value;
             var schema = sp.GetRequiredService<ClinicalSchema>();
-            return LoadCatalog(Path.Combine(root, knowledge.CatalogPath), Path.Combine(root, knowledge.OutcomesPath), schema.Terminology, schema.Featurizer);
+            return LoadCatalog(Path.Combine(root, knowledge.CatalogPath), Path.Combine(root, knowledge.OutcomesPath), schema.Terminology, schema.Featurizer,
+                knowledge.MedicationSafetyPath is { Length: > 0 } safety ? Path.Combine(root, safety) : null);
         });
+        builder.Services.AddSingleton(sp => sp.GetRequiredService<InterventionCatalog>().Safety!);
         return builder;
     }
 
     /// <summary>
     /// The intervention catalog, each rule checked against the feature schema and the terminology and each outcome it
-    /// names against the outcome definitions. Throws <see cref="CatalogException"/> or
-    /// <see cref="Clinical.Outcomes.OutcomeDefinitionException"/> naming every problem.
+    /// names against the outcome definitions, with the medication-safety knowledge base its medicines are checked against
+    /// (<paramref name="safetyFile"/>, by default <c>medication-safety.json</c> beside the catalog). Throws
+    /// <see cref="CatalogException"/> or <see cref="Clinical.Outcomes.OutcomeDefinitionException"/> naming every problem.
     /// </summary>
-    internal static InterventionCatalog LoadCatalog(string catalogFile, string outcomesPath, ClinicalTerminology terminology, Featurizer featurizer)
+    internal static InterventionCatalog LoadCatalog(string catalogFile, string outcomesPath, ClinicalTerminology terminology, Featurizer featurizer,
+        string? safetyFile = null)
     {
         var outcomes = OutcomeFiles.Load(outcomesPath, terminology).Select(o => o.Id).ToHashSet(StringComparer.Ordinal);
-        return InterventionCatalogFiles.Load(catalogFile, terminology, RuleVocabulary.Of(featurizer, terminology), outcomes);
+        var knowledge = MedicationSafetyFiles.Load(safetyFile ?? Path.Combine(Path.GetDirectoryName(Path.GetFullPath(catalogFile))!, "medication-safety.json"), terminology);
+        return InterventionCatalogFiles.Load(catalogFile, terminology, RuleVocabulary.Of(featurizer, terminology), outcomes)
+            .WithSafety(new MedicationSafety(knowledge, terminology));
     }
 
     public static WebApplication MapKnowledge(this WebApplication app)
@@ -57,10 +78,23 @@ public static class KnowledgeEndpoints
         _ = app.Services.GetRequiredService<InterventionCatalog>();
         app.MapGet("/interventions", List).WithTags("Knowledge").WithName("ListInterventions")
             .WithSummary("The intervention catalog: what each suggestion would create, for whom, never for whom, and its evidence.");
+        app.MapGet("/medication-safety", ListSafety).WithTags("Knowledge").WithName("ListMedicationSafetyRules")
+            .WithSummary("The medication-safety rules every draft order and suggested medicine is checked against: what each is about, the inputs it needs, how old they may be, and its evidence.");
         return app;
     }
 
+    internal static Microsoft.AspNetCore.Http.HttpResults.Ok<MedicationSafetySummary> ListSafety(MedicationSafety safety) =>
+        TypedResults.Ok(new MedicationSafetySummary(
+            safety.Knowledge.Version,
+            [.. safety.Knowledge.Rules.Select(r => new SafetyRuleSummary(r.Id, r.Kind.ToString().ToLowerInvariant(),
+                [.. r.Drugs.Classes, .. r.With.SelectMany(w => w.Classes)], [.. r.Drugs.Ingredients, .. r.With.SelectMany(w => w.Ingredients)],
+                r.Severity.ToString().ToLowerInvariant(), r.Text, [.. r.Inputs.Select(i => i.ToString().ToLowerInvariant()), "allergies"],
+                r.MaxAgeDays > 0 ? r.MaxAgeDays : null, r.Evidence))],
+            [.. safety.Knowledge.DuplicateClasses.Order(StringComparer.Ordinal)],
+            [.. safety.Knowledge.AllergyClasses.Select(a => a.Class)]));
+
     internal static Microsoft.AspNetCore.Http.HttpResults.Ok<InterventionSummary[]> List(InterventionCatalog catalog) =>
         TypedResults.Ok(catalog.Items.Select(i => new InterventionSummary(i.Id, i.Title, i.Category.ToString().ToLowerInvariant(), i.ResourceType,
-            $"{i.CodeSystem}|{i.Code}", i.Indication.Reason, [.. i.Contraindications.Select(c => c.Reason)], i.Evidence)).ToArray());
+            $"{i.CodeSystem}|{i.Code}", i.Indication.Reason, [.. i.Prevents.Select(g => $"already has {g}: it is for preventing it"), .. i.Contraindications.Select(c => c.Reason)],
+            i.Evidence)).ToArray());
 }

@@ -111,7 +111,8 @@ internal static class RecommendCommand
     {
         var ci = CultureInfo.InvariantCulture;
         var text = new StringBuilder();
-        text.AppendLine(ci, $"Suggestions for patient {set.PatientId} at {set.At:yyyy-MM-dd}, ordered by {set.Ranking} (HealthRec; every benefit is an estimate, its source named):");
+        text.AppendLine(ci, $"Suggestions for patient {set.PatientId} at {set.At:yyyy-MM-dd} (HealthRec; every benefit is an estimate, its source named).");
+        text.AppendLine(set.OrderedBy);
         foreach (var r in set.Recommendations)
         {
             var i = r.Intervention;

@@ -20,14 +20,20 @@ internal sealed class PatientFixture
     private readonly DateTimeOffset _now = DateTimeOffset.UtcNow;
     private int _next;
 
-    public PatientFixture(string gender, int age)
+    /// <summary>A patient of that gender ("female", "male", or anything else for unknown) and age (null: no birth date).</summary>
+    public PatientFixture(string gender, int? age)
     {
         Id = "hr-" + Guid.NewGuid().ToString("N")[..20];
         Resources.Add(new Patient
         {
             Id = Id,
-            Gender = gender == "female" ? AdministrativeGender.Female : AdministrativeGender.Male,
-            BirthDate = _now.AddYears(-age).AddDays(-40).ToString("yyyy-MM-dd", CultureInfo.InvariantCulture),
+            Gender = gender switch
+            {
+                "female" => AdministrativeGender.Female,
+                "male" => AdministrativeGender.Male,
+                _ => AdministrativeGender.Unknown,
+            },
+            BirthDate = age is { } years ? _now.AddYears(-years).AddDays(-40).ToString("yyyy-MM-dd", CultureInfo.InvariantCulture) : null,
             Meta = new Meta { Tag = [new Coding("http://terminology.hl7.org/CodeSystem/v3-ActReason", "HTEST")] },
         });
     }
@@ -50,6 +56,61 @@ internal sealed class PatientFixture
         new Observation.ComponentComponent { Code = new CodeableConcept("http://loinc.org", "8480-6"), Value = new Quantity(systolic, "mm[Hg]", "http://unitsofmeasure.org") },
         new Observation.ComponentComponent { Code = new CodeableConcept("http://loinc.org", "8462-4"), Value = new Quantity(diastolic, "mm[Hg]", "http://unitsofmeasure.org") },
     ]);
+
+    /// <summary>A coded Observation (e.g. pregnancy status 82810-3 with a SNOMED CT value).</summary>
+    public PatientFixture Coded(string loinc, string snomed, int daysAgo) => Observed(loinc, daysAgo, o => o.Value = new CodeableConcept("http://snomed.info/sct", snomed));
+
+    /// <summary>An AllergyIntolerance as an EHR records it; any part may be left out.</summary>
+    public PatientFixture Allergy(string? system = null, string? code = null, string? display = null, string? text = null, string? category = "medication",
+        string? clinicalStatus = "active", string? verification = "confirmed", string? criticality = "high", string? type = "allergy")
+    {
+        var allergy = new AllergyIntolerance
+        {
+            Id = NextId("a"),
+            Patient = Subject,
+            Code = new CodeableConcept { Text = text },
+            RecordedDate = _now.AddYears(-3).ToString("yyyy-MM-dd", CultureInfo.InvariantCulture),
+        };
+        if (system is not null && code is not null)
+        {
+            allergy.Code.Coding.Add(new Coding(system, code, display));
+        }
+
+        if (clinicalStatus is not null)
+        {
+            allergy.ClinicalStatus = new CodeableConcept("http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical", clinicalStatus);
+        }
+
+        if (verification is not null)
+        {
+            allergy.VerificationStatus = new CodeableConcept("http://terminology.hl7.org/CodeSystem/allergyintolerance-verification", verification);
+        }
+
+        if (category is not null)
+        {
+            allergy.Category = [Hl7.Fhir.Utility.EnumUtility.ParseLiteral<AllergyIntolerance.AllergyIntoleranceCategory>(category)];
+        }
+
+        allergy.Criticality = criticality is null ? null : Hl7.Fhir.Utility.EnumUtility.ParseLiteral<AllergyIntolerance.AllergyIntoleranceCriticality>(criticality);
+        allergy.Type = type is null ? null : Hl7.Fhir.Utility.EnumUtility.ParseLiteral<AllergyIntolerance.AllergyIntoleranceType>(type);
+        Resources.Add(allergy);
+        return this;
+    }
+
+    /// <summary>An active medicine known only by a local code (no RxNorm, no name): nothing identifies it.</summary>
+    public PatientFixture UnnamedMedication(int daysAgo)
+    {
+        Resources.Add(new MedicationRequest
+        {
+            Id = NextId("m"),
+            Status = MedicationRequest.MedicationrequestStatus.Active,
+            Intent = MedicationRequest.MedicationRequestIntent.Order,
+            Medication = new CodeableConcept("http://hospital.example.org/formulary", "F-10293"),
+            Subject = Subject,
+            AuthoredOn = _now.AddDays(-daysAgo).ToString("yyyy-MM-dd", CultureInfo.InvariantCulture),
+        });
+        return this;
+    }
 
     public PatientFixture Smoker(int daysAgo) => Observed("72166-2", daysAgo, o => o.Value = new CodeableConcept("http://snomed.info/sct", "77176002"));
 
@@ -145,6 +206,7 @@ internal sealed class PatientFixture
             ["medicationRequests"] = r => r is MedicationRequest,
             ["encounters"] = r => r is Encounter,
             ["questionnaireResponses"] = r => r is QuestionnaireResponse,
+            ["allergies"] = r => r is AllergyIntolerance,
         };
         var prefetch = new JsonObject();
         foreach (var (key, matches) in all.Where(k => keys is null || keys.Contains(k.Key)))
@@ -209,6 +271,27 @@ internal sealed class PatientFixture
         Status = MedicationRequest.MedicationrequestStatus.Draft,
         Intent = MedicationRequest.MedicationRequestIntent.Order,
         Medication = new CodeableConcept("http://www.nlm.nih.gov/research/umls/rxnorm", rxnorm, display) { Text = display },
+        Subject = Subject,
+    };
+
+    /// <summary>A draft order whose medicine is any concept (e.g. a local code only).</summary>
+    public MedicationRequest Draft(CodeableConcept medicine) => new()
+    {
+        Id = NextId("draft"),
+        Status = MedicationRequest.MedicationrequestStatus.Draft,
+        Intent = MedicationRequest.MedicationRequestIntent.Order,
+        Medication = medicine,
+        Subject = Subject,
+    };
+
+    /// <summary>A draft order naming its medicine by reference to a contained Medication, as some EHRs send it.</summary>
+    public MedicationRequest DraftByReference(string rxnorm, string display) => new()
+    {
+        Id = NextId("draft"),
+        Status = MedicationRequest.MedicationrequestStatus.Draft,
+        Intent = MedicationRequest.MedicationRequestIntent.Order,
+        Contained = [new Medication { Id = "med", Code = new CodeableConcept("http://www.nlm.nih.gov/research/umls/rxnorm", rxnorm, display) { Text = display } }],
+        Medication = new ResourceReference("#med"),
         Subject = Subject,
     };
 

@@ -224,7 +224,8 @@ public sealed class PatientViewTests(CdsServer fixture) : IClassFixture<CdsServe
         foreach (var service in discovery["services"]!.AsArray())
         {
             Assert.False(string.IsNullOrWhiteSpace((string?)service!["usageRequirements"]));
-            Assert.Equal(7, service["prefetch"]!.AsObject().Count);
+            Assert.Equal(8, service["prefetch"]!.AsObject().Count);
+            Assert.Equal("AllergyIntolerance?patient={{context.patientId}}", (string)service["prefetch"]!["allergies"]!);
         }
     }
 
@@ -259,7 +260,8 @@ public sealed class PatientViewTests(CdsServer fixture) : IClassFixture<CdsServe
         var binaryOutcomes = Directory.GetFiles(Path.Combine(TestServices.RepositoryRoot, "models", "outcomes"), "*.json")
             .Select(f => JsonNode.Parse(File.ReadAllText(f))!).Where(o => (string?)o["kind"] is null or "binary").Select(o => $"risk-{(string)o["id"]!}");
         var codes = topics["concept"]!.AsArray().Select(c => (string)c!["code"]!).ToHashSet(StringComparer.Ordinal);
-        Assert.Equal(binaryOutcomes.Concat(["recommendations", "order-contraindication", "order-duplicate", "order-caution"]).Order(StringComparer.Ordinal),
+        Assert.Equal(binaryOutcomes.Concat(["recommendations", "order-contraindication", "order-duplicate", "order-caution", "order-allergy", "order-interaction",
+            "order-not-checked", "order-summary"]).Order(StringComparer.Ordinal),
             codes.Order(StringComparer.Ordinal));
     }
 }

@@ -53,10 +53,10 @@ public sealed class PrefetchTests(CdsServer fixture) : IClassFixture<CdsServer>
         Assert.True(status == 200, text);
         Assert.Equal(Cds.Seen(full), Cds.Seen(body));
         var requests = await RequestsForAsync(patient.Id);
-        Assert.Equal(["/fhir/R4/Condition", "/fhir/R4/Observation"], requests.Select(r => r.Url.Split('?')[0]).Distinct().Order(StringComparer.Ordinal));
+        Assert.Equal(["/fhir/R4/AllergyIntolerance", "/fhir/R4/Condition", "/fhir/R4/Observation"], requests.Select(r => r.Url.Split('?')[0]).Distinct().Order(StringComparer.Ordinal));
         Assert.All(requests, r => Assert.Equal($"Bearer {token}", r.Authorization));
         var stored = await (await fixture.Server.StoredCallsAsync(Ct)).FindAsync("healthrec-patient-risk", (string)call["hookInstance"]!, Ct);
-        Assert.Equal("prefetch, fhirServer for observations, conditions", stored!.DataSource);
+        Assert.Equal("prefetch, fhirServer for observations, conditions, allergies", stored!.DataSource);
     }
 
     [Fact]
@@ -70,7 +70,7 @@ public sealed class PrefetchTests(CdsServer fixture) : IClassFixture<CdsServer>
 
         Assert.True(status == 200, text);
         Assert.Equal(Cds.Seen(full), Cds.Seen(body));
-        Assert.Equal(7, (await RequestsForAsync(patient.Id)).Select(r => r.Url.Split('?')[0]).Distinct().Count());
+        Assert.Equal(8, (await RequestsForAsync(patient.Id)).Select(r => r.Url.Split('?')[0]).Distinct().Count());
     }
 
     [Fact]
