@@ -46,21 +46,8 @@ public class CdsHookBenchmarks : IDisposable
         _cards = _app.Services.GetRequiredService<PatientRiskCards>();
         _json = _app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<Microsoft.AspNetCore.Http.Json.JsonOptions>>().Value.SerializerOptions;
 
-        var templates = _catalog.Find("healthrec-patient-risk")[0].Prefetch!;
-        var codes = templates["observations"].Split("code=")[1].Split(',').Select(c => c.Split('|')[1]).ToHashSet(StringComparer.Ordinal);
-        var groups = RecordReaderInput.Groups(Path.Combine(root, "data", "sample"));
-        var patient = groups.OrderByDescending(g => g.Resources.Count(r => r is not Observation o || o.Code.Coding.Any(c => c.Code is { } code && codes.Contains(code)))).First();
-        var prefetch = new JsonObject();
-        foreach (var (key, template) in templates)
-        {
-            var type = template.Split('?')[0].Split('/')[0];
-            var found = patient.Resources.Where(r => r.TypeName == type && (r is not Observation o || o.Code.Coding.Any(c => c.Code is { } code && codes.Contains(code)))).ToList();
-            Resources += found.Count;
-            prefetch[key] = type == "Patient" ? JsonNode.Parse(FhirJson.Serialize(found.Single()))
-                : found.Count == 0 ? null
-                : JsonNode.Parse(FhirJson.Serialize(new Bundle { Type = Bundle.BundleType.Searchset, Entry = [.. found.Select(r => new Bundle.EntryComponent { Resource = r })] }));
-        }
-
+        var (patient, prefetch, resources) = DemoPrefetch.Fullest(_catalog.Find("healthrec-patient-risk")[0].Prefetch!);
+        Resources = resources;
         var call = new JsonObject
         {
             ["hook"] = "patient-view",
@@ -190,6 +177,36 @@ internal static class RecordReaderInput
 {
     public static List<PatientResources> Groups(string folder) =>
         [.. new NdjsonSource(folder).ReadAsync(new IngestionReport(), default).ToBlockingEnumerable()];
+}
+
+/// <summary>The demo cohort's fullest record as the prefetch an EHR computes from a service's templates.</summary>
+internal static class DemoPrefetch
+{
+    /// <summary>
+    /// The patient with the most resources the templates ask for, and each key's data (searchsets as Bundles, Observations
+    /// only of the template's codes); <paramref name="extra"/> gives a type's resources where the cohort has none.
+    /// </summary>
+    public static (PatientResources Patient, JsonObject Prefetch, int Resources) Fullest(IReadOnlyDictionary<string, string> templates,
+        Func<string, string, IReadOnlyList<Resource>?>? extra = null)
+    {
+        var codes = templates["observations"].Split("code=")[1].Split(',').Select(c => c.Split('|')[1]).ToHashSet(StringComparer.Ordinal);
+        bool Asked(Resource r) => r is not Observation o || o.Code.Coding.Any(c => c.Code is { } code && codes.Contains(code));
+        var groups = RecordReaderInput.Groups(Path.Combine(Repository.Root, "data", "sample"));
+        var patient = groups.OrderByDescending(g => g.Resources.Count(Asked)).First();
+        var resources = 0;
+        var prefetch = new JsonObject();
+        foreach (var (key, template) in templates)
+        {
+            var type = template.Split('?')[0].Split('/')[0];
+            var found = extra?.Invoke(type, patient.PatientKey) ?? [.. patient.Resources.Where(r => r.TypeName == type && Asked(r))];
+            resources += found.Count;
+            prefetch[key] = type == "Patient" ? JsonNode.Parse(FhirJson.Serialize(found.Single()))
+                : found.Count == 0 ? null
+                : JsonNode.Parse(FhirJson.Serialize(new Bundle { Type = Bundle.BundleType.Searchset, Entry = [.. found.Select(r => new Bundle.EntryComponent { Resource = r })] }));
+        }
+
+        return (patient, prefetch, resources);
+    }
 }
 
 internal static class StageTimer

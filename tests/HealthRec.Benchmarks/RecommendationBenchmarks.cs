@@ -36,7 +36,9 @@ public class RecommendationBenchmarks : IDisposable
         _predictors = OutcomePredictor.LoadCurrent(models, featurizer, terminology);
         var outcomes = OutcomeFiles.Load(Path.Combine(Repository.Root, OutcomeFiles.DefaultFolder), terminology).Select(o => o.Id).ToHashSet(StringComparer.Ordinal);
         var vocabulary = RuleVocabulary.Of(featurizer, terminology);
-        var catalog = InterventionCatalogFiles.Load(Path.Combine(Repository.Root, InterventionCatalogFiles.DefaultFile), terminology, vocabulary, outcomes);
+        // As the server loads it: every medicine passes the medication-safety checks.
+        var catalog = InterventionCatalogFiles.Load(Path.Combine(Repository.Root, InterventionCatalogFiles.DefaultFile), terminology, vocabulary, outcomes)
+            .WithSafety(new Clinical.Safety.MedicationSafety(MedicationSafetyFiles.Load(Path.Combine(Repository.Root, MedicationSafetyFiles.DefaultFile), terminology), terminology));
         _recommender = new Recommender(catalog, featurizer, _predictors);
         _ranker = HybridRanker.LoadCurrent(models) ?? throw new InvalidOperationException("No recommender under models/: train one with healthrec train --outcome recommender.");
         _hybrid = new Recommender(catalog, featurizer, _predictors, _ranker);

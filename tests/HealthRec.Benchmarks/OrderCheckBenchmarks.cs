@@ -1,0 +1,140 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using BenchmarkDotNet.Attributes;
+using Hl7.Fhir.Model;
+using HealthRec.Clinical.Records;
+using HealthRec.Clinical.Safety;
+using HealthRec.Fhir;
+using HealthRec.Fhir.Ingestion;
+using HealthRec.Server.CdsHooks;
+using HealthRec.Server.Models;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace HealthRec.Benchmarks;
+
+/// <summary>
+/// One order-sign call with five draft orders (metformin, lisinopril, atorvastatin, ibuprofen, amlodipine) without its
+/// HTTP, on the demo cohort's fullest record as a CDS prefetch (with an allergy list): body read and checked, prefetch
+/// parsed, record mapped, drafts read, every draft checked against the medication-safety knowledge base with the others
+/// counted as taken, cards with their alternatives, response serialized. <see cref="SafetyChecks"/> is the medication-safety
+/// part alone — the five drafts checked on the mapped record — which is what the knowledge base adds to the call.
+/// </summary>
+[MemoryDiagnoser]
+public class OrderCheckBenchmarks : IDisposable
+{
+    private WebApplication _app = null!;
+    private byte[] _body = [];
+    private CdsServiceCatalog _catalog = null!;
+    private HookDataResolver _resolver = null!;
+    private FhirRecordMapper _mapper = null!;
+    private ModelCatalog _models = null!;
+    private OrderCheckCards _cards = null!;
+    private MedicationSafety _safety = null!;
+    private JsonSerializerOptions _json = null!;
+    private PatientRecord _record = null!;
+    private DraftOrders _drafts = null!;
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        _app = BenchmarkServer.Build();
+        _catalog = _app.Services.GetRequiredService<CdsServiceCatalog>();
+        _resolver = _app.Services.GetRequiredService<HookDataResolver>();
+        _mapper = _app.Services.GetRequiredService<FhirRecordMapper>();
+        _models = _app.Services.GetRequiredService<ModelCatalog>();
+        _cards = _app.Services.GetRequiredService<OrderCheckCards>();
+        _safety = _app.Services.GetRequiredService<MedicationSafety>();
+        _json = _app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<Microsoft.AspNetCore.Http.Json.JsonOptions>>().Value.SerializerOptions;
+
+        var service = _catalog.Find("healthrec-order-check").Single(s => s.Hook == "order-sign");
+        AllergyIntolerance Allergy(string patientKey) => new()
+        {
+            Id = "allergy-1",
+            Patient = new ResourceReference($"Patient/{patientKey}"),
+            ClinicalStatus = new CodeableConcept("http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical", "active"),
+            Category = [AllergyIntolerance.AllergyIntoleranceCategory.Medication],
+            Code = new CodeableConcept("http://snomed.info/sct", "91936005", "Allergy to penicillin"),
+        };
+        var (patient, prefetch, resources) = DemoPrefetch.Fullest(service.Prefetch!, (type, key) => type == "AllergyIntolerance" ? [Allergy(key)] : null);
+
+        (string Code, string Display)[] medicines =
+        [
+            ("860975", "24 HR Metformin hydrochloride 500 MG Extended Release Oral Tablet"), ("314076", "lisinopril 10 MG Oral Tablet"),
+            ("617312", "atorvastatin 40 MG Oral Tablet"), ("310965", "Ibuprofen 200 MG Oral Tablet"), ("197361", "amlodipine 5 MG Oral Tablet"),
+        ];
+        var drafts = new Bundle
+        {
+            Type = Bundle.BundleType.Collection,
+            Entry = [.. medicines.Select((m, i) => new Bundle.EntryComponent
+            {
+                Resource = new MedicationRequest
+                {
+                    Id = $"draft-{i}",
+                    Status = MedicationRequest.MedicationrequestStatus.Draft,
+                    Intent = MedicationRequest.MedicationRequestIntent.Order,
+                    Medication = new CodeableConcept("http://www.nlm.nih.gov/research/umls/rxnorm", m.Code, m.Display) { Text = m.Display },
+                    Subject = new ResourceReference($"Patient/{patient.PatientKey}"),
+                },
+            })],
+        };
+        var call = new JsonObject
+        {
+            ["hook"] = "order-sign",
+            ["hookInstance"] = Guid.NewGuid().ToString(),
+            ["context"] = new JsonObject
+            {
+                ["userId"] = "Practitioner/example",
+                ["patientId"] = patient.PatientKey,
+                ["draftOrders"] = JsonNode.Parse(FhirJson.Serialize(drafts)),
+            },
+            ["prefetch"] = prefetch,
+        };
+        _body = JsonSerializer.SerializeToUtf8Bytes(call);
+        var answered = Answer();
+        Console.WriteLine($"// order-sign body: {resources} resources and 5 drafts, {_body.Length:N0} bytes; {answered} bytes answered");
+        using var document = JsonDocument.Parse(_body);
+        var request = CdsRequestReader.Read(document.RootElement, _catalog.Find("healthrec-order-check"), [])!;
+        var data = _resolver.ResolveAsync(request, service, TimeSpan.FromSeconds(1), default).GetAwaiter().GetResult();
+        _record = _mapper.Map(data.Resources!, data.Report)!;
+        _drafts = _cards.ReadDrafts(request.DraftOrders!.Value, DateTimeOffset.UtcNow, data.Report);
+    }
+
+    [Benchmark]
+    public int Answer()
+    {
+        using var body = JsonDocument.Parse(_body);
+        var services = _catalog.Find("healthrec-order-check");
+        var request = CdsRequestReader.Read(body.RootElement, services, [])!;
+        var service = services.Single(s => s.Hook == request.Hook);
+        var data = _resolver.ResolveAsync(request, service, TimeSpan.FromSeconds(1), default).GetAwaiter().GetResult();
+        var record = _mapper.Map(data.Resources!, data.Report)!;
+        var at = DateTimeOffset.UtcNow;
+        var context = new CardContext(new Uri("http://127.0.0.1:5000/"), "healthrec-order-check", request.HookInstance, request.PatientId);
+        using var lease = _models.Lease();
+        var answer = _cards.Build(lease.Models, record, at, _cards.ReadDrafts(request.DraftOrders!.Value, at, data.Report), null, context);
+        return CdsResponse.Body(CdsResponse.SerializeCards(answer.Cards, _json)).Length;
+    }
+
+    /// <summary>The five drafts checked against the record, the others counted as taken: the knowledge base's share of the call.</summary>
+    [Benchmark]
+    public int SafetyChecks()
+    {
+        var at = DateTimeOffset.UtcNow;
+        var findings = 0;
+        foreach (var draft in _drafts.Orders)
+        {
+            var alongside = _drafts.Orders.Where(d => !ReferenceEquals(d, draft) && d.AsTaken is not null).Select(d => d.AsTaken!).ToList();
+            findings += _safety.Check(draft.Medicine, _record, at, alongside).Count;
+        }
+
+        return findings;
+    }
+
+    [GlobalCleanup]
+    public void Dispose()
+    {
+        _app.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        GC.SuppressFinalize(this);
+    }
+}
