@@ -13,6 +13,12 @@ public sealed record PatientResources(string PatientKey, IReadOnlyList<Resource>
     /// each with why: the record then says the list is unavailable rather than empty.
     /// </summary>
     public IReadOnlyDictionary<string, string> Unavailable { get; init; } = new Dictionary<string, string>(StringComparer.Ordinal);
+
+    /// <summary>
+    /// The FHIR server refused the caller's token: the patient read answered 401 or 403, or a search 401 (a 403 on one
+    /// search is that type not permitted, and only makes its list unavailable).
+    /// </summary>
+    public bool Refused { get; init; }
 }
 
 /// <summary>Reads the patient a reference points at, however the source writes it.</summary>

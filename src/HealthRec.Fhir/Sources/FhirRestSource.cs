@@ -109,8 +109,9 @@ public sealed class FhirRestSource(HttpClient httpClient, Uri baseUrl, FhirRestS
     private async Task<PatientResources> FetchAsync(FhirClient client, string patientId, IngestionReport report, CancellationToken cancellationToken)
     {
         var origin = $"{baseUrl.Host}:{baseUrl.Port}";
-        var patientTask = ReadPatientAsync(client, patientId, report, origin, cancellationToken);
-        var searches = PatientTypes.Select(type => SearchAllAsync(client, type, patientId, report, origin, cancellationToken)).ToList();
+        var refused = 0;
+        var patientTask = ReadPatientAsync(client, patientId, report, origin, () => Interlocked.Exchange(ref refused, 1), cancellationToken);
+        var searches = PatientTypes.Select(type => SearchAllAsync(client, type, patientId, report, origin, () => Interlocked.Exchange(ref refused, 1), cancellationToken)).ToList();
         var resources = new List<Resource>();
         if (await patientTask is { } patient)
         {
@@ -133,10 +134,10 @@ public sealed class FhirRestSource(HttpClient httpClient, Uri baseUrl, FhirRestS
             }
         }
 
-        return new PatientResources(patientId, resources, origin) { Unavailable = unavailable };
+        return new PatientResources(patientId, resources, origin) { Unavailable = unavailable, Refused = Volatile.Read(ref refused) == 1 };
     }
 
-    private static async Task<Patient?> ReadPatientAsync(FhirClient client, string patientId, IngestionReport report, string origin,
+    private static async Task<Patient?> ReadPatientAsync(FhirClient client, string patientId, IngestionReport report, string origin, Action refused,
         CancellationToken cancellationToken)
     {
         try
@@ -146,13 +147,18 @@ public sealed class FhirRestSource(HttpClient httpClient, Uri baseUrl, FhirRestS
         catch (FhirOperationException ex)
         {
             report.Problem(ProblemKind.SourceUnavailable, $"Patient/{patientId} ({origin})", $"read failed with HTTP {(int)ex.Status}");
+            if (ex.Status is System.Net.HttpStatusCode.Unauthorized or System.Net.HttpStatusCode.Forbidden)
+            {
+                refused();
+            }
+
             return null;
         }
     }
 
     // The resources found, and why the list is incomplete when a page of it could not be had (null when complete).
     private async Task<(string Type, List<Resource> Found, string? Failure)> SearchAllAsync(FhirClient client, string type, string patientId,
-        IngestionReport report, string origin, CancellationToken cancellationToken)
+        IngestionReport report, string origin, Action refused, CancellationToken cancellationToken)
     {
         var found = new List<Resource>();
         try
@@ -178,6 +184,12 @@ public sealed class FhirRestSource(HttpClient httpClient, Uri baseUrl, FhirRestS
         catch (FhirOperationException ex)
         {
             report.Problem(ProblemKind.SourceUnavailable, $"{type}?patient={patientId} ({origin})", $"search failed with HTTP {(int)ex.Status}");
+            // 401: the token is not accepted at all. A 403 on one type is that type not permitted: the list is unavailable.
+            if (ex.Status is System.Net.HttpStatusCode.Unauthorized)
+            {
+                refused();
+            }
+
             return (type, found, $"the FHIR server refused the {type} search with HTTP {(int)ex.Status}");
         }
 
