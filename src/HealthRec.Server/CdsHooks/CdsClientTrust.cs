@@ -243,15 +243,20 @@ internal sealed partial class JwksCache(IHttpClientFactory httpClients, TimeProv
         }
 
         var url = jku ?? client.JwksUrl;
-        if (url is null)
-        {
-            return null;
-        }
+        return url is null ? null : await FindAtAsync(url, kid, cancellationToken);
+    }
 
+    /// <summary>
+    /// The key <paramref name="kid"/> of the JWK Set at <paramref name="url"/> (a URL the caller trusts: configured, or from
+    /// the EHR's SMART configuration). Without a kid, the set's only key (OpenID Connect Core §10.1 asks for a kid only
+    /// when a set holds several); never a guess among several.
+    /// </summary>
+    public async Task<JsonWebKey?> FindAtAsync(string url, string? kid, CancellationToken cancellationToken)
+    {
         var now = time.GetUtcNow();
         if (_remote.TryGetValue(url, out var cached))
         {
-            var key = cached.Keys.FirstOrDefault(k => k.Kid == kid);
+            var key = Select(cached.Keys, kid);
             if ((key is not null && now - cached.FetchedAt < Lifetime) || now - cached.FetchedAt < MinRefresh)
             {
                 return key;
@@ -261,12 +266,15 @@ internal sealed partial class JwksCache(IHttpClientFactory httpClients, TimeProv
         var keys = await FetchAsync(url, cancellationToken);
         if (keys is null)
         {
-            return cached.Keys?.FirstOrDefault(k => k.Kid == kid);
+            return cached.Keys is null ? null : Select(cached.Keys, kid);
         }
 
         _remote[url] = (keys, now);
-        return keys.FirstOrDefault(k => k.Kid == kid);
+        return Select(keys, kid);
     }
+
+    private static JsonWebKey? Select(IReadOnlyList<JsonWebKey> keys, string? kid) =>
+        kid is { Length: > 0 } ? keys.FirstOrDefault(k => k.Kid == kid) : keys.Count == 1 ? keys[0] : null;
 
     internal static IReadOnlyList<JsonWebKey> Parse(string json) =>
         [.. new JsonWebKeySet(json).Keys.Where(k => k.Kty is "RSA" or "EC" && !k.HasPrivateKey)];
