@@ -19,6 +19,8 @@ internal sealed class Browser : IDisposable
 
     public IEnumerable<string> Cookies => _cookies.GetAllCookies().Select(c => c.Value);
 
+    public IEnumerable<string> CookieNames => _cookies.GetAllCookies().Where(c => !c.Expired).Select(c => c.Name);
+
     public async Task<Visit> FollowAsync(Uri start, Func<Uri, Uri>? tamper = null)
     {
         var urls = new List<Uri>();

@@ -172,7 +172,35 @@ async function handleAdmin(req, res, url) {
     const context = { patient, need_patient_banner: url.searchParams.get('need_patient_banner') !== 'false' };
     // A CDS card's link carries appContext; the EHR hands it to the app in the token response (CDS Hooks 2.0, Link).
     if (url.searchParams.get('appContext')) context.appContext = url.searchParams.get('appContext');
-    return send(res, 200, { launch: auth.newLaunch(context) }, 'application/json');
+    if (url.searchParams.get('encounter')) context.encounter = url.searchParams.get('encounter');
+    if (url.searchParams.get('style') === 'true') context.smart_style_url = `http://127.0.0.1:${port}/__admin/style`;
+    return send(res, 200, { launch: auth.newLaunch(context, Number(url.searchParams.get('pad') ?? 0)) }, 'application/json');
+  }
+  // The EHR's look, for smart_style_url (SMART App Launch 2.2): colours and fonts, one of them not a colour at all.
+  if (url.pathname === '/__admin/style' && req.method === 'GET') {
+    return send(res, 200, { color_background: '#f3f7fb', color_highlight: '#0b6e4f', color_text: 'red; } body { display: none', font_family_body: 'Helvetica, Arial, sans-serif' },
+      'application/json');
+  }
+  // An EHR chart page that embeds SMART apps side by side, one iframe per `frame` URL (named a, b, …), as EHRs embed them.
+  // Each frame starts once the one before it has loaded: oidc-provider renews the browser's sign-in cookie on every
+  // authorization, so two authorizations finishing at the same instant in one browser race at this test EHR (HealthRec's
+  // side of concurrent launches is tested with a launch held at the EHR's sign-in while another completes).
+  if (url.pathname === '/__admin/chart' && req.method === 'GET') {
+    const escape = (text) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+    const frames = url.searchParams.getAll('frame').map((src, i) =>
+      `<iframe name="${String.fromCharCode(97 + i)}" data-src="${escape(src)}" width="820" height="950"></iframe>`);
+    const script = `const frames = [...document.querySelectorAll('iframe')];
+frames.forEach((f, i) => { if (frames[i + 1]) f.addEventListener('load', () => { if (!frames[i + 1].src) frames[i + 1].src = frames[i + 1].dataset.src; }); });
+if (frames[0]) frames[0].src = frames[0].dataset.src;`;
+    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+    return res.end(`<!DOCTYPE html><title>EHR chart</title>${frames.join('')}<script>${script}</script>`);
+  }
+  if (url.pathname === '/__admin/next-secret' && req.method === 'POST') {
+    auth.setNextSecret(url.searchParams.get('value'));
+    return send(res, 200, { ok: true }, 'application/json');
+  }
+  if (url.pathname === '/__admin/rotate-keys' && req.method === 'POST') {
+    return send(res, 200, { revoked: auth.rotateKeys() }, 'application/json');
   }
   if (url.pathname === '/__admin/auth-policy' && req.method === 'POST') {
     return send(res, 200, auth.setPolicy({
@@ -181,6 +209,10 @@ async function handleAdmin(req, res, url) {
       v1Only: url.searchParams.get('v1only') === 'true',
       accessTokenTtl: Number(url.searchParams.get('access_token_ttl') ?? 3600),
       account: url.searchParams.get('account') ?? undefined,
+      rawBasic: url.searchParams.get('raw_basic') === 'true',
+      refuseBasic: url.searchParams.get('refuse_basic') === 'true',
+      refuseRefresh: url.searchParams.get('refuse_refresh') === 'true',
+      denyWith: url.searchParams.get('deny_with') ?? undefined,
     }), 'application/json');
   }
   if (url.pathname === '/__admin/token' && req.method === 'POST') {
@@ -213,6 +245,10 @@ async function handle(req, res) {
 
   if (url.pathname === '/oauth' || url.pathname.startsWith('/oauth/')) return auth.handle(req, res);
   if (!url.pathname.startsWith(BASE)) return send(res, 404, outcome('error', 'not-found', `Base is ${BASE}`));
+  // An access token the EHR no longer accepts (its keys rotated) is refused; requests without one, or with a token this
+  // server did not issue, are served as before (the other tests use none).
+  const bearer = /^Bearer (.+)$/i.exec(req.headers.authorization ?? '')?.[1];
+  if (bearer && auth.isRevoked(bearer)) return send(res, 401, outcome('error', 'login', 'The access token is no longer accepted'));
   const path = url.pathname.slice(BASE.length) || '/';
   if (req.method === 'GET' && path === '/metadata') return send(res, 200, capabilityStatement());
   if (req.method === 'GET' && path === '/.well-known/smart-configuration') return send(res, 200, auth.smartConfiguration(), 'application/json');

@@ -5,8 +5,8 @@ namespace HealthRec.Server.Smart;
 
 /// <summary>
 /// The SMART app's audit records: a launch (EHR or standalone), the token exchange at the callback, and each patient
-/// view (which reads the record from the EHR's FHIR server) — who (the app's client id at that EHR), which EHR, which
-/// patient, and the outcome. The handlers name what they learnt in <see cref="HttpContext.Items"/>; this filter writes
+/// view (which reads the record from the EHR's FHIR server) — who (the clinician the EHR's id_token named, and the app's
+/// client id at that EHR), which EHR, which patient, and the outcome. The handlers name what they learnt in <see cref="HttpContext.Items"/>; this filter writes
 /// the record once the answer is known and before it is sent (503 when it cannot be written). No token is recorded.
 /// </summary>
 internal sealed class SmartAuditFilter(string subtype) : IEndpointFilter
@@ -14,10 +14,19 @@ internal sealed class SmartAuditFilter(string subtype) : IEndpointFilter
     private const string Issuer = "healthrec.audit.issuer";
     private const string Client = "healthrec.audit.client";
     private const string Patient = "healthrec.audit.patient";
+    private const string User = "healthrec.audit.user";
 
-    /// <summary>What a SMART handler learnt for the audit record: the EHR's FHIR server, HealthRec's client id there, the patient.</summary>
-    public static void Note(HttpContext http, string? issuer = null, string? client = null, string? patient = null)
+    /// <summary>
+    /// What a SMART handler learnt for the audit record: the EHR's FHIR server, HealthRec's client id there, the patient,
+    /// and the person signed in (the id_token's fhirUser).
+    /// </summary>
+    public static void Note(HttpContext http, string? issuer = null, string? client = null, string? patient = null, string? user = null)
     {
+        if (user is not null)
+        {
+            http.Items[User] = user;
+        }
+
         if (issuer is not null)
         {
             http.Items[Issuer] = issuer;
@@ -45,9 +54,15 @@ internal sealed class SmartAuditFilter(string subtype) : IEndpointFilter
         var type = subtype == "smart-view" ? AuditEvents.Rest : AuditEvents.UserAuthentication;
         var action = subtype == "smart-view" ? AuditEvent.AuditEventAction.R : AuditEvent.AuditEventAction.E;
         var audit = AuditEvents.New(type, subtype, action, time.GetUtcNow(), outcome, http.TraceIdentifier);
+        // The clinician the EHR's id_token named is who read the record; the app is the agent they read it through.
+        if (http.Items[User] is string user)
+        {
+            audit.User(user, "signed in at the EHR (id_token fhirUser)");
+        }
+
         if (http.Items[Client] is string client)
         {
-            audit.Application(http.Items[Issuer] as string ?? AuditCodes.Uri, client, "HealthRec SMART app", requestor: true);
+            audit.Application(http.Items[Issuer] as string ?? AuditCodes.Uri, client, "HealthRec SMART app", requestor: http.Items[User] is null);
         }
         else
         {

@@ -43,6 +43,7 @@ public static partial class SmartEndpoints
             .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { AllowAutoRedirect = false });
         builder.Services.AddSingleton<PatientViewBuilder>();
         builder.Services.AddSingleton<SmartSessions>();
+        builder.Services.AddSingleton<IdentityTokens>();
         return builder;
     }
 
@@ -55,7 +56,10 @@ public static partial class SmartEndpoints
         smart.MapGet("/launch", SmartLaunch.EhrLaunchAsync).WithName("SmartEhrLaunch").AddEndpointFilter(new SmartAuditFilter("smart-launch"));
         smart.MapGet("/login", SmartLaunch.StandaloneLaunchAsync).WithName("SmartStandaloneLaunch").AddEndpointFilter(new SmartAuditFilter("smart-launch"));
         smart.MapGet("/callback", SmartLaunch.CallbackAsync).WithName("SmartCallback").AddEndpointFilter(new SmartAuditFilter("smart-token"));
-        smart.MapGet("/app", AppAsync).WithName("SmartPatientView").AddEndpointFilter(new SmartAuditFilter("smart-view"));
+        smart.MapGet("/app/{launch}", AppAsync).WithName("SmartPatientView").AddEndpointFilter(new SmartAuditFilter("smart-view"));
+        // The app's address before launches had their own: open it from the chart again.
+        smart.MapGet("/app", () => Error(401, "No HealthRec session", ["Open HealthRec from the patient's chart in the EHR (or its card's link) to sign in."]))
+            .WithName("SmartPatientViewWithoutLaunch");
         smart.MapGet("/preview", PreviewAsync).WithName("PreviewPatient").AddEndpointFilter(new SmartAuditFilter("smart-view"));
         // The public keys of HealthRec's asymmetric clients, for EHRs to register by URL (SMART confidential-asymmetric).
         smart.MapGet("/jwks.json", (Microsoft.Extensions.Options.IOptions<SmartOptions> options) => TypedResults.Json(new Dictionary<string, object>
@@ -65,32 +69,57 @@ public static partial class SmartEndpoints
         return app;
     }
 
-    internal static async Task<IResult> AppAsync(HttpContext http, string? sbp, string? ldl, string? hba1c, string? bmi, string? smoking,
+    // One launch, one patient: the launch named in the path, its session found only with the id its own cookie holds (a
+    // cookie no other launch's page is sent), so a tab or frame of another launch can never show this one's patient.
+    internal static async Task<IResult> AppAsync(HttpContext http, string launch, string? sbp, string? ldl, string? hba1c, string? bmi, string? smoking,
         SmartSessions sessions, Microsoft.Extensions.Options.IOptions<SmartOptions> options, ModelCatalog models, FhirRecordMapper mapper, PatientViewBuilder views,
         IHttpClientFactory clients, TimeProvider time, ILoggerFactory logs, Data.InvocationStore calls)
     {
-        var id = http.Request.Cookies[SmartSessions.CookieName];
+        var id = SmartSessions.IsLaunchKey(launch) ? http.Request.Cookies[SmartSessions.CookieName(launch)] : null;
         var session = await sessions.FindAsync(id, http.RequestAborted);
-        if (session is not null)
+        if (session is not null && !string.Equals(session.LaunchKey, launch, StringComparison.Ordinal))
         {
-            session = await SmartLaunch.FreshAsync(id!, session, options.Value, clients, sessions, time, logs.CreateLogger(nameof(SmartLaunch)), http.RequestAborted);
+            session = null;
         }
 
+        var logger = logs.CreateLogger(nameof(SmartLaunch));
         if (session is not null)
         {
-            SmartAuditFilter.Note(http, issuer: session.Issuer, client: session.ClientId);
+            session = await SmartLaunch.FreshAsync(id!, session, options.Value, clients, sessions, time, logger, http.RequestAborted);
         }
 
         if (session is null)
         {
-            return Error(401, "No HealthRec session", ["Open HealthRec from the patient's chart in the EHR (or its card's link) to sign in."]);
+            return Error(401, "No HealthRec session for this launch",
+                ["This page's sign-in has ended or belongs to another window. Open HealthRec again from the patient's chart in the EHR (or its card's link)."]);
         }
 
+        SmartAuditFilter.Note(http, issuer: session.Issuer, client: session.ClientId, user: session.FhirUser);
         var problems = new List<string>();
         var whatIf = WhatIf(sbp, ldl, hba1c, bmi, smoking, problems);
-        return problems.Count > 0 ? Error(400, "The request is not valid", problems)
-            : await ViewAsync(http, new Uri(session.Issuer), session.Patient, session.AccessToken, whatIf, session.NeedPatientBanner, [], models, mapper, views, clients, time,
-                await OpenedFromAsync(session, calls, http.RequestAborted));
+        if (problems.Count > 0)
+        {
+            return Error(400, "The request is not valid", problems);
+        }
+
+        var openedFrom = await OpenedFromAsync(session, calls, http.RequestAborted);
+        var page = new PageContext(session.NeedPatientBanner, [], openedFrom, session.Encounter, session.Style);
+        var (result, refused) = await ViewAsync(http, new Uri(session.Issuer), session.Patient, session.AccessToken, whatIf, page, models, mapper, views, clients, time);
+        if (refused)
+        {
+            // The EHR no longer accepts the access token (its keys rotated, the token was revoked): refresh once and read again.
+            var refreshed = await SmartLaunch.FreshAsync(id!, session, options.Value, clients, sessions, time, logger, http.RequestAborted, force: true);
+            (result, refused) = refreshed is null ? (null, true)
+                : await ViewAsync(http, new Uri(refreshed.Issuer), refreshed.Patient, refreshed.AccessToken, whatIf, page, models, mapper, views, clients, time);
+            if (refused)
+            {
+                await sessions.RemoveAsync(id!, http.RequestAborted);
+                return Error(401, "The EHR no longer accepts this session",
+                    ["Its FHIR server refused HealthRec's access token, and the session could not be renewed.", "Open HealthRec again from the patient's chart to sign in again. Nothing was shown."]);
+            }
+        }
+
+        return result!;
     }
 
     // The card that opened the app, from the appContext its link carried: found among the stored calls, and only when that
@@ -145,7 +174,10 @@ public static partial class SmartEndpoints
             return Error(400, "The request is not valid", problems);
         }
 
-        return await ViewAsync(http, server!, patient!, null, whatIf, showBanner: true, [("iss", iss!), ("patient", patient!)], models, mapper, views, clients, time, null);
+        var (result, refused) = await ViewAsync(http, server!, patient!, null, whatIf, new PageContext(true, [("iss", iss!), ("patient", patient!)], null, null, null),
+            models, mapper, views, clients, time);
+        return refused ? Error(502, "The patient's record could not be read", [$"The FHIR server at {server!.GetLeftPart(UriPartial.Authority)} refused the reads (it asks for a token)."])
+            : result!;
     }
 
     private static WhatIfRequest WhatIf(string? sbp, string? ldl, string? hba1c, string? bmi, string? smoking, List<string> problems)
@@ -160,10 +192,13 @@ public static partial class SmartEndpoints
         return whatIf;
     }
 
-    // The patient read from the FHIR server (with the session's access token, if any), mapped, estimated and shown.
-    private static async Task<IResult> ViewAsync(HttpContext http, Uri server, string patient, string? token, WhatIfRequest whatIf, bool showBanner,
-        List<(string, string)> formFields, ModelCatalog models, FhirRecordMapper mapper, PatientViewBuilder views, IHttpClientFactory clients, TimeProvider time,
-        Data.CdsCardRecord? openedFrom)
+    /// <summary>What the page shows beside the view: the banner or not, fields the what-if form keeps, the card that opened it, the encounter, the EHR's style.</summary>
+    private sealed record PageContext(bool ShowBanner, List<(string, string)> FormFields, Data.CdsCardRecord? OpenedFrom, string? Encounter, SmartStyle? Style);
+
+    // The patient read from the FHIR server (with the session's access token, if any), mapped, estimated and shown; or
+    // Refused when the server did not accept the token (the caller decides whether to refresh and read again).
+    private static async Task<(IResult? Result, bool Refused)> ViewAsync(HttpContext http, Uri server, string patient, string? token, WhatIfRequest whatIf,
+        PageContext page, ModelCatalog models, FhirRecordMapper mapper, PatientViewBuilder views, IHttpClientFactory clients, TimeProvider time)
     {
         SmartAuditFilter.Note(http, issuer: server.AbsoluteUri, patient: patient);
         var report = new IngestionReport();
@@ -176,24 +211,31 @@ public static partial class SmartEndpoints
         }
         catch (Exception ex) when (ex is HttpRequestException or Hl7.Fhir.Rest.FhirOperationException or OperationCanceledException && !http.RequestAborted.IsCancellationRequested)
         {
-            return Error(502, "The patient's record could not be read", [$"The FHIR server at {server.GetLeftPart(UriPartial.Authority)} did not answer in time or refused the reads."]);
+            return (Error(502, "The patient's record could not be read", [$"The FHIR server at {server.GetLeftPart(UriPartial.Authority)} did not answer in time or refused the reads."]), false);
+        }
+
+        if (resources is { Refused: true })
+        {
+            return (null, true);
         }
 
         var fhirPatient = resources?.Resources.OfType<Hl7.Fhir.Model.Patient>().FirstOrDefault();
         if (resources is null || fhirPatient is null || mapper.Map(resources, report) is not { } record)
         {
-            return Error(404, "No such patient", [$"The FHIR server has no patient '{patient}'."]);
+            return (Error(404, "No such patient", [$"The FHIR server has no patient '{patient}'."]), false);
         }
 
         using var lease = models.Lease();
         var view = views.Build(lease.Models, fhirPatient, record, time.GetUtcNow(), whatIf);
-        return new RazorComponentResult<PatientPage>(new Dictionary<string, object?>
+        return (new RazorComponentResult<PatientPage>(new Dictionary<string, object?>
         {
             [nameof(PatientPage.View)] = view,
-            [nameof(PatientPage.ShowBanner)] = showBanner,
-            [nameof(PatientPage.FormFields)] = formFields,
-            [nameof(PatientPage.OpenedFrom)] = openedFrom,
-        });
+            [nameof(PatientPage.ShowBanner)] = page.ShowBanner,
+            [nameof(PatientPage.FormFields)] = page.FormFields,
+            [nameof(PatientPage.OpenedFrom)] = page.OpenedFrom,
+            [nameof(PatientPage.Encounter)] = page.Encounter,
+            [nameof(PatientPage.Style)] = page.Style,
+        }), false);
     }
 
     private static double? Number(string name, string? text, double min, double max, List<string> problems)

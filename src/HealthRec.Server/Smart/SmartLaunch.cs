@@ -10,9 +10,23 @@ using Microsoft.IdentityModel.Tokens;
 
 namespace HealthRec.Server.Smart;
 
-/// <summary>What a launch left in the browser (encrypted, time-limited) for its callback to check.</summary>
+/// <summary>
+/// What a launch left in the browser (encrypted, time-limited, in a cookie named after its <c>state</c>, so that launches
+/// pending at once in one browser never meet) for its callback to check: the state, the PKCE verifier, the nonce its
+/// id_token must carry, and what the EHR's SMART configuration said about its token endpoint and identity tokens.
+/// </summary>
 internal sealed record PendingAuthorization(string State, string Verifier, string Issuer, string ClientId, string TokenEndpoint, string RedirectUri)
 {
+    public string Nonce { get; init; } = "";
+
+    /// <summary>The authorization server's issuer and JWK Set (for the id_token), from the SMART configuration.</summary>
+    public string? OidcIssuer { get; init; }
+
+    public string? JwksUri { get; init; }
+
+    /// <summary>The token endpoint's authentication methods, as the SMART configuration lists them.</summary>
+    public IReadOnlyList<string> AuthMethods { get; init; } = [];
+
     // The verifier is a secret: never printed.
     private bool PrintMembers(StringBuilder builder)
     {
@@ -22,22 +36,26 @@ internal sealed record PendingAuthorization(string State, string Verifier, strin
 }
 
 /// <summary>
-/// SMART App Launch 2.2 for the patient view: EHR launch (<c>/smart/launch?iss&amp;launch</c>) and standalone launch
-/// (<c>/smart/login?iss</c>); discovery from <c>{iss}/.well-known/smart-configuration</c>; the authorization code flow
-/// with PKCE S256 and a 256-bit <c>state</c> bound to the browser by an encrypted, time-limited cookie; the code
-/// exchanged on the server, where the tokens stay (see <see cref="SmartSessions"/>); the view read from the EHR's FHIR
-/// server with the access token, refreshed when it has expired. Every failure ends on a page that says what happened,
-/// with no token used after it.
+/// SMART App Launch 2.2 for the patient view: EHR launch (<c>/smart/launch?iss&amp;launch</c>, a launch value of any
+/// length) and standalone launch (<c>/smart/login?iss</c>); discovery from <c>{iss}/.well-known/smart-configuration</c>;
+/// the authorization code flow with PKCE S256, a 256-bit <c>state</c> bound to the browser by an encrypted, time-limited
+/// cookie of its own, and a nonce; the code exchanged on the server, where the tokens stay (client_secret_basic as RFC
+/// 6749 2.3.1 encodes it, client_secret_post when configured or when the server refuses Basic and advertises post,
+/// private_key_jwt, or a public client); the id_token checked and its <c>fhirUser</c> kept for the audit trail; one
+/// session per launch (see <see cref="SmartSessions"/>). Every failure ends on a page that says what happened, in the
+/// EHR's words where it gave some, with no token used after it.
 /// </summary>
 internal static partial class SmartLaunch
 {
     public const string AuthHttpClient = "smart-auth";
-    private const string PendingCookie = "healthrec.smart.pending";
+    private const string PendingCookiePrefix = "healthrec.smart.p.";
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
+    // SMART sets no limit on the launch value (a launcher holding an inline JWKS sends 2,500 characters and more); the
+    // server's own request-line limit is the only one.
     public static Task<IResult> EhrLaunchAsync(HttpContext http, string? iss, string? launch, IOptions<SmartOptions> options, IOptions<CdsHooksOptions> cds,
         IHttpClientFactory clients, IDataProtectionProvider protection, ILoggerFactory logs) =>
-        string.IsNullOrWhiteSpace(launch) || launch.Length > 2048
+        string.IsNullOrWhiteSpace(launch)
             ? Task.FromResult(Error(400, "The launch is not valid", ["The EHR's launch must carry a launch parameter."]))
             : StartAsync(http, iss, launch, options.Value, cds.Value, clients, protection, logs.CreateLogger(nameof(SmartLaunch)));
 
@@ -64,6 +82,7 @@ internal static partial class SmartLaunch
 
         var state = Base64UrlEncoder.Encode(RandomNumberGenerator.GetBytes(32));
         var verifier = Base64UrlEncoder.Encode(RandomNumberGenerator.GetBytes(32));
+        var nonce = Base64UrlEncoder.Encode(RandomNumberGenerator.GetBytes(32));
         var challenge = Base64UrlEncoder.Encode(SHA256.HashData(Encoding.ASCII.GetBytes(verifier)));
         var redirect = new Uri(CdsHooksEndpoints.BaseUrl(http, cds), "smart/callback").AbsoluteUri;
         var scopes = (launch is null ? "launch/patient " : "launch ") + options.Scopes;
@@ -72,8 +91,14 @@ internal static partial class SmartLaunch
             scopes = scopes.Replace(".rs", ".read", StringComparison.Ordinal);
         }
 
-        var pending = new PendingAuthorization(state, verifier, client.Issuer.TrimEnd('/'), client.ClientId, configuration.TokenEndpoint!.AbsoluteUri, redirect);
-        http.Response.Cookies.Append(PendingCookie, PendingProtector(protection).Protect(JsonSerializer.Serialize(pending, Json), options.AuthorizationTimeout),
+        var pending = new PendingAuthorization(state, verifier, client.Issuer.TrimEnd('/'), client.ClientId, configuration.TokenEndpoint!.AbsoluteUri, redirect)
+        {
+            Nonce = nonce,
+            OidcIssuer = configuration.Issuer,
+            JwksUri = configuration.JwksUri?.AbsoluteUri,
+            AuthMethods = [.. configuration.AuthMethods],
+        };
+        http.Response.Cookies.Append(PendingCookiePrefix + state, PendingProtector(protection).Protect(JsonSerializer.Serialize(pending, Json), options.AuthorizationTimeout),
             CookieOptions(http, "/smart/callback", options.AuthorizationTimeout));
         var query = new Dictionary<string, string?>
         {
@@ -86,23 +111,31 @@ internal static partial class SmartLaunch
             ["aud"] = pending.Issuer,
             ["code_challenge"] = challenge,
             ["code_challenge_method"] = "S256",
+            ["nonce"] = nonce,
         };
         Log.LaunchStarted(logger, pending.Issuer, launch is null ? "standalone" : "EHR");
         return Results.Redirect(Microsoft.AspNetCore.WebUtilities.QueryHelpers.AddQueryString(configuration.AuthorizationEndpoint!.AbsoluteUri,
             query.Where(q => q.Value is not null)!));
     }
 
-    public static async Task<IResult> CallbackAsync(HttpContext http, string? code, string? state, string? error, IOptions<SmartOptions> options,
-        IOptions<CdsHooksOptions> cds, IHttpClientFactory clients, IDataProtectionProvider protection, SmartSessions sessions, TimeProvider time, ILoggerFactory logs)
+    public static async Task<IResult> CallbackAsync(HttpContext http, string? code, string? state, string? error,
+        [Microsoft.AspNetCore.Mvc.FromQuery(Name = "error_description")] string? errorDescription, IOptions<SmartOptions> options,
+        IOptions<CdsHooksOptions> cds, IHttpClientFactory clients, IDataProtectionProvider protection, SmartSessions sessions, IdentityTokens identities,
+        TimeProvider time, ILoggerFactory logs)
     {
         var logger = logs.CreateLogger(nameof(SmartLaunch));
-        var cookie = http.Request.Cookies[PendingCookie];
-        http.Response.Cookies.Delete(PendingCookie, CookieOptions(http, "/smart/callback", TimeSpan.Zero));
+        // The pending launch is the one whose state came back: its own cookie, so launches pending at once stay apart.
+        var cookieName = state is not null && StatePattern().IsMatch(state) ? PendingCookiePrefix + state : null;
+        var cookie = cookieName is null ? null : http.Request.Cookies[cookieName];
+        if (cookieName is not null)
+        {
+            http.Response.Cookies.Delete(cookieName, CookieOptions(http, "/smart/callback", TimeSpan.Zero));
+        }
+
         PendingAuthorization? pending = null;
         try
         {
-            pending = cookie is null ? null : JsonSerializer.Deserialize<PendingAuthorization>(
-                PendingProtector(protection).Unprotect(cookie), Json);
+            pending = cookie is null ? null : JsonSerializer.Deserialize<PendingAuthorization>(PendingProtector(protection).Unprotect(cookie), Json);
         }
         catch (CryptographicException)
         {
@@ -111,7 +144,7 @@ internal static partial class SmartLaunch
 
         if (pending is null || state is null || !CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(state), Encoding.UTF8.GetBytes(pending.State)))
         {
-            Log.StateRejected(logger, pending is null ? "no pending launch in this browser" : "state differs");
+            Log.StateRejected(logger, pending is null ? "no pending launch with this state in this browser" : "state differs");
             return Error(400, "The sign-in could not be verified",
                 ["The answer from the EHR does not match a launch started in this browser (it expired, or came from elsewhere). Nothing was read."]);
         }
@@ -120,9 +153,7 @@ internal static partial class SmartLaunch
         if (error is not null)
         {
             Log.AuthorizationDenied(logger, pending.Issuer, error.Length > 64 ? error[..64] : error);
-            return Error(403, "Access to the record was not granted", [error == "access_denied"
-                ? "The EHR did not allow HealthRec to read this patient's record."
-                : $"The EHR answered '{error}'."]);
+            return AuthorizationError(error, errorDescription);
         }
 
         if (string.IsNullOrEmpty(code))
@@ -136,13 +167,13 @@ internal static partial class SmartLaunch
             return Error(400, "HealthRec is not registered with this EHR", ["The EHR's client settings changed during the sign-in."]);
         }
 
-        var (tokens, exchangeProblem) = await ExchangeAsync(clients.CreateClient(AuthHttpClient), pending.TokenEndpoint, client, new Dictionary<string, string>
+        var (tokens, exchangeProblem, method) = await ExchangeAsync(clients.CreateClient(AuthHttpClient), pending.TokenEndpoint, client, new Dictionary<string, string>
         {
             ["grant_type"] = "authorization_code",
             ["code"] = code,
             ["redirect_uri"] = pending.RedirectUri,
             ["code_verifier"] = pending.Verifier,
-        }, time.GetUtcNow(), http.RequestAborted);
+        }, time.GetUtcNow(), null, pending.AuthMethods.Contains("client_secret_post"), http.RequestAborted);
         if (tokens is null)
         {
             Log.ExchangeFailed(logger, pending.Issuer, exchangeProblem!);
@@ -155,22 +186,107 @@ internal static partial class SmartLaunch
         }
 
         SmartAuditFilter.Note(http, patient: patient);
+        SignedInUser? user = null;
+        if (tokens.IdToken is { Length: > 0 } idToken)
+        {
+            var (verified, identityProblem) = await identities.ValidateAsync(idToken, pending.OidcIssuer, pending.JwksUri, pending.ClientId, pending.Nonce, http.RequestAborted);
+            if (verified is null)
+            {
+                Log.ExchangeFailed(logger, pending.Issuer, identityProblem!);
+                return Error(400, "The EHR's identity token could not be verified", [identityProblem!, "No session was started and nothing was read."]);
+            }
+
+            user = verified;
+            SmartAuditFilter.Note(http, user: user.FhirUser);
+        }
+
         var now = time.GetUtcNow();
+        var launchKey = SmartSessions.NewLaunchKey();
         var session = new SmartSession(pending.Issuer, patient, pending.ClientId, pending.TokenEndpoint, tokens.AccessToken, tokens.RefreshToken,
             now.AddSeconds(tokens.ExpiresIn ?? 300), now + options.Value.SessionLifetime, tokens.NeedPatientBanner ?? true, tokens.Scope ?? "",
-            tokens.AppContext is { Length: <= 4096 } appContext ? appContext : null);
+            tokens.AppContext is { Length: <= 4096 } appContext ? appContext : null)
+        {
+            LaunchKey = launchKey,
+            FhirUser = user?.FhirUser,
+            Encounter = tokens.Encounter is { Length: <= 64 } encounter && FhirId().IsMatch(encounter) ? encounter : null,
+            AuthMethod = method,
+            Style = tokens.StyleUrl is { } styleUrl ? await StyleAsync(clients.CreateClient(AuthHttpClient), styleUrl, http.RequestAborted) : null,
+        };
         var id = await sessions.CreateAsync(session, http.RequestAborted);
-        http.Response.Cookies.Append(SmartSessions.CookieName, id, CookieOptions(http, "/smart", options.Value.SessionLifetime));
+        http.Response.Cookies.Append(SmartSessions.CookieName(launchKey), id, CookieOptions(http, $"/smart/app/{launchKey}", options.Value.SessionLifetime));
         Log.SignedIn(logger, pending.Issuer, patient);
         // On the same base as the redirect URI (CdsHooks:PublicBaseUrl behind a proxy that mounts HealthRec under a path).
-        return Results.Redirect(new Uri(CdsHooksEndpoints.BaseUrl(http, cds.Value), "smart/app").AbsoluteUri);
+        return Results.Redirect(new Uri(CdsHooksEndpoints.BaseUrl(http, cds.Value), $"smart/app/{launchKey}").AbsoluteUri);
     }
 
-    /// <summary>The session's access token, refreshed first when it has expired and a refresh token was given; null when the session must end.</summary>
-    public static async Task<SmartSession?> FreshAsync(string id, SmartSession session, SmartOptions options, IHttpClientFactory clients, SmartSessions sessions,
-        TimeProvider time, ILogger logger, CancellationToken cancellationToken)
+    // The EHR's own words (Razor escapes them), under a title that says whose move it is.
+    private static IResult AuthorizationError(string error, string? description)
     {
-        if (session.TokenExpiresAt > time.GetUtcNow().AddSeconds(30))
+        var said = $"The EHR answered '{Clip(error, 64)}'" + (description is { Length: > 0 } d ? $": {Clip(d, 500)}" : ".");
+        return error switch
+        {
+            "access_denied" => Error(403, "Access to the record was not granted", [said, "The EHR did not allow HealthRec to read this patient's record."]),
+            "invalid_client" or "unauthorized_client" or "invalid_scope" or "invalid_request" or "unsupported_response_type" or "invalid_grant" =>
+                Error(400, "The EHR refused HealthRec's sign-in request", [said,
+                    "This is a configuration problem, not a question of access: ask the EHR's administrator to check HealthRec's registration (client id, redirect URI, scopes)."]),
+            "server_error" or "temporarily_unavailable" => Error(502, "The EHR could not complete the sign-in", [said, "Try again in a moment."]),
+            _ => Error(400, "The sign-in did not complete", [said]),
+        };
+    }
+
+    private static string Clip(string text, int length) => text.Length > length ? text[..length] + "…" : text;
+
+    private const int MaxStyleBytes = 64 * 1024;
+
+    // smart_style_url: read once at sign-in, briefly; what it holds is reduced to a few safe values, or ignored.
+    private static async Task<SmartStyle?> StyleAsync(HttpClient http, string url, CancellationToken cancellationToken)
+    {
+        if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || !Loopback.IsHttpsOrLoopback(uri))
+        {
+            return null;
+        }
+
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(TimeSpan.FromSeconds(2));
+        try
+        {
+            using var response = await http.GetAsync(uri, deadline.Token);
+            if (!response.IsSuccessStatusCode)
+            {
+                return null;
+            }
+
+            // A style is a few hundred bytes: more than 64 KB is not one.
+            await using var stream = await response.Content.ReadAsStreamAsync(deadline.Token);
+            var buffer = new byte[MaxStyleBytes + 1];
+            var read = 0;
+            for (int n; read < buffer.Length && (n = await stream.ReadAsync(buffer.AsMemory(read), deadline.Token)) > 0;)
+            {
+                read += n;
+            }
+
+            if (read > MaxStyleBytes)
+            {
+                return null;
+            }
+
+            using var body = JsonDocument.Parse(buffer.AsMemory(0, read));
+            return SmartStyle.From(body.RootElement);
+        }
+        catch (Exception ex) when (ex is HttpRequestException or JsonException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>
+    /// The session's access token, refreshed first when it has expired (or, with <paramref name="force"/>, because the
+    /// FHIR server refused it) and a refresh token was given; null when the session must end.
+    /// </summary>
+    public static async Task<SmartSession?> FreshAsync(string id, SmartSession session, SmartOptions options, IHttpClientFactory clients, SmartSessions sessions,
+        TimeProvider time, ILogger logger, CancellationToken cancellationToken, bool force = false)
+    {
+        if (!force && session.TokenExpiresAt > time.GetUtcNow().AddSeconds(30))
         {
             return session;
         }
@@ -180,11 +296,11 @@ internal static partial class SmartLaunch
             return null;
         }
 
-        var (tokens, problem) = await ExchangeAsync(clients.CreateClient(AuthHttpClient), session.TokenEndpoint, client, new Dictionary<string, string>
+        var (tokens, problem, method) = await ExchangeAsync(clients.CreateClient(AuthHttpClient), session.TokenEndpoint, client, new Dictionary<string, string>
         {
             ["grant_type"] = "refresh_token",
             ["refresh_token"] = session.RefreshToken,
-        }, time.GetUtcNow(), cancellationToken);
+        }, time.GetUtcNow(), session.AuthMethod, false, cancellationToken);
         if (tokens is null)
         {
             Log.ExchangeFailed(logger, session.Issuer, problem!);
@@ -197,32 +313,93 @@ internal static partial class SmartLaunch
             AccessToken = tokens.AccessToken,
             RefreshToken = tokens.RefreshToken ?? session.RefreshToken,
             TokenExpiresAt = time.GetUtcNow().AddSeconds(tokens.ExpiresIn ?? 300),
+            AuthMethod = method ?? session.AuthMethod,
         };
         await sessions.SaveAsync(id, refreshed, cancellationToken);
+        Log.Refreshed(logger, session.Issuer, force ? "the FHIR server refused the access token" : "the access token expired");
         return refreshed;
     }
 
     private sealed record TokenResponse(string AccessToken, string? RefreshToken, int? ExpiresIn, string? Scope, string? Patient, bool? NeedPatientBanner,
-        string? AppContext);
+        string? AppContext)
+    {
+        public string? IdToken { get; init; }
 
-    private static async Task<(TokenResponse? Tokens, string? Problem)> ExchangeAsync(HttpClient http, string tokenEndpoint, SmartClientOptions client,
-        Dictionary<string, string> form, DateTimeOffset now, CancellationToken cancellationToken)
+        public string? Encounter { get; init; }
+
+        public string? StyleUrl { get; init; }
+    }
+
+    // The token endpoint call, authenticated as the client is registered: a signed assertion (private_key_jwt), the secret
+    // or the client id alone (a public client). Returns the method used, for the session's refreshes. A secret goes in
+    // HTTP Basic form-encoded as RFC 6749 §2.3.1 says, or in the body when configured (client_secret_post). When nothing
+    // is configured and the server refuses Basic with invalid_client, two fallbacks, each at most once: the same Basic
+    // credentials without form-encoding, when encoding changed them (servers that compare them raw, such as
+    // smart-launcher-v2); then client_secret_post, when the server advertises it.
+    private static async Task<(TokenResponse? Tokens, string? Problem, string? Method)> ExchangeAsync(HttpClient http, string tokenEndpoint,
+        SmartClientOptions client, Dictionary<string, string> form, DateTimeOffset now, string? method, bool postAdvertised, CancellationToken cancellationToken)
+    {
+        method ??= !string.IsNullOrEmpty(client.PrivateKey) ? "private_key_jwt"
+            : string.IsNullOrEmpty(client.ClientSecret) ? "none"
+            : client.TokenEndpointAuthMethod ?? "client_secret_basic";
+        var (tokens, problem, refusedClient) = await PostAsync(http, tokenEndpoint, client, new Dictionary<string, string>(form), now, method, cancellationToken);
+        if (refusedClient && method == "client_secret_basic" && client.TokenEndpointAuthMethod is null)
+        {
+            var answers = new List<string> { problem! };
+            var encodingMatters = !string.Equals(BasicCredentials(client, encode: true), BasicCredentials(client, encode: false), StringComparison.Ordinal)
+                && !client.ClientId.Contains(':', StringComparison.Ordinal);
+            if (encodingMatters)
+            {
+                method = UnencodedBasic;
+                (tokens, problem, refusedClient) = await PostAsync(http, tokenEndpoint, client, new Dictionary<string, string>(form), now, method, cancellationToken);
+                answers.Add($"With the secret in Basic without form-encoding: {problem}");
+            }
+
+            if (refusedClient && postAdvertised)
+            {
+                method = "client_secret_post";
+                (tokens, problem, refusedClient) = await PostAsync(http, tokenEndpoint, client, new Dictionary<string, string>(form), now, method, cancellationToken);
+                answers.Add($"With the secret in the request body (client_secret_post): {problem}");
+            }
+
+            // Every answer, in order: the first (to the standard request) usually says what is wrong, such as a wrong secret.
+            if (tokens is null && answers.Count > 1)
+            {
+                problem = string.Join(" ", answers.Select(answer => answer.EndsWith('.') ? answer : answer + "."));
+            }
+        }
+
+        return (tokens, problem, tokens is null ? null : method);
+    }
+
+    // Basic credentials as a server that does not form-decode them expects (a fallback; never configured).
+    private const string UnencodedBasic = "client_secret_basic (unencoded)";
+
+    // RFC 6749 §2.3.1: id and secret each application/x-www-form-urlencoded, then joined with ':'.
+    private static string BasicCredentials(SmartClientOptions client, bool encode) =>
+        encode ? $"{FormEncode(client.ClientId)}:{FormEncode(client.ClientSecret!)}" : $"{client.ClientId}:{client.ClientSecret}";
+
+    private static async Task<(TokenResponse? Tokens, string? Problem, bool RefusedClient)> PostAsync(HttpClient http, string tokenEndpoint, SmartClientOptions client,
+        Dictionary<string, string> form, DateTimeOffset now, string method, CancellationToken cancellationToken)
     {
         using var request = new HttpRequestMessage(HttpMethod.Post, tokenEndpoint);
-        if (!string.IsNullOrEmpty(client.PrivateKey))
+        switch (method)
         {
-            form["client_assertion_type"] = ClientAssertion.Type;
-            form["client_assertion"] = ClientAssertion.Create(client, tokenEndpoint, now);
-        }
-        else if (string.IsNullOrEmpty(client.ClientSecret))
-        {
-            form["client_id"] = client.ClientId;
-        }
-        else
-        {
-            // client_secret_basic (RFC 6749 2.3.1): both parts form-encoded, then Base64.
-            var credentials = $"{Uri.EscapeDataString(client.ClientId)}:{Uri.EscapeDataString(client.ClientSecret)}";
-            request.Headers.Authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes(credentials)));
+            case "private_key_jwt":
+                form["client_assertion_type"] = ClientAssertion.Type;
+                form["client_assertion"] = ClientAssertion.Create(client, tokenEndpoint, now);
+                break;
+            case "client_secret_post":
+                form["client_id"] = client.ClientId;
+                form["client_secret"] = client.ClientSecret!;
+                break;
+            case "client_secret_basic" or UnencodedBasic:
+                var credentials = BasicCredentials(client, encode: method == "client_secret_basic");
+                request.Headers.Authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes(credentials)));
+                break;
+            default:
+                form["client_id"] = client.ClientId;
+                break;
         }
 
         request.Content = new FormUrlEncodedContent(form);
@@ -235,28 +412,45 @@ internal static partial class SmartLaunch
             string? Text(string name) => root.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
             if (!response.IsSuccessStatusCode)
             {
+                // The client's authentication refused (the caller may try another form of the secret).
+                var refused = (method is "client_secret_basic" or UnencodedBasic or "client_secret_post") && Text("error") == "invalid_client";
                 return (null, $"The EHR's token endpoint answered {(int)response.StatusCode}: {Text("error") ?? "no error code"}" +
-                    (Text("error_description") is { } description ? $" ({description})" : ""));
+                    (Text("error_description") is { } description ? $" ({Clip(description, 500)})" : ""), refused);
             }
 
             if (Text("access_token") is not { Length: > 0 } accessToken || !string.Equals(Text("token_type"), "Bearer", StringComparison.OrdinalIgnoreCase))
             {
-                return (null, "The EHR's token response carries no bearer access token.");
+                return (null, "The EHR's token response carries no bearer access token.", false);
             }
 
             int? expires = root.TryGetProperty("expires_in", out var e) && e.TryGetInt32(out var seconds) ? seconds : null;
             bool? banner = root.TryGetProperty("need_patient_banner", out var b) && b.ValueKind is JsonValueKind.True or JsonValueKind.False ? b.GetBoolean() : null;
             // appContext (CDS Hooks 2.0, Link): what the card that opened the app shared, a string or JSON.
             var appContext = root.TryGetProperty("appContext", out var context) ? context.ValueKind == JsonValueKind.String ? context.GetString() : context.GetRawText() : null;
-            return (new TokenResponse(accessToken, Text("refresh_token"), expires, Text("scope"), Text("patient"), banner, appContext), null);
+            return (new TokenResponse(accessToken, Text("refresh_token"), expires, Text("scope"), Text("patient"), banner, appContext)
+            {
+                IdToken = Text("id_token"),
+                Encounter = Text("encounter"),
+                StyleUrl = Text("smart_style_url"),
+            }, null, false);
         }
         catch (Exception ex) when (ex is HttpRequestException or JsonException or TaskCanceledException)
         {
-            return (null, "The EHR's token endpoint could not be reached or answered something that is not JSON.");
+            return (null, "The EHR's token endpoint could not be reached or answered something that is not JSON.", false);
         }
     }
 
-    private sealed record Discovery(Uri? AuthorizationEndpoint, Uri? TokenEndpoint, IReadOnlySet<string> Capabilities, string? Problem);
+    // application/x-www-form-urlencoded: a space becomes '+', every reserved character %XX.
+    private static string FormEncode(string text) => Uri.EscapeDataString(text).Replace("%20", "+", StringComparison.Ordinal);
+
+    private sealed record Discovery(Uri? AuthorizationEndpoint, Uri? TokenEndpoint, IReadOnlySet<string> Capabilities, string? Problem)
+    {
+        public string? Issuer { get; init; }
+
+        public Uri? JwksUri { get; init; }
+
+        public IReadOnlySet<string> AuthMethods { get; init; } = new HashSet<string>(StringComparer.Ordinal);
+    }
 
     private static async Task<Discovery> DiscoverAsync(HttpClient http, string iss, CancellationToken cancellationToken)
     {
@@ -282,7 +476,12 @@ internal static partial class SmartLaunch
             var problem = authorize is null || token is null ? "Its SMART configuration names no https authorization and token endpoints."
                 : methods.Count > 0 && !methods.Contains("S256") ? "It does not support PKCE with S256, which SMART App Launch 2.2 requires."
                 : null;
-            return new Discovery(authorize, token, Strings("capabilities"), problem);
+            return new Discovery(authorize, token, Strings("capabilities"), problem)
+            {
+                Issuer = root.TryGetProperty("issuer", out var issuer) && issuer.ValueKind == JsonValueKind.String ? issuer.GetString() : null,
+                JwksUri = Endpoint("jwks_uri"),
+                AuthMethods = Strings("token_endpoint_auth_methods_supported"),
+            };
         }
         catch (Exception ex) when (ex is HttpRequestException or JsonException or TaskCanceledException)
         {
@@ -309,6 +508,12 @@ internal static partial class SmartLaunch
         new Microsoft.AspNetCore.Http.HttpResults.RazorComponentResult<ErrorPage>(
             new Dictionary<string, object?> { [nameof(ErrorPage.Title)] = title, [nameof(ErrorPage.Problems)] = problems }) { StatusCode = status };
 
+    [System.Text.RegularExpressions.GeneratedRegex("^[A-Za-z0-9_-]{43}$")]
+    private static partial System.Text.RegularExpressions.Regex StatePattern();
+
+    [System.Text.RegularExpressions.GeneratedRegex("^[A-Za-z0-9.-]{1,64}$")]
+    private static partial System.Text.RegularExpressions.Regex FhirId();
+
     private static partial class Log
     {
         [LoggerMessage(EventId = 9000, Level = LogLevel.Warning, Message = "SMART launch refused: no client is configured for iss {Issuer}")]
@@ -331,5 +536,8 @@ internal static partial class SmartLaunch
 
         [LoggerMessage(EventId = 9006, Level = LogLevel.Information, Message = "SMART session started at {Issuer} for Patient/{Patient}")]
         public static partial void SignedIn(ILogger logger, string issuer, string patient);
+
+        [LoggerMessage(EventId = 9007, Level = LogLevel.Information, Message = "SMART session at {Issuer} refreshed: {Reason}")]
+        public static partial void Refreshed(ILogger logger, string issuer, string reason);
     }
 }

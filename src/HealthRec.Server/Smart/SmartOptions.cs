@@ -46,6 +46,11 @@ public sealed class SmartOptions : IValidatableObject
                 yield return new ValidationResult($"Smart:Clients:{i} names both a ClientSecret and a PrivateKey: a client authenticates one way");
             }
 
+            if (client.TokenEndpointAuthMethod is not (null or "client_secret_basic" or "client_secret_post"))
+            {
+                yield return new ValidationResult($"Smart:Clients:{i}:TokenEndpointAuthMethod must be client_secret_basic or client_secret_post (or left out: Basic, with fallbacks when the EHR refuses it)");
+            }
+
             if (!string.IsNullOrEmpty(client.PrivateKey) && ClientAssertion.SigningKey(client) is null)
             {
                 yield return new ValidationResult($"Smart:Clients:{i}:PrivateKey must be a PEM private key, EC P-384 (ES384) or RSA of at least 2048 bits (RS384)");
@@ -66,8 +71,15 @@ public sealed class SmartClientOptions
 
     public string ClientId { get; set; } = "";
 
-    /// <summary>For a confidential client with a shared secret (client_secret_basic); empty for a public client. A secret: set it from the environment.</summary>
+    /// <summary>For a confidential client with a shared secret; empty for a public client. A secret: set it from the environment.</summary>
     public string? ClientSecret { get; set; }
+
+    /// <summary>
+    /// How the secret is sent: <c>client_secret_basic</c> (RFC 6749 2.3.1, id and secret form-urlencoded inside HTTP
+    /// Basic) or <c>client_secret_post</c> (in the form). Left out: Basic; when the EHR refuses it with invalid_client,
+    /// Basic unencoded (servers that compare it as typed) and then post when its SMART configuration advertises post.
+    /// </summary>
+    public string? TokenEndpointAuthMethod { get; set; }
 
     /// <summary>
     /// For a confidential client with a key pair (private_key_jwt, SMART's asymmetric client authentication): the PEM

@@ -42,6 +42,13 @@ internal sealed class PatientFixture
 
     public List<Resource> Resources { get; } = [];
 
+    /// <summary>The patient's official name (the SMART app's banner and title show it).</summary>
+    public PatientFixture Named(string given, string family)
+    {
+        Resources.OfType<Patient>().Single().Name = [new HumanName { Use = HumanName.NameUse.Official, Given = [given], Family = family }];
+        return this;
+    }
+
     private ResourceReference Subject => new($"Patient/{Id}");
 
     private string NextId(string prefix) => $"{Id}-{prefix}{++_next}";

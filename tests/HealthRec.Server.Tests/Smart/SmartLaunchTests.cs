@@ -30,12 +30,12 @@ public sealed partial class SmartLaunchTests : IAsyncLifetime
 
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
-    private static string Iss => TestServices.FhirBaseUrl.AbsoluteUri.TrimEnd('/');
+    private static string Iss => SmartEhr.Iss;
 
-    private static Uri Fhir(string path) => new(TestServices.FhirBaseUrl, path);
+    private static Uri Fhir(string path) => SmartEhr.Fhir(path);
 
-    // Where the EHR sends the browser for an EHR launch, and the signed-in view.
-    private Uri EhrLaunch(string launch) => new(_server.BaseAddress, $"/smart/launch?iss={Uri.EscapeDataString(Iss)}&launch={launch}");
+    // Where the EHR sends the browser for an EHR launch, and the app's address without a launch (no session there).
+    private Uri EhrLaunch(string launch) => SmartEhr.EhrLaunch(_server, launch);
 
     private Uri App => new(_server.BaseAddress, "/smart/app");
 
@@ -43,49 +43,18 @@ public sealed partial class SmartLaunchTests : IAsyncLifetime
     {
         _patient = PatientFixture.HighRisk();
         await _patient.LoadAsync(Ct);
-        await PolicyAsync(deny: false);
+        await SmartEhr.PolicyAsync(deny: false);
         _server = await StartRegisteredAsync("none");
     }
 
-    // HealthRec registered with the EHR (dynamic client registration) with its redirect URI on the port it will listen on,
-    // then started with that client: public ("none") or confidential with a secret ("client_secret_basic").
+    // HealthRec registered with the EHR and started with that client: public ("none") or confidential (a secret or a key pair).
     private async Task<RunningServer> StartRegisteredAsync(string authentication, Func<string, string>? secret = null,
         (JsonObject PublicJwk, string PrivatePem)? keys = null)
     {
-        var port = HealthTests.FreeLoopbackPort();
-        using var http = new HttpClient();
-        var request = new JsonObject
+        var settings = await SmartEhr.RegisterAsync(authentication, keys: keys);
+        if (secret is not null && settings.TryGetValue("Smart:Clients:0:ClientSecret", out var issued))
         {
-            ["redirect_uris"] = new JsonArray($"http://127.0.0.1:{port}/smart/callback"),
-            ["token_endpoint_auth_method"] = authentication,
-            ["grant_types"] = new JsonArray("authorization_code", "refresh_token"),
-            ["response_types"] = new JsonArray("code"),
-        };
-        if (keys is { } registered)
-        {
-            request["token_endpoint_auth_signing_alg"] = (string)registered.PublicJwk["alg"]!;
-            request["jwks"] = new JsonObject { ["keys"] = new JsonArray(registered.PublicJwk) };
-        }
-
-        var registration = await http.PostAsJsonAsync(Fhir("/oauth/reg"), request, Ct);
-        registration.EnsureSuccessStatusCode();
-        var client = (await registration.Content.ReadFromJsonAsync<JsonNode>(Ct))!;
-        var settings = new Dictionary<string, string?>
-        {
-            ["urls"] = $"http://127.0.0.1:{port}",
-            ["Smart:Clients:0:Issuer"] = Iss,
-            ["Smart:Clients:0:ClientId"] = (string)client["client_id"]!,
-            ["Logging:LogLevel:Default"] = "Trace",
-        };
-        if (client["client_secret"] is { } issued)
-        {
-            settings["Smart:Clients:0:ClientSecret"] = secret?.Invoke((string)issued!) ?? (string)issued!;
-        }
-
-        if (keys is { } pair)
-        {
-            settings["Smart:Clients:0:PrivateKey"] = pair.PrivatePem;
-            settings["Smart:Clients:0:KeyId"] = (string)pair.PublicJwk["kid"]!;
+            settings["Smart:Clients:0:ClientSecret"] = secret(issued!);
         }
 
         return await RunningServer.StartAsync(settings, Ct, builder => builder.Logging.AddProvider(new FakeLoggerProvider(_logs)));
@@ -118,20 +87,20 @@ public sealed partial class SmartLaunchTests : IAsyncLifetime
 
     public async ValueTask DisposeAsync()
     {
-        await PolicyAsync(deny: false);
+        await SmartEhr.PolicyAsync(deny: false);
         await _server.DisposeAsync();
     }
 
     [Fact]
     public async Task GivenAnEhrLaunch_WhenTheClinicianIsSignedIn_ThenTheViewShowsTheModelsEstimatesAndTheTokenStaysOnTheServer()
     {
-        var launch = await LaunchAsync(_patient.Id, needBanner: false);
+        var launch = await SmartEhr.LaunchAsync(_patient.Id, needBanner: false);
         using var browser = new Browser();
 
         var visit = await browser.FollowAsync(EhrLaunch(launch));
 
         Assert.Equal(HttpStatusCode.OK, visit.Final.StatusCode);
-        Assert.EndsWith("/smart/app", visit.Urls[^1].AbsolutePath, StringComparison.Ordinal);
+        Assert.Matches("^/smart/app/[A-Za-z0-9_-]{22}$", visit.Urls[^1].AbsolutePath);
         var authorize = QueryHelpers.ParseQuery(visit.Urls.First(u => u.AbsolutePath.EndsWith("/oauth/auth", StringComparison.Ordinal)).Query);
         Assert.Equal("S256", (string?)authorize["code_challenge_method"]);
         Assert.Equal(launch, (string?)authorize["launch"]);
@@ -157,14 +126,14 @@ public sealed partial class SmartLaunchTests : IAsyncLifetime
         }
 
         // The FHIR reads carried a token the EHR issued; that token is in no response the browser got, no cookie and no log.
-        var reads = (await RequestLogAsync()).Where(r => ((string)r!["url"]!).Contains(_patient.Id, StringComparison.Ordinal)
+        var reads = (await SmartEhr.RequestLogAsync()).Where(r => ((string)r!["url"]!).Contains(_patient.Id, StringComparison.Ordinal)
             && ((string?)r["authorization"])?.StartsWith("Bearer ", StringComparison.Ordinal) == true).ToList();
         Assert.NotEmpty(reads);
         var token = ((string)reads[^1]!["authorization"]!)["Bearer ".Length..];
-        Assert.True(await ActiveAsync(token), "the FHIR reads did not carry a token the EHR issued");
+        Assert.True(await SmartEhr.ActiveAsync(token), "the FHIR reads did not carry a token the EHR issued");
         Assert.All(visit.Bodies, body => Assert.DoesNotContain(token, body, StringComparison.Ordinal));
         Assert.All(browser.Cookies, cookie => Assert.DoesNotContain(token, cookie, StringComparison.Ordinal));
-        Assert.All(browser.Cookies, cookie => Assert.False(ActiveAsync(cookie).GetAwaiter().GetResult(), "a cookie holds a valid token"));
+        Assert.All(browser.Cookies, cookie => Assert.False(SmartEhr.ActiveAsync(cookie).GetAwaiter().GetResult(), "a cookie holds a valid token"));
         Assert.DoesNotContain(_logs.GetSnapshot(), r => r.Message.Contains(token, StringComparison.Ordinal) || (r.Exception?.ToString().Contains(token, StringComparison.Ordinal) ?? false));
 
         // The audit trail holds the launch, the token exchange and the view, each naming the EHR, the app and the
@@ -176,8 +145,11 @@ public sealed partial class SmartLaunchTests : IAsyncLifetime
             var resource = (Hl7.Fhir.Model.AuditEvent)System.Text.Json.JsonSerializer.Deserialize<Hl7.Fhir.Model.Resource>(record.ResourceJson, HealthRec.Fhir.FhirJson.Options)!;
             Assert.Equal(Hl7.Fhir.Model.AuditEvent.AuditEventOutcome.N0, resource.Outcome);
             Assert.Contains(resource.Entity, e => e.What?.Identifier?.Value == Iss);
-            Assert.Contains(resource.Agent, a => a.Requestor == true && a.Who?.Identifier?.Value is { Length: > 0 });
+            Assert.Contains(resource.Agent, a => a.Who?.Identifier?.Value is { Length: > 0 } && a.Type?.Coding.Any(c => c.Code == "110150") == true);
             Assert.Equal(subtype != "smart-launch", resource.Entity.Any(e => e.What?.Reference == $"Patient/{_patient.Id}"));
+            // Once the EHR's id_token is verified, the clinician it names (fhirUser) is who read the record, the requestor.
+            var requestor = Assert.Single(resource.Agent, a => a.Requestor == true);
+            Assert.Equal(subtype == "smart-launch" ? null : "Practitioner/practitioner-1", requestor.Who?.Reference);
         }
 
         Assert.All(audit, r => Assert.DoesNotContain(token, r.ResourceJson, StringComparison.Ordinal));
@@ -187,7 +159,7 @@ public sealed partial class SmartLaunchTests : IAsyncLifetime
     [Fact]
     public async Task GivenAnEhrLaunchInChromium_WhenThePageRenders_ThenItShowsTheModelsEstimatesAnswersWhatIfAndIsSavedAsAScreenshot()
     {
-        var chromium = ChromiumPath();
+        var chromium = SmartEhr.ChromiumPath();
         // A generated patient, records up to today, on the FHIR test server.
         var folder = Directory.CreateTempSubdirectory("healthrec-smart-");
         var today = DateOnly.FromDateTime(DateTime.UtcNow);
@@ -201,7 +173,7 @@ public sealed partial class SmartLaunchTests : IAsyncLifetime
         generated.Resources.Clear();
         generated.Resources.AddRange(resources.Where(r => (r is Hl7.Fhir.Model.Patient p ? p.Id : PatientReference.SubjectKeyOf(r)) == id));
         await generated.LoadAsync(Ct);
-        var launch = await LaunchAsync(id, needBanner: true);
+        var launch = await SmartEhr.LaunchAsync(id, needBanner: true);
         using var playwright = await Playwright.CreateAsync();
         await using var browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
         {
@@ -215,7 +187,7 @@ public sealed partial class SmartLaunchTests : IAsyncLifetime
         var response = await page.GotoAsync(EhrLaunch(launch).AbsoluteUri);
 
         Assert.Equal(200, response!.Status);
-        Assert.EndsWith("/smart/app", new Uri(page.Url).AbsolutePath, StringComparison.Ordinal);
+        Assert.Matches("^/smart/app/[A-Za-z0-9_-]{22}$", new Uri(page.Url).AbsolutePath);
         var at = DateTimeOffset.Parse(await page.Locator("main").GetAttributeAsync("data-at") ?? "", CultureInfo.InvariantCulture);
         var record = await RecordAsync(id);
         var panels = page.Locator("section.panel[data-outcome]");
@@ -260,7 +232,7 @@ public sealed partial class SmartLaunchTests : IAsyncLifetime
         Assert.Contains(await page.EvaluateAsync<string>("document.activeElement.tagName"), new[] { "A", "INPUT", "BUTTON", "SUMMARY" });
         await page.Locator("input[name=sbp]").FillAsync("118");
         await page.Locator("input[name=sbp]").PressAsync("Enter");
-        await page.WaitForURLAsync("**/smart/app?*sbp=118*");
+        await page.WaitForURLAsync("**/smart/app/*?*sbp=118*");
         Assert.True(await page.Locator("table[data-whatif]").IsVisibleAsync(), "the what-if answer is missing");
 
         var artifacts = Directory.CreateDirectory(Path.Combine(TestServices.RepositoryRoot, "tests", "artifacts")).FullName;
@@ -270,42 +242,26 @@ public sealed partial class SmartLaunchTests : IAsyncLifetime
         TestContext.Current.SendDiagnosticMessage($"screenshot: {screenshot}");
     }
 
-    // Debian's chromium: required under CI (.ci/run installs it), skipped with a message elsewhere; never a downloaded browser.
-    private static string ChromiumPath()
-    {
-        const string path = "/usr/bin/chromium";
-        if (!File.Exists(path))
-        {
-            const string message = "Chromium is not installed at /usr/bin/chromium (apt-get install chromium; .ci/run installs it).";
-            if (TestServices.IsCi)
-            {
-                Assert.Fail(message);
-            }
-
-            Assert.Skip(message);
-        }
-
-        return path;
-    }
-
     [Fact]
     public async Task GivenAConfidentialClient_WhenLaunched_ThenTheCodeIsExchangedWithItsSecretAndAWrongSecretIsRefused()
     {
         await RestartAsync("client_secret_basic");
-        var tokenRequests = (await RequestLogAsync()).Count;
+        var tokenRequests = (await SmartEhr.RequestLogAsync()).Count;
         using var browser = new Browser();
 
-        var visit = await browser.FollowAsync(EhrLaunch(await LaunchAsync(_patient.Id, true)));
+        var visit = await browser.FollowAsync(EhrLaunch(await SmartEhr.LaunchAsync(_patient.Id, true)));
 
         Assert.Equal(HttpStatusCode.OK, visit.Final.StatusCode);
-        var exchange = (await RequestLogAsync()).Skip(tokenRequests).Single(r => ((string)r!["url"]!).StartsWith("/oauth/token", StringComparison.Ordinal));
+        var exchange = (await SmartEhr.RequestLogAsync()).Skip(tokenRequests).Single(r => ((string)r!["url"]!).StartsWith("/oauth/token", StringComparison.Ordinal));
         Assert.StartsWith("Basic ", (string?)exchange!["authorization"], StringComparison.Ordinal);
 
         await RestartAsync("client_secret_basic", issued => issued + "-wrong");
         using var other = new Browser();
-        var refused = await other.FollowAsync(EhrLaunch(await LaunchAsync(_patient.Id, true)));
+        var refused = await other.FollowAsync(EhrLaunch(await SmartEhr.LaunchAsync(_patient.Id, true)));
         Assert.Equal(HttpStatusCode.BadRequest, refused.Final.StatusCode);
         Assert.Contains("invalid_client", refused.Body, StringComparison.Ordinal);
+        // The EHR advertises client_secret_post, so it was tried too; the page says so and keeps Basic's answer.
+        Assert.Contains("With the secret in the request body (client_secret_post): The EHR&#x27;s token endpoint answered 401: invalid_client", refused.Body, StringComparison.Ordinal);
     }
 
     [Theory]
@@ -318,7 +274,7 @@ public sealed partial class SmartLaunchTests : IAsyncLifetime
         await RestartAsync("private_key_jwt", keys: keys);
         using var browser = new Browser();
 
-        var visit = await browser.FollowAsync(EhrLaunch(await LaunchAsync(_patient.Id, true)));
+        var visit = await browser.FollowAsync(EhrLaunch(await SmartEhr.LaunchAsync(_patient.Id, true)));
         var jwks = await _server.Client.GetFromJsonAsync<JsonNode>(new Uri("/smart/jwks.json", UriKind.Relative), Ct);
 
         Assert.Equal(HttpStatusCode.OK, visit.Final.StatusCode);
@@ -337,7 +293,7 @@ public sealed partial class SmartLaunchTests : IAsyncLifetime
         var mismatched = KeyPair(algorithm, kid, publicFrom: registered);
         await RestartAsync("private_key_jwt", keys: mismatched);
         using var other = new Browser();
-        var refused = await other.FollowAsync(EhrLaunch(await LaunchAsync(_patient.Id, true)));
+        var refused = await other.FollowAsync(EhrLaunch(await SmartEhr.LaunchAsync(_patient.Id, true)));
         Assert.Equal(HttpStatusCode.BadRequest, refused.Final.StatusCode);
         Assert.Contains("invalid_client", refused.Body, StringComparison.Ordinal);
     }
@@ -369,9 +325,9 @@ public sealed partial class SmartLaunchTests : IAsyncLifetime
         using var browser = new Browser();
 
         // A load balancer sends the EHR's redirect back to the other node.
-        var visit = await browser.FollowAsync(new Uri(first.BaseAddress, $"/smart/launch?iss={Uri.EscapeDataString(Iss)}&launch={await LaunchAsync(_patient.Id, true)}"),
+        var visit = await browser.FollowAsync(new Uri(first.BaseAddress, $"/smart/launch?iss={Uri.EscapeDataString(Iss)}&launch={await SmartEhr.LaunchAsync(_patient.Id, true)}"),
             url => url.AbsolutePath == "/smart/callback" && url.Port == ports[0] ? new UriBuilder(url) { Port = ports[1] }.Uri : url);
-        var onFirst = await browser.FollowAsync(new Uri(first.BaseAddress, "/smart/app"));
+        var onFirst = await browser.FollowAsync(new Uri(first.BaseAddress, visit.Urls[^1].PathAndQuery));
 
         Assert.Contains(visit.Urls, u => u.AbsolutePath == "/smart/callback" && u.Port == ports[1]);
         Assert.Equal(HttpStatusCode.OK, visit.Final.StatusCode);
@@ -383,10 +339,10 @@ public sealed partial class SmartLaunchTests : IAsyncLifetime
     [Fact]
     public async Task GivenAnEhrOfferingOnlyV1Scopes_WhenLaunched_ThenTheV1FormsAreAskedFor()
     {
-        await PolicyAsync(deny: false, v1Only: true);
+        await SmartEhr.PolicyAsync(deny: false, v1Only: true);
         using var browser = new Browser();
 
-        var visit = await browser.FollowAsync(EhrLaunch(await LaunchAsync(_patient.Id, true)));
+        var visit = await browser.FollowAsync(EhrLaunch(await SmartEhr.LaunchAsync(_patient.Id, true)));
 
         Assert.Equal(HttpStatusCode.OK, visit.Final.StatusCode);
         var scope = ((string?)QueryHelpers.ParseQuery(visit.Urls.First(u => u.AbsolutePath.EndsWith("/oauth/auth", StringComparison.Ordinal)).Query)["scope"])!.Split(' ');
@@ -397,17 +353,17 @@ public sealed partial class SmartLaunchTests : IAsyncLifetime
     [Fact]
     public async Task GivenAnAccessTokenThatExpires_WhenTheViewIsOpenedAgain_ThenItIsRefreshedAndTheNewTokenReadsTheRecord()
     {
-        await PolicyAsync(deny: false, accessTokenTtl: 1);
+        await SmartEhr.PolicyAsync(deny: false, accessTokenTtl: 1);
         using var browser = new Browser();
-        var first = await browser.FollowAsync(EhrLaunch(await LaunchAsync(_patient.Id, true)));
+        var first = await browser.FollowAsync(EhrLaunch(await SmartEhr.LaunchAsync(_patient.Id, true)));
         Assert.Equal(HttpStatusCode.OK, first.Final.StatusCode);
         await Task.Delay(1500, Ct);
 
-        var again = await browser.FollowAsync(App);
+        var again = await browser.FollowAsync(first.Urls[^1]);
 
         Assert.Equal(HttpStatusCode.OK, again.Final.StatusCode);
         // A token lives one second here: each view was read with a new one, got with the refresh token.
-        var tokens = (await RequestLogAsync()).Where(r => ((string)r!["url"]!).Contains($"Patient/{_patient.Id}", StringComparison.Ordinal))
+        var tokens = (await SmartEhr.RequestLogAsync()).Where(r => ((string)r!["url"]!).Contains($"Patient/{_patient.Id}", StringComparison.Ordinal))
             .Select(r => (string?)r!["authorization"]).OfType<string>().Distinct().ToList();
         Assert.True(tokens.Count >= 2, $"the record was read with {tokens.Count} token(s): no refresh happened");
     }
@@ -435,7 +391,7 @@ public sealed partial class SmartLaunchTests : IAsyncLifetime
     [Fact]
     public async Task GivenAStandaloneLaunch_WhenThePatientIsPicked_ThenTheViewIsThatPatientsWithItsBanner()
     {
-        await PolicyAsync(deny: false, standalonePatient: _patient.Id);
+        await SmartEhr.PolicyAsync(deny: false, standalonePatient: _patient.Id);
         using var browser = new Browser();
 
         var visit = await browser.FollowAsync(new Uri(_server.BaseAddress, $"/smart/login?iss={Uri.EscapeDataString(Iss)}"));
@@ -450,8 +406,8 @@ public sealed partial class SmartLaunchTests : IAsyncLifetime
     [Fact]
     public async Task GivenDeniedConsent_WhenTheEhrAnswers_ThenAPageSaysAccessWasNotGrantedAndNothingIsRead()
     {
-        await PolicyAsync(deny: true);
-        var launch = await LaunchAsync(_patient.Id, needBanner: true);
+        await SmartEhr.PolicyAsync(deny: true);
+        var launch = await SmartEhr.LaunchAsync(_patient.Id, needBanner: true);
         var readsBefore = await ReadsOfPatientAsync();
         using var browser = new Browser();
 
@@ -459,6 +415,9 @@ public sealed partial class SmartLaunchTests : IAsyncLifetime
 
         Assert.Equal(HttpStatusCode.Forbidden, visit.Final.StatusCode);
         Assert.Contains("Access to the record was not granted", visit.Body, StringComparison.Ordinal);
+        // The EHR's own explanation, as it gave it.
+        Assert.Contains("access_denied", visit.Body, StringComparison.Ordinal);
+        Assert.Contains("The user did not allow HealthRec to read this record", visit.Body, StringComparison.Ordinal);
         Assert.Equal(readsBefore, await ReadsOfPatientAsync());
         Assert.Equal(HttpStatusCode.Unauthorized, (await browser.FollowAsync(App)).Final.StatusCode);
     }
@@ -466,7 +425,7 @@ public sealed partial class SmartLaunchTests : IAsyncLifetime
     [Fact]
     public async Task GivenACallbackWhoseStateDiffers_WhenItArrives_ThenTheSignInIsRefusedBeforeAnyTokenExchange()
     {
-        var launch = await LaunchAsync(_patient.Id, needBanner: true);
+        var launch = await SmartEhr.LaunchAsync(_patient.Id, needBanner: true);
         using var browser = new Browser();
         var exchangesBefore = await TokenRequestsAsync();
 
@@ -482,7 +441,7 @@ public sealed partial class SmartLaunchTests : IAsyncLifetime
     [Fact]
     public async Task GivenACodeChallengeReplacedOnTheWay_WhenTheCodeIsExchanged_ThenTheEhrRefusesItAndNoSessionStarts()
     {
-        var launch = await LaunchAsync(_patient.Id, needBanner: true);
+        var launch = await SmartEhr.LaunchAsync(_patient.Id, needBanner: true);
         using var browser = new Browser();
         var forged = SmartChallenge("a-verifier-the-attacker-knows-and-healthrec-does-not-0123456789");
 
@@ -510,38 +469,10 @@ public sealed partial class SmartLaunchTests : IAsyncLifetime
 
     private Task<Clinical.Records.PatientRecord> RecordAsync(string id) => PatientViewTests.ReadRecordAsync(_server, id, Ct);
 
-    private static async Task<string> LaunchAsync(string patient, bool needBanner)
-    {
-        using var http = new HttpClient();
-        var response = await http.PostAsync(Fhir($"/__admin/launch?patient={patient}&need_patient_banner={(needBanner ? "true" : "false")}"), null, Ct);
-        return (string)(await response.Content.ReadFromJsonAsync<JsonNode>(Ct))!["launch"]!;
-    }
-
-    private static async Task PolicyAsync(bool deny, string? standalonePatient = null, bool v1Only = false, int accessTokenTtl = 3600)
-    {
-        using var http = new HttpClient();
-        (await http.PostAsync(Fhir($"/__admin/auth-policy?deny={(deny ? "true" : "false")}{(standalonePatient is null ? "" : $"&patient={standalonePatient}")}" +
-            $"&v1only={(v1Only ? "true" : "false")}&access_token_ttl={accessTokenTtl}"), null, CancellationToken.None)).EnsureSuccessStatusCode();
-    }
-
-    private static async Task<bool> ActiveAsync(string token)
-    {
-        using var http = new HttpClient();
-        var answer = await http.PostAsJsonAsync(Fhir("/__admin/token"), new { token }, Ct);
-        return (bool)(await answer.Content.ReadFromJsonAsync<JsonNode>(Ct))!["active"]!;
-    }
-
-    private static async Task<List<JsonNode?>> RequestLogAsync()
-    {
-        using var http = new HttpClient();
-        return [.. JsonNode.Parse(await http.GetStringAsync(Fhir("/__admin/requests"), Ct))!.AsArray()];
-    }
-
     private async Task<int> ReadsOfPatientAsync() =>
-        (await RequestLogAsync()).Count(r => ((string)r!["url"]!).Contains(_patient.Id, StringComparison.Ordinal) && (string)r["method"]! == "GET");
+        (await SmartEhr.RequestLogAsync()).Count(r => ((string)r!["url"]!).Contains(_patient.Id, StringComparison.Ordinal) && (string)r["method"]! == "GET");
 
-    private static async Task<int> TokenRequestsAsync() =>
-        (await RequestLogAsync()).Count(r => ((string)r!["url"]!).StartsWith("/oauth/token", StringComparison.Ordinal));
+    private static async Task<int> TokenRequestsAsync() => (await SmartEhr.TokenRequestsAsync()).Count;
 
     private static string SmartChallenge(string verifier) =>
         Microsoft.IdentityModel.Tokens.Base64UrlEncoder.Encode(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.ASCII.GetBytes(verifier)));
