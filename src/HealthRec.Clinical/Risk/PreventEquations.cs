@@ -1,0 +1,171 @@
+namespace HealthRec.Clinical.Risk;
+
+/// <summary>The outcomes of the PREVENT base model over 10 years.</summary>
+public enum PreventOutcome
+{
+    /// <summary>Total cardiovascular disease: ASCVD or heart failure.</summary>
+    TotalCvd,
+
+    /// <summary>Atherosclerotic cardiovascular disease: myocardial infarction, coronary death, stroke.</summary>
+    Ascvd,
+
+    /// <summary>Heart failure.</summary>
+    HeartFailure,
+}
+
+/// <summary>
+/// What the PREVENT base model reads: sex, age (years), total and HDL cholesterol (mg/dL), systolic pressure (mmHg), BMI
+/// (kg/m²), eGFR (mL/min/1.73 m², CKD-EPI 2021), and whether the patient takes antihypertensives or a statin, smokes,
+/// has diabetes.
+/// </summary>
+public sealed record PreventInputs(bool Female, double Age, double TotalCholesterol, double Hdl, double Sbp, double Bmi, double Egfr,
+    bool OnAntihypertensive, bool OnStatin, bool Smoker, bool Diabetic);
+
+/// <summary>One term of an equation's linear predictor for a patient: its name, the patient's value of it, and what it adds.</summary>
+public sealed record PreventTerm(string Name, double Value, double Contribution);
+
+/// <summary>
+/// The American Heart Association PREVENT equations, base model, 10-year risk (Khan SS, Matsushita K, Sang Y, et al.
+/// Development and Validation of the American Heart Association's PREVENT Equations. Circulation 2024;149:430–449;
+/// coefficients from its Supplemental Table S12A). Sex-specific and race-free, for adults of 30–79 without
+/// cardiovascular disease. Logistic: risk = 1 / (1 + e^−x), x the sum of each coefficient times its term, with cholesterol
+/// converted to mmol/L (× 0.02586) and the predictors centred and piecewise-linear as the paper defines them.
+/// </summary>
+/// <remarks>
+/// The valid ranges (<see cref="OutOfRange"/>) are those of the AHA's calculator, as the preventr (R, 0.12.0) and CVrisk
+/// (R) packages enforce them. Tests reproduce published input → output pairs (preventr's test suite) to three decimals.
+/// </remarks>
+public static class PreventEquations
+{
+    /// <summary>The 10-year risk (a proportion) of <paramref name="outcome"/>, as the equation gives it for these inputs.</summary>
+    public static double TenYearRisk(PreventOutcome outcome, PreventInputs inputs)
+    {
+        var x = 0.0;
+        foreach (var term in Terms(outcome, inputs))
+        {
+            x += term.Contribution;
+        }
+
+        return 1 / (1 + Math.Exp(-x));
+    }
+
+    /// <summary>
+    /// The linear predictor's terms for this patient (the constant last): the equation's own reasons for its number. Terms
+    /// whose value is zero for this patient (an interaction with a treatment not taken, say) are left out.
+    /// </summary>
+    public static IReadOnlyList<PreventTerm> Terms(PreventOutcome outcome, PreventInputs p)
+    {
+        var c = Coefficients(outcome, p.Female);
+        var age = (p.Age - 55) / 10;
+        var nonHdl = ((p.TotalCholesterol - p.Hdl) * MgDlToMmolL) - 3.5;
+        var hdl = ((p.Hdl * MgDlToMmolL) - 1.3) / 0.3;
+        var sbpLow = (Math.Min(p.Sbp, 110) - 110) / 20;
+        var sbpHigh = (Math.Max(p.Sbp, 110) - 130) / 20;
+        var bmiLow = (Math.Min(p.Bmi, 30) - 25) / 5;
+        var bmiHigh = (Math.Max(p.Bmi, 30) - 30) / 5;
+        var egfrLow = (Math.Min(p.Egfr, 60) - 60) / -15;
+        var egfrHigh = (Math.Max(p.Egfr, 60) - 90) / -15;
+        double bp = p.OnAntihypertensive ? 1 : 0, statin = p.OnStatin ? 1 : 0, smoker = p.Smoker ? 1 : 0, diabetes = p.Diabetic ? 1 : 0;
+
+        var terms = new List<PreventTerm>(24);
+        void Add(string name, double beta, double value)
+        {
+            if (beta != 0 && value != 0)
+            {
+                terms.Add(new PreventTerm(name, value, beta * value));
+            }
+        }
+
+        Add("age, per 10 years from 55", c.Age, age);
+        Add("non-HDL cholesterol, mmol/L from 3.5", c.NonHdl, nonHdl);
+        Add("HDL cholesterol, per 0.3 mmol/L from 1.3", c.Hdl, hdl);
+        Add("systolic pressure below 110, per 20 mmHg", c.SbpLow, sbpLow);
+        Add("systolic pressure above 130, per 20 mmHg", c.SbpHigh, sbpHigh);
+        Add("diabetes", c.Diabetes, diabetes);
+        Add("current smoking", c.Smoker, smoker);
+        Add("BMI below 30, per 5 kg/m² from 25", c.BmiLow, bmiLow);
+        Add("BMI above 30, per 5 kg/m²", c.BmiHigh, bmiHigh);
+        Add("eGFR below 60, per 15 lower", c.EgfrLow, egfrLow);
+        Add("eGFR above 60, per 15 lower than 90", c.EgfrHigh, egfrHigh);
+        Add("antihypertensive treatment", c.BpTreated, bp);
+        Add("statin", c.Statin, statin);
+        Add("antihypertensive treatment × systolic pressure above 130", c.BpTreatedBySbpHigh, bp * sbpHigh);
+        Add("statin × non-HDL cholesterol", c.StatinByNonHdl, statin * nonHdl);
+        Add("age × non-HDL cholesterol", c.AgeByNonHdl, age * nonHdl);
+        Add("age × HDL cholesterol", c.AgeByHdl, age * hdl);
+        Add("age × systolic pressure above 130", c.AgeBySbpHigh, age * sbpHigh);
+        Add("age × diabetes", c.AgeByDiabetes, age * diabetes);
+        Add("age × current smoking", c.AgeBySmoker, age * smoker);
+        Add("age × BMI above 30", c.AgeByBmiHigh, age * bmiHigh);
+        Add("age × eGFR below 60", c.AgeByEgfrLow, age * egfrLow);
+        Add("constant", c.Constant, 1);
+        return terms;
+    }
+
+    /// <summary>
+    /// Why these inputs are outside the population and ranges the equations were developed and validated for (empty when
+    /// they are inside): age 30–79, total cholesterol 130–320 mg/dL, HDL 20–100 mg/dL, systolic pressure 90–180 mmHg,
+    /// BMI 18.5–39.9 kg/m², eGFR 15–140 mL/min/1.73 m². Outside them the equations extrapolate and give no number here.
+    /// </summary>
+    public static IReadOnlyList<string> OutOfRange(PreventInputs p)
+    {
+        var problems = new List<string>();
+        void Check(string what, double value, double min, double max, string unit)
+        {
+            if (double.IsNaN(value) || value < min || value > max)
+            {
+                problems.Add(FormattableString.Invariant($"{what} {value:0.#} {unit} is outside {min:0.#}–{max:0.#} {unit}"));
+            }
+        }
+
+        Check("age", p.Age, MinAge, MaxAge, "years");
+        Check("total cholesterol", p.TotalCholesterol, 130, 320, "mg/dL");
+        Check("HDL cholesterol", p.Hdl, 20, 100, "mg/dL");
+        Check("systolic pressure", p.Sbp, 90, 180, "mmHg");
+        Check("BMI", p.Bmi, 18.5, 39.9, "kg/m²");
+        Check("eGFR", p.Egfr, 15, 140, "mL/min/1.73 m²");
+        return problems;
+    }
+
+    /// <summary>The ages the equations were developed for.</summary>
+    public const double MinAge = 30, MaxAge = 79;
+
+    // Cholesterol, mg/dL → mmol/L, as the paper converts it.
+    private const double MgDlToMmolL = 0.02586;
+
+    private static PreventCoefficients Coefficients(PreventOutcome outcome, bool female) => (outcome, female) switch
+    {
+        (PreventOutcome.TotalCvd, true) => new(Age: 0.7939329, NonHdl: 0.0305239, Hdl: -0.1606857, SbpLow: -0.2394003, SbpHigh: 0.3600781,
+            Diabetes: 0.8667604, Smoker: 0.5360739, EgfrLow: 0.6045917, EgfrHigh: 0.0433769, BpTreated: 0.3151672, Statin: -0.1477655,
+            BpTreatedBySbpHigh: -0.0663612, StatinByNonHdl: 0.1197879, AgeByNonHdl: -0.0819715, AgeByHdl: 0.0306769, AgeBySbpHigh: -0.0946348,
+            AgeByDiabetes: -0.27057, AgeBySmoker: -0.078715, AgeByEgfrLow: -0.1637806, Constant: -3.307728),
+        (PreventOutcome.TotalCvd, false) => new(Age: 0.7688528, NonHdl: 0.0736174, Hdl: -0.0954431, SbpLow: -0.4347345, SbpHigh: 0.3362658,
+            Diabetes: 0.7692857, Smoker: 0.4386871, EgfrLow: 0.5378979, EgfrHigh: 0.0164827, BpTreated: 0.288879, Statin: -0.1337349,
+            BpTreatedBySbpHigh: -0.0475924, StatinByNonHdl: 0.150273, AgeByNonHdl: -0.0517874, AgeByHdl: 0.0191169, AgeBySbpHigh: -0.1049477,
+            AgeByDiabetes: -0.2251948, AgeBySmoker: -0.0895067, AgeByEgfrLow: -0.1543702, Constant: -3.031168),
+        (PreventOutcome.Ascvd, true) => new(Age: 0.719883, NonHdl: 0.1176967, Hdl: -0.151185, SbpLow: -0.0835358, SbpHigh: 0.3592852,
+            Diabetes: 0.8348585, Smoker: 0.4831078, EgfrLow: 0.4864619, EgfrHigh: 0.0397779, BpTreated: 0.2265309, Statin: -0.0592374,
+            BpTreatedBySbpHigh: -0.0395762, StatinByNonHdl: 0.0844423, AgeByNonHdl: -0.0567839, AgeByHdl: 0.0325692, AgeBySbpHigh: -0.1035985,
+            AgeByDiabetes: -0.2417542, AgeBySmoker: -0.0791142, AgeByEgfrLow: -0.1671492, Constant: -3.819975),
+        (PreventOutcome.Ascvd, false) => new(Age: 0.7099847, NonHdl: 0.1658663, Hdl: -0.1144285, SbpLow: -0.2837212, SbpHigh: 0.3239977,
+            Diabetes: 0.7189597, Smoker: 0.3956973, EgfrLow: 0.3690075, EgfrHigh: 0.0203619, BpTreated: 0.2036522, Statin: -0.0865581,
+            BpTreatedBySbpHigh: -0.0322916, StatinByNonHdl: 0.114563, AgeByNonHdl: -0.0300005, AgeByHdl: 0.0232747, AgeBySbpHigh: -0.0927024,
+            AgeByDiabetes: -0.2018525, AgeBySmoker: -0.0970527, AgeByEgfrLow: -0.1217081, Constant: -3.500655),
+        // Heart failure: no cholesterol or statin terms; BMI instead.
+        (PreventOutcome.HeartFailure, true) => new(Age: 0.8998235, SbpLow: -0.4559771, SbpHigh: 0.3576505, Diabetes: 1.038346, Smoker: 0.583916,
+            BmiLow: -0.0072294, BmiHigh: 0.2997706, EgfrLow: 0.7451638, EgfrHigh: 0.0557087, BpTreated: 0.3534442, BpTreatedBySbpHigh: -0.0981511,
+            AgeBySbpHigh: -0.0946663, AgeByDiabetes: -0.3581041, AgeBySmoker: -0.1159453, AgeByBmiHigh: -0.003878, AgeByEgfrLow: -0.1884289,
+            Constant: -4.310409),
+        (PreventOutcome.HeartFailure, false) => new(Age: 0.8972642, SbpLow: -0.6811466, SbpHigh: 0.3634461, Diabetes: 0.923776, Smoker: 0.5023736,
+            BmiLow: -0.0485841, BmiHigh: 0.3726929, EgfrLow: 0.6926917, EgfrHigh: 0.0251827, BpTreated: 0.2980922, BpTreatedBySbpHigh: -0.0497731,
+            AgeBySbpHigh: -0.1289201, AgeByDiabetes: -0.3040924, AgeBySmoker: -0.1401688, AgeByBmiHigh: 0.0068126, AgeByEgfrLow: -0.1797778,
+            Constant: -3.946391),
+        _ => throw new ArgumentOutOfRangeException(nameof(outcome), outcome, "not a PREVENT outcome"),
+    };
+
+    // One equation's coefficients (a term an equation does not have is zero).
+    private sealed record PreventCoefficients(double Age = 0, double NonHdl = 0, double Hdl = 0, double SbpLow = 0, double SbpHigh = 0, double Diabetes = 0,
+        double Smoker = 0, double BmiLow = 0, double BmiHigh = 0, double EgfrLow = 0, double EgfrHigh = 0, double BpTreated = 0, double Statin = 0,
+        double BpTreatedBySbpHigh = 0, double StatinByNonHdl = 0, double AgeByNonHdl = 0, double AgeByHdl = 0, double AgeBySbpHigh = 0,
+        double AgeByDiabetes = 0, double AgeBySmoker = 0, double AgeByBmiHigh = 0, double AgeByEgfrLow = 0, double Constant = 0);
+}
