@@ -43,7 +43,8 @@ internal sealed class IdentityTokens(JwksCache jwks, TimeProvider time)
                 : "The EHR's identity token names no key (kid) and its JWK Set holds more than one, or none.");
         }
 
-        var result = await Handler.ValidateTokenAsync(idToken, new TokenValidationParameters
+        // The token read above, validated as it is (not parsed a second time).
+        var result = await Handler.ValidateTokenAsync(token, new TokenValidationParameters
         {
             ValidIssuer = issuer,
             ValidAudience = clientId,

@@ -342,7 +342,7 @@ internal static partial class SmartLaunch
         method ??= !string.IsNullOrEmpty(client.PrivateKey) ? "private_key_jwt"
             : string.IsNullOrEmpty(client.ClientSecret) ? "none"
             : client.TokenEndpointAuthMethod ?? "client_secret_basic";
-        var (tokens, problem, refusedClient) = await PostAsync(http, tokenEndpoint, client, new Dictionary<string, string>(form), now, method, cancellationToken);
+        var (tokens, problem, refusedClient) = await PostAsync(http, tokenEndpoint, client, form, now, method, cancellationToken);
         if (refusedClient && method == "client_secret_basic" && client.TokenEndpointAuthMethod is null)
         {
             var answers = new List<string> { problem! };
@@ -351,14 +351,14 @@ internal static partial class SmartLaunch
             if (encodingMatters)
             {
                 method = UnencodedBasic;
-                (tokens, problem, refusedClient) = await PostAsync(http, tokenEndpoint, client, new Dictionary<string, string>(form), now, method, cancellationToken);
+                (tokens, problem, refusedClient) = await PostAsync(http, tokenEndpoint, client, form, now, method, cancellationToken);
                 answers.Add($"With the secret in Basic without form-encoding: {problem}");
             }
 
             if (refusedClient && postAdvertised)
             {
                 method = "client_secret_post";
-                (tokens, problem, refusedClient) = await PostAsync(http, tokenEndpoint, client, new Dictionary<string, string>(form), now, method, cancellationToken);
+                (tokens, problem, refusedClient) = await PostAsync(http, tokenEndpoint, client, form, now, method, cancellationToken);
                 answers.Add($"With the secret in the request body (client_secret_post): {problem}");
             }
 
@@ -379,9 +379,11 @@ internal static partial class SmartLaunch
     private static string BasicCredentials(SmartClientOptions client, bool encode) =>
         encode ? $"{FormEncode(client.ClientId)}:{FormEncode(client.ClientSecret!)}" : $"{client.ClientId}:{client.ClientSecret}";
 
+    // One token request: the grant's fields (left as they are, for a retry in another form) and the client's authentication.
     private static async Task<(TokenResponse? Tokens, string? Problem, bool RefusedClient)> PostAsync(HttpClient http, string tokenEndpoint, SmartClientOptions client,
-        Dictionary<string, string> form, DateTimeOffset now, string method, CancellationToken cancellationToken)
+        IReadOnlyDictionary<string, string> grant, DateTimeOffset now, string method, CancellationToken cancellationToken)
     {
+        var form = new Dictionary<string, string>(grant);
         using var request = new HttpRequestMessage(HttpMethod.Post, tokenEndpoint);
         switch (method)
         {
