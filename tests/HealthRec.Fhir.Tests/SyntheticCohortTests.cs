@@ -20,10 +20,10 @@ public sealed class SyntheticCohortTests : IDisposable
 
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
-    private async Task<string> GenerateAsync(string name, int patients, ulong seed, SyntheticFormat format = SyntheticFormat.Ndjson)
+    private async Task<string> GenerateAsync(string name, int patients, ulong seed, SyntheticFormat format = SyntheticFormat.Ndjson, int years = 13)
     {
         var folder = Path.Combine(_folder.FullName, name);
-        await new CohortGenerator(new CohortOptions { Patients = patients, Seed = seed }).WriteAsync(folder, format, null, "test", Ct);
+        await new CohortGenerator(new CohortOptions { Patients = patients, Seed = seed, Years = years }).WriteAsync(folder, format, null, "test", Ct);
         return folder;
     }
 
@@ -131,8 +131,9 @@ public sealed class SyntheticCohortTests : IDisposable
         var sample = Path.Combine(Testing.TestServices.RepositoryRoot, "data", "sample");
         var manifest = await File.ReadAllTextAsync(Path.Combine(sample, CohortGenerator.ManifestFile), Ct);
         Assert.Contains("--patients 300 --seed 20261129", manifest, StringComparison.Ordinal);
+        Assert.Contains("--years 10", manifest, StringComparison.Ordinal);
 
-        var fresh = await GenerateAsync("sample", 300, 20261129);
+        var fresh = await GenerateAsync("sample", 300, 20261129, years: 10);
 
         foreach (var type in Enum.GetNames<SyntheticType>())
         {

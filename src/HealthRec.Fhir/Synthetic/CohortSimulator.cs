@@ -12,7 +12,7 @@ public sealed record CohortOptions
     /// <summary>The first day of the simulated record (the EHR's go-live).</summary>
     public DateOnly Start { get; init; } = new(2015, 1, 1);
 
-    public int Years { get; init; } = 10;
+    public int Years { get; init; } = 13;
 
     /// <summary>The share of eligible observations given a data-entry error on purpose.</summary>
     public double ErrorRate { get; init; } = 0.002;

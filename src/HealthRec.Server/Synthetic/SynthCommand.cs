@@ -18,7 +18,7 @@ internal static class SynthCommand
         var format = new Option<string>("--format") { Description = "ndjson (Bulk Data files by type) or bundles (a transaction Bundle per patient)", DefaultValueFactory = _ => "ndjson" };
         format.AcceptOnlyFromAmong("ndjson", "bundles");
         var start = new Option<string>("--start") { Description = "First day of the simulated record, YYYY-MM-DD", DefaultValueFactory = _ => "2015-01-01" };
-        var years = new Option<int>("--years") { Description = "Years of follow-up", DefaultValueFactory = _ => 10 };
+        var years = new Option<int>("--years") { Description = "Years of follow-up (default 13: a 10-year outcome needs index dates with ten years of data after them)", DefaultValueFactory = _ => 13 };
         var command = new Command("synth", "Write a synthetic cohort of FHIR R4 patients (labelled synthetic) with outcomes and treatment effects.")
         {
             patients, seed, output, format, start, years,
