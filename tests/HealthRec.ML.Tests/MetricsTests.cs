@@ -20,6 +20,77 @@ public sealed class MetricsTests
         Assert.Equal(1.0 / 3, KaplanMeier.CumulativeIncidence([(3, true), (3, false), (8, false)], 8), 12);
     }
 
+    [Fact]
+    public void GivenADeathWithoutTheEvent_WhenTheIncidenceIsComputed_ThenItIsAalenJohansenNotKaplanMeierWithTheDeathCensored()
+    {
+        // Events at 2 and 5, a death at 3, censored at 7, followed to 10. At 2: 1/5 of 5 at risk, incidence 0.2, free
+        // 0.8; at 3 the death: free 0.8 × 3/4 = 0.6; at 5: 0.6 × 1/3 more, incidence 0.4. With the death censored
+        // instead, 1 − 4/5 × 2/3 = 0.467: the risk as if nobody died, higher.
+        SurvivalOutcome[] data = [new(2, true), new(3, false, Competing: true), new(5, true), new(7, false), new(10, false)];
+
+        Assert.Equal(0.4, KaplanMeier.CumulativeIncidence(data, 10), 12);
+        Assert.Equal(1 - (4.0 / 5 * 2 / 3), KaplanMeier.CumulativeIncidence(data.Select(d => (d.Time, d.Event)), 10), 12);
+        Assert.Equal(0.2, KaplanMeier.CumulativeIncidence(data, 4), 12);
+    }
+
+    [Fact]
+    public void GivenTheHandExample_WhenTheCensoringSurvivalIsComputed_ThenCensoringsAreItsEventsAndEventsComeFirstAtATie()
+    {
+        // The same six patients, the roles swapped: censorings at 3, 4 and 7 are G's events; the outcome events at 2
+        // and 5 and the full follow-up at 10 leave its risk set. G(3) = 4/5 (5 at risk after the event at 2),
+        // G(4) = 4/5 × 3/4, G(7) = 4/5 × 3/4 × 1/2.
+        var g = new CensoringSurvival([(2, false), (3, true), (4, true), (5, false), (7, true), (10, false)]);
+
+        Assert.Equal(1, g.Before(2), 12);
+        Assert.Equal(1, g.Before(3), 12);
+        Assert.Equal(0.8, g.At(3), 12);
+        Assert.Equal(0.6, g.Before(5), 12);
+        Assert.Equal(0.3, g.At(10), 12);
+        // An event and a censoring at the same time: the event's G(t−) does not include the censoring.
+        var tie = new CensoringSurvival([(3, false), (3, true), (8, false)]);
+        Assert.Equal(1, tie.Before(3), 12);
+        Assert.Equal(2.0 / 3, tie.At(3), 12);
+    }
+
+    [Fact]
+    public void GivenCensoringWeights_WhenTheEventRateIsWeighted_ThenItIsTheKaplanMeierIncidence()
+    {
+        // The six patients again: the usable ones are the events at 2 and 5 (weights 1/G(2−) = 1 and 1/G(5−) = 1/0.6)
+        // and the one followed to 10 (weight 1/G(10) = 1/0.3); the weighted event rate equals 1 − 5/9, Kaplan–Meier's.
+        bool[] labels = [true, true, false];
+        double[] weights = [1, 1 / 0.6, 1 / 0.3];
+
+        Assert.Equal(1 - (5.0 / 9), BinaryMetrics.EventRate(labels, weights), 12);
+        // Unweighted, the complete cases overstate it: two events among three.
+        Assert.Equal(2.0 / 3, BinaryMetrics.EventRate(labels), 12);
+    }
+
+    [Fact]
+    public void GivenWeights_WhenAucBrierAndCountsAreComputed_ThenAnExampleOfWeightTwoCountsAsTwoCopies()
+    {
+        double[] weights = [2, 1, 1, 1, 3, 1, 1, 1];
+        var copies = Scores.SelectMany((s, i) => Enumerable.Repeat((Score: s, Label: Labels[i]), (int)weights[i])).ToArray();
+        double[] copyScores = [.. copies.Select(c => c.Score)];
+        bool[] copyLabels = [.. copies.Select(c => c.Label)];
+
+        Assert.Equal(BinaryMetrics.RocAuc(copyScores, copyLabels), BinaryMetrics.RocAuc(Scores, Labels, weights), 12);
+        Assert.Equal(BinaryMetrics.PrAuc(copyScores, copyLabels), BinaryMetrics.PrAuc(Scores, Labels, weights), 12);
+        Assert.Equal(BinaryMetrics.Brier(copyScores, copyLabels), BinaryMetrics.Brier(Scores, Labels, weights), 12);
+        Assert.Equal(BinaryMetrics.At(copyScores, copyLabels, 0.6), BinaryMetrics.At(Scores, Labels, 0.6, weights));
+        var (slope, intercept) = BinaryMetrics.Calibration(copyScores, copyLabels);
+        var (wSlope, wIntercept) = BinaryMetrics.Calibration(Scores, Labels, weights);
+        Assert.Equal(slope, wSlope, 8);
+        Assert.Equal(intercept, wIntercept, 8);
+        Assert.NotEqual(BinaryMetrics.RocAuc(Scores, Labels), BinaryMetrics.RocAuc(Scores, Labels, weights), 6);
+    }
+
+    [Fact]
+    public void GivenTheHandExample_WhenNetBenefitIsComputed_ThenItIsTruePositivesLessFalsePositivesAtTheThresholdOdds()
+    {
+        // At 0.6: 3 true positives and 1 false positive among 8; the odds of 0.6 are 1.5: 3/8 − 1/8 × 1.5.
+        Assert.Equal((3.0 / 8) - (1.0 / 8 * 1.5), BinaryMetrics.NetBenefit(Scores, Labels, 0.6), 12);
+    }
+
     // Eight patients, checked by hand (see each test).
     private static readonly double[] Scores = [0.9, 0.8, 0.7, 0.6, 0.55, 0.4, 0.3, 0.2];
     private static readonly bool[] Labels = [true, true, false, true, false, false, true, false];
@@ -118,7 +189,7 @@ public sealed class MetricsTests
         var labels = Enumerable.Range(0, n).Select(_ => random.NextDouble() < 0.2).ToArray();
         var scores = labels.Select(l => (l ? 0.5 : 0) + random.NextDouble()).ToArray();
         var patients = Enumerable.Range(0, n).Select(i => $"p{i / 3}").ToArray();
-        double Auc(double[] s, bool[] l) => BinaryMetrics.RocAuc(s, l);
+        double Auc(double[] s, bool[] l, double[] w) => BinaryMetrics.RocAuc(s, l, w);
 
         var (low, high) = BinaryMetrics.BootstrapInterval(scores, labels, patients, Auc);
         var again = BinaryMetrics.BootstrapInterval(scores, labels, patients, Auc);

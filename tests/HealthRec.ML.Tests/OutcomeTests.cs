@@ -94,7 +94,18 @@ public sealed class OutcomeTests
         var died = Patient();
         died.DeceasedAt = Index.AddYears(2);
         died.Add(new EncounterEntry(Index.AddYears(1), null, "AMB"));
-        Assert.Equal(LabelStatus.Censored, labeler.Label(died.Build(), Index).Status);
+        // Death without the event is a competing event: a negative, not a censoring.
+        Assert.Equal(new OutcomeLabel(LabelStatus.Negative, FollowedUntil: Index.AddYears(2), Died: true), labeler.Label(died.Build(), Index));
+
+        // With the data's end known, a living patient is followed to it, or to three years after their last contact.
+        var dataEnd = Index.AddYears(10);
+        var withEnd = new OutcomeLabeler(Default("t2d-5y"), dataEnd);
+        Assert.Equal(Index.AddYears(3).AddDays(1095), withEnd.Label(lost.Build(), Index).FollowedUntil);
+        Assert.Equal(LabelStatus.Negative, withEnd.Label(lost.Build(), Index).Status);
+        var seenOnce = Patient();
+        seenOnce.Add(new EncounterEntry(Index.AddYears(1), null, "AMB"));
+        Assert.Equal(new OutcomeLabel(LabelStatus.Censored, FollowedUntil: Index.AddYears(1).AddDays(1095)), withEnd.Label(seenOnce.Build(), Index));
+        Assert.Equal(Index.AddYears(5).AddDays(10), new OutcomeLabeler(Default("t2d-5y"), Index.AddYears(5).AddDays(10)).FollowedUntil(lost.Build()));
 
         var byLab = Patient();
         byLab.Add("hba1c", new Measurement(Index.AddDays(100), 6.7, false));

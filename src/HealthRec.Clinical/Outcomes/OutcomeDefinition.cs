@@ -138,6 +138,12 @@ public sealed record OutcomeDefinition
     /// </summary>
     public int? MinFollowUpDays { get; init; }
 
+    /// <summary>
+    /// A living patient counts as followed (still in the practice, an event would be recorded) until this many days
+    /// after their last recorded activity, or the end of the data when that comes first. Default 1,095 (three years).
+    /// </summary>
+    public int FollowUpGraceDays { get; init; } = 1095;
+
     public OperatingThreshold Threshold { get; init; } = new();
 
     /// <summary>
@@ -249,6 +255,11 @@ public sealed record OutcomeDefinition
         if (!Bands.IsEmpty && (Bands[0].From != 0 || Bands.Zip(Bands.Skip(1)).Any(p => p.Second.From <= p.First.From)))
         {
             problems.Add("bands must start at 0 and rise");
+        }
+
+        if (FollowUpGraceDays < 0)
+        {
+            problems.Add("followUpGraceDays must be 0 or more");
         }
 
         if (Landmarks.EveryDays <= 0 || Landmarks.MaxPerPatient <= 0 || Landmarks.FirstAfterDays < 0)

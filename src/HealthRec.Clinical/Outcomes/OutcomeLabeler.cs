@@ -20,10 +20,12 @@ public enum LabelStatus
 
 /// <summary>
 /// One patient at one index date: the label, and when the event happened (binary) or the value (regression). For a
-/// binary outcome without the event, <see cref="FollowedUntil"/> is the last day the record sees the patient (activity
-/// or death) — what a survival estimate needs of the censored.
+/// binary outcome without the event, <see cref="FollowedUntil"/> is the last day the record follows the patient — what
+/// a survival estimate needs of the censored — and <see cref="Died"/> says it ended by death within the horizon (a
+/// competing event: a negative, since the event can no longer happen).
 /// </summary>
-public readonly record struct OutcomeLabel(LabelStatus Status, DateTimeOffset? EventAt = null, double? Value = null, DateTimeOffset? FollowedUntil = null)
+public readonly record struct OutcomeLabel(LabelStatus Status, DateTimeOffset? EventAt = null, double? Value = null, DateTimeOffset? FollowedUntil = null,
+    bool Died = false)
 {
     public bool IsUsable => Status is LabelStatus.Positive or LabelStatus.Negative or LabelStatus.Value;
 }
@@ -34,9 +36,42 @@ public readonly record struct OutcomeLabel(LabelStatus Status, DateTimeOffset? E
 /// for the whole minimum follow-up (otherwise censored) — so no example learns from a future it could not have seen,
 /// and none is a false negative for lack of follow-up.
 /// </summary>
-public sealed class OutcomeLabeler(OutcomeDefinition definition)
+/// <remarks>
+/// Death without the event within the horizon is a competing event, not a censoring: the patient is a negative (the
+/// event can no longer happen), so estimates are absolute risks in a population that also dies of other causes — as
+/// PREVENT's are — and the observed risk they are checked against is the Aalen–Johansen cumulative incidence (which is
+/// 1 − Kaplan–Meier when nobody dies). Treating deaths as censored instead would ask what the risk would be if nobody
+/// died, and, since death depends on the same risk factors, would bias any model trained on the survivors upwards.
+///
+/// How far a record follows a living patient: to the end of the data (<paramref name="dataEnd"/>, the extract's last
+/// date), but no further than <see cref="OutcomeDefinition.FollowUpGraceDays"/> after their last recorded activity — a
+/// patient not seen for longer is taken as gone from the practice since that last contact. Ending everyone's
+/// follow-up at their last contact instead would make censoring depend on the outcome: an event brings the patient
+/// in (the admission, the follow-up visits), so event-free patients would be censored early and events
+/// over-represented, which no weighting can undo. Without a data end (a single record), follow-up ends at the last
+/// activity.
+/// </remarks>
+public sealed class OutcomeLabeler(OutcomeDefinition definition, DateTimeOffset? dataEnd = null)
 {
     public OutcomeDefinition Definition { get; } = definition;
+
+    /// <summary>The last date of the data set the record comes from, when known.</summary>
+    public DateTimeOffset? DataEnd { get; } = dataEnd;
+
+    /// <summary>The latest activity across records: the end of a data set's follow-up.</summary>
+    public static DateTimeOffset? EndOf(IEnumerable<PatientRecord> records)
+    {
+        DateTimeOffset? end = null;
+        foreach (var record in records)
+        {
+            if (record.LastActivity is { } last && (end is null || last > end))
+            {
+                end = last;
+            }
+        }
+
+        return end;
+    }
 
     public OutcomeLabel Label(PatientRecord record, DateTimeOffset indexAt)
     {
@@ -102,6 +137,11 @@ public sealed class OutcomeLabeler(OutcomeDefinition definition)
             return new(LabelStatus.Positive, eventAt);
         }
 
+        if (record.DeceasedAt is { } death && death <= horizonEnd)
+        {
+            return new(LabelStatus.Negative, FollowedUntil: death, Died: true);
+        }
+
         var followedUntil = FollowedUntil(record);
         return followedUntil >= indexAt.AddDays(Definition.MinFollowUpDays ?? Definition.HorizonDays)
             ? new(LabelStatus.Negative, FollowedUntil: followedUntil)
@@ -117,7 +157,8 @@ public sealed class OutcomeLabeler(OutcomeDefinition definition)
         }
 
         var policy = Definition.Landmarks;
-        var end = FollowedUntil(record);
+        // Index dates fall while the patient is seen: up to death or the last recorded activity.
+        var end = record.DeceasedAt ?? record.LastActivity ?? DateTimeOffset.MinValue;
         for (var k = 0; k < policy.MaxPerPatient; k++)
         {
             var at = first.AddDays(policy.FirstAfterDays + ((double)k * policy.EveryDays));
@@ -189,9 +230,30 @@ public sealed class OutcomeLabeler(OutcomeDefinition definition)
         return first;
     }
 
-    /// <summary>How far the record follows the patient: death, or the last recorded activity.</summary>
-    internal static DateTimeOffset FollowedUntil(PatientRecord record) =>
-        record.DeceasedAt ?? record.LastActivity ?? DateTimeOffset.MinValue;
+    /// <summary>
+    /// How far the record follows the patient: death; else the end of the data, or the last recorded activity plus the
+    /// grace period when that comes first (see the class remarks); the last activity when the data end is unknown.
+    /// </summary>
+    public DateTimeOffset FollowedUntil(PatientRecord record)
+    {
+        if (record.DeceasedAt is { } died)
+        {
+            return died;
+        }
+
+        if (record.LastActivity is not { } last)
+        {
+            return DateTimeOffset.MinValue;
+        }
+
+        if (DataEnd is not { } end || end <= last)
+        {
+            return last;
+        }
+
+        var grace = last.AddDays(Definition.FollowUpGraceDays);
+        return grace < end ? grace : end;
+    }
 
     private static DateTimeOffset? FirstActivity(PatientRecord record)
     {

@@ -116,21 +116,28 @@ public static class HtmlReport
         if (m.InTheLarge is { } large)
         {
             h.Append(Ci, $"<p class=\"note\">Calibration in the large on every at-risk index date, censored ones included ({large.AtRisk:N0}): ");
-            h.Append(Ci, $"Kaplan–Meier incidence by {d.HorizonDays / 365.25:0} years <b>{large.KaplanMeierIncidence:P1}</b>, mean estimate <b>{large.MeanEstimate:P1}</b>. ");
-            h.Append("The table is complete-case (followed for the whole horizon or until the event); where these two differ, absolute estimates are off for the population by that much.</p>");
+            h.Append(Ci, $"Kaplan–Meier incidence by {Horizon(d.HorizonDays)} <b>{large.KaplanMeierIncidence:P1}</b>, mean estimate <b>{large.MeanEstimate:P1}</b>. ");
+            h.Append("The table's figures weight each example by the inverse probability of censoring (IPCW), so each estimates what full follow-up would have shown.</p>");
         }
 
         h.Append("<div class=\"plots\">");
-        var series = all.Select(x => (Name(x.Algorithm), BinaryMetrics.RocCurve(x.Probabilities, x.Labels).Select(p => (p.X, p.Y)).ToList())).ToList();
+        var series = all.Select(x => (Name(x.Algorithm), BinaryMetrics.RocCurve(x.Probabilities, x.Labels, x.Weights).Select(p => (p.X, p.Y)).ToList())).ToList();
         Figure(h, "ROC curve (false positive rate → true positive rate)", LinePlot(series, diagonal: true, "1 − specificity", "sensitivity"));
-        var pr = all.Select(x => (Name(x.Algorithm), BinaryMetrics.PrCurve(x.Probabilities, x.Labels).Select(p => (p.X, p.Y)).ToList())).ToList();
+        var pr = all.Select(x => (Name(x.Algorithm), BinaryMetrics.PrCurve(x.Probabilities, x.Labels, x.Weights).Select(p => (p.X, p.Y)).ToList())).ToList();
         Figure(h, string.Create(Ci, $"Precision–recall (prevalence {m.Prevalence:P1})"), LinePlot(pr, diagonal: false, "recall", "precision"));
-        var bins = BinaryMetrics.CalibrationBins(m.Probabilities, m.Labels);
-        Figure(h, "Calibration: observed rate by tenth of predicted risk", CalibrationPlot(bins));
+        if (m.InTheLarge?.Tenths is { Count: > 0 } tenths)
+        {
+            Figure(h, "Calibration: Kaplan–Meier observed risk by tenth of predicted risk (every at-risk index date)", CalibrationPlot([.. tenths]));
+        }
+        else
+        {
+            Figure(h, "Calibration: observed rate (IPCW) by tenth of predicted risk", CalibrationPlot(BinaryMetrics.CalibrationBins(m.Probabilities, m.Labels, weights: m.Weights)));
+        }
         h.Append("</div>");
         if (m.Confusion is { } cm)
         {
             h.Append(Ci, $"<h3>At the operating threshold {cm.Threshold:0.000} ({E(d.Threshold.Policy.ToString())})</h3>");
+            h.Append("<p class=\"note\">Counts are weighted by the inverse probability of censoring: estimates of what full follow-up would have shown.</p>");
             h.Append(Ci, $"<table><tr><th></th><th>event</th><th>no event</th></tr><tr><td>predicted high risk</td><td>{cm.TruePositives:N0}</td><td>{cm.FalsePositives:N0}</td></tr>");
             h.Append(Ci, $"<tr><td>predicted low risk</td><td>{cm.FalseNegatives:N0}</td><td>{cm.TrueNegatives:N0}</td></tr></table>");
             h.Append(Ci, $"<p>Sensitivity {cm.Recall:P1}, specificity {cm.Specificity:P1}, precision {cm.Precision:P1}, accuracy {cm.Accuracy:P1}, F1 {cm.F1:0.000}.</p>");
@@ -291,4 +298,9 @@ public static class HtmlReport
     };
 
     private static string E(string text) => WebUtility.HtmlEncode(text);
+
+    /// <summary>A horizon as a reader says it: days below a year, else years.</summary>
+    internal static string Horizon(int days) => days < 365
+        ? string.Create(Ci, $"{days} days")
+        : string.Create(Ci, $"{days / 365.25:0.#} years");
 }

@@ -1,9 +1,12 @@
 namespace HealthRec.ML.Evaluation;
 
-/// <summary>Counts and rates at one operating threshold (a score at or above it is called positive).</summary>
-public sealed record ConfusionMatrix(double Threshold, int TruePositives, int FalsePositives, int TrueNegatives, int FalseNegatives)
+/// <summary>
+/// Counts and rates at one operating threshold (a score at or above it is called positive). With censoring weights
+/// the counts are estimates of what full follow-up would have shown, hence not whole numbers.
+/// </summary>
+public sealed record ConfusionMatrix(double Threshold, double TruePositives, double FalsePositives, double TrueNegatives, double FalseNegatives)
 {
-    public int N => TruePositives + FalsePositives + TrueNegatives + FalseNegatives;
+    public double N => TruePositives + FalsePositives + TrueNegatives + FalseNegatives;
 
     public double Accuracy => Ratio(TruePositives + TrueNegatives, N);
 
@@ -16,7 +19,7 @@ public sealed record ConfusionMatrix(double Threshold, int TruePositives, int Fa
 
     public double F1 => Precision + Recall == 0 ? 0 : 2 * Precision * Recall / (Precision + Recall);
 
-    private static double Ratio(int a, int b) => b == 0 ? 0 : (double)a / b;
+    private static double Ratio(double a, double b) => b <= 0 ? 0 : a / b;
 }
 
 public readonly record struct CurvePoint(double X, double Y, double Threshold);
@@ -28,56 +31,59 @@ public readonly record struct CalibrationBin(double MeanPredicted, double Observ
 /// The metrics of a binary risk model, computed here (not by ML.NET) so each can be checked against a hand calculation:
 /// ROC-AUC (Mann–Whitney, ties half), PR-AUC (average precision), Brier score, calibration slope and intercept (logistic
 /// recalibration), the operating threshold, and cluster-bootstrap confidence intervals (clusters are patients, who
-/// may contribute several landmark examples).
+/// may contribute several landmark examples). Every metric takes optional example weights — the inverse probability
+/// of censoring weights of <see cref="Training.OutcomeExamples"/> — so that each is the estimate it would have been had
+/// every patient been followed for the whole horizon (Uno's IPCW AUC, Graf's IPCW Brier score); without weights every
+/// example counts once.
 /// </summary>
 public static class BinaryMetrics
 {
-    public static double RocAuc(ReadOnlySpan<double> scores, ReadOnlySpan<bool> labels)
+    public static double RocAuc(ReadOnlySpan<double> scores, ReadOnlySpan<bool> labels, ReadOnlySpan<double> weights = default)
     {
         var order = Order(scores);
-        double positives = 0, negatives = 0, rankSum = 0;
+        double positives = 0, negatives = 0, concordant = 0;
         var i = 0;
         while (i < order.Length)
         {
-            // Average rank over a run of tied scores.
+            // A run of tied scores: each positive in it beats every negative below and ties (half) those in the run.
             var j = i;
-            while (j + 1 < order.Length && scores[order[j + 1]] == scores[order[i]])
+            double runPositives = 0, runNegatives = 0;
+            while (j < order.Length && scores[order[j]] == scores[order[i]])
             {
-                j++;
-            }
-
-            var rank = ((i + j) / 2.0) + 1;
-            for (var k = i; k <= j; k++)
-            {
-                if (labels[order[k]])
+                var w = Weight(weights, order[j]);
+                if (labels[order[j]])
                 {
-                    positives++;
-                    rankSum += rank;
+                    runPositives += w;
                 }
                 else
                 {
-                    negatives++;
+                    runNegatives += w;
                 }
+
+                j++;
             }
 
-            i = j + 1;
+            concordant += runPositives * (negatives + (runNegatives / 2));
+            positives += runPositives;
+            negatives += runNegatives;
+            i = j;
         }
 
-        return positives == 0 || negatives == 0 ? double.NaN : (rankSum - (positives * (positives + 1) / 2)) / (positives * negatives);
+        return positives <= 0 || negatives <= 0 ? double.NaN : concordant / (positives * negatives);
     }
 
     /// <summary>Average precision: the precision at each distinct threshold, weighted by the recall it adds.</summary>
-    public static double PrAuc(ReadOnlySpan<double> scores, ReadOnlySpan<bool> labels)
+    public static double PrAuc(ReadOnlySpan<double> scores, ReadOnlySpan<bool> labels, ReadOnlySpan<double> weights = default)
     {
         var order = Order(scores);
         Array.Reverse(order);
-        var positives = 0;
-        foreach (var label in labels)
+        double positives = 0;
+        for (var k = 0; k < labels.Length; k++)
         {
-            positives += label ? 1 : 0;
+            positives += labels[k] ? Weight(weights, k) : 0;
         }
 
-        if (positives == 0)
+        if (positives <= 0)
         {
             return double.NaN;
         }
@@ -91,18 +97,22 @@ public static class BinaryMetrics
             {
                 if (labels[order[j]])
                 {
-                    tp++;
+                    tp += Weight(weights, order[j]);
                 }
                 else
                 {
-                    fp++;
+                    fp += Weight(weights, order[j]);
                 }
 
                 j++;
             }
 
             var recall = tp / positives;
-            ap += (recall - previousRecall) * (tp / (tp + fp));
+            if (tp + fp > 0)
+            {
+                ap += (recall - previousRecall) * (tp / (tp + fp));
+            }
+
             previousRecall = recall;
             i = j;
         }
@@ -110,23 +120,39 @@ public static class BinaryMetrics
         return ap;
     }
 
-    public static double Brier(ReadOnlySpan<double> probabilities, ReadOnlySpan<bool> labels)
+    public static double Brier(ReadOnlySpan<double> probabilities, ReadOnlySpan<bool> labels, ReadOnlySpan<double> weights = default)
     {
-        double sum = 0;
+        double sum = 0, total = 0;
         for (var i = 0; i < probabilities.Length; i++)
         {
             var d = probabilities[i] - (labels[i] ? 1 : 0);
-            sum += d * d;
+            var w = Weight(weights, i);
+            sum += w * d * d;
+            total += w;
         }
 
-        return sum / probabilities.Length;
+        return sum / total;
+    }
+
+    /// <summary>The (weighted) share of examples with the event: with censoring weights, the IPCW estimate of the risk by the horizon.</summary>
+    public static double EventRate(ReadOnlySpan<bool> labels, ReadOnlySpan<double> weights = default)
+    {
+        double events = 0, total = 0;
+        for (var i = 0; i < labels.Length; i++)
+        {
+            var w = Weight(weights, i);
+            events += labels[i] ? w : 0;
+            total += w;
+        }
+
+        return total > 0 ? events / total : double.NaN;
     }
 
     /// <summary>
     /// Calibration slope: b in logit P(y) = a + b·logit(p). Calibration intercept (calibration-in-the-large): a in
-    /// logit P(y) = a + logit(p), the slope held at 1. Both fitted by Newton–Raphson on the log-likelihood.
+    /// logit P(y) = a + logit(p), the slope held at 1. Both fitted by Newton–Raphson on the (weighted) log-likelihood.
     /// </summary>
-    public static (double Slope, double Intercept) Calibration(ReadOnlySpan<double> probabilities, ReadOnlySpan<bool> labels)
+    public static (double Slope, double Intercept) Calibration(ReadOnlySpan<double> probabilities, ReadOnlySpan<bool> labels, ReadOnlySpan<double> weights = default)
     {
         var x = new double[probabilities.Length];
         for (var i = 0; i < x.Length; i++)
@@ -136,7 +162,7 @@ public static class BinaryMetrics
         }
 
         // Slope: the logistic regression of the label on logit(p), the same fit as Platt scaling.
-        var b = PlattCalibrator.Fit(x, labels.ToArray()).B;
+        var b = PlattCalibrator.Fit(x, labels.ToArray(), weights.IsEmpty ? null : weights.ToArray()).B;
 
         // Intercept with the slope fixed at 1 (logit(p) as an offset).
         double c = 0;
@@ -146,8 +172,9 @@ public static class BinaryMetrics
             for (var i = 0; i < x.Length; i++)
             {
                 var mu = Expit(c + x[i]);
-                g += (labels[i] ? 1 : 0) - mu;
-                h += mu * (1 - mu);
+                var w = Weight(weights, i);
+                g += w * ((labels[i] ? 1 : 0) - mu);
+                h += w * mu * (1 - mu);
             }
 
             var step = h < 1e-12 ? 0 : g / h;
@@ -161,18 +188,18 @@ public static class BinaryMetrics
         return (b, c);
     }
 
-    public static ConfusionMatrix At(ReadOnlySpan<double> scores, ReadOnlySpan<bool> labels, double threshold)
+    public static ConfusionMatrix At(ReadOnlySpan<double> scores, ReadOnlySpan<bool> labels, double threshold, ReadOnlySpan<double> weights = default)
     {
-        int tp = 0, fp = 0, tn = 0, fn = 0;
+        double tp = 0, fp = 0, tn = 0, fn = 0;
         for (var i = 0; i < scores.Length; i++)
         {
-            var called = scores[i] >= threshold;
-            switch (called, labels[i])
+            var w = Weight(weights, i);
+            switch (scores[i] >= threshold, labels[i])
             {
-                case (true, true): tp++; break;
-                case (true, false): fp++; break;
-                case (false, false): tn++; break;
-                default: fn++; break;
+                case (true, true): tp += w; break;
+                case (true, false): fp += w; break;
+                case (false, false): tn += w; break;
+                default: fn += w; break;
             }
         }
 
@@ -180,10 +207,10 @@ public static class BinaryMetrics
     }
 
     /// <summary>The threshold among the observed scores that maximizes F1 (the highest such score on ties).</summary>
-    public static double MaxF1Threshold(ReadOnlySpan<double> scores, ReadOnlySpan<bool> labels)
+    public static double MaxF1Threshold(ReadOnlySpan<double> scores, ReadOnlySpan<bool> labels, ReadOnlySpan<double> weights = default)
     {
         var best = (F1: -1.0, Threshold: 0.5);
-        foreach (var (threshold, matrix) in Sweep(scores, labels))
+        foreach (var (threshold, matrix) in Sweep(scores, labels, weights))
         {
             if (matrix.F1 > best.F1)
             {
@@ -195,9 +222,9 @@ public static class BinaryMetrics
     }
 
     /// <summary>The highest threshold among the observed scores whose sensitivity reaches <paramref name="sensitivity"/>.</summary>
-    public static double SensitivityThreshold(ReadOnlySpan<double> scores, ReadOnlySpan<bool> labels, double sensitivity)
+    public static double SensitivityThreshold(ReadOnlySpan<double> scores, ReadOnlySpan<bool> labels, double sensitivity, ReadOnlySpan<double> weights = default)
     {
-        foreach (var (threshold, matrix) in Sweep(scores, labels))
+        foreach (var (threshold, matrix) in Sweep(scores, labels, weights))
         {
             if (matrix.Recall >= sensitivity)
             {
@@ -208,11 +235,21 @@ public static class BinaryMetrics
         return 0;
     }
 
+    /// <summary>
+    /// Net benefit at a risk threshold (Vickers and Elkin, Med Decis Making 2006): true positives per example minus false
+    /// positives per example weighted by the odds of the threshold — the benefit of treating those at or above it.
+    /// </summary>
+    public static double NetBenefit(ReadOnlySpan<double> probabilities, ReadOnlySpan<bool> labels, double threshold, ReadOnlySpan<double> weights = default)
+    {
+        var m = At(probabilities, labels, threshold, weights);
+        return m.N <= 0 ? double.NaN : (m.TruePositives / m.N) - (m.FalsePositives / m.N * threshold / (1 - threshold));
+    }
+
     /// <summary>ROC curve points (false positive rate, true positive rate), from the highest threshold down.</summary>
-    public static List<CurvePoint> RocCurve(ReadOnlySpan<double> scores, ReadOnlySpan<bool> labels)
+    public static List<CurvePoint> RocCurve(ReadOnlySpan<double> scores, ReadOnlySpan<bool> labels, ReadOnlySpan<double> weights = default)
     {
         var points = new List<CurvePoint> { new(0, 0, double.PositiveInfinity) };
-        foreach (var (threshold, m) in Sweep(scores, labels))
+        foreach (var (threshold, m) in Sweep(scores, labels, weights))
         {
             points.Add(new CurvePoint(1 - m.Specificity, m.Recall, threshold));
         }
@@ -221,10 +258,10 @@ public static class BinaryMetrics
     }
 
     /// <summary>Precision–recall points (recall, precision), from the highest threshold down.</summary>
-    public static List<CurvePoint> PrCurve(ReadOnlySpan<double> scores, ReadOnlySpan<bool> labels)
+    public static List<CurvePoint> PrCurve(ReadOnlySpan<double> scores, ReadOnlySpan<bool> labels, ReadOnlySpan<double> weights = default)
     {
         var points = new List<CurvePoint>();
-        foreach (var (threshold, m) in Sweep(scores, labels))
+        foreach (var (threshold, m) in Sweep(scores, labels, weights))
         {
             points.Add(new CurvePoint(m.Recall, m.Precision, threshold));
         }
@@ -232,8 +269,8 @@ public static class BinaryMetrics
         return points;
     }
 
-    /// <summary>Calibration in <paramref name="bins"/> groups of equal size by predicted probability.</summary>
-    public static List<CalibrationBin> CalibrationBins(ReadOnlySpan<double> probabilities, ReadOnlySpan<bool> labels, int bins = 10)
+    /// <summary>Calibration in <paramref name="bins"/> groups of equal size by predicted probability (observed: the weighted event rate).</summary>
+    public static List<CalibrationBin> CalibrationBins(ReadOnlySpan<double> probabilities, ReadOnlySpan<bool> labels, int bins = 10, ReadOnlySpan<double> weights = default)
     {
         var order = Order(probabilities);
         var result = new List<CalibrationBin>();
@@ -246,14 +283,16 @@ public static class BinaryMetrics
                 continue;
             }
 
-            double predicted = 0, observed = 0;
+            double predicted = 0, observed = 0, total = 0;
             for (var k = from; k < to; k++)
             {
+                var w = Weight(weights, order[k]);
                 predicted += probabilities[order[k]];
-                observed += labels[order[k]] ? 1 : 0;
+                observed += labels[order[k]] ? w : 0;
+                total += w;
             }
 
-            result.Add(new CalibrationBin(predicted / (to - from), observed / (to - from), to - from));
+            result.Add(new CalibrationBin(predicted / (to - from), total > 0 ? observed / total : double.NaN, to - from));
         }
 
         return result;
@@ -261,30 +300,33 @@ public static class BinaryMetrics
 
     /// <summary>
     /// A 95 % percentile interval for a metric by cluster bootstrap: clusters (patients) are drawn with replacement,
-    /// all of a cluster's examples together. Deterministic for a seed.
+    /// all of a cluster's examples together, with their weights. Deterministic for a seed.
     /// </summary>
     public static (double Low, double High) BootstrapInterval(double[] scores, bool[] labels, string[] clusters,
-        Func<double[], bool[], double> metric, int replicates = 200, int seed = 17)
+        Func<double[], bool[], double[], double> metric, double[]? weights = null, int replicates = 200, int seed = 17)
     {
         var groups = clusters.Select((c, i) => (c, i)).GroupBy(x => x.c, StringComparer.Ordinal).Select(g => g.Select(x => x.i).ToArray()).ToArray();
         var random = new Random(seed);
         var values = new List<double>(replicates);
         var s = new List<double>(scores.Length);
         var l = new List<bool>(scores.Length);
+        var w = new List<double>(scores.Length);
         for (var r = 0; r < replicates; r++)
         {
             s.Clear();
             l.Clear();
+            w.Clear();
             for (var g = 0; g < groups.Length; g++)
             {
                 foreach (var i in groups[random.Next(groups.Length)])
                 {
                     s.Add(scores[i]);
                     l.Add(labels[i]);
+                    w.Add(weights?[i] ?? 1);
                 }
             }
 
-            var value = metric([.. s], [.. l]);
+            var value = metric([.. s], [.. l], [.. w]);
             if (!double.IsNaN(value))
             {
                 values.Add(value);
@@ -300,20 +342,27 @@ public static class BinaryMetrics
         return (Percentile(values, 0.025), Percentile(values, 0.975));
     }
 
-    // Thresholds at each distinct score, highest first, with the confusion matrix there.
-    private static List<(double Threshold, ConfusionMatrix Matrix)> Sweep(ReadOnlySpan<double> scores, ReadOnlySpan<bool> labels)
+    // Thresholds at each distinct score, highest first, with the (weighted) confusion matrix there.
+    private static List<(double Threshold, ConfusionMatrix Matrix)> Sweep(ReadOnlySpan<double> scores, ReadOnlySpan<bool> labels, ReadOnlySpan<double> weights)
     {
         var order = Order(scores);
         Array.Reverse(order);
-        var positives = 0;
-        foreach (var label in labels)
+        double positives = 0, negatives = 0;
+        for (var k = 0; k < labels.Length; k++)
         {
-            positives += label ? 1 : 0;
+            if (labels[k])
+            {
+                positives += Weight(weights, k);
+            }
+            else
+            {
+                negatives += Weight(weights, k);
+            }
         }
 
-        var negatives = labels.Length - positives;
         var steps = new List<(double Threshold, ConfusionMatrix Matrix)>();
-        int tp = 0, fp = 0, i = 0;
+        double tp = 0, fp = 0;
+        var i = 0;
         while (i < order.Length)
         {
             var threshold = scores[order[i]];
@@ -321,11 +370,11 @@ public static class BinaryMetrics
             {
                 if (labels[order[i]])
                 {
-                    tp++;
+                    tp += Weight(weights, order[i]);
                 }
                 else
                 {
-                    fp++;
+                    fp += Weight(weights, order[i]);
                 }
 
                 i++;
@@ -336,6 +385,8 @@ public static class BinaryMetrics
 
         return steps;
     }
+
+    private static double Weight(ReadOnlySpan<double> weights, int i) => weights.IsEmpty ? 1 : weights[i];
 
     private static int[] Order(ReadOnlySpan<double> scores)
     {

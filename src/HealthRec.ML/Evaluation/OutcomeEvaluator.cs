@@ -16,7 +16,7 @@ public sealed record OutcomeEvaluation(BundleManifest Manifest, OutcomeMetrics M
 /// <summary>Evaluates a registered model on new data: every usable example of the data is a test example.</summary>
 public static class OutcomeEvaluator
 {
-    public static OutcomeEvaluation Evaluate(OutcomeModel model, IEnumerable<PatientRecord> records, Featurizer featurizer)
+    public static OutcomeEvaluation Evaluate(OutcomeModel model, IReadOnlyCollection<PatientRecord> records, Featurizer featurizer)
     {
         var manifest = model.Manifest;
         if (!featurizer.Names.SequenceEqual(manifest.FeatureNames))
@@ -59,13 +59,9 @@ public static class OutcomeEvaluator
 
         if (binary && (definition.MinFollowUpDays ?? definition.HorizonDays) >= definition.HorizonDays)
         {
-            // The complete cases overstate the event rate when patients leave care early: the population's is the
-            // Kaplan–Meier incidence over every at-risk landmark, against the mean estimate over the same landmarks.
+            // Calibration against the Kaplan–Meier incidence over every at-risk landmark, censored ones included.
             var atRisk = OutcomeExamples.AtRisk(records, definition, featurizer);
-            var estimates = model.Predict([.. atRisk.Select(e => e.Features)]);
-            metrics.InTheLarge = new CalibrationInTheLarge(atRisk.Count,
-                KaplanMeier.CumulativeIncidence(atRisk.Select(e => (e.Days, e.Event)), definition.HorizonDays),
-                estimates.DefaultIfEmpty(double.NaN).Average());
+            metrics.InTheLarge = OutcomeTrainer.AgainstKaplanMeier(model.Predict([.. atRisk.Select(e => e.Features)]), atRisk, definition);
         }
 
         return new OutcomeEvaluation(manifest, metrics, counts);

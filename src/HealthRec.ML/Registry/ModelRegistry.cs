@@ -45,8 +45,14 @@ public sealed record BundleManifest
     /// <summary>How the model did on its test set, in one line a clinician can read beside any estimate it gives.</summary>
     public string Validation { get; init; } = "";
 
-    /// <summary>Complete-case binary outcomes: the held-out patients' Kaplan–Meier incidence against the mean estimate over all their at-risk landmarks.</summary>
+    /// <summary>Binary outcomes: the held-out patients' Kaplan–Meier incidence against the mean estimate over all their at-risk landmarks.</summary>
     public CalibrationInTheLarge? InTheLarge { get; init; }
+
+    /// <summary>
+    /// How censored examples entered training: <c>ipcw</c> (inverse probability of censoring weights, deaths competing);
+    /// null for bundles trained before, on complete cases only (censored left out, deaths censored).
+    /// </summary>
+    public string? Censoring { get; init; }
 
     /// <summary>The mean estimate over the Kaplan–Meier incidence when they disagree by more than a quarter (estimates run high above 1, low below); null otherwise or when unknown.</summary>
     [System.Text.Json.Serialization.JsonIgnore]
@@ -108,6 +114,7 @@ public static class ModelRegistry
             Importance = [.. trained.Importance.Select(x => new FeatureGain(x.Name, Math.Round(x.Gain, 6)))],
             Validation = Validation(trained, provenance),
             InTheLarge = trained.Metrics.InTheLarge,
+            Censoring = trained.Definition.Kind == OutcomeKind.Binary ? "ipcw" : null,
             Baselines = trained.Baselines.ToImmutableDictionary(kv => kv.Key, kv => kv.Value.Probability, StringComparer.Ordinal),
         };
         File.WriteAllText(Path.Combine(folder, ManifestFile), JsonSerializer.Serialize(manifest, Json));
@@ -164,7 +171,7 @@ public static class ModelRegistry
     }
 
     private static string InTheLarge(OutcomeMetrics m) => m.InTheLarge is { } large
-        ? string.Create(CultureInfo.InvariantCulture, $"; over all at-risk patients, censored ones included, mean estimate {large.MeanEstimate:P1} against a Kaplan–Meier incidence of {large.KaplanMeierIncidence:P1}")
+        ? string.Create(CultureInfo.InvariantCulture, $"; over all at-risk patients, censored ones included, mean estimate {large.MeanEstimate:P1} against an observed (Kaplan–Meier) incidence of {large.KaplanMeierIncidence:P1}")
         : "";
 
     /// <summary>The current version's folder of an outcome, or null when none is registered.</summary>
@@ -270,6 +277,16 @@ public static class MetricsJson
                 }
             }
 
+            if (large.Tenths is { } tenths)
+            {
+                inTheLarge["by_tenth"] = new JsonArray([.. tenths.Select(t => (JsonNode)new JsonObject
+                {
+                    ["n"] = t.Count,
+                    ["mean_estimate"] = Math.Round(t.MeanPredicted, 6),
+                    ["kaplan_meier_incidence"] = double.IsFinite(t.Observed) ? Math.Round(t.Observed, 6) : null,
+                })]);
+            }
+
             o["calibration_in_the_large"] = inTheLarge;
         }
 
@@ -322,13 +339,18 @@ internal static class ModelCard
         s.Append(d.Population.RequireConditionGroups.IsEmpty ? "" : $"; with {string.Join(", ", d.Population.RequireConditionGroups)}");
         s.Append(d.Population.ExcludeConditionGroups.IsEmpty ? "" : $"; without {string.Join(", ", d.Population.ExcludeConditionGroups)} at the index date");
         s.AppendLine(d.Kind == OutcomeKind.Binary
-            ? string.Create(ci, $"; horizon {d.HorizonDays} days, minimum follow-up {d.MinFollowUpDays ?? d.HorizonDays} days (shorter follow-up without the event is censored, not negative).")
+            ? string.Create(ci, $"; horizon {d.HorizonDays} days. Death without the event is a competing event (a negative); a living patient is followed to the end of the data or {d.FollowUpGraceDays} days after their last contact, whichever comes first; shorter follow-up than {d.MinFollowUpDays ?? d.HorizonDays} days without the event is censored and enters through inverse-probability-of-censoring weights (IPCW).")
             : ".");
         s.AppendLine(ci, $"Index dates: the first {d.Landmarks.FirstAfterDays} days after a patient's first recorded activity, then every {d.Landmarks.EveryDays} days, at most {d.Landmarks.MaxPerPatient} per patient.");
         s.AppendLine();
         s.AppendLine("## Data");
-        s.Append(ci, $"- source: `{p.Input}` (SHA-256 `{p.DataSha256}`), {trained.Counts.Patients:N0} patients, {trained.Counts.Landmarks:N0} index dates: {trained.Counts.NotAtRisk:N0} not at risk, {trained.Counts.Censored:N0} censored, {trained.Counts.Usable:N0} used");
-        s.AppendLine(d.Kind == OutcomeKind.Binary ? string.Create(ci, $" ({trained.Counts.Positives:N0} with the event).") : ".");
+        var counts = trained.Counts;
+        s.Append(ci, $"- source: `{p.Input}` (SHA-256 `{p.DataSha256}`), {counts.Patients:N0} patients, {counts.Landmarks:N0} index dates: {counts.NotAtRisk:N0} not at risk, ");
+        s.Append(d.Kind == OutcomeKind.Binary ? string.Create(ci, $"{counts.TooRecent:N0} too close to the end of the data for the horizon, ") : "");
+        s.Append(ci, $"{counts.Censored:N0} censored, {counts.Usable:N0} used");
+        s.AppendLine(d.Kind == OutcomeKind.Binary
+            ? string.Create(ci, $" ({counts.Positives:N0} with the event); {counts.FollowedShare:P0} of at-risk index dates still followed at the horizon (Kaplan–Meier of censoring), so a negative's weight is {1 / counts.FollowedShare:0.00}.")
+            : ".");
         s.AppendLine(ci, $"- split by patient (no patient in two sets): {m.Train:N0} training, {m.Validation:N0} validation, {m.N:N0} test examples; seed {p.Seed}.");
         s.AppendLine(ci, $"- features: `{p.FeatureSchemaId}` {p.FeatureSchemaVersion}, {manifest.FeatureNames.Length} columns; the most used: {string.Join(", ", trained.Importance.Take(8).Select(x => string.Create(ci, $"{x.Name} ({x.Gain:P0})")))}.");
         s.AppendLine(ci, $"- command: `{p.Command}`");
@@ -369,7 +391,17 @@ internal static class ModelCard
         if (m.InTheLarge is { } large)
         {
             s.AppendLine();
-            s.AppendLine(ci, $"Calibration in the large on every at-risk landmark of the test patients, censored ones included ({large.AtRisk:N0}): Kaplan–Meier incidence {large.KaplanMeierIncidence:P1}, mean estimate {large.MeanEstimate:P1}. The metrics above are complete-case (patients followed for the whole horizon or until the event); where the two figures here differ, absolute estimates are off for the population by that much, and most for records with few recent results.");
+            s.AppendLine(ci, $"Every metric above weights each example by the inverse probability of censoring (IPCW), estimating what full follow-up would have shown. Calibration against the observed risk on every at-risk index date of the test patients, censored ones included ({large.AtRisk:N0}): Kaplan–Meier (Aalen–Johansen, death competing) incidence {large.KaplanMeierIncidence:P1}, mean estimate {large.MeanEstimate:P1}.");
+            if (large.Tenths is { Count: > 0 } tenths)
+            {
+                s.AppendLine();
+                s.AppendLine("| tenth of predicted risk | n | mean estimate | observed (Kaplan–Meier) |");
+                s.AppendLine("| --- | --- | --- | --- |");
+                for (var i = 0; i < tenths.Count; i++)
+                {
+                    s.AppendLine(ci, $"| {i + 1} | {tenths[i].Count:N0} | {tenths[i].MeanPredicted:P1} | {tenths[i].Observed:P1} |");
+                }
+            }
         }
 
         if (m.OutOfTime is { } oot)
@@ -387,7 +419,7 @@ internal static class ModelCard
         foreach (var (name, g) in m.Subgroups)
         {
             s.AppendLine(d.Kind == OutcomeKind.Binary
-                ? string.Create(ci, $"| {name} | {g.N:N0} | {g.Prevalence:P1} | {g.RocAuc:0.000} |")
+                ? string.Create(ci, $"| {name} | {g.N:N0} | {g.Prevalence:P1} | {(g.RocAuc is { } auc && double.IsFinite(auc) ? auc.ToString("0.000", ci) : "— (one outcome only)")} |")
                 : string.Create(ci, $"| {name} | {g.N:N0} | {g.Mae:0.000} | {g.R2:0.000} |"));
         }
 

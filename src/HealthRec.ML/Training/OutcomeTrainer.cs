@@ -26,6 +26,9 @@ public sealed class ModelRow
 
     public float Value { get; set; }
 
+    /// <summary>The example's censoring weight (training only; 1 when scoring).</summary>
+    public float Weight { get; set; } = 1;
+
     public static SchemaDefinition Schema(int width)
     {
         var schema = SchemaDefinition.Create(typeof(ModelRow));
@@ -71,9 +74,12 @@ public sealed record LightGbmParameters(int Leaves, double LearningRate, int Min
 
 /// <summary>
 /// Calibration in the large on every at-risk landmark (censored ones included) of held-out patients: the Kaplan–Meier
-/// incidence by the horizon against the mean estimate.
+/// incidence by the horizon against the mean estimate; and the same by tenth of predicted risk.
 /// </summary>
-public sealed record CalibrationInTheLarge(int AtRisk, double KaplanMeierIncidence, double MeanEstimate);
+public sealed record CalibrationInTheLarge(int AtRisk, double KaplanMeierIncidence, double MeanEstimate)
+{
+    public IReadOnlyList<CalibrationBin>? Tenths { get; init; }
+}
 
 /// <summary>What training an outcome produced: the model, its calibration and threshold, and the test metrics.</summary>
 public sealed class TrainedOutcome
@@ -117,14 +123,22 @@ public sealed class OutcomeTrainer(Featurizer featurizer, int seed = 1)
     private static readonly int[] MinLeafGrid = [20, 50, 100];
     private static readonly double[] FeatureFractionGrid = [0.7, 0.9, 1.0];
 
+    /// <summary>Below this Kaplan–Meier share still followed at the horizon, censoring weights (1 / share) are too unstable to train on.</summary>
+    public const double MinFollowedShare = 0.05;
+
     /// <summary>
-    /// Trains the outcome on its usable examples. For a binary outcome whose negatives need the whole horizon of
-    /// follow-up (complete case), <paramref name="atRisk"/> — every at-risk landmark, censored ones included — gives the
-    /// test patients' calibration in the large: their Kaplan–Meier incidence against the mean estimate over all their
-    /// at-risk landmarks, which shows how far complete-case training moved the estimates from the population's risk.
+    /// Trains the outcome on its usable examples, each with its censoring weight (IPCW, see
+    /// <see cref="OutcomeExamples.Build"/>): LightGBM, the calibrator, the threshold, the baselines and every metric
+    /// are weighted. <paramref name="atRisk"/> — every at-risk landmark, censored ones included — gives the test
+    /// patients' calibration against Kaplan–Meier: overall and by tenth of predicted risk.
     /// </summary>
     public TrainedOutcome Train(OutcomeDefinition definition, List<OutcomeExample> examples, ExampleCounts counts, IReadOnlyList<AtRiskExample>? atRisk = null)
     {
+        if (definition.Kind == OutcomeKind.Binary && examples.Count == 0 && counts.TooRecent > 0)
+        {
+            CheckFollowUp(definition, counts);
+        }
+
         if (examples.Count == 0)
         {
             throw new TrainingException($"{definition.Id}: no usable examples ({counts.Patients} patients, {counts.Landmarks} landmarks: " +
@@ -137,13 +151,14 @@ public sealed class OutcomeTrainer(Featurizer featurizer, int seed = 1)
         var binary = definition.Kind == OutcomeKind.Binary;
         if (binary)
         {
+            CheckFollowUp(definition, counts);
             foreach (var (name, part) in new[] { ("training", train), ("validation", validation), ("test", test) })
             {
                 var positives = part.Count(e => e.Label);
                 if (positives == 0 || positives == part.Count)
                 {
-                    throw new TrainingException($"{definition.Id}: the {name} set has {positives} positives among {part.Count} examples; " +
-                        "both outcomes are needed in every set. Give it more patients.");
+                    throw new TrainingException($"{definition.Id}: the {name} set (patients are split 60/20/20) has {positives} examples with the event " +
+                        $"and {part.Count - positives} followed without it for {FollowUpNeeded(definition)}; both are needed in every set. Give it more patients.");
                 }
             }
 
@@ -157,7 +172,7 @@ public sealed class OutcomeTrainer(Featurizer featurizer, int seed = 1)
         var ml = new MLContext(seed);
         var schema = ModelRow.Schema(featurizer.Width);
         IDataView Load(List<OutcomeExample> part) => ml.Data.LoadFromEnumerable(
-            part.Select(e => new ModelRow { Features = e.Features, Label = e.Label, Value = e.Value }), schema);
+            part.Select(e => new ModelRow { Features = e.Features, Label = e.Label, Value = e.Value, Weight = (float)e.Weight }), schema);
         var trainView = Load(train);
         var validationView = Load(validation);
         var testView = Load(test);
@@ -181,7 +196,8 @@ public sealed class OutcomeTrainer(Featurizer featurizer, int seed = 1)
         if (binary)
         {
             var validationLabels = validation.Select(e => e.Label).ToArray();
-            calibrator = Calibrator.Choose(validationScores, validationLabels);
+            var validationWeights = validation.Select(e => e.Weight).ToArray();
+            calibrator = Calibrator.Choose(validationScores, validationLabels, validationWeights);
             if (atRisk is { Count: > 0 } && (definition.MinFollowUpDays ?? definition.HorizonDays) >= definition.HorizonDays)
             {
                 inTheLarge = InTheLarge(ml, model, definition, calibrator, atRisk);
@@ -191,24 +207,24 @@ public sealed class OutcomeTrainer(Featurizer featurizer, int seed = 1)
             threshold = definition.Threshold.Policy switch
             {
                 ThresholdPolicy.Fixed => definition.Threshold.Value!.Value,
-                ThresholdPolicy.Sensitivity => BinaryMetrics.SensitivityThreshold(validationProbabilities, validationLabels, definition.Threshold.Value!.Value),
-                _ => BinaryMetrics.MaxF1Threshold(validationProbabilities, validationLabels),
+                ThresholdPolicy.Sensitivity => BinaryMetrics.SensitivityThreshold(validationProbabilities, validationLabels, definition.Threshold.Value!.Value, validationWeights),
+                _ => BinaryMetrics.MaxF1Threshold(validationProbabilities, validationLabels, validationWeights),
             };
             var probabilities = testScores.Select(calibrator.Probability).ToArray();
             metrics = OutcomeMetrics.Binary("lightgbm", test, probabilities, threshold);
             metrics.Baselines["logistic_regression"] = OutcomeMetrics.Binary("logistic_regression", test,
                 Baseline("logistic_regression", Imputed(ml, ml.Transforms.NormalizeMeanVariance("Features")
-                    .Append(ml.BinaryClassification.Trainers.LbfgsLogisticRegression())), probability: true), null);
+                    .Append(ml.BinaryClassification.Trainers.LbfgsLogisticRegression(exampleWeightColumnName: nameof(ModelRow.Weight)))), probability: true), null);
             metrics.Baselines["decision_tree"] = OutcomeMetrics.Binary("decision_tree", test,
                 Baseline("decision_tree", Imputed(ml, ml.BinaryClassification.Trainers.FastTree(new FastTreeBinaryTrainer.Options
                 {
-                    NumberOfTrees = 1, NumberOfLeaves = 16, MinimumExampleCountPerLeaf = 50, LearningRate = 1,
+                    NumberOfTrees = 1, NumberOfLeaves = 16, MinimumExampleCountPerLeaf = 50, LearningRate = 1, ExampleWeightColumnName = nameof(ModelRow.Weight),
                 })), probability: true), null);
             metrics.Baselines["random_forest"] = OutcomeMetrics.Binary("random_forest", test,
                 Baseline("random_forest", Imputed(ml, ml.BinaryClassification.Trainers.FastForest(new FastForestBinaryTrainer.Options
                 {
-                    NumberOfTrees = 100, NumberOfLeaves = 32, MinimumExampleCountPerLeaf = 20,
-                }).Append(ml.BinaryClassification.Calibrators.Platt())), probability: true), null);
+                    NumberOfTrees = 100, NumberOfLeaves = 32, MinimumExampleCountPerLeaf = 20, ExampleWeightColumnName = nameof(ModelRow.Weight),
+                }).Append(ml.BinaryClassification.Calibrators.Platt(exampleWeightColumnName: nameof(ModelRow.Weight)))), probability: true), null);
             if (definition.PooledCohortBaseline)
             {
                 metrics.Baselines["pooled_cohort_equations"] = OutcomeMetrics.Binary("pooled_cohort_equations", test,
@@ -254,21 +270,61 @@ public sealed class OutcomeTrainer(Featurizer featurizer, int seed = 1)
     }
 
     /// <summary>
-    /// Calibration in the large on the test patients' at-risk landmarks, censored ones included: the Kaplan–Meier
-    /// incidence by the horizon against the mean estimate. A uniform shift would not mend a gap here: complete-case
-    /// selection changes which patients look at risk (a sparse record without the event is mostly censored away, so
-    /// sparse records look like events), not only the average; the remedy is weighting by the inverse probability of
-    /// staying under follow-up, and this figure is what shows whether it is needed.
+    /// Calibration against Kaplan–Meier on the test patients' at-risk landmarks, censored ones included: the incidence
+    /// by the horizon against the mean estimate, overall and by tenth of predicted risk.
     /// </summary>
     private CalibrationInTheLarge InTheLarge(MLContext ml, ITransformer model, OutcomeDefinition definition, Calibrator calibrator, IReadOnlyList<AtRiskExample> atRisk)
     {
         var test = atRisk.Where(e => PatientSplit.Of(e.PatientId, seed) == PatientSplit.Part.Test).ToList();
         var estimates = test.Count == 0 ? [] : Scores(ml, model, ml.Data.LoadFromEnumerable(test.Select(e => new ModelRow { Features = e.Features }), ModelRow.Schema(featurizer.Width)))
             .Select(calibrator.Probability).ToArray();
-        return new CalibrationInTheLarge(test.Count,
-            test.Count == 0 ? double.NaN : KaplanMeier.CumulativeIncidence(test.Select(e => (e.Days, e.Event)), definition.HorizonDays),
-            estimates.DefaultIfEmpty(double.NaN).Average());
+        return AgainstKaplanMeier(estimates, test, definition);
     }
+
+    /// <summary>Mean estimate against the Kaplan–Meier incidence by the horizon, overall and by tenth of the estimate.</summary>
+    public static CalibrationInTheLarge AgainstKaplanMeier(IReadOnlyList<double> estimates, IReadOnlyList<AtRiskExample> atRisk, OutcomeDefinition definition)
+    {
+        var outcomes = atRisk.Select(e => e.Outcome).ToList();
+        return new CalibrationInTheLarge(atRisk.Count,
+            atRisk.Count == 0 ? double.NaN : KaplanMeier.CumulativeIncidence(outcomes, definition.HorizonDays),
+            estimates.DefaultIfEmpty(double.NaN).Average())
+        {
+            Tenths = atRisk.Count < 10 ? null : KaplanMeier.Bins(estimates, outcomes, definition.HorizonDays),
+        };
+    }
+
+    /// <summary>
+    /// A binary outcome needs patients known to be event-free for the whole follow-up a negative needs, and enough of
+    /// them that the censoring weights stay stable; a cohort too short for the horizon is told so.
+    /// </summary>
+    private static void CheckFollowUp(OutcomeDefinition definition, ExampleCounts counts)
+    {
+        var longest = counts.LongestEventFreeDays ?? 0;
+        if (counts.Negatives == 0)
+        {
+            throw new TrainingException($"{definition.Id}: the cohort is too short for this outcome: no index date has {FollowUpNeeded(definition)} " +
+                $"of data after it in which a patient could be followed without the event ({counts.TooRecent:N0} index dates are closer than that " +
+                $"to the end of the data; the longest event-free follow-up is {longest / 365.25:0.0} years; {counts.Positives:N0} usable examples " +
+                $"have the event, {counts.Censored:N0} are censored). Give it records spanning at least " +
+                $"{((definition.MinFollowUpDays ?? definition.HorizonDays) + definition.Landmarks.FirstAfterDays) / 365.25:0.#} years, or a shorter horizon.");
+        }
+
+        if (counts.FollowedShare is { } share && share < MinFollowedShare)
+        {
+            throw new TrainingException($"{definition.Id}: the cohort is too short for this outcome: only {share:P1} of at-risk index dates are still " +
+                $"followed after {FollowUpNeeded(definition)} (Kaplan–Meier of censoring), so each negative would stand for more than " +
+                $"{1 / MinFollowedShare:0} patients. Give it longer records or a shorter horizon.");
+        }
+
+        if (counts.Positives == 0)
+        {
+            throw new TrainingException($"{definition.Id}: no example has the event within {definition.HorizonDays} days " +
+                $"({counts.Usable:N0} usable examples); nothing to learn. Check the outcome's target codes against the data.");
+        }
+    }
+
+    private static string FollowUpNeeded(OutcomeDefinition definition) =>
+        $"{definition.MinFollowUpDays ?? definition.HorizonDays} days";
 
     /// <summary>
     /// Temporal validation, when the index dates span at least three years: the chosen parameters refitted on training
@@ -297,11 +353,11 @@ public sealed class OutcomeTrainer(Featurizer featurizer, int seed = 1)
         }
 
         IDataView Load(List<OutcomeExample> part) => ml.Data.LoadFromEnumerable(
-            part.Select(e => new ModelRow { Features = e.Features, Label = e.Label, Value = e.Value }), schema);
+            part.Select(e => new ModelRow { Features = e.Features, Label = e.Label, Value = e.Value, Weight = (float)e.Weight }), schema);
         var model = Fit(ml, definition, parameters, Load(early), Load(earlyValidation));
         var scores = Scores(ml, model, Load(late));
         var metrics = binary
-            ? OutcomeMetrics.Binary("lightgbm", late, [.. scores.Select(Calibrator.Choose(Scores(ml, model, Load(earlyValidation)), [.. earlyValidation.Select(e => e.Label)]).Probability)], null)
+            ? OutcomeMetrics.Binary("lightgbm", late, [.. scores.Select(Calibrator.Choose(Scores(ml, model, Load(earlyValidation)), [.. earlyValidation.Select(e => e.Label)], [.. earlyValidation.Select(e => e.Weight)]).Probability)], null)
             : OutcomeMetrics.Regression("lightgbm", late, scores);
         metrics.From = cutoff;
         metrics.Train = early.Count;
@@ -351,7 +407,7 @@ public sealed class OutcomeTrainer(Featurizer featurizer, int seed = 1)
             var model = Fit(ml, definition, candidate, train, validation);
             var scores = Scores(ml, model, validation);
             var score = definition.Kind == OutcomeKind.Binary
-                ? BinaryMetrics.RocAuc(scores, [.. validationExamples.Select(e => e.Label)])
+                ? BinaryMetrics.RocAuc(scores, [.. validationExamples.Select(e => e.Label)], [.. validationExamples.Select(e => e.Weight)])
                 : -RegressionMetrics.Compute(scores, [.. validationExamples.Select(e => (double)e.Value)]).Rmse;
             if (score > bestScore)
             {
@@ -371,7 +427,7 @@ public sealed class OutcomeTrainer(Featurizer featurizer, int seed = 1)
             {
                 NumberOfLeaves = p.Leaves, LearningRate = p.LearningRate, MinimumExampleCountPerLeaf = p.MinExamplesPerLeaf,
                 NumberOfIterations = 1000, EarlyStoppingRound = 40, Booster = booster, Seed = seed, Deterministic = true,
-                NumberOfThreads = 1, UnbalancedSets = false, Silent = true,
+                NumberOfThreads = 1, UnbalancedSets = false, Silent = true, ExampleWeightColumnName = nameof(ModelRow.Weight),
             }).Fit(train, validation);
         }
 
@@ -482,27 +538,35 @@ public sealed class OutcomeMetrics
 
     public bool[] Labels { get; private init; } = [];
 
-    /// <summary>Binary metrics; with a threshold also the confusion matrix, subgroups and a bootstrap interval for ROC-AUC.</summary>
+    /// <summary>The examples' censoring weights, aligned with <see cref="Labels"/>.</summary>
+    public double[] Weights { get; private init; } = [];
+
+    /// <summary>
+    /// Binary metrics, each weighted by the examples' censoring weights (so each estimates what full follow-up would
+    /// have shown); with a threshold also the confusion matrix, net benefit, subgroups and a bootstrap interval for ROC-AUC.
+    /// </summary>
     public static OutcomeMetrics Binary(string algorithm, List<OutcomeExample> test, double[] probabilities, double? threshold)
     {
         var labels = test.Select(e => e.Label).ToArray();
-        var (slope, intercept) = BinaryMetrics.Calibration(probabilities, labels);
+        var weights = test.Select(e => e.Weight).ToArray();
+        var (slope, intercept) = BinaryMetrics.Calibration(probabilities, labels, weights);
         var metrics = new OutcomeMetrics
         {
             Algorithm = algorithm,
             N = test.Count,
-            Prevalence = labels.Count(l => l) / (double)labels.Length,
-            RocAuc = BinaryMetrics.RocAuc(probabilities, labels),
+            Prevalence = BinaryMetrics.EventRate(labels, weights),
+            RocAuc = BinaryMetrics.RocAuc(probabilities, labels, weights),
             RocAucCi = threshold is null ? null : BinaryMetrics.BootstrapInterval(probabilities, labels, [.. test.Select(e => e.PatientId)],
-                (s, l) => BinaryMetrics.RocAuc(s, l)),
-            PrAuc = BinaryMetrics.PrAuc(probabilities, labels),
-            Brier = BinaryMetrics.Brier(probabilities, labels),
+                (s, l, w) => BinaryMetrics.RocAuc(s, l, w), weights),
+            PrAuc = BinaryMetrics.PrAuc(probabilities, labels, weights),
+            Brier = BinaryMetrics.Brier(probabilities, labels, weights),
             CalibrationSlope = slope,
             CalibrationIntercept = intercept,
             Threshold = threshold,
-            Confusion = threshold is { } t ? BinaryMetrics.At(probabilities, labels, t) : null,
+            Confusion = threshold is { } t ? BinaryMetrics.At(probabilities, labels, t, weights) : null,
             Probabilities = probabilities,
             Labels = labels,
+            Weights = weights,
         };
         if (threshold is not null)
         {
@@ -510,14 +574,15 @@ public sealed class OutcomeMetrics
             {
                 var index = Enumerable.Range(0, test.Count).Where(i => member(test[i])).ToArray();
                 var subLabels = index.Select(i => labels[i]).ToArray();
+                var subWeights = index.Select(i => weights[i]).ToArray();
                 if (index.Length > 0)
                 {
                     metrics.Subgroups[name] = new OutcomeMetrics
                     {
                         Algorithm = algorithm,
                         N = index.Length,
-                        Prevalence = subLabels.Count(l => l) / (double)index.Length,
-                        RocAuc = BinaryMetrics.RocAuc([.. index.Select(i => probabilities[i])], subLabels),
+                        Prevalence = BinaryMetrics.EventRate(subLabels, subWeights),
+                        RocAuc = BinaryMetrics.RocAuc([.. index.Select(i => probabilities[i])], subLabels, subWeights),
                     };
                 }
             }

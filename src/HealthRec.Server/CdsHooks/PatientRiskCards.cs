@@ -130,7 +130,7 @@ internal sealed class PatientRiskCards(OutcomeLabels labels)
         {
             detail.Append(Ci, $"**This model's estimates run {(ratio > 1 ? "high" : "low")}**: over all at-risk patients in its held-out test, the mean estimate was {ratio:0.#} times the observed (Kaplan–Meier) incidence, most for records with few recent results; read the figure as a ranking against other patients, not as an absolute risk. ");
         }
-        else if (predictor.Manifest.InTheLarge is null && (predictor.Definition.MinFollowUpDays ?? predictor.Definition.HorizonDays) >= predictor.Definition.HorizonDays)
+        else if (predictor.Manifest.InTheLarge is null && predictor.Manifest.Censoring is null && predictor.Definition.Kind == OutcomeKind.Binary)
         {
             // Complete-case training (the model card says so too): patients seen for less than the horizon without the
             // event were left out, and those who leave care are more often those without it.
