@@ -34,8 +34,17 @@ public sealed class ModelsTests : IDisposable
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Equal(["ascvd-10y", "ckd-5y", "hba1c-1y", "t2d-5y"], models.Select(m => (string)m!["outcome"]!));
-        Assert.All(models, m => Assert.True((bool)m!["trainedOnSyntheticData"]!));
-        Assert.All(models, m => Assert.StartsWith("LightGBM, held-out test of ", (string)m!["validation"]!, StringComparison.Ordinal));
+        // ASCVD has a validated reference equation, which answers until a model beats it at the gate; the others are LightGBM.
+        var ascvd = models.Single(m => (string)m!["outcome"]! == "ascvd-10y")!;
+        Assert.Equal("prevent-ascvd", (string)ascvd["version"]!);
+        Assert.Equal("reference", (string)ascvd["champion"]!);
+        Assert.Equal("v3", (string)ascvd["challenger"]!);
+        Assert.False((bool)ascvd["trainedOnSyntheticData"]!);
+        Assert.StartsWith("PREVENT (AHA 2024)", (string)ascvd["validation"]!, StringComparison.Ordinal);
+        var trained = models.Where(m => (string)m!["outcome"]! != "ascvd-10y").ToList();
+        Assert.All(trained, m => Assert.True((bool)m!["trainedOnSyntheticData"]!));
+        Assert.All(trained, m => Assert.StartsWith("LightGBM, held-out test of ", (string)m!["validation"]!, StringComparison.Ordinal));
+        Assert.All(trained, m => Assert.Equal("model", (string)m!["champion"]!));
         Assert.Null(models.Single(m => (string)m!["outcome"]! == "hba1c-1y")!["threshold"]);
     }
 

@@ -177,6 +177,12 @@ public sealed record OutcomeDefinition
     /// <summary>Evaluate the Pooled Cohort Equations beside the models (ASCVD outcomes).</summary>
     public bool PooledCohortBaseline { get; init; }
 
+    /// <summary>
+    /// The published equation that answers for this outcome until a model trained on the site's data beats it at the
+    /// promotion gate (an id of <see cref="Risk.ReferenceModels"/>, e.g. <c>prevent-ascvd</c>); none when absent.
+    /// </summary>
+    public string? Reference { get; init; }
+
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
     {
         UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
@@ -255,6 +261,13 @@ public sealed record OutcomeDefinition
         if (!Bands.IsEmpty && (Bands[0].From != 0 || Bands.Zip(Bands.Skip(1)).Any(p => p.Second.From <= p.First.From)))
         {
             problems.Add("bands must start at 0 and rise");
+        }
+
+        if (Reference is { } reference && (!Risk.ReferenceModels.All.TryGetValue(reference, out var model) || model.Outcome != Id))
+        {
+            problems.Add(Risk.ReferenceModels.All.TryGetValue(reference, out var other)
+                ? $"reference '{reference}' estimates {other.Outcome}, not {Id}"
+                : $"unknown reference '{reference}' (known: {string.Join(", ", Risk.ReferenceModels.All.Keys.Order(StringComparer.Ordinal))})");
         }
 
         if (FollowUpGraceDays < 0)

@@ -21,8 +21,11 @@ public enum PreventOutcome
 public sealed record PreventInputs(bool Female, double Age, double TotalCholesterol, double Hdl, double Sbp, double Bmi, double Egfr,
     bool OnAntihypertensive, bool OnStatin, bool Smoker, bool Diabetic);
 
-/// <summary>One term of an equation's linear predictor for a patient: its name, the patient's value of it, and what it adds.</summary>
-public sealed record PreventTerm(string Name, double Value, double Contribution);
+/// <summary>
+/// One term of an equation's linear predictor for a patient: its name, the patient's value of it, what it adds, and
+/// the clinical quantity it belongs to (an interaction belongs to the risk factor it modifies: age × HDL to HDL).
+/// </summary>
+public sealed record PreventTerm(string Name, double Value, double Contribution, string Quantity = "");
 
 /// <summary>
 /// The American Heart Association PREVENT equations, base model, 10-year risk (Khan SS, Matsushita K, Sang Y, et al.
@@ -32,7 +35,7 @@ public sealed record PreventTerm(string Name, double Value, double Contribution)
 /// converted to mmol/L (× 0.02586) and the predictors centred and piecewise-linear as the paper defines them.
 /// </summary>
 /// <remarks>
-/// The valid ranges (<see cref="OutOfRange"/>) are those of the AHA's calculator, as the preventr (R, 0.12.0) and CVrisk
+/// The valid ranges (<see cref="OutOfRange(PreventInputs, PreventOutcome)"/>) are those of the AHA's calculator, as the preventr (R, 0.12.0) and CVrisk
 /// (R) packages enforce them. Tests reproduce published input → output pairs (preventr's test suite) to three decimals.
 /// </remarks>
 public static class PreventEquations
@@ -68,37 +71,37 @@ public static class PreventEquations
         double bp = p.OnAntihypertensive ? 1 : 0, statin = p.OnStatin ? 1 : 0, smoker = p.Smoker ? 1 : 0, diabetes = p.Diabetic ? 1 : 0;
 
         var terms = new List<PreventTerm>(24);
-        void Add(string name, double beta, double value)
+        void Add(string name, double beta, double value, string quantity)
         {
             if (beta != 0 && value != 0)
             {
-                terms.Add(new PreventTerm(name, value, beta * value));
+                terms.Add(new PreventTerm(name, value, beta * value, quantity));
             }
         }
 
-        Add("age, per 10 years from 55", c.Age, age);
-        Add("non-HDL cholesterol, mmol/L from 3.5", c.NonHdl, nonHdl);
-        Add("HDL cholesterol, per 0.3 mmol/L from 1.3", c.Hdl, hdl);
-        Add("systolic pressure below 110, per 20 mmHg", c.SbpLow, sbpLow);
-        Add("systolic pressure above 130, per 20 mmHg", c.SbpHigh, sbpHigh);
-        Add("diabetes", c.Diabetes, diabetes);
-        Add("current smoking", c.Smoker, smoker);
-        Add("BMI below 30, per 5 kg/m² from 25", c.BmiLow, bmiLow);
-        Add("BMI above 30, per 5 kg/m²", c.BmiHigh, bmiHigh);
-        Add("eGFR below 60, per 15 lower", c.EgfrLow, egfrLow);
-        Add("eGFR above 60, per 15 lower than 90", c.EgfrHigh, egfrHigh);
-        Add("antihypertensive treatment", c.BpTreated, bp);
-        Add("statin", c.Statin, statin);
-        Add("antihypertensive treatment × systolic pressure above 130", c.BpTreatedBySbpHigh, bp * sbpHigh);
-        Add("statin × non-HDL cholesterol", c.StatinByNonHdl, statin * nonHdl);
-        Add("age × non-HDL cholesterol", c.AgeByNonHdl, age * nonHdl);
-        Add("age × HDL cholesterol", c.AgeByHdl, age * hdl);
-        Add("age × systolic pressure above 130", c.AgeBySbpHigh, age * sbpHigh);
-        Add("age × diabetes", c.AgeByDiabetes, age * diabetes);
-        Add("age × current smoking", c.AgeBySmoker, age * smoker);
-        Add("age × BMI above 30", c.AgeByBmiHigh, age * bmiHigh);
-        Add("age × eGFR below 60", c.AgeByEgfrLow, age * egfrLow);
-        Add("constant", c.Constant, 1);
+        Add("age, per 10 years from 55", c.Age, age, "age");
+        Add("non-HDL cholesterol, mmol/L from 3.5", c.NonHdl, nonHdl, "non-hdl");
+        Add("HDL cholesterol, per 0.3 mmol/L from 1.3", c.Hdl, hdl, "hdl");
+        Add("systolic pressure below 110, per 20 mmHg", c.SbpLow, sbpLow, "sbp");
+        Add("systolic pressure above 130, per 20 mmHg", c.SbpHigh, sbpHigh, "sbp");
+        Add("diabetes", c.Diabetes, diabetes, "diabetes");
+        Add("current smoking", c.Smoker, smoker, "smoking");
+        Add("BMI below 30, per 5 kg/m² from 25", c.BmiLow, bmiLow, "bmi");
+        Add("BMI above 30, per 5 kg/m²", c.BmiHigh, bmiHigh, "bmi");
+        Add("eGFR below 60, per 15 lower", c.EgfrLow, egfrLow, "egfr");
+        Add("eGFR above 60, per 15 lower than 90", c.EgfrHigh, egfrHigh, "egfr");
+        Add("antihypertensive treatment", c.BpTreated, bp, "bp-treated");
+        Add("statin", c.Statin, statin, "statin");
+        Add("antihypertensive treatment × systolic pressure above 130", c.BpTreatedBySbpHigh, bp * sbpHigh, "sbp");
+        Add("statin × non-HDL cholesterol", c.StatinByNonHdl, statin * nonHdl, "non-hdl");
+        Add("age × non-HDL cholesterol", c.AgeByNonHdl, age * nonHdl, "non-hdl");
+        Add("age × HDL cholesterol", c.AgeByHdl, age * hdl, "hdl");
+        Add("age × systolic pressure above 130", c.AgeBySbpHigh, age * sbpHigh, "sbp");
+        Add("age × diabetes", c.AgeByDiabetes, age * diabetes, "diabetes");
+        Add("age × current smoking", c.AgeBySmoker, age * smoker, "smoking");
+        Add("age × BMI above 30", c.AgeByBmiHigh, age * bmiHigh, "bmi");
+        Add("age × eGFR below 60", c.AgeByEgfrLow, age * egfrLow, "egfr");
+        Add("constant", c.Constant, 1, "constant");
         return terms;
     }
 
@@ -107,7 +110,10 @@ public static class PreventEquations
     /// they are inside): age 30–79, total cholesterol 130–320 mg/dL, HDL 20–100 mg/dL, systolic pressure 90–180 mmHg,
     /// BMI 18.5–39.9 kg/m², eGFR 15–140 mL/min/1.73 m². Outside them the equations extrapolate and give no number here.
     /// </summary>
-    public static IReadOnlyList<string> OutOfRange(PreventInputs p)
+    public static IReadOnlyList<string> OutOfRange(PreventInputs p) => OutOfRange(p, PreventOutcome.HeartFailure);
+
+    /// <summary>As <see cref="OutOfRange(PreventInputs)"/>, checking BMI only for the equations that read it (heart failure, total CVD).</summary>
+    public static IReadOnlyList<string> OutOfRange(PreventInputs p, PreventOutcome outcome)
     {
         var problems = new List<string>();
         void Check(string what, double value, double min, double max, string unit)
@@ -122,7 +128,11 @@ public static class PreventEquations
         Check("total cholesterol", p.TotalCholesterol, 130, 320, "mg/dL");
         Check("HDL cholesterol", p.Hdl, 20, 100, "mg/dL");
         Check("systolic pressure", p.Sbp, 90, 180, "mmHg");
-        Check("BMI", p.Bmi, 18.5, 39.9, "kg/m²");
+        if (outcome != PreventOutcome.Ascvd)
+        {
+            Check("BMI", p.Bmi, 18.5, 39.9, "kg/m²");
+        }
+
         Check("eGFR", p.Egfr, 15, 140, "mL/min/1.73 m²");
         return problems;
     }

@@ -81,6 +81,9 @@ public static class PromotionGate
     /// <summary>The decision beside the challenger it judged.</summary>
     public const string FileName = "gate.json";
 
+    /// <summary>How a decision names a reference equation as the champion it judged against.</summary>
+    public static string ReferenceChampion(Clinical.Risk.ReferenceModel reference) => $"reference {reference.Id}";
+
     /// <summary>The decision recorded beside a version, or null when the gate never judged it.</summary>
     public static GateDecision? Load(string folder)
     {

@@ -2,6 +2,7 @@ using System.Globalization;
 using HealthRec.Clinical.Features;
 using HealthRec.Clinical.Outcomes;
 using HealthRec.Clinical.Records;
+using HealthRec.Clinical.Risk;
 using HealthRec.Clinical.Terminology;
 using HealthRec.ML.Registry;
 using HealthRec.ML.Training;
@@ -31,7 +32,23 @@ public sealed record RiskPrediction(
     string? Band,
     double? Threshold,
     IReadOnlyList<RiskFactor> Factors,
-    string Validation);
+    string Validation)
+{
+    /// <summary>The outcome's reference equation for the same patient (its estimate, or why none), when the outcome has one.</summary>
+    public ReferenceEstimate? Reference { get; init; }
+
+    /// <summary>Whether the reference equation is the model answering (the champion), not a LightGBM model.</summary>
+    public bool ByReference { get; init; }
+
+    /// <summary>What the estimate lacks: inputs missing, stale, unreadable or assumed — listed apart from the reasons.</summary>
+    public IReadOnlyList<string> Lacks { get; init; } = [];
+
+    /// <summary>The newest input the estimate used, when known: an estimate "as of" its data, not of today.</summary>
+    public DateTimeOffset? AsOf { get; init; }
+
+    /// <summary>Whether the model was trained on synthetic data (every estimate says so).</summary>
+    public bool Synthetic { get; init; }
+}
 
 /// <summary>
 /// Serves one outcome model: eligibility by the outcome's population, the calibrated estimate, the risk band and the
@@ -48,8 +65,16 @@ public sealed class OutcomePredictor : IDisposable
     private readonly OutcomeLabeler _labeler;
     private readonly ThreadLocal<PredictionEngine<ModelRow, ContributionRow>> _engines;
 
-    public OutcomePredictor(OutcomeModel model, Featurizer featurizer, ClinicalTerminology terminology)
+    /// <summary>
+    /// Serves <paramref name="model"/>; with a <paramref name="reference"/> equation, the equation answers (and its
+    /// estimate is given beside the model's) unless <paramref name="promotedOverReference"/>: the promotion gate judged
+    /// the model better than the equation on the site's held-out patients.
+    /// </summary>
+    public OutcomePredictor(OutcomeModel model, Featurizer featurizer, ClinicalTerminology terminology, ReferenceModel? reference = null,
+        bool promotedOverReference = false)
     {
+        Reference = reference;
+        PromotedOverReference = reference is not null && promotedOverReference;
         if (!featurizer.Names.SequenceEqual(model.Manifest.FeatureNames))
         {
             throw new TrainingException($"{model.Manifest.Outcome} {model.Manifest.Version} needs feature schema {model.Manifest.FeatureSchemaId} " +
@@ -75,10 +100,39 @@ public sealed class OutcomePredictor : IDisposable
 
     public OutcomeDefinition Definition => _model.Definition;
 
-    /// <summary>The current version of one outcome in a registry.</summary>
-    public static OutcomePredictor LoadCurrent(string registry, string outcome, Featurizer featurizer, ClinicalTerminology terminology) =>
-        new(OutcomeModel.Load(ModelRegistry.CurrentFolder(registry, outcome) ?? throw new FileNotFoundException($"No current version of '{outcome}' in '{registry}'.")),
-            featurizer, terminology);
+    /// <summary>The outcome's reference equation, when it has one.</summary>
+    public ReferenceModel? Reference { get; }
+
+    /// <summary>Whether the LightGBM model answers although the outcome has a reference equation (the gate promoted it over it).</summary>
+    public bool PromotedOverReference { get; }
+
+    /// <summary>Whether the reference equation answers: the outcome has one and no model was promoted over it.</summary>
+    public bool ReferenceAnswers => Reference is not null && !PromotedOverReference;
+
+    /// <summary>The version that answers: the reference equation's id, or the model's version.</summary>
+    public string AnsweringVersion => ReferenceAnswers ? Reference!.Id : _model.Manifest.Version;
+
+    /// <summary>
+    /// The current version of one outcome in a registry, with the outcome's reference equation — named by the bundle's
+    /// definition, or else by the registry's <c>outcomes/&lt;id&gt;.json</c> — answering unless the gate promoted the
+    /// model over it (its <c>gate.json</c>).
+    /// </summary>
+    public static OutcomePredictor LoadCurrent(string registry, string outcome, Featurizer featurizer, ClinicalTerminology terminology)
+    {
+        var folder = ModelRegistry.CurrentFolder(registry, outcome) ?? throw new FileNotFoundException($"No current version of '{outcome}' in '{registry}'.");
+        var model = OutcomeModel.Load(folder);
+        var referenceId = model.Definition.Reference ?? ReferenceOf(registry, outcome, terminology);
+        var reference = referenceId is not null && ReferenceModels.All.TryGetValue(referenceId, out var found) ? found : null;
+        var promoted = reference is not null && PromotionGate.Load(folder) is { Promote: true } decision && decision.Champion == PromotionGate.ReferenceChampion(reference);
+        return new(model, featurizer, terminology, reference, promoted);
+    }
+
+    // The reference named by the registry's own outcome definition (a bundle trained before references existed names none).
+    private static string? ReferenceOf(string registry, string outcome, ClinicalTerminology terminology)
+    {
+        var file = Path.Combine(registry, "outcomes", outcome + ".json");
+        return File.Exists(file) ? OutcomeDefinition.Parse(File.ReadAllText(file), file, terminology).Reference : null;
+    }
 
     /// <summary>The current version of every outcome in a registry, by outcome id.</summary>
     public static Dictionary<string, OutcomePredictor> LoadCurrent(string registry, Featurizer featurizer, ClinicalTerminology terminology) =>
@@ -92,8 +146,18 @@ public sealed class OutcomePredictor : IDisposable
     /// <summary>Whether the patient is in the outcome's population at <paramref name="at"/> (age, prevalent disease).</summary>
     public bool Applies(PatientRecord record, DateTimeOffset at) => _labeler.Label(record, at).Status != LabelStatus.NotAtRisk;
 
-    /// <summary>The estimate with its top factors, or null when the patient is outside the outcome's population.</summary>
+    /// <summary>
+    /// The estimate with its reasons, or null when the patient is outside the outcome's population, or the reference
+    /// equation answers and can give no number (<see cref="NotEstimated"/> says why).
+    /// </summary>
     public RiskPrediction? Predict(PatientRecord record, DateTimeOffset at) => Predict(record, at, null);
+
+    /// <summary>
+    /// Why no estimate is given for a patient in the outcome's population (the reference equation answers and an input
+    /// is missing or outside its valid range), or null when one is given or the patient is outside the population.
+    /// </summary>
+    public ReferenceEstimate? NotEstimated(PatientRecord record, DateTimeOffset at) =>
+        ReferenceAnswers && Applies(record, at) && Reference!.Evaluate(record, at) is { Estimate: null } none ? none : null;
 
     /// <summary>As <see cref="Predict(PatientRecord, DateTimeOffset)"/>, reusing the patient's feature vector at <paramref name="at"/> when the caller has it.</summary>
     public RiskPrediction? Predict(PatientRecord record, DateTimeOffset at, float[]? featuresAt)
@@ -103,21 +167,81 @@ public sealed class OutcomePredictor : IDisposable
             return null;
         }
 
+        var manifest = _model.Manifest;
+        var reference = Reference?.Evaluate(record, at);
+        if (ReferenceAnswers)
+        {
+            return reference!.Estimate is { } risk ? FromReference(reference, risk) : null;
+        }
+
         var features = featuresAt ?? _featurizer.Featurize(record, at);
         var output = _engines.Value!.Predict(new ModelRow { Features = features });
-        var manifest = _model.Manifest;
         var binary = Definition.Kind == OutcomeKind.Binary;
         var estimate = binary && manifest.Calibrator is { } calibrator ? calibrator.Probability(output.Score) : output.Score;
-        var factors = output.FeatureContributions
+        // Contributions grouped by clinical quantity (an analyte's last value, trend and maximum together); a gap in
+        // the record (a value missing, a result long ago) is what the estimate lacks, not a reason for the risk.
+        var pushes = output.FeatureContributions
             .Select((c, i) => (Contribution: (double)c, Index: i))
             .Where(x => x.Contribution != 0)
-            .OrderByDescending(x => Math.Abs(x.Contribution))
-            .Select(x => new RiskFactor(_featurizer.Names[x.Index], _wording.Describe(x.Index, features), x.Contribution))
+            .ToList();
+        var lacks = pushes.Where(x => _wording.IsGap(x.Index, features)).OrderByDescending(x => Math.Abs(x.Contribution))
+            .Select(x => _wording.Describe(x.Index, features)).Distinct(StringComparer.Ordinal).Take(TopFactors).ToList();
+        var factors = pushes.Where(x => !_wording.IsGap(x.Index, features))
+            .GroupBy(x => _wording.Quantity(x.Index), StringComparer.Ordinal)
+            .Select(g => (Top: g.MaxBy(x => Math.Abs(x.Contribution)), Sum: g.Sum(x => x.Contribution)))
+            .OrderByDescending(x => Math.Abs(x.Sum))
+            .Select(x => new RiskFactor(_featurizer.Names[x.Top.Index], _wording.Describe(x.Top.Index, features), x.Sum))
             .DistinctBy(f => f.Text, StringComparer.Ordinal)
             .Take(TopFactors)
             .ToList();
         return new RiskPrediction(Definition.Id, Definition.Title, manifest.Version, Definition.Kind, estimate,
-            binary ? Definition.BandOf(estimate, manifest.Threshold) : null, binary ? manifest.Threshold : null, factors, manifest.Validation);
+            binary ? Definition.BandOf(estimate, manifest.Threshold) : null, binary ? manifest.Threshold : null, factors, manifest.Validation)
+        {
+            Reference = reference,
+            Lacks = lacks,
+            AsOf = LastInput(record, at),
+            Synthetic = manifest.Provenance.Synthetic,
+        };
+    }
+
+    /// <summary>
+    /// The operating threshold a reference equation's estimate is judged against: the outcome's fixed threshold, else
+    /// the lower bound of its second-highest band (ASCVD: 7.5 %, where guidelines consider a statin), else one half.
+    /// </summary>
+    public double ReferenceThreshold => Definition.Threshold.Policy == ThresholdPolicy.Fixed ? Definition.Threshold.Value!.Value
+        : Definition.Bands.Length >= 2 ? Definition.Bands[^2].From : 0.5;
+
+    private RiskPrediction FromReference(ReferenceEstimate reference, double risk)
+    {
+        var model = reference.Model;
+        var factors = reference.Reasons.Take(TopFactors).Select(r => new RiskFactor(r.Quantity, r.Text, r.Contribution)).ToList();
+        return new RiskPrediction(Definition.Id, Definition.Title, model.Id, Definition.Kind, risk, Definition.BandOf(risk, ReferenceThreshold),
+            ReferenceThreshold, factors, $"{model.Name}: {model.Validation} ({model.Citation})")
+        {
+            Reference = reference,
+            ByReference = true,
+            Lacks = reference.Lacks,
+            AsOf = reference.AsOf,
+        };
+    }
+
+    // The newest measurement on or before the date: what the estimate's data is as of.
+    private static DateTimeOffset? LastInput(PatientRecord record, DateTimeOffset at)
+    {
+        DateTimeOffset? last = null;
+        foreach (var values in record.Measurements.Values)
+        {
+            for (var i = values.Length - 1; i >= 0; i--)
+            {
+                if (values[i].At <= at)
+                {
+                    last = last is null || values[i].At > last ? values[i].At : last;
+                    break;
+                }
+            }
+        }
+
+        return last;
     }
 
     /// <summary>Many patients at once, in parallel (each thread with its own engine), in the order given.</summary>
@@ -180,6 +304,20 @@ internal sealed class FeatureWording
         var overallValues = new float[_columns.Count];
         overallValues[column] = (float)overall;
         return $"{Describe(column, values)} (overall {Describe(column, overallValues)})";
+    }
+
+    /// <summary>Whether the column, at this value, describes a gap in the record: a missing value, or how long ago the last result was.</summary>
+    public bool IsGap(int column, float[] values)
+    {
+        var (feature, missingIndicator, _) = _columns[column];
+        return (missingIndicator && values[column] >= 0.5) || float.IsNaN(values[column]) || feature.Aggregation == Aggregation.DaysSinceLast;
+    }
+
+    /// <summary>The clinical quantity a column measures (its analyte, condition group or medication class): what contributions are grouped by.</summary>
+    public string Quantity(int column)
+    {
+        var feature = _columns[column].Feature;
+        return feature.Analyte ?? feature.Group ?? feature.Class ?? feature.Name;
     }
 
     public string Describe(int column, float[] values)

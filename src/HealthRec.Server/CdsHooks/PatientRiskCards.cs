@@ -78,8 +78,19 @@ internal sealed class PatientRiskCards(OutcomeLabels labels)
             }
 
             var indicator = position == bands.Count - 1 ? Indicator.Warning : Indicator.Info;
-            var card = RiskCard(prediction, predictor, indicator, context);
+            var card = RiskCard(prediction, predictor, indicator, context, at);
             risks.Add((card, new CdsCardRecord(card.Uuid, "risk", prediction.Outcome, indicator, card.Summary, []), Indicator.Rank(indicator), prediction.Estimate));
+        }
+
+        // An outcome whose answering equation can give no number for a patient in its population says why, last.
+        var unestimated = new List<(CdsCard Card, CdsCardRecord Record)>();
+        foreach (var predictor in models.Predictors.Values.Where(p => p.Definition.Kind == OutcomeKind.Binary && predictions.All(x => x.Outcome != p.Definition.Id)))
+        {
+            if (predictor.NotEstimated(record, at) is { } none)
+            {
+                var card = NotEstimatedCard(none, predictor, context, at);
+                unestimated.Add((card, new CdsCardRecord(card.Uuid, "risk", predictor.Definition.Id, Indicator.Info, card.Summary, [])));
+            }
         }
 
         var cards = new List<(CdsCard Card, CdsCardRecord Record, int Order)>();
@@ -98,6 +109,11 @@ internal sealed class PatientRiskCards(OutcomeLabels labels)
             cards.Add((recommended, stored, 1));
         }
 
+        foreach (var (card, kept) in unestimated.Take(MaxCards - cards.Count))
+        {
+            cards.Add((card, kept, 3));
+        }
+
         var ordered = cards.OrderBy(c => c.Order).ToList();
         return new HookAnswer([.. ordered.Select(c => c.Card)], [.. ordered.Select(c => c.Record)]);
     }
@@ -105,17 +121,20 @@ internal sealed class PatientRiskCards(OutcomeLabels labels)
     private static List<string> BandNames(OutcomeDefinition definition) =>
         definition.Bands.IsEmpty ? ["low", "intermediate", "high"] : [.. definition.Bands.Select(b => b.Name)];
 
-    private CdsCard RiskCard(RiskPrediction prediction, OutcomePredictor predictor, string indicator, CardContext context)
+    private CdsCard RiskCard(RiskPrediction prediction, OutcomePredictor predictor, string indicator, CardContext context, DateTimeOffset at)
     {
         var uuid = Guid.NewGuid().ToString();
         var label = labels.Label(predictor.Definition);
         var detail = new StringBuilder();
+        var byEquation = prediction.ByReference;
         detail.Append(Ci, $"**Estimated {Markdown(LowerFirst(label))}: {Percent(prediction.Estimate)} ({prediction.Band}).** ");
-        detail.Append("An estimate from a model, not a diagnosis.\n\n");
-        detail.Append(Ci, $"{Bands(predictor.Definition, predictor.Manifest.Threshold)}\n\n");
+        detail.Append(byEquation ? "An estimate from a published risk equation, not a diagnosis.\n\n" : "An estimate from a model, not a diagnosis.\n\n");
+        detail.Append(Ci, $"{Bands(predictor.Definition, prediction.Threshold ?? predictor.Manifest.Threshold)}\n\n");
         if (prediction.Factors.Count > 0)
         {
-            detail.Append("What moved this estimate most:\n\n");
+            detail.Append(byEquation
+                ? "What the equation weighs most for this patient (against a 55-year-old with average values):\n\n"
+                : "What moved this estimate most:\n\n");
             foreach (var factor in prediction.Factors)
             {
                 detail.Append(Ci, $"- {Markdown(factor.Text)} ({factor.Direction} the risk)\n");
@@ -124,30 +143,114 @@ internal sealed class PatientRiskCards(OutcomeLabels labels)
             detail.Append('\n');
         }
 
-        detail.Append(Ci, $"Model {prediction.Outcome} {prediction.ModelVersion}: {Markdown(predictor.Definition.Title)}. ");
-        detail.Append(Ci, $"Validated on held-out patients — {Markdown(prediction.Validation)}. ");
-        if (predictor.Manifest.InTheLargeRatio is { } ratio)
+        AppendLacks(detail, prediction.Lacks, prediction.AsOf, at);
+        if (byEquation)
         {
-            detail.Append(Ci, $"**This model's estimates run {(ratio > 1 ? "high" : "low")}**: over all at-risk patients in its held-out test, the mean estimate was {ratio:0.#} times the observed (Kaplan–Meier) incidence, most for records with few recent results; read the figure as a ranking against other patients, not as an absolute risk. ");
+            detail.Append(Ci, $"Equation {Markdown(prediction.Validation)}. ");
+            detail.Append(Ci, $"No model trained here has yet beaten it at the promotion gate ({prediction.Outcome} {predictor.Manifest.Version} waits as challenger).");
         }
-        else if (predictor.Manifest.InTheLarge is null && predictor.Manifest.Censoring is null && predictor.Definition.Kind == OutcomeKind.Binary)
+        else
         {
-            // Complete-case training (the model card says so too): patients seen for less than the horizon without the
-            // event were left out, and those who leave care are more often those without it.
-            detail.Append("Calibrated on patients followed for the whole horizon or until the event, which can make absolute estimates run high: read them with the band. ");
+            detail.Append(Ci, $"Model {prediction.Outcome} {prediction.ModelVersion}: {Markdown(predictor.Definition.Title)}. ");
+            detail.Append(Ci, $"Validated on held-out patients — {Markdown(prediction.Validation)}. ");
+            if (predictor.Manifest.InTheLargeRatio is { } ratio)
+            {
+                detail.Append(Ci, $"**This model's estimates run {(ratio > 1 ? "high" : "low")}**: over all at-risk patients in its held-out test, the mean estimate was {ratio:0.#} times the observed (Kaplan–Meier) incidence; read the figure as a ranking against other patients, not as an absolute risk. ");
+            }
+            else if (predictor.Manifest.InTheLarge is null && predictor.Manifest.Censoring is null && predictor.Definition.Kind == OutcomeKind.Binary)
+            {
+                // Complete-case training (the model card says so too): patients seen for less than the horizon without the
+                // event were left out, and those who leave care are more often those without it.
+                detail.Append("Calibrated on patients followed for the whole horizon or until the event, which can make absolute estimates run high: read them with the band. ");
+            }
+
+            if (prediction.Reference is { } reference)
+            {
+                detail.Append(ReferenceBeside(prediction.Estimate, reference));
+            }
+
+            if (predictor.Manifest.Provenance.Synthetic)
+            {
+                detail.Append("Trained on synthetic patients: not yet validated on this organisation's patients.");
+            }
         }
 
-        if (predictor.Manifest.Provenance.Synthetic)
-        {
-            detail.Append("Trained on synthetic patients: not yet validated on this organisation's patients.");
-        }
-
-        var runs = predictor.Manifest.InTheLargeRatio is { } off ? (off > 1 ? "; model runs high" : "; model runs low") : "";
+        var runs = !byEquation && predictor.Manifest.InTheLargeRatio is { } off ? (off > 1 ? "; model runs high" : "; model runs low") : "";
+        var source = byEquation ? $"HealthRec {prediction.Outcome}: {predictor.Reference!.Name}" : $"HealthRec {prediction.Outcome} {prediction.ModelVersion}";
         return new CdsCard(uuid, Summary($"{label} {Percent(prediction.Estimate)} ({prediction.Band}{runs})"), indicator,
-            new CdsSource($"HealthRec {prediction.Outcome} {prediction.ModelVersion}")
+            new CdsSource(source)
             {
                 Url = context.Url($"models/{prediction.Outcome}"),
                 Topic = new CdsCoding(CardCodes.TopicSystem, $"risk-{prediction.Outcome}", label),
+            })
+        {
+            Detail = detail.ToString().TrimEnd(),
+            OverrideReasons = CardCodes.RiskOverrides,
+            Links = [context.AppLink(uuid, "Open HealthRec for the full view")],
+        };
+    }
+
+    /// <summary>
+    /// The reference equation's figure beside a model's: always given, and said loudly when the two differ more than
+    /// twofold (or when the equation could give none, why).
+    /// </summary>
+    internal static string ReferenceBeside(double estimate, Clinical.Risk.ReferenceEstimate reference)
+    {
+        if (reference.Estimate is not { } validated)
+        {
+            return $"The validated equation ({reference.Model.Name}) gives no figure for this patient: {string.Join("; ", reference.NotGiven)}. ";
+        }
+
+        var ratio = estimate / validated;
+        var text = string.Create(Ci, $"The validated equation ({reference.Model.Name}) gives {Percent(validated)}. ");
+        return ratio is > 2 or < 0.5
+            ? text + string.Create(Ci, $"**This model's estimate is {(ratio > 1 ? ratio : 1 / ratio):0.#} times {(ratio > 1 ? "higher" : "lower")} than the validated equation's**: weigh it against the equation before acting. ")
+            : text;
+    }
+
+    /// <summary>What the estimate lacks (inputs missing, stale, unreadable, assumed), apart from its reasons; and "as of" when its data is old.</summary>
+    internal static void AppendLacks(StringBuilder detail, IReadOnlyList<string> lacks, DateTimeOffset? asOf, DateTimeOffset at)
+    {
+        if (lacks.Count > 0)
+        {
+            detail.Append("What this estimate lacks:\n\n");
+            foreach (var lack in lacks)
+            {
+                detail.Append(Ci, $"- {Markdown(Capitalize(lack))}\n");
+            }
+
+            detail.Append('\n');
+        }
+
+        if (asOf is { } newest && (at - newest).TotalDays > StaleDataDays)
+        {
+            detail.Append(Ci, $"**As of {newest:yyyy-MM-dd}**: the newest result it used is {(at - newest).TotalDays / 365.25:0.#} years old; the estimate describes the patient then, not today.\n\n");
+        }
+    }
+
+    /// <summary>An estimate whose newest input is older than this says "as of" that date.</summary>
+    public const int StaleDataDays = 365;
+
+    /// <summary>The card for a patient in an outcome's population to whom the answering equation can give no number: why, and what would let it.</summary>
+    private CdsCard NotEstimatedCard(Clinical.Risk.ReferenceEstimate none, OutcomePredictor predictor, CardContext context, DateTimeOffset at)
+    {
+        var uuid = Guid.NewGuid().ToString();
+        var label = labels.Label(predictor.Definition);
+        var detail = new StringBuilder();
+        detail.Append(Ci, $"**{Markdown(label)} not estimated.** {Markdown(none.Model.Name)} answers for this outcome and gives no number for this patient:\n\n");
+        foreach (var reason in none.NotGiven)
+        {
+            detail.Append(Ci, $"- {Markdown(Capitalize(reason))}\n");
+        }
+
+        detail.Append('\n');
+        AppendLacks(detail, none.Lacks, null, at);
+        detail.Append("No estimate is extrapolated beyond the equation's population and ranges, and none is made from guessed values.");
+        return new CdsCard(uuid, Summary($"{label}: not estimated ({none.NotGiven[0]})"), Indicator.Info,
+            new CdsSource($"HealthRec {predictor.Definition.Id}: {none.Model.Name}")
+            {
+                Url = context.Url($"models/{predictor.Definition.Id}"),
+                Topic = new CdsCoding(CardCodes.TopicSystem, $"risk-{predictor.Definition.Id}", label),
             })
         {
             Detail = detail.ToString().TrimEnd(),

@@ -169,7 +169,8 @@ public sealed partial class PopulationScoringJob(ScoreStore store, ModelCatalog 
         {
             var synthetic = Ingestion.InputSources.IsSynthetic(SourcePath);
             var resources = rows.Select(r => serving.Predictors.TryGetValue(r.Outcome, out var p)
-                ? RiskAssessmentWriter.Build(r, p.Definition, p.Manifest.Validation, run.IndexAt, synthetic) : null).OfType<Hl7.Fhir.Model.RiskAssessment>().ToList();
+                ? RiskAssessmentWriter.Build(r, p.Definition, p.ReferenceAnswers ? $"{p.Reference!.Name}: {p.Reference.Validation}" : p.Manifest.Validation,
+                    run.IndexAt, synthetic, p.ReferenceAnswers ? p.Reference : null) : null).OfType<Hl7.Fhir.Model.RiskAssessment>().ToList();
             var server = new Uri(settings.WriteBackUrl);
             try
             {

@@ -22,9 +22,14 @@ public sealed class RiskAssessmentWriter(HttpClient http, Uri baseUrl, string? b
     private const string RiskProbability = "http://terminology.hl7.org/CodeSystem/risk-probability";
     private const int EntriesPerBatch = 50;
 
-    /// <summary>The RiskAssessment of one stored estimate (null for a regression outcome).</summary>
-    public static RiskAssessment? Build(ScoreRow row, OutcomeDefinition definition, string validation, DateTimeOffset indexAt, bool synthetic)
+    /// <summary>
+    /// The RiskAssessment of one stored estimate (null for a regression outcome); <paramref name="reference"/> is the
+    /// published equation when it, not a trained model, gave the estimate.
+    /// </summary>
+    public static RiskAssessment? Build(ScoreRow row, OutcomeDefinition definition, string validation, DateTimeOffset indexAt, bool synthetic,
+        Clinical.Risk.ReferenceModel? reference = null)
     {
+        var method = reference is null ? $"HealthRec LightGBM model {row.Outcome} {row.ModelVersion}" : $"{reference.Name}, a published equation ({reference.Citation})";
         if (definition.Kind != OutcomeKind.Binary)
         {
             return null;
@@ -41,7 +46,7 @@ public sealed class RiskAssessmentWriter(HttpClient http, Uri baseUrl, string? b
             Method = new CodeableConcept
             {
                 Coding = [new Coding(ModelSystem, row.Outcome, definition.Title) { Version = row.ModelVersion }],
-                Text = $"HealthRec LightGBM model {row.Outcome} {row.ModelVersion}",
+                Text = method,
             },
             Prediction =
             [
@@ -62,7 +67,7 @@ public sealed class RiskAssessmentWriter(HttpClient http, Uri baseUrl, string? b
                 new Annotation
                 {
                     Text = new Markdown(string.Create(CultureInfo.InvariantCulture,
-                        $"An estimate, not a diagnosis: {row.Estimate:P0} from HealthRec's {row.Outcome} model {row.ModelVersion} ({validation}). Main factors: {row.TopFactors}.")),
+                        $"An estimate, not a diagnosis: {row.Estimate:P0} from {(reference is null ? $"HealthRec's {row.Outcome} model {row.ModelVersion}" : reference.Name)} ({validation}). Main factors: {row.TopFactors}.")),
                 },
             ],
         };

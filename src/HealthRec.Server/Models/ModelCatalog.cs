@@ -67,11 +67,11 @@ public sealed class ServingModels(ImmutableDictionary<string, OutcomePredictor> 
 
     /// <summary>Which models answer, e.g. <c>ascvd-10y v2, ckd-5y v2, recommender v1</c>.</summary>
     public string Versions => string.Join(", ", Predictors.Values.OrderBy(p => p.Definition.Id, StringComparer.Ordinal)
-        .Select(p => $"{p.Definition.Id} {p.Manifest.Version}").Append(Ranker is null ? "recommender content-only" : $"recommender {Ranker.Manifest.Version}"));
+        .Select(p => $"{p.Definition.Id} {p.AnsweringVersion}").Append(Ranker is null ? "recommender content-only" : $"recommender {Ranker.Manifest.Version}"));
 
     /// <summary>Each answering model's id and version (the recommender as <c>recommender</c>): what an audit record names.</summary>
     public IEnumerable<(string Id, string Version)> Modules => Predictors.Values.OrderBy(p => p.Definition.Id, StringComparer.Ordinal)
-        .Select(p => (p.Definition.Id, p.Manifest.Version)).Append(("recommender", Ranker?.Manifest.Version ?? "content-only"));
+        .Select(p => (p.Definition.Id, p.AnsweringVersion)).Append(("recommender", Ranker?.Manifest.Version ?? "content-only"));
 
     /// <summary>
     /// The record's features at <paramref name="at"/> and every applicable model's estimate from them, in outcome order:
@@ -220,7 +220,9 @@ public sealed partial class ModelCatalog(IOptions<ModelOptions> options, IHostEn
             {
                 var predictor = OutcomePredictor.LoadCurrent(registry, outcome, featurizer, terminology);
                 loaded[outcome] = predictor;
-                LogLoaded(outcome, predictor.Manifest.Version, predictor.Manifest.Validation);
+                LogLoaded(outcome, predictor.AnsweringVersion, predictor.ReferenceAnswers
+                    ? $"{predictor.Reference!.Name} answers (no model promoted over it); {predictor.Manifest.Version} is a challenger"
+                    : predictor.Manifest.Validation);
             }
             catch (Exception ex) when (ex is IOException or InvalidDataException or System.Text.Json.JsonException or ML.Training.TrainingException or InvalidOperationException)
             {
@@ -260,9 +262,19 @@ public sealed partial class ModelCatalog(IOptions<ModelOptions> options, IHostEn
     private partial void LogNotLoaded(Exception exception, string outcome);
 }
 
-/// <summary>One registered model as <c>GET /models</c> lists it.</summary>
+/// <summary>
+/// One outcome as <c>GET /models</c> lists it: the version that answers (a reference equation's id, or a model
+/// version), and for an outcome with a reference equation, which one is the champion and the model waiting as challenger.
+/// </summary>
 public sealed record ModelSummary(string Outcome, string Title, string Version, string Kind, double? Threshold, string Validation,
-    DateTimeOffset TrainedAt, bool TrainedOnSyntheticData);
+    DateTimeOffset TrainedAt, bool TrainedOnSyntheticData)
+{
+    public string? Reference { get; init; }
+
+    public string Champion { get; init; } = "model";
+
+    public string? Challenger { get; init; }
+}
 
 public static class ModelEndpoints
 {
@@ -294,6 +306,11 @@ public static class ModelEndpoints
             : outcome == HybridRanker.Folder && models.Ranker is not null
                 ? ModelRegistry.CurrentFolder(System.IO.Path.Combine(environment.ContentRootPath, options.Value.Path), outcome)
                 : null;
+        if (predictor is { ReferenceAnswers: true })
+        {
+            return TypedResults.Text(ReferenceCard.Markdown(predictor), "text/markdown; charset=utf-8");
+        }
+
         var card = folder is null ? null : System.IO.Path.Combine(folder, "model-card.md");
         return card is not null && File.Exists(card)
             ? TypedResults.Text(File.ReadAllText(card), "text/markdown; charset=utf-8")
@@ -302,7 +319,13 @@ public static class ModelEndpoints
 
     internal static Microsoft.AspNetCore.Http.HttpResults.Ok<ModelSummary[]> List(ModelCatalog catalog) =>
         TypedResults.Ok(catalog.Predictors.Values.OrderBy(p => p.Definition.Id, StringComparer.Ordinal).Select(p => new ModelSummary(
-            p.Definition.Id, p.Definition.Title, p.Manifest.Version, p.Definition.Kind.ToString().ToLowerInvariant(),
-            p.Definition.Kind == Clinical.Outcomes.OutcomeKind.Binary ? p.Manifest.Threshold : null, p.Manifest.Validation,
-            p.Manifest.TrainedAt, p.Manifest.Provenance.Synthetic)).ToArray());
+            p.Definition.Id, p.Definition.Title, p.AnsweringVersion, p.Definition.Kind.ToString().ToLowerInvariant(),
+            p.Definition.Kind != Clinical.Outcomes.OutcomeKind.Binary ? null : p.ReferenceAnswers ? p.ReferenceThreshold : p.Manifest.Threshold,
+            p.ReferenceAnswers ? $"{p.Reference!.Name}: {p.Reference.Validation}" : p.Manifest.Validation,
+            p.Manifest.TrainedAt, !p.ReferenceAnswers && p.Manifest.Provenance.Synthetic)
+        {
+            Reference = p.Reference?.Id,
+            Champion = p.ReferenceAnswers ? "reference" : "model",
+            Challenger = p.ReferenceAnswers ? p.Manifest.Version : null,
+        }).ToArray());
 }

@@ -109,15 +109,20 @@ public sealed class PatientViewTests(CdsServer fixture) : IClassFixture<CdsServe
         var cards = Cds.Cards(body);
         Assert.InRange(cards.Count, 2, 3);
         var ascvd = cards.Single(c => (string)c!["source"]!["topic"]!["code"]! == "risk-ascvd-10y")!;
-        // The committed ascvd-10y model's estimates run high over all at-risk patients (complete-case training), and its cards say so.
-        Assert.Matches(@"^10-year ASCVD risk (>99|\d+(\.\d)?)% \((intermediate|high); model runs high\)$", (string)ascvd["summary"]!);
+        // No model has beaten PREVENT at the promotion gate: the validated equation answers, with its own terms as reasons.
+        // By hand: a 66-year-old man, total cholesterol 248 and HDL 36 mg/dL, systolic 162 mmHg untreated, eGFR 58,
+        // diabetes, smoking, no statin.
+        var expected = Clinical.Risk.PreventEquations.TenYearRisk(Clinical.Risk.PreventOutcome.Ascvd,
+            new Clinical.Risk.PreventInputs(false, 66 + (40 / 365.25), 248, 36, 162, 33.5, 58, false, false, true, true));
+        Assert.Equal($"10-year ASCVD risk {Server.CdsHooks.PatientRiskCards.Percent(expected)} (high)", (string)ascvd["summary"]!);
         var detail = (string)ascvd["detail"]!;
         Assert.Contains("not a diagnosis", detail, StringComparison.Ordinal);
-        Assert.Contains("ascvd-10y v3", detail, StringComparison.Ordinal);
-        Assert.Contains("ROC-AUC", detail, StringComparison.Ordinal);
-        Assert.Contains("synthetic", detail, StringComparison.Ordinal);
-        Assert.Contains("This model's estimates run high", detail, StringComparison.Ordinal);
-        Assert.Contains("Kaplan–Meier", detail, StringComparison.Ordinal);
+        Assert.Contains("PREVENT (AHA 2024), 10-year ASCVD", detail, StringComparison.Ordinal);
+        Assert.Contains("C-statistic", detail, StringComparison.Ordinal);
+        Assert.Contains("ascvd-10y v3 waits as challenger", detail, StringComparison.Ordinal);
+        Assert.DoesNotContain("synthetic", detail, StringComparison.Ordinal);
+        Assert.Contains("- systolic pressure 162 mmHg (raises the risk)", detail, StringComparison.Ordinal);
+        Assert.Contains("- current smoking (raises the risk)", detail, StringComparison.Ordinal);
         Assert.Matches(@"\n- .+ \((raises|lowers) the risk\)\n", detail);
         Assert.EndsWith("/models/ascvd-10y", (string)ascvd["source"]!["url"]!, StringComparison.Ordinal);
 
@@ -141,7 +146,7 @@ public sealed class PatientViewTests(CdsServer fixture) : IClassFixture<CdsServe
         Assert.Equal(patient.Id, stored.PatientId);
         Assert.Equal(cards.Count, stored.CardCount);
         Assert.Equal("prefetch", stored.DataSource);
-        Assert.Contains("ascvd-10y v3", stored.ModelVersions, StringComparison.Ordinal);
+        Assert.Contains("ascvd-10y prevent-ascvd", stored.ModelVersions, StringComparison.Ordinal);
         Assert.Contains("recommender v1", stored.ModelVersions, StringComparison.Ordinal);
         var storedCards = await store.CardsAsync("healthrec-patient-risk", hookInstance, Ct);
         Assert.Equal(cards.Select(c => (string)c!["uuid"]!), storedCards.Select(c => c.CardUuid));
@@ -171,6 +176,48 @@ public sealed class PatientViewTests(CdsServer fixture) : IClassFixture<CdsServe
         Assert.True(status == 200, text);
         CardRules.AssertValidResponse(body);
         Assert.DoesNotContain(Cds.Cards(body), c => ((string)c!["source"]!["topic"]!["code"]!).StartsWith("risk-", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task GivenACholesterolOutsidePreventsRange_WhenPatientViewIsCalled_ThenTheCardSaysNotEstimatedAndWhyRatherThanExtrapolating()
+    {
+        var patient = new PatientFixture("male", 60)
+            .Lab("2093-3", 340, "mg/dL", 30).Lab("2085-9", 40, "mg/dL", 30).Lab("33914-3", 80, "mL/min/{1.73_m2}", 30)
+            .BloodPressure(150, 90, 30).Smoker(30).Visit(30);
+
+        var (status, body, text) = await Cds.PatientViewAsync(Client, patient.Call(prefetch: patient.Prefetch()), Ct);
+
+        Assert.True(status == 200, text);
+        CardRules.AssertValidResponse(body);
+        var ascvd = Cds.Cards(body).Single(c => (string)c!["source"]!["topic"]!["code"]! == "risk-ascvd-10y")!;
+        Assert.StartsWith("10-year ASCVD risk: not estimated (total cholesterol 340 mg/dL is outside 130–320 mg/dL", (string)ascvd["summary"]!, StringComparison.Ordinal);
+        Assert.Equal("info", (string)ascvd["indicator"]!);
+        var detail = (string)ascvd["detail"]!;
+        Assert.Contains("PREVENT (AHA 2024), 10-year ASCVD answers for this outcome and gives no number", detail, StringComparison.Ordinal);
+        Assert.DoesNotMatch(@"\d+(\.\d)?%", (string)ascvd["summary"]!);
+    }
+
+    [Fact]
+    public async Task GivenAnOldLipidPanelAndNoRecentResults_WhenPatientViewIsCalled_ThenTheCardNamesTheStaleInputAndSaysAsOfItsData()
+    {
+        // Lipids 7.1 years ago (older than PREVENT's 5-year window, within twice it); everything else 500 days ago.
+        var patient = new PatientFixture("male", 64)
+            .Lab("2093-3", 240, "mg/dL", 2600).Lab("2085-9", 38, "mg/dL", 2600).Lab("33914-3", 70, "mL/min/{1.73_m2}", 500)
+            .BloodPressure(158, 92, 500).Smoker(500).Visit(500);
+
+        var (status, body, text) = await Cds.PatientViewAsync(Client, patient.Call(prefetch: patient.Prefetch()), Ct);
+
+        Assert.True(status == 200, text);
+        var ascvd = Cds.Cards(body).Single(c => (string)c!["source"]!["topic"]!["code"]! == "risk-ascvd-10y")!;
+        Assert.Matches(@"^10-year ASCVD risk \d+(\.\d)?% \((intermediate|high)\)$", (string)ascvd["summary"]!);
+        var detail = (string)ascvd["detail"]!;
+        var lacks = detail[detail.IndexOf("What this estimate lacks:", StringComparison.Ordinal)..];
+        Assert.Contains("- Total cholesterol from 7.1 years ago, older than the 5-year window", lacks, StringComparison.Ordinal);
+        Assert.Contains("- HDL cholesterol from 7.1 years ago, older than the 5-year window", lacks, StringComparison.Ordinal);
+        Assert.Contains("**As of ", detail, StringComparison.Ordinal);
+        Assert.Contains("the newest result it used is 1.4 years old", detail, StringComparison.Ordinal);
+        // Stale inputs are not reasons for the risk: the reasons come before what the estimate lacks.
+        Assert.True(detail.IndexOf("What the equation weighs most", StringComparison.Ordinal) < detail.IndexOf("What this estimate lacks", StringComparison.Ordinal));
     }
 
     [Fact]
@@ -238,6 +285,10 @@ public sealed class PatientViewTests(CdsServer fixture) : IClassFixture<CdsServe
         Assert.Equal(System.Net.HttpStatusCode.OK, response.StatusCode);
         Assert.Equal("text/markdown", response.Content.Headers.ContentType?.MediaType);
         Assert.Contains("ascvd-10y", text, StringComparison.Ordinal);
+        // PREVENT answers for ASCVD: its card says what it is, where it comes from and how it was validated.
+        Assert.Contains("# Model card: PREVENT (AHA 2024), 10-year ASCVD", text, StringComparison.Ordinal);
+        Assert.Contains("Circulation 2024;149:430–449", text, StringComparison.Ordinal);
+        Assert.Contains("0.794", text, StringComparison.Ordinal);
         Assert.Equal(System.Net.HttpStatusCode.NotFound, (await Client.GetAsync(new Uri("/models/nonsense", UriKind.Relative), Ct)).StatusCode);
     }
 
