@@ -9,6 +9,7 @@ using HealthRec.Fhir.Synthetic;
 using HealthRec.ML.Evaluation;
 using HealthRec.ML.Outcomes;
 using HealthRec.ML.Registry;
+using HealthRec.ML.Serving;
 using HealthRec.ML.Training;
 using Microsoft.ML;
 
@@ -248,6 +249,45 @@ public sealed class TrainingTests(GeneratedCohort cohort) : IClassFixture<Genera
 
         Assert.Equal(first.Threshold, loaded.Manifest.Threshold);
         Assert.Equal("t2d-5y", loaded.Definition.Id);
+    }
+
+    [Fact]
+    public void GivenAnAscvdModel_WhenTheGateJudgesItAgainstPrevent_ThenTheDecisionCarriesEveryNumber_AndOnlyAPromotionOverTheEquationMakesTheModelAnswer()
+    {
+        var featurizer = Repo.Featurizer();
+        var definition = Outcome("ascvd-10y");
+        var (examples, counts) = OutcomeExamples.Build(cohort.Records, definition, featurizer);
+        var trained = new OutcomeTrainer(featurizer).Train(definition, examples, counts, OutcomeExamples.AtRisk(cohort.Records, definition, featurizer));
+        var folder = ModelRegistry.Save(_registry.FullName, trained, featurizer.Names, Provenance(), DateTimeOffset.UnixEpoch);
+        var test = examples.Where(e => PatientSplit.Of(e.PatientId, 1) == PatientSplit.Part.Test).ToList();
+        var prevent = Clinical.Risk.ReferenceModels.All["prevent-ascvd"];
+        // A year after their first visit many generated patients have no lipid panel yet: PREVENT gives those no number.
+        Assert.True(test.Count(e => double.IsFinite(e.ReferenceRisk)) >= 100, $"PREVENT gives a number for {test.Count(e => double.IsFinite(e.ReferenceRisk))} test examples");
+
+        using (var model = OutcomeModel.Load(folder))
+        {
+            var decision = PromotionGate.Decide(model, null, test, new GateThresholds(), DateTimeOffset.UnixEpoch, prevent, definition.DecisionThreshold);
+            PromotionGate.Record(folder, decision);
+
+            Assert.Equal("prevent-ascvd", decision.Reference);
+            Assert.Equal("reference prevent-ascvd", decision.Champion);
+            Assert.Contains(decision.Checks, c => c.Name == "discrimination against PREVENT (AHA 2024), 10-year ASCVD" && c.Detail.Contains("the equation's 0.", StringComparison.Ordinal));
+            Assert.Contains(decision.Checks, c => c.Name == "net benefit" && c.Detail.StartsWith("at a risk threshold of 7.5 %", StringComparison.Ordinal));
+            Assert.Contains(decision.Checks, c => c.Name == "calibration in the large");
+            Assert.Equal(decision.Checks.Where(c => c.Name is not ("calibration" or "subgroups")).All(c => c.Passed), decision.OverReference);
+            using var served = OutcomePredictor.LoadCurrent(_registry.FullName, "ascvd-10y", featurizer, Repo.Terminology);
+            Assert.Equal(!(decision.Promote && decision.OverReference), served.ReferenceAnswers);
+        }
+
+        // A decision promoting the model over the equation (as a better model would earn) makes the model answer.
+        var promoted = PromotionGate.Load(folder)! with { Promote = true, OverReference = true };
+        File.WriteAllText(Path.Combine(folder, PromotionGate.FileName), System.Text.Json.JsonSerializer.Serialize(promoted, ModelRegistry.Json));
+        using var answering = OutcomePredictor.LoadCurrent(_registry.FullName, "ascvd-10y", featurizer, Repo.Terminology);
+        Assert.False(answering.ReferenceAnswers);
+        var (record, at) = cohort.Records.Select(r => (r, r.LastActivity!.Value)).First(x => answering.Predict(x.r, x.Value) is { Reference.Estimate: not null });
+        var prediction = answering.Predict(record, at)!;
+        Assert.False(prediction.ByReference);
+        Assert.Equal(prevent.Evaluate(record, at).Estimate, prediction.Reference!.Estimate);
     }
 
     [Fact]

@@ -172,6 +172,15 @@ public sealed record OutcomeDefinition
         return band;
     }
 
+    /// <summary>
+    /// The risk at which a clinician would act, for judging an equation's estimates (which have no trained operating
+    /// threshold) and for net benefit: the fixed threshold when set, else the lower bound of the second-highest band
+    /// (ASCVD: 7.5 %, where guidelines consider a statin), else one half.
+    /// </summary>
+    [JsonIgnore]
+    public double DecisionThreshold => Threshold.Policy == ThresholdPolicy.Fixed && Threshold.Value is { } fixedAt ? fixedAt
+        : Bands.Length >= 2 ? Bands[^2].From : 0.5;
+
     public LandmarkPolicy Landmarks { get; init; } = new();
 
     /// <summary>Evaluate the Pooled Cohort Equations beside the models (ASCVD outcomes).</summary>

@@ -22,7 +22,10 @@ public sealed record GateThresholds
 
     public double MinCalibrationSlope { get; init; } = 0.8;
 
-    public double MaxCalibrationSlope { get; init; } = 1.25;
+    public double MaxCalibrationSlope { get; init; } = 1.2;
+
+    /// <summary>Against a reference equation: the mean estimate within this share of the Kaplan–Meier incidence (calibration in the large).</summary>
+    public double InTheLargeTolerance { get; init; } = 0.2;
 
     public double BrierTolerance { get; init; } = 0.005;
 
@@ -48,6 +51,12 @@ public sealed record GateDecision(
     IReadOnlyList<GateCheck> Checks,
     DateTimeOffset DecidedAt)
 {
+    /// <summary>The reference equation the challenger was also judged against, when the outcome has one.</summary>
+    public string? Reference { get; init; }
+
+    /// <summary>Whether the challenger passed every check against the reference equation: with <see cref="Promote"/>, it answers instead of it.</summary>
+    public bool OverReference { get; init; }
+
     public string Summary => Promote
         ? $"{Challenger} promoted over {Champion ?? "no champion"}"
         : $"{Challenger} rejected ({string.Join("; ", Checks.Where(c => !c.Passed).Select(c => c.Name))}); {Champion} stays";
@@ -81,8 +90,48 @@ public static class PromotionGate
     /// <summary>The decision beside the challenger it judged.</summary>
     public const string FileName = "gate.json";
 
+    /// <summary>The reference equation of that id, or null.</summary>
+    public static Clinical.Risk.ReferenceModel? ReferenceOf(string id) => Clinical.Risk.ReferenceModels.All.GetValueOrDefault(id);
+
     /// <summary>How a decision names a reference equation as the champion it judged against.</summary>
     public static string ReferenceChampion(Clinical.Risk.ReferenceModel reference) => $"reference {reference.Id}";
+
+    /// <summary>
+    /// The checks a model must pass to answer instead of a validated reference equation, on the held-out examples to
+    /// which the equation gives a number, every figure weighted by the examples' censoring weights: better
+    /// discrimination (ROC-AUC), a calibration slope within bounds, calibration in the large (its mean estimate over every
+    /// at-risk held-out index date against the Kaplan–Meier incidence) within the tolerance, and a net benefit at the
+    /// outcome's decision threshold not below the equation's (decision curve analysis).
+    /// </summary>
+    public static List<GateCheck> AgainstReference(string referenceName, double[] challenger, double[] reference, bool[] labels, double[] weights,
+        CalibrationInTheLarge? inTheLarge, double threshold, GateThresholds thresholds)
+    {
+        var ci = CultureInfo.InvariantCulture;
+        var checks = new List<GateCheck>();
+        var ours = Evaluation.BinaryMetrics.RocAuc(challenger, labels, weights);
+        var theirs = Evaluation.BinaryMetrics.RocAuc(reference, labels, weights);
+        checks.Add(new GateCheck($"discrimination against {referenceName}", ours > theirs,
+            string.Create(ci, $"ROC-AUC {ours:0.0000} against the equation's {theirs:0.0000} on {labels.Length:N0} examples it gives a number for")));
+        var (slope, _) = Evaluation.BinaryMetrics.Calibration(challenger, labels, weights);
+        checks.Add(new GateCheck("calibration slope", slope >= thresholds.MinCalibrationSlope && slope <= thresholds.MaxCalibrationSlope,
+            string.Create(ci, $"slope {slope:0.000} (bounds {thresholds.MinCalibrationSlope}–{thresholds.MaxCalibrationSlope})")));
+        if (inTheLarge is { KaplanMeierIncidence: > 0 } large && double.IsFinite(large.MeanEstimate))
+        {
+            var ratio = large.MeanEstimate / large.KaplanMeierIncidence;
+            checks.Add(new GateCheck("calibration in the large", Math.Abs(ratio - 1) <= thresholds.InTheLargeTolerance,
+                string.Create(ci, $"mean estimate {large.MeanEstimate:P2} against a Kaplan–Meier incidence of {large.KaplanMeierIncidence:P2} over {large.AtRisk:N0} at-risk index dates (ratio {ratio:0.00}, tolerance ±{thresholds.InTheLargeTolerance:P0})")));
+        }
+        else
+        {
+            checks.Add(new GateCheck("calibration in the large", false, "no Kaplan–Meier comparison on the held-out patients: cannot be shown"));
+        }
+
+        var ourBenefit = Evaluation.BinaryMetrics.NetBenefit(challenger, labels, threshold, weights);
+        var theirBenefit = Evaluation.BinaryMetrics.NetBenefit(reference, labels, threshold, weights);
+        checks.Add(new GateCheck("net benefit", ourBenefit >= theirBenefit,
+            string.Create(ci, $"at a risk threshold of {threshold:P1}: {ourBenefit:0.00000} against the equation's {theirBenefit:0.00000} (true positives per patient net of false positives at the threshold's odds)")));
+        return checks;
+    }
 
     /// <summary>The decision recorded beside a version, or null when the gate never judged it.</summary>
     public static GateDecision? Load(string folder)
@@ -91,8 +140,13 @@ public static class PromotionGate
         return File.Exists(file) ? JsonSerializer.Deserialize<GateDecision>(File.ReadAllText(file), ModelRegistry.Json) : null;
     }
 
+    /// <summary>
+    /// The decision on <paramref name="challenger"/>: against the champion model when there is one, and — for an outcome
+    /// with a reference equation — against the equation too (<see cref="AgainstReference"/>, at <paramref name="referenceThreshold"/>);
+    /// every check must pass.
+    /// </summary>
     public static GateDecision Decide(OutcomeModel challenger, OutcomeModel? champion, IReadOnlyList<OutcomeExample> test, GateThresholds thresholds,
-        DateTimeOffset now)
+        DateTimeOffset now, Clinical.Risk.ReferenceModel? reference = null, double referenceThreshold = 0.5)
     {
         var definition = challenger.Definition;
         var batch = test.Select(e => e.Features).ToList();
@@ -135,7 +189,24 @@ public static class PromotionGate
             }
         }
 
-        return new GateDecision(definition.Id, challenger.Manifest.Version, champion?.Manifest.Version, checks.TrueForAll(c => c.Passed), examples.Count, checks, now);
+        var overReference = false;
+        if (reference is not null && definition.Kind == OutcomeKind.Binary)
+        {
+            var scored = examples.Where(e => double.IsFinite(e.ReferenceRisk)).ToList();
+            var referenceChecks = scored.Exists(e => e.Label) && scored.Exists(e => !e.Label)
+                ? AgainstReference(reference.Name, challenger.Predict([.. scored.Select(e => e.Features)]), [.. scored.Select(e => e.ReferenceRisk)],
+                    [.. scored.Select(e => e.Label)], [.. scored.Select(e => e.Weight)], challenger.Manifest.InTheLarge, referenceThreshold, thresholds)
+                : [new GateCheck($"against {reference.Name}", false, $"{scored.Count:N0} held-out examples with an equation figure, not both outcomes among them: nothing to compare")];
+            checks.AddRange(referenceChecks);
+            overReference = referenceChecks.TrueForAll(c => c.Passed);
+        }
+
+        return new GateDecision(definition.Id, challenger.Manifest.Version, champion?.Manifest.Version ?? (reference is null ? null : ReferenceChampion(reference)),
+            checks.TrueForAll(c => c.Passed), examples.Count, checks, now)
+        {
+            Reference = reference?.Id,
+            OverReference = overReference,
+        };
     }
 
     /// <summary>Writes the decision beside the challenger (<c>gate.json</c>) and appends it to its model card.</summary>

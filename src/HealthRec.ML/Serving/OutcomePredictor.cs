@@ -123,7 +123,7 @@ public sealed class OutcomePredictor : IDisposable
         var model = OutcomeModel.Load(folder);
         var referenceId = model.Definition.Reference ?? ReferenceOf(registry, outcome, terminology);
         var reference = referenceId is not null && ReferenceModels.All.TryGetValue(referenceId, out var found) ? found : null;
-        var promoted = reference is not null && PromotionGate.Load(folder) is { Promote: true } decision && decision.Champion == PromotionGate.ReferenceChampion(reference);
+        var promoted = reference is not null && PromotionGate.Load(folder) is { Promote: true, OverReference: true } decision && decision.Reference == reference.Id;
         return new(model, featurizer, terminology, reference, promoted);
     }
 
@@ -204,12 +204,8 @@ public sealed class OutcomePredictor : IDisposable
         };
     }
 
-    /// <summary>
-    /// The operating threshold a reference equation's estimate is judged against: the outcome's fixed threshold, else
-    /// the lower bound of its second-highest band (ASCVD: 7.5 %, where guidelines consider a statin), else one half.
-    /// </summary>
-    public double ReferenceThreshold => Definition.Threshold.Policy == ThresholdPolicy.Fixed ? Definition.Threshold.Value!.Value
-        : Definition.Bands.Length >= 2 ? Definition.Bands[^2].From : 0.5;
+    /// <summary>The threshold a reference equation's estimate is judged against (<see cref="OutcomeDefinition.DecisionThreshold"/>).</summary>
+    public double ReferenceThreshold => Definition.DecisionThreshold;
 
     private RiskPrediction FromReference(ReferenceEstimate reference, double risk)
     {

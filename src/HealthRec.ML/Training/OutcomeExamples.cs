@@ -22,6 +22,9 @@ public sealed record OutcomeExample(
     double PooledCohortRisk)
 {
     public double Weight { get; init; } = 1;
+
+    /// <summary>The outcome's reference equation at the index date (NaN when it has none, or gives no number for this patient).</summary>
+    public double ReferenceRisk { get; init; } = double.NaN;
 }
 
 /// <summary>
@@ -74,6 +77,7 @@ public static class OutcomeExamples
     public static (List<OutcomeExample> Examples, ExampleCounts Counts) Build(IReadOnlyCollection<PatientRecord> records, OutcomeDefinition definition, Featurizer featurizer)
     {
         var dataEnd = OutcomeLabeler.EndOf(records);
+        var reference = definition.Reference is { } id && ReferenceModels.All.TryGetValue(id, out var found) ? found : null;
         var labeler = new OutcomeLabeler(definition, dataEnd);
         var examples = new List<OutcomeExample>();
         var days = new List<double>();
@@ -123,7 +127,10 @@ public static class OutcomeExamples
                 censoring.Add((time, false));
                 days.Add(time);
                 examples.Add(new OutcomeExample(record.PatientId, at, featurizer.Featurize(record, at), positive, (float)(label.Value ?? 0),
-                    record.Sex, record.AgeAt(at) ?? double.NaN, definition.PooledCohortBaseline ? PooledCohortRisk(record, at) : double.NaN));
+                    record.Sex, record.AgeAt(at) ?? double.NaN, definition.PooledCohortBaseline ? PooledCohortRisk(record, at) : double.NaN)
+                {
+                    ReferenceRisk = reference?.Evaluate(record, at).Estimate ?? double.NaN,
+                });
             }
         }
 

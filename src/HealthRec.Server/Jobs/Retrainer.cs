@@ -74,7 +74,12 @@ public sealed class Retrainer(Featurizer featurizer, IReadOnlyList<OutcomeDefini
         }
 
         var current = ModelRegistry.CurrentVersion(registry, definition.Id);
-        if (current is not null && ChampionTrainedOn(entry, current, provenance))
+        var reference = definition.Reference is { } id && Clinical.Risk.ReferenceModels.All.TryGetValue(id, out var found) ? found : null;
+        // With a reference equation, the current model is the champion only when the gate promoted it over the equation;
+        // otherwise the equation answers, and a challenger is judged against it alone.
+        var currentAnswers = current is not null && (reference is null
+            || PromotionGate.Load(Path.Combine(entry, current)) is { Promote: true, OverReference: true } promoted && promoted.Reference == reference.Id);
+        if (current is not null && currentAnswers && ChampionTrainedOn(entry, current, provenance))
         {
             return new RetrainResult(definition.Id, null, null, $"not retrained: the champion {current} was trained on this very data with the same seed", UpToDate: true);
         }
@@ -119,9 +124,9 @@ public sealed class Retrainer(Featurizer featurizer, IReadOnlyList<OutcomeDefini
         var test = examples.Where(e => PatientSplit.Of(e.PatientId, provenance.Seed) == PatientSplit.Part.Test).ToList();
         GateDecision decision;
         using (var challenger = OutcomeModel.Load(challengerFolder))
-        using (var champion = current is null ? null : OutcomeModel.Load(Path.Combine(entry, current)))
+        using (var champion = current is null || !currentAnswers ? null : OutcomeModel.Load(Path.Combine(entry, current)))
         {
-            decision = PromotionGate.Decide(challenger, champion, test, thresholds, now);
+            decision = PromotionGate.Decide(challenger, champion, test, thresholds, now, reference, definition.DecisionThreshold);
         }
 
         PromotionGate.Record(challengerFolder, decision);

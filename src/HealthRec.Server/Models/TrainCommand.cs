@@ -109,6 +109,17 @@ internal static class TrainCommand
                 var trained = new OutcomeTrainer(featurizer, seed).Train(definition, examples, counts, OutcomeExamples.AtRisk(records, definition, featurizer));
                 var folder = ModelRegistry.Save(modelsFolder, trained, featurizer.Names, provenance, DateTimeOffset.UtcNow);
                 Console.WriteLine(Summary(trained, folder, labelled, clock.Elapsed - labelled));
+                if (definition.Reference is { } id && ML.Registry.PromotionGate.ReferenceOf(id) is { } reference)
+                {
+                    // A validated equation answers for this outcome until a model beats it on the held-out patients.
+                    var test = examples.Where(e => PatientSplit.Of(e.PatientId, seed) == PatientSplit.Part.Test).ToList();
+                    using var model = OutcomeModel.Load(folder);
+                    var decision = ML.Registry.PromotionGate.Decide(model, null, test, new ML.Registry.GateThresholds(), DateTimeOffset.UtcNow, reference, definition.DecisionThreshold);
+                    ML.Registry.PromotionGate.Record(folder, decision);
+                    Console.WriteLine(decision.OverReference
+                        ? $"  {definition.Id}: {decision.Challenger} beat {reference.Name} at the promotion gate and answers instead of it"
+                        : $"  {definition.Id}: {reference.Name} stays the champion ({string.Join("; ", decision.Checks.Where(c => !c.Passed).Select(c => $"{c.Name}: {c.Detail}"))})");
+                }
             }
             catch (TrainingException ex)
             {
