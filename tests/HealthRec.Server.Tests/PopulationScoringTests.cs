@@ -438,7 +438,11 @@ public sealed class PopulationScoringTests : IDisposable
             Assert.Equal($"Patient/{row.PatientId}", resource.Subject.Reference);
             Assert.Equal((decimal)Math.Round(row.Estimate, 4), Assert.IsType<Hl7.Fhir.Model.FhirDecimal>(resource.Prediction[0].Probability).Value);
             Assert.Equal(row.ModelVersion, resource.Method!.Coding[0].Version);
+            // ASCVD is answered by the published equation, and the resource says so; the others by HealthRec's models.
+            Assert.StartsWith(row.Outcome == "ascvd-10y" ? "PREVENT (AHA 2024), 10-year ASCVD, a published equation" : "HealthRec LightGBM model", resource.Method.Text, StringComparison.Ordinal);
         }
+
+        Assert.Contains(rows, r => r.Outcome == "ascvd-10y" && r.ModelVersion == "prevent-ascvd");
 
         // A second run, as of a later date: the same resources, updated.
         await TriggerAsync(server, "2025-06-30");

@@ -227,6 +227,13 @@ public sealed class RecommendCommandTests
             Assert.Equal("draft", (string)r["proposal"]!["status"]!);
             Assert.Equal($"Patient/{id}", (string)r["proposal"]!["subject"]!["reference"]!);
         });
+
+        // Each outcome's estimate as data: who answered, and for a model the validated equation's figure beside it.
+        var estimates = result["estimates"]!.AsArray();
+        Assert.NotEmpty(estimates);
+        Assert.All(estimates, e => Assert.Contains((string)e!["answeredBy"]!, new[] { "equation", "model" }));
+        Assert.All(estimates.Where(e => (string)e!["outcome"]! == "ascvd-10y"), e => Assert.Equal("prevent-ascvd", (string)e!["model"]!));
+        Assert.All(estimates.Where(e => (string)e!["answeredBy"]! == "model"), e => Assert.True((bool)e!["trainedOnSyntheticData"]!));
     }
 
     [Fact]

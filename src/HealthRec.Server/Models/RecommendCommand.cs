@@ -86,7 +86,7 @@ internal static class RecommendCommand
         try
         {
             var set = new Recommender(interventions, featurizer, predictors, hybrid).Recommend(record, at, top);
-            var rendered = asJson ? Json(set) : Text(set);
+            var rendered = asJson ? Json(set, Estimates(predictors.Values, record, at)) : Text(set);
             if (outputFile is null)
             {
                 await Console.Out.WriteAsync(rendered);
@@ -150,7 +150,59 @@ internal static class RecommendCommand
         return text.ToString();
     }
 
-    private static string Json(RecommendationSet set)
+    /// <summary>
+    /// Each outcome's estimate for the patient: which model or equation answered, the number, what it lacks, and the
+    /// reference equation's figure beside it (or why it gives none) — what a card would show, as data.
+    /// </summary>
+    private static JsonArray Estimates(IEnumerable<OutcomePredictor> predictors, Clinical.Records.PatientRecord record, DateTimeOffset at)
+    {
+        JsonObject? Reference(Clinical.Risk.ReferenceEstimate? reference) => reference is null ? null : new JsonObject
+        {
+            ["model"] = reference.Model.Id,
+            ["name"] = reference.Model.Name,
+            ["estimate"] = reference.Estimate is { } r ? Math.Round(r, 4) : null,
+            ["notGiven"] = new JsonArray([.. reference.NotGiven.Select(x => (JsonNode?)x)]),
+        };
+
+        var estimates = new JsonArray();
+        foreach (var predictor in predictors.OrderBy(p => p.Definition.Id, StringComparer.Ordinal))
+        {
+            if (predictor.Predict(record, at) is { } p)
+            {
+                estimates.Add(new JsonObject
+                {
+                    ["outcome"] = p.Outcome,
+                    ["answeredBy"] = p.ByReference ? "equation" : "model",
+                    ["model"] = p.ModelVersion,
+                    ["estimate"] = Math.Round(p.Estimate, 4),
+                    ["band"] = p.Band,
+                    ["kind"] = "estimate",
+                    ["validation"] = p.Validation,
+                    ["trainedOnSyntheticData"] = p.Synthetic,
+                    ["reasons"] = new JsonArray([.. p.Factors.Select(f => (JsonNode?)$"{f.Text} ({f.Direction})")]),
+                    ["lacks"] = new JsonArray([.. p.Lacks.Select(x => (JsonNode?)x)]),
+                    ["asOf"] = p.AsOf?.UtcDateTime,
+                    ["reference"] = p.ByReference ? null : Reference(p.Reference),
+                });
+            }
+            else if (predictor.NotEstimated(record, at) is { } none)
+            {
+                estimates.Add(new JsonObject
+                {
+                    ["outcome"] = predictor.Definition.Id,
+                    ["answeredBy"] = "equation",
+                    ["model"] = none.Model.Id,
+                    ["estimate"] = null,
+                    ["notGiven"] = new JsonArray([.. none.NotGiven.Select(x => (JsonNode?)x)]),
+                    ["lacks"] = new JsonArray([.. none.Lacks.Select(x => (JsonNode?)x)]),
+                });
+            }
+        }
+
+        return estimates;
+    }
+
+    private static string Json(RecommendationSet set, JsonArray estimates)
     {
         var recommendations = new JsonArray();
         foreach (var r in set.Recommendations)
@@ -186,6 +238,7 @@ internal static class RecommendCommand
             ["patient"] = set.PatientId,
             ["at"] = set.At.UtcDateTime,
             ["ranking"] = set.Ranking,
+            ["estimates"] = estimates,
             ["recommendations"] = recommendations,
             ["excluded"] = JsonSerializer.SerializeToNode(set.Excluded, JsonOptions),
         };

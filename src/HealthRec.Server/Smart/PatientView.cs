@@ -24,7 +24,23 @@ public sealed record RiskPanel(
     IReadOnlyList<RiskFactor> Factors,
     string Model,
     string Validation,
-    string? Caveat);
+    string? Caveat)
+{
+    /// <summary>Whether a published equation, not a trained model, gave the estimate.</summary>
+    public bool ByEquation { get; init; }
+
+    /// <summary>The reference equation's figure beside a model's, and whether they differ twofold (null when none).</summary>
+    public string? Beside { get; init; }
+
+    /// <summary>What the estimate lacks: inputs missing, stale, unreadable or assumed.</summary>
+    public IReadOnlyList<string> Lacks { get; init; } = [];
+
+    /// <summary>"As of" the newest input, when that is over a year before the page's date.</summary>
+    public DateTimeOffset? AsOf { get; init; }
+}
+
+/// <summary>An outcome the patient is at risk of, to which the answering equation gives no number, and why.</summary>
+public sealed record NotEstimatedPanel(string Outcome, string Label, string Model, IReadOnlyList<string> Why, IReadOnlyList<string> Lacks);
 
 /// <summary>A lab or vital over time, with the periods of the treatments that act on it.</summary>
 public sealed record Trend(string Title, string Unit, IReadOnlyList<TrendSeries> Series, IReadOnlyList<TreatmentPeriod> Treatments);
@@ -58,7 +74,10 @@ public sealed record PatientView(
     WhatIfRequest WhatIf,
     WhatIfResult? WhatIfResult,
     string ModelVersions,
-    bool TrainedOnSynthetic);
+    bool TrainedOnSynthetic)
+{
+    public IReadOnlyList<NotEstimatedPanel> NotEstimated { get; init; } = [];
+}
 
 /// <summary>
 /// Builds the patient page from the record the FHIR server gave: the same featurizer, models and recommender as the
@@ -87,6 +106,7 @@ internal sealed class PatientViewBuilder(OutcomeLabels labels)
         var scorable = PatientRiskCards.Scorable(record, at);
         var risks = new List<RiskPanel>();
         var suggestions = new List<SuggestionView>();
+        var notEstimated = new List<NotEstimatedPanel>();
         WhatIfResult? whatIfResult = null;
         if (scorable)
         {
@@ -96,9 +116,24 @@ internal sealed class PatientViewBuilder(OutcomeLabels labels)
             {
                 var predictor = models.Predictors[prediction.Outcome];
                 risks.Add(new RiskPanel(prediction.Outcome, labels.Label(predictor.Definition), prediction.Kind, prediction.Estimate, prediction.Band,
-                    prediction.Kind == OutcomeKind.Binary ? PatientRiskCards.Bands(predictor.Definition, predictor.Manifest.Threshold) : "",
+                    prediction.Kind == OutcomeKind.Binary ? PatientRiskCards.Bands(predictor.Definition, prediction.Threshold ?? predictor.Manifest.Threshold) : "",
                     before.TryGetValue(prediction.Outcome, out var then) ? then.Estimate : null,
-                    prediction.Factors, $"{prediction.Outcome} {prediction.ModelVersion}", prediction.Validation, Caveat(predictor)));
+                    prediction.Factors, prediction.ByReference ? predictor.Reference!.Name : $"{prediction.Outcome} {prediction.ModelVersion}", prediction.Validation,
+                    prediction.ByReference ? null : Caveat(predictor))
+                {
+                    ByEquation = prediction.ByReference,
+                    Beside = !prediction.ByReference && prediction.Reference is { } reference ? PatientRiskCards.ReferenceBeside(prediction.Estimate, reference).Replace("**", "", StringComparison.Ordinal).Trim() : null,
+                    Lacks = prediction.Lacks,
+                    AsOf = prediction.AsOf is { } asOf && (at - asOf).TotalDays > PatientRiskCards.StaleDataDays ? asOf : null,
+                });
+            }
+
+            foreach (var predictor in models.Predictors.Values.Where(p => predictions.All(x => x.Outcome != p.Definition.Id)))
+            {
+                if (predictor.NotEstimated(record, at) is { } none)
+                {
+                    notEstimated.Add(new NotEstimatedPanel(predictor.Definition.Id, labels.Label(predictor.Definition), none.Model.Name, none.NotGiven, none.Lacks));
+                }
             }
 
             var set = models.Recommender.Recommend(PatientSnapshot.From(record, at, features, models.Featurizer, predictions), Suggestions);
@@ -111,7 +146,10 @@ internal sealed class PatientViewBuilder(OutcomeLabels labels)
         }
 
         return new PatientView(record.PatientId, at, banner, scorable, risks, Trends(record, at), suggestions, whatIf, whatIfResult, models.Versions,
-            models.Predictors.Values.Any(p => p.Manifest.Provenance.Synthetic));
+            models.Predictors.Values.Any(p => !p.ReferenceAnswers && p.Manifest.Provenance.Synthetic))
+        {
+            NotEstimated = notEstimated,
+        };
     }
 
     private WhatIfResult WhatIf(ServingModels models, PatientRecord record, DateTimeOffset at, WhatIfRequest request, List<RiskPrediction> now)

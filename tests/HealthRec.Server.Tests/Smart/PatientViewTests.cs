@@ -68,6 +68,12 @@ public sealed partial class PatientViewTests : IAsyncLifetime
                 var predictions = models.Predictors.Values.OrderBy(p => p.Definition.Id, StringComparer.Ordinal)
                     .Select(p => p.Predict(record, at, features)).OfType<RiskPrediction>().ToList();
 
+                // Those in an outcome's population to whom the answering equation gives no number: a panel saying why.
+                foreach (var predictor in models.Predictors.Values.Where(p => p.NotEstimated(record, at) is not null))
+                {
+                    Assert.Contains($"data-outcome=\"{predictor.Definition.Id}\" data-not-estimated", html, StringComparison.Ordinal);
+                }
+
                 // One panel per estimate, with the model's number and its factors in the model's order and words.
                 Assert.Equal(predictions.Select(p => p.Outcome), Panels(html).Select(p => p.Outcome));
                 foreach (var prediction in predictions)
@@ -75,7 +81,11 @@ public sealed partial class PatientViewTests : IAsyncLifetime
                     var panel = Panels(html).Single(p => p.Outcome == prediction.Outcome);
                     Assert.Equal(prediction.Estimate, panel.Estimate);
                     Assert.Equal(prediction.Factors.Select(f => f.Text), panel.Factors);
-                    Assert.Contains($"An estimate from model {prediction.Outcome} {prediction.ModelVersion}, not a diagnosis", panel.Html, StringComparison.Ordinal);
+                    Assert.Contains(prediction.ByReference
+                        ? $"An estimate from the published equation {models.Predictors[prediction.Outcome].Reference!.Name}, not a diagnosis"
+                        : $"An estimate from model {prediction.Outcome} {prediction.ModelVersion}, not a diagnosis", WebUtility.HtmlDecode(panel.Html), StringComparison.Ordinal);
+                    Assert.Equal(prediction.Lacks, Regex.Matches(panel.Html, "<li>(.*?)</li>").Select(m => WebUtility.HtmlDecode(m.Groups[1].Value))
+                        .Where(text => !prediction.Factors.Any(f => text.Contains(f.Text, StringComparison.Ordinal))));
                     Assert.Contains(prediction.Validation, WebUtility.HtmlDecode(panel.Html), StringComparison.Ordinal);
                     panels++;
                 }
