@@ -118,3 +118,35 @@ public sealed class ReferenceModelTests
         Assert.Contains("reference 'prevent-ascvd' estimates ascvd-10y, not t2d-5y", ex.Message, StringComparison.Ordinal);
     }
 }
+
+/// <summary>What a trained model's estimate lacks, read from the committed t2d-5y model and a hand-written record.</summary>
+public sealed class ModelLacksTests
+{
+    private static readonly DateTimeOffset At = new(2025, 6, 1, 0, 0, 0, TimeSpan.Zero);
+
+    [Fact]
+    public void GivenANewerResultInAUnitHealthRecCannotRead_WhenAModelEstimates_ThenItIsListedAsLacking_AndNoGapIsGivenAsAReason()
+    {
+        // A 58-year-old woman: HbA1c 6.1 % two years ago, and last month an HbA1c the source wrote in a unit HealthRec
+        // cannot compare; BMI and pressure recent; no eGFR.
+        var builder = new PatientRecordBuilder("p") { BirthDate = new DateOnly(1967, 2, 1), Sex = Sex.Female, HasDemographics = true };
+        builder.Add("hba1c", new Measurement(At.AddYears(-2), 6.1, false));
+        builder.Add(new UnreadFact("hba1c", At.AddDays(-30), "Observation/a1c-new", "HbA1c recorded in 'mg/dL' on 2025-05-02: not comparable with %"));
+        builder.Add("bmi", new Measurement(At.AddDays(-30), 31.5, false));
+        builder.Add("sbp", new Measurement(At.AddDays(-30), 138, false));
+        builder.Add(new EncounterEntry(At.AddDays(-30), null, "AMB"));
+        using var predictor = ML.Serving.OutcomePredictor.LoadCurrent(Repo.Path_("models"), "t2d-5y", Repo.Featurizer(), Repo.Terminology);
+
+        var prediction = predictor.Predict(builder.Build(), At)!;
+
+        Assert.Equal("a newer HbA1c could not be read: HbA1c recorded in 'mg/dL' on 2025-05-02: not comparable with %", prediction.Lacks[0]);
+        Assert.DoesNotContain(prediction.Factors, f => f.Text.Contains("not recorded", StringComparison.Ordinal) || f.Text.Contains("days ago", StringComparison.Ordinal)
+            || f.Feature.EndsWith("_missing", StringComparison.Ordinal) || f.Feature.EndsWith("_days_since", StringComparison.Ordinal));
+        // The record's gaps the model weighed (no glucose, no lipids) are listed as what it lacks instead.
+        Assert.Contains("Glucose: not recorded", prediction.Lacks);
+        Assert.Contains("HDL cholesterol: not recorded", prediction.Lacks);
+        Assert.False(prediction.ByReference);
+        Assert.True(prediction.Synthetic);
+        Assert.Equal(At.AddDays(-30), prediction.AsOf);
+    }
+}

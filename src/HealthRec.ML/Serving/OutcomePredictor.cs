@@ -186,6 +186,7 @@ public sealed class OutcomePredictor : IDisposable
             .ToList();
         var lacks = pushes.Where(x => _wording.IsGap(x.Index, features)).OrderByDescending(x => Math.Abs(x.Contribution))
             .Select(x => _wording.Describe(x.Index, features)).Distinct(StringComparer.Ordinal).Take(TopFactors).ToList();
+        lacks.InsertRange(0, Unreadable(record, at));
         var factors = pushes.Where(x => !_wording.IsGap(x.Index, features))
             .GroupBy(x => _wording.Quantity(x.Index), StringComparer.Ordinal)
             .Select(g => (Top: g.MaxBy(x => Math.Abs(x.Contribution)), Sum: g.Sum(x => x.Contribution)))
@@ -219,6 +220,26 @@ public sealed class OutcomePredictor : IDisposable
             Lacks = reference.Lacks,
             AsOf = reference.AsOf,
         };
+    }
+
+    // Results of the model's analytes the record holds but could not read (a unit it cannot compare, no value), newer
+    // than the last readable one: the estimate did not see them, and says so rather than read the gap as "not recorded".
+    private IEnumerable<string> Unreadable(PatientRecord record, DateTimeOffset at)
+    {
+        if (record.Unavailable.TryGetValue("Observation", out var why))
+        {
+            yield return $"observations could not be read ({why})";
+        }
+
+        foreach (var group in record.Unread.Where(f => f.At is { } when && when <= at && _wording.AnalyteTitle(f.Subject) is not null).GroupBy(f => f.Subject, StringComparer.Ordinal))
+        {
+            var newest = group.MaxBy(f => f.At)!;
+            var readable = record.MeasurementsOf(group.Key).Where(m => m.At <= at).Select(m => (DateTimeOffset?)m.At).LastOrDefault();
+            if (readable is null || newest.At > readable)
+            {
+                yield return $"a newer {_wording.AnalyteTitle(group.Key)} could not be read: {newest.Why}";
+            }
+        }
     }
 
     // The newest measurement on or before the date: what the estimate's data is as of.
@@ -301,6 +322,10 @@ internal sealed class FeatureWording
         overallValues[column] = (float)overall;
         return $"{Describe(column, values)} (overall {Describe(column, overallValues)})";
     }
+
+    /// <summary>The title of an analyte some feature reads, or null when none does.</summary>
+    public string? AnalyteTitle(string analyte) =>
+        _columns.FirstOrDefault(c => c.Analyte?.Id == analyte) is { Analyte: { } found } ? found.Title : null;
 
     /// <summary>Whether the column, at this value, describes a gap in the record: a missing value, or how long ago the last result was.</summary>
     public bool IsGap(int column, float[] values)
