@@ -424,16 +424,21 @@ public sealed class EvaluationTests(GeneratedCohort cohort) : IClassFixture<Gene
         var m = evaluation.Metrics;
         Assert.Equal(OutcomeExamples.Build(heldOut, definition, featurizer).Examples.Count, m.N);
         Assert.InRange(m.RocAuc!.Value, 0.7, 0.95);
-        Assert.Equal(["decision_tree", "logistic_regression", "pooled_cohort_equations", "random_forest"], m.Baselines.Keys.Order(StringComparer.Ordinal));
+        Assert.Equal(["decision_tree", "logistic_regression", "pooled_cohort_equations", "prevent-ascvd", "random_forest"], m.Baselines.Keys.Order(StringComparer.Ordinal));
+        // PREVENT beside the models, on the held-out examples it gives a figure for (fewer than all: some lack a lipid panel).
+        var prevent = m.Baselines["prevent-ascvd"];
+        Assert.InRange(prevent.N, 50, m.N - 1);
+        Assert.InRange(prevent.RocAuc!.Value, 0.6, 0.9);
         Assert.Equal(model.Manifest.Threshold, m.Confusion!.Threshold);
         Assert.Contains("ROC curve", html, StringComparison.Ordinal);
         Assert.Contains("Precision–recall", html, StringComparison.Ordinal);
         Assert.Contains("Calibration", html, StringComparison.Ordinal);
         Assert.Contains("Pooled Cohort Equations", html, StringComparison.Ordinal);
+        Assert.Contains("PREVENT (its patients only)", html, StringComparison.Ordinal);
         Assert.Contains("synthetic", html, StringComparison.Ordinal);
         Assert.Contains(string.Create(System.Globalization.CultureInfo.InvariantCulture, $">{m.Confusion.TruePositives:N0}<"), html, StringComparison.Ordinal);
-        // Self-contained: five curves on the ROC plot and five on the PR plot, one calibration line, nothing fetched.
-        Assert.Equal(11, System.Text.RegularExpressions.Regex.Count(html, "<polyline"));
+        // Self-contained: six curves on the ROC plot and six on the PR plot, one calibration line, nothing fetched.
+        Assert.Equal(13, System.Text.RegularExpressions.Regex.Count(html, "<polyline"));
         Assert.DoesNotContain("<script", html, StringComparison.Ordinal);
         Assert.DoesNotMatch("(src|href)=\"https?:", html);
     }

@@ -294,6 +294,7 @@ public static class HtmlReport
         "decision_tree" => "decision tree",
         "random_forest" => "random forest",
         "pooled_cohort_equations" => "Pooled Cohort Equations",
+        "prevent-ascvd" => "PREVENT (its patients only)",
         _ => algorithm,
     };
 

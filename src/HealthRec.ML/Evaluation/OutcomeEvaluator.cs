@@ -16,7 +16,11 @@ public sealed record OutcomeEvaluation(BundleManifest Manifest, OutcomeMetrics M
 /// <summary>Evaluates a registered model on new data: every usable example of the data is a test example.</summary>
 public static class OutcomeEvaluator
 {
-    public static OutcomeEvaluation Evaluate(OutcomeModel model, IReadOnlyCollection<PatientRecord> records, Featurizer featurizer)
+    /// <summary>
+    /// Evaluates <paramref name="model"/>; <paramref name="reference"/> names the outcome's reference equation when the
+    /// bundle's own definition predates it (the equation is then evaluated beside the model on the examples it scores).
+    /// </summary>
+    public static OutcomeEvaluation Evaluate(OutcomeModel model, IReadOnlyCollection<PatientRecord> records, Featurizer featurizer, string? reference = null)
     {
         var manifest = model.Manifest;
         if (!featurizer.Names.SequenceEqual(manifest.FeatureNames))
@@ -26,7 +30,7 @@ public static class OutcomeEvaluator
                 $"{featurizer.Schema.Version} ({featurizer.Width} columns). Evaluate with the schema the model was trained on.");
         }
 
-        var definition = manifest.Definition;
+        var definition = manifest.Definition.Reference is null && reference is not null ? manifest.Definition with { Reference = reference } : manifest.Definition;
         var (examples, counts) = OutcomeExamples.Build(records, definition, featurizer);
         if (examples.Count == 0)
         {
@@ -49,6 +53,11 @@ public static class OutcomeEvaluator
         foreach (var (name, scores) in model.PredictBaselines(batch))
         {
             metrics.Baselines[name] = binary ? OutcomeMetrics.Binary(name, examples, scores, null) : OutcomeMetrics.Regression(name, examples, scores);
+        }
+
+        if (binary && OutcomeTrainer.ReferenceBaseline(definition, examples) is { } equation)
+        {
+            metrics.Baselines[equation.Algorithm] = equation;
         }
 
         if (binary && definition.PooledCohortBaseline)

@@ -369,7 +369,8 @@ internal static class ModelCard
             foreach (var x in new[] { m }.Concat(m.Baselines.Values))
             {
                 var interval = x.RocAucCi is { } c ? string.Create(ci, $" ({c.Low:0.000}–{c.High:0.000})") : "";
-                s.AppendLine(ci, $"| {x.Algorithm} | {x.RocAuc:0.000}{interval} | {x.PrAuc:0.000} | {x.Brier:0.0000} | {x.CalibrationSlope:0.00} / {x.CalibrationIntercept:0.00} |");
+                var algorithm = x.N == m.N ? x.Algorithm : string.Create(ci, $"{x.Algorithm} (the {x.N:N0} test examples it gives a figure for)");
+                s.AppendLine(ci, $"| {algorithm} | {x.RocAuc:0.000}{interval} | {x.PrAuc:0.000} | {x.Brier:0.0000} | {x.CalibrationSlope:0.00} / {x.CalibrationIntercept:0.00} |");
             }
 
             if (m.Confusion is { } cm)

@@ -230,6 +230,11 @@ public sealed class OutcomeTrainer(Featurizer featurizer, int seed = 1)
                 metrics.Baselines["pooled_cohort_equations"] = OutcomeMetrics.Binary("pooled_cohort_equations", test,
                     [.. test.Select(e => e.PooledCohortRisk)], null);
             }
+
+            if (ReferenceBaseline(definition, test) is { } reference)
+            {
+                metrics.Baselines[reference.Algorithm] = reference;
+            }
         }
         else
         {
@@ -291,6 +296,23 @@ public sealed class OutcomeTrainer(Featurizer featurizer, int seed = 1)
         {
             Tenths = atRisk.Count < 10 ? null : KaplanMeier.Bins(estimates, outcomes, definition.HorizonDays),
         };
+    }
+
+    /// <summary>
+    /// The outcome's reference equation on the examples it gives a number for (its own <c>n</c>): beside the models in
+    /// the card and the report, so a reader sees the validated floor on the same patients.
+    /// </summary>
+    public static OutcomeMetrics? ReferenceBaseline(OutcomeDefinition definition, List<OutcomeExample> examples)
+    {
+        if (definition.Reference is not { } id)
+        {
+            return null;
+        }
+
+        var scored = examples.Where(e => double.IsFinite(e.ReferenceRisk)).ToList();
+        return scored.Exists(e => e.Label) && scored.Exists(e => !e.Label)
+            ? OutcomeMetrics.Binary(id, scored, [.. scored.Select(e => e.ReferenceRisk)], null)
+            : null;
     }
 
     /// <summary>
