@@ -110,10 +110,17 @@ public sealed class LaunchIsolationTests : IAsyncLifetime
         {
             if (page.Frame(name) is { } frame && new Uri(frame.Url).AbsolutePath.StartsWith("/smart/app/", StringComparison.Ordinal))
             {
-                await frame.WaitForLoadStateAsync(LoadState.Load);
-                if (await frame.Locator("main[data-patient]").CountAsync() > 0 && await frame.EvaluateAsync<bool>("() => window.before !== true"))
+                try
                 {
-                    return frame;
+                    await frame.WaitForLoadStateAsync(LoadState.Load);
+                    if (await frame.Locator("main[data-patient]").CountAsync() > 0 && await frame.EvaluateAsync<bool>("() => window.before !== true"))
+                    {
+                        return frame;
+                    }
+                }
+                catch (PlaywrightException ex) when (ex.Message.Contains("context was destroyed", StringComparison.Ordinal) || ex.Message.Contains("detached", StringComparison.Ordinal))
+                {
+                    // The frame was navigating (the reload this test asked for) while it was read: look again.
                 }
             }
 
