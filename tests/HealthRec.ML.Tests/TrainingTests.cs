@@ -508,6 +508,16 @@ public sealed class PredictionTests(GeneratedCohort cohort) : IClassFixture<Gene
         }
 
         Assert.True(scored > 100, $"only {scored} patients scored");
+
+        // A value beyond the highest the model saw in training is read as that bound, and the estimate says so.
+        var bmiMax = Evaluation.FeatureReference.Load(folder)!.Features.Single(f => f.Feature == "bmi_last").Max!.Value;
+        var (someone, when) = cohort.Records.Take(300).Where(r => r.LastActivity is not null).Select(r => (r, r.LastActivity!.Value))
+            .First(x => predictor.Predict(x.r, x.Value) is not null);
+        var heavy = predictor.Predict(someone.WithMeasurement("bmi", new Measurement(when, bmiMax + 25, false)), when)!;
+        Assert.Contains(heavy.Lacks, l => l.StartsWith(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"Body mass index {bmiMax + 25:0.#}"), StringComparison.Ordinal)
+            && l.EndsWith(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"the model was trained on; it reads it as {bmiMax:0.##}"), StringComparison.Ordinal));
+        Assert.DoesNotContain(predictor.Predict(someone, when)!.Lacks, l => l.Contains("the model was trained on", StringComparison.Ordinal) && l.StartsWith("Body mass index", StringComparison.Ordinal));
+
         var batch = cohort.Records.Take(300).Where(r => r.LastActivity is not null).Select(r => (r, r.LastActivity!.Value)).ToList();
         var many = predictor.Predict(batch);
         Assert.Equal(batch.Select(p => predictor.Predict(p.r, p.Value)?.Estimate), many.Select(p => p?.Estimate));

@@ -8,7 +8,13 @@ namespace HealthRec.ML.Evaluation;
 /// One feature's distribution in the training data: the upper edges of up to ten quantile bins (fewer when values
 /// repeat, two for a 0/1 flag), the share of non-missing values in each, and the share missing.
 /// </summary>
-public sealed record FeatureBins(string Feature, ImmutableArray<double> Edges, ImmutableArray<double> Shares, double Missing);
+public sealed record FeatureBins(string Feature, ImmutableArray<double> Edges, ImmutableArray<double> Shares, double Missing)
+{
+    /// <summary>The lowest and highest value in training: beyond them a tree model extrapolates flat (null in references written before).</summary>
+    public double? Min { get; init; }
+
+    public double? Max { get; init; }
+}
 
 /// <summary>The training data's feature distributions (<c>feature-reference.json</c> beside a bundle), against which drift is measured.</summary>
 public sealed record FeatureReference(int Examples, ImmutableArray<FeatureBins> Features)
@@ -25,7 +31,11 @@ public sealed record FeatureReference(int Examples, ImmutableArray<FeatureBins> 
             var edges = values.Length == 0 ? [] : Enumerable.Range(1, bins - 1)
                 .Select(k => values[Math.Min(values.Length - 1, (int)Math.Floor(k * values.Length / (double)bins))])
                 .Where(edge => edge < values[^1]).Distinct().ToArray();
-            var reference = new FeatureBins(names[j], [.. edges], [], 0);
+            var reference = new FeatureBins(names[j], [.. edges], [], 0)
+            {
+                Min = values.Length == 0 ? null : values[0],
+                Max = values.Length == 0 ? null : values[^1],
+            };
             features.Add(reference with { Shares = Shares(reference, rows, j, out var missing), Missing = missing });
         }
 

@@ -30,6 +30,9 @@ public sealed class OutcomeModel : IDisposable
 
     public BundleManifest Manifest { get; }
 
+    /// <summary>The version folder the bundle was loaded from.</summary>
+    public string Folder => _folder;
+
     /// <summary>The ML.NET model (features to score).</summary>
     public ITransformer Transformer => _model;
 

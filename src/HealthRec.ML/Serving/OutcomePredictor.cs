@@ -64,6 +64,7 @@ public sealed class OutcomePredictor : IDisposable
     private readonly FeatureWording _wording;
     private readonly OutcomeLabeler _labeler;
     private readonly ThreadLocal<PredictionEngine<ModelRow, ContributionRow>> _engines;
+    private readonly Evaluation.FeatureReference? _ranges;
 
     /// <summary>
     /// Serves <paramref name="model"/>; with a <paramref name="reference"/> equation, the equation answers (and its
@@ -83,6 +84,7 @@ public sealed class OutcomePredictor : IDisposable
 
         _model = model;
         _featurizer = featurizer;
+        _ranges = Evaluation.FeatureReference.Load(model.Folder);
         _wording = new FeatureWording(featurizer.Schema, terminology);
         _labeler = new OutcomeLabeler(model.Definition);
         var contributions = model.Transformer switch
@@ -187,6 +189,7 @@ public sealed class OutcomePredictor : IDisposable
         var lacks = pushes.Where(x => _wording.IsGap(x.Index, features)).OrderByDescending(x => Math.Abs(x.Contribution))
             .Select(x => _wording.Describe(x.Index, features)).Distinct(StringComparer.Ordinal).Take(TopFactors).ToList();
         lacks.InsertRange(0, Unreadable(record, at));
+        lacks.AddRange(OutsideTraining(features));
         var factors = pushes.Where(x => !_wording.IsGap(x.Index, features))
             .GroupBy(x => _wording.Quantity(x.Index), StringComparer.Ordinal)
             .Select(g => (Top: g.MaxBy(x => Math.Abs(x.Contribution)), Sum: g.Sum(x => x.Contribution)))
@@ -220,6 +223,29 @@ public sealed class OutcomePredictor : IDisposable
             Lacks = reference.Lacks,
             AsOf = reference.AsOf,
         };
+    }
+
+    // A measured value beyond the lowest or highest the model saw in training: the trees treat it as that bound (an
+    // implicit clamp), which the estimate says rather than extrapolate silently.
+    private IEnumerable<string> OutsideTraining(float[] features)
+    {
+        if (_ranges is null || _ranges.Features.Length != features.Length)
+        {
+            yield break;
+        }
+
+        for (var i = 0; i < features.Length; i++)
+        {
+            var range = _ranges.Features[i];
+            var value = features[i];
+            if (float.IsNaN(value) || range.Min is not { } min || range.Max is not { } max || !_wording.IsMeasured(i) || (value >= min && value <= max))
+            {
+                continue;
+            }
+
+            yield return string.Create(CultureInfo.InvariantCulture,
+                $"{_wording.Describe(i, features)}: outside the {min:0.##}–{max:0.##} the model was trained on; it reads it as {(value < min ? min : max):0.##}");
+        }
     }
 
     // Results of the model's analytes the record holds but could not read (a unit it cannot compare, no value), newer
@@ -321,6 +347,13 @@ internal sealed class FeatureWording
         var overallValues = new float[_columns.Count];
         overallValues[column] = (float)overall;
         return $"{Describe(column, values)} (overall {Describe(column, overallValues)})";
+    }
+
+    /// <summary>Whether the column is a measured value of an analyte (its last, mean, highest or lowest), not a count, trend or indicator.</summary>
+    public bool IsMeasured(int column)
+    {
+        var (feature, missingIndicator, _) = _columns[column];
+        return !missingIndicator && feature.Kind == FeatureKind.Analyte && feature.Aggregation is Aggregation.Last or Aggregation.Mean or Aggregation.Max or Aggregation.Min;
     }
 
     /// <summary>The title of an analyte some feature reads, or null when none does.</summary>
