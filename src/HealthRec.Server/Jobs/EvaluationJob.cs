@@ -92,8 +92,15 @@ public sealed partial class EvaluationJob(ClinicalSchema schema, ModelCatalog ca
         IReadOnlyList<Clinical.Records.PatientRecord> records, string registry, double recentYears, int minimumExamples, out System.Text.Json.Nodes.JsonObject? metricsJson)
     {
         metricsJson = null;
-        var definition = predictor.Definition;
+        // The champion is what is judged: the reference equation when it answers, on the examples it gives a figure for.
+        var byEquation = predictor.ReferenceAnswers;
+        var definition = byEquation ? predictor.Definition with { Reference = predictor.Reference!.Id } : predictor.Definition;
         var (examples, _) = OutcomeExamples.Build(records, definition, featurizer);
+        if (byEquation)
+        {
+            examples = examples.Where(e => double.IsFinite(e.ReferenceRisk)).ToList();
+        }
+
         if (examples.Count == 0)
         {
             return null;
@@ -116,9 +123,9 @@ public sealed partial class EvaluationJob(ClinicalSchema schema, ModelCatalog ca
         }
 
         List<float[]> features = [.. recent.Select(e => e.Features)];
-        var scores = predictor.Model.Predict(features);
+        var scores = byEquation ? [.. recent.Select(e => e.ReferenceRisk)] : predictor.Model.Predict(features);
         var metrics = binary
-            ? OutcomeMetrics.Binary("lightgbm", recent, scores, predictor.Manifest.Threshold)
+            ? OutcomeMetrics.Binary(byEquation ? predictor.Reference!.Id : "lightgbm", recent, scores, byEquation ? definition.DecisionThreshold : predictor.Manifest.Threshold)
             : OutcomeMetrics.Regression("lightgbm", recent, scores);
 
         metricsJson = MetricsJson.Of(metrics);
@@ -130,7 +137,7 @@ public sealed partial class EvaluationJob(ClinicalSchema schema, ModelCatalog ca
         var headline = binary
             ? string.Create(CultureInfo.InvariantCulture, $"ROC-AUC {metrics.RocAuc:0.000}, Brier {metrics.Brier:0.0000}, calibration slope {metrics.CalibrationSlope:0.00}")
             : string.Create(CultureInfo.InvariantCulture, $"MAE {metrics.Mae:0.000}, R² {metrics.R2:0.000}");
-        return new EvaluationSummary(definition.Id, predictor.Manifest.Version, recent.Count, headline,
+        return new EvaluationSummary(definition.Id, predictor.AnsweringVersion, recent.Count, headline,
             reference is null ? "unknown (the bundle has no training reference)"
             : !enough ? string.Create(CultureInfo.InvariantCulture, $"unknown (fewer than {minimumExamples} examples)") : FeatureDrift.Worst(drift), drift);
     }
