@@ -280,6 +280,11 @@ public sealed class RetrainTests(RetrainCohort cohort) : IClassFixture<RetrainCo
         Assert.NotNull(listed["metrics"]!["roc_auc"]);
         var all = await server.Client.GetFromJsonAsync<JsonArray>(new Uri("/admin/models", UriKind.Relative), Ct);
         Assert.All(all!, m => Assert.NotNull(m!["lastDriftFlag"]));
+        // The champion listed is the one answering: PREVENT for ASCVD, whose model version waits unflagged.
+        Assert.Equal("prevent-ascvd", (string)all!.Single(m => (string)m!["outcome"]! == "ascvd-10y")!["champion"]!);
+        var ascvd = await server.Client.GetFromJsonAsync<JsonObject>(new Uri("/admin/models/ascvd-10y", UriKind.Relative), Ct);
+        Assert.Equal("prevent-ascvd", (string)ascvd!["champion"]!);
+        Assert.All(ascvd["versions"]!.AsArray(), v => Assert.False((bool)v!["champion"]!));
     }
 
     [Fact]

@@ -40,23 +40,23 @@ internal static class ModelAdminEndpoints
     }
 
     internal static async Task<Results<Ok<ModelAdminSummary[]>, ProblemHttpResult>> ListAsync(HttpContext http, ModelLifecycleStore store,
-        IOptions<ModelOptions> options, IHostEnvironment environment)
+        IOptions<ModelOptions> options, IHostEnvironment environment, ModelCatalog catalog)
     {
         var registry = Path.Combine(environment.ContentRootPath, options.Value.Path);
         var decisions = await store.DecisionsAsync(null, 1000, http.RequestAborted);
         var evaluations = await store.EvaluationsAsync(null, 1000, http.RequestAborted);
         return TypedResults.Ok(ModelRegistry.Outcomes(registry).Select(outcome =>
         {
-            var versions = Versions(registry, outcome);
+            var versions = Versions(registry, outcome, catalog);
             var evaluation = evaluations.FirstOrDefault(e => e.Outcome == outcome);
-            return new ModelAdminSummary(outcome, versions.FirstOrDefault(v => v.Champion)?.Version, versions.Count,
+            return new ModelAdminSummary(outcome, Champion(outcome, versions, catalog), versions.Count,
                 decisions.FirstOrDefault(d => d.Outcome == outcome)?.Summary ?? versions.LastOrDefault(v => v.Gate is not null)?.Gate,
                 evaluation?.EvaluatedAt, evaluation?.DriftFlag);
         }).ToArray());
     }
 
     internal static async Task<Results<Ok<ModelAdminView>, ProblemHttpResult>> OneAsync(HttpContext http, string outcome, ModelLifecycleStore store,
-        IOptions<ModelOptions> options, IHostEnvironment environment)
+        IOptions<ModelOptions> options, IHostEnvironment environment, ModelCatalog catalog)
     {
         var registry = Path.Combine(environment.ContentRootPath, options.Value.Path);
         if (!ModelRegistry.Outcomes(registry).Contains(outcome, StringComparer.Ordinal))
@@ -64,20 +64,28 @@ internal static class ModelAdminEndpoints
             return TypedResults.Problem(statusCode: 404, title: "No such model", detail: $"No outcome '{outcome}' is registered; see GET /admin/models.");
         }
 
-        var versions = Versions(registry, outcome);
+        var versions = Versions(registry, outcome, catalog);
         var decisions = await store.DecisionsAsync(outcome, 100, http.RequestAborted);
         var evaluations = await store.EvaluationsAsync(outcome, 100, http.RequestAborted);
-        return TypedResults.Ok(new ModelAdminView(outcome, versions.FirstOrDefault(v => v.Champion)?.Version, versions,
+        return TypedResults.Ok(new ModelAdminView(outcome, Champion(outcome, versions, catalog), versions,
             [.. decisions.Select(d => new ModelDecisionView(d.Challenger, d.Champion, d.Promoted, d.TestExamples, d.Summary, JsonNode.Parse(d.ChecksJson), d.DecidedAt, d.Node))],
             [.. evaluations.Select(e => new ModelEvaluationView(e.EvaluationId, e.Version, e.EvaluatedAt, e.Source, e.Examples, JsonNode.Parse(e.MetricsJson), e.DriftFlag,
                 JsonSerializer.Deserialize<List<FeatureShift>>(e.DriftJson, ModelRegistry.Json) ?? []))]));
     }
 
-    // Every version folder with a manifest, oldest first; the gate's summary where it judged the version.
-    private static List<ModelVersionView> Versions(string registry, string outcome)
+    // The champion that answers: a reference equation's id where it does (no model promoted over it), else the current version.
+    private static string? Champion(string outcome, List<ModelVersionView> versions, ModelCatalog catalog) =>
+        catalog.Current.Predictors.TryGetValue(outcome, out var predictor) && predictor.ReferenceAnswers
+            ? predictor.AnsweringVersion
+            : versions.FirstOrDefault(v => v.Champion)?.Version;
+
+    // Every version folder with a manifest, oldest first; the gate's summary where it judged the version. The current
+    // version is the champion unless a reference equation answers in its place.
+    private static List<ModelVersionView> Versions(string registry, string outcome, ModelCatalog catalog)
     {
         var entry = Path.Combine(registry, outcome);
-        var current = ModelRegistry.CurrentVersion(registry, outcome);
+        var referenceAnswers = catalog.Current.Predictors.TryGetValue(outcome, out var predictor) && predictor.ReferenceAnswers;
+        var current = referenceAnswers ? null : ModelRegistry.CurrentVersion(registry, outcome);
         var versions = new List<ModelVersionView>();
         foreach (var folder in Directory.GetDirectories(entry).Where(d => File.Exists(Path.Combine(d, ModelRegistry.ManifestFile)))
             .OrderBy(d => int.TryParse(Path.GetFileName(d).TrimStart('v'), out var k) ? k : int.MaxValue))
