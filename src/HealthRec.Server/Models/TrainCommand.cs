@@ -187,13 +187,19 @@ internal static class TrainCommand
     {
         var m = trained.Metrics;
         var ci = CultureInfo.InvariantCulture;
+        var observed = m.InTheLarge is { } large
+            ? string.Create(ci, $", mean estimate {large.MeanEstimate:P1} against {large.KaplanMeierIncidence:P1} observed (Kaplan–Meier)")
+            : "";
         var headline = trained.Definition.Kind == OutcomeKind.Binary
-            ? string.Create(ci, $"ROC-AUC {m.RocAuc:0.000} ({m.RocAucCi?.Low:0.000}–{m.RocAucCi?.High:0.000}), Brier {m.Brier:0.0000}")
+            ? string.Create(ci, $"ROC-AUC {m.RocAuc:0.000} ({m.RocAucCi?.Low:0.000}–{m.RocAucCi?.High:0.000}), Brier {m.Brier:0.0000}, calibration slope {m.CalibrationSlope:0.00}{observed}")
             : string.Create(ci, $"MAE {m.Mae:0.000}, RMSE {m.Rmse:0.000}, R² {m.R2:0.000}");
+        var weighted = trained.Counts.FollowedShare is { } share
+            ? string.Create(ci, $" (IPCW: {trained.Counts.Censored:N0} censored, {share:P0} followed to the horizon)")
+            : "";
         var baselines = string.Join("; ", m.Baselines.Select(kv => trained.Definition.Kind == OutcomeKind.Binary
             ? string.Create(ci, $"{kv.Key} {kv.Value.RocAuc:0.000}")
             : string.Create(ci, $"{kv.Key} MAE {kv.Value.Mae:0.000}")));
-        return string.Create(ci, $"{trained.Definition.Id}: {trained.Counts.Usable:N0} examples, test {headline}; baselines: {baselines}. " +
+        return string.Create(ci, $"{trained.Definition.Id}: {trained.Counts.Usable:N0} examples{weighted}, test {headline}; baselines: {baselines}. " +
             $"Saved {folder} (labels and features {labelling.TotalSeconds:N1} s, search, calibration, baselines and test {training.TotalSeconds:N1} s)");
     }
 }
