@@ -18,6 +18,30 @@ public sealed class TrainCommandTests : IDisposable
         ]).InvokeAsync(cancellationToken: TestContext.Current.CancellationToken);
 
     [Fact]
+    public async Task GivenTheTenYearDemoSample_WhenAscvdIsTrained_ThenItSaysTheCohortIsTooShortAndThatPreventKeepsAnswering_WithoutFailing()
+    {
+        // The demo sample spans 10 years: no index date has ten years of data after it. ASCVD has a validated equation,
+        // so this is not a failure: no challenger is trained, and the equation answers as before.
+        var output = new StringWriter();
+        var original = Console.Out;
+        Console.SetOut(output);
+        int exitCode;
+        try
+        {
+            exitCode = await TrainAsync("--outcome", "ascvd-10y");
+        }
+        finally
+        {
+            Console.SetOut(original);
+        }
+
+        Assert.Equal(0, exitCode);
+        Assert.Contains("ascvd-10y: the cohort is too short for this outcome", output.ToString(), StringComparison.Ordinal);
+        Assert.Contains("Not trained; PREVENT (AHA 2024), 10-year ASCVD keeps answering for ascvd-10y.", output.ToString(), StringComparison.Ordinal);
+        Assert.False(Directory.Exists(Path.Combine(_folder.FullName, "ascvd-10y", "v1")));
+    }
+
+    [Fact]
     public async Task GivenTheDemoSample_WhenTrainedTwice_ThenTwoVersionsAreRegisteredAndTheSecondIsCurrent()
     {
         Assert.Equal(0, await TrainAsync("--outcome", "ckd-5y"));
@@ -104,9 +128,31 @@ public sealed class TrainCommandTests : IDisposable
     [Fact]
     public async Task GivenAnOutcomeTheDataCannotSupport_WhenTrained_ThenItFailsSayingWhy_AndAnUnknownOutcomeIsABadArgument()
     {
-        // Ten-year ASCVD cannot be learnt from ten years of records: every negative is censored.
-        Assert.Equal(1, await TrainAsync("--outcome", "ascvd-10y"));
-        Assert.False(Directory.Exists(Path.Combine(_folder.FullName, "ascvd-10y", "v1")));
+        // A twelve-year diabetes outcome (no reference equation to fall back on) cannot be learnt from ten years of records.
+        var outcomes = Directory.CreateDirectory(Path.Combine(_folder.FullName, "outcomes"));
+        var t2d = System.Text.Json.Nodes.JsonNode.Parse(await File.ReadAllTextAsync(Repo("models/outcomes/t2d-5y.json"), TestContext.Current.CancellationToken))!;
+        t2d["id"] = "t2d-12y";
+        t2d["horizonDays"] = 12 * 365;
+        await File.WriteAllTextAsync(Path.Combine(outcomes.FullName, "t2d-12y.json"), t2d.ToJsonString(), TestContext.Current.CancellationToken);
+        var errors = new StringWriter();
+        var original = Console.Error;
+        Console.SetError(errors);
+        int exitCode;
+        try
+        {
+            exitCode = await HealthRecCommandLine.Create((_, _) => Task.FromResult(0)).Parse([
+                "train", "--input", Repo("data/sample"), "--models", Path.Combine(_folder.FullName, "registry"), "--outcomes", outcomes.FullName,
+                "--features", Repo("models/feature-schema.json"), "--terminology", Repo("data/terminology"), "--outcome", "t2d-12y",
+            ]).InvokeAsync(cancellationToken: TestContext.Current.CancellationToken);
+        }
+        finally
+        {
+            Console.SetError(original);
+        }
+
+        Assert.Equal(1, exitCode);
+        Assert.Contains("t2d-12y: the cohort is too short for this outcome", errors.ToString(), StringComparison.Ordinal);
+        Assert.False(Directory.Exists(Path.Combine(_folder.FullName, "registry", "t2d-12y", "v1")));
 
         Assert.Equal(2, await TrainAsync("--outcome", "no-such-outcome"));
     }

@@ -14,8 +14,14 @@ using Microsoft.ML.Trainers.LightGbm;
 
 namespace HealthRec.ML.Training;
 
-/// <summary>A problem with the data that stops training; the message says what to fix.</summary>
-public sealed class TrainingException(string message) : Exception(message);
+/// <summary>
+/// A problem with the data that stops training; the message says what to fix. <see cref="TooShort"/>: the records do not
+/// span the outcome's horizon — not a fault of the data, only too little of it for this outcome.
+/// </summary>
+public sealed class TrainingException(string message, bool tooShort = false) : Exception(message)
+{
+    public bool TooShort { get; } = tooShort;
+}
 
 /// <summary>The rows ML.NET sees: the feature vector (width set at run time), the label and the regression target.</summary>
 public sealed class ModelRow
@@ -324,18 +330,21 @@ public sealed class OutcomeTrainer(Featurizer featurizer, int seed = 1)
         var longest = counts.LongestEventFreeDays ?? 0;
         if (counts.Negatives == 0)
         {
+            var seen = counts.Usable == 0
+                ? $"all {counts.TooRecent:N0} index dates at risk are closer than that to the end of the data"
+                : $"{counts.TooRecent:N0} index dates are closer than that to the end of the data; the longest event-free follow-up is " +
+                  $"{longest / 365.25:0.0} years; {counts.Positives:N0} usable examples have the event, {counts.Censored:N0} are censored";
             throw new TrainingException($"{definition.Id}: the cohort is too short for this outcome: no index date has {FollowUpNeeded(definition)} " +
-                $"of data after it in which a patient could be followed without the event ({counts.TooRecent:N0} index dates are closer than that " +
-                $"to the end of the data; the longest event-free follow-up is {longest / 365.25:0.0} years; {counts.Positives:N0} usable examples " +
-                $"have the event, {counts.Censored:N0} are censored). Give it records spanning at least " +
-                $"{((definition.MinFollowUpDays ?? definition.HorizonDays) + definition.Landmarks.FirstAfterDays) / 365.25:0.#} years, or a shorter horizon.");
+                $"of data after it in which a patient could be followed without the event ({seen}). Give it records spanning at least " +
+                $"{((definition.MinFollowUpDays ?? definition.HorizonDays) + definition.Landmarks.FirstAfterDays) / 365.25:0.#} years, or a shorter horizon.",
+                tooShort: true);
         }
 
         if (counts.FollowedShare is { } share && share < MinFollowedShare)
         {
             throw new TrainingException($"{definition.Id}: the cohort is too short for this outcome: only {share:P1} of at-risk index dates are still " +
                 $"followed after {FollowUpNeeded(definition)} (Kaplan–Meier of censoring), so each negative would stand for more than " +
-                $"{1 / MinFollowedShare:0} patients. Give it longer records or a shorter horizon.");
+                $"{1 / MinFollowedShare:0} patients. Give it longer records or a shorter horizon.", tooShort: true);
         }
 
         if (counts.Positives == 0)

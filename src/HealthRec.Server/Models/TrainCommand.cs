@@ -121,6 +121,11 @@ internal static class TrainCommand
                         : $"  {definition.Id}: {reference.Name} stays the champion ({string.Join("; ", decision.Checks.Where(c => !c.Passed).Select(c => $"{c.Name}: {c.Detail}"))})");
                 }
             }
+            catch (TrainingException ex) when (ex.TooShort && definition.Reference is { } id && PromotionGate.ReferenceOf(id) is { } reference)
+            {
+                // Not a failure: the outcome has a validated equation, which keeps answering; only no challenger was trained.
+                Console.WriteLine($"{ex.Message} Not trained; {reference.Name} keeps answering for {definition.Id}.");
+            }
             catch (TrainingException ex)
             {
                 failed++;
