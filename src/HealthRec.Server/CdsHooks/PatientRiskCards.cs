@@ -78,7 +78,7 @@ internal sealed class PatientRiskCards(OutcomeLabels labels)
             }
 
             var indicator = position == bands.Count - 1 ? Indicator.Warning : Indicator.Info;
-            var card = RiskCard(prediction, predictor, indicator, context, at);
+            var card = RiskCard(prediction, predictor, indicator, context, record, at);
             risks.Add((card, new CdsCardRecord(card.Uuid, "risk", prediction.Outcome, indicator, card.Summary, []), Indicator.Rank(indicator), prediction.Estimate));
         }
 
@@ -121,7 +121,7 @@ internal sealed class PatientRiskCards(OutcomeLabels labels)
     private static List<string> BandNames(OutcomeDefinition definition) =>
         definition.Bands.IsEmpty ? ["low", "intermediate", "high"] : [.. definition.Bands.Select(b => b.Name)];
 
-    private CdsCard RiskCard(RiskPrediction prediction, OutcomePredictor predictor, string indicator, CardContext context, DateTimeOffset at)
+    private CdsCard RiskCard(RiskPrediction prediction, OutcomePredictor predictor, string indicator, CardContext context, PatientRecord record, DateTimeOffset at)
     {
         var uuid = Guid.NewGuid().ToString();
         var label = labels.Label(predictor.Definition);
@@ -146,6 +146,7 @@ internal sealed class PatientRiskCards(OutcomeLabels labels)
         AppendLacks(detail, prediction.Lacks, prediction.AsOf, at);
         if (byEquation)
         {
+            detail.Append(Companions(predictor.Reference!, record, at));
             detail.Append(Ci, $"Equation {Markdown(prediction.Validation)}. ");
             detail.Append(Ci, $"No model trained here has yet beaten it at the promotion gate ({prediction.Outcome} {predictor.Manifest.Version} waits as challenger).");
         }
@@ -188,6 +189,28 @@ internal sealed class PatientRiskCards(OutcomeLabels labels)
             OverrideReasons = CardCodes.RiskOverrides,
             Links = [context.AppLink(uuid, "Open HealthRec for the full view")],
         };
+    }
+
+    /// <summary>
+    /// PREVENT's companion equations for the same patient (10-year total cardiovascular disease and heart failure),
+    /// each as a figure or why none: what the AHA's calculator shows beside ASCVD.
+    /// </summary>
+    internal static string Companions(Clinical.Risk.ReferenceModel answering, PatientRecord record, DateTimeOffset at)
+    {
+        if (answering.Equation != Clinical.Risk.PreventOutcome.Ascvd)
+        {
+            return "";
+        }
+
+        var parts = new List<string>();
+        foreach (var id in (string[])["prevent-cvd", "prevent-hf"])
+        {
+            var companion = Clinical.Risk.ReferenceModels.All[id].Evaluate(record, at);
+            var what = companion.Model.Equation == Clinical.Risk.PreventOutcome.TotalCvd ? "total cardiovascular disease" : "heart failure";
+            parts.Add(companion.Estimate is { } risk ? $"{what} {Percent(risk)}" : $"{what} not estimated ({companion.NotGiven[0]})");
+        }
+
+        return $"The same PREVENT equations estimate 10-year {Markdown(string.Join("; ", parts))}.\n\n";
     }
 
     /// <summary>

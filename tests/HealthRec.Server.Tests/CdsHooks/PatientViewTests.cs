@@ -123,6 +123,11 @@ public sealed class PatientViewTests(CdsServer fixture) : IClassFixture<CdsServe
         Assert.DoesNotContain("synthetic", detail, StringComparison.Ordinal);
         Assert.Contains("- systolic pressure 162 mmHg (raises the risk)", detail, StringComparison.Ordinal);
         Assert.Contains("- current smoking (raises the risk)", detail, StringComparison.Ordinal);
+        // Beside ASCVD, PREVENT's total-CVD and heart-failure equations for the same patient (heart failure reads BMI 33.5).
+        var inputs = new Clinical.Risk.PreventInputs(false, 66 + (40 / 365.25), 248, 36, 162, 33.5, 58, false, false, true, true);
+        Assert.Contains($"The same PREVENT equations estimate 10-year total cardiovascular disease " +
+            $"{Server.CdsHooks.PatientRiskCards.Percent(Clinical.Risk.PreventEquations.TenYearRisk(Clinical.Risk.PreventOutcome.TotalCvd, inputs))}; heart failure " +
+            $"{Server.CdsHooks.PatientRiskCards.Percent(Clinical.Risk.PreventEquations.TenYearRisk(Clinical.Risk.PreventOutcome.HeartFailure, inputs))}.", detail, StringComparison.Ordinal);
         Assert.Matches(@"\n- .+ \((raises|lowers) the risk\)\n", detail);
         Assert.EndsWith("/models/ascvd-10y", (string)ascvd["source"]!["url"]!, StringComparison.Ordinal);
 
