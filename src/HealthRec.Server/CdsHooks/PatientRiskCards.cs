@@ -195,7 +195,7 @@ internal sealed class PatientRiskCards(OutcomeLabels labels)
     /// PREVENT's companion equations for the same patient (10-year total cardiovascular disease and heart failure),
     /// each as a figure or why none: what the AHA's calculator shows beside ASCVD.
     /// </summary>
-    internal static string Companions(Clinical.Risk.ReferenceModel answering, PatientRecord record, DateTimeOffset at)
+    internal static string Companions(Clinical.Risk.ReferenceModel answering, PatientRecord record, DateTimeOffset at, bool markdown = true)
     {
         if (answering.Equation != Clinical.Risk.PreventOutcome.Ascvd)
         {
@@ -210,7 +210,8 @@ internal sealed class PatientRiskCards(OutcomeLabels labels)
             parts.Add(companion.Estimate is { } risk ? $"{what} {Percent(risk)}" : $"{what} not estimated ({companion.NotGiven[0]})");
         }
 
-        return $"The same PREVENT equations estimate 10-year {Markdown(string.Join("; ", parts))}.\n\n";
+        var text = string.Join("; ", parts);
+        return markdown ? $"The same PREVENT equations estimate 10-year {Markdown(text)}.\n\n" : $"The same PREVENT equations estimate 10-year {text}.";
     }
 
     /// <summary>

@@ -122,7 +122,8 @@ internal sealed class PatientViewBuilder(OutcomeLabels labels)
                     prediction.ByReference ? null : Caveat(predictor))
                 {
                     ByEquation = prediction.ByReference,
-                    Beside = !prediction.ByReference && prediction.Reference is { } reference ? PatientRiskCards.ReferenceBeside(prediction.Estimate, reference).Replace("**", "", StringComparison.Ordinal).Trim() : null,
+                    Beside = prediction.ByReference ? NullIfEmpty(PatientRiskCards.Companions(predictor.Reference!, record, at, markdown: false))
+                        : prediction.Reference is { } reference ? PatientRiskCards.ReferenceBeside(prediction.Estimate, reference).Replace("**", "", StringComparison.Ordinal).Trim() : null,
                     Lacks = prediction.Lacks,
                     AsOf = prediction.AsOf is { } asOf && (at - asOf).TotalDays > PatientRiskCards.StaleDataDays ? asOf : null,
                 });
@@ -179,6 +180,8 @@ internal sealed class PatientViewBuilder(OutcomeLabels labels)
         return new WhatIfResult(changes, [.. now.Where(p => after.ContainsKey(p.Outcome))
             .Select(p => (p.Outcome, labels.Label(models.Predictors[p.Outcome].Definition), p.Estimate, after[p.Outcome].Estimate))]);
     }
+
+    private static string? NullIfEmpty(string text) => text.Length == 0 ? null : text;
 
     private static string? Caveat(OutcomePredictor predictor) =>
         predictor.Manifest.InTheLargeRatio is { } ratio

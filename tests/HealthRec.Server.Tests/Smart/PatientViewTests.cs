@@ -87,6 +87,11 @@ public sealed partial class PatientViewTests : IAsyncLifetime
                     Assert.Equal(prediction.Lacks, Regex.Matches(panel.Html, "<li>(.*?)</li>").Select(m => WebUtility.HtmlDecode(m.Groups[1].Value))
                         .Where(text => !prediction.Factors.Any(f => text.Contains(f.Text, StringComparison.Ordinal))));
                     Assert.Contains(prediction.Validation, WebUtility.HtmlDecode(panel.Html), StringComparison.Ordinal);
+                    if (prediction.Outcome == "ascvd-10y" && prediction.ByReference)
+                    {
+                        // As on the card: PREVENT's total-CVD and heart-failure figures (or why none) beside ASCVD.
+                        Assert.Contains("The same PREVENT equations estimate 10-year total cardiovascular disease", WebUtility.HtmlDecode(panel.Html), StringComparison.Ordinal);
+                    }
                     panels++;
                 }
 
