@@ -139,6 +139,41 @@ public sealed class PatientRecord
 
     public ImmutableArray<Measurement> MeasurementsOf(string analyte) => Measurements.GetValueOrDefault(analyte, None);
 
+    /// <summary>The last value of <paramref name="analyte"/> on or before <paramref name="at"/> (final results only when asked), or null.</summary>
+    public Measurement? LatestOf(string analyte, DateTimeOffset at, bool finalOnly = false)
+    {
+        var values = MeasurementsOf(analyte);
+        for (var i = values.Length - 1; i >= 0; i--)
+        {
+            if (values[i].At <= at && !(finalOnly && values[i].Preliminary))
+            {
+                return values[i];
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>
+    /// The newest fact of these analytes the source held but could not read, dated on or before <paramref name="at"/>,
+    /// after <paramref name="readableAt"/> (the last readable value's date) and, when given, within
+    /// <paramref name="maxAgeDays"/>: what stands newer than what a check or an estimate could read.
+    /// </summary>
+    public UnreadFact? NewerUnread(DateTimeOffset at, DateTimeOffset? readableAt, int? maxAgeDays, params string[] analytes)
+    {
+        UnreadFact? newest = null;
+        foreach (var fact in Unread)
+        {
+            if (fact.At is { } when && when <= at && (maxAgeDays is null || (at - when).TotalDays <= maxAgeDays) && (readableAt is null || when > readableAt)
+                && analytes.Contains(fact.Subject, StringComparer.Ordinal))
+            {
+                newest = fact;
+            }
+        }
+
+        return newest;
+    }
+
     /// <summary>The same record without the medications <paramref name="drop"/> selects (e.g. what was prescribed at a visit, to see the visit as the prescriber did).</summary>
     public PatientRecord WithoutMedications(Func<MedicationEntry, bool> drop) => With(Measurements, [.. Medications.Where(m => !drop(m))]);
 

@@ -49,7 +49,8 @@ public sealed record ReferenceModel(
         ["smoking_status"] = 1826,
     }.ToFrozenDictionary(StringComparer.Ordinal);
 
-    private static readonly string[] Antihypertensives = ["ace-inhibitor", "arb", "thiazide", "ccb", "beta-blocker"];
+    /// <summary>The medication classes that count as blood-pressure treatment for the equations.</summary>
+    public static readonly FrozenSet<string> Antihypertensives = new[] { "ace-inhibitor", "arb", "thiazide", "ccb", "beta-blocker" }.ToFrozenSet(StringComparer.Ordinal);
 
     /// <summary>
     /// The equation for this patient at <paramref name="at"/>. Inputs are the last value within twice the input's window
@@ -71,22 +72,10 @@ public sealed record ReferenceModel(
         double? Input(string analyte, string title, bool required)
         {
             var window = WindowDays[analyte];
-            Measurement? last = null;
-            foreach (var m in record.MeasurementsOf(analyte))
+            var last = record.LatestOf(analyte, at, finalOnly: true);
+            if (record.NewerUnread(at, last?.At, null, analyte) is { } unread)
             {
-                if (m.At <= at && !m.Preliminary)
-                {
-                    last = m;
-                }
-            }
-
-            foreach (var fact in record.Unread)
-            {
-                if (fact.Subject == analyte && fact.At is { } unreadAt && unreadAt <= at && (last is null || unreadAt > last.Value.At))
-                {
-                    lacks.Add($"a newer {title} could not be read: {fact.Why}");
-                    break;
-                }
+                lacks.Add($"a newer {title} could not be read: {unread.Why}");
             }
 
             if (last is not { } value || (at - value.At).TotalDays > 2 * window)

@@ -33,15 +33,15 @@ public static class PatientReadings
     /// </summary>
     public static Reading Egfr(PatientRecord record, DateTimeOffset at, int maxAgeDays)
     {
-        var latest = Latest(record, PatientRecordBuilder.Egfr, at);
-        if (NewerUnread(record, at, maxAgeDays, latest?.At, PatientRecordBuilder.Egfr, PatientRecordBuilder.Creatinine) is { } unread)
+        var latest = record.LatestOf(PatientRecordBuilder.Egfr, at);
+        if (record.NewerUnread(at, latest?.At, maxAgeDays, PatientRecordBuilder.Egfr, PatientRecordBuilder.Creatinine)?.Why is { } unread)
         {
             return Reading.Unknown(unread);
         }
 
         if (latest is not { } egfr)
         {
-            return Latest(record, PatientRecordBuilder.Creatinine, at) is { } creatinine
+            return record.LatestOf(PatientRecordBuilder.Creatinine, at) is { } creatinine
                 ? Reading.Unknown($"serum creatinine {creatinine.Value:0.##} mg/dL on {Day(creatinine.At)} but no eGFR, which cannot be computed without {MissingForEgfr(record, creatinine.At)}")
                 : Reading.Unknown("no eGFR or serum creatinine recorded");
         }
@@ -54,7 +54,7 @@ public static class PatientReadings
         var how = egfr.Basis switch
         {
             ValueBasis.UnitEquivalence => " (reported in mL/min and read as mL/min/1.73 m²: the two differ by body surface area/1.73)",
-            ValueBasis.Computed => Latest(record, PatientRecordBuilder.Creatinine, egfr.At) is { } scr && scr.At == egfr.At
+            ValueBasis.Computed => record.LatestOf(PatientRecordBuilder.Creatinine, egfr.At) is { } scr && scr.At == egfr.At
                 ? string.Create(Ci, $" (computed by HealthRec from serum creatinine {scr.Value:0.##} mg/dL with the CKD-EPI 2021 equation, age {record.AgeAt(egfr.At):0}, {Sexes(record.Sex)})")
                 : " (computed by HealthRec from serum creatinine with the CKD-EPI 2021 equation)",
             _ => "",
@@ -68,8 +68,8 @@ public static class PatientReadings
     /// </summary>
     public static Reading CreatinineClearance(PatientRecord record, DateTimeOffset at, int maxAgeDays)
     {
-        var creatinine = Latest(record, PatientRecordBuilder.Creatinine, at);
-        if (NewerUnread(record, at, maxAgeDays, creatinine?.At, PatientRecordBuilder.Creatinine) is { } unread)
+        var creatinine = record.LatestOf(PatientRecordBuilder.Creatinine, at);
+        if (record.NewerUnread(at, creatinine?.At, maxAgeDays, PatientRecordBuilder.Creatinine)?.Why is { } unread)
         {
             return Reading.Unknown(unread);
         }
@@ -84,8 +84,8 @@ public static class PatientReadings
             return Reading.Unknown($"the last serum creatinine ({scr.Value:0.##} mg/dL on {Day(scr.At)}) is {old}; this check needs one from the last {maxAgeDays} days");
         }
 
-        var weight = Latest(record, "weight", at);
-        if (NewerUnread(record, at, maxAgeDays, weight?.At, "weight") is { } unreadWeight)
+        var weight = record.LatestOf("weight", at);
+        if (record.NewerUnread(at, weight?.At, maxAgeDays, "weight")?.Why is { } unreadWeight)
         {
             return Reading.Unknown(unreadWeight);
         }
@@ -113,8 +113,8 @@ public static class PatientReadings
     /// <summary>The latest serum potassium within <paramref name="maxAgeDays"/>, or why not.</summary>
     public static Reading Potassium(PatientRecord record, DateTimeOffset at, int maxAgeDays)
     {
-        var latest = Latest(record, "potassium", at);
-        if (NewerUnread(record, at, maxAgeDays, latest?.At, "potassium") is { } unread)
+        var latest = record.LatestOf("potassium", at);
+        if (record.NewerUnread(at, latest?.At, maxAgeDays, "potassium")?.Why is { } unread)
         {
             return Reading.Unknown(unread);
         }
@@ -147,7 +147,7 @@ public static class PatientReadings
             return new Reading(1, $"pregnancy on the problem list since {Day(pregnancy.Onset!.Value)}");
         }
 
-        var status = Latest(record, "pregnancy_status", at);
+        var status = record.LatestOf("pregnancy_status", at);
         if (status is { Value: >= 1 } pregnant && pregnant.At > since)
         {
             return new Reading(1, $"pregnancy status 'pregnant' on {Day(pregnant.At)}");
@@ -183,39 +183,8 @@ public static class PatientReadings
 
     private static string Sexes(Sex sex) => sex == Sex.Female ? "female" : "male";
 
-    private static Measurement? Latest(PatientRecord record, string analyte, DateTimeOffset at)
-    {
-        Measurement? latest = null;
-        foreach (var m in record.MeasurementsOf(analyte))
-        {
-            if (m.At <= at)
-            {
-                latest = m;
-            }
-        }
-
-        return latest;
-    }
-
     private static string? Stale(DateTimeOffset measured, DateTimeOffset at, int maxAgeDays) =>
         (at - measured).TotalDays > maxAgeDays ? string.Create(Ci, $"{(at - measured).TotalDays:0} days old") : null;
-
-    // A value of these analytes, within the window and newer than the latest readable one, that could not be read: the
-    // check cannot stand on the older value when the newest may say otherwise.
-    private static string? NewerUnread(PatientRecord record, DateTimeOffset at, int maxAgeDays, DateTimeOffset? readable, params string[] analytes)
-    {
-        UnreadFact? newest = null;
-        foreach (var fact in record.Unread)
-        {
-            if (fact.At is { } when && when <= at && (at - when).TotalDays <= maxAgeDays && (readable is null || when > readable)
-                && analytes.Contains(fact.Subject, StringComparer.Ordinal))
-            {
-                newest = fact;
-            }
-        }
-
-        return newest?.Why;
-    }
 
     private static string MissingForEgfr(PatientRecord record, DateTimeOffset at) =>
         record.BirthDate is null ? "a birth date"

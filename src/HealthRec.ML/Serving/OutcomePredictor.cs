@@ -257,35 +257,18 @@ public sealed class OutcomePredictor : IDisposable
             yield return $"observations could not be read ({why})";
         }
 
-        foreach (var group in record.Unread.Where(f => f.At is { } when && when <= at && _wording.AnalyteTitle(f.Subject) is not null).GroupBy(f => f.Subject, StringComparer.Ordinal))
+        foreach (var analyte in record.Unread.Select(f => f.Subject).Distinct(StringComparer.Ordinal).Where(a => _wording.AnalyteTitle(a) is not null))
         {
-            var newest = group.MaxBy(f => f.At)!;
-            var readable = record.MeasurementsOf(group.Key).Where(m => m.At <= at).Select(m => (DateTimeOffset?)m.At).LastOrDefault();
-            if (readable is null || newest.At > readable)
+            if (record.NewerUnread(at, record.LatestOf(analyte, at)?.At, null, analyte) is { } unread)
             {
-                yield return $"a newer {_wording.AnalyteTitle(group.Key)} could not be read: {newest.Why}";
+                yield return $"a newer {_wording.AnalyteTitle(analyte)} could not be read: {unread.Why}";
             }
         }
     }
 
     // The newest measurement on or before the date: what the estimate's data is as of.
-    private static DateTimeOffset? LastInput(PatientRecord record, DateTimeOffset at)
-    {
-        DateTimeOffset? last = null;
-        foreach (var values in record.Measurements.Values)
-        {
-            for (var i = values.Length - 1; i >= 0; i--)
-            {
-                if (values[i].At <= at)
-                {
-                    last = last is null || values[i].At > last ? values[i].At : last;
-                    break;
-                }
-            }
-        }
-
-        return last;
-    }
+    private static DateTimeOffset? LastInput(PatientRecord record, DateTimeOffset at) =>
+        record.Measurements.Keys.Select(analyte => record.LatestOf(analyte, at)?.At).Max();
 
     /// <summary>Many patients at once, in parallel (each thread with its own engine), in the order given.</summary>
     public IReadOnlyList<RiskPrediction?> Predict(IReadOnlyList<(PatientRecord Record, DateTimeOffset At)> patients) =>

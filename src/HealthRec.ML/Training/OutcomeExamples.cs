@@ -197,22 +197,10 @@ public static class OutcomeExamples
     /// </summary>
     public static double PooledCohortRisk(PatientRecord record, DateTimeOffset at)
     {
-        double Last(string analyte, double fallback)
-        {
-            var value = fallback;
-            foreach (var m in record.MeasurementsOf(analyte))
-            {
-                if (m.At <= at && m.At > at.AddYears(-2))
-                {
-                    value = m.Value;
-                }
-            }
+        double Last(string analyte, double fallback) =>
+            record.LatestOf(analyte, at) is { } m && m.At > at.AddYears(-2) ? m.Value : fallback;
 
-            return value;
-        }
-
-        var treated = record.Medications.Any(m => m.IsActiveAt(at)
-            && m.Classes.Any(c => c is "ace-inhibitor" or "arb" or "thiazide" or "ccb" or "beta-blocker"));
+        var treated = record.Medications.Any(m => m.IsActiveAt(at) && m.Classes.Any(ReferenceModel.Antihypertensives.Contains));
         var diabetic = record.Conditions.Any(c => c.IsActiveAt(at) && c.Groups.Contains("t2d"));
         var smoker = Last("smoking_status", 0) >= 2;
         var age = Math.Clamp(record.AgeAt(at) ?? 55, 40, 79);
