@@ -24,4 +24,14 @@ public static class OutcomeFiles
         var duplicate = definitions.GroupBy(d => d.Id, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1);
         return duplicate is null ? definitions : throw new OutcomeDefinitionException($"Outcome id '{duplicate.Key}' is defined twice in '{fileOrFolder}'.");
     }
+
+    /// <summary>
+    /// The reference equation the definition <c>&lt;id&gt;.json</c> in <paramref name="folder"/> names, or null (no such
+    /// file, or no reference): for bundles trained before their definition named one.
+    /// </summary>
+    public static string? ReferenceOf(string folder, string outcome, ClinicalTerminology terminology)
+    {
+        var file = Path.Combine(folder, outcome + ".json");
+        return File.Exists(file) ? OutcomeDefinition.Parse(File.ReadAllText(file), file, terminology).Reference : null;
+    }
 }

@@ -123,17 +123,10 @@ public sealed class OutcomePredictor : IDisposable
     {
         var folder = ModelRegistry.CurrentFolder(registry, outcome) ?? throw new FileNotFoundException($"No current version of '{outcome}' in '{registry}'.");
         var model = OutcomeModel.Load(folder);
-        var referenceId = model.Definition.Reference ?? ReferenceOf(registry, outcome, terminology);
+        var referenceId = model.Definition.Reference ?? Outcomes.OutcomeFiles.ReferenceOf(Path.Combine(registry, "outcomes"), outcome, terminology);
         var reference = referenceId is not null && ReferenceModels.All.TryGetValue(referenceId, out var found) ? found : null;
         var promoted = reference is not null && PromotionGate.Load(folder) is { Promote: true, OverReference: true } decision && decision.Reference == reference.Id;
         return new(model, featurizer, terminology, reference, promoted);
-    }
-
-    // The reference named by the registry's own outcome definition (a bundle trained before references existed names none).
-    private static string? ReferenceOf(string registry, string outcome, ClinicalTerminology terminology)
-    {
-        var file = Path.Combine(registry, "outcomes", outcome + ".json");
-        return File.Exists(file) ? OutcomeDefinition.Parse(File.ReadAllText(file), file, terminology).Reference : null;
     }
 
     /// <summary>The current version of every outcome in a registry, by outcome id.</summary>

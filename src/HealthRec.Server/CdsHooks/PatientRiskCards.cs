@@ -84,13 +84,10 @@ internal sealed class PatientRiskCards(OutcomeLabels labels)
 
         // An outcome whose answering equation can give no number for a patient in its population says why, last.
         var unestimated = new List<(CdsCard Card, CdsCardRecord Record)>();
-        foreach (var predictor in models.Predictors.Values.Where(p => p.Definition.Kind == OutcomeKind.Binary && predictions.All(x => x.Outcome != p.Definition.Id)))
+        foreach (var (predictor, none) in models.NotEstimated(record, at, predictions))
         {
-            if (predictor.NotEstimated(record, at) is { } none)
-            {
-                var card = NotEstimatedCard(none, predictor, context, at);
-                unestimated.Add((card, new CdsCardRecord(card.Uuid, "risk", predictor.Definition.Id, Indicator.Info, card.Summary, [])));
-            }
+            var card = NotEstimatedCard(none, predictor, context, at);
+            unestimated.Add((card, new CdsCardRecord(card.Uuid, "risk", predictor.Definition.Id, Indicator.Info, card.Summary, [])));
         }
 
         var cards = new List<(CdsCard Card, CdsCardRecord Record, int Order)>();
@@ -218,17 +215,19 @@ internal sealed class PatientRiskCards(OutcomeLabels labels)
     /// The reference equation's figure beside a model's: always given, and said loudly when the two differ more than
     /// twofold (or when the equation could give none, why).
     /// </summary>
-    internal static string ReferenceBeside(double estimate, Clinical.Risk.ReferenceEstimate reference)
+    internal static string ReferenceBeside(double estimate, Clinical.Risk.ReferenceEstimate reference, bool markdown = true)
     {
+        string Text(string text) => markdown ? Markdown(text) : text;
         if (reference.Estimate is not { } validated)
         {
-            return $"The validated equation ({reference.Model.Name}) gives no figure for this patient: {string.Join("; ", reference.NotGiven)}. ";
+            return $"The validated equation ({Text(reference.Model.Name)}) gives no figure for this patient: {Text(string.Join("; ", reference.NotGiven))}. ";
         }
 
         var ratio = estimate / validated;
-        var text = string.Create(Ci, $"The validated equation ({reference.Model.Name}) gives {Percent(validated)}. ");
+        var text = string.Create(Ci, $"The validated equation ({Text(reference.Model.Name)}) gives {Percent(validated)}. ");
+        var bold = markdown ? "**" : "";
         return ratio is > 2 or < 0.5
-            ? text + string.Create(Ci, $"**This model's estimate is {(ratio > 1 ? ratio : 1 / ratio):0.#} times {(ratio > 1 ? "higher" : "lower")} than the validated equation's**: weigh it against the equation before acting. ")
+            ? text + string.Create(Ci, $"{bold}This model's estimate is {(ratio > 1 ? ratio : 1 / ratio):0.#} times {(ratio > 1 ? "higher" : "lower")} than the validated equation's{bold}: weigh it against the equation before acting. ")
             : text;
     }
 

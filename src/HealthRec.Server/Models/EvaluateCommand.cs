@@ -64,7 +64,7 @@ internal static class EvaluateCommand
             using var model = OutcomeModel.Load(ModelRegistry.CurrentFolder(modelsFolder, outcome)!);
             try
             {
-                var evaluation = OutcomeEvaluator.Evaluate(model, records, featurizer, ReferenceOf(outcomesPath, outcome, terms));
+                var evaluation = OutcomeEvaluator.Evaluate(model, records, featurizer, ML.Outcomes.OutcomeFiles.ReferenceOf(outcomesPath, outcome, terms));
                 evaluations.Add(evaluation);
                 var m = evaluation.Metrics;
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{outcome} {model.Manifest.Version}: n={m.N:N0} ") + (m.RocAuc is { } auc
@@ -163,12 +163,5 @@ internal static class EvaluateCommand
         var json = MetricsJson.Of(evaluation.Metrics);
         json["model_version"] = evaluation.Manifest.Version;
         return json;
-    }
-
-    // The reference equation the outcome's current definition names (a bundle trained before references names none).
-    private static string? ReferenceOf(string outcomesPath, string outcome, Clinical.Terminology.ClinicalTerminology terms)
-    {
-        var file = System.IO.Path.Combine(outcomesPath, outcome + ".json");
-        return File.Exists(file) ? Clinical.Outcomes.OutcomeDefinition.Parse(File.ReadAllText(file), file, terms).Reference : null;
     }
 }

@@ -83,6 +83,18 @@ public sealed class ServingModels(ImmutableDictionary<string, OutcomePredictor> 
         return (features, [.. Predictors.Values.OrderBy(p => p.Definition.Id, StringComparer.Ordinal).Select(p => p.Predict(record, at, features)).OfType<RiskPrediction>()]);
     }
 
+    /// <summary>
+    /// The outcomes the patient is at risk of to which the answering equation gives no number, with why — those not
+    /// among <paramref name="predictions"/> (from <see cref="Estimate"/>): what a card or a panel says instead of silence.
+    /// </summary>
+    public IEnumerable<(OutcomePredictor Predictor, Clinical.Risk.ReferenceEstimate Why)> NotEstimated(Clinical.Records.PatientRecord record, DateTimeOffset at,
+        IReadOnlyList<RiskPrediction> predictions) =>
+        Predictors.Values.OrderBy(p => p.Definition.Id, StringComparer.Ordinal)
+            .Where(p => predictions.All(x => x.Outcome != p.Definition.Id))
+            .Select(p => (Predictor: p, Why: p.NotEstimated(record, at)))
+            .Where(x => x.Why is not null)
+            .Select(x => (x.Predictor, x.Why!));
+
     /// <summary>Whether its engines are gone (every hold released).</summary>
     public bool IsDisposed => Volatile.Read(ref _holds) == 0;
 

@@ -123,19 +123,14 @@ internal sealed class PatientViewBuilder(OutcomeLabels labels)
                 {
                     ByEquation = prediction.ByReference,
                     Beside = prediction.ByReference ? NullIfEmpty(PatientRiskCards.Companions(predictor.Reference!, record, at, markdown: false))
-                        : prediction.Reference is { } reference ? PatientRiskCards.ReferenceBeside(prediction.Estimate, reference).Replace("**", "", StringComparison.Ordinal).Trim() : null,
+                        : prediction.Reference is { } reference ? PatientRiskCards.ReferenceBeside(prediction.Estimate, reference, markdown: false).Trim() : null,
                     Lacks = prediction.Lacks,
                     AsOf = prediction.AsOf is { } asOf && (at - asOf).TotalDays > PatientRiskCards.StaleDataDays ? asOf : null,
                 });
             }
 
-            foreach (var predictor in models.Predictors.Values.Where(p => predictions.All(x => x.Outcome != p.Definition.Id)))
-            {
-                if (predictor.NotEstimated(record, at) is { } none)
-                {
-                    notEstimated.Add(new NotEstimatedPanel(predictor.Definition.Id, labels.Label(predictor.Definition), none.Model.Name, none.NotGiven, none.Lacks));
-                }
-            }
+            notEstimated.AddRange(models.NotEstimated(record, at, predictions).Select(x =>
+                new NotEstimatedPanel(x.Predictor.Definition.Id, labels.Label(x.Predictor.Definition), x.Why.Model.Name, x.Why.NotGiven, x.Why.Lacks)));
 
             var set = models.Recommender.Recommend(PatientSnapshot.From(record, at, features, models.Featurizer, predictions), Suggestions);
             suggestions.AddRange(set.Recommendations.Select(r => new SuggestionView(r.Intervention.Id, r.Intervention.Title, r.Intervention.Category.ToString().ToLowerInvariant(),

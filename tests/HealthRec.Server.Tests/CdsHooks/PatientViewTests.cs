@@ -184,6 +184,22 @@ public sealed class PatientViewTests(CdsServer fixture) : IClassFixture<CdsServe
     }
 
     [Fact]
+    public void GivenAModelFigureBesideTheEquations_WhenTheyDifferMoreThanTwofold_ThenItIsSaidInBoldOnCardsAndPlainOnThePage()
+    {
+        var prevent = Clinical.Risk.ReferenceModels.All["prevent-ascvd"];
+        var validated = new Clinical.Risk.ReferenceEstimate(prevent, 0.10, [], [], [], null);
+        var none = new Clinical.Risk.ReferenceEstimate(prevent, null, ["no HDL cholesterol recorded"], [], [], null);
+
+        Assert.Equal("The validated equation (PREVENT (AHA 2024), 10-year ASCVD) gives 10%. **This model's estimate is 4 times higher than the validated equation's**: weigh it against the equation before acting. ",
+            Server.CdsHooks.PatientRiskCards.ReferenceBeside(0.40, validated));
+        Assert.Equal("The validated equation (PREVENT (AHA 2024), 10-year ASCVD) gives 10%. This model's estimate is 2.5 times lower than the validated equation's: weigh it against the equation before acting. ",
+            Server.CdsHooks.PatientRiskCards.ReferenceBeside(0.04, validated, markdown: false));
+        Assert.Equal("The validated equation (PREVENT (AHA 2024), 10-year ASCVD) gives 10%. ", Server.CdsHooks.PatientRiskCards.ReferenceBeside(0.15, validated));
+        Assert.Equal("The validated equation (PREVENT (AHA 2024), 10-year ASCVD) gives no figure for this patient: no HDL cholesterol recorded. ",
+            Server.CdsHooks.PatientRiskCards.ReferenceBeside(0.15, none));
+    }
+
+    [Fact]
     public async Task GivenACholesterolOutsidePreventsRange_WhenPatientViewIsCalled_ThenTheCardSaysNotEstimatedAndWhyRatherThanExtrapolating()
     {
         var patient = new PatientFixture("male", 60)
