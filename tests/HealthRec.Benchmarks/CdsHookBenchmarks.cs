@@ -7,9 +7,7 @@ using HealthRec.Fhir;
 using HealthRec.Fhir.Ingestion;
 using HealthRec.Fhir.Sources;
 using HealthRec.Server.CdsHooks;
-using HealthRec.Server.Models;
 using HealthRec.Testing;
-using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace HealthRec.Benchmarks;
@@ -21,32 +19,20 @@ namespace HealthRec.Benchmarks;
 /// server's own composition (Program.BuildServer), so this is the code the endpoint runs.
 /// </summary>
 [MemoryDiagnoser]
-public class CdsHookBenchmarks : IDisposable
+public class CdsHookBenchmarks : CdsCallBenchmark
 {
-    private WebApplication _app = null!;
     private byte[] _body = [];
-    private CdsServiceCatalog _catalog = null!;
-    private HookDataResolver _resolver = null!;
-    private FhirRecordMapper _mapper = null!;
-    private ModelCatalog _models = null!;
     private PatientRiskCards _cards = null!;
-    private JsonSerializerOptions _json = null!;
 
     public int Resources { get; private set; }
 
     [GlobalSetup]
     public void Setup()
     {
-        var root = Repository.Root;
-        _app = BenchmarkServer.Build();
-        _catalog = _app.Services.GetRequiredService<CdsServiceCatalog>();
-        _resolver = _app.Services.GetRequiredService<HookDataResolver>();
-        _mapper = _app.Services.GetRequiredService<FhirRecordMapper>();
-        _models = _app.Services.GetRequiredService<ModelCatalog>();
-        _cards = _app.Services.GetRequiredService<PatientRiskCards>();
-        _json = _app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<Microsoft.AspNetCore.Http.Json.JsonOptions>>().Value.SerializerOptions;
+        StartServer();
+        _cards = Services.GetRequiredService<PatientRiskCards>();
 
-        var (patient, prefetch, resources) = DemoPrefetch.Fullest(_catalog.Find("healthrec-patient-risk")[0].Prefetch!);
+        var (patient, prefetch, resources) = DemoPrefetch.Fullest(Catalog.Find("healthrec-patient-risk")[0].Prefetch!);
         Resources = resources;
         var call = new JsonObject
         {
@@ -57,7 +43,7 @@ public class CdsHookBenchmarks : IDisposable
         };
         _body = JsonSerializer.SerializeToUtf8Bytes(call);
         Console.WriteLine($"// patient-view body: {Resources} resources, {_body.Length:N0} bytes; {Answer()} bytes answered");
-        _app.Services.GetRequiredService<HealthRec.Data.SchemaMigrator>().MigrateAsync(default).GetAwaiter().GetResult();
+        Services.GetRequiredService<HealthRec.Data.SchemaMigrator>().MigrateAsync(default).GetAwaiter().GetResult();
         _entries = AuditEntries();
         _batch = [.. Enumerable.Range(0, 4).SelectMany(_ => AuditEntries())];
         Console.WriteLine($"// audit records of one call: {_entries.Count}, {_entries.Sum(e => e.ResourceJson.Length):N0} characters, {_entries.Sum(e => e.Search.Count)} search values");
@@ -67,16 +53,12 @@ public class CdsHookBenchmarks : IDisposable
     public int Answer()
     {
         using var body = JsonDocument.Parse(_body);
-        var services = _catalog.Find("healthrec-patient-risk");
-        var problems = new List<string>();
-        var request = CdsRequestReader.Read(body.RootElement, services, problems)!;
-        var data = _resolver.ResolveAsync(request, services[0], TimeSpan.FromSeconds(1), default).GetAwaiter().GetResult();
-        var record = _mapper.Map(data.Resources!, data.Report)!;
+        var (request, _, record) = ReadAndMap(body, "healthrec-patient-risk");
         var context = new CardContext(new Uri("http://127.0.0.1:5000/"), "healthrec-patient-risk", request.HookInstance, request.PatientId);
-        using var lease = _models.Lease();
+        using var lease = Models.Lease();
         var answer = _cards.Build(lease.Models, record, DateTimeOffset.UtcNow, context);
         _answer = answer;
-        return CdsResponse.Body(CdsResponse.SerializeCards(answer.Cards, _json)).Length;
+        return CdsResponse.Body(CdsResponse.SerializeCards(answer.Cards, Json)).Length;
     }
 
     /// <summary>The audit records of one answered call: the call's AuditEvent and its GuidanceResponse with the cards, built and serialized with their search values.</summary>
@@ -85,14 +67,14 @@ public class CdsHookBenchmarks : IDisposable
 
     /// <summary>What the call itself waits for: its records built, serialized and written to the node's audit journal.</summary>
     [Benchmark]
-    public void AuditJournal() => _app.Services.GetRequiredService<HealthRec.Data.AuditWriter>().WriteAsync(AuditEntries()).GetAwaiter().GetResult();
+    public void AuditJournal() => Services.GetRequiredService<HealthRec.Data.AuditWriter>().WriteAsync(AuditEntries()).GetAwaiter().GetResult();
 
     /// <summary>
     /// The drainer's work per call, off the call's path: 4 calls' records (what a 20 ms group window gathers at the load
     /// benchmark's ~220 calls/s) appended to the chain in one transaction (SQLite).
     /// </summary>
     [Benchmark(OperationsPerInvoke = 4)]
-    public int AuditAppend() => _app.Services.GetRequiredService<HealthRec.Data.AuditStore>().AppendAsync(_batch, default).GetAwaiter().GetResult().Count;
+    public int AuditAppend() => Services.GetRequiredService<HealthRec.Data.AuditStore>().AppendAsync(_batch, default).GetAwaiter().GetResult().Count;
 
     private List<HealthRec.Data.AuditEntry> _batch = [];
 
@@ -100,14 +82,14 @@ public class CdsHookBenchmarks : IDisposable
 
     private List<HealthRec.Data.AuditEntry> AuditEntries()
     {
-        using var lease = _models.Lease();
+        using var lease = Models.Lease();
         var at = DateTimeOffset.UtcNow;
         var answer = _answer!;
         var call = new HealthRec.Server.Audit.CdsAudit.Call("healthrec-patient-risk", "patient-view", "6f0c3c3e-2b7c-4f57-9a43-0f7a3c1de001", "p1", "https://ehr.example.org",
             null, "jti-1", "Practitioner/example", "0HN:00000001", at);
         var guidance = HealthRec.Server.Audit.AuditEvents.Guidance(call.ServiceId, call.HookInstance!, call.PatientId, at, lease.Models.Modules,
             GuidanceResponse.GuidanceResponseStatus.Success,
-            [.. answer.Cards.Zip(CdsResponse.SerializeCards(answer.Cards, _json), (c, bytes) => (c.Uuid, System.Text.Encoding.UTF8.GetString(bytes)))], []);
+            [.. answer.Cards.Zip(CdsResponse.SerializeCards(answer.Cards, Json), (c, bytes) => (c.Uuid, System.Text.Encoding.UTF8.GetString(bytes)))], []);
         return [HealthRec.Server.Audit.AuditEvents.ToEntry(HealthRec.Server.Audit.CdsAudit.CallEvent(call, HealthRec.Server.Audit.AuditOutcome.Success,
             [.. answer.Records.Select(r => (r.CardUuid, r.Kind, r.Subject))], lease.Models.Versions, guidance.Id)), HealthRec.Server.Audit.AuditEvents.ToEntry(guidance)];
     }
@@ -123,17 +105,17 @@ public class CdsHookBenchmarks : IDisposable
             var a0 = GC.GetAllocatedBytesForCurrentThread();
             var s0 = System.Diagnostics.Stopwatch.GetTimestamp();
             using var body = JsonDocument.Parse(_body);
-            var services = _catalog.Find("healthrec-patient-risk");
+            var services = Catalog.Find("healthrec-patient-risk");
             var request = CdsRequestReader.Read(body.RootElement, services, [])!;
             var s1 = System.Diagnostics.Stopwatch.GetTimestamp();
             var a1 = GC.GetAllocatedBytesForCurrentThread();
-            var data = _resolver.ResolveAsync(request, services[0], TimeSpan.FromSeconds(1), default).GetAwaiter().GetResult();
+            var data = Resolver.ResolveAsync(request, services[0], TimeSpan.FromSeconds(1), default).GetAwaiter().GetResult();
             var s2 = System.Diagnostics.Stopwatch.GetTimestamp();
             var a2 = GC.GetAllocatedBytesForCurrentThread();
-            var record = _mapper.Map(data.Resources!, data.Report)!;
+            var record = Mapper.Map(data.Resources!, data.Report)!;
             var s3 = System.Diagnostics.Stopwatch.GetTimestamp();
             var a3 = GC.GetAllocatedBytesForCurrentThread();
-            using var lease = _models.Lease();
+            using var lease = Models.Lease();
             var models = lease.Models;
             var at = DateTimeOffset.UtcNow;
             var features = models.Featurizer.Featurize(record, at);
@@ -148,7 +130,7 @@ public class CdsHookBenchmarks : IDisposable
             var answer = _cards.Build(models, record, at, context);
             var s6 = System.Diagnostics.Stopwatch.GetTimestamp();
             var a6 = GC.GetAllocatedBytesForCurrentThread();
-            _ = CdsResponse.Body(CdsResponse.SerializeCards(answer.Cards, _json));
+            _ = CdsResponse.Body(CdsResponse.SerializeCards(answer.Cards, Json));
             var s7 = System.Diagnostics.Stopwatch.GetTimestamp();
             var a7 = GC.GetAllocatedBytesForCurrentThread();
             long[] ts = [s0, s1, s2, s3, s4, s5, s6, s7];
@@ -162,13 +144,6 @@ public class CdsHookBenchmarks : IDisposable
 
         Console.WriteLine($"KB read+validate {bytes[0] / n / 1024} resolve {bytes[1] / n / 1024} map {bytes[2] / n / 1024} predict {bytes[3] / n / 1024} recommend {bytes[4] / n / 1024} cards {bytes[5] / n / 1024} serialize {bytes[6] / n / 1024}");
         Console.WriteLine($"read+validate {t[0] / n:0.000} resolve {t[1] / n:0.000} map {t[2] / n:0.000} predict {t[3] / n:0.000} recommend {t[4] / n:0.000} cards(all again) {t[5] / n:0.000} serialize {t[6] / n:0.000} ms");
-    }
-
-    [GlobalCleanup]
-    public void Dispose()
-    {
-        _app.DisposeAsync().AsTask().GetAwaiter().GetResult();
-        GC.SuppressFinalize(this);
     }
 }
 

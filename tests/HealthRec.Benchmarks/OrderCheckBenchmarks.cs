@@ -5,10 +5,7 @@ using Hl7.Fhir.Model;
 using HealthRec.Clinical.Records;
 using HealthRec.Clinical.Safety;
 using HealthRec.Fhir;
-using HealthRec.Fhir.Ingestion;
 using HealthRec.Server.CdsHooks;
-using HealthRec.Server.Models;
-using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace HealthRec.Benchmarks;
@@ -21,33 +18,22 @@ namespace HealthRec.Benchmarks;
 /// part alone — the five drafts checked on the mapped record — which is what the knowledge base adds to the call.
 /// </summary>
 [MemoryDiagnoser]
-public class OrderCheckBenchmarks : IDisposable
+public class OrderCheckBenchmarks : CdsCallBenchmark
 {
-    private WebApplication _app = null!;
     private byte[] _body = [];
-    private CdsServiceCatalog _catalog = null!;
-    private HookDataResolver _resolver = null!;
-    private FhirRecordMapper _mapper = null!;
-    private ModelCatalog _models = null!;
     private OrderCheckCards _cards = null!;
     private MedicationSafety _safety = null!;
-    private JsonSerializerOptions _json = null!;
     private PatientRecord _record = null!;
     private DraftOrders _drafts = null!;
 
     [GlobalSetup]
     public void Setup()
     {
-        _app = BenchmarkServer.Build();
-        _catalog = _app.Services.GetRequiredService<CdsServiceCatalog>();
-        _resolver = _app.Services.GetRequiredService<HookDataResolver>();
-        _mapper = _app.Services.GetRequiredService<FhirRecordMapper>();
-        _models = _app.Services.GetRequiredService<ModelCatalog>();
-        _cards = _app.Services.GetRequiredService<OrderCheckCards>();
-        _safety = _app.Services.GetRequiredService<MedicationSafety>();
-        _json = _app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<Microsoft.AspNetCore.Http.Json.JsonOptions>>().Value.SerializerOptions;
+        StartServer();
+        _cards = Services.GetRequiredService<OrderCheckCards>();
+        _safety = Services.GetRequiredService<MedicationSafety>();
 
-        var service = _catalog.Find("healthrec-order-check").Single(s => s.Hook == "order-sign");
+        var service = Catalog.Find("healthrec-order-check").Single(s => s.Hook == "order-sign");
         AllergyIntolerance Allergy(string patientKey) => new()
         {
             Id = "allergy-1",
@@ -94,9 +80,8 @@ public class OrderCheckBenchmarks : IDisposable
         var answered = Answer();
         Console.WriteLine($"// order-sign body: {resources} resources and 5 drafts, {_body.Length:N0} bytes; {answered} bytes answered");
         using var document = JsonDocument.Parse(_body);
-        var request = CdsRequestReader.Read(document.RootElement, _catalog.Find("healthrec-order-check"), [])!;
-        var data = _resolver.ResolveAsync(request, service, TimeSpan.FromSeconds(1), default).GetAwaiter().GetResult();
-        _record = _mapper.Map(data.Resources!, data.Report)!;
+        var (request, data, record) = ReadAndMap(document, "healthrec-order-check");
+        _record = record;
         _drafts = _cards.ReadDrafts(request.DraftOrders!.Value, DateTimeOffset.UtcNow, data.Report);
     }
 
@@ -104,16 +89,12 @@ public class OrderCheckBenchmarks : IDisposable
     public int Answer()
     {
         using var body = JsonDocument.Parse(_body);
-        var services = _catalog.Find("healthrec-order-check");
-        var request = CdsRequestReader.Read(body.RootElement, services, [])!;
-        var service = services.Single(s => s.Hook == request.Hook);
-        var data = _resolver.ResolveAsync(request, service, TimeSpan.FromSeconds(1), default).GetAwaiter().GetResult();
-        var record = _mapper.Map(data.Resources!, data.Report)!;
+        var (request, data, record) = ReadAndMap(body, "healthrec-order-check");
         var at = DateTimeOffset.UtcNow;
         var context = new CardContext(new Uri("http://127.0.0.1:5000/"), "healthrec-order-check", request.HookInstance, request.PatientId);
-        using var lease = _models.Lease();
+        using var lease = Models.Lease();
         var answer = _cards.Build(lease.Models, record, at, _cards.ReadDrafts(request.DraftOrders!.Value, at, data.Report), null, context);
-        return CdsResponse.Body(CdsResponse.SerializeCards(answer.Cards, _json)).Length;
+        return CdsResponse.Body(CdsResponse.SerializeCards(answer.Cards, Json)).Length;
     }
 
     /// <summary>The five drafts checked against the record, the others counted as taken: the knowledge base's share of the call.</summary>
@@ -129,12 +110,5 @@ public class OrderCheckBenchmarks : IDisposable
         }
 
         return findings;
-    }
-
-    [GlobalCleanup]
-    public void Dispose()
-    {
-        _app.DisposeAsync().AsTask().GetAwaiter().GetResult();
-        GC.SuppressFinalize(this);
     }
 }
