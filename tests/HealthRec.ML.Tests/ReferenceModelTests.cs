@@ -144,6 +144,9 @@ public sealed class ModelLacksTests
             || f.Feature.EndsWith("_missing", StringComparison.Ordinal) || f.Feature.EndsWith("_days_since", StringComparison.Ordinal));
         // The record's gaps the model weighed (no glucose, no lipids) are listed as what it lacks instead.
         Assert.Contains("Glucose: not recorded", prediction.Lacks);
+        // A result's age is a gap only past a year; a recent one is part of its analyte's reason, never a reason itself.
+        Assert.All(prediction.Lacks.Select(l => System.Text.RegularExpressions.Regex.Match(l, @"(\d+) days ago")).Where(m => m.Success),
+            m => Assert.True(int.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) > 365, m.Value));
         Assert.Contains("HDL cholesterol: not recorded", prediction.Lacks);
         Assert.False(prediction.ByReference);
         Assert.True(prediction.Synthetic);

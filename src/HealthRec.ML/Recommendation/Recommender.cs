@@ -11,8 +11,11 @@ public sealed record ExpectedBenefit(string Outcome, string OutcomeTitle, string
 {
     public double AbsoluteReduction => RiskNow - RiskWith;
 
+    /// <summary>What gave the estimate: a published equation by name (its id is the version), else the model and its version.</summary>
+    public string Estimator => Clinical.Risk.ReferenceModels.All.TryGetValue(ModelVersion, out var equation) ? equation.Name : $"model {Outcome} {ModelVersion}";
+
     public string Text => string.Create(CultureInfo.InvariantCulture,
-        $"estimated {OutcomeTitle.ToLowerInvariant()}: {RiskNow:P0} → {RiskWith:P0} (an estimate: model {Outcome} {ModelVersion}, effect from {Source})");
+        $"estimated {OutcomeTitle.ToLowerInvariant()}: {RiskNow:P0} → {RiskWith:P0} (an estimate: {Estimator}, effect from {Source})");
 }
 
 /// <summary>

@@ -185,7 +185,9 @@ public sealed class OutcomePredictor : IDisposable
         lacks.AddRange(OutsideTraining(features));
         var factors = pushes.Where(x => !_wording.IsGap(x.Index, features))
             .GroupBy(x => _wording.Quantity(x.Index), StringComparer.Ordinal)
-            .Select(g => (Top: g.MaxBy(x => Math.Abs(x.Contribution)), Sum: g.Sum(x => x.Contribution)))
+            // Worded by the quantity's measured value where it has one ("eGFR 48", not "last eGFR 90 days ago").
+            .Select(g => (Top: g.OrderByDescending(x => _wording.IsMeasured(x.Index)).ThenByDescending(x => Math.Abs(x.Contribution)).First(),
+                Sum: g.Sum(x => x.Contribution)))
             .OrderByDescending(x => Math.Abs(x.Sum))
             .Select(x => new RiskFactor(_featurizer.Names[x.Top.Index], _wording.Describe(x.Top.Index, features), x.Sum))
             .DistinctBy(f => f.Text, StringComparer.Ordinal)
@@ -336,12 +338,19 @@ internal sealed class FeatureWording
     public string? AnalyteTitle(string analyte) =>
         _columns.FirstOrDefault(c => c.Analyte?.Id == analyte) is { Analyte: { } found } ? found.Title : null;
 
-    /// <summary>Whether the column, at this value, describes a gap in the record: a missing value, or how long ago the last result was.</summary>
+    /// <summary>
+    /// Whether the column, at this value, describes a gap in the record: a missing value, or a last result more than a
+    /// year old. A recent result's age is part of its analyte's reason, worded by the value itself.
+    /// </summary>
     public bool IsGap(int column, float[] values)
     {
         var (feature, missingIndicator, _) = _columns[column];
-        return (missingIndicator && values[column] >= 0.5) || float.IsNaN(values[column]) || feature.Aggregation == Aggregation.DaysSinceLast;
+        return (missingIndicator && values[column] >= 0.5) || float.IsNaN(values[column])
+            || (feature.Aggregation == Aggregation.DaysSinceLast && values[column] > StaleAfterDays);
     }
+
+    /// <summary>A last result older than this is a gap the estimate lacks.</summary>
+    public const int StaleAfterDays = 365;
 
     /// <summary>The clinical quantity a column measures (its analyte, condition group or medication class): what contributions are grouped by.</summary>
     public string Quantity(int column)

@@ -378,7 +378,7 @@ internal sealed class PatientRiskCards(OutcomeLabels labels)
     private string BenefitText(ExpectedBenefit benefit, ServingModels models)
     {
         var label = models.Predictors.TryGetValue(benefit.Outcome, out var predictor) ? labels.Label(predictor.Definition) : benefit.OutcomeTitle;
-        return string.Create(Ci, $"estimated {LowerFirst(label)} {Percent(benefit.RiskNow)} → {Percent(benefit.RiskWith)} with it (an estimate: model {benefit.Outcome} {benefit.ModelVersion}, effect from {benefit.Source})");
+        return string.Create(Ci, $"estimated {LowerFirst(label)} {Percent(benefit.RiskNow)} → {Percent(benefit.RiskWith)} with it (an estimate: {benefit.Estimator}, effect from {benefit.Source})");
     }
 
     internal static string Bands(OutcomeDefinition definition, double threshold)

@@ -137,6 +137,8 @@ public sealed class PatientViewTests(CdsServer fixture) : IClassFixture<CdsServe
         Assert.InRange(suggestions.Count, 1, 3);
         Assert.Contains("Evidence: [", (string)recommendations["detail"]!, StringComparison.Ordinal);
         Assert.Contains("estimated 10-year ASCVD risk", (string)recommendations["detail"]!, StringComparison.Ordinal);
+        // The benefit names what estimated it: the published equation, not a model version.
+        Assert.Contains("(an estimate: PREVENT (AHA 2024), 10-year ASCVD, effect from", (string)recommendations["detail"]!, StringComparison.Ordinal);
         var link = recommendations["links"]!.AsArray().Single()!;
         Assert.Equal("smart", (string)link["type"]!);
         Assert.Equal((string)recommendations["uuid"]!, (string)JsonNode.Parse((string)link["appContext"]!)!["card"]!);
