@@ -21,7 +21,11 @@ public sealed record ReferenceEstimate(
     IReadOnlyList<string> NotGiven,
     IReadOnlyList<ReferenceReason> Reasons,
     IReadOnlyList<string> Lacks,
-    DateTimeOffset? AsOf);
+    DateTimeOffset? AsOf)
+{
+    /// <summary>Inputs not used as reported (an eGFR read under a unit equivalence, or computed from creatinine), said where used.</summary>
+    public IReadOnlyList<string> Read { get; init; } = [];
+}
 
 /// <summary>
 /// A published, externally validated risk equation HealthRec serves as a model: what it estimates, its source, the
@@ -62,6 +66,7 @@ public sealed record ReferenceModel(
     {
         var notGiven = new List<string>();
         var lacks = new List<string>();
+        var read = new List<string>();
         DateTimeOffset? asOf = null;
         var ci = CultureInfo.InvariantCulture;
         if (record.Unavailable.TryGetValue("Observation", out var why))
@@ -95,6 +100,11 @@ public sealed record ReferenceModel(
                 lacks.Add(string.Create(ci, $"{title} from {(at - value.At).TotalDays / 365.25:0.#} years ago, older than the {window / 365.25:0.#}-year window"));
             }
 
+            if (analyte == PatientRecordBuilder.Egfr && Safety.PatientReadings.HowRead(record, value) is { Length: > 0 } how)
+            {
+                read.Add(string.Create(ci, $"eGFR {value.Value:0} mL/min/1.73 m²{how}"));
+            }
+
             asOf = asOf is null || value.At > asOf ? value.At : asOf;
             return value.Value;
         }
@@ -123,15 +133,15 @@ public sealed record ReferenceModel(
         var statin = record.Medications.Any(m => m.IsActiveAt(at) && m.Classes.Contains("statin"));
         if (notGiven.Count > 0 || age is null)
         {
-            return new ReferenceEstimate(this, null, notGiven, [], lacks, asOf);
+            return new ReferenceEstimate(this, null, notGiven, [], lacks, asOf) { Read = read };
         }
 
         var inputs = new PreventInputs(female, age.Value, tc!.Value, hdl!.Value, sbp!.Value, bmi ?? 25, egfr!.Value, treated, statin,
             smoking >= 2, diabetic);
         var outside = PreventEquations.OutOfRange(inputs, Equation);
         return outside.Count > 0
-            ? new ReferenceEstimate(this, null, [.. outside.Select(o => $"{o}, the range the equation was developed for")], [], lacks, asOf)
-            : new ReferenceEstimate(this, PreventEquations.TenYearRisk(Equation, inputs), [], Reasons(PreventEquations.Terms(Equation, inputs), inputs), lacks, asOf);
+            ? new ReferenceEstimate(this, null, [.. outside.Select(o => $"{o}, the range the equation was developed for")], [], lacks, asOf) { Read = read }
+            : new ReferenceEstimate(this, PreventEquations.TenYearRisk(Equation, inputs), [], Reasons(PreventEquations.Terms(Equation, inputs), inputs), lacks, asOf) { Read = read };
     }
 
     /// <summary>The terms grouped by clinical quantity and worded with the patient's own values, largest push first.</summary>

@@ -51,16 +51,21 @@ public static class PatientReadings
             return Reading.Unknown($"the last eGFR ({egfr.Value:0} mL/min/1.73 m² on {Day(egfr.At)}) is {old}; this check needs one from the last {maxAgeDays} days");
         }
 
-        var how = egfr.Basis switch
-        {
-            ValueBasis.UnitEquivalence => " (reported in mL/min and read as mL/min/1.73 m²: the two differ by body surface area/1.73)",
-            ValueBasis.Computed => record.LatestOf(PatientRecordBuilder.Creatinine, egfr.At) is { } scr && scr.At == egfr.At
-                ? string.Create(Ci, $" (computed by HealthRec from serum creatinine {scr.Value:0.##} mg/dL with the CKD-EPI 2021 equation, age {record.AgeAt(egfr.At):0}, {Sexes(record.Sex)})")
-                : " (computed by HealthRec from serum creatinine with the CKD-EPI 2021 equation)",
-            _ => "",
-        };
-        return new Reading(egfr.Value, string.Create(Ci, $"eGFR {egfr.Value:0} mL/min/1.73 m² on {Day(egfr.At)}{how}"));
+        return new Reading(egfr.Value, string.Create(Ci, $"eGFR {egfr.Value:0} mL/min/1.73 m² on {Day(egfr.At)}{HowRead(record, egfr)}"));
     }
+
+    /// <summary>
+    /// How an eGFR came to be in the record, when not as reported — " (reported in mL/min and read as …)" or
+    /// " (computed by HealthRec from serum creatinine …)" — so every use of it says so; empty when reported as is.
+    /// </summary>
+    internal static string HowRead(PatientRecord record, Measurement egfr) => egfr.Basis switch
+    {
+        ValueBasis.UnitEquivalence => " (reported in mL/min and read as mL/min/1.73 m²: the two differ by body surface area/1.73)",
+        ValueBasis.Computed => record.LatestOf(PatientRecordBuilder.Creatinine, egfr.At) is { } scr && scr.At == egfr.At
+            ? string.Create(Ci, $" (computed by HealthRec from serum creatinine {scr.Value:0.##} mg/dL with the CKD-EPI 2021 equation, age {record.AgeAt(egfr.At):0}, {Sexes(record.Sex)})")
+            : " (computed by HealthRec from serum creatinine with the CKD-EPI 2021 equation)",
+        _ => "",
+    };
 
     /// <summary>
     /// Creatinine clearance by Cockcroft–Gault from the latest serum creatinine and weight (both within

@@ -43,6 +43,9 @@ public sealed record RiskPrediction(
     /// <summary>What the estimate lacks: inputs missing, stale, unreadable or assumed — listed apart from the reasons.</summary>
     public IReadOnlyList<string> Lacks { get; init; } = [];
 
+    /// <summary>Inputs not used as reported (an eGFR read under a unit equivalence or computed from creatinine), said where used.</summary>
+    public IReadOnlyList<string> Read { get; init; } = [];
+
     /// <summary>The newest input the estimate used, when known: an estimate "as of" its data, not of today.</summary>
     public DateTimeOffset? AsOf { get; init; }
 
@@ -216,6 +219,7 @@ public sealed class OutcomePredictor : IDisposable
             Reference = reference,
             ByReference = true,
             Lacks = reference.Lacks,
+            Read = reference.Read,
             AsOf = reference.AsOf,
         };
     }

@@ -141,6 +141,17 @@ internal sealed class PatientRiskCards(OutcomeLabels labels)
         }
 
         AppendLacks(detail, prediction.Lacks, prediction.AsOf, at);
+        if (prediction.Read.Count > 0)
+        {
+            detail.Append("How its inputs were read:\n\n");
+            foreach (var read in prediction.Read)
+            {
+                detail.Append(Ci, $"- {Markdown(read)}\n");
+            }
+
+            detail.Append('\n');
+        }
+
         if (byEquation)
         {
             detail.Append(Companions(predictor.Reference!, record, at));

@@ -35,6 +35,9 @@ public sealed record RiskPanel(
     /// <summary>What the estimate lacks: inputs missing, stale, unreadable or assumed.</summary>
     public IReadOnlyList<string> Lacks { get; init; } = [];
 
+    /// <summary>Inputs not used as reported (an eGFR read under a unit equivalence or computed from creatinine).</summary>
+    public IReadOnlyList<string> Read { get; init; } = [];
+
     /// <summary>"As of" the newest input, when that is over a year before the page's date.</summary>
     public DateTimeOffset? AsOf { get; init; }
 }
@@ -125,6 +128,7 @@ internal sealed class PatientViewBuilder(OutcomeLabels labels)
                     Beside = prediction.ByReference ? NullIfEmpty(PatientRiskCards.Companions(predictor.Reference!, record, at, markdown: false))
                         : prediction.Reference is { } reference ? PatientRiskCards.ReferenceBeside(prediction.Estimate, reference, markdown: false).Trim() : null,
                     Lacks = prediction.Lacks,
+                    Read = prediction.Read,
                     AsOf = prediction.AsOf is { } asOf && (at - asOf).TotalDays > PatientRiskCards.StaleDataDays ? asOf : null,
                 });
             }

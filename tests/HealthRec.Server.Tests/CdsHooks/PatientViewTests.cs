@@ -220,6 +220,25 @@ public sealed class PatientViewTests(CdsServer fixture) : IClassFixture<CdsServe
         Assert.DoesNotMatch(@"\d+(\.\d)?%", (string)ascvd["summary"]!);
     }
 
+    [Theory]
+    [InlineData("mL/min", "- eGFR 70 mL/min/1.73 m² (reported in mL/min and read as mL/min/1.73 m²")]
+    [InlineData(null, "- eGFR ")]
+    public async Task GivenAnEgfrNotAsReported_WhenPreventUsesIt_ThenTheCardSaysHowItWasRead(string? egfrUnit, string expected)
+    {
+        // An eGFR in mL/min (read under the documented equivalence), or none but a creatinine (computed, CKD-EPI 2021).
+        var patient = new PatientFixture("male", 62)
+            .Lab("2093-3", 230, "mg/dL", 30).Lab("2085-9", 38, "mg/dL", 30).BloodPressure(156, 92, 30).Smoker(30).Visit(30);
+        patient = egfrUnit is null ? patient.Lab("2160-0", 1.1m, "mg/dL", 30) : patient.Lab("33914-3", 70, egfrUnit, 30);
+
+        var (status, body, text) = await Cds.PatientViewAsync(Client, patient.Call(prefetch: patient.Prefetch()), Ct);
+
+        Assert.True(status == 200, text);
+        var detail = (string)Cds.Cards(body).Single(c => (string)c!["source"]!["topic"]!["code"]! == "risk-ascvd-10y")!["detail"]!;
+        var read = detail[detail.IndexOf("How its inputs were read:", StringComparison.Ordinal)..];
+        Assert.Contains(expected, read, StringComparison.Ordinal);
+        Assert.Contains(egfrUnit is null ? "computed by HealthRec from serum creatinine 1.1 mg/dL with the CKD-EPI 2021 equation" : "the two differ by body surface area/1.73", read, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task GivenAnOldLipidPanelAndNoRecentResults_WhenPatientViewIsCalled_ThenTheCardNamesTheStaleInputAndSaysAsOfItsData()
     {
