@@ -7,7 +7,7 @@ public sealed class SyntheticPopulation
 {
     public SyntheticPopulation()
     {
-        var simulator = new CohortSimulator(new CohortOptions { Seed = 2026 });
+        var simulator = new CohortSimulator(new CohortOptions { Seed = 2026, Years = 10 });
         Patients = [.. Enumerable.Range(0, 5000).AsParallel().AsOrdered().Select(simulator.Simulate)];
     }
 

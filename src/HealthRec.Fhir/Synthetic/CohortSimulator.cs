@@ -1,4 +1,5 @@
 using HealthRec.Clinical.Records;
+using HealthRec.Clinical.Risk;
 
 namespace HealthRec.Fhir.Synthetic;
 
@@ -31,8 +32,10 @@ internal sealed class CohortSimulator(CohortOptions options)
     // FINDRISC was derived in a Finnish cohort; scaled so incidence matches US adults (MODEL.md, "Calibration").
     private const double DiabetesCalibration = 0.3;
 
-    // The Pooled Cohort Equations overpredict in contemporary cohorts by about half (MODEL.md, "Calibration").
-    private const double PceCalibration = 0.55;
+    // Unmeasured patient-level risk (MODEL.md, "Unmeasured risk"): the log-normal frailties' standard deviations.
+    private const double CardiovascularFrailty = 0.2;
+    private const double DiabetesFrailty = 0.9;
+    private const double KidneyFrailty = 0.8;
     private static readonly DateTimeOffset SglT2Cardiorenal = new(2016, 6, 1, 0, 0, 0, TimeSpan.Zero);
     private static readonly DateTimeOffset SglT2Ckd = new(2020, 9, 1, 0, 0, 0, TimeSpan.Zero);
 
@@ -123,9 +126,14 @@ internal sealed class CohortSimulator(CohortOptions options)
         private double? _lastAcr;
         private bool _referred;
         private bool _adherentThisMonth;
-        private int _pceMonths;
-        private double _pceHazard;
-        private (bool Smoker, bool Diabetic) _pceKey;
+        private int _cvdMonths;
+        private double _ascvdHazard;
+        private double _hfHazard;
+        private (bool Smoker, bool Diabetic, int BpDrugs, bool Statin) _cvdKey;
+        private double _cvFrailty;
+        private double _dmFrailty;
+        private double _kidneyFrailty;
+        private double _egfrSlope;
         private readonly List<ConditionKind> _pendingHistory = [];
         private readonly List<Drug> _pendingHistoryDrugs = [];
         private readonly bool[] _diagnosed = new bool[Enum.GetValues<ConditionKind>().Length];
@@ -195,6 +203,13 @@ internal sealed class CohortSimulator(CohortOptions options)
             _logAcr = Math.Log(8) + rng.Normal(0, 0.9);
             Patient.Truth.BaselineBmi = _bmi;
             Patient.Truth.BaselineSbp = _sbp;
+
+            // Unmeasured risk: what no record shows (genes, diet, environment, the kidney's reserve). Mean-one
+            // log-normal multipliers of the hazards, and a patient's own rate of eGFR loss around the population's.
+            _cvFrailty = rng.LogNormalMeanOne(CardiovascularFrailty);
+            _dmFrailty = rng.LogNormalMeanOne(DiabetesFrailty);
+            _kidneyFrailty = rng.LogNormalMeanOne(KidneyFrailty);
+            _egfrSlope = rng.Normal(0, 2.5);
             Patient.Truth.BaselineLdl = _ldl;
 
             // Conditions already present when the record begins, by age and risk factors (MODEL.md, "Baseline").
@@ -358,7 +373,7 @@ internal sealed class CohortSimulator(CohortOptions options)
             _hdl = Math.Max(0.5, _hdl + rng.Normal(0, 0.03 * sqrtMonth));
             _logTg += rng.Normal(0, 0.05 * sqrtMonth);
 
-            var aging = _age > 40 ? 0.9 : 0.3;
+            var aging = _age > 40 ? 0.8 : 0.3;
             var disease = (_t2d ? 1.5 : 0) + (0.5 * Math.Max(0, HbA1c - 7)) + (0.08 * Math.Max(0, Sbp - 130)) + (_logAcr >= Math.Log(30) ? 1.5 : 0);
             if (On(Drug.Empagliflozin))
             {
@@ -370,7 +385,14 @@ internal sealed class CohortSimulator(CohortOptions options)
                 disease *= 0.8;
             }
 
-            _egfr = Math.Clamp(_egfr - ((aging + disease) * Month) + rng.Normal(0, 1.0 * sqrtMonth), 4, 140);
+            _egfr = Math.Clamp(_egfr - ((((aging + disease) * _kidneyFrailty) + _egfrSlope) * Month) + rng.Normal(0, 1.0 * sqrtMonth), 4, 140);
+
+            // Acute kidney injury, which the record does not foresee: a loss of 5–25 mL/min/1.73 m² that does not recover.
+            var aki = 0.015 * (_age >= 65 ? 2 : 1) * (_t2d ? 1.5 : 1) * (_hf ? 2 : 1);
+            if (rng.Chance(P(aki)))
+            {
+                _egfr = Math.Max(4, _egfr - rng.Uniform(5, 25));
+            }
             _logAcr += ((0.03 + (_t2d ? 0.12 : 0) + (0.01 * Math.Max(0, Sbp - 130))) * Month) + rng.Normal(0, 0.15 * sqrtMonth);
             if (_egfr < 60 && Patient.Truth.CkdOnset is null)
             {
@@ -438,7 +460,8 @@ internal sealed class CohortSimulator(CohortOptions options)
             if (!_t2d)
             {
                 var score = RiskEquations.Findrisc(_age, Bmi, _active, _vegetables, PrescribedBpDrugs() > 0, _g >= 5.7 || _diagnosed[(int)ConditionKind.Prediabetes], _familyHistory);
-                var h = DiabetesCalibration * RiskEquations.HazardFromRisk(RiskEquations.Findrisc10Year(score), 10) * Math.Clamp(Math.Exp(2.0 * (_g - 5.7)), 0.2, 4);
+                var h = DiabetesCalibration * RiskEquations.HazardFromRisk(RiskEquations.Findrisc10Year(score), 10) * Math.Clamp(Math.Exp(2.0 * (_g - 5.7)), 0.2, 4)
+                    * _dmFrailty;
                 h *= On(Drug.Metformin) ? 0.69 : 1;
                 h *= _programmeUntil is { } until ? (when <= until ? 0.42 : 0.66) : 1;
                 Patient.Truth.DiabetesHazard ??= h;
@@ -450,27 +473,32 @@ internal sealed class CohortSimulator(CohortOptions options)
                 }
             }
 
-            // Hard ASCVD: Pooled Cohort Equations on untreated levels, then trial-based treatment effects.
-            // The equations' inputs move slowly: evaluated every third month (and whenever smoking or diabetes changes).
-            var pceKey = (_smoking == 2, _t2d);
-            if (_pceMonths-- <= 0 || pceKey != _pceKey)
+            // Hard ASCVD and heart failure: the PREVENT equations on the current levels and treatments, as a clinician
+            // measuring today would enter them (so that treatment lowers risk as the equations say it does). Their
+            // inputs move slowly: evaluated every third month, and whenever smoking, diabetes or a prescription changes.
+            var cvdKey = (_smoking == 2, _t2d, PrescribedBpDrugs(), PrescribedStatin());
+            if (_cvdMonths-- <= 0 || cvdKey != _cvdKey)
             {
-                var tc = (_ldl + _hdl + (Math.Exp(_logTg) / 2.2)) * 38.67;
-                var risk = RiskEquations.PooledCohort10Year(_female, _black, Math.Clamp(_age, 40, 79), tc, _hdl * 38.67, _sbp, false, _smoking == 2, _t2d);
-                _pceHazard = PceCalibration * RiskEquations.HazardFromRisk(risk, 10);
-                _pceMonths = 2;
-                _pceKey = pceKey;
+                var hdl = _hdl * 38.67;
+                var tc = ((Ldl + _hdl + (Math.Exp(_logTg) / 2.2)) * 38.67);
+                // A 10-year risk already spans ten years of ageing: the hazard at age a is the one the equation implies at
+                // a − 5, so that the hazards summed over the next ten years give the equation's risk at a.
+                var age = _age - 5;
+                var inputs = new PreventInputs(_female, Math.Clamp(age, PreventEquations.MinAge, PreventEquations.MaxAge), tc, hdl, Sbp,
+                    Bmi, Math.Clamp(_egfr, 15, 140), cvdKey.Item3 > 0, cvdKey.Item4, _smoking == 2, _t2d);
+                var outside = age < PreventEquations.MinAge ? Math.Exp(0.09 * (age - PreventEquations.MinAge))
+                    : age > PreventEquations.MaxAge ? Math.Exp(0.05 * (age - PreventEquations.MaxAge)) : 1;
+                _ascvdHazard = RiskEquations.HazardFromRisk(PreventEquations.TenYearRisk(PreventOutcome.Ascvd, inputs), 10) * outside * _cvFrailty;
+                _hfHazard = RiskEquations.HazardFromRisk(PreventEquations.TenYearRisk(PreventOutcome.HeartFailure, inputs), 10) * outside * _cvFrailty;
+                _cvdMonths = 2;
+                _cvdKey = cvdKey;
             }
 
-            var ascvd = _pceHazard;
-            ascvd *= _age < 40 ? Math.Exp(0.09 * (_age - 40)) : _age > 79 ? Math.Exp(0.05 * (_age - 79)) : 1;
+            var ascvd = _ascvdHazard;
             ascvd *= _smoking == 1 && _quitAt is { } quit && Years(quit, when) < 2 ? 1.3 : 1;
             ascvd *= _mi || _stroke ? 2.0 : 1;
-            ascvd *= _egfr < 30 ? 2.0 : _egfr < 45 ? 1.5 : _egfr < 60 ? 1.2 : 1;
             ascvd *= LogAcr >= Math.Log(30) ? 1.4 : 1;
             ascvd *= _depressed ? 1.3 : 1;
-            ascvd *= Math.Pow(0.78, _ldl - Ldl);
-            ascvd *= Math.Pow(0.80, (_sbp - Sbp) / 10);
             ascvd *= (_mi || _stroke) && On(Drug.Aspirin) ? 0.81 : 1;
             var strokeShare = _female ? 0.45 : 0.35;
             var strokeHazard = ascvd * strokeShare * (_af ? 4.0 * (On(Drug.Apixaban) ? 0.36 : 1) : 1);
@@ -490,8 +518,7 @@ internal sealed class CohortSimulator(CohortOptions options)
 
             if (!_hf)
             {
-                var h = 0.004 * Math.Exp(0.065 * (_age - 75)) * (_sbp >= 140 ? 1.8 : 1) * (_t2d ? 2.0 : 1) * (_mi ? 3.0 : 1)
-                    * (Bmi >= 30 ? 1.6 : 1) * (_af ? 2.0 : 1) * (_egfr < 60 ? 1.5 : 1) * (On(Drug.Empagliflozin) ? 0.69 : 1);
+                var h = _hfHazard * (_mi ? 3.0 : 1) * (_af ? 2.0 : 1) * (On(Drug.Empagliflozin) ? 0.69 : 1);
                 if (rng.Chance(P(h)))
                 {
                     _hf = true;
@@ -687,7 +714,7 @@ internal sealed class CohortSimulator(CohortOptions options)
             double? egfr = null;
             if (rng.Chance(t2dDx || htnDx || ckdDx || BpDrugs() > 0 || Prescribed(Drug.Metformin) ? 0.7 : _age >= 60 ? 0.4 : 0.2))
             {
-                var creatinine = Math.Round(RiskEquations.CreatinineForEgfr(_egfr, _age, _female) * (1 + rng.Normal(0, 0.05)), 2);
+                var creatinine = Math.Round(RiskEquations.CreatinineForEgfr(_egfr, _age, _female) * (1 + rng.Normal(0, 0.08)), 2);
                 creatinine = Math.Max(0.3, creatinine);
                 egfr = Math.Round(Math.Min(RiskEquations.CkdEpi2021(creatinine, _age, _female), 180));
                 Observe(ObsKind.Creatinine, encounter, labsAt, creatinine, 0, errorRate);

@@ -52,6 +52,9 @@ internal sealed class SyntheticRandom
 
     public double Normal(double mean, double sd) => mean + (sd * Normal());
 
+    /// <summary>A log-normal draw with mean one: e^(σZ − σ²/2), Z standard normal.</summary>
+    public double LogNormalMeanOne(double sigma) => Math.Exp((sigma * Normal()) - (sigma * sigma / 2));
+
     public double Exponential(double mean) => -mean * Math.Log(1.0 - Uniform());
 
     /// <summary>Gamma(shape, scale) by Marsaglia–Tsang (shape ≥ 1) with the shape &lt; 1 boost.</summary>
