@@ -147,7 +147,7 @@ public sealed class ModelLacksTests
         // A result's age is a gap only past a year; a recent one is part of its analyte's reason, never a reason itself.
         Assert.All(prediction.Lacks.Select(l => System.Text.RegularExpressions.Regex.Match(l, @"(\d+) days ago")).Where(m => m.Success),
             m => Assert.True(int.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) > 365, m.Value));
-        Assert.Contains("HDL cholesterol: not recorded", prediction.Lacks);
+        Assert.Contains("Triglycerides: not recorded", prediction.Lacks);
         Assert.False(prediction.ByReference);
         Assert.True(prediction.Synthetic);
         Assert.Equal(At.AddDays(-30), prediction.AsOf);

@@ -48,7 +48,9 @@ public sealed class RetrainCohort : IAsyncLifetime
 [Collection(SequentialServers.Name)]
 public sealed class RetrainTests(RetrainCohort cohort) : IClassFixture<RetrainCohort>, IDisposable
 {
-    private const string Outcome = "t2d-5y";
+    // The kidney outcome: on 3,000 generated patients it has events enough for a stable held-out calibration slope
+    // (the diabetes outcome's, at 5 % incidence, wanders outside the gate's 0.8–1.2 on a set this small).
+    private const string Outcome = "ckd-5y";
     private readonly DirectoryInfo _registry = Directory.CreateTempSubdirectory("healthrec-registry-");
 
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
@@ -78,7 +80,7 @@ public sealed class RetrainTests(RetrainCohort cohort) : IClassFixture<RetrainCo
         return settings;
     }
 
-    // The default registry, with a champion for t2d-5y trained on the cohort's labels shuffled: a model that knows nothing.
+    // The default registry, with a champion for the outcome trained on the cohort's labels shuffled: a model that knows nothing.
     private string InstallNoiseChampion()
     {
         foreach (var file in Directory.GetFiles(Path.Combine(TestServices.RepositoryRoot, "models"), "*", SearchOption.AllDirectories))
@@ -133,8 +135,8 @@ public sealed class RetrainTests(RetrainCohort cohort) : IClassFixture<RetrainCo
         {
             var catalog = server.Services.GetRequiredService<ModelCatalog>();
             Assert.Equal(noise, catalog.Current.Predictors[Outcome].Manifest.Version);
-            var record = cohort.Records[0];
             var at = DateTimeOffset.Parse("2024-06-30T00:00:00Z", System.Globalization.CultureInfo.InvariantCulture);
+            var record = cohort.Records.First(r => catalog.Current.Predictors[Outcome].Predict(r, at) is not null);
 
             // Requests keep coming while the job trains and promotes; none may fail.
             using var stop = new CancellationTokenSource();
