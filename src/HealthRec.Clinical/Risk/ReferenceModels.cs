@@ -69,18 +69,18 @@ public sealed record ReferenceModel(
         var read = new List<string>();
         DateTimeOffset? asOf = null;
         var ci = CultureInfo.InvariantCulture;
-        if (record.Unavailable.TryGetValue("Observation", out var why))
+        if (Safety.PatientReadings.ObservationsUnavailable(record) is { } unavailable)
         {
-            lacks.Add($"observations could not be read ({why})");
+            lacks.Add(unavailable);
         }
 
         double? Input(string analyte, string title, bool required)
         {
             var window = WindowDays[analyte];
             var last = record.LatestOf(analyte, at, finalOnly: true);
-            if (record.NewerUnread(at, last?.At, null, analyte) is { } unread)
+            if (Safety.PatientReadings.NewerUnreadable(record, at, last?.At, analyte, title) is { } unread)
             {
-                lacks.Add($"a newer {title} could not be read: {unread.Why}");
+                lacks.Add(unread);
             }
 
             if (last is not { } value || (at - value.At).TotalDays > 2 * window)

@@ -14,10 +14,21 @@ public sealed record Reading(double? Value, string Text)
     public static Reading Unknown(string why) => new(null, why);
 }
 
-/// <summary>The values HealthRec's medication-safety rules read from a patient's record at a date.</summary>
+/// <summary>The values HealthRec's medication-safety rules and risk estimates read from a patient's record at a date.</summary>
 public static class PatientReadings
 {
     private static readonly CultureInfo Ci = CultureInfo.InvariantCulture;
+
+    /// <summary>"Observations could not be read (why)" when the source's observations were unavailable, else null: what an estimate lacks.</summary>
+    public static string? ObservationsUnavailable(PatientRecord record) =>
+        record.Unavailable.TryGetValue("Observation", out var why) ? $"observations could not be read ({why})" : null;
+
+    /// <summary>
+    /// A result of <paramref name="analyte"/> newer than the last readable one (at <paramref name="readableAt"/>) that the
+    /// record holds but could not read, worded as what an estimate lacks; null when there is none.
+    /// </summary>
+    public static string? NewerUnreadable(PatientRecord record, DateTimeOffset at, DateTimeOffset? readableAt, string analyte, string title) =>
+        record.NewerUnread(at, readableAt, null, analyte) is { } unread ? $"a newer {title} could not be read: {unread.Why}" : null;
 
     /// <summary>How long a pregnancy recorded on the problem list (or a pregnancy status) is taken to last at most.</summary>
     public const int PregnancyDays = 300;

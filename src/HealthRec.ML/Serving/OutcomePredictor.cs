@@ -3,6 +3,7 @@ using HealthRec.Clinical.Features;
 using HealthRec.Clinical.Outcomes;
 using HealthRec.Clinical.Records;
 using HealthRec.Clinical.Risk;
+using HealthRec.Clinical.Safety;
 using HealthRec.Clinical.Terminology;
 using HealthRec.ML.Registry;
 using HealthRec.ML.Training;
@@ -251,16 +252,16 @@ public sealed class OutcomePredictor : IDisposable
     // than the last readable one: the estimate did not see them, and says so rather than read the gap as "not recorded".
     private IEnumerable<string> Unreadable(PatientRecord record, DateTimeOffset at)
     {
-        if (record.Unavailable.TryGetValue("Observation", out var why))
+        if (PatientReadings.ObservationsUnavailable(record) is { } unavailable)
         {
-            yield return $"observations could not be read ({why})";
+            yield return unavailable;
         }
 
-        foreach (var analyte in record.Unread.Select(f => f.Subject).Distinct(StringComparer.Ordinal).Where(a => _wording.AnalyteTitle(a) is not null))
+        foreach (var analyte in record.Unread.Select(f => f.Subject).Distinct(StringComparer.Ordinal))
         {
-            if (record.NewerUnread(at, record.LatestOf(analyte, at)?.At, null, analyte) is { } unread)
+            if (_wording.AnalyteTitle(analyte) is { } title && PatientReadings.NewerUnreadable(record, at, record.LatestOf(analyte, at)?.At, analyte, title) is { } unread)
             {
-                yield return $"a newer {_wording.AnalyteTitle(analyte)} could not be read: {unread.Why}";
+                yield return unread;
             }
         }
     }
