@@ -155,22 +155,28 @@ public sealed class OutcomePredictor : IDisposable
     /// Why no estimate is given for a patient in the outcome's population (the reference equation answers and an input
     /// is missing or outside its valid range), or null when one is given or the patient is outside the population.
     /// </summary>
-    public ReferenceEstimate? NotEstimated(PatientRecord record, DateTimeOffset at) =>
-        ReferenceAnswers && Applies(record, at) && Reference!.Evaluate(record, at) is { Estimate: null } none ? none : null;
+    public ReferenceEstimate? NotEstimated(PatientRecord record, DateTimeOffset at) => ReferenceAnswers ? Assess(record, at, null).NotEstimated : null;
 
     /// <summary>As <see cref="Predict(PatientRecord, DateTimeOffset)"/>, reusing the patient's feature vector at <paramref name="at"/> when the caller has it.</summary>
-    public RiskPrediction? Predict(PatientRecord record, DateTimeOffset at, float[]? featuresAt)
+    public RiskPrediction? Predict(PatientRecord record, DateTimeOffset at, float[]? featuresAt) => Assess(record, at, featuresAt).Prediction;
+
+    /// <summary>
+    /// <see cref="Predict(PatientRecord, DateTimeOffset, float[])"/> and <see cref="NotEstimated"/> from one evaluation: the
+    /// estimate, or — for a patient in the population to whom the answering equation gives no number — why; both null
+    /// outside the population.
+    /// </summary>
+    public (RiskPrediction? Prediction, ReferenceEstimate? NotEstimated) Assess(PatientRecord record, DateTimeOffset at, float[]? featuresAt)
     {
         if (!Applies(record, at))
         {
-            return null;
+            return (null, null);
         }
 
         var manifest = _model.Manifest;
         var reference = Reference?.Evaluate(record, at);
         if (ReferenceAnswers)
         {
-            return reference!.Estimate is { } risk ? FromReference(reference, risk) : null;
+            return reference!.Estimate is { } risk ? (FromReference(reference, risk), null) : (null, reference);
         }
 
         var features = featuresAt ?? _featurizer.Featurize(record, at);
@@ -197,14 +203,14 @@ public sealed class OutcomePredictor : IDisposable
             .DistinctBy(f => f.Text, StringComparer.Ordinal)
             .Take(TopFactors)
             .ToList();
-        return new RiskPrediction(Definition.Id, Definition.Title, manifest.Version, Definition.Kind, estimate,
+        return (new RiskPrediction(Definition.Id, Definition.Title, manifest.Version, Definition.Kind, estimate,
             binary ? Definition.BandOf(estimate, manifest.Threshold) : null, binary ? manifest.Threshold : null, factors, manifest.Validation)
         {
             Reference = reference,
             Lacks = lacks,
             AsOf = LastInput(record, at),
             Synthetic = manifest.Provenance.Synthetic,
-        };
+        }, null);
     }
 
     /// <summary>The threshold a reference equation's estimate is judged against (<see cref="OutcomeDefinition.DecisionThreshold"/>).</summary>

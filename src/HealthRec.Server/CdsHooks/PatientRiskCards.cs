@@ -62,7 +62,8 @@ internal sealed class PatientRiskCards(OutcomeLabels labels)
             return HookAnswer.None;
         }
 
-        var (features, predictions) = models.Estimate(record, at);
+        var estimates = models.Estimate(record, at);
+        var (features, predictions) = estimates;
         var snapshot = PatientSnapshot.From(record, at, features, models.Featurizer, predictions);
         var recommendations = models.Recommender.Recommend(snapshot, MaxSuggestions);
 
@@ -84,7 +85,7 @@ internal sealed class PatientRiskCards(OutcomeLabels labels)
 
         // An outcome whose answering equation can give no number for a patient in its population says why, last.
         var unestimated = new List<(CdsCard Card, CdsCardRecord Record)>();
-        foreach (var (predictor, none) in models.NotEstimated(record, at, predictions))
+        foreach (var (predictor, none) in estimates.NotEstimated)
         {
             var card = NotEstimatedCard(none, predictor, context, at);
             unestimated.Add((card, new CdsCardRecord(card.Uuid, "risk", predictor.Definition.Id, Indicator.Info, card.Summary, [])));

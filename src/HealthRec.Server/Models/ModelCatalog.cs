@@ -53,6 +53,17 @@ public sealed class ClinicalSchema(IOptions<ModelOptions> options, IHostEnvironm
 /// are disposed when the last hold goes, so a request or a job that leased it keeps predicting through a swap, however long
 /// it takes (a chunk writing back to a slow FHIR server, an evaluation running over a promotion).
 /// </summary>
+/// <summary>
+/// A patient's features at a date, every applicable model's estimate from them (in outcome order), and the outcomes the
+/// patient is at risk of to which the answering equation gives no number, with why: what a card or a panel says
+/// instead of silence.
+/// </summary>
+public sealed record PatientEstimates(float[] Features, List<RiskPrediction> Predictions,
+    List<(OutcomePredictor Predictor, Clinical.Risk.ReferenceEstimate Why)> NotEstimated)
+{
+    public void Deconstruct(out float[] features, out List<RiskPrediction> predictions) => (features, predictions) = (Features, Predictions);
+}
+
 public sealed class ServingModels(ImmutableDictionary<string, OutcomePredictor> predictors, HybridRanker? ranker, Recommender recommender, Featurizer featurizer)
 {
     private int _holds = 1;
@@ -74,26 +85,29 @@ public sealed class ServingModels(ImmutableDictionary<string, OutcomePredictor> 
         .Select(p => (p.Definition.Id, p.AnsweringVersion)).Append(("recommender", Ranker?.Manifest.Version ?? "content-only"));
 
     /// <summary>
-    /// The record's features at <paramref name="at"/> and every applicable model's estimate from them, in outcome order:
-    /// what the cards, the patient view and population scoring all start from.
+    /// The record's features at <paramref name="at"/>, every applicable model's estimate from them and why an answering
+    /// equation gives none, in one pass: what the cards, the patient view and population scoring all start from.
     /// </summary>
-    public (float[] Features, List<RiskPrediction> Predictions) Estimate(Clinical.Records.PatientRecord record, DateTimeOffset at)
+    public PatientEstimates Estimate(Clinical.Records.PatientRecord record, DateTimeOffset at)
     {
         var features = Featurizer.Featurize(record, at);
-        return (features, [.. Predictors.Values.OrderBy(p => p.Definition.Id, StringComparer.Ordinal).Select(p => p.Predict(record, at, features)).OfType<RiskPrediction>()]);
-    }
+        var predictions = new List<RiskPrediction>();
+        var notEstimated = new List<(OutcomePredictor Predictor, Clinical.Risk.ReferenceEstimate Why)>();
+        foreach (var predictor in Predictors.Values.OrderBy(p => p.Definition.Id, StringComparer.Ordinal))
+        {
+            var (prediction, why) = predictor.Assess(record, at, features);
+            if (prediction is not null)
+            {
+                predictions.Add(prediction);
+            }
+            else if (why is not null)
+            {
+                notEstimated.Add((predictor, why));
+            }
+        }
 
-    /// <summary>
-    /// The outcomes the patient is at risk of to which the answering equation gives no number, with why — those not
-    /// among <paramref name="predictions"/> (from <see cref="Estimate"/>): what a card or a panel says instead of silence.
-    /// </summary>
-    public IEnumerable<(OutcomePredictor Predictor, Clinical.Risk.ReferenceEstimate Why)> NotEstimated(Clinical.Records.PatientRecord record, DateTimeOffset at,
-        IReadOnlyList<RiskPrediction> predictions) =>
-        Predictors.Values.OrderBy(p => p.Definition.Id, StringComparer.Ordinal)
-            .Where(p => predictions.All(x => x.Outcome != p.Definition.Id))
-            .Select(p => (Predictor: p, Why: p.NotEstimated(record, at)))
-            .Where(x => x.Why is not null)
-            .Select(x => (x.Predictor, x.Why!));
+        return new PatientEstimates(features, predictions, notEstimated);
+    }
 
     /// <summary>Whether its engines are gone (every hold released).</summary>
     public bool IsDisposed => Volatile.Read(ref _holds) == 0;

@@ -113,7 +113,8 @@ internal sealed class PatientViewBuilder(OutcomeLabels labels)
         WhatIfResult? whatIfResult = null;
         if (scorable)
         {
-            var (features, predictions) = models.Estimate(record, at);
+            var estimates = models.Estimate(record, at);
+            var (features, predictions) = estimates;
             var before = models.Estimate(record, at.AddYears(-1)).Predictions.ToDictionary(p => p.Outcome, StringComparer.Ordinal);
             foreach (var prediction in predictions)
             {
@@ -133,7 +134,7 @@ internal sealed class PatientViewBuilder(OutcomeLabels labels)
                 });
             }
 
-            notEstimated.AddRange(models.NotEstimated(record, at, predictions).Select(x =>
+            notEstimated.AddRange(estimates.NotEstimated.Select(x =>
                 new NotEstimatedPanel(x.Predictor.Definition.Id, labels.Label(x.Predictor.Definition), x.Why.Model.Name, x.Why.NotGiven, x.Why.Lacks)));
 
             var set = models.Recommender.Recommend(PatientSnapshot.From(record, at, features, models.Featurizer, predictions), Suggestions);
