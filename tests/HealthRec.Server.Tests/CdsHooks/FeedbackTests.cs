@@ -38,7 +38,7 @@ public sealed class FeedbackTests(CdsServer fixture) : IClassFixture<CdsServer>
     {
         var patient = PatientFixture.HighRisk();
         var cards = await CardsForAsync(patient);
-        var recommendation = cards.Single(c => (string)c!["source"]!["topic"]!["code"]! == "recommendations")!;
+        var recommendation = Cds.Card(cards, "recommendations");
         var risk = cards.First(c => ((string)c!["source"]!["topic"]!["code"]!).StartsWith("risk-", StringComparison.Ordinal))!;
         var suggestion = (string)recommendation["suggestions"]![0]!["uuid"]!;
         var overridden = new JsonObject
@@ -83,7 +83,7 @@ public sealed class FeedbackTests(CdsServer fixture) : IClassFixture<CdsServer>
     public async Task GivenAnUnknownCardBesideAKnownOne_WhenSent_Then422NamesItAndNothingOfTheCallIsStored()
     {
         var cards = await CardsForAsync(PatientFixture.HighRisk());
-        var recommendation = cards.Single(c => (string)c!["source"]!["topic"]!["code"]! == "recommendations")!;
+        var recommendation = Cds.Card(cards, "recommendations");
         var good = Accepted((string)recommendation["uuid"]!, (string)recommendation["suggestions"]![0]!["uuid"]!);
         var unknown = Guid.NewGuid().ToString();
 

@@ -109,7 +109,7 @@ public sealed class MedicationSafetyTests(CdsServer fixture) : IClassFixture<Cds
 
         Assert.True(status == 200, text);
         CardRules.AssertValidResponse(body);
-        var card = Assert.Single(Cds.Cards(body), c => (string)c!["source"]!["topic"]!["code"]! == "recommendations")!;
+        var card = Cds.Card(Cds.Cards(body), "recommendations");
         Assert.Contains("Not offered: **Start metformin** — safety not established: kidney function (eGFR) not checked for metformin hydrochloride 500 MG Oral Tablet: no eGFR or serum creatinine recorded",
             (string)card["detail"]!, StringComparison.Ordinal);
         Assert.DoesNotContain(card["suggestions"]?.AsArray() ?? [], s => ((string)s!["label"]!).Contains("metformin", StringComparison.OrdinalIgnoreCase));

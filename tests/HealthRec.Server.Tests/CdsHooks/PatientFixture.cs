@@ -377,6 +377,12 @@ internal static class Cds
 
     public static JsonArray Cards(JsonNode? body) => body?["cards"]?.AsArray() ?? throw new InvalidOperationException("no cards array");
 
+    /// <summary>The one card among <paramref name="cards"/> on <paramref name="topic"/> (its <c>source.topic.code</c>).</summary>
+    public static JsonNode Card(JsonArray cards, string topic) => Assert.Single(cards, c => Topic(c) == topic)!;
+
+    /// <summary>A card's topic code (<c>source.topic.code</c>), or null.</summary>
+    public static string? Topic(JsonNode? card) => (string?)card?["source"]?["topic"]?["code"];
+
     /// <summary>The cards as a clinician sees them, for comparing two answers: summary, indicator, suggestion labels, detail.</summary>
     public static List<string> Seen(JsonNode? body) =>
         [.. Cards(body).Select(c => $"{c!["summary"]} | {c["indicator"]} | {string.Join(" / ", c["suggestions"]?.AsArray().Select(s => (string)s!["label"]!) ?? [])} | {c["detail"]}")];

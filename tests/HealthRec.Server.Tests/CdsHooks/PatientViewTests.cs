@@ -108,7 +108,7 @@ public sealed class PatientViewTests(CdsServer fixture) : IClassFixture<CdsServe
         CardRules.AssertValidResponse(body);
         var cards = Cds.Cards(body);
         Assert.InRange(cards.Count, 2, 3);
-        var ascvd = cards.Single(c => (string)c!["source"]!["topic"]!["code"]! == "risk-ascvd-10y")!;
+        var ascvd = Cds.Card(cards, "risk-ascvd-10y");
         // No model has beaten PREVENT at the promotion gate: the validated equation answers, with its own terms as reasons.
         // By hand: a 66-year-old man, total cholesterol 248 and HDL 36 mg/dL, systolic 162 mmHg untreated, eGFR 58,
         // diabetes, smoking, no statin.
@@ -131,7 +131,7 @@ public sealed class PatientViewTests(CdsServer fixture) : IClassFixture<CdsServe
         Assert.Matches(@"\n- .+ \((raises|lowers) the risk\)\n", detail);
         Assert.EndsWith("/models/ascvd-10y", (string)ascvd["source"]!["url"]!, StringComparison.Ordinal);
 
-        var recommendations = cards.Single(c => (string)c!["source"]!["topic"]!["code"]! == "recommendations")!;
+        var recommendations = Cds.Card(cards, "recommendations");
         Assert.Equal("any", (string)recommendations["selectionBehavior"]!);
         var suggestions = recommendations["suggestions"]!.AsArray();
         Assert.InRange(suggestions.Count, 1, 3);
@@ -212,7 +212,7 @@ public sealed class PatientViewTests(CdsServer fixture) : IClassFixture<CdsServe
 
         Assert.True(status == 200, text);
         CardRules.AssertValidResponse(body);
-        var ascvd = Cds.Cards(body).Single(c => (string)c!["source"]!["topic"]!["code"]! == "risk-ascvd-10y")!;
+        var ascvd = Cds.Card(Cds.Cards(body), "risk-ascvd-10y");
         Assert.StartsWith("10-year ASCVD risk: not estimated (total cholesterol 340 mg/dL is outside 130–320 mg/dL", (string)ascvd["summary"]!, StringComparison.Ordinal);
         Assert.Equal("info", (string)ascvd["indicator"]!);
         var detail = (string)ascvd["detail"]!;
@@ -233,7 +233,7 @@ public sealed class PatientViewTests(CdsServer fixture) : IClassFixture<CdsServe
         var (status, body, text) = await Cds.PatientViewAsync(Client, patient.Call(prefetch: patient.Prefetch()), Ct);
 
         Assert.True(status == 200, text);
-        var detail = (string)Cds.Cards(body).Single(c => (string)c!["source"]!["topic"]!["code"]! == "risk-ascvd-10y")!["detail"]!;
+        var detail = (string)Cds.Card(Cds.Cards(body), "risk-ascvd-10y")["detail"]!;
         var read = detail[detail.IndexOf("How its inputs were read:", StringComparison.Ordinal)..];
         Assert.Contains(expected, read, StringComparison.Ordinal);
         Assert.Contains(egfrUnit is null ? "computed by HealthRec from serum creatinine 1.1 mg/dL with the CKD-EPI 2021 equation" : "the two differ by body surface area/1.73", read, StringComparison.Ordinal);
@@ -250,7 +250,7 @@ public sealed class PatientViewTests(CdsServer fixture) : IClassFixture<CdsServe
         var (status, body, text) = await Cds.PatientViewAsync(Client, patient.Call(prefetch: patient.Prefetch()), Ct);
 
         Assert.True(status == 200, text);
-        var ascvd = Cds.Cards(body).Single(c => (string)c!["source"]!["topic"]!["code"]! == "risk-ascvd-10y")!;
+        var ascvd = Cds.Card(Cds.Cards(body), "risk-ascvd-10y");
         Assert.Matches(@"^10-year ASCVD risk \d+(\.\d)?% \((intermediate|high)\)$", (string)ascvd["summary"]!);
         var detail = (string)ascvd["detail"]!;
         var lacks = detail[detail.IndexOf("What this estimate lacks:", StringComparison.Ordinal)..];

@@ -90,7 +90,7 @@ public sealed partial class SyntheaSafetyTests(CdsServer fixture) : IClassFixtur
 
             Assert.True(status == 200, $"{Path.GetFileName(file)}: {text}");
             CardRules.AssertValidResponse(body);
-            var card = Cds.Cards(body).SingleOrDefault(c => (string)c!["source"]!["topic"]!["code"]! == "risk-ascvd-10y");
+            var card = Cds.Cards(body).SingleOrDefault(c => Cds.Topic(c) == "risk-ascvd-10y");
             if (card is null)
             {
                 continue;
