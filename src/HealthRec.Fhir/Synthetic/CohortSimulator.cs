@@ -476,16 +476,16 @@ internal sealed class CohortSimulator(CohortOptions options)
             // Hard ASCVD and heart failure: the PREVENT equations on the current levels and treatments, as a clinician
             // measuring today would enter them (so that treatment lowers risk as the equations say it does). Their
             // inputs move slowly: evaluated every third month, and whenever smoking, diabetes or a prescription changes.
-            var cvdKey = (_smoking == 2, _t2d, PrescribedBpDrugs(), PrescribedStatin());
+            var cvdKey = (Smoker: _smoking == 2, Diabetic: _t2d, BpDrugs: PrescribedBpDrugs(), Statin: PrescribedStatin());
             if (_cvdMonths-- <= 0 || cvdKey != _cvdKey)
             {
                 var hdl = _hdl * 38.67;
-                var tc = ((Ldl + _hdl + (Math.Exp(_logTg) / 2.2)) * 38.67);
+                var tc = (Ldl + _hdl + (Math.Exp(_logTg) / 2.2)) * 38.67;
                 // A 10-year risk already spans ten years of ageing: the hazard at age a is the one the equation implies at
                 // a − 5, so that the hazards summed over the next ten years give the equation's risk at a.
                 var age = _age - 5;
                 var inputs = new PreventInputs(_female, Math.Clamp(age, PreventEquations.MinAge, PreventEquations.MaxAge), tc, hdl, Sbp,
-                    Bmi, Math.Clamp(_egfr, 15, 140), cvdKey.Item3 > 0, cvdKey.Item4, _smoking == 2, _t2d);
+                    Bmi, Math.Clamp(_egfr, 15, 140), cvdKey.BpDrugs > 0, cvdKey.Statin, cvdKey.Smoker, cvdKey.Diabetic);
                 var outside = age < PreventEquations.MinAge ? Math.Exp(0.09 * (age - PreventEquations.MinAge))
                     : age > PreventEquations.MaxAge ? Math.Exp(0.05 * (age - PreventEquations.MaxAge)) : 1;
                 _ascvdHazard = RiskEquations.HazardFromRisk(PreventEquations.TenYearRisk(PreventOutcome.Ascvd, inputs), 10) * outside * _cvFrailty;
