@@ -32,6 +32,12 @@ public sealed class CatalogTests
     {
         private readonly PatientRecordBuilder _builder = new("p") { BirthDate = new DateOnly(1964, 1, 1), Sex = Sex.Female, HasDemographics = true };
 
+        public Patient BornOn(DateOnly birthDate)
+        {
+            _builder.BirthDate = birthDate;
+            return this;
+        }
+
         public Patient With(string analyte, double value, int daysAgo = 30)
         {
             _builder.Add(analyte, new Measurement(At.AddDays(-daysAgo), value, false));

@@ -92,6 +92,23 @@ public sealed class RecommenderTests(TrainedRecommenderCohort cohort) : IClassFi
     [Theory]
     [InlineData(false)]
     [InlineData(true)]
+    public void GivenAChildWithFactsThatGiveAnAdultSuggestions_WhenRecommended_ThenNoneIsMadeAndTheSetSaysWhy(bool hybrid)
+    {
+        // Adult thresholds (LDL, blood pressure, BMI, smoking) would fire for this 10-year-old; the catalog is adult guidance.
+        static CatalogTests.Patient Facts(CatalogTests.Patient p) => p.With("ldl", 200).With("sbp", 150).With("bmi", 31).With("smoking_status", 2).With("hba1c", 6.0);
+        var adult = Recommender(hybrid: hybrid).Recommend(Facts(new CatalogTests.Patient()).Record(), At, top: 30);
+        var child = Recommender(hybrid: hybrid).Recommend(Facts(new CatalogTests.Patient().BornOn(new DateOnly(2012, 1, 1))).Record(), At, top: 30);
+
+        Assert.NotEmpty(adult.Recommendations);
+        Assert.Null(adult.NotForPatient);
+        Assert.Empty(child.Recommendations);
+        Assert.Empty(child.Excluded);
+        Assert.Equal("HealthRec's suggestions follow adult guidelines (18 and over) and this patient is 10: none are made", child.NotForPatient);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
     public void GivenPatientsOfTheCohort_WhenRecommended_ThenEverySuggestionHasReasonsAndEvidenceAndTheListsAreDeterministic(bool hybrid)
     {
         var recommender = Recommender(hybrid: hybrid);

@@ -89,6 +89,18 @@ public sealed class InterventionCatalog(ImmutableArray<Intervention> items, Safe
 
     public Safety.MedicationSafety? Safety { get; } = safety;
 
+    /// <summary>
+    /// The youngest age the catalog is for: every item's indication, effect and evidence come from adult guidelines and
+    /// trials (blood-pressure thresholds, statin and metformin indications), none of which apply to children.
+    /// </summary>
+    public const int MinimumAge = 18;
+
+    /// <summary>Why the catalog makes no suggestion for a patient of <paramref name="age"/> years, or null when it is for them.</summary>
+    public static string? NotFor(double? age) => age < MinimumAge
+        ? string.Create(System.Globalization.CultureInfo.InvariantCulture,
+            $"HealthRec's suggestions follow adult guidelines ({MinimumAge} and over) and this patient is {Math.Floor(age.Value):0}: none are made")
+        : null;
+
     /// <summary>The same items, checked with a medication-safety knowledge base.</summary>
     public InterventionCatalog WithSafety(Safety.MedicationSafety medicationSafety) => new(Items, medicationSafety);
 

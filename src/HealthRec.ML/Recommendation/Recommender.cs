@@ -43,6 +43,9 @@ public sealed record Recommendation(
 /// <summary>The suggestions for one patient, and what was left out by the hard filters, with why.</summary>
 public sealed record RecommendationSet(string PatientId, DateTimeOffset At, IReadOnlyList<Recommendation> Recommendations, IReadOnlyList<Exclusion> Excluded)
 {
+    /// <summary>Why no suggestion is made for this patient at all (a child, for an adult catalog), or null.</summary>
+    public string? NotForPatient { get; init; }
+
     /// <summary>What ordered the list: "hybrid (recommender v3)" or "content".</summary>
     public string Ranking { get; init; } = "content";
 
@@ -61,7 +64,8 @@ public sealed record RecommendationSet(string PatientId, DateTimeOffset At, IRea
 /// lifestyle, screening and referral items keep their content-based places. With the hybrid, a medicine whose indication
 /// does not hold but which at least <see cref="HybridRanker.ConsiderSupport"/> of the 25 most similar patients were
 /// started on is offered after every indicated item, marked as not indicated and saying why it is there (a guideline's
-/// borderline zone, such as a 10-year ASCVD risk just under 7.5 %, is where this happens). Then the hard filters (contraindication,
+/// borderline zone, such as a 10-year ASCVD risk just under 7.5 %, is where this happens). A patient younger than the
+/// catalog's <see cref="InterventionCatalog.MinimumAge"/> gets no suggestion at all, and the set says why. Then the hard filters (contraindication,
 /// already taking, done recently: rules, applied last and never overridden by any score), and one item per group.
 /// Deterministic.
 /// </summary>
@@ -74,6 +78,11 @@ public sealed class Recommender(InterventionCatalog catalog, Featurizer featuriz
 
     public RecommendationSet Recommend(PatientSnapshot patient, int top = 5)
     {
+        if (InterventionCatalog.NotFor(patient.Record.AgeAt(patient.At)) is { } notFor)
+        {
+            return new RecommendationSet(patient.Record.PatientId, patient.At, [], []) { NotForPatient = notFor };
+        }
+
         var evidence = hybrid?.Neighbours.Score(patient.Features);
         var candidates = new List<Recommendation>();
         var screened = new Dictionary<string, Exclusion?>(StringComparer.Ordinal);

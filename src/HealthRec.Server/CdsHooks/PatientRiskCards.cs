@@ -93,7 +93,8 @@ internal sealed class PatientRiskCards(OutcomeLabels labels)
 
         var cards = new List<(CdsCard Card, CdsCardRecord Record, int Order)>();
         // A card also when no suggestion is left but an indicated medicine was held back for its safety: never silence.
-        var recommendationCard = recommendations.Recommendations.Count > 0 || NotOffered(recommendations, models.Recommender.Catalog).Count > 0
+        var recommendationCard = recommendations.NotForPatient is { } notFor ? NotForPatientCard(notFor, predictions.Count == 0, models, context)
+            : recommendations.Recommendations.Count > 0 || NotOffered(recommendations, models.Recommender.Catalog).Count > 0
             ? RecommendationCard(recommendations, predictions, models, record.PatientId, context)
             : default;
         var riskSlots = recommendationCard.Card is null ? MaxCards : MaxCards - 1;
@@ -374,6 +375,24 @@ internal sealed class PatientRiskCards(OutcomeLabels labels)
             Links = [context.AppLink(uuid, "Open HealthRec for the full view")],
         };
         return (card, new CdsCardRecord(uuid, "recommendation", "recommendations", Indicator.Info, card.Summary, stored));
+    }
+
+    // A patient the catalog is not for (a child): one card says so, rather than silence read as "nothing to suggest".
+    private static (CdsCard? Card, CdsCardRecord? Record) NotForPatientCard(string notFor, bool noEstimate, ServingModels models, CardContext context)
+    {
+        var uuid = Guid.NewGuid().ToString();
+        var card = new CdsCard(uuid, Summary($"No suggestions: HealthRec follows adult guidelines ({Clinical.Knowledge.InterventionCatalog.MinimumAge} and over)"),
+            Indicator.Info,
+            new CdsSource(models.Ranker is { } ranker ? $"HealthRec recommender {ranker.Manifest.Version}" : "HealthRec recommender (content-based)")
+            {
+                Url = context.Url("interventions"),
+                Topic = new CdsCoding(CardCodes.TopicSystem, "recommendations", "Recommended next steps"),
+            })
+        {
+            Detail = $"{Markdown(Capitalize(notFor))}." + (noEstimate ? " Its risk models' populations are adults too: no estimate is given for this patient." : ""),
+            Links = [context.AppLink(uuid, "Open HealthRec for the full view")],
+        };
+        return (card, new CdsCardRecord(uuid, "recommendation", "recommendations", Indicator.Info, card.Summary, []));
     }
 
     // Indicated medicines the medication-safety checks held back (a finding, or a check that could not be made), with why.

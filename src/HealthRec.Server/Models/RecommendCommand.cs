@@ -112,7 +112,7 @@ internal static class RecommendCommand
         var ci = CultureInfo.InvariantCulture;
         var text = new StringBuilder();
         text.AppendLine(ci, $"Suggestions for patient {set.PatientId} at {set.At:yyyy-MM-dd} (HealthRec; every benefit is an estimate, its source named).");
-        text.AppendLine(set.OrderedBy);
+        text.AppendLine(set.NotForPatient is { } notFor ? $"{char.ToUpperInvariant(notFor[0])}{notFor[1..]}." : set.OrderedBy);
         foreach (var r in set.Recommendations)
         {
             var i = r.Intervention;
@@ -238,6 +238,7 @@ internal static class RecommendCommand
             ["patient"] = set.PatientId,
             ["at"] = set.At.UtcDateTime,
             ["ranking"] = set.Ranking,
+            ["notForPatient"] = set.NotForPatient,
             ["estimates"] = estimates,
             ["recommendations"] = recommendations,
             ["excluded"] = JsonSerializer.SerializeToNode(set.Excluded, JsonOptions),

@@ -80,6 +80,9 @@ public sealed record PatientView(
     bool TrainedOnSynthetic)
 {
     public IReadOnlyList<NotEstimatedPanel> NotEstimated { get; init; } = [];
+
+    /// <summary>Why no suggestion is made for this patient at all (a child, for an adult catalog), or null.</summary>
+    public string? NoSuggestions { get; init; }
 }
 
 /// <summary>
@@ -110,6 +113,7 @@ internal sealed class PatientViewBuilder(OutcomeLabels labels)
         var risks = new List<RiskPanel>();
         var suggestions = new List<SuggestionView>();
         var notEstimated = new List<NotEstimatedPanel>();
+        string? noSuggestions = null;
         WhatIfResult? whatIfResult = null;
         if (scorable)
         {
@@ -138,6 +142,7 @@ internal sealed class PatientViewBuilder(OutcomeLabels labels)
                 new NotEstimatedPanel(x.Predictor.Definition.Id, labels.Label(x.Predictor.Definition), x.Why.Model.Name, x.Why.NotGiven, x.Why.Lacks)));
 
             var set = models.Recommender.Recommend(PatientSnapshot.From(record, at, features, models.Featurizer, predictions), Suggestions);
+            noSuggestions = set.NotForPatient;
             suggestions.AddRange(set.Recommendations.Select(r => new SuggestionView(r.Intervention.Id, r.Intervention.Title, r.Intervention.Category.ToString().ToLowerInvariant(),
                 r.Benefit?.Text, r.Reasons, r.Cautions, r.Evidence)));
             if (whatIf.Any)
@@ -150,6 +155,7 @@ internal sealed class PatientViewBuilder(OutcomeLabels labels)
             models.Predictors.Values.Any(p => !p.ReferenceAnswers && p.Manifest.Provenance.Synthetic))
         {
             NotEstimated = notEstimated,
+            NoSuggestions = noSuggestions,
         };
     }
 

@@ -202,6 +202,27 @@ public sealed class PatientViewTests(CdsServer fixture) : IClassFixture<CdsServe
     }
 
     [Fact]
+    public async Task GivenAChild_WhenPatientViewIsCalled_ThenOneCardSaysTheSuggestionsAreForAdultsRatherThanSuggestingAdultMedicines()
+    {
+        // Adult thresholds would fire on these values (LDL 200, pressure 150/95, smoking); the catalog is adult guidance.
+        var patient = new PatientFixture("male", 9)
+            .Lab("2089-1", 200, "mg/dL", 30).Lab("2093-3", 280, "mg/dL", 30).Lab("2085-9", 40, "mg/dL", 30)
+            .BloodPressure(150, 95, 30).Smoker(30).Visit(30);
+
+        var (status, body, text) = await Cds.PatientViewAsync(Client, patient.Call(prefetch: patient.Prefetch()), Ct);
+
+        Assert.True(status == 200, text);
+        CardRules.AssertValidResponse(body);
+        var card = Assert.Single(Cds.Cards(body))!;
+        Assert.Equal("recommendations", Cds.Topic(card));
+        Assert.Equal("No suggestions: HealthRec follows adult guidelines (18 and over)", (string)card["summary"]!);
+        Assert.Equal("info", (string)card["indicator"]!);
+        Assert.Null(card["suggestions"]);
+        Assert.Contains("this patient is 9: none are made", (string)card["detail"]!, StringComparison.Ordinal);
+        Assert.Contains("no estimate is given for this patient", (string)card["detail"]!, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task GivenACholesterolOutsidePreventsRange_WhenPatientViewIsCalled_ThenTheCardSaysNotEstimatedAndWhyRatherThanExtrapolating()
     {
         var patient = new PatientFixture("male", 60)

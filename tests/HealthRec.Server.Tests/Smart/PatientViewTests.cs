@@ -139,6 +139,23 @@ public sealed partial class PatientViewTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task GivenAChildOnTheFhirServer_WhenTheirViewIsOpened_ThenThePageSaysSuggestionsAreForAdultsAndSuggestsNothing()
+    {
+        // Values on which an adult would be offered a statin, blood-pressure care and smoking cessation.
+        var child = new PatientFixture("female", 11)
+            .Lab("2089-1", 200, "mg/dL", 30).Lab("2093-3", 280, "mg/dL", 30).Lab("2085-9", 40, "mg/dL", 30)
+            .BloodPressure(150, 95, 30).Smoker(30).Visit(30);
+        await child.LoadAsync(Ct);
+
+        var (status, html) = await GetAsync($"/smart/preview?iss={Uri.EscapeDataString(TestServices.FhirBaseUrl.AbsoluteUri)}&patient={child.Id}");
+
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Empty(Values(html, "data-suggestion"));
+        Assert.Contains("data-no-suggestions>HealthRec's suggestions follow adult guidelines (18 and over) and this patient is 11: none are made.</p>",
+            WebUtility.HtmlDecode(html), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task GivenBadInputAnUnknownPatientOrAServerThatIsDown_WhenTheViewIsOpened_ThenAPageSaysWhatIsWrong()
     {
         var fhir = Uri.EscapeDataString(TestServices.FhirBaseUrl.AbsoluteUri);
