@@ -41,22 +41,22 @@ public sealed record PreventTerm(string Name, double Value, double Contribution,
 public static class PreventEquations
 {
     /// <summary>The 10-year risk (a proportion) of <paramref name="outcome"/>, as the equation gives it for these inputs.</summary>
-    public static double TenYearRisk(PreventOutcome outcome, PreventInputs inputs)
-    {
-        var x = 0.0;
-        foreach (var term in Terms(outcome, inputs))
-        {
-            x += term.Contribution;
-        }
-
-        return 1 / (1 + Math.Exp(-x));
-    }
+    public static double TenYearRisk(PreventOutcome outcome, PreventInputs inputs) => 1 / (1 + Math.Exp(-LinearPredictor(outcome, inputs, null)));
 
     /// <summary>
     /// The linear predictor's terms for this patient (the constant last): the equation's own reasons for its number. Terms
     /// whose value is zero for this patient (an interaction with a treatment not taken, say) are left out.
     /// </summary>
     public static IReadOnlyList<PreventTerm> Terms(PreventOutcome outcome, PreventInputs p)
+    {
+        var terms = new List<PreventTerm>(24);
+        LinearPredictor(outcome, p, terms);
+        return terms;
+    }
+
+    // The linear predictor: the sum of every term, each also added to terms when given (the generator calls this
+    // without, many times a patient, so that nothing is allocated).
+    private static double LinearPredictor(PreventOutcome outcome, PreventInputs p, List<PreventTerm>? terms)
     {
         var c = Coefficients(outcome, p.Female);
         var age = (p.Age - 55) / 10;
@@ -70,12 +70,13 @@ public static class PreventEquations
         var egfrHigh = (Math.Max(p.Egfr, 60) - 90) / -15;
         double bp = p.OnAntihypertensive ? 1 : 0, statin = p.OnStatin ? 1 : 0, smoker = p.Smoker ? 1 : 0, diabetes = p.Diabetic ? 1 : 0;
 
-        var terms = new List<PreventTerm>(24);
+        var sum = 0.0;
         void Add(string name, double beta, double value, string quantity)
         {
             if (beta != 0 && value != 0)
             {
-                terms.Add(new PreventTerm(name, value, beta * value, quantity));
+                sum += beta * value;
+                terms?.Add(new PreventTerm(name, value, beta * value, quantity));
             }
         }
 
@@ -102,7 +103,7 @@ public static class PreventEquations
         Add("age × BMI above 30", c.AgeByBmiHigh, age * bmiHigh, "bmi");
         Add("age × eGFR below 60", c.AgeByEgfrLow, age * egfrLow, "egfr");
         Add("constant", c.Constant, 1, "constant");
-        return terms;
+        return sum;
     }
 
     /// <summary>
