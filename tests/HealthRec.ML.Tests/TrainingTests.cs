@@ -510,6 +510,16 @@ public sealed class PredictionTests(GeneratedCohort cohort) : IClassFixture<Gene
 
         Assert.True(scored > 100, $"only {scored} patients scored");
 
+        // A coded value (smoking status) in its code system's words, never its ordinal; its absence by its title.
+        var wording = new Serving.FeatureWording(featurizer.Schema, Repo.Terminology);
+        var names = featurizer.Names.ToList();
+        var smoking = names.IndexOf("smoking_status");
+        var values = new float[names.Count];
+        Assert.Equal(["Never smoked tobacco", "Ex-smoker", "Smokes tobacco daily"],
+            new[] { 0f, 1f, 2f }.Select(v => { values[smoking] = v; return wording.Describe(smoking, values); }));
+        values[names.IndexOf("smoking_status_missing")] = 1;
+        Assert.Equal("no Tobacco smoking status in the last 5 years", wording.Describe(names.IndexOf("smoking_status_missing"), values));
+
         // A value beyond the highest the model saw in training is read as that bound, and the estimate says so.
         var bmiMax = Evaluation.FeatureReference.Load(folder)!.Features.Single(f => f.Feature == "bmi_last").Max!.Value;
         var (someone, when) = cohort.Records.Take(300).Where(r => r.LastActivity is not null).Select(r => (r, r.LastActivity!.Value))

@@ -42,4 +42,11 @@ public sealed record CodedAnalyte(
     ImmutableArray<string> LoincCodes,
     string System,
     ImmutableDictionary<string, int> ValueByCode,
-    ImmutableHashSet<string> UnknownCodes);
+    ImmutableHashSet<string> UnknownCodes)
+{
+    /// <summary>Each value's words (the first code's display listed for it: "Ex-smoker" for 1), for reasons a clinician reads.</summary>
+    public ImmutableDictionary<int, string> Labels { get; init; } = ImmutableDictionary<int, string>.Empty;
+
+    /// <summary>The title without its parenthesised value key: "Tobacco smoking status".</summary>
+    public string ShortTitle => Title.IndexOf(" (", StringComparison.Ordinal) is > 0 and var cut ? Title[..cut] : Title;
+}

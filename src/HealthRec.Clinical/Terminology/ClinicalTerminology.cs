@@ -253,7 +253,11 @@ public sealed partial class ClinicalTerminology
                 c.GetProperty("values").EnumerateObject()
                     .SelectMany(v => v.Value.EnumerateArray().Select(pair => (Code: pair[0].GetString()!, Value: int.Parse(v.Name, CultureInfo.InvariantCulture))))
                     .ToImmutableDictionary(p => p.Code, p => p.Value, StringComparer.Ordinal),
-                [.. c.GetProperty("unknown").EnumerateArray().Select(pair => pair[0].GetString()!)])).ToImmutableArray();
+                [.. c.GetProperty("unknown").EnumerateArray().Select(pair => pair[0].GetString()!)])
+            {
+                Labels = c.GetProperty("values").EnumerateObject().ToImmutableDictionary(
+                    v => int.Parse(v.Name, CultureInfo.InvariantCulture), v => v.Value.EnumerateArray().First()[1].GetString()!),
+            }).ToImmutableArray();
             var panels = root.GetProperty("panels").EnumerateArray().ToFrozenDictionary(
                 p => p.GetProperty("loinc").GetString()!,
                 p => p.GetProperty("components").EnumerateArray().Select(c => c.GetString()!).ToImmutableArray(),

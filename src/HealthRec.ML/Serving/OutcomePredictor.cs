@@ -305,9 +305,11 @@ internal sealed class FeatureWording
 {
     private static readonly CultureInfo Ci = CultureInfo.InvariantCulture;
     private readonly List<(FeatureDefinition Feature, bool MissingIndicator, Analyte? Analyte)> _columns = [];
+    private readonly Dictionary<string, CodedAnalyte> _coded;
 
     public FeatureWording(FeatureSchema schema, ClinicalTerminology terminology)
     {
+        _coded = terminology.CodedAnalytes.ToDictionary(c => c.Id, StringComparer.Ordinal);
         foreach (var feature in schema.Features)
         {
             var analyte = feature.Analyte is { } id ? terminology.Analytes.FirstOrDefault(a => a.Id == id) : null;
@@ -325,7 +327,7 @@ internal sealed class FeatureWording
         var (feature, missingIndicator, analyte) = _columns[column];
         if (missingIndicator || feature.Kind is FeatureKind.Condition or FeatureKind.Medication or FeatureKind.Sex)
         {
-            var what = missingIndicator ? $"no {analyte?.Title ?? feature.Name} in the last {Window(feature)}"
+            var what = missingIndicator ? $"no {analyte?.Title ?? (feature.Analyte is { } id ? _coded.GetValueOrDefault(id)?.ShortTitle : null) ?? feature.Name} in the last {Window(feature)}"
                 : feature.Kind == FeatureKind.Sex ? feature.Value ?? ""
                 : (feature.Kind == FeatureKind.Medication ? "on " : feature.Ever ? "history of " : "") + Group(feature.Kind == FeatureKind.Medication ? feature.Class : feature.Group);
             return string.Create(Ci, $"{what}: {mean:P0} (overall {overall:P0})");
@@ -374,7 +376,8 @@ internal sealed class FeatureWording
     {
         var (feature, missingIndicator, analyte) = _columns[column];
         var value = values[column];
-        var title = analyte?.Title ?? feature.Analyte ?? feature.Name;
+        var coded = feature.Analyte is { } id ? _coded.GetValueOrDefault(id) : null;
+        var title = analyte?.Title ?? coded?.ShortTitle ?? feature.Analyte ?? feature.Name;
         if (missingIndicator)
         {
             return value >= 0.5 ? $"no {title} in the last {Window(feature)}" : $"{title} measured in the last {Window(feature)}";
@@ -389,6 +392,9 @@ internal sealed class FeatureWording
         {
             FeatureKind.Age => string.Create(Ci, $"age {value:0}"),
             FeatureKind.Sex => value >= 0.5 ? feature.Value ?? "" : $"not {feature.Value}",
+            // A coded value in the code system's own words ("Ex-smoker"), not its ordinal.
+            FeatureKind.Analyte when coded is not null && feature.Aggregation == Aggregation.Last
+                && coded.Labels.TryGetValue((int)Math.Round(value), out var label) => label,
             FeatureKind.Analyte => Analyte(feature, analyte, title, value),
             FeatureKind.Encounters => string.Create(Ci, $"{value:0} visits in the last {Window(feature)}"),
             FeatureKind.Condition when feature.Ever => (value >= 0.5 ? "history of " : "no history of ") + Group(feature.Group),
