@@ -36,6 +36,11 @@ internal sealed class CohortSimulator(CohortOptions options)
     private const double CardiovascularFrailty = 0.2;
     private const double DiabetesFrailty = 0.9;
     private const double KidneyFrailty = 0.8;
+
+    // Short-term movement of kidney function (MODEL.md, "Drift"): its relative SD, and the month-to-month correlation
+    // of a three-month memory.
+    private const double EgfrTransientSd = 0.12;
+    private static readonly double TransientMemory = Math.Exp(-1.0 / 3);
     private static readonly DateTimeOffset SglT2Cardiorenal = new(2016, 6, 1, 0, 0, 0, TimeSpan.Zero);
     private static readonly DateTimeOffset SglT2Ckd = new(2020, 9, 1, 0, 0, 0, TimeSpan.Zero);
 
@@ -134,6 +139,7 @@ internal sealed class CohortSimulator(CohortOptions options)
         private double _dmFrailty;
         private double _kidneyFrailty;
         private double _egfrSlope;
+        private double _egfrTransient;
         private readonly List<ConditionKind> _pendingHistory = [];
         private readonly List<Drug> _pendingHistoryDrugs = [];
         private readonly bool[] _diagnosed = new bool[Enum.GetValues<ConditionKind>().Length];
@@ -184,6 +190,7 @@ internal sealed class CohortSimulator(CohortOptions options)
             _bmi = Math.Clamp(bmiMedian * Math.Exp(rng.Normal(0, 0.19)), 16, 65);
             _smoking = rng.Choose([0.64 - (0.002 * (age - 18)), 0.08 + (0.004 * (age - 18)), _female ? 0.12 : 0.16]);
             Patient.Truth.EverSmoker = _smoking > 0;
+            Patient.Truth.SmokerAtBaseline = _smoking == 2;
             _active = rng.Chance(0.55 - (0.004 * (age - 18)));
             _vegetables = rng.Chance(0.55);
             _familyHistory = rng.Choose([0.60, 0.15, 0.25]);
@@ -394,6 +401,10 @@ internal sealed class CohortSimulator(CohortOptions options)
                 _egfr = Math.Max(4, _egfr - rng.Uniform(5, 25));
             }
             _logAcr += ((0.03 + (_t2d ? 0.12 : 0) + (0.01 * Math.Max(0, Sbp - 130))) * Month) + rng.Normal(0, 0.15 * sqrtMonth);
+            // Kidney function also moves for weeks to months (illness, volume, diet, medicines) and comes back: a relative
+            // deviation with a three-month memory, seen by every creatinine drawn meanwhile.
+            _egfrTransient = (TransientMemory * _egfrTransient) + rng.Normal(0, EgfrTransientSd * Math.Sqrt(1 - (TransientMemory * TransientMemory)));
+
             if (_egfr < 60 && Patient.Truth.CkdOnset is null)
             {
                 Patient.Truth.CkdOnset = monthStart;
@@ -714,7 +725,7 @@ internal sealed class CohortSimulator(CohortOptions options)
             double? egfr = null;
             if (rng.Chance(t2dDx || htnDx || ckdDx || BpDrugs() > 0 || Prescribed(Drug.Metformin) ? 0.7 : _age >= 60 ? 0.4 : 0.2))
             {
-                var creatinine = Math.Round(RiskEquations.CreatinineForEgfr(_egfr, _age, _female) * (1 + rng.Normal(0, 0.08)), 2);
+                var creatinine = Math.Round(RiskEquations.CreatinineForEgfr(_egfr * (1 + _egfrTransient), _age, _female) * (1 + rng.Normal(0, 0.08)), 2);
                 creatinine = Math.Max(0.3, creatinine);
                 egfr = Math.Round(Math.Min(RiskEquations.CkdEpi2021(creatinine, _age, _female), 180));
                 Observe(ObsKind.Creatinine, encounter, labsAt, creatinine, 0, errorRate);

@@ -210,6 +210,9 @@ internal sealed class SimTruth
 
     public bool EverSmoker { get; set; }
 
+    /// <summary>Smoking when the record begins (PREVENT, which drives the cardiovascular hazards, counts current smoking only).</summary>
+    public bool SmokerAtBaseline { get; set; }
+
     public double BaselineBmi { get; set; }
 
     public double BaselineSbp { get; set; }
