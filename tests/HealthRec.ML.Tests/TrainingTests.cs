@@ -25,7 +25,7 @@ public class GeneratedCohort : IAsyncLifetime
     public virtual async ValueTask InitializeAsync()
     {
         var data = Path.Combine(_folder.FullName, "cohort");
-        await new CohortGenerator(new CohortOptions { Patients = 6000, Seed = 42, Years = 13 }).WriteAsync(data, SyntheticFormat.Ndjson, null, "test", default);
+        await new CohortGenerator(new CohortOptions { Patients = 10000, Seed = 42, Years = 13 }).WriteAsync(data, SyntheticFormat.Ndjson, null, "test", default);
         var mapper = new FhirRecordMapper(Repo.Terminology, new UnitNormalizer());
         await foreach (var record in RecordReader.ReadAsync(new NdjsonSource(data), mapper, new IngestionReport(), default))
         {
@@ -58,25 +58,34 @@ public sealed class TrainingTests(GeneratedCohort cohort) : IClassFixture<Genera
         return (new OutcomeTrainer(featurizer, seed).Train(Outcome(id), examples, counts, OutcomeExamples.AtRisk(cohort.Records, Outcome(id), featurizer)), examples);
     }
 
-    [Fact]
-    public void GivenTheGeneratedCohort_WhenAscvdIsTrainedWithCensoringWeights_ThenItsEstimatesAgreeWithKaplanMeierOverallAndByTenth()
+    [Theory]
+    [InlineData("ascvd-10y")]
+    [InlineData("ckd-5y")]
+    public void GivenTheGeneratedCohort_WhenTrainedWithCensoringWeights_ThenItsEstimatesAgreeWithKaplanMeierOverallAndByTenth(string id)
     {
-        var (trained, _) = Train("ascvd-10y");
+        var (trained, _) = Train(id);
 
         var m = trained.Metrics;
         Assert.True(m.N >= 300, $"only {m.N} test examples");
         // Good, not perfect: the generator's ceiling is well below 1. (Whether it beats the Pooled Cohort Equations is the
-        // promotion gate's question, not a given: on 6,000 patients it does not.)
-        Assert.InRange(m.RocAuc!.Value, 0.65, 0.9);
-        Assert.InRange(m.Baselines["pooled_cohort_equations"].RocAuc!.Value, 0.65, 0.9);
+        // promotion gate's question, not a given.) The cohort has 10,000 patients: on 6,000, the ten-year outcome's test set
+        // held about 50 events and the figure wandered below 0.6.
+        Assert.True(m.RocAuc!.Value is >= 0.65 and <= 0.9, $"ROC-AUC {m.RocAuc} ({m.RocAucCi}), logistic {m.Baselines["logistic_regression"].RocAuc}, n {m.N}, prevalence {m.Prevalence}");
+        if (id == "ascvd-10y")
+        {
+            Assert.InRange(m.Baselines["pooled_cohort_equations"].RocAuc!.Value, 0.65, 0.9);
+        }
 
         // Calibration against Kaplan–Meier on every at-risk test landmark, censored ones included: trained with censoring
-        // weights, the mean estimate is the population's risk (within 10 %, relative), where complete-case training
-        // put it at four times the Kaplan–Meier incidence.
+        // weights, the mean estimate is the population's risk — within 10 % (relative), or within two standard errors of
+        // the Kaplan–Meier estimate where the test set is too small for 10 % (the ten-year outcome: about 2,900 at-risk
+        // landmarks at 6 % give a standard error of 7 %). Complete-case training put it at four times the incidence.
         var large = m.InTheLarge!;
         Assert.True(large.AtRisk > m.N, $"{large.AtRisk} at-risk landmarks, {m.N} complete cases");
-        Assert.True(large.MeanEstimate / large.KaplanMeierIncidence is > 0.9 and < 1.1,
-            $"mean estimate {large.MeanEstimate:P2}, Kaplan–Meier {large.KaplanMeierIncidence:P2}, weighted test event rate {m.Prevalence:P2}, n {m.N}, at risk {large.AtRisk}; " +
+        var p = large.KaplanMeierIncidence;
+        var tolerance = Math.Max(0.10, 2 * Math.Sqrt(p * (1 - p) / large.AtRisk) / p);
+        Assert.True(Math.Abs((large.MeanEstimate / p) - 1) <= tolerance,
+            $"mean estimate {large.MeanEstimate:P2}, Kaplan–Meier {p:P2} (tolerance {tolerance:P0}), weighted test event rate {m.Prevalence:P2}, n {m.N}, at risk {large.AtRisk}; " +
             string.Join(", ", large.Tenths!.Select(t => $"{t.MeanPredicted:P1}/{t.Observed:P1}")));
         Assert.Equal(10, large.Tenths!.Count);
         Assert.True(large.Tenths[^1].Observed > 3 * large.Tenths[0].Observed, "the top tenth of predicted risk must have a higher observed risk");

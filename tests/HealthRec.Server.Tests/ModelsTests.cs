@@ -38,7 +38,7 @@ public sealed class ModelsTests : IDisposable
         var ascvd = models.Single(m => (string)m!["outcome"]! == "ascvd-10y")!;
         Assert.Equal("prevent-ascvd", (string)ascvd["version"]!);
         Assert.Equal("reference", (string)ascvd["champion"]!);
-        Assert.Equal("v4", (string)ascvd["challenger"]!);
+        Assert.Equal("v5", (string)ascvd["challenger"]!);
         Assert.False((bool)ascvd["trainedOnSyntheticData"]!);
         Assert.StartsWith("PREVENT (AHA 2024)", (string)ascvd["validation"]!, StringComparison.Ordinal);
         var trained = models.Where(m => (string)m!["outcome"]! != "ascvd-10y").ToList();

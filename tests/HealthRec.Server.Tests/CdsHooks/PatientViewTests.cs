@@ -119,7 +119,7 @@ public sealed class PatientViewTests(CdsServer fixture) : IClassFixture<CdsServe
         Assert.Contains("not a diagnosis", detail, StringComparison.Ordinal);
         Assert.Contains("PREVENT (AHA 2024), 10-year ASCVD", detail, StringComparison.Ordinal);
         Assert.Contains("C-statistic", detail, StringComparison.Ordinal);
-        Assert.Contains("ascvd-10y v4 waits as challenger", detail, StringComparison.Ordinal);
+        Assert.Contains("ascvd-10y v5 waits as challenger", detail, StringComparison.Ordinal);
         Assert.DoesNotContain("synthetic", detail, StringComparison.Ordinal);
         Assert.Contains("- systolic pressure 162 mmHg (raises the risk)", detail, StringComparison.Ordinal);
         Assert.Contains("- current smoking (raises the risk)", detail, StringComparison.Ordinal);
@@ -154,7 +154,7 @@ public sealed class PatientViewTests(CdsServer fixture) : IClassFixture<CdsServe
         Assert.Equal(cards.Count, stored.CardCount);
         Assert.Equal("prefetch", stored.DataSource);
         Assert.Contains("ascvd-10y prevent-ascvd", stored.ModelVersions, StringComparison.Ordinal);
-        Assert.Contains("recommender v2", stored.ModelVersions, StringComparison.Ordinal);
+        Assert.Contains("recommender v3", stored.ModelVersions, StringComparison.Ordinal);
         var storedCards = await store.CardsAsync("healthrec-patient-risk", hookInstance, Ct);
         Assert.Equal(cards.Select(c => (string)c!["uuid"]!), storedCards.Select(c => c.CardUuid));
         Assert.Equal(suggestions.Count, storedCards.Single(c => c.Kind == "recommendation").Suggestions.Count);

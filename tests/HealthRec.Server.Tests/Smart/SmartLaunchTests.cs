@@ -190,7 +190,8 @@ public sealed partial class SmartLaunchTests : IAsyncLifetime
         Assert.Matches("^/smart/app/[A-Za-z0-9_-]{22}$", new Uri(page.Url).AbsolutePath);
         var at = DateTimeOffset.Parse(await page.Locator("main").GetAttributeAsync("data-at") ?? "", CultureInfo.InvariantCulture);
         var record = await RecordAsync(id);
-        var panels = page.Locator("section.panel[data-outcome]");
+        // Estimates; an outcome whose equation gives this patient no number has its own panel saying why.
+        var panels = page.Locator("section.panel[data-estimate]");
         Assert.True(await panels.CountAsync() > 0, "no risk panel rendered");
         using (var lease = _server.Services.GetRequiredService<ModelCatalog>().Lease())
         {
@@ -199,6 +200,8 @@ public sealed partial class SmartLaunchTests : IAsyncLifetime
             var predictions = models.Predictors.Values.OrderBy(p => p.Definition.Id, StringComparer.Ordinal)
                 .Select(p => p.Predict(record, at, features)).OfType<ML.Serving.RiskPrediction>().ToList();
             Assert.Equal(predictions.Count, await panels.CountAsync());
+            Assert.Equal(models.Estimate(record, at).NotEstimated.Select(x => x.Predictor.Definition.Id),
+                await page.Locator("section.panel[data-not-estimated]").EvaluateAllAsync<string[]>("els => els.map(e => e.dataset.outcome)"));
             for (var i = 0; i < predictions.Count; i++)
             {
                 var prediction = predictions[i];
