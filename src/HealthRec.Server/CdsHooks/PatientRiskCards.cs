@@ -362,11 +362,7 @@ internal sealed class PatientRiskCards(OutcomeLabels labels)
         var summary = titles.Count > 0 ? SuggestionSummary(titles)
             : Summary($"Not offered: {string.Join(", ", notOffered.Select(n => n.Title))} (a safety check spoke against it or could not be made)");
         var card = new CdsCard(uuid, summary, Indicator.Info,
-            new CdsSource(models.Ranker is { } ranker ? $"HealthRec recommender {ranker.Manifest.Version}" : "HealthRec recommender (content-based)")
-            {
-                Url = context.Url("interventions"),
-                Topic = new CdsCoding(CardCodes.TopicSystem, "recommendations", "Recommended next steps"),
-            })
+            RecommenderSource(models, context))
         {
             Detail = detail.ToString().TrimEnd(),
             Suggestions = suggestions.Count > 0 ? suggestions : null,
@@ -377,17 +373,21 @@ internal sealed class PatientRiskCards(OutcomeLabels labels)
         return (card, new CdsCardRecord(uuid, "recommendation", "recommendations", Indicator.Info, card.Summary, stored));
     }
 
+    // The source of a recommendations card: the recommender that made it, and the catalog it chose from.
+    private static CdsSource RecommenderSource(ServingModels models, CardContext context) =>
+        new(models.Ranker is { } ranker ? $"HealthRec recommender {ranker.Manifest.Version}" : "HealthRec recommender (content-based)")
+        {
+            Url = context.Url("interventions"),
+            Topic = new CdsCoding(CardCodes.TopicSystem, "recommendations", "Recommended next steps"),
+        };
+
     // A patient the catalog is not for (a child): one card says so, rather than silence read as "nothing to suggest".
     private static (CdsCard? Card, CdsCardRecord? Record) NotForPatientCard(string notFor, bool noEstimate, ServingModels models, CardContext context)
     {
         var uuid = Guid.NewGuid().ToString();
         var card = new CdsCard(uuid, Summary($"No suggestions: HealthRec follows adult guidelines ({Clinical.Knowledge.InterventionCatalog.MinimumAge} and over)"),
             Indicator.Info,
-            new CdsSource(models.Ranker is { } ranker ? $"HealthRec recommender {ranker.Manifest.Version}" : "HealthRec recommender (content-based)")
-            {
-                Url = context.Url("interventions"),
-                Topic = new CdsCoding(CardCodes.TopicSystem, "recommendations", "Recommended next steps"),
-            })
+            RecommenderSource(models, context))
         {
             Detail = $"{Markdown(Capitalize(notFor))}." + (noEstimate ? " Its risk models' populations are adults too: no estimate is given for this patient." : ""),
             Links = [context.AppLink(uuid, "Open HealthRec for the full view")],
