@@ -140,7 +140,7 @@ public sealed class ModelsTests : IDisposable
     {
         var current = File.ReadAllText(Repo("models/t2d-5y/current")).Trim();
         var v1 = Path.Combine(_registry.FullName, "t2d-5y", "v1");
-        CopyDirectory(Repo($"models/t2d-5y/{current}"), v1);
+        TestServices.CopyFolder(Repo($"models/t2d-5y/{current}"), v1);
         Retag(Path.Combine(v1, "bundle.json"), current, "v1");
         File.WriteAllText(Path.Combine(_registry.FullName, "t2d-5y", "current"), "v1");
     }
@@ -149,7 +149,7 @@ public sealed class ModelsTests : IDisposable
     private void RegisterV2()
     {
         var v2 = Path.Combine(_registry.FullName, "t2d-5y", "v2");
-        CopyDirectory(Path.Combine(_registry.FullName, "t2d-5y", "v1"), v2);
+        TestServices.CopyFolder(Path.Combine(_registry.FullName, "t2d-5y", "v1"), v2);
         Retag(Path.Combine(v2, "bundle.json"), "v1", "v2");
         File.WriteAllText(Path.Combine(_registry.FullName, "t2d-5y", "current"), "v2");
     }
@@ -163,20 +163,6 @@ public sealed class ModelsTests : IDisposable
 
     private static void Retag(string manifest, string from, string to) =>
         File.WriteAllText(manifest, File.ReadAllText(manifest).Replace($"\"version\": \"{from}\"", $"\"version\": \"{to}\"", StringComparison.Ordinal));
-
-    private static void CopyDirectory(string from, string to)
-    {
-        Directory.CreateDirectory(to);
-        foreach (var file in Directory.GetFiles(from))
-        {
-            File.Copy(file, Path.Combine(to, Path.GetFileName(file)));
-        }
-
-        foreach (var folder in Directory.GetDirectories(from))
-        {
-            CopyDirectory(folder, Path.Combine(to, Path.GetFileName(folder)));
-        }
-    }
 }
 
 [Collection(SequentialServers.Name)]

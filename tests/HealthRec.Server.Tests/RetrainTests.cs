@@ -89,12 +89,7 @@ public sealed class RetrainTests(RetrainCohort cohort) : IClassFixture<RetrainCo
     // The default registry, with a champion for the outcome trained on the cohort's labels shuffled: a model that knows nothing.
     private string InstallNoiseChampion()
     {
-        foreach (var file in Directory.GetFiles(Path.Combine(TestServices.RepositoryRoot, "models"), "*", SearchOption.AllDirectories))
-        {
-            var target = Path.Combine(_registry.FullName, Path.GetRelativePath(Path.Combine(TestServices.RepositoryRoot, "models"), file));
-            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
-            File.Copy(file, target);
-        }
+        TestServices.CopyFolder("models", _registry.FullName);
 
         var terminology = TerminologyFiles.Load(Path.Combine(TestServices.RepositoryRoot, "data", "terminology"));
         var featurizer = TerminologyFiles.LoadFeaturizer(Path.Combine(TestServices.RepositoryRoot, "models", "feature-schema.json"), terminology);

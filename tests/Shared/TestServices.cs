@@ -47,6 +47,21 @@ internal static class TestServices
     /// <summary>The repository root: the folder holding HealthRec.sln above the test binaries.</summary>
     public static string RepositoryRoot => Repository.Root;
 
+    /// <summary>
+    /// Copies a folder — relative to the repository root (<c>models</c>: the default registry) or absolute — into
+    /// <paramref name="to"/>, to change without touching the original.
+    /// </summary>
+    public static void CopyFolder(string from, string to)
+    {
+        var source = Path.Combine(RepositoryRoot, from);
+        foreach (var file in Directory.GetFiles(source, "*", SearchOption.AllDirectories))
+        {
+            var target = Path.Combine(to, Path.GetRelativePath(source, file));
+            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+            File.Copy(file, target);
+        }
+    }
+
     private static string Require(string variable, string what)
     {
         var value = Environment.GetEnvironmentVariable(variable);
