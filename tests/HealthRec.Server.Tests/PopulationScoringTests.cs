@@ -472,6 +472,59 @@ public sealed class PopulationScoringTests : IDisposable
         }
     }
 
+    [Fact]
+    public async Task GivenAModelPromotedOverTheEquation_WhenWrittenBack_ThenEachRiskAssessmentGivesTheEquationsFigureBesideIt()
+    {
+        // A copy of the default registry in which the ascvd-10y model passed the gate against PREVENT (its decision rewritten so).
+        var registry = _work.CreateSubdirectory("promoted-registry").FullName;
+        TestServices.CopyFolder("models", registry);
+        var version = File.ReadAllText(Path.Combine(registry, "ascvd-10y", "current")).Trim();
+        var gate = Path.Combine(registry, "ascvd-10y", version, ML.Registry.PromotionGate.FileName);
+        var decision = JsonNode.Parse(File.ReadAllText(gate))!;
+        Assert.Equal("prevent-ascvd", (string)decision["reference"]!);
+        decision["promote"] = true;
+        decision["overReference"] = true;
+        File.WriteAllText(gate, decision.ToJsonString());
+
+        await using var database = await PostgresTestDatabase.CreateAsync(Ct);
+        var settings = Node(database.ConnectionString);
+        settings["Models:Path"] = registry;
+        settings["Jobs:Scoring:ChunkSize"] = "100";
+        settings["Jobs:Scoring:WriteBackUrl"] = TestServices.FhirBaseUrl.ToString();
+        await using var server = await RunningServer.StartAsync(settings, Ct);
+        using var fhir = new Hl7.Fhir.Rest.FhirClient(TestServices.FhirBaseUrl,
+            new Hl7.Fhir.Rest.FhirClientSettings { PreferredFormat = Hl7.Fhir.Rest.ResourceFormat.Json, VerifyFhirVersion = false, Timeout = 60_000 });
+
+        await TriggerAsync(server);
+        var run = await CompletedRunAsync(server, _ => true);
+        var rows = (await RowsAsync(server.Services.GetRequiredService<ScoreStore>(), run.RunId)).Where(r => r.Outcome == "ascvd-10y").ToList();
+        Assert.NotEmpty(rows);
+        Assert.All(rows, r => Assert.Equal(version, r.ModelVersion));
+        var written = await RiskAssessmentsAsync(fhir, rows.Select(r => r.PatientId).ToHashSet(StringComparer.Ordinal));
+
+        // Each note gives what PREVENT gives the same record (or why it gives nothing), as the card does.
+        using var lease = server.Services.GetRequiredService<ModelCatalog>().Lease();
+        var predictor = lease.Models.Predictors["ascvd-10y"];
+        var mapper = server.Services.GetRequiredService<FhirRecordMapper>();
+        var records = new Dictionary<string, Clinical.Records.PatientRecord>(StringComparer.Ordinal);
+        await foreach (var record in RecordReader.ReadAsync(new NdjsonSource(Path.Combine(TestServices.RepositoryRoot, "data", "sample")), mapper, new IngestionReport(), Ct))
+        {
+            records[record.PatientId] = record;
+        }
+
+        foreach (var row in rows)
+        {
+            var resource = written[$"{row.PatientId}:{row.Outcome}"];
+            Assert.StartsWith($"HealthRec LightGBM model ascvd-10y {version}", resource.Method!.Text, StringComparison.Ordinal);
+            var beside = predictor.Predict(records[row.PatientId], run.IndexAt)!.Reference!;
+            Assert.EndsWith(Server.CdsHooks.PatientRiskCards.ReferenceBeside(row.Estimate, beside, markdown: false).TrimEnd(), resource.Note[0].Text, StringComparison.Ordinal);
+        }
+
+        var notes = rows.Select(r => written[$"{r.PatientId}:{r.Outcome}"].Note[0].Text ?? "").ToList();
+        Assert.Contains(notes, n => n.Contains("The validated equation (PREVENT (AHA 2024), 10-year ASCVD) gives ", StringComparison.Ordinal)
+            && !n.Contains("gives no figure", StringComparison.Ordinal));
+    }
+
     private static async Task<Dictionary<string, Hl7.Fhir.Model.RiskAssessment>> RiskAssessmentsAsync(Hl7.Fhir.Rest.FhirClient fhir, HashSet<string> patients)
     {
         var found = new Dictionary<string, Hl7.Fhir.Model.RiskAssessment>(StringComparer.Ordinal);

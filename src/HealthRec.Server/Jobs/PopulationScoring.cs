@@ -155,12 +155,21 @@ public sealed partial class PopulationScoringJob(ScoreStore store, ModelCatalog 
         var serving = lease.Models;
         var settings = options.Value;
         var rows = new List<ScoreRow>();
+        // The validated equation's figure beside a trained model's, for the RiskAssessments written back.
+        var besides = new Dictionary<(string Patient, string Outcome), Clinical.Risk.ReferenceEstimate>();
         var patients = 0;
         await foreach (var record in RecordReader.ReadAsync(source, mapper, new IngestionReport(), cancellationToken))
         {
             cancellationToken.ThrowIfCancellationRequested();
             patients++;
-            rows.AddRange(Score(serving, record, run.IndexAt, settings.Recommendations));
+            foreach (var (row, prediction) in Scored(serving, record, run.IndexAt, settings.Recommendations))
+            {
+                rows.Add(row);
+                if (prediction is { ByReference: false, Reference: { } beside })
+                {
+                    besides[(row.PatientId, row.Outcome)] = beside;
+                }
+            }
         }
 
         // Written back before the chunk is recorded: a failed write leaves the chunk undone, and its retry writes again
@@ -170,7 +179,8 @@ public sealed partial class PopulationScoringJob(ScoreStore store, ModelCatalog 
             var synthetic = Ingestion.InputSources.IsSynthetic(SourcePath);
             var resources = rows.Select(r => serving.Predictors.TryGetValue(r.Outcome, out var p)
                 ? RiskAssessmentWriter.Build(r, p.Definition, p.ReferenceAnswers ? $"{p.Reference!.Name}: {p.Reference.Validation}" : p.Manifest.Validation,
-                    run.IndexAt, synthetic, p.ReferenceAnswers ? p.Reference : null) : null).OfType<Hl7.Fhir.Model.RiskAssessment>().ToList();
+                    run.IndexAt, synthetic, p.ReferenceAnswers ? p.Reference : null, besides.GetValueOrDefault((r.PatientId, r.Outcome))) : null)
+                .OfType<Hl7.Fhir.Model.RiskAssessment>().ToList();
             var server = new Uri(settings.WriteBackUrl);
             try
             {
@@ -196,7 +206,12 @@ public sealed partial class PopulationScoringJob(ScoreStore store, ModelCatalog 
     }
 
     /// <summary>Every applicable outcome's estimate for one patient, each row carrying the patient's top recommendations.</summary>
-    internal static IEnumerable<ScoreRow> Score(ServingModels serving, Clinical.Records.PatientRecord record, DateTimeOffset at, int recommendations)
+    internal static IEnumerable<ScoreRow> Score(ServingModels serving, Clinical.Records.PatientRecord record, DateTimeOffset at, int recommendations) =>
+        Scored(serving, record, at, recommendations).Select(x => x.Row);
+
+    // Each estimate's stored row, with the prediction it came from.
+    private static IEnumerable<(ScoreRow Row, ML.Serving.RiskPrediction Prediction)> Scored(ServingModels serving, Clinical.Records.PatientRecord record, DateTimeOffset at,
+        int recommendations)
     {
         var (features, predictions) = serving.Estimate(record, at);
         if (predictions.Count == 0)
@@ -207,8 +222,8 @@ public sealed partial class PopulationScoringJob(ScoreStore store, ModelCatalog 
         var suggested = recommendations == 0 ? ""
             : string.Join("; ", serving.Recommender.Recommend(PatientSnapshot.From(record, at, features, serving.Featurizer, predictions), recommendations)
                 .Recommendations.Select(r => r.Intervention.Id));
-        return predictions.Select(p => new ScoreRow(record.PatientId, p.Outcome, Math.Round(p.Estimate, 6),
-            p.Kind == OutcomeKind.Binary ? p.Band : null, p.ModelVersion, string.Join("; ", p.Factors.Select(f => $"{f.Text} ({f.Direction})")), suggested));
+        return predictions.Select(p => (new ScoreRow(record.PatientId, p.Outcome, Math.Round(p.Estimate, 6),
+            p.Kind == OutcomeKind.Binary ? p.Band : null, p.ModelVersion, string.Join("; ", p.Factors.Select(f => $"{f.Text} ({f.Direction})")), suggested), p));
     }
 
     private async Task CompleteAsync(ScoreRun run, CancellationToken cancellationToken)

@@ -24,10 +24,11 @@ public sealed class RiskAssessmentWriter(HttpClient http, Uri baseUrl, string? b
 
     /// <summary>
     /// The RiskAssessment of one stored estimate (null for a regression outcome); <paramref name="reference"/> is the
-    /// published equation when it, not a trained model, gave the estimate.
+    /// published equation when it, not a trained model, gave the estimate; <paramref name="beside"/> is that equation's
+    /// figure for the same patient when a trained model gave it, said in the note as on the card.
     /// </summary>
     public static RiskAssessment? Build(ScoreRow row, OutcomeDefinition definition, string validation, DateTimeOffset indexAt, bool synthetic,
-        Clinical.Risk.ReferenceModel? reference = null)
+        Clinical.Risk.ReferenceModel? reference = null, Clinical.Risk.ReferenceEstimate? beside = null)
     {
         var method = reference is null ? $"HealthRec LightGBM model {row.Outcome} {row.ModelVersion}" : $"{reference.Name}, a published equation ({reference.Citation})";
         if (definition.Kind != OutcomeKind.Binary)
@@ -67,7 +68,8 @@ public sealed class RiskAssessmentWriter(HttpClient http, Uri baseUrl, string? b
                 new Annotation
                 {
                     Text = new Markdown(string.Create(CultureInfo.InvariantCulture,
-                        $"An estimate, not a diagnosis: {row.Estimate:P0} from {(reference is null ? $"HealthRec's {row.Outcome} model {row.ModelVersion}" : reference.Name)} ({validation}). Main factors: {row.TopFactors}.")),
+                        $"An estimate, not a diagnosis: {row.Estimate:P0} from {(reference is null ? $"HealthRec's {row.Outcome} model {row.ModelVersion}" : reference.Name)} ({validation}). Main factors: {row.TopFactors}.")
+                        + (reference is null && beside is not null ? " " + CdsHooks.PatientRiskCards.ReferenceBeside(row.Estimate, beside, markdown: false).TrimEnd() : "")),
                 },
             ],
         };
