@@ -220,6 +220,38 @@ public sealed class EvaluateAndScoreCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task GivenDataWhereNobodyStartsACatalogMedicine_WhenEvaluated_ThenTheModelsAreReportedAndTheRecommenderSectionIsLeftOutWithoutACrash()
+    {
+        // A site's own data with no prescriptions (the demo sample without its medication files): the recommender has
+        // nothing to be judged against, which the run says; the models' report is written all the same.
+        var ct = TestContext.Current.CancellationToken;
+        var input = Directory.CreateDirectory(Path.Combine(_folder.FullName, "no-medicines")).FullName;
+        foreach (var file in Directory.GetFiles(Repo("data/sample"), "*.ndjson.gz").Where(f => !Path.GetFileName(f).StartsWith("Medication", StringComparison.Ordinal)))
+        {
+            File.Copy(file, Path.Combine(input, Path.GetFileName(file)));
+        }
+
+        var report = Path.Combine(_folder.FullName, "report");
+        var error = new StringWriter();
+        var before = Console.Error;
+        Console.SetError(error);
+        try
+        {
+            // Exit 1 as for the sample itself: ascvd-10y cannot be evaluated on ten years of data.
+            Assert.Equal(1, await RunAsync("evaluate", "--input", input, "--models", Repo("models"), "--report", report));
+        }
+        finally
+        {
+            Console.SetError(before);
+        }
+
+        Assert.Contains("recommender not evaluated: no held-out patient in the input was started on one of the catalog's medicines", error.ToString(), StringComparison.Ordinal);
+        var metrics = System.Text.Json.Nodes.JsonNode.Parse(await File.ReadAllTextAsync(Path.Combine(report, "metrics.json"), ct))!;
+        Assert.NotNull(metrics["outcomes"]!["ckd-5y"]!["roc_auc"]);
+        Assert.Null(metrics["recommender"]);
+    }
+
+    [Fact]
     public async Task GivenBadArguments_WhenScoring_ThenItFailsWithExitCode2()
     {
         Assert.Equal(2, await RunAsync("score", "--input", Repo("data/sample"), "--models", Repo("models"), "--out", Path.Combine(_folder.FullName, "x.txt")));

@@ -41,10 +41,10 @@ public static class RankingMetrics
     public static double CoverageAt(IEnumerable<IReadOnlyList<string>> rankings, int catalogSize, int k) =>
         (double)rankings.SelectMany(r => r.Take(k)).Distinct(StringComparer.Ordinal).Count() / catalogSize;
 
-    /// <summary>Means over patients (recall and NDCG over those with something relevant).</summary>
+    /// <summary>Means over patients (recall and NDCG over those with something relevant); NaN where there are none.</summary>
     public static (double Precision, double Recall, double Ndcg) Mean(IReadOnlyList<(IReadOnlyList<string> Ranked, IReadOnlySet<string> Relevant)> patients, int k)
     {
-        var precision = patients.Average(p => PrecisionAt(p.Ranked, p.Relevant, k));
+        var precision = patients.Count == 0 ? double.NaN : patients.Average(p => PrecisionAt(p.Ranked, p.Relevant, k));
         var recalls = patients.Select(p => RecallAt(p.Ranked, p.Relevant, k)).OfType<double>().ToList();
         var ndcgs = patients.Select(p => NdcgAt(p.Ranked, p.Relevant, k)).OfType<double>().ToList();
         return (precision, recalls.Count == 0 ? double.NaN : recalls.Average(), ndcgs.Count == 0 ? double.NaN : ndcgs.Average());

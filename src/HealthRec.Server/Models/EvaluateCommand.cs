@@ -129,6 +129,15 @@ internal static class EvaluateCommand
 
         var heldOut = records.Where(r => PatientSplit.Of(r.PatientId, 1) == PatientSplit.Part.Test).ToList();
         var population = records.Where(r => PatientSplit.Of(r.PatientId, 1) != PatientSplit.Part.Test).ToList();
+        // Judged against what clinicians started next: data where no held-out patient starts one of the catalog's
+        // medicines (a site's own outcomes, a research table) has nothing to judge it by.
+        var medicines = TreatmentHistory.Medicines(interventions);
+        if (!heldOut.Any(r => TreatmentHistory.StartVisits(r, medicines, featurizer).Any()))
+        {
+            Console.Error.WriteLine("recommender not evaluated: no held-out patient in the input was started on one of the catalog's medicines");
+            return [];
+        }
+
         var predictors = ML.Serving.OutcomePredictor.LoadCurrent(modelsFolder, featurizer, terms);
         using var hybrid = HybridRanker.LoadCurrent(modelsFolder);
         try
