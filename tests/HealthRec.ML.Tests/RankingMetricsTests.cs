@@ -44,4 +44,21 @@ public sealed class RankingMetricsTests
         Assert.Equal(RankingMetrics.NdcgAt(Ranked, Relevant, 3)!.Value, ndcg, 12);
         Assert.Equal(6.0 / 10, RankingMetrics.CoverageAt([Ranked, ["x", "y", "z"]], 10, 3), 12);
     }
+
+    [Fact]
+    public void GivenNoPatients_WhenAveraged_ThenEveryMeanIsNotANumberRatherThanAnError()
+    {
+        var (precision, recall, ndcg) = RankingMetrics.Mean([], 5);
+
+        Assert.True(double.IsNaN(precision) && double.IsNaN(recall) && double.IsNaN(ndcg), $"{precision}, {recall}, {ndcg}");
+    }
+
+    [Theory]
+    [InlineData(60, "60 days")]
+    [InlineData(1, "1 day")]
+    [InlineData(365, "1 year")]
+    [InlineData(1826, "5 years")]
+    [InlineData(3652, "10 years")]
+    public void GivenAHorizon_WhenTheReportNamesIt_ThenShortOnesAreInDaysAndOneYearIsSingular(int days, string expected) =>
+        Assert.Equal(expected, Evaluation.HtmlReport.Horizon(days));
 }

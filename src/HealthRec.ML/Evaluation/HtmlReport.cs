@@ -301,7 +301,14 @@ public static class HtmlReport
     private static string E(string text) => WebUtility.HtmlEncode(text);
 
     /// <summary>A horizon as a reader says it: days below a year, else years.</summary>
-    internal static string Horizon(int days) => days < 365
-        ? string.Create(Ci, $"{days} days")
-        : string.Create(Ci, $"{days / 365.25:0.#} years");
+    internal static string Horizon(int days)
+    {
+        if (days < 365)
+        {
+            return string.Create(Ci, $"{days} {(days == 1 ? "day" : "days")}");
+        }
+
+        var years = (days / 365.25).ToString("0.#", Ci);
+        return $"{years} {(years == "1" ? "year" : "years")}";
+    }
 }
