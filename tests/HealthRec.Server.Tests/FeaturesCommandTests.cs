@@ -17,10 +17,21 @@ public sealed class FeaturesCommandTests : IDisposable
         var output = Path.Combine(_folder.FullName, "out", "features.csv");
         var root = HealthRecCommandLine.Create((_, _) => Task.FromResult(0));
 
-        var exitCode = await root.Parse([
-            "features", "--input", Path.Combine(TestServices.SharedFolder, "data", "synthea"), "--index-date", "2020-12-31",
-            "--schema", Repo("models/feature-schema.json"), "--terminology", Repo("data/terminology"), "--out", output,
-        ]).InvokeAsync(cancellationToken: TestContext.Current.CancellationToken);
+        var printed = new StringWriter();
+        var original = Console.Out;
+        Console.SetOut(printed);
+        int exitCode;
+        try
+        {
+            exitCode = await root.Parse([
+                "features", "--input", Path.Combine(TestServices.SharedFolder, "data", "synthea"), "--index-date", "2020-12-31",
+                "--schema", Repo("models/feature-schema.json"), "--terminology", Repo("data/terminology"), "--out", output,
+            ]).InvokeAsync(cancellationToken: TestContext.Current.CancellationToken);
+        }
+        finally
+        {
+            Console.SetOut(original);
+        }
 
         Assert.Equal(0, exitCode);
         var lines = await File.ReadAllLinesAsync(output, TestContext.Current.CancellationToken);
@@ -33,6 +44,16 @@ public sealed class FeaturesCommandTests : IDisposable
         Assert.StartsWith("6.1095", andy[Array.IndexOf(header, "hba1c_last")], StringComparison.Ordinal);
         // A missing value is an empty cell, never a made-up number.
         Assert.Equal("", andy[Array.IndexOf(header, "phq9_last")]);
+
+        // The summary's share present is the share of non-empty cells; a _missing indicator (a number in every row) is not listed.
+        var rows = lines.Skip(1).Select(l => l.Split(',')).ToList();
+        var hba1c = Array.IndexOf(header, "hba1c_last");
+        var share = rows.Count(r => r[hba1c].Length > 0) / (double)rows.Count;
+        var summary = printed.ToString().Split('\n');
+        Assert.Contains(summary, l => System.Text.RegularExpressions.Regex.IsMatch(l,
+            $@"^  hba1c_last +{System.Text.RegularExpressions.Regex.Escape(share.ToString("P1", System.Globalization.CultureInfo.InvariantCulture))}\s*$"));
+        Assert.True(share < 1, "the test needs a feature absent for some patient");
+        Assert.DoesNotContain(summary, l => l.StartsWith("  ", StringComparison.Ordinal) && l.Contains("_missing ", StringComparison.Ordinal));
     }
 
     [Theory]

@@ -180,10 +180,18 @@ internal static class FeaturesCommand
             }
         }
 
-        Console.WriteLine("feature present (share of rows):");
+        // A missing-value indicator is a number in every row (0 or 1): it is 1 exactly where its feature is absent, so it is
+        // not listed as "present" (it always would be).
+        Console.WriteLine("feature present (share of rows; a feature's _missing column is 1 in the others):");
         for (var i = 0; i < featurizer.Width; i++)
         {
-            Console.WriteLine(string.Create(invariant, $"  {featurizer.Names[i],-32} {(rows == 0 ? 0 : (double)present[i] / rows),6:P1}"));
+            var name = featurizer.Names[i];
+            if (name.EndsWith("_missing", StringComparison.Ordinal) && featurizer.Columns.ContainsKey(name[..^"_missing".Length]))
+            {
+                continue;
+            }
+
+            Console.WriteLine(string.Create(invariant, $"  {name,-32} {(rows == 0 ? 0 : (double)present[i] / rows),6:P1}"));
         }
     }
 }
