@@ -55,6 +55,12 @@ public sealed class TrainCommandTests : IDisposable
         }
 
         Assert.Single(Directory.GetDirectories(_folder.FullName));
+
+        // The model card's command reproduces the run: every path and option, not only the input and the seed.
+        var card = await File.ReadAllTextAsync(Path.Combine(outcome, "v2", "model-card.md"), TestContext.Current.CancellationToken);
+        Assert.Contains($"- command: `healthrec train --input {Repo("data/sample")} --models {_folder.FullName} --outcomes {Repo("models/outcomes")} " +
+            $"--features {Repo("models/feature-schema.json")} --terminology {Repo("data/terminology")} --seed 1 --outcome ckd-5y --catalog data/knowledge/interventions.json`",
+            card, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -93,7 +99,11 @@ public sealed class TrainCommandTests : IDisposable
         var used = (int)manifest["feedbackUsed"]!;
         Assert.True(used > 0, $"no feedback used (skipped {(int)manifest["feedbackSkipped"]!})");
         Assert.Equal(ids.Count, used + (int)manifest["feedbackSkipped"]!);
-        Assert.Contains($"Clinician feedback used: {used}", await File.ReadAllTextAsync(Path.Combine(_folder.FullName, "recommender", "v1", "model-card.md"), ct), StringComparison.Ordinal);
+        var recommenderCard = await File.ReadAllTextAsync(Path.Combine(_folder.FullName, "recommender", "v1", "model-card.md"), ct);
+        Assert.Contains($"Clinician feedback used: {used}", recommenderCard, StringComparison.Ordinal);
+        // The command names the feedback database without copying it: a connection string may hold a password.
+        Assert.Contains("--feedback-db <not recorded>", recommenderCard, StringComparison.Ordinal);
+        Assert.DoesNotContain(database, recommenderCard, StringComparison.Ordinal);
         Assert.Equal(2, await TrainAsync("--outcome", "recommender", "--feedback-db", Path.Combine(_folder.FullName, "missing.db")));
     }
 

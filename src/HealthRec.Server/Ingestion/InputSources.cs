@@ -159,6 +159,18 @@ internal static class InputSources
         Uri.TryCreate(source, UriKind.Absolute, out var url) && url.Scheme is "http" or "https" ? source : Path.Combine(root, source);
 
     /// <summary>Where a model's training data came from, for its bundle and model card.</summary>
+    /// <summary>
+    /// The command that reproduces a run (a model card's "command"): <c>healthrec</c>, the verb and every option given or
+    /// defaulted, each value quoted for a POSIX shell where it needs to be; a null value is one not recorded (a
+    /// connection string, which may hold a password).
+    /// </summary>
+    public static string CommandLine(string verb, IEnumerable<(string Option, string? Value)> options)
+    {
+        static string Quote(string value) => value.Length > 0 && value.All(c => char.IsLetterOrDigit(c) || "/._-:+=@,".Contains(c, StringComparison.Ordinal))
+            ? value : $"'{value.Replace("'", "'\\''", StringComparison.Ordinal)}'";
+        return string.Join(' ', options.Select(o => $"{o.Option} {(o.Value is null ? "<not recorded>" : Quote(o.Value))}").Prepend($"healthrec {verb}"));
+    }
+
     public static ML.Registry.TrainingProvenance Provenance(string[] inputs, int seed, Clinical.Features.FeatureSchema schema, string command) =>
         new(string.Join(" ", inputs), Fingerprint(inputs), inputs.All(IsSynthetic), command, seed, schema.Id, schema.Version);
 

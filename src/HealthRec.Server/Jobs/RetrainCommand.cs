@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Globalization;
 using System.Text.Json;
 using HealthRec.Clinical.Outcomes;
 using HealthRec.Fhir.Ingestion;
@@ -83,7 +84,12 @@ internal static class RetrainCommand
         {
             Console.WriteLine($"noted: {noted}");
         }
-        var provenance = InputSources.Provenance(inputs, seed, featurizer.Schema, $"healthrec retrain --input {string.Join(" --input ", inputs)} --seed {seed}");
+        var provenance = InputSources.Provenance(inputs, seed, featurizer.Schema, InputSources.CommandLine("retrain",
+        [
+            .. inputs.Select(i => ("--input", (string?)i)), ("--models", registry), ("--outcomes", outcomesPath), ("--features", schemaFile),
+            ("--terminology", terminologyFolder), ("--seed", seed.ToString(CultureInfo.InvariantCulture)), .. only.Select(o => ("--outcome", o)),
+            .. gateFile is null ? [] : new[] { ("--gate", (string?)gateFile) },
+        ]));
         var results = new Retrainer(featurizer, definitions).Run(records, registry, Retrainer.CommandLineKey(provenance), provenance, thresholds, only,
             DateTimeOffset.UtcNow, Console.Out, cancellationToken);
         return results.Any(r => r.Failed) ? 1 : 0;

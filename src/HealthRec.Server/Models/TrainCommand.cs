@@ -97,7 +97,13 @@ internal static class TrainCommand
         {
             Console.WriteLine($"noted: {noted}");
         }
-        var provenance = InputSources.Provenance(inputs, seed, schema, $"healthrec train --input {string.Join(" --input ", inputs)} --seed {seed}");
+        // A feedback database is named, not copied: its connection string may hold a password.
+        var provenance = InputSources.Provenance(inputs, seed, schema, InputSources.CommandLine("train",
+        [
+            .. inputs.Select(i => ("--input", (string?)i)), ("--models", modelsFolder), ("--outcomes", outcomesPath), ("--features", schemaFile),
+            ("--terminology", terminologyFolder), ("--seed", seed.ToString(CultureInfo.InvariantCulture)), .. only.Select(o => ("--outcome", o)),
+            ("--catalog", catalogFile), .. feedbackDatabase is null ? [] : new[] { ("--feedback-db", (string?)null) },
+        ]));
         var failed = 0;
         foreach (var definition in definitions)
         {
