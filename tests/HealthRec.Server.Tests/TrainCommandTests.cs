@@ -136,6 +136,47 @@ public sealed class TrainCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task GivenASitesOwnOutcomeFolder_WhenTrainedWithoutNamingOutcomes_ThenItsModelIsSavedAndTheRecommenderItCannotTrainDoesNotFailTheRun()
+    {
+        // The site's one outcome, under its own id: the catalog's effects name the default outcomes, so no recommender.
+        var ct = TestContext.Current.CancellationToken;
+        var outcomes = Directory.CreateDirectory(Path.Combine(_folder.FullName, "my-outcomes"));
+        var ckd = System.Text.Json.Nodes.JsonNode.Parse(await File.ReadAllTextAsync(Repo("models/outcomes/ckd-5y.json"), ct))!;
+        ckd["id"] = "site-kidney";
+        await File.WriteAllTextAsync(Path.Combine(outcomes.FullName, "site-kidney.json"), ckd.ToJsonString(), ct);
+        var registry = Path.Combine(_folder.FullName, "registry");
+        var output = new StringWriter();
+        var errors = new StringWriter();
+        var (originalOut, originalError) = (Console.Out, Console.Error);
+        Console.SetOut(output);
+        Console.SetError(errors);
+        int exitCode;
+        try
+        {
+            exitCode = await HealthRecCommandLine.Create((_, _) => Task.FromResult(0)).Parse([
+                "train", "--input", Repo("data/sample"), "--models", registry, "--outcomes", outcomes.FullName,
+                "--features", Repo("models/feature-schema.json"), "--terminology", Repo("data/terminology"),
+            ]).InvokeAsync(cancellationToken: ct);
+        }
+        finally
+        {
+            Console.SetOut(originalOut);
+            Console.SetError(originalError);
+        }
+
+        Assert.True(exitCode == 0, $"exit {exitCode}: {errors}");
+        Assert.True(File.Exists(Path.Combine(registry, "site-kidney", "v1", "model.zip")));
+        Assert.Contains("recommender not trained: ", errors.ToString(), StringComparison.Ordinal);
+        Assert.Contains("The recommender was not asked for by --outcome: the models above are saved", output.ToString(), StringComparison.Ordinal);
+
+        // Asked for by name, the same failure fails the run.
+        Assert.Equal(1, await HealthRecCommandLine.Create((_, _) => Task.FromResult(0)).Parse([
+            "train", "--input", Repo("data/sample"), "--models", registry, "--outcomes", outcomes.FullName,
+            "--features", Repo("models/feature-schema.json"), "--terminology", Repo("data/terminology"), "--outcome", "recommender",
+        ]).InvokeAsync(cancellationToken: ct));
+    }
+
+    [Fact]
     public async Task GivenAnOutcomeTheDataCannotSupport_WhenTrained_ThenItFailsSayingWhy_AndAnUnknownOutcomeIsABadArgument()
     {
         // A twelve-year diabetes outcome (no reference equation to fall back on) cannot be learnt from ten years of records.
