@@ -35,7 +35,7 @@ public sealed class OutcomeTests
     [Theory]
     [InlineData("""{"id":"x","title":"X","target":{"conditionGroups":["no-such-group"]},"horizonDays":365}""", "unknown condition group 'no-such-group'")]
     [InlineData("""{"id":"x","title":"X","target":{"lab":{"analyte":"unobtainium","below":1}},"horizonDays":365}""", "unknown analyte 'unobtainium'")]
-    [InlineData("""{"id":"x","title":"X","target":{},"horizonDays":365}""", "needs target.conditionGroups or target.lab")]
+    [InlineData("""{"id":"x","title":"X","target":{},"horizonDays":365}""", "needs target.conditionGroups, target.lab or target.death")]
     [InlineData("""{"id":"x","title":"X","target":{"conditionGroups":["t2d"]}}""", "horizonDays must be positive")]
     [InlineData("""{"id":"x","title":"X","target":{"conditionGroups":["t2d"]},"horizonDays":365,"colour":"red"}""", "colour")]
     [InlineData("""{"id":"x y","title":"X","target":{"conditionGroups":["t2d"]},"horizonDays":365}""", "id 'x y'")]
@@ -114,6 +114,37 @@ public sealed class OutcomeTests
 
         var child = Patient(birthYear: 2005);
         Assert.Equal(LabelStatus.NotAtRisk, labeler.Label(child.Build(), Index).Status);
+    }
+
+    /// <summary>All-cause death within five years: a site's definition in a file, as issue 27 asked for it.</summary>
+    internal static OutcomeDefinition Death() => OutcomeDefinition.Parse(
+        """{"id":"death-5y","title":"Death within 5 years","target":{"death":true},"horizonDays":1826,"population":{"minAge":18,"maxAge":90}}""",
+        "death-5y.json", Repo.Terminology);
+
+    [Fact]
+    public void GivenDeathAsTheOutcome_WhenLabelled_ThenDeathWithinTheHorizonIsTheEventNotACompetingOne()
+    {
+        var labeler = new OutcomeLabeler(Death());
+
+        var died = Patient();
+        died.DeceasedAt = Index.AddYears(2);
+        died.Add(new EncounterEntry(Index.AddYears(1), null, "AMB"));
+        Assert.Equal(new OutcomeLabel(LabelStatus.Positive, Index.AddYears(2)), labeler.Label(died.Build(), Index));
+
+        var diedLater = Patient();
+        diedLater.DeceasedAt = Index.AddYears(6);
+        Assert.Equal(LabelStatus.Negative, labeler.Label(diedLater.Build(), Index).Status);
+
+        var diedBefore = Patient();
+        diedBefore.DeceasedAt = Index.AddDays(-1);
+        Assert.Equal(LabelStatus.NotAtRisk, labeler.Label(diedBefore.Build(), Index).Status);
+
+        var lost = Patient();
+        lost.Add(new EncounterEntry(Index.AddYears(3), null, "AMB"));
+        Assert.Equal(LabelStatus.Censored, labeler.Label(lost.Build(), Index).Status);
+
+        // The same death is a competing event for an outcome that is not death: a negative there.
+        Assert.Equal(new OutcomeLabel(LabelStatus.Negative, FollowedUntil: Index.AddYears(2), Died: true), new OutcomeLabeler(Default("t2d-5y")).Label(died.Build(), Index));
     }
 
     [Fact]

@@ -92,6 +92,25 @@ public sealed class TrainingTests(GeneratedCohort cohort) : IClassFixture<Genera
         Assert.InRange(m.RocAuc.Value, m.RocAucCi!.Value.Low, m.RocAucCi.Value.High);
     }
 
+    [Fact]
+    public void GivenDeathAsASitesOutcome_WhenTrainedOnTheGeneratedCohort_ThenAModelIsTrainedWithDeathsAsItsEvents()
+    {
+        var featurizer = Repo.Featurizer();
+        var definition = OutcomeTests.Death();
+        var (examples, counts) = OutcomeExamples.Build(cohort.Records, definition, featurizer);
+
+        var trained = new OutcomeTrainer(featurizer).Train(definition, examples, counts, OutcomeExamples.AtRisk(cohort.Records, definition, featurizer));
+
+        // Every positive is a death within five years of its index date, and deaths are not counted as competing.
+        var byId = cohort.Records.ToDictionary(r => r.PatientId, StringComparer.Ordinal);
+        Assert.All(examples.Where(e => e.Label), e => Assert.True(byId[e.PatientId].DeceasedAt is { } died && died > e.IndexAt && died <= e.IndexAt.AddDays(1826)));
+        Assert.True(counts.Positives > 100, $"{counts.Positives} deaths");
+        // Age and illness predict death well; the record does not make it certain.
+        Assert.InRange(trained.Metrics.RocAuc!.Value, 0.75, 0.97);
+        Assert.True(trained.Metrics.InTheLarge is { } large && Math.Abs((large.MeanEstimate / large.KaplanMeierIncidence) - 1) < 0.2,
+            $"mean estimate {trained.Metrics.InTheLarge?.MeanEstimate:P2}, Kaplan–Meier {trained.Metrics.InTheLarge?.KaplanMeierIncidence:P2}");
+    }
+
     [Theory]
     [InlineData("ascvd-10y")]
     [InlineData("t2d-5y")]

@@ -65,6 +65,9 @@ public sealed record OutcomeTarget
     /// <summary>Or the date a lab criterion is met.</summary>
     public LabCriterion? Lab { get; init; }
 
+    /// <summary>Or death, of any cause (<c>Patient.deceasedDateTime</c>): then death is the event, not a competing one.</summary>
+    public bool Death { get; init; }
+
     /// <summary>For regression outcomes.</summary>
     public LabValueTarget? Value { get; init; }
 }
@@ -242,9 +245,9 @@ public sealed record OutcomeDefinition
 
         if (Kind == OutcomeKind.Binary)
         {
-            if (Target.ConditionGroups.IsEmpty && Target.Lab is null)
+            if (Target.ConditionGroups.IsEmpty && Target.Lab is null && !Target.Death)
             {
-                problems.Add("a binary outcome needs target.conditionGroups or target.lab");
+                problems.Add("a binary outcome needs target.conditionGroups, target.lab or target.death");
             }
 
             if (HorizonDays <= 0)

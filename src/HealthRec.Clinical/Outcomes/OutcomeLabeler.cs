@@ -37,7 +37,7 @@ public readonly record struct OutcomeLabel(LabelStatus Status, DateTimeOffset? E
 /// and none is a false negative for lack of follow-up.
 /// </summary>
 /// <remarks>
-/// Death without the event within the horizon is a competing event, not a censoring: the patient is a negative (the
+/// Death without the event within the horizon (for an outcome that is not death itself) is a competing event, not a censoring: the patient is a negative (the
 /// event can no longer happen), so estimates are absolute risks in a population that also dies of other causes — as
 /// PREVENT's are — and the observed risk they are checked against is the Aalen–Johansen cumulative incidence (which is
 /// 1 − Kaplan–Meier when nobody dies). Treating deaths as censored instead would ask what the risk would be if nobody
@@ -130,6 +130,11 @@ public sealed class OutcomeLabeler(OutcomeDefinition definition, DateTimeOffset?
         if (target.Lab is { } lab && LabCriterionMet(record, lab, indexAt) is { } labAt && labAt <= horizonEnd && (eventAt is null || labAt < eventAt))
         {
             eventAt = labAt;
+        }
+
+        if (target.Death && record.DeceasedAt is { } deceased && deceased <= horizonEnd && (eventAt is null || deceased < eventAt))
+        {
+            eventAt = deceased;
         }
 
         if (eventAt is not null)
