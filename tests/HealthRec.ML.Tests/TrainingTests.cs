@@ -93,6 +93,26 @@ public sealed class TrainingTests(GeneratedCohort cohort) : IClassFixture<Genera
     }
 
     [Fact]
+    public void GivenTheReadmesSynthCommand_WhenEachDefaultOutcomeIsLabelled_ThenEveryBinaryOneHasBothClassesAndTheTrajectoryHasValues()
+    {
+        // This fixture is `healthrec synth --patients 10000 --seed 42` (13 years), the command the README gives for
+        // training every default outcome (the 300-patient demo sample spans ten years: too short for ascvd-10y).
+        var featurizer = Repo.Featurizer();
+        foreach (var definition in OutcomeFiles.Load(Repo.Path_("models/outcomes"), Repo.Terminology))
+        {
+            var (examples, counts) = OutcomeExamples.Build(cohort.Records, definition, featurizer);
+            if (definition.Kind == OutcomeKind.Binary)
+            {
+                Assert.True(counts.Positives >= 100 && examples.Count(e => !e.Label) >= 1000, $"{definition.Id}: {counts.Positives} positives among {examples.Count}");
+            }
+            else
+            {
+                Assert.True(examples.Count >= 1000, $"{definition.Id}: {examples.Count} values");
+            }
+        }
+    }
+
+    [Fact]
     public void GivenDeathAsASitesOutcome_WhenTrainedOnTheGeneratedCohort_ThenAModelIsTrainedWithDeathsAsItsEvents()
     {
         var featurizer = Repo.Featurizer();
