@@ -72,7 +72,11 @@ public sealed class IngestionReport(Action<IngestionProblem>? onProblem = null)
     private readonly ConcurrentDictionary<string, StrongBox<long>> _noted = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<ProblemKind, StrongBox<long>> _problems = new();
     private readonly ConcurrentDictionary<ProblemKind, ConcurrentQueue<IngestionProblem>> _examples = new();
+    private readonly ConcurrentDictionary<(string Type, string System, string Code), UnreadCode> _unread = new();
     private long _patients;
+
+    /// <summary>Distinct codes the unused-data report keeps; past it, further codes are counted under one "(other codes)" line.</summary>
+    public const int MaxUnreadCodes = 20_000;
 
     public long Patients => Interlocked.Read(ref _patients);
 
@@ -120,10 +124,52 @@ public sealed class IngestionReport(Action<IngestionProblem>? onProblem = null)
         where TKey : notnull =>
         Interlocked.Increment(ref counters.GetOrAdd(key, static _ => new StrongBox<long>()).Value);
 
+    /// <summary>
+    /// Counts a resource that no feature, group or class reads, by its type and coding (for the unused-data report:
+    /// what a site's definitions could still describe). The display kept is the first seen.
+    /// </summary>
+    public void Unread(string resourceType, string system, string code, string? display)
+    {
+        var key = (resourceType, system, code);
+        if (!_unread.TryGetValue(key, out var entry))
+        {
+            if (_unread.Count >= MaxUnreadCodes)
+            {
+                key = (resourceType, "", "(other codes)");
+                display = null;
+            }
+
+            entry = _unread.GetOrAdd(key, k => new UnreadCode(k.Type, k.System, k.Code, display));
+        }
+
+        Interlocked.Increment(ref entry.CountBox.Value);
+    }
+
+    /// <summary>Codes no definition reads, most frequent first.</summary>
+    public IReadOnlyList<UnreadCode> UnreadCodes =>
+        [.. _unread.Values.OrderByDescending(u => u.Count).ThenBy(u => u.ResourceType, StringComparer.Ordinal)
+            .ThenBy(u => u.System, StringComparer.Ordinal).ThenBy(u => u.Code, StringComparer.Ordinal)];
+
     public IReadOnlyList<IngestionProblem> Examples(ProblemKind kind) =>
         _examples.TryGetValue(kind, out var examples) ? [.. examples] : [];
 
     /// <summary>Every example kept, ordered by kind.</summary>
     public IReadOnlyList<IngestionProblem> AllExamples =>
         [.. _examples.OrderBy(kv => kv.Key).SelectMany(kv => kv.Value)];
+}
+
+/// <summary>A code present in the input that no definition reads, with how often it was seen.</summary>
+public sealed class UnreadCode(string resourceType, string system, string code, string? display)
+{
+    internal StrongBox<long> CountBox { get; } = new();
+
+    public string ResourceType { get; } = resourceType;
+
+    public string System { get; } = system;
+
+    public string Code { get; } = code;
+
+    public string? Display { get; } = display;
+
+    public long Count => Interlocked.Read(ref CountBox.Value);
 }

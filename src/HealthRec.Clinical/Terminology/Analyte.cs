@@ -9,12 +9,25 @@ namespace HealthRec.Clinical.Terminology;
 /// </summary>
 public sealed record UnitConversion(string Unit, double Factor, double Offset, string Source, bool Equivalence = false);
 
-/// <summary>A lab or vital sign HealthRec reads, its LOINC codes, canonical unit and possible range.</summary>
+/// <summary>A coding's system and code: <c>http://loinc.org|4548-4</c> in FHIR's token syntax.</summary>
+public readonly record struct SystemCode(string System, string Code)
+{
+    /// <summary>Parses <c>system|code</c>; null when either side is empty or the bar is missing.</summary>
+    public static SystemCode? Parse(string token) =>
+        token.LastIndexOf('|') is var bar and > 0 && bar < token.Length - 1 ? new SystemCode(token[..bar], token[(bar + 1)..]) : null;
+
+    public override string ToString() => $"{System}|{Code}";
+}
+
+/// <summary>
+/// A lab, vital sign or survey score HealthRec reads, the codes that report it (in any code system: LOINC, a site's
+/// local codes), its canonical unit and possible range.
+/// </summary>
 public sealed record Analyte(
     string Id,
     string Title,
     string Unit,
-    ImmutableArray<string> LoincCodes,
+    ImmutableArray<SystemCode> Codes,
     ImmutableArray<UnitConversion> Conversions,
     double PlausibleMin,
     double PlausibleMax)
@@ -35,15 +48,23 @@ public sealed record Analyte(
     };
 }
 
-/// <summary>A coded observation read as an ordinal (e.g. smoking status: 0 never, 1 former, 2 current).</summary>
+/// <summary>
+/// A coded observation read as an ordinal or a category number (e.g. smoking status: 0 never, 1 former, 2 current).
+/// Its values are codes of <see cref="System"/> (or <c>system|code</c> tokens of another), matched in a
+/// valueCodeableConcept; a valueString matches a code or its display (case ignored), a valueBoolean the codes
+/// <c>true</c> and <c>false</c>.
+/// </summary>
 public sealed record CodedAnalyte(
     string Id,
     string Title,
-    ImmutableArray<string> LoincCodes,
+    ImmutableArray<SystemCode> Codes,
     string System,
     ImmutableDictionary<string, int> ValueByCode,
     ImmutableHashSet<string> UnknownCodes)
 {
+    /// <summary>Each value's displays and codes, lower case, to the value: how a valueString is matched.</summary>
+    public ImmutableDictionary<string, int> ValueByText { get; init; } = ImmutableDictionary<string, int>.Empty;
+
     /// <summary>Each value's words (the first code's display listed for it: "Ex-smoker" for 1), for reasons a clinician reads.</summary>
     public ImmutableDictionary<int, string> Labels { get; init; } = ImmutableDictionary<int, string>.Empty;
 

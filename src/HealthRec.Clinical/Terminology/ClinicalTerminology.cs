@@ -18,13 +18,21 @@ public sealed record MedicationIdentity(ImmutableArray<string> Classes, Immutabl
     public bool IsKnown => !Classes.IsEmpty || !Ingredients.IsEmpty;
 }
 
-/// <summary>The terminology documents, as text (reading them from disk is the caller's job: this project does no I/O).</summary>
-public sealed record TerminologyDocuments(string Conditions, string Medications, string Analytes, string StatinIntensity);
+/// <summary>
+/// The terminology documents, as text (reading them from disk is the caller's job: this project does no I/O). A site's
+/// <see cref="Others"/> add to them: ValueSets (alone or in a Bundle) whose ids start <c>condition-</c> or
+/// <c>medication-</c> join the condition groups or medication classes, any other ValueSet can be named by an analyte,
+/// and a document with <c>analytes</c>, <c>coded</c> or <c>panels</c> adds analytes.
+/// </summary>
+public sealed record TerminologyDocuments(string Conditions, string Medications, string Analytes, string StatinIntensity)
+{
+    public ImmutableArray<TerminologyDocument> Others { get; init; } = [];
+}
 
 /// <summary>
 /// Maps codes to what HealthRec's features know: condition groups (from ValueSets of SNOMED CT and ICD-10-CM),
 /// medication classes (RxNorm ingredients, ATC groups, ingredient names in product names, statin intensity),
-/// and analytes (LOINC). Built once from <see cref="TerminologyDocuments"/>; lookups are cached and thread-safe.
+/// and analytes (by codes of any system: LOINC, a site's local codes). Built once from <see cref="TerminologyDocuments"/>; lookups are cached and thread-safe.
 /// </summary>
 public sealed partial class ClinicalTerminology
 {
@@ -35,9 +43,9 @@ public sealed partial class ClinicalTerminology
     private readonly (string Name, string Code)[] _ingredientCodesByName;
     private readonly FrozenDictionary<string, (double Min, double Max)> _highIntensity;
     private readonly FrozenDictionary<string, (double Min, double Max)> _moderateIntensity;
-    private readonly FrozenDictionary<string, Analyte> _analyteByLoinc;
-    private readonly FrozenDictionary<string, CodedAnalyte> _codedByLoinc;
-    private readonly FrozenDictionary<string, ImmutableArray<string>> _panels;
+    private readonly FrozenDictionary<SystemCode, Analyte> _analyteByCode;
+    private readonly FrozenDictionary<SystemCode, CodedAnalyte> _codedByCode;
+    private readonly FrozenDictionary<SystemCode, ImmutableArray<SystemCode>> _panels;
     private readonly ConcurrentDictionary<(string System, string Code, string? Display), ImmutableArray<string>> _medicationCache = new();
     private readonly ConcurrentDictionary<(string System, string Code, string? Display), MedicationIdentity> _identityCache = new();
 
@@ -49,7 +57,7 @@ public sealed partial class ClinicalTerminology
         FrozenDictionary<string, (double, double)> moderateIntensity,
         ImmutableArray<Analyte> analytes,
         ImmutableArray<CodedAnalyte> coded,
-        FrozenDictionary<string, ImmutableArray<string>> panels)
+        FrozenDictionary<SystemCode, ImmutableArray<SystemCode>> panels)
     {
         _conditions = conditions;
         _medications = medications;
@@ -61,8 +69,8 @@ public sealed partial class ClinicalTerminology
         _moderateIntensity = moderateIntensity;
         Analytes = analytes;
         CodedAnalytes = coded;
-        _analyteByLoinc = analytes.SelectMany(a => a.LoincCodes.Select(code => (code, a))).ToFrozenDictionary(p => p.code, p => p.a, StringComparer.Ordinal);
-        _codedByLoinc = coded.SelectMany(a => a.LoincCodes.Select(code => (code, a))).ToFrozenDictionary(p => p.code, p => p.a, StringComparer.Ordinal);
+        _analyteByCode = analytes.SelectMany(a => a.Codes.Select(code => (code, a))).ToFrozenDictionary(p => p.code, p => p.a);
+        _codedByCode = coded.SelectMany(a => a.Codes.Select(code => (code, a))).ToFrozenDictionary(p => p.code, p => p.a);
         _panels = panels;
     }
 
@@ -75,12 +83,16 @@ public sealed partial class ClinicalTerminology
     /// <summary>Medication classes, including the statin intensity classes derived from doses.</summary>
     public IReadOnlySet<string> MedicationClasses { get; private init; } = FrozenSet<string>.Empty;
 
-    public Analyte? AnalyteForLoinc(string code) => _analyteByLoinc.GetValueOrDefault(code);
+    /// <summary>The analyte a coding reports, in any code system the terminology lists for it.</summary>
+    public Analyte? AnalyteFor(string system, string code) => _analyteByCode.GetValueOrDefault(new SystemCode(system, code.Trim()));
 
-    public CodedAnalyte? CodedAnalyteForLoinc(string code) => _codedByLoinc.GetValueOrDefault(code);
+    public CodedAnalyte? CodedAnalyteFor(string system, string code) => _codedByCode.GetValueOrDefault(new SystemCode(system, code.Trim()));
 
-    /// <summary>The component LOINC codes of a panel (e.g. blood pressure 55284-4), or empty.</summary>
-    public ImmutableArray<string> PanelComponents(string code) => _panels.GetValueOrDefault(code, []);
+    /// <summary>The component codes of a panel (e.g. blood pressure, LOINC 55284-4), or empty.</summary>
+    public ImmutableArray<SystemCode> PanelComponents(string system, string code) => _panels.GetValueOrDefault(new SystemCode(system, code.Trim()), []);
+
+    /// <summary>Every code an Observation may carry for HealthRec to read it: analytes, coded analytes and panels.</summary>
+    public IEnumerable<SystemCode> ObservationCodes => _analyteByCode.Keys.Concat(_codedByCode.Keys).Concat(_panels.Keys);
 
     public ImmutableArray<string> ConditionGroupsOf(string system, string code) => _conditions.Match(system, code);
 
@@ -146,18 +158,23 @@ public sealed partial class ClinicalTerminology
     public static ClinicalTerminology Parse(TerminologyDocuments documents)
     {
         var problems = new List<string>();
-        var conditions = CodeSetIndex.Parse(documents.Conditions, "condition-", "conditions", problems);
-        var medications = CodeSetIndex.Parse(documents.Medications, "medication-", "medications", problems);
+        var valueSetDocuments = documents.Others.Where(d => !IsAnalyteDocument(d)).ToList();
+        var analyteDocuments = documents.Others.Where(IsAnalyteDocument).Prepend(new TerminologyDocument("analytes.json", documents.Analytes)).ToList();
+        var conditions = CodeSetIndex.Parse(
+            valueSetDocuments.Select(d => (d, false)).Prepend((new TerminologyDocument("conditions.json", documents.Conditions), true)), "condition-", problems);
+        var medications = CodeSetIndex.Parse(
+            valueSetDocuments.Select(d => (d, false)).Prepend((new TerminologyDocument("medications.json", documents.Medications), true)), "medication-", problems);
         var ingredients = medications.ConceptDisplays
             .Where(c => string.Equals(c.System, CodeSystems.RxNorm, StringComparison.Ordinal))
             .Select(c => (Name: c.Display.ToLowerInvariant(), c.Key))
             .OrderByDescending(c => c.Name.Length)
             .ToArray();
-        var (analytes, coded, panels) = ParseAnalytes(documents.Analytes, problems);
+        _ = CodeSetIndex.Parse(valueSetDocuments.Select(d => (d, true)), "", problems); // every site ValueSet well formed, whatever its use
+        var (analytes, coded, panels) = ParseAnalytes(analyteDocuments, valueSetDocuments, problems);
         var (high, moderate) = ParseStatinIntensity(documents.StatinIntensity, problems);
         if (problems.Count > 0)
         {
-            throw new TerminologyException("Invalid terminology: " + string.Join("; ", problems));
+            throw new TerminologyException("Invalid terminology: " + string.Join("; ", problems.Distinct(StringComparer.Ordinal)));
         }
 
         var classes = medications.Keys.Concat(["statin-high-intensity", "statin-moderate-intensity", "statin-low-intensity"]);
@@ -216,66 +233,155 @@ public sealed partial class ClinicalTerminology
     [GeneratedRegex(@"(?<ingredient>atorvastatin|rosuvastatin|simvastatin|pravastatin|lovastatin|fluvastatin|pitavastatin)\b[^0-9/]*?(?<mg>\d+(\.\d+)?)\s*mg\b")]
     private static partial Regex StatinDose();
 
-    private static (ImmutableArray<Analyte>, ImmutableArray<CodedAnalyte>, FrozenDictionary<string, ImmutableArray<string>>) ParseAnalytes(
-        string json, List<string> problems)
+    // A site's document is an analyte document when it is a JSON object with analytes, coded or panels and no resourceType.
+    private static bool IsAnalyteDocument(TerminologyDocument document)
     {
         try
         {
-            using var document = JsonDocument.Parse(json);
-            var root = document.RootElement;
-            var analytes = root.GetProperty("analytes").EnumerateArray().Select(a => new Analyte(
-                a.GetProperty("id").GetString()!,
-                a.GetProperty("title").GetString()!,
-                a.GetProperty("unit").GetString()!,
-                [.. a.GetProperty("loinc").EnumerateArray().Select(c => c.GetString()!)],
-                [.. a.GetProperty("conversions").EnumerateArray().Select(c => new UnitConversion(
-                    c.GetProperty("unit").GetString()!,
-                    c.GetProperty("factor").GetDouble(),
-                    c.TryGetProperty("offset", out var offset) ? offset.GetDouble() : 0,
-                    c.GetProperty("source").GetString()!,
-                    c.TryGetProperty("equivalence", out var equivalence) && equivalence.GetBoolean()))],
-                a.GetProperty("plausible")[0].GetDouble(),
-                a.GetProperty("plausible")[1].GetDouble())
-            {
-                Spellings = a.TryGetProperty("spellings", out var spellings)
-                    ? spellings.EnumerateObject().SelectMany(u => u.Value.EnumerateArray().Select(x => (Spelling: x.GetString()!, Unit: u.Name)))
-                        .ToImmutableDictionary(x => x.Spelling, x => x.Unit, StringComparer.Ordinal)
-                    : ImmutableDictionary<string, string>.Empty,
-                Reference = a.TryGetProperty("reference", out var reference)
-                    ? (Bound(reference.GetProperty("low")), Bound(reference.GetProperty("high")))
-                    : (null, null),
-            }).ToImmutableArray();
-            var coded = root.GetProperty("coded").EnumerateArray().Select(c => new CodedAnalyte(
-                c.GetProperty("id").GetString()!,
-                c.GetProperty("title").GetString()!,
-                [.. c.GetProperty("loinc").EnumerateArray().Select(code => code.GetString()!)],
-                c.GetProperty("system").GetString()!,
-                c.GetProperty("values").EnumerateObject()
-                    .SelectMany(v => v.Value.EnumerateArray().Select(pair => (Code: pair[0].GetString()!, Value: int.Parse(v.Name, CultureInfo.InvariantCulture))))
-                    .ToImmutableDictionary(p => p.Code, p => p.Value, StringComparer.Ordinal),
-                [.. c.GetProperty("unknown").EnumerateArray().Select(pair => pair[0].GetString()!)])
-            {
-                Labels = c.GetProperty("values").EnumerateObject().ToImmutableDictionary(
-                    v => int.Parse(v.Name, CultureInfo.InvariantCulture), v => v.Value.EnumerateArray().First()[1].GetString()!),
-            }).ToImmutableArray();
-            var panels = root.GetProperty("panels").EnumerateArray().ToFrozenDictionary(
-                p => p.GetProperty("loinc").GetString()!,
-                p => p.GetProperty("components").EnumerateArray().Select(c => c.GetString()!).ToImmutableArray(),
-                StringComparer.Ordinal);
-            foreach (var duplicate in analytes.SelectMany(a => a.LoincCodes).Concat(coded.SelectMany(c => c.LoincCodes))
-                .GroupBy(code => code, StringComparer.Ordinal).Where(g => g.Count() > 1))
-            {
-                problems.Add($"analytes: LOINC {duplicate.Key} is listed for more than one analyte");
-            }
-
-            return (analytes, coded, panels);
+            using var parsed = JsonDocument.Parse(document.Json, new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip });
+            var root = parsed.RootElement;
+            return root.ValueKind == JsonValueKind.Object && !root.TryGetProperty("resourceType", out _)
+                && (root.TryGetProperty("analytes", out _) || root.TryGetProperty("coded", out _) || root.TryGetProperty("panels", out _));
         }
-        catch (Exception ex) when (ex is JsonException or KeyNotFoundException or InvalidOperationException or FormatException or IndexOutOfRangeException or ArgumentException)
+        catch (JsonException)
         {
-            problems.Add($"analytes: {ex.Message}");
-            return ([], [], FrozenDictionary<string, ImmutableArray<string>>.Empty);
+            return false; // reported by the value set reader, which names the file
         }
     }
+
+    // The codes an analyte, coded analyte or panel declares: "codes" as system|code tokens, and "valueSet" naming a ValueSet.
+    private static ImmutableArray<SystemCode> DeclaredCodes(JsonElement element, string where, List<TerminologyDocument> valueSets, List<string> problems)
+    {
+        var codes = new List<SystemCode>();
+        if (element.TryGetProperty("loinc", out _))
+        {
+            problems.Add($"{where}: 'loinc' was renamed 'codes', a list of system|code tokens (\"http://loinc.org|4548-4\"), so that any code system can be used");
+        }
+
+        if (element.TryGetProperty("codes", out var list))
+        {
+            foreach (var (token, i) in list.EnumerateArray().Select((t, i) => (t, i)))
+            {
+                if (token.ValueKind != JsonValueKind.String || SystemCode.Parse(token.GetString()!) is not { } code)
+                {
+                    problems.Add($"{where}.codes[{i}]: '{token}' is not a system|code token (e.g. \"http://loinc.org|4548-4\" or \"urn:site:lab|GLU\")");
+                    continue;
+                }
+
+                codes.Add(code);
+            }
+        }
+
+        if (element.TryGetProperty("valueSet", out var reference))
+        {
+            codes.AddRange(CodeSetIndex.Codes(valueSets, reference.GetString() ?? "", where, problems));
+        }
+
+        if (codes.Count == 0)
+        {
+            problems.Add($"{where}: no codes (give 'codes' as system|code tokens or 'valueSet' naming a ValueSet)");
+        }
+
+        return [.. codes.Distinct()];
+    }
+
+    private static (ImmutableArray<Analyte>, ImmutableArray<CodedAnalyte>, FrozenDictionary<SystemCode, ImmutableArray<SystemCode>>) ParseAnalytes(
+        List<TerminologyDocument> documents, List<TerminologyDocument> valueSets, List<string> problems)
+    {
+        var analytes = ImmutableArray.CreateBuilder<Analyte>();
+        var coded = ImmutableArray.CreateBuilder<CodedAnalyte>();
+        var panels = new Dictionary<SystemCode, ImmutableArray<SystemCode>>();
+        foreach (var document in documents)
+        {
+            var where = document.Name;
+            try
+            {
+                using var parsed = JsonDocument.Parse(document.Json, new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip });
+                var root = parsed.RootElement;
+                foreach (var (a, i) in Members(root, "analytes"))
+                {
+                    where = $"{document.Name}: analytes[{i}]";
+                    analytes.Add(new Analyte(
+                        a.GetProperty("id").GetString()!,
+                        a.GetProperty("title").GetString()!,
+                        a.GetProperty("unit").GetString()!,
+                        DeclaredCodes(a, where, valueSets, problems),
+                        [.. Members(a, "conversions").Select(c => new UnitConversion(
+                            c.Element.GetProperty("unit").GetString()!,
+                            c.Element.GetProperty("factor").GetDouble(),
+                            c.Element.TryGetProperty("offset", out var offset) ? offset.GetDouble() : 0,
+                            c.Element.GetProperty("source").GetString()!,
+                            c.Element.TryGetProperty("equivalence", out var equivalence) && equivalence.GetBoolean()))],
+                        a.GetProperty("plausible")[0].GetDouble(),
+                        a.GetProperty("plausible")[1].GetDouble())
+                    {
+                        Spellings = a.TryGetProperty("spellings", out var spellings)
+                            ? spellings.EnumerateObject().SelectMany(u => u.Value.EnumerateArray().Select(x => (Spelling: x.GetString()!, Unit: u.Name)))
+                                .ToImmutableDictionary(x => x.Spelling, x => x.Unit, StringComparer.Ordinal)
+                            : ImmutableDictionary<string, string>.Empty,
+                        Reference = a.TryGetProperty("reference", out var reference)
+                            ? (Bound(reference.GetProperty("low")), Bound(reference.GetProperty("high")))
+                            : (null, null),
+                    });
+                }
+
+                foreach (var (c, i) in Members(root, "coded"))
+                {
+                    where = $"{document.Name}: coded[{i}]";
+                    var system = c.GetProperty("system").GetString()!;
+                    string Token(JsonElement pair) => pair[0].GetString()! is var code && code.Contains('|', StringComparison.Ordinal) ? code : $"{system}|{code}";
+                    var values = c.GetProperty("values").EnumerateObject()
+                        .SelectMany(v => v.Value.EnumerateArray().Select(pair => (Pair: pair, Value: int.Parse(v.Name, CultureInfo.InvariantCulture)))).ToList();
+                    coded.Add(new CodedAnalyte(
+                        c.GetProperty("id").GetString()!,
+                        c.GetProperty("title").GetString()!,
+                        DeclaredCodes(c, where, valueSets, problems),
+                        system,
+                        values.ToImmutableDictionary(p => Token(p.Pair), p => p.Value, StringComparer.Ordinal),
+                        [.. Members(c, "unknown").Select(pair => Token(pair.Element))])
+                    {
+                        Labels = c.GetProperty("values").EnumerateObject().ToImmutableDictionary(
+                            v => int.Parse(v.Name, CultureInfo.InvariantCulture), v => v.Value.EnumerateArray().First()[1].GetString()!),
+                        ValueByText = values
+                            .SelectMany(p => new[] { p.Pair[0].GetString()!, p.Pair.GetArrayLength() > 1 ? p.Pair[1].GetString()! : p.Pair[0].GetString()! }
+                                .Select(text => (Text: text.ToLowerInvariant(), p.Value)))
+                            .DistinctBy(p => p.Text).ToImmutableDictionary(p => p.Text, p => p.Value, StringComparer.Ordinal),
+                    });
+                }
+
+                foreach (var (p, i) in Members(root, "panels"))
+                {
+                    where = $"{document.Name}: panels[{i}]";
+                    var components = p.GetProperty("components").EnumerateArray()
+                        .Select(c => SystemCode.Parse(c.GetString() ?? "") ?? throw new FormatException($"component '{c}' is not a system|code token")).ToImmutableArray();
+                    foreach (var code in DeclaredCodes(p, where, valueSets, problems))
+                    {
+                        panels[code] = components;
+                    }
+                }
+            }
+            catch (Exception ex) when (ex is JsonException or KeyNotFoundException or InvalidOperationException or FormatException or IndexOutOfRangeException or ArgumentException)
+            {
+                problems.Add($"{where}: {ex.Message}");
+            }
+        }
+
+        foreach (var duplicate in analytes.SelectMany(a => a.Codes).Concat(coded.SelectMany(c => c.Codes))
+            .GroupBy(code => code).Where(g => g.Count() > 1))
+        {
+            problems.Add($"analytes: {duplicate.Key} is listed for more than one analyte");
+        }
+
+        foreach (var duplicate in analytes.Select(a => a.Id).Concat(coded.Select(c => c.Id)).GroupBy(id => id, StringComparer.Ordinal).Where(g => g.Count() > 1))
+        {
+            problems.Add($"analytes: id '{duplicate.Key}' is declared more than once");
+        }
+
+        return (analytes.ToImmutable(), coded.ToImmutable(), panels.ToFrozenDictionary());
+    }
+
+    private static IEnumerable<(JsonElement Element, int Index)> Members(JsonElement element, string name) =>
+        element.TryGetProperty(name, out var list) ? list.EnumerateArray().Select((e, i) => (e, i)) : [];
 
     private static (FrozenDictionary<string, (double, double)>, FrozenDictionary<string, (double, double)>) ParseStatinIntensity(
         string json, List<string> problems)

@@ -5,19 +5,26 @@ using System.Text.Json;
 
 namespace HealthRec.Clinical.Terminology;
 
+/// <summary>A terminology document as text, with the name problems are reported under.</summary>
+public sealed record TerminologyDocument(string Name, string Json);
+
 /// <summary>
-/// A Bundle of FHIR ValueSets turned into a lookup: explicit concepts by (system, code), and <c>is-a</c> filters
-/// on prefix-hierarchical systems (ICD-10-CM, ATC) as prefixes. Each ValueSet's key is its id without the prefix.
+/// FHIR ValueSets turned into a lookup from (system, code) to the keys of the sets that hold it. A set is read from its
+/// <c>compose</c> (each <c>include</c> lists concepts, or filters <c>is-a</c> on a prefix-hierarchical system — ICD-10-CM,
+/// ATC — or names only a system, which takes every code of it; each <c>exclude</c> lists concepts taken out) and from its
+/// <c>expansion.contains</c>. A set's key is its id without the prefix (<c>condition-t2d</c> → <c>t2d</c>).
 /// </summary>
 internal sealed class CodeSetIndex
 {
     private readonly FrozenDictionary<(string System, string Code), ImmutableArray<string>> _concepts;
     private readonly (string System, string Prefix, string Key)[] _prefixes;
+    private readonly FrozenSet<(string System, string Code, string Key)> _excluded;
     private readonly ConcurrentDictionary<(string System, string Code), ImmutableArray<string>> _cache = new();
 
     private CodeSetIndex(
         FrozenDictionary<(string, string), ImmutableArray<string>> concepts,
         (string, string, string)[] prefixes,
+        FrozenSet<(string, string, string)> excluded,
         FrozenSet<string> keys,
         ImmutableArray<(string System, string Display, string Key)> conceptDisplays,
         ImmutableArray<(string System, string Code, string Display)> conceptCodes)
@@ -25,6 +32,7 @@ internal sealed class CodeSetIndex
         ConceptCodes = conceptCodes;
         _concepts = concepts;
         _prefixes = prefixes;
+        _excluded = excluded;
         Keys = keys;
         ConceptDisplays = conceptDisplays;
     }
@@ -53,90 +61,237 @@ internal sealed class CodeSetIndex
             }
         }
 
+        keys.RemoveWhere(k => _excluded.Contains((key.System, normalized, k)));
         return [.. keys];
     });
 
-    public static CodeSetIndex Parse(string bundleJson, string idPrefix, string documentName, List<string> problems)
+    /// <summary>
+    /// Reads every ValueSet whose id starts with <paramref name="idPrefix"/> from the documents (a ValueSet, or a Bundle
+    /// of them). In a <c>strict</c> document every entry must be such a ValueSet; other documents may hold ValueSets
+    /// for other purposes, which are left to the index that reads them.
+    /// </summary>
+    public static CodeSetIndex Parse(IEnumerable<(TerminologyDocument Document, bool Strict)> documents, string idPrefix, List<string> problems)
     {
         var concepts = new Dictionary<(string, string), SortedSet<string>>();
         var prefixes = new List<(string, string, string)>();
+        var excluded = new HashSet<(string, string, string)>();
         var keys = new HashSet<string>(StringComparer.Ordinal);
         var displays = ImmutableArray.CreateBuilder<(string, string, string)>();
         var codes = ImmutableArray.CreateBuilder<(string, string, string)>();
-        try
+        foreach (var (document, strict) in documents)
         {
-            using var document = JsonDocument.Parse(bundleJson);
-            foreach (var entry in document.RootElement.GetProperty("entry").EnumerateArray())
+            foreach (var (valueSet, path, problem) in ValueSets(document))
             {
-                var valueSet = entry.GetProperty("resource");
-                var id = valueSet.GetProperty("id").GetString() ?? "";
-                if (!string.Equals(valueSet.GetProperty("resourceType").GetString(), "ValueSet", StringComparison.Ordinal)
-                    || !id.StartsWith(idPrefix, StringComparison.Ordinal))
+                if (problem is not null)
                 {
-                    problems.Add($"{documentName}: entry '{id}' is not a ValueSet with an id starting '{idPrefix}'");
+                    if (strict)
+                    {
+                        problems.Add(problem);
+                    }
+
+                    continue;
+                }
+
+                var id = valueSet.TryGetProperty("id", out var idElement) && idElement.ValueKind == JsonValueKind.String ? idElement.GetString()! : "";
+                if (!id.StartsWith(idPrefix, StringComparison.Ordinal))
+                {
+                    if (strict)
+                    {
+                        problems.Add($"{document.Name}: {path} ('{id}') is not a ValueSet with an id starting '{idPrefix}'");
+                    }
+
                     continue;
                 }
 
                 var key = id[idPrefix.Length..];
+                var where = $"{document.Name}: {path} (ValueSet '{id}')";
                 if (!keys.Add(key))
                 {
-                    problems.Add($"{documentName}: ValueSet '{id}' appears twice");
+                    problems.Add($"{where} appears twice");
                 }
 
                 if (!valueSet.TryGetProperty("description", out var description) || string.IsNullOrWhiteSpace(description.GetString()))
                 {
-                    problems.Add($"{documentName}: ValueSet '{id}' has no description naming the source of its codes");
+                    problems.Add($"{where} has no description naming the source of its codes");
                 }
 
-                foreach (var include in valueSet.GetProperty("compose").GetProperty("include").EnumerateArray())
+                var listed = Concepts(valueSet, where, problems, out var filters, out var exclusions);
+                foreach (var (system, code, display) in listed)
                 {
-                    var system = include.GetProperty("system").GetString()!;
-                    if (include.TryGetProperty("concept", out var conceptList))
+                    if (!concepts.TryGetValue((system, code), out var set))
                     {
-                        foreach (var concept in conceptList.EnumerateArray())
-                        {
-                            var code = CodeSystems.NormalizeCode(system, concept.GetProperty("code").GetString()!);
-                            if (!concepts.TryGetValue((system, code), out var set))
-                            {
-                                concepts[(system, code)] = set = new SortedSet<string>(StringComparer.Ordinal);
-                            }
-
-                            set.Add(key);
-                            if (concept.TryGetProperty("display", out var display) && display.GetString() is { Length: > 0 } text)
-                            {
-                                displays.Add((system, text, key));
-                                codes.Add((system, code, text));
-                            }
-                        }
+                        concepts[(system, code)] = set = new SortedSet<string>(StringComparer.Ordinal);
                     }
 
-                    if (include.TryGetProperty("filter", out var filters))
+                    set.Add(key);
+                    if (display is { Length: > 0 })
                     {
-                        foreach (var filter in filters.EnumerateArray())
-                        {
-                            if (!CodeSystems.IsPrefixHierarchy(system) || !string.Equals(filter.GetProperty("op").GetString(), "is-a", StringComparison.Ordinal))
-                            {
-                                problems.Add($"{documentName}: ValueSet '{id}' filters {system} with '{filter.GetProperty("op").GetString()}', " +
-                                    "which cannot be evaluated offline (only is-a on ICD-10-CM and ATC)");
-                                continue;
-                            }
-
-                            prefixes.Add((system, CodeSystems.NormalizeCode(system, filter.GetProperty("value").GetString()!), key));
-                        }
+                        displays.Add((system, display, key));
+                        codes.Add((system, code, display));
                     }
                 }
+
+                prefixes.AddRange(filters.Select(f => (f.System, f.Prefix, key)));
+                excluded.UnionWith(exclusions.Select(e => (e.System, e.Code, key)));
             }
-        }
-        catch (Exception ex) when (ex is JsonException or KeyNotFoundException or InvalidOperationException)
-        {
-            problems.Add($"{documentName}: {ex.Message}");
         }
 
         return new CodeSetIndex(
             concepts.ToFrozenDictionary(kv => kv.Key, kv => kv.Value.ToImmutableArray()),
             [.. prefixes],
+            excluded.ToFrozenSet(),
             keys.ToFrozenSet(StringComparer.Ordinal),
             displays.ToImmutable(),
             codes.ToImmutable());
     }
+
+    /// <summary>
+    /// The codes of the ValueSet whose id or canonical url is <paramref name="reference"/>, found in the documents:
+    /// its listed concepts and expansion, less its exclusions. A filter cannot be listed, so it is a problem here.
+    /// </summary>
+    public static ImmutableArray<SystemCode> Codes(IEnumerable<TerminologyDocument> documents, string reference, string usedBy, List<string> problems)
+    {
+        foreach (var document in documents)
+        {
+            foreach (var (valueSet, path, problem) in ValueSets(document))
+            {
+                if (problem is null && (Text(valueSet, "id") == reference || Text(valueSet, "url") == reference))
+                {
+                    var where = $"{document.Name}: {path} (ValueSet '{reference}')";
+                    var listed = Concepts(valueSet, where, problems, out var filters, out var exclusions)
+                        .Select(c => new SystemCode(c.System, c.Code)).Except(exclusions).Distinct().ToImmutableArray();
+                    if (filters.Count > 0)
+                    {
+                        problems.Add($"{where}, used by {usedBy}, has a filter or a whole-system include: list its codes");
+                    }
+
+                    return listed;
+                }
+            }
+        }
+
+        problems.Add($"{usedBy}: value set '{reference}' is in no terminology document (give a ValueSet with that id or url)");
+        return [];
+    }
+
+    private static string? Text(JsonElement element, string name) =>
+        element.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
+
+    // Each ValueSet of a document (the document itself, or its Bundle entries), with its JSON path, or why an entry is not one.
+    private static IEnumerable<(JsonElement ValueSet, string Path, string? Problem)> ValueSets(TerminologyDocument document)
+    {
+        JsonElement root;
+        try
+        {
+            using var parsed = JsonDocument.Parse(document.Json, new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip });
+            root = parsed.RootElement.Clone();
+        }
+        catch (JsonException ex)
+        {
+            return [(default, "", $"{document.Name}: not JSON: {ex.Message}")];
+        }
+
+        var type = root.ValueKind == JsonValueKind.Object ? Text(root, "resourceType") : null;
+        if (type == "ValueSet")
+        {
+            return [(root, "ValueSet", null)];
+        }
+
+        if (type != "Bundle" || !root.TryGetProperty("entry", out var entries) || entries.ValueKind != JsonValueKind.Array)
+        {
+            return [(default, "", $"{document.Name}: not a ValueSet or a Bundle with entries")];
+        }
+
+        return entries.EnumerateArray().Select((entry, i) =>
+            entry.ValueKind == JsonValueKind.Object && entry.TryGetProperty("resource", out var resource) && Text(resource, "resourceType") == "ValueSet"
+                ? (resource, $"entry[{i}].resource", (string?)null)
+                : (default, $"entry[{i}]", $"{document.Name}: entry[{i}] is not a ValueSet"));
+    }
+
+    private static List<(string System, string Code, string? Display)> Concepts(JsonElement valueSet, string where, List<string> problems,
+        out List<(string System, string Prefix)> filters, out List<SystemCode> exclusions)
+    {
+        var concepts = new List<(string, string, string?)>();
+        filters = [];
+        exclusions = [];
+        var read = false;
+        if (valueSet.TryGetProperty("compose", out var compose))
+        {
+            read = true;
+            foreach (var (part, index, include) in Parts(compose, "include").Select(p => (p.Element, p.Index, true))
+                .Concat(Parts(compose, "exclude").Select(p => (p.Element, p.Index, false))))
+            {
+                var path = $"compose.{(include ? "include" : "exclude")}[{index}]";
+                if (Text(part, "system") is not { Length: > 0 } system)
+                {
+                    problems.Add($"{where}: {path} has no system (a valueSet-only include is not supported: name the codes)");
+                    continue;
+                }
+
+                var listed = part.TryGetProperty("concept", out var list) ? list : default;
+                var filtered = part.TryGetProperty("filter", out var filterList) ? filterList : default;
+                foreach (var (concept, i) in listed.ValueKind == JsonValueKind.Array ? list.EnumerateArray().Select((c, i) => (c, i)) : [])
+                {
+                    if (Text(concept, "code") is not { Length: > 0 } code)
+                    {
+                        problems.Add($"{where}: {path}.concept[{i}] has no code");
+                        continue;
+                    }
+
+                    var normalized = CodeSystems.NormalizeCode(system, code);
+                    if (include)
+                    {
+                        concepts.Add((system, normalized, Text(concept, "display")));
+                    }
+                    else
+                    {
+                        exclusions.Add(new SystemCode(system, normalized));
+                    }
+                }
+
+                foreach (var (filter, i) in filtered.ValueKind == JsonValueKind.Array ? filterList.EnumerateArray().Select((f, i) => (f, i)) : [])
+                {
+                    var op = Text(filter, "op");
+                    if (!include || !CodeSystems.IsPrefixHierarchy(system) || op != "is-a" || Text(filter, "value") is not { Length: > 0 } value)
+                    {
+                        problems.Add($"{where}: {path}.filter[{i}] ({system}, '{op}') cannot be evaluated offline: only an include's is-a on ICD-10-CM or ATC");
+                        continue;
+                    }
+
+                    filters.Add((system, CodeSystems.NormalizeCode(system, value)));
+                }
+
+                if (include && listed.ValueKind != JsonValueKind.Array && filtered.ValueKind != JsonValueKind.Array)
+                {
+                    filters.Add((system, ""));
+                }
+            }
+        }
+
+        if (valueSet.TryGetProperty("expansion", out var expansion))
+        {
+            read = true;
+            foreach (var (contains, i) in expansion.TryGetProperty("contains", out var list) && list.ValueKind == JsonValueKind.Array
+                ? list.EnumerateArray().Select((c, i) => (c, i)) : [])
+            {
+                if (Text(contains, "system") is not { Length: > 0 } system || Text(contains, "code") is not { Length: > 0 } code)
+                {
+                    problems.Add($"{where}: expansion.contains[{i}] needs a system and a code");
+                    continue;
+                }
+
+                concepts.Add((system, CodeSystems.NormalizeCode(system, code), Text(contains, "display")));
+            }
+        }
+
+        if (!read)
+        {
+            problems.Add($"{where}: has neither compose nor expansion");
+        }
+
+        return concepts;
+    }
+
+    private static IEnumerable<(JsonElement Element, int Index)> Parts(JsonElement compose, string name) =>
+        compose.TryGetProperty(name, out var list) && list.ValueKind == JsonValueKind.Array ? list.EnumerateArray().Select((e, i) => (e, i)) : [];
 }

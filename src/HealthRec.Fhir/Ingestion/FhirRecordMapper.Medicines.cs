@@ -74,6 +74,7 @@ public sealed partial class FhirRecordMapper
                 builder.Add(new UnreadFact("medication", start, Resource(where), "a medicine with no RxNorm or ATC code and no name"));
             }
 
+            Unread(source == MedicationSource.Statement ? "MedicationStatement" : "MedicationRequest", medication as CodeableConcept, report);
             return;
         }
 

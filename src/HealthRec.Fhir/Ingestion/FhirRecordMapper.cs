@@ -114,40 +114,58 @@ public sealed partial class FhirRecordMapper(ClinicalTerminology terminology, Un
             return;
         }
 
-        var loinc = Codes(observation.Code, CodeSystems.Loinc).ToList();
-        var panel = loinc.Select(terminology.PanelComponents).FirstOrDefault(c => !c.IsEmpty, []);
+        // The Observation's own code, in any system the terminology lists, and each component's (a blood-pressure
+        // panel's systolic and diastolic, any panel's parts): whatever is not an analyte is counted as unread data.
+        var at = EffectiveOf(observation.Effective) ?? observation.Issued;
         var preliminary = observation.Status is ObservationStatus.Preliminary or ObservationStatus.Registered;
-        if (panel is { IsEmpty: false } components)
+        var read = ReadCoded(observation.Code, observation.Value, at, preliminary, builder, report, where);
+        foreach (var component in observation.Component)
         {
-            var at = EffectiveOf(observation.Effective) ?? observation.Issued;
-            foreach (var component in observation.Component)
+            if (ReadCoded(component.Code, component.Value, at, preliminary, builder, report, $"{where} component"))
             {
-                var componentCodes = Codes(component.Code, CodeSystems.Loinc).Where(components.Contains);
-                foreach (var code in componentCodes)
-                {
-                    if (terminology.AnalyteForLoinc(code) is { } analyte)
-                    {
-                        AddQuantity(analyte, component.Value, at, preliminary, builder, report, $"{where} component {code}");
-                    }
-                }
+                read = true;
             }
-
-            return;
         }
 
-        foreach (var code in loinc)
+        if (!read)
         {
-            if (terminology.AnalyteForLoinc(code) is { } analyte)
+            Unread("Observation", observation.Code, report);
+        }
+    }
+
+    private bool ReadCoded(CodeableConcept? code, DataType? value, DateTimeOffset? at, bool preliminary, PatientRecordBuilder builder,
+        IngestionReport report, string where)
+    {
+        foreach (var (system, text, _) in Usable(code))
+        {
+            if (terminology.AnalyteFor(system, text) is { } analyte)
             {
-                AddQuantity(analyte, observation.Value, EffectiveOf(observation.Effective) ?? observation.Issued, preliminary, builder, report, where);
-                return;
+                AddQuantity(analyte, value, at, preliminary, builder, report, where);
+                return true;
             }
 
-            if (terminology.CodedAnalyteForLoinc(code) is { } coded)
+            if (terminology.CodedAnalyteFor(system, text) is { } coded)
             {
-                AddCoded(coded, observation.Value, EffectiveOf(observation.Effective) ?? observation.Issued, preliminary, builder, report, where);
-                return;
+                AddCoded(coded, value, at, preliminary, builder, report, where);
+                return true;
             }
+        }
+
+        return false;
+    }
+
+    // A resource whose codes no feature reads: counted by type and coding for the unused-data report.
+    private static void Unread(string resourceType, CodeableConcept? code, IngestionReport report)
+    {
+        var codings = Usable(code).ToList();
+        if (codings.Count == 0)
+        {
+            report.Unread(resourceType, "", "", "(no coding)");
+        }
+
+        foreach (var (system, text, display) in codings)
+        {
+            report.Unread(resourceType, system, text, display ?? code?.Text);
         }
     }
 
@@ -165,6 +183,7 @@ public sealed partial class FhirRecordMapper(ClinicalTerminology terminology, Un
         {
             Quantity { Value: { } v } q => ((double?)(double)v, UcumCode(q)),
             Integer { Value: { } i } => (i, analyte.Unit),
+            FhirBoolean { Value: { } flag } => (flag ? 1 : 0, analyte.Unit),
             FhirDecimal { Value: { } d } => ((double?)(double)d, analyte.Unit),
             _ => ((double?)null, (string?)null),
         };
@@ -220,13 +239,28 @@ public sealed partial class FhirRecordMapper(ClinicalTerminology terminology, Un
             return;
         }
 
-        if (value is not CodeableConcept concept)
+        // A coded value in any system the analyte lists; a string by code or display; a boolean as the codes true/false.
+        var tokens = value switch
         {
-            report.Problem(ProblemKind.MissingValue, where, $"{analyte.Title} has no coded value");
+            CodeableConcept concept => Usable(concept).Select(c => $"{c.System}|{c.Code}").ToList(),
+            FhirBoolean { Value: { } flag } => [$"{analyte.System}|{(flag ? "true" : "false")}"],
+            _ => null,
+        };
+        if (value is FhirString { Value: { Length: > 0 } text } && analyte.ValueByText.TryGetValue(text.Trim().ToLowerInvariant(), out var named))
+        {
+            builder.Add(analyte.Id, new Measurement(at.Value, named, preliminary));
             return;
         }
 
-        foreach (var code in Codes(concept, analyte.System))
+        if (tokens is null)
+        {
+            report.Problem(ProblemKind.MissingValue, where, value is FhirString
+                ? $"{analyte.Title} text is none of its values' codes or names"
+                : $"{analyte.Title} has no coded value");
+            return;
+        }
+
+        foreach (var code in tokens)
         {
             if (analyte.ValueByCode.TryGetValue(code, out var ordinal))
             {
@@ -259,6 +293,7 @@ public sealed partial class FhirRecordMapper(ClinicalTerminology terminology, Un
             .Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToImmutableArray();
         if (groups.IsEmpty)
         {
+            Unread("Condition", condition.Code, report);
             return;
         }
 
@@ -288,7 +323,8 @@ public sealed partial class FhirRecordMapper(ClinicalTerminology terminology, Un
         }
     }
 
-    // A survey total is read when an item's linkId is the LOINC code of a known analyte (PHQ-9 total: 44261-6).
+    // A survey answer is read when the item is an analyte's code: the Questionnaire's canonical URL as the system and
+    // the linkId as the code, or the linkId as a LOINC code (PHQ-9 total: 44261-6).
     private void MapQuestionnaire(QuestionnaireResponse response, PatientRecordBuilder builder, IngestionReport report, string where)
     {
         if (response.Status is QuestionnaireResponse.QuestionnaireResponseStatus.EnteredInError)
@@ -300,7 +336,9 @@ public sealed partial class FhirRecordMapper(ClinicalTerminology terminology, Un
         var at = Dates.ToInstant(response.Authored);
         foreach (var item in Flatten(response.Item))
         {
-            if (item.LinkId is { } linkId && terminology.AnalyteForLoinc(linkId) is { } analyte && item.Answer.FirstOrDefault()?.Value is { } answer)
+            if (item.LinkId is { } linkId
+                && (terminology.AnalyteFor(response.Questionnaire ?? "", linkId) ?? terminology.AnalyteFor(CodeSystems.Loinc, linkId)) is { } analyte
+                && item.Answer.FirstOrDefault()?.Value is { } answer)
             {
                 AddQuantity(analyte, answer, at, response.Status is QuestionnaireResponse.QuestionnaireResponseStatus.InProgress,
                     builder, report, $"{where} item {linkId}");
@@ -339,9 +377,6 @@ public sealed partial class FhirRecordMapper(ClinicalTerminology terminology, Un
             }
         }
     }
-
-    private static IEnumerable<string> Codes(CodeableConcept? concept, string system) =>
-        Usable(concept).Where(c => string.Equals(c.System, system, StringComparison.Ordinal)).Select(c => c.Code);
 
     private static IEnumerable<(string System, string Code, string? Display)> Usable(CodeableConcept? concept) =>
         (concept?.Coding ?? []).Where(c => c.System is not null && c.Code is not null).Select(c => (c.System!, c.Code!, c.Display));

@@ -127,13 +127,14 @@ internal static class FeaturesCommand
         }
 
         PrintSummary(report, featurizer, present, rows, withoutData, outputFile);
+        await UnusedDataReport.WriteAsync(report, UnreadFileBeside(outputFile), Console.Out);
         return 0;
     }
 
     private static string Row(PatientRecord record, DateTimeOffset at, float[] vector, long[] present)
     {
         var cells = new string[vector.Length + 2];
-        cells[0] = Csv(record.PatientId);
+        cells[0] = CsvText.Field(record.PatientId);
         cells[1] = at.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
         for (var i = 0; i < vector.Length; i++)
         {
@@ -151,8 +152,9 @@ internal static class FeaturesCommand
         return string.Join(',', cells);
     }
 
-    private static string Csv(string value) =>
-        value.AsSpan().IndexOfAny(",\"\n\r") >= 0 ? "\"" + value.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"" : value;
+    /// <summary>The unused-data list beside an output file: <c>features.csv</c> → <c>features.unread-codes.csv</c>.</summary>
+    internal static string UnreadFileBeside(string outputFile) =>
+        Path.Combine(Path.GetDirectoryName(Path.GetFullPath(outputFile))!, Path.GetFileNameWithoutExtension(outputFile) + ".unread-codes.csv");
 
     private static void PrintSummary(IngestionReport report, Featurizer featurizer, long[] present, long rows, long withoutData, string outputFile)
     {

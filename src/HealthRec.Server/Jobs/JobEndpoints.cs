@@ -96,8 +96,8 @@ internal static class JobEndpoints
             await writer.WriteLineAsync(ndjson
                 ? JsonSerializer.Serialize(new { run_id = runId, patient_id = row.PatientId, outcome = row.Outcome, estimate = row.Estimate, band = row.Band,
                     model_version = row.ModelVersion, top_factors = row.TopFactors, recommendations = row.Recommendations.Length == 0 ? [] : row.Recommendations.Split("; ") })
-                : string.Join(',', Csv(row.PatientId), row.Outcome, row.Estimate.ToString("0.######", CultureInfo.InvariantCulture), row.Band ?? "",
-                    row.ModelVersion, Csv(row.TopFactors), Csv(row.Recommendations)));
+                : string.Join(',', Ingestion.CsvText.Field(row.PatientId), row.Outcome, row.Estimate.ToString("0.######", CultureInfo.InvariantCulture), row.Band ?? "",
+                    row.ModelVersion, Ingestion.CsvText.Field(row.TopFactors), Ingestion.CsvText.Field(row.Recommendations)));
         }
 
         return TypedResults.Empty;
@@ -135,7 +135,4 @@ internal static class JobEndpoints
         return new RunSummary(run.RunId, run.Source, run.IndexAt, run.PatientCount, run.ChunkCount, chunks.Count, run.Status, run.ModelVersions,
             run.StartedAt, run.CompletedAt, [.. chunks.Select(c => c.Node).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)]);
     }
-
-    private static string Csv(string value) =>
-        value.IndexOfAny([',', '"', '\n', '\r']) >= 0 ? $"\"{value.Replace("\"", "\"\"", StringComparison.Ordinal)}\"" : value;
 }

@@ -325,9 +325,9 @@ public sealed class PatientViewTests(CdsServer fixture) : IClassFixture<CdsServe
         var asked = template[(template.IndexOf("code=", StringComparison.Ordinal) + 5)..].Split(',').Select(c => c.Split('|')[1]).ToHashSet(StringComparer.Ordinal);
 
         var analytes = JsonNode.Parse(File.ReadAllText(Path.Combine(TestServices.RepositoryRoot, "data", "terminology", "analytes.json")))!;
-        var read = analytes["analytes"]!.AsArray().SelectMany(a => a!["loinc"]!.AsArray().Select(c => (string)c!))
-            .Concat(analytes["panels"]!.AsArray().Select(p => (string)p!["loinc"]!))
-            .Concat(analytes["coded"]!.AsArray().SelectMany(a => a!["loinc"]!.AsArray().Select(c => (string)c!)))
+        var read = new[] { "analytes", "panels", "coded" }.SelectMany(list => analytes[list]!.AsArray())
+            .SelectMany(a => a!["codes"]!.AsArray().Select(c => (string)c!))
+            .Select(token => token.Split('|')).Where(t => t[0] == "http://loinc.org").Select(t => t[1])
             .ToHashSet(StringComparer.Ordinal);
 
         Assert.Equal(read.Order(StringComparer.Ordinal), asked.Order(StringComparer.Ordinal));
