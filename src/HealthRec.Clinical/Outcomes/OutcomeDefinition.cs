@@ -18,9 +18,26 @@ public enum OutcomeKind
 /// <summary>Who is at risk at an index date.</summary>
 public sealed record OutcomePopulation
 {
-    public double MinAge { get; init; } = 18;
+    /// <summary>
+    /// The youngest age at risk (default 18). With <see cref="MaxAge"/> also null (<c>"minAge": null, "maxAge": null</c>),
+    /// age does not matter and a record without a birth date is at risk: a research table often has no age.
+    /// </summary>
+    public double? MinAge { get; init; } = 18;
 
-    public double MaxAge { get; init; } = 120;
+    public double? MaxAge { get; init; } = 120;
+
+    [JsonIgnore]
+    public bool AgeMatters => MinAge is not null || MaxAge is not null;
+
+    /// <summary>The ages at risk in words: "18–90", "18 and over", "any age".</summary>
+    [JsonIgnore]
+    public string AgeRange => (MinAge, MaxAge) switch
+    {
+        (null, null) => "any age",
+        ({ } min, null) => $"{min} and over",
+        (null, { } max) => $"up to {max}",
+        ({ } min, { } max) => $"{min}–{max}",
+    };
 
     /// <summary>Condition groups that must have begun on or before the index date (e.g. <c>t2d</c> for HbA1c in diabetes).</summary>
     public ImmutableArray<string> RequireConditionGroups { get; init; } = [];

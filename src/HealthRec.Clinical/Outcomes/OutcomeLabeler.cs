@@ -76,7 +76,7 @@ public sealed class OutcomeLabeler(OutcomeDefinition definition, DateTimeOffset?
     public OutcomeLabel Label(PatientRecord record, DateTimeOffset indexAt)
     {
         var population = Definition.Population;
-        if (record.AgeAt(indexAt) is not { } age || age < population.MinAge || age > population.MaxAge)
+        if (population.AgeMatters && (record.AgeAt(indexAt) is not { } age || age < population.MinAge || age > population.MaxAge))
         {
             return new(LabelStatus.NotAtRisk);
         }

@@ -14,11 +14,23 @@ public abstract record Calibrator
     public abstract double Probability(double score);
 
     /// <summary>
-    /// Fits both on half the data, compares them on the other half by log loss, refits the better on all of it. With
-    /// weights (censoring weights) every fit and every loss is weighted.
+    /// Below this many validation examples only Platt scaling is fitted: isotonic regression overfits small sets
+    /// (scikit-learn's calibration guide puts the limit near 1,000), turning scores into a few steps — probabilities of
+    /// exactly 0 or 1, and ties that lower ROC-AUC.
+    /// </summary>
+    public const int MinIsotonicExamples = 1000;
+
+    /// <summary>
+    /// Fits both on half the data, compares them on the other half by log loss, refits the better on all of it (Platt
+    /// alone below <see cref="MinIsotonicExamples"/>). With weights (censoring weights) every fit and every loss is weighted.
     /// </summary>
     public static Calibrator Choose(double[] scores, bool[] labels, double[]? weights = null)
     {
+        if (scores.Length < MinIsotonicExamples)
+        {
+            return PlattCalibrator.Fit(scores, labels, weights);
+        }
+
         var half = scores.Length / 2;
         var (s1, l1, s2, l2) = (scores[..half], labels[..half], scores[half..], labels[half..]);
         var (w1, w2) = (weights?[..half], weights?[half..]);

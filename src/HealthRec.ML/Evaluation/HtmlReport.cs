@@ -27,7 +27,7 @@ public static class HtmlReport
             body{font:15px/1.45 system-ui,-apple-system,Segoe UI,sans-serif;margin:2rem auto;max-width:1100px;color:#1f2328;padding:0 1rem}
             h1{font-size:1.6rem}h2{border-top:1px solid #d0d7de;padding-top:1.2rem;margin-top:2.2rem}
             table{border-collapse:collapse;margin:.6rem 0}td,th{border:1px solid #d0d7de;padding:.3rem .6rem;text-align:right}
-            th:first-child,td:first-child{text-align:left}.best{font-weight:700}.note{color:#57606a;font-size:.9rem}
+            th:first-child,td:first-child{text-align:left}.best{font-weight:700}.note{color:#57606a;font-size:.9rem}.warn{background:#fff8c5;border-left:4px solid #d4a72c;padding:.5rem .75rem}
             .banner{background:#fff8c5;border:1px solid #d4a72c;padding:.6rem 1rem;border-radius:6px}
             .plots{display:flex;flex-wrap:wrap;gap:1rem}.plots figure{margin:0}figcaption{font-size:.85rem;color:#57606a;text-align:center}
             </style></head><body>
@@ -95,9 +95,15 @@ public static class HtmlReport
         h.Append(Ci, $"<p class=\"note\">{evaluation.Counts.Patients:N0} patients, {evaluation.Counts.Landmarks:N0} index dates: {evaluation.Counts.NotAtRisk:N0} not at risk, ");
         h.Append(Ci, $"{evaluation.Counts.Censored:N0} censored, <b>{m.N:N0} evaluated</b>{(d.Kind == OutcomeKind.Binary ? string.Create(Ci, $", prevalence {m.Prevalence:P1}") : "")}. ");
         h.Append(Ci, $"Trained {manifest.TrainedAt:yyyy-MM-dd} on {E(manifest.Provenance.Input)}.</p>");
+        if (manifest.DemographicsOnly)
+        {
+            h.Append(Ci, $"<p class=\"warn\">{E(Registry.BundleManifest.DemographicsOnlyWarning)}</p>");
+        }
+
         if (d.Kind == OutcomeKind.Regression)
         {
             Regression(h, m);
+            CrossValidated(h, manifest);
             Importance(h, evaluation);
             return;
         }
@@ -143,6 +149,7 @@ public static class HtmlReport
             h.Append(Ci, $"<p>Sensitivity {cm.Recall:P1}, specificity {cm.Specificity:P1}, precision {cm.Precision:P1}, accuracy {cm.Accuracy:P1}, F1 {cm.F1:0.000}.</p>");
         }
 
+        CrossValidated(h, manifest);
         h.Append("<h3>Subgroups</h3><table><tr><th>subgroup</th><th>n</th><th>prevalence</th><th>ROC-AUC</th></tr>");
         foreach (var (name, g) in m.Subgroups)
         {
@@ -151,6 +158,23 @@ public static class HtmlReport
 
         h.Append("</table>");
         Importance(h, evaluation);
+    }
+
+    private static void CrossValidated(StringBuilder h, Registry.BundleManifest manifest)
+    {
+        if (manifest.CrossValidation is not { } cv)
+        {
+            return;
+        }
+
+        h.Append(Ci, $"<h3>Cross-validation at training ({cv.Folds} folds)</h3><p class=\"note\">{E(Training.CrossValidation.Describe(cv))}</p>");
+        h.Append(Ci, $"<table><tr><th>model</th><th>{(cv.Metric == "roc_auc" ? "ROC-AUC" : "MAE")} mean ± SD</th><th>pooled out-of-fold</th><th>per fold</th></tr>");
+        foreach (var a in cv.Algorithms)
+        {
+            h.Append(Ci, $"<tr><td>{E(Name(a.Algorithm))}</td><td>{a.Mean:0.000} ± {a.StandardDeviation:0.000}</td><td>{a.Pooled:0.000}</td><td>{string.Join(", ", a.PerFold.Select(v => v.ToString("0.000", Ci)))}</td></tr>");
+        }
+
+        h.Append("</table>");
     }
 
     private static void Regression(StringBuilder h, OutcomeMetrics m)

@@ -42,6 +42,17 @@ public sealed record BundleManifest
     /// <summary>Share of LightGBM's split gain by feature, largest first.</summary>
     public ImmutableArray<FeatureGain> Importance { get; init; } = [];
 
+    /// <summary>The K-fold cross-validation run beside this training (<c>train --cv K</c>), when asked for.</summary>
+    public Training.CrossValidationSummary? CrossValidation { get; init; }
+
+    /// <summary>Only demographics (age, sex) contribute: the data's measurements, conditions and medicines taught it nothing.</summary>
+    public bool DemographicsOnly { get; init; }
+
+    /// <summary>The warning a demographics-only model carries wherever its figures are shown.</summary>
+    public const string DemographicsOnlyWarning =
+        "Only demographics (age, sex) contribute to this model: nothing in the record's measurements, conditions or medicines did. " +
+        "Check the unused-data report (unread-codes.csv) for codes the terminology does not read.";
+
     /// <summary>How the model did on its test set, in one line a clinician can read beside any estimate it gives.</summary>
     public string Validation { get; init; } = "";
 
@@ -85,7 +96,7 @@ public static class ModelRegistry
     /// must pass the promotion gate first), makes it current; returns the version's folder.
     /// </summary>
     public static string Save(string directory, TrainedOutcome trained, IReadOnlyList<string> featureNames, TrainingProvenance provenance,
-        DateTimeOffset trainedAt, bool makeCurrent = true)
+        DateTimeOffset trainedAt, bool makeCurrent = true, Training.CrossValidationSummary? crossValidation = null)
     {
         var outcomeFolder = Path.Combine(directory, trained.Definition.Id);
         var (version, folder) = NewVersion(outcomeFolder);
@@ -112,6 +123,8 @@ public static class ModelRegistry
             Provenance = provenance,
             TrainedAt = trainedAt,
             Importance = [.. trained.Importance.Select(x => new FeatureGain(x.Name, Math.Round(x.Gain, 6)))],
+            DemographicsOnly = trained.DemographicsOnly,
+            CrossValidation = crossValidation,
             Validation = Validation(trained, provenance),
             InTheLarge = trained.Metrics.InTheLarge,
             Censoring = trained.Definition.Kind == OutcomeKind.Binary ? "ipcw" : null,
@@ -335,7 +348,7 @@ internal static class ModelCard
         s.AppendLine("## Population and outcome");
         s.AppendLine(d.Description ?? d.Title);
         s.AppendLine();
-        s.Append(ci, $"Age {d.Population.MinAge}–{d.Population.MaxAge}");
+        s.Append(ci, $"Age {d.Population.AgeRange}");
         s.Append(d.Population.RequireConditionGroups.IsEmpty ? "" : $"; with {string.Join(", ", d.Population.RequireConditionGroups)}");
         s.Append(d.Population.ExcludeConditionGroups.IsEmpty ? "" : $"; without {string.Join(", ", d.Population.ExcludeConditionGroups)} at the index date");
         s.AppendLine(d.Kind == OutcomeKind.Binary
@@ -354,6 +367,12 @@ internal static class ModelCard
         s.AppendLine(ci, $"- split by patient (no patient in two sets): {m.Train:N0} training, {m.Validation:N0} validation, {m.N:N0} test examples; seed {p.Seed}.");
         s.AppendLine(ci, $"- features: `{p.FeatureSchemaId}` {p.FeatureSchemaVersion}, {manifest.FeatureNames.Length} columns; the most used: {string.Join(", ", trained.Importance.Take(8).Select(x => string.Create(ci, $"{x.Name} ({x.Gain:P0})")))}.");
         s.AppendLine(ci, $"- command: `{p.Command}`");
+        if (manifest.DemographicsOnly)
+        {
+            s.AppendLine();
+            s.AppendLine($"> **Warning.** {BundleManifest.DemographicsOnlyWarning}");
+        }
+
         s.AppendLine();
         s.AppendLine("## Model");
         s.Append(ci, $"LightGBM, {trained.Parameters.Leaves} leaves, learning rate {trained.Parameters.LearningRate}, {trained.Parameters.Iterations} trees (early stopping on validation), at least {trained.Parameters.MinExamplesPerLeaf} examples per leaf, feature fraction {trained.Parameters.FeatureFraction}");
@@ -411,6 +430,21 @@ internal static class ModelCard
             s.AppendLine(d.Kind == OutcomeKind.Binary
                 ? string.Create(ci, $"Out-of-time check: refitted on training examples dated before {oot.From:yyyy-MM-dd} ({oot.Train:N0}), tested on {oot.N:N0} test examples from then on: ROC-AUC {oot.RocAuc:0.000}, Brier {oot.Brier:0.0000}.")
                 : string.Create(ci, $"Out-of-time check: refitted on training examples dated before {oot.From:yyyy-MM-dd} ({oot.Train:N0}), tested on {oot.N:N0} test examples from then on: MAE {oot.Mae:0.000}, R² {oot.R2:0.000}."));
+        }
+
+        if (manifest.CrossValidation is { } cv)
+        {
+            s.AppendLine();
+            s.AppendLine(ci, $"## Cross-validation ({cv.Folds} folds)");
+            s.AppendLine();
+            s.AppendLine(Training.CrossValidation.Describe(cv));
+            s.AppendLine();
+            s.AppendLine(ci, $"| model | {(cv.Metric == "roc_auc" ? "ROC-AUC" : "MAE")} mean ± SD | pooled out-of-fold | per fold |");
+            s.AppendLine("| --- | --- | --- | --- |");
+            foreach (var a in cv.Algorithms)
+            {
+                s.AppendLine(ci, $"| {a.Algorithm} | {a.Mean:0.000} ± {a.StandardDeviation:0.000} | {a.Pooled:0.000} | {string.Join(", ", a.PerFold.Select(v => v.ToString("0.000", ci)))} |");
+            }
         }
 
         s.AppendLine();

@@ -108,6 +108,13 @@ public sealed class TrainedOutcome
 
     public required IReadOnlyList<(string Name, double Gain)> Importance { get; init; }
 
+    /// <summary>
+    /// Whether every input with at least <see cref="OutcomeTrainer.ContributingGain"/> of the split gain is demographic
+    /// (age, sex) — or none is used at all: a model that has learnt nothing from the record's measurements, conditions
+    /// and medicines, which usually means the site's data never reached the features (codes no definition reads).
+    /// </summary>
+    public bool DemographicsOnly { get; init; }
+
     /// <summary>The baselines trained on the same split, kept so evaluation on new data can compare with them.</summary>
     public required IReadOnlyDictionary<string, BaselineModel> Baselines { get; init; }
 
@@ -129,6 +136,14 @@ public sealed class OutcomeTrainer(Featurizer featurizer, int seed = 1)
     private static readonly int[] MinLeafGrid = [20, 50, 100];
     private static readonly double[] FeatureFractionGrid = [0.7, 0.9, 1.0];
 
+    /// <summary>
+    /// Which part each patient is in: by default <see cref="PatientSplit.Of"/> (60/20/20 by a hash of the seed and the
+    /// id); cross-validation gives each fold's split.
+    /// </summary>
+    public Func<string, PatientSplit.Part>? Split { get; init; }
+
+    private PatientSplit.Part PartOf(string patientId) => Split?.Invoke(patientId) ?? PatientSplit.Of(patientId, seed);
+
     /// <summary>Below this Kaplan–Meier share still followed at the horizon, censoring weights (1 / share) are too unstable to train on.</summary>
     public const double MinFollowedShare = 0.05;
 
@@ -145,15 +160,21 @@ public sealed class OutcomeTrainer(Featurizer featurizer, int seed = 1)
             CheckFollowUp(definition, counts);
         }
 
+        if (examples.Count == 0 && counts.Landmarks == 0 && counts.Patients > 0)
+        {
+            throw new TrainingException($"{definition.Id}: none of the {counts.Patients} patients has a dated fact HealthRec reads (a measurement, " +
+                "condition, medicine or encounter), so no index date can be placed. The unused-data report lists the codes no definition reads.");
+        }
+
         if (examples.Count == 0)
         {
             throw new TrainingException($"{definition.Id}: no usable examples ({counts.Patients} patients, {counts.Landmarks} landmarks: " +
                 $"{counts.NotAtRisk} not at risk, {counts.Censored} censored). Give it more patients or longer follow-up.");
         }
 
-        var train = examples.Where(e => PatientSplit.Of(e.PatientId, seed) == PatientSplit.Part.Train).ToList();
-        var validation = examples.Where(e => PatientSplit.Of(e.PatientId, seed) == PatientSplit.Part.Validation).ToList();
-        var test = examples.Where(e => PatientSplit.Of(e.PatientId, seed) == PatientSplit.Part.Test).ToList();
+        var train = examples.Where(e => PartOf(e.PatientId) == PatientSplit.Part.Train).ToList();
+        var validation = examples.Where(e => PartOf(e.PatientId) == PatientSplit.Part.Validation).ToList();
+        var test = examples.Where(e => PartOf(e.PatientId) == PatientSplit.Part.Test).ToList();
         var binary = definition.Kind == OutcomeKind.Binary;
         if (binary)
         {
@@ -163,7 +184,7 @@ public sealed class OutcomeTrainer(Featurizer featurizer, int seed = 1)
                 var positives = part.Count(e => e.Label);
                 if (positives == 0 || positives == part.Count)
                 {
-                    throw new TrainingException($"{definition.Id}: the {name} set (patients are split 60/20/20) has {positives} examples with the event " +
+                    throw new TrainingException($"{definition.Id}: the {name} set ({(Split is null ? "patients are split 60/20/20" : "of this fold")}) has {positives} examples with the event " +
                         $"and {part.Count - positives} followed without it for {FollowUpNeeded(definition)}; both are needed in every set. Give it more patients.");
                 }
             }
@@ -264,6 +285,7 @@ public sealed class OutcomeTrainer(Featurizer featurizer, int seed = 1)
         metrics.Validation = validation.Count;
         metrics.InTheLarge = inTheLarge;
         metrics.OutOfTime = OutOfTime(ml, definition, parameters, schema, train, validation, test);
+        var importance = Importance(model);
         return new TrainedOutcome
         {
             Reference = FeatureReference.Build([.. train.Select(e => e.Features)], featurizer.Names),
@@ -275,7 +297,8 @@ public sealed class OutcomeTrainer(Featurizer featurizer, int seed = 1)
             Parameters = parameters,
             Counts = counts,
             Metrics = metrics,
-            Importance = Importance(model),
+            Importance = importance,
+            DemographicsOnly = DemographicsOnly(importance),
             Baselines = baselines,
         };
     }
@@ -286,7 +309,7 @@ public sealed class OutcomeTrainer(Featurizer featurizer, int seed = 1)
     /// </summary>
     private CalibrationInTheLarge InTheLarge(MLContext ml, ITransformer model, OutcomeDefinition definition, Calibrator calibrator, IReadOnlyList<AtRiskExample> atRisk)
     {
-        var test = atRisk.Where(e => PatientSplit.Of(e.PatientId, seed) == PatientSplit.Part.Test).ToList();
+        var test = atRisk.Where(e => PartOf(e.PatientId) == PatientSplit.Part.Test).ToList();
         var estimates = test.Count == 0 ? [] : Scores(ml, model, ml.Data.LoadFromEnumerable(test.Select(e => new ModelRow { Features = e.Features }), ModelRow.Schema(featurizer.Width)))
             .Select(calibrator.Probability).ToArray();
         return AgainstKaplanMeier(estimates, test, definition);
@@ -476,6 +499,16 @@ public sealed class OutcomeTrainer(Featurizer featurizer, int seed = 1)
         RegressionPredictionTransformer<LightGbmRegressionModelParameters> r => r.Model.TrainedTreeEnsemble.Trees.Count,
         _ => 0,
     };
+
+    /// <summary>The share of split gain from which an input counts as contributing to a model.</summary>
+    public const double ContributingGain = 0.01;
+
+    private bool DemographicsOnly(List<(string Name, double Gain)> importance)
+    {
+        var demographic = featurizer.Schema.Features.Where(f => f.Kind is FeatureKind.Age or FeatureKind.Sex).Select(f => f.Name).ToHashSet(StringComparer.Ordinal);
+        return importance.Where(x => x.Gain >= ContributingGain)
+            .All(x => demographic.Contains(x.Name.EndsWith("_missing", StringComparison.Ordinal) ? x.Name[..^"_missing".Length] : x.Name));
+    }
 
     private List<(string Name, double Gain)> Importance(ITransformer model)
     {

@@ -34,20 +34,30 @@ internal static class TrainCommand
         {
             Description = "Learn the recommender also from clinicians' CDS Hooks feedback stored in this HealthRec database: a SQLite file (e.g. var/healthrec.db) or a PostgreSQL connection string",
         };
+        var cv = new Option<int?>("--cv")
+        {
+            Description = "Also cross-validate each outcome in K folds (grouped by patient, stratified by label) and record the per-fold and pooled figures in the model card and report",
+        };
         var command = new Command("train", "Train the outcome models (LightGBM with baselines), the K-Means phenotypes and the hybrid recommender (LightGBM LambdaRank with nearest neighbours), and register a new version of each.")
         {
-            inputs, models, outcomes, features, terminology, seed, only, catalog, feedback,
+            inputs, models, outcomes, features, terminology, seed, only, catalog, feedback, cv,
         };
         command.SetAction((result, cancellationToken) => RunAsync(
             result.GetValue(inputs) is { Length: > 0 } given ? given : ["data/sample/"], result.GetValue(models)!, result.GetValue(outcomes)!,
             result.GetValue(features)!, result.GetValue(terminology)!, result.GetValue(seed), result.GetValue(only) ?? [], result.GetValue(catalog)!,
-            result.GetValue(feedback), cancellationToken));
+            result.GetValue(feedback), result.GetValue(cv), cancellationToken));
         return command;
     }
 
     private static async Task<int> RunAsync(string[] inputs, string modelsFolder, string outcomesPath, string schemaFile, string terminologyFolder,
-        int seed, string[] only, string catalogFile, string? feedbackDatabase, CancellationToken cancellationToken)
+        int seed, string[] only, string catalogFile, string? feedbackDatabase, int? folds, CancellationToken cancellationToken)
     {
+        if (folds is < CrossValidation.MinFolds or > CrossValidation.MaxFolds)
+        {
+            await Console.Error.WriteLineAsync($"--cv {folds}: give between {CrossValidation.MinFolds} and {CrossValidation.MaxFolds} folds.");
+            return 2;
+        }
+
         ClinicalTerminology terms;
         Featurizer featurizer;
         FeatureSchema schema;
@@ -97,12 +107,15 @@ internal static class TrainCommand
         {
             Console.WriteLine($"noted: {noted}");
         }
+
+        await Ingestion.UnusedDataReport.WriteAsync(report, Path.Combine(modelsFolder, "unread-codes.csv"), Console.Out);
         // A feedback database is named, not copied: its connection string may hold a password.
         var provenance = InputSources.Provenance(inputs, seed, schema, InputSources.CommandLine("train",
         [
             .. inputs.Select(i => ("--input", (string?)i)), ("--models", modelsFolder), ("--outcomes", outcomesPath), ("--features", schemaFile),
             ("--terminology", terminologyFolder), ("--seed", seed.ToString(CultureInfo.InvariantCulture)), .. only.Select(o => ("--outcome", o)),
             ("--catalog", catalogFile), .. feedbackDatabase is null ? [] : new[] { ("--feedback-db", (string?)null) },
+            .. folds is { } given ? new[] { ("--cv", (string?)given.ToString(CultureInfo.InvariantCulture)) } : [],
         ]));
         var failed = 0;
         foreach (var definition in definitions)
@@ -112,9 +125,26 @@ internal static class TrainCommand
             {
                 var (examples, counts) = OutcomeExamples.Build(records, definition, featurizer);
                 var labelled = clock.Elapsed;
+                CrossValidationSummary? crossValidation = null;
+                if (folds is { } k)
+                {
+                    Console.WriteLine($"{definition.Id}: cross-validating in {k} folds");
+                    crossValidation = CrossValidation.Run(featurizer, definition, examples, counts, k, seed, line => Console.WriteLine($"  {line}"));
+                    foreach (var a in crossValidation.Algorithms)
+                    {
+                        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                            $"  {a.Algorithm}: {(crossValidation.Metric == "roc_auc" ? "ROC-AUC" : "MAE")} {a.Mean:0.000} ± {a.StandardDeviation:0.000} over folds, pooled out-of-fold {a.Pooled:0.000}"));
+                    }
+                }
+
                 var trained = new OutcomeTrainer(featurizer, seed).Train(definition, examples, counts, OutcomeExamples.AtRisk(records, definition, featurizer));
-                var folder = ModelRegistry.Save(modelsFolder, trained, featurizer.Names, provenance, DateTimeOffset.UtcNow);
+                var folder = ModelRegistry.Save(modelsFolder, trained, featurizer.Names, provenance, DateTimeOffset.UtcNow, crossValidation: crossValidation);
                 Console.WriteLine(Summary(trained, folder, labelled, clock.Elapsed - labelled));
+                if (trained.DemographicsOnly)
+                {
+                    Console.WriteLine($"  warning: {definition.Id}: {BundleManifest.DemographicsOnlyWarning}");
+                }
+
                 if (definition.Reference is { } id && ML.Registry.PromotionGate.ReferenceOf(id) is { } reference)
                 {
                     // A validated equation answers for this outcome until a model beats it on the held-out patients.
