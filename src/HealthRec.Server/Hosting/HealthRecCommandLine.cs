@@ -25,6 +25,7 @@ internal static class HealthRecCommandLine
             TreatUnmatchedTokensAsErrors = false,
         };
         root.Subcommands.Add(serveCommand);
+        root.Subcommands.Add(Ingestion.ImportCommand.Create());
         root.Subcommands.Add(Ingestion.FeaturesCommand.Create());
         root.Subcommands.Add(Synthetic.SynthCommand.Create());
         root.Subcommands.Add(Models.TrainCommand.Create());
