@@ -67,6 +67,7 @@ internal static class FastResourceReader
             "DiagnosticReport" => ReadDiagnosticReport(ref r),
             "Bundle" => ReadBundle(ref r),
             "AllergyIntolerance" => ReadAllergy(ref r),
+            "Procedure" => ReadProcedure(ref r),
             _ => ReadOther(ref r, type),
         };
     }
@@ -517,6 +518,14 @@ internal static class FastResourceReader
                 ReadObject(ref r);
                 encounter.Class = ReadCodingBody(ref r);
             }
+            else if (r.ValueTextEquals("type"u8))
+            {
+                ReadArray(ref r);
+                while (NextItem(ref r))
+                {
+                    encounter.Type.Add(ReadConceptBody(ref r));
+                }
+            }
             else if (r.ValueTextEquals("subject"u8))
             {
                 encounter.Subject = ReadReference(ref r);
@@ -532,6 +541,44 @@ internal static class FastResourceReader
         }
 
         return encounter;
+    }
+
+    private static Procedure ReadProcedure(ref Utf8JsonReader r)
+    {
+        var procedure = new Procedure();
+        while (NextProperty(ref r))
+        {
+            if (r.ValueTextEquals("id"u8))
+            {
+                procedure.Id = ReadId(ref r);
+            }
+            else if (r.ValueTextEquals("status"u8))
+            {
+                procedure.Status = ReadEnum<EventStatus>(ref r);
+            }
+            else if (r.ValueTextEquals("code"u8))
+            {
+                procedure.Code = ReadConcept(ref r);
+            }
+            else if (r.ValueTextEquals("subject"u8))
+            {
+                procedure.Subject = ReadReference(ref r);
+            }
+            else if (r.ValueTextEquals("performedDateTime"u8))
+            {
+                procedure.Performed = ReadDateTime(ref r);
+            }
+            else if (r.ValueTextEquals("performedPeriod"u8))
+            {
+                procedure.Performed = ReadPeriod(ref r);
+            }
+            else
+            {
+                Skip(ref r);
+            }
+        }
+
+        return procedure;
     }
 
     private static QuestionnaireResponse ReadQuestionnaireResponse(ref Utf8JsonReader r)

@@ -41,7 +41,11 @@ public sealed class SiteTerminologyTests : IDisposable
               "compose": { "include": [ { "system": "{{Lab}}", "concept": [ { "code": "GLU" }, { "code": "GLU-POC" }, { "code": "GLU-CSF" } ] } ],
                            "exclude": [ { "system": "{{Lab}}", "concept": [ { "code": "GLU-CSF" } ] } ] } } },
             { "resource": { "resourceType": "ValueSet", "id": "condition-site-malignant", "description": "Malignant tumour (site pathology codes)",
-              "expansion": { "contains": [ { "system": "urn:site:path", "code": "M" } ] } } }
+              "expansion": { "contains": [ { "system": "urn:site:path", "code": "M" } ] } } },
+            { "resource": { "resourceType": "ValueSet", "id": "encounter-oncology", "description": "Oncology clinic visits (site visit types)",
+              "compose": { "include": [ { "system": "urn:site:visit", "concept": [ { "code": "ONC" } ] } ] } } },
+            { "resource": { "resourceType": "ValueSet", "id": "procedure-biopsy", "description": "Biopsies (SNOMED CT)",
+              "compose": { "include": [ { "system": "http://snomed.info/sct", "concept": [ { "code": "86273004", "display": "Biopsy" } ] } ] } } }
           ]
         }
         """;
@@ -80,6 +84,13 @@ public sealed class SiteTerminologyTests : IDisposable
             Observation("o7", "CP", "\"valueCodeableConcept\":{\"coding\":[{\"system\":\"urn:site:lab\",\"code\":\"typ\"}]}"),
             """{"resourceType":"Condition","id":"c1","subject":{"reference":"Patient/p1"},"code":{"coding":[{"system":"urn:site:path","code":"M"}]},"onsetDateTime":"2021-06-01"}""",
             """{"resourceType":"Condition","id":"c2","subject":{"reference":"Patient/p1"},"code":{"coding":[{"system":"urn:site:path","code":"B","display":"Benign"}]},"onsetDateTime":"2021-06-01"}""",
+            """{"resourceType":"Procedure","id":"pr1","status":"completed","subject":{"reference":"Patient/p1"},"code":{"coding":[{"system":"http://snomed.info/sct","code":"86273004"}]},"performedDateTime":"2021-04-20"}""",
+            """{"resourceType":"Procedure","id":"pr2","status":"completed","subject":{"reference":"Patient/p1"},"code":{"coding":[{"system":"http://snomed.info/sct","code":"86273004"}]},"performedPeriod":{"start":"2021-05-02"}}""",
+            """{"resourceType":"Procedure","id":"pr3","status":"not-done","subject":{"reference":"Patient/p1"},"code":{"coding":[{"system":"http://snomed.info/sct","code":"86273004"}]},"performedDateTime":"2021-05-03"}""",
+            """{"resourceType":"Procedure","id":"pr4","status":"completed","subject":{"reference":"Patient/p1"},"code":{"coding":[{"system":"http://snomed.info/sct","code":"73761001","display":"Colonoscopy"}]},"performedDateTime":"2021-05-04"}""",
+            """{"resourceType":"Encounter","id":"e1","status":"finished","class":{"code":"IMP"},"subject":{"reference":"Patient/p1"},"period":{"start":"2021-04-01","end":"2021-04-05"}}""",
+            """{"resourceType":"Encounter","id":"e2","status":"finished","class":{"code":"AMB"},"subject":{"reference":"Patient/p1"},"period":{"start":"2021-04-20"},"type":[{"coding":[{"system":"urn:site:visit","code":"ONC"}]}]}""",
+            """{"resourceType":"Observation","id":"cod","status":"final","code":{"coding":[{"system":"http://loinc.org","code":"69453-9"}]},"subject":{"reference":"Patient/p1"},"effectiveDateTime":"2021-07-01","valueCodeableConcept":{"coding":[{"system":"urn:site:path","code":"M"}]}}""",
         ];
         await File.WriteAllTextAsync(Path.Combine(data.FullName, "bundle.json"),
             "{\"resourceType\":\"Bundle\",\"type\":\"collection\",\"entry\":[" + string.Join(",", resources.Select(r => $"{{\"resource\":{r}}}")) + "]}",
@@ -101,8 +112,29 @@ public sealed class SiteTerminologyTests : IDisposable
         Assert.Equal(1, Assert.Single(record.MeasurementsOf("cp_pain")).Value);
         Assert.Equal(["site-malignant"], Assert.Single(record.Conditions).Groups);
         var unread = report.UnreadCodes.Select(u => (u.ResourceType, u.System, u.Code, u.Count)).ToList();
-        Assert.Equal([("Condition", "urn:site:path", "B", 1L), ("Observation", Lab, "GLU-CSF", 1L)], unread.Order());
+        Assert.Equal([("Condition", "urn:site:path", "B", 1L), ("Observation", Lab, "GLU-CSF", 1L), ("Procedure", "http://snomed.info/sct", "73761001", 1L)], unread.Order());
         Assert.Equal("Benign", report.UnreadCodes.Single(u => u.Code == "B").Display);
+        Assert.Equal(1, report.ExcludedByReason["Procedure not-done"]);
+
+        // Counts and recency over a look-back window: procedures of a group, encounters of a class, conditions begun.
+        Assert.Equal([new DateTimeOffset(2021, 4, 20, 0, 0, 0, TimeSpan.Zero), new DateTimeOffset(2021, 5, 2, 0, 0, 0, TimeSpan.Zero)], record.Procedures.Select(p => p.At));
+        var schema = Clinical.Features.FeatureSchema.Parse("""
+            { "id": "site", "version": "1", "description": "d", "features": [
+              { "name": "biopsy_ever", "kind": "procedure", "group": "biopsy" },
+              { "name": "biopsies_90d", "kind": "procedure", "group": "biopsy", "aggregation": "count", "windowDays": 90 },
+              { "name": "days_since_biopsy", "kind": "procedure", "group": "biopsy", "aggregation": "days_since_last", "windowDays": 365 },
+              { "name": "admissions_1y", "kind": "encounters", "encounterClasses": ["IMP"], "aggregation": "count", "windowDays": 365 },
+              { "name": "visits_1y", "kind": "encounters", "aggregation": "count", "windowDays": 365 },
+              { "name": "malignancy_diagnoses_1y", "kind": "condition", "group": "site-malignant", "aggregation": "count", "windowDays": 365 },
+              { "name": "oncology_visits_1y", "kind": "encounters", "group": "oncology", "aggregation": "count", "windowDays": 365 }
+            ] }
+            """);
+        var featurizer = Clinical.Features.Featurizer.Compile(schema, terminology);
+        Assert.Equal([1f, 2f, 10f, 1f, 2f, 0f, 1f], featurizer.Featurize(record, new DateTimeOffset(2021, 5, 12, 0, 0, 0, TimeSpan.Zero)));
+        Assert.Equal([1f, 2f, 41f, 1f, 2f, 1f, 1f], featurizer.Featurize(record, new DateTimeOffset(2021, 6, 12, 0, 0, 0, TimeSpan.Zero)));
+        Assert.Equal([0f, 0f, float.NaN, 0f, 0f, 0f, 0f], featurizer.Featurize(record, new DateTimeOffset(2021, 3, 1, 0, 0, 0, TimeSpan.Zero)));
+        // The cause of death (LOINC 69453-9) is read as the condition groups of its coded value.
+        Assert.Equal(["site-malignant"], record.DeathCauseGroups!.Value);
     }
 
     [Theory]
@@ -119,6 +151,8 @@ public sealed class SiteTerminologyTests : IDisposable
     [InlineData("sets.json", """{"resourceType":"ValueSet","id":"condition-y","compose":{"include":[{"system":"urn:a","concept":[{"code":"1"}]}]}}""",
         "sets.json: ValueSet (ValueSet 'condition-y') has no description")]
     [InlineData("notes.json", """{"hello":"world"}""", "notes.json: not a ValueSet or a Bundle with entries")]
+    [InlineData("sets.json", """{"resourceType":"ValueSet","id":"procedure-x","description":"d","compose":{"include":[{"system":"urn:a","concept":[{}]}]}}""",
+        "sets.json: ValueSet (ValueSet 'procedure-x'): compose.include[0].concept[0] has no code")]
     [InlineData("broken.json", """{"resourceType":"ValueSet",""", "broken.json: not JSON")]
     public async Task GivenAMalformedSiteDefinition_WhenLoaded_ThenItStopsNamingTheFileThePathAndTheReason(string file, string json, string expected)
     {

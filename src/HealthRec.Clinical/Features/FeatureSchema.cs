@@ -35,11 +35,19 @@ public enum FeatureKind
     /// <summary>1 when a medication of the class is active at the index date.</summary>
     [JsonStringEnumMemberName("medication")] Medication,
 
-    /// <summary>Encounters that started in the window.</summary>
+    /// <summary>Encounters that started in the window (of the <c>encounterClasses</c>, and of the <c>group</c> by type, when given).</summary>
     [JsonStringEnumMemberName("encounters")] Encounters,
+
+    /// <summary>1 when a procedure of the group was done on or before the index date (or, with an aggregation, their count or the days since the last in the window).</summary>
+    [JsonStringEnumMemberName("procedure")] Procedure,
 }
 
-/// <summary>One declared feature. Fields not used by its kind are left out of the JSON.</summary>
+/// <summary>
+/// One declared feature. Fields not used by its kind are left out of the JSON. A condition, medication or procedure
+/// feature without an aggregation is a 0/1 flag (active at the index date, or ever before it); with <c>count</c> or
+/// <c>days_since_last</c> and a window it counts the conditions begun, medicines started or procedures done in the
+/// window, or gives the days since the last of them (NaN when none).
+/// </summary>
 public sealed record FeatureDefinition(
     string Name,
     FeatureKind Kind,
@@ -51,7 +59,8 @@ public sealed record FeatureDefinition(
     string? Class = null,
     string? Value = null,
     bool Ever = false,
-    bool MissingIndicator = false);
+    bool MissingIndicator = false,
+    ImmutableArray<string>? EncounterClasses = null);
 
 /// <summary>
 /// The versioned, declarative feature set (default: <c>models/feature-schema.json</c>). One schema serves training,

@@ -52,6 +52,16 @@ public sealed class Featurizer
                 case FeatureKind.Analyte or FeatureKind.Encounters when feature.Aggregation is null || feature.WindowDays is not > 0:
                     problems.Add($"{where}: needs an aggregation and a positive windowDays");
                     break;
+                case FeatureKind.Encounters or FeatureKind.Condition or FeatureKind.Medication or FeatureKind.Procedure
+                    when feature.Aggregation is { } aggregation && (aggregation is not (Aggregation.Count or Aggregation.DaysSinceLast) || feature.WindowDays is not > 0):
+                    problems.Add($"{where}: a {feature.Kind.ToString().ToLowerInvariant()} feature aggregates by count or days_since_last over a positive windowDays");
+                    break;
+                case FeatureKind.Encounters when feature.Group is { } group && !terminology.EncounterGroups.Contains(group):
+                    problems.Add($"{where}: unknown encounter group '{group}' (a ValueSet with id encounter-{group} in the terminology folder)");
+                    break;
+                case FeatureKind.Procedure when feature.Group is null || !terminology.ProcedureGroups.Contains(feature.Group):
+                    problems.Add($"{where}: unknown procedure group '{feature.Group}' (a ValueSet with id procedure-{feature.Group} in the terminology folder)");
+                    break;
                 case FeatureKind.Condition when feature.Group is null || !terminology.ConditionGroups.Contains(feature.Group):
                     problems.Add($"{where}: unknown condition group '{feature.Group}'");
                     break;
@@ -126,6 +136,8 @@ public sealed class Featurizer
                 return record.AgeAt(indexAt) ?? double.NaN;
             case FeatureKind.Sex:
                 return record.Sex == Sex.Unknown ? double.NaN : record.Sex == feature.Sex ? 1 : 0;
+            case FeatureKind.Condition when definition.Aggregation is { } aggregation:
+                return Events(record.Conditions.Where(c => c.Groups.Contains(definition.Group!)).Select(c => c.Onset), aggregation, indexAt, feature.Window);
             case FeatureKind.Condition:
                 foreach (var condition in record.Conditions)
                 {
@@ -137,6 +149,8 @@ public sealed class Featurizer
                 }
 
                 return 0;
+            case FeatureKind.Medication when definition.Aggregation is { } aggregation:
+                return Events(record.Medications.Where(m => m.Classes.Contains(definition.Class!)).Select(m => m.Start), aggregation, indexAt, feature.Window);
             case FeatureKind.Medication:
                 foreach (var medication in record.Medications)
                 {
@@ -147,21 +161,36 @@ public sealed class Featurizer
                 }
 
                 return 0;
+            case FeatureKind.Procedure when definition.Aggregation is { } aggregation:
+                return Events(record.Procedures.Where(p => p.Groups.Contains(definition.Group!)).Select(p => (DateTimeOffset?)p.At), aggregation, indexAt, feature.Window);
+            case FeatureKind.Procedure:
+                return record.Procedures.Any(p => p.Groups.Contains(definition.Group!) && p.At <= indexAt) ? 1 : 0;
             case FeatureKind.Encounters:
-                var from = indexAt - feature.Window;
-                var count = 0;
-                foreach (var encounter in record.Encounters)
-                {
-                    if (encounter.Start > from && encounter.Start <= indexAt)
-                    {
-                        count++;
-                    }
-                }
-
-                return count;
+                return Events(record.Encounters
+                    .Where(e => definition.EncounterClasses is not { IsDefaultOrEmpty: false } classes || (e.Class is { } c && classes.Contains(c)))
+                    .Where(e => definition.Group is not { } group || e.Groups.Contains(group))
+                    .Select(e => (DateTimeOffset?)e.Start), definition.Aggregation ?? Aggregation.Count, indexAt, feature.Window);
             default:
                 return Aggregate(record.MeasurementsOf(definition.Analyte!).AsSpan(), definition.Aggregation!.Value, indexAt, feature.Window);
         }
+    }
+
+    // Dated facts in the window (from, indexAt]: how many, or the days since the last (NaN when none).
+    private static double Events(IEnumerable<DateTimeOffset?> dates, Aggregation aggregation, DateTimeOffset indexAt, TimeSpan window)
+    {
+        var from = indexAt - window;
+        var count = 0;
+        DateTimeOffset? last = null;
+        foreach (var date in dates)
+        {
+            if (date is { } at && at > from && at <= indexAt)
+            {
+                count++;
+                last = last is null || at > last ? at : last;
+            }
+        }
+
+        return aggregation == Aggregation.DaysSinceLast ? last is { } l ? (indexAt - l).TotalDays : double.NaN : count;
     }
 
     // Measurements are ordered by time: binary search gives the window (from, indexAt].

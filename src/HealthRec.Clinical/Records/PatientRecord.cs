@@ -64,7 +64,14 @@ public sealed record MedicationEntry(
     public bool IsActiveAt(DateTimeOffset at) => Start is { } start && start <= at && (End is null || End > at);
 }
 
-public sealed record EncounterEntry(DateTimeOffset Start, DateTimeOffset? End, string? Class);
+public sealed record EncounterEntry(DateTimeOffset Start, DateTimeOffset? End, string? Class)
+{
+    /// <summary>The encounter groups its <c>Encounter.type</c> codes belong to (a site's ValueSets <c>encounter-*</c>).</summary>
+    public ImmutableArray<string> Groups { get; init; } = [];
+}
+
+/// <summary>A procedure done, with the procedure groups its code belongs to (ValueSets <c>procedure-*</c>).</summary>
+public sealed record ProcedureEntry(string System, string Code, ImmutableArray<string> Groups, DateTimeOffset At);
 
 /// <summary>
 /// A patient's timeline as HealthRec's features see it: demographics, and the facts that map to known analytes,
@@ -113,6 +120,12 @@ public sealed class PatientRecord
 
     public bool Deceased { get; }
 
+    /// <summary>
+    /// The condition groups of the recorded cause of death (an Observation LOINC 69453-9 with a coded value); null when
+    /// no cause is recorded, empty when one is recorded that no group holds.
+    /// </summary>
+    public ImmutableArray<string>? DeathCauseGroups { get; internal init; }
+
     /// <summary>Measurements by analyte id, each list ordered by time.</summary>
     public FrozenDictionary<string, ImmutableArray<Measurement>> Measurements { get; }
 
@@ -121,6 +134,9 @@ public sealed class PatientRecord
     public ImmutableArray<MedicationEntry> Medications { get; }
 
     public ImmutableArray<EncounterEntry> Encounters { get; }
+
+    /// <summary>Procedures of a known group, ordered by time (not activity: they do not move <see cref="LastActivity"/>).</summary>
+    public ImmutableArray<ProcedureEntry> Procedures { get; internal init; } = [];
 
     /// <summary>Allergies and intolerances as recorded (entered-in-error and refuted ones left out).</summary>
     public ImmutableArray<AllergyEntry> Allergies { get; }
@@ -192,7 +208,11 @@ public sealed class PatientRecord
     }
 
     private PatientRecord With(FrozenDictionary<string, ImmutableArray<Measurement>> measurements, ImmutableArray<MedicationEntry> medications) =>
-        new(PatientId, BirthDate, Sex, DeceasedAt, Deceased, measurements, Conditions, medications, Encounters, Allergies, Unread, Unavailable);
+        new(PatientId, BirthDate, Sex, DeceasedAt, Deceased, measurements, Conditions, medications, Encounters, Allergies, Unread, Unavailable)
+        {
+            Procedures = Procedures,
+            DeathCauseGroups = DeathCauseGroups,
+        };
 
     /// <summary>Days from the analyte's last value at or before <paramref name="at"/> to <paramref name="at"/>; NaN when there is none.</summary>
     public double DaysSinceLast(string analyte, DateTimeOffset at)
@@ -277,6 +297,7 @@ public sealed class PatientRecordBuilder(string patientId)
     private readonly List<ConditionEntry> _conditions = [];
     private readonly List<MedicationEntry> _medications = [];
     private readonly List<EncounterEntry> _encounters = [];
+    private readonly List<ProcedureEntry> _procedures = [];
     private readonly List<AllergyEntry> _allergies = [];
     private readonly List<UnreadFact> _unread = [];
     private readonly Dictionary<string, string> _unavailable = new(StringComparer.Ordinal);
@@ -290,6 +311,15 @@ public sealed class PatientRecordBuilder(string patientId)
     public DateTimeOffset? DeceasedAt { get; set; }
 
     public bool Deceased { get; set; }
+
+    private SortedSet<string>? _deathCauses;
+
+    /// <summary>Records a cause of death and the condition groups its code belongs to (possibly none).</summary>
+    public void AddDeathCause(IEnumerable<string> groups)
+    {
+        _deathCauses ??= new SortedSet<string>(StringComparer.Ordinal);
+        _deathCauses.UnionWith(groups);
+    }
 
     /// <summary>Whether a Patient resource was seen for this id (clinical resources may arrive first).</summary>
     public bool HasDemographics { get; set; }
@@ -309,6 +339,8 @@ public sealed class PatientRecordBuilder(string patientId)
     public void Add(MedicationEntry medication) => _medications.Add(medication);
 
     public void Add(EncounterEntry encounter) => _encounters.Add(encounter);
+
+    public void Add(ProcedureEntry procedure) => _procedures.Add(procedure);
 
     public void Add(AllergyEntry allergy) => _allergies.Add(allergy);
 
@@ -342,7 +374,11 @@ public sealed class PatientRecordBuilder(string patientId)
             [.. _encounters.OrderBy(e => e.Start).ThenBy(e => e.End)],
             [.. _allergies.OrderBy(a => a.RecordedAt).ThenBy(a => a.Where, StringComparer.Ordinal)],
             [.. _unread.OrderBy(u => u.At).ThenBy(u => u.Subject, StringComparer.Ordinal).ThenBy(u => u.Where, StringComparer.Ordinal)],
-            _unavailable.ToImmutableDictionary(StringComparer.Ordinal));
+            _unavailable.ToImmutableDictionary(StringComparer.Ordinal))
+        {
+            Procedures = [.. _procedures.OrderBy(p => p.At).ThenBy(p => p.System, StringComparer.Ordinal).ThenBy(p => p.Code, StringComparer.Ordinal)],
+            DeathCauseGroups = _deathCauses is null ? null : [.. _deathCauses],
+        };
     }
 
     private void ComputeEgfr(Ingestion.IngestionReport? report)

@@ -20,8 +20,10 @@ public sealed record MedicationIdentity(ImmutableArray<string> Classes, Immutabl
 
 /// <summary>
 /// The terminology documents, as text (reading them from disk is the caller's job: this project does no I/O). A site's
-/// <see cref="Others"/> add to them: ValueSets (alone or in a Bundle) whose ids start <c>condition-</c> or
-/// <c>medication-</c> join the condition groups or medication classes, any other ValueSet can be named by an analyte,
+/// <see cref="Others"/> add to them: ValueSets (alone or in a Bundle) whose ids start <c>condition-</c>,
+/// <c>medication-</c>, <c>procedure-</c> or <c>encounter-</c> join the condition groups, medication classes, procedure
+/// groups or encounter groups (by <c>Encounter.type</c>), any other
+/// ValueSet can be named by an analyte,
 /// and a document with <c>analytes</c>, <c>coded</c> or <c>panels</c> adds analytes.
 /// </summary>
 public sealed record TerminologyDocuments(string Conditions, string Medications, string Analytes, string StatinIntensity)
@@ -38,6 +40,8 @@ public sealed partial class ClinicalTerminology
 {
     private readonly CodeSetIndex _conditions;
     private readonly CodeSetIndex _medications;
+    private readonly CodeSetIndex _procedures;
+    private readonly CodeSetIndex _encounters;
     private readonly (string Name, string Class)[] _ingredientNames;
     private readonly FrozenDictionary<string, string> _ingredientByCode;
     private readonly (string Name, string Code)[] _ingredientCodesByName;
@@ -52,6 +56,8 @@ public sealed partial class ClinicalTerminology
     private ClinicalTerminology(
         CodeSetIndex conditions,
         CodeSetIndex medications,
+        CodeSetIndex procedures,
+        CodeSetIndex encounters,
         (string Name, string Class)[] ingredientNames,
         FrozenDictionary<string, (double, double)> highIntensity,
         FrozenDictionary<string, (double, double)> moderateIntensity,
@@ -61,6 +67,8 @@ public sealed partial class ClinicalTerminology
     {
         _conditions = conditions;
         _medications = medications;
+        _procedures = procedures;
+        _encounters = encounters;
         _ingredientNames = ingredientNames;
         var rxnorm = medications.ConceptCodes.Where(c => string.Equals(c.System, CodeSystems.RxNorm, StringComparison.Ordinal)).ToList();
         _ingredientByCode = rxnorm.GroupBy(c => c.Code, StringComparer.Ordinal).ToFrozenDictionary(g => g.Key, g => g.First().Display.ToLowerInvariant(), StringComparer.Ordinal);
@@ -79,6 +87,16 @@ public sealed partial class ClinicalTerminology
     public ImmutableArray<CodedAnalyte> CodedAnalytes { get; }
 
     public IReadOnlySet<string> ConditionGroups => _conditions.Keys;
+
+    /// <summary>Procedure groups: a site's ValueSets whose ids start <c>procedure-</c>.</summary>
+    public IReadOnlySet<string> ProcedureGroups => _procedures.Keys;
+
+    public ImmutableArray<string> ProcedureGroupsOf(string system, string code) => _procedures.Match(system, code);
+
+    /// <summary>Encounter groups (by <c>Encounter.type</c>): a site's ValueSets whose ids start <c>encounter-</c>.</summary>
+    public IReadOnlySet<string> EncounterGroups => _encounters.Keys;
+
+    public ImmutableArray<string> EncounterGroupsOf(string system, string code) => _encounters.Match(system, code);
 
     /// <summary>Medication classes, including the statin intensity classes derived from doses.</summary>
     public IReadOnlySet<string> MedicationClasses { get; private init; } = FrozenSet<string>.Empty;
@@ -169,6 +187,8 @@ public sealed partial class ClinicalTerminology
             .Select(c => (Name: c.Display.ToLowerInvariant(), c.Key))
             .OrderByDescending(c => c.Name.Length)
             .ToArray();
+        var procedures = CodeSetIndex.Parse(valueSetDocuments.Select(d => (d, false)), "procedure-", problems);
+        var encounters = CodeSetIndex.Parse(valueSetDocuments.Select(d => (d, false)), "encounter-", problems);
         _ = CodeSetIndex.Parse(valueSetDocuments.Select(d => (d, true)), "", problems); // every site ValueSet well formed, whatever its use
         var (analytes, coded, panels) = ParseAnalytes(analyteDocuments, valueSetDocuments, problems);
         var (high, moderate) = ParseStatinIntensity(documents.StatinIntensity, problems);
@@ -178,7 +198,7 @@ public sealed partial class ClinicalTerminology
         }
 
         var classes = medications.Keys.Concat(["statin-high-intensity", "statin-moderate-intensity", "statin-low-intensity"]);
-        return new ClinicalTerminology(conditions, medications, ingredients, high, moderate, analytes, coded, panels)
+        return new ClinicalTerminology(conditions, medications, procedures, encounters, ingredients, high, moderate, analytes, coded, panels)
         {
             MedicationClasses = classes.ToFrozenSet(StringComparer.Ordinal),
         };

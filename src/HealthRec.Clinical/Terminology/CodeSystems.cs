@@ -10,6 +10,9 @@ public static class CodeSystems
     public const string Loinc = "http://loinc.org";
     public const string Ucum = "http://unitsofmeasure.org";
 
+    /// <summary>LOINC 69453-9, "Cause of death [US Standard Certificate of Death]": an Observation whose coded value is the cause.</summary>
+    public const string CauseOfDeath = "69453-9";
+
     /// <summary>Codes in hierarchical-by-prefix systems compare without dots and case (E11.9 = e119).</summary>
     internal static bool IsPrefixHierarchy(string system) =>
         string.Equals(system, Icd10Cm, StringComparison.Ordinal) || string.Equals(system, Atc, StringComparison.Ordinal);

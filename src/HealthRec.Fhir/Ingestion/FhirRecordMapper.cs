@@ -73,6 +73,9 @@ public sealed partial class FhirRecordMapper(ClinicalTerminology terminology, Un
                 case AllergyIntolerance allergy:
                     MapAllergy(allergy, builder, report, where);
                     break;
+                case Procedure procedure:
+                    MapProcedure(procedure, builder, report, where);
+                    break;
             }
         }
 
@@ -111,6 +114,21 @@ public sealed partial class FhirRecordMapper(ClinicalTerminology terminology, Un
         if (observation.Status is ObservationStatus.EnteredInError or ObservationStatus.Cancelled)
         {
             report.Excluded($"Observation {observation.Status.Value.ToString().ToLowerInvariant()}");
+            return;
+        }
+
+        // A cause of death: its codes' condition groups decide a cause-specific death outcome.
+        if (Usable(observation.Code).Any(c => c.System == CodeSystems.Loinc && c.Code == CodeSystems.CauseOfDeath))
+        {
+            if (observation.Value is CodeableConcept cause)
+            {
+                builder.AddDeathCause(Usable(cause).SelectMany(c => terminology.ConditionGroupsOf(c.System, c.Code)));
+            }
+            else
+            {
+                report.Problem(ProblemKind.MissingValue, where, "cause of death has no coded value");
+            }
+
             return;
         }
 
@@ -309,7 +327,33 @@ public sealed partial class FhirRecordMapper(ClinicalTerminology terminology, Un
             FirstCode(condition.ClinicalStatus), verification));
     }
 
-    private static void MapEncounter(Encounter encounter, PatientRecordBuilder builder, IngestionReport report)
+    // A procedure of a known group (a site's procedure-* ValueSets) at its performed date; others are unread data.
+    private void MapProcedure(Procedure procedure, PatientRecordBuilder builder, IngestionReport report, string where)
+    {
+        if (procedure.Status is EventStatus.EnteredInError or EventStatus.NotDone)
+        {
+            report.Excluded($"Procedure {(procedure.Status == EventStatus.NotDone ? "not-done" : "entered-in-error")}");
+            return;
+        }
+
+        var coding = Usable(procedure.Code).Select(c => (c.System, c.Code, Groups: terminology.ProcedureGroupsOf(c.System, c.Code)))
+            .FirstOrDefault(c => !c.Groups.IsEmpty);
+        if (coding.Groups.IsDefaultOrEmpty)
+        {
+            Unread("Procedure", procedure.Code, report);
+            return;
+        }
+
+        if (EffectiveOf(procedure.Performed) is not { } at)
+        {
+            report.Problem(ProblemKind.MissingDate, where, $"procedure ({string.Join(", ", coding.Groups)}) has no performed date");
+            return;
+        }
+
+        builder.Add(new ProcedureEntry(coding.System, coding.Code, coding.Groups, at));
+    }
+
+    private void MapEncounter(Encounter encounter, PatientRecordBuilder builder, IngestionReport report)
     {
         if (encounter.Status is Encounter.EncounterStatus.EnteredInError or Encounter.EncounterStatus.Cancelled)
         {
@@ -319,7 +363,13 @@ public sealed partial class FhirRecordMapper(ClinicalTerminology terminology, Un
 
         if (Dates.ToInstant(encounter.Period?.Start) is { } start)
         {
-            builder.Add(new EncounterEntry(start, Dates.ToInstant(encounter.Period?.End), encounter.Class?.Code));
+            var groups = encounter.Type.SelectMany(Usable).SelectMany(c => terminology.EncounterGroupsOf(c.System, c.Code))
+                .Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
+            builder.Add(new EncounterEntry(start, Dates.ToInstant(encounter.Period?.End), encounter.Class?.Code)
+            {
+                // One shared empty list for the common case, so that equal encounters compare equal.
+                Groups = groups.Count == 0 ? ImmutableArray<string>.Empty : [.. groups],
+            });
         }
     }
 

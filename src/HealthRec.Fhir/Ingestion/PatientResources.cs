@@ -63,10 +63,11 @@ public static class PatientReference
         QuestionnaireResponse q => KeyOf(q.Subject?.Reference),
         DiagnosticReport d => KeyOf(d.Subject?.Reference),
         AllergyIntolerance a => KeyOf(a.Patient?.Reference),
+        Procedure p => KeyOf(p.Subject?.Reference),
         _ => null,
     };
 
     /// <summary>Whether HealthRec reads this type of resource into a patient record.</summary>
     public static bool IsRead(Resource resource) => resource is Patient or Observation or Condition or MedicationStatement
-        or MedicationRequest or Encounter or QuestionnaireResponse or DiagnosticReport or AllergyIntolerance;
+        or MedicationRequest or Encounter or QuestionnaireResponse or DiagnosticReport or AllergyIntolerance or Procedure;
 }

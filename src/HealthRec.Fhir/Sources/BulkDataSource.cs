@@ -15,7 +15,7 @@ public sealed record BulkDataOptions
 
     /// <summary>The resource types asked for when the kick-off URL names none (<c>_type</c>).</summary>
     public IReadOnlyList<string> Types { get; init; } =
-        ["Patient", "Observation", "Condition", "MedicationStatement", "MedicationRequest", "Encounter", "QuestionnaireResponse", "DiagnosticReport", "AllergyIntolerance"];
+        ["Patient", "Observation", "Condition", "MedicationStatement", "MedicationRequest", "Encounter", "QuestionnaireResponse", "DiagnosticReport", "AllergyIntolerance", "Procedure"];
 
     /// <summary>How long the whole export (kick-off, waiting, downloads) may take.</summary>
     public TimeSpan Timeout { get; init; } = TimeSpan.FromHours(6);

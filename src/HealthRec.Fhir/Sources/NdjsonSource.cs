@@ -259,7 +259,7 @@ public sealed class NdjsonSource(string path, NdjsonSourceOptions? options = nul
     private static bool IsGzip(string file) => file.EndsWith(".gz", StringComparison.OrdinalIgnoreCase);
 
     private static bool IsClinical(string resourceType) => resourceType is "Observation" or "Condition" or "MedicationStatement"
-        or "MedicationRequest" or "Encounter" or "QuestionnaireResponse" or "DiagnosticReport" or "AllergyIntolerance";
+        or "MedicationRequest" or "Encounter" or "QuestionnaireResponse" or "DiagnosticReport" or "AllergyIntolerance" or "Procedure";
 
     // FNV-1a: string.GetHashCode is randomized per process, and spill placement should be reproducible.
     private static int StableHash(string value)
