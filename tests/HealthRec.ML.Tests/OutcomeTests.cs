@@ -35,7 +35,8 @@ public sealed class OutcomeTests
     [Theory]
     [InlineData("""{"id":"x","title":"X","target":{"conditionGroups":["no-such-group"]},"horizonDays":365}""", "unknown condition group 'no-such-group'")]
     [InlineData("""{"id":"x","title":"X","target":{"lab":{"analyte":"unobtainium","below":1}},"horizonDays":365}""", "unknown analyte 'unobtainium'")]
-    [InlineData("""{"id":"x","title":"X","target":{},"horizonDays":365}""", "needs target.conditionGroups, target.lab or target.death")]
+    [InlineData("""{"id":"x","title":"X","target":{},"horizonDays":365}""", "needs target.conditionGroups, target.lab, target.death, target.encounterClasses or target.procedureGroups")]
+    [InlineData("""{"id":"x","title":"X","target":{"encounterClasses":["IMP"]},"horizonDays":30,"landmarks":{"at":"discharge"}}""", "landmarks.encounterClasses go with")]
     [InlineData("""{"id":"x","title":"X","target":{"conditionGroups":["t2d"]}}""", "horizonDays must be positive")]
     [InlineData("""{"id":"x","title":"X","target":{"conditionGroups":["t2d"]},"horizonDays":365,"colour":"red"}""", "colour")]
     [InlineData("""{"id":"x y","title":"X","target":{"conditionGroups":["t2d"]},"horizonDays":365}""", "id 'x y'")]
@@ -145,6 +146,66 @@ public sealed class OutcomeTests
 
         // The same death is a competing event for an outcome that is not death: a negative there.
         Assert.Equal(new OutcomeLabel(LabelStatus.Negative, FollowedUntil: Index.AddYears(2), Died: true), new OutcomeLabeler(Default("t2d-5y")).Label(died.Build(), Index));
+    }
+
+    [Fact]
+    public void GivenACauseSpecificDeathOutcome_WhenLabelled_ThenOnlyARecordedCauseInTheGroupsIsTheEvent()
+    {
+        var labeler = new OutcomeLabeler(OutcomeDefinition.Parse(
+            """{"id":"cv-death-5y","title":"Cardiovascular death within 5 years","target":{"death":true,"deathCauses":["ascvd","heart-failure"]},"horizonDays":1826}""",
+            "cv-death.json", Repo.Terminology));
+        PatientRecordBuilder Died(params string[][] causes)
+        {
+            var builder = Patient();
+            builder.DeceasedAt = Index.AddYears(2);
+            foreach (var cause in causes)
+            {
+                builder.AddDeathCause(cause);
+            }
+
+            return builder;
+        }
+
+        Assert.Equal(new OutcomeLabel(LabelStatus.Positive, Index.AddYears(2)), labeler.Label(Died(["heart-failure"]).Build(), Index));
+        // Another recorded cause competes: a negative, as any death is for a non-death outcome.
+        Assert.Equal(new OutcomeLabel(LabelStatus.Negative, FollowedUntil: Index.AddYears(2), Died: true), labeler.Label(Died(Array.Empty<string>()).Build(), Index));
+        // No recorded cause: whether it was the event is unknown, so the patient is censored at death.
+        Assert.Equal(new OutcomeLabel(LabelStatus.Censored, FollowedUntil: Index.AddYears(2)), labeler.Label(Died().Build(), Index));
+
+        Assert.Contains("target.deathCauses go with target.death: true", Assert.Throws<OutcomeDefinitionException>(() => OutcomeDefinition.Parse(
+            """{"id":"x","title":"X","target":{"conditionGroups":["t2d"],"deathCauses":["ascvd"]},"horizonDays":365}""", "x.json", Repo.Terminology)).Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void GivenAdmissions_WhenLabelledForReadmission_ThenEachDischargeIsAnIndexDateAndOnlyAnAdmissionWithin30DaysCounts()
+    {
+        var definition = OutcomeDefinition.Parse("""
+            { "id": "readmission-30d", "title": "Readmission within 30 days of discharge",
+              "population": { "minAge": 18 }, "target": { "encounterClasses": ["IMP"] }, "horizonDays": 30,
+              "landmarks": { "at": "discharge", "encounterClasses": ["IMP"], "maxPerPatient": 3 } }
+            """, "readmission.json", Repo.Terminology);
+        var discharged = Index.AddDays(5);
+        var record = Patient();
+        record.Add(new EncounterEntry(Index, discharged, "IMP"));
+        record.Add(new EncounterEntry(discharged.AddDays(10), null, "AMB"));              // a clinic visit is not a readmission
+        record.Add(new EncounterEntry(discharged.AddDays(29), discharged.AddDays(33), "IMP")); // readmitted on day 29
+        record.Add(new EncounterEntry(discharged.AddDays(33 + 31), discharged.AddDays(70), "IMP")); // day 31 after that discharge
+        record.Add(new EncounterEntry(discharged.AddDays(400), null, "AMB"));
+        var built = record.Build();
+        var labeler = new OutcomeLabeler(definition, dataEnd: discharged.AddDays(500));
+
+        var landmarks = labeler.Landmarks(built).ToList();
+
+        Assert.Equal([discharged, discharged.AddDays(33), discharged.AddDays(70)], landmarks);
+        Assert.Equal(new OutcomeLabel(LabelStatus.Positive, discharged.AddDays(29)), labeler.Label(built, landmarks[0]));
+        Assert.Equal(LabelStatus.Negative, labeler.Label(built, landmarks[1]).Status);
+        Assert.Equal(LabelStatus.Negative, labeler.Label(built, landmarks[2]).Status);
+
+        // Died in hospital: no discharge, no index date.
+        var died = Patient();
+        died.Add(new EncounterEntry(Index, discharged, "IMP"));
+        died.DeceasedAt = Index.AddDays(3);
+        Assert.Empty(labeler.Landmarks(died.Build()));
     }
 
     [Fact]

@@ -85,6 +85,22 @@ public sealed record OutcomeTarget
     /// <summary>Or death, of any cause (<c>Patient.deceasedDateTime</c>): then death is the event, not a competing one.</summary>
     public bool Death { get; init; }
 
+    /// <summary>
+    /// With <see cref="Death"/>: only a death whose recorded cause (Observation LOINC 69453-9) is in one of these
+    /// condition groups is the event; a death of another recorded cause is a competing event, and one without a recorded
+    /// cause is censored at death (its cause is unknown, so it is neither).
+    /// </summary>
+    public ImmutableArray<string> DeathCauses { get; init; } = [];
+
+    /// <summary>
+    /// Or the start of an encounter of one of these classes (FHIR <c>Encounter.class</c> codes, e.g. <c>IMP</c> for an
+    /// inpatient admission, <c>EMER</c> for an emergency visit).
+    /// </summary>
+    public ImmutableArray<string> EncounterClasses { get; init; } = [];
+
+    /// <summary>Or a procedure of one of these groups (a site's <c>procedure-*</c> ValueSets), at its performed date.</summary>
+    public ImmutableArray<string> ProcedureGroups { get; init; } = [];
+
     /// <summary>For regression outcomes.</summary>
     public LabValueTarget? Value { get; init; }
 }
@@ -112,9 +128,25 @@ public sealed record OperatingThreshold
     public double? Value { get; init; }
 }
 
+[JsonConverter(typeof(JsonStringEnumConverter<LandmarkAnchor>))]
+public enum LandmarkAnchor
+{
+    /// <summary>From the patient's first recorded activity, at regular intervals.</summary>
+    [JsonStringEnumMemberName("activity")] Activity,
+
+    /// <summary>At the end of each encounter of the given classes: a discharge (e.g. for readmission within 30 days).</summary>
+    [JsonStringEnumMemberName("discharge")] Discharge,
+}
+
 /// <summary>How index dates (landmarks) are placed in each patient's timeline.</summary>
 public sealed record LandmarkPolicy
 {
+    /// <summary>What the index dates hang on: regular intervals from the first activity (default), or each discharge.</summary>
+    public LandmarkAnchor At { get; init; } = LandmarkAnchor.Activity;
+
+    /// <summary>For <see cref="LandmarkAnchor.Discharge"/>: the encounter classes whose end is an index date (e.g. <c>IMP</c>).</summary>
+    public ImmutableArray<string> EncounterClasses { get; init; } = [];
+
     /// <summary>The first landmark comes this long after the patient's first recorded activity, so there is history.</summary>
     public int FirstAfterDays { get; init; } = 365;
 
@@ -244,12 +276,22 @@ public sealed record OutcomeDefinition
             problems.Add($"id '{Id}' must be letters, digits, '-' or '_'");
         }
 
-        foreach (var group in Population.RequireConditionGroups.Concat(Population.ExcludeConditionGroups).Concat(Target.ConditionGroups))
+        if (!Target.DeathCauses.IsEmpty && !Target.Death)
+        {
+            problems.Add("target.deathCauses go with target.death: true");
+        }
+
+        foreach (var group in Population.RequireConditionGroups.Concat(Population.ExcludeConditionGroups).Concat(Target.ConditionGroups).Concat(Target.DeathCauses))
         {
             if (!terminology.ConditionGroups.Contains(group))
             {
                 problems.Add($"unknown condition group '{group}' (known: {string.Join(", ", terminology.ConditionGroups.Order(StringComparer.Ordinal))})");
             }
+        }
+
+        foreach (var group in Target.ProcedureGroups.Where(g => !terminology.ProcedureGroups.Contains(g)))
+        {
+            problems.Add($"unknown procedure group '{group}' (a ValueSet with id procedure-{group} in the terminology folder)");
         }
 
         foreach (var analyte in new[] { Target.Lab?.Analyte, Target.Value?.Analyte }.OfType<string>())
@@ -262,9 +304,9 @@ public sealed record OutcomeDefinition
 
         if (Kind == OutcomeKind.Binary)
         {
-            if (Target.ConditionGroups.IsEmpty && Target.Lab is null && !Target.Death)
+            if (Target.ConditionGroups.IsEmpty && Target.Lab is null && !Target.Death && Target.EncounterClasses.IsEmpty && Target.ProcedureGroups.IsEmpty)
             {
-                problems.Add("a binary outcome needs target.conditionGroups, target.lab or target.death");
+                problems.Add("a binary outcome needs target.conditionGroups, target.lab, target.death, target.encounterClasses or target.procedureGroups (several: whichever comes first)");
             }
 
             if (HorizonDays <= 0)
@@ -307,6 +349,11 @@ public sealed record OutcomeDefinition
         if (Landmarks.EveryDays <= 0 || Landmarks.MaxPerPatient <= 0 || Landmarks.FirstAfterDays < 0)
         {
             problems.Add("landmarks need everyDays > 0, maxPerPatient > 0 and firstAfterDays ≥ 0");
+        }
+
+        if ((Landmarks.At == LandmarkAnchor.Discharge) == Landmarks.EncounterClasses.IsEmpty)
+        {
+            problems.Add("landmarks.encounterClasses go with \"at\": \"discharge\" (the classes whose end is an index date), and only with it");
         }
 
         return problems;

@@ -132,9 +132,34 @@ public sealed class OutcomeLabeler(OutcomeDefinition definition, DateTimeOffset?
             eventAt = labAt;
         }
 
+        foreach (var procedure in record.Procedures)
+        {
+            if (procedure.At > indexAt && procedure.At <= horizonEnd && target.ProcedureGroups.Any(procedure.Groups.Contains) && (eventAt is null || procedure.At < eventAt))
+            {
+                eventAt = procedure.At;
+            }
+        }
+
+        foreach (var encounter in record.Encounters)
+        {
+            if (encounter.Start > indexAt && encounter.Start <= horizonEnd && encounter.Class is { } encounterClass
+                && target.EncounterClasses.Contains(encounterClass) && (eventAt is null || encounter.Start < eventAt))
+            {
+                eventAt = encounter.Start;
+            }
+        }
+
         if (target.Death && record.DeceasedAt is { } deceased && deceased <= horizonEnd && (eventAt is null || deceased < eventAt))
         {
-            eventAt = deceased;
+            if (target.DeathCauses.IsEmpty || record.DeathCauseGroups is { } causes && causes.Any(target.DeathCauses.Contains))
+            {
+                eventAt = deceased;
+            }
+            else if (record.DeathCauseGroups is null)
+            {
+                // A cause-specific death outcome and no recorded cause: unknown whether it was the event.
+                return new(LabelStatus.Censored, FollowedUntil: deceased);
+            }
         }
 
         if (eventAt is not null)
@@ -156,12 +181,25 @@ public sealed class OutcomeLabeler(OutcomeDefinition definition, DateTimeOffset?
     /// <summary>The index dates at which this patient contributes examples (see <see cref="LandmarkPolicy"/>).</summary>
     public IEnumerable<DateTimeOffset> Landmarks(PatientRecord record)
     {
+        var policy = Definition.Landmarks;
+        if (policy.At == LandmarkAnchor.Discharge)
+        {
+            // Each discharge of the given classes, earliest first; a patient who died in hospital has no discharge.
+            foreach (var discharge in record.Encounters
+                .Where(e => e.End is { } end && e.Class is { } c && policy.EncounterClasses.Contains(c) && (record.DeceasedAt is null || end < record.DeceasedAt))
+                .Select(e => e.End!.Value).Distinct().Order().Take(policy.MaxPerPatient))
+            {
+                yield return discharge;
+            }
+
+            yield break;
+        }
+
         if (FirstActivity(record) is not { } first)
         {
             yield break;
         }
 
-        var policy = Definition.Landmarks;
         // Index dates fall while the patient is seen: up to death or the last recorded activity.
         var end = record.DeceasedAt ?? record.LastActivity ?? DateTimeOffset.MinValue;
         for (var k = 0; k < policy.MaxPerPatient; k++)

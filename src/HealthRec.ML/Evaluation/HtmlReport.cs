@@ -95,6 +95,15 @@ public static class HtmlReport
         h.Append(Ci, $"<p class=\"note\">{evaluation.Counts.Patients:N0} patients, {evaluation.Counts.Landmarks:N0} index dates: {evaluation.Counts.NotAtRisk:N0} not at risk, ");
         h.Append(Ci, $"{evaluation.Counts.Censored:N0} censored, <b>{m.N:N0} evaluated</b>{(d.Kind == OutcomeKind.Binary ? string.Create(Ci, $", prevalence {m.Prevalence:P1}") : "")}. ");
         h.Append(Ci, $"Trained {manifest.TrainedAt:yyyy-MM-dd} on {E(manifest.Provenance.Input)}.</p>");
+        if (evaluation.OverlapWarning is { } overlap)
+        {
+            h.Append(Ci, $"<p class=\"warn\">{E(overlap)}</p>");
+        }
+        else if (evaluation.TrainingOverlap is null)
+        {
+            h.Append("<p class=\"note\">This model version predates the record of its training patients: whether this data overlaps them cannot be checked.</p>");
+        }
+
         if (manifest.DemographicsOnly)
         {
             h.Append(Ci, $"<p class=\"warn\">{E(Registry.BundleManifest.DemographicsOnlyWarning)}</p>");

@@ -11,6 +11,18 @@ namespace HealthRec.ML.Evaluation;
 public sealed record OutcomeEvaluation(BundleManifest Manifest, OutcomeMetrics Metrics, ExampleCounts Counts)
 {
     public OutcomeDefinition Definition => Manifest.Definition;
+
+    /// <summary>How many of the evaluated patients the model learnt from (null: the bundle predates that record).</summary>
+    public int? TrainingOverlap { get; init; }
+
+    /// <summary>The patients in the evaluation's input.</summary>
+    public int InputPatients { get; init; }
+
+    /// <summary>When the data overlaps the training patients: what that means for the figures, for the console and the report.</summary>
+    public string? OverlapWarning => TrainingOverlap is > 0 and var overlap
+        ? string.Create(System.Globalization.CultureInfo.InvariantCulture,
+            $"{overlap:N0} of the {InputPatients:N0} patients evaluated were in {Manifest.Outcome} {Manifest.Version}'s training data: for them these figures are in-sample and flatter the model. Evaluate on patients it never saw.")
+        : null;
 }
 
 /// <summary>Evaluates a registered model on new data: every usable example of the data is a test example.</summary>

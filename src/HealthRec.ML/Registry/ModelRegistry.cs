@@ -42,6 +42,12 @@ public sealed record BundleManifest
     /// <summary>Share of LightGBM's split gain by feature, largest first.</summary>
     public ImmutableArray<FeatureGain> Importance { get; init; } = [];
 
+    /// <summary>The salt of <see cref="TrainingPatients"/>' digests of the patients this version learnt from; null for bundles that predate them.</summary>
+    public string? TrainingPatientsSalt { get; init; }
+
+    /// <summary>How many patients this version learnt from (its training and validation parts).</summary>
+    public int? TrainingPatientCount { get; init; }
+
     /// <summary>The K-fold cross-validation run beside this training (<c>train --cv K</c>), when asked for.</summary>
     public Training.CrossValidationSummary? CrossValidation { get; init; }
 
@@ -125,12 +131,15 @@ public static class ModelRegistry
             Importance = [.. trained.Importance.Select(x => new FeatureGain(x.Name, Math.Round(x.Gain, 6)))],
             DemographicsOnly = trained.DemographicsOnly,
             CrossValidation = crossValidation,
+            TrainingPatientsSalt = TrainingPatients.SaltFor(trained.Definition.Id, version, trainedAt),
+            TrainingPatientCount = trained.TrainingPatients.Count,
             Validation = Validation(trained, provenance),
             InTheLarge = trained.Metrics.InTheLarge,
             Censoring = trained.Definition.Kind == OutcomeKind.Binary ? "ipcw" : null,
             Baselines = trained.Baselines.ToImmutableDictionary(kv => kv.Key, kv => kv.Value.Probability, StringComparer.Ordinal),
         };
         File.WriteAllText(Path.Combine(folder, ManifestFile), JsonSerializer.Serialize(manifest, Json));
+        TrainingPatients.Write(folder, manifest.TrainingPatientsSalt!, trained.TrainingPatients);
         trained.Reference?.Save(folder);
         var metrics = new JsonObject { ["outcomes"] = new JsonObject { [trained.Definition.Id] = MetricsJson.Of(trained.Metrics) } };
         File.WriteAllText(Path.Combine(folder, "metrics.json"), metrics.ToJsonString(Json));
@@ -354,7 +363,9 @@ internal static class ModelCard
         s.AppendLine(d.Kind == OutcomeKind.Binary
             ? string.Create(ci, $"; horizon {d.HorizonDays} days. Death without the event is a competing event (a negative); a living patient is followed to the end of the data or {d.FollowUpGraceDays} days after their last contact, whichever comes first; shorter follow-up than {d.MinFollowUpDays ?? d.HorizonDays} days without the event is censored and enters through inverse-probability-of-censoring weights (IPCW).")
             : ".");
-        s.AppendLine(ci, $"Index dates: the first {d.Landmarks.FirstAfterDays} days after a patient's first recorded activity, then every {d.Landmarks.EveryDays} days, at most {d.Landmarks.MaxPerPatient} per patient.");
+        s.AppendLine(d.Landmarks.At == LandmarkAnchor.Discharge
+            ? string.Create(ci, $"Index dates: each discharge from an encounter of class {string.Join(" or ", d.Landmarks.EncounterClasses)}, at most {d.Landmarks.MaxPerPatient} per patient.")
+            : string.Create(ci, $"Index dates: the first {d.Landmarks.FirstAfterDays} days after a patient's first recorded activity, then every {d.Landmarks.EveryDays} days, at most {d.Landmarks.MaxPerPatient} per patient."));
         s.AppendLine();
         s.AppendLine("## Data");
         var counts = trained.Counts;

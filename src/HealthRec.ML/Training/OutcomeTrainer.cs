@@ -115,6 +115,9 @@ public sealed class TrainedOutcome
     /// </summary>
     public bool DemographicsOnly { get; init; }
 
+    /// <summary>The patients the model learnt from: those of its training and validation parts (not the held-out test).</summary>
+    public IReadOnlyList<string> TrainingPatients { get; init; } = [];
+
     /// <summary>The baselines trained on the same split, kept so evaluation on new data can compare with them.</summary>
     public required IReadOnlyDictionary<string, BaselineModel> Baselines { get; init; }
 
@@ -299,6 +302,7 @@ public sealed class OutcomeTrainer(Featurizer featurizer, int seed = 1)
             Metrics = metrics,
             Importance = importance,
             DemographicsOnly = DemographicsOnly(importance),
+            TrainingPatients = [.. train.Concat(validation).Select(e => e.PatientId).Distinct(StringComparer.Ordinal)],
             Baselines = baselines,
         };
     }

@@ -61,15 +61,29 @@ internal static class EvaluateCommand
         var failed = 0;
         foreach (var outcome in outcomes)
         {
-            using var model = OutcomeModel.Load(ModelRegistry.CurrentFolder(modelsFolder, outcome)!);
+            await Console.Error.WriteLineAsync($"{outcome}: evaluating on {records.Count:N0} patients...");
+            var folder = ModelRegistry.CurrentFolder(modelsFolder, outcome)!;
+            using var model = OutcomeModel.Load(folder);
             try
             {
-                var evaluation = OutcomeEvaluator.Evaluate(model, records, featurizer, ML.Outcomes.OutcomeFiles.ReferenceOf(outcomesPath, outcome, terms));
+                var evaluation = OutcomeEvaluator.Evaluate(model, records, featurizer, ML.Outcomes.OutcomeFiles.ReferenceOf(outcomesPath, outcome, terms)) with
+                {
+                    TrainingOverlap = TrainingPatients.Overlap(folder, model.Manifest.TrainingPatientsSalt, records.Select(r => r.PatientId)),
+                    InputPatients = records.Count,
+                };
                 evaluations.Add(evaluation);
                 var m = evaluation.Metrics;
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{outcome} {model.Manifest.Version}: n={m.N:N0} ") + (m.RocAuc is { } auc
                     ? string.Create(CultureInfo.InvariantCulture, $"ROC-AUC {auc:0.000} ({m.RocAucCi?.Low:0.000}–{m.RocAucCi?.High:0.000}), Brier {m.Brier:0.0000}, calibration slope {m.CalibrationSlope:0.00}")
                     : string.Create(CultureInfo.InvariantCulture, $"MAE {m.Mae:0.000}, R² {m.R2:0.000}")));
+                if (evaluation.OverlapWarning is { } overlap)
+                {
+                    Console.WriteLine($"  warning: {overlap}");
+                }
+                else if (evaluation.TrainingOverlap is null)
+                {
+                    Console.WriteLine($"  note: {outcome} {model.Manifest.Version} predates the record of its training patients: overlap with this data cannot be checked.");
+                }
             }
             catch (TrainingException ex)
             {
