@@ -57,7 +57,7 @@ internal sealed class CohortSimulator(CohortOptions options)
     public SyntheticPatient Simulate(int number)
     {
         var rng = new SyntheticRandom(options.Seed, ((ulong)number * 2) + 1);
-        var s = new State(rng, _start);
+        var s = new State(rng, _start) { Readmissions = new SyntheticRandom(options.Seed ^ ReadmissionStream, (ulong)number) };
         var patient = s.CreatePatient(number, new SyntheticRandom(options.Seed, (ulong)number * 2).Uuid());
         s.Patient = patient;
         s.InitializeBaseline();
@@ -84,9 +84,14 @@ internal sealed class CohortSimulator(CohortOptions options)
     }
 
     /// <summary>One patient's hidden state and the rules that move it.</summary>
+    // Readmissions draw from a stream of their own, so adding them left every other draw of a cohort unchanged.
+    private const ulong ReadmissionStream = 0x5EAD_3155_1011_0030UL;
+
     private sealed class State(SyntheticRandom rng, DateTimeOffset start)
     {
         public SyntheticPatient Patient { get; set; } = null!;
+
+        public required SyntheticRandom Readmissions { get; init; }
 
         private bool _female;
         private bool _black;
@@ -615,6 +620,28 @@ internal sealed class CohortSimulator(CohortOptions options)
             }
 
             _followUpBy = discharge.AddDays(14 + rng.Next(30));
+            Readmit(kind, discharge);
+        }
+
+        // An unplanned readmission within 30 days of discharge, at about the national rates (MODEL.md), more likely
+        // when older, with heart failure, diabetes or reduced kidney function.
+        private void Readmit(ConditionKind kind, DateTimeOffset discharge)
+        {
+            var rate = kind switch
+            {
+                ConditionKind.HeartFailure => 0.21,
+                ConditionKind.MyocardialInfarction => 0.16,
+                _ => 0.13,
+            };
+            var odds = rate / (1 - rate) * Math.Pow(1.1, (_age - 75) / 10) * (_hf && kind != ConditionKind.HeartFailure ? 1.3 : 1)
+                * (_t2d ? 1.2 : 1) * (_egfr < 45 ? 1.4 : 1);
+            if (!Readmissions.Chance(odds / (1 + odds)))
+            {
+                return;
+            }
+
+            var start = discharge.AddDays(1 + Readmissions.Next(30)).AddHours(Readmissions.Next(24));
+            Patient.Encounters.Add(new SimEncounter(EncounterKind.Admission, start, start.AddDays(2 + Readmissions.Next(5))));
         }
 
         private bool OnRaasPrescribed() => Prescribed(Drug.Lisinopril) || Prescribed(Drug.Losartan);

@@ -64,6 +64,12 @@ internal sealed class SyntheticFhirWriter(DateTimeOffset recordEnd)
         var subject = sink.Reference(SyntheticType.Patient, patientId);
         for (var i = 0; i < patient.Encounters.Count; i++)
         {
+            // A readmission drawn at discharge that the patient did not live to start.
+            if (patient.DeceasedAt is { } died && patient.Encounters[i].Start > died)
+            {
+                continue;
+            }
+
             WriteEncounter(patient, patient.Encounters[i], _encounterIds[i], subject, sink);
         }
 
