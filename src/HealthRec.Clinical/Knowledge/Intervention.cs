@@ -90,6 +90,15 @@ public sealed class InterventionCatalog(ImmutableArray<Intervention> items, Safe
     public Safety.MedicationSafety? Safety { get; } = safety;
 
     /// <summary>
+    /// Why this server makes no suggestions at all (its catalog does not fit the site's feature schema or outcomes), or
+    /// null: said on every recommendations card rather than left as silence.
+    /// </summary>
+    public string? Off { get; private init; }
+
+    /// <summary>A catalog with no items, saying why, that still carries the medication-safety checks of draft orders.</summary>
+    public static InterventionCatalog Disabled(string why, Safety.MedicationSafety? safety) => new([], safety) { Off = why };
+
+    /// <summary>
     /// The youngest age the catalog is for: every item's indication, effect and evidence come from adult guidelines and
     /// trials (blood-pressure thresholds, statin and metformin indications), none of which apply to children.
     /// </summary>
@@ -102,7 +111,7 @@ public sealed class InterventionCatalog(ImmutableArray<Intervention> items, Safe
         : null;
 
     /// <summary>The same items, checked with a medication-safety knowledge base.</summary>
-    public InterventionCatalog WithSafety(Safety.MedicationSafety medicationSafety) => new(Items, medicationSafety);
+    public InterventionCatalog WithSafety(Safety.MedicationSafety medicationSafety) => new(Items, medicationSafety) { Off = Off };
 
     /// <summary>
     /// Null when the intervention may be suggested; otherwise why not: a contraindication, already taking it (or its

@@ -78,7 +78,7 @@ public sealed class Recommender(InterventionCatalog catalog, Featurizer featuriz
 
     public RecommendationSet Recommend(PatientSnapshot patient, int top = 5)
     {
-        if (InterventionCatalog.NotFor(patient.Record.AgeAt(patient.At)) is { } notFor)
+        if ((Catalog.Off ?? InterventionCatalog.NotFor(patient.Record.AgeAt(patient.At))) is { } notFor)
         {
             return new RecommendationSet(patient.Record.PatientId, patient.At, [], []) { NotForPatient = notFor };
         }

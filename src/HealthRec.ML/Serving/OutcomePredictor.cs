@@ -424,7 +424,7 @@ internal sealed class FeatureWording
 
     private static string Analyte(FeatureDefinition feature, Analyte? analyte, string title, float value)
     {
-        var unit = analyte?.Unit is { } u ? " " + Unit(u) : "";
+        var unit = analyte?.Unit is { } u && Unit(u) is { Length: > 0 } words ? " " + words : "";
         var interpretation = analyte?.Interpret(value) is { } word && word != "normal" ? $" ({word})" : "";
         return feature.Aggregation switch
         {
@@ -445,7 +445,7 @@ internal sealed class FeatureWording
     {
         "mm[Hg]" => "mmHg",
         "mL/min/{1.73_m2}" => "mL/min/1.73 m²",
-        "{score}" => "",
+        "{score}" or "1" => "",
         "/min" => "/min",
         "kg/m2" => "kg/m²",
         _ => ucum,

@@ -50,14 +50,18 @@ internal sealed class PatientRiskCards(OutcomeLabels labels)
     /// <summary>Analytes one of which must have been measured within this long for any estimate to be given.</summary>
     public static readonly TimeSpan RecentData = TimeSpan.FromDays(3 * 365);
 
-    /// <summary>Whether the record holds enough to estimate anything: demographics, and a recent measurement.</summary>
-    public static bool Scorable(PatientRecord record, DateTimeOffset at) =>
-        !record.Deceased && record.BirthDate is not null && record.Sex is Sex.Female or Sex.Male
+    /// <summary>
+    /// Whether the record holds enough to estimate anything: a recent measurement, and demographics — unless some
+    /// outcome served does not depend on age (a site's outcome over a table without ages, <c>"minAge": null</c>).
+    /// </summary>
+    public static bool Scorable(ServingModels models, PatientRecord record, DateTimeOffset at) =>
+        !record.Deceased
+        && ((record.BirthDate is not null && record.Sex is Sex.Female or Sex.Male) || models.Predictors.Values.Any(p => !p.Definition.Population.AgeMatters))
         && record.Measurements.Values.Any(values => values.Any(m => m.At <= at && m.At > at - RecentData));
 
     public HookAnswer Build(ServingModels models, PatientRecord record, DateTimeOffset at, CardContext context)
     {
-        if (!Scorable(record, at))
+        if (!Scorable(models, record, at))
         {
             return HookAnswer.None;
         }
@@ -381,15 +385,18 @@ internal sealed class PatientRiskCards(OutcomeLabels labels)
             Topic = new CdsCoding(CardCodes.TopicSystem, "recommendations", "Recommended next steps"),
         };
 
-    // A patient the catalog is not for (a child): one card says so, rather than silence read as "nothing to suggest".
+    // A patient the catalog is not for (a child), or a server whose catalog is off: one card says so, rather than silence
+    // read as "nothing to suggest".
     private static (CdsCard? Card, CdsCardRecord? Record) NotForPatientCard(string notFor, bool noEstimate, ServingModels models, CardContext context)
     {
         var uuid = Guid.NewGuid().ToString();
-        var card = new CdsCard(uuid, Summary($"No suggestions: HealthRec follows adult guidelines ({Clinical.Knowledge.InterventionCatalog.MinimumAge} and over)"),
+        var off = models.Recommender.Catalog.Off is not null;
+        var card = new CdsCard(uuid, Summary(off ? "No suggestions: this server's intervention catalog is off"
+                : $"No suggestions: HealthRec follows adult guidelines ({Clinical.Knowledge.InterventionCatalog.MinimumAge} and over)"),
             Indicator.Info,
             RecommenderSource(models, context))
         {
-            Detail = $"{Markdown(Capitalize(notFor))}." + (noEstimate ? " Its risk models' populations are adults too: no estimate is given for this patient." : ""),
+            Detail = $"{Markdown(Capitalize(notFor))}." + (noEstimate && !off ? " Its risk models' populations are adults too: no estimate is given for this patient." : ""),
             Links = [context.AppLink(uuid, "Open HealthRec for the full view")],
         };
         return (card, new CdsCardRecord(uuid, "recommendation", "recommendations", Indicator.Info, card.Summary, []));

@@ -40,7 +40,7 @@ public sealed record MedicationSafetySummary(string Version, IReadOnlyList<Safet
 public sealed record InterventionSummary(string Id, string Title, string Category, string Creates, string Code, string Indication,
     IReadOnlyList<string> Contraindications, IReadOnlyList<Evidence> Evidence);
 
-public static class KnowledgeEndpoints
+public static partial class KnowledgeEndpoints
 {
     public static WebApplicationBuilder AddKnowledge(this WebApplicationBuilder builder)
     {
@@ -50,8 +50,22 @@ public static class KnowledgeEndpoints
             var root = sp.GetRequiredService<IHostEnvironment>().ContentRootPath;
             var knowledge = sp.GetRequiredService<IOptions<KnowledgeOptions>>().Value;
             var schema = sp.GetRequiredService<ClinicalSchema>();
-            return LoadCatalog(Path.Combine(root, knowledge.CatalogPath), Path.Combine(root, knowledge.OutcomesPath), schema.Terminology, schema.Featurizer,
-                knowledge.MedicationSafetyPath is { Length: > 0 } safety ? Path.Combine(root, safety) : null);
+            var catalogFile = Path.Combine(root, knowledge.CatalogPath);
+            var safetyFile = knowledge.MedicationSafetyPath is { Length: > 0 } safety ? Path.Combine(root, safety) : null;
+            try
+            {
+                return LoadCatalog(catalogFile, Path.Combine(root, knowledge.OutcomesPath), schema.Terminology, schema.Featurizer, safetyFile);
+            }
+            catch (CatalogException ex) when (ex.Message.Contains("unknown feature", StringComparison.Ordinal) || ex.Message.Contains("unknown outcome", StringComparison.Ordinal))
+            {
+                // A site's own models (its feature schema and outcomes) with the shipped catalog, which speaks of HbA1c,
+                // blood pressure and the default outcomes: the server serves the models and checks draft orders, and
+                // says on every recommendations card that it makes no suggestions, and why.
+                var why = $"the intervention catalog ({knowledge.CatalogPath}) names features or outcomes this server's feature schema and outcome " +
+                    "definitions do not have, so suggestions are off; the server log lists each problem";
+                SuggestionsOff(sp.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(KnowledgeEndpoints)), ex.Message);
+                return InterventionCatalog.Disabled(why, new MedicationSafety(LoadSafety(catalogFile, safetyFile, schema.Terminology), schema.Terminology));
+            }
         });
         builder.Services.AddSingleton(sp => sp.GetRequiredService<InterventionCatalog>().Safety!);
         return builder;
@@ -67,10 +81,16 @@ public static class KnowledgeEndpoints
         string? safetyFile = null)
     {
         var outcomes = OutcomeFiles.Load(outcomesPath, terminology).Select(o => o.Id).ToHashSet(StringComparer.Ordinal);
-        var knowledge = MedicationSafetyFiles.Load(safetyFile ?? Path.Combine(Path.GetDirectoryName(Path.GetFullPath(catalogFile))!, "medication-safety.json"), terminology);
+        var knowledge = LoadSafety(catalogFile, safetyFile, terminology);
         return InterventionCatalogFiles.Load(catalogFile, terminology, RuleVocabulary.Of(featurizer, terminology), outcomes)
             .WithSafety(new MedicationSafety(knowledge, terminology));
     }
+
+    [LoggerMessage(EventId = 7100, Level = LogLevel.Warning, Message = "Suggestions are off: {Problems}")]
+    private static partial void SuggestionsOff(ILogger logger, string problems);
+
+    private static MedicationKnowledge LoadSafety(string catalogFile, string? safetyFile, ClinicalTerminology terminology) =>
+        MedicationSafetyFiles.Load(safetyFile ?? Path.Combine(Path.GetDirectoryName(Path.GetFullPath(catalogFile))!, "medication-safety.json"), terminology);
 
     public static WebApplication MapKnowledge(this WebApplication app)
     {

@@ -109,7 +109,7 @@ internal sealed class PatientViewBuilder(OutcomeLabels labels)
     public PatientView Build(ServingModels models, Patient? patient, PatientRecord record, DateTimeOffset at, WhatIfRequest whatIf)
     {
         var banner = Banner(patient, record, at);
-        var scorable = PatientRiskCards.Scorable(record, at);
+        var scorable = PatientRiskCards.Scorable(models, record, at);
         var risks = new List<RiskPanel>();
         var suggestions = new List<SuggestionView>();
         var notEstimated = new List<NotEstimatedPanel>();
