@@ -161,8 +161,8 @@ public static class BinaryMetrics
             x[i] = Math.Log(p / (1 - p));
         }
 
-        // Slope: the logistic regression of the label on logit(p), the same fit as Platt scaling.
-        var b = PlattCalibrator.Fit(x, labels.ToArray(), weights.IsEmpty ? null : weights.ToArray()).B;
+        // Slope: the logistic regression of the label on logit(p), Platt scaling's fit without its smoothed targets.
+        var b = PlattCalibrator.Fit(x, labels.ToArray(), weights.IsEmpty ? null : weights.ToArray(), smoothed: false).B;
 
         // Intercept with the slope fixed at 1 (logit(p) as an offset).
         double c = 0;
