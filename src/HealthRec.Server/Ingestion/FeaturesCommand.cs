@@ -94,6 +94,7 @@ internal static class FeaturesCommand
         {
             await writer.WriteLineAsync("patient_id,index_date," + string.Join(',', featurizer.Names));
             var vector = new float[featurizer.Width];
+            var progress = new Hosting.ConsoleProgress("features", "patients");
             try
             {
                 foreach (var source in sources)
@@ -109,6 +110,7 @@ internal static class FeaturesCommand
                         featurizer.Featurize(record, at, vector);
                         await writer.WriteLineAsync(Row(record, at, vector, present));
                         rows++;
+                        progress.Report(rows);
                     }
                 }
             }

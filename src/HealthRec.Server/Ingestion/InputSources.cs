@@ -63,6 +63,7 @@ internal static class InputSources
         }
 
         var mapper = new FhirRecordMapper(terminology, new UnitNormalizer());
+        var progress = new Hosting.ConsoleProgress("read", "patients");
         for (var i = 0; i < sources.Count; i++)
         {
             try
@@ -70,6 +71,7 @@ internal static class InputSources
                 await foreach (var record in RecordReader.ReadAsync(sources[i], mapper, report, cancellationToken))
                 {
                     records.Add(record);
+                    progress.Report(records.Count);
                 }
             }
             catch (Exception ex) when (ex is HttpRequestException or BulkDataException)

@@ -88,11 +88,13 @@ internal static class ScoreCommand
             }
 
             var mapper = new FhirRecordMapper(terms, new UnitNormalizer());
+            var progress = new Hosting.ConsoleProgress("score", "patients");
             foreach (var source in sources)
             {
                 await foreach (var record in RecordReader.ReadAsync(source, mapper, new IngestionReport(), cancellationToken))
                 {
                     patients++;
+                    progress.Report(patients);
                     if ((indexAt ?? record.LastActivity) is not { } at)
                     {
                         continue;

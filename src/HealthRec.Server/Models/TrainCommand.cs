@@ -123,6 +123,7 @@ internal static class TrainCommand
             clock.Restart();
             try
             {
+                await Console.Error.WriteLineAsync($"{definition.Id}: labelling {records.Count:N0} patients, then the LightGBM search, calibration and baselines...");
                 var (examples, counts) = OutcomeExamples.Build(records, definition, featurizer);
                 var labelled = clock.Elapsed;
                 CrossValidationSummary? crossValidation = null;

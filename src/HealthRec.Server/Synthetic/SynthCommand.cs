@@ -48,17 +48,7 @@ internal static class SynthCommand
         var kind = format == "bundles" ? SyntheticFormat.Bundles : SyntheticFormat.Ndjson;
         var line = string.Create(CultureInfo.InvariantCulture,
             $"healthrec synth --patients {patients} --seed {seed} --out {output} --format {format} --start {start:yyyy-MM-dd} --years {years}");
-        var clock = System.Diagnostics.Stopwatch.StartNew();
-        var lastReport = TimeSpan.Zero;
-        var progress = new SynchronousProgress(done =>
-        {
-            if (clock.Elapsed - lastReport >= TimeSpan.FromSeconds(2) || done == patients)
-            {
-                lastReport = clock.Elapsed;
-                Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"synth: {done:N0} / {patients:N0} patients ({done / Math.Max(clock.Elapsed.TotalSeconds, 0.001):N0}/s)"));
-            }
-        });
+        var progress = new Hosting.ConsoleProgress("synth", "patients", patients);
 
         var summary = await new CohortGenerator(options).WriteAsync(output, kind, progress, line, cancellationToken);
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
@@ -67,11 +57,5 @@ internal static class SynthCommand
         Console.WriteLine("injected data-entry errors: " + string.Join(", ", summary.InjectedErrors.Select(kv => string.Create(CultureInfo.InvariantCulture, $"{kv.Key} {kv.Value:N0}")))
             + $" (listed in {CohortGenerator.ErrorsFile})");
         return 0;
-    }
-
-    // Progress<T> posts to the thread pool; this reports on the caller's thread, in order.
-    private sealed class SynchronousProgress(Action<long> report) : IProgress<long>
-    {
-        public void Report(long value) => report(value);
     }
 }
