@@ -3,6 +3,8 @@ using HealthRec.Testing;
 
 namespace HealthRec.Server.Tests;
 
+// Tests that redirect Console.Out or Console.Error must not run beside any other test: the console is one per process.
+[Collection(SequentialServers.Name)]
 public sealed class FeaturesCommandTests : IDisposable
 {
     private readonly DirectoryInfo _folder = Directory.CreateTempSubdirectory("healthrec-features-");

@@ -3,6 +3,8 @@ using HealthRec.Testing;
 
 namespace HealthRec.Server.Tests;
 
+// Tests that redirect Console.Out or Console.Error must not run beside any other test: the console is one per process.
+[Collection(SequentialServers.Name)]
 public sealed class TrainCommandTests : IDisposable
 {
     private readonly DirectoryInfo _folder = Directory.CreateTempSubdirectory("healthrec-train-cli-");
@@ -209,6 +211,8 @@ public sealed class TrainCommandTests : IDisposable
     }
 }
 
+// Tests that redirect Console.Out or Console.Error must not run beside any other test: the console is one per process.
+[Collection(SequentialServers.Name)]
 public sealed class EvaluateAndScoreCommandTests : IDisposable
 {
     private readonly DirectoryInfo _folder = Directory.CreateTempSubdirectory("healthrec-evaluate-cli-");

@@ -44,6 +44,42 @@ internal static class TestServices
         }
     }
 
+    /// <summary>
+    /// Debian's Python with scikit-learn (<c>python3-sklearn</c>, which .ci/run installs): <c>/usr/bin/python3</c>, not
+    /// a <c>python3</c> earlier on the PATH that may lack it.
+    /// </summary>
+    public static string ScikitLearnPython => LazyScikitLearn.Value ?? Missing(
+        "/usr/bin/python3 with scikit-learn is missing: install Debian's python3-sklearn (.ci/run does).");
+
+    private static readonly Lazy<string?> LazyScikitLearn = new(() =>
+    {
+        try
+        {
+            using var process = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("/usr/bin/python3", ["-c", "import sklearn"])
+            {
+                RedirectStandardError = true,
+                RedirectStandardOutput = true,
+            });
+            process!.WaitForExit();
+            return process.ExitCode == 0 ? "/usr/bin/python3" : null;
+        }
+        catch (System.ComponentModel.Win32Exception)
+        {
+            return null;
+        }
+    });
+
+    private static string Missing(string message)
+    {
+        if (IsCi)
+        {
+            Assert.Fail(message);
+        }
+
+        Assert.Skip(message);
+        return "";
+    }
+
     /// <summary>The repository root: the folder holding HealthRec.sln above the test binaries.</summary>
     public static string RepositoryRoot => Repository.Root;
 
