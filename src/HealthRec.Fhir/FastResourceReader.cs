@@ -39,6 +39,11 @@ internal static class FastResourceReader
         {
             return false;
         }
+        catch (ArgumentException)
+        {
+            // A value of the wrong FHIR type for an element (e.g. a string where a decimal goes): the SDK reports it.
+            return false;
+        }
     }
 
     private static Resource ReadResource(ref Utf8JsonReader r, bool topLevel)

@@ -28,13 +28,8 @@ public static class FhirJson
     /// <summary>The one set of options for FHIR POCOs, in and out.</summary>
     public static JsonSerializerOptions Options { get; } = new JsonSerializerOptions().ForFhir(ModelInfo.ModelInspector);
 
-    /// <summary>
-    /// Parses one resource; a malformed or invalid one is reported under <paramref name="where"/> and gives null.
-    /// With <paramref name="keepValidParts"/> (a Bundle holding many patients), an invalid resource is reported and
-    /// what the SDK could read of it is kept, so one bad element does not lose every other entry.
-    /// </summary>
-    public static Resource? TryParse(ReadOnlySpan<byte> json, string where, IngestionReport report, bool keepValidParts = false,
-        FhirParsing parsing = FhirParsing.Fast)
+    /// <summary>Parses one resource; a malformed or invalid one is reported under <paramref name="where"/> and gives null.</summary>
+    public static Resource? TryParse(ReadOnlySpan<byte> json, string where, IngestionReport report, FhirParsing parsing = FhirParsing.Fast)
     {
         if (parsing == FhirParsing.Fast && FastResourceReader.TryRead(json, out var fast))
         {
@@ -47,18 +42,98 @@ public static class FhirJson
         }
         catch (DeserializationFailedException ex)
         {
+            // The SDK's partial result is never used: a value of the wrong shape stays in it and throws when read.
             report.Problem(ProblemKind.InvalidResource, where, Describe(ex));
-            return keepValidParts ? ex.PartialResult as Resource : null;
+            return null;
         }
         catch (JsonException ex)
         {
             report.Problem(ProblemKind.MalformedJson, where, ex.Message);
             return null;
         }
+        catch (Exception ex) when (ex is InvalidOperationException or ArgumentException)
+        {
+            // JSON that is not an object at all (an array, a number) where a resource was expected.
+            report.Problem(ProblemKind.InvalidResource, where, $"not a FHIR resource: {ex.Message.Split(" for property", 2)[0]}");
+            return null;
+        }
+    }
+
+    /// <summary>
+    /// Parses a Bundle so that one invalid entry does not lose the others: when the whole Bundle is not valid, each
+    /// entry's resource is parsed on its own, the invalid ones reported under <c>where entry[i]</c> and left out. Null
+    /// (reported) when the JSON is not a Bundle object with an <c>entry</c> array, or not JSON.
+    /// </summary>
+    public static Bundle? TryParseBundle(ReadOnlySpan<byte> json, string where, IngestionReport report, FhirParsing parsing = FhirParsing.Fast)
+    {
+        var scratch = new IngestionReport();
+        if (TryParse(json, where, scratch, parsing) is { } whole)
+        {
+            if (whole is Bundle parsed)
+            {
+                return parsed;
+            }
+
+            report.Problem(ProblemKind.UnexpectedResourceType, where, $"expected a Bundle, found {whole.TypeName}");
+            return null;
+        }
+
+        JsonDocument document;
+        try
+        {
+            document = JsonDocument.Parse(json.ToArray());
+        }
+        catch (JsonException ex)
+        {
+            report.Problem(ProblemKind.MalformedJson, where, ex.Message);
+            return null;
+        }
+
+        using (document)
+        {
+            var root = document.RootElement;
+            if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("resourceType", out var type) || type.ValueKind != JsonValueKind.String
+                || type.GetString() != "Bundle" || !root.TryGetProperty("entry", out var entries) || entries.ValueKind != JsonValueKind.Array)
+            {
+                foreach (var problem in scratch.AllExamples)
+                {
+                    report.Problem(problem.Kind, problem.Where, problem.Message);
+                }
+
+                return null;
+            }
+
+            var bundle = new Bundle
+            {
+                Type = root.TryGetProperty("type", out var bundleType) && bundleType.ValueKind == JsonValueKind.String
+                    && Hl7.Fhir.Utility.EnumUtility.ParseLiteral<Bundle.BundleType>(bundleType.GetString()!) is { } known ? known : Bundle.BundleType.Collection,
+            };
+            var i = 0;
+            foreach (var entry in entries.EnumerateArray())
+            {
+                var at = $"{where} entry[{i++}]";
+                if (entry.ValueKind != JsonValueKind.Object || !entry.TryGetProperty("resource", out var resource))
+                {
+                    report.Problem(ProblemKind.EntryWithoutResource, at, "Bundle entry has no resource");
+                    continue;
+                }
+
+                if (TryParse(System.Runtime.InteropServices.JsonMarshal.GetRawUtf8Value(resource), at, report, parsing) is { } read)
+                {
+                    bundle.Entry.Add(new Bundle.EntryComponent
+                    {
+                        FullUrl = entry.TryGetProperty("fullUrl", out var url) && url.ValueKind == JsonValueKind.String ? url.GetString() : null,
+                        Resource = read,
+                    });
+                }
+            }
+
+            return bundle;
+        }
     }
 
     public static Resource? TryParse(string json, string where, IngestionReport report, FhirParsing parsing = FhirParsing.Fast) =>
-        TryParse(System.Text.Encoding.UTF8.GetBytes(json), where, report, parsing: parsing);
+        TryParse(System.Text.Encoding.UTF8.GetBytes(json), where, report, parsing);
 
     public static string Serialize(Resource resource) => JsonSerializer.Serialize(resource, Options);
 

@@ -18,15 +18,8 @@ public sealed class BundleSource(string path, FhirParsing parsing = FhirParsing.
         foreach (var file in files)
         {
             var name = Path.GetFileName(file);
-            var resource = FhirJson.TryParse(await File.ReadAllBytesAsync(file, cancellationToken), name, report, keepValidParts: true, parsing);
-            if (resource is null)
+            if (FhirJson.TryParseBundle(await File.ReadAllBytesAsync(file, cancellationToken), name, report, parsing) is not { } bundle)
             {
-                continue;
-            }
-
-            if (resource is not Bundle bundle)
-            {
-                report.Problem(ProblemKind.UnexpectedResourceType, name, $"expected a Bundle, found {resource.TypeName}");
                 continue;
             }
 

@@ -222,7 +222,14 @@ public static partial class CdsHooksEndpoints
 
         try
         {
-            return (await JsonDocument.ParseAsync(http.Request.Body, new JsonDocumentOptions { MaxDepth = 256 }, cancellationToken), null);
+            var document = await JsonDocument.ParseAsync(http.Request.Body, new JsonDocumentOptions { MaxDepth = 256 }, cancellationToken);
+            if (JsonText.Problem(System.Runtime.InteropServices.JsonMarshal.GetRawUtf8Value(document.RootElement)) is { } unicode)
+            {
+                document.Dispose();
+                return (null, TypedResults.Problem(statusCode: 400, title: "The request body is not valid Unicode", detail: $"The body could not be read: {unicode}."));
+            }
+
+            return (document, null);
         }
         catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
         {

@@ -136,6 +136,10 @@ internal static partial class CdsRequestReader
             {
                 problems.Add("'context.draftOrders' must be a FHIR Bundle of the draft orders");
             }
+            else if (orders.TryGetProperty("entry", out var entry) && entry.ValueKind != JsonValueKind.Array)
+            {
+                problems.Add("'context.draftOrders.entry' must be an array of the draft orders");
+            }
         }
 
         if (hook == "order-select" && context.TryGetProperty("selections", out var selections) && selections.ValueKind != JsonValueKind.Null

@@ -47,8 +47,7 @@ internal sealed class OrderCheckCards(FhirRecordMapper mapper, InterventionCatal
                 unreadable.Add(p.Message);
             }
         });
-        var bundle = FhirJson.TryParse(System.Runtime.InteropServices.JsonMarshal.GetRawUtf8Value(draftOrders), "context.draftOrders", local,
-            keepValidParts: true) as Bundle;
+        var bundle = FhirJson.TryParseBundle(System.Runtime.InteropServices.JsonMarshal.GetRawUtf8Value(draftOrders), "context.draftOrders", local);
         var entries = bundle?.Entry.Select(e => e.Resource).OfType<Resource>().ToList() ?? [];
         var drafts = new List<DraftOrder>();
         foreach (var request in entries.OfType<MedicationRequest>())

@@ -47,6 +47,56 @@ public sealed class BadRequestTests(CdsServer fixture) : IClassFixture<CdsServer
     }
 
     [Theory]
+    [InlineData("\\udc00", "unpaired UTF-16 surrogate escape")]
+    [InlineData("\\ud800x", "unpaired UTF-16 surrogate escape")]
+    [InlineData("latin1", "not valid UTF-8")]
+    public async Task GivenAStringThatIsNotUnicode_WhenPosted_Then400SaysSo(string inserted, string expected)
+    {
+        var patient = PatientFixture.HighRisk();
+        var text = patient.Call(prefetch: patient.Prefetch()).ToJsonString();
+        var at = text.IndexOf("Practitioner/example", StringComparison.Ordinal);
+        var bytes = inserted == "latin1"
+            ? [.. Encoding.UTF8.GetBytes(text[..at]), 0xE9, .. Encoding.UTF8.GetBytes(text[at..])]
+            : Encoding.UTF8.GetBytes(text.Insert(at, inserted));
+        using var content = new ByteArrayContent(bytes);
+        content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
+
+        var response = await Client.PostAsync(new Uri("/cds-services/healthrec-patient-risk", UriKind.Relative), content, Ct);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var body = JsonNode.Parse(await response.Content.ReadAsStringAsync(Ct))!;
+        Assert.Equal("The request body is not valid Unicode", (string)body["title"]!);
+        Assert.Contains(expected, (string)body["detail"]!, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task GivenDraftOrdersWhoseEntryIsAnObject_WhenPosted_Then400NamesIt()
+    {
+        var patient = PatientFixture.HighRisk();
+        var orders = PatientFixture.DraftOrders(patient.Draft("29046", "lisinopril 10 MG Oral Tablet"));
+        orders["entry"] = orders["entry"]!.AsArray()[0]!.DeepClone();
+        var call = patient.Call("order-sign", patient.Prefetch(), extraContext: new JsonObject { ["draftOrders"] = orders });
+
+        var (status, body, text) = await Cds.OrderCheckAsync(Client, call, Ct);
+
+        Assert.True(status == 400, text);
+        Assert.Contains(body!["errors"]!.AsArray(), e => ((string)e!).Contains("'context.draftOrders.entry' must be an array", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task GivenAPrefetchValueThatIsAnArray_WhenPosted_ThenTheKeyCountsAsMissing_412()
+    {
+        var patient = PatientFixture.HighRisk();
+        var prefetch = patient.Prefetch();
+        prefetch["patient"] = new JsonArray();
+
+        var (status, _, text) = await Cds.PatientViewAsync(Client, patient.Call(prefetch: prefetch), Ct);
+
+        Assert.True(status == 412, text);
+        Assert.Contains("patient", text, StringComparison.Ordinal);
+    }
+
+    [Theory]
     [InlineData("{\"hook\": \"patient-view\",", "The request body is not JSON")]
     [InlineData("[1, 2]", "The CDS Hooks request is not valid")]
     [InlineData("", "The request body is not JSON")]
