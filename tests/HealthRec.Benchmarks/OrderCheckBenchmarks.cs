@@ -33,7 +33,7 @@ public class OrderCheckBenchmarks : CdsCallBenchmark
         _cards = Services.GetRequiredService<OrderCheckCards>();
         _safety = Services.GetRequiredService<MedicationSafety>();
 
-        var service = Catalog.Find("healthrec-order-check").Single(s => s.Hook == "order-sign");
+        var service = Catalog.Find("healthrec-order-sign").Single();
         AllergyIntolerance Allergy(string patientKey) => new()
         {
             Id = "allergy-1",
@@ -80,7 +80,7 @@ public class OrderCheckBenchmarks : CdsCallBenchmark
         var answered = Answer();
         Console.WriteLine($"// order-sign body: {resources} resources and 5 drafts, {_body.Length:N0} bytes; {answered} bytes answered");
         using var document = JsonDocument.Parse(_body);
-        var (request, data, record) = ReadAndMap(document, "healthrec-order-check");
+        var (request, data, record) = ReadAndMap(document, "healthrec-order-sign");
         _record = record;
         _drafts = _cards.ReadDrafts(request.DraftOrders!.Value, DateTimeOffset.UtcNow, data.Report);
     }
@@ -89,9 +89,9 @@ public class OrderCheckBenchmarks : CdsCallBenchmark
     public int Answer()
     {
         using var body = JsonDocument.Parse(_body);
-        var (request, data, record) = ReadAndMap(body, "healthrec-order-check");
+        var (request, data, record) = ReadAndMap(body, "healthrec-order-sign");
         var at = DateTimeOffset.UtcNow;
-        var context = new CardContext(new Uri("http://127.0.0.1:5000/"), "healthrec-order-check", request.HookInstance, request.PatientId);
+        var context = new CardContext(new Uri("http://127.0.0.1:5000/"), "healthrec-order-sign", request.HookInstance, request.PatientId);
         using var lease = Models.Lease();
         var answer = _cards.Build(lease.Models, record, at, _cards.ReadDrafts(request.DraftOrders!.Value, at, data.Report), null, context);
         return CdsResponse.Body(CdsResponse.SerializeCards(answer.Cards, Json)).Length;

@@ -22,6 +22,9 @@ public static partial class CdsHooksEndpoints
 {
     internal const string FhirHttpClient = "cds-fhir";
 
+    /// <summary>The CORS policy of the CDS Hooks endpoints.</summary>
+    public const string CorsPolicy = "cds-hooks";
+
     public static WebApplicationBuilder AddCdsHooks(this WebApplicationBuilder builder)
     {
         builder.Services.AddOptions<CdsHooksOptions>().BindConfiguration(CdsHooksOptions.Section).ValidateDataAnnotations().ValidateOnStart();
@@ -54,6 +57,15 @@ public static partial class CdsHooksEndpoints
         builder.Services.AddSingleton<PatientRiskCards>();
         builder.Services.AddSingleton<OrderCheckCards>();
         builder.Services.AddHostedService<TokenReplayPurge>();
+
+        // CORS for browser-based CDS clients (CDS Hooks 2.0, "Cross-Origin Resource Sharing"): discovery, the services
+        // and feedback only, never with cookies; the caller's JWT (Authorization) and a JSON body are what a call sends.
+        var origins = builder.Configuration.GetSection($"{CdsHooksOptions.Section}:{nameof(CdsHooksOptions.AllowedOrigins)}").Get<string[]>() ?? [];
+        builder.Services.AddCors(cors => cors.AddPolicy(CorsPolicy, policy =>
+        {
+            _ = origins.Length == 0 ? policy.AllowAnyOrigin() : policy.WithOrigins(origins);
+            policy.WithMethods("GET", "POST").WithHeaders("Authorization", "Content-Type").SetPreflightMaxAge(TimeSpan.FromMinutes(10));
+        }));
         return builder;
     }
 
@@ -62,7 +74,7 @@ public static partial class CdsHooksEndpoints
         // Loaded here, before the server listens: a broken definition stops start-up with its file named.
         _ = app.Services.GetRequiredService<CdsServiceCatalog>();
 
-        var group = app.MapGroup("/cds-services").WithTags("CDS Hooks");
+        var group = app.MapGroup("/cds-services").WithTags("CDS Hooks").RequireCors(CorsPolicy);
         group.MapGet("/", Discover)
             .WithName("CdsDiscovery")
             .WithSummary("CDS Hooks discovery: the services this server offers, their hooks and prefetch templates.");

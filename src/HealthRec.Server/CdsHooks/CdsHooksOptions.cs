@@ -37,8 +37,24 @@ public sealed class CdsHooksOptions : IValidatableObject
     [Range(typeof(TimeSpan), "00:00:10", "1.00:00:00", ErrorMessage = "CdsHooks:MaxTokenLifetime must be between 10 seconds and a day")]
     public TimeSpan MaxTokenLifetime { get; set; } = TimeSpan.FromHours(1);
 
+    /// <summary>
+    /// The browser origins (<c>https://ehr.example.org</c>) allowed to call discovery, the services and feedback
+    /// (CORS, which browser-based CDS clients need). Empty (default): any origin. Cookies are never allowed, so a page
+    /// on another origin gains nothing a call's JWT does not already grant.
+    /// </summary>
+    public List<string> AllowedOrigins { get; set; } = [];
+
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
+        foreach (var origin in AllowedOrigins)
+        {
+            if (!Uri.TryCreate(origin, UriKind.Absolute, out var parsed) || parsed.Scheme is not ("https" or "http")
+                || parsed.AbsolutePath != "/" || origin.EndsWith('/') || parsed.Query.Length > 0)
+            {
+                yield return new ValidationResult($"CdsHooks:AllowedOrigins: '{origin}' is not an origin (scheme://host[:port], no path or slash)");
+            }
+        }
+
         for (var i = 0; i < Clients.Count; i++)
         {
             var client = Clients[i];

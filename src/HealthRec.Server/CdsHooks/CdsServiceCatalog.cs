@@ -29,9 +29,19 @@ public sealed partial class CdsServiceCatalog
 
     public IReadOnlyList<CdsServiceDefinition> Services { get; }
 
-    /// <summary>The definitions with this id: one per hook (CDS Hooks lets one id serve several hooks).</summary>
-    public IReadOnlyList<CdsServiceDefinition> Find(string id) =>
-        [.. Services.Where(s => string.Equals(s.Id, id, StringComparison.Ordinal))];
+    /// <summary>
+    /// Ids retired from discovery that keep answering for a release (README, "CDS Hooks"): the order check had one id
+    /// for two hooks, which clients that key services by id (the CDS Hooks Sandbox) cannot call both of.
+    /// </summary>
+    public static readonly IReadOnlyDictionary<string, string[]> RetiredIds = new Dictionary<string, string[]>(StringComparer.Ordinal)
+    {
+        ["healthrec-order-check"] = ["healthrec-order-sign", "healthrec-order-select"],
+    };
+
+    /// <summary>The definition with this id (one per id), or those a retired id stands for.</summary>
+    public IReadOnlyList<CdsServiceDefinition> Find(string id) => RetiredIds.TryGetValue(id, out var current) && !Services.Any(s => s.Id == id)
+        ? [.. Services.Where(s => current.Contains(s.Id, StringComparer.Ordinal))]
+        : [.. Services.Where(s => string.Equals(s.Id, id, StringComparison.Ordinal))];
 
     public static CdsServiceCatalog Load(string folder)
     {
@@ -43,15 +53,16 @@ public sealed partial class CdsServiceCatalog
 
         var problems = new List<string>();
         var services = new List<CdsServiceDefinition>();
-        var fileById = new Dictionary<(string Id, string Hook), string>();
+        var fileById = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var file in Directory.EnumerateFiles(folder, "*.json").Order(StringComparer.Ordinal))
         {
             var name = Path.GetFileName(file);
             var fileProblems = new List<string>();
             var service = Read(file, fileProblems);
-            if (service is not null && fileById.TryGetValue((service.Id, service.Hook), out var other))
+            // One id per service entry: clients key services by id, so a second entry with the same id hides the first.
+            if (service is not null && fileById.TryGetValue(service.Id, out var other))
             {
-                fileProblems.Add($"id '{service.Id}' with hook '{service.Hook}' is already used by {other}");
+                fileProblems.Add($"id '{service.Id}' is already used by {other}: give each service (each hook) its own id");
             }
 
             if (fileProblems.Count > 0)
@@ -60,7 +71,7 @@ public sealed partial class CdsServiceCatalog
                 continue;
             }
 
-            fileById[(service!.Id, service.Hook)] = name;
+            fileById[service!.Id] = name;
             services.Add(service);
         }
 

@@ -39,6 +39,9 @@ public static class HostingExtensions
     {
         app.UseExceptionHandler();
         app.UseStatusCodePages();
+        // Routing first, so that CORS sees which endpoint (and so which policy) a preflight is for.
+        app.UseRouting();
+        app.UseCors();
         return app;
     }
 

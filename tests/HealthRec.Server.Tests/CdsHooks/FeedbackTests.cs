@@ -89,7 +89,7 @@ public sealed class FeedbackTests(CdsServer fixture) : IClassFixture<CdsServer>
 
         var refused = await SendAsync(Client, Batch(good, Accepted(unknown, Guid.NewGuid().ToString())));
         var wrongSuggestion = await SendAsync(Client, Batch(Accepted((string)recommendation["uuid"]!, "not-a-suggestion-of-it")));
-        var otherService = await SendAsync(Client, Batch(good.DeepClone()), "healthrec-order-check");
+        var otherService = await SendAsync(Client, Batch(good.DeepClone()), "healthrec-order-sign");
         var retried = await SendAsync(Client, Batch(good.DeepClone()));
 
         Assert.True(refused.Status == 422, refused.Text);

@@ -55,8 +55,8 @@ public sealed class FuzzTests(CdsServer fixture) : IClassFixture<CdsServer>
         return
         [
             ("/cds-services/healthrec-patient-risk", patient.Call(prefetch: patient.Prefetch())),
-            ("/cds-services/healthrec-order-check", patient.Call("order-sign", patient.Prefetch(), extraContext: orders)),
-            ("/cds-services/healthrec-order-check", patient.Call("order-select", patient.Prefetch(), extraContext: select)),
+            ("/cds-services/healthrec-order-sign", patient.Call("order-sign", patient.Prefetch(), extraContext: orders)),
+            ("/cds-services/healthrec-order-select", patient.Call("order-select", patient.Prefetch(), extraContext: select)),
             ("/cds-services/healthrec-patient-risk/feedback", feedback),
         ];
     }

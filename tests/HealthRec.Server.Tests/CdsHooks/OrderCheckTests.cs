@@ -13,6 +13,34 @@ public sealed class OrderCheckTests(CdsServer fixture) : IClassFixture<CdsServer
     private static JsonObject Orders(params Hl7.Fhir.Model.Resource[] drafts) => new() { ["draftOrders"] = PatientFixture.DraftOrders(drafts) };
 
     [Fact]
+    public async Task GivenDiscovery_WhenRead_ThenEachHookHasAServiceOfItsOwnId_AndTheRetiredSharedIdStillAnswersBothHooks()
+    {
+        // Clients key services by id (the CDS Hooks Sandbox does): one id for two entries hid order-select from them.
+        var discovery = JsonNode.Parse(await Client.GetStringAsync(new Uri("/cds-services", UriKind.Relative), Ct))!;
+        var services = discovery["services"]!.AsArray().Select(s => ((string)s!["id"]!, (string)s["hook"]!)).ToList();
+        Assert.Equal(services.Count, services.Select(s => s.Item1).Distinct().Count());
+        Assert.Contains(("healthrec-order-sign", "order-sign"), services);
+        Assert.Contains(("healthrec-order-select", "order-select"), services);
+        Assert.DoesNotContain(services, s => s.Item1 == "healthrec-order-check");
+
+        var patient = PatientFixture.PregnantWithHypertension();
+        var lisinopril = patient.Draft("29046", "lisinopril 10 MG Oral Tablet");
+        foreach (var hook in new[] { "order-sign", "order-select" })
+        {
+            var context = Orders(lisinopril);
+            context["selections"] = new JsonArray(JsonValue.Create($"MedicationRequest/{lisinopril.Id}"));
+            var call = patient.Call(hook, patient.Prefetch(), extraContext: hook == "order-sign" ? Orders(lisinopril) : context);
+            var (current, currentBody, currentText) = await Cds.OrderCheckAsync(Client, call, Ct);
+            call["hookInstance"] = Guid.NewGuid().ToString();
+            var (retired, retiredBody, retiredText) = await Cds.PostAsync(Client, "/cds-services/healthrec-order-check", call, Ct);
+
+            Assert.True(current == 200, currentText);
+            Assert.True(retired == 200, retiredText);
+            Assert.Equal(Cds.Seen(currentBody).Select(s => s.Split(" | ")[0]), Cds.Seen(retiredBody).Select(s => s.Split(" | ")[0]));
+        }
+    }
+
+    [Fact]
     public async Task GivenAPregnantPatient_WhenAnAceInhibitorIsSigned_ThenAWarningOffersASaferAlternativeForTheSamePurposeOrRemoval()
     {
         var patient = PatientFixture.PregnantWithHypertension();
@@ -35,7 +63,7 @@ public sealed class OrderCheckTests(CdsServer fixture) : IClassFixture<CdsServer
         Assert.Equal("delete", (string)actions[0]!["type"]!);
         Assert.Equal($"MedicationRequest/{lisinopril.Id}", (string)actions[0]!["resourceId"]!);
         var proposal = CardRules.AssertValidFhir(actions[1]!["resource"]!);
-        var stored = await (await fixture.Server.StoredCallsAsync(Ct)).CardsAsync("healthrec-order-check", (string)call["hookInstance"]!, Ct);
+        var stored = await (await fixture.Server.StoredCallsAsync(Ct)).CardsAsync("healthrec-order-sign", (string)call["hookInstance"]!, Ct);
         var alternative = stored.Single().Suggestions[0].InterventionId;
         // Lowers blood pressure like the draft, and is not one the medication-safety rules speak against in pregnancy (ARBs are).
         Assert.Contains(alternative, new[] { "ccb", "thiazide" });

@@ -372,8 +372,11 @@ internal static class Cds
     public static Task<(int Status, JsonNode? Body, string Text)> PatientViewAsync(HttpClient client, JsonNode call, CancellationToken cancellationToken,
         string? bearer = null) => PostAsync(client, "/cds-services/healthrec-patient-risk", call, cancellationToken, bearer);
 
+    /// <summary>An order-sign or order-select call, to the service of its hook.</summary>
     public static Task<(int Status, JsonNode? Body, string Text)> OrderCheckAsync(HttpClient client, JsonNode call, CancellationToken cancellationToken) =>
-        PostAsync(client, "/cds-services/healthrec-order-check", call, cancellationToken);
+        PostAsync(client, $"/cds-services/{OrderService(call)}", call, cancellationToken);
+
+    public static string OrderService(JsonNode call) => (string?)call["hook"] == "order-select" ? "healthrec-order-select" : "healthrec-order-sign";
 
     public static JsonArray Cards(JsonNode? body) => body?["cards"]?.AsArray() ?? throw new InvalidOperationException("no cards array");
 

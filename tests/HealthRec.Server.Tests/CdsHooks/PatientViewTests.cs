@@ -298,8 +298,8 @@ public sealed class PatientViewTests(CdsServer fixture) : IClassFixture<CdsServe
     [Theory]
     [InlineData("cds-hooks-2.0/02-example.json", "patient-view", "healthrec-patient-risk")]
     [InlineData("hooks/STU1-examples/patient-view/01-examples.json", "patient-view", "healthrec-patient-risk")]
-    [InlineData("hooks/STU1-examples/order-sign/01-example-r4.json", "order-sign", "healthrec-order-check")]
-    [InlineData("hooks/STU1-examples/order-select/01-example-r4.json", "order-select", "healthrec-order-check")]
+    [InlineData("hooks/STU1-examples/order-sign/01-example-r4.json", "order-sign", "healthrec-order-sign")]
+    [InlineData("hooks/STU1-examples/order-select/01-example-r4.json", "order-select", "healthrec-order-select")]
     public async Task GivenTheSpecificationsExamples_WhenCalledWithTheFhirTestServer_ThenTheAnswersAreValidResponses(string file, string hook, string service)
     {
         // The examples' patient 1288992 is not on the FHIR test server: every key is read from it, and nothing found
