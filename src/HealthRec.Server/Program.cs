@@ -6,7 +6,7 @@ using HealthRec.Server.Jobs;
 using HealthRec.Server.Models;
 using HealthRec.Server.Smart;
 
-return await HealthRecCommandLine.Create(Program.ServeAsync).Parse(args).InvokeAsync();
+return await HealthRecCommandLine.RunAsync(args, Program.ServeAsync);
 
 public partial class Program
 {

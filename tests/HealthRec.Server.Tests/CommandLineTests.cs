@@ -38,7 +38,58 @@ public sealed class CommandLineTests
 
         var exitCode = await root.Parse(["srve"]).InvokeAsync(cancellationToken: Ct);
 
-        Assert.Equal(1, exitCode);
+        Assert.Equal(2, exitCode);
         Assert.False(started);
+    }
+}
+
+/// <summary>The executable's failures: one human line per problem on standard error, exit code 2, no stack trace.</summary>
+[Collection(SequentialServers.Name)]
+public sealed class CommandLineFailureTests : IDisposable
+{
+    private readonly DirectoryInfo _folder = Directory.CreateTempSubdirectory("healthrec-cli-");
+
+    public void Dispose() => _folder.Delete(recursive: true);
+
+    private static async Task<(int ExitCode, string Errors)> RunAsync(params string[] args)
+    {
+        var errors = new StringWriter();
+        var original = Console.Error;
+        Console.SetError(errors);
+        try
+        {
+            return (await HealthRecCommandLine.RunAsync(args, (_, _) => Task.FromResult(0), TestContext.Current.CancellationToken), errors.ToString());
+        }
+        finally
+        {
+            Console.SetError(original);
+        }
+    }
+
+    [Theory]
+    [InlineData("synth --patients abc --out X", "--patients: 'abc' is not a whole number")]
+    [InlineData("synth --bogus 1 --out X", "'--bogus' is not an option or argument of 'synth'")]
+    [InlineData("train --cv many", "--cv: 'many' is not a whole number")]
+    [InlineData("srve", "Unknown command 'srve'")]
+    [InlineData("synth --patients 2 --out /proc/healthrec-nope", "synth: ")]
+    [InlineData("recommend --patient p --models /nonexistent-models", "--models '/nonexistent-models' is not a folder")]
+    [InlineData("features --input EMPTY --out OUT --schema SCHEMA", "No patient in ")]
+    public async Task GivenABadCommandLine_WhenRun_ThenItExitsWith2SayingWhatIsWrongWithoutAStackTrace(string line, string expected)
+    {
+        Directory.CreateDirectory(Path.Combine(_folder.FullName, "empty"));
+        var args = line.Split(' ').Select(a => a switch
+        {
+            "X" => Path.Combine(_folder.FullName, "x"),
+            "EMPTY" => Path.Combine(_folder.FullName, "empty"),
+            "OUT" => Path.Combine(_folder.FullName, "features.csv"),
+            "SCHEMA" => Path.Combine(HealthRec.Testing.TestServices.RepositoryRoot, "models", "feature-schema.json"),
+            _ => a,
+        }).ToArray();
+
+        var (exitCode, errors) = await RunAsync(args);
+
+        Assert.Equal(2, exitCode);
+        Assert.Contains(expected, errors, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", errors, StringComparison.Ordinal);
     }
 }

@@ -46,6 +46,11 @@ public static class TerminologyFiles
     /// </summary>
     public static ClinicalTerminology Load(string folder)
     {
+        if (!Directory.Exists(folder) && folder == DefaultFolder)
+        {
+            folder = ShippedFolder; // the default, from a working directory other than the repository root
+        }
+
         if (!Directory.Exists(folder))
         {
             throw new TerminologyException($"Terminology folder '{folder}' does not exist.");

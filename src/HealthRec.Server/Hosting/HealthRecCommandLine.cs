@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Text.RegularExpressions;
 
 namespace HealthRec.Server.Hosting;
 
@@ -6,8 +7,61 @@ namespace HealthRec.Server.Hosting;
 /// The <c>healthrec</c> verbs. <c>serve</c> is the default; tokens it does not know (e.g. <c>--urls</c>,
 /// <c>--ConnectionStrings:Postgres=...</c>) are handed to ASP.NET Core's configuration unchanged.
 /// </summary>
-internal static class HealthRecCommandLine
+internal static partial class HealthRecCommandLine
 {
+    /// <summary>
+    /// Parses and runs a command line as the <c>healthrec</c> executable does: a bad argument or an unknown option of a
+    /// verb is one line per problem on standard error and exit code 2; a file or folder that cannot be read or written
+    /// is one line naming it and its reason, exit code 2 — never a stack trace (<c>--verbose</c> adds one).
+    /// </summary>
+    public static async Task<int> RunAsync(string[] args, Func<string[], CancellationToken, Task<int>> serve, CancellationToken cancellationToken = default)
+    {
+        var verbose = args.Contains("--verbose", StringComparer.Ordinal);
+        var root = Create(serve);
+        var result = root.Parse([.. args.Where(a => a != "--verbose")]);
+        var command = result.CommandResult.Command;
+        var problems = result.Errors.Select(e => Humanize(e.Message)).ToList();
+        if (command != root && command.Name != "serve")
+        {
+            problems.AddRange(result.UnmatchedTokens.Select(t => $"'{t}' is not an option or argument of '{command.Name}'"));
+        }
+
+        if (problems.Count > 0)
+        {
+            foreach (var problem in problems.Distinct(StringComparer.Ordinal))
+            {
+                await Console.Error.WriteLineAsync(problem);
+            }
+
+            await Console.Error.WriteLineAsync($"Run 'healthrec {(command == root ? "" : command.Name + " ")}--help' for its options.");
+            return 2;
+        }
+
+        try
+        {
+            return await result.InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false }, cancellationToken);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException && !verbose)
+        {
+            await Console.Error.WriteLineAsync($"{command.Name}: {ex.Message}");
+            return 2;
+        }
+    }
+
+    // System.CommandLine's wording names .NET types ("as expected type 'System.Int32'"); say what a person would.
+    private static string Humanize(string message) => CannotParse().Match(message) is { Success: true } m
+        ? $"{m.Groups["option"].Value}: '{m.Groups["value"].Value}' is not {m.Groups["type"].Value switch
+        {
+            var t when t.Contains("Int32", StringComparison.Ordinal) || t.Contains("Int64", StringComparison.Ordinal) => "a whole number",
+            var t when t.Contains("Double", StringComparison.Ordinal) || t.Contains("Decimal", StringComparison.Ordinal) => "a number",
+            var t when t.Contains("Boolean", StringComparison.Ordinal) => "true or false",
+            var other => $"a {other.Split('.')[^1].TrimEnd(']')}",
+        }}"
+        : message;
+
+    [GeneratedRegex(@"Cannot parse argument '(?<value>.*)' for option '(?<option>[^']+)' as expected type '(?<type>[^']+)'")]
+    private static partial Regex CannotParse();
+
     public static RootCommand Create(Func<string[], CancellationToken, Task<int>> serve)
     {
         var serveCommand = new Command(
@@ -42,7 +96,7 @@ internal static class HealthRecCommandLine
             if (unknown is not null && result.UnmatchedTokens[0] == unknown)
             {
                 await Console.Error.WriteLineAsync($"Unknown command '{unknown}'. Run 'healthrec --help' for the commands.");
-                return 1;
+                return 2;
             }
 
             return await serve([.. result.UnmatchedTokens], cancellationToken);

@@ -128,6 +128,13 @@ internal static class FeaturesCommand
             return 2;
         }
 
+        if (report.Patients == 0)
+        {
+            File.Delete(outputFile);
+            await Console.Error.WriteLineAsync($"No patient in {string.Join(", ", inputs)}: give --input a folder or file of FHIR NDJSON or Bundles, or a FHIR server's URL.");
+            return 2;
+        }
+
         PrintSummary(report, featurizer, present, rows, withoutData, outputFile);
         await UnusedDataReport.WriteAsync(report, UnreadFileBeside(outputFile), Console.Out);
         return 0;

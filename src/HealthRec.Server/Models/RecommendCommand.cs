@@ -46,6 +46,13 @@ internal static class RecommendCommand
     private static async Task<int> RunAsync(string[] inputs, string patientId, string modelsFolder, int top, bool asJson, string? indexDateText,
         string catalogFile, string schemaFile, string terminologyFolder, string outcomesPath, string? outputFile, CancellationToken cancellationToken)
     {
+        if (!Directory.Exists(modelsFolder))
+        {
+            // Not a quiet fall-back to content-only suggestions: the caller named models that are not there.
+            await Console.Error.WriteLineAsync($"--models '{modelsFolder}' is not a folder (the model registry, e.g. models).");
+            return 2;
+        }
+
         var (dateOk, indexAt) = await InputSources.IndexDateAsync(indexDateText);
         if (!dateOk || top < 1 || await InputSources.SchemaAsync(terminologyFolder, schemaFile) is not var (terms, featurizer))
         {
