@@ -20,6 +20,12 @@ public enum PrefetchValue
 
     /// <summary>Not JSON the SDK can read as a FHIR resource (reported).</summary>
     Invalid,
+
+    /// <summary>
+    /// One page of a searchset that has more (a <c>next</c> link): never used as if it were all of the data — the key is
+    /// read whole from the FHIR server, or counts as missing.
+    /// </summary>
+    Partial,
 }
 
 /// <summary>
@@ -38,6 +44,11 @@ public sealed class PrefetchReader(IngestionReport report, FhirParsing parsing =
         if (value.ValueKind == JsonValueKind.Null)
         {
             return PrefetchValue.NoData;
+        }
+
+        if (HasNextPage(value))
+        {
+            return PrefetchValue.Partial;
         }
 
         var resource = FhirJson.TryParse(JsonMarshal.GetRawUtf8Value(value), where, report, parsing: parsing);
@@ -80,6 +91,12 @@ public sealed class PrefetchReader(IngestionReport report, FhirParsing parsing =
                 return PrefetchValue.Data;
         }
     }
+
+    // A Bundle whose link list has relation "next": the client prefetched one page of a paged search.
+    private static bool HasNextPage(JsonElement value) =>
+        value.ValueKind == JsonValueKind.Object && value.TryGetProperty("link", out var links) && links.ValueKind == JsonValueKind.Array
+        && links.EnumerateArray().Any(l => l.ValueKind == JsonValueKind.Object && l.TryGetProperty("relation", out var relation)
+            && relation.ValueKind == JsonValueKind.String && relation.ValueEquals("next"));
 
     /// <summary>Adds resources the caller fetched itself (from the client's FHIR server).</summary>
     public void Add(string where, IEnumerable<Resource> resources)

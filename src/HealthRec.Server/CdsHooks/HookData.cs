@@ -54,6 +54,7 @@ internal sealed partial class HookDataResolver(FhirQueryClient fhir, TimeProvide
             }
         }
 
+        var partial = new HashSet<string>(StringComparer.Ordinal);
         foreach (var (key, template) in service.Prefetch ?? new Dictionary<string, string>())
         {
             var value = request.Prefetch is { } prefetch && prefetch.TryGetProperty(key, out var v) ? v : (JsonElement?)null;
@@ -61,6 +62,12 @@ internal sealed partial class HookDataResolver(FhirQueryClient fhir, TimeProvide
             if (held is PrefetchValue.Data or PrefetchValue.NoData)
             {
                 continue;
+            }
+
+            if (held is PrefetchValue.Partial)
+            {
+                // One page of several is not the patient's data: read the whole search, or count the key as missing.
+                partial.Add(key);
             }
 
             if (Render(template, request) is not { } query)
@@ -77,7 +84,9 @@ internal sealed partial class HookDataResolver(FhirQueryClient fhir, TimeProvide
         {
             foreach (var (key, _) in toFetch)
             {
-                Missing(key, "not prefetched, and the call gives no fhirServer to read it from");
+                Missing(key, partial.Contains(key)
+                    ? "prefetched as one page of a paged search (its Bundle has a next link), and the call gives no fhirServer to read the rest from"
+                    : "not prefetched, and the call gives no fhirServer to read it from");
             }
 
             toFetch.Clear();

@@ -38,6 +38,32 @@ public sealed class PrefetchTests(CdsServer fixture) : IClassFixture<CdsServer>
     }
 
     [Fact]
+    public async Task GivenObservationsPrefetchedAsOnePageOfSeveral_WhenCalled_ThenThePageIsNotUsed_ItIsReadWholeOr412()
+    {
+        // As the CDS Hooks Sandbox sends it: page 1 of a paged search, with a next link. Used as if complete, it hid the
+        // HbA1c on a later page and gave a lower diabetes risk than the patient's whole record.
+        var patient = PatientFixture.HighRisk();
+        await patient.LoadAsync(Ct);
+        var (_, full, _) = await Cds.PatientViewAsync(Client, patient.Call(prefetch: patient.Prefetch()), Ct);
+        var paged = patient.Prefetch();
+        var observations = paged["observations"]!.AsObject();
+        observations["entry"] = new JsonArray([.. observations["entry"]!.AsArray().Take(1).Select(e => e!.DeepClone())]);
+        observations["link"] = new JsonArray(
+            new JsonObject { ["relation"] = "self", ["url"] = "https://ehr.example.org/fhir/Observation?patient=x&_count=1" },
+            new JsonObject { ["relation"] = "next", ["url"] = "https://ehr.example.org/fhir/Observation?patient=x&_count=1&page=2" });
+
+        var (withoutServer, _, withoutText) = await Cds.PatientViewAsync(Client, patient.Call(prefetch: (JsonObject)paged.DeepClone()), Ct);
+        var (withServer, body, withText) = await Cds.PatientViewAsync(Client,
+            patient.Call(prefetch: paged, fhirServer: TestServices.FhirBaseUrl, accessToken: "tok-paged"), Ct);
+
+        Assert.True(withoutServer == 412, withoutText);
+        Assert.Contains("one page of a paged search", withoutText, StringComparison.Ordinal);
+        Assert.True(withServer == 200, withText);
+        Assert.Equal(Cds.Seen(full), Cds.Seen(body));
+        Assert.Contains(await RequestsForAsync(patient.Id), r => r.Url.Contains("/Observation?", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task GivenSomeKeysAbsent_WhenCalled_ThenOnlyThoseAreReadWithTheBearerTokenAndTheCardsAreTheSameAsWithFullPrefetch()
     {
         var patient = PatientFixture.HighRisk();
