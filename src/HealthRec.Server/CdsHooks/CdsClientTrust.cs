@@ -47,6 +47,7 @@ internal sealed partial class CdsClientTrust(IOptions<CdsHooksOptions> options, 
             }
 
             LogRejected("no CDS client is configured, so only loopback callers are served", null, null, null);
+            Refused(http, "untrusted_caller", "no CDS client is configured: only loopback callers are served");
             return null;
         }
 
@@ -54,6 +55,7 @@ internal sealed partial class CdsClientTrust(IOptions<CdsHooksOptions> options, 
         if (!header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) || header.Length <= "Bearer ".Length)
         {
             LogRejected("no bearer JWT in the Authorization header", null, null, null);
+            Refused(http, "invalid_request", "no bearer JWT in the Authorization header");
             return null;
         }
 
@@ -65,6 +67,7 @@ internal sealed partial class CdsClientTrust(IOptions<CdsHooksOptions> options, 
         catch (ArgumentException)
         {
             LogRejected("the bearer token is not a JWT", null, null, null);
+            Refused(http, "invalid_token", "the bearer token is not a JWT");
             return null;
         }
 
@@ -75,6 +78,7 @@ internal sealed partial class CdsClientTrust(IOptions<CdsHooksOptions> options, 
         CdsCaller? Reject(string reason)
         {
             LogRejected(reason, issuer, kid, jti);
+            Refused(http, "invalid_token", ReasonClass(reason));
             return null;
         }
 
@@ -99,7 +103,8 @@ internal sealed partial class CdsClientTrust(IOptions<CdsHooksOptions> options, 
         }
 
         var jku = token.TryGetHeaderValue<string>("jku", out var j) ? j : null;
-        if (jku is not null && !client.AllowedJku.Contains(jku, StringComparer.Ordinal))
+        // The client's own configured JWKS URL is as trusted as its allow-list.
+        if (jku is not null && !client.AllowedJku.Contains(jku, StringComparer.Ordinal) && !string.Equals(jku, client.JwksUrl, StringComparison.Ordinal))
         {
             // Never fetched: a jku off the client's list could point anywhere.
             return Reject("jku is not on this client's allow-list");
@@ -115,6 +120,8 @@ internal sealed partial class CdsClientTrust(IOptions<CdsHooksOptions> options, 
         {
             ValidIssuer = client.Issuer,
             ValidAudiences = audiences,
+            // aud is the service's URL exactly (CDS Hooks 2.0, "Trusting CDS Clients"): a trailing slash is another URL.
+            IgnoreTrailingSlashWhenValidatingAudience = false,
             IssuerSigningKey = key,
             ValidAlgorithms = AsymmetricAlgorithms,
             RequireSignedTokens = true,
@@ -168,6 +175,27 @@ internal sealed partial class CdsClientTrust(IOptions<CdsHooksOptions> options, 
 
         return new CdsCaller(client.Issuer, jti, tenant);
     }
+
+    /// <summary>The key of <see cref="HttpContext.Items"/> holding why a call was refused, for its 401's WWW-Authenticate.</summary>
+    internal const string RefusalItem = "healthrec.cds.refusal";
+
+    // RFC 6750 §3: the error code and a short class of reason — never the token, its claims or the key.
+    private static void Refused(HttpContext http, string error, string description) => http.Items[RefusalItem] = (error, description);
+
+    private static string ReasonClass(string reason) => reason switch
+    {
+        _ when reason.StartsWith("algorithm", StringComparison.Ordinal) => "the signature algorithm is not an allowed asymmetric one",
+        _ when reason.StartsWith("iss ", StringComparison.Ordinal) => "the issuer is not an allow-listed CDS client",
+        _ when reason.StartsWith("jku", StringComparison.Ordinal) => "the jku is not one of this client's key sets",
+        _ when reason.StartsWith("kid", StringComparison.Ordinal) || reason.Contains("no kid", StringComparison.Ordinal) => "the signing key is not one of this client's",
+        _ when reason.StartsWith("validation failed (SecurityTokenInvalidAudience", StringComparison.Ordinal) => "the audience is not this service's URL",
+        _ when reason.StartsWith("validation failed", StringComparison.Ordinal) => "the signature or a claim is not valid",
+        _ when reason.Contains("expired", StringComparison.Ordinal) || reason.Contains("future", StringComparison.Ordinal)
+            || reason.Contains("lives longer", StringComparison.Ordinal) || reason.Contains("exp and iat", StringComparison.Ordinal) => "the token's lifetime is not acceptable",
+        _ when reason.Contains("replay", StringComparison.Ordinal) || reason.Contains("jti", StringComparison.Ordinal) => "the token has no jti or was used before",
+        _ when reason.Contains("tenant", StringComparison.Ordinal) => "the tenant is not allowed for this client",
+        _ => "the token is not acceptable",
+    };
 
     private async Task<bool> RememberAsync(string issuer, string jti, DateTimeOffset until, DateTimeOffset now, CancellationToken cancellationToken)
     {
@@ -235,15 +263,23 @@ internal sealed partial class JwksCache(IHttpClientFactory httpClients, TimeProv
     private readonly ConcurrentDictionary<string, (IReadOnlyList<JsonWebKey> Keys, DateTimeOffset FetchedAt)> _remote = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, IReadOnlyList<JsonWebKey>> _inline = new(StringComparer.Ordinal);
 
+    /// <summary>
+    /// The key <paramref name="kid"/>: at the token's (allowed) <paramref name="jku"/> first; when that set cannot be
+    /// fetched or lacks the kid, among the client's configured keys (inline, then its JWKS URL).
+    /// </summary>
     public async Task<JsonWebKey?> FindAsync(CdsClientOptions client, string? jku, string kid, CancellationToken cancellationToken)
     {
-        if (jku is null && client.Jwks is { Length: > 0 } inline)
+        if (jku is not null && await FindAtAsync(jku, kid, cancellationToken) is { } named)
         {
-            return _inline.GetOrAdd(client.Issuer, _ => Parse(inline)).FirstOrDefault(k => k.Kid == kid);
+            return named;
         }
 
-        var url = jku ?? client.JwksUrl;
-        return url is null ? null : await FindAtAsync(url, kid, cancellationToken);
+        if (client.Jwks is { Length: > 0 } inline && _inline.GetOrAdd(client.Issuer, _ => Parse(inline)).FirstOrDefault(k => k.Kid == kid) is { } configured)
+        {
+            return configured;
+        }
+
+        return client.JwksUrl is { } url && !string.Equals(url, jku, StringComparison.Ordinal) ? await FindAtAsync(url, kid, cancellationToken) : null;
     }
 
     /// <summary>

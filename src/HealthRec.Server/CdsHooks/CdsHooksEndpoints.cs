@@ -214,6 +214,16 @@ public static partial class CdsHooksEndpoints
             pages.Enabled = false;
         }
 
+        // RFC 6750 §3: which class of problem, so an integrator can fix it; the token itself is never echoed.
+        if (http.Items.TryGetValue(CdsClientTrust.RefusalItem, out var item) && item is (string error, string description))
+        {
+            http.Response.Headers.WWWAuthenticate = $"Bearer error=\"{error}\", error_description=\"{description}\"";
+        }
+        else
+        {
+            http.Response.Headers.WWWAuthenticate = "Bearer";
+        }
+
         return TypedResults.Unauthorized();
     }
 

@@ -19,6 +19,11 @@ public class TrustedClients : CdsServerWithJwks
 {
     public const string InlineIssuer = "https://ehr-a.example.org";
     public const string JkuIssuer = "https://ehr-b.example.org";
+    public const string OwnUrlIssuer = "https://ehr-c.example.org";
+    public const string SandboxIssuer = "https://sandbox.example.org";
+
+    /// <summary>A jku the sandbox-like client may name that nothing answers at.</summary>
+    public const string Unreachable = "http://127.0.0.1:9/.well-known/jwks.json";
 
     public ECDsaSecurityKey Ec { get; } = new(ECDsa.Create(ECCurve.NamedCurves.nistP384)) { KeyId = "ec-1" };
 
@@ -38,6 +43,13 @@ public class TrustedClients : CdsServerWithJwks
                 ["CdsHooks:Clients:0:Jwks"] = Set(Ec, Rsa),
                 ["CdsHooks:Clients:1:Issuer"] = JkuIssuer,
                 ["CdsHooks:Clients:1:AllowedJku:0"] = Jwks.Url("/jwks"),
+                // Keys at its own JWKS URL, which its tokens also name as jku.
+                ["CdsHooks:Clients:2:Issuer"] = OwnUrlIssuer,
+                ["CdsHooks:Clients:2:JwksUrl"] = Jwks.Url("/own"),
+                // As the CDS Hooks Sandbox is set up: inline keys, and a jku it names that cannot be fetched from here.
+                ["CdsHooks:Clients:3:Issuer"] = SandboxIssuer,
+                ["CdsHooks:Clients:3:Jwks"] = Set(Ec),
+                ["CdsHooks:Clients:3:AllowedJku:0"] = Unreachable,
             };
         }
     }
@@ -156,6 +168,42 @@ public sealed class ClientTrustTests(TrustedClients fixture) : IClassFixture<Tru
         Assert.True(first.Status == 200, first.Text);
         Assert.True(second.Status == 200, second.Text);
         Assert.Single(fixture.Jwks.Requests, p => p == "/jwks");
+    }
+
+    [Fact]
+    public async Task GivenAJkuThatIsTheClientsOwnJwksUrl_WhenCalled_ThenItIsTrustedWithoutRepeatingItInAllowedJku()
+    {
+        var (status, text) = await CallAsync(Token(fixture.Remote, SecurityAlgorithms.EcdsaSha384, TrustedClients.OwnUrlIssuer, jku: fixture.Jwks.Url("/own")));
+
+        Assert.True(status == 200, text);
+    }
+
+    [Fact]
+    public async Task GivenAnAllowedJkuThatCannotBeFetched_WhenCalled_ThenTheClientsConfiguredKeysAreTried()
+    {
+        var (status, text) = await CallAsync(Token(fixture.Ec, SecurityAlgorithms.EcdsaSha384, TrustedClients.SandboxIssuer, jku: TrustedClients.Unreachable));
+
+        Assert.True(status == 200, text);
+    }
+
+    [Fact]
+    public async Task GivenAnAudienceWithATrailingSlash_WhenCalled_Then401SaysTheAudienceIsNotTheServicesUrl()
+    {
+        var patient = PatientFixture.HighRisk();
+        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri("/cds-services/healthrec-patient-risk", UriKind.Relative))
+        {
+            Content = new StringContent(patient.Call(prefetch: patient.Prefetch()).ToJsonString(), Encoding.UTF8, "application/json"),
+        };
+        var token = Token(fixture.Ec, SecurityAlgorithms.EcdsaSha384, audience: ServiceUrl + "/");
+        request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
+
+        using var response = await Client.SendAsync(request, Ct);
+
+        Assert.Equal(401, (int)response.StatusCode);
+        var challenge = response.Headers.WwwAuthenticate.ToString();
+        Assert.Contains("error=\"invalid_token\"", challenge, StringComparison.Ordinal);
+        Assert.Contains("the audience is not this service's URL", challenge, StringComparison.Ordinal);
+        Assert.DoesNotContain(token, challenge, StringComparison.Ordinal);
     }
 
     // Each case, and the reason the server logs for it (never sent to the caller).
