@@ -381,6 +381,13 @@ public sealed class PopulationScoringTests : IDisposable
         await using var server = await RunningServer.StartAsync(Node(database.ConnectionString), Ct);
         var store = server.Services.GetRequiredService<ScoreStore>();
         Assert.Equal(HttpStatusCode.NotFound, (await server.Client.GetAsync(new Uri("/api/worklist?outcome=t2d-5y", UriKind.Relative), Ct)).StatusCode);
+        // A value of the wrong type and an outcome the server does not predict are named, not a bare 400 or an empty list.
+        using var badTop = await server.Client.GetAsync(new Uri("/api/worklist?outcome=t2d-5y&top=abc", UriKind.Relative), Ct);
+        Assert.Equal(HttpStatusCode.BadRequest, badTop.StatusCode);
+        Assert.Contains("top", (string)JsonNode.Parse(await badTop.Content.ReadAsStringAsync(Ct))!["detail"]!, StringComparison.Ordinal);
+        using var bogus = await server.Client.GetAsync(new Uri("/api/worklist?outcome=bogus", UriKind.Relative), Ct);
+        Assert.Equal(HttpStatusCode.NotFound, bogus.StatusCode);
+        Assert.Contains("no outcome 'bogus' (known: ascvd-10y, ckd-5y, hba1c-1y, t2d-5y)", await bogus.Content.ReadAsStringAsync(Ct), StringComparison.Ordinal);
         await TriggerAsync(server);
         var run = await CompletedRunAsync(server, _ => true);
         var rows = (await RowsAsync(store, run.RunId)).Where(r => r.Outcome == "t2d-5y").ToList();

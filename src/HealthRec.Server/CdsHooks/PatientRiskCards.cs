@@ -496,6 +496,9 @@ internal sealed class PatientRiskCards(OutcomeLabels labels)
 /// <summary>The outcome definitions' short labels ("10-year ASCVD risk"), from the definitions folder, for card summaries.</summary>
 internal sealed class OutcomeLabels(IReadOnlyDictionary<string, OutcomeDefinition> definitions)
 {
+    /// <summary>The current outcome definitions, by id.</summary>
+    public IReadOnlyDictionary<string, OutcomeDefinition> Definitions => definitions;
+
     public string Label(OutcomeDefinition fromModel) =>
         definitions.TryGetValue(fromModel.Id, out var current) ? current.Label : fromModel.Label;
 }

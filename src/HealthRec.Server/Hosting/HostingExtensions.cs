@@ -18,6 +18,8 @@ public static class HostingExtensions
             options.SerializerOptions.PropertyNamingPolicy = JsonNamingPolicy.CamelCase;
         });
         builder.Services.AddProblemDetails();
+        builder.Services.AddExceptionHandler<BadRequestHandler>();
+        builder.Services.Configure<RouteHandlerOptions>(options => options.ThrowOnBadRequest = true);
         builder.Services.AddOpenApi();
         // Quiet defaults for chatty categories, as the lowest-precedence configuration so that an operator's
         // Logging:LogLevel settings (environment, command line, appsettings.json) still override them. The HTTP client's

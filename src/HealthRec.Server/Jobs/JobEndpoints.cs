@@ -39,8 +39,15 @@ internal static class JobEndpoints
     }
 
 
-    internal static async Task<Results<Ok<Worklist>, ProblemHttpResult>> WorklistAsync(HttpContext http, ScoreStore store, string outcome, int? top, string? band)
+    internal static async Task<Results<Ok<Worklist>, ProblemHttpResult>> WorklistAsync(HttpContext http, ScoreStore store,
+        CdsHooks.OutcomeLabels outcomes, string outcome, int? top, string? band)
     {
+        if (!outcomes.Definitions.ContainsKey(outcome))
+        {
+            return TypedResults.Problem(statusCode: 404, title: "No such outcome",
+                detail: $"This server predicts no outcome '{outcome}' (known: {string.Join(", ", outcomes.Definitions.Keys.Order(StringComparer.Ordinal))}).");
+        }
+
         if (top is < 1 or > 10_000)
         {
             return TypedResults.Problem(statusCode: 400, title: "Bad top", detail: "top must be between 1 and 10,000.");
