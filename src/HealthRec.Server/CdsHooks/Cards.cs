@@ -107,6 +107,14 @@ public static class CardCodes
     public const string TopicSystem = "https://healthrec.example.org/fhir/CodeSystem/cds-card-topic";
     public const string OverrideSystem = "https://healthrec.example.org/fhir/CodeSystem/cds-override-reason";
 
+    /// <summary>The override reasons a stored card of this kind offered (its <c>overrideReasons</c>).</summary>
+    public static IReadOnlyList<CdsCoding> OverridesFor(string kind) => kind switch
+    {
+        "risk" => RiskOverrides,
+        "recommendation" => RecommendationOverrides,
+        _ => OrderOverrides,
+    };
+
     public static readonly IReadOnlyList<CdsCoding> RiskOverrides =
     [
         new(OverrideSystem, "already-aware", "Already aware of this risk and managing it"),

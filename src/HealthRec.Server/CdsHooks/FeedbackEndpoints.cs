@@ -75,6 +75,14 @@ internal static class FeedbackEndpoints
                 {
                     problems.Add($"feedback[{i}].acceptedSuggestions: '{suggestion}' is not a suggestion of card {card.CardUuid}");
                 }
+
+                // A reason Coding must be one the card offered (CDS Hooks 2.0: "one of the overrideReasons of the card").
+                var offered = CardCodes.OverridesFor(card.Kind);
+                if (items[i].OverrideCode is { } code && !offered.Any(o => o.Code == code && (items[i].OverrideSystem is null || o.System == items[i].OverrideSystem)))
+                {
+                    problems.Add($"feedback[{i}].overrideReason.reason '{code}' is not one of the override reasons card {card.CardUuid} offered " +
+                        $"({string.Join(", ", offered.Select(o => o.Code))})");
+                }
             }
 
             if (problems.Count > 0)

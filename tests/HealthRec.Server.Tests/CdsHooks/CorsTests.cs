@@ -92,13 +92,13 @@ public sealed class CorsTests(TrustedClients fixture) : IClassFixture<TrustedCli
                 const r = await fetch(server + c.path, { method: 'POST', body: c.body,
                   headers: { 'Content-Type': 'application/json', 'Authorization': 'Bearer ' + c.token } });
                 const json = await r.json();
-                card = card ?? json.cards?.[0]?.uuid ?? null;
+                card = card ?? json.cards?.[0] ?? null;
                 out.push({ what: c.path + ' ' + JSON.parse(c.body).hook, status: r.status, cards: json.cards?.length ?? -1 });
               }
               const feedback = await fetch(server + '/cds-services/healthrec-patient-risk/feedback', { method: 'POST',
                 headers: { 'Content-Type': 'application/json', 'Authorization': 'Bearer ' + feedbackToken },
-                body: JSON.stringify({ feedback: [{ card, outcome: 'overridden', outcomeTimestamp: new Date().toISOString(),
-                  overrideReason: { reason: { system: 'https://healthrec.example.org/fhir/CodeSystem/cds-override-reason', code: 'already-aware' } } }] }) });
+                body: JSON.stringify({ feedback: [{ card: card.uuid, outcome: 'overridden', outcomeTimestamp: new Date().toISOString(),
+                  overrideReason: { reason: card.overrideReasons[0] } }] }) });
               out.push({ what: 'feedback', status: feedback.status });
               return out;
             }

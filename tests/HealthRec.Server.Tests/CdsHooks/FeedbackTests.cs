@@ -80,6 +80,29 @@ public sealed class FeedbackTests(CdsServer fixture) : IClassFixture<CdsServer>
     }
 
     [Fact]
+    public async Task GivenAnOverrideReasonTheCardNeverOffered_WhenSent_Then422NamesTheReasonsItDid()
+    {
+        var cards = await CardsForAsync(PatientFixture.HighRisk());
+        var risk = cards.First(c => ((string)c!["source"]!["topic"]!["code"]!).StartsWith("risk-", StringComparison.Ordinal))!;
+        JsonObject Overridden(string code) => new()
+        {
+            ["card"] = (string)risk["uuid"]!,
+            ["outcome"] = "overridden",
+            ["overrideReason"] = new JsonObject { ["reason"] = new JsonObject { ["system"] = HealthRec.Server.CdsHooks.CardCodes.OverrideSystem, ["code"] = code } },
+            ["outcomeTimestamp"] = "2026-12-01T10:06:00Z",
+        };
+
+        // "patient-declined" is offered by recommendation cards, not by a risk card.
+        var refused = await SendAsync(Client, Batch(Overridden("patient-declined")));
+        var offered = (string)risk["overrideReasons"]![0]!["code"]!;
+        var accepted = await SendAsync(Client, Batch(Overridden(offered)));
+
+        Assert.True(refused.Status == 422, refused.Text);
+        Assert.Contains("'patient-declined' is not one of the override reasons card", (string)refused.Body!["errors"]![0]!, StringComparison.Ordinal);
+        Assert.True(accepted.Status == 200, accepted.Text);
+    }
+
+    [Fact]
     public async Task GivenAnUnknownCardBesideAKnownOne_WhenSent_Then422NamesItAndNothingOfTheCallIsStored()
     {
         var cards = await CardsForAsync(PatientFixture.HighRisk());
