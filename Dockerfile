@@ -18,7 +18,8 @@ COPY fhir-profiles/ fhir-profiles/
 COPY data/terminology/ data/terminology/
 COPY data/knowledge/ data/knowledge/
 COPY data/sample/ data/sample/
-RUN mkdir -p var && chown -R app:app var
+# What the server writes at run time (its SQLite file, audit spool, retrained model versions) belongs to its user.
+RUN mkdir -p var && chown -R app:app var models
 USER app
 ENV ASPNETCORE_URLS=http://+:8080
 EXPOSE 8080
