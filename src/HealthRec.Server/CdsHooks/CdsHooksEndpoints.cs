@@ -130,7 +130,7 @@ public static partial class CdsHooksEndpoints
         using (body)
         {
             var problems = new List<string>();
-            var request = CdsRequestReader.Read(body!.RootElement, services, problems);
+            var request = CdsRequestReader.Read(body!.RootElement, services, problems, settings.MaxDraftOrders);
             if (request is null)
             {
                 return await audit.AnswerAsync(TypedResults.Problem(statusCode: 400, title: "The CDS Hooks request is not valid", detail: string.Join("; ", problems),

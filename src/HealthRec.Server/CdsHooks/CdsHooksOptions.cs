@@ -29,6 +29,10 @@ public sealed class CdsHooksOptions : IValidatableObject
     [Range(1024, 1L << 30, ErrorMessage = "CdsHooks:MaxRequestBytes must be between 1 KB and 1 GB")]
     public long MaxRequestBytes { get; set; } = 16 * 1024 * 1024;
 
+    /// <summary>The most draft orders one order-sign or order-select call may hold (an ordering screen holds a handful); more is a 400.</summary>
+    [Range(1, 10_000, ErrorMessage = "CdsHooks:MaxDraftOrders must be between 1 and 10,000")]
+    public int MaxDraftOrders { get; set; } = 200;
+
     /// <summary>Leeway for the JWT's exp and iat against this server's clock.</summary>
     [Range(typeof(TimeSpan), "00:00:00", "00:10:00", ErrorMessage = "CdsHooks:ClockSkew must be between 0 and 10 minutes")]
     public TimeSpan ClockSkew { get; set; } = TimeSpan.FromSeconds(60);

@@ -53,7 +53,7 @@ internal static partial class CdsRequestReader
         ["order-select"] = (["userId", "patientId", "selections", "draftOrders"], ["encounterId"]),
     };
 
-    public static CdsRequest? Read(JsonElement body, IReadOnlyList<CdsServiceDefinition> service, List<string> problems)
+    public static CdsRequest? Read(JsonElement body, IReadOnlyList<CdsServiceDefinition> service, List<string> problems, int maxDraftOrders = int.MaxValue)
     {
         if (body.ValueKind != JsonValueKind.Object)
         {
@@ -139,6 +139,10 @@ internal static partial class CdsRequestReader
             else if (orders.TryGetProperty("entry", out var entry) && entry.ValueKind != JsonValueKind.Array)
             {
                 problems.Add("'context.draftOrders.entry' must be an array of the draft orders");
+            }
+            else if (orders.TryGetProperty("entry", out var drafts) && drafts.GetArrayLength() > maxDraftOrders)
+            {
+                problems.Add($"'context.draftOrders' holds {drafts.GetArrayLength()} entries: at most {maxDraftOrders} are checked in one call (setting CdsHooks:MaxDraftOrders)");
             }
         }
 

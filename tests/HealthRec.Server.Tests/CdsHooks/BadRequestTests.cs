@@ -84,6 +84,19 @@ public sealed class BadRequestTests(CdsServer fixture) : IClassFixture<CdsServer
     }
 
     [Fact]
+    public async Task GivenMoreDraftOrdersThanTheCap_WhenSigned_Then400NamesTheCapAndItsSetting()
+    {
+        var patient = PatientFixture.HighRisk();
+        var drafts = Enumerable.Range(0, 201).Select(_ => (Hl7.Fhir.Model.Resource)patient.Draft("29046", "lisinopril 10 MG Oral Tablet")).ToArray();
+        var call = patient.Call("order-sign", patient.Prefetch(), extraContext: new JsonObject { ["draftOrders"] = PatientFixture.DraftOrders(drafts) });
+
+        var (status, body, text) = await Cds.OrderCheckAsync(Client, call, Ct);
+
+        Assert.True(status == 400, text);
+        Assert.Contains(body!["errors"]!.AsArray(), e => ((string)e!).Contains("holds 201 entries: at most 200 are checked in one call (setting CdsHooks:MaxDraftOrders)", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task GivenAPrefetchValueThatIsAnArray_WhenPosted_ThenTheKeyCountsAsMissing_412()
     {
         var patient = PatientFixture.HighRisk();
