@@ -3,6 +3,7 @@ using System.Net.Sockets;
 using System.Text.Json.Nodes;
 using HealthRec.Data;
 using HealthRec.Testing;
+using Microsoft.Extensions.Logging;
 
 namespace HealthRec.Server.Tests;
 
@@ -35,6 +36,25 @@ public sealed class HealthTests
         Assert.Equal(HttpStatusCode.OK, status);
         Assert.Equal("Healthy", (string)body["status"]!);
         Assert.StartsWith("PostgreSQL 127.0.0.1:", (string)body["checks"]!["database"]!["description"]!, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task GivenPostgresAndInformationLogging_WhenTheServerWorks_ThenNoSqlStatementIsLogged()
+    {
+        // Npgsql logs each statement at Information: with Hangfire polling, about 1 MB a node a minute by default.
+        await using var database = await PostgresTestDatabase.CreateAsync(Ct);
+        var logs = new Microsoft.Extensions.Logging.Testing.FakeLogCollector();
+        var settings = Postgres(database.ConnectionString);
+        settings.Remove("Logging:LogLevel:Default");
+        await using var server = await RunningServer.StartAsync(
+            new Dictionary<string, string?>(settings) { ["Logging:LogLevel:Default"] = "Information" }, Ct,
+            builder => builder.Logging.AddProvider(new Microsoft.Extensions.Logging.Testing.FakeLoggerProvider(logs)));
+
+        var (status, _) = await GetAsync(server, "/health/ready");
+
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Contains(logs.GetSnapshot(), r => r.Category?.StartsWith("HealthRec.", StringComparison.Ordinal) == true);
+        Assert.DoesNotContain(logs.GetSnapshot(), r => r.Category?.StartsWith("Npgsql", StringComparison.Ordinal) == true && r.Level < LogLevel.Warning);
     }
 
     [Fact]

@@ -227,6 +227,37 @@ public sealed class EvaluateAndScoreCommandTests : IDisposable
             .InvokeAsync(cancellationToken: TestContext.Current.CancellationToken);
 
     [Fact]
+    public async Task GivenAMalformedLine_WhenScored_ThenItIsReportedByFileAndLineAndTheOtherPatientsAreScored()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var input = Directory.CreateDirectory(Path.Combine(_folder.FullName, "input"));
+        await File.WriteAllLinesAsync(Path.Combine(input.FullName, "Patient.ndjson"),
+        [
+            """{"resourceType":"Patient","id":"p1","gender":"female","birthDate":"1960-01-01"}""",
+            """{"resourceType":"Patient","id":"p2","gender":""",
+            """{"resourceType":"Patient","id":"p3","gender":"male","birthDate":"1955-01-01"}""",
+        ], ct);
+        var output = new StringWriter();
+        var original = Console.Out;
+        Console.SetOut(output);
+        int exitCode;
+        try
+        {
+            exitCode = await RunAsync("score", "--input", input.FullName, "--models", Repo("models"), "--out", Path.Combine(_folder.FullName, "s.csv"), "--index-date", "2024-01-01");
+        }
+        finally
+        {
+            Console.SetOut(original);
+        }
+
+        Assert.Equal(0, exitCode);
+        var printed = output.ToString();
+        Assert.Contains("scored 2 patients", printed, StringComparison.Ordinal);
+        Assert.Contains("MalformedJson: 1", printed, StringComparison.Ordinal);
+        Assert.Contains("Patient.ndjson:2", printed, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task GivenTheDefaultModels_WhenTheDemoSampleIsEvaluatedAndScored_ThenTheReportAndOneRowPerPatientAndOutcomeAreWritten()
     {
         var ct = TestContext.Current.CancellationToken;

@@ -181,15 +181,7 @@ internal static class FeaturesCommand
             Console.WriteLine(string.Create(invariant, $"noted: {what}: {count}"));
         }
 
-        Console.WriteLine(string.Create(invariant, $"problems: {report.TotalProblems}"));
-        foreach (var (kind, count) in report.ProblemsByKind.OrderBy(kv => kv.Key))
-        {
-            Console.WriteLine(string.Create(invariant, $"  {kind}: {count}"));
-            foreach (var example in report.Examples(kind))
-            {
-                Console.WriteLine($"    e.g. {example.Where}: {example.Message}");
-            }
-        }
+        InputSources.PrintProblems(report, Console.Out);
 
         // A missing-value indicator is a number in every row (0 or 1): it is 1 exactly where its feature is absent, so it is
         // not listed as "present" (it always would be).

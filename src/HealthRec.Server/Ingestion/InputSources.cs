@@ -98,6 +98,20 @@ internal static class InputSources
         return null;
     }
 
+    /// <summary>Data problems by kind, with the examples kept (each names its file and line or resource): one block of lines.</summary>
+    public static void PrintProblems(IngestionReport report, TextWriter output)
+    {
+        output.WriteLine(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"problems: {report.TotalProblems}"));
+        foreach (var (kind, count) in report.ProblemsByKind.OrderBy(kv => kv.Key))
+        {
+            output.WriteLine(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"  {kind}: {count}"));
+            foreach (var example in report.Examples(kind))
+            {
+                output.WriteLine($"    e.g. {example.Where}: {example.Message}");
+            }
+        }
+    }
+
     /// <summary>The end of the day named by <c>--index-date</c> (UTC), null when not given; false (reported) when malformed.</summary>
     public static async Task<(bool Ok, DateTimeOffset? At)> IndexDateAsync(string? text)
     {

@@ -79,6 +79,7 @@ internal static class ScoreCommand
 
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(outputFile))!);
         long patients = 0, rows = 0;
+        var report = new IngestionReport();
         var clock = System.Diagnostics.Stopwatch.StartNew();
         await using (var writer = new StreamWriter(outputFile))
         {
@@ -91,7 +92,7 @@ internal static class ScoreCommand
             var progress = new Hosting.ConsoleProgress("score", "patients");
             foreach (var source in sources)
             {
-                await foreach (var record in RecordReader.ReadAsync(source, mapper, new IngestionReport(), cancellationToken))
+                await foreach (var record in RecordReader.ReadAsync(source, mapper, report, cancellationToken))
                 {
                     patients++;
                     progress.Report(patients);
@@ -120,13 +121,15 @@ internal static class ScoreCommand
         }
 
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"scored {patients:N0} patients ({rows:N0} estimates from {predictors.Count} models) in {clock.Elapsed.TotalSeconds:N1} s: {outputFile}"));
+        // Lines and values that could not be read are said, by file and line, not dropped in silence.
+        InputSources.PrintProblems(report, Console.Out);
         return 0;
     }
 
     private static string Csv(string patientId, DateTimeOffset at, RiskPrediction p) => string.Join(',',
-        Quote(patientId), at.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture), p.Outcome,
+        Ingestion.CsvText.Field(patientId), at.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture), p.Outcome,
         p.Estimate.ToString("0.#####", CultureInfo.InvariantCulture), p.Band ?? "", p.ModelVersion,
-        Quote(string.Join("; ", p.Factors.Select(f => $"{f.Text} ({f.Direction})"))));
+        Ingestion.CsvText.Field(string.Join("; ", p.Factors.Select(f => $"{f.Text} ({f.Direction})"))));
 
     private static readonly JsonSerializerOptions JsonOptions = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
@@ -142,7 +145,4 @@ internal static class ScoreCommand
         validation = p.Validation,
         top_factors = p.Factors.Select(f => new { feature = f.Feature, text = f.Text, direction = f.Direction, contribution = Math.Round(f.Contribution, 4) }),
     }, JsonOptions);
-
-    private static string Quote(string value) =>
-        value.IndexOfAny([',', '"', '\n', '\r']) >= 0 ? $"\"{value.Replace("\"", "\"\"", StringComparison.Ordinal)}\"" : value;
 }
