@@ -38,6 +38,22 @@ public sealed class HealthTests
         Assert.StartsWith("PostgreSQL 127.0.0.1:", (string)body["checks"]!["database"]!["description"]!, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("/scalar")]
+    [InlineData("/cds-services")]
+    [InlineData("/health/live")]
+    public async Task GivenAHeadRequest_WhenSent_ThenItIsAnsweredAsItsGetWithoutABody(string path)
+    {
+        await using var server = await RunningServer.StartAsync(new Dictionary<string, string?>(), Ct);
+
+        using var head = await server.Client.SendAsync(new HttpRequestMessage(HttpMethod.Head, new Uri(path, UriKind.Relative)), Ct);
+        using var get = await server.Client.GetAsync(new Uri(path, UriKind.Relative), Ct);
+
+        Assert.Equal(HttpStatusCode.OK, head.StatusCode);
+        Assert.Equal(get.Content.Headers.ContentType?.MediaType, head.Content.Headers.ContentType?.MediaType);
+        Assert.Empty(await head.Content.ReadAsByteArrayAsync(Ct));
+    }
+
     [Fact]
     public async Task GivenPostgresAndInformationLogging_WhenTheServerWorks_ThenNoSqlStatementIsLogged()
     {

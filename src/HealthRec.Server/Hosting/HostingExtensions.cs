@@ -43,6 +43,18 @@ public static class HostingExtensions
     {
         app.UseExceptionHandler();
         app.UseStatusCodePages();
+        // HEAD is GET without a body (RFC 9110 §9.3.2): minimal APIs map GET only, so a HEAD is answered as the GET it
+        // stands for, its body discarded (a monitor's HEAD /scalar or HEAD /cds-services got 405).
+        app.Use((context, next) =>
+        {
+            if (HttpMethods.IsHead(context.Request.Method))
+            {
+                context.Request.Method = HttpMethods.Get;
+                context.Response.Body = Stream.Null;
+            }
+
+            return next(context);
+        });
         // Routing first, so that CORS sees which endpoint (and so which policy) a preflight is for.
         app.UseRouting();
         app.UseCors();
