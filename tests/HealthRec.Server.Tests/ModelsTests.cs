@@ -25,6 +25,39 @@ public sealed class ModelsTests : IDisposable
     };
 
     [Fact]
+    public async Task GivenNoRegistryYet_WhenTheServerStarts_ThenItIsSeededFromTheShippedModelsAndTheShippedFolderIsUntouched()
+    {
+        // The default Models:Path is var/models: runtime state, which retraining writes, never the tracked models/.
+        Assert.Equal("var/models", new ModelOptions().Path);
+        var registry = Path.Combine(_registry.FullName, "var", "models");
+        var shipped = Directory.GetFiles(Repo("models"), "*", SearchOption.AllDirectories).ToDictionary(f => f, File.GetLastWriteTimeUtc);
+        var settings = Settings(registry);
+        settings["Models:SeedPath"] = Repo("models");
+
+        await using (var server = await RunningServer.StartAsync(settings, Ct))
+        {
+            var models = JsonNode.Parse(await server.Client.GetStringAsync(new Uri("/models", UriKind.Relative), Ct))!.AsArray();
+            Assert.Equal(["ascvd-10y", "ckd-5y", "hba1c-1y", "t2d-5y"], models.Select(m => (string)m!["outcome"]!));
+        }
+
+        foreach (var outcome in new[] { "ascvd-10y", "ckd-5y", "hba1c-1y", "t2d-5y" })
+        {
+            Assert.Equal(File.ReadAllText(Repo($"models/{outcome}/current")), File.ReadAllText(Path.Combine(registry, outcome, "current")));
+        }
+
+        Assert.False(Directory.Exists(registry + ".seeding"));
+        Assert.All(shipped, f => Assert.Equal(f.Value, File.GetLastWriteTimeUtc(f.Key)));
+
+        // An existing registry holds the site's own decisions: a second start leaves it as it is.
+        File.WriteAllText(Path.Combine(registry, "t2d-5y", "current"), "v4");
+        await using (var again = await RunningServer.StartAsync(settings, Ct))
+        {
+            var models = JsonNode.Parse(await again.Client.GetStringAsync(new Uri("/models", UriKind.Relative), Ct))!.AsArray();
+            Assert.Equal("v4", (string)models.Single(m => (string)m!["outcome"]! == "t2d-5y")!["version"]!);
+        }
+    }
+
+    [Fact]
     public async Task GivenTheEmbeddedDefault_WhenModelsAreListed_ThenTheFourCommittedModelsAreLoadedWithTheirValidation()
     {
         await using var server = await RunningServer.StartAsync(Settings(Repo("models")), Ct);

@@ -16,9 +16,16 @@ public sealed class ModelOptions
 {
     public const string Section = "Models";
 
-    /// <summary>The model registry folder (the default models are committed under <c>models/</c>); relative to the content root.</summary>
-    [Required(AllowEmptyStrings = false, ErrorMessage = "Models:Path must name the model registry folder, e.g. models")]
-    public string Path { get; set; } = "models";
+    /// <summary>
+    /// The model registry the server reads and retraining writes (relative to the content root). Default
+    /// <c>var/models</c>: runtime state, out of the tracked source tree, seeded from <see cref="SeedPath"/> when it does
+    /// not exist yet.
+    /// </summary>
+    [Required(AllowEmptyStrings = false, ErrorMessage = "Models:Path must name the model registry folder, e.g. var/models")]
+    public string Path { get; set; } = "var/models";
+
+    /// <summary>The shipped registry (committed under <c>models/</c>) a missing <see cref="Path"/> is first copied from; empty for none.</summary>
+    public string? SeedPath { get; set; } = "models";
 
     /// <summary>Terminology folder the models' features are computed with.</summary>
     [Required(AllowEmptyStrings = false)]
@@ -312,8 +319,44 @@ public static class ModelEndpoints
         return builder;
     }
 
+    /// <summary>
+    /// A registry folder that does not exist yet is created as a copy of the shipped one, so that retraining and
+    /// promotion write runtime state (new versions, <c>current</c>, locks) there and never into tracked files. An existing
+    /// registry is left as it is: it holds this site's decisions.
+    /// </summary>
+    internal static void SeedRegistry(ModelOptions options, string contentRoot)
+    {
+        var registry = System.IO.Path.GetFullPath(System.IO.Path.Combine(contentRoot, options.Path));
+        if (Directory.Exists(registry))
+        {
+            return;
+        }
+
+        var seed = options.SeedPath is { Length: > 0 } path ? System.IO.Path.GetFullPath(System.IO.Path.Combine(contentRoot, path)) : null;
+        var staging = registry + ".seeding";
+        if (Directory.Exists(staging))
+        {
+            Directory.Delete(staging, recursive: true);
+        }
+
+        Directory.CreateDirectory(staging);
+        if (seed is not null && Directory.Exists(seed))
+        {
+            foreach (var file in Directory.EnumerateFiles(seed, "*", SearchOption.AllDirectories))
+            {
+                var target = System.IO.Path.Combine(staging, System.IO.Path.GetRelativePath(seed, file));
+                Directory.CreateDirectory(System.IO.Path.GetDirectoryName(target)!);
+                File.Copy(file, target);
+            }
+        }
+
+        // Whole or not at all: a copy cut short by a crash is never taken for a registry.
+        Directory.Move(staging, registry);
+    }
+
     public static WebApplication MapModels(this WebApplication app)
     {
+        SeedRegistry(app.Services.GetRequiredService<IOptions<ModelOptions>>().Value, app.Environment.ContentRootPath);
         // Loaded before the server listens: the embedded default answers with real models from the first request.
         app.Services.GetRequiredService<ModelCatalog>().Reload();
         app.MapGet("/models", List).WithTags("Models").WithName("ListModels")
