@@ -223,6 +223,11 @@ public sealed class NdjsonSource(string path, NdjsonSourceOptions? options = nul
         {
             return new LineKey(null, null, ProblemKind.MalformedJson, ex.Message);
         }
+        catch (InvalidOperationException ex)
+        {
+            // A string that is not valid Unicode (an escaped lone surrogate): the line cannot be read.
+            return new LineKey(null, null, ProblemKind.MalformedJson, ex.Message);
+        }
 
         static LineKey Missing(string resourceType) => new(null, resourceType, ProblemKind.MissingPatientReference, $"{resourceType} names no patient");
     }

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Net.Http.Headers;
-using System.Text;
 using System.Text.Json.Nodes;
 using CsCheck;
 
@@ -19,13 +18,6 @@ public sealed class FuzzTests(CdsServer fixture) : IClassFixture<CdsServer>
     public const int Cases = 10_000;
 
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
-
-    private static readonly JsonNode[] Hostile =
-    [
-        JsonValue.Create(0)!, JsonValue.Create(-1e308)!, JsonValue.Create(true)!, JsonValue.Create("")!, JsonValue.Create("\udc00")!,
-        JsonValue.Create(new string('x', 20_000))!, new JsonArray(), new JsonObject(), JsonValue.Create("Patient/../../x")!,
-        JsonValue.Create("2026-13-45T99:99:99Z")!, JsonValue.Create(long.MaxValue)!, JsonValue.Create("\u0000")!,
-    ];
 
     private static (string Path, JsonObject Body)[] Seeds()
     {
@@ -72,7 +64,7 @@ public sealed class FuzzTests(CdsServer fixture) : IClassFixture<CdsServer>
         await Gen.Select(Gen.Int[0, seeds.Length - 1], Gen.Int[1, 3], Gen.Int).SampleAsync(async ((int Seed, int Mutations, int Random) c) =>
         {
             var (path, seed) = seeds[c.Seed];
-            var body = Mutate(seed, c.Mutations, new Random(c.Random));
+            var body = HealthRec.Testing.JsonMutator.Mutate(seed, c.Mutations, new Random(c.Random));
             using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(path, UriKind.Relative)) { Content = new ByteArrayContent(body) };
             request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
             using var response = await client.SendAsync(request, Ct);
@@ -91,112 +83,5 @@ public sealed class FuzzTests(CdsServer fixture) : IClassFixture<CdsServer>
         var (after, _, afterText) = await Cds.PatientViewAsync(client, patient.Call(prefetch: patient.Prefetch()), Ct);
         Assert.True(after == 200, afterText);
         TestContext.Current.SendDiagnosticMessage($"{Cases} fuzzed calls in {clock.Elapsed.TotalSeconds:0.0} s");
-    }
-
-    // Tree mutations on a copy of the seed, then at most one byte-level mutation of its UTF-8 text.
-    private static byte[] Mutate(JsonObject seed, int mutations, Random random)
-    {
-        var root = seed.DeepClone();
-        for (var i = 0; i < mutations; i++)
-        {
-            var nodes = Nodes(root).ToList();
-            var (node, parent, key) = nodes[random.Next(nodes.Count)];
-            if (parent is null)
-            {
-                continue;
-            }
-
-            var replacement = random.Next(6) switch
-            {
-                0 => null,
-                1 => Hostile[random.Next(Hostile.Length)].DeepClone(),
-                2 => Deep(random.Next(10, 300)),
-                3 => new JsonArray([.. Enumerable.Range(0, random.Next(100, 3000)).Select(n => (JsonNode)JsonValue.Create(n))]),
-                4 => node is JsonArray array ? new JsonObject { ["entry"] = array.DeepClone() } : new JsonArray(node?.DeepClone()),
-                _ => (JsonNode?)"remove",
-            };
-            Replace(parent, key, replacement, remove: replacement is JsonValue v && v.TryGetValue<string>(out var s) && s == "remove");
-        }
-
-        var text = root.ToJsonString();
-        switch (random.Next(8))
-        {
-            case 0:
-                return Encoding.UTF8.GetBytes(text[..random.Next(text.Length)]);
-            case 1:
-                // A Latin-1 byte inside a string: invalid UTF-8.
-                var bytes = Encoding.UTF8.GetBytes(text).ToList();
-                bytes.Insert(Math.Max(1, bytes.IndexOf((byte)'"', random.Next(bytes.Count)) + 1), 0xE9);
-                return [.. bytes];
-            case 2:
-                // An escaped lone surrogate in the first string value after a random point.
-                var at = text.IndexOf(":\"", random.Next(text.Length), StringComparison.Ordinal);
-                return Encoding.UTF8.GetBytes(at < 0 ? text : text.Insert(at + 2, "\\ud800"));
-            case 3:
-                // A duplicate key.
-                var colon = text.IndexOf("\":", random.Next(text.Length), StringComparison.Ordinal);
-                var start = colon < 0 ? -1 : text.LastIndexOf('"', colon - 1);
-                return Encoding.UTF8.GetBytes(start < 0 ? text : text.Insert(start, text[start..(colon + 2)] + "1,"));
-            default:
-                return Encoding.UTF8.GetBytes(text);
-        }
-    }
-
-    private static JsonNode Deep(int depth)
-    {
-        JsonNode node = new JsonArray();
-        for (var i = 0; i < depth; i++)
-        {
-            node = i % 2 == 0 ? new JsonArray(node) : new JsonObject { ["a"] = node };
-        }
-
-        return node;
-    }
-
-    private static IEnumerable<(JsonNode? Node, JsonNode? Parent, object? Key)> Nodes(JsonNode? node, JsonNode? parent = null, object? key = null)
-    {
-        yield return (node, parent, key);
-        switch (node)
-        {
-            case JsonObject o:
-                foreach (var (name, child) in o.ToList())
-                {
-                    foreach (var x in Nodes(child, o, name))
-                    {
-                        yield return x;
-                    }
-                }
-
-                break;
-            case JsonArray a:
-                for (var i = 0; i < a.Count; i++)
-                {
-                    foreach (var x in Nodes(a[i], a, i))
-                    {
-                        yield return x;
-                    }
-                }
-
-                break;
-        }
-    }
-
-    private static void Replace(JsonNode parent, object? key, JsonNode? replacement, bool remove)
-    {
-        switch (parent, key)
-        {
-            case (JsonObject o, string name) when remove:
-                o.Remove(name);
-                break;
-            case (JsonObject o, string name):
-                o[name] = replacement;
-                break;
-            case (JsonArray a, int index) when remove:
-                a.RemoveAt(index);
-                break;
-            case (JsonArray a, int index):
-                a[index] = replacement;
-                break;
-        }
     }
 }
