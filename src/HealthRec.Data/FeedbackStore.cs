@@ -32,8 +32,13 @@ public sealed record CdsFeedback(
 /// <summary>A stored card as feedback validation needs it: which service returned it and its suggestions' uuids.</summary>
 public sealed record StoredCard(string CardUuid, string ServiceId, string Kind, string Subject, IReadOnlySet<string> Suggestions);
 
-/// <summary>How clinicians answered one type of card: shown, accepted, overridden (cards, not feedback items).</summary>
-public sealed record CardTypeFeedback(string ServiceId, string Kind, string Subject, int Shown, int Accepted, int Overridden)
+/// <summary>
+/// How clinicians answered one type of card: cards shown, accepted and overridden (a card answered twice counts once
+/// there, so the rates are per card shown), and the feedback items behind them (every answer stored, so two overrides of
+/// one card count two).
+/// </summary>
+public sealed record CardTypeFeedback(string ServiceId, string Kind, string Subject, int Shown, int Accepted, int Overridden,
+    int AcceptedItems = 0, int OverriddenItems = 0)
 {
     public double AcceptanceRate => Shown == 0 ? 0 : (double)Accepted / Shown;
 
@@ -133,7 +138,9 @@ public sealed class FeedbackStore(HealthRecDatabase database)
         await using var command = connection.CreateCommand(
             "SELECT c.service_id, c.kind, c.subject, COUNT(*), " +
             "SUM(CASE WHEN EXISTS (SELECT 1 FROM cds_feedback f WHERE f.card_uuid = c.card_uuid AND f.outcome = 'accepted') THEN 1 ELSE 0 END), " +
-            "SUM(CASE WHEN EXISTS (SELECT 1 FROM cds_feedback f WHERE f.card_uuid = c.card_uuid AND f.outcome = 'overridden') THEN 1 ELSE 0 END) " +
+            "SUM(CASE WHEN EXISTS (SELECT 1 FROM cds_feedback f WHERE f.card_uuid = c.card_uuid AND f.outcome = 'overridden') THEN 1 ELSE 0 END), " +
+            "SUM((SELECT COUNT(*) FROM cds_feedback f WHERE f.card_uuid = c.card_uuid AND f.outcome = 'accepted')), " +
+            "SUM((SELECT COUNT(*) FROM cds_feedback f WHERE f.card_uuid = c.card_uuid AND f.outcome = 'overridden')) " +
             "FROM cds_card c GROUP BY c.service_id, c.kind, c.subject ORDER BY c.service_id, c.kind, c.subject");
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         var rows = new List<CardTypeFeedback>();
@@ -141,7 +148,8 @@ public sealed class FeedbackStore(HealthRecDatabase database)
         {
             rows.Add(new CardTypeFeedback(reader.GetString(0), reader.GetString(1), reader.GetString(2),
                 Convert.ToInt32(reader.GetValue(3), CultureInfo.InvariantCulture), Convert.ToInt32(reader.GetValue(4), CultureInfo.InvariantCulture),
-                Convert.ToInt32(reader.GetValue(5), CultureInfo.InvariantCulture)));
+                Convert.ToInt32(reader.GetValue(5), CultureInfo.InvariantCulture), Convert.ToInt32(reader.GetValue(6), CultureInfo.InvariantCulture),
+                Convert.ToInt32(reader.GetValue(7), CultureInfo.InvariantCulture)));
         }
 
         return rows;

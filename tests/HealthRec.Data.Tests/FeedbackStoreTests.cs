@@ -27,7 +27,7 @@ public sealed class FeedbackStoreTests
     [Theory]
     [InlineData(DatabaseEngine.Sqlite)]
     [InlineData(DatabaseEngine.Postgres)]
-    public async Task GivenStoredCards_WhenFeedbackIsRecordedTwice_ThenEachItemIsKeptOnceAndTheSummaryCountsCardsNotItems(DatabaseEngine engine)
+    public async Task GivenStoredCards_WhenFeedbackIsRecordedTwice_ThenEachItemIsKeptOnceAndTheSummaryCountsCardsAndItems(DatabaseEngine engine)
     {
         await using var test = await TestDatabase.CreateAsync(engine, migrate: true, Ct);
         await SeedAsync(new InvocationStore(test.Database));
@@ -47,8 +47,9 @@ public sealed class FeedbackStoreTests
         Assert.Equal(
         [
             new CardTypeFeedback("healthrec-order-check", "order-contraindication", "ace-inhibitor", 1, 0, 0),
-            new CardTypeFeedback("healthrec-patient-risk", "recommendation", "recommendations", 1, 1, 0),
-            new CardTypeFeedback("healthrec-patient-risk", "risk", "ascvd-10y", 1, 0, 1),
+            new CardTypeFeedback("healthrec-patient-risk", "recommendation", "recommendations", 1, 1, 0, AcceptedItems: 1),
+            // One card overridden twice: one card overridden (the rate is per card), two stored overrides.
+            new CardTypeFeedback("healthrec-patient-risk", "risk", "ascvd-10y", 1, 0, 1, OverriddenItems: 2),
         ], summary);
         Assert.Equal(1.0, summary[2].OverrideRate);
         var reasons = await store.OverrideReasonsAsync(Ct);
