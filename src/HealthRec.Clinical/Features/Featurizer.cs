@@ -137,7 +137,19 @@ public sealed class Featurizer
             case FeatureKind.Sex:
                 return record.Sex == Sex.Unknown ? double.NaN : record.Sex == feature.Sex ? 1 : 0;
             case FeatureKind.Condition when definition.Aggregation is { } aggregation:
-                return Events(record.Conditions.Where(c => c.Groups.Contains(definition.Group!)).Select(c => c.Onset), aggregation, indexAt, feature.Window);
+            {
+                var events = new EventWindow(indexAt, feature.Window);
+                foreach (var condition in record.Conditions)
+                {
+                    if (condition.Groups.Contains(definition.Group!))
+                    {
+                        events.Add(condition.Onset);
+                    }
+                }
+
+                return events.Result(aggregation);
+            }
+
             case FeatureKind.Condition:
                 foreach (var condition in record.Conditions)
                 {
@@ -150,7 +162,19 @@ public sealed class Featurizer
 
                 return 0;
             case FeatureKind.Medication when definition.Aggregation is { } aggregation:
-                return Events(record.Medications.Where(m => m.Classes.Contains(definition.Class!)).Select(m => m.Start), aggregation, indexAt, feature.Window);
+            {
+                var events = new EventWindow(indexAt, feature.Window);
+                foreach (var medication in record.Medications)
+                {
+                    if (medication.Classes.Contains(definition.Class!))
+                    {
+                        events.Add(medication.Start);
+                    }
+                }
+
+                return events.Result(aggregation);
+            }
+
             case FeatureKind.Medication:
                 foreach (var medication in record.Medications)
                 {
@@ -162,35 +186,60 @@ public sealed class Featurizer
 
                 return 0;
             case FeatureKind.Procedure when definition.Aggregation is { } aggregation:
-                return Events(record.Procedures.Where(p => p.Groups.Contains(definition.Group!)).Select(p => (DateTimeOffset?)p.At), aggregation, indexAt, feature.Window);
+            {
+                var events = new EventWindow(indexAt, feature.Window);
+                foreach (var procedure in record.Procedures)
+                {
+                    if (procedure.Groups.Contains(definition.Group!))
+                    {
+                        events.Add(procedure.At);
+                    }
+                }
+
+                return events.Result(aggregation);
+            }
+
             case FeatureKind.Procedure:
                 return record.Procedures.Any(p => p.Groups.Contains(definition.Group!) && p.At <= indexAt) ? 1 : 0;
             case FeatureKind.Encounters:
-                return Events(record.Encounters
-                    .Where(e => definition.EncounterClasses is not { IsDefaultOrEmpty: false } classes || (e.Class is { } c && classes.Contains(c)))
-                    .Where(e => definition.Group is not { } group || e.Groups.Contains(group))
-                    .Select(e => (DateTimeOffset?)e.Start), definition.Aggregation ?? Aggregation.Count, indexAt, feature.Window);
+            {
+                // On every call's path (the default schema counts encounters): a loop, no LINQ allocations.
+                var events = new EventWindow(indexAt, feature.Window);
+                var classes = definition.EncounterClasses is { IsDefaultOrEmpty: false } listed ? listed : default;
+                foreach (var encounter in record.Encounters)
+                {
+                    if ((classes.IsDefault || (encounter.Class is { } c && classes.Contains(c)))
+                        && (definition.Group is not { } group || encounter.Groups.Contains(group)))
+                    {
+                        events.Add(encounter.Start);
+                    }
+                }
+
+                return events.Result(definition.Aggregation ?? Aggregation.Count);
+            }
             default:
                 return Aggregate(record.MeasurementsOf(definition.Analyte!).AsSpan(), definition.Aggregation!.Value, indexAt, feature.Window);
         }
     }
 
     // Dated facts in the window (from, indexAt]: how many, or the days since the last (NaN when none).
-    private static double Events(IEnumerable<DateTimeOffset?> dates, Aggregation aggregation, DateTimeOffset indexAt, TimeSpan window)
+    private struct EventWindow(DateTimeOffset indexAt, TimeSpan window)
     {
-        var from = indexAt - window;
-        var count = 0;
-        DateTimeOffset? last = null;
-        foreach (var date in dates)
+        private readonly DateTimeOffset _from = indexAt - window;
+        private int _count;
+        private DateTimeOffset? _last;
+
+        public void Add(DateTimeOffset? date)
         {
-            if (date is { } at && at > from && at <= indexAt)
+            if (date is { } at && at > _from && at <= indexAt)
             {
-                count++;
-                last = last is null || at > last ? at : last;
+                _count++;
+                _last = _last is null || at > _last ? at : _last;
             }
         }
 
-        return aggregation == Aggregation.DaysSinceLast ? last is { } l ? (indexAt - l).TotalDays : double.NaN : count;
+        public readonly double Result(Aggregation aggregation) =>
+            aggregation == Aggregation.DaysSinceLast ? _last is { } l ? (indexAt - l).TotalDays : double.NaN : _count;
     }
 
     // Measurements are ordered by time: binary search gives the window (from, indexAt].
