@@ -34,7 +34,7 @@ public static class CrossValidation
     public static Dictionary<string, int> Folds(IEnumerable<OutcomeExample> examples, int folds, int seed)
     {
         var patients = examples.GroupBy(e => e.PatientId, StringComparer.Ordinal)
-            .Select(g => (Id: g.Key, Event: g.Any(e => e.Label), Key: StableHash(g.Key, seed)))
+            .Select(g => (Id: g.Key, Event: g.Any(e => e.Label), Key: PatientSplit.Hash(g.Key, (ulong)(seed * 7919L))))
             .ToList();
         var assignment = new Dictionary<string, int>(StringComparer.Ordinal);
         foreach (var stratum in patients.GroupBy(p => p.Event))
@@ -141,16 +141,5 @@ public static class CrossValidation
         }
 
         list.Add(value);
-    }
-
-    private static ulong StableHash(string id, int seed)
-    {
-        var hash = 14695981039346656037UL ^ (ulong)(seed * 7919L);
-        foreach (var c in id)
-        {
-            hash = (hash ^ c) * 1099511628211UL;
-        }
-
-        return hash;
     }
 }

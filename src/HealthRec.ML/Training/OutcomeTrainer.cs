@@ -61,14 +61,20 @@ public static class PatientSplit
     /// <summary>60 % train, 20 % validation, 20 % test, from a stable hash of the seed and the patient id.</summary>
     public static Part Of(string patientId, int seed)
     {
-        var hash = 14695981039346656037UL ^ (ulong)seed;
+        var bucket = (Hash(patientId, (ulong)seed) >> 11) % 100;
+        return bucket < 60 ? Part.Train : bucket < 80 ? Part.Validation : Part.Test;
+    }
+
+    /// <summary>64-bit FNV-1a of a patient id, its offset basis mixed with <paramref name="salt"/>: stable across processes (string.GetHashCode is not).</summary>
+    internal static ulong Hash(string patientId, ulong salt)
+    {
+        var hash = 14695981039346656037UL ^ salt;
         foreach (var c in patientId)
         {
             hash = (hash ^ c) * 1099511628211UL;
         }
 
-        var bucket = (hash >> 11) % 100;
-        return bucket < 60 ? Part.Train : bucket < 80 ? Part.Validation : Part.Test;
+        return hash;
     }
 }
 
