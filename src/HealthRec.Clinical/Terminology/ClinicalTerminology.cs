@@ -176,8 +176,9 @@ public sealed partial class ClinicalTerminology
     public static ClinicalTerminology Parse(TerminologyDocuments documents)
     {
         var problems = new List<string>();
-        var valueSetDocuments = documents.Others.Where(d => !IsAnalyteDocument(d)).ToList();
-        var analyteDocuments = documents.Others.Where(IsAnalyteDocument).Prepend(new TerminologyDocument("analytes.json", documents.Analytes)).ToList();
+        var isAnalytes = documents.Others.ToLookup(IsAnalyteDocument);
+        var valueSetDocuments = isAnalytes[false].ToList();
+        var analyteDocuments = isAnalytes[true].Prepend(new TerminologyDocument("analytes.json", documents.Analytes)).ToList();
         var conditions = CodeSetIndex.Parse(
             valueSetDocuments.Select(d => (d, false)).Prepend((new TerminologyDocument("conditions.json", documents.Conditions), true)), "condition-", problems);
         var medications = CodeSetIndex.Parse(
