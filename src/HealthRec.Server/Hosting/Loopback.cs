@@ -17,6 +17,11 @@ public sealed class HostingOptions : IValidatableObject
     /// </summary>
     public List<string> LocalNetworks { get; set; } = [];
 
+    private IReadOnlyList<IPNetwork>? _networks;
+
+    /// <summary><see cref="LocalNetworks"/> parsed, once (they are validated at start).</summary>
+    internal IReadOnlyList<IPNetwork> Networks => _networks ??= [.. LocalNetworks.Select(n => IPNetwork.TryParse(n, out var network) ? network : (IPNetwork?)null).OfType<IPNetwork>()];
+
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
         foreach (var network in LocalNetworks.Where(n => !IPNetwork.TryParse(n, out _)))
@@ -43,8 +48,8 @@ internal static class Loopback
         }
 
         var address = remote.IsIPv4MappedToIPv6 ? remote.MapToIPv4() : remote;
-        var networks = http.RequestServices?.GetService<IOptions<HostingOptions>>()?.Value.LocalNetworks ?? [];
-        return networks.Any(n => IPNetwork.TryParse(n, out var network) && network.Contains(address));
+        var networks = http.RequestServices?.GetService<IOptions<HostingOptions>>()?.Value.Networks ?? [];
+        return networks.Any(n => n.Contains(address));
     }
 
     /// <summary>Whether a URL names this machine (<c>localhost</c>, 127.0.0.0/8, <c>[::1]</c>).</summary>
