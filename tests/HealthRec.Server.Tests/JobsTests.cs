@@ -1,7 +1,9 @@
 using System.Collections.Concurrent;
 using Hangfire;
-using Hangfire.InMemory;
 using Hangfire.PostgreSql;
+using Hangfire.Storage;
+using Hangfire.Storage.SQLite;
+using HealthRec.Server.Jobs;
 using HealthRec.Testing;
 using Npgsql;
 
@@ -21,15 +23,98 @@ public sealed class JobsTests
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
     [Fact]
-    public async Task GivenEmbeddedDefault_WhenAJobIsEnqueued_ThenAWorkerRunsItFromInMemoryStorage()
+    public async Task GivenEmbeddedDefault_WhenAJobIsEnqueued_ThenAWorkerRunsItFromTheJobsFile()
     {
         await using var server = await RunningServer.StartAsync(new Dictionary<string, string?>(), Ct);
-        Assert.IsType<InMemoryStorage>(server.Services.GetRequiredService<JobStorage>());
+        Assert.IsType<SQLiteStorage>(server.Services.GetRequiredService<JobStorage>());
+        Assert.True(File.Exists(Path.Combine(server.StateFolder, "healthrec-jobs.db")), "the job storage is a file beside healthrec.db");
 
         var (runId, jobId) = await RunProbeAsync(server);
 
         Assert.True(WiringProbe.Runs.ContainsKey(runId));
         Assert.Equal("Succeeded", server.Services.GetRequiredService<JobStorage>().GetMonitoringApi().JobDetails(jobId).History[0].StateName);
+    }
+
+    [Fact]
+    public async Task GivenEmbeddedDefault_WhenTheServerRestarts_ThenItsSchedulesHistoryAndQueuedJobsAreStillThere()
+    {
+        var folder = Directory.CreateTempSubdirectory("healthrec-restart-").FullName;
+        try
+        {
+            var schedules = new Dictionary<string, string?>
+            {
+                ["Jobs:Scoring:Cron"] = "0 3 * * *",
+                ["Jobs:Retrain:Cron"] = "0 4 * * 0",
+                ["Jobs:PollInterval"] = "00:00:00.200",
+            };
+            string doneJob, queuedJob;
+            var queuedRun = Guid.NewGuid();
+            await using (var first = await RunningServer.StartAsync(schedules, Ct, stateFolder: folder))
+            {
+                (_, doneJob) = await RunProbeAsync(first);
+            }
+
+            // A node that only enqueues (no workers) leaves a job waiting for the next start.
+            await using (var client = await RunningServer.StartAsync(new Dictionary<string, string?>(schedules) { ["Jobs:WorkerCount"] = "0" }, Ct, stateFolder: folder))
+            {
+                queuedJob = client.Services.GetRequiredService<IBackgroundJobClient>().Enqueue(() => WiringProbe.Run(queuedRun));
+            }
+
+            await using var second = await RunningServer.StartAsync(schedules, Ct, stateFolder: folder);
+            var storage = second.Services.GetRequiredService<JobStorage>();
+            using (var connection = storage.GetConnection())
+            {
+                var recurring = connection.GetRecurringJobs().ToDictionary(job => job.Id);
+                Assert.Equal("0 3 * * *", recurring[PopulationScoringJob.Name].Cron);
+                Assert.Equal("0 4 * * 0", recurring[RetrainJob.Name].Cron);
+            }
+
+            Assert.Equal("Succeeded", storage.GetMonitoringApi().JobDetails(doneJob).History[0].StateName);
+            await WaitForStateAsync(storage, queuedJob, "Succeeded");
+            Assert.True(WiringProbe.Runs.ContainsKey(queuedRun), "the job queued before the restart ran after it");
+        }
+        finally
+        {
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task GivenAJobTakenByAProcessThatDied_WhenTheEmbeddedServerStarts_ThenTheJobRunsAtOnceNotAfterTheLease()
+    {
+        var folder = Directory.CreateTempSubdirectory("healthrec-abandoned-").FullName;
+        try
+        {
+            var runId = Guid.NewGuid();
+            string jobId;
+            await using (var client = await RunningServer.StartAsync(new Dictionary<string, string?> { ["Jobs:WorkerCount"] = "0" }, Ct, stateFolder: folder))
+            {
+                jobId = client.Services.GetRequiredService<IBackgroundJobClient>().Enqueue(() => WiringProbe.Run(runId));
+            }
+
+            // What a process killed while running the job leaves behind: the queue entry marked as taken a moment ago,
+            // which the storage would otherwise hide from every worker for its six-hour lease.
+            var jobsFile = Path.Combine(folder, "healthrec-jobs.db");
+            await using (var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={jobsFile}"))
+            {
+                await connection.OpenAsync(Ct);
+                await using var take = connection.CreateCommand();
+                take.CommandText = "UPDATE JobQueue SET FetchedAt = $now";
+                take.Parameters.AddWithValue("$now", DateTime.UtcNow.Ticks);
+                Assert.Equal(1, await take.ExecuteNonQueryAsync(Ct));
+            }
+
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            await using var restarted = await RunningServer.StartAsync(new Dictionary<string, string?> { ["Jobs:PollInterval"] = "00:00:00.200" }, Ct, stateFolder: folder);
+            await WaitForStateAsync(restarted.Services.GetRequiredService<JobStorage>(), jobId, "Succeeded");
+            Assert.True(WiringProbe.Runs.ContainsKey(runId));
+        }
+        finally
+        {
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            Directory.Delete(folder, recursive: true);
+        }
     }
 
     [Fact]
@@ -53,11 +138,19 @@ public sealed class JobsTests
     {
         var runId = Guid.NewGuid();
         var jobId = server.Services.GetRequiredService<IBackgroundJobClient>().Enqueue(() => WiringProbe.Run(runId));
-        var monitoring = server.Services.GetRequiredService<JobStorage>().GetMonitoringApi();
+        await WaitForStateAsync(server.Services.GetRequiredService<JobStorage>(), jobId, "Succeeded");
+        return (runId, jobId);
+    }
+
+    /// <summary>Waits (at most 60 s) until the job has reached a final state, then asserts it is <paramref name="expected"/>.</summary>
+    private static async Task WaitForStateAsync(JobStorage storage, string jobId, string expected)
+    {
+        var monitoring = storage.GetMonitoringApi();
         var deadline = DateTime.UtcNow.AddSeconds(60);
+        string? state = null;
         while (DateTime.UtcNow < deadline)
         {
-            var state = monitoring.JobDetails(jobId)?.History.FirstOrDefault()?.StateName;
+            state = monitoring.JobDetails(jobId)?.History.FirstOrDefault()?.StateName;
             if (state is "Succeeded" or "Failed")
             {
                 break;
@@ -66,6 +159,6 @@ public sealed class JobsTests
             await Task.Delay(100, Ct);
         }
 
-        return (runId, jobId);
+        Assert.Equal(expected, state);
     }
 }

@@ -10,13 +10,18 @@ internal sealed class RunningServer : IAsyncDisposable
 {
     private readonly WebApplication _app;
     private readonly string _folder;
+    private readonly bool _ownsFolder;
 
-    private RunningServer(WebApplication app, string folder, HttpClient client)
+    private RunningServer(WebApplication app, string folder, bool ownsFolder, HttpClient client)
     {
         _app = app;
         _folder = folder;
+        _ownsFolder = ownsFolder;
         Client = client;
     }
+
+    /// <summary>Where this server keeps its state (its SQLite files and audit spool).</summary>
+    public string StateFolder => _folder;
 
     public HttpClient Client { get; }
 
@@ -40,11 +45,15 @@ internal sealed class RunningServer : IAsyncDisposable
 
     public static string RepositoryHooks => Path.Combine(TestServices.RepositoryRoot, "hooks");
 
-    /// <summary>Builds the server with the given settings; throws what start-up throws.</summary>
+    /// <summary>
+    /// Builds the server with the given settings; throws what start-up throws. With <paramref name="stateFolder"/> it
+    /// keeps its state there (a restart of an earlier server: the caller deletes the folder); otherwise in a folder of
+    /// its own, deleted when it stops.
+    /// </summary>
     public static async Task<RunningServer> StartAsync(IReadOnlyDictionary<string, string?> settings, CancellationToken cancellationToken,
-        Action<WebApplicationBuilder>? configure = null)
+        Action<WebApplicationBuilder>? configure = null, string? stateFolder = null)
     {
-        var folder = Directory.CreateTempSubdirectory("healthrec-server-").FullName;
+        var folder = stateFolder ?? Directory.CreateTempSubdirectory("healthrec-server-").FullName;
         var all = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase)
         {
             ["urls"] = "http://127.0.0.1:0",
@@ -72,11 +81,16 @@ internal sealed class RunningServer : IAsyncDisposable
         catch
         {
             await app.DisposeAsync();
+            if (stateFolder is null)
+            {
+                Directory.Delete(folder, recursive: true);
+            }
+
             throw;
         }
 
         var client = new HttpClient { BaseAddress = new Uri(app.Urls.First()), Timeout = TimeSpan.FromSeconds(30) };
-        return new RunningServer(app, folder, client);
+        return new RunningServer(app, folder, stateFolder is null, client);
     }
 
     public async ValueTask DisposeAsync()
@@ -85,7 +99,10 @@ internal sealed class RunningServer : IAsyncDisposable
         await _app.StopAsync();
         await _app.DisposeAsync();
         Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
-        Directory.Delete(_folder, recursive: true);
+        if (_ownsFolder)
+        {
+            Directory.Delete(_folder, recursive: true);
+        }
     }
 }
 

@@ -34,7 +34,7 @@ public static partial class JobsExtensions
     private static partial void ScheduleNotWritten(ILogger logger, Exception exception);
 
     /// <summary>
-    /// Hangfire with in-memory storage in the embedded default, and PostgreSQL storage (schema <c>hangfire</c>,
+    /// Hangfire with a SQLite file of its own in the embedded default (<see cref="EmbeddedJobStorage"/>), and PostgreSQL storage (schema <c>hangfire</c>,
     /// on the application's one <see cref="NpgsqlDataSource"/>) when <c>ConnectionStrings:Postgres</c> is set,
     /// so that several nodes share the work.
     /// </summary>
@@ -89,7 +89,10 @@ public static partial class JobsExtensions
             }
             else
             {
-                configuration.UseInMemoryStorage();
+                EmbeddedJobStorage.Use(configuration,
+                    Path.Combine(services.GetRequiredService<IHostEnvironment>().ContentRootPath,
+                        services.GetRequiredService<Microsoft.Extensions.Options.IOptions<StorageOptions>>().Value.ResolvedJobsSqlitePath),
+                    settings, services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(EmbeddedJobStorage)));
             }
         });
 
