@@ -322,7 +322,8 @@ public static class ModelEndpoints
     /// <summary>
     /// A registry folder that does not exist yet is created as a copy of the shipped one, so that retraining and
     /// promotion write runtime state (new versions, <c>current</c>, locks) there and never into tracked files. An existing
-    /// registry is left as it is: it holds this site's decisions.
+    /// registry is left as it is: it holds this site's decisions. Several nodes may start at once on one shared registry:
+    /// each copies into a staging folder of its own and the first to move it into place wins; the others drop theirs.
     /// </summary>
     internal static void SeedRegistry(ModelOptions options, string contentRoot)
     {
@@ -333,25 +334,34 @@ public static class ModelEndpoints
         }
 
         var seed = options.SeedPath is { Length: > 0 } path ? System.IO.Path.GetFullPath(System.IO.Path.Combine(contentRoot, path)) : null;
-        var staging = registry + ".seeding";
-        if (Directory.Exists(staging))
-        {
-            Directory.Delete(staging, recursive: true);
-        }
-
+        var staging = $"{registry}.seeding-{Environment.ProcessId}-{Guid.NewGuid():N}";
         Directory.CreateDirectory(staging);
-        if (seed is not null && Directory.Exists(seed))
+        try
         {
-            foreach (var file in Directory.EnumerateFiles(seed, "*", SearchOption.AllDirectories))
+            if (seed is not null && Directory.Exists(seed))
             {
-                var target = System.IO.Path.Combine(staging, System.IO.Path.GetRelativePath(seed, file));
-                Directory.CreateDirectory(System.IO.Path.GetDirectoryName(target)!);
-                File.Copy(file, target);
+                foreach (var file in Directory.EnumerateFiles(seed, "*", SearchOption.AllDirectories))
+                {
+                    var target = System.IO.Path.Combine(staging, System.IO.Path.GetRelativePath(seed, file));
+                    Directory.CreateDirectory(System.IO.Path.GetDirectoryName(target)!);
+                    File.Copy(file, target);
+                }
+            }
+
+            // Whole or not at all: a copy cut short by a crash is never taken for a registry.
+            Directory.Move(staging, registry);
+        }
+        catch (IOException) when (Directory.Exists(registry))
+        {
+            // Another node seeded the registry first: it is whole, and it is the one everyone uses.
+        }
+        finally
+        {
+            if (Directory.Exists(staging))
+            {
+                Directory.Delete(staging, recursive: true);
             }
         }
-
-        // Whole or not at all: a copy cut short by a crash is never taken for a registry.
-        Directory.Move(staging, registry);
     }
 
     public static WebApplication MapModels(this WebApplication app)
