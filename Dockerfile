@@ -18,8 +18,9 @@ COPY fhir-profiles/ fhir-profiles/
 COPY data/terminology/ data/terminology/
 COPY data/knowledge/ data/knowledge/
 COPY data/sample/ data/sample/
-# What the server writes at run time (its SQLite file, audit spool, retrained model versions) belongs to its user.
-RUN mkdir -p var && chown -R app:app var models
+# What the server writes at run time (its SQLite files, audit spool, model registry, scoring work) belongs to its
+# user; volumes mounted at var/audit-spool and var/shared (compose.yaml) take that ownership when first created.
+RUN mkdir -p var/audit-spool var/shared && chown -R app:app var models
 USER app
 ENV ASPNETCORE_URLS=http://+:8080
 EXPOSE 8080
