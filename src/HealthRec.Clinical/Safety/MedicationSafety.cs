@@ -81,8 +81,21 @@ public sealed class MedicationSafety(MedicationKnowledge knowledge, ClinicalTerm
     /// Every finding for <paramref name="medicine"/>, most severe first; empty means every applicable check was made and
     /// found nothing. <paramref name="alongside"/> are other medicines ordered at the same time (counted as taken).
     /// </summary>
-    public IReadOnlyList<SafetyFinding> Check(MedicineUnderCheck medicine, PatientRecord record, DateTimeOffset at, IReadOnlyList<MedicationEntry> alongside)
+    public IReadOnlyList<SafetyFinding> Check(MedicineUnderCheck medicine, PatientRecord record, DateTimeOffset at, IReadOnlyList<MedicationEntry> alongside) =>
+        Check(medicine, record, at, Taken(record, at, alongside));
+
+    /// <summary>
+    /// What the patient takes at <paramref name="at"/> and <paramref name="ordered"/> beside it, each distinct medicine
+    /// identified once: an order session checks every draft against the same list (<see cref="TakenMedicines.Without"/>
+    /// leaves out the draft under check), so checking n drafts reads the list n times, not builds and identifies it n times.
+    /// </summary>
+    public TakenMedicines Taken(PatientRecord record, DateTimeOffset at, IEnumerable<MedicationEntry> ordered) =>
+        new(record.Medications.Where(m => m.IsActiveAt(at)).Concat(ordered), Identity);
+
+    /// <summary>As <see cref="Check(MedicineUnderCheck, PatientRecord, DateTimeOffset, IReadOnlyList{MedicationEntry})"/>, against a list identified once.</summary>
+    public IReadOnlyList<SafetyFinding> Check(MedicineUnderCheck medicine, PatientRecord record, DateTimeOffset at, TakenMedicines taken)
     {
+        ArgumentNullException.ThrowIfNull(taken);
         var findings = new List<SafetyFinding>();
         if (!medicine.Identifiable)
         {
@@ -95,7 +108,6 @@ public sealed class MedicationSafety(MedicationKnowledge knowledge, ClinicalTerm
         }
 
         _allergies.Check(medicine, record, findings);
-        var taken = record.Medications.Where(m => m.IsActiveAt(at)).Concat(alongside).ToList();
         foreach (var rule in Knowledge.Rules)
         {
             if (rule.Kind == SafetyRuleKind.Interaction)
@@ -175,7 +187,7 @@ public sealed class MedicationSafety(MedicationKnowledge knowledge, ClinicalTerm
 
     // An interaction rule involves this medicine when it belongs to one of the rule's groups; it fires when every other
     // group is met by a medicine taken or ordered beside it (or by this one, for a combination product).
-    private void CheckInteraction(SafetyRule rule, MedicineUnderCheck medicine, List<MedicationEntry> taken, List<SafetyFinding> findings)
+    private static void CheckInteraction(SafetyRule rule, MedicineUnderCheck medicine, TakenMedicines taken, List<SafetyFinding> findings)
     {
         var groups = rule.With.Insert(0, rule.Drugs);
         if (!groups.Any(g => g.Matches(medicine.Identity)))
@@ -191,7 +203,15 @@ public sealed class MedicationSafety(MedicationKnowledge knowledge, ClinicalTerm
                 continue;
             }
 
-            var met = taken.Where(m => group.Matches(Identity(m)) && !SameMedicine(m, medicine)).Select(Name).Distinct(StringComparer.Ordinal).ToList();
+            var met = new List<string>();
+            foreach (var (entry, identity) in taken)
+            {
+                if (group.Matches(identity) && !SameMedicine(entry, medicine) && !met.Contains(Name(entry), StringComparer.Ordinal))
+                {
+                    met.Add(Name(entry));
+                }
+            }
+
             if (met.Count == 0)
             {
                 return;
@@ -207,12 +227,16 @@ public sealed class MedicationSafety(MedicationKnowledge knowledge, ClinicalTerm
         });
     }
 
-    private void CheckDuplicates(MedicineUnderCheck medicine, List<MedicationEntry> taken, List<SafetyFinding> findings)
+    private void CheckDuplicates(MedicineUnderCheck medicine, TakenMedicines taken, List<SafetyFinding> findings)
     {
         var classes = medicine.Identity.Classes.Where(Knowledge.DuplicateClasses.Contains).ToList();
-        foreach (var other in taken)
+        if (classes.Count == 0)
         {
-            var identity = Identity(other);
+            return;
+        }
+
+        foreach (var (other, identity) in taken)
+        {
             var shared = classes.Where(c => identity.Classes.Contains(c, StringComparer.Ordinal)).ToList();
             if (shared.Count == 0)
             {

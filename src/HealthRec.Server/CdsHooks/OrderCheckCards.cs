@@ -76,14 +76,16 @@ internal sealed class OrderCheckCards(FhirRecordMapper mapper, InterventionCatal
     {
         var checkedDrafts = selections is null ? drafts.Orders : [.. drafts.Orders.Where(d => selections.Contains(d.Reference, StringComparer.Ordinal))];
         var found = new List<Found>();
+        // What the patient takes and the session orders, identified once; each draft is checked against it less itself.
+        var session = safety.Taken(record, at, drafts.Orders.Where(d => d.AsTaken is not null).Select(d => d.AsTaken!));
         foreach (var draft in checkedDrafts)
         {
-            // What the patient would take beside this order once the session is signed.
-            var alongside = drafts.Orders.Where(d => !ReferenceEquals(d, draft) && d.AsTaken is not null).Select(d => d.AsTaken!).ToList();
-            var findings = safety.Check(draft.Medicine, record, at, alongside);
+            var findings = safety.Check(draft.Medicine, record, at, session.Without(draft.AsTaken));
             if (findings.Count > 0)
             {
-                found.Add(Card(models, record, at, draft, findings, alongside, context));
+                // What the patient would take beside this order once the session is signed (for an alternative, if one is sought).
+                found.Add(Card(models, record, at, draft, findings,
+                    () => [.. drafts.Orders.Where(d => !ReferenceEquals(d, draft) && d.AsTaken is not null).Select(d => d.AsTaken!)], context));
             }
         }
 
@@ -100,7 +102,7 @@ internal sealed class OrderCheckCards(FhirRecordMapper mapper, InterventionCatal
     private sealed record Found(CdsCard Card, CdsCardRecord Record, int Severity, string Line);
 
     private Found Card(ServingModels models, PatientRecord record, DateTimeOffset at, DraftOrder draft, IReadOnlyList<SafetyFinding> findings,
-        IReadOnlyList<MedicationEntry> alongside, CardContext context)
+        Func<IReadOnlyList<MedicationEntry>> alongside, CardContext context)
     {
         var top = findings[0];
         var name = draft.Medicine.Name.Length > 0 ? draft.Medicine.Name : draft.Reference;
@@ -131,7 +133,7 @@ internal sealed class OrderCheckCards(FhirRecordMapper mapper, InterventionCatal
         var stored = new List<CdsSuggestionRecord>();
         var remove = new CdsAction("delete", $"Remove the draft order for {name}") { ResourceId = draft.Reference };
         var blocks = findings.Any(f => f.Blocks && f.Kind != FindingKind.NotChecked);
-        if (blocks && Alternative(models, record.WithMedications(alongside), at, draft.Medicine) is { } alternative)
+        if (blocks && Alternative(models, record.WithMedications(alongside()), at, draft.Medicine) is { } alternative)
         {
             var proposal = ProposalBuilder.Build(alternative.Intervention, record.PatientId, alternative.Reasons, null);
             var suggestion = new CdsSuggestion($"Replace with {alternative.Intervention.Title}", Guid.NewGuid().ToString())

@@ -187,6 +187,10 @@ internal static class SafetyMatrix
             new ExpectedCard("order-duplicate", Warning, "duplicate therapy with atorvastatin 20 MG Oral Tablet")),
         ["metformin, already on metformin"] = new(() => Man(60).Egfr(80).Medication(Metformin, MetforminName, 300), Sign(Metformin, MetforminName),
             Caution("already taken or ordered")),
+        // The session's list is built once and each draft checked against it less itself: the same medicine ordered
+        // twice is still seen beside its twin (and a single order is never its own duplicate: see the rows above).
+        ["metformin ordered twice in one session"] = new(() => Man(60).Egfr(80), p => [p.Draft(Metformin, MetforminName), p.Draft(Metformin, MetforminName)],
+            Caution("already taken or ordered")),
 
         // ---- what the order names
         ["a draft with a local code only"] = new(() => Man(60).Egfr(80), p => [p.Draft(new CodeableConcept("http://hospital.example.org/formulary", "F-10293"))],
