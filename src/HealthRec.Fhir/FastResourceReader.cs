@@ -121,6 +121,15 @@ internal static class FastResourceReader
                     bundle.Entry.Add(ReadEntry(ref r));
                 }
             }
+            else if (r.ValueTextEquals("link"u8))
+            {
+                // A searchset's paging links: a reader that dropped them made page 1 look like the whole result.
+                ReadArray(ref r);
+                while (NextItem(ref r))
+                {
+                    bundle.Link.Add(ReadLink(ref r));
+                }
+            }
             else
             {
                 Skip(ref r);
@@ -128,6 +137,29 @@ internal static class FastResourceReader
         }
 
         return bundle;
+    }
+
+    private static Bundle.LinkComponent ReadLink(ref Utf8JsonReader r)
+    {
+        Expect(ref r, JsonTokenType.StartObject);
+        var link = new Bundle.LinkComponent();
+        while (NextProperty(ref r))
+        {
+            if (r.ValueTextEquals("relation"u8))
+            {
+                link.Relation = ReadString(ref r);
+            }
+            else if (r.ValueTextEquals("url"u8))
+            {
+                link.Url = ReadUri(ref r);
+            }
+            else
+            {
+                Skip(ref r);
+            }
+        }
+
+        return link;
     }
 
     private static Bundle.EntryComponent ReadEntry(ref Utf8JsonReader r)

@@ -48,6 +48,10 @@ let requestLog = [];
 // test can slow the server down for its own patient without slowing the tests running beside it).
 let delayMs = 0;
 let scopedDelays = [];
+// Requests whose path and query contain a string are refused with a status (an EHR that does not permit one search).
+let scopedRefusals = [];
+// Searches whose path and query contain a string get their paging links on another host.
+let scopedLinkHosts = [];
 // `${type}|${system}|${value}` -> id, for resources written by conditional update on an identifier.
 let identifierIndex = new Map();
 // Bulk Data exports: id -> { request, polls, manifest, files: Map(name -> NDJSON text) }.
@@ -164,6 +168,8 @@ async function handleAdmin(req, res, url) {
     requestLog = [];
     delayMs = 0;
     scopedDelays = [];
+    scopedRefusals = [];
+    scopedLinkHosts = [];
     return send(res, 200, { reset: true }, 'application/json');
   }
   // SMART: a launch the EHR prepares for a patient (returns its id), and how the automated user answers consent.
@@ -229,12 +235,31 @@ if (frames[0]) frames[0].src = frames[0].dataset.src;`;
     delayMs = ms;
     return send(res, 200, { delayMs }, 'application/json');
   }
+  if (url.pathname === '/__admin/refuse' && req.method === 'POST') {
+    const status = Number(url.searchParams.get('status') ?? 0);
+    const match = url.searchParams.get('match') ?? '';
+    scopedRefusals = scopedRefusals.filter((r) => r.match !== match);
+    if (match && status > 0) scopedRefusals.push({ match, status });
+    return send(res, 200, { match, status }, 'application/json');
+  }
+  if (url.pathname === '/__admin/link-host' && req.method === 'POST') {
+    const host = url.searchParams.get('host') ?? '';
+    const match = url.searchParams.get('match') ?? '';
+    scopedLinkHosts = scopedLinkHosts.filter((l) => l.match !== match);
+    const max = Number(url.searchParams.get('max') ?? 0);
+    if (match && host) scopedLinkHosts.push({ match, host, max });
+    return send(res, 200, { match, host, max }, 'application/json');
+  }
   return send(res, 404, { error: 'unknown admin route' }, 'application/json');
 }
 
 async function handle(req, res) {
-  const url = new URL(req.url, `http://${req.headers.host ?? `127.0.0.1:${port}`}`);
-  if (url.pathname.startsWith('/__admin/')) return handleAdmin(req, res, url);
+  const requested = new URL(req.url, `http://${req.headers.host ?? `127.0.0.1:${port}`}`);
+  if (requested.pathname.startsWith('/__admin/')) return handleAdmin(req, res, requested);
+  // A server whose configured base differs from the address it was reached at (behind a proxy, misconfigured) writes
+  // its paging links on that base: for the searches a test names, links go to another host.
+  const linkScope = scopedLinkHosts.find((l) => (requested.pathname + requested.search).includes(l.match));
+  const url = linkScope ? new URL(requested.pathname + requested.search, `http://${linkScope.host}`) : requested;
 
   // The log lets tests prove what a client sent (e.g. that a bearer token arrived); it lives only in memory.
   requestLog.push({ method: req.method, url: url.pathname + url.search, authorization: req.headers.authorization ?? null });
@@ -242,6 +267,8 @@ async function handle(req, res) {
   const target = url.pathname + url.search;
   const wait = Math.max(delayMs, ...scopedDelays.filter((d) => target.includes(d.match)).map((d) => d.ms));
   if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+  const refusal = scopedRefusals.find((r) => target.includes(r.match));
+  if (refusal) return send(res, refusal.status, outcome('error', 'forbidden', 'This search is not permitted for this client'));
 
   if (url.pathname === '/oauth' || url.pathname.startsWith('/oauth/')) return auth.handle(req, res);
   if (!url.pathname.startsWith(BASE)) return send(res, 404, outcome('error', 'not-found', `Base is ${BASE}`));
@@ -267,6 +294,11 @@ async function handle(req, res) {
   if (isSearch && query._count === undefined) {
     query._count = String(DEFAULT_COUNT);
     url.searchParams.set('_count', String(DEFAULT_COUNT));
+  }
+  // Its maximum page size, when the test gave one (servers cap _count, e.g. HAPI's max_page_size).
+  if (isSearch && linkScope?.max && Number(query._count) > linkScope.max) {
+    query._count = String(linkScope.max);
+    url.searchParams.set('_count', String(linkScope.max));
   }
   if (isSearch && query._total === undefined) query._total = 'accurate';
 

@@ -88,10 +88,9 @@ public sealed class FhirQueryClient(HttpClient http)
                     }
 
                     // Paging stays on the server the client named: a next link elsewhere is not followed.
-                    if (!Uri.TryCreate(url, next, out var nextUrl) || !string.Equals(nextUrl.GetLeftPart(UriPartial.Authority),
-                        root.GetLeftPart(UriPartial.Authority), StringComparison.OrdinalIgnoreCase))
+                    if (!FhirPaging.TryFollow(root, url, next, out var nextUrl, out var elsewhere))
                     {
-                        return new FhirQueryResult([], $"{what}: the FHIR server's next page is on another server");
+                        return new FhirQueryResult([], FhirPaging.Elsewhere(what, elsewhere!));
                     }
 
                     url = nextUrl;

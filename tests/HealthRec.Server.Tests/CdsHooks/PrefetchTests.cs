@@ -64,6 +64,47 @@ public sealed class PrefetchTests(CdsServer fixture) : IClassFixture<CdsServer>
     }
 
     [Fact]
+    public async Task GivenTheFhirServerPagesAKeyBy5_WhenItIsRead_ThenEveryPageIsFollowedAndTheCardsAreThoseOfTheWholeRecord()
+    {
+        // The reader of fetched Bundles used to drop their links: page 1 of 3 was taken for every observation.
+        var patient = PatientFixture.HighRisk();
+        await patient.LoadAsync(Ct);
+        var (_, full, _) = await Cds.PatientViewAsync(Client, patient.Call(prefetch: patient.Prefetch()), Ct);
+        using var admin = new HttpClient();
+        var match = Uri.EscapeDataString($"/Observation?patient={patient.Id}&");
+        var server = TestServices.FhirBaseUrl.GetLeftPart(UriPartial.Authority)["http://".Length..];
+        (await admin.PostAsync(new Uri(TestServices.FhirBaseUrl, $"/__admin/link-host?match={match}&host={server}&max=5"), null, Ct)).EnsureSuccessStatusCode();
+        var partial = patient.Prefetch(["patient", "conditions", "medicationStatements", "medicationRequests", "encounters", "questionnaireResponses", "allergies"]);
+
+        var (status, body, text) = await Cds.PatientViewAsync(Client, patient.Call(prefetch: partial, fhirServer: TestServices.FhirBaseUrl, accessToken: "tok-pages"), Ct);
+
+        Assert.True(status == 200, text);
+        Assert.Equal(Cds.Seen(full), Cds.Seen(body));
+        Assert.True((await RequestsForAsync(patient.Id)).Count(r => r.Url.StartsWith("/fhir/R4/Observation?", StringComparison.Ordinal)) >= 3, "every page was read");
+    }
+
+    [Fact]
+    public async Task GivenTheFhirServersNextPageIsOnAnotherHost_WhenAKeyIsRead_ThenItIsNotFollowedAndThe412NamesThatHost()
+    {
+        // The FHIR server pages this search by 5 (its maximum page size) and writes its links on "localhost": the same
+        // server, but not the address the EHR gave, so the access token must not follow them there.
+        var patient = PatientFixture.HighRisk();
+        await patient.LoadAsync(Ct);
+        var elsewhere = $"localhost:{TestServices.FhirBaseUrl.Port}";
+        using var admin = new HttpClient();
+        var match = Uri.EscapeDataString($"/Observation?patient={patient.Id}&");
+        (await admin.PostAsync(new Uri(TestServices.FhirBaseUrl, $"/__admin/link-host?match={match}&host={elsewhere}&max=5"), null, Ct)).EnsureSuccessStatusCode();
+        var partial = patient.Prefetch(["patient", "conditions", "medicationStatements", "medicationRequests", "encounters", "questionnaireResponses", "allergies"]);
+
+        var (status, body, text) = await Cds.PatientViewAsync(Client, patient.Call(prefetch: partial, fhirServer: TestServices.FhirBaseUrl, accessToken: "tok-elsewhere"), Ct);
+
+        Assert.True(status == 412, text);
+        Assert.Contains(body!["missing"]!.AsArray().Select(m => (string)m!), m => m.StartsWith("observations", StringComparison.Ordinal)
+            && m.Contains($"next page is on another server (http://{elsewhere}), which is not followed", StringComparison.Ordinal));
+        Assert.Single(await RequestsForAsync(patient.Id), r => r.Url.StartsWith("/fhir/R4/Observation?", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task GivenSomeKeysAbsent_WhenCalled_ThenOnlyThoseAreReadWithTheBearerTokenAndTheCardsAreTheSameAsWithFullPrefetch()
     {
         var patient = PatientFixture.HighRisk();
