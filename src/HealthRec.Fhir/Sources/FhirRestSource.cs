@@ -27,8 +27,9 @@ public sealed record FhirRestSourceOptions
 
 /// <summary>
 /// A FHIR R4 REST server: lists patients (or takes the given ids) and, per patient, searches each resource type
-/// HealthRec reads by <c>patient=</c>, following <c>next</c> links. A search that fails is reported for that patient
-/// and type; an unreachable server stops the read with its exception.
+/// HealthRec reads by <c>patient=</c>, following <c>next</c> links on the same server (<see cref="FhirPaging"/>). A search
+/// that fails, or whose next page is on another server, is reported for that patient and type and its list counts as
+/// unavailable; an unreachable server, or a patient list paged onto another server, stops the read with its exception.
 /// </summary>
 public sealed class FhirRestSource(HttpClient httpClient, Uri baseUrl, FhirRestSourceOptions? options = null) : IPatientSource
 {
@@ -102,8 +103,22 @@ public sealed class FhirRestSource(HttpClient httpClient, Uri baseUrl, FhirRestS
                 }
             }
 
+            if (!OnThisServer(page, out var elsewhere))
+            {
+                // The list of patients cannot be had whole: the read stops, as when the server cannot be reached.
+                throw new InvalidOperationException(FhirPaging.Elsewhere("the Patient list", elsewhere!));
+            }
+
             page = await client.ContinueAsync(page, ct: cancellationToken);
         }
+    }
+
+    // A page with no next link is the last; one whose next link leaves this server is not followed (the token would go with it).
+    private bool OnThisServer(Bundle page, out string? elsewhere)
+    {
+        elsewhere = null;
+        var next = page.Link.FirstOrDefault(l => string.Equals(l.Relation, "next", StringComparison.Ordinal))?.Url;
+        return next is null || FhirPaging.TryFollow(baseUrl, baseUrl, next, out _, out elsewhere);
     }
 
     private async Task<PatientResources> FetchAsync(FhirClient client, string patientId, IngestionReport report, CancellationToken cancellationToken)
@@ -176,6 +191,12 @@ public sealed class FhirRestSource(HttpClient httpClient, Uri baseUrl, FhirRestS
                     {
                         found.Add(resource);
                     }
+                }
+
+                if (!OnThisServer(page, out var elsewhere))
+                {
+                    report.Problem(ProblemKind.SourceUnavailable, $"{type}?patient={patientId} ({origin})", $"the next page is on another server ({elsewhere}), not followed");
+                    return (type, found, FhirPaging.Elsewhere($"the {type} search", elsewhere!));
                 }
 
                 page = await client.ContinueAsync(page, ct: cancellationToken);

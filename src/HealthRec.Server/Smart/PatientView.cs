@@ -83,6 +83,12 @@ public sealed record PatientView(
 
     /// <summary>Why no suggestion is made for this patient at all (a child, for an adult catalog), or null.</summary>
     public string? NoSuggestions { get; init; }
+
+    /// <summary>
+    /// The lists the FHIR server did not give whole (refused, failed, or paged onto another server), each with why:
+    /// everything on the page was computed without them, and the page says so.
+    /// </summary>
+    public IReadOnlyList<string> Unread { get; init; } = [];
 }
 
 /// <summary>
@@ -156,6 +162,7 @@ internal sealed class PatientViewBuilder(OutcomeLabels labels)
         {
             NotEstimated = notEstimated,
             NoSuggestions = noSuggestions,
+            Unread = [.. record.Unavailable.OrderBy(u => u.Key, StringComparer.Ordinal).Select(u => $"{u.Key}: {u.Value}")],
         };
     }
 

@@ -156,6 +156,31 @@ public sealed partial class PatientViewTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task GivenTheEhrRefusesOneSearch_WhenTheViewIsOpened_ThenThePageSaysThatListWasNotReadAndWhy()
+    {
+        var patient = new PatientFixture("male", 58).Lab("4548-4", 6.2m, "%", 30).BloodPressure(150, 95, 30).Visit(30);
+        await patient.LoadAsync(Ct);
+        using var admin = new HttpClient();
+        var refuse = new Uri(TestServices.FhirBaseUrl, $"/__admin/refuse?match={Uri.EscapeDataString($"/Condition?_count=100&patient={patient.Id}")}&status=403");
+        (await admin.PostAsync(refuse, null, Ct)).EnsureSuccessStatusCode();
+        try
+        {
+            var (status, html) = await GetAsync($"/smart/preview?iss={Uri.EscapeDataString(TestServices.FhirBaseUrl.AbsoluteUri)}&patient={patient.Id}");
+
+            Assert.Equal(HttpStatusCode.OK, status);
+            Assert.Equal("1", Attribute(html, "data-unread"));
+            Assert.Contains("<li>Condition: the FHIR server refused the Condition search with HTTP 403</li>", html, StringComparison.Ordinal);
+        }
+        finally
+        {
+            (await admin.PostAsync(new Uri(TestServices.FhirBaseUrl, $"/__admin/refuse?match={Uri.EscapeDataString($"/Condition?_count=100&patient={patient.Id}")}&status=0"), null, Ct)).EnsureSuccessStatusCode();
+        }
+
+        var (_, whole) = await GetAsync($"/smart/preview?iss={Uri.EscapeDataString(TestServices.FhirBaseUrl.AbsoluteUri)}&patient={patient.Id}");
+        Assert.DoesNotContain("data-unread", whole, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task GivenBadInputAnUnknownPatientOrAServerThatIsDown_WhenTheViewIsOpened_ThenAPageSaysWhatIsWrong()
     {
         var fhir = Uri.EscapeDataString(TestServices.FhirBaseUrl.AbsoluteUri);
