@@ -31,6 +31,7 @@ public static class FhirJson
     /// <summary>Parses one resource; a malformed or invalid one is reported under <paramref name="where"/> and gives null.</summary>
     public static Resource? TryParse(ReadOnlySpan<byte> json, string where, IngestionReport report, FhirParsing parsing = FhirParsing.Fast)
     {
+        json = WithoutByteOrderMark(json);
         if (parsing == FhirParsing.Fast && FastResourceReader.TryRead(json, out var fast))
         {
             return fast;
@@ -51,6 +52,13 @@ public static class FhirJson
             report.Problem(ProblemKind.MalformedJson, where, ex.Message);
             return null;
         }
+        catch (Hl7.Fhir.Validation.CodedValidationException ex)
+        {
+            // The SDK's invariant checks throw this on their own for some shapes (a "contained" that is one object, not a
+            // list) instead of collecting it into DeserializationFailedException (found by BundleFuzzTests).
+            report.Problem(ProblemKind.InvalidResource, where, ex.Message);
+            return null;
+        }
         catch (Exception ex) when (ex is InvalidOperationException or ArgumentException)
         {
             // JSON that is not an object at all (an array, a number) where a resource was expected.
@@ -66,6 +74,7 @@ public static class FhirJson
     /// </summary>
     public static Bundle? TryParseBundle(ReadOnlySpan<byte> json, string where, IngestionReport report, FhirParsing parsing = FhirParsing.Fast)
     {
+        json = WithoutByteOrderMark(json);
         var scratch = new IngestionReport();
         if (TryParse(json, where, scratch, parsing) is { } whole)
         {
@@ -92,8 +101,7 @@ public static class FhirJson
         using (document)
         {
             var root = document.RootElement;
-            if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("resourceType", out var type) || type.ValueKind != JsonValueKind.String
-                || type.GetString() != "Bundle" || !root.TryGetProperty("entry", out var entries) || entries.ValueKind != JsonValueKind.Array)
+            if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("resourceType", out var type) || Text(type) != "Bundle" || !root.TryGetProperty("entry", out var entries) || entries.ValueKind != JsonValueKind.Array)
             {
                 foreach (var problem in scratch.AllExamples)
                 {
@@ -105,8 +113,8 @@ public static class FhirJson
 
             var bundle = new Bundle
             {
-                Type = root.TryGetProperty("type", out var bundleType) && bundleType.ValueKind == JsonValueKind.String
-                    && Hl7.Fhir.Utility.EnumUtility.ParseLiteral<Bundle.BundleType>(bundleType.GetString()!) is { } known ? known : Bundle.BundleType.Collection,
+                Type = root.TryGetProperty("type", out var bundleType) && Text(bundleType) is { } typeText
+                    && Hl7.Fhir.Utility.EnumUtility.ParseLiteral<Bundle.BundleType>(typeText) is { } known ? known : Bundle.BundleType.Collection,
             };
             var i = 0;
             foreach (var entry in entries.EnumerateArray())
@@ -122,7 +130,7 @@ public static class FhirJson
                 {
                     bundle.Entry.Add(new Bundle.EntryComponent
                     {
-                        FullUrl = entry.TryGetProperty("fullUrl", out var url) && url.ValueKind == JsonValueKind.String ? url.GetString() : null,
+                        FullUrl = entry.TryGetProperty("fullUrl", out var url) ? Text(url) : null,
                         Resource = read,
                     });
                 }
@@ -136,6 +144,30 @@ public static class FhirJson
         TryParse(System.Text.Encoding.UTF8.GetBytes(json), where, report, parsing);
 
     public static string Serialize(Resource resource) => JsonSerializer.Serialize(resource, Options);
+
+    // A JSON string's text, or null when it is not a string or cannot be text (an escaped lone surrogate).
+    private static string? Text(JsonElement element)
+    {
+        if (element.ValueKind != JsonValueKind.String)
+        {
+            return null;
+        }
+
+        try
+        {
+            return element.GetString();
+        }
+        catch (InvalidOperationException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>
+    /// A file written by a Windows tool often starts with UTF-8's byte-order mark, which JSON's grammar does not allow
+    /// and the readers refuse as a malformed first character: it is dropped (RFC 8259 §8.1 lets a parser ignore it).
+    /// </summary>
+    public static ReadOnlySpan<byte> WithoutByteOrderMark(ReadOnlySpan<byte> json) => json.StartsWith("\uFEFF"u8) ? json[3..] : json;
 
     // The SDK lists every issue; the first few say enough, and none carries a resource body.
     private static string Describe(DeserializationFailedException ex)
