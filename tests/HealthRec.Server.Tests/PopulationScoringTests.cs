@@ -256,6 +256,7 @@ public sealed class PopulationScoringTests : IDisposable
         var hold = new HoldChunkOnce(chunk: 5);
         Hangfire.GlobalJobFilters.Filters.Add(hold);
         ScoreRun interrupted;
+        (int Status, System.Text.Json.Nodes.JsonNode? Body, string Text) during;
         try
         {
             await TriggerAsync(server);
@@ -265,7 +266,7 @@ public sealed class PopulationScoringTests : IDisposable
             outage.GoDown();
             hold.Release.SetResult();
             var (ready, readyText) = await ReadinessAsync(server, HttpStatusCode.ServiceUnavailable);
-            var during = await CdsHooks.Cds.PatientViewAsync(server.Client, duringCall, Ct);
+            during = await CdsHooks.Cds.PatientViewAsync(server.Client, duringCall, Ct);
             Assert.True(server.Services.GetRequiredService<Data.AuditWriter>().Spooling, "the call answered during the outage left no record in the spool");
             var deadline = DateTime.UtcNow.AddSeconds(30);
             while (hold.Attempts.IsEmpty && DateTime.UtcNow < deadline)
@@ -313,6 +314,22 @@ public sealed class PopulationScoringTests : IDisposable
         Assert.Single(guidance);
         var verification = await audit.VerifyAsync(Ct);
         Assert.True(verification.Intact, verification.Problem);
+
+        // The call waited in the writer through the outage and is stored now: feedback on each of its cards is accepted.
+        var calls = await server.StoredCallsAsync(Ct);
+        Assert.False(server.Services.GetRequiredService<Data.InvocationWriter>().Waiting);
+        Assert.NotNull(await calls.FindAsync("healthrec-patient-risk", (string)duringCall["hookInstance"]!, Ct));
+        var feedback = new System.Text.Json.Nodes.JsonObject
+        {
+            ["feedback"] = new System.Text.Json.Nodes.JsonArray([.. CdsHooks.Cds.Cards(during.Body).Select(card => (System.Text.Json.Nodes.JsonNode)new System.Text.Json.Nodes.JsonObject
+            {
+                ["card"] = (string)card!["uuid"]!,
+                ["outcome"] = "overridden",
+                ["outcomeTimestamp"] = "2026-12-06T10:00:00Z",
+            })]),
+        };
+        var (status, _, text) = await CdsHooks.Cds.PostAsync(server.Client, "/cds-services/healthrec-patient-risk/feedback", feedback, Ct);
+        Assert.True(status == 200, text);
     }
 
     // Readiness, asked until it reports the expected status (its checks run per request) or 20 s pass.

@@ -197,8 +197,9 @@ public static partial class CdsHooksEndpoints
         }
     }
 
-    // Stored off the request path: the clinician's advice does not wait for the disk. A call that cannot be stored (the
-    // database is down) is still answered; the gap is logged, and feedback on those cards will be refused as unknown.
+    // Stored off the request path: the clinician's advice does not wait for the disk. A call answered while the database
+    // is down waits in the writer and is stored when it is back (feedback on its cards is then accepted); only a call
+    // the database refuses outright is lost, and logged.
     private static void Record(InvocationWriter store, CdsInvocation invocation, IReadOnlyList<CdsCardRecord> cards, ILogger logger) =>
         _ = store.RecordAsync(invocation, cards).ContinueWith(
             t => Log.NotStored(logger, t.Exception!.GetBaseException(), invocation.ServiceId, invocation.HookInstance),
