@@ -5,6 +5,7 @@ using Hangfire.Storage;
 using Hangfire.Storage.SQLite;
 using HealthRec.Server.Jobs;
 using HealthRec.Testing;
+using Microsoft.Extensions.Logging;
 using Npgsql;
 
 namespace HealthRec.Server.Tests;
@@ -132,6 +133,33 @@ public sealed class JobsTests
         await using var command = new NpgsqlCommand("SELECT statename FROM hangfire.job WHERE id = @id", connection);
         command.Parameters.AddWithValue("id", long.Parse(jobId, System.Globalization.CultureInfo.InvariantCulture));
         Assert.Equal("Succeeded", await command.ExecuteScalarAsync(Ct));
+    }
+
+    [Fact]
+    public async Task GivenFourNodesStartingAtOnceOnAnEmptyDatabase_WhenEachInstallsHangfiresSchema_ThenNoneFailsAndEachRunsJobs()
+    {
+        await using var database = await PostgresTestDatabase.CreateAsync(Ct);
+        var logs = new Microsoft.Extensions.Logging.Testing.FakeLogCollector();
+        var nodes = await Task.WhenAll(Enumerable.Range(0, 4).Select(_ => RunningServer.StartAsync(HealthTests.Postgres(database.ConnectionString), Ct,
+            builder => builder.Logging.AddProvider(new Microsoft.Extensions.Logging.Testing.FakeLoggerProvider(logs)))));
+        try
+        {
+            foreach (var node in nodes)
+            {
+                var (runId, _) = await RunProbeAsync(node);
+                Assert.True(WiringProbe.Runs.ContainsKey(runId));
+            }
+
+            var errors = logs.GetSnapshot().Where(r => r.Level >= LogLevel.Error).Select(r => $"{r.Category}: {r.Message} {r.Exception?.Message}").ToList();
+            Assert.True(errors.Count == 0, string.Join("\n", errors));
+        }
+        finally
+        {
+            foreach (var node in nodes)
+            {
+                await node.DisposeAsync();
+            }
+        }
     }
 
     private static async Task<(Guid RunId, string JobId)> RunProbeAsync(RunningServer server)
