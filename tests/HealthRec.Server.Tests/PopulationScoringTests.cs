@@ -72,6 +72,27 @@ internal sealed class HoldChunkOnce(int chunk) : JobFilterAttribute, IServerFilt
 }
 
 /// <summary>Population scoring on Hangfire with a real PostgreSQL: several nodes, retries and repeats.</summary>
+/// <summary>
+/// Fails the first start job once it has done its work, as a node killed just after starting a run leaves it: Hangfire
+/// runs the same job (same id, same arguments) again, as it does when it takes a killed node's job back.
+/// </summary>
+internal sealed class FailStartOnce : JobFilterAttribute, IServerFilter
+{
+    private int _failed;
+
+    public void OnPerforming(PerformingContext context)
+    {
+    }
+
+    public void OnPerformed(PerformedContext context)
+    {
+        if (context.BackgroundJob.Job.Method.Name == nameof(PopulationScoringJob.StartAsync) && context.Exception is null && Interlocked.Exchange(ref _failed, 1) == 0)
+        {
+            throw new InvalidOperationException("the node running the start job stopped (test)");
+        }
+    }
+}
+
 [Collection(SequentialServers.Name)]
 public sealed class PopulationScoringTests : IDisposable
 {
@@ -230,6 +251,40 @@ public sealed class PopulationScoringTests : IDisposable
         Assert.Equal(expected, await RowsAsync(store, retried.RunId));
         Assert.Equal(expected, await RowsAsync(store, repeated.RunId));
         Assert.Equal(clean.IndexAt, retried.IndexAt);
+    }
+
+    [Fact]
+    public async Task GivenAStartJobRunAgainAfterItsNodeStopped_WhenItRuns_ThenItResumesItsOwnRunAndLeavesNoOtherBehind()
+    {
+        await using var database = await PostgresTestDatabase.CreateAsync(Ct);
+        await using var server = await RunningServer.StartAsync(Node(database.ConnectionString), Ct);
+        var store = server.Services.GetRequiredService<ScoreStore>();
+        var fail = new FailStartOnce();
+        Hangfire.GlobalJobFilters.Filters.Add(fail);
+        try
+        {
+            var jobId = await TriggerAsync(server);
+            var run = await CompletedRunAsync(server, _ => true);
+
+            // The start job was run twice (failed once, then retried after 10 s); both times it was the same run.
+            var details = server.Services.GetRequiredService<Hangfire.JobStorage>().GetMonitoringApi().JobDetails(jobId);
+            var deadline = DateTime.UtcNow.AddSeconds(60);
+            while (details.History[0].StateName != "Succeeded" && DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(200, Ct);
+                details = server.Services.GetRequiredService<Hangfire.JobStorage>().GetMonitoringApi().JobDetails(jobId);
+            }
+
+            Assert.Contains(details.History, h => h.StateName == "Failed");
+            Assert.Equal("Succeeded", details.History[0].StateName);
+            Assert.Equal(run.RunId, System.Text.Json.JsonSerializer.Deserialize<string>(details.Properties[PopulationScoringJob.RunIdParameter]));
+            Assert.Equal([run.RunId], (await store.RecentRunsAsync(20, Ct)).Select(r => r.RunId));
+            Assert.Equal(run.ChunkCount, (await store.ChunksAsync(run.RunId, Ct)).Count);
+        }
+        finally
+        {
+            Hangfire.GlobalJobFilters.Filters.Remove(fail);
+        }
     }
 
     // Hangfire's worker retries a failed state change ten times over 45 s: a shorter outage is absorbed there (the chunk

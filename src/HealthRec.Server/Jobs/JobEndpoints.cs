@@ -126,7 +126,7 @@ internal static class JobEndpoints
         return name switch
         {
             PopulationScoringJob.Name => TypedResults.Accepted("/api/runs", new JobQueued(name,
-                jobs.Enqueue<PopulationScoringJob>(j => j.StartAsync(null, indexDate, CancellationToken.None)))),
+                jobs.Enqueue<PopulationScoringJob>(j => j.StartAsync(null, indexDate, null, CancellationToken.None)))),
             RetrainJob.Name => TypedResults.Accepted("/admin/models", new JobQueued(name,
                 jobs.Enqueue<RetrainJob>(j => j.RunAsync(outcome, null, CancellationToken.None)))),
             EvaluationJob.Name => TypedResults.Accepted("/admin/models", new JobQueued(name,

@@ -136,7 +136,7 @@ public static partial class JobsExtensions
         try
         {
             var recurring = app.Services.GetRequiredService<IRecurringJobManager>();
-            Schedule<PopulationScoringJob>(recurring, PopulationScoringJob.Name, scoring, j => j.StartAsync(null, null, CancellationToken.None));
+            Schedule<PopulationScoringJob>(recurring, PopulationScoringJob.Name, scoring, j => j.StartAsync(null, null, null, CancellationToken.None));
             Schedule<RetrainJob>(recurring, RetrainJob.Name, retrain, j => j.RunAsync(null, null, CancellationToken.None));
             Schedule<EvaluationJob>(recurring, EvaluationJob.Name, evaluate, j => j.RunAsync(null, CancellationToken.None));
             Schedule<Audit.AuditVerifyJob>(recurring, Audit.AuditEndpoints.VerifyJobName, audit.VerifyCron, j => j.RunAsync(CancellationToken.None));

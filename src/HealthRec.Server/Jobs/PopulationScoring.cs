@@ -1,6 +1,7 @@
 using System.ComponentModel.DataAnnotations;
 using System.Globalization;
 using Hangfire;
+using Hangfire.Server;
 using HealthRec.Clinical.Ingestion;
 using HealthRec.Clinical.Outcomes;
 using HealthRec.Data;
@@ -87,16 +88,31 @@ public sealed partial class PopulationScoringJob(ScoreStore store, ModelCatalog 
     /// <summary>The HTTP client of the RiskAssessment write-back.</summary>
     public const string WriteBackClient = "risk-assessment-write-back";
 
-    /// <summary>Starts (or resumes) a run: <paramref name="runId"/> null for a new one, <paramref name="indexDate"/> (yyyy-MM-dd) null for now.</summary>
+    /// <summary>The start job's parameter that holds the id of the run it started.</summary>
+    public const string RunIdParameter = "healthrec-run-id";
+
+    /// <summary>
+    /// Starts (or resumes) a run: <paramref name="runId"/> null for a new one, <paramref name="indexDate"/> (yyyy-MM-dd)
+    /// null for now. A new run's id is kept with the start job itself (a Hangfire job parameter) the moment it is chosen,
+    /// so that the same job run again — retried after a failure, or taken again after its node was killed half-way —
+    /// resumes that run (its stored row, its index, the chunks not yet done) instead of leaving it behind, never to
+    /// complete, and starting another.
+    /// </summary>
     [JobDisplayName("population scoring: start {0}")]
     [AutomaticRetry(Attempts = 3, DelaysInSeconds = [10, 60, 300])]
-    public async Task StartAsync(string? runId, string? indexDate, CancellationToken cancellationToken)
+    public async Task StartAsync(string? runId, string? indexDate, PerformContext? context, CancellationToken cancellationToken)
     {
         var settings = options.Value;
         var now = time.GetUtcNow();
         var indexAt = indexDate is null ? now
             : DateTimeOffset.ParseExact(indexDate, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal).AddDays(1).AddTicks(-1);
-        runId ??= string.Create(CultureInfo.InvariantCulture, $"run-{now:yyyyMMdd'T'HHmmss'Z'}-{Guid.NewGuid().ToString("N")[..4]}");
+        runId ??= context?.GetJobParameter<string>(RunIdParameter);
+        if (runId is null)
+        {
+            runId = string.Create(CultureInfo.InvariantCulture, $"run-{now:yyyyMMdd'T'HHmmss'Z'}-{Guid.NewGuid().ToString("N")[..4]}");
+            context?.SetJobParameter(RunIdParameter, runId);
+        }
+
         var existing = await store.FindRunAsync(runId, cancellationToken);
         var population = await PopulationAsync(runId, cancellationToken);
         var source = new NdjsonSource(population);
