@@ -254,6 +254,41 @@ public sealed class PopulationScoringTests : IDisposable
     }
 
     [Fact]
+    public async Task GivenAChunkBeingScoredAndOthersQueued_WhenTheRunIsViewed_ThenEachWaitingChunkSaysWhatItsJobIsDoing()
+    {
+        await using var database = await PostgresTestDatabase.CreateAsync(Ct);
+        await using var server = await RunningServer.StartAsync(Node(database.ConnectionString), Ct);
+        var hold = new HoldChunkOnce(chunk: 0);
+        Hangfire.GlobalJobFilters.Filters.Add(hold);
+        try
+        {
+            await TriggerAsync(server);
+            await hold.Held.Task.WaitAsync(TimeSpan.FromMinutes(2), Ct);
+            var runId = (await server.Services.GetRequiredService<ScoreStore>().RecentRunsAsync(1, Ct))[0].RunId;
+
+            var view = JsonNode.Parse(await server.Client.GetStringAsync(new Uri($"/api/runs/{runId}", UriKind.Relative), Ct))!;
+
+            var waiting = view["waiting"]!.AsArray();
+            Assert.Equal((int)view["run"]!["chunks"]! - (int)view["run"]!["chunksDone"]!, waiting.Count);
+            var held = waiting.Single(w => (int)w!["chunk"]! == 0)!;
+            Assert.Equal("processing", (string)held["state"]!);
+            Assert.StartsWith("being scored on ", (string)held["why"]!, StringComparison.Ordinal);
+            // The node's one worker is held on chunk 0: the others wait in the queue for it.
+            Assert.All(waiting.Where(w => (int)w!["chunk"]! != 0), w => Assert.Equal("queued, waiting for a free worker", (string)w!["why"]!));
+            Assert.Equal(HttpStatusCode.NotFound, (await server.Client.GetAsync(new Uri("/api/runs/run-none", UriKind.Relative), Ct)).StatusCode);
+        }
+        finally
+        {
+            hold.Release.TrySetResult();
+            Hangfire.GlobalJobFilters.Filters.Remove(hold);
+        }
+
+        var run = await CompletedRunAsync(server, _ => true);
+        var done = JsonNode.Parse(await server.Client.GetStringAsync(new Uri($"/api/runs/{run.RunId}", UriKind.Relative), Ct))!;
+        Assert.Empty(done["waiting"]!.AsArray());
+    }
+
+    [Fact]
     public async Task GivenAStartJobRunAgainAfterItsNodeStopped_WhenItRuns_ThenItResumesItsOwnRunAndLeavesNoOtherBehind()
     {
         await using var database = await PostgresTestDatabase.CreateAsync(Ct);

@@ -19,6 +19,12 @@ public sealed record Worklist(string Outcome, RunSummary Run, IReadOnlyList<Work
 
 public sealed record JobQueued(string Name, string JobId);
 
+/// <summary>A chunk of a run not yet stored, what its job is doing and why it waits.</summary>
+public sealed record WaitingChunk(int Chunk, string State, DateTimeOffset? Since, string Why);
+
+/// <summary>A run with every chunk still to be stored, each with why it waits.</summary>
+public sealed record RunDetail(RunSummary Run, IReadOnlyList<WaitingChunk> Waiting);
+
 /// <summary>
 /// The population-health views of the scoring runs (worklist, runs, export) and the operator's trigger. Local requests
 /// only until staff sign-in is configured: they list patients.
@@ -32,6 +38,8 @@ internal static class JobEndpoints
         api.MapGet("/worklist", WorklistAsync).WithName("Worklist")
             .WithSummary("Patients ranked by an outcome's estimate in the latest completed scoring run, with their top recommendations (staff role Clinician or Admin).");
         api.MapGet("/runs", RunsAsync).WithName("ScoringRuns").WithSummary("Recent population-scoring runs and their progress (staff role Clinician or Admin).");
+        api.MapGet("/runs/{runId}", RunAsync).WithName("ScoringRun")
+            .WithSummary("One population-scoring run: its progress and, for each chunk not yet stored, what its job is doing and why it waits (staff role Clinician or Admin).");
         api.MapGet("/runs/{runId}/export", ExportAsync).WithName("ExportRun")
             .WithSummary("Every estimate of a run as CSV (format=csv, the default) or NDJSON (format=ndjson) (staff role Clinician or Admin).");
         app.MapPost("/admin/jobs/{name}", Trigger).WithTags("Admin").WithName("TriggerJob")
@@ -75,6 +83,20 @@ internal static class JobEndpoints
         }
 
         return TypedResults.Ok(summaries.ToArray());
+    }
+
+    internal static async Task<Results<Ok<RunDetail>, ProblemHttpResult>> RunAsync(HttpContext http, ScoreStore store, JobStorage jobs,
+        Microsoft.Extensions.Options.IOptions<JobsOptions> settings, string runId)
+    {
+        if (await store.FindRunAsync(runId, http.RequestAborted) is not { } run)
+        {
+            return TypedResults.Problem(statusCode: 404, title: "No such run", detail: $"No population-scoring run '{runId}'.");
+        }
+
+        var summary = await SummaryAsync(store, run, http.RequestAborted);
+        var done = (await store.ChunksAsync(runId, http.RequestAborted)).Select(c => c.Chunk).ToHashSet();
+        var waiting = run.Status == ScoreRun.Completed ? [] : RunWaits.Explain(jobs.GetMonitoringApi(), runId, run.ChunkCount, done, settings.Value.InvisibilityTimeout);
+        return TypedResults.Ok(new RunDetail(summary, waiting));
     }
 
     internal static async Task<IResult> ExportAsync(HttpContext http, ScoreStore store, string runId, string? format)
