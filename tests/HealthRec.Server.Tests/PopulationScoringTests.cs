@@ -8,6 +8,7 @@ using HealthRec.Clinical.Ingestion;
 using HealthRec.Data;
 using HealthRec.Fhir.Ingestion;
 using HealthRec.Fhir.Sources;
+using HealthRec.Server.Hosting;
 using HealthRec.Server.Jobs;
 using HealthRec.Server.Models;
 using HealthRec.Testing;
@@ -251,6 +252,105 @@ public sealed class PopulationScoringTests : IDisposable
         Assert.Equal(expected, await RowsAsync(store, retried.RunId));
         Assert.Equal(expected, await RowsAsync(store, repeated.RunId));
         Assert.Equal(clean.IndexAt, retried.IndexAt);
+    }
+
+    [Fact]
+    public async Task GivenANodeKilledWithSigkillWhileScoringAChunk_WhenAnotherNodeRuns_ThenTheRunCompletesWithEveryPatientScoredOnceAsACleanRun()
+    {
+        // A cohort big enough that a chunk takes a second or two to score, so that the kill lands inside one.
+        var cohort = Path.Combine(_work.FullName, "cohort");
+        Assert.Equal(0, await HealthRecCommandLine.Create((_, _) => Task.FromResult(0)).Parse(["synth", "--patients", "3000", "--seed", "28", "--out", cohort])
+            .InvokeAsync(cancellationToken: Ct));
+        await using var database = await PostgresTestDatabase.CreateAsync(Ct);
+        var settings = Node(database.ConnectionString);
+        settings["Jobs:Scoring:Source"] = cohort;
+        settings["Jobs:Scoring:ChunkSize"] = "750";
+        settings["Jobs:InvisibilityTimeout"] = "00:00:05";
+
+        // Node A: its own process, killed with SIGKILL (no shutdown, no requeue) once one of its chunk jobs is running.
+        var stateA = Directory.CreateTempSubdirectory("healthrec-node-a-").FullName;
+        var port = FreePort();
+        var start = new System.Diagnostics.ProcessStartInfo("dotnet",
+            [Path.Combine(AppContext.BaseDirectory, "healthrec.dll"), "serve", .. RunningServer.Arguments(stateA, new Dictionary<string, string?>(settings) { ["urls"] = $"http://127.0.0.1:{port}" })])
+        {
+            WorkingDirectory = stateA,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        using var nodeA = System.Diagnostics.Process.Start(start)!;
+        nodeA.OutputDataReceived += (_, _) => { };
+        nodeA.ErrorDataReceived += (_, _) => { };
+        nodeA.BeginOutputReadLine();
+        nodeA.BeginErrorReadLine();
+        string runId;
+        try
+        {
+            using var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
+            for (var deadline = DateTime.UtcNow.AddSeconds(60); ; await Task.Delay(200, Ct))
+            {
+                try
+                {
+                    if ((await client.GetAsync(new Uri("/health/ready", UriKind.Relative), Ct)).IsSuccessStatusCode)
+                    {
+                        break;
+                    }
+                }
+                catch (HttpRequestException) when (DateTime.UtcNow < deadline)
+                {
+                }
+
+                Assert.True(DateTime.UtcNow < deadline, "node A did not become ready");
+            }
+
+            Assert.Equal(HttpStatusCode.Accepted, (await client.PostAsync(new Uri($"/admin/jobs/population-scoring?indexDate={IndexDate}", UriKind.Relative), null, Ct)).StatusCode);
+            await using var connection = new Npgsql.NpgsqlConnection(database.ConnectionString);
+            await connection.OpenAsync(Ct);
+            await using var processing = new Npgsql.NpgsqlCommand(
+                "SELECT count(*) FROM hangfire.job WHERE statename = 'Processing' AND invocationdata::text LIKE '%ScoreChunkAsync%'", connection);
+            for (var deadline = DateTime.UtcNow.AddSeconds(120); (long)(await processing.ExecuteScalarAsync(Ct))! == 0; await Task.Delay(20, Ct))
+            {
+                Assert.True(DateTime.UtcNow < deadline, "node A never started a chunk");
+            }
+
+            nodeA.Kill(entireProcessTree: true);
+            await nodeA.WaitForExitAsync(Ct);
+            await using var runs = new Npgsql.NpgsqlCommand("SELECT run_id FROM score_run", connection);
+            runId = (string)(await runs.ExecuteScalarAsync(Ct))!;
+        }
+        finally
+        {
+            if (!nodeA.HasExited)
+            {
+                nodeA.Kill(entireProcessTree: true);
+            }
+        }
+
+        // Node B takes the queued chunks at once and the killed node's chunk once its 5-second lease has passed.
+        var killedAt = DateTime.UtcNow;
+        await using var nodeB = await RunningServer.StartAsync(settings, Ct);
+        var store = nodeB.Services.GetRequiredService<ScoreStore>();
+        var interrupted = await CompletedRunAsync(nodeB, r => r.RunId == runId);
+        var recovery = DateTime.UtcNow - killedAt;
+        TestContext.Current.SendDiagnosticMessage($"run completed {recovery.TotalSeconds:0.0} s after node A was killed");
+
+        await TriggerAsync(nodeB);
+        var clean = await CompletedRunAsync(nodeB, r => r.RunId != runId);
+        var rows = await RowsAsync(store, interrupted.RunId);
+        Assert.Equal(await RowsAsync(store, clean.RunId), rows);
+        Assert.Equal(rows.Count, rows.Select(r => (r.PatientId, r.Outcome)).Distinct().Count());
+        // Every patient of the cohort was in a chunk (those whose record gives no estimate have no row, in both runs).
+        Assert.Equal(3000, interrupted.PatientCount);
+        Assert.Equal(interrupted.ChunkCount, (await store.ChunksAsync(runId, Ct)).Count);
+        var verification = await (await nodeB.AuditAsync(Ct)).VerifyAsync(Ct);
+        Assert.True(verification.Intact, verification.Problem);
+        Directory.Delete(stateA, recursive: true);
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     [Fact]

@@ -54,6 +54,33 @@ internal sealed class RunningServer : IAsyncDisposable
         Action<WebApplicationBuilder>? configure = null, string? stateFolder = null)
     {
         var folder = stateFolder ?? Directory.CreateTempSubdirectory("healthrec-server-").FullName;
+        var app = Program.BuildServer(Arguments(folder, settings), configure);
+        try
+        {
+            await app.StartAsync(cancellationToken);
+        }
+        catch
+        {
+            await app.DisposeAsync();
+            if (stateFolder is null)
+            {
+                Directory.Delete(folder, recursive: true);
+            }
+
+            throw;
+        }
+
+        var client = new HttpClient { BaseAddress = new Uri(app.Urls.First()), Timeout = TimeSpan.FromSeconds(30) };
+        return new RunningServer(app, folder, stateFolder is null, client);
+    }
+
+    /// <summary>
+    /// The command-line settings of a test server keeping its state in <paramref name="folder"/>: the repository's hooks,
+    /// models and knowledge, one worker, warnings only, then <paramref name="settings"/> over them. A server started as
+    /// its own process (<c>dotnet healthrec.dll serve</c>) takes the same.
+    /// </summary>
+    public static string[] Arguments(string folder, IReadOnlyDictionary<string, string?> settings)
+    {
         var all = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase)
         {
             ["urls"] = "http://127.0.0.1:0",
@@ -73,24 +100,7 @@ internal sealed class RunningServer : IAsyncDisposable
             all[key] = value;
         }
 
-        var app = Program.BuildServer([.. all.Select(setting => $"--{setting.Key}={setting.Value}")], configure);
-        try
-        {
-            await app.StartAsync(cancellationToken);
-        }
-        catch
-        {
-            await app.DisposeAsync();
-            if (stateFolder is null)
-            {
-                Directory.Delete(folder, recursive: true);
-            }
-
-            throw;
-        }
-
-        var client = new HttpClient { BaseAddress = new Uri(app.Urls.First()), Timeout = TimeSpan.FromSeconds(30) };
-        return new RunningServer(app, folder, stateFolder is null, client);
+        return [.. all.Select(setting => $"--{setting.Key}={setting.Value}")];
     }
 
     public async ValueTask DisposeAsync()
