@@ -15,32 +15,13 @@ public sealed class RestSourceTests
     [Fact]
     public async Task GivenBearerToken_WhenAPatientIsReadOverRest_ThenEveryRequestCarriesItAndEveryPageIsRead()
     {
-        using var client = FhirTestServerTests.CreateClient();
-        var patient = await client.CreateAsync(new Patient { BirthDate = "1970-01-01", Gender = AdministrativeGender.Male }, ct: Ct);
-        var transaction = new Bundle { Type = Bundle.BundleType.Transaction };
-        for (var i = 0; i < 25; i++)
-        {
-            transaction.Entry.Add(new Bundle.EntryComponent
-            {
-                Resource = new Observation
-                {
-                    Status = ObservationStatus.Final,
-                    Code = new CodeableConcept("http://loinc.org", "8480-6"),
-                    Subject = new ResourceReference($"Patient/{patient!.Id}"),
-                    Effective = new FhirDateTime(new DateTimeOffset(2020, 1, 1, 0, 0, 0, TimeSpan.Zero).AddDays(i)),
-                    Value = new Quantity(120 + i, "mm[Hg]", "http://unitsofmeasure.org"),
-                },
-                Request = new Bundle.RequestComponent { Method = Bundle.HTTPVerb.POST, Url = "Observation" },
-            });
-        }
-
-        await client.TransactionAsync(transaction, ct: Ct);
+        var patient = await PatientWithBloodPressuresAsync(25);
         using var http = new HttpClient();
         var report = new IngestionReport();
 
         var records = await Ingestion.ReadAllAsync(new FhirRestSource(http, TestServices.FhirBaseUrl, new FhirRestSourceOptions
         {
-            PatientIds = [patient!.Id!],
+            PatientIds = [patient.Id!],
             PageSize = 10,
             BearerToken = "healthrec-test-token",
             Deadline = TimeSpan.FromSeconds(30),
@@ -57,27 +38,8 @@ public sealed class RestSourceTests
     [Fact]
     public async Task GivenANextPageOnAnotherServer_WhenAPatientIsRead_ThenItIsNotFollowedAndTheListIsUnavailable()
     {
-        using var client = FhirTestServerTests.CreateClient();
-        var patient = await client.CreateAsync(new Patient { BirthDate = "1970-01-01", Gender = AdministrativeGender.Male }, ct: Ct);
-        var transaction = new Bundle { Type = Bundle.BundleType.Transaction };
-        for (var i = 0; i < 5; i++)
-        {
-            transaction.Entry.Add(new Bundle.EntryComponent
-            {
-                Resource = new Observation
-                {
-                    Status = ObservationStatus.Final,
-                    Code = new CodeableConcept("http://loinc.org", "8480-6"),
-                    Subject = new ResourceReference($"Patient/{patient!.Id}"),
-                    Effective = new FhirDateTime(new DateTimeOffset(2020, 1, 1, 0, 0, 0, TimeSpan.Zero).AddDays(i)),
-                    Value = new Quantity(120 + i, "mm[Hg]", "http://unitsofmeasure.org"),
-                },
-                Request = new Bundle.RequestComponent { Method = Bundle.HTTPVerb.POST, Url = "Observation" },
-            });
-        }
-
-        await client.TransactionAsync(transaction, ct: Ct);
-        var id = patient!.Id!;
+        var patient = await PatientWithBloodPressuresAsync(5);
+        var id = patient.Id!;
         // The FHIR server writes this search's links on "localhost": the same server, but not the address HealthRec was
         // given, so the bearer token must not follow them there.
         var elsewhere = $"localhost:{TestServices.FhirBaseUrl.Port}";
@@ -101,5 +63,31 @@ public sealed class RestSourceTests
         var log = JsonNode.Parse(await http.GetStringAsync(new Uri(TestServices.FhirBaseUrl, "/__admin/requests"), Ct))!.AsArray();
         var observationPages = log.Select(r => (string)r!["url"]!).Where(u => u.StartsWith("/fhir/R4/Observation?", StringComparison.Ordinal) && u.Contains(id, StringComparison.Ordinal)).ToList();
         Assert.Single(observationPages);
+    }
+
+    // A patient on the FHIR test server with one systolic pressure a day from 2020-01-01.
+    private static async Task<Patient> PatientWithBloodPressuresAsync(int count)
+    {
+        using var client = FhirTestServerTests.CreateClient();
+        var patient = (await client.CreateAsync(new Patient { BirthDate = "1970-01-01", Gender = AdministrativeGender.Male }, ct: Ct))!;
+        var transaction = new Bundle { Type = Bundle.BundleType.Transaction };
+        for (var i = 0; i < count; i++)
+        {
+            transaction.Entry.Add(new Bundle.EntryComponent
+            {
+                Resource = new Observation
+                {
+                    Status = ObservationStatus.Final,
+                    Code = new CodeableConcept("http://loinc.org", "8480-6"),
+                    Subject = new ResourceReference($"Patient/{patient.Id}"),
+                    Effective = new FhirDateTime(new DateTimeOffset(2020, 1, 1, 0, 0, 0, TimeSpan.Zero).AddDays(i)),
+                    Value = new Quantity(120 + i, "mm[Hg]", "http://unitsofmeasure.org"),
+                },
+                Request = new Bundle.RequestComponent { Method = Bundle.HTTPVerb.POST, Url = "Observation" },
+            });
+        }
+
+        await client.TransactionAsync(transaction, ct: Ct);
+        return patient;
     }
 }
