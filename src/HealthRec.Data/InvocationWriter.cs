@@ -1,4 +1,5 @@
 using System.Data.Common;
+using System.Text.Json;
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -15,8 +16,11 @@ namespace HealthRec.Data;
 /// While the database cannot be reached (an outage: a transient error) the calls wait here, in order, and the batch is
 /// tried again with a growing pause (0.25 s, doubling to 10 s) until it is stored: a card answered during an outage
 /// is found by feedback once the database is back. A batch the database refuses for another reason is stored call
-/// by call, so that only the call at fault is lost (and logged). Waiting calls live in memory: a process killed during
-/// an outage loses them here, while its audit journal on disk keeps every call and card (see AuditWriter).
+/// by call, so that only the call at fault is lost (and logged). Calls that wait are also appended to a spool file on
+/// the node's disk (<c>calls-waiting.ndjson</c> in the audit spool folder): a node killed during the outage stores them
+/// when it starts again (a call stored twice keeps its first record), and the file is removed once the writer has
+/// caught up. In normal operation nothing is spooled: a kill loses at most the batch being committed, whose audit
+/// records are on disk already (see AuditWriter).
 /// </para>
 /// </summary>
 public sealed partial class InvocationWriter : IAsyncDisposable
@@ -30,12 +34,91 @@ public sealed partial class InvocationWriter : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _writer;
 
-    public InvocationWriter(InvocationStore store, ILogger<InvocationWriter>? logger = null)
+    private static readonly JsonSerializerOptions SpoolJson = new(JsonSerializerDefaults.Web);
+    private readonly string? _spool;
+    // Spooled calls not yet stored (or given up): the spool file goes once there are none. Only the writer task (and the
+    // constructor, before it starts) touches it.
+    private int _spooledWaiting;
+
+    public InvocationWriter(InvocationStore store, ILogger<InvocationWriter>? logger = null, string? spoolDirectory = null)
     {
         _store = store;
         _logger = logger ?? (ILogger)NullLogger.Instance;
+        if (spoolDirectory is not null)
+        {
+            Directory.CreateDirectory(spoolDirectory);
+            _spool = Path.Combine(spoolDirectory, "calls-waiting.ndjson");
+            foreach (var call in Spooled(_spool))
+            {
+                // Already on disk: not appended again if the database is still away.
+                _queue.Writer.TryWrite(new Pending(call.Invocation, call.Cards, new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously)) { Spooled = true });
+                _spooledWaiting++;
+            }
+        }
+
         _writer = Task.Run(WriteAsync);
     }
+
+    [LoggerMessage(EventId = 7022, Level = LogLevel.Warning, Message = "A line of the waiting-calls spool could not be read and is left out")]
+    private static partial void UnreadableSpoolLine(ILogger logger, Exception exception);
+
+    private IEnumerable<SpooledCall> Spooled(string path)
+    {
+        if (!File.Exists(path))
+        {
+            yield break;
+        }
+
+        foreach (var line in File.ReadLines(path))
+        {
+            SpooledCall? call = null;
+            try
+            {
+                call = JsonSerializer.Deserialize<SpooledCall>(line, SpoolJson);
+            }
+            catch (JsonException ex)
+            {
+                // A line cut short by the kill itself.
+                UnreadableSpoolLine(_logger, ex);
+            }
+
+            if (call?.Invocation is not null)
+            {
+                yield return call;
+            }
+        }
+    }
+
+    private void Spool(List<Pending> calls)
+    {
+        if (_spool is null)
+        {
+            return;
+        }
+
+        using var file = new FileStream(_spool, FileMode.Append, FileAccess.Write, FileShare.Read);
+        foreach (var pending in calls.Where(p => !p.Spooled))
+        {
+            file.Write(JsonSerializer.SerializeToUtf8Bytes(new SpooledCall(pending.Invocation!, [.. pending.Cards]), SpoolJson));
+            file.WriteByte((byte)'\n');
+            pending.Spooled = true;
+            _spooledWaiting++;
+        }
+
+        file.Flush(flushToDisk: true);
+    }
+
+    // Settled calls leave the count; when no spooled call waits any more, whatever the spool held is stored.
+    private void Settled(List<Pending> calls)
+    {
+        _spooledWaiting -= calls.Count(p => p.Spooled);
+        if (_spool is not null && _spooledWaiting == 0 && File.Exists(_spool))
+        {
+            File.Delete(_spool);
+        }
+    }
+
+    private sealed record SpooledCall(CdsInvocation Invocation, List<CdsCardRecord> Cards);
 
     [LoggerMessage(EventId = 7020, Level = LogLevel.Warning, Message = "CDS calls cannot be stored now (the database is unreachable); they wait in memory and are stored when it answers")]
     private static partial void LogWaiting(ILogger logger, Exception exception);
@@ -109,6 +192,7 @@ public sealed partial class InvocationWriter : IAsyncDisposable
                     LogCaughtUp(_logger, calls.Count);
                 }
 
+                Settled(calls);
                 return;
             }
             catch (Exception ex) when (Transient(ex) && !_stop.IsCancellationRequested)
@@ -118,6 +202,8 @@ public sealed partial class InvocationWriter : IAsyncDisposable
                     Waiting = true;
                     LogWaiting(_logger, ex);
                 }
+
+                Spool(calls);
 
                 try
                 {
@@ -143,6 +229,11 @@ public sealed partial class InvocationWriter : IAsyncDisposable
                 else
                 {
                     calls[0].Done.TrySetException(ex);
+                    if (!Transient(ex))
+                    {
+                        // Refused for good: it will not be stored by replaying it either.
+                        Settled(calls);
+                    }
                 }
 
                 return;
@@ -163,5 +254,9 @@ public sealed partial class InvocationWriter : IAsyncDisposable
         _stop.Dispose();
     }
 
-    private sealed record Pending(CdsInvocation? Invocation, IReadOnlyList<CdsCardRecord> Cards, TaskCompletionSource<bool> Done);
+    private sealed record Pending(CdsInvocation? Invocation, IReadOnlyList<CdsCardRecord> Cards, TaskCompletionSource<bool> Done)
+    {
+        /// <summary>Whether it is in the spool file already.</summary>
+        public bool Spooled { get; set; }
+    }
 }

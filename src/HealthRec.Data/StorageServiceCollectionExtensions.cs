@@ -42,7 +42,8 @@ public static class StorageServiceCollectionExtensions
         services.AddSingleton<DatabaseStatus>();
         services.AddHostedService<DatabaseStartup>();
         services.AddSingleton<InvocationStore>();
-        services.AddSingleton<InvocationWriter>();
+        services.AddSingleton(sp => new InvocationWriter(sp.GetRequiredService<InvocationStore>(), sp.GetRequiredService<ILogger<InvocationWriter>>(),
+            Path.Combine(sp.GetRequiredService<IHostEnvironment>().ContentRootPath, sp.GetRequiredService<IOptions<StorageOptions>>().Value.AuditSpoolPath)));
         services.AddSingleton<FeedbackStore>();
         services.AddSingleton<TokenReplayStore>();
         services.AddSingleton<ScoreStore>();

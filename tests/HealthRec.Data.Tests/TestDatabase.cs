@@ -22,6 +22,9 @@ internal sealed class TestDatabase : IAsyncDisposable
 
     public HealthRecDatabase Database { get; }
 
+    /// <summary>The PostgreSQL connection string (null on SQLite).</summary>
+    public string? ConnectionString => _postgres?.ConnectionString;
+
     public static FakeTimeProvider Clock { get; } = new(new DateTimeOffset(2026, 11, 29, 8, 0, 0, TimeSpan.Zero));
 
     public static async Task<TestDatabase> CreateAsync(DatabaseEngine engine, bool migrate, CancellationToken cancellationToken)

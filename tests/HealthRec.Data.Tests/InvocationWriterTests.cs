@@ -1,0 +1,57 @@
+using Npgsql;
+
+namespace HealthRec.Data.Tests;
+
+/// <summary>The call writer through a database outage, and through a node that dies during one.</summary>
+public sealed class InvocationWriterTests : IDisposable
+{
+    private readonly DirectoryInfo _spool = Directory.CreateTempSubdirectory("healthrec-calls-spool-");
+
+    public void Dispose() => _spool.Delete(recursive: true);
+
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    private static CdsInvocation Call(int i) => new("healthrec-patient-risk", $"hook-{i}-{Guid.NewGuid():N}", "patient-view", $"patient-{i}",
+        new DateTimeOffset(2026, 12, 6, 10, 0, i, TimeSpan.Zero), 5, 200, 1);
+
+    private static CdsCardRecord Card(CdsInvocation call) =>
+        new($"card-{call.HookInstance}", "risk", "t2d-5y", "warning", "5-year diabetes risk 31% (high)", [new CdsSuggestionRecord($"s-{call.HookInstance}", "metformin", "Propose metformin")]);
+
+    [Fact]
+    public async Task GivenCallsAnsweredWhileTheDatabaseIsUnreachable_WhenTheNodeDiesAndStartsAgain_ThenEveryCallAndCardIsStored()
+    {
+        await using var test = await TestDatabase.CreateAsync(DatabaseEngine.Postgres, migrate: true, Ct);
+        // The same database at an address nothing listens on: every connection is refused, as in an outage.
+        using var probe = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        probe.Start();
+        var closedPort = ((System.Net.IPEndPoint)probe.LocalEndpoint).Port;
+        probe.Stop();
+        await using var unreachable = NpgsqlDataSource.Create(new NpgsqlConnectionStringBuilder(test.ConnectionString!) { Port = closedPort, Timeout = 1 }.ConnectionString);
+        var calls = Enumerable.Range(0, 5).Select(Call).ToList();
+
+        var dying = new InvocationWriter(new InvocationStore(HealthRecDatabase.ForPostgres(unreachable)), spoolDirectory: _spool.FullName);
+        var pending = calls.Select(c => dying.RecordAsync(c, [Card(c)])).ToList();
+        for (var deadline = DateTime.UtcNow.AddSeconds(20); !(dying.Waiting && File.Exists(Path.Combine(_spool.FullName, "calls-waiting.ndjson"))); await Task.Delay(50, Ct))
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the writer never started waiting for the database");
+        }
+
+        // The node dies: what it held in memory is gone (its callers hear that the calls were not stored).
+        await dying.DisposeAsync();
+        Assert.All(pending, p => Assert.True(p.IsFaulted));
+
+        await using var restarted = new InvocationWriter(new InvocationStore(test.Database), spoolDirectory: _spool.FullName);
+        await restarted.FlushAsync(Ct);
+
+        var store = new InvocationStore(test.Database);
+        foreach (var call in calls)
+        {
+            Assert.Equal(call, await store.FindAsync(call.ServiceId, call.HookInstance, Ct));
+        }
+
+        var cards = await new FeedbackStore(test.Database).FindCardsAsync([.. calls.Select(c => Card(c).CardUuid)], Ct);
+        Assert.Equal(calls.Count, cards.Count);
+        Assert.All(calls, c => Assert.Contains($"s-{c.HookInstance}", cards[Card(c).CardUuid].Suggestions));
+        Assert.False(File.Exists(Path.Combine(_spool.FullName, "calls-waiting.ndjson")), "the spool is removed once its calls are stored");
+    }
+}
