@@ -254,10 +254,12 @@ public sealed class PopulationScoringTests : IDisposable
         Assert.Equal(clean.IndexAt, retried.IndexAt);
     }
 
-    [Fact]
-    public async Task GivenANodeKilledWithSigkillWhileScoringAChunk_WhenAnotherNodeRuns_ThenTheRunCompletesWithEveryPatientScoredOnceAsACleanRun()
+    [Theory]
+    [InlineData(nameof(PopulationScoringJob.ScoreChunkAsync))]
+    [InlineData(nameof(PopulationScoringJob.StartAsync))]
+    public async Task GivenANodeKilledWithSigkillInAScoringJob_WhenAnotherNodeRuns_ThenTheRunCompletesWithEveryPatientScoredOnceAsACleanRun(string killedIn)
     {
-        // A cohort big enough that a chunk takes a second or two to score, so that the kill lands inside one.
+        // A cohort big enough that a chunk (or the start job's index) takes a moment, so that the kill lands inside it.
         var cohort = Path.Combine(_work.FullName, "cohort");
         Assert.Equal(0, await HealthRecCommandLine.Create((_, _) => Task.FromResult(0)).Parse(["synth", "--patients", "3000", "--seed", "28", "--out", cohort])
             .InvokeAsync(cancellationToken: Ct));
@@ -267,22 +269,48 @@ public sealed class PopulationScoringTests : IDisposable
         settings["Jobs:Scoring:ChunkSize"] = "750";
         settings["Jobs:InvisibilityTimeout"] = "00:00:05";
 
-        // Node A: its own process, killed with SIGKILL (no shutdown, no requeue) once one of its chunk jobs is running.
+        // Node A: its own process, killed with SIGKILL (no shutdown, no requeue) once the job is running.
         var stateA = Directory.CreateTempSubdirectory("healthrec-node-a-").FullName;
+        var killedAt = await KillNodeInJobAsync(database.ConnectionString, settings, stateA, killedIn);
+
+        // Node B takes the queued jobs at once and the killed node's job once its 5-second lease has passed.
+        await using var nodeB = await RunningServer.StartAsync(settings, Ct);
+        var store = nodeB.Services.GetRequiredService<ScoreStore>();
+        var interrupted = await CompletedRunAsync(nodeB, _ => true);
+        TestContext.Current.SendDiagnosticMessage($"run completed {(DateTime.UtcNow - killedAt).TotalSeconds:0.0} s after node A was killed in {killedIn}");
+
+        // One run only (a start job taken again resumes its own run), whole, and as a clean run on the same data.
+        Assert.Single(await store.RecentRunsAsync(20, Ct));
+        await TriggerAsync(nodeB);
+        var clean = await CompletedRunAsync(nodeB, r => r.RunId != interrupted.RunId);
+        var rows = await RowsAsync(store, interrupted.RunId);
+        Assert.Equal(await RowsAsync(store, clean.RunId), rows);
+        Assert.Equal(rows.Count, rows.Select(r => (r.PatientId, r.Outcome)).Distinct().Count());
+        // Every patient of the cohort was in a chunk (those whose record gives no estimate have no row, in both runs).
+        Assert.Equal(3000, interrupted.PatientCount);
+        Assert.Equal(interrupted.ChunkCount, (await store.ChunksAsync(interrupted.RunId, Ct)).Count);
+        var verification = await (await nodeB.AuditAsync(Ct)).VerifyAsync(Ct);
+        Assert.True(verification.Intact, verification.Problem);
+        Directory.Delete(stateA, recursive: true);
+    }
+
+    // Starts a node as its own process (dotnet healthrec.dll serve), triggers a scoring run on it and kills it with
+    // SIGKILL as soon as a job of the given method is Processing — asserting that it still was when the kill landed.
+    private static async Task<DateTime> KillNodeInJobAsync(string connectionString, Dictionary<string, string?> settings, string state, string method)
+    {
         var port = FreePort();
         var start = new System.Diagnostics.ProcessStartInfo("dotnet",
-            [Path.Combine(AppContext.BaseDirectory, "healthrec.dll"), "serve", .. RunningServer.Arguments(stateA, new Dictionary<string, string?>(settings) { ["urls"] = $"http://127.0.0.1:{port}" })])
+            [Path.Combine(AppContext.BaseDirectory, "healthrec.dll"), "serve", .. RunningServer.Arguments(state, new Dictionary<string, string?>(settings) { ["urls"] = $"http://127.0.0.1:{port}" })])
         {
-            WorkingDirectory = stateA,
+            WorkingDirectory = state,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
         };
-        using var nodeA = System.Diagnostics.Process.Start(start)!;
-        nodeA.OutputDataReceived += (_, _) => { };
-        nodeA.ErrorDataReceived += (_, _) => { };
-        nodeA.BeginOutputReadLine();
-        nodeA.BeginErrorReadLine();
-        string runId;
+        using var node = System.Diagnostics.Process.Start(start)!;
+        node.OutputDataReceived += (_, _) => { };
+        node.ErrorDataReceived += (_, _) => { };
+        node.BeginOutputReadLine();
+        node.BeginErrorReadLine();
         try
         {
             using var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
@@ -299,51 +327,39 @@ public sealed class PopulationScoringTests : IDisposable
                 {
                 }
 
-                Assert.True(DateTime.UtcNow < deadline, "node A did not become ready");
+                Assert.True(DateTime.UtcNow < deadline, "the node did not become ready");
             }
 
-            Assert.Equal(HttpStatusCode.Accepted, (await client.PostAsync(new Uri($"/admin/jobs/population-scoring?indexDate={IndexDate}", UriKind.Relative), null, Ct)).StatusCode);
-            await using var connection = new Npgsql.NpgsqlConnection(database.ConnectionString);
+            await using var connection = new Npgsql.NpgsqlConnection(connectionString);
             await connection.OpenAsync(Ct);
+            // The start job is killed once it has stored its run (while it writes the run's index): the moment a job
+            // that chose a new id each time would leave that run behind.
             await using var processing = new Npgsql.NpgsqlCommand(
-                "SELECT count(*) FROM hangfire.job WHERE statename = 'Processing' AND invocationdata::text LIKE '%ScoreChunkAsync%'", connection);
-            for (var deadline = DateTime.UtcNow.AddSeconds(120); (long)(await processing.ExecuteScalarAsync(Ct))! == 0; await Task.Delay(20, Ct))
+                "SELECT id FROM hangfire.job WHERE statename = 'Processing' AND invocationdata::text LIKE @method " +
+                (method == nameof(PopulationScoringJob.StartAsync) ? "AND EXISTS (SELECT 1 FROM score_run) " : "") + "LIMIT 1", connection);
+            processing.Parameters.AddWithValue("method", $"%{method}%");
+            Assert.Equal(HttpStatusCode.Accepted, (await client.PostAsync(new Uri($"/admin/jobs/population-scoring?indexDate={IndexDate}", UriKind.Relative), null, Ct)).StatusCode);
+            object? job;
+            for (var deadline = DateTime.UtcNow.AddSeconds(120); (job = await processing.ExecuteScalarAsync(Ct)) is null; await Task.Delay(10, Ct))
             {
-                Assert.True(DateTime.UtcNow < deadline, "node A never started a chunk");
+                Assert.True(DateTime.UtcNow < deadline, $"the node never ran {method}");
             }
 
-            nodeA.Kill(entireProcessTree: true);
-            await nodeA.WaitForExitAsync(Ct);
-            await using var runs = new Npgsql.NpgsqlCommand("SELECT run_id FROM score_run", connection);
-            runId = (string)(await runs.ExecuteScalarAsync(Ct))!;
+            node.Kill(entireProcessTree: true);
+            await node.WaitForExitAsync(Ct);
+            var killedAt = DateTime.UtcNow;
+            await using var stateOf = new Npgsql.NpgsqlCommand("SELECT statename FROM hangfire.job WHERE id = @id", connection);
+            stateOf.Parameters.AddWithValue("id", job);
+            Assert.Equal("Processing", (string?)await stateOf.ExecuteScalarAsync(Ct));
+            return killedAt;
         }
         finally
         {
-            if (!nodeA.HasExited)
+            if (!node.HasExited)
             {
-                nodeA.Kill(entireProcessTree: true);
+                node.Kill(entireProcessTree: true);
             }
         }
-
-        // Node B takes the queued chunks at once and the killed node's chunk once its 5-second lease has passed.
-        var killedAt = DateTime.UtcNow;
-        await using var nodeB = await RunningServer.StartAsync(settings, Ct);
-        var store = nodeB.Services.GetRequiredService<ScoreStore>();
-        var interrupted = await CompletedRunAsync(nodeB, r => r.RunId == runId);
-        var recovery = DateTime.UtcNow - killedAt;
-        TestContext.Current.SendDiagnosticMessage($"run completed {recovery.TotalSeconds:0.0} s after node A was killed");
-
-        await TriggerAsync(nodeB);
-        var clean = await CompletedRunAsync(nodeB, r => r.RunId != runId);
-        var rows = await RowsAsync(store, interrupted.RunId);
-        Assert.Equal(await RowsAsync(store, clean.RunId), rows);
-        Assert.Equal(rows.Count, rows.Select(r => (r.PatientId, r.Outcome)).Distinct().Count());
-        // Every patient of the cohort was in a chunk (those whose record gives no estimate have no row, in both runs).
-        Assert.Equal(3000, interrupted.PatientCount);
-        Assert.Equal(interrupted.ChunkCount, (await store.ChunksAsync(runId, Ct)).Count);
-        var verification = await (await nodeB.AuditAsync(Ct)).VerifyAsync(Ct);
-        Assert.True(verification.Intact, verification.Problem);
-        Directory.Delete(stateA, recursive: true);
     }
 
     private static int FreePort()
