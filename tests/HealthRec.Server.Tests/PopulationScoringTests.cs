@@ -441,14 +441,20 @@ public sealed class PopulationScoringTests : IDisposable
     // Hangfire's worker retries a failed state change ten times over 45 s: a shorter outage is absorbed there (the chunk
     // is marked for retry once the database answers); after a longer one the chunk can be neither finished nor handed
     // back, and only Jobs:InvisibilityTimeout brings it back (with the library's default it would wait 30 minutes).
+    // Two faults: "cut", the network to the shared server reset for an instant (a TCP relay); "stop", a cluster of the
+    // test's own stopped as in a crash (pg_ctl -m immediate) for 20 or 60 seconds and started again.
     [Theory]
-    [InlineData(0)]
-    [InlineData(55)]
-    public async Task GivenPostgresGoingDownWhileAChunkRuns_WhenItComesBack_ThenHooksKeptAnsweringReadinessSaidSoAndTheChunkIsRetriedToACleanRunsRows(int outageSeconds)
+    [InlineData("cut", 0)]
+    [InlineData("stop", 20)]
+    [InlineData("stop", 60)]
+    public async Task GivenPostgresGoingDownWhileAChunkRuns_WhenItComesBack_ThenHooksKeptAnsweringReadinessSaidSoAndTheChunkIsRetriedToACleanRunsRows(string fault, int outageSeconds)
     {
-        await using var database = await PostgresTestDatabase.CreateAsync(Ct);
-        await using var outage = new DatabaseOutage(database.ConnectionString);
-        var settings = Node(DatabaseOutage.Through(outage, database.ConnectionString));
+        await using var database = fault == "cut" ? await PostgresTestDatabase.CreateAsync(Ct) : null;
+        await using var relay = database is null ? null : new DatabaseOutage(database.ConnectionString);
+        await using var cluster = fault == "stop" ? await PrivatePostgres.StartAsync(Ct) : null;
+        Func<Task> goDown = relay is not null ? () => { relay.GoDown(); return Task.CompletedTask; } : () => cluster!.GoDownAsync(Ct);
+        Func<Task> comeBack = relay is not null ? () => { relay.ComeBack(); return Task.CompletedTask; } : () => cluster!.ComeBackAsync(Ct);
+        var settings = Node(relay is not null ? DatabaseOutage.Through(relay, database!.ConnectionString) : cluster!.ConnectionString);
         settings["Jobs:InvisibilityTimeout"] = "00:00:05";
         await using var server = await RunningServer.StartAsync(settings, Ct);
         var store = server.Services.GetRequiredService<ScoreStore>();
@@ -469,7 +475,7 @@ public sealed class PopulationScoringTests : IDisposable
             await hold.Held.Task.WaitAsync(TimeSpan.FromMinutes(2), Ct);
 
             // The database goes down while chunk 5 is being scored.
-            outage.GoDown();
+            await goDown();
             hold.Release.SetResult();
             var (ready, readyText) = await ReadinessAsync(server, HttpStatusCode.ServiceUnavailable);
             during = await CdsHooks.Cds.PatientViewAsync(server.Client, duringCall, Ct);
@@ -488,7 +494,7 @@ public sealed class PopulationScoringTests : IDisposable
             Assert.NotEqual("completed", hold.Attempts.First());
 
             await Task.Delay(TimeSpan.FromSeconds(outageSeconds), Ct);
-            outage.ComeBack();
+            await comeBack();
             interrupted = await CompletedRunAsync(server, r => r.RunId != clean.RunId);
         }
         finally
