@@ -63,7 +63,14 @@ internal sealed class PatientRiskCards(OutcomeLabels labels)
     {
         if (!Scorable(models, record, at))
         {
-            return HookAnswer.None;
+            // Silence would read as "checked and fine": a living patient HealthRec cannot estimate gets one card saying why.
+            if (record.Deceased)
+            {
+                return HookAnswer.None;
+            }
+
+            var none = NoEstimateCard(models, record, at, context);
+            return new HookAnswer([none], [new CdsCardRecord(none.Uuid, "risk", "not-estimated", Indicator.Info, none.Summary, [])]);
         }
 
         var estimates = models.Estimate(record, at);
@@ -266,6 +273,55 @@ internal sealed class PatientRiskCards(OutcomeLabels labels)
         {
             detail.Append(Ci, $"**As of {newest:yyyy-MM-dd}**: the newest result it used is {(at - newest).TotalDays / 365.25:0.#} years old; the estimate describes the patient then, not today.\n\n");
         }
+    }
+
+    /// <summary>
+    /// The one card for a patient whose record gives nothing to estimate from (no recent measurement, or no age and sex
+    /// where every outcome needs them): why, and that it is no statement about the risk.
+    /// </summary>
+    private static CdsCard NoEstimateCard(ServingModels models, PatientRecord record, DateTimeOffset at, CardContext context)
+    {
+        var reasons = new List<string>();
+        if (!models.Predictors.Values.Any(p => !p.Definition.Population.AgeMatters))
+        {
+            if (record.BirthDate is null)
+            {
+                reasons.Add("no birth date is recorded");
+            }
+
+            if (record.Sex is not (Sex.Female or Sex.Male))
+            {
+                reasons.Add("no sex is recorded as female or male");
+            }
+        }
+
+        var latest = record.Measurements.Values.SelectMany(values => values).Where(m => m.At <= at).Select(m => (DateTimeOffset?)m.At).Max();
+        if (latest is null || latest <= at - RecentData)
+        {
+            reasons.Add(latest is { } last
+                ? $"the latest measurement is from {last.UtcDateTime.ToString("yyyy-MM-dd", Ci)}, more than three years ago"
+                : "no measurement (laboratory result or vital sign) is recorded");
+        }
+
+        var uuid = Guid.NewGuid().ToString();
+        var detail = new StringBuilder("**HealthRec gave no risk estimate for this patient.** Its models need the patient's age and sex and a measurement (a laboratory result or vital sign) from the last three years:\n\n");
+        foreach (var reason in reasons)
+        {
+            detail.Append(Ci, $"- {Markdown(Capitalize(reason))}\n");
+        }
+
+        detail.Append("\nNo estimate is made from old or guessed values. This says nothing about the patient's risk: it was not estimated.");
+        return new CdsCard(uuid, Summary($"No risk estimate: {reasons[0]}"), Indicator.Info,
+            new CdsSource("HealthRec")
+            {
+                Url = context.Url("models"),
+                Topic = new CdsCoding(CardCodes.TopicSystem, "risk-not-estimated", "Risk not estimated"),
+            })
+        {
+            Detail = detail.ToString(),
+            OverrideReasons = CardCodes.RiskOverrides,
+            Links = [context.AppLink(uuid, "Open HealthRec for the full view")],
+        };
     }
 
     /// <summary>An estimate whose newest input is older than this says "as of" that date.</summary>

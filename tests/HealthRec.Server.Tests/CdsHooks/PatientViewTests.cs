@@ -161,14 +161,32 @@ public sealed class PatientViewTests(CdsServer fixture) : IClassFixture<CdsServe
     }
 
     [Fact]
-    public async Task GivenOnlyDemographics_WhenPatientViewIsCalled_ThenThereAreNoCardsRatherThanAnInventedRisk()
+    public async Task GivenOnlyDemographics_WhenPatientViewIsCalled_ThenOneInfoCardSaysNoRiskWasEstimatedAndWhyRatherThanAnInventedRiskOrSilence()
     {
         var patient = new PatientFixture("male", 70);
 
         var (status, body, text) = await Cds.PatientViewAsync(Client, patient.Call(prefetch: patient.Prefetch()), Ct);
 
         Assert.True(status == 200, text);
-        Assert.Equal("""{"cards":[]}""", body!.ToJsonString());
+        var card = Assert.Single(Cds.Cards(body));
+        Assert.Equal("info", (string)card!["indicator"]!);
+        Assert.Equal("No risk estimate: no measurement (laboratory result or vital sign) is recorded", (string)card["summary"]!);
+        Assert.Equal("risk-not-estimated", (string)card["source"]!["topic"]!["code"]!);
+        Assert.Contains("This says nothing about the patient's risk", (string)card["detail"]!, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task GivenOnlyMeasurementsOlderThanThreeYears_WhenPatientViewIsCalled_ThenTheInfoCardNamesTheLatestDate()
+    {
+        // As a Synthea record ending years ago reads today: the CDS Hooks Sandbox showed "All clear!" for one.
+        var patient = new PatientFixture("female", 62).Lab("4548-4", 6.1m, "%", 4 * 365 + 20).BloodPressure(150, 92, 4 * 365 + 20);
+        var latest = DateTimeOffset.UtcNow.AddDays(-(4 * 365 + 20)).UtcDateTime.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture);
+
+        var (status, body, text) = await Cds.PatientViewAsync(Client, patient.Call(prefetch: patient.Prefetch()), Ct);
+
+        Assert.True(status == 200, text);
+        var card = Assert.Single(Cds.Cards(body));
+        Assert.Equal($"No risk estimate: the latest measurement is from {latest}, more than three years ago", (string)card!["summary"]!);
     }
 
     [Fact]
