@@ -7,8 +7,28 @@ namespace HealthRec.Fhir.Sources;
 /// </summary>
 public static class FhirPaging
 {
-    /// <summary>The absolute URL of the next page, when it is on the same server as <paramref name="server"/>.</summary>
-    public static bool TryFollow(Uri server, Uri current, string next, out Uri nextUrl, out string? elsewhere)
+    /// <summary>
+    /// The page after <paramref name="page"/>: <paramref name="next"/> null when it is the last; false (with the other
+    /// server's address in <paramref name="elsewhere"/>) when its next link leaves <paramref name="server"/>.
+    /// </summary>
+    public static bool TryNext(Uri server, Uri current, Hl7.Fhir.Model.Bundle page, out Uri? next, out string? elsewhere)
+    {
+        ArgumentNullException.ThrowIfNull(page);
+        next = null;
+        elsewhere = null;
+        var link = page.Link.FirstOrDefault(l => string.Equals(l.Relation, "next", StringComparison.Ordinal))?.Url;
+        if (link is null)
+        {
+            return true;
+        }
+
+        var followed = TryFollow(server, current, link, out var url, out elsewhere);
+        next = followed ? url : null;
+        return followed;
+    }
+
+    // The absolute URL of the next page, when it is on the same server as the one named.
+    private static bool TryFollow(Uri server, Uri current, string next, out Uri nextUrl, out string? elsewhere)
     {
         ArgumentNullException.ThrowIfNull(server);
         elsewhere = null;

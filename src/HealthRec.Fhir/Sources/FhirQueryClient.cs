@@ -81,16 +81,15 @@ public sealed class FhirQueryClient(HttpClient http)
                         }
                     }
 
-                    var next = bundle.Link.FirstOrDefault(l => string.Equals(l.Relation, "next", StringComparison.Ordinal))?.Url;
-                    if (next is null)
-                    {
-                        return new FhirQueryResult(resources, null);
-                    }
-
                     // Paging stays on the server the client named: a next link elsewhere is not followed.
-                    if (!FhirPaging.TryFollow(root, url, next, out var nextUrl, out var elsewhere))
+                    if (!FhirPaging.TryNext(root, url, bundle, out var nextUrl, out var elsewhere))
                     {
                         return new FhirQueryResult([], FhirPaging.Elsewhere(what, elsewhere!));
+                    }
+
+                    if (nextUrl is null)
+                    {
+                        return new FhirQueryResult(resources, null);
                     }
 
                     url = nextUrl;

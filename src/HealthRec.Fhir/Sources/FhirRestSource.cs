@@ -114,12 +114,7 @@ public sealed class FhirRestSource(HttpClient httpClient, Uri baseUrl, FhirRestS
     }
 
     // A page with no next link is the last; one whose next link leaves this server is not followed (the token would go with it).
-    private bool OnThisServer(Bundle page, out string? elsewhere)
-    {
-        elsewhere = null;
-        var next = page.Link.FirstOrDefault(l => string.Equals(l.Relation, "next", StringComparison.Ordinal))?.Url;
-        return next is null || FhirPaging.TryFollow(baseUrl, baseUrl, next, out _, out elsewhere);
-    }
+    private bool OnThisServer(Bundle page, out string? elsewhere) => FhirPaging.TryNext(baseUrl, baseUrl, page, out _, out elsewhere);
 
     private async Task<PatientResources> FetchAsync(FhirClient client, string patientId, IngestionReport report, CancellationToken cancellationToken)
     {
