@@ -55,9 +55,35 @@ internal sealed class PatientRiskCards(OutcomeLabels labels)
     /// outcome served does not depend on age (a site's outcome over a table without ages, <c>"minAge": null</c>).
     /// </summary>
     public static bool Scorable(ServingModels models, PatientRecord record, DateTimeOffset at) =>
-        !record.Deceased
-        && ((record.BirthDate is not null && record.Sex is Sex.Female or Sex.Male) || models.Predictors.Values.Any(p => !p.Definition.Population.AgeMatters))
-        && record.Measurements.Values.Any(values => values.Any(m => m.At <= at && m.At > at - RecentData));
+        !record.Deceased && WhyNotScorable(models, record, at).Count == 0;
+
+    /// <summary>What the record lacks to be estimated at all (empty when it has it), as a clinician reads it.</summary>
+    public static IReadOnlyList<string> WhyNotScorable(ServingModels models, PatientRecord record, DateTimeOffset at)
+    {
+        List<string>? reasons = null;
+        if (!models.Predictors.Values.Any(p => !p.Definition.Population.AgeMatters))
+        {
+            if (record.BirthDate is null)
+            {
+                (reasons ??= []).Add("no birth date is recorded");
+            }
+
+            if (record.Sex is not (Sex.Female or Sex.Male))
+            {
+                (reasons ??= []).Add("no sex is recorded as female or male");
+            }
+        }
+
+        if (!record.Measurements.Values.Any(values => values.Any(m => m.At <= at && m.At > at - RecentData)))
+        {
+            var latest = record.Measurements.Values.SelectMany(values => values).Where(m => m.At <= at).Select(m => (DateTimeOffset?)m.At).Max();
+            (reasons ??= []).Add(latest is { } last
+                ? $"the latest measurement is from {last.UtcDateTime.ToString("yyyy-MM-dd", Ci)}, more than three years ago"
+                : "no measurement (laboratory result or vital sign) is recorded");
+        }
+
+        return reasons ?? (IReadOnlyList<string>)[];
+    }
 
     public HookAnswer Build(ServingModels models, PatientRecord record, DateTimeOffset at, CardContext context)
     {
@@ -281,28 +307,7 @@ internal sealed class PatientRiskCards(OutcomeLabels labels)
     /// </summary>
     private static CdsCard NoEstimateCard(ServingModels models, PatientRecord record, DateTimeOffset at, CardContext context)
     {
-        var reasons = new List<string>();
-        if (!models.Predictors.Values.Any(p => !p.Definition.Population.AgeMatters))
-        {
-            if (record.BirthDate is null)
-            {
-                reasons.Add("no birth date is recorded");
-            }
-
-            if (record.Sex is not (Sex.Female or Sex.Male))
-            {
-                reasons.Add("no sex is recorded as female or male");
-            }
-        }
-
-        var latest = record.Measurements.Values.SelectMany(values => values).Where(m => m.At <= at).Select(m => (DateTimeOffset?)m.At).Max();
-        if (latest is null || latest <= at - RecentData)
-        {
-            reasons.Add(latest is { } last
-                ? $"the latest measurement is from {last.UtcDateTime.ToString("yyyy-MM-dd", Ci)}, more than three years ago"
-                : "no measurement (laboratory result or vital sign) is recorded");
-        }
-
+        var reasons = WhyNotScorable(models, record, at);
         var uuid = Guid.NewGuid().ToString();
         var detail = new StringBuilder("**HealthRec gave no risk estimate for this patient.** Its models need the patient's age and sex and a measurement (a laboratory result or vital sign) from the last three years:\n\n");
         foreach (var reason in reasons)
