@@ -151,6 +151,14 @@ public static partial class CdsHooksEndpoints
                 ModelVersions = servingModels.Versions,
                 DataSource = data.Source,
             };
+            // A record without its Patient (prefetched as null, or absent from the FHIR server) cannot be checked at all:
+            // answered like any key that could not be had, never with an empty list of cards that reads as "all clear".
+            var record = data.Complete ? mapper.Map(data.Resources!, data.Report) : null;
+            if (data.Complete && record is null)
+            {
+                data = data with { Missing = [$"patient (no Patient/{request.PatientId} in the prefetch or on the FHIR server)"], Resources = null };
+            }
+
             if (!data.Complete)
             {
                 Log.DataUnavailable(logger, id, request.HookInstance, data.Missing.Count);
@@ -164,14 +172,11 @@ public static partial class CdsHooksEndpoints
             }
 
             var at = receivedAt;
-            var record = mapper.Map(data.Resources!, data.Report);
             var context = new CardContext(baseUrl, id, request.HookInstance, request.PatientId);
-            var answer = record is null
-                ? HookAnswer.None
-                : request.Hook == "patient-view"
-                    ? riskCards.Build(servingModels, record, at, context)
-                    : orderCards.Build(servingModels, record, at, orderCards.ReadDrafts(request.DraftOrders!.Value, at, data.Report),
-                        request.Hook == "order-select" ? request.Selections : null, context);
+            var answer = request.Hook == "patient-view"
+                ? riskCards.Build(servingModels, record!, at, context)
+                : orderCards.Build(servingModels, record!, at, orderCards.ReadDrafts(request.DraftOrders!.Value, at, data.Report),
+                    request.Hook == "order-select" ? request.Selections : null, context);
             // The decision is recorded before it is returned: each card is serialized once, and those bytes are both what
             // the GuidanceResponse holds and what the EHR receives.
             var auditStarted = Stopwatch.GetTimestamp();

@@ -161,6 +161,25 @@ public sealed class PrefetchTests(CdsServer fixture) : IClassFixture<CdsServer>
     }
 
     [Fact]
+    public async Task GivenNoPatientInThePrefetchOrOnTheFhirServer_WhenCalled_Then412SaysSoInsteadOfAnEmptyAllClear()
+    {
+        // Found by reading cards on outside data: a patientId the FHIR server does not know was answered {"cards":[]}.
+        var patient = PatientFixture.HighRisk();
+        await patient.LoadAsync(Ct);
+        var nulled = patient.Prefetch();
+        nulled["patient"] = null;
+        var unknown = new PatientFixture("male", 60).Call(fhirServer: TestServices.FhirBaseUrl, accessToken: "tok-nobody");
+
+        var (nullStatus, nullBody, nullText) = await Cds.PatientViewAsync(Client, patient.Call(prefetch: nulled), Ct);
+        var (unknownStatus, unknownBody, unknownText) = await Cds.PatientViewAsync(Client, unknown, Ct);
+
+        Assert.True(nullStatus == 412, nullText);
+        Assert.Equal($"patient (no Patient/{patient.Id} in the prefetch or on the FHIR server)", (string)nullBody!["missing"]![0]!);
+        Assert.True(unknownStatus == 412, unknownText);
+        Assert.StartsWith("patient (no Patient/", (string)unknownBody!["missing"]![0]!, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task GivenKeysMissingAndNoFhirServer_WhenCalled_Then412NamesTheKeys()
     {
         var patient = PatientFixture.HighRisk();
