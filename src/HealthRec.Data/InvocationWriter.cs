@@ -16,11 +16,14 @@ namespace HealthRec.Data;
 /// While the database cannot be reached (an outage: a transient error) the calls wait here, in order, and the batch is
 /// tried again with a growing pause (0.25 s, doubling to 10 s) until it is stored: a card answered during an outage
 /// is found by feedback once the database is back. A batch the database refuses for another reason is stored call
-/// by call, so that only the call at fault is lost (and logged). Calls that wait are also appended to a spool file on
-/// the node's disk (<c>calls-waiting.ndjson</c> in the audit spool folder): a node killed during the outage stores them
-/// when it starts again (a call stored twice keeps its first record), and the file is removed once the writer has
-/// caught up. In normal operation nothing is spooled: a kill loses at most the batch being committed, whose audit
-/// records are on disk already (see AuditWriter).
+/// by call, so that only the call at fault is lost (and logged).
+/// </para>
+/// <para>
+/// With a spool folder (the audit spool folder on a server), every batch is appended to <c>calls-waiting.ndjson</c>
+/// and flushed to the node's disk before it is committed, and the file is removed once nothing spooled waits: a node
+/// killed while a batch is being committed, or during an outage, stores those calls when it starts again (a call
+/// stored twice keeps its first record), so feedback on their cards is accepted. This costs the writer one flushed
+/// append and one delete per batch; the hook's answer does not wait for either.
 /// </para>
 /// </summary>
 public sealed partial class InvocationWriter : IAsyncDisposable
@@ -96,25 +99,55 @@ public sealed partial class InvocationWriter : IAsyncDisposable
             return;
         }
 
-        using var file = new FileStream(_spool, FileMode.Append, FileAccess.Write, FileShare.Read);
-        foreach (var pending in calls.Where(p => !p.Spooled))
+        var fresh = calls.Where(p => !p.Spooled).ToList();
+        if (fresh.Count == 0)
         {
-            file.Write(JsonSerializer.SerializeToUtf8Bytes(new SpooledCall(pending.Invocation!, [.. pending.Cards]), SpoolJson));
-            file.WriteByte((byte)'\n');
+            return;
+        }
+
+        try
+        {
+            using var file = new FileStream(_spool, FileMode.Append, FileAccess.Write, FileShare.Read);
+            foreach (var pending in fresh)
+            {
+                file.Write(JsonSerializer.SerializeToUtf8Bytes(new SpooledCall(pending.Invocation!, [.. pending.Cards]), SpoolJson));
+                file.WriteByte((byte)'\n');
+            }
+
+            file.Flush(flushToDisk: true);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            // A full or read-only disk: the calls are still committed, only not safe from a kill in the meantime.
+            UnwritableSpool(_logger, ex);
+            return;
+        }
+
+        foreach (var pending in fresh)
+        {
             pending.Spooled = true;
             _spooledWaiting++;
         }
-
-        file.Flush(flushToDisk: true);
     }
+
+    [LoggerMessage(EventId = 7023, Level = LogLevel.Warning, Message = "CDS calls could not be written ahead to the spool file; they are committed, but a kill before the commit would lose them")]
+    private static partial void UnwritableSpool(ILogger logger, Exception exception);
 
     // Settled calls leave the count; when no spooled call waits any more, whatever the spool held is stored.
     private void Settled(List<Pending> calls)
     {
         _spooledWaiting -= calls.Count(p => p.Spooled);
-        if (_spool is not null && _spooledWaiting == 0 && File.Exists(_spool))
+        if (_spool is not null && _spooledWaiting == 0)
         {
-            File.Delete(_spool);
+            try
+            {
+                File.Delete(_spool);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                // Left behind: its calls are replayed at the next start and kept once.
+                UnwritableSpool(_logger, ex);
+            }
         }
     }
 
@@ -175,6 +208,8 @@ public sealed partial class InvocationWriter : IAsyncDisposable
             return;
         }
 
+        // Written ahead: a kill during the commit must not lose the calls whose cards the EHR already shows.
+        Spool(calls);
         var pause = FirstPause;
         while (true)
         {
@@ -202,8 +237,6 @@ public sealed partial class InvocationWriter : IAsyncDisposable
                     Waiting = true;
                     LogWaiting(_logger, ex);
                 }
-
-                Spool(calls);
 
                 try
                 {

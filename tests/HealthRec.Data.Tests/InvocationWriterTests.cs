@@ -54,4 +54,69 @@ public sealed class InvocationWriterTests : IDisposable
         Assert.All(calls, c => Assert.Contains($"s-{c.HookInstance}", cards[Card(c).CardUuid].Suggestions));
         Assert.False(File.Exists(Path.Combine(_spool.FullName, "calls-waiting.ndjson")), "the spool is removed once its calls are stored");
     }
+
+    [Fact]
+    public async Task GivenABatchBeingCommittedWithTheDatabaseUp_WhenTheNodeIsKilled_ThenItsCallsAreStoredAtTheNextStart()
+    {
+        // The node that dies writes to a database of its own whose call table another session holds locked, so its commit
+        // is still in flight (not failing, not retried) at the instant of the kill: nothing of it ever reaches a database.
+        await using var doomed = await TestDatabase.CreateAsync(DatabaseEngine.Postgres, migrate: true, Ct);
+        await using var survivor = await TestDatabase.CreateAsync(DatabaseEngine.Postgres, migrate: true, Ct);
+        await using var locker = new NpgsqlConnection(doomed.ConnectionString);
+        await locker.OpenAsync(Ct);
+        await using var hold = await locker.BeginTransactionAsync(Ct);
+        await using (var lockTable = new NpgsqlCommand("LOCK TABLE cds_invocation IN ACCESS EXCLUSIVE MODE", locker, hold))
+        {
+            await lockTable.ExecuteNonQueryAsync(Ct);
+        }
+
+        var calls = Enumerable.Range(0, 5).Select(Call).ToList();
+        var spoolFile = Path.Combine(_spool.FullName, "calls-waiting.ndjson");
+        var dying = new InvocationWriter(new InvocationStore(doomed.Database), spoolDirectory: _spool.FullName);
+        var pending = calls.Select(c => dying.RecordAsync(c, [Card(c)])).ToList();
+        for (var deadline = DateTime.UtcNow.AddSeconds(20); !(File.Exists(spoolFile) && File.ReadAllLines(spoolFile).Length == calls.Count); await Task.Delay(50, Ct))
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the batch was not written ahead of its commit");
+        }
+
+        await Task.Delay(300, Ct);
+        Assert.All(pending, p => Assert.False(p.IsCompleted, "the commit was meant to be in flight"));
+
+        // The kill: the node's disk is what it is at this instant; the new process starts on a copy of it.
+        var afterKill = Directory.CreateTempSubdirectory("healthrec-calls-spool-after-kill-");
+        try
+        {
+            File.Copy(spoolFile, Path.Combine(afterKill.FullName, "calls-waiting.ndjson"));
+            await using var restarted = new InvocationWriter(new InvocationStore(survivor.Database), spoolDirectory: afterKill.FullName);
+            await restarted.FlushAsync(Ct);
+
+            var store = new InvocationStore(survivor.Database);
+            foreach (var call in calls)
+            {
+                Assert.Equal(call, await store.FindAsync(call.ServiceId, call.HookInstance, Ct));
+            }
+
+            var cards = await new FeedbackStore(survivor.Database).FindCardsAsync([.. calls.Select(c => Card(c).CardUuid)], Ct);
+            Assert.Equal(calls.Count, cards.Count);
+            Assert.False(File.Exists(Path.Combine(afterKill.FullName, "calls-waiting.ndjson")), "the spool is removed once its calls are stored");
+        }
+        finally
+        {
+            afterKill.Delete(recursive: true);
+            await hold.RollbackAsync(Ct);
+            await dying.DisposeAsync();
+        }
+    }
+
+    [Fact]
+    public async Task GivenTheDatabaseUp_WhenCallsAreStored_ThenNoSpoolIsLeftBehind()
+    {
+        await using var test = await TestDatabase.CreateAsync(DatabaseEngine.Sqlite, migrate: true, Ct);
+        await using var writer = new InvocationWriter(new InvocationStore(test.Database), spoolDirectory: _spool.FullName);
+        var calls = Enumerable.Range(0, 20).Select(Call).ToList();
+        var stored = await Task.WhenAll(calls.Select(c => writer.RecordAsync(c, [Card(c)])));
+
+        Assert.All(stored, Assert.True);
+        Assert.False(File.Exists(Path.Combine(_spool.FullName, "calls-waiting.ndjson")), "nothing waits, so nothing stays spooled");
+    }
 }
