@@ -92,4 +92,31 @@ public sealed class CommandLineFailureTests : IDisposable
         Assert.Contains(expected, errors, StringComparison.Ordinal);
         Assert.DoesNotContain("   at ", errors, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task GivenSettingsTheServerCannotStartWith_WhenServed_ThenItExitsWith1OnOneLineWithoutAStackTrace()
+    {
+        var missing = Path.Combine(_folder.FullName, "no-hooks-here");
+        var errors = new StringWriter();
+        var original = Console.Error;
+        Console.SetError(errors);
+        int exitCode;
+        try
+        {
+            // The real server's composition: its definitions folder does not exist.
+            exitCode = await HealthRecCommandLine.RunAsync(
+                ["serve", "--urls=http://127.0.0.1:0", $"--CdsHooks:DefinitionsPath={missing}", $"--Storage:SqlitePath={Path.Combine(_folder.FullName, "h.db")}",
+                 $"--Storage:AuditSpoolPath={Path.Combine(_folder.FullName, "spool")}"],
+                Program.ServeAsync, TestContext.Current.CancellationToken);
+        }
+        finally
+        {
+            Console.SetError(original);
+        }
+
+        Assert.Equal(1, exitCode);
+        Assert.Contains($"serve: CDS Service definitions folder '{missing}' does not exist", errors.ToString(), StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", errors.ToString(), StringComparison.Ordinal);
+        Assert.Single(errors.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries));
+    }
 }

@@ -12,7 +12,8 @@ internal static partial class HealthRecCommandLine
     /// <summary>
     /// Parses and runs a command line as the <c>healthrec</c> executable does: a bad argument or an unknown option of a
     /// verb is one line per problem on standard error and exit code 2; a file or folder that cannot be read or written
-    /// is one line naming it and its reason, exit code 2 — never a stack trace (<c>--verbose</c> adds one).
+    /// is one line naming it and its reason, exit code 2; any other failure (a server that cannot start with its
+    /// settings) is its message on one line, exit code 1 — never a stack trace (<c>--verbose</c> adds one).
     /// </summary>
     public static async Task<int> RunAsync(string[] args, Func<string[], CancellationToken, Task<int>> serve, CancellationToken cancellationToken = default)
     {
@@ -45,6 +46,13 @@ internal static partial class HealthRecCommandLine
         {
             await Console.Error.WriteLineAsync($"{command.Name}: {ex.Message}");
             return 2;
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException && !verbose)
+        {
+            // A setting the server cannot start with (a missing definitions folder, an invalid client key...) or a
+            // defect: its message, one line, and where to see more.
+            await Console.Error.WriteLineAsync($"{command.Name}: {ex.Message.ReplaceLineEndings(" ")} (run with --verbose for the stack trace)");
+            return 1;
         }
     }
 
