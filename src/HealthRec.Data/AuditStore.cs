@@ -29,8 +29,11 @@ public sealed record AuditQuery(string ResourceType)
     public long? Before { get; init; }
 }
 
-/// <summary>A search parameter that must have one of these values.</summary>
-public sealed record AuditFilter(string Name, IReadOnlyList<string> Values);
+/// <summary>A search parameter that must have one of these values (or, <see cref="Negated"/>, none of them: FHIR's <c>:not</c>).</summary>
+public sealed record AuditFilter(string Name, IReadOnlyList<string> Values)
+{
+    public bool Negated { get; init; }
+}
 
 /// <summary>A search parameter whose value (text that orders as it compares, e.g. a UTC instant) is above or below a bound.</summary>
 public sealed record AuditRange(string Name, AuditBound Bound, string Value);
@@ -300,7 +303,7 @@ public sealed class AuditStore(HealthRecDatabase database, TimeProvider time)
             var name = $"n{n++}";
             command.With(name, filter.Name);
             sql.Append(CultureInfo.InvariantCulture,
-                $" AND EXISTS (SELECT 1 FROM audit_search s WHERE s.seq = r.seq AND s.name = @{name} AND s.value IN ({string.Join(", ", names)}))");
+                $" AND {(filter.Negated ? "NOT " : "")}EXISTS (SELECT 1 FROM audit_search s WHERE s.seq = r.seq AND s.name = @{name} AND s.value IN ({string.Join(", ", names)}))");
         }
 
         foreach (var range in query.Ranges)

@@ -162,6 +162,23 @@ public sealed class InvocationStore(HealthRecDatabase database)
         return [.. cards.Select(c => c.Card)];
     }
 
+    /// <summary>The calls received since an instant, newest first, at most <paramref name="limit"/> (what usage figures are computed from).</summary>
+    public async Task<IReadOnlyList<CdsInvocation>> ListSinceAsync(DateTimeOffset since, int limit, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenConnectionAsync(cancellationToken);
+        await using var command = connection.CreateCommand(
+            $"SELECT {Columns} FROM cds_invocation WHERE received_at >= @since ORDER BY received_at DESC, service_id, hook_instance LIMIT @limit")
+            .With("since", since.ToUniversalTime()).With("limit", limit);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        var result = new List<CdsInvocation>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            result.Add(Read(reader));
+        }
+
+        return result;
+    }
+
     /// <summary>The most recent calls, newest first.</summary>
     public async Task<IReadOnlyList<CdsInvocation>> ListRecentAsync(int limit, CancellationToken cancellationToken)
     {

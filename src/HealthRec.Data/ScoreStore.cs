@@ -157,6 +157,23 @@ public sealed class ScoreStore(HealthRecDatabase database)
         return rows;
     }
 
+    /// <summary>One patient's rows of a run, one per outcome.</summary>
+    public async Task<IReadOnlyList<ScoreRow>> PatientAsync(string runId, string patientId, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenConnectionAsync(cancellationToken);
+        await using var command = connection.CreateCommand(
+            $"SELECT {RowColumns} FROM score_result WHERE run_id = @run AND patient_id = @patient ORDER BY outcome")
+            .With("run", runId).With("patient", patientId);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        var rows = new List<ScoreRow>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            rows.Add(Read(reader));
+        }
+
+        return rows;
+    }
+
     /// <summary>Every row of a run, by patient and outcome, streamed.</summary>
     public async IAsyncEnumerable<ScoreRow> RowsAsync(string runId, [EnumeratorCancellation] CancellationToken cancellationToken)
     {

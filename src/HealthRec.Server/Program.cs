@@ -5,6 +5,7 @@ using HealthRec.Server.Hosting;
 using HealthRec.Server.Jobs;
 using HealthRec.Server.Models;
 using HealthRec.Server.Smart;
+using HealthRec.Server.Staff;
 
 return await HealthRecCommandLine.RunAsync(args, Program.ServeAsync);
 
@@ -35,6 +36,7 @@ public partial class Program
         app.MapJobs();
         app.MapSmart();
         app.MapAudit();
+        app.MapConsole();
         return app;
     }
 

@@ -239,6 +239,55 @@ public sealed class AuditReviewTests(StaffServer fixture) : IClassFixture<StaffS
         }
     }
 
+    [Theory]
+    [InlineData("staff-clinician", "/console", HttpStatusCode.OK)]
+    [InlineData("staff-clinician", "/console/worklist", HttpStatusCode.OK)]
+    [InlineData("staff-clinician", "/console/runs", HttpStatusCode.OK)]
+    [InlineData("staff-clinician", "/console/models", HttpStatusCode.Forbidden)]
+    [InlineData("staff-clinician", "/console/usage", HttpStatusCode.Forbidden)]
+    [InlineData("staff-auditor", "/console", HttpStatusCode.OK)]
+    [InlineData("staff-auditor", "/console/runs", HttpStatusCode.Forbidden)]
+    [InlineData("staff-auditor", "/console/models/t2d-5y", HttpStatusCode.Forbidden)]
+    [InlineData(null, "/console", HttpStatusCode.Unauthorized)]
+    public async Task GivenAStaffRole_WhenAConsolePageIsOpened_ThenOnlyTheRolesOfThatPageGetIt(string? client, string path, HttpStatusCode expected)
+    {
+        var token = client is null ? null : await StaffServer.TokenAsync(client, Ct);
+
+        using var response = await GetAsync(path, token);
+
+        Assert.Equal(expected, response.StatusCode);
+    }
+
+    [Fact]
+    public async Task GivenStaffRequestsAnsweredWithErrorsAndDashboardPolls_WhenReviewed_ThenTheTrueOutcomeShowsAndPollsAreHiddenUnlessAsked()
+    {
+        var clinician = await StaffServer.TokenAsync("staff-clinician", Ct);
+        var marker = Guid.NewGuid().ToString("N");
+        using (var missing = await GetAsync($"/api/runs/run-{marker}", clinician))
+        {
+            Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
+        }
+
+        using (var poll = await GetAsync($"/hangfire/fonts/{marker}", clinician))
+        {
+            // Whatever Hangfire answers for the asset, the access is recorded as routine.
+        }
+
+        var auditor = await StaffServer.TokenAsync("staff-auditor", Ct);
+        var html = System.Net.WebUtility.HtmlDecode(await (await GetAsync("/audit/review?agent=staff-clinician", auditor)).Content.ReadAsStringAsync(Ct));
+        var row = html[html.IndexOf($"GET /api/runs/run-{marker}", StringComparison.Ordinal)..];
+        row = row[..row.IndexOf("</tr>", StringComparison.Ordinal)];
+        Assert.Contains("data-result=\"refused\"", row, StringComparison.Ordinal);
+        Assert.Contains("answered 404", row, StringComparison.Ordinal);
+        Assert.DoesNotContain($"/hangfire/fonts/{marker}", html, StringComparison.Ordinal);
+
+        var withRoutine = System.Net.WebUtility.HtmlDecode(await (await GetAsync("/audit/review?agent=staff-clinician&routine=1", auditor)).Content.ReadAsStringAsync(Ct));
+        Assert.Contains($"GET /hangfire/fonts/{marker}", withRoutine, StringComparison.Ordinal);
+        // Still in the trail as a search finds it.
+        var search = JsonNode.Parse(await (await GetAsync("/audit/AuditEvent?subtype=staff-routine&agent=staff-clinician&_count=100", auditor)).Content.ReadAsStringAsync(Ct))!;
+        Assert.Contains(search["entry"]!.AsArray(), e => e!["resource"]!.ToJsonString().Contains(marker, StringComparison.Ordinal));
+    }
+
     [Fact]
     public async Task GivenACdsCallForAPatient_WhenAnAuditorOpensTheReviewForThatPatient_ThenTheTimelineShowsTheCallAndEachCardAsShown()
     {
@@ -263,9 +312,19 @@ public sealed class AuditReviewTests(StaffServer fixture) : IClassFixture<StaffS
         {
             Assert.Contains($"data-card=\"{(string)card!["uuid"]!}\"", html, StringComparison.Ordinal);
             Assert.Contains(System.Net.WebUtility.HtmlEncode((string)card["summary"]!), html, StringComparison.Ordinal);
+            // As the EHR shows it: the detail rendered from Markdown (bold as <strong>, no raw asterisks), each suggestion as a button.
+            var detail = (string)card["detail"]!;
+            Assert.Contains("<strong>", HealthRec.Server.Hosting.MarkdownHtml.Render(detail), StringComparison.Ordinal);
+            Assert.Contains(HealthRec.Server.Hosting.MarkdownHtml.Render(detail).Trim(), html, StringComparison.Ordinal);
+            foreach (var suggestion in card["suggestions"]?.AsArray() ?? [])
+            {
+                Assert.Contains($"<span class=\"suggestion\" data-suggestion>{System.Net.WebUtility.HtmlEncode((string)suggestion!["label"]!)}</span>", html, StringComparison.Ordinal);
+            }
         }
 
-        Assert.Contains(System.Net.WebUtility.HtmlEncode($"/audit/AuditEvent?patient={patient.Id}&_format=ndjson"), html, StringComparison.Ordinal);
+        Assert.DoesNotContain("<pre>**", html, StringComparison.Ordinal);
+        // The export holds what the page shows: the same filters, the dashboard's assets and polls left out as on the page.
+        Assert.Contains(System.Net.WebUtility.HtmlEncode($"/audit/AuditEvent?patient={patient.Id}&subtype%3Anot=staff-routine&_format=ndjson"), html, StringComparison.Ordinal);
         using var bad = await GetAsync("/audit/review?from=yesterday", auditor);
         Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
         Assert.Contains("date 'geyesterday'", System.Net.WebUtility.HtmlDecode(await bad.Content.ReadAsStringAsync(Ct)), StringComparison.Ordinal);

@@ -36,6 +36,8 @@ public static class AuditCodes
         ["smart-token"] = "SMART token exchange",
         ["smart-view"] = "SMART patient view shown",
         ["staff-access"] = "Staff API access",
+        ["staff-routine"] = "Staff page asset or poll (the jobs dashboard's styles, scripts, fonts and statistics poll)",
+        ["staff-answer"] = "Staff request answered with an error (after an allowed access)",
         ["job-run"] = "Job run",
         ["model-promotion"] = "Model promotion decision",
         ["write-back"] = "RiskAssessment write-back",

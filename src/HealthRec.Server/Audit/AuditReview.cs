@@ -9,13 +9,24 @@ namespace HealthRec.Server.Audit;
 
 /// <summary>One line of the review: an audited operation, or a decision (a GuidanceResponse with its cards).</summary>
 public sealed record ReviewEntry(long Seq, DateTimeOffset At, string Kind, string Action, bool Succeeded, string? Outcome, IReadOnlyList<string> Who,
-    string? Patient, IReadOnlyList<string> What, string? RequestId, IReadOnlyList<ReviewCard> Cards, string? Models);
+    string? Patient, IReadOnlyList<string> What, string? RequestId, IReadOnlyList<ReviewCard> Cards, string? Models)
+{
+    /// <summary>The record's subtype code (<c>cds-call</c>, <c>staff-access</c>…).</summary>
+    public string? Subtype { get; init; }
+
+    /// <summary>What the request came to: success, refused (the caller's fault, 4xx) or error (the server's, 5xx).</summary>
+    public string Result { get; init; } = "success";
+}
 
 /// <summary>A card exactly as HealthRec returned it: its summary, indicator, detail and the JSON that was sent.</summary>
 public sealed record ReviewCard(string Uuid, string Summary, string Indicator, string? Source, string? Detail, string Json);
 
 /// <summary>The filters of the review page, echoed into its form and its export link.</summary>
-public sealed record ReviewFilters(string? Patient, string? From, string? To, string? Agent, string? Subtype, string? Outcome);
+public sealed record ReviewFilters(string? Patient, string? From, string? To, string? Agent, string? Subtype, string? Outcome)
+{
+    /// <summary>Whether the jobs dashboard's assets and polls (<c>staff-routine</c>) are shown; hidden by default.</summary>
+    public bool Routine { get; init; }
+}
 
 /// <summary>
 /// The review page for compliance staff (<c>GET /audit/review</c>, role Auditor): filters on patient, dates, who, what
@@ -35,10 +46,10 @@ public static class AuditReview
     }
 
     internal static async Task<IResult> ReviewAsync(HttpContext http, AuditStore store, AuditWriter writer, string? patient, string? from, string? to, string? agent,
-        string? subtype, string? outcome)
+        string? subtype, string? outcome, string? routine)
     {
         await writer.FlushAsync(http.RequestAborted);
-        var filters = new ReviewFilters(Blank(patient), Blank(from), Blank(to), Blank(agent), Blank(subtype), Blank(outcome));
+        var filters = new ReviewFilters(Blank(patient), Blank(from), Blank(to), Blank(agent), Blank(subtype), Blank(outcome)) { Routine = routine is "1" or "on" or "true" };
         var parameters = Parameters(filters);
         var (events, eventProblems) = Query("AuditEvent", parameters);
         var problems = eventProblems;
@@ -47,7 +58,7 @@ public static class AuditReview
         if (problems.Count == 0)
         {
             (var page, total) = await store.SearchAsync(events, PageSize, http.RequestAborted);
-            entries.AddRange(page.Select(r => FromEvent(r)));
+            entries.AddRange(WithAnswers([.. page.Select(FromEvent)], await AnswersAsync(store, page.Select(FromEvent), http.RequestAborted)));
             // For one patient, the decisions too: the timeline shows what HealthRec advised beside who saw what.
             if (filters.Patient is not null && filters.Agent is null && filters.Subtype is null && filters.Outcome is null)
             {
@@ -71,6 +82,37 @@ public static class AuditReview
 
     private static string? Blank(string? text) => string.IsNullOrWhiteSpace(text) ? null : text.Trim();
 
+    // The staff-answer records of the page's staff accesses (what each allowed request came to, when it did not succeed).
+    private static async Task<Dictionary<string, ReviewEntry>> AnswersAsync(AuditStore store, IEnumerable<ReviewEntry> entries, CancellationToken cancellationToken)
+    {
+        var requests = entries.Where(e => e.Subtype is "staff-access" or "staff-routine" && e.RequestId is not null).Select(e => e.RequestId!).Distinct().ToList();
+        if (requests.Count == 0)
+        {
+            return [];
+        }
+
+        var query = new AuditQuery("AuditEvent") { Filters = [new AuditFilter("subtype", ["staff-answer"]), new AuditFilter("request", requests)] };
+        var (answers, _) = await store.SearchAsync(query, PageSize, cancellationToken);
+        return answers.Select(FromEvent).Where(a => a.RequestId is not null).GroupBy(a => a.RequestId!).ToDictionary(g => g.Key, g => g.First());
+    }
+
+    // Each staff access with what it came to; an answer record shown beside its access is not listed again.
+    private static IEnumerable<ReviewEntry> WithAnswers(List<ReviewEntry> entries, Dictionary<string, ReviewEntry> answers)
+    {
+        var accessed = entries.Where(e => e.Subtype is "staff-access" or "staff-routine" && e.RequestId is not null).Select(e => e.RequestId!).ToHashSet();
+        foreach (var entry in entries)
+        {
+            if (entry.Subtype == "staff-answer" && entry.RequestId is not null && accessed.Contains(entry.RequestId))
+            {
+                continue;
+            }
+
+            yield return entry.RequestId is not null && entry.Subtype != "staff-answer" && answers.TryGetValue(entry.RequestId, out var answer)
+                ? entry with { Succeeded = false, Outcome = $"allowed, then {answer.Outcome}", Result = answer.Result }
+                : entry;
+        }
+    }
+
     // The page's filters as FHIR search parameters (dates as ge/le prefixes), so the page and the export agree.
     private static List<KeyValuePair<string, string?>> Parameters(ReviewFilters filters)
     {
@@ -88,6 +130,9 @@ public static class AuditReview
         Add("date", filters.To is null ? null : "le" + filters.To);
         Add("agent", filters.Agent);
         Add("subtype", filters.Subtype);
+        // By default the review hides the jobs dashboard's own assets and polls (still in the trail and the export's reach
+        // with routine=1): an auditor reads who did what, not the stylesheet requests of a page they opened.
+        Add("subtype:not", filters.Subtype is null && !filters.Routine ? "staff-routine" : null);
         Add("outcome", filters.Outcome);
         return parameters;
     }
@@ -108,9 +153,19 @@ public static class AuditReview
                 a.Role.Count > 0 ? $"[{string.Join(", ", a.Role.Select(r => r.Text))}]" : null }.Where(p => p is not null))).ToList();
         var what = audit.Entity.Where(e => e.Role?.Code != "1" && e.Type?.Code != "XrequestId")
             .Select(e => e.Description ?? e.Name ?? e.What?.Reference ?? e.What?.Identifier?.Value ?? "").Where(t => t.Length > 0).ToList();
-        return new ReviewEntry(record.Seq, audit.Recorded ?? record.RecordedAt, audit.Subtype.FirstOrDefault(s => s.System == AuditCodes.Subtype)?.Display ?? "event",
+        var subtype = audit.Subtype.FirstOrDefault(s => s.System == AuditCodes.Subtype);
+        return new ReviewEntry(record.Seq, audit.Recorded ?? record.RecordedAt, subtype?.Display ?? "event",
             audit.Action?.ToString() ?? "", audit.Outcome == AuditEvent.AuditEventOutcome.N0, audit.OutcomeDesc, who, record.PatientId, what,
-            audit.Entity.FirstOrDefault(e => e.Type?.Code == "XrequestId")?.What?.Identifier?.Value, [], null);
+            audit.Entity.FirstOrDefault(e => e.Type?.Code == "XrequestId")?.What?.Identifier?.Value, [], null)
+        {
+            Subtype = subtype?.Code,
+            Result = audit.Outcome switch
+            {
+                AuditEvent.AuditEventOutcome.N0 => "success",
+                AuditEvent.AuditEventOutcome.N4 => "refused",
+                _ => "error",
+            },
+        };
     }
 
     private static ReviewEntry FromGuidance(AuditRecord record)
@@ -130,6 +185,9 @@ public static class AuditReview
         var reasons = guidance.ReasonCode.Select(r => r.Text).OfType<string>().ToList();
         return new ReviewEntry(record.Seq, at, "Decision (GuidanceResponse)", "", guidance.Status == GuidanceResponse.GuidanceResponseStatus.Success,
             guidance.Status == GuidanceResponse.GuidanceResponseStatus.Success ? null : $"{guidance.Status}: {string.Join("; ", reasons)}", [],
-            record.PatientId, [guidance.RequestIdentifier?.Value ?? ""], null, cards, models);
+            record.PatientId, [guidance.RequestIdentifier?.Value ?? ""], null, cards, models)
+        {
+            Result = guidance.Status == GuidanceResponse.GuidanceResponseStatus.Success ? "success" : "error",
+        };
     }
 }

@@ -108,9 +108,12 @@ public static class AuditSearchEndpoints
 
                     break;
                 default:
-                    if (!Parameters[type].Contains(name, StringComparer.Ordinal))
+                    // FHIR's :not modifier on a token parameter: records with none of the values (e.g. subtype:not=staff-routine).
+                    var negated = name.EndsWith(":not", StringComparison.Ordinal) && name is not "patient:not" and not "agent:not";
+                    var parameter = negated ? name[..^":not".Length] : name;
+                    if (!Parameters[type].Contains(parameter, StringComparer.Ordinal))
                     {
-                        problems.Add($"'{name}' is not a search parameter of {type} here; use {string.Join(", ", Parameters[type])}, _count or _format");
+                        problems.Add($"'{name}' is not a search parameter of {type} here; use {string.Join(", ", Parameters[type])} (a token with :not), _count or _format");
                         break;
                     }
 
@@ -118,14 +121,14 @@ public static class AuditSearchEndpoints
                     {
                         var alternatives = value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
                             .Select(v => v.StartsWith('|') ? v[1..] : v)
-                            .Select(v => name == "patient" && v.StartsWith("Patient/", StringComparison.Ordinal) ? v["Patient/".Length..] : v).ToList();
+                            .Select(v => parameter == "patient" && v.StartsWith("Patient/", StringComparison.Ordinal) ? v["Patient/".Length..] : v).ToList();
                         if (alternatives.Count == 0)
                         {
                             problems.Add($"{name} has no value");
                         }
                         else
                         {
-                            filters.Add(new AuditFilter(name, alternatives));
+                            filters.Add(new AuditFilter(parameter, alternatives) { Negated = negated });
                         }
                     }
 

@@ -26,8 +26,8 @@ public static class StaffRoles
 /// default) there is no sign-in: requests from this machine act as a local operator with every role, and any other
 /// caller gets 401.
 /// <para>Rules, by path: <c>/admin/audit/*</c> Admin or Auditor; <c>/admin/*</c> Admin; <c>/audit/*</c> Auditor (the people
-/// whose work the trail records do not review it); <c>/api/*</c> (worklist, runs) Clinician or Admin; <c>/hangfire</c> any
-/// staff role, read-only unless Admin. Each access, allowed or refused, is recorded in the audit trail before it is
+/// whose work the trail records do not review it); <c>/api/*</c> and <c>/console/runs|worklist</c> (worklist, runs) Clinician
+/// or Admin; <c>/console/models|usage</c> Admin; <c>/console</c> and <c>/hangfire</c> any staff role (Hangfire read-only unless Admin). Each access, allowed or refused, is recorded in the audit trail before it is
 /// carried out.</para>
 /// </summary>
 public static partial class StaffAccess
@@ -45,6 +45,11 @@ public static partial class StaffAccess
         ("/audit", "staff:audit", [StaffRoles.Auditor]),
         ("/api", "staff:clinical", [StaffRoles.Clinician, StaffRoles.Admin]),
         ("/hangfire", "staff:any", [StaffRoles.Admin, StaffRoles.Auditor, StaffRoles.Clinician]),
+        ("/console/runs", "staff:clinical", [StaffRoles.Clinician, StaffRoles.Admin]),
+        ("/console/worklist", "staff:clinical", [StaffRoles.Clinician, StaffRoles.Admin]),
+        ("/console/models", "staff:admin", [StaffRoles.Admin]),
+        ("/console/usage", "staff:admin", [StaffRoles.Admin]),
+        ("/console", "staff:any", [StaffRoles.Admin, StaffRoles.Auditor, StaffRoles.Clinician]),
     ];
 
     /// <summary>Whether an identity provider is configured (otherwise: local operator only).</summary>
@@ -204,7 +209,22 @@ public static partial class StaffAccess
 
             if (allowed)
             {
-                await next(http);
+                try
+                {
+                    await next(http);
+                }
+                catch (Exception) when (!http.Response.HasStarted && !IsRoutine(path))
+                {
+                    await audit.TryRecordAsync(AccessEvent(http, time.GetUtcNow(), 500, rule.Roles, answered: true));
+                    throw;
+                }
+
+                if (http.Response.StatusCode >= 400 && !IsRoutine(path))
+                {
+                    // The access was allowed and recorded before it ran; what it came to is recorded beside it, so that the
+                    // review shows a 400, 404 or 405 as refused and a 500 as an error, not as a success.
+                    await audit.TryRecordAsync(AccessEvent(http, time.GetUtcNow(), http.Response.StatusCode, rule.Roles, answered: true));
+                }
             }
             else if (!signedIn)
             {
@@ -219,24 +239,42 @@ public static partial class StaffAccess
         return app;
     }
 
+    /// <summary>
+    /// The jobs dashboard's own styles, scripts, fonts and statistics poll (Hangfire's <c>/css…</c>, <c>/js…</c>,
+    /// <c>/fonts/…</c> and <c>/stats</c>): still recorded, as <c>staff-routine</c>, so that the review can hide them by default;
+    /// what they came to is not recorded (a missing font is not an auditor's concern).
+    /// </summary>
+    internal static bool IsRoutine(PathString path) =>
+        path.StartsWithSegments("/hangfire", StringComparison.OrdinalIgnoreCase, out var rest)
+        && (RoutineAsset().IsMatch(rest.Value ?? "") || rest.StartsWithSegments("/fonts", StringComparison.OrdinalIgnoreCase)
+            || rest.Equals("/stats", StringComparison.OrdinalIgnoreCase));
+
+    [System.Text.RegularExpressions.GeneratedRegex("^/(css|js)[0-9]*$", System.Text.RegularExpressions.RegexOptions.IgnoreCase)]
+    private static partial System.Text.RegularExpressions.Regex RoutineAsset();
+
     private static string Roles(ClaimsPrincipal user)
     {
         var roles = user.FindAll("roles").Select(c => c.Value).ToList();
         return roles.Count == 0 ? "no HealthRec role" : string.Join(", ", roles);
     }
 
-    /// <summary>The AuditEvent of one staff access: who (subject, issuer, roles), what (method and path), allowed or why not.</summary>
-    private static Hl7AuditEvent AccessEvent(HttpContext http, DateTimeOffset at, int status, string[] needed)
+    /// <summary>
+    /// The AuditEvent of one staff access: who (subject, issuer, roles), what (method and path), allowed or why not. With
+    /// <paramref name="answered"/>, the record of what an allowed access came to (<c>staff-answer</c>, written after it ran, when it did not succeed).
+    /// </summary>
+    private static Hl7AuditEvent AccessEvent(HttpContext http, DateTimeOffset at, int status, string[] needed, bool answered = false)
     {
         var method = http.Request.Method;
         var action = HttpMethods.IsGet(method) || HttpMethods.IsHead(method) ? Hl7AuditEvent.AuditEventAction.R : Hl7AuditEvent.AuditEventAction.E;
         var outcome = status switch
         {
+            _ when answered => AuditOutcome.FromStatus(status, $"answered {status}"),
             401 => AuditOutcome.Failed("not signed in"),
             403 => AuditOutcome.Failed($"needs the role {string.Join(" or ", needed)}"),
             _ => AuditOutcome.Success,
         };
-        var audit = AuditEvents.New(AuditEvents.Rest, "staff-access", action, at, outcome, http.TraceIdentifier);
+        var subtype = answered ? "staff-answer" : IsRoutine(http.Request.Path) ? "staff-routine" : "staff-access";
+        var audit = AuditEvents.New(AuditEvents.Rest, subtype, action, at, outcome, http.TraceIdentifier);
         var user = http.User;
         if (user.Identity?.IsAuthenticated == true)
         {

@@ -158,7 +158,7 @@ internal static class JobEndpoints
         };
     }
 
-    private static async Task<RunSummary> SummaryAsync(ScoreStore store, ScoreRun run, CancellationToken cancellationToken)
+    internal static async Task<RunSummary> SummaryAsync(ScoreStore store, ScoreRun run, CancellationToken cancellationToken)
     {
         var chunks = await store.ChunksAsync(run.RunId, cancellationToken);
         return new RunSummary(run.RunId, run.Source, run.IndexAt, run.PatientCount, run.ChunkCount, chunks.Count, run.Status, run.ModelVersions,

@@ -372,13 +372,21 @@ public static class ModelEndpoints
         app.MapGet("/models", List).WithTags("Models").WithName("ListModels")
             .WithSummary("The outcome models this server uses: version, what each estimates and how it was validated.");
         app.MapGet("/models/{outcome}", ModelCard).WithTags("Models").WithName("ModelCard")
-            .WithSummary("The model card of the version in use: what it estimates, how it was trained and validated, its limitations (Markdown).");
+            .WithSummary("The model card of the version in use: what it estimates, how it was trained and validated, its limitations (Markdown; an HTML page for a browser).");
         return app;
     }
 
-    internal static Results<ContentHttpResult, NotFound<ProblemDetails>> ModelCard(string outcome, ModelCatalog catalog, IOptions<ModelOptions> options,
-        IHostEnvironment environment)
+    internal static Results<ContentHttpResult, RazorComponentResult<Staff.ModelCardPage>, NotFound<ProblemDetails>> ModelCard(HttpContext http, string outcome,
+        ModelCatalog catalog, IOptions<ModelOptions> options, IHostEnvironment environment)
     {
+        // A browser (Accept: text/html, not asking for Markdown first) gets the page; every other client the Markdown.
+        var accept = http.Request.GetTypedHeaders().Accept.OrderByDescending(a => a.Quality ?? 1).ToList();
+        var html = accept.FirstOrDefault(a => a.MediaType.Value is "text/html" or "text/markdown")?.MediaType.Value == "text/html";
+        http.Response.Headers.Vary = "Accept";
+        Results<ContentHttpResult, RazorComponentResult<Staff.ModelCardPage>, NotFound<ProblemDetails>> Card(string markdown) => html
+            ? new RazorComponentResult<Staff.ModelCardPage>(new { Outcome = outcome, Markdown = markdown })
+            : TypedResults.Text(markdown, "text/markdown; charset=utf-8");
+
         var models = catalog.Current;
         var folder = models.Predictors.TryGetValue(outcome, out var predictor)
             ? ModelRegistry.CurrentFolder(System.IO.Path.Combine(environment.ContentRootPath, options.Value.Path), outcome)
@@ -387,12 +395,12 @@ public static class ModelEndpoints
                 : null;
         if (predictor is { ReferenceAnswers: true })
         {
-            return TypedResults.Text(ReferenceCard.Markdown(predictor), "text/markdown; charset=utf-8");
+            return Card(ReferenceCard.Markdown(predictor));
         }
 
         var card = folder is null ? null : System.IO.Path.Combine(folder, "model-card.md");
         return card is not null && File.Exists(card)
-            ? TypedResults.Text(File.ReadAllText(card), "text/markdown; charset=utf-8")
+            ? Card(File.ReadAllText(card))
             : TypedResults.NotFound(new ProblemDetails { Status = 404, Title = "No such model", Detail = $"No model '{outcome}' is in use; see GET /models." });
     }
 

@@ -28,12 +28,15 @@ public sealed record Chart(
     private static readonly CultureInfo Ci = CultureInfo.InvariantCulture;
     private static readonly string[] Colours = ["#1d3557", "#e76f51"];
 
-    public static Chart Of(Trend trend)
+    /// <summary>The chart of a trend; values are written with <paramref name="valueFormat"/> (one decimal by default).</summary>
+    public static Chart Of(Trend trend, string valueFormat = "0.#")
     {
         var points = trend.Series.SelectMany(s => s.Points).ToList();
         var first = points.Min(p => p.At);
         var last = points.Max(p => p.At);
         var span = Math.Max((last - first).TotalDays, 1);
+        // Years on the axis for a record's decade; days for a model's weeks of evaluations.
+        var dates = span < 730 ? "yyyy-MM-dd" : "yyyy";
         var low = points.Min(p => p.Value);
         var high = points.Max(p => p.Value);
         var pad = Math.Max((high - low) * 0.1, Math.Abs(high) * 0.02 + 0.1);
@@ -44,25 +47,25 @@ public sealed record Chart(
         var lines = trend.Series.Select((s, i) => new ChartLine(
             string.Join(' ', s.Points.Select(p => string.Create(Ci, $"{X(p.At):0.#},{Y(p.Value):0.#}"))), Colours[i % Colours.Length],
             [.. s.Points.Select(p => new ChartPoint(X(p.At).ToString("0.#", Ci), Y(p.Value).ToString("0.#", Ci),
-                string.Create(Ci, $"{p.At:yyyy-MM-dd}: {s.Name} {p.Value:0.#}")))])).ToList();
+                string.Create(Ci, $"{p.At:yyyy-MM-dd}: {s.Name} {p.Value.ToString(valueFormat, Ci)}")))])).ToList();
         var periods = trend.Treatments
             .Select(t => (t.Label, Start: X(t.Start < first ? first : t.Start), End: X(t.End > last ? last : t.End)))
             .Where(t => t.End > t.Start)
             .Select(t => new ChartPeriod(t.Start.ToString("0.#", Ci), (t.End - t.Start).ToString("0.#", Ci), t.Label)).ToList();
         var rows = points.Select(p => p.At).Distinct().Order()
             .Select(at => new ChartRow(at.ToString("yyyy-MM-dd", Ci), [.. trend.Series.Select(s =>
-                s.Points.Where(p => p.At == at).Select(p => p.Value.ToString("0.#", Ci)).FirstOrDefault() ?? "")]))
+                s.Points.Where(p => p.At == at).Select(p => p.Value.ToString(valueFormat, Ci)).FirstOrDefault() ?? "")]))
             .ToList();
-        var latest = trend.Series.Select(s => $"{s.Name} {s.Points[^1].Value.ToString("0.#", Ci)}");
-        var summary = $"{trend.Title}: {points.Count} values from {first:yyyy} to {last:yyyy}; latest {string.Join(", ", latest)} {trend.Unit}" +
+        var latest = trend.Series.Select(s => $"{s.Name} {s.Points[^1].Value.ToString(valueFormat, Ci)}");
+        var summary = $"{trend.Title}: {points.Count} values from {first.ToString(dates, Ci)} to {last.ToString(dates, Ci)}; latest {string.Join(", ", latest)} {trend.Unit}" +
             (periods.Count > 0 ? $"; {periods.Count} treatment periods shaded" : "");
         var id = new string([.. trend.Title.ToLowerInvariant().Where(char.IsAsciiLetterOrDigit)]);
         var (lowest, highest) = (low + pad, high - pad);
-        return new Chart(id, summary, Label(lowest, Y(lowest)), Label(highest, Y(highest)), first.ToString("yyyy", Ci), last.ToString("yyyy", Ci),
+        return new Chart(id, summary, Label(lowest, Y(lowest), valueFormat), Label(highest, Y(highest), valueFormat), first.ToString(dates, Ci), last.ToString(dates, Ci),
             lines, periods, rows);
     }
 
-    private static AxisLabel Label(double value, double y) => new(value.ToString("0.#", Ci), (y + 4).ToString("0.#", Ci));
+    private static AxisLabel Label(double value, double y, string format) => new(value.ToString(format, Ci), (y + 4).ToString("0.#", Ci));
 }
 
 /// <summary>A value written beside the axis at its height.</summary>
