@@ -40,7 +40,8 @@ public static class AuditReview
 
     public static WebApplication MapAuditReview(this WebApplication app)
     {
-        app.MapGet("/audit/review", ReviewAsync).WithTags("Audit").WithName("AuditReview").ExcludeFromDescription()
+        app.MapGet("/audit/review", ReviewAsync).WithTags("Audit").WithName("AuditReview")
+            .WithSummary("The audit review page (HTML): filters on patient, dates, who, what and outcome; a patient's timeline with each card as the EHR showed it; an NDJSON export of the same records (staff role Auditor).")
             .WithPageHeaders("default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'");
         return app;
     }

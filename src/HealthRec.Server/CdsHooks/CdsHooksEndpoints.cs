@@ -84,7 +84,7 @@ public static partial class CdsHooksEndpoints
         group.MapPost("/{id}/feedback", FeedbackEndpoints.PostAsync)
             .WithName("CdsFeedback")
             .WithSummary("Feedback on returned cards: accepted suggestions or overridden cards (CDS Hooks 2.0). Idempotent; unknown cards are refused with 422.");
-        app.MapGet("/admin/cds-feedback", FeedbackEndpoints.SummaryAsync).WithTags("Admin").WithName("CdsFeedbackSummary")
+        app.MapGet("/admin/cds-feedback", FeedbackEndpoints.SummaryAsync).WithTags("CDS Hooks").WithName("CdsFeedbackSummary")
             .WithSummary("Acceptance and override rates per type of card, and the override reasons given (staff role Admin).");
         return app;
     }

@@ -99,7 +99,7 @@ internal static class FeedbackEndpoints
         }
     }
 
-    /// <summary>Acceptance and override rates per card type. Staff role Admin (see StaffAccess).</summary>
+    /// <summary>Acceptance and override rates per type of card, and the override reasons given (staff role Admin).</summary>
     public static async Task<Results<Ok<FeedbackSummary>, ForbidHttpResult, ProblemHttpResult>> SummaryAsync(HttpContext http, FeedbackStore store)
     {
         return TypedResults.Ok(new FeedbackSummary(await store.SummaryAsync(http.RequestAborted), await store.OverrideReasonsAsync(http.RequestAborted)));

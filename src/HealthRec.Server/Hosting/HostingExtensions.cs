@@ -21,7 +21,7 @@ public static class HostingExtensions
         builder.Services.AddProblemDetails();
         builder.Services.AddExceptionHandler<BadRequestHandler>();
         builder.Services.Configure<RouteHandlerOptions>(options => options.ThrowOnBadRequest = true);
-        builder.Services.AddOpenApi();
+        builder.Services.AddHealthRecOpenApi();
         // Quiet defaults for chatty categories, as the lowest-precedence configuration so that an operator's
         // Logging:LogLevel settings (environment, command line, appsettings.json) still override them. The HTTP client's
         // per-request lines name FHIR URLs with patient ids: off unless asked for (header values are redacted anyway).
@@ -65,13 +65,12 @@ public static class HostingExtensions
     /// <summary>What an operator uses: liveness, readiness, the OpenAPI document and its browsable reference.</summary>
     public static WebApplication MapOperations(this WebApplication app)
     {
-        app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false, ResponseWriter = WriteHealthAsync })
-            .WithTags("Health");
+        app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false, ResponseWriter = WriteHealthAsync });
         app.MapHealthChecks("/health/ready", new HealthCheckOptions
         {
             Predicate = registration => registration.Tags.Contains("ready"),
             ResponseWriter = WriteHealthAsync,
-        }).WithTags("Health");
+        });
         app.MapOpenApi();
         app.MapScalarApiReference();
         // A person who opens the server's root in a browser lands on the API reference.

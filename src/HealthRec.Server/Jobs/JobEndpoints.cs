@@ -42,7 +42,7 @@ internal static class JobEndpoints
             .WithSummary("One population-scoring run: its progress and, for each chunk not yet stored, what its job is doing and why it waits (staff role Clinician or Admin).");
         api.MapGet("/runs/{runId}/export", ExportAsync).WithName("ExportRun")
             .WithSummary("Every estimate of a run as CSV (format=csv, the default) or NDJSON (format=ndjson) (staff role Clinician or Admin).");
-        app.MapPost("/admin/jobs/{name}", Trigger).WithTags("Admin").WithName("TriggerJob")
+        app.MapPost("/admin/jobs/{name}", Trigger).WithTags("Model lifecycle").WithName("TriggerJob")
             .WithSummary("Runs a job now: population-scoring (optional indexDate=yyyy-MM-dd), retrain (optional outcome=ID), evaluate (staff role Admin).");
     }
 

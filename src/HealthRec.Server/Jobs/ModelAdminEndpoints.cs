@@ -32,7 +32,7 @@ internal static class ModelAdminEndpoints
 {
     public static void Map(WebApplication app)
     {
-        var admin = app.MapGroup("/admin/models").WithTags("Admin");
+        var admin = app.MapGroup("/admin/models").WithTags("Model lifecycle");
         admin.MapGet("", ListAsync).WithName("AdminModels")
             .WithSummary("Every outcome: its champion, how many versions, the latest gate decision and drift flag (staff role Admin).");
         admin.MapGet("/{outcome}", OneAsync).WithName("AdminModel")

@@ -369,9 +369,9 @@ public static class ModelEndpoints
         SeedRegistry(app.Services.GetRequiredService<IOptions<ModelOptions>>().Value, app.Environment.ContentRootPath);
         // Loaded before the server listens: the embedded default answers with real models from the first request.
         app.Services.GetRequiredService<ModelCatalog>().Reload();
-        app.MapGet("/models", List).WithTags("Models").WithName("ListModels")
+        app.MapGet("/models", List).WithTags("Model cards").WithName("ListModels")
             .WithSummary("The outcome models this server uses: version, what each estimates and how it was validated.");
-        app.MapGet("/models/{outcome}", ModelCard).WithTags("Models").WithName("ModelCard")
+        app.MapGet("/models/{outcome}", ModelCard).WithTags("Model cards").WithName("ModelCard")
             .WithSummary("The model card of the version in use: what it estimates, how it was trained and validated, its limitations (Markdown; an HTML page for a browser).");
         return app;
     }

@@ -49,23 +49,23 @@ public static partial class SmartEndpoints
 
     public static WebApplication MapSmart(this WebApplication app)
     {
-        var smart = app.MapGroup("/smart").WithTags("SMART app").ExcludeFromDescription();
+        var smart = app.MapGroup("/smart").WithTags("SMART app");
         // Pages about a patient: never cached, no referrer to the evidence sites they link to (a preview's URL names the
         // patient), nothing but the page's own inline styles and forms; framing stays allowed (the EHR embeds the app).
         smart.WithPageHeaders("default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'; base-uri 'none'");
-        smart.MapGet("/launch", SmartLaunch.EhrLaunchAsync).WithName("SmartEhrLaunch").AddEndpointFilter(new SmartAuditFilter("smart-launch"));
-        smart.MapGet("/login", SmartLaunch.StandaloneLaunchAsync).WithName("SmartStandaloneLaunch").AddEndpointFilter(new SmartAuditFilter("smart-launch"));
-        smart.MapGet("/callback", SmartLaunch.CallbackAsync).WithName("SmartCallback").AddEndpointFilter(new SmartAuditFilter("smart-token"));
-        smart.MapGet("/app/{launch}", AppAsync).WithName("SmartPatientView").AddEndpointFilter(new SmartAuditFilter("smart-view"));
+        smart.MapGet("/launch", SmartLaunch.EhrLaunchAsync).WithName("SmartEhrLaunch").WithSummary("EHR launch (SMART App Launch 2.2): iss and launch from the EHR; redirects to its authorization endpoint with PKCE.").AddEndpointFilter(new SmartAuditFilter("smart-launch"));
+        smart.MapGet("/login", SmartLaunch.StandaloneLaunchAsync).WithName("SmartStandaloneLaunch").WithSummary("Standalone launch: iss of the FHIR server; the clinician picks the patient at the EHR's authorization step.").AddEndpointFilter(new SmartAuditFilter("smart-launch"));
+        smart.MapGet("/callback", SmartLaunch.CallbackAsync).WithName("SmartCallback").WithSummary("Authorization callback: exchanges the code for a token and opens the patient view of this launch.").AddEndpointFilter(new SmartAuditFilter("smart-token"));
+        smart.MapGet("/app/{launch}", AppAsync).WithName("SmartPatientView").WithSummary("The patient view of one launch (HTML): risks with their factors and what-if, suggestions with evidence, trends. Only the launch's own cookie opens it.").AddEndpointFilter(new SmartAuditFilter("smart-view"));
         // The app's address before launches had their own: open it from the chart again.
         smart.MapGet("/app", () => Error(401, "No HealthRec session", ["Open HealthRec from the patient's chart in the EHR (or its card's link) to sign in."]))
-            .WithName("SmartPatientViewWithoutLaunch");
-        smart.MapGet("/preview", PreviewAsync).WithName("PreviewPatient").AddEndpointFilter(new SmartAuditFilter("smart-view"));
+            .WithName("SmartPatientViewWithoutLaunch").WithSummary("The app without a launch: 401, open it from the patient's chart.");
+        smart.MapGet("/preview", PreviewAsync).WithName("PreviewPatient").WithSummary("Local preview of a patient view from an open FHIR server (iss, patient), without an EHR launch; requests from this machine only.").AddEndpointFilter(new SmartAuditFilter("smart-view"));
         // The public keys of HealthRec's asymmetric clients, for EHRs to register by URL (SMART confidential-asymmetric).
         smart.MapGet("/jwks.json", (Microsoft.Extensions.Options.IOptions<SmartOptions> options) => TypedResults.Json(new Dictionary<string, object>
         {
             ["keys"] = options.Value.Clients.Select(ClientAssertion.PublicJwk).OfType<Dictionary<string, string>>().DistinctBy(k => k["kid"]).ToList(),
-        })).WithName("SmartJwks");
+        })).WithName("SmartJwks").WithSummary("The public keys of HealthRec's asymmetric SMART clients (JWK Set), for EHRs to register by URL.");
         return app;
     }
 

@@ -21,15 +21,18 @@ internal static class ConsoleEndpoints
 
     public static WebApplication MapConsole(this WebApplication app)
     {
-        var console = app.MapGroup("/console").WithTags("Console").ExcludeFromDescription().WithPageHeaders(Csp);
-        console.MapGet("", HomeAsync).WithName("Console");
-        console.MapGet("/runs", RunsAsync).WithName("ConsoleRuns");
-        console.MapGet("/runs/{runId}", RunAsync).WithName("ConsoleRun");
-        console.MapGet("/worklist", WorklistAsync).WithName("ConsoleWorklist");
-        console.MapGet("/runs/{runId}/patients/{patientId}", PatientAsync).WithName("ConsoleRunPatient");
-        console.MapGet("/models", ModelsAsync).WithName("ConsoleModels");
-        console.MapGet("/models/{outcome}", ModelAsync).WithName("ConsoleModel");
-        console.MapGet("/usage", UsageAsync).WithName("ConsoleUsage");
+        var console = app.MapGroup("/console").WithTags("Console").WithPageHeaders(Csp);
+        console.MapGet("", HomeAsync).WithName("Console").WithSummary("Console home (HTML): the latest run, the models answering and a week of CDS calls (any staff role).");
+        console.MapGet("/runs", RunsAsync).WithName("ConsoleRuns").WithSummary("Population-scoring runs with their progress (HTML; Clinician or Admin).");
+        console.MapGet("/runs/{runId}", RunAsync).WithName("ConsoleRun").WithSummary("One run: progress, why chunks wait, its worklists (HTML; Clinician or Admin).");
+        console.MapGet("/worklist", WorklistAsync).WithName("ConsoleWorklist").WithSummary("A worklist per outcome, filtered by band (HTML; Clinician or Admin).");
+        console.MapGet("/runs/{runId}/patients/{patientId}", PatientAsync).WithName("ConsoleRunPatient")
+            .WithSummary("One patient's estimates in a run, every outcome (HTML; Clinician or Admin).");
+        console.MapGet("/models", ModelsAsync).WithName("ConsoleModels").WithSummary("Every outcome's champion, versions, latest gate decision and drift (HTML; Admin).");
+        console.MapGet("/models/{outcome}", ModelAsync).WithName("ConsoleModel")
+            .WithSummary("One outcome: versions, gate decisions with their checks, metrics and drift over time as charts (HTML; Admin).");
+        console.MapGet("/usage", UsageAsync).WithName("ConsoleUsage")
+            .WithSummary("CDS usage: calls, latency percentiles, cards per call, acceptance and override rates per card type (HTML; Admin).");
         return app;
     }
 
