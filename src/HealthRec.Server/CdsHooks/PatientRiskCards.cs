@@ -4,8 +4,6 @@ using System.Text.Json;
 using HealthRec.Clinical.Outcomes;
 using HealthRec.Clinical.Records;
 using HealthRec.Data;
-using HealthRec.Fhir;
-using HealthRec.Fhir.Knowledge;
 using HealthRec.ML.Recommendation;
 using HealthRec.ML.Serving;
 using HealthRec.Server.Models;
@@ -41,7 +39,7 @@ internal sealed record CardContext(Uri BaseUrl, string ServiceId, string HookIns
 /// informational risks), none when nothing is actionable. Every number is labelled an estimate with its model,
 /// version and validation; every suggestion carries its evidence and creates a FHIR proposal.
 /// </summary>
-internal sealed class PatientRiskCards(OutcomeLabels labels)
+internal sealed partial class PatientRiskCards(OutcomeLabels labels)
 {
     public const int MaxCards = 3;
     public const int MaxSuggestions = 3;
@@ -358,199 +356,6 @@ internal sealed class PatientRiskCards(OutcomeLabels labels)
             OverrideReasons = CardCodes.RiskOverrides,
             Links = [context.AppLink(uuid, "Open HealthRec for the full view")],
         };
-    }
-
-    private (CdsCard? Card, CdsCardRecord? Record) RecommendationCard(RecommendationSet set, IReadOnlyList<RiskPrediction> predictions,
-        ServingModels models, string patientId, CardContext context)
-    {
-        var uuid = Guid.NewGuid().ToString();
-        var detail = new StringBuilder();
-        var suggestions = new List<CdsSuggestion>();
-        var stored = new List<CdsSuggestionRecord>();
-        foreach (var recommendation in set.Recommendations)
-        {
-            var item = recommendation.Intervention;
-            detail.Append(Ci, $"**{recommendation.Rank}. {Markdown(item.Title)}**");
-            if (recommendation.Benefit is { } benefit)
-            {
-                detail.Append(Ci, $" — {Markdown(BenefitText(benefit, models))}");
-            }
-
-            detail.Append('\n');
-            foreach (var reason in recommendation.Reasons)
-            {
-                detail.Append(Ci, $"- {Markdown(Capitalize(reason))}\n");
-            }
-
-            foreach (var caution in recommendation.Cautions)
-            {
-                detail.Append(Ci, $"- Caution: {Markdown(caution)}\n");
-            }
-
-            foreach (var evidence in recommendation.Evidence)
-            {
-                detail.Append(Ci, $"- Evidence: [{Markdown(evidence.Label)}]({evidence.Url}) — {Markdown(evidence.Recommendation)} (strength {Markdown(evidence.Strength)})\n");
-            }
-
-            detail.Append('\n');
-            var benefitText = recommendation.Benefit is { } b ? BenefitText(b, models) : null;
-            var proposal = ProposalBuilder.Build(item, patientId, recommendation.Reasons, benefitText);
-            var suggestionUuid = Guid.NewGuid().ToString();
-            suggestions.Add(new CdsSuggestion(Label($"Propose {item.Title}"), suggestionUuid)
-            {
-                Actions =
-                [
-                    new CdsAction("create", $"Create a proposed {item.ResourceType} (status draft, intent proposal): {item.Display}")
-                    {
-                        Resource = JsonSerializer.SerializeToElement(proposal, FhirJson.Options),
-                    },
-                ],
-            });
-            stored.Add(new CdsSuggestionRecord(suggestionUuid, item.Id, item.Title));
-        }
-
-        foreach (var trajectory in predictions.Where(p => p.Kind == OutcomeKind.Regression))
-        {
-            var definition = models.Predictors[trajectory.Outcome].Definition;
-            detail.Append(Ci, $"Also estimated: {Markdown(LowerFirst(labels.Label(definition)))} {trajectory.Estimate:0.0} % (model {trajectory.Outcome} {trajectory.ModelVersion}; {Markdown(trajectory.Validation)}).\n\n");
-        }
-
-        var notOffered = NotOffered(set, models.Recommender.Catalog);
-        foreach (var (title, reason) in notOffered)
-        {
-            detail.Append(Ci, $"Not offered: **{Markdown(title)}** — {Markdown(reason)}.\n\n");
-        }
-
-        detail.Append(Ci, $"{Markdown(set.OrderedBy)} Nothing contraindicated by the record or the medication-safety rules, nothing whose safety could not be established, ");
-        detail.Append("nothing already taken or done recently is suggested; a suggestion creates a draft proposal for you to review, never an order.");
-        var titles = set.Recommendations.Select(r => r.Intervention.Title).ToList();
-        var summary = titles.Count > 0 ? SuggestionSummary(titles)
-            : Summary($"Not offered: {string.Join(", ", notOffered.Select(n => n.Title))} (a safety check spoke against it or could not be made)");
-        var card = new CdsCard(uuid, summary, Indicator.Info,
-            RecommenderSource(models, context))
-        {
-            Detail = detail.ToString().TrimEnd(),
-            Suggestions = suggestions.Count > 0 ? suggestions : null,
-            SelectionBehavior = suggestions.Count > 0 ? "any" : null,
-            OverrideReasons = CardCodes.RecommendationOverrides,
-            Links = [context.AppLink(uuid, "Open HealthRec for the full view")],
-        };
-        return (card, new CdsCardRecord(uuid, "recommendation", "recommendations", Indicator.Info, card.Summary, stored));
-    }
-
-    // The source of a recommendations card: the recommender that made it, and the catalog it chose from.
-    private static CdsSource RecommenderSource(ServingModels models, CardContext context) =>
-        new(models.Ranker is { } ranker ? $"HealthRec recommender {ranker.Manifest.Version}" : "HealthRec recommender (content-based)")
-        {
-            Url = context.Url("interventions"),
-            Topic = new CdsCoding(CardCodes.TopicSystem, "recommendations", "Recommended next steps"),
-        };
-
-    // A patient the catalog is not for (a child), or a server whose catalog is off: one card says so, rather than silence
-    // read as "nothing to suggest".
-    private static (CdsCard? Card, CdsCardRecord? Record) NotForPatientCard(string notFor, bool noEstimate, ServingModels models, CardContext context)
-    {
-        var uuid = Guid.NewGuid().ToString();
-        var off = models.Recommender.Catalog.Off is not null;
-        var card = new CdsCard(uuid, Summary(off ? "No suggestions: this server's intervention catalog is off"
-                : $"No suggestions: HealthRec follows adult guidelines ({Clinical.Knowledge.InterventionCatalog.MinimumAge} and over)"),
-            Indicator.Info,
-            RecommenderSource(models, context))
-        {
-            Detail = $"{Markdown(Capitalize(notFor))}." + (noEstimate && !off ? " Its risk models' populations are adults too: no estimate is given for this patient." : ""),
-            Links = [context.AppLink(uuid, "Open HealthRec for the full view")],
-        };
-        return (card, new CdsCardRecord(uuid, "recommendation", "recommendations", Indicator.Info, card.Summary, []));
-    }
-
-    // Indicated medicines the medication-safety checks held back (a finding, or a check that could not be made), with why.
-    private static List<(string Title, string Reason)> NotOffered(RecommendationSet set, Clinical.Knowledge.InterventionCatalog catalog) =>
-    [
-        .. set.Excluded
-            .Select(e => (Exclusion: e, Item: catalog.Items.FirstOrDefault(i => i.Id == e.InterventionId)))
-            .Where(x => x.Item is { Category: Clinical.Knowledge.InterventionCategory.Medication }
-                && (x.Exclusion.Reason.StartsWith("safety not established", StringComparison.Ordinal) || x.Exclusion.Reason.StartsWith("contraindicated", StringComparison.Ordinal)))
-            .Take(3)
-            .Select(x => (x.Item!.Title, x.Exclusion.Reason)),
-    ];
-
-    private string BenefitText(ExpectedBenefit benefit, ServingModels models)
-    {
-        var label = models.Predictors.TryGetValue(benefit.Outcome, out var predictor) ? labels.Label(predictor.Definition) : benefit.OutcomeTitle;
-        return string.Create(Ci, $"estimated {LowerFirst(label)} {Percent(benefit.RiskNow)} → {Percent(benefit.RiskWith)} with it (an estimate: {benefit.Estimator}, effect from {benefit.Source})");
-    }
-
-    internal static string Bands(OutcomeDefinition definition, double threshold)
-    {
-        if (definition.Bands.IsEmpty)
-        {
-            return string.Create(Ci, $"Bands: high from the model's operating threshold ({Percent(threshold)}), intermediate from half of it.");
-        }
-
-        var parts = new List<string>();
-        for (var i = 0; i < definition.Bands.Length; i++)
-        {
-            var band = definition.Bands[i];
-            parts.Add(i + 1 == definition.Bands.Length ? string.Create(Ci, $"{band.Name} ≥ {Percent(band.From)}")
-                : band.From <= 0 ? string.Create(Ci, $"{band.Name} < {Percent(definition.Bands[i + 1].From)}")
-                : string.Create(Ci, $"{band.Name} {Percent(band.From)}–{Percent(definition.Bands[i + 1].From)}"));
-        }
-
-        return $"Bands: {string.Join(", ", parts)}.";
-    }
-
-    // No estimate is a certainty: the ends read "<1%" and ">99%".
-    internal static string Percent(double p) => p switch
-    {
-        < 0.01 => "<1%",
-        > 0.99 => ">99%",
-        < 0.1 => string.Create(Ci, $"{p * 100:0.#}%"),
-        _ => string.Create(Ci, $"{p * 100:0}%"),
-    };
-
-    // The specification: a one-sentence summary under 140 characters.
-    internal static string Summary(string text) => text.Length < 140 ? text : text[..136] + "…";
-
-    private static string Label(string text) => text.Length <= 80 ? text : text[..79] + "…";
-
-    private static string SuggestionSummary(List<string> titles)
-    {
-        for (var shown = titles.Count; shown > 0; shown--)
-        {
-            var text = "Consider: " + string.Join(", ", titles.Take(shown)) + (shown < titles.Count ? $" and {titles.Count - shown} more" : "");
-            if (text.Length < 140)
-            {
-                return text;
-            }
-        }
-
-        return Summary($"Consider: {titles[0]}");
-    }
-
-    // "Incident type 2 diabetes" → "incident type 2 diabetes"; "HbA1c in one year" and "10-year ASCVD risk" stay as they are.
-    internal static string LowerFirst(string text)
-    {
-        var word = text.Split(' ')[0];
-        return word.Length > 1 && char.IsUpper(word[0]) && word.Skip(1).All(char.IsLower) ? char.ToLowerInvariant(text[0]) + text[1..] : text;
-    }
-
-    private static string Capitalize(string text) => text.Length == 0 ? text : char.ToUpperInvariant(text[0]) + text[1..];
-
-    // Words from the catalog and the models are plain text: keep Markdown from reading them as formatting.
-    internal static string Markdown(string text)
-    {
-        var escaped = new StringBuilder(text.Length + 8);
-        foreach (var c in text)
-        {
-            if (c is '\\' or '*' or '_' or '[' or ']' or '`' or '#' or '<' or '>' or '|')
-            {
-                escaped.Append('\\');
-            }
-
-            escaped.Append(c);
-        }
-
-        return escaped.ToString();
     }
 }
 

@@ -1,0 +1,81 @@
+using System.Text;
+using HealthRec.Clinical.Outcomes;
+
+namespace HealthRec.Server.CdsHooks;
+
+/// <summary>How cards word things: bands, percentages, summaries within 140 characters, Markdown escaping.</summary>
+internal sealed partial class PatientRiskCards
+{
+    internal static string Bands(OutcomeDefinition definition, double threshold)
+    {
+        if (definition.Bands.IsEmpty)
+        {
+            return string.Create(Ci, $"Bands: high from the model's operating threshold ({Percent(threshold)}), intermediate from half of it.");
+        }
+
+        var parts = new List<string>();
+        for (var i = 0; i < definition.Bands.Length; i++)
+        {
+            var band = definition.Bands[i];
+            parts.Add(i + 1 == definition.Bands.Length ? string.Create(Ci, $"{band.Name} ≥ {Percent(band.From)}")
+                : band.From <= 0 ? string.Create(Ci, $"{band.Name} < {Percent(definition.Bands[i + 1].From)}")
+                : string.Create(Ci, $"{band.Name} {Percent(band.From)}–{Percent(definition.Bands[i + 1].From)}"));
+        }
+
+        return $"Bands: {string.Join(", ", parts)}.";
+    }
+
+    // No estimate is a certainty: the ends read "<1%" and ">99%".
+    internal static string Percent(double p) => p switch
+    {
+        < 0.01 => "<1%",
+        > 0.99 => ">99%",
+        < 0.1 => string.Create(Ci, $"{p * 100:0.#}%"),
+        _ => string.Create(Ci, $"{p * 100:0}%"),
+    };
+
+    // The specification: a one-sentence summary under 140 characters.
+    internal static string Summary(string text) => text.Length < 140 ? text : text[..136] + "…";
+
+    private static string Label(string text) => text.Length <= 80 ? text : text[..79] + "…";
+
+    private static string SuggestionSummary(List<string> titles)
+    {
+        for (var shown = titles.Count; shown > 0; shown--)
+        {
+            var text = "Consider: " + string.Join(", ", titles.Take(shown)) + (shown < titles.Count ? $" and {titles.Count - shown} more" : "");
+            if (text.Length < 140)
+            {
+                return text;
+            }
+        }
+
+        return Summary($"Consider: {titles[0]}");
+    }
+
+    // "Incident type 2 diabetes" → "incident type 2 diabetes"; "HbA1c in one year" and "10-year ASCVD risk" stay as they are.
+    internal static string LowerFirst(string text)
+    {
+        var word = text.Split(' ')[0];
+        return word.Length > 1 && char.IsUpper(word[0]) && word.Skip(1).All(char.IsLower) ? char.ToLowerInvariant(text[0]) + text[1..] : text;
+    }
+
+    private static string Capitalize(string text) => text.Length == 0 ? text : char.ToUpperInvariant(text[0]) + text[1..];
+
+    // Words from the catalog and the models are plain text: keep Markdown from reading them as formatting.
+    internal static string Markdown(string text)
+    {
+        var escaped = new StringBuilder(text.Length + 8);
+        foreach (var c in text)
+        {
+            if (c is '\\' or '*' or '_' or '[' or ']' or '`' or '#' or '<' or '>' or '|')
+            {
+                escaped.Append('\\');
+            }
+
+            escaped.Append(c);
+        }
+
+        return escaped.ToString();
+    }
+}
