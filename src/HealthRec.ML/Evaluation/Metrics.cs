@@ -1,33 +1,6 @@
 namespace HealthRec.ML.Evaluation;
 
 /// <summary>
-/// Counts and rates at one operating threshold (a score at or above it is called positive). With censoring weights
-/// the counts are estimates of what full follow-up would have shown, hence not whole numbers.
-/// </summary>
-public sealed record ConfusionMatrix(double Threshold, double TruePositives, double FalsePositives, double TrueNegatives, double FalseNegatives)
-{
-    public double N => TruePositives + FalsePositives + TrueNegatives + FalseNegatives;
-
-    public double Accuracy => Ratio(TruePositives + TrueNegatives, N);
-
-    public double Precision => Ratio(TruePositives, TruePositives + FalsePositives);
-
-    /// <summary>Sensitivity.</summary>
-    public double Recall => Ratio(TruePositives, TruePositives + FalseNegatives);
-
-    public double Specificity => Ratio(TrueNegatives, TrueNegatives + FalsePositives);
-
-    public double F1 => Precision + Recall == 0 ? 0 : 2 * Precision * Recall / (Precision + Recall);
-
-    private static double Ratio(double a, double b) => b <= 0 ? 0 : a / b;
-}
-
-public readonly record struct CurvePoint(double X, double Y, double Threshold);
-
-/// <summary>One bin of a calibration plot: mean predicted probability against the observed rate.</summary>
-public readonly record struct CalibrationBin(double MeanPredicted, double Observed, int Count);
-
-/// <summary>
 /// The metrics of a binary risk model, computed here (not by ML.NET) so each can be checked against a hand calculation:
 /// ROC-AUC (Mann–Whitney, ties half), PR-AUC (average precision), Brier score, calibration slope and intercept (logistic
 /// recalibration), the operating threshold, and cluster-bootstrap confidence intervals (clusters are patients, who
@@ -410,29 +383,4 @@ public static class BinaryMetrics
     }
 
     private static double Expit(double x) => 1 / (1 + Math.Exp(-x));
-}
-
-/// <summary>Metrics of a regression model.</summary>
-public static class RegressionMetrics
-{
-    public static (double Mae, double Rmse, double R2) Compute(ReadOnlySpan<double> predicted, ReadOnlySpan<double> actual)
-    {
-        double absolute = 0, squared = 0, mean = 0;
-        for (var i = 0; i < actual.Length; i++)
-        {
-            mean += actual[i];
-        }
-
-        mean /= actual.Length;
-        double total = 0;
-        for (var i = 0; i < actual.Length; i++)
-        {
-            var error = predicted[i] - actual[i];
-            absolute += Math.Abs(error);
-            squared += error * error;
-            total += (actual[i] - mean) * (actual[i] - mean);
-        }
-
-        return (absolute / actual.Length, Math.Sqrt(squared / actual.Length), total == 0 ? double.NaN : 1 - (squared / total));
-    }
 }
