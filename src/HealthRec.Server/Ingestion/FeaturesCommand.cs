@@ -7,6 +7,7 @@ using HealthRec.Clinical.Units;
 using HealthRec.Fhir;
 using HealthRec.Fhir.Ingestion;
 using HealthRec.Fhir.Sources;
+using HealthRec.Server.Hosting;
 
 namespace HealthRec.Server.Ingestion;
 
@@ -23,8 +24,8 @@ internal static class FeaturesCommand
             Description = "A folder or file of NDJSON or Bundle JSON, or an http(s) FHIR base URL. Repeatable. Default: data/raw/",
             AllowMultipleArgumentsPerToken = false,
         };
-        var schema = new Option<string>("--schema") { Description = "Feature schema JSON", DefaultValueFactory = _ => TerminologyFiles.DefaultSchema };
-        var terminology = new Option<string>("--terminology") { Description = "Terminology folder", DefaultValueFactory = _ => TerminologyFiles.DefaultFolder };
+        var schema = CommonOptions.FeatureSchema("--schema");
+        var terminology = CommonOptions.Terminology();
         var indexDate = new Option<string?>("--index-date") { Description = "YYYY-MM-DD; data up to the end of that day (UTC). Default: each patient's last recorded activity" };
         var output = new Option<string>("--out") { Description = "CSV file to write", DefaultValueFactory = _ => "data/processed/features.csv" };
         var tokenVariable = new Option<string?>("--bearer-token-env") { Description = "Name of an environment variable holding a bearer token for FHIR URLs" };

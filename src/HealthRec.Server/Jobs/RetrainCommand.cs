@@ -2,9 +2,9 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
 using HealthRec.Clinical.Outcomes;
-using HealthRec.Fhir.Ingestion;
 using HealthRec.ML.Outcomes;
 using HealthRec.ML.Registry;
+using HealthRec.Server.Hosting;
 using HealthRec.Server.Ingestion;
 
 namespace HealthRec.Server.Jobs;
@@ -17,11 +17,11 @@ internal static class RetrainCommand
 {
     public static Command Create()
     {
-        var inputs = new Option<string[]>("--input") { Description = "A folder or file of NDJSON or Bundle JSON, or an http(s) FHIR base URL. Repeatable. Default: data/sample/" };
-        var models = new Option<string>("--models") { Description = "Model registry folder", DefaultValueFactory = _ => "models" };
-        var outcomes = new Option<string>("--outcomes") { Description = "Outcome definition file or folder", DefaultValueFactory = _ => OutcomeFiles.DefaultFolder };
-        var features = new Option<string>("--features") { Description = "Feature schema JSON", DefaultValueFactory = _ => TerminologyFiles.DefaultSchema };
-        var terminology = new Option<string>("--terminology") { Description = "Terminology folder", DefaultValueFactory = _ => TerminologyFiles.DefaultFolder };
+        var inputs = CommonOptions.Inputs();
+        var models = CommonOptions.Models();
+        var outcomes = CommonOptions.OutcomeDefinitions();
+        var features = CommonOptions.FeatureSchema();
+        var terminology = CommonOptions.Terminology();
         var seed = new Option<int>("--seed") { Description = "Seed for the split, the search and LightGBM", DefaultValueFactory = _ => 1 };
         var only = new Option<string[]>("--outcome") { Description = "Retrain only this outcome id (repeatable). Default: every definition" };
         var gate = new Option<string?>("--gate") { Description = "JSON file of gate thresholds (aucTolerance, minCalibrationSlope, maxCalibrationSlope, brierTolerance, subgroupMinimum, subgroupMinimumEvents, subgroupMaxGap, maeTolerance); defaults otherwise" };

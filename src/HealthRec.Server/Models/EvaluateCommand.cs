@@ -1,11 +1,11 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json.Nodes;
-using HealthRec.Fhir.Ingestion;
 using HealthRec.ML.Evaluation;
 using HealthRec.ML.Recommendation;
 using HealthRec.ML.Registry;
 using HealthRec.ML.Training;
+using HealthRec.Server.Hosting;
 using HealthRec.Server.Ingestion;
 
 namespace HealthRec.Server.Models;
@@ -18,14 +18,14 @@ internal static class EvaluateCommand
 {
     public static Command Create()
     {
-        var inputs = new Option<string[]>("--input") { Description = "A folder or file of NDJSON or Bundle JSON, or an http(s) FHIR base URL. Repeatable. Default: data/sample/", AllowMultipleArgumentsPerToken = false };
-        var models = new Option<string>("--models") { Description = "Model registry folder", DefaultValueFactory = _ => "models" };
+        var inputs = CommonOptions.Inputs();
+        var models = CommonOptions.Models();
         var reportFolder = new Option<string>("--report") { Description = "Folder for metrics.json and index.html", DefaultValueFactory = _ => "data/processed/report" };
-        var features = new Option<string>("--features") { Description = "Feature schema JSON", DefaultValueFactory = _ => TerminologyFiles.DefaultSchema };
-        var terminology = new Option<string>("--terminology") { Description = "Terminology folder", DefaultValueFactory = _ => TerminologyFiles.DefaultFolder };
+        var features = CommonOptions.FeatureSchema();
+        var terminology = CommonOptions.Terminology();
         var only = new Option<string[]>("--outcome") { Description = "Evaluate only this outcome id (repeatable). Default: every registered outcome" };
-        var catalog = new Option<string>("--catalog") { Description = "Intervention catalog, for the recommender section", DefaultValueFactory = _ => Fhir.Knowledge.InterventionCatalogFiles.DefaultFile };
-        var outcomeDefinitions = new Option<string>("--outcomes") { Description = "Outcome definitions the catalog refers to", DefaultValueFactory = _ => ML.Outcomes.OutcomeFiles.DefaultFolder };
+        var catalog = CommonOptions.Catalog("Intervention catalog, for the recommender section");
+        var outcomeDefinitions = CommonOptions.OutcomeDefinitions("Outcome definitions the catalog refers to");
         var command = new Command("evaluate", "Evaluate the current models on data: metrics.json and an HTML report with plots.")
         {
             inputs, models, reportFolder, features, terminology, only, catalog, outcomeDefinitions,

@@ -1,14 +1,14 @@
 using System.CommandLine;
 using System.Globalization;
-using System.Text;
-using System.Text.Json;
 using System.Text.Json.Nodes;
+using System.Text.Json;
+using System.Text;
 using HealthRec.Clinical.Knowledge;
 using HealthRec.Fhir;
 using HealthRec.Fhir.Knowledge;
-using HealthRec.ML.Outcomes;
 using HealthRec.ML.Recommendation;
 using HealthRec.ML.Serving;
+using HealthRec.Server.Hosting;
 using HealthRec.Server.Ingestion;
 
 namespace HealthRec.Server.Models;
@@ -21,16 +21,16 @@ internal static class RecommendCommand
 {
     public static Command Create()
     {
-        var inputs = new Option<string[]>("--input") { Description = "A folder or file of NDJSON or Bundle JSON, or an http(s) FHIR base URL. Repeatable. Default: data/sample/", AllowMultipleArgumentsPerToken = false };
+        var inputs = CommonOptions.Inputs();
         var patient = new Option<string>("--patient") { Description = "The patient's id", Required = true };
-        var models = new Option<string>("--models") { Description = "Model registry folder", DefaultValueFactory = _ => "models" };
+        var models = CommonOptions.Models();
         var top = new Option<int>("--top") { Description = "How many suggestions", DefaultValueFactory = _ => 5 };
         var json = new Option<bool>("--json") { Description = "Print JSON, with the FHIR resource each suggestion would create" };
         var indexDate = new Option<string?>("--index-date") { Description = "YYYY-MM-DD; default: the patient's last recorded activity" };
-        var catalog = new Option<string>("--catalog") { Description = "Intervention catalog", DefaultValueFactory = _ => InterventionCatalogFiles.DefaultFile };
-        var features = new Option<string>("--features") { Description = "Feature schema JSON", DefaultValueFactory = _ => Fhir.Ingestion.TerminologyFiles.DefaultSchema };
-        var terminology = new Option<string>("--terminology") { Description = "Terminology folder", DefaultValueFactory = _ => Fhir.Ingestion.TerminologyFiles.DefaultFolder };
-        var outcomes = new Option<string>("--outcomes") { Description = "Outcome definitions", DefaultValueFactory = _ => OutcomeFiles.DefaultFolder };
+        var catalog = CommonOptions.Catalog("Intervention catalog");
+        var features = CommonOptions.FeatureSchema();
+        var terminology = CommonOptions.Terminology();
+        var outcomes = CommonOptions.OutcomeDefinitions("Outcome definitions");
         var output = new Option<string?>("--out") { Description = "Write to this file instead of standard output" };
         var command = new Command("recommend", "Recommend interventions for one patient: ranked, safe, explained, with evidence.")
         {

@@ -1,9 +1,9 @@
 using System.CommandLine;
-using HealthRec.Fhir.Ingestion;
 using HealthRec.ML.Evaluation;
 using HealthRec.ML.Outcomes;
 using HealthRec.ML.Registry;
 using HealthRec.ML.Training;
+using HealthRec.Server.Hosting;
 using HealthRec.Server.Ingestion;
 
 namespace HealthRec.Server.Models;
@@ -19,10 +19,10 @@ internal static class ReferenceCommand
     public static Command Create()
     {
         var inputs = new Option<string[]>("--input") { Description = "The data the bundles were trained on (as given to train). Repeatable", Required = true };
-        var models = new Option<string>("--models") { Description = "Model registry folder", DefaultValueFactory = _ => "models" };
-        var outcomes = new Option<string>("--outcomes") { Description = "Outcome definition file or folder", DefaultValueFactory = _ => OutcomeFiles.DefaultFolder };
-        var features = new Option<string>("--features") { Description = "Feature schema JSON", DefaultValueFactory = _ => TerminologyFiles.DefaultSchema };
-        var terminology = new Option<string>("--terminology") { Description = "Terminology folder", DefaultValueFactory = _ => TerminologyFiles.DefaultFolder };
+        var models = CommonOptions.Models();
+        var outcomes = CommonOptions.OutcomeDefinitions();
+        var features = CommonOptions.FeatureSchema();
+        var terminology = CommonOptions.Terminology();
         var command = new Command("reference", "Write the training feature distributions (for drift) beside current model bundles that lack them, from the data they were trained on.")
         {
             inputs, models, outcomes, features, terminology,

@@ -7,6 +7,7 @@ using HealthRec.Fhir;
 using HealthRec.Fhir.Ingestion;
 using HealthRec.ML.Registry;
 using HealthRec.ML.Serving;
+using HealthRec.Server.Hosting;
 using HealthRec.Server.Ingestion;
 
 namespace HealthRec.Server.Models;
@@ -19,12 +20,12 @@ internal static class ScoreCommand
 {
     public static Command Create()
     {
-        var inputs = new Option<string[]>("--input") { Description = "A folder or file of NDJSON or Bundle JSON, or an http(s) FHIR base URL. Repeatable. Default: data/sample/", AllowMultipleArgumentsPerToken = false };
-        var models = new Option<string>("--models") { Description = "Model registry folder", DefaultValueFactory = _ => "models" };
+        var inputs = CommonOptions.Inputs();
+        var models = CommonOptions.Models();
         var output = new Option<string>("--out") { Description = "Output file: .csv or .ndjson", Required = true };
         var indexDate = new Option<string?>("--index-date") { Description = "YYYY-MM-DD; default: each patient's last recorded activity" };
-        var features = new Option<string>("--features") { Description = "Feature schema JSON", DefaultValueFactory = _ => TerminologyFiles.DefaultSchema };
-        var terminology = new Option<string>("--terminology") { Description = "Terminology folder", DefaultValueFactory = _ => TerminologyFiles.DefaultFolder };
+        var features = CommonOptions.FeatureSchema();
+        var terminology = CommonOptions.Terminology();
         var command = new Command("score", "Score every patient with every current model (estimate, band, model version, top factors).")
         {
             inputs, models, output, indexDate, features, terminology,

@@ -10,6 +10,7 @@ using HealthRec.ML.Phenotypes;
 using HealthRec.ML.Recommendation;
 using HealthRec.ML.Registry;
 using HealthRec.ML.Training;
+using HealthRec.Server.Hosting;
 using HealthRec.Server.Ingestion;
 
 namespace HealthRec.Server.Models;
@@ -22,14 +23,14 @@ internal static class TrainCommand
 {
     public static Command Create()
     {
-        var inputs = new Option<string[]>("--input") { Description = "A folder or file of NDJSON or Bundle JSON, or an http(s) FHIR base URL. Repeatable. Default: data/sample/", AllowMultipleArgumentsPerToken = false };
-        var models = new Option<string>("--models") { Description = "Model registry folder", DefaultValueFactory = _ => "models" };
-        var outcomes = new Option<string>("--outcomes") { Description = "Outcome definition file or folder", DefaultValueFactory = _ => OutcomeFiles.DefaultFolder };
-        var features = new Option<string>("--features") { Description = "Feature schema JSON", DefaultValueFactory = _ => TerminologyFiles.DefaultSchema };
-        var terminology = new Option<string>("--terminology") { Description = "Terminology folder", DefaultValueFactory = _ => TerminologyFiles.DefaultFolder };
+        var inputs = CommonOptions.Inputs();
+        var models = CommonOptions.Models();
+        var outcomes = CommonOptions.OutcomeDefinitions();
+        var features = CommonOptions.FeatureSchema();
+        var terminology = CommonOptions.Terminology();
         var seed = new Option<int>("--seed") { Description = "Seed for the split, the search and LightGBM: the same seed gives the same models", DefaultValueFactory = _ => 1 };
         var only = new Option<string[]>("--outcome") { Description = "Train only this outcome id, 'phenotypes' or 'recommender' (repeatable). Default: every definition, the phenotypes and the recommender" };
-        var catalog = new Option<string>("--catalog") { Description = "Intervention catalog, for the recommender", DefaultValueFactory = _ => Fhir.Knowledge.InterventionCatalogFiles.DefaultFile };
+        var catalog = CommonOptions.Catalog("Intervention catalog, for the recommender");
         var feedback = new Option<string?>("--feedback-db")
         {
             Description = "Learn the recommender also from clinicians' CDS Hooks feedback stored in this HealthRec database: a SQLite file (e.g. var/healthrec.db) or a PostgreSQL connection string",
