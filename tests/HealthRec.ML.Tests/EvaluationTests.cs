@@ -37,6 +37,14 @@ public sealed class EvaluationTests(GeneratedCohort cohort) : IClassFixture<Gene
         Assert.InRange(prevent.N, 50, m.N - 1);
         Assert.InRange(prevent.RocAuc!.Value, 0.6, 0.9);
         Assert.Equal(model.Manifest.Threshold, m.Confusion!.Threshold);
+        // The fairness audit at the threshold, per sex and age band, in metrics.json; a gap injected into the generated
+        // cohort (women's estimates shrunk to a third) is flagged.
+        Assert.NotNull(m.Fairness);
+        Assert.Equal(["age", "sex"], m.Fairness.Groups.Select(g => g.Dimension).Distinct().Order(StringComparer.Ordinal));
+        Assert.Equal(m.Fairness.Groups.Count, MetricsJson.Of(m)["fairness"]!["groups"]!.AsArray().Count);
+        string?[] sex = [.. OutcomeExamples.Build(heldOut, definition, featurizer).Examples.Select(e => e.Sex == Clinical.Records.Sex.Female ? "female" : "male")];
+        var shrunk = m.Probabilities.Select((p, i) => sex[i] == "female" ? p / 3 : p).ToArray();
+        Assert.Contains(FairnessAudit.Audit(shrunk, m.Labels, m.Weights, m.Threshold!.Value, [("sex", sex)]).Flagged, g => g.Dimension == "sex");
         Assert.Contains("ROC curve", html, StringComparison.Ordinal);
         Assert.Contains("Precision–recall", html, StringComparison.Ordinal);
         Assert.Contains("Calibration", html, StringComparison.Ordinal);

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
+using HealthRec.ML.Evaluation;
 using HealthRec.ML.Training;
 
 namespace HealthRec.ML.Registry;
@@ -53,6 +54,11 @@ public static class MetricsJson
         Put("mae", m.Mae);
         Put("rmse", m.Rmse);
         Put("r2", m.R2);
+        if (m.Fairness is { } fairness)
+        {
+            o["fairness"] = Fairness(fairness);
+        }
+
         if (m.Subgroups.Count > 0)
         {
             var subgroups = new JsonObject();
@@ -112,5 +118,35 @@ public static class MetricsJson
         }
 
         return o;
+    }
+
+    // The fairness audit: the band, and per group its rates with intervals and its ratios to the reference group.
+    private static JsonObject Fairness(FairnessReport report)
+    {
+        static JsonNode? Number(double value) => double.IsFinite(value) ? Math.Round(value, 6) : null;
+        static JsonObject RateJson(Rate rate) => new() { ["value"] = Number(rate.Value), ["ci95"] = new JsonArray(Number(rate.Low), Number(rate.High)), ["denominator"] = Number(rate.Denominator) };
+        var groups = new JsonArray();
+        foreach (var g in report.Groups)
+        {
+            var ratios = new JsonObject();
+            foreach (var r in g.Ratios)
+            {
+                ratios[r.Metric] = new JsonObject { ["ratio"] = Number(r.Ratio), ["flagged"] = r.Flagged, ["not_judged"] = r.NotJudged };
+            }
+
+            groups.Add(new JsonObject
+            {
+                ["dimension"] = g.Dimension, ["group"] = g.Group, ["reference"] = g.Reference, ["n"] = g.N, ["events"] = Number(g.Events),
+                ["tpr"] = RateJson(g.Tpr), ["fpr"] = RateJson(g.Fpr), ["ppv"] = RateJson(g.Ppv), ["flag_rate"] = RateJson(g.FlagRate),
+                ["ratios_to_reference"] = ratios,
+            });
+        }
+
+        return new JsonObject
+        {
+            ["threshold"] = Number(report.Threshold), ["band"] = new JsonArray(report.Low, report.High), ["minimum_count"] = report.MinimumCount,
+            ["flagged"] = new JsonArray([.. report.Flagged.Select(g => (JsonNode?)JsonValue.Create($"{g.Dimension}={g.Group}"))]),
+            ["groups"] = groups,
+        };
     }
 }

@@ -143,6 +143,28 @@ internal static class ModelCard
                 : string.Create(ci, $"| {name} | {g.N:N0} | {g.Mae:0.000} | {g.R2:0.000} |"));
         }
 
+        if (m.Fairness is { } fairness)
+        {
+            s.AppendLine();
+            s.AppendLine("## Fairness at the threshold (test set)");
+            s.AppendLine();
+            s.AppendLine(ci, $"At the operating threshold {fairness.Threshold:0.###}: each group's rates (95 % Wilson intervals on the weighted counts) and their ratio to its dimension's largest group, flagged outside {fairness.Low}–{fairness.High}; a ratio is not judged when either group has fewer than {fairness.MinimumCount} in its denominator.");
+            s.AppendLine();
+            s.AppendLine("| group | n | TPR | FPR | PPV | flag rate | ratios to the reference |");
+            s.AppendLine("| --- | --- | --- | --- | --- | --- | --- |");
+            static string R(Rate r) => double.IsFinite(r.Value) ? string.Create(CultureInfo.InvariantCulture, $"{r.Value:P0} ({r.Low:P0}–{r.High:P0})") : "—";
+            foreach (var g in fairness.Groups)
+            {
+                var ratios = g.Reference ? "reference" : string.Join("; ", g.Ratios.Select(r => r.NotJudged is not null ? $"{r.Metric} not judged"
+                    : string.Create(CultureInfo.InvariantCulture, $"{r.Metric} {r.Ratio:0.00}{(r.Flagged ? " **flagged**" : "")}")));
+                s.AppendLine(ci, $"| {g.Dimension}={g.Group} | {g.N:N0} | {R(g.Tpr)} | {R(g.Fpr)} | {R(g.Ppv)} | {R(g.FlagRate)} | {ratios} |");
+            }
+
+            var flagged = fairness.Flagged.ToList();
+            s.AppendLine();
+            s.AppendLine(flagged.Count == 0 ? "No group's ratio leaves the band." : $"Flagged: {string.Join(", ", flagged.Select(g => $"{g.Dimension}={g.Group}"))} — review before use in these groups.");
+        }
+
         s.AppendLine();
         s.AppendLine("## Limitations");
         s.AppendLine("- Race and ethnicity are not in the patient record HealthRec builds: subgroup checks cover sex and age only, and the Pooled Cohort Equations baseline uses the white equations for everyone.");

@@ -67,6 +67,13 @@ public sealed class OutcomeMetrics
     /// <summary>For the out-of-time metrics: the first index date tested.</summary>
     public DateTimeOffset? From { get; set; }
 
+    /// <summary>
+    /// The fairness audit at the operating threshold (binary outcomes with a threshold): TPR, FPR, PPV and flag rate
+    /// per sex and age band, as ratios to each dimension's largest group, flagged outside 0.8–1.25. Race and ethnicity
+    /// are not in the record HealthRec builds, so they are not audited.
+    /// </summary>
+    public FairnessReport? Fairness { get; private set; }
+
     /// <summary>The scored examples behind the metrics, for the report's curves (binary outcomes).</summary>
     public double[] Probabilities { get; private init; } = [];
 
@@ -102,8 +109,13 @@ public sealed class OutcomeMetrics
             Labels = labels,
             Weights = weights,
         };
-        if (threshold is not null)
+        if (threshold is { } at)
         {
+            metrics.Fairness = FairnessAudit.Audit(probabilities, labels, weights, at,
+            [
+                ("sex", [.. test.Select(e => e.Sex switch { Sex.Female => "female", Sex.Male => "male", _ => null })]),
+                ("age", [.. test.Select(e => e.Age < 45 ? "<45" : e.Age < 65 ? "45-64" : ">=65")]),
+            ]);
             foreach (var (name, member) in Subgroups_(test))
             {
                 var index = Enumerable.Range(0, test.Count).Where(i => member(test[i])).ToArray();
