@@ -90,4 +90,20 @@ public sealed class FairnessAuditTests
         Assert.Equal(0.5, group.Tpr.Value, 12);
         Assert.Equal(8, group.Tpr.Denominator, 12);
     }
+
+    [Fact]
+    public void GivenAChallengerThatUnderEstimatesWomen_WhenTheGateIsToldToRefuseFlags_ThenItsFairnessCheckFailsNamingTheGroup()
+    {
+        var (p, y, group) = Cohort(3000, 2000, gap: 0.6);
+        var test = y.Select((label, i) => new Training.OutcomeExample($"p{i}", DateTimeOffset.UnixEpoch, [], label, 0,
+            group[i] == "b" ? Clinical.Records.Sex.Female : Clinical.Records.Sex.Male, 50, double.NaN)).ToList();
+        var fair = Cohort(3000, 2000, gap: 1).P;
+
+        var flagged = Registry.PromotionGate.FairnessCheck(Training.OutcomeMetrics.Binary("challenger", test, p, 0.5));
+        var passed = Registry.PromotionGate.FairnessCheck(Training.OutcomeMetrics.Binary("challenger", test, fair, 0.5));
+
+        Assert.False(flagged.Passed);
+        Assert.Contains("sex=female (TPR", flagged.Detail, StringComparison.Ordinal);
+        Assert.True(passed.Passed, passed.Detail);
+    }
 }

@@ -127,4 +127,31 @@ public sealed partial class TrainingTests
         Assert.True((double)metrics["mae"]! > 0);
         Assert.NotNull(metrics["baselines"]!["linear_regression"]!["r2"]);
     }
+
+    [Fact]
+    public void GivenAGeneratedCohortWithAnInjectedGapForWomen_WhenTheGateIsToldToRefuseFairnessFlags_ThenTheChallengerIsRejectedForIt()
+    {
+        var featurizer = Repo.Featurizer();
+        var (good, examples) = Train("t2d-5y");
+        using var model = OutcomeModel.Load(ModelRegistry.Save(_registry.FullName, good, featurizer.Names, Provenance(), DateTimeOffset.UnixEpoch, makeCurrent: false));
+        // The gap: among women of the held-out patients, outcomes no longer follow their records (shuffled between them),
+        // so the model finds far fewer of their events than of men's.
+        var test = examples.Where(e => PatientSplit.Of(e.PatientId, 1) == PatientSplit.Part.Test).ToList();
+        var random = new Random(11);
+        var women = test.Select((e, i) => (e, i)).Where(x => x.e.Sex == Clinical.Records.Sex.Female).Select(x => x.i).ToList();
+        var shuffled = women.Select(i => test[i].Label).OrderBy(_ => random.Next()).ToList();
+        for (var k = 0; k < women.Count; k++)
+        {
+            test[women[k]] = test[women[k]] with { Label = shuffled[k] };
+        }
+
+        var refused = PromotionGate.Decide(model, null, test, new GateThresholds { RefuseFairnessFlags = true }, DateTimeOffset.UnixEpoch);
+        var notAsked = PromotionGate.Decide(model, null, test, new GateThresholds(), DateTimeOffset.UnixEpoch);
+
+        var fairness = Assert.Single(refused.Checks, c => c.Name == "fairness");
+        Assert.False(fairness.Passed, fairness.Detail);
+        Assert.Contains("sex=", fairness.Detail, StringComparison.Ordinal);
+        Assert.False(refused.Promote);
+        Assert.DoesNotContain(notAsked.Checks, c => c.Name == "fairness");
+    }
 }

@@ -36,6 +36,13 @@ public sealed record GateThresholds
     public double SubgroupMaxGap { get; init; } = 0.15;
 
     public double MaeTolerance { get; init; } = 0.02;
+
+    /// <summary>
+    /// Whether a challenger whose fairness audit flags a group (TPR, FPR, PPV or flag rate at its threshold outside
+    /// 0.8–1.25 of its dimension's largest group) is refused. Off by default: the audit is in every model card and
+    /// evaluation; a site decides whether it also blocks a promotion.
+    /// </summary>
+    public bool RefuseFairnessFlags { get; init; }
 }
 
 /// <summary>One check of the gate, with the numbers it compared.</summary>
@@ -133,6 +140,22 @@ public static class PromotionGate
         return checks;
     }
 
+    /// <summary>The fairness check (when the gate is told to refuse flags): no group of the challenger's audit outside the band.</summary>
+    public static GateCheck FairnessCheck(OutcomeMetrics challenger)
+    {
+        var ci = CultureInfo.InvariantCulture;
+        if (challenger.Fairness is not { } audit)
+        {
+            return new GateCheck("fairness", false, "no fairness audit (no operating threshold): cannot be shown");
+        }
+
+        var flagged = audit.Flagged.Select(g => $"{g.Dimension}={g.Group} (" + string.Join(", ", g.Ratios.Where(r => r.Flagged)
+            .Select(r => string.Create(ci, $"{r.Metric} {r.Ratio:0.00}"))) + ")").ToList();
+        return new GateCheck("fairness", flagged.Count == 0, flagged.Count == 0
+            ? string.Create(ci, $"every ratio of TPR, FPR, PPV and flag rate at {audit.Threshold:0.###} within {audit.Low}–{audit.High} of its dimension's largest group (or too few to judge)")
+            : string.Create(ci, $"outside {audit.Low}–{audit.High} of the largest group: {string.Join("; ", flagged)}"));
+    }
+
     /// <summary>The decision recorded beside a version, or null when the gate never judged it.</summary>
     public static GateDecision? Load(string folder)
     {
@@ -177,6 +200,10 @@ public static class PromotionGate
                 : weak.Count == 0
                 ? string.Create(ci, $"{large.Count} subgroups of ≥ {thresholds.SubgroupMinimum} with ≥ {thresholds.SubgroupMinimumEvents} events ({all}), none more than {thresholds.SubgroupMaxGap} below ROC-AUC {ours.RocAuc:0.000}")
                 : string.Create(ci, $"below ROC-AUC {ours.RocAuc:0.000} by more than {thresholds.SubgroupMaxGap}: {string.Join(", ", weak)}")));
+            if (thresholds.RefuseFairnessFlags)
+            {
+                checks.Add(FairnessCheck(ours));
+            }
         }
         else
         {
