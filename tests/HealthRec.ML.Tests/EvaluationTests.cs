@@ -45,6 +45,10 @@ public sealed class EvaluationTests(GeneratedCohort cohort) : IClassFixture<Gene
         string?[] sex = [.. OutcomeExamples.Build(heldOut, definition, featurizer).Examples.Select(e => e.Sex == Clinical.Records.Sex.Female ? "female" : "male")];
         var shrunk = m.Probabilities.Select((p, i) => sex[i] == "female" ? p / 3 : p).ToArray();
         Assert.Contains(FairnessAudit.Audit(shrunk, m.Labels, m.Weights, m.Threshold!.Value, [("sex", sex)]).Flagged, g => g.Dimension == "sex");
+        // The report shows the audit, a row per group, and the decision curve with the model's net benefit at each threshold.
+        Assert.All(m.Fairness.Groups, g => Assert.Contains($"data-fairness=\"{g.Dimension}={System.Net.WebUtility.HtmlEncode(g.Group)}\"", html, StringComparison.Ordinal));
+        var benefit = BinaryMetrics.NetBenefit(m.Probabilities, m.Labels, 0.1, m.Weights).ToString("0.0000", System.Globalization.CultureInfo.InvariantCulture);
+        Assert.Matches($"data-threshold=\"0.1\"><td>[^<]+</td><td>(<strong>)?{System.Text.RegularExpressions.Regex.Escape(benefit)}", html);
         Assert.Contains("ROC curve", html, StringComparison.Ordinal);
         Assert.Contains("Precision–recall", html, StringComparison.Ordinal);
         Assert.Contains("Calibration", html, StringComparison.Ordinal);

@@ -166,7 +166,51 @@ public static class HtmlReport
         }
 
         h.Append("</table>");
+        Fairness(h, m.Fairness);
+        DecisionCurve(h, m);
         Importance(h, evaluation);
+    }
+
+    // The fairness audit at the threshold: each group's rates with intervals and its ratios to the reference group.
+    private static void Fairness(StringBuilder h, FairnessReport? audit)
+    {
+        if (audit is null)
+        {
+            return;
+        }
+
+        static string R(Rate r) => double.IsFinite(r.Value) ? string.Create(Ci, $"{r.Value:P0} <small>({r.Low:P0}–{r.High:P0})</small>") : "—";
+        h.Append(Ci, $"<h3 id=\"fairness\">Fairness at the threshold {audit.Threshold:0.000}</h3><p class=\"note\">Ratios to each dimension's largest group, flagged outside {audit.Low}–{audit.High}; not judged with fewer than {audit.MinimumCount} in a denominator. Race and ethnicity are not in the record, so not audited.</p>");
+        h.Append("<table><tr><th>group</th><th>n</th><th>TPR</th><th>FPR</th><th>PPV</th><th>flag rate</th><th>ratios to the reference</th></tr>");
+        foreach (var g in audit.Groups)
+        {
+            var ratios = g.Reference ? "reference" : string.Join("; ", g.Ratios.Select(r => r.NotJudged is not null ? $"{E(r.Metric)} not judged"
+                : string.Create(Ci, $"{E(r.Metric)} {r.Ratio:0.00}{(r.Flagged ? " <strong>flagged</strong>" : "")}")));
+            h.Append(Ci, $"<tr data-fairness=\"{E(g.Dimension)}={E(g.Group)}\"><td>{E(g.Dimension)}={E(g.Group)}</td><td>{g.N:N0}</td><td>{R(g.Tpr)}</td><td>{R(g.Fpr)}</td><td>{R(g.Ppv)}</td><td>{R(g.FlagRate)}</td><td>{ratios}</td></tr>");
+        }
+
+        h.Append("</table>");
+    }
+
+    // Decision curve analysis (Vickers and Elkin 2006): the model's net benefit at risk thresholds against treating
+    // everyone and no one, on the same weighted examples.
+    private static void DecisionCurve(StringBuilder h, Training.OutcomeMetrics m)
+    {
+        if (m.Probabilities.Length == 0 || m.Prevalence is not { } prevalence)
+        {
+            return;
+        }
+
+        h.Append("<h3 id=\"decision-curve\">Decision curve</h3><p class=\"note\">Net benefit: true positives per patient net of false positives weighted by the threshold's odds; a model is useful where it beats both treating everyone and no one.</p>");
+        h.Append("<table><tr><th>risk threshold</th><th>model</th><th>treat all</th><th>treat none</th></tr>");
+        foreach (var t in new[] { 0.02, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.5 })
+        {
+            var model = BinaryMetrics.NetBenefit(m.Probabilities, m.Labels, t, m.Weights);
+            var all = prevalence - ((1 - prevalence) * t / (1 - t));
+            h.Append(Ci, $"<tr data-threshold=\"{t}\"><td>{t:P1}</td><td>{(model >= Math.Max(all, 0) ? $"<strong>{model:0.0000}</strong>" : model.ToString("0.0000", Ci))}</td><td>{all:0.0000}</td><td>0</td></tr>");
+        }
+
+        h.Append("</table>");
     }
 
     private static void CrossValidated(StringBuilder h, Registry.BundleManifest manifest)
