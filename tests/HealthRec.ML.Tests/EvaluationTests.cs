@@ -45,6 +45,19 @@ public sealed class EvaluationTests(GeneratedCohort cohort) : IClassFixture<Gene
         string?[] sex = [.. OutcomeExamples.Build(heldOut, definition, featurizer).Examples.Select(e => e.Sex == Clinical.Records.Sex.Female ? "female" : "male")];
         var shrunk = m.Probabilities.Select((p, i) => sex[i] == "female" ? p / 3 : p).ToArray();
         Assert.Contains(FairnessAudit.Audit(shrunk, m.Labels, m.Weights, m.Threshold!.Value, [("sex", sex)]).Flagged, g => g.Dimension == "sex");
+        // Before labels arrive (CBPE): from the calibrated probabilities alone, the area and the event rate of the held-out
+        // patients, and of a population shifted young (those under 60), are within 0.03 and 0.005 of what their outcomes give.
+        var heldOutExamples = OutcomeExamples.Build(heldOut, definition, featurizer).Examples;
+        foreach (var (population, keep) in new (string, Func<OutcomeExample, bool>)[] { ("held-out", _ => true), ("under 60", e => e.Age < 60) })
+        {
+            var chosen = Enumerable.Range(0, m.N).Where(i => keep(heldOutExamples[i])).ToArray();
+            var estimate = PerformanceEstimate.Estimate([.. chosen.Select(i => m.Probabilities[i])]);
+            var realized = BinaryMetrics.RocAuc([.. chosen.Select(i => m.Probabilities[i])], [.. chosen.Select(i => m.Labels[i])], [.. chosen.Select(i => m.Weights[i])]);
+            var rate = BinaryMetrics.EventRate([.. chosen.Select(i => m.Labels[i])], [.. chosen.Select(i => m.Weights[i])]);
+            Assert.True(Math.Abs(estimate.RocAuc - realized) <= 0.03, $"{population}: estimated ROC-AUC {estimate.RocAuc:0.000}, realized {realized:0.000}");
+            Assert.True(Math.Abs(estimate.ExpectedEventRate - rate) <= 0.005, $"{population}: expected event rate {estimate.ExpectedEventRate:0.000}, observed {rate:0.000}");
+        }
+
         // The report shows the audit, a row per group, and the decision curve with the model's net benefit at each threshold.
         Assert.All(m.Fairness.Groups, g => Assert.Contains($"data-fairness=\"{g.Dimension}={System.Net.WebUtility.HtmlEncode(g.Group)}\"", html, StringComparison.Ordinal));
         var benefit = BinaryMetrics.NetBenefit(m.Probabilities, m.Labels, 0.1, m.Weights).ToString("0.0000", System.Globalization.CultureInfo.InvariantCulture);
