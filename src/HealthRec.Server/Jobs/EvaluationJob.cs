@@ -45,7 +45,8 @@ public sealed record EvaluationSummary(string Outcome, string Version, int Examp
 /// outcome, keyed by the Hangfire job id, so a retried attempt writes the same rows.
 /// </summary>
 public sealed partial class EvaluationJob(ClinicalSchema schema, ModelCatalog catalog, ModelLifecycleStore store, IOptions<EvaluationOptions> options,
-    IOptions<ModelOptions> modelOptions, IHostEnvironment environment, IHttpClientFactory httpClients, TimeProvider time, ILogger<EvaluationJob> logger)
+    IOptions<ModelOptions> modelOptions, IOptions<RetrainOptions> retrainOptions, IHostEnvironment environment, IHttpClientFactory httpClients, TimeProvider time,
+    ILogger<EvaluationJob> logger)
 {
     public const string Name = "evaluate";
 
@@ -70,7 +71,8 @@ public sealed partial class EvaluationJob(ClinicalSchema schema, ModelCatalog ca
         foreach (var predictor in lease.Models.Predictors.Values.OrderBy(p => p.Definition.Id, StringComparer.Ordinal))
         {
             cancellationToken.ThrowIfCancellationRequested();
-            var summary = Evaluate(predictor, catalog.Featurizer, records, registry, settings.RecentYears, settings.MinimumExamples, out var metrics);
+            var summary = Evaluate(predictor, catalog.Featurizer, records, registry, settings.RecentYears, settings.MinimumExamples, out var metrics,
+                retrainOptions.Value.Gate.AucTolerance);
             if (summary is null)
             {
                 LogNoExamples(predictor.Definition.Id);
@@ -89,7 +91,8 @@ public sealed partial class EvaluationJob(ClinicalSchema schema, ModelCatalog ca
 
     /// <summary>The champion's metrics on the newest labelled examples and its features' drift; null when the data has none.</summary>
     internal static EvaluationSummary? Evaluate(ML.Serving.OutcomePredictor predictor, Clinical.Features.Featurizer featurizer,
-        IReadOnlyList<Clinical.Records.PatientRecord> records, string registry, double recentYears, int minimumExamples, out System.Text.Json.Nodes.JsonObject? metricsJson)
+        IReadOnlyList<Clinical.Records.PatientRecord> records, string registry, double recentYears, int minimumExamples, out System.Text.Json.Nodes.JsonObject? metricsJson,
+        double aucTolerance = 0.01)
     {
         metricsJson = null;
         // The champion is what is judged: the reference equation when it answers, on the examples it gives a figure for.
@@ -137,6 +140,32 @@ public sealed partial class EvaluationJob(ClinicalSchema schema, ModelCatalog ca
         var headline = binary
             ? string.Create(CultureInfo.InvariantCulture, $"ROC-AUC {metrics.RocAuc:0.000}, Brier {metrics.Brier:0.0000}, calibration slope {metrics.CalibrationSlope:0.00}")
             : string.Create(CultureInfo.InvariantCulture, $"MAE {metrics.Mae:0.000}, R² {metrics.R2:0.000}");
+        // The patients whose outcomes are not in yet (at risk at the end of the data): their ROC-AUC estimated from
+        // the model's calibrated probabilities (CBPE), and an alert when it falls below the labelled one by more than the
+        // promotion gate's tolerance. Only for a model: an equation's figures are not the model's calibrated output here.
+        if (binary && !byEquation && metrics.RocAuc is { } labelled)
+        {
+            // Everyone at risk at the end of the data, as population scoring would score them: none of their outcomes is in.
+            var end = Clinical.Outcomes.OutcomeLabeler.EndOf(records) ?? newest;
+            var pending = records.Where(r => predictor.Applies(r, end)).Select(r => predictor.Predict(r, end)?.Estimate).OfType<double>().ToArray();
+            if (pending.Length > 0)
+            {
+                var estimate = ML.Evaluation.PerformanceEstimate.Estimate(pending);
+                var below = estimate.RocAuc < labelled - aucTolerance;
+                metricsJson["estimated_before_labels"] = new System.Text.Json.Nodes.JsonObject
+                {
+                    ["method"] = "CBPE: expected ROC-AUC from the calibrated probabilities (holds while calibration holds)",
+                    ["n"] = estimate.N,
+                    ["at"] = end.UtcDateTime.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture),
+                    ["roc_auc"] = Math.Round(estimate.RocAuc, 6),
+                    ["expected_event_rate"] = Math.Round(estimate.ExpectedEventRate, 6),
+                    ["below_labelled_by_more_than_tolerance"] = below,
+                };
+                headline += string.Create(CultureInfo.InvariantCulture,
+                    $"; estimated ROC-AUC {estimate.RocAuc:0.000} on {estimate.N} patients not yet labelled{(below ? $" — ALERT: more than {aucTolerance} below the labelled {labelled:0.000}" : "")}");
+            }
+        }
+
         return new EvaluationSummary(definition.Id, predictor.AnsweringVersion, recent.Count, headline,
             reference is null ? "unknown (the bundle has no training reference)"
             : !enough ? string.Create(CultureInfo.InvariantCulture, $"unknown (fewer than {minimumExamples} examples)") : FeatureDrift.Worst(drift), drift);
