@@ -157,6 +157,31 @@ public sealed class ScoreStore(HealthRecDatabase database)
         return rows;
     }
 
+    /// <summary>How many of a run's patients an outcome's estimate puts at or above each threshold, and how many it scored.</summary>
+    public async Task<(int Scored, int[] AtOrAbove)> FlagCountsAsync(string runId, string outcome, IReadOnlyList<double> thresholds, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenConnectionAsync(cancellationToken);
+        var sums = string.Join(", ", thresholds.Select((_, i) => $"SUM(CASE WHEN estimate >= @t{i} THEN 1 ELSE 0 END)"));
+        await using var command = connection.CreateCommand(
+            $"SELECT COUNT(*){(thresholds.Count > 0 ? ", " + sums : "")} FROM score_result WHERE run_id = @run AND outcome = @outcome")
+            .With("run", runId).With("outcome", outcome);
+        for (var i = 0; i < thresholds.Count; i++)
+        {
+            command.With($"t{i}", thresholds[i]);
+        }
+
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        await reader.ReadAsync(cancellationToken);
+        var scored = Convert.ToInt32(reader.GetValue(0), CultureInfo.InvariantCulture);
+        var counts = new int[thresholds.Count];
+        for (var i = 0; i < thresholds.Count; i++)
+        {
+            counts[i] = reader.IsDBNull(i + 1) ? 0 : Convert.ToInt32(reader.GetValue(i + 1), CultureInfo.InvariantCulture);
+        }
+
+        return (scored, counts);
+    }
+
     /// <summary>One patient's rows of a run, one per outcome.</summary>
     public async Task<IReadOnlyList<ScoreRow>> PatientAsync(string runId, string patientId, CancellationToken cancellationToken)
     {

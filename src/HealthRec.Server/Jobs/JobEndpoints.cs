@@ -37,6 +37,8 @@ internal static class JobEndpoints
         var api = app.MapGroup("/api").WithTags("Population health");
         api.MapGet("/worklist", WorklistAsync).WithName("Worklist")
             .WithSummary("Patients ranked by an outcome's estimate in the latest completed scoring run, with their top recommendations (staff role Clinician or Admin).");
+        api.MapGet("/alert-burden", AlertBurden.GetAsync).WithName("AlertBurden")
+            .WithSummary("An outcome's alert burden in the latest completed run: patients flagged at each threshold, per 1,000 and per clinician-day (staff role Clinician or Admin).");
         api.MapGet("/runs", RunsAsync).WithName("ScoringRuns").WithSummary("Recent population-scoring runs and their progress (staff role Clinician or Admin).");
         api.MapGet("/runs/{runId}", RunAsync).WithName("ScoringRun")
             .WithSummary("One population-scoring run: its progress and, for each chunk not yet stored, what its job is doing and why it waits (staff role Clinician or Admin).");

@@ -44,6 +44,13 @@ public sealed class ScoringOptions : IValidatableObject
     [Range(0, 10)]
     public int Recommendations { get; set; } = 3;
 
+    /// <summary>
+    /// For the alert-burden table: how many patients one clinician sees in a day. Cards per clinician-day are the flag
+    /// rate times this, on the assumption that the day's patients are like the scored population.
+    /// </summary>
+    [Range(1, 200, ErrorMessage = "Jobs:Scoring:VisitsPerClinicianDay must be between 1 and 200")]
+    public int VisitsPerClinicianDay { get; set; } = 20;
+
     /// <summary>A FHIR base URL to write a RiskAssessment per patient and binary outcome back to (https unless loopback); empty for none.</summary>
     public string? WriteBackUrl { get; set; }
 

@@ -85,7 +85,8 @@ internal static class ConsoleEndpoints
         });
     }
 
-    internal static async Task<IResult> WorklistAsync(HttpContext http, ScoreStore store, OutcomeLabels outcomes, string? outcome, string? band, int? top)
+    internal static async Task<IResult> WorklistAsync(HttpContext http, ScoreStore store, OutcomeLabels outcomes, ModelCatalog catalog, IOptions<ScoringOptions> scoring,
+        string? outcome, string? band, int? top)
     {
         var known = outcomes.Definitions.Values.OrderBy(d => d.Id, StringComparer.Ordinal).ToList();
         var chosen = string.IsNullOrEmpty(outcome) ? known.FirstOrDefault()?.Id : outcome;
@@ -101,6 +102,9 @@ internal static class ConsoleEndpoints
 
         var result = await JobEndpoints.WorklistAsync(http, store, outcomes, chosen, top ?? 50, string.IsNullOrEmpty(band) ? null : band);
         var worklist = result.Result is Ok<Worklist> { Value: { } list } ? list : null;
+        var burden = worklist is not null && catalog.Predictors.TryGetValue(chosen, out var predictor)
+            ? await AlertBurden.ComputeAsync(store, worklist.Run.RunId, predictor, scoring.Value.VisitsPerClinicianDay, http.RequestAborted)
+            : null;
         return Page<ConsoleWorklistPage>(new()
         {
             [nameof(ConsoleWorklistPage.Outcomes)] = known,
@@ -108,6 +112,7 @@ internal static class ConsoleEndpoints
             [nameof(ConsoleWorklistPage.Band)] = string.IsNullOrEmpty(band) ? null : band,
             [nameof(ConsoleWorklistPage.Worklist)] = worklist,
             [nameof(ConsoleWorklistPage.Preview)] = worklist is null ? null : PreviewBase(worklist.Run.Source),
+            [nameof(ConsoleWorklistPage.Burden)] = burden,
         });
     }
 

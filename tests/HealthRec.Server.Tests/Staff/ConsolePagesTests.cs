@@ -160,6 +160,23 @@ public sealed class ConsolePagesTests(ConsoleFixture fixture) : IClassFixture<Co
         Assert.Equal(api.Select(p => (string)p!["patientId"]!), await AttributesAsync("#worklist tr[data-patient]", "data-patient"));
         await ScreenshotAsync("console-worklist.png");
 
+        // The alert burden: at each threshold, the patients the run's estimates put at or above it, counted here from the export.
+        var estimates = (await fixture.Server.Client.GetStringAsync(new Uri($"/api/runs/{fixture.RunId}/export?format=ndjson", UriKind.Relative), Ct))
+            .Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonNode.Parse(l)!).Where(r => (string)r["outcome"]! == "t2d-5y")
+            .Select(r => (double)r["estimate"]!).ToList();
+        var burden = await JsonAsync("/api/alert-burden?outcome=t2d-5y");
+        Assert.Equal(estimates.Count, (int)burden["scored"]!);
+        var rows = burden["rows"]!.AsArray();
+        Assert.Single(rows, r => (bool)r!["operating"]!);
+        foreach (var row in rows)
+        {
+            var threshold = (double)row!["threshold"]!;
+            Assert.Equal(estimates.Count(e => e >= threshold), (int)row["flagged"]!);
+            var shown = await _page.Locator($"#burden tr[data-threshold='{threshold.ToString(CultureInfo.InvariantCulture)}'] td").AllInnerTextsAsync();
+            Assert.Equal(((int)row["flagged"]!).ToString("N0", CultureInfo.InvariantCulture), shown[1]);
+            Assert.Equal((20.0 * (int)row["flagged"]! / estimates.Count).ToString("0.00", CultureInfo.InvariantCulture), shown[3]);
+        }
+
         // The band filter, from the form as a user sets it.
         var band = (string)api[0]!["band"]!;
         await _page.Locator("select[name=band]").SelectOptionAsync(band);
