@@ -48,6 +48,9 @@ public sealed record CardTypeFeedback(string ServiceId, string Kind, string Subj
 /// <summary>How often an override reason was given, by card kind.</summary>
 public sealed record OverrideReasonCount(string Kind, string? System, string? Code, int Count);
 
+/// <summary>Feedback on one type of card for one cohort group (dimension <c>sex</c> or <c>age</c>).</summary>
+public sealed record CohortFeedback(string ServiceId, string Kind, string Subject, string Dimension, string Group, int Shown, int Accepted, int Overridden);
+
 /// <summary>A clinician's answer to one suggested intervention, as the recommender learns from it.</summary>
 public sealed record InterventionFeedback(string PatientId, DateTimeOffset At, string InterventionId, bool Accepted);
 
@@ -150,6 +153,34 @@ public sealed class FeedbackStore(HealthRecDatabase database)
                 Convert.ToInt32(reader.GetValue(3), CultureInfo.InvariantCulture), Convert.ToInt32(reader.GetValue(4), CultureInfo.InvariantCulture),
                 Convert.ToInt32(reader.GetValue(5), CultureInfo.InvariantCulture), Convert.ToInt32(reader.GetValue(6), CultureInfo.InvariantCulture),
                 Convert.ToInt32(reader.GetValue(7), CultureInfo.InvariantCulture)));
+        }
+
+        return rows;
+    }
+
+    /// <summary>
+    /// Per type of card and cohort group (the patient's sex, or age band, at the call): how many were shown, accepted
+    /// and overridden. Calls without a cohort (made before it was recorded, or without demographics) are left out.
+    /// </summary>
+    public async Task<IReadOnlyList<CohortFeedback>> SummaryByCohortAsync(CancellationToken cancellationToken)
+    {
+        var rows = new List<CohortFeedback>();
+        await using var connection = await database.OpenConnectionAsync(cancellationToken);
+        foreach (var (dimension, column) in new[] { ("sex", "cohort_sex"), ("age", "cohort_age") })
+        {
+            await using var command = connection.CreateCommand(
+                $"SELECT c.service_id, c.kind, c.subject, i.{column}, COUNT(*), " +
+                "SUM(CASE WHEN EXISTS (SELECT 1 FROM cds_feedback f WHERE f.card_uuid = c.card_uuid AND f.outcome = 'accepted') THEN 1 ELSE 0 END), " +
+                "SUM(CASE WHEN EXISTS (SELECT 1 FROM cds_feedback f WHERE f.card_uuid = c.card_uuid AND f.outcome = 'overridden') THEN 1 ELSE 0 END) " +
+                $"FROM cds_card c JOIN cds_invocation i ON i.service_id = c.service_id AND i.hook_instance = c.hook_instance WHERE i.{column} IS NOT NULL " +
+                $"GROUP BY c.service_id, c.kind, c.subject, i.{column} ORDER BY c.service_id, c.kind, c.subject, i.{column}");
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                rows.Add(new CohortFeedback(reader.GetString(0), reader.GetString(1), reader.GetString(2), dimension, reader.GetString(3),
+                    Convert.ToInt32(reader.GetValue(4), CultureInfo.InvariantCulture), Convert.ToInt32(reader.GetValue(5), CultureInfo.InvariantCulture),
+                    Convert.ToInt32(reader.GetValue(6), CultureInfo.InvariantCulture)));
+            }
         }
 
         return rows;

@@ -24,6 +24,12 @@ public sealed record CdsInvocation(
 
     /// <summary>Where the patient's data came from: <c>prefetch</c>, <c>fhirServer</c>, or both with the keys fetched.</summary>
     public string? DataSource { get; init; }
+
+    /// <summary>The patient's sex at the call (<c>female</c>, <c>male</c>), for feedback by cohort; null when unknown.</summary>
+    public string? CohortSex { get; init; }
+
+    /// <summary>The patient's age band at the call (<c>&lt;45</c>, <c>45-64</c>, <c>&gt;=65</c>), for feedback by cohort; null when unknown.</summary>
+    public string? CohortAge { get; init; }
 }
 
 /// <summary>A card as returned: its uuid (what feedback names), what it is about and what it said.</summary>
@@ -36,7 +42,7 @@ public sealed record CdsSuggestionRecord(string SuggestionUuid, string? Interven
 public sealed class InvocationStore(HealthRecDatabase database)
 {
     private const string Columns = "service_id, hook_instance, hook, patient_id, received_at, duration_ms, status_code, card_count, " +
-        "client_issuer, client_jti, model_versions, data_source";
+        "client_issuer, client_jti, model_versions, data_source, cohort_sex, cohort_age";
 
     /// <summary>Records a call and its cards in one transaction; recording the same (service, hookInstance) again keeps the first record.</summary>
     public async Task<bool> RecordAsync(CdsInvocation invocation, CancellationToken cancellationToken) =>
@@ -69,7 +75,7 @@ public sealed class InvocationStore(HealthRecDatabase database)
     {
         await using (var command = connection.CreateCommand(
             $"INSERT INTO cds_invocation ({Columns}) VALUES " +
-            "(@serviceId, @hookInstance, @hook, @patientId, @receivedAt, @durationMs, @statusCode, @cardCount, @issuer, @jti, @models, @source) " +
+            "(@serviceId, @hookInstance, @hook, @patientId, @receivedAt, @durationMs, @statusCode, @cardCount, @issuer, @jti, @models, @source, @sex, @age) " +
             "ON CONFLICT (service_id, hook_instance) DO NOTHING", transaction))
         {
             command
@@ -85,7 +91,9 @@ public sealed class InvocationStore(HealthRecDatabase database)
                 .With("issuer", invocation.ClientIssuer)
                 .With("jti", invocation.ClientJti)
                 .With("models", invocation.ModelVersions)
-                .With("source", invocation.DataSource);
+                .With("source", invocation.DataSource)
+                .With("sex", invocation.CohortSex)
+                .With("age", invocation.CohortAge);
             if (await command.ExecuteNonQueryAsync(cancellationToken) != 1)
             {
                 // A repeated hookInstance: the first call's record and cards stand.
@@ -210,5 +218,7 @@ public sealed class InvocationStore(HealthRecDatabase database)
         ClientJti = reader.GetNullableString(9),
         ModelVersions = reader.GetNullableString(10),
         DataSource = reader.GetNullableString(11),
+        CohortSex = reader.GetNullableString(12),
+        CohortAge = reader.GetNullableString(13),
     };
 }

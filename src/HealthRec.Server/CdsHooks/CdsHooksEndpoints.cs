@@ -154,6 +154,12 @@ public static partial class CdsHooksEndpoints
             // A record without its Patient (prefetched as null, or absent from the FHIR server) cannot be checked at all:
             // answered like any key that could not be had, never with an empty list of cards that reads as "all clear".
             var record = data.Complete ? mapper.Map(data.Resources!, data.Report) : null;
+            if (record is not null)
+            {
+                // The cohort the feedback on these cards is split by: sex and an age band, nothing finer.
+                invocation = invocation with { CohortSex = FeedbackCohorts.SexOf(record), CohortAge = FeedbackCohorts.AgeBandOf(record, receivedAt) };
+            }
+
             if (data.Complete && record is null)
             {
                 data = data with { Missing = [$"patient (no Patient/{request.PatientId} in the prefetch or on the FHIR server)"], Resources = null };

@@ -10,7 +10,11 @@ namespace HealthRec.Server.CdsHooks;
 public sealed record FeedbackReceipt(int Stored, int Repeats);
 
 /// <summary>Feedback per type of card, and the override reasons given.</summary>
-public sealed record FeedbackSummary(IReadOnlyList<CardTypeFeedback> CardTypes, IReadOnlyList<OverrideReasonCount> OverrideReasons);
+public sealed record FeedbackSummary(IReadOnlyList<CardTypeFeedback> CardTypes, IReadOnlyList<OverrideReasonCount> OverrideReasons)
+{
+    /// <summary>The same per cohort group (sex, age band), with each group's rates as ratios to the group shown the card most.</summary>
+    public IReadOnlyList<CohortFeedbackView> ByCohort { get; init; } = [];
+}
 
 /// <summary>
 /// CDS Hooks 2.0 feedback: the client says a card's suggestions were accepted or the card was overridden (with or
@@ -102,7 +106,10 @@ internal static class FeedbackEndpoints
     /// <summary>Acceptance and override rates per type of card, and the override reasons given (staff role Admin).</summary>
     public static async Task<Results<Ok<FeedbackSummary>, ForbidHttpResult, ProblemHttpResult>> SummaryAsync(HttpContext http, FeedbackStore store)
     {
-        return TypedResults.Ok(new FeedbackSummary(await store.SummaryAsync(http.RequestAborted), await store.OverrideReasonsAsync(http.RequestAborted)));
+        return TypedResults.Ok(new FeedbackSummary(await store.SummaryAsync(http.RequestAborted), await store.OverrideReasonsAsync(http.RequestAborted))
+        {
+            ByCohort = FeedbackCohorts.Compare(await store.SummaryByCohortAsync(http.RequestAborted)),
+        });
     }
 
     private static ProblemHttpResult Problem(int status, string title, List<string> problems) =>

@@ -17,7 +17,11 @@ public sealed record CardTypeUsage(string ServiceId, string Kind, string Subject
 
 /// <summary>What the CDS services did over a period, from the stored calls and feedback (no patient data).</summary>
 public sealed record CdsUsageReport(DateTimeOffset Since, int Days, int Calls, bool Capped, IReadOnlyList<ServiceUsage> Services, IReadOnlyList<CardTypeUsage> CardTypes,
-    IReadOnlyList<OverrideReasonCount> OverrideReasons, IReadOnlyList<(string Day, int Calls)> PerDay);
+    IReadOnlyList<OverrideReasonCount> OverrideReasons, IReadOnlyList<(string Day, int Calls)> PerDay)
+{
+    /// <summary>Feedback per card type and cohort group (sex, age band), with ratios to the group shown the card most.</summary>
+    public IReadOnlyList<CdsHooks.CohortFeedbackView> ByCohort { get; init; } = [];
+}
 
 /// <summary>
 /// CDS usage for the console: calls, latency percentiles (the server's time to answer, as stored with each call, in
@@ -46,7 +50,10 @@ public static class CdsUsage
         var perDay = Enumerable.Range(0, days + 1).Select(d => since.UtcDateTime.Date.AddDays(d))
             .Select(day => (day.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture), recent.Count(c => c.ReceivedAt.UtcDateTime.Date == day))).ToList();
         return new CdsUsageReport(since, days, recent.Count, recent.Count == MaxCalls, services, cardTypes,
-            await feedback.OverrideReasonsAsync(cancellationToken), perDay);
+            await feedback.OverrideReasonsAsync(cancellationToken), perDay)
+        {
+            ByCohort = CdsHooks.FeedbackCohorts.Compare(await feedback.SummaryByCohortAsync(cancellationToken)),
+        };
     }
 
     /// <summary>The nearest-rank percentile of sorted values (0 when there are none).</summary>

@@ -159,4 +159,35 @@ public sealed class FeedbackTests(CdsServer fixture) : IClassFixture<CdsServer>
 
     private static int Count(JsonArray summary, string kind, string subject, string what) =>
         summary.Where(r => (string)r!["kind"]! == kind && (string)r["subject"]! == subject).Sum(r => (int)r![what]!);
+
+    [Fact]
+    public async Task GivenACardAcceptedForWomenAndOverriddenForMen_WhenFeedbackIsSummarizedByCohort_ThenTheGapIsFlagged()
+    {
+        // Twelve calls each for women and men of the same record; the recommendation card's first suggestion is taken for
+        // every woman and the card overridden for every man.
+        foreach (var sex in new[] { "female", "male" })
+        {
+            for (var i = 0; i < 12; i++)
+            {
+                var card = (await CardsForAsync(PatientFixture.HighRisk(sex))).First(c => c!["suggestions"]?.AsArray().Count > 0 && Cds.Topic(c) == "recommendations")!;
+                var item = sex == "female" ? Accepted((string)card["uuid"]!, (string)card["suggestions"]![0]!["uuid"]!)
+                    : new JsonObject { ["card"] = (string)card["uuid"]!, ["outcome"] = "overridden", ["outcomeTimestamp"] = "2026-12-01T10:05:31Z" };
+                var sent = await SendAsync(Client, Batch(item));
+                Assert.True(sent.Status == 200, sent.Text);
+            }
+        }
+
+        var byCohort = (await Client.GetFromJsonAsync<JsonNode>(new Uri("/admin/cds-feedback", UriKind.Relative), Ct))!["byCohort"]!.AsArray()
+            .Where(r => (string)r!["kind"]! == "recommendation" && (string)r["dimension"]! == "sex").ToList();
+
+        var women = Assert.Single(byCohort, r => (string)r!["group"]! == "female")!;
+        var men = Assert.Single(byCohort, r => (string)r!["group"]! == "male")!;
+        Assert.True((int)women["accepted"]! >= 12 && (int)men["overridden"]! >= 12);
+        // Whichever group was shown the card more is the reference; the other is flagged on both rates.
+        var other = (bool)women["reference"]! ? men : women;
+        Assert.False((bool)(((bool)women["reference"]! ? women : men)["flagged"]!));
+        Assert.True((bool)other["flagged"]!, other.ToJsonString());
+        Assert.Null((string?)other["notJudged"]);
+        Assert.Equal((double)other["acceptanceRate"]! / (double)((bool)women["reference"]! ? women : men)["acceptanceRate"]!, (double?)other["acceptanceRatio"] ?? double.PositiveInfinity, 9);
+    }
 }

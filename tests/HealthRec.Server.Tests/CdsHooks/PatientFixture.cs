@@ -181,7 +181,7 @@ internal sealed class PatientFixture
     }
 
     /// <summary>A 66-year-old man who smokes, with type 2 diabetes, hypertension above target and high LDL, on nothing for them.</summary>
-    public static PatientFixture HighRisk() => new PatientFixture("male", 66)
+    public static PatientFixture HighRisk(string sex = "male") => new PatientFixture(sex, 66)
         .Condition("44054006", "Diabetes mellitus type 2", 900)
         .Condition("38341003", "Hypertensive disorder", 1500)
         .Lab("4548-4", 8.6m, "%", 20).Lab("4548-4", 8.1m, "%", 400)

@@ -233,6 +233,11 @@ public sealed class ConsolePagesTests(ConsoleFixture fixture) : IClassFixture<Co
         var overridden = await _page.Locator("#card-types tr[data-card-type]").EvaluateAllAsync<int[]>("rows => rows.map(r => parseInt(r.children[6].innerText))");
         Assert.Equal(fixture.Calls[0].Cards.Count - 1, overridden.Sum());
         Assert.StartsWith("healthrec-patient-risk/", acceptedRows[0], StringComparison.Ordinal);
+        // Feedback by cohort: a row per card type and group, as the admin API lists them; three calls are too few to judge.
+        var byCohort = (await JsonAsync("/admin/cds-feedback"))["byCohort"]!.AsArray();
+        Assert.NotEmpty(byCohort);
+        Assert.Equal(byCohort.Count, await _page.Locator("#by-cohort tr[data-cohort]").CountAsync());
+        Assert.All(byCohort, r => Assert.True((bool)r!["reference"]! || (string?)r["notJudged"] is not null, r.ToJsonString()));
         await ScreenshotAsync("console-usage.png");
     }
 
