@@ -10,7 +10,14 @@ namespace HealthRec.Fhir.Knowledge;
 /// </summary>
 public static class ProposalBuilder
 {
-    public static Resource Build(Intervention item, string patientId, IEnumerable<string> reasons, string? benefit)
+    /// <summary>
+    /// The proposal for one intervention; <paramref name="aiInfluenced"/> when a trained model chose or ranked it (the
+    /// recommender), which labels it <c>AIAST</c> (<see cref="AiTransparency"/>).
+    /// </summary>
+    public static Resource Build(Intervention item, string patientId, IEnumerable<string> reasons, string? benefit, bool aiInfluenced = false) =>
+        aiInfluenced ? Proposal(item, patientId, reasons, benefit).MarkAiAsserted() : Proposal(item, patientId, reasons, benefit);
+
+    private static Resource Proposal(Intervention item, string patientId, IEnumerable<string> reasons, string? benefit)
     {
         var concept = new CodeableConcept(item.CodeSystem, item.Code, item.Display) { Text = item.Display };
         var canonical = $"https://healthrec.example.org/fhir/ActivityDefinition/{item.Id}";

@@ -1,20 +1,21 @@
 using System.Diagnostics;
 using System.Net;
-using System.Text;
 using System.Text.Json;
+using System.Text;
 using HealthRec.Clinical.Units;
 using HealthRec.Data;
+using HealthRec.Fhir;
 using HealthRec.Fhir.Ingestion;
 using HealthRec.Fhir.Sources;
 using HealthRec.ML.Outcomes;
 using HealthRec.Server.Audit;
 using HealthRec.Server.Models;
-using GuidanceResponse = Hl7.Fhir.Model.GuidanceResponse;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Http.Json;
 using Microsoft.Extensions.Options;
+using GuidanceResponse = Hl7.Fhir.Model.GuidanceResponse;
 
 namespace HealthRec.Server.CdsHooks;
 
@@ -189,6 +190,10 @@ public static partial class CdsHooksEndpoints
             var cards = CdsResponse.SerializeCards(answer.Cards, json.Value.SerializerOptions);
             var guidance = AuditEvents.Guidance(id, request.HookInstance, request.PatientId, receivedAt, servingModels.Modules,
                 GuidanceResponse.GuidanceResponseStatus.Success, [.. answer.Cards.Select((c, i) => (c.Uuid, Encoding.UTF8.GetString(cards[i])))], []);
+            if (answer.AiInfluenced)
+            {
+                guidance.MarkAiAsserted();
+            }
             var recorded = audit.TryRecordAsync([
                 CdsAudit.CallEvent(call, AuditOutcome.Success, [.. answer.Records.Select(r => (r.CardUuid, r.Kind, r.Subject))], servingModels.Versions, guidance.Id),
                 guidance,

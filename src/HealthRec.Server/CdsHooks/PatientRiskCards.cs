@@ -13,6 +13,9 @@ namespace HealthRec.Server.CdsHooks;
 /// <summary>The cards of one call, and what is stored of each (kind, subject, suggestions) for feedback and audit.</summary>
 internal sealed record HookAnswer(IReadOnlyList<CdsCard> Cards, IReadOnlyList<CdsCardRecord> Records)
 {
+    /// <summary>Whether a trained model produced or ranked what the cards say (HL7 AI Transparency's AIAST applies).</summary>
+    public bool AiInfluenced { get; init; }
+
     public static readonly HookAnswer None = new([], []);
 }
 
@@ -102,7 +105,7 @@ internal sealed partial class PatientRiskCards(OutcomeLabels labels)
         var snapshot = PatientSnapshot.From(record, at, features, models.Featurizer, predictions);
         var recommendations = models.Recommender.Recommend(snapshot, MaxSuggestions);
 
-        var risks = new List<(CdsCard Card, CdsCardRecord Record, int Severity, double Estimate)>();
+        var risks = new List<(CdsCard Card, CdsCardRecord Record, int Severity, double Estimate, bool ByModel)>();
         foreach (var prediction in predictions.Where(p => p.Kind == OutcomeKind.Binary))
         {
             var predictor = models.Predictors[prediction.Outcome];
@@ -115,7 +118,8 @@ internal sealed partial class PatientRiskCards(OutcomeLabels labels)
 
             var indicator = position == bands.Count - 1 ? Indicator.Warning : Indicator.Info;
             var card = RiskCard(prediction, predictor, indicator, context, record, at);
-            risks.Add((card, new CdsCardRecord(card.Uuid, "risk", prediction.Outcome, indicator, card.Summary, []), Indicator.Rank(indicator), prediction.Estimate));
+            risks.Add((card, new CdsCardRecord(card.Uuid, "risk", prediction.Outcome, indicator, card.Summary, []), Indicator.Rank(indicator), prediction.Estimate,
+                !prediction.ByReference));
         }
 
         // An outcome whose answering equation can give no number for a patient in its population says why, last.
@@ -127,6 +131,7 @@ internal sealed partial class PatientRiskCards(OutcomeLabels labels)
         }
 
         var cards = new List<(CdsCard Card, CdsCardRecord Record, int Order)>();
+        var aiInfluenced = false;
         // A card also when no suggestion is left but an indicated medicine was held back for its safety: never silence.
         var recommendationCard = recommendations.NotForPatient is { } notFor ? NotForPatientCard(notFor, predictions.Count == 0, models, context)
             : recommendations.Recommendations.Count > 0 || NotOffered(recommendations, models.Recommender.Catalog).Count > 0
@@ -136,11 +141,14 @@ internal sealed partial class PatientRiskCards(OutcomeLabels labels)
         foreach (var risk in risks.OrderByDescending(r => r.Severity).ThenByDescending(r => r.Estimate).Take(riskSlots))
         {
             cards.Add((risk.Card, risk.Record, risk.Severity == Indicator.Rank(Indicator.Warning) ? 0 : 2));
+            aiInfluenced |= risk.ByModel;
         }
 
         if (recommendationCard is { Card: { } recommended, Record: { } stored })
         {
             cards.Add((recommended, stored, 1));
+            // Ranked by the models' estimates of benefit and, where registered, the learned ranker.
+            aiInfluenced = true;
         }
 
         foreach (var (card, kept) in unestimated.Take(MaxCards - cards.Count))
@@ -149,7 +157,7 @@ internal sealed partial class PatientRiskCards(OutcomeLabels labels)
         }
 
         var ordered = cards.OrderBy(c => c.Order).ToList();
-        return new HookAnswer([.. ordered.Select(c => c.Card)], [.. ordered.Select(c => c.Record)]);
+        return new HookAnswer([.. ordered.Select(c => c.Card)], [.. ordered.Select(c => c.Record)]) { AiInfluenced = aiInfluenced };
     }
 
     private static List<string> BandNames(OutcomeDefinition definition) =>

@@ -1,6 +1,7 @@
 using System.Globalization;
 using HealthRec.Clinical.Outcomes;
 using HealthRec.Data;
+using HealthRec.Fhir;
 using Hl7.Fhir.Model;
 using Hl7.Fhir.Rest;
 
@@ -78,7 +79,8 @@ public sealed class RiskAssessmentWriter(HttpClient http, Uri baseUrl, string? b
             resource.Meta.Tag = [new Coding("http://terminology.hl7.org/CodeSystem/v3-ActReason", "HTEST", "test health data")];
         }
 
-        return resource;
+        // A trained model's estimate is AI-asserted (HL7 AI Transparency); a published equation's is not.
+        return reference is null ? resource.MarkAiAsserted() : resource;
     }
 
     /// <summary>Writes the resources by conditional update; throws when the server refuses any of them.</summary>

@@ -214,7 +214,7 @@ internal static class RecommendCommand
         var recommendations = new JsonArray();
         foreach (var r in set.Recommendations)
         {
-            var proposal = ProposalBuilder.Build(r.Intervention, set.PatientId, r.Reasons, r.Benefit?.Text);
+            var proposal = ProposalBuilder.Build(r.Intervention, set.PatientId, r.Reasons, r.Benefit?.Text, aiInfluenced: true);
             recommendations.Add(new JsonObject
             {
                 ["rank"] = r.Rank,

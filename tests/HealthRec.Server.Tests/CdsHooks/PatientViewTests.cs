@@ -135,6 +135,9 @@ public sealed class PatientViewTests(CdsServer fixture) : IClassFixture<CdsServe
         Assert.Equal("any", (string)recommendations["selectionBehavior"]!);
         var suggestions = recommendations["suggestions"]!.AsArray();
         Assert.InRange(suggestions.Count, 1, 3);
+        // HL7 AI Transparency: what the recommender proposes is labelled AI-asserted (AIAST) in its meta.security.
+        Assert.All(suggestions.SelectMany(s => s!["actions"]!.AsArray()), a => Assert.Contains(a!["resource"]!["meta"]!["security"]!.AsArray(),
+            c => (string)c!["system"]! == "http://terminology.hl7.org/CodeSystem/v3-ObservationValue" && (string)c["code"]! == "AIAST"));
         Assert.Contains("Evidence: [", (string)recommendations["detail"]!, StringComparison.Ordinal);
         Assert.Contains("estimated 10-year ASCVD risk", (string)recommendations["detail"]!, StringComparison.Ordinal);
         // The benefit names what estimated it: the published equation, not a model version.
@@ -158,6 +161,12 @@ public sealed class PatientViewTests(CdsServer fixture) : IClassFixture<CdsServe
         var storedCards = await store.CardsAsync("healthrec-patient-risk", hookInstance, Ct);
         Assert.Equal(cards.Select(c => (string)c!["uuid"]!), storedCards.Select(c => c.CardUuid));
         Assert.Equal(suggestions.Count, storedCards.Single(c => c.Kind == "recommendation").Suggestions.Count);
+        // The decision's GuidanceResponse in the audit trail carries the same label: a model ranked what it advised.
+        var (guidance, _) = await (await fixture.Server.AuditAsync(Ct)).SearchAsync(new Data.AuditQuery("GuidanceResponse")
+        {
+            Filters = [new("request", [$"urn:uuid:{hookInstance}"])],
+        }, 10, Ct);
+        Assert.Contains("\"code\":\"AIAST\"", Assert.Single(guidance).ResourceJson, StringComparison.Ordinal);
     }
 
     [Fact]
