@@ -256,4 +256,32 @@ public sealed class KnowledgeTests : IDisposable
 
         Assert.Contains("ezetimibe: no evidence", ex.Message, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task GivenTheModelsInUse_WhenEachDeviceIsRead_ThenItIsTheAnsweringVersionLabelledAiOnlyWhenATrainedModelAnswers()
+    {
+        await using var server = await RunningServer.StartAsync(new Dictionary<string, string?>(), Ct);
+        var models = JsonNode.Parse(await server.Client.GetStringAsync(new Uri("/models", UriKind.Relative), Ct))!.AsArray();
+
+        foreach (var model in models)
+        {
+            var outcome = (string)model!["outcome"]!;
+            using var response = await server.Client.GetAsync(new Uri($"/models/{outcome}/device", UriKind.Relative), Ct);
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            Assert.Equal("application/fhir+json", response.Content.Headers.ContentType?.MediaType);
+            // The SDK's validating parser: the whole resource, every element checked.
+            var device = Assert.IsType<Hl7.Fhir.Model.Device>(System.Text.Json.JsonSerializer.Deserialize<Hl7.Fhir.Model.Resource>(
+                await response.Content.ReadAsStringAsync(Ct), HealthRec.Fhir.FhirJson.Options));
+            Assert.Equal($"{outcome}|{(string)model["version"]!}", Assert.Single(device.Identifier).Value);
+            Assert.Equal((string)model["version"]!, Assert.Single(device.Version).Value);
+            Assert.EndsWith($"/models/{outcome}", device.Url, StringComparison.Ordinal);
+            var trained = (string)model["champion"]! == "model";
+            Assert.Equal(trained, device.Meta?.Security.Any(c => c.Code == "AIAST") == true);
+            Assert.Equal(trained ? "Predictive model: LightGBM gradient-boosted trees, calibrated probabilities" : "Published risk equation", device.Type?.Text);
+            Assert.Contains(device.Note, n => n.Text?.StartsWith("Validation: ", StringComparison.Ordinal) == true);
+        }
+
+        Assert.Contains(models, m => (string)m!["champion"]! == "reference");
+        Assert.Equal(HttpStatusCode.NotFound, (await server.Client.GetAsync(new Uri("/models/no-such/device", UriKind.Relative), Ct)).StatusCode);
+    }
 }

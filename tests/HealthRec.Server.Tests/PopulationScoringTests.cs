@@ -286,6 +286,8 @@ public sealed partial class PopulationScoringTests : IDisposable
             Assert.Equal(row.ModelVersion, resource.Method!.Coding[0].Version);
             // ASCVD is answered by the published equation, and the resource says so; the others by HealthRec's models.
             Assert.StartsWith(row.Outcome == "ascvd-10y" ? "PREVENT (AHA 2024), 10-year ASCVD, a published equation" : "HealthRec LightGBM model", resource.Method.Text, StringComparison.Ordinal);
+            // The model version (or equation) that gave it, as the Device GET /models/{outcome}/device describes.
+            Assert.Equal($"{row.Outcome}|{row.ModelVersion}", resource.Performer?.Identifier?.Value);
             // HL7 AI Transparency: a model's estimate is labelled AI-asserted (AIAST), the equation's is not.
             Assert.Equal(row.Outcome != "ascvd-10y", resource.Meta?.Security.Any(c => c.System == "http://terminology.hl7.org/CodeSystem/v3-ObservationValue" && c.Code == "AIAST") == true);
         }

@@ -82,9 +82,24 @@ public static class ModelEndpoints
         app.Services.GetRequiredService<ModelCatalog>().Reload();
         app.MapGet("/models", List).WithTags("Model cards").WithName("ListModels")
             .WithSummary("The outcome models this server uses: version, what each estimates and how it was validated.");
+        app.MapGet("/models/{outcome}/device", Device).WithTags("Model cards").WithName("ModelDevice")
+            .WithSummary("The model version in use as a FHIR Device (HL7 AI Transparency): identifier, version, kind, validation, model card; labelled AIAST when a trained model answers.");
         app.MapGet("/models/{outcome}", ModelCard).WithTags("Model cards").WithName("ModelCard")
             .WithSummary("The model card of the version in use: what it estimates, how it was trained and validated, its limitations (Markdown; an HTML page for a browser).");
         return app;
+    }
+
+    internal static Results<ContentHttpResult, NotFound<ProblemDetails>> Device(HttpContext http, string outcome, ModelCatalog catalog,
+        IOptions<CdsHooks.CdsHooksOptions> cdsOptions)
+    {
+        if (!catalog.Predictors.TryGetValue(outcome, out var predictor))
+        {
+            return TypedResults.NotFound(new ProblemDetails { Status = 404, Title = "No such model", Detail = $"No model '{outcome}' is in use; see GET /models." });
+        }
+
+        // On the public address, as card links are (CdsHooks:PublicBaseUrl behind a proxy).
+        var card = new Uri(CdsHooks.CdsHooksEndpoints.BaseUrl(http, cdsOptions.Value), $"models/{Uri.EscapeDataString(outcome)}").AbsoluteUri;
+        return TypedResults.Text(Fhir.FhirJson.Serialize(ModelDevice.Of(predictor, card)), "application/fhir+json; charset=utf-8");
     }
 
     internal static Results<ContentHttpResult, RazorComponentResult<Staff.ModelCardPage>, NotFound<ProblemDetails>> ModelCard(HttpContext http, string outcome,
