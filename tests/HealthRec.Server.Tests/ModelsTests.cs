@@ -284,4 +284,29 @@ public sealed class KnowledgeTests : IDisposable
         Assert.Contains(models, m => (string)m!["champion"]! == "reference");
         Assert.Equal(HttpStatusCode.NotFound, (await server.Client.GetAsync(new Uri("/models/no-such/device", UriKind.Relative), Ct)).StatusCode);
     }
+
+    [Fact]
+    public async Task GivenTheServer_WhenItsRiskManagementIsRead_ThenEachOfTheEightCharacteristicsHasEvidenceAndTheModelsFiguresAreTheirs()
+    {
+        await using var server = await RunningServer.StartAsync(new Dictionary<string, string?>(), Ct);
+
+        var assessment = JsonNode.Parse(await server.Client.GetStringAsync(new Uri("/models/risk-management", UriKind.Relative), Ct))!.AsArray();
+
+        Assert.Equal(["validity", "reliability", "robustness", "fairness", "intelligibility", "safety", "security", "privacy"],
+            assessment.Select(c => (string)c!["name"]!));
+        Assert.All(assessment, c => Assert.NotEmpty(c!["evidence"]!.AsArray()));
+        Assert.All(assessment.SelectMany(c => c!["evidence"]!.AsArray()), e => Assert.False(string.IsNullOrWhiteSpace((string?)e!["source"])));
+        // Validity names each served model's own validation; safety counts the rules actually loaded.
+        var models = JsonNode.Parse(await server.Client.GetStringAsync(new Uri("/models", UriKind.Relative), Ct))!.AsArray();
+        var validity = assessment.Single(c => (string)c!["name"]! == "validity")!["evidence"]!.AsArray().Select(e => (string)e!["text"]!).ToList();
+        Assert.All(models, m => Assert.Contains(validity, t => t.StartsWith($"{(string)m!["outcome"]!} ({(string)m["version"]!}): {(string)m["validation"]!}", StringComparison.Ordinal)));
+        var rules = JsonNode.Parse(await server.Client.GetStringAsync(new Uri("/medication-safety", UriKind.Relative), Ct))!["rules"]!.AsArray().Count;
+        Assert.StartsWith($"{rules} medication-safety rules", (string)assessment.Single(c => (string)c!["name"]! == "safety")!["evidence"]![0]!["text"]!, StringComparison.Ordinal);
+
+        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri("/models/risk-management", UriKind.Relative));
+        request.Headers.Accept.ParseAdd("text/html");
+        using var page = await server.Client.SendAsync(request, Ct);
+        Assert.Equal("text/html", page.Content.Headers.ContentType?.MediaType);
+        Assert.Equal(8, System.Text.RegularExpressions.Regex.Count(await page.Content.ReadAsStringAsync(Ct), "data-characteristic="));
+    }
 }

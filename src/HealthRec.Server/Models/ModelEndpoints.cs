@@ -82,6 +82,8 @@ public static class ModelEndpoints
         app.Services.GetRequiredService<ModelCatalog>().Reload();
         app.MapGet("/models", List).WithTags("Model cards").WithName("ListModels")
             .WithSummary("The outcome models this server uses: version, what each estimates and how it was validated.");
+        app.MapGet("/models/risk-management", RiskManagement.GetAsync).WithTags("Model cards").WithName("RiskManagement")
+            .WithSummary("Intervention risk management (HTI-1): validity, reliability, robustness, fairness, intelligibility, safety, security and privacy, each with the evidence held now (JSON; a page for a browser).");
         app.MapGet("/models/{outcome}/device", Device).WithTags("Model cards").WithName("ModelDevice")
             .WithSummary("The model version in use as a FHIR Device (HL7 AI Transparency): identifier, version, kind, validation, model card; labelled AIAST when a trained model answers.");
         app.MapGet("/models/{outcome}", ModelCard).WithTags("Model cards").WithName("ModelCard")
