@@ -271,6 +271,10 @@ public sealed class ConsolePagesTests(ConsoleFixture fixture) : IClassFixture<Co
         Assert.StartsWith("text/html", response.Headers["content-type"], StringComparison.Ordinal);
         Assert.StartsWith("Model card:", await _page.Locator("article h1").InnerTextAsync(), StringComparison.Ordinal);
         Assert.True(await _page.Locator("article table").CountAsync() >= 2, "the model card's metric tables are not rendered");
+        // The card links to the version as a FHIR Device, which the browser can open.
+        await _page.Locator("a[data-device]").ClickAsync();
+        await _page.WaitForURLAsync("**/models/t2d-5y/device");
+        Assert.Contains("\"resourceType\":\"Device\"", await _page.ContentAsync(), StringComparison.Ordinal);
         await ScreenshotAsync("model-card.png");
 
         using var request = new HttpRequestMessage(HttpMethod.Get, new Uri("/models/t2d-5y", UriKind.Relative));
