@@ -113,8 +113,8 @@ public sealed class OutcomeMetrics
         {
             metrics.Fairness = FairnessAudit.Audit(probabilities, labels, weights, at,
             [
-                ("sex", [.. test.Select(e => e.Sex switch { Sex.Female => "female", Sex.Male => "male", _ => null })]),
-                ("age", [.. test.Select(e => e.Age < 45 ? "<45" : e.Age < 65 ? "45-64" : ">=65")]),
+                ("sex", [.. test.Select(e => Cohorts.SexOf(e.Sex))]),
+                ("age", [.. test.Select(e => Cohorts.AgeBandOf(e.Age))]),
             ]);
             foreach (var (name, member) in Subgroups_(test))
             {

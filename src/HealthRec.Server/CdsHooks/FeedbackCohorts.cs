@@ -17,10 +17,9 @@ public static class FeedbackCohorts
 {
     public const int MinimumShown = 10;
 
-    public static string? SexOf(PatientRecord record) => record.Sex switch { Sex.Female => "female", Sex.Male => "male", _ => null };
+    public static string? SexOf(PatientRecord record) => Cohorts.SexOf(record.Sex);
 
-    public static string? AgeBandOf(PatientRecord record, DateTimeOffset at) =>
-        record.AgeAt(at) is not { } age ? null : age < 45 ? "<45" : age < 65 ? "45-64" : ">=65";
+    public static string? AgeBandOf(PatientRecord record, DateTimeOffset at) => record.AgeAt(at) is { } age ? Cohorts.AgeBandOf(age) : null;
 
     public static IReadOnlyList<CohortFeedbackView> Compare(IReadOnlyList<CohortFeedback> rows)
     {

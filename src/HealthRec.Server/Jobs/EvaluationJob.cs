@@ -147,7 +147,8 @@ public sealed partial class EvaluationJob(ClinicalSchema schema, ModelCatalog ca
         {
             // Everyone at risk at the end of the data, as population scoring would score them: none of their outcomes is in.
             var end = Clinical.Outcomes.OutcomeLabeler.EndOf(records) ?? newest;
-            var pending = records.Where(r => predictor.Applies(r, end)).Select(r => predictor.Predict(r, end)?.Estimate).OfType<double>().ToArray();
+            // The predictor's batch path: each patient's population checked once (a prediction is null outside it).
+            var pending = predictor.Predict([.. records.Select(r => (r, end))]).OfType<ML.Serving.RiskPrediction>().Select(p => p.Estimate).ToArray();
             if (pending.Length > 0)
             {
                 var estimate = ML.Evaluation.PerformanceEstimate.Estimate(pending);

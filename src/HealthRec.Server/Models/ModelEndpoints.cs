@@ -1,5 +1,6 @@
 using HealthRec.ML.Recommendation;
 using HealthRec.ML.Registry;
+using HealthRec.Server.Hosting;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.Options;
@@ -108,9 +109,7 @@ public static class ModelEndpoints
         ModelCatalog catalog, IOptions<ModelOptions> options, IHostEnvironment environment)
     {
         // A browser (Accept: text/html, not asking for Markdown first) gets the page; every other client the Markdown.
-        var accept = http.Request.GetTypedHeaders().Accept.OrderByDescending(a => a.Quality ?? 1).ToList();
-        var html = accept.FirstOrDefault(a => a.MediaType.Value is "text/html" or "text/markdown")?.MediaType.Value == "text/html";
-        http.Response.Headers.Vary = "Accept";
+        var html = http.PrefersHtml("text/markdown");
         Results<ContentHttpResult, RazorComponentResult<Staff.ModelCardPage>, NotFound<ProblemDetails>> Card(string markdown) => html
             ? new RazorComponentResult<Staff.ModelCardPage>(new { Outcome = outcome, Markdown = markdown })
             : TypedResults.Text(markdown, "text/markdown; charset=utf-8");

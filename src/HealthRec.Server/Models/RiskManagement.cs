@@ -91,10 +91,7 @@ public static class RiskManagement
         IOptions<CdsHooksOptions> cds, IConfiguration configuration)
     {
         var assessment = await AssessAsync(catalog, lifecycle, safety, cds.Value, StaffAccess.SignInConfigured(configuration), http.RequestAborted);
-        var wantsHtml = http.Request.GetTypedHeaders().Accept.OrderByDescending(a => a.Quality ?? 1).FirstOrDefault(a => a.MediaType.Value is "text/html" or "application/json")
-            ?.MediaType.Value == "text/html";
-        http.Response.Headers.Vary = "Accept";
-        return wantsHtml
+        return http.PrefersHtml("application/json")
             ? new Microsoft.AspNetCore.Http.HttpResults.RazorComponentResult<Staff.RiskManagementPage>(new { Characteristics = assessment })
             : TypedResults.Ok(assessment);
     }

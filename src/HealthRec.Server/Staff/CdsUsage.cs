@@ -32,7 +32,9 @@ public static class CdsUsage
 {
     public const int MaxCalls = 200_000;
 
-    public static async Task<CdsUsageReport> ComputeAsync(InvocationStore calls, FeedbackStore feedback, DateTimeOffset now, int days, CancellationToken cancellationToken)
+    /// <summary>The report; without <paramref name="withFeedback"/> (the console's home) the feedback tables are left empty, unqueried.</summary>
+    public static async Task<CdsUsageReport> ComputeAsync(InvocationStore calls, FeedbackStore feedback, DateTimeOffset now, int days, CancellationToken cancellationToken,
+        bool withFeedback = true)
     {
         var since = now.AddDays(-days);
         var recent = await calls.ListSinceAsync(since, MaxCalls, cancellationToken);
@@ -44,15 +46,15 @@ public static class CdsUsage
                 g.Count(c => c.StatusCode >= 500), Percentile(durations, 0.50), Percentile(durations, 0.95), Percentile(durations, 0.99),
                 answered.Count == 0 ? 0 : answered.Average(c => c.CardCount));
         }).ToList();
-        var cardTypes = (await feedback.SummaryAsync(cancellationToken))
+        var cardTypes = !withFeedback ? [] : (await feedback.SummaryAsync(cancellationToken))
             .Select(t => new CardTypeUsage(t.ServiceId, t.Kind, t.Subject, t.Shown, t.Accepted, t.Overridden)).ToList();
         // Each UTC day the period touches, the first one partly.
         var perDay = Enumerable.Range(0, days + 1).Select(d => since.UtcDateTime.Date.AddDays(d))
             .Select(day => (day.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture), recent.Count(c => c.ReceivedAt.UtcDateTime.Date == day))).ToList();
         return new CdsUsageReport(since, days, recent.Count, recent.Count == MaxCalls, services, cardTypes,
-            await feedback.OverrideReasonsAsync(cancellationToken), perDay)
+            withFeedback ? await feedback.OverrideReasonsAsync(cancellationToken) : [], perDay)
         {
-            ByCohort = CdsHooks.FeedbackCohorts.Compare(await feedback.SummaryByCohortAsync(cancellationToken)),
+            ByCohort = withFeedback ? CdsHooks.FeedbackCohorts.Compare(await feedback.SummaryByCohortAsync(cancellationToken)) : [],
         };
     }
 

@@ -47,7 +47,7 @@ internal static class ConsoleEndpoints
     {
         var runs = await scores.RecentRunsAsync(1, http.RequestAborted);
         var latest = runs.Count == 0 ? null : await JobEndpoints.SummaryAsync(scores, runs[0], http.RequestAborted);
-        var usage = await CdsUsage.ComputeAsync(calls, feedback, time.GetUtcNow(), 7, http.RequestAborted);
+        var usage = await CdsUsage.ComputeAsync(calls, feedback, time.GetUtcNow(), 7, http.RequestAborted, withFeedback: false);
         var evaluations = await lifecycle.EvaluationsAsync(null, 100, http.RequestAborted);
         var models = catalog.Predictors.Values.OrderBy(p => p.Definition.Id, StringComparer.Ordinal)
             .Select(p => new ConsoleModelLine(p.Definition.Id, p.Definition.Title, p.AnsweringVersion, p.ReferenceAnswers ? "reference equation" : "model",
