@@ -114,14 +114,17 @@ public static class FairnessAudit
             return new FairnessRatio(metric, double.NaN, false, $"fewer than {minimumCount} in the denominator");
         }
 
-        if (reference.Value == 0)
-        {
-            return group.Value == 0
-                ? new FairnessRatio(metric, 1, false, null)
-                : new FairnessRatio(metric, double.PositiveInfinity, true, null);
-        }
+        var (ratio, flagged) = Compare(group.Value, reference.Value);
+        return new FairnessRatio(metric, ratio, flagged, null);
+    }
 
-        var ratio = group.Value / reference.Value;
-        return new FairnessRatio(metric, ratio, ratio is < Low or > High, null);
+    /// <summary>
+    /// A rate against the reference group's: their ratio, and whether it leaves the band. Both zero is a ratio of 1;
+    /// a rate where the reference has none is unbounded (positive infinity) and flagged.
+    /// </summary>
+    public static (double Ratio, bool Flagged) Compare(double rate, double reference)
+    {
+        var ratio = reference == 0 ? (rate == 0 ? 1 : double.PositiveInfinity) : rate / reference;
+        return (ratio, ratio is < Low or > High);
     }
 }

@@ -44,12 +44,12 @@ public static class FeedbackCohorts
                     continue;
                 }
 
-                var acceptanceRatio = Ratio(acceptance, Share(reference.Accepted, reference.Shown));
-                var overrideRatio = Ratio(overridden, Share(reference.Overridden, reference.Shown));
-                var flagged = Outside(acceptanceRatio) || Outside(overrideRatio);
+                var acceptanceRatio = ML.Evaluation.FairnessAudit.Compare(acceptance, Share(reference.Accepted, reference.Shown));
+                var overrideRatio = ML.Evaluation.FairnessAudit.Compare(overridden, Share(reference.Overridden, reference.Shown));
+                var flagged = acceptanceRatio.Flagged || overrideRatio.Flagged;
                 // An unbounded ratio (the reference never did it, this group did) is flagged and written as null: JSON has no infinity.
                 views.Add(new CohortFeedbackView(r.ServiceId, r.Kind, r.Subject, r.Dimension, r.Group, r.Shown, r.Accepted, r.Overridden, acceptance, overridden,
-                    false, Finite(acceptanceRatio), Finite(overrideRatio), flagged, null));
+                    false, Finite(acceptanceRatio.Ratio), Finite(overrideRatio.Ratio), flagged, null));
             }
         }
 
@@ -59,9 +59,5 @@ public static class FeedbackCohorts
     private static double Share(int part, int whole) => whole == 0 ? 0 : (double)part / whole;
 
     // Both zero: the same (no feedback in either); one zero: an unbounded ratio, flagged.
-    private static double? Ratio(double rate, double reference) => reference == 0 ? (rate == 0 ? 1 : double.PositiveInfinity) : rate / reference;
-
-    private static double? Finite(double? ratio) => ratio is { } r && double.IsFinite(r) ? r : null;
-
-    private static bool Outside(double? ratio) => ratio is { } r && (r < ML.Evaluation.FairnessAudit.Low || r > ML.Evaluation.FairnessAudit.High);
+    private static double? Finite(double ratio) => double.IsFinite(ratio) ? ratio : null;
 }
