@@ -17,27 +17,23 @@ internal static class RetrainCommand
 {
     public static Command Create()
     {
-        var inputs = CommonOptions.Inputs();
-        var models = CommonOptions.Models();
-        var outcomes = CommonOptions.OutcomeDefinitions();
-        var features = CommonOptions.FeatureSchema();
-        var terminology = CommonOptions.Terminology();
         var seed = new Option<int>("--seed") { Description = "Seed for the split, the search and LightGBM", DefaultValueFactory = _ => 1 };
         var only = new Option<string[]>("--outcome") { Description = "Retrain only this outcome id (repeatable). Default: every definition" };
         var gate = new Option<string?>("--gate") { Description = "JSON file of gate thresholds (aucTolerance, minCalibrationSlope, maxCalibrationSlope, brierTolerance, subgroupMinimum, subgroupMinimumEvents, subgroupMaxGap, maeTolerance); defaults otherwise" };
         var command = new Command("retrain", "Train a challenger for each outcome and promote it only through the promotion gate (the retrain job's code); a rejected challenger stays in the registry for review.")
         {
-            inputs, models, outcomes, features, terminology, seed, only, gate,
+            seed, only, gate,
         };
+        var data = ModelDataOptions.AddTo(command);
         command.SetAction((result, cancellationToken) => RunAsync(
-            result.GetValue(inputs) is { Length: > 0 } given ? given : ["data/sample/"], result.GetValue(models)!, result.GetValue(outcomes)!,
-            result.GetValue(features)!, result.GetValue(terminology)!, result.GetValue(seed), result.GetValue(only) ?? [], result.GetValue(gate), cancellationToken));
+            data.Read(result), result.GetValue(seed), result.GetValue(only) ?? [], result.GetValue(gate), cancellationToken));
         return command;
     }
 
-    private static async Task<int> RunAsync(string[] inputs, string registry, string outcomesPath, string schemaFile, string terminologyFolder, int seed,
-        string[] only, string? gateFile, CancellationToken cancellationToken)
+    private static async Task<int> RunAsync(ModelData data, int seed, string[] only, string? gateFile, CancellationToken cancellationToken)
     {
+        var (inputs, registry, _, schemaFile, terminologyFolder) = data;
+        var outcomesPath = data.OutcomesPath;
         if (await InputSources.SchemaAsync(terminologyFolder, schemaFile) is not var (terms, featurizer))
         {
             return 2;

@@ -18,28 +18,23 @@ internal static class EvaluateCommand
 {
     public static Command Create()
     {
-        var inputs = CommonOptions.Inputs();
-        var models = CommonOptions.Models();
         var reportFolder = new Option<string>("--report") { Description = "Folder for metrics.json and index.html", DefaultValueFactory = _ => "data/processed/report" };
-        var features = CommonOptions.FeatureSchema();
-        var terminology = CommonOptions.Terminology();
         var only = new Option<string[]>("--outcome") { Description = "Evaluate only this outcome id (repeatable). Default: every registered outcome" };
         var catalog = CommonOptions.Catalog("Intervention catalog, for the recommender section");
-        var outcomeDefinitions = CommonOptions.OutcomeDefinitions("Outcome definitions the catalog refers to");
         var command = new Command("evaluate", "Evaluate the current models on data: metrics.json and an HTML report with plots.")
         {
-            inputs, models, reportFolder, features, terminology, only, catalog, outcomeDefinitions,
+            reportFolder, only, catalog,
         };
+        var data = ModelDataOptions.AddTo(command, "Outcome definitions the catalog refers to");
         command.SetAction((result, cancellationToken) => RunAsync(
-            result.GetValue(inputs) is { Length: > 0 } given ? given : ["data/sample/"], result.GetValue(models)!, result.GetValue(reportFolder)!,
-            result.GetValue(features)!, result.GetValue(terminology)!, result.GetValue(only) ?? [], result.GetValue(catalog)!, result.GetValue(outcomeDefinitions)!,
-            cancellationToken));
+            data.Read(result), result.GetValue(reportFolder)!, result.GetValue(only) ?? [], result.GetValue(catalog)!, cancellationToken));
         return command;
     }
 
-    private static async Task<int> RunAsync(string[] inputs, string modelsFolder, string reportFolder, string schemaFile, string terminologyFolder,
-        string[] only, string catalogFile, string outcomesPath, CancellationToken cancellationToken)
+    private static async Task<int> RunAsync(ModelData data, string reportFolder, string[] only, string catalogFile, CancellationToken cancellationToken)
     {
+        var (inputs, modelsFolder, _, schemaFile, terminologyFolder) = data;
+        var outcomesPath = data.OutcomesPath;
         if (await InputSources.SchemaAsync(terminologyFolder, schemaFile) is not var (terms, featurizer))
         {
             return 2;

@@ -21,31 +21,27 @@ internal static class RecommendCommand
 {
     public static Command Create()
     {
-        var inputs = CommonOptions.Inputs();
         var patient = new Option<string>("--patient") { Description = "The patient's id", Required = true };
-        var models = CommonOptions.Models();
         var top = new Option<int>("--top") { Description = "How many suggestions", DefaultValueFactory = _ => 5 };
         var json = new Option<bool>("--json") { Description = "Print JSON, with the FHIR resource each suggestion would create" };
         var indexDate = new Option<string?>("--index-date") { Description = "YYYY-MM-DD; default: the patient's last recorded activity" };
         var catalog = CommonOptions.Catalog("Intervention catalog");
-        var features = CommonOptions.FeatureSchema();
-        var terminology = CommonOptions.Terminology();
-        var outcomes = CommonOptions.OutcomeDefinitions("Outcome definitions");
         var output = new Option<string?>("--out") { Description = "Write to this file instead of standard output" };
         var command = new Command("recommend", "Recommend interventions for one patient: ranked, safe, explained, with evidence.")
         {
-            inputs, patient, models, top, json, indexDate, catalog, features, terminology, outcomes, output,
+            patient, top, json, indexDate, catalog, output,
         };
-        command.SetAction((result, cancellationToken) => RunAsync(
-            result.GetValue(inputs) is { Length: > 0 } given ? given : ["data/sample/"], result.GetValue(patient)!, result.GetValue(models)!,
-            result.GetValue(top), result.GetValue(json), result.GetValue(indexDate), result.GetValue(catalog)!, result.GetValue(features)!,
-            result.GetValue(terminology)!, result.GetValue(outcomes)!, result.GetValue(output), cancellationToken));
+        var data = ModelDataOptions.AddTo(command, "Outcome definitions");
+        command.SetAction((result, cancellationToken) => RunAsync(data.Read(result), result.GetValue(patient)!, result.GetValue(top), result.GetValue(json),
+            result.GetValue(indexDate), result.GetValue(catalog)!, result.GetValue(output), cancellationToken));
         return command;
     }
 
-    private static async Task<int> RunAsync(string[] inputs, string patientId, string modelsFolder, int top, bool asJson, string? indexDateText,
-        string catalogFile, string schemaFile, string terminologyFolder, string outcomesPath, string? outputFile, CancellationToken cancellationToken)
+    private static async Task<int> RunAsync(ModelData data, string patientId, int top, bool asJson, string? indexDateText, string catalogFile,
+        string? outputFile, CancellationToken cancellationToken)
     {
+        var (inputs, modelsFolder, _, schemaFile, terminologyFolder) = data;
+        var outcomesPath = data.OutcomesPath;
         if (!Directory.Exists(modelsFolder))
         {
             // Not a quiet fall-back to content-only suggestions: the caller named models that are not there.

@@ -19,22 +19,16 @@ internal static class ReferenceCommand
     public static Command Create()
     {
         var inputs = new Option<string[]>("--input") { Description = "The data the bundles were trained on (as given to train). Repeatable", Required = true };
-        var models = CommonOptions.Models();
-        var outcomes = CommonOptions.OutcomeDefinitions();
-        var features = CommonOptions.FeatureSchema();
-        var terminology = CommonOptions.Terminology();
-        var command = new Command("reference", "Write the training feature distributions (for drift) beside current model bundles that lack them, from the data they were trained on.")
-        {
-            inputs, models, outcomes, features, terminology,
-        };
-        command.SetAction((result, cancellationToken) => RunAsync(result.GetValue(inputs)!, result.GetValue(models)!, result.GetValue(outcomes)!,
-            result.GetValue(features)!, result.GetValue(terminology)!, cancellationToken));
+        var command = new Command("reference", "Write the training feature distributions (for drift) beside current model bundles that lack them, from the data they were trained on.");
+        var data = ModelDataOptions.AddTo(command, inputs: inputs);
+        command.SetAction((result, cancellationToken) => RunAsync(data.Read(result), cancellationToken));
         return command;
     }
 
-    private static async Task<int> RunAsync(string[] inputs, string registry, string outcomesPath, string schemaFile, string terminologyFolder,
-        CancellationToken cancellationToken)
+    private static async Task<int> RunAsync(ModelData data, CancellationToken cancellationToken)
     {
+        var (inputs, registry, _, schemaFile, terminologyFolder) = data;
+        var outcomesPath = data.OutcomesPath;
         if (await InputSources.SchemaAsync(terminologyFolder, schemaFile) is not var (terms, featurizer))
         {
             return 2;

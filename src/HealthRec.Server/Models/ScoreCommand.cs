@@ -20,25 +20,20 @@ internal static class ScoreCommand
 {
     public static Command Create()
     {
-        var inputs = CommonOptions.Inputs();
-        var models = CommonOptions.Models();
         var output = new Option<string>("--out") { Description = "Output file: .csv or .ndjson", Required = true };
         var indexDate = new Option<string?>("--index-date") { Description = "YYYY-MM-DD; default: each patient's last recorded activity" };
-        var features = CommonOptions.FeatureSchema();
-        var terminology = CommonOptions.Terminology();
         var command = new Command("score", "Score every patient with every current model (estimate, band, model version, top factors).")
         {
-            inputs, models, output, indexDate, features, terminology,
+            output, indexDate,
         };
-        command.SetAction((result, cancellationToken) => RunAsync(
-            result.GetValue(inputs) is { Length: > 0 } given ? given : ["data/sample/"], result.GetValue(models)!, result.GetValue(output)!,
-            result.GetValue(indexDate), result.GetValue(features)!, result.GetValue(terminology)!, cancellationToken));
+        var data = ModelDataOptions.AddTo(command, outcomesDescription: null);
+        command.SetAction((result, cancellationToken) => RunAsync(data.Read(result), result.GetValue(output)!, result.GetValue(indexDate), cancellationToken));
         return command;
     }
 
-    private static async Task<int> RunAsync(string[] inputs, string modelsFolder, string outputFile, string? indexDateText, string schemaFile,
-        string terminologyFolder, CancellationToken cancellationToken)
+    private static async Task<int> RunAsync(ModelData data, string outputFile, string? indexDateText, CancellationToken cancellationToken)
     {
+        var (inputs, modelsFolder, _, schemaFile, terminologyFolder) = data;
         var ndjson = outputFile.EndsWith(".ndjson", StringComparison.OrdinalIgnoreCase);
         if (!ndjson && !outputFile.EndsWith(".csv", StringComparison.OrdinalIgnoreCase))
         {

@@ -23,11 +23,6 @@ internal static class TrainCommand
 {
     public static Command Create()
     {
-        var inputs = CommonOptions.Inputs();
-        var models = CommonOptions.Models();
-        var outcomes = CommonOptions.OutcomeDefinitions();
-        var features = CommonOptions.FeatureSchema();
-        var terminology = CommonOptions.Terminology();
         var seed = new Option<int>("--seed") { Description = "Seed for the split, the search and LightGBM: the same seed gives the same models", DefaultValueFactory = _ => 1 };
         var only = new Option<string[]>("--outcome") { Description = "Train only this outcome id, 'phenotypes' or 'recommender' (repeatable). Default: every definition, the phenotypes and the recommender" };
         var catalog = CommonOptions.Catalog("Intervention catalog, for the recommender");
@@ -41,18 +36,19 @@ internal static class TrainCommand
         };
         var command = new Command("train", "Train the outcome models (LightGBM with baselines), the K-Means phenotypes and the hybrid recommender (LightGBM LambdaRank with nearest neighbours), and register a new version of each.")
         {
-            inputs, models, outcomes, features, terminology, seed, only, catalog, feedback, cv,
+            seed, only, catalog, feedback, cv,
         };
-        command.SetAction((result, cancellationToken) => RunAsync(
-            result.GetValue(inputs) is { Length: > 0 } given ? given : ["data/sample/"], result.GetValue(models)!, result.GetValue(outcomes)!,
-            result.GetValue(features)!, result.GetValue(terminology)!, result.GetValue(seed), result.GetValue(only) ?? [], result.GetValue(catalog)!,
+        var data = ModelDataOptions.AddTo(command);
+        command.SetAction((result, cancellationToken) => RunAsync(data.Read(result), result.GetValue(seed), result.GetValue(only) ?? [], result.GetValue(catalog)!,
             result.GetValue(feedback), result.GetValue(cv), cancellationToken));
         return command;
     }
 
-    private static async Task<int> RunAsync(string[] inputs, string modelsFolder, string outcomesPath, string schemaFile, string terminologyFolder,
-        int seed, string[] only, string catalogFile, string? feedbackDatabase, int? folds, CancellationToken cancellationToken)
+    private static async Task<int> RunAsync(ModelData data, int seed, string[] only, string catalogFile, string? feedbackDatabase, int? folds,
+        CancellationToken cancellationToken)
     {
+        var (inputs, modelsFolder, _, schemaFile, terminologyFolder) = data;
+        var outcomesPath = data.OutcomesPath;
         if (folds is < CrossValidation.MinFolds or > CrossValidation.MaxFolds)
         {
             await Console.Error.WriteLineAsync($"--cv {folds}: give between {CrossValidation.MinFolds} and {CrossValidation.MaxFolds} folds.");
