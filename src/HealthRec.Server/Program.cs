@@ -6,6 +6,7 @@ using HealthRec.Server.Jobs;
 using HealthRec.Server.Models;
 using HealthRec.Server.Smart;
 using HealthRec.Server.Staff;
+using HealthRec.Server.Transparency;
 
 return await HealthRecCommandLine.RunAsync(args, Program.ServeAsync);
 
@@ -20,6 +21,7 @@ public partial class Program
         builder.AddJobs();
         builder.AddCdsHooks();
         builder.AddModels();
+        builder.AddSourceAttributes();
         builder.AddKnowledge();
         builder.AddSmart();
         builder.AddAudit();
@@ -32,6 +34,7 @@ public partial class Program
         app.MapOperations();
         app.MapCdsHooks();
         app.MapModels();
+        app.MapSourceAttributes();
         app.MapKnowledge();
         app.MapJobs();
         app.MapSmart();

@@ -51,7 +51,8 @@ public sealed class CdsDiscoveryTests : IDisposable
         Assert.Equal("Patient/{{context.patientId}}", (string)risk["prefetch"]!["patient"]!);
         Assert.Equal("Condition?patient={{context.patientId}}", (string)risk["prefetch"]!["conditions"]!);
         Assert.False(risk.AsObject().ContainsKey("usageRequirements"));
-        Assert.False(risk.AsObject().ContainsKey("extension"));
+        // The one extension a patient-view service gains: the source attribute sets its cards refer to (HTI-1).
+        Assert.Equal([HealthRec.Server.CdsHooks.CdsCardExtension.SourceAttributesKey], risk["extension"]!.AsObject().Select(p => p.Key));
 
         var order = services.Single(s => (string)s!["id"]! == "test-order-check")!.AsObject();
         Assert.Equal("Needs access to the FHIR server", (string)order["usageRequirements"]!);

@@ -296,6 +296,9 @@ public sealed class RetrainTests(RetrainCohort cohort) : IClassFixture<RetrainCo
         var ascvd = await server.Client.GetFromJsonAsync<JsonObject>(new Uri("/admin/models/ascvd-10y", UriKind.Relative), Ct);
         Assert.Equal("prevent-ascvd", (string)ascvd!["champion"]!);
         Assert.All(ascvd["versions"]!.AsArray(), v => Assert.False((bool)v!["champion"]!));
+
+        // The evaluation fills the measured source attributes (HTI-1 groups 7 and 8).
+        await Transparency.MeasuredAttributes.AssertFilledByTheEvaluationAsync(server, evaluations, Ct);
     }
 
     [Fact]

@@ -72,6 +72,9 @@ public sealed record Intervention
     public string? Response { get; init; }
 
     public ImmutableArray<Evidence> Evidence { get; init; } = [];
+
+    /// <summary>When the catalog entry was last revised (its ActivityDefinition's <c>date</c>, else the catalog Bundle's <c>timestamp</c>).</summary>
+    public DateTimeOffset? Revised { get; init; }
 }
 
 /// <summary>Why an intervention may not be suggested for a patient now (the hard filters; rules, never learned).</summary>

@@ -62,8 +62,9 @@ public static class InterventionCatalogFiles
             problems.Add($"{duplicate.Key}: defined {duplicate.Count()} times");
         }
 
+        // An item without its own date was revised when the catalog was (the Bundle's timestamp).
         return problems.Count == 0
-            ? new InterventionCatalog(items.ToImmutable())
+            ? new InterventionCatalog([.. items.Select(i => i.Revised is null && bundle.Timestamp is { } at ? i with { Revised = at } : i)])
             : throw new CatalogException($"{source}: {problems.Count} problem(s): {string.Join("; ", problems)}");
     }
 
@@ -239,6 +240,7 @@ public static class InterventionCatalogFiles
             NotIfMeasuredWithin = measured,
             Effects = effects.ToImmutable(),
             Response = response,
+            Revised = d.DateElement?.ToDateTimeOffset(TimeSpan.Zero),
             Evidence = [.. evidence.Select(e => new Clinical.Knowledge.Evidence(e.Artifact.Label ?? "", e.Artifact.Display ?? "", e.Strength ?? "", e.Artifact.Citation ?? "", e.Artifact.Url ?? ""))],
         };
 

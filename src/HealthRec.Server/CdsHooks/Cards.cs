@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Json.Serialization;
 
 namespace HealthRec.Server.CdsHooks;
 
@@ -51,7 +52,22 @@ public sealed record CdsCard(string Uuid, string Summary, string Indicator, CdsS
     public IReadOnlyList<CdsCoding>? OverrideReasons { get; init; }
 
     public IReadOnlyList<CdsLink>? Links { get; init; }
+
+    /// <summary>The card's <c>extension</c> (CDS Hooks 2.0): HealthRec's, under a namespaced key.</summary>
+    public CdsCardExtension? Extension { get; init; }
 }
+
+/// <summary>HealthRec's card extension: the source attribute set behind the card.</summary>
+public sealed record CdsCardExtension([property: JsonPropertyName(CdsCardExtension.SourceAttributesKey)] SourceAttributesReference SourceAttributes)
+{
+    public const string SourceAttributesKey = "org.example.healthrec.source-attributes";
+}
+
+/// <summary>
+/// Which HTI-1 source attribute set stood behind a card: where to read it, the model or recommender and version it
+/// describes, and the digest of the attributes as they were when the card was made.
+/// </summary>
+public sealed record SourceAttributesReference(string Url, string Subject, string Version, string Regulation, string Digest);
 
 public sealed record CdsSource(string Label)
 {

@@ -90,8 +90,11 @@ public static partial class CdsHooksEndpoints
         return app;
     }
 
-    internal static Ok<CdsDiscoveryResponse> Discover(CdsServiceCatalog catalog) =>
-        TypedResults.Ok(new CdsDiscoveryResponse(catalog.Services));
+    // The patient-view service lists the source attribute sets its cards refer to (the models that answer and the recommender).
+    internal static Ok<CdsDiscoveryResponse> Discover(HttpContext http, CdsServiceCatalog catalog, Transparency.SourceAttributeSets attributes, IOptions<CdsHooksOptions> options) =>
+        TypedResults.Ok(new CdsDiscoveryResponse([.. catalog.Services.Select(s => s.Hook == "patient-view"
+            ? Transparency.CardSourceAttributes.InDiscovery(s, attributes, BaseUrl(http, options.Value))
+            : s)]));
 
     /// <summary>The URLs a JWT's <c>aud</c> may name for this request, on the configured public base URL or the request's own.</summary>
     internal static Uri BaseUrl(HttpContext http, CdsHooksOptions options) =>
@@ -101,7 +104,8 @@ public static partial class CdsHooksEndpoints
 
     internal static async Task<IResult> CallAsync(string id, HttpContext http, CdsServiceCatalog catalog, CdsClientTrust trust,
         IOptions<CdsHooksOptions> options, HookDataResolver resolver, FhirRecordMapper mapper, ModelCatalog models, PatientRiskCards riskCards,
-        OrderCheckCards orderCards, InvocationWriter invocations, AuditTrail audit, IOptions<JsonOptions> json, TimeProvider time, ILogger<CdsServiceCatalog> logger)
+        OrderCheckCards orderCards, InvocationWriter invocations, AuditTrail audit, IOptions<JsonOptions> json, Transparency.SourceAttributeSets attributes, TimeProvider time,
+        ILogger<CdsServiceCatalog> logger)
     {
         var started = Stopwatch.GetTimestamp();
         var receivedAt = time.GetUtcNow();
@@ -181,7 +185,7 @@ public static partial class CdsHooksEndpoints
             var at = receivedAt;
             var context = new CardContext(baseUrl, id, request.HookInstance, request.PatientId);
             var answer = request.Hook == "patient-view"
-                ? riskCards.Build(servingModels, record!, at, context)
+                ? Transparency.CardSourceAttributes.Annotate(attributes, riskCards.Build(servingModels, record!, at, context), context)
                 : orderCards.Build(servingModels, record!, at, orderCards.ReadDrafts(request.DraftOrders!.Value, at, data.Report),
                     request.Hook == "order-select" ? request.Selections : null, context);
             // The decision is recorded before it is returned: each card is serialized once, and those bytes are both what

@@ -1,0 +1,56 @@
+using HealthRec.Server.Hosting;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
+
+namespace HealthRec.Server.Transparency;
+
+/// <summary>
+/// The HTI-1 source attributes, public like the model cards: each model's 31 predictive attributes, the recommender's
+/// and each catalog intervention's 13 evidence-based ones. JSON by default, a page for a browser.
+/// </summary>
+public static class AttributeEndpoints
+{
+    public static WebApplicationBuilder AddSourceAttributes(this WebApplicationBuilder builder)
+    {
+        builder.Services.AddOptions<TransparencyOptions>().BindConfiguration(TransparencyOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddSingleton<SourceAttributeSets>();
+        builder.Services.AddHostedService<SourceAttributeRefresher>();
+        return builder;
+    }
+
+    public static WebApplication MapSourceAttributes(this WebApplication app)
+    {
+        app.MapGet("/models/{outcome}/attributes", ForModel).WithTags("Model cards").WithName("ModelSourceAttributes")
+            .WithSummary("The 31 HTI-1 predictive source attributes of a model (default: the one that answers; ?model= a baseline or the equation), measured ones with run, window, interval and staleness (JSON; a page for a browser).");
+        app.MapGet("/recommender/attributes", (HttpContext http, SourceAttributeSets sets) => Show(http, sets.Recommender(), []))
+            .WithTags("Knowledge").WithName("RecommenderSourceAttributes")
+            .WithSummary("The 13 HTI-1 evidence-based source attributes of the recommender (JSON; a page for a browser).");
+        app.MapGet("/interventions/{id}/attributes", ForIntervention).WithTags("Knowledge").WithName("InterventionSourceAttributes")
+            .WithSummary("The 13 HTI-1 evidence-based source attributes of one catalog intervention (JSON; a page for a browser).");
+        return app;
+    }
+
+    internal static IResult ForModel(HttpContext http, string outcome, string? model, SourceAttributeSets sets, Models.ModelCatalog catalog)
+    {
+        if (!catalog.Predictors.TryGetValue(outcome, out var predictor))
+        {
+            return TypedResults.NotFound(new ProblemDetails { Status = 404, Title = "No such model", Detail = $"No model '{outcome}' is in use; see GET /models." });
+        }
+
+        var models = SourceAttributeSets.ModelsOf(predictor);
+        return sets.ForModel(outcome, model) is { } set ? Show(http, set, models)
+            : TypedResults.NotFound(new ProblemDetails { Status = 404, Title = "No such model", Detail = $"'{model}' is not a model of {outcome}; it has: {string.Join(", ", models)}." });
+    }
+
+    internal static IResult ForIntervention(HttpContext http, string id, SourceAttributeSets sets) =>
+        sets.Intervention(id) is { } set ? Show(http, set, [])
+            : TypedResults.NotFound(new ProblemDetails { Status = 404, Title = "No such intervention", Detail = $"No intervention '{id}' is in the catalog; see GET /interventions." });
+
+    private static IResult Show(HttpContext http, SourceAttributeSet set, IReadOnlyList<string> models) => http.PrefersHtml("application/json")
+        ? new RazorComponentResult<Staff.SourceAttributesPage>(new { Set = set, Models = models })
+        : TypedResults.Ok(new
+        {
+            set.Subject, set.Kind, set.Version, set.Regulation, set.ComputedAt, set.Digest, Models = models.Count > 0 ? models : null,
+            Count = set.Attributes.Count, set.Attributes,
+        });
+}
