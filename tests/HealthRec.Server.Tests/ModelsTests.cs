@@ -277,7 +277,10 @@ public sealed class KnowledgeTests : IDisposable
             Assert.EndsWith($"/models/{outcome}", device.Url, StringComparison.Ordinal);
             var trained = (string)model["champion"]! == "model";
             Assert.Equal(trained, device.Meta?.Security.Any(c => c.Code == "AIAST") == true);
-            Assert.Equal(trained ? "Predictive model: LightGBM gradient-boosted trees, calibrated probabilities" : "Published risk equation", device.Type?.Text);
+            // A trained model is an AI Device (type fixed by HL7 AI Transparency, its kind in a note); an equation says what it is.
+            Assert.Equal(trained ? null : "Published risk equation", device.Type?.Text);
+            Assert.Equal(trained ? "Artificial-Intelligence" : null, device.Type?.Coding.SingleOrDefault()?.Code);
+            Assert.Equal(trained, device.Note.Any(n => n.Text?.Contains("LightGBM gradient-boosted trees", StringComparison.Ordinal) == true));
             Assert.Contains(device.Note, n => n.Text?.StartsWith("Validation: ", StringComparison.Ordinal) == true);
         }
 

@@ -5,12 +5,12 @@ using HealthRec.Testing;
 
 namespace HealthRec.Server.Tests;
 
-/// <summary>Offline validation against the core R4 definitions and HealthRec's own profiles in <c>fhir-profiles/</c> (snapshots generated).</summary>
+/// <summary>Offline validation against the core R4 definitions, HealthRec's own profiles in <c>fhir-profiles/</c> and the HL7 AI Transparency profiles in <c>fhir-profiles/ai-transparency/</c> (snapshots generated).</summary>
 internal static class ProfileValidation
 {
     public static readonly Lazy<Validator> Validator = new(() =>
     {
-        var profiles = new DirectorySource(Path.Combine(TestServices.RepositoryRoot, "fhir-profiles"), new DirectorySourceSettings { IncludeSubDirectories = false });
+        var profiles = new DirectorySource(Path.Combine(TestServices.RepositoryRoot, "fhir-profiles"), new DirectorySourceSettings { IncludeSubDirectories = true });
         var resolver = new CachedResolver(new SnapshotSource(new MultiResolver(profiles, ZipSource.CreateValidationSource())));
         return new Validator(resolver, new LocalTerminologyService(resolver));
     });

@@ -284,6 +284,12 @@ public sealed class RetrainTests(RetrainCohort cohort) : IClassFixture<RetrainCo
         Assert.InRange((double)pending["roc_auc"]!, 0.5, 1);
         Assert.Equal((double)pending["roc_auc"]! < (double)t2d["roc_auc"]! - 0.01, (bool)pending["below_labelled_by_more_than_tolerance"]!);
         Assert.Null(JsonNode.Parse(evaluations.Single(e => e.Outcome == "ascvd-10y").MetricsJson)!["estimated_before_labels"]);
+        // Reconciled as labels mature: the cohort one horizon before the end, estimated as then, against its outcomes now.
+        var reconciled = t2d["reconciled"]!;
+        Assert.True((int)reconciled["n_labelled"]! > 0 && (int)reconciled["n_labelled"]! <= (int)reconciled["n_estimated"]!);
+        Assert.InRange((double)reconciled["realized_roc_auc"]!, 0.5, 1);
+        Assert.Equal(Math.Round((double)reconciled["estimated_roc_auc"]! - (double)reconciled["realized_roc_auc"]!, 6), (double)reconciled["difference"]!, 5);
+        Assert.Equal(Math.Abs((double)reconciled["difference"]!) > 0.01, (bool)reconciled["beyond_tolerance"]!);
 
         var admin = await server.Client.GetFromJsonAsync<JsonObject>(new Uri($"/admin/models/{Outcome}", UriKind.Relative), Ct);
         var listed = Assert.Single(admin!["evaluations"]!.AsArray());

@@ -11,13 +11,18 @@ namespace HealthRec.Fhir.Knowledge;
 public static class ProposalBuilder
 {
     /// <summary>
-    /// The proposal for one intervention; <paramref name="aiInfluenced"/> when a trained model chose or ranked it (the
-    /// recommender), which labels it <c>AIAST</c> (<see cref="AiTransparency"/>).
+    /// The proposal for one intervention. <paramref name="models"/> are the trained models that chose or ranked it (the
+    /// learned ranker, the outcome model whose estimate gave its benefit): when there are any, it is labelled
+    /// <c>AIAST</c> and carries a contained AI Provenance naming them (<see cref="AiTransparency"/>); a proposal from
+    /// rules and published equations alone carries neither.
     /// </summary>
-    public static Resource Build(Intervention item, string patientId, IEnumerable<string> reasons, string? benefit, bool aiInfluenced = false) =>
-        aiInfluenced ? Proposal(item, patientId, reasons, benefit).MarkAiAsserted() : Proposal(item, patientId, reasons, benefit);
+    public static DomainResource Build(Intervention item, string patientId, IEnumerable<string> reasons, string? benefit,
+        IReadOnlyCollection<ResourceReference>? models = null, DateTimeOffset? at = null) =>
+        models is { Count: > 0 }
+            ? Proposal(item, patientId, reasons, benefit).WithAiProvenance(models, at ?? DateTimeOffset.UtcNow, "proposed by HealthRec's recommender")
+            : Proposal(item, patientId, reasons, benefit);
 
-    private static Resource Proposal(Intervention item, string patientId, IEnumerable<string> reasons, string? benefit)
+    private static DomainResource Proposal(Intervention item, string patientId, IEnumerable<string> reasons, string? benefit)
     {
         var concept = new CodeableConcept(item.CodeSystem, item.Code, item.Display) { Text = item.Display };
         var canonical = $"https://healthrec.example.org/fhir/ActivityDefinition/{item.Id}";

@@ -196,7 +196,7 @@ public static partial class CdsHooksEndpoints
                 GuidanceResponse.GuidanceResponseStatus.Success, [.. answer.Cards.Select((c, i) => (c.Uuid, Encoding.UTF8.GetString(cards[i])))], []);
             if (answer.AiInfluenced)
             {
-                guidance.MarkAiAsserted();
+                guidance.WithAiProvenance(answer.AiModels, receivedAt, $"CDS Hooks {request.Hook} call answered by {id}");
             }
             var recorded = audit.TryRecordAsync([
                 CdsAudit.CallEvent(call, AuditOutcome.Success, [.. answer.Records.Select(r => (r.CardUuid, r.Kind, r.Subject))], servingModels.Versions, guidance.Id),

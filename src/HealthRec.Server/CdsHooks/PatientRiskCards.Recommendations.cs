@@ -47,7 +47,7 @@ internal sealed partial class PatientRiskCards
 
             detail.Append('\n');
             var benefitText = recommendation.Benefit is { } b ? BenefitText(b, models) : null;
-            var proposal = ProposalBuilder.Build(item, patientId, recommendation.Reasons, benefitText, aiInfluenced: true);
+            var proposal = ProposalBuilder.Build(item, patientId, recommendation.Reasons, benefitText, ModelInfluence.Of(recommendation, models.Ranker?.Manifest.Version), set.At);
             var suggestionUuid = Guid.NewGuid().ToString();
             suggestions.Add(new CdsSuggestion(Label($"Propose {item.Title}"), suggestionUuid)
             {

@@ -14,7 +14,10 @@ namespace HealthRec.Server.CdsHooks;
 internal sealed record HookAnswer(IReadOnlyList<CdsCard> Cards, IReadOnlyList<CdsCardRecord> Records)
 {
     /// <summary>Whether a trained model produced or ranked what the cards say (HL7 AI Transparency's AIAST applies).</summary>
-    public bool AiInfluenced { get; init; }
+    public bool AiInfluenced => AiModels.Count > 0;
+
+    /// <summary>The trained models behind what the cards say, as references to their Devices (none: rules and equations only).</summary>
+    public IReadOnlyList<Hl7.Fhir.Model.ResourceReference> AiModels { get; init; } = [];
 
     public static readonly HookAnswer None = new([], []);
 }
@@ -105,7 +108,7 @@ internal sealed partial class PatientRiskCards(OutcomeLabels labels)
         var snapshot = PatientSnapshot.From(record, at, features, models.Featurizer, predictions);
         var recommendations = models.Recommender.Recommend(snapshot, MaxSuggestions);
 
-        var risks = new List<(CdsCard Card, CdsCardRecord Record, int Severity, double Estimate, bool ByModel)>();
+        var risks = new List<(CdsCard Card, CdsCardRecord Record, int Severity, double Estimate, Hl7.Fhir.Model.ResourceReference? Model)>();
         foreach (var prediction in predictions.Where(p => p.Kind == OutcomeKind.Binary))
         {
             var predictor = models.Predictors[prediction.Outcome];
@@ -119,7 +122,7 @@ internal sealed partial class PatientRiskCards(OutcomeLabels labels)
             var indicator = position == bands.Count - 1 ? Indicator.Warning : Indicator.Info;
             var card = RiskCard(prediction, predictor, indicator, context, record, at);
             risks.Add((card, new CdsCardRecord(card.Uuid, "risk", prediction.Outcome, indicator, card.Summary, []), Indicator.Rank(indicator), prediction.Estimate,
-                !prediction.ByReference));
+                prediction.ByReference ? null : Fhir.AiTransparency.ModelReference(prediction.Outcome, prediction.ModelVersion, $"HealthRec {prediction.Outcome} model {prediction.ModelVersion}")));
         }
 
         // An outcome whose answering equation can give no number for a patient in its population says why, last.
@@ -131,7 +134,7 @@ internal sealed partial class PatientRiskCards(OutcomeLabels labels)
         }
 
         var cards = new List<(CdsCard Card, CdsCardRecord Record, int Order)>();
-        var aiInfluenced = false;
+        var aiModels = new List<Hl7.Fhir.Model.ResourceReference>();
         // A card also when no suggestion is left but an indicated medicine was held back for its safety: never silence.
         var recommendationCard = recommendations.NotForPatient is { } notFor ? NotForPatientCard(notFor, predictions.Count == 0, models, context)
             : recommendations.Recommendations.Count > 0 || NotOffered(recommendations, models.Recommender.Catalog).Count > 0
@@ -141,14 +144,17 @@ internal sealed partial class PatientRiskCards(OutcomeLabels labels)
         foreach (var risk in risks.OrderByDescending(r => r.Severity).ThenByDescending(r => r.Estimate).Take(riskSlots))
         {
             cards.Add((risk.Card, risk.Record, risk.Severity == Indicator.Rank(Indicator.Warning) ? 0 : 2));
-            aiInfluenced |= risk.ByModel;
+            if (risk.Model is { } model)
+            {
+                aiModels.Add(model);
+            }
         }
 
         if (recommendationCard is { Card: { } recommended, Record: { } stored })
         {
             cards.Add((recommended, stored, 1));
             // Ranked by the models' estimates of benefit and, where registered, the learned ranker.
-            aiInfluenced = true;
+            aiModels.AddRange(recommendations.Recommendations.SelectMany(r => ModelInfluence.Of(r, models.Ranker?.Manifest.Version)));
         }
 
         foreach (var (card, kept) in unestimated.Take(MaxCards - cards.Count))
@@ -157,7 +163,10 @@ internal sealed partial class PatientRiskCards(OutcomeLabels labels)
         }
 
         var ordered = cards.OrderBy(c => c.Order).ToList();
-        return new HookAnswer([.. ordered.Select(c => c.Card)], [.. ordered.Select(c => c.Record)]) { AiInfluenced = aiInfluenced };
+        return new HookAnswer([.. ordered.Select(c => c.Card)], [.. ordered.Select(c => c.Record)]) 
+        {
+            AiModels = [.. aiModels.DistinctBy(m => m.Identifier?.Value, StringComparer.Ordinal)],
+        };
     }
 
     private static List<string> BandNames(OutcomeDefinition definition) =>

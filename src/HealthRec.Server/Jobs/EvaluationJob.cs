@@ -165,11 +165,67 @@ public sealed partial class EvaluationJob(ClinicalSchema schema, ModelCatalog ca
                 headline += string.Create(CultureInfo.InvariantCulture,
                     $"; estimated ROC-AUC {estimate.RocAuc:0.000} on {estimate.N} patients not yet labelled{(below ? $" — ALERT: more than {aucTolerance} below the labelled {labelled:0.000}" : "")}");
             }
+
+            if (Reconcile(predictor, definition, records, end, aucTolerance) is { } reconciled)
+            {
+                metricsJson["reconciled"] = reconciled;
+            }
         }
 
         return new EvaluationSummary(definition.Id, predictor.AnsweringVersion, recent.Count, headline,
             reference is null ? "unknown (the bundle has no training reference)"
             : !enough ? string.Create(CultureInfo.InvariantCulture, $"unknown (fewer than {minimumExamples} examples)") : FeatureDrift.Worst(drift), drift);
+    }
+
+    /// <summary>
+    /// The estimate reconciled with what the labels now say: the patients at risk one horizon before the end of the data
+    /// — the newest cohort whose outcomes have all had time to arrive — estimated as the job would have estimated them
+    /// then (CBPE on every one at risk), against the ROC-AUC their outcomes give (those censored before the horizon left
+    /// out). Null when the cohort lacks either outcome.
+    /// </summary>
+    internal static System.Text.Json.Nodes.JsonObject? Reconcile(ML.Serving.OutcomePredictor predictor, OutcomeDefinition definition,
+        IReadOnlyList<Clinical.Records.PatientRecord> records, DateTimeOffset end, double tolerance)
+    {
+        var at = end.AddDays(-definition.HorizonDays);
+        var predictions = predictor.Predict([.. records.Select(r => (r, at))]);
+        var labeler = new Clinical.Outcomes.OutcomeLabeler(definition, end);
+        var estimates = new List<double>();
+        var scores = new List<double>();
+        var labels = new List<bool>();
+        for (var i = 0; i < records.Count; i++)
+        {
+            if (predictions[i] is not { } prediction)
+            {
+                continue;
+            }
+
+            estimates.Add(prediction.Estimate);
+            var label = labeler.Label(records[i], at);
+            if (label.Status is Clinical.Outcomes.LabelStatus.Positive or Clinical.Outcomes.LabelStatus.Negative)
+            {
+                scores.Add(prediction.Estimate);
+                labels.Add(label.Status == Clinical.Outcomes.LabelStatus.Positive);
+            }
+        }
+
+        if (!labels.Contains(true) || !labels.Contains(false))
+        {
+            return null;
+        }
+
+        var estimated = ML.Evaluation.PerformanceEstimate.Estimate(estimates.ToArray()).RocAuc;
+        var realized = ML.Evaluation.BinaryMetrics.RocAuc(scores.ToArray(), labels.ToArray());
+        return new System.Text.Json.Nodes.JsonObject
+        {
+            ["method"] = "CBPE estimate for the cohort at risk one horizon before the end of the data, against the ROC-AUC of its outcomes now known",
+            ["at"] = at.UtcDateTime.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture),
+            ["n_estimated"] = estimates.Count,
+            ["n_labelled"] = labels.Count,
+            ["estimated_roc_auc"] = Math.Round(estimated, 6),
+            ["realized_roc_auc"] = Math.Round(realized, 6),
+            ["difference"] = Math.Round(estimated - realized, 6),
+            ["beyond_tolerance"] = Math.Abs(estimated - realized) > tolerance,
+        };
     }
 
     [LoggerMessage(EventId = 5200, Level = LogLevel.Information, Message = "Evaluate {Outcome} {Version}: {Examples} newest labelled examples, {Headline}; drift {Flag} {Moved}")]

@@ -200,9 +200,10 @@ public sealed partial class PopulationScoringJob(ScoreStore store, ModelCatalog 
         if (!string.IsNullOrWhiteSpace(settings.WriteBackUrl))
         {
             var synthetic = Ingestion.InputSources.IsSynthetic(SourcePath);
+            var recorded = time.GetUtcNow();
             var resources = rows.Select(r => serving.Predictors.TryGetValue(r.Outcome, out var p)
                 ? RiskAssessmentWriter.Build(r, p.Definition, p.ReferenceAnswers ? $"{p.Reference!.Name}: {p.Reference.Validation}" : p.Manifest.Validation,
-                    run.IndexAt, synthetic, p.ReferenceAnswers ? p.Reference : null, besides.GetValueOrDefault((r.PatientId, r.Outcome))) : null)
+                    run.IndexAt, synthetic, p.ReferenceAnswers ? p.Reference : null, besides.GetValueOrDefault((r.PatientId, r.Outcome)), recorded) : null)
                 .OfType<Hl7.Fhir.Model.RiskAssessment>().ToList();
             var server = new Uri(settings.WriteBackUrl);
             try

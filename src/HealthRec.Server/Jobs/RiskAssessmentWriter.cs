@@ -29,7 +29,7 @@ public sealed class RiskAssessmentWriter(HttpClient http, Uri baseUrl, string? b
     /// figure for the same patient when a trained model gave it, said in the note as on the card.
     /// </summary>
     public static RiskAssessment? Build(ScoreRow row, OutcomeDefinition definition, string validation, DateTimeOffset indexAt, bool synthetic,
-        Clinical.Risk.ReferenceModel? reference = null, Clinical.Risk.ReferenceEstimate? beside = null)
+        Clinical.Risk.ReferenceModel? reference = null, Clinical.Risk.ReferenceEstimate? beside = null, DateTimeOffset? recorded = null)
     {
         var method = reference is null ? $"HealthRec LightGBM model {row.Outcome} {row.ModelVersion}" : $"{reference.Name}, a published equation ({reference.Citation})";
         if (definition.Kind != OutcomeKind.Binary)
@@ -81,8 +81,9 @@ public sealed class RiskAssessmentWriter(HttpClient http, Uri baseUrl, string? b
             resource.Meta.Tag = [new Coding("http://terminology.hl7.org/CodeSystem/v3-ActReason", "HTEST", "test health data")];
         }
 
-        // A trained model's estimate is AI-asserted (HL7 AI Transparency); a published equation's is not.
-        return reference is null ? resource.MarkAiAsserted() : resource;
+        // A trained model's estimate is AI-asserted, with a contained Provenance naming the model (HL7 AI Transparency); a
+        // published equation's is neither.
+        return reference is null ? resource.WithAiProvenance([resource.Performer], recorded ?? indexAt, "population risk scoring") : resource;
     }
 
     /// <summary>Writes the resources by conditional update; throws when the server refuses any of them.</summary>

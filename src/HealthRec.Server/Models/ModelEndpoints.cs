@@ -95,14 +95,14 @@ public static class ModelEndpoints
     internal static Results<ContentHttpResult, NotFound<ProblemDetails>> Device(HttpContext http, string outcome, ModelCatalog catalog,
         IOptions<CdsHooks.CdsHooksOptions> cdsOptions)
     {
-        if (!catalog.Predictors.TryGetValue(outcome, out var predictor))
-        {
-            return TypedResults.NotFound(new ProblemDetails { Status = 404, Title = "No such model", Detail = $"No model '{outcome}' is in use; see GET /models." });
-        }
-
         // On the public address, as card links are (CdsHooks:PublicBaseUrl behind a proxy).
-        var card = new Uri(CdsHooks.CdsHooksEndpoints.BaseUrl(http, cdsOptions.Value), $"models/{Uri.EscapeDataString(outcome)}").AbsoluteUri;
-        return TypedResults.Text(Fhir.FhirJson.Serialize(ModelDevice.Of(predictor, card)), "application/fhir+json; charset=utf-8");
+        var baseUrl = CdsHooks.CdsHooksEndpoints.BaseUrl(http, cdsOptions.Value);
+        var device = catalog.Predictors.TryGetValue(outcome, out var predictor) ? ModelDevice.Of(predictor, baseUrl)
+            : outcome == HybridRanker.Folder && catalog.Current.Ranker is { } ranker ? ModelDevice.Of(ranker.Manifest, baseUrl)
+            : null;
+        return device is null
+            ? TypedResults.NotFound(new ProblemDetails { Status = 404, Title = "No such model", Detail = $"No model '{outcome}' is in use; see GET /models." })
+            : TypedResults.Text(Fhir.FhirJson.Serialize(device), "application/fhir+json; charset=utf-8");
     }
 
     internal static Results<ContentHttpResult, RazorComponentResult<Staff.ModelCardPage>, NotFound<ProblemDetails>> ModelCard(HttpContext http, string outcome,

@@ -89,7 +89,7 @@ internal static class RecommendCommand
         try
         {
             var set = new Recommender(interventions, featurizer, predictors, hybrid).Recommend(record, at, top);
-            var rendered = asJson ? Json(set, Estimates(predictors.Values, record, at)) : Text(set);
+            var rendered = asJson ? Json(set, Estimates(predictors.Values, record, at), hybrid?.Manifest.Version) : Text(set);
             if (outputFile is null)
             {
                 await Console.Out.WriteAsync(rendered);
@@ -205,12 +205,12 @@ internal static class RecommendCommand
         return estimates;
     }
 
-    private static string Json(RecommendationSet set, JsonArray estimates)
+    private static string Json(RecommendationSet set, JsonArray estimates, string? rankerVersion)
     {
         var recommendations = new JsonArray();
         foreach (var r in set.Recommendations)
         {
-            var proposal = ProposalBuilder.Build(r.Intervention, set.PatientId, r.Reasons, r.Benefit?.Text, aiInfluenced: true);
+            var proposal = ProposalBuilder.Build(r.Intervention, set.PatientId, r.Reasons, r.Benefit?.Text, CdsHooks.ModelInfluence.Of(r, rankerVersion), set.At);
             recommendations.Add(new JsonObject
             {
                 ["rank"] = r.Rank,

@@ -22,6 +22,10 @@ public static class AttributeEndpoints
     {
         app.MapGet("/models/{outcome}/attributes", ForModel).WithTags("Model cards").WithName("ModelSourceAttributes")
             .WithSummary("The 31 HTI-1 predictive source attributes of a model (default: the one that answers; ?model= a baseline or the equation), measured ones with run, window, interval and staleness (JSON; a page for a browser).");
+        app.MapGet("/models/{outcome}/chai-model-card", ChaiCard).WithTags("Model cards").WithName("ChaiModelCard")
+            .WithSummary("The CHAI Applied Model Card (schema v0.2, XML) of a model (default: the one that answers; ?model= a baseline or the equation), written from its source attributes and figures.");
+        app.MapGet("/models/{outcome}/tripod-ai", Tripod).WithTags("Model cards").WithName("TripodAiChecklist")
+            .WithSummary("The TRIPOD+AI checklist of a model as the server fills it from its training and newest evaluation: each item with its value and source, or left to the authors (JSON).");
         app.MapGet("/recommender/attributes", (HttpContext http, SourceAttributeSets sets) => Show(http, sets.Recommender(), []))
             .WithTags("Knowledge").WithName("RecommenderSourceAttributes")
             .WithSummary("The 13 HTI-1 evidence-based source attributes of the recommender (JSON; a page for a browser).");
@@ -40,6 +44,34 @@ public static class AttributeEndpoints
         var models = SourceAttributeSets.ModelsOf(predictor);
         return sets.ForModel(outcome, model) is { } set ? Show(http, set, models)
             : TypedResults.NotFound(new ProblemDetails { Status = 404, Title = "No such model", Detail = $"'{model}' is not a model of {outcome}; it has: {string.Join(", ", models)}." });
+    }
+
+    internal static IResult ChaiCard(HttpContext http, string outcome, string? model, SourceAttributeSets sets, Microsoft.Extensions.Options.IOptions<TransparencyOptions> options,
+        Microsoft.Extensions.Options.IOptions<CdsHooks.CdsHooksOptions> cds)
+    {
+        if (sets.CardInputs(outcome, model) is not var (predictor, set, training, evaluation))
+        {
+            return TypedResults.NotFound(new ProblemDetails { Status = 404, Title = "No such model", Detail = $"No model '{outcome}'{(model is null ? "" : $" ({model})")} is in use; see GET /models." });
+        }
+
+        var attributes = new Uri(CdsHooks.CdsHooksEndpoints.BaseUrl(http, cds.Value), $"models/{Uri.EscapeDataString(outcome)}/attributes{(model is null ? "" : $"?model={Uri.EscapeDataString(model)}")}").AbsoluteUri;
+        var xml = ChaiModelCard.Build(predictor, set, training, evaluation, options.Value, attributes);
+        return TypedResults.Text(xml.Declaration + "\n" + xml.Root, "application/xml; charset=utf-8");
+    }
+
+    internal static IResult Tripod(string outcome, string? model, SourceAttributeSets sets)
+    {
+        if (sets.CardInputs(outcome, model) is not var (predictor, set, training, evaluation))
+        {
+            return TypedResults.NotFound(new ProblemDetails { Status = 404, Title = "No such model", Detail = $"No model '{outcome}'{(model is null ? "" : $" ({model})")} is in use; see GET /models." });
+        }
+
+        var items = TripodAiChecklist.Build(predictor, set, training, evaluation);
+        return TypedResults.Ok(new
+        {
+            set.Subject, set.Version, Checklist = "TRIPOD+AI (Collins et al., BMJ 2024;385:e078378)", AttributesDigest = set.Digest,
+            Filled = items.Count(i => i.Value is not null), ServerKnowable = items.Count(i => i.ServerKnows), Total = items.Count, Items = items,
+        });
     }
 
     internal static IResult ForIntervention(HttpContext http, string id, SourceAttributeSets sets) =>

@@ -164,7 +164,9 @@ public static partial class PredictiveAttributes
         return (text.ToString(), source, at with { Metric = $"worst subgroup {metric} ({worst.Group})", Estimate = worst.Value, Low = low, High = high });
     }
 
-    private static string Cbpe(JsonNode evaluated) => evaluated["estimated_before_labels"] is JsonObject e
+    private static string Cbpe(JsonNode evaluated) => (evaluated["estimated_before_labels"] is JsonObject e
         ? string.Create(Ci, $"Estimated before labels (CBPE) on {(int?)e["n"]:N0} patients not yet labelled at {(string?)e["at"]}: ROC-AUC {(double?)e["roc_auc"]:0.000}{((bool?)e["below_labelled_by_more_than_tolerance"] == true ? " — ALERT: below the labelled figure by more than the tolerance" : "")}.")
-        : "";
+        : "") + (evaluated["reconciled"] is JsonObject r
+        ? string.Create(Ci, $" Reconciled for the cohort at {(string?)r["at"]}, whose outcomes are now known: estimated {(double?)r["estimated_roc_auc"]:0.000}, realized {(double?)r["realized_roc_auc"]:0.000}.")
+        : "");
 }

@@ -48,6 +48,21 @@ public sealed class SourceAttributeSets(ModelCatalog catalog, ModelLifecycleStor
         });
     }
 
+    /// <summary>What a CHAI model card of one model is written from: its predictor, its attribute set, the figures of its training and its newest evaluation.</summary>
+    public (OutcomePredictor Predictor, SourceAttributeSet Set, JsonNode? Training, JsonNode? Evaluation)? CardInputs(string outcome, string? model = null)
+    {
+        if (ForModel(outcome, model) is not { } set || !Current().Models.Predictors.TryGetValue(outcome, out var predictor))
+        {
+            return null;
+        }
+
+        var name = set.Subject[(set.Subject.IndexOf('/', StringComparison.Ordinal) + 1)..];
+        var answers = name == (predictor.ReferenceAnswers ? predictor.Reference!.Id : PredictiveSubject.LightGbm);
+        var evaluation = answers ? Current().Evaluations.FirstOrDefault(e => e.Outcome == outcome && e.Version == predictor.AnsweringVersion) : null;
+        return (predictor, set, name == predictor.Reference?.Id ? null : TrainingMetrics(outcome, predictor.Manifest.Version, name),
+            evaluation is null ? null : JsonNode.Parse(evaluation.MetricsJson));
+    }
+
     /// <summary>The outcomes of the models in use, in order.</summary>
     public IReadOnlyList<string> Outcomes() => [.. Current().Models.Predictors.Keys.Order(StringComparer.Ordinal)];
 
