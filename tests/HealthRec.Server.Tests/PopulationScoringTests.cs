@@ -290,6 +290,10 @@ public sealed partial class PopulationScoringTests : IDisposable
             Assert.Equal($"{row.Outcome}|{row.ModelVersion}", resource.Performer?.Identifier?.Value);
             // HL7 AI Transparency: a model's estimate is labelled AI-asserted (AIAST), the equation's is not.
             Assert.Equal(row.Outcome != "ascvd-10y", resource.Meta?.Security.Any(c => c.System == "http://terminology.hl7.org/CodeSystem/v3-ObservationValue" && c.Code == "AIAST") == true);
+            // ...with its AI Provenance contained, kept by the FHIR server, naming the model version that performed it.
+            var provenance = resource.Contained.OfType<Hl7.Fhir.Model.Provenance>().SingleOrDefault();
+            Assert.Equal(row.Outcome != "ascvd-10y", provenance is not null);
+            Assert.True(provenance is null || Assert.Single(provenance.Agent).Who?.Identifier?.Value == resource.Performer?.Identifier?.Value);
         }
 
         Assert.Contains(rows, r => r.Outcome == "ascvd-10y" && r.ModelVersion == "prevent-ascvd");
