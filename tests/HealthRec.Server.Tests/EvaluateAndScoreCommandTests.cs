@@ -71,6 +71,12 @@ public sealed class EvaluateAndScoreCommandTests : IDisposable
 
         Assert.NotNull(ckd["baselines"]!["logistic_regression"]!["roc_auc"]);
         Assert.Null(metrics["outcomes"]!["ascvd-10y"]);
+        // The TRIPOD+AI checklist of each evaluated model, as this evaluation leaves it: every item a server knows filled,
+        // the authors' left empty, and the differences between development and evaluation data (16) naming this data.
+        var tripod = System.Text.Json.Nodes.JsonNode.Parse(await File.ReadAllTextAsync(Path.Combine(report, "tripod-ai.json"), ct))!["outcomes"]!["ckd-5y"]!;
+        Assert.Equal(52, (int)tripod["total"]!);
+        Assert.Equal(Server.Transparency.TripodAiChecklist.Items.Count(i => i.ServerKnows), (int)tripod["filled"]!);
+        Assert.Contains(Repo("data/sample"), (string)tripod["items"]!.AsArray().Single(i => (string)i!["id"]! == "16")!["value"]!, StringComparison.Ordinal);
         var html = await File.ReadAllTextAsync(Path.Combine(report, "index.html"), ct);
         Assert.Contains("<svg", html, StringComparison.Ordinal);
         Assert.Contains("id=\"recommender\"", html, StringComparison.Ordinal);

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using System.Text.Json;
 using System.Text.Json.Nodes;
 using HealthRec.ML.Evaluation;
 using HealthRec.ML.Recommendation;
@@ -111,6 +112,8 @@ internal static class EvaluateCommand
         }
 
         await File.WriteAllTextAsync(Path.Combine(reportFolder, "metrics.json"), metrics.ToJsonString(ModelRegistry.Json), cancellationToken);
+        await File.WriteAllTextAsync(Path.Combine(reportFolder, "tripod-ai.json"),
+            Tripod(evaluations, metrics, modelsFolder, string.Join(" ", inputs), featurizer, terms).ToJsonString(ModelRegistry.Json), cancellationToken);
         var description = string.Create(CultureInfo.InvariantCulture, $"{string.Join(", ", inputs)} ({records.Count:N0} patients, SHA-256 {fingerprint[..12]}…)");
         await File.WriteAllTextAsync(Path.Combine(reportFolder, "index.html"), HtmlReport.Render(evaluations, description, DateTimeOffset.UtcNow, recommenders), cancellationToken);
         Console.WriteLine($"report: {Path.Combine(reportFolder, "index.html")}");
@@ -174,6 +177,41 @@ internal static class EvaluateCommand
                 predictor.Dispose();
             }
         }
+    }
+
+    /// <summary>
+    /// The TRIPOD+AI checklist of each evaluated model as this evaluation leaves it (the items a server knows, filled from
+    /// its training and these figures; the authors' items listed as theirs), with the default job and transparency settings.
+    /// </summary>
+    private static JsonObject Tripod(List<OutcomeEvaluation> evaluations, JsonObject metrics, string modelsFolder, string source,
+        Clinical.Features.Featurizer featurizer, Clinical.Terminology.ClinicalTerminology terms)
+    {
+        var now = DateTimeOffset.UtcNow;
+        var jobs = new Transparency.JobSettings(source, null, new Jobs.EvaluationOptions().RecentYears, source, null, new GateThresholds());
+        var checklists = new JsonObject();
+        foreach (var evaluation in evaluations)
+        {
+            var outcome = evaluation.Definition.Id;
+            using var predictor = ML.Serving.OutcomePredictor.LoadCurrent(modelsFolder, outcome, featurizer, terms);
+            var folder = ModelRegistry.CurrentFolder(modelsFolder, outcome)!;
+            var trainingFile = Path.Combine(folder, "metrics.json");
+            var training = File.Exists(trainingFile) ? JsonNode.Parse(File.ReadAllText(trainingFile))?["outcomes"]?[outcome] : null;
+            var evaluated = metrics["outcomes"]![outcome]!;
+            var stored = new Data.StoredEvaluation($"evaluate:{now:yyyyMMddTHHmmssZ}", outcome, predictor.Manifest.Version, now, source, evaluation.Metrics.N,
+                evaluated.ToJsonString(), "[]", "not computed by `healthrec evaluate`");
+            var subject = new Transparency.PredictiveSubject(predictor, Transparency.PredictiveSubject.LightGbm, training, predictor.ReferenceAnswers ? null : stored, null);
+            var set = Transparency.PredictiveAttributes.Build(subject, jobs, new Transparency.TransparencyOptions(), now);
+            var items = Transparency.TripodAiChecklist.Build(predictor, set, training, predictor.ReferenceAnswers ? null : evaluated);
+            checklists[outcome] = new JsonObject
+            {
+                ["version"] = predictor.Manifest.Version,
+                ["filled"] = items.Count(i => i.Value is not null),
+                ["total"] = items.Count,
+                ["items"] = JsonSerializer.SerializeToNode(items, ModelRegistry.Json),
+            };
+        }
+
+        return new JsonObject { ["checklist"] = "TRIPOD+AI (Collins et al., BMJ 2024;385:e078378)", ["outcomes"] = checklists };
     }
 
     private static JsonObject WithVersion(OutcomeEvaluation evaluation)
