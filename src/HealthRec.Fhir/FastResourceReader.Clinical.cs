@@ -27,6 +27,47 @@ internal static partial class FastResourceReader
         {
             patient.Deceased = ReadDateTime(ref r);
         }
+        else if (r.ValueTextEquals("extension"u8))
+        {
+            // US Core race and ethnicity, for the fairness audit (UsCoreDemographics reads them from the Patient).
+            ReadArray(ref r);
+            while (NextItem(ref r))
+            {
+                patient.Extension.Add(ReadNestedMembers(ref r, new Extension(), ExtensionMember));
+            }
+        }
+        else
+        {
+            return false;
+        }
+
+        return true;
+    }
+
+    // An extension's url, its nested extensions and a Coding or string value (the kinds the mapper reads; others skipped).
+    private static bool ExtensionMember(ref Utf8JsonReader r, Extension extension)
+    {
+        if (r.ValueTextEquals("url"u8))
+        {
+            extension.Url = ReadUri(ref r);
+        }
+        else if (r.ValueTextEquals("extension"u8))
+        {
+            ReadArray(ref r);
+            while (NextItem(ref r))
+            {
+                extension.Extension.Add(ReadNestedMembers(ref r, new Extension(), ExtensionMember));
+            }
+        }
+        else if (r.ValueTextEquals("valueCoding"u8))
+        {
+            ReadObject(ref r);
+            extension.Value = ReadCodingBody(ref r);
+        }
+        else if (r.ValueTextEquals("valueString"u8))
+        {
+            extension.Value = new FhirString(ReadString(ref r));
+        }
         else
         {
             return false;

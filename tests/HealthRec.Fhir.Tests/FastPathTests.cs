@@ -24,6 +24,10 @@ public sealed class FastPathTests : IDisposable
 
         Assert.Equal(20, strict.Count);
         Assert.Equal(strict.Select(Describe), fast.Select(Describe));
+        // Synthea states race and ethnicity (US Core): both paths read them, by OMB code.
+        Assert.All(strict, r => Assert.NotNull(r.Ethnicity));
+        Assert.True(strict.Count(r => r.Race is not null) >= 15, string.Join(", ", strict.Select(r => r.Race ?? "-")));
+        Assert.All(strict, r => Assert.Contains(r.Race ?? "White", new[] { "White", "Black or African American", "Asian", "American Indian or Alaska Native", "Native Hawaiian or Other Pacific Islander", "More than one race" }));
         AssertSameReport(strictReport, fastReport);
     }
 
@@ -117,6 +121,8 @@ public sealed class FastPathTests : IDisposable
         record.PatientId,
         record.BirthDate,
         record.Sex,
+        record.Race,
+        record.Ethnicity,
         record.Deceased,
         record.DeceasedAt,
         Measurements = record.Measurements.OrderBy(kv => kv.Key, StringComparer.Ordinal).ToList(),

@@ -37,10 +37,11 @@ public sealed class EvaluationTests(GeneratedCohort cohort) : IClassFixture<Gene
         Assert.InRange(prevent.N, 50, m.N - 1);
         Assert.InRange(prevent.RocAuc!.Value, 0.6, 0.9);
         Assert.Equal(model.Manifest.Threshold, m.Confusion!.Threshold);
-        // The fairness audit at the threshold, per sex and age band, in metrics.json; a gap injected into the generated
-        // cohort (women's estimates shrunk to a third) is flagged.
+        // The fairness audit at the threshold, per sex and age band and, as the generated patients state them (US Core),
+        // race and ethnicity, in metrics.json; a gap injected into the generated cohort (women's estimates shrunk to a
+        // third) is flagged.
         Assert.NotNull(m.Fairness);
-        Assert.Equal(["age", "sex"], m.Fairness.Groups.Select(g => g.Dimension).Distinct().Order(StringComparer.Ordinal));
+        Assert.Equal(["age", "ethnicity", "race", "sex"], m.Fairness.Groups.Select(g => g.Dimension).Distinct().Order(StringComparer.Ordinal));
         Assert.Equal(m.Fairness.Groups.Count, MetricsJson.Of(m)["fairness"]!["groups"]!.AsArray().Count);
         string?[] sex = [.. OutcomeExamples.Build(heldOut, definition, featurizer).Examples.Select(e => e.Sex == Clinical.Records.Sex.Female ? "female" : "male")];
         var shrunk = m.Probabilities.Select((p, i) => sex[i] == "female" ? p / 3 : p).ToArray();

@@ -1,4 +1,6 @@
+using HealthRec.Clinical.Records;
 using HealthRec.ML.Evaluation;
+using HealthRec.ML.Training;
 
 namespace HealthRec.ML.Tests;
 
@@ -42,6 +44,26 @@ public sealed class FairnessAuditTests
         double Sensitivity(string g) => (double)Enumerable.Range(0, p.Length).Count(i => group[i] == g && y[i] && p[i] >= 0.5)
             / Enumerable.Range(0, p.Length).Count(i => group[i] == g && y[i]);
         Assert.Equal(Sensitivity("b") / Sensitivity("a"), tpr.Ratio, 9);
+    }
+
+    [Fact]
+    public void GivenExamplesThatStateRaceAndEthnicity_WhenEvaluated_ThenTheAuditJudgesThoseGroupsToo_AndOnlyWhenStated()
+    {
+        // Black patients' probabilities shrunk: the audit by race flags them; ethnicity, the same for both, flags nothing.
+        var (p, y, group) = Cohort(3000, 2000, gap: 0.6);
+        List<OutcomeExample> Examples(bool stated) => [.. p.Select((_, i) => new OutcomeExample($"p{i}", DateTimeOffset.UnixEpoch, [], y[i], 0, i % 2 == 0 ? Sex.Female : Sex.Male, 50, double.NaN)
+        {
+            Race = stated ? (group[i] == "a" ? "White" : "Black or African American") : null,
+            Ethnicity = stated ? (i % 3 == 0 ? "Hispanic or Latino" : "Not Hispanic or Latino") : null,
+        })];
+
+        var audited = OutcomeMetrics.Binary("test", Examples(stated: true), p, 0.5).Fairness!;
+        Assert.Equal(["sex", "age", "race", "ethnicity"], audited.Groups.Select(g => g.Dimension).Distinct());
+        Assert.Contains("race=Black or African American", audited.Flagged.Select(g => $"{g.Dimension}={g.Group}"));
+        Assert.DoesNotContain(audited.Flagged, g => g.Dimension == "ethnicity");
+        // A data set that states neither is audited by sex and age only: no empty "unknown" group is judged.
+        var unstated = OutcomeMetrics.Binary("test", Examples(stated: false), p, 0.5).Fairness!;
+        Assert.Equal(["sex", "age"], unstated.Groups.Select(g => g.Dimension).Distinct());
     }
 
     [Fact]

@@ -121,6 +121,15 @@ public sealed class PatientRecord
     public bool Deceased { get; }
 
     /// <summary>
+    /// The OMB race category the record states (US Core race extension: one category's name, "More than one race" for
+    /// several), or null when it states none or an unknown. Used to audit fairness, never as a model input.
+    /// </summary>
+    public string? Race { get; internal init; }
+
+    /// <summary>The OMB ethnicity category the record states (US Core ethnicity extension), or null. Used to audit fairness, never as an input.</summary>
+    public string? Ethnicity { get; internal init; }
+
+    /// <summary>
     /// The condition groups of the recorded cause of death (an Observation LOINC 69453-9 with a coded value); null when
     /// no cause is recorded, empty when one is recorded that no group holds.
     /// </summary>

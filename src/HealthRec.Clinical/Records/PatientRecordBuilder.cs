@@ -29,6 +29,12 @@ public sealed class PatientRecordBuilder(string patientId)
 
     public bool Deceased { get; set; }
 
+    /// <summary>The OMB race category stated by the record (see <see cref="PatientRecord.Race"/>).</summary>
+    public string? Race { get; set; }
+
+    /// <summary>The OMB ethnicity category stated by the record.</summary>
+    public string? Ethnicity { get; set; }
+
     private SortedSet<string>? _deathCauses;
 
     /// <summary>Records a cause of death and the condition groups its code belongs to (possibly none).</summary>
@@ -95,6 +101,8 @@ public sealed class PatientRecordBuilder(string patientId)
         {
             Procedures = [.. _procedures.OrderBy(p => p.At).ThenBy(p => p.System, StringComparer.Ordinal).ThenBy(p => p.Code, StringComparer.Ordinal)],
             DeathCauseGroups = _deathCauses is null ? null : [.. _deathCauses],
+            Race = Race,
+            Ethnicity = Ethnicity,
         };
     }
 

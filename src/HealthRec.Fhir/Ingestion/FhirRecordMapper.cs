@@ -96,6 +96,7 @@ public sealed partial class FhirRecordMapper(ClinicalTerminology terminology, Un
             AdministrativeGender.Other => Sex.Other,
             _ => Sex.Unknown,
         };
+        (builder.Race, builder.Ethnicity) = UsCoreDemographics.Of(patient);
         switch (patient.Deceased)
         {
             case FhirBoolean { Value: true }:

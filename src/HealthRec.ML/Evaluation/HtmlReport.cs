@@ -180,7 +180,7 @@ public static class HtmlReport
         }
 
         static string R(Rate r) => double.IsFinite(r.Value) ? string.Create(Ci, $"{r.Value:P0} <small>({r.Low:P0}–{r.High:P0})</small>") : "—";
-        h.Append(Ci, $"<h3 id=\"fairness\">Fairness at the threshold {audit.Threshold:0.000}</h3><p class=\"note\">Ratios to each dimension's largest group, flagged outside {audit.Low}–{audit.High}; not judged with fewer than {audit.MinimumCount} in a denominator. Race and ethnicity are not in the record, so not audited.</p>");
+        h.Append(Ci, $"<h3 id=\"fairness\">Fairness at the threshold {audit.Threshold:0.000}</h3><p class=\"note\">Ratios to each dimension's largest group, flagged outside {audit.Low}–{audit.High}; not judged with fewer than {audit.MinimumCount} in a denominator. Race and ethnicity are audited where the data states them (US Core), and are never model inputs.</p>");
         h.Append("<table><tr><th>group</th><th>n</th><th>TPR</th><th>FPR</th><th>PPV</th><th>flag rate</th><th>ratios to the reference</th></tr>");
         foreach (var g in audit.Groups)
         {

@@ -167,7 +167,7 @@ internal static class ModelCard
 
         s.AppendLine();
         s.AppendLine("## Limitations");
-        s.AppendLine("- Race and ethnicity are not in the patient record HealthRec builds: subgroup checks cover sex and age only, and the Pooled Cohort Equations baseline uses the white equations for everyone.");
+        s.AppendLine("- Race and ethnicity are never model inputs: the subgroup table covers sex and age, the fairness audit race and ethnicity too where the data states them, and the Pooled Cohort Equations baseline uses the white equations for everyone.");
         s.AppendLine("- Patients followed too briefly are left out (censored); if the reasons they leave care are linked to risk, estimates may be biased.");
         s.AppendLine("- Small subgroups have wide uncertainty; the confidence interval is by patient-level bootstrap of the test set.");
         s.AppendLine("- The estimate is a statistical association, not a causal effect of any factor.");

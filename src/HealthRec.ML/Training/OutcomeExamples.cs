@@ -25,6 +25,11 @@ public sealed record OutcomeExample(
 
     /// <summary>The outcome's reference equation at the index date (NaN when it has none, or gives no number for this patient).</summary>
     public double ReferenceRisk { get; init; } = double.NaN;
+
+    /// <summary>The record's stated race and ethnicity (OMB categories), for the fairness audit only; null when not stated.</summary>
+    public string? Race { get; init; }
+
+    public string? Ethnicity { get; init; }
 }
 
 /// <summary>
@@ -130,6 +135,8 @@ public static class OutcomeExamples
                     record.Sex, record.AgeAt(at) ?? double.NaN, definition.PooledCohortBaseline ? PooledCohortRisk(record, at) : double.NaN)
                 {
                     ReferenceRisk = reference?.Evaluate(record, at).Estimate ?? double.NaN,
+                    Race = record.Race,
+                    Ethnicity = record.Ethnicity,
                 });
             }
         }

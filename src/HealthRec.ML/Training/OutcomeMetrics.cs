@@ -69,8 +69,8 @@ public sealed class OutcomeMetrics
 
     /// <summary>
     /// The fairness audit at the operating threshold (binary outcomes with a threshold): TPR, FPR, PPV and flag rate
-    /// per sex and age band, as ratios to each dimension's largest group, flagged outside 0.8–1.25. Race and ethnicity
-    /// are not in the record HealthRec builds, so they are not audited.
+    /// per sex and age band, and per race and ethnicity where the data states them (US Core), as ratios to each
+    /// dimension's largest group, flagged outside 0.8–1.25. Race and ethnicity are never model inputs.
     /// </summary>
     public FairnessReport? Fairness { get; private set; }
 
@@ -111,11 +111,23 @@ public sealed class OutcomeMetrics
         };
         if (threshold is { } at)
         {
-            metrics.Fairness = FairnessAudit.Audit(probabilities, labels, weights, at,
+            // Sex and age band always; race and ethnicity when the data states them (US Core), never as model inputs.
+            List<(string, string?[])> dimensions =
             [
                 ("sex", [.. test.Select(e => Cohorts.SexOf(e.Sex))]),
                 ("age", [.. test.Select(e => Cohorts.AgeBandOf(e.Age))]),
-            ]);
+            ];
+            if (test.Any(e => e.Race is not null))
+            {
+                dimensions.Add(("race", [.. test.Select(e => e.Race)]));
+            }
+
+            if (test.Any(e => e.Ethnicity is not null))
+            {
+                dimensions.Add(("ethnicity", [.. test.Select(e => e.Ethnicity)]));
+            }
+
+            metrics.Fairness = FairnessAudit.Audit(probabilities, labels, weights, at, dimensions);
             foreach (var (name, member) in Subgroups_(test))
             {
                 var index = Enumerable.Range(0, test.Count).Where(i => member(test[i])).ToArray();

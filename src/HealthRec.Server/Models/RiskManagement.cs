@@ -57,7 +57,7 @@ public static class RiskManagement
             ]),
             new("fairness", "Does it perform as well for every group it serves?",
                 PerOutcome((_, m, _) => m?["fairness"] is not JsonObject f ? "no fairness audit yet (not a binary model, or not evaluated)"
-                    : f["flagged"]!.AsArray().Count == 0 ? "no group outside 0.8–1.25 at the threshold (sex, age band)"
+                    : f["flagged"]!.AsArray().Count == 0 ? "no group outside 0.8–1.25 at the threshold (sex, age band; race and ethnicity where the data states them)"
                     : $"flagged: {string.Join(", ", f["flagged"]!.AsArray().Select(x => (string)x!))}", "/admin/models/{outcome} (metrics.fairness); feedback by cohort at /admin/cds-feedback")),
             new("intelligibility", "Can a clinician see why?",
             [

@@ -105,7 +105,11 @@ public static partial class PredictiveAttributes
 
         var total = metrics["n"] is { } n ? (double)n : groups.Where(g => g.Key.StartsWith("sex=", StringComparison.Ordinal)).Sum(g => (double?)g.Value?["n"] ?? 0);
         var parts = groups.Select(g => (g.Key, N: (double?)g.Value?["n"] ?? 0)).Select(g => string.Create(Ci, $"{g.Key} {g.N:N0} ({(total > 0 ? g.N / total : 0):P0})"));
-        return $"In the {data}: {string.Join(", ", parts)}. Race, ethnicity and language are not recorded in the features, so representativeness by them is not measured.";
+        // Race and ethnicity where the data states them: the fairness audit's group sizes.
+        var stated = (metrics["fairness"]?["groups"] as JsonArray ?? []).Where(g => (string?)g?["dimension"] is "race" or "ethnicity")
+            .Select(g => string.Create(Ci, $"{(string?)g!["dimension"]}={(string?)g["group"]} {(int?)g["n"]:N0} ({(total > 0 ? ((int?)g["n"] ?? 0) / total : 0):P0})")).ToList();
+        return $"In the {data}: {string.Join(", ", parts.Concat(stated))}. "
+            + (stated.Count > 0 ? "Language is not stated in the data." : "Race, ethnicity and language are not stated in these figures, so representativeness by them is not measured.");
     }
 
     private static (string, string, AttributeMeasurement?) Validity(JsonNode? m, AttributeMeasurement? at, string source, string extra = "")
