@@ -159,14 +159,14 @@ public sealed class FeedbackStore(HealthRecDatabase database)
     }
 
     /// <summary>
-    /// Per type of card and cohort group (the patient's sex, or age band, at the call): how many were shown, accepted
+    /// Per type of card and cohort group (the patient's sex, age band, or stated race or ethnicity, at the call): how many were shown, accepted
     /// and overridden. Calls without a cohort (made before it was recorded, or without demographics) are left out.
     /// </summary>
     public async Task<IReadOnlyList<CohortFeedback>> SummaryByCohortAsync(CancellationToken cancellationToken)
     {
         var rows = new List<CohortFeedback>();
         await using var connection = await database.OpenConnectionAsync(cancellationToken);
-        foreach (var (dimension, column) in new[] { ("sex", "cohort_sex"), ("age", "cohort_age") })
+        foreach (var (dimension, column) in new[] { ("sex", "cohort_sex"), ("age", "cohort_age"), ("race", "cohort_race"), ("ethnicity", "cohort_ethnicity") })
         {
             await using var command = connection.CreateCommand(
                 $"SELECT c.service_id, c.kind, c.subject, i.{column}, COUNT(*), " +

@@ -30,6 +30,12 @@ public sealed record CdsInvocation(
 
     /// <summary>The patient's age band at the call (<c>&lt;45</c>, <c>45-64</c>, <c>&gt;=65</c>), for feedback by cohort; null when unknown.</summary>
     public string? CohortAge { get; init; }
+
+    /// <summary>The patient's race (OMB category) as the record states it, for feedback by cohort; null when not stated.</summary>
+    public string? CohortRace { get; init; }
+
+    /// <summary>The patient's ethnicity (OMB category) as the record states it; null when not stated.</summary>
+    public string? CohortEthnicity { get; init; }
 }
 
 /// <summary>A card as returned: its uuid (what feedback names), what it is about and what it said.</summary>
@@ -42,7 +48,7 @@ public sealed record CdsSuggestionRecord(string SuggestionUuid, string? Interven
 public sealed class InvocationStore(HealthRecDatabase database)
 {
     private const string Columns = "service_id, hook_instance, hook, patient_id, received_at, duration_ms, status_code, card_count, " +
-        "client_issuer, client_jti, model_versions, data_source, cohort_sex, cohort_age";
+        "client_issuer, client_jti, model_versions, data_source, cohort_sex, cohort_age, cohort_race, cohort_ethnicity";
 
     /// <summary>Records a call and its cards in one transaction; recording the same (service, hookInstance) again keeps the first record.</summary>
     public async Task<bool> RecordAsync(CdsInvocation invocation, CancellationToken cancellationToken) =>
@@ -75,7 +81,7 @@ public sealed class InvocationStore(HealthRecDatabase database)
     {
         await using (var command = connection.CreateCommand(
             $"INSERT INTO cds_invocation ({Columns}) VALUES " +
-            "(@serviceId, @hookInstance, @hook, @patientId, @receivedAt, @durationMs, @statusCode, @cardCount, @issuer, @jti, @models, @source, @sex, @age) " +
+            "(@serviceId, @hookInstance, @hook, @patientId, @receivedAt, @durationMs, @statusCode, @cardCount, @issuer, @jti, @models, @source, @sex, @age, @race, @ethnicity) " +
             "ON CONFLICT (service_id, hook_instance) DO NOTHING", transaction))
         {
             command
@@ -93,7 +99,9 @@ public sealed class InvocationStore(HealthRecDatabase database)
                 .With("models", invocation.ModelVersions)
                 .With("source", invocation.DataSource)
                 .With("sex", invocation.CohortSex)
-                .With("age", invocation.CohortAge);
+                .With("age", invocation.CohortAge)
+                .With("race", invocation.CohortRace)
+                .With("ethnicity", invocation.CohortEthnicity);
             if (await command.ExecuteNonQueryAsync(cancellationToken) != 1)
             {
                 // A repeated hookInstance: the first call's record and cards stand.
@@ -220,5 +228,7 @@ public sealed class InvocationStore(HealthRecDatabase database)
         DataSource = reader.GetNullableString(11),
         CohortSex = reader.GetNullableString(12),
         CohortAge = reader.GetNullableString(13),
+        CohortRace = reader.GetNullableString(14),
+        CohortEthnicity = reader.GetNullableString(15),
     };
 }

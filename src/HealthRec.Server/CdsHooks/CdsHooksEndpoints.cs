@@ -161,8 +161,12 @@ public static partial class CdsHooksEndpoints
             var record = data.Complete ? mapper.Map(data.Resources!, data.Report) : null;
             if (record is not null)
             {
-                // The cohort the feedback on these cards is split by: sex and an age band, nothing finer.
-                invocation = invocation with { CohortSex = FeedbackCohorts.SexOf(record), CohortAge = FeedbackCohorts.AgeBandOf(record, receivedAt) };
+                // The cohort the feedback on these cards is split by: sex, an age band, and race and ethnicity as the record states them.
+                invocation = invocation with
+                {
+                    CohortSex = FeedbackCohorts.SexOf(record), CohortAge = FeedbackCohorts.AgeBandOf(record, receivedAt),
+                    CohortRace = record.Race, CohortEthnicity = record.Ethnicity,
+                };
             }
 
             if (data.Complete && record is null)

@@ -8,9 +8,9 @@ public sealed record CohortFeedbackView(string ServiceId, string Kind, string Su
     double AcceptanceRate, double OverrideRate, bool Reference, double? AcceptanceRatio, double? OverrideRatio, bool Flagged, string? NotJudged);
 
 /// <summary>
-/// Feedback by cohort (issue 30): for each type of card, acceptance and override rates per sex and per age band, each
-/// as a ratio to the group shown that card most, flagged outside 0.8–1.25 — the fairness audit's band — so that a card
-/// clinicians accept less for one group than another shows. Not judged (and never flagged) with fewer than
+/// Feedback by cohort (issue 30): for each type of card, acceptance and override rates per sex, per age band and per
+/// stated race and ethnicity, each as a ratio to the group shown that card most, flagged outside 0.8–1.25 — the
+/// fairness audit's band — so that a card clinicians accept less for one group than another shows. Not judged (and never flagged) with fewer than
 /// <see cref="MinimumShown"/> cards shown in either group.
 /// </summary>
 public static class FeedbackCohorts

@@ -164,12 +164,12 @@ public sealed class FeedbackTests(CdsServer fixture) : IClassFixture<CdsServer>
     public async Task GivenACardAcceptedForWomenAndOverriddenForMen_WhenFeedbackIsSummarizedByCohort_ThenTheGapIsFlagged()
     {
         // Twelve calls each for women and men of the same record; the recommendation card's first suggestion is taken for
-        // every woman and the card overridden for every man.
+        // every woman and the card overridden for every man. The women's records state one race, the men's another.
         foreach (var sex in new[] { "female", "male" })
         {
             for (var i = 0; i < 12; i++)
             {
-                var card = (await CardsForAsync(PatientFixture.HighRisk(sex))).First(c => c!["suggestions"]?.AsArray().Count > 0 && Cds.Topic(c) == "recommendations")!;
+                var card = (await CardsForAsync(PatientFixture.HighRisk(sex).Race(sex == "female" ? "2054-5" : "2106-3"))).First(c => c!["suggestions"]?.AsArray().Count > 0 && Cds.Topic(c) == "recommendations")!;
                 var item = sex == "female" ? Accepted((string)card["uuid"]!, (string)card["suggestions"]![0]!["uuid"]!)
                     : new JsonObject { ["card"] = (string)card["uuid"]!, ["outcome"] = "overridden", ["outcomeTimestamp"] = "2026-12-01T10:05:31Z" };
                 var sent = await SendAsync(Client, Batch(item));
@@ -189,5 +189,11 @@ public sealed class FeedbackTests(CdsServer fixture) : IClassFixture<CdsServer>
         Assert.True((bool)other["flagged"]!, other.ToJsonString());
         Assert.Null((string?)other["notJudged"]);
         Assert.Equal((double)other["acceptanceRate"]! / (double)((bool)women["reference"]! ? women : men)["acceptanceRate"]!, (double?)other["acceptanceRatio"] ?? double.PositiveInfinity, 9);
+
+        // The same gap by stated race: the record's US Core category, split like the fairness audit's.
+        var byRace = (await Client.GetFromJsonAsync<JsonNode>(new Uri("/admin/cds-feedback", UriKind.Relative), Ct))!["byCohort"]!.AsArray()
+            .Where(r => (string)r!["kind"]! == "recommendation" && (string)r["dimension"]! == "race").ToList();
+        Assert.Equal(["Black or African American", "White"], byRace.Select(r => (string)r!["group"]!).Order(StringComparer.Ordinal));
+        Assert.Single(byRace, r => (bool)r!["flagged"]!);
     }
 }

@@ -49,6 +49,14 @@ internal sealed class PatientFixture
         return this;
     }
 
+    /// <summary>The patient's race as US Core states it: one OMB category (e.g. 2054-5, Black or African American).</summary>
+    public PatientFixture Race(string ombCode)
+    {
+        Resources.OfType<Patient>().Single().Extension.Add(new Extension { Url = "http://hl7.org/fhir/us/core/StructureDefinition/us-core-race",
+            Extension = [new Extension("ombCategory", new Coding("urn:oid:2.16.840.1.113883.6.238", ombCode))] });
+        return this;
+    }
+
     private ResourceReference Subject => new($"Patient/{Id}");
 
     private string NextId(string prefix) => $"{Id}-{prefix}{++_next}";
