@@ -7,6 +7,7 @@ and the placeholder HOOK_INSTANCE that the wrk script replaces with a fresh UUID
 bodies carry no prefetch and name that server instead (HealthRec then reads every key from it).
 
   tests/load/make-requests.py [--input data/sample] [--out tests/load/requests] [--patients 20]
+                              [--min-resources N] [--max-resources M]   (only prefetches of that size, spread over it)
                               [--fhir-server URL] [--load]   (--load also PUTs those patients' resources to the server)
 """
 import argparse, glob, gzip, json, os, sys, urllib.request
@@ -15,6 +16,8 @@ parser = argparse.ArgumentParser()
 parser.add_argument("--input", default="data/sample")
 parser.add_argument("--out", default="tests/load/requests")
 parser.add_argument("--patients", type=int, default=20)
+parser.add_argument("--min-resources", type=int, default=0, help="only patients whose prefetch holds at least this many resources")
+parser.add_argument("--max-resources", type=int, default=10**9, help="...and at most this many")
 parser.add_argument("--fhir-server")
 parser.add_argument("--load", action="store_true")
 args = parser.parse_args()
@@ -48,7 +51,14 @@ def keyed(pid):
 
 alive = [p for p in patients if "deceasedDateTime" not in patients[p] and "deceasedBoolean" not in patients[p]]
 # The patients with the fullest records (about 300 resources each in the demo cohort): the heavy end of real prefetches.
-sized = sorted(alive, key=lambda p: -sum(len(v) for v in keyed(p).values()))[: args.patients]
+size = {p: sum(len(v) for v in keyed(p).values()) + 1 for p in alive}
+if args.min_resources or args.max_resources < 10**9:
+    # Sizes spread evenly over the range asked for (fullest to leanest), not bunched at its top.
+    eligible = sorted((p for p in alive if args.min_resources <= size[p] <= args.max_resources), key=lambda p: -size[p])
+    n = min(args.patients, len(eligible))
+    sized = [eligible[round(i * (len(eligible) - 1) / max(1, n - 1))] for i in range(n)]
+else:
+    sized = sorted(alive, key=lambda p: -size[p])[: args.patients]
 os.makedirs(args.out, exist_ok=True)
 for old in glob.glob(os.path.join(args.out, "*.json")):
     os.remove(old)
