@@ -123,18 +123,25 @@ public sealed partial class SourceAttributeRefresher(SourceAttributeSets sets, T
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         using var timer = new PeriodicTimer(Interval, time);
-        do
+        try
         {
-            try
+            do
             {
-                await sets.RefreshAsync(stoppingToken);
+                try
+                {
+                    await sets.RefreshAsync(stoppingToken);
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException)
+                {
+                    LogRefreshFailed(ex.GetType().Name);
+                }
             }
-            catch (Exception ex) when (ex is not OperationCanceledException)
-            {
-                LogRefreshFailed(ex.GetType().Name);
-            }
+            while (await timer.WaitForNextTickAsync(stoppingToken));
         }
-        while (await timer.WaitForNextTickAsync(stoppingToken));
+        catch (OperationCanceledException)
+        {
+            // Stopping (or a start that failed): nothing is lost, the sets are rebuilt at the next start.
+        }
     }
 
     [LoggerMessage(EventId = 5300, Level = LogLevel.Warning, Message = "Source attributes: the model history could not be read ({Error}); the sets keep the results read before")]
