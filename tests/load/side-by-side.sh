@@ -9,7 +9,8 @@
 # HealthRec serves its default models. Each side is warmed up (WARMUP s,
 # default 30) and then called by wrk at CONNECTIONS (default 16) connections without pause; per run: calls/s, p50 and
 # p99 latency, the server's CPU per call (user + system time of its process over the run / calls) and its peak RSS.
-# Prints one table and the ratios (HealthRec / peer). Installs wrk, python3-sklearn and python3-flask (Debian) when
+# Prints one table and the ratios (HealthRec / peer). With BATCH=N (e.g. 10000) it also scores a generated cohort of N
+# patients with `healthrec score` and the peer's `score`, interleaved, and prints patients/s and peak RSS of each. Installs wrk, python3-sklearn and python3-flask (Debian) when
 # missing; everything listens on 127.0.0.1 and stops by itself.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
@@ -24,6 +25,7 @@ cleanup() { for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done; r
 trap cleanup EXIT
 
 missing=()
+command -v bc >/dev/null || missing+=(bc)
 command -v wrk >/dev/null || missing+=(wrk)
 $PY -c 'import sklearn' 2>/dev/null || missing+=(python3-sklearn)
 $PY -c 'import flask' 2>/dev/null || missing+=(python3-flask)
@@ -96,3 +98,21 @@ print("ratios per pair (HealthRec / peer): calls/s " + ", ".join(f"{a:.1f}x" for
       + "; CPU per call (peer / HealthRec) " + ", ".join(f"{b:.1f}x" for _, b in ratios))
 print(f"median: calls/s {statistics.median(a for a, _ in ratios):.1f}x, CPU per call {statistics.median(b for _, b in ratios):.1f}x")
 PYEOF
+
+if [ -n "${BATCH:-}" ]; then
+  src/HealthRec.Server/bin/Release/net10.0/healthrec synth --patients "$BATCH" --seed 2 --out "$WORK/batch" >/dev/null 2>&1
+  echo
+  echo "Batch scoring of $BATCH generated patients ($(du -sh "$WORK/batch" | cut -f1) of NDJSON), interleaved:"
+  printf '%-10s %4s %10s %12s %12s\n' side pair seconds patients/s "peak RSS MB"
+  for pair in $(seq 1 "$PAIRS"); do
+    for side in healthrec peer; do
+      if [ "$side" = healthrec ]; then
+        /usr/bin/time -f '%e %M' -o "$WORK/time" src/HealthRec.Server/bin/Release/net10.0/healthrec score --input "$WORK/batch" --out "$WORK/scores.csv" >/dev/null 2>&1
+      else
+        /usr/bin/time -f '%e %M' -o "$WORK/time" $PY tests/load/peer/peer.py score --input "$WORK/batch" --model "$WORK/peer.pkl" --out "$WORK/scores.csv" >/dev/null 2>&1
+      fi
+      read -r elapsed rss <"$WORK/time"
+      printf '%-10s %4s %10s %12.0f %12.0f\n' "$side" "$pair" "$elapsed" "$(echo "$BATCH / $elapsed" | bc -l)" "$(echo "$rss / 1024" | bc -l)"
+    done
+  done
+fi
