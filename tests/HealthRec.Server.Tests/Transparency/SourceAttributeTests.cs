@@ -80,6 +80,8 @@ public sealed class SourceAttributeTests
         page.Headers.Accept.ParseAdd("text/html");
         var html = await (await server.Client.SendAsync(page, Ct)).Content.ReadAsStringAsync(Ct);
         Assert.Equal(31, System.Text.RegularExpressions.Regex.Count(html, "data-attribute=\""));
+        // ...and links each model of the outcome, one by one.
+        Assert.Equal(SourceAttributeSets.ModelsOf(catalog.Current.Predictors["t2d-5y"]).Count, System.Text.RegularExpressions.Regex.Count(html, "data-model=\""));
     }
 
     [Fact]
