@@ -92,6 +92,14 @@ public static class ModelEndpoints
         return app;
     }
 
+    /// <summary>The 404 for an outcome (or one of its models) that is not in use, saying where to look.</summary>
+    internal static NotFound<ProblemDetails> NoSuchModel(string outcome, string? model = null, string? detail = null) =>
+        TypedResults.NotFound(new ProblemDetails
+        {
+            Status = 404, Title = "No such model",
+            Detail = detail ?? $"No model '{outcome}'{(model is null ? "" : $" ({model})")} is in use; see GET /models.",
+        });
+
     internal static Results<ContentHttpResult, NotFound<ProblemDetails>> Device(HttpContext http, string outcome, ModelCatalog catalog,
         IOptions<CdsHooks.CdsHooksOptions> cdsOptions)
     {
@@ -101,7 +109,7 @@ public static class ModelEndpoints
             : outcome == HybridRanker.Folder && catalog.Current.Ranker is { } ranker ? ModelDevice.Of(ranker.Manifest, baseUrl)
             : null;
         return device is null
-            ? TypedResults.NotFound(new ProblemDetails { Status = 404, Title = "No such model", Detail = $"No model '{outcome}' is in use; see GET /models." })
+            ? NoSuchModel(outcome)
             : TypedResults.Text(Fhir.FhirJson.Serialize(device), "application/fhir+json; charset=utf-8");
     }
 
@@ -128,7 +136,7 @@ public static class ModelEndpoints
         var card = folder is null ? null : System.IO.Path.Combine(folder, "model-card.md");
         return card is not null && File.Exists(card)
             ? Card(File.ReadAllText(card))
-            : TypedResults.NotFound(new ProblemDetails { Status = 404, Title = "No such model", Detail = $"No model '{outcome}' is in use; see GET /models." });
+            : NoSuchModel(outcome);
     }
 
     internal static Microsoft.AspNetCore.Http.HttpResults.Ok<ModelSummary[]> List(ModelCatalog catalog) =>

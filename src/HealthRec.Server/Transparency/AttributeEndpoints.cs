@@ -38,12 +38,12 @@ public static class AttributeEndpoints
     {
         if (!catalog.Predictors.TryGetValue(outcome, out var predictor))
         {
-            return TypedResults.NotFound(new ProblemDetails { Status = 404, Title = "No such model", Detail = $"No model '{outcome}' is in use; see GET /models." });
+            return Models.ModelEndpoints.NoSuchModel(outcome);
         }
 
         var models = SourceAttributeSets.ModelsOf(predictor);
         return sets.ForModel(outcome, model) is { } set ? Show(http, set, models)
-            : TypedResults.NotFound(new ProblemDetails { Status = 404, Title = "No such model", Detail = $"'{model}' is not a model of {outcome}; it has: {string.Join(", ", models)}." });
+            : Models.ModelEndpoints.NoSuchModel(outcome, model, $"'{model}' is not a model of {outcome}; it has: {string.Join(", ", models)}.");
     }
 
     internal static IResult ChaiCard(HttpContext http, string outcome, string? model, SourceAttributeSets sets, Microsoft.Extensions.Options.IOptions<TransparencyOptions> options,
@@ -51,7 +51,7 @@ public static class AttributeEndpoints
     {
         if (sets.CardInputs(outcome, model) is not var (predictor, set, training, evaluation))
         {
-            return TypedResults.NotFound(new ProblemDetails { Status = 404, Title = "No such model", Detail = $"No model '{outcome}'{(model is null ? "" : $" ({model})")} is in use; see GET /models." });
+            return Models.ModelEndpoints.NoSuchModel(outcome, model);
         }
 
         var attributes = new Uri(CdsHooks.CdsHooksEndpoints.BaseUrl(http, cds.Value), $"models/{Uri.EscapeDataString(outcome)}/attributes{(model is null ? "" : $"?model={Uri.EscapeDataString(model)}")}").AbsoluteUri;
@@ -63,7 +63,7 @@ public static class AttributeEndpoints
     {
         if (sets.CardInputs(outcome, model) is not var (predictor, set, training, evaluation))
         {
-            return TypedResults.NotFound(new ProblemDetails { Status = 404, Title = "No such model", Detail = $"No model '{outcome}'{(model is null ? "" : $" ({model})")} is in use; see GET /models." });
+            return Models.ModelEndpoints.NoSuchModel(outcome, model);
         }
 
         var items = TripodAiChecklist.Build(predictor, set, training, evaluation);
