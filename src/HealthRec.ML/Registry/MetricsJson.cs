@@ -8,6 +8,15 @@ namespace HealthRec.ML.Registry;
 /// <summary>The <c>metrics.json</c> shape: fixed names, nulls left out.</summary>
 public static class MetricsJson
 {
+    public const string FileName = "metrics.json";
+
+    /// <summary>The figures a version's training saved for its outcome (its <c>metrics.json</c>), or null when it saved none.</summary>
+    public static JsonNode? OfVersion(string versionFolder, string outcome)
+    {
+        var file = Path.Combine(versionFolder, FileName);
+        return File.Exists(file) ? JsonNode.Parse(File.ReadAllText(file))?["outcomes"]?[outcome] : null;
+    }
+
     public static JsonObject Of(OutcomeMetrics m)
     {
         var o = new JsonObject { ["algorithm"] = m.Algorithm, ["n"] = m.N };

@@ -141,7 +141,7 @@ public static class ModelRegistry
         TrainingPatients.Write(folder, manifest.TrainingPatientsSalt!, trained.TrainingPatients);
         trained.Reference?.Save(folder);
         var metrics = new JsonObject { ["outcomes"] = new JsonObject { [trained.Definition.Id] = MetricsJson.Of(trained.Metrics) } };
-        File.WriteAllText(Path.Combine(folder, "metrics.json"), metrics.ToJsonString(Json));
+        File.WriteAllText(Path.Combine(folder, MetricsJson.FileName), metrics.ToJsonString(Json));
         File.WriteAllText(Path.Combine(folder, "model-card.md"), ModelCard.Write(manifest, trained));
 
         if (makeCurrent)

@@ -193,9 +193,7 @@ internal static class EvaluateCommand
         {
             var outcome = evaluation.Definition.Id;
             using var predictor = ML.Serving.OutcomePredictor.LoadCurrent(modelsFolder, outcome, featurizer, terms);
-            var folder = ModelRegistry.CurrentFolder(modelsFolder, outcome)!;
-            var trainingFile = Path.Combine(folder, "metrics.json");
-            var training = File.Exists(trainingFile) ? JsonNode.Parse(File.ReadAllText(trainingFile))?["outcomes"]?[outcome] : null;
+            var training = MetricsJson.OfVersion(ModelRegistry.CurrentFolder(modelsFolder, outcome)!, outcome);
             var evaluated = metrics["outcomes"]![outcome]!;
             var stored = new Data.StoredEvaluation($"evaluate:{now:yyyyMMddTHHmmssZ}", outcome, predictor.Manifest.Version, now, source, evaluation.Metrics.N,
                 evaluated.ToJsonString(), "[]", "not computed by `healthrec evaluate`");

@@ -106,11 +106,8 @@ public sealed class SourceAttributeSets(ModelCatalog catalog, ModelLifecycleStor
     // The figures saved with a version's training (metrics.json): the model's, or one baseline's.
     private JsonNode? TrainingMetrics(string outcome, string version, string model)
     {
-        var all = _trainingMetrics.GetOrAdd($"{outcome}/{version}", _ =>
-        {
-            var file = Path.Combine(environment.ContentRootPath, models.Value.Path, outcome, version, "metrics.json");
-            return File.Exists(file) ? JsonNode.Parse(File.ReadAllText(file))?["outcomes"]?[outcome] : null;
-        });
+        var all = _trainingMetrics.GetOrAdd($"{outcome}/{version}",
+            _ => ML.Registry.MetricsJson.OfVersion(Path.Combine(environment.ContentRootPath, models.Value.Path, outcome, version), outcome));
         return model == PredictiveSubject.LightGbm ? all : all?["baselines"]?[model];
     }
 }
