@@ -197,9 +197,9 @@ internal static class EvaluateCommand
             var evaluated = metrics["outcomes"]![outcome]!;
             var stored = new Data.StoredEvaluation($"evaluate:{now:yyyyMMddTHHmmssZ}", outcome, predictor.Manifest.Version, now, source, evaluation.Metrics.N,
                 evaluated.ToJsonString(), "[]", "not computed by `healthrec evaluate`");
-            var subject = new Transparency.PredictiveSubject(predictor, Transparency.PredictiveSubject.LightGbm, training, predictor.ReferenceAnswers ? null : stored, null);
+            var subject = new Transparency.PredictiveSubject(predictor, Transparency.PredictiveSubject.LightGbm, training, stored, null);
             var set = Transparency.PredictiveAttributes.Build(subject, jobs, new Transparency.TransparencyOptions(), now);
-            var items = Transparency.TripodAiChecklist.Build(predictor, set, training, predictor.ReferenceAnswers ? null : evaluated);
+            var items = Transparency.TripodAiChecklist.Build(subject, set);
             checklists[outcome] = new JsonObject
             {
                 ["version"] = predictor.Manifest.Version,

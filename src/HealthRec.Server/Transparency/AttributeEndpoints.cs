@@ -49,24 +49,24 @@ public static class AttributeEndpoints
     internal static IResult ChaiCard(HttpContext http, string outcome, string? model, SourceAttributeSets sets, Microsoft.Extensions.Options.IOptions<TransparencyOptions> options,
         Microsoft.Extensions.Options.IOptions<CdsHooks.CdsHooksOptions> cds)
     {
-        if (sets.CardInputs(outcome, model) is not var (predictor, set, training, evaluation))
+        if (sets.CardInputs(outcome, model) is not var (subject, set))
         {
             return Models.ModelEndpoints.NoSuchModel(outcome, model);
         }
 
         var attributes = new Uri(CdsHooks.CdsHooksEndpoints.BaseUrl(http, cds.Value), $"models/{Uri.EscapeDataString(outcome)}/attributes{(model is null ? "" : $"?model={Uri.EscapeDataString(model)}")}").AbsoluteUri;
-        var xml = ChaiModelCard.Build(predictor, set, training, evaluation, options.Value, attributes);
+        var xml = ChaiModelCard.Build(subject, set, options.Value, attributes);
         return TypedResults.Text(xml.Declaration + "\n" + xml.Root, "application/xml; charset=utf-8");
     }
 
     internal static IResult Tripod(string outcome, string? model, SourceAttributeSets sets)
     {
-        if (sets.CardInputs(outcome, model) is not var (predictor, set, training, evaluation))
+        if (sets.CardInputs(outcome, model) is not var (subject, set))
         {
             return Models.ModelEndpoints.NoSuchModel(outcome, model);
         }
 
-        var items = TripodAiChecklist.Build(predictor, set, training, evaluation);
+        var items = TripodAiChecklist.Build(subject, set);
         return TypedResults.Ok(new
         {
             set.Subject, set.Version, Checklist = "TRIPOD+AI (Collins et al., BMJ 2024;385:e078378)", AttributesDigest = set.Digest,

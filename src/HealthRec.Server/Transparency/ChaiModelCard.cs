@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
 using System.Xml.Linq;
-using HealthRec.ML.Serving;
 
 namespace HealthRec.Server.Transparency;
 
@@ -16,11 +15,11 @@ public static class ChaiModelCard
     public static readonly XNamespace Mc = "https://mc.chai.org/v0.2/schema.xsd";
     private static readonly CultureInfo Ci = CultureInfo.InvariantCulture;
 
-    public static XDocument Build(OutcomePredictor predictor, SourceAttributeSet set, JsonNode? training, JsonNode? evaluation, TransparencyOptions options, string attributesUrl)
+    public static XDocument Build(PredictiveSubject subject, SourceAttributeSet set, TransparencyOptions options, string attributesUrl)
     {
+        var (predictor, equation, training, evaluation) = (subject.Predictor, subject.Equation, subject.TrainingMetrics, subject.EvaluatedMetrics);
         var a = set.Attributes.ToDictionary(x => x.Id, StringComparer.Ordinal);
         string V(string id) => a[id].Value;
-        var equation = set.Subject.EndsWith($"/{predictor.Reference?.Id}", StringComparison.Ordinal) ? predictor.Reference : null;
         var manifest = predictor.Manifest;
         var name = equation?.Name ?? $"HealthRec {predictor.Definition.Title} model ({set.Subject})";
         var synthetic = equation is null && manifest.Provenance.Synthetic;

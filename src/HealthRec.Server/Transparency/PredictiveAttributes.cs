@@ -16,10 +16,19 @@ public sealed record PredictiveSubject(OutcomePredictor Predictor, string Model,
 {
     public const string LightGbm = "lightgbm";
 
+    /// <summary>The model that answers an outcome: its published equation when no trained model was promoted over it, else LightGBM.</summary>
+    public static string AnsweringModel(OutcomePredictor predictor) => predictor.ReferenceAnswers ? predictor.Reference!.Id : LightGbm;
+
     public bool IsEquation => Predictor.Reference is { } r && r.Id == Model;
 
+    /// <summary>The published equation this subject is, or null for a trained model.</summary>
+    public Clinical.Risk.ReferenceModel? Equation => IsEquation ? Predictor.Reference : null;
+
     /// <summary>Whether this model is the one that answers (and the one the daily evaluation judges).</summary>
-    public bool Answers => IsEquation ? Predictor.ReferenceAnswers : Model == LightGbm && !Predictor.ReferenceAnswers;
+    public bool Answers => Model == AnsweringModel(Predictor);
+
+    /// <summary>The newest evaluation's figures when this model is the one evaluated, else null.</summary>
+    public JsonNode? EvaluatedMetrics => Answers && Evaluation is { } e ? JsonNode.Parse(e.MetricsJson) : null;
 
     public string Version => IsEquation ? Model : Model == LightGbm ? Predictor.Manifest.Version : $"{Predictor.Manifest.Version}/{Model}";
 }
@@ -46,7 +55,7 @@ public static partial class PredictiveAttributes
         var stale = TimeSpan.FromDays(options.StaleAfterDays);
         var trained = subject.TrainingMetrics;
         var evaluation = subject.Answers ? subject.Evaluation : null;
-        var evaluated = evaluation is null ? null : JsonNode.Parse(evaluation.MetricsJson);
+        var evaluated = subject.EvaluatedMetrics;
         var external = evaluation is not null && !SameSource(evaluation.Source, manifest.Provenance.Input) && equation is null;
         var modelName = equation is not null ? equation.Name : subject.Model == PredictiveSubject.LightGbm ? "LightGBM gradient-boosted trees" : $"{subject.Model.Replace('_', ' ')} (baseline)";
 

@@ -20,6 +20,9 @@ public sealed class SourceAttributeSets(ModelCatalog catalog, ModelLifecycleStor
     private sealed record Snapshot(ServingModels Models, IReadOnlyList<StoredEvaluation> Evaluations, IReadOnlyList<StoredDecision> Decisions, DateTimeOffset At)
     {
         public ConcurrentDictionary<string, SourceAttributeSet> Sets { get; } = new(StringComparer.Ordinal);
+
+        /// <summary>Each model's set with the subject it was built from, by outcome and model.</summary>
+        public ConcurrentDictionary<string, (PredictiveSubject Subject, SourceAttributeSet Set)> Predictive { get; } = new(StringComparer.Ordinal);
     }
 
     private volatile Snapshot? _snapshot;
@@ -38,29 +41,29 @@ public sealed class SourceAttributeSets(ModelCatalog catalog, ModelLifecycleStor
             return null;
         }
 
-        model ??= predictor.ReferenceAnswers ? predictor.Reference!.Id : PredictiveSubject.LightGbm;
-        return !ModelsOf(predictor).Contains(model) ? null : snapshot.Sets.GetOrAdd($"model:{outcome}/{model}", _ =>
-        {
-            var subject = new PredictiveSubject(predictor, model, TrainingMetrics(outcome, predictor.Manifest.Version, model),
-                snapshot.Evaluations.FirstOrDefault(e => e.Outcome == outcome && e.Version == predictor.AnsweringVersion),
-                snapshot.Decisions.FirstOrDefault(d => d.Outcome == outcome));
-            return PredictiveAttributes.Build(subject, Jobs, options.Value, snapshot.At);
-        });
+        return CardInputs(outcome, model)?.Set;
     }
 
-    /// <summary>What a CHAI model card of one model is written from: its predictor, its attribute set, the figures of its training and its newest evaluation.</summary>
-    public (OutcomePredictor Predictor, SourceAttributeSet Set, JsonNode? Training, JsonNode? Evaluation)? CardInputs(string outcome, string? model = null)
+    /// <summary>
+    /// One model of an outcome (default: the one that answers) as its attribute set and the subject it was built from —
+    /// what a CHAI model card and a TRIPOD+AI checklist are written from; null when there is no such outcome or model.
+    /// </summary>
+    public (PredictiveSubject Subject, SourceAttributeSet Set)? CardInputs(string outcome, string? model = null)
     {
-        if (ForModel(outcome, model) is not { } set || !Current().Models.Predictors.TryGetValue(outcome, out var predictor))
+        var snapshot = Current();
+        if (!snapshot.Models.Predictors.TryGetValue(outcome, out var predictor))
         {
             return null;
         }
 
-        var name = set.Subject[(set.Subject.IndexOf('/', StringComparison.Ordinal) + 1)..];
-        var answers = name == (predictor.ReferenceAnswers ? predictor.Reference!.Id : PredictiveSubject.LightGbm);
-        var evaluation = answers ? Current().Evaluations.FirstOrDefault(e => e.Outcome == outcome && e.Version == predictor.AnsweringVersion) : null;
-        return (predictor, set, name == predictor.Reference?.Id ? null : TrainingMetrics(outcome, predictor.Manifest.Version, name),
-            evaluation is null ? null : JsonNode.Parse(evaluation.MetricsJson));
+        model ??= PredictiveSubject.AnsweringModel(predictor);
+        return !ModelsOf(predictor).Contains(model) ? null : snapshot.Predictive.GetOrAdd($"{outcome}/{model}", _ =>
+        {
+            var subject = new PredictiveSubject(predictor, model, TrainingMetrics(outcome, predictor.Manifest.Version, model),
+                snapshot.Evaluations.FirstOrDefault(e => e.Outcome == outcome && e.Version == predictor.AnsweringVersion),
+                snapshot.Decisions.FirstOrDefault(d => d.Outcome == outcome));
+            return (subject, PredictiveAttributes.Build(subject, Jobs, options.Value, snapshot.At));
+        });
     }
 
     /// <summary>The outcomes of the models in use, in order.</summary>

@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
 using HealthRec.Clinical.Outcomes;
-using HealthRec.ML.Serving;
 
 namespace HealthRec.Server.Transparency;
 
@@ -78,13 +77,13 @@ public static class TripodAiChecklist
         ("27c", "Discussion", "Next steps for research", false),
     ];
 
-    public static IReadOnlyList<TripodItem> Build(OutcomePredictor predictor, SourceAttributeSet set, JsonNode? training, JsonNode? evaluation)
+    public static IReadOnlyList<TripodItem> Build(PredictiveSubject subject, SourceAttributeSet set)
     {
+        var (predictor, equation, training, evaluation) = (subject.Predictor, subject.Equation, subject.TrainingMetrics, subject.EvaluatedMetrics);
         var a = set.Attributes.ToDictionary(x => x.Id, StringComparer.Ordinal);
         string V(string id) => a[id].Value;
         var d = predictor.Definition;
         var m = predictor.Manifest;
-        var equation = set.Subject.EndsWith($"/{predictor.Reference?.Id}", StringComparison.Ordinal) ? predictor.Reference : null;
         var features = equation is null ? m.FeatureNames.ToList() : [];
         var missing = features.Count(f => f.EndsWith("_missing", StringComparison.Ordinal));
         var treatments = features.Where(f => f.StartsWith("on_", StringComparison.Ordinal)).ToList();
