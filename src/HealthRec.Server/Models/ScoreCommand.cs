@@ -99,20 +99,10 @@ internal static class ScoreCommand
                 {
                     patients++;
                     progress.Report(patients);
-                    if ((indexAt ?? record.LastActivity) is not { } at)
+                    foreach (var line in Rows(record, predictors, indexAt, ndjson))
                     {
-                        continue;
-                    }
-
-                    foreach (var predictor in predictors)
-                    {
-                        if (predictor.Predict(record, at) is not { } prediction)
-                        {
-                            continue;
-                        }
-
                         rows++;
-                        await writer.WriteLineAsync(ndjson ? Json(record.PatientId, at, prediction) : Csv(record.PatientId, at, prediction));
+                        await writer.WriteLineAsync(line);
                     }
                 }
             }
@@ -159,18 +149,7 @@ internal static class ScoreCommand
                         await foreach (var record in RecordReader.ReadAsync(source, mapper, report, token))
                         {
                             progress.Report(before + Interlocked.Increment(ref patients));
-                            if ((indexAt ?? record.LastActivity) is not { } at)
-                            {
-                                continue;
-                            }
-
-                            foreach (var predictor in predictors)
-                            {
-                                if (predictor.Predict(record, at) is { } prediction)
-                                {
-                                    found.Add(ndjson ? Json(record.PatientId, at, prediction) : Csv(record.PatientId, at, prediction));
-                                }
-                            }
+                            found.AddRange(Rows(record, predictors, indexAt, ndjson));
                         }
                     });
                 foreach (var line in lines.SelectMany(l => l))
@@ -187,6 +166,23 @@ internal static class ScoreCommand
         }
 
         return (patients, rows);
+    }
+
+    // One row per model whose population the patient is in, at the index date (default: the patient's last activity).
+    private static IEnumerable<string> Rows(Clinical.Records.PatientRecord record, List<OutcomePredictor> predictors, DateTimeOffset? indexAt, bool ndjson)
+    {
+        if ((indexAt ?? record.LastActivity) is not { } at)
+        {
+            yield break;
+        }
+
+        foreach (var predictor in predictors)
+        {
+            if (predictor.Predict(record, at) is { } prediction)
+            {
+                yield return ndjson ? Json(record.PatientId, at, prediction) : Csv(record.PatientId, at, prediction);
+            }
+        }
     }
 
     private static string Csv(string patientId, DateTimeOffset at, RiskPrediction p) => string.Join(',',
