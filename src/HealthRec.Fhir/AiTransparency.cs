@@ -44,9 +44,12 @@ public static class AiTransparency
 
     public static Identifier ModelIdentifier(string outcome, string version) => new(ModelIdentifierSystem, $"{outcome}|{version}");
 
-    /// <summary>A logical reference to the Device of a model version (it need not be stored where the reference is).</summary>
-    public static ResourceReference ModelReference(string outcome, string version, string display) =>
-        new() { Identifier = ModelIdentifier(outcome, version), Display = display };
+    /// <summary>
+    /// A logical reference to the Device of a model version (it need not be stored where the reference is), shown as
+    /// <paramref name="display"/> or, by default, "HealthRec {outcome} model {version}".
+    /// </summary>
+    public static ResourceReference ModelReference(string outcome, string version, string? display = null) =>
+        new() { Identifier = ModelIdentifier(outcome, version), Display = display ?? $"HealthRec {outcome} model {version}" };
 
     /// <summary>The IG's code for any AI system: a Device's type and an AI agent's role.</summary>
     public static CodeableConcept ArtificialIntelligence => new() { Coding = [new Coding(DeviceTypeSystem, "Artificial-Intelligence")] };

@@ -21,7 +21,7 @@ internal static class ModelInfluence
 
         if (recommendation.Benefit is { } benefit && !Clinical.Risk.ReferenceModels.All.ContainsKey(benefit.ModelVersion))
         {
-            models.Add(AiTransparency.ModelReference(benefit.Outcome, benefit.ModelVersion, $"HealthRec {benefit.Outcome} model {benefit.ModelVersion}"));
+            models.Add(AiTransparency.ModelReference(benefit.Outcome, benefit.ModelVersion));
         }
 
         return models;

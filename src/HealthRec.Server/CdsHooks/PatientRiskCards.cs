@@ -122,7 +122,7 @@ internal sealed partial class PatientRiskCards(OutcomeLabels labels)
             var indicator = position == bands.Count - 1 ? Indicator.Warning : Indicator.Info;
             var card = RiskCard(prediction, predictor, indicator, context, record, at);
             risks.Add((card, new CdsCardRecord(card.Uuid, "risk", prediction.Outcome, indicator, card.Summary, []), Indicator.Rank(indicator), prediction.Estimate,
-                prediction.ByReference ? null : Fhir.AiTransparency.ModelReference(prediction.Outcome, prediction.ModelVersion, $"HealthRec {prediction.Outcome} model {prediction.ModelVersion}")));
+                prediction.ByReference ? null : Fhir.AiTransparency.ModelReference(prediction.Outcome, prediction.ModelVersion)));
         }
 
         // An outcome whose answering equation can give no number for a patient in its population says why, last.

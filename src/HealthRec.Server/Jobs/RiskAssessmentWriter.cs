@@ -45,7 +45,7 @@ public sealed class RiskAssessmentWriter(HttpClient http, Uri baseUrl, string? b
             Status = ObservationStatus.Final,
             Subject = new ResourceReference($"Patient/{row.PatientId}"),
             // The model version (or equation) that gave the estimate, as the Device GET /models/{outcome}/device describes.
-            Performer = Models.ModelDevice.ReferenceTo(row.Outcome, row.ModelVersion, reference is null ? $"HealthRec {row.Outcome} model {row.ModelVersion}" : reference.Name),
+            Performer = Fhir.AiTransparency.ModelReference(row.Outcome, row.ModelVersion, reference?.Name),
             Occurrence = new FhirDateTime(indexAt.ToUniversalTime()),
             Method = new CodeableConcept
             {

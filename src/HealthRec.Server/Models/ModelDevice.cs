@@ -19,9 +19,6 @@ public static class ModelDevice
     /// <summary>The identifier of a model version: <c>{outcome}|{version}</c>.</summary>
     public static Identifier IdentifierOf(string outcome, string version) => AiTransparency.ModelIdentifier(outcome, version);
 
-    /// <summary>A logical reference to the Device of a model version (it need not be stored where the reference is).</summary>
-    public static ResourceReference ReferenceTo(string outcome, string version, string display) => AiTransparency.ModelReference(outcome, version, display);
-
     /// <summary>The Device of the version that answers an outcome; <paramref name="baseUrl"/> is where its model card is served.</summary>
     public static Device Of(OutcomePredictor predictor, Uri baseUrl)
     {
