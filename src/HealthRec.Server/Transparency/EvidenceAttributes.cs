@@ -16,9 +16,9 @@ public static partial class EvidenceAttributes
 
     public static SourceAttributeSet ForIntervention(Intervention item, TransparencyOptions options, DateTimeOffset now)
     {
-        var rules = Rules(item).ToList();
-        var terms = rules.SelectMany(r => Terms().Matches(r.Rule.Text).Select(m => m.Value)).ToList();
-        var uses = Uses(terms, t => string.Join("; ", rules.Where(r => Terms().Matches(r.Rule.Text).Any(m => m.Value == t)).Select(r => $"{r.Role} '{r.Rule.Text}'")));
+        // Each rule's terms, read once.
+        var rules = Rules(item).Select(r => (r.Role, r.Rule, Terms: Terms().Matches(r.Rule.Text).Select(m => m.Value).ToHashSet(StringComparer.Ordinal))).ToList();
+        var uses = Uses([.. rules.SelectMany(r => r.Terms)], t => string.Join("; ", rules.Where(r => r.Terms.Contains(t)).Select(r => $"{r.Role} '{r.Rule.Text}'")));
         var citations = item.Evidence.IsEmpty ? "None: the catalog entry cites no evidence." : string.Join(" ", item.Evidence.Select(e => $"{e.Citation}{(e.Url.Length > 0 ? $" <{e.Url}>" : "")}"));
         var developers = item.Evidence.IsEmpty ? "—" : string.Join("; ", item.Evidence.Select(e => e.Label).Distinct(StringComparer.Ordinal));
         var values = new Dictionary<string, string>(StringComparer.Ordinal)
@@ -74,7 +74,8 @@ public static partial class EvidenceAttributes
         {
             if (used.Count > 0)
             {
-                uses[id] = string.Join("; ", used.Select(t => $"{t}: {where(terms.First(x => string.Equals(x, t, StringComparison.OrdinalIgnoreCase)))}"));
+                // VariablesUsed returns the terms as given, so each names itself.
+                uses[id] = string.Join("; ", used.Select(t => $"{t}: {where(t)}"));
             }
         }
 

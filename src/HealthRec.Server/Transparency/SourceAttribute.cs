@@ -135,8 +135,8 @@ public static class Hti1
     public static IEnumerable<(string Id, string Variable, IReadOnlyList<string> Used)> VariablesUsed(IEnumerable<string> inputs)
     {
         // A qualified name (the ranker's "patient.age_years") is judged by its last part.
-        var names = inputs.Distinct(StringComparer.Ordinal).ToList();
+        var names = inputs.Distinct(StringComparer.Ordinal).Select(n => (Name: n, Bare: n[(n.LastIndexOf('.') + 1)..].ToLowerInvariant())).ToList();
         return Variables.OrderBy(v => int.Parse(v.Key.AsSpan(2), System.Globalization.CultureInfo.InvariantCulture))
-            .Select(v => (v.Key, v.Value.Variable, (IReadOnlyList<string>)[.. names.Where(n => v.Value.Matches(n[(n.LastIndexOf('.') + 1)..].ToLowerInvariant()))]));
+            .Select(v => (v.Key, v.Value.Variable, (IReadOnlyList<string>)[.. names.Where(n => v.Value.Matches(n.Bare)).Select(n => n.Name)]));
     }
 }
