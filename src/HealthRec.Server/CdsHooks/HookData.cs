@@ -54,7 +54,8 @@ internal sealed partial class HookDataResolver(FhirQueryClient fhir, TimeProvide
             }
         }
 
-        var partial = new HashSet<string>(StringComparer.Ordinal);
+        // What a prefetched key held that could not be used as it is, to say why it is missing.
+        var unusable = new Dictionary<string, PrefetchValue>(StringComparer.Ordinal);
         foreach (var (key, template) in service.Prefetch ?? new Dictionary<string, string>())
         {
             var value = request.Prefetch is { } prefetch && prefetch.TryGetProperty(key, out var v) ? v : (JsonElement?)null;
@@ -64,10 +65,11 @@ internal sealed partial class HookDataResolver(FhirQueryClient fhir, TimeProvide
                 continue;
             }
 
-            if (held is PrefetchValue.Partial)
+            if (held is { } kind)
             {
-                // One page of several is not the patient's data: read the whole search, or count the key as missing.
-                partial.Add(key);
+                // One page of several, an OperationOutcome or unreadable JSON is not the patient's data: read the key from
+                // the FHIR server, or count it as missing and say which it was.
+                unusable[key] = kind;
             }
 
             if (Render(template, request) is not { } query)
@@ -84,9 +86,13 @@ internal sealed partial class HookDataResolver(FhirQueryClient fhir, TimeProvide
         {
             foreach (var (key, _) in toFetch)
             {
-                Missing(key, partial.Contains(key)
-                    ? "prefetched as one page of a paged search (its Bundle has a next link), and the call gives no fhirServer to read the rest from"
-                    : "not prefetched, and the call gives no fhirServer to read it from");
+                Missing(key, unusable.GetValueOrDefault(key) switch
+                {
+                    PrefetchValue.Partial => "prefetched as one page of a paged search (its Bundle has a next link), and the call gives no fhirServer to read the rest from",
+                    PrefetchValue.OperationOutcome => "prefetched as an OperationOutcome (the client could not get the data), and the call gives no fhirServer to read it from",
+                    PrefetchValue.Invalid => $"prefetched, but not FHIR HealthRec can read ({ProblemWith(report, key)}), and the call gives no fhirServer to read it from",
+                    _ => "not prefetched, and the call gives no fhirServer to read it from",
+                });
             }
 
             toFetch.Clear();
@@ -137,6 +143,10 @@ internal sealed partial class HookDataResolver(FhirQueryClient fhir, TimeProvide
 
     // The resource type a prefetch template asks for: "AllergyIntolerance?patient=..." or "Patient/{{...}}".
     private static string ResourceType(string template) => template.Split('?', '/')[0];
+
+    // The first problem the reader reported for a prefetch key (PrefetchReader names it "prefetch '<key>'").
+    private static string ProblemWith(IngestionReport report, string key) =>
+        report.AllExamples.FirstOrDefault(p => p.Where.StartsWith($"prefetch '{key}'", StringComparison.Ordinal))?.Message ?? "see the problems reported";
 
     /// <summary>
     /// The template with its prefetch tokens replaced (CDS Hooks 2.0, "Prefetch tokens"): <c>{{context.name}}</c> by a

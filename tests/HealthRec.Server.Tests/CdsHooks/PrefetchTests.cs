@@ -191,6 +191,14 @@ public sealed class PrefetchTests(CdsServer fixture) : IClassFixture<CdsServer>
         var missing = body!["missing"]!.AsArray().Select(m => (string)m!).ToList();
         Assert.Equal(5, missing.Count);
         Assert.Contains(missing, m => m.StartsWith("observations (not prefetched", StringComparison.Ordinal));
+
+        // A key that was prefetched but cannot be read is named as such, with what was wrong, not as "not prefetched".
+        var unreadable = patient.Call(prefetch: patient.Prefetch());
+        unreadable["prefetch"]!["patient"]!["gender"] = 5;
+        var (badStatus, badBody, badText) = await Cds.PatientViewAsync(Client, unreadable, Ct);
+        Assert.True(badStatus == 412, badText);
+        var reason = Assert.Single(badBody!["missing"]!.AsArray(), m => ((string)m!).StartsWith("patient (", StringComparison.Ordinal))!;
+        Assert.StartsWith("patient (prefetched, but not FHIR HealthRec can read (", (string)reason!, StringComparison.Ordinal);
         var stored = await (await fixture.Server.StoredCallsAsync(Ct)).FindAsync("healthrec-patient-risk", (string)call["hookInstance"]!, Ct);
         Assert.Equal(412, stored!.StatusCode);
         Assert.Equal(0, stored.CardCount);
