@@ -57,7 +57,14 @@ public sealed class SourceAttributeSets(ModelCatalog catalog, ModelLifecycleStor
         }
 
         model ??= PredictiveSubject.AnsweringModel(predictor);
-        return !ModelsOf(predictor).Contains(model) ? null : snapshot.Predictive.GetOrAdd($"{outcome}/{model}", _ =>
+        // Every card of every call asks: a set already built is returned before the outcome's models are listed.
+        var key = $"{outcome}/{model}";
+        if (snapshot.Predictive.TryGetValue(key, out var built))
+        {
+            return built;
+        }
+
+        return !ModelsOf(predictor).Contains(model) ? null : snapshot.Predictive.GetOrAdd(key, _ =>
         {
             var subject = new PredictiveSubject(predictor, model, TrainingMetrics(outcome, predictor.Manifest.Version, model),
                 snapshot.Evaluations.FirstOrDefault(e => e.Outcome == outcome && e.Version == predictor.AnsweringVersion),
