@@ -17,12 +17,32 @@ internal static partial class FastResourceReader
     /// <summary>The resource, or false when the validating path must decide (malformed, invalid or unexpected input).</summary>
     public static bool TryRead(ReadOnlySpan<byte> json, out Resource? resource)
     {
+        var reader = new Utf8JsonReader(json, FhirJson.ReaderOptions);
+        return TryRead(ref reader, topLevel: true, out resource);
+    }
+
+    /// <summary>
+    /// The resource whose <c>{</c> is the reader's current token, read in place inside a larger JSON text (a CDS call's
+    /// prefetch value): true leaves the reader on the resource's <c>}</c>, false leaves it where it was, so the caller can
+    /// skip the value and hand its bytes to the validating path.
+    /// </summary>
+    public static bool TryRead(ref Utf8JsonReader reader, out Resource? resource) => TryRead(ref reader, topLevel: false, out resource);
+
+    private static bool TryRead(ref Utf8JsonReader reader, bool topLevel, out Resource? resource)
+    {
         resource = null;
+        var attempt = reader;
         try
         {
-            var reader = new Utf8JsonReader(json, new JsonReaderOptions { MaxDepth = 256 });
-            resource = ReadResource(ref reader, topLevel: true);
-            return !reader.Read();
+            var read = ReadResource(ref attempt, topLevel);
+            if (topLevel && attempt.Read())
+            {
+                return false;
+            }
+
+            reader = attempt;
+            resource = read;
+            return true;
         }
         catch (JsonException)
         {

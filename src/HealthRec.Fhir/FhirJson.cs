@@ -28,6 +28,9 @@ public static class FhirJson
     /// <summary>The one set of options for FHIR POCOs, in and out.</summary>
     public static JsonSerializerOptions Options { get; } = new JsonSerializerOptions().ForFhir(ModelInfo.ModelInspector);
 
+    /// <summary>How FHIR JSON is tokenized: resources nest deeper than the reader's default 64 (extensions of extensions).</summary>
+    public static JsonReaderOptions ReaderOptions { get; } = new() { MaxDepth = 256 };
+
     /// <summary>Parses one resource; a malformed or invalid one is reported under <paramref name="where"/> and gives null.</summary>
     public static Resource? TryParse(ReadOnlySpan<byte> json, string where, IngestionReport report, FhirParsing parsing = FhirParsing.Fast)
     {
@@ -65,6 +68,25 @@ public static class FhirJson
             report.Problem(ProblemKind.InvalidResource, where, $"not a FHIR resource: {ex.Message.Split(" for property", 2)[0]}");
             return null;
         }
+    }
+
+    /// <summary>
+    /// Parses the resource whose first token is the reader's current one, inside the larger JSON text
+    /// <paramref name="json"/> the reader reads (a CDS call's body): the fast path reads it in place; when it cannot, the
+    /// value's bytes go to the validating path, as <see cref="TryParse(ReadOnlySpan{byte}, string, IngestionReport, FhirParsing)"/>.
+    /// Either way the reader is left on the value's last token. Throws <see cref="JsonException"/> only when the text
+    /// itself is not JSON.
+    /// </summary>
+    public static Resource? TryParse(ReadOnlySpan<byte> json, ref Utf8JsonReader reader, string where, IngestionReport report, FhirParsing parsing = FhirParsing.Fast)
+    {
+        if (parsing == FhirParsing.Fast && reader.TokenType == JsonTokenType.StartObject && FastResourceReader.TryRead(ref reader, out var fast))
+        {
+            return fast;
+        }
+
+        var start = checked((int)reader.TokenStartIndex);
+        reader.Skip();
+        return TryParse(json[start..checked((int)reader.BytesConsumed)], where, report, FhirParsing.Strict);
     }
 
     /// <summary>

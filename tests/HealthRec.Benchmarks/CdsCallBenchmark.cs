@@ -40,11 +40,15 @@ public abstract class CdsCallBenchmark : IDisposable
         Json = _app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<Microsoft.AspNetCore.Http.Json.JsonOptions>>().Value.SerializerOptions;
     }
 
+    /// <summary>The call's body read as the endpoint reads it, its prefetch keys those of the service id's entries.</summary>
+    private protected CdsBody Read(byte[] body, string serviceId) =>
+        CdsBody.Parse(body, Catalog.Find(serviceId).SelectMany(s => s.Prefetch?.Keys ?? []).ToHashSet(StringComparer.Ordinal));
+
     /// <summary>The call's request read from its body for the service id's entries, its data resolved and its record mapped.</summary>
-    private protected (CdsRequest Request, HookDataResult Data, PatientRecord Record) ReadAndMap(JsonDocument body, string serviceId)
+    private protected (CdsRequest Request, HookDataResult Data, PatientRecord Record) ReadAndMap(CdsBody body, string serviceId)
     {
         var services = Catalog.Find(serviceId);
-        var request = CdsRequestReader.Read(body.RootElement, services, [])!;
+        var request = CdsRequestReader.Read(body, services, [])!;
         var service = services.Single(s => s.Hook == request.Hook);
         var data = Resolver.ResolveAsync(request, service, TimeSpan.FromSeconds(1), default).GetAwaiter().GetResult();
         return (request, data, Mapper.Map(data.Resources!, data.Report)!);

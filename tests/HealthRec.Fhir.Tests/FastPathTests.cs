@@ -84,6 +84,40 @@ public sealed class FastPathTests : IDisposable
         AssertSameReport(strictReport, fastReport);
     }
 
+    // The unusual cases that are JSON (a truncated text inside a larger one makes all of it not JSON: BadRequestTests).
+    public static TheoryData<string, string> UnusualJson()
+    {
+        var data = new TheoryData<string, string>();
+        foreach (var (why, json) in Unusual.Select(r => r.Data).Where(r => r.Item1 != "truncated"))
+        {
+            data.Add(why, json);
+        }
+
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(UnusualJson))]
+    public void GivenUnusualJsonInsideALargerText_WhenReadInPlace_ThenItIsReadAsStrictDoesAndTheReaderEndsAfterIt(string why, string json)
+    {
+        var bytes = Encoding.UTF8.GetBytes($$"""[{{json}}, {"resourceType":"Patient","id":"after"}]""");
+        var reader = new Utf8JsonReader(bytes, FhirJson.ReaderOptions);
+        reader.Read();
+        reader.Read();
+        var inPlace = new IngestionReport();
+        var strictReport = new IngestionReport();
+
+        var read = FhirJson.TryParse(bytes, ref reader, "line 1", inPlace);
+        var strict = FhirJson.TryParse(Encoding.UTF8.GetBytes(json), "line 1", strictReport, parsing: FhirParsing.Strict);
+        Assert.True(reader.Read() && reader.TokenType == JsonTokenType.StartObject, why);
+        var after = FhirJson.TryParse(bytes, ref reader, "line 2", inPlace);
+
+        Assert.Equal(strict is null, read is null);
+        AssertSameReport(strictReport, inPlace);
+        Assert.Equal("after", after?.Id);
+        Assert.True(reader.Read() && reader.TokenType == JsonTokenType.EndArray, why);
+    }
+
     [Fact]
     public void GivenAPrefetchWithAResourceAndASearchset_WhenReadFastAndStrict_ThenTheSameResourcesAreGrouped()
     {

@@ -29,6 +29,12 @@ public enum PrefetchValue
 }
 
 /// <summary>
+/// One prefetch key read from a CDS call's body, before the call's service is known: what it held, its resources with
+/// where each was found, and the problems reading it (replayed into the call's report when the key is used).
+/// </summary>
+public sealed record PrefetchedKey(PrefetchValue Held, IReadOnlyList<(Resource Resource, string Where)> Resources, IReadOnlyList<IngestionProblem> Problems);
+
+/// <summary>
 /// Collects one patient's resources from CDS Hooks prefetch values (a resource, a searchset Bundle, or <c>null</c>) and
 /// from resources the caller fetched itself, and groups them for the mapper. Resources about another patient are
 /// reported and left out.
@@ -40,18 +46,59 @@ public sealed class PrefetchReader(IngestionReport report, FhirParsing parsing =
     /// <summary>Reads one prefetch value and says what it held; a Bundle's entries are added one by one.</summary>
     public PrefetchValue Add(string key, JsonElement value)
     {
+        var json = JsonMarshal.GetRawUtf8Value(value);
+        var reader = new Utf8JsonReader(json, FhirJson.ReaderOptions);
+        reader.Read();
+        return Add(Read(key, json, ref reader, parsing));
+    }
+
+    /// <summary>Adds a key read by <see cref="Read"/>: its problems are reported, its resources grouped.</summary>
+    public PrefetchValue Add(PrefetchedKey key)
+    {
+        foreach (var problem in key.Problems)
+        {
+            report.Problem(problem.Kind, problem.Where, problem.Message);
+        }
+
+        foreach (var (resource, where) in key.Resources)
+        {
+            _grouping.Add(resource, where);
+        }
+
+        return key.Held;
+    }
+
+    /// <summary>
+    /// Reads the prefetch value whose first token is the reader's current one, in place in the call's body
+    /// <paramref name="json"/> (no copy, and no document of the whole body first); the reader is left on its last token.
+    /// Throws <see cref="JsonException"/> only when the body is not JSON.
+    /// </summary>
+    public static PrefetchedKey Read(string key, ReadOnlySpan<byte> json, ref Utf8JsonReader reader, FhirParsing parsing = FhirParsing.Fast)
+    {
+        if (reader.TokenType == JsonTokenType.Null)
+        {
+            return new PrefetchedKey(PrefetchValue.NoData, [], []);
+        }
+
         var where = $"prefetch '{key}'";
-        if (value.ValueKind == JsonValueKind.Null)
+        var problems = new List<IngestionProblem>();
+        var scratch = new IngestionReport(problems.Add);
+        var start = checked((int)reader.TokenStartIndex);
+        var resource = FhirJson.TryParse(json, ref reader, where, scratch, parsing);
+        var resources = new List<(Resource, string)>();
+        var held = Held(resource, where, scratch, resources);
+        // One page of several is not the patient's data, whatever it holds (read before anything about it is reported).
+        if (resource is Bundle { Link: var links } ? links.Exists(l => l.Relation == "next")
+            : held == PrefetchValue.Invalid && HasNextPage(json[start..checked((int)reader.BytesConsumed)]))
         {
-            return PrefetchValue.NoData;
+            return new PrefetchedKey(PrefetchValue.Partial, [], []);
         }
 
-        if (HasNextPage(value))
-        {
-            return PrefetchValue.Partial;
-        }
+        return new PrefetchedKey(held, resources, problems);
+    }
 
-        var resource = FhirJson.TryParse(JsonMarshal.GetRawUtf8Value(value), where, report, parsing: parsing);
+    private static PrefetchValue Held(Resource? resource, string where, IngestionReport report, List<(Resource, string)> resources)
+    {
         switch (resource)
         {
             case null:
@@ -60,7 +107,6 @@ public sealed class PrefetchReader(IngestionReport report, FhirParsing parsing =
                 report.Problem(ProblemKind.OperationOutcome, where, "the client returned an OperationOutcome instead of data");
                 return PrefetchValue.OperationOutcome;
             case Bundle bundle:
-                var data = 0;
                 var outcomes = 0;
                 for (var i = 0; i < bundle.Entry.Count; i++)
                 {
@@ -73,13 +119,12 @@ public sealed class PrefetchReader(IngestionReport report, FhirParsing parsing =
                             outcomes++;
                             break;
                         case var entry:
-                            data++;
-                            _grouping.Add(entry, $"{where} entry {i}");
+                            resources.Add((entry, $"{where} entry {i}"));
                             break;
                     }
                 }
 
-                if (outcomes > 0 && data == 0)
+                if (outcomes > 0 && resources.Count == 0)
                 {
                     report.Problem(ProblemKind.OperationOutcome, where, "the client returned only OperationOutcomes instead of data");
                     return PrefetchValue.OperationOutcome;
@@ -87,16 +132,27 @@ public sealed class PrefetchReader(IngestionReport report, FhirParsing parsing =
 
                 return PrefetchValue.Data;
             default:
-                _grouping.Add(resource, where);
+                resources.Add((resource, where));
                 return PrefetchValue.Data;
         }
     }
 
-    // A Bundle whose link list has relation "next": the client prefetched one page of a paged search.
-    private static bool HasNextPage(JsonElement value) =>
-        value.ValueKind == JsonValueKind.Object && value.TryGetProperty("link", out var links) && links.ValueKind == JsonValueKind.Array
-        && links.EnumerateArray().Any(l => l.ValueKind == JsonValueKind.Object && l.TryGetProperty("relation", out var relation)
-            && relation.ValueKind == JsonValueKind.String && relation.ValueEquals("next"));
+    // A Bundle whose link list has relation "next", read from JSON the SDK could not parse as a resource.
+    private static bool HasNextPage(ReadOnlySpan<byte> json)
+    {
+        try
+        {
+            using var document = JsonDocument.Parse(json.ToArray());
+            var value = document.RootElement;
+            return value.ValueKind == JsonValueKind.Object && value.TryGetProperty("link", out var links) && links.ValueKind == JsonValueKind.Array
+                && links.EnumerateArray().Any(l => l.ValueKind == JsonValueKind.Object && l.TryGetProperty("relation", out var relation)
+                    && relation.ValueKind == JsonValueKind.String && relation.ValueEquals("next"));
+        }
+        catch (JsonException)
+        {
+            return false;
+        }
+    }
 
     /// <summary>Adds resources the caller fetched itself (from the client's FHIR server).</summary>
     public void Add(string where, IEnumerable<Resource> resources)

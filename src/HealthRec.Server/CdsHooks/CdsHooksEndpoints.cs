@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Diagnostics;
 using System.Net;
 using System.Text.Json;
@@ -126,7 +127,8 @@ public static partial class CdsHooksEndpoints
             return await audit.AnswerAsync(Bare401(http), CdsAudit.CallEvent(call, AuditOutcome.FromStatus(401, "the caller's JWT was not accepted"), [], null, null));
         }
 
-        var (body, bodyProblem) = await ReadJsonAsync(http, settings.MaxRequestBytes, cancellationToken);
+        var keys = services.SelectMany(s => s.Prefetch?.Keys ?? []).ToHashSet(StringComparer.Ordinal);
+        var (body, bodyProblem) = await ReadJsonAsync(http, settings.MaxRequestBytes, json => CdsBody.Parse(json, keys), cancellationToken);
         if (bodyProblem is not null)
         {
             return await audit.AnswerAsync(bodyProblem, CdsAudit.CallEvent(call, AuditOutcome.FromStatus(400, "the body is not JSON or is too large"), [], null, null));
@@ -135,7 +137,7 @@ public static partial class CdsHooksEndpoints
         using (body)
         {
             var problems = new List<string>();
-            var request = CdsRequestReader.Read(body!.RootElement, services, problems, settings.MaxDraftOrders);
+            var request = CdsRequestReader.Read(body!, services, problems, settings.MaxDraftOrders);
             if (request is null)
             {
                 return await audit.AnswerAsync(TypedResults.Problem(statusCode: 400, title: "The CDS Hooks request is not valid", detail: string.Join("; ", problems),
@@ -252,8 +254,17 @@ public static partial class CdsHooksEndpoints
         return TypedResults.Unauthorized();
     }
 
-    /// <summary>The body as JSON, or the problem to answer: 413 when it is larger than the limit, 400 when it is not JSON.</summary>
-    internal static async Task<(JsonDocument? Body, IResult? Problem)> ReadJsonAsync(HttpContext http, long limit, CancellationToken cancellationToken)
+    /// <summary>The body as a JSON document, or the problem to answer (see the overload).</summary>
+    internal static Task<(JsonDocument? Body, IResult? Problem)> ReadJsonAsync(HttpContext http, long limit, CancellationToken cancellationToken) =>
+        ReadJsonAsync(http, limit, json => JsonDocument.Parse(json.ToArray(), new JsonDocumentOptions { MaxDepth = Fhir.FhirJson.ReaderOptions.MaxDepth }), cancellationToken);
+
+    /// <summary>
+    /// The body read by <paramref name="parse"/> (which throws <see cref="JsonException"/> for what is not JSON), or the
+    /// problem to answer: 413 when it is larger than the limit, 400 when it is not JSON or not valid Unicode. The bytes
+    /// are read into a pooled buffer and handed to the parser once; a leading UTF-8 byte order mark is skipped.
+    /// </summary>
+    internal static async Task<(T? Body, IResult? Problem)> ReadJsonAsync<T>(HttpContext http, long limit, Func<ReadOnlySpan<byte>, T> parse, CancellationToken cancellationToken)
+        where T : class
     {
         var tooLarge = TypedResults.Problem(statusCode: 413, title: "Request body too large",
             detail: $"The request body is larger than {limit:N0} bytes (setting CdsHooks:MaxRequestBytes).");
@@ -267,16 +278,36 @@ public static partial class CdsHooksEndpoints
             size.MaxRequestBodySize = limit;
         }
 
+        var buffer = ArrayPool<byte>.Shared.Rent((int)Math.Min(limit + 1, (http.Request.ContentLength ?? 16 * 1024) + 1));
         try
         {
-            var document = await JsonDocument.ParseAsync(http.Request.Body, new JsonDocumentOptions { MaxDepth = 256 }, cancellationToken);
-            if (JsonText.Problem(System.Runtime.InteropServices.JsonMarshal.GetRawUtf8Value(document.RootElement)) is { } unicode)
+            var length = 0;
+            int read;
+            while ((read = await http.Request.Body.ReadAsync(buffer.AsMemory(length), cancellationToken)) > 0)
             {
-                document.Dispose();
+                length += read;
+                if (length > limit)
+                {
+                    return (null, tooLarge);
+                }
+
+                if (length == buffer.Length)
+                {
+                    var larger = ArrayPool<byte>.Shared.Rent((int)Math.Min(limit + 1, 2L * buffer.Length));
+                    buffer.AsSpan(0, length).CopyTo(larger);
+                    ArrayPool<byte>.Shared.Return(buffer);
+                    buffer = larger;
+                }
+            }
+
+            var json = buffer.AsSpan(0, length);
+            json = json.StartsWith("\uFEFF"u8) ? json[3..] : json;
+            if (JsonText.Problem(json) is { } unicode)
+            {
                 return (null, TypedResults.Problem(statusCode: 400, title: "The request body is not valid Unicode", detail: $"The body could not be read: {unicode}."));
             }
 
-            return (document, null);
+            return (parse(json), null);
         }
         catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
         {
@@ -286,6 +317,10 @@ public static partial class CdsHooksEndpoints
         {
             return (null, TypedResults.Problem(statusCode: 400, title: "The request body is not JSON",
                 detail: $"The body could not be read as JSON: {ex.Message.Split(". ")[0]} (line {ex.LineNumber + 1}, byte {ex.BytePositionInLine})."));
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
         }
     }
 

@@ -20,7 +20,7 @@ internal sealed record CdsRequest(
     string UserId,
     string? EncounterId,
     JsonElement Context,
-    JsonElement? Prefetch)
+    IReadOnlyDictionary<string, HealthRec.Fhir.Sources.PrefetchedKey>? Prefetch)
 {
     /// <summary>Draft orders of order-sign / order-select (a Bundle).</summary>
     public JsonElement? DraftOrders => Context.TryGetProperty("draftOrders", out var orders) ? orders : null;
@@ -53,8 +53,9 @@ internal static partial class CdsRequestReader
         ["order-select"] = (["userId", "patientId", "selections", "draftOrders"], ["encounterId"]),
     };
 
-    public static CdsRequest? Read(JsonElement body, IReadOnlyList<CdsServiceDefinition> service, List<string> problems, int maxDraftOrders = int.MaxValue)
+    public static CdsRequest? Read(CdsBody call, IReadOnlyList<CdsServiceDefinition> service, List<string> problems, int maxDraftOrders = int.MaxValue)
     {
+        var body = call.Root;
         if (body.ValueKind != JsonValueKind.Object)
         {
             problems.Add("the request body must be a JSON object");
@@ -89,17 +90,9 @@ internal static partial class CdsRequestReader
             problems.Add("'fhirServer' is required when 'fhirAuthorization' is given");
         }
 
-        JsonElement? prefetch = null;
-        if (body.TryGetProperty("prefetch", out var p))
+        if (body.TryGetProperty("prefetch", out var p) && p.ValueKind != JsonValueKind.Object)
         {
-            if (p.ValueKind != JsonValueKind.Object)
-            {
-                problems.Add("'prefetch' must be an object of prefetch keys");
-            }
-            else
-            {
-                prefetch = p;
-            }
+            problems.Add("'prefetch' must be an object of prefetch keys");
         }
 
         if (!body.TryGetProperty("context", out var context) || context.ValueKind != JsonValueKind.Object)
@@ -155,7 +148,7 @@ internal static partial class CdsRequestReader
 
         return problems.Count > 0 || patientId is null || userId is null
             ? null
-            : new CdsRequest(hook, hookInstance!, fhirServer, authorization, patientId, userId, encounterId, context, prefetch);
+            : new CdsRequest(hook, hookInstance!, fhirServer, authorization, patientId, userId, encounterId, context, call.Prefetch);
     }
 
     private static Uri? FhirServer(JsonElement body, List<string> problems)

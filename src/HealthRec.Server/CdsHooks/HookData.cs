@@ -1,5 +1,4 @@
 using System.Text;
-using System.Text.Json;
 using System.Text.RegularExpressions;
 using HealthRec.Clinical.Ingestion;
 using HealthRec.Fhir.Ingestion;
@@ -58,8 +57,7 @@ internal sealed partial class HookDataResolver(FhirQueryClient fhir, TimeProvide
         var unusable = new Dictionary<string, PrefetchValue>(StringComparer.Ordinal);
         foreach (var (key, template) in service.Prefetch ?? new Dictionary<string, string>())
         {
-            var value = request.Prefetch is { } prefetch && prefetch.TryGetProperty(key, out var v) ? v : (JsonElement?)null;
-            var held = value is { } given ? reader.Add(key, given) : (PrefetchValue?)null;
+            var held = request.Prefetch?.GetValueOrDefault(key) is { } read ? reader.Add(read) : (PrefetchValue?)null;
             if (held is PrefetchValue.Data or PrefetchValue.NoData)
             {
                 continue;

@@ -113,6 +113,11 @@ public sealed class BadRequestTests(CdsServer fixture) : IClassFixture<CdsServer
     [InlineData("{\"hook\": \"patient-view\",", "The request body is not JSON")]
     [InlineData("[1, 2]", "The CDS Hooks request is not valid")]
     [InlineData("", "The request body is not JSON")]
+    [InlineData("{\"hook\": \"patient-view\"} x", "The request body is not JSON")]
+    [InlineData("{\"hook\": \"patient-view\", \"prefetch\": {\"patient\": {\"resourceType\": \"Patient\", \"id\": \"x", "The request body is not JSON")]
+    [InlineData("{\"prefetch\": {\"patient\": {\"resourceType\": \"Patient\", \"gender\": [1,]}}}", "The request body is not JSON")]
+    [InlineData("{\"prefetch\": {\"notAKeyOfTheService\": [1,}}", "The request body is not JSON")]
+    [InlineData("{\"hook\": \"patient-view\", \"prefetch\": \"all\"}", "The CDS Hooks request is not valid")]
     public async Task GivenABodyThatIsNotACall_WhenPosted_Then400(string body, string title)
     {
         using var content = new StringContent(body, Encoding.UTF8, "application/json");
@@ -120,6 +125,20 @@ public sealed class BadRequestTests(CdsServer fixture) : IClassFixture<CdsServer
 
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         Assert.Equal(title, (string)JsonNode.Parse(await response.Content.ReadAsStringAsync(Ct))!["title"]!);
+    }
+
+    [Fact]
+    public async Task GivenABodyWithAByteOrderMark_WhenPosted_ThenItIsReadAsWithout()
+    {
+        var patient = PatientFixture.HighRisk();
+        var json = Encoding.UTF8.GetBytes(patient.Call(prefetch: patient.Prefetch()).ToJsonString());
+        using var content = new ByteArrayContent([0xEF, 0xBB, 0xBF, .. json]);
+        content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
+
+        var response = await Client.PostAsync(new Uri("/cds-services/healthrec-patient-risk", UriKind.Relative), content, Ct);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.NotEmpty(JsonNode.Parse(await response.Content.ReadAsStringAsync(Ct))!["cards"]!.AsArray());
     }
 
     [Fact]
