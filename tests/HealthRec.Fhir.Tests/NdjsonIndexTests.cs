@@ -127,6 +127,40 @@ public sealed class NdjsonIndexTests : IDisposable
     }
 
     [Fact]
+    public async Task GivenNdjsonWithBadLines_WhenReadIndexedOnEveryCore_ThenRecordsAndProblemsAreThoseOfTheWholeSourceInTheSameOrderEachRun()
+    {
+        // What training and `score` read local NDJSON with: chunks mapped in parallel, results in chunk order.
+        var folder = await GenerateAsync("indexed", 50, 24);
+        var observations = Path.Combine(folder, "Observation.ndjson");
+        await File.AppendAllLinesAsync(observations, ["{ not json", """{"resourceType":"Observation","id":"bad","status":"final","code":{"text":"x"},"subject":{"reference":"Patient/nobody"},"valueQuantity":{"value":"six"}}"""], Ct);
+        var mapper = Ingestion.Mapper();
+        async Task<(List<string> Order, List<PatientRecord> Records, List<IngestionProblem> Problems)> IndexedAsync()
+        {
+            var problems = new ConcurrentBag<IngestionProblem>();
+            var records = new List<PatientRecord>();
+            var read = 0;
+            await foreach (var record in Fhir.Ingestion.RecordReader.ReadIndexedAsync<PatientRecord>(folder, mapper, new IngestionReport(problems.Add), r => [r],
+                () => Interlocked.Increment(ref read), Ct))
+            {
+                records.Add(record);
+            }
+
+            Assert.Equal(records.Count, read);
+            return ([.. records.Select(r => r.PatientId)], records, [.. problems]);
+        }
+
+        var whole = await ReadAsync(new NdjsonSource(folder));
+        var first = await IndexedAsync();
+        var second = await IndexedAsync();
+
+        Assert.Equal(50, first.Records.Count);
+        Assert.Equal(Described(whole.Records), Described(first.Records));
+        Assert.Equal(Described(whole.Problems), Described(first.Problems));
+        Assert.Contains(first.Problems, p => p.Kind == ProblemKind.MalformedJson);
+        Assert.Equal(first.Order, second.Order);
+    }
+
+    [Fact]
     public async Task GivenASourceChangedAfterIndexing_WhenAChunkIsRead_ThenItRefusesWithAClearErrorInsteadOfReadingWrongLines()
     {
         var folder = await GenerateAsync("changed", 20, 22);

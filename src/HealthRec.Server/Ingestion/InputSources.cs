@@ -68,7 +68,12 @@ internal static class InputSources
         {
             try
             {
-                await foreach (var record in RecordReader.ReadAsync(sources[i], mapper, report, cancellationToken))
+                // Local NDJSON is read a chunk at a time on every core, as `score` reads it; the order of the records is
+                // the same on every run.
+                var read = sources[i] is NdjsonSource
+                    ? RecordReader.ReadIndexedAsync<PatientRecord>(inputs[i], mapper, report, record => [record], null, cancellationToken)
+                    : RecordReader.ReadAsync(sources[i], mapper, report, cancellationToken);
+                await foreach (var record in read)
                 {
                     records.Add(record);
                     progress.Report(records.Count);

@@ -120,49 +120,19 @@ internal static class ScoreCommand
     }
 
     /// <summary>
-    /// Local NDJSON, scored a chunk of patients at a time: the lines are first indexed by patient (as the population-
-    /// scoring job does), then each chunk's patients are read, mapped and scored on every core, and their rows written in
-    /// chunk order — the cohort is never held whole. Chunks of about 64 MB of NDJSON, at least one per core.
+    /// Local NDJSON, scored a chunk of patients at a time on every core (<see cref="RecordReader.ReadIndexedAsync"/>),
+    /// rows written in chunk order: the cohort is never held whole.
     /// </summary>
     private static async Task<(long Patients, long Rows)> ScoreIndexedAsync(string input, List<OutcomePredictor> predictors, FhirRecordMapper mapper,
         DateTimeOffset? indexAt, bool ndjson, StreamWriter writer, IngestionReport report, Hosting.ConsoleProgress progress, long before,
         CancellationToken cancellationToken)
     {
-        var files = File.Exists(input) ? [input] : Fhir.Sources.NdjsonSource.Files(input);
-        var bytes = files.Sum(f => new FileInfo(f).Length);
-        var cores = Environment.ProcessorCount;
-        var chunks = (int)Math.Max(cores, Math.Min(4096, bytes / (64L << 20)));
-        var folder = Directory.CreateTempSubdirectory("healthrec-score-").FullName;
         long patients = 0, rows = 0;
-        try
+        await foreach (var line in RecordReader.ReadIndexedAsync(input, mapper, report, record => Rows(record, predictors, indexAt, ndjson),
+            () => progress.Report(before + Interlocked.Increment(ref patients)), cancellationToken))
         {
-            await Fhir.Sources.NdjsonIndex.WriteAsync(input, folder, chunks, report, cancellationToken);
-            for (var first = 0; first < chunks; first += cores)
-            {
-                var batch = Enumerable.Range(first, Math.Min(cores, chunks - first)).ToArray();
-                var lines = new List<string>[batch.Length];
-                await Parallel.ForEachAsync(Enumerable.Range(0, batch.Length), new ParallelOptions { MaxDegreeOfParallelism = cores, CancellationToken = cancellationToken },
-                    async (slot, token) =>
-                    {
-                        var found = lines[slot] = [];
-                        var source = new Fhir.Sources.NdjsonChunkSource(input, folder, batch[slot]);
-                        await foreach (var record in RecordReader.ReadAsync(source, mapper, report, token))
-                        {
-                            progress.Report(before + Interlocked.Increment(ref patients));
-                            found.AddRange(Rows(record, predictors, indexAt, ndjson));
-                        }
-                    });
-                foreach (var line in lines.SelectMany(l => l))
-                {
-                    rows++;
-                    await writer.WriteLineAsync(line);
-                }
-            }
-        }
-        finally
-        {
-            Fhir.Sources.NdjsonIndex.Release(folder);
-            Directory.Delete(folder, recursive: true);
+            rows++;
+            await writer.WriteLineAsync(line);
         }
 
         return (patients, rows);
