@@ -205,11 +205,12 @@ public sealed partial class FhirRecordMapper(ClinicalTerminology terminology, Un
             FhirDecimal { Value: { } d } => ((double?)(double)d, analyte.Unit),
             _ => ((double?)null, (string?)null),
         };
-        var day = at.Value.UtcDateTime.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
+        // The day, for what is said about a value left out (formatted only then: most values are kept).
+        string Day() => at.Value.UtcDateTime.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
         if (number is null)
         {
             report.Problem(ProblemKind.MissingValue, where, $"{analyte.Title} has no numeric value");
-            builder.Add(new UnreadFact(analyte.Id, at, Resource(where), $"{analyte.Title} recorded on {day} without a numeric value"));
+            builder.Add(new UnreadFact(analyte.Id, at, Resource(where), $"{analyte.Title} recorded on {Day()} without a numeric value"));
             return;
         }
 
@@ -219,11 +220,11 @@ public sealed partial class FhirRecordMapper(ClinicalTerminology terminology, Un
             case UnitOutcome.Unknown:
                 report.Problem(ProblemKind.UnknownUnit, where, $"{analyte.Title} unit '{unit}' is missing or not UCUM; value left out");
                 builder.Add(new UnreadFact(analyte.Id, at, Resource(where),
-                    $"{analyte.Title} recorded on {day} in {(string.IsNullOrWhiteSpace(unit) ? "no unit" : $"'{unit}'")}: not a unit HealthRec can read"));
+                    $"{analyte.Title} recorded on {Day()} in {(string.IsNullOrWhiteSpace(unit) ? "no unit" : $"'{unit}'")}: not a unit HealthRec can read"));
                 return;
             case UnitOutcome.Unconvertible:
                 report.Problem(ProblemKind.UnconvertibleUnit, where, $"{analyte.Title} unit '{unit}' cannot be converted to {analyte.Unit}; value left out");
-                builder.Add(new UnreadFact(analyte.Id, at, Resource(where), $"{analyte.Title} recorded in '{unit}' on {day}: not comparable with {analyte.Unit}"));
+                builder.Add(new UnreadFact(analyte.Id, at, Resource(where), $"{analyte.Title} recorded in '{unit}' on {Day()}: not comparable with {analyte.Unit}"));
                 return;
         }
 
@@ -232,7 +233,7 @@ public sealed partial class FhirRecordMapper(ClinicalTerminology terminology, Un
             report.Problem(ProblemKind.ImplausibleValue, where, string.Create(CultureInfo.InvariantCulture,
                 $"{analyte.Title} {canonical:0.###} {analyte.Unit} is outside [{analyte.PlausibleMin}, {analyte.PlausibleMax}]; value left out"));
             builder.Add(new UnreadFact(analyte.Id, at, Resource(where), string.Create(CultureInfo.InvariantCulture,
-                $"{analyte.Title} {canonical:0.###} {analyte.Unit} on {day} is outside what is physiologically possible")));
+                $"{analyte.Title} {canonical:0.###} {analyte.Unit} on {Day()} is outside what is physiologically possible")));
             return;
         }
 
