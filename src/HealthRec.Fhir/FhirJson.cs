@@ -31,6 +31,9 @@ public static class FhirJson
     /// <summary>How FHIR JSON is tokenized: resources nest deeper than the reader's default 64 (extensions of extensions).</summary>
     public static JsonReaderOptions ReaderOptions { get; } = new() { MaxDepth = 256 };
 
+    /// <summary>The same depth for a <see cref="JsonDocument"/> of FHIR JSON (or a request that carries it).</summary>
+    public static JsonDocumentOptions DocumentOptions { get; } = new() { MaxDepth = 256 };
+
     /// <summary>Parses one resource; a malformed or invalid one is reported under <paramref name="where"/> and gives null.</summary>
     public static Resource? TryParse(ReadOnlySpan<byte> json, string where, IngestionReport report, FhirParsing parsing = FhirParsing.Fast)
     {

@@ -39,7 +39,7 @@ internal sealed class CdsBody : IDisposable
         if (reader.TokenType != JsonTokenType.StartObject)
         {
             // Not an object: the request's checks say so; the document is the body as it is.
-            return new CdsBody(JsonDocument.Parse(json.ToArray(), new JsonDocumentOptions { MaxDepth = FhirJson.ReaderOptions.MaxDepth }), null);
+            return new CdsBody(JsonDocument.Parse(json.ToArray(), FhirJson.DocumentOptions), null);
         }
 
         var envelope = new ArrayBufferWriter<byte>(1024);
@@ -88,7 +88,7 @@ internal sealed class CdsBody : IDisposable
             throw new JsonException("The body holds more than one JSON value.");
         }
 
-        return new CdsBody(JsonDocument.Parse(envelope.WrittenMemory, new JsonDocumentOptions { MaxDepth = FhirJson.ReaderOptions.MaxDepth }), prefetch);
+        return new CdsBody(JsonDocument.Parse(envelope.WrittenMemory, FhirJson.DocumentOptions), prefetch);
     }
 
     public void Dispose() => _envelope.Dispose();

@@ -256,7 +256,7 @@ public static partial class CdsHooksEndpoints
 
     /// <summary>The body as a JSON document, or the problem to answer (see the overload).</summary>
     internal static Task<(JsonDocument? Body, IResult? Problem)> ReadJsonAsync(HttpContext http, long limit, CancellationToken cancellationToken) =>
-        ReadJsonAsync(http, limit, json => JsonDocument.Parse(json.ToArray(), new JsonDocumentOptions { MaxDepth = Fhir.FhirJson.ReaderOptions.MaxDepth }), cancellationToken);
+        ReadJsonAsync(http, limit, json => JsonDocument.Parse(json.ToArray(), Fhir.FhirJson.DocumentOptions), cancellationToken);
 
     /// <summary>
     /// The body read by <paramref name="parse"/> (which throws <see cref="JsonException"/> for what is not JSON), or the
