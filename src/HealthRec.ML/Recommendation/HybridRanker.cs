@@ -3,6 +3,7 @@ using System.Collections.Immutable;
 using System.Text.Json;
 using HealthRec.Clinical.Knowledge;
 using HealthRec.ML.Registry;
+using HealthRec.ML.Training;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 
@@ -187,16 +188,6 @@ public sealed class HybridRanker : IDisposable
     {
         public float[] Features { get; set; } = [];
 
-        public static SchemaDefinition Schema(int width)
-        {
-            var schema = SchemaDefinition.Create(typeof(PairRow));
-            schema[nameof(Features)].ColumnType = new VectorDataViewType(NumberDataViewType.Single, width);
-            return schema;
-        }
-    }
-
-    internal sealed class ScoreRow
-    {
-        public float Score { get; set; }
+        public static SchemaDefinition Schema(int width) => FeatureVectorSchema.Of<PairRow>(width);
     }
 }

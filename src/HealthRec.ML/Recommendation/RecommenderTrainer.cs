@@ -265,7 +265,7 @@ public static class RecommenderTrainer
     private static double ValidationNdcg(MLContext ml, RankingPredictionTransformer<LightGbmRankingModelParameters> model, List<(Point Point, List<Row> Rows)> groups, Intervention[] medicines)
     {
         var all = groups.SelectMany(g => g.Rows).ToList();
-        var scores = all.Count == 0 ? [] : ml.Data.CreateEnumerable<ScoreOnly>(
+        var scores = all.Count == 0 ? [] : ml.Data.CreateEnumerable<ScoreRow>(
             model.Transform(ml.Data.LoadFromEnumerable(all.Select(r => new TrainRow { Features = r.Features }), TrainRow.Schema(all[0].Features.Length))),
             reuseRowObject: false).Select(s => s.Score).ToArray();
         var rankings = new List<(IReadOnlyList<string>, IReadOnlySet<string>)>();
@@ -339,16 +339,6 @@ public static class RecommenderTrainer
 
         public float[] Features { get; set; } = [];
 
-        public static SchemaDefinition Schema(int width)
-        {
-            var schema = SchemaDefinition.Create(typeof(TrainRow));
-            schema[nameof(Features)].ColumnType = new VectorDataViewType(NumberDataViewType.Single, width);
-            return schema;
-        }
-    }
-
-    private sealed class ScoreOnly
-    {
-        public float Score { get; set; }
+        public static SchemaDefinition Schema(int width) => FeatureVectorSchema.Of<TrainRow>(width);
     }
 }

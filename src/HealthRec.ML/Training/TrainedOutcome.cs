@@ -26,17 +26,27 @@ public sealed class ModelRow
     /// <summary>The example's censoring weight (training only; 1 when scoring).</summary>
     public float Weight { get; set; } = 1;
 
-    public static SchemaDefinition Schema(int width)
-    {
-        var schema = SchemaDefinition.Create(typeof(ModelRow));
-        schema[nameof(Features)].ColumnType = new VectorDataViewType(NumberDataViewType.Single, width);
-        return schema;
-    }
+    public static SchemaDefinition Schema(int width) => FeatureVectorSchema.Of<ModelRow>(width);
 }
 
+/// <summary>What a LightGBM model (an outcome's or the recommender's ranker) gives for one row.</summary>
 public sealed class ScoreRow
 {
     public float Score { get; set; }
+}
+
+/// <summary>
+/// The ML.NET schema of a row type whose <c>float[] Features</c> holds <c>width</c> values: ML.NET cannot know a vector's
+/// length from the type, and the feature schema sets it at run time.
+/// </summary>
+public static class FeatureVectorSchema
+{
+    public static SchemaDefinition Of<TRow>(int width)
+    {
+        var schema = SchemaDefinition.Create(typeof(TRow));
+        schema[nameof(ModelRow.Features)].ColumnType = new VectorDataViewType(NumberDataViewType.Single, width);
+        return schema;
+    }
 }
 
 /// <summary>Which examples train, tune and test: by patient, so no patient is on two sides.</summary>
