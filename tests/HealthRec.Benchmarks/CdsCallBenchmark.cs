@@ -41,8 +41,7 @@ public abstract class CdsCallBenchmark : IDisposable
     }
 
     /// <summary>The call's body read as the endpoint reads it, its prefetch keys those of the service id's entries.</summary>
-    private protected CdsBody Read(byte[] body, string serviceId) =>
-        CdsBody.Parse(body, Catalog.Find(serviceId).SelectMany(s => s.Prefetch?.Keys ?? []).ToHashSet(StringComparer.Ordinal));
+    private protected CdsBody Read(byte[] body, string serviceId) => CdsBody.Parse(body, Catalog.Find(serviceId));
 
     /// <summary>The call's request read from its body for the service id's entries, its data resolved and its record mapped.</summary>
     private protected (CdsRequest Request, HookDataResult Data, PatientRecord Record) ReadAndMap(CdsBody body, string serviceId)

@@ -29,10 +29,10 @@ internal sealed class CdsBody : IDisposable
     public IReadOnlyDictionary<string, PrefetchedKey>? Prefetch { get; }
 
     /// <summary>
-    /// Reads a body; <paramref name="keys"/> are the prefetch keys to read (the called services' templates), the
-    /// others are skipped. Throws <see cref="JsonException"/> when the body is not JSON.
+    /// Reads a body for the called <paramref name="services"/>: the prefetch keys their templates define are read, the
+    /// others skipped. Throws <see cref="JsonException"/> when the body is not JSON.
     /// </summary>
-    public static CdsBody Parse(ReadOnlySpan<byte> json, IReadOnlySet<string> keys)
+    public static CdsBody Parse(ReadOnlySpan<byte> json, IReadOnlyList<CdsServiceDefinition> services)
     {
         var reader = new Utf8JsonReader(json, FhirJson.ReaderOptions);
         reader.Read();
@@ -60,7 +60,7 @@ internal sealed class CdsBody : IDisposable
                     {
                         var key = reader.GetString()!;
                         reader.Read();
-                        if (keys.Contains(key))
+                        if (services.Any(s => s.Prefetch?.ContainsKey(key) == true))
                         {
                             prefetch[key] = PrefetchReader.Read(key, json, ref reader);
                         }

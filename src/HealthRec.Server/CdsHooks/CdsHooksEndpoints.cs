@@ -127,8 +127,7 @@ public static partial class CdsHooksEndpoints
             return await audit.AnswerAsync(Bare401(http), CdsAudit.CallEvent(call, AuditOutcome.FromStatus(401, "the caller's JWT was not accepted"), [], null, null));
         }
 
-        var keys = services.SelectMany(s => s.Prefetch?.Keys ?? []).ToHashSet(StringComparer.Ordinal);
-        var (body, bodyProblem) = await ReadJsonAsync(http, settings.MaxRequestBytes, json => CdsBody.Parse(json, keys), cancellationToken);
+        var (body, bodyProblem) = await ReadJsonAsync(http, settings.MaxRequestBytes, json => CdsBody.Parse(json, services), cancellationToken);
         if (bodyProblem is not null)
         {
             return await audit.AnswerAsync(bodyProblem, CdsAudit.CallEvent(call, AuditOutcome.FromStatus(400, "the body is not JSON or is too large"), [], null, null));
