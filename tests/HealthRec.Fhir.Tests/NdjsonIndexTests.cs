@@ -139,7 +139,7 @@ public sealed class NdjsonIndexTests : IDisposable
             var problems = new ConcurrentBag<IngestionProblem>();
             var records = new List<PatientRecord>();
             var read = 0;
-            await foreach (var record in Fhir.Ingestion.RecordReader.ReadIndexedAsync<PatientRecord>(folder, mapper, new IngestionReport(problems.Add), r => [r],
+            await foreach (var record in Fhir.Ingestion.RecordReader.ReadEachAsync<PatientRecord>(new NdjsonSource(folder), mapper, new IngestionReport(problems.Add), r => [r],
                 () => Interlocked.Increment(ref read), Ct))
             {
                 records.Add(record);

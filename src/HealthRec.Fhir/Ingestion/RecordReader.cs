@@ -21,23 +21,38 @@ public static class RecordReader
     }
 
     /// <summary>
-    /// Local NDJSON (a file or a folder), a chunk of patients at a time on every core: the lines are first indexed by
-    /// patient (as the population-scoring job does), then as many chunks as there are cores are read, mapped and given
-    /// to <paramref name="each"/> at once, and what it returns is yielded in chunk order, each chunk's patients in key
-    /// order — the same order on every run. The cohort is never held whole unless the caller keeps it. Chunks of about
-    /// 64 MB of NDJSON, at least one per core; <paramref name="read"/> is told of each patient mapped (for progress).
+    /// Every record of a source, each turned by <paramref name="each"/> into what is yielded; <paramref name="read"/> is
+    /// told of each patient mapped (for progress). Local NDJSON (<see cref="NdjsonSource"/>) is first indexed by patient
+    /// (as the population-scoring job does), then read a chunk per core at once — chunks of about 64 MB, at least one per
+    /// core — and what <paramref name="each"/> gives is yielded in chunk order, each chunk's patients in key order: the
+    /// same order on every run. Any other source is read patient by patient. The cohort is never held whole unless the
+    /// caller keeps it.
     /// </summary>
-    public static async IAsyncEnumerable<T> ReadIndexedAsync<T>(string input, FhirRecordMapper mapper, IngestionReport report,
+    public static async IAsyncEnumerable<T> ReadEachAsync<T>(IPatientSource source, FhirRecordMapper mapper, IngestionReport report,
         Func<PatientRecord, IEnumerable<T>> each, Action? read, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        var files = File.Exists(input) ? [input] : NdjsonSource.Files(input);
+        if (source is not NdjsonSource ndjson)
+        {
+            await foreach (var record in ReadAsync(source, mapper, report, cancellationToken))
+            {
+                read?.Invoke();
+                foreach (var result in each(record))
+                {
+                    yield return result;
+                }
+            }
+
+            yield break;
+        }
+
+        var files = File.Exists(ndjson.Input) ? [ndjson.Input] : NdjsonSource.Files(ndjson.Input);
         var bytes = files.Sum(f => new FileInfo(f).Length);
         var cores = Environment.ProcessorCount;
         var chunks = (int)Math.Max(cores, Math.Min(4096, bytes / (64L << 20)));
         var folder = Directory.CreateTempSubdirectory("healthrec-read-").FullName;
         try
         {
-            await NdjsonIndex.WriteAsync(input, folder, chunks, report, cancellationToken);
+            await NdjsonIndex.WriteAsync(ndjson.Input, folder, chunks, report, cancellationToken, ndjson.Options);
             for (var first = 0; first < chunks; first += cores)
             {
                 var batch = Enumerable.Range(first, Math.Min(cores, chunks - first)).ToArray();
@@ -46,7 +61,7 @@ public static class RecordReader
                     async (slot, token) =>
                     {
                         var found = results[slot] = [];
-                        await foreach (var record in ReadAsync(new NdjsonChunkSource(input, folder, batch[slot]), mapper, report, token))
+                        await foreach (var record in ReadAsync(new NdjsonChunkSource(ndjson.Input, folder, batch[slot], ndjson.Options), mapper, report, token))
                         {
                             read?.Invoke();
                             found.AddRange(each(record));

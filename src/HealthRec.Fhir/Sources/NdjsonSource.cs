@@ -18,6 +18,11 @@ public sealed class NdjsonSource(string path, NdjsonSourceOptions? options = nul
 {
     private readonly NdjsonSourceOptions _options = options ?? new NdjsonSourceOptions();
 
+    /// <summary>The file or folder read.</summary>
+    internal string Input => path;
+
+    internal NdjsonSourceOptions Options => _options;
+
     public async IAsyncEnumerable<PatientResources> ReadAsync(IngestionReport report, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var files = File.Exists(path) ? [path] : Files(path);

@@ -68,12 +68,8 @@ internal static class InputSources
         {
             try
             {
-                // Local NDJSON is read a chunk at a time on every core, as `score` reads it; the order of the records is
-                // the same on every run.
-                var read = sources[i] is NdjsonSource
-                    ? RecordReader.ReadIndexedAsync<PatientRecord>(inputs[i], mapper, report, record => [record], null, cancellationToken)
-                    : RecordReader.ReadAsync(sources[i], mapper, report, cancellationToken);
-                await foreach (var record in read)
+                // Local NDJSON is read a chunk per core, as `score` reads it; records in the same order on every run.
+                await foreach (var record in RecordReader.ReadEachAsync<PatientRecord>(sources[i], mapper, report, record => [record], null, cancellationToken))
                 {
                     records.Add(record);
                     progress.Report(records.Count);

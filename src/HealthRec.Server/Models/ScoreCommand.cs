@@ -86,24 +86,14 @@ internal static class ScoreCommand
 
             var mapper = new FhirRecordMapper(terms, new UnitNormalizer());
             var progress = new Hosting.ConsoleProgress("score", "patients");
-            foreach (var (source, input) in sources.Zip(inputs))
+            foreach (var source in sources)
             {
-                if (source is Fhir.Sources.NdjsonSource)
+                // Local NDJSON is scored a chunk per core, rows in chunk order; other sources patient by patient.
+                await foreach (var line in RecordReader.ReadEachAsync(source, mapper, report, record => Rows(record, predictors, indexAt, ndjson),
+                    () => progress.Report(Interlocked.Increment(ref patients)), cancellationToken))
                 {
-                    var (read, written) = await ScoreIndexedAsync(input, predictors, mapper, indexAt, ndjson, writer, report, progress, patients, cancellationToken);
-                    (patients, rows) = (patients + read, rows + written);
-                    continue;
-                }
-
-                await foreach (var record in RecordReader.ReadAsync(source, mapper, report, cancellationToken))
-                {
-                    patients++;
-                    progress.Report(patients);
-                    foreach (var line in Rows(record, predictors, indexAt, ndjson))
-                    {
-                        rows++;
-                        await writer.WriteLineAsync(line);
-                    }
+                    rows++;
+                    await writer.WriteLineAsync(line);
                 }
             }
         }
@@ -117,25 +107,6 @@ internal static class ScoreCommand
         // Lines and values that could not be read are said, by file and line, not dropped in silence.
         InputSources.PrintProblems(report, Console.Out);
         return 0;
-    }
-
-    /// <summary>
-    /// Local NDJSON, scored a chunk of patients at a time on every core (<see cref="RecordReader.ReadIndexedAsync"/>),
-    /// rows written in chunk order: the cohort is never held whole.
-    /// </summary>
-    private static async Task<(long Patients, long Rows)> ScoreIndexedAsync(string input, List<OutcomePredictor> predictors, FhirRecordMapper mapper,
-        DateTimeOffset? indexAt, bool ndjson, StreamWriter writer, IngestionReport report, Hosting.ConsoleProgress progress, long before,
-        CancellationToken cancellationToken)
-    {
-        long patients = 0, rows = 0;
-        await foreach (var line in RecordReader.ReadIndexedAsync(input, mapper, report, record => Rows(record, predictors, indexAt, ndjson),
-            () => progress.Report(before + Interlocked.Increment(ref patients)), cancellationToken))
-        {
-            rows++;
-            await writer.WriteLineAsync(line);
-        }
-
-        return (patients, rows);
     }
 
     // One row per model whose population the patient is in, at the index date (default: the patient's last activity).
