@@ -16,9 +16,6 @@ public static class ModelDevice
 {
     public const string IdentifierSystem = AiTransparency.ModelIdentifierSystem;
 
-    /// <summary>The identifier of a model version: <c>{outcome}|{version}</c>.</summary>
-    public static Identifier IdentifierOf(string outcome, string version) => AiTransparency.ModelIdentifier(outcome, version);
-
     /// <summary>The Device of the version that answers an outcome; <paramref name="baseUrl"/> is where its model card is served.</summary>
     public static Device Of(OutcomePredictor predictor, Uri baseUrl)
     {
@@ -82,7 +79,7 @@ public static class ModelDevice
         return new Device
         {
             Id = $"{subject}-{version}".Replace('.', '-'),
-            Identifier = [IdentifierOf(subject, version)],
+            Identifier = [AiTransparency.ModelIdentifier(subject, version)],
             Status = Device.FHIRDeviceStatus.Active,
             DeviceName = [new Device.DeviceNameComponent { Name = name, Type = DeviceNameType.UserFriendlyName }],
             Version = [new Device.VersionComponent { Value = version }],
