@@ -7,254 +7,65 @@ namespace HealthRec.Fhir;
 /// <summary>The clinical resources: Patient, Observation (with components), Condition, AllergyIntolerance (with reactions).</summary>
 internal static partial class FastResourceReader
 {
-    private static Patient ReadPatient(ref Utf8JsonReader r) => ReadMembers(ref r, new Patient(), PatientMember);
+    private static readonly Members<Patient> PatientMembers = new(
+        ("gender", static (ref r, patient) => patient.Gender = ReadEnum<AdministrativeGender>(ref r)),
+        ("birthDate", static (ref r, patient) => patient.BirthDate = ReadDate(ref r)),
+        Choices.Deceased.Member<Patient>("deceased", static (patient, value) => patient.Deceased = value),
 
-    private static bool PatientMember(ref Utf8JsonReader r, Patient patient)
+        // US Core race and ethnicity, for the fairness audit (UsCoreDemographics reads them from the Patient).
+        ("extension", static (ref r, patient) => ReadList(ref r, patient.Extension)));
+
+    // An extension's url, its nested extensions and a Coding or string value (the kinds the mapper reads).
+    private static readonly Members<Extension> ExtensionMembers = new(
+        ("url", static (ref r, extension) => extension.Url = ReadUri(ref r)),
+        ("extension", static (ref r, extension) => ReadList(ref r, extension.Extension)),
+        Choices.ExtensionValue.Member<Extension>("value", static (extension, value) => extension.Value = value));
+
+    private static readonly Members<Observation> ObservationMembers = new(
+        ("status", static (ref r, observation) => observation.Status = ReadEnum<ObservationStatus>(ref r)),
+        ("code", static (ref r, observation) => observation.Code = ReadConcept(ref r)),
+        ("subject", static (ref r, observation) => observation.Subject = ReadReference(ref r)),
+        ("issued", static (ref r, observation) => observation.IssuedElement = ReadInstant(ref r)),
+        ("component", static (ref r, observation) => ReadList(ref r, observation.Component)),
+        Choices.Effective.Member<Observation>("effective", static (observation, effective) => observation.Effective = effective),
+        Choices.ObservationValue.Member<Observation>("value", static (observation, value) => observation.Value = value));
+
+    private static readonly Members<Observation.ComponentComponent> ComponentMembers = new(
+        ("code", static (ref r, component) => component.Code = ReadConcept(ref r)),
+        Choices.ObservationValue.Member<Observation.ComponentComponent>("value", static (component, value) => component.Value = value));
+
+    private static readonly Members<Condition> ConditionMembers = new(
+        ("clinicalStatus", static (ref r, condition) => condition.ClinicalStatus = ReadConcept(ref r)),
+        ("verificationStatus", static (ref r, condition) => condition.VerificationStatus = ReadConcept(ref r)),
+        ("code", static (ref r, condition) => condition.Code = ReadConcept(ref r)),
+        ("subject", static (ref r, condition) => condition.Subject = ReadReference(ref r)),
+        ("recordedDate", static (ref r, condition) => condition.RecordedDateElement = ReadDateTime(ref r)),
+        Choices.OnsetOrAbatement.Member<Condition>("onset", static (condition, onset) => condition.Onset = onset),
+        Choices.OnsetOrAbatement.Member<Condition>("abatement", static (condition, abatement) => condition.Abatement = abatement));
+
+    private static readonly Members<AllergyIntolerance> AllergyMembers = new(
+        ("clinicalStatus", static (ref r, allergy) => allergy.ClinicalStatus = ReadConcept(ref r)),
+        ("verificationStatus", static (ref r, allergy) => allergy.VerificationStatus = ReadConcept(ref r)),
+        ("type", static (ref r, allergy) => allergy.Type = ReadEnum<AllergyIntolerance.AllergyIntoleranceType>(ref r)),
+        ("category", static (ref r, allergy) => ReadCategories(ref r, allergy.CategoryElement)),
+        ("criticality", static (ref r, allergy) => allergy.Criticality = ReadEnum<AllergyIntolerance.AllergyIntoleranceCriticality>(ref r)),
+        ("code", static (ref r, allergy) => allergy.Code = ReadConcept(ref r)),
+        ("patient", static (ref r, allergy) => allergy.Patient = ReadReference(ref r)),
+        ("recordedDate", static (ref r, allergy) => allergy.RecordedDateElement = ReadDateTime(ref r)),
+        ("reaction", static (ref r, allergy) => ReadList(ref r, allergy.Reaction)),
+        Choices.OnsetOrAbatement.Member<AllergyIntolerance>("onset", static (allergy, onset) => allergy.Onset = onset));
+
+    private static void ReadCategories(ref Utf8JsonReader r, List<Code<AllergyIntolerance.AllergyIntoleranceCategory>> categories)
     {
-        if (r.ValueTextEquals("gender"u8))
+        ReadArray(ref r);
+        while (NextItem(ref r))
         {
-            patient.Gender = ReadEnum<AdministrativeGender>(ref r);
+            categories.Add(new(EnumUtility.ParseLiteral<AllergyIntolerance.AllergyIntoleranceCategory>(CurrentString(ref r)) ?? throw Unexpected("an allergy category")));
         }
-        else if (r.ValueTextEquals("birthDate"u8))
-        {
-            patient.BirthDate = Checked(ReadString(ref r), Date.IsValidValue);
-        }
-        else if (r.ValueTextEquals("deceasedBoolean"u8))
-        {
-            patient.Deceased = new FhirBoolean(ReadBoolean(ref r));
-        }
-        else if (r.ValueTextEquals("deceasedDateTime"u8))
-        {
-            patient.Deceased = ReadDateTime(ref r);
-        }
-        else if (r.ValueTextEquals("extension"u8))
-        {
-            // US Core race and ethnicity, for the fairness audit (UsCoreDemographics reads them from the Patient).
-            ReadArray(ref r);
-            while (NextItem(ref r))
-            {
-                patient.Extension.Add(ReadNestedMembers(ref r, new Extension(), ExtensionMember));
-            }
-        }
-        else
-        {
-            return false;
-        }
-
-        return true;
-    }
-
-    // An extension's url, its nested extensions and a Coding or string value (the kinds the mapper reads; others skipped).
-    private static bool ExtensionMember(ref Utf8JsonReader r, Extension extension)
-    {
-        if (r.ValueTextEquals("url"u8))
-        {
-            extension.Url = ReadUri(ref r);
-        }
-        else if (r.ValueTextEquals("extension"u8))
-        {
-            ReadArray(ref r);
-            while (NextItem(ref r))
-            {
-                extension.Extension.Add(ReadNestedMembers(ref r, new Extension(), ExtensionMember));
-            }
-        }
-        else if (r.ValueTextEquals("valueCoding"u8))
-        {
-            ReadObject(ref r);
-            extension.Value = ReadCodingBody(ref r);
-        }
-        else if (r.ValueTextEquals("valueString"u8))
-        {
-            extension.Value = new FhirString(ReadString(ref r));
-        }
-        else
-        {
-            return false;
-        }
-
-        return true;
-    }
-
-    private static Observation ReadObservation(ref Utf8JsonReader r) => ReadMembers(ref r, new Observation(), ObservationMember);
-
-    private static bool ObservationMember(ref Utf8JsonReader r, Observation observation)
-    {
-        if (r.ValueTextEquals("status"u8))
-        {
-            observation.Status = ReadEnum<ObservationStatus>(ref r);
-        }
-        else if (r.ValueTextEquals("code"u8))
-        {
-            observation.Code = ReadConcept(ref r);
-        }
-        else if (r.ValueTextEquals("subject"u8))
-        {
-            observation.Subject = ReadReference(ref r);
-        }
-        else if (r.ValueTextEquals("issued"u8))
-        {
-            observation.IssuedElement = ReadInstant(ref r);
-        }
-        else if (r.ValueTextEquals("component"u8))
-        {
-            ReadArray(ref r);
-            while (NextItem(ref r))
-            {
-                observation.Component.Add(ReadComponent(ref r));
-            }
-        }
-        else if (TryReadEffective(ref r, out var effective))
-        {
-            observation.Effective = effective;
-        }
-        else if (TryReadValue(ref r, out var value))
-        {
-            observation.Value = value;
-        }
-        else
-        {
-            return false;
-        }
-
-        return true;
-    }
-
-    private static Observation.ComponentComponent ReadComponent(ref Utf8JsonReader r) => ReadNestedMembers(ref r, new Observation.ComponentComponent(), ComponentMember);
-
-    private static bool ComponentMember(ref Utf8JsonReader r, Observation.ComponentComponent component)
-    {
-        if (r.ValueTextEquals("code"u8))
-        {
-            component.Code = ReadConcept(ref r);
-        }
-        else if (TryReadValue(ref r, out var value))
-        {
-            component.Value = value;
-        }
-        else
-        {
-            return false;
-        }
-
-        return true;
-    }
-
-    private static Condition ReadCondition(ref Utf8JsonReader r) => ReadMembers(ref r, new Condition(), ConditionMember);
-
-    private static bool ConditionMember(ref Utf8JsonReader r, Condition condition)
-    {
-        if (r.ValueTextEquals("clinicalStatus"u8))
-        {
-            condition.ClinicalStatus = ReadConcept(ref r);
-        }
-        else if (r.ValueTextEquals("verificationStatus"u8))
-        {
-            condition.VerificationStatus = ReadConcept(ref r);
-        }
-        else if (r.ValueTextEquals("code"u8))
-        {
-            condition.Code = ReadConcept(ref r);
-        }
-        else if (r.ValueTextEquals("subject"u8))
-        {
-            condition.Subject = ReadReference(ref r);
-        }
-        else if (r.ValueTextEquals("recordedDate"u8))
-        {
-            condition.RecordedDateElement = ReadDateTime(ref r);
-        }
-        else if (TryReadOnsetOrAbatement(ref r, "onset"u8, out var onset))
-        {
-            condition.Onset = onset;
-        }
-        else if (TryReadOnsetOrAbatement(ref r, "abatement"u8, out var abatement))
-        {
-            condition.Abatement = abatement;
-        }
-        else
-        {
-            return false;
-        }
-
-        return true;
-    }
-
-    private static AllergyIntolerance ReadAllergy(ref Utf8JsonReader r) => ReadMembers(ref r, new AllergyIntolerance(), AllergyMember);
-
-    private static bool AllergyMember(ref Utf8JsonReader r, AllergyIntolerance allergy)
-    {
-        if (r.ValueTextEquals("clinicalStatus"u8))
-        {
-            allergy.ClinicalStatus = ReadConcept(ref r);
-        }
-        else if (r.ValueTextEquals("verificationStatus"u8))
-        {
-            allergy.VerificationStatus = ReadConcept(ref r);
-        }
-        else if (r.ValueTextEquals("type"u8))
-        {
-            allergy.Type = ReadEnum<AllergyIntolerance.AllergyIntoleranceType>(ref r);
-        }
-        else if (r.ValueTextEquals("category"u8))
-        {
-            ReadArray(ref r);
-            while (NextItem(ref r))
-            {
-                allergy.CategoryElement.Add(new Code<AllergyIntolerance.AllergyIntoleranceCategory>(
-                    EnumUtility.ParseLiteral<AllergyIntolerance.AllergyIntoleranceCategory>(CurrentString(ref r)) ?? throw Unexpected("an allergy category")));
-            }
-        }
-        else if (r.ValueTextEquals("criticality"u8))
-        {
-            allergy.Criticality = ReadEnum<AllergyIntolerance.AllergyIntoleranceCriticality>(ref r);
-        }
-        else if (r.ValueTextEquals("code"u8))
-        {
-            allergy.Code = ReadConcept(ref r);
-        }
-        else if (r.ValueTextEquals("patient"u8))
-        {
-            allergy.Patient = ReadReference(ref r);
-        }
-        else if (r.ValueTextEquals("recordedDate"u8))
-        {
-            allergy.RecordedDateElement = ReadDateTime(ref r);
-        }
-        else if (r.ValueTextEquals("reaction"u8))
-        {
-            ReadArray(ref r);
-            while (NextItem(ref r))
-            {
-                allergy.Reaction.Add(ReadReaction(ref r));
-            }
-        }
-        else if (TryReadOnsetOrAbatement(ref r, "onset"u8, out var onset))
-        {
-            allergy.Onset = onset;
-        }
-        else
-        {
-            return false;
-        }
-
-        return true;
     }
 
     // A reaction's substance, when it names one more precisely than the allergy's code; the rest is not read.
-    private static AllergyIntolerance.ReactionComponent ReadReaction(ref Utf8JsonReader r) => ReadNestedMembers(ref r, new AllergyIntolerance.ReactionComponent(), ReactionMember);
+    private static readonly Members<AllergyIntolerance.ReactionComponent> ReactionMembers = new(
+        ("substance", static (ref r, reaction) => reaction.Substance = ReadConcept(ref r)));
 
-    private static bool ReactionMember(ref Utf8JsonReader r, AllergyIntolerance.ReactionComponent reaction)
-    {
-        if (r.ValueTextEquals("substance"u8))
-        {
-            reaction.Substance = ReadConcept(ref r);
-        }
-        else
-        {
-            return false;
-        }
-
-        return true;
-    }
 }

@@ -7,247 +7,99 @@ namespace HealthRec.Fhir;
 /// <summary>The data types: choice elements (effective, value, onset, abatement), quantities, concepts and codings, references, periods, dates and primitives.</summary>
 internal static partial class FastResourceReader
 {
-    // effective[x] of Observation and DiagnosticReport.
-    private static bool TryReadEffective(ref Utf8JsonReader r, out DataType? effective)
+    /// <summary>
+    /// The types each choice element may take in FHIR R4 that the mapper reads (a nested class, so that a table that
+    /// uses one finds it made, whichever file's fields are set first). Any other type of the element is handed to the
+    /// validating path, so an unusual value is never silently dropped.
+    /// </summary>
+    private static class Choices
     {
-        if (r.ValueTextEquals("effectiveDateTime"u8))
-        {
-            effective = ReadDateTime(ref r);
-        }
-        else if (r.ValueTextEquals("effectivePeriod"u8))
-        {
-            effective = ReadPeriod(ref r);
-        }
-        else if (r.ValueTextEquals("effectiveInstant"u8))
-        {
-            effective = ReadInstant(ref r);
-        }
-        else
-        {
-            effective = null;
-            return false;
-        }
+        public static readonly ChoiceTypes Deceased = new(("Boolean", ReadFhirBoolean), ("DateTime", ReadDateTime));
 
-        return true;
+        // An extension's value: a Coding or a string are read (US Core race and ethnicity), any other skipped.
+        public static readonly ChoiceTypes ExtensionValue = new(("Coding", ReadCoding), ("String", ReadFhirString)) { OthersSkipped = true };
+
+        // Observation's and DiagnosticReport's effective[x].
+        public static readonly ChoiceTypes Effective = new(("DateTime", ReadDateTime), ("Period", ReadPeriod), ("Instant", ReadInstant));
+
+        // MedicationStatement's effective[x], Procedure's performed[x].
+        public static readonly ChoiceTypes DateTimeOrPeriod = new(("DateTime", ReadDateTime), ("Period", ReadPeriod));
+
+        // Observation's and its components' value[x].
+        public static readonly ChoiceTypes ObservationValue = new(
+            ("Quantity", ReadQuantity), ("CodeableConcept", ReadConcept), ("String", ReadFhirString),
+            ("Boolean", ReadFhirBoolean), ("Integer", ReadInteger), ("DateTime", ReadDateTime));
+
+        // A questionnaire answer's value[x].
+        public static readonly ChoiceTypes AnswerValue = new(
+            ("Quantity", ReadQuantity), ("Decimal", ReadDecimal), ("String", ReadFhirString),
+            ("Boolean", ReadFhirBoolean), ("Integer", ReadInteger), ("DateTime", ReadDateTime));
+
+        // Condition's onset[x] and abatement[x], AllergyIntolerance's onset[x].
+        public static readonly ChoiceTypes OnsetOrAbatement = new(
+            ("DateTime", ReadDateTime), ("Period", ReadPeriod), ("Age", ReadAge), ("String", ReadFhirString));
     }
 
-    // value[x] of Observation, its components and questionnaire answers: the types the mapper reads. Any other
-    // value[x] is handed to the validating path, so an unusual value is never silently dropped.
-    private static bool TryReadValue(ref Utf8JsonReader r, out DataType? value)
-    {
-        if (r.ValueTextEquals("valueQuantity"u8))
-        {
-            value = ReadQuantity(ref r, new Quantity());
-        }
-        else if (r.ValueTextEquals("valueCodeableConcept"u8))
-        {
-            value = ReadConcept(ref r);
-        }
-        else if (r.ValueTextEquals("valueInteger"u8))
-        {
-            Read(ref r);
-            value = new Integer(r.TokenType == JsonTokenType.Number ? r.GetInt32() : throw Unexpected("integer"));
-        }
-        else if (r.ValueTextEquals("valueDecimal"u8))
-        {
-            Read(ref r);
-            value = new FhirDecimal(r.TokenType == JsonTokenType.Number ? r.GetDecimal() : throw Unexpected("decimal"));
-        }
-        else if (r.ValueTextEquals("valueString"u8))
-        {
-            value = new FhirString(ReadString(ref r));
-        }
-        else if (r.ValueTextEquals("valueBoolean"u8))
-        {
-            value = new FhirBoolean(ReadBoolean(ref r));
-        }
-        else if (r.ValueTextEquals("valueDateTime"u8))
-        {
-            value = ReadDateTime(ref r);
-        }
-        else
-        {
-            value = null;
-            if (r.ValueSpan.StartsWith("value"u8) && r.ValueSpan.Length > "value".Length && char.IsAsciiLetterUpper((char)r.ValueSpan[5]))
-            {
-                throw Unexpected("a value[x] type the fast path does not read");
-            }
+    private static readonly Members<Quantity> QuantityMembers = new(
+        ("value", static (ref r, quantity) => quantity.Value = ReadDecimalValue(ref r)),
+        ("unit", static (ref r, quantity) => quantity.Unit = ReadString(ref r)),
+        ("system", static (ref r, quantity) => quantity.System = ReadUri(ref r)),
+        ("code", static (ref r, quantity) => quantity.Code = ReadCode(ref r)),
+        ("comparator", static (ref r, quantity) => quantity.Comparator = ReadEnum<Quantity.QuantityComparator>(ref r)));
 
-            return false;
-        }
+    private static readonly Members<CodeableConcept> ConceptMembers = new(
+        ("coding", static (ref r, concept) => ReadList(ref r, concept.Coding)),
+        ("text", static (ref r, concept) => concept.Text = ReadString(ref r)));
 
-        return true;
-    }
+    private static readonly Members<Coding> CodingMembers = new(
+        ("system", static (ref r, coding) => coding.System = ReadUri(ref r)),
+        ("code", static (ref r, coding) => coding.Code = ReadCode(ref r)),
+        ("display", static (ref r, coding) => coding.Display = ReadString(ref r)));
 
-    private static bool TryReadOnsetOrAbatement(ref Utf8JsonReader r, ReadOnlySpan<byte> prefix, out DataType? value)
-    {
-        value = null;
-        var name = r.ValueSpan;
-        if (!name.StartsWith(prefix))
-        {
-            return false;
-        }
+    private static readonly Members<ResourceReference> ReferenceMembers = new(
+        ("reference", static (ref r, reference) => reference.Reference = ReadString(ref r)));
 
-        var suffix = name[prefix.Length..];
-        if (suffix.SequenceEqual("DateTime"u8))
-        {
-            value = ReadDateTime(ref r);
-        }
-        else if (suffix.SequenceEqual("Period"u8))
-        {
-            value = ReadPeriod(ref r);
-        }
-        else if (suffix.SequenceEqual("Age"u8))
-        {
-            value = ReadQuantity(ref r, new Age());
-        }
-        else if (suffix.SequenceEqual("String"u8))
-        {
-            value = new FhirString(ReadString(ref r));
-        }
-        else if (suffix.SequenceEqual("Boolean"u8))
-        {
-            value = new FhirBoolean(ReadBoolean(ref r));
-        }
-        else if (suffix.Length > 0 && char.IsAsciiLetterUpper((char)suffix[0]))
-        {
-            throw Unexpected("an onset[x] or abatement[x] type the fast path does not read");
-        }
-        else
-        {
-            return false;
-        }
+    private static readonly Members<Period> PeriodMembers = new(
+        ("start", static (ref r, period) => period.StartElement = ReadDateTime(ref r)),
+        ("end", static (ref r, period) => period.EndElement = ReadDateTime(ref r)));
 
-        return true;
-    }
+    private static Quantity ReadQuantity(ref Utf8JsonReader r) => QuantityMembers.Next(ref r);
 
-    private static T ReadQuantity<T>(ref Utf8JsonReader r, T quantity)
-        where T : Quantity
+    private static Age ReadAge(ref Utf8JsonReader r)
     {
         ReadObject(ref r);
-        while (NextProperty(ref r))
-        {
-            if (r.ValueTextEquals("value"u8))
-            {
-                Read(ref r);
-                quantity.Value = r.TokenType == JsonTokenType.Number ? r.GetDecimal() : throw Unexpected("decimal");
-            }
-            else if (r.ValueTextEquals("unit"u8))
-            {
-                quantity.Unit = ReadString(ref r);
-            }
-            else if (r.ValueTextEquals("system"u8))
-            {
-                quantity.System = ReadUri(ref r);
-            }
-            else if (r.ValueTextEquals("code"u8))
-            {
-                quantity.Code = Checked(ReadString(ref r), FhirPrimitives.IsCode);
-            }
-            else if (r.ValueTextEquals("comparator"u8))
-            {
-                quantity.Comparator = ReadEnum<Quantity.QuantityComparator>(ref r);
-            }
-            else
-            {
-                Skip(ref r);
-            }
-        }
-
-        return quantity;
+        return QuantityMembers.Fill(ref r, new Age());
     }
 
-    private static CodeableConcept ReadConcept(ref Utf8JsonReader r)
+    private static CodeableConcept ReadConcept(ref Utf8JsonReader r) => ConceptMembers.Next(ref r);
+
+    private static Coding ReadCoding(ref Utf8JsonReader r) => CodingMembers.Next(ref r);
+
+    private static ResourceReference ReadReference(ref Utf8JsonReader r) => ReferenceMembers.Next(ref r);
+
+    private static Period ReadPeriod(ref Utf8JsonReader r) => PeriodMembers.Next(ref r);
+
+    private static string ReadCode(ref Utf8JsonReader r) => Checked(ReadString(ref r), FhirPrimitives.IsCode);
+
+    private static FhirBoolean ReadFhirBoolean(ref Utf8JsonReader r) => new(ReadBoolean(ref r));
+
+    private static FhirString ReadFhirString(ref Utf8JsonReader r) => new(ReadString(ref r));
+
+    private static Integer ReadInteger(ref Utf8JsonReader r)
     {
         Read(ref r);
-        return ReadConceptBody(ref r);
+        return new(r.TokenType == JsonTokenType.Number ? r.GetInt32() : throw Unexpected("integer"));
     }
 
-    private static CodeableConcept ReadConceptBody(ref Utf8JsonReader r) => ReadNestedMembers(ref r, new CodeableConcept(), ConceptBodyMember);
+    private static FhirDecimal ReadDecimal(ref Utf8JsonReader r) => new(ReadDecimalValue(ref r));
 
-    private static bool ConceptBodyMember(ref Utf8JsonReader r, CodeableConcept concept)
+    private static decimal ReadDecimalValue(ref Utf8JsonReader r)
     {
-        if (r.ValueTextEquals("coding"u8))
-        {
-            ReadArray(ref r);
-            while (NextItem(ref r))
-            {
-                Expect(ref r, JsonTokenType.StartObject);
-                concept.Coding.Add(ReadCodingBody(ref r));
-            }
-        }
-        else if (r.ValueTextEquals("text"u8))
-        {
-            concept.Text = ReadString(ref r);
-        }
-        else
-        {
-            return false;
-        }
-
-        return true;
+        Read(ref r);
+        return r.TokenType == JsonTokenType.Number ? r.GetDecimal() : throw Unexpected("decimal");
     }
 
-    // The members of a Coding whose '{' has been read.
-    private static Coding ReadCodingBody(ref Utf8JsonReader r) => ReadMembers(ref r, new Coding(), CodingBodyMember);
-
-    private static bool CodingBodyMember(ref Utf8JsonReader r, Coding coding)
-    {
-        if (r.ValueTextEquals("system"u8))
-        {
-            coding.System = ReadUri(ref r);
-        }
-        else if (r.ValueTextEquals("code"u8))
-        {
-            coding.Code = Checked(ReadString(ref r), FhirPrimitives.IsCode);
-        }
-        else if (r.ValueTextEquals("display"u8))
-        {
-            coding.Display = ReadString(ref r);
-        }
-        else
-        {
-            return false;
-        }
-
-        return true;
-    }
-
-    private static ResourceReference ReadReference(ref Utf8JsonReader r) => ReadNextMembers(ref r, new ResourceReference(), ReferenceMember);
-
-    private static bool ReferenceMember(ref Utf8JsonReader r, ResourceReference reference)
-    {
-        if (r.ValueTextEquals("reference"u8))
-        {
-            reference.Reference = ReadString(ref r);
-        }
-        else
-        {
-            return false;
-        }
-
-        return true;
-    }
-
-    private static Period ReadPeriod(ref Utf8JsonReader r) => ReadNextMembers(ref r, new Period(), PeriodMember);
-
-    private static bool PeriodMember(ref Utf8JsonReader r, Period period)
-    {
-        if (r.ValueTextEquals("start"u8))
-        {
-            period.StartElement = ReadDateTime(ref r);
-        }
-        else if (r.ValueTextEquals("end"u8))
-        {
-            period.EndElement = ReadDateTime(ref r);
-        }
-        else
-        {
-            return false;
-        }
-
-        return true;
-    }
+    private static string ReadDate(ref Utf8JsonReader r) => Checked(ReadString(ref r), Date.IsValidValue);
 
     private static FhirDateTime ReadDateTime(ref Utf8JsonReader r) => new(Checked(ReadString(ref r), FhirDates.IsValidDateTime));
 

@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Hl7.Fhir.Model;
 
 namespace HealthRec.Fhir;
@@ -6,189 +5,39 @@ namespace HealthRec.Fhir;
 /// <summary>Encounter, Procedure, QuestionnaireResponse (with nested items) and DiagnosticReport.</summary>
 internal static partial class FastResourceReader
 {
-    private static Encounter ReadEncounter(ref Utf8JsonReader r) => ReadMembers(ref r, new Encounter(), EncounterMember);
+    private static readonly Members<Encounter> EncounterMembers = new(
+        ("status", static (ref r, encounter) => encounter.Status = ReadEnum<Encounter.EncounterStatus>(ref r)),
+        ("class", static (ref r, encounter) => encounter.Class = ReadCoding(ref r)),
+        ("type", static (ref r, encounter) => ReadList(ref r, encounter.Type)),
+        ("subject", static (ref r, encounter) => encounter.Subject = ReadReference(ref r)),
+        ("period", static (ref r, encounter) => encounter.Period = ReadPeriod(ref r)));
 
-    private static bool EncounterMember(ref Utf8JsonReader r, Encounter encounter)
-    {
-        if (r.ValueTextEquals("status"u8))
-        {
-            encounter.Status = ReadEnum<Encounter.EncounterStatus>(ref r);
-        }
-        else if (r.ValueTextEquals("class"u8))
-        {
-            ReadObject(ref r);
-            encounter.Class = ReadCodingBody(ref r);
-        }
-        else if (r.ValueTextEquals("type"u8))
-        {
-            ReadArray(ref r);
-            while (NextItem(ref r))
-            {
-                encounter.Type.Add(ReadConceptBody(ref r));
-            }
-        }
-        else if (r.ValueTextEquals("subject"u8))
-        {
-            encounter.Subject = ReadReference(ref r);
-        }
-        else if (r.ValueTextEquals("period"u8))
-        {
-            encounter.Period = ReadPeriod(ref r);
-        }
-        else
-        {
-            return false;
-        }
+    private static readonly Members<Procedure> ProcedureMembers = new(
+        ("status", static (ref r, procedure) => procedure.Status = ReadEnum<EventStatus>(ref r)),
+        ("code", static (ref r, procedure) => procedure.Code = ReadConcept(ref r)),
+        ("subject", static (ref r, procedure) => procedure.Subject = ReadReference(ref r)),
+        Choices.DateTimeOrPeriod.Member<Procedure>("performed", static (procedure, performed) => procedure.Performed = performed));
 
-        return true;
-    }
+    private static readonly Members<QuestionnaireResponse> QuestionnaireResponseMembers = new(
+        ("status", static (ref r, response) => response.Status = ReadEnum<QuestionnaireResponse.QuestionnaireResponseStatus>(ref r)),
+        ("subject", static (ref r, response) => response.Subject = ReadReference(ref r)),
+        ("authored", static (ref r, response) => response.AuthoredElement = ReadDateTime(ref r)),
+        ("item", static (ref r, response) => ReadList(ref r, response.Item)));
 
-    private static Procedure ReadProcedure(ref Utf8JsonReader r) => ReadMembers(ref r, new Procedure(), ProcedureMember);
+    // Items nest in items and in answers, to any depth.
+    private static readonly Members<QuestionnaireResponse.ItemComponent> ItemMembers = new(
+        ("linkId", static (ref r, item) => item.LinkId = ReadString(ref r)),
+        ("item", static (ref r, item) => ReadList(ref r, item.Item)),
+        ("answer", static (ref r, item) => ReadList(ref r, item.Answer)));
 
-    private static bool ProcedureMember(ref Utf8JsonReader r, Procedure procedure)
-    {
-        if (r.ValueTextEquals("status"u8))
-        {
-            procedure.Status = ReadEnum<EventStatus>(ref r);
-        }
-        else if (r.ValueTextEquals("code"u8))
-        {
-            procedure.Code = ReadConcept(ref r);
-        }
-        else if (r.ValueTextEquals("subject"u8))
-        {
-            procedure.Subject = ReadReference(ref r);
-        }
-        else if (r.ValueTextEquals("performedDateTime"u8))
-        {
-            procedure.Performed = ReadDateTime(ref r);
-        }
-        else if (r.ValueTextEquals("performedPeriod"u8))
-        {
-            procedure.Performed = ReadPeriod(ref r);
-        }
-        else
-        {
-            return false;
-        }
+    private static readonly Members<QuestionnaireResponse.AnswerComponent> AnswerMembers = new(
+        ("item", static (ref r, answer) => ReadList(ref r, answer.Item)),
+        Choices.AnswerValue.Member<QuestionnaireResponse.AnswerComponent>("value", static (answer, value) => answer.Value = value));
 
-        return true;
-    }
-
-    private static QuestionnaireResponse ReadQuestionnaireResponse(ref Utf8JsonReader r) => ReadMembers(ref r, new QuestionnaireResponse(), QuestionnaireResponseMember);
-
-    private static bool QuestionnaireResponseMember(ref Utf8JsonReader r, QuestionnaireResponse response)
-    {
-        if (r.ValueTextEquals("status"u8))
-        {
-            response.Status = ReadEnum<QuestionnaireResponse.QuestionnaireResponseStatus>(ref r);
-        }
-        else if (r.ValueTextEquals("subject"u8))
-        {
-            response.Subject = ReadReference(ref r);
-        }
-        else if (r.ValueTextEquals("authored"u8))
-        {
-            response.AuthoredElement = ReadDateTime(ref r);
-        }
-        else if (r.ValueTextEquals("item"u8))
-        {
-            ReadItems(ref r, response.Item);
-        }
-        else
-        {
-            return false;
-        }
-
-        return true;
-    }
-
-    private static void ReadItems(ref Utf8JsonReader r, List<QuestionnaireResponse.ItemComponent> items)
-    {
-        ReadArray(ref r);
-        while (NextItem(ref r))
-        {
-            Expect(ref r, JsonTokenType.StartObject);
-            var item = new QuestionnaireResponse.ItemComponent();
-            while (NextProperty(ref r))
-            {
-                if (r.ValueTextEquals("linkId"u8))
-                {
-                    item.LinkId = ReadString(ref r);
-                }
-                else if (r.ValueTextEquals("item"u8))
-                {
-                    ReadItems(ref r, item.Item);
-                }
-                else if (r.ValueTextEquals("answer"u8))
-                {
-                    ReadArray(ref r);
-                    while (NextItem(ref r))
-                    {
-                        Expect(ref r, JsonTokenType.StartObject);
-                        var answer = new QuestionnaireResponse.AnswerComponent();
-                        while (NextProperty(ref r))
-                        {
-                            if (r.ValueTextEquals("item"u8))
-                            {
-                                ReadItems(ref r, answer.Item);
-                            }
-                            else if (TryReadValue(ref r, out var value))
-                            {
-                                answer.Value = value;
-                            }
-                            else
-                            {
-                                Skip(ref r);
-                            }
-                        }
-
-                        item.Answer.Add(answer);
-                    }
-                }
-                else
-                {
-                    Skip(ref r);
-                }
-            }
-
-            items.Add(item);
-        }
-    }
-
-    private static DiagnosticReport ReadDiagnosticReport(ref Utf8JsonReader r) => ReadMembers(ref r, new DiagnosticReport(), DiagnosticReportMember);
-
-    private static bool DiagnosticReportMember(ref Utf8JsonReader r, DiagnosticReport report)
-    {
-        if (r.ValueTextEquals("status"u8))
-        {
-            report.Status = ReadEnum<DiagnosticReport.DiagnosticReportStatus>(ref r);
-        }
-        else if (r.ValueTextEquals("subject"u8))
-        {
-            report.Subject = ReadReference(ref r);
-        }
-        else if (r.ValueTextEquals("issued"u8))
-        {
-            report.IssuedElement = ReadInstant(ref r);
-        }
-        else if (r.ValueTextEquals("conclusionCode"u8))
-        {
-            ReadArray(ref r);
-            while (NextItem(ref r))
-            {
-                report.ConclusionCode.Add(ReadConceptBody(ref r));
-            }
-        }
-        else if (TryReadEffective(ref r, out var effective))
-        {
-            report.Effective = effective;
-        }
-        else
-        {
-            return false;
-        }
-
-        return true;
-    }
+    private static readonly Members<DiagnosticReport> DiagnosticReportMembers = new(
+        ("status", static (ref r, report) => report.Status = ReadEnum<DiagnosticReport.DiagnosticReportStatus>(ref r)),
+        ("subject", static (ref r, report) => report.Subject = ReadReference(ref r)),
+        ("issued", static (ref r, report) => report.IssuedElement = ReadInstant(ref r)),
+        ("conclusionCode", static (ref r, report) => ReadList(ref r, report.ConclusionCode)),
+        Choices.Effective.Member<DiagnosticReport>("effective", static (report, effective) => report.Effective = effective));
 }

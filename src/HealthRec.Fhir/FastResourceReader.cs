@@ -64,43 +64,6 @@ internal static partial class FastResourceReader
         }
     }
 
-    /// <summary>Reads one member of the object being filled; false when it is not one the reader knows (it is skipped).</summary>
-    private delegate bool MemberReader<in T>(ref Utf8JsonReader r, T target);
-
-    // The members of an object into its target: a resource's id, then each member the type's reader knows; the rest skipped.
-    private static T ReadMembers<T>(ref Utf8JsonReader r, T target, MemberReader<T> member)
-        where T : Base
-    {
-        while (NextProperty(ref r))
-        {
-            if (target is Resource resource && r.ValueTextEquals("id"u8))
-            {
-                resource.Id = ReadId(ref r);
-            }
-            else if (!member(ref r, target))
-            {
-                Skip(ref r);
-            }
-        }
-
-        return target;
-    }
-
-    // The same for an object that is the current token (an array item) or the next one (a member's value).
-    private static T ReadNestedMembers<T>(ref Utf8JsonReader r, T target, MemberReader<T> member)
-        where T : Base
-    {
-        Expect(ref r, JsonTokenType.StartObject);
-        return ReadMembers(ref r, target, member);
-    }
-
-    private static T ReadNextMembers<T>(ref Utf8JsonReader r, T target, MemberReader<T> member)
-        where T : Base
-    {
-        ReadObject(ref r);
-        return ReadMembers(ref r, target, member);
-    }
-
     private static Resource ReadResource(ref Utf8JsonReader r, bool topLevel)
     {
         if (topLevel)
@@ -117,17 +80,17 @@ internal static partial class FastResourceReader
         var type = ReadString(ref r);
         return type switch
         {
-            "Patient" => ReadPatient(ref r),
-            "Observation" => ReadObservation(ref r),
-            "Condition" => ReadCondition(ref r),
-            "MedicationStatement" => ReadStatement(ref r),
-            "MedicationRequest" => ReadRequest(ref r),
-            "Encounter" => ReadEncounter(ref r),
-            "QuestionnaireResponse" => ReadQuestionnaireResponse(ref r),
-            "DiagnosticReport" => ReadDiagnosticReport(ref r),
-            "Bundle" => ReadBundle(ref r),
-            "AllergyIntolerance" => ReadAllergy(ref r),
-            "Procedure" => ReadProcedure(ref r),
+            "Patient" => PatientMembers.Fill(ref r, new Patient()),
+            "Observation" => ObservationMembers.Fill(ref r, new Observation()),
+            "Condition" => ConditionMembers.Fill(ref r, new Condition()),
+            "MedicationStatement" => StatementMembers.Fill(ref r, new MedicationStatement()),
+            "MedicationRequest" => RequestMembers.Fill(ref r, new MedicationRequest()),
+            "Encounter" => EncounterMembers.Fill(ref r, new Encounter()),
+            "QuestionnaireResponse" => QuestionnaireResponseMembers.Fill(ref r, new QuestionnaireResponse()),
+            "DiagnosticReport" => DiagnosticReportMembers.Fill(ref r, new DiagnosticReport()),
+            "Bundle" => BundleMembers.Fill(ref r, new Bundle()),
+            "AllergyIntolerance" => AllergyMembers.Fill(ref r, new AllergyIntolerance()),
+            "Procedure" => ProcedureMembers.Fill(ref r, new Procedure()),
             _ => ReadOther(ref r, type),
         };
     }
@@ -140,92 +103,28 @@ internal static partial class FastResourceReader
             throw Unexpected($"unknown resource type {type}");
         }
 
-        while (NextProperty(ref r))
-        {
-            if (r.ValueTextEquals("id"u8))
-            {
-                resource.Id = ReadId(ref r);
-            }
-            else
-            {
-                Skip(ref r);
-            }
-        }
-
-        return resource;
+        return IdOnly.Fill(ref r, resource);
     }
 
-    private static Bundle ReadBundle(ref Utf8JsonReader r) => ReadMembers(ref r, new Bundle(), BundleMember);
+    private static readonly Members<Resource> IdOnly = new();
 
-    private static bool BundleMember(ref Utf8JsonReader r, Bundle bundle)
-    {
-        if (r.ValueTextEquals("type"u8))
-        {
-            bundle.Type = ReadEnum<Bundle.BundleType>(ref r);
-        }
-        else if (r.ValueTextEquals("entry"u8))
-        {
-            ReadArray(ref r);
-            while (NextItem(ref r))
-            {
-                bundle.Entry.Add(ReadEntry(ref r));
-            }
-        }
-        else if (r.ValueTextEquals("link"u8))
-        {
-            // A searchset's paging links: a reader that dropped them made page 1 look like the whole result.
-            ReadArray(ref r);
-            while (NextItem(ref r))
-            {
-                bundle.Link.Add(ReadLink(ref r));
-            }
-        }
-        else
-        {
-            return false;
-        }
+    private static readonly Members<Bundle> BundleMembers = new(
+        ("type", static (ref r, bundle) => bundle.Type = ReadEnum<Bundle.BundleType>(ref r)),
+        ("entry", static (ref r, bundle) => ReadList(ref r, bundle.Entry)),
 
-        return true;
-    }
+        // A searchset's paging links: a reader that dropped them made page 1 look like the whole result.
+        ("link", static (ref r, bundle) => ReadList(ref r, bundle.Link)));
 
-    private static Bundle.LinkComponent ReadLink(ref Utf8JsonReader r) => ReadNestedMembers(ref r, new Bundle.LinkComponent(), LinkMember);
+    private static readonly Members<Bundle.LinkComponent> LinkMembers = new(
+        ("relation", static (ref r, link) => link.Relation = ReadString(ref r)),
+        ("url", static (ref r, link) => link.Url = ReadUri(ref r)));
 
-    private static bool LinkMember(ref Utf8JsonReader r, Bundle.LinkComponent link)
-    {
-        if (r.ValueTextEquals("relation"u8))
-        {
-            link.Relation = ReadString(ref r);
-        }
-        else if (r.ValueTextEquals("url"u8))
-        {
-            link.Url = ReadUri(ref r);
-        }
-        else
-        {
-            return false;
-        }
-
-        return true;
-    }
-
-    private static Bundle.EntryComponent ReadEntry(ref Utf8JsonReader r) => ReadNestedMembers(ref r, new Bundle.EntryComponent(), EntryMember);
-
-    private static bool EntryMember(ref Utf8JsonReader r, Bundle.EntryComponent entry)
-    {
-        if (r.ValueTextEquals("fullUrl"u8))
-        {
-            entry.FullUrl = ReadUri(ref r);
-        }
-        else if (r.ValueTextEquals("resource"u8))
+    private static readonly Members<Bundle.EntryComponent> EntryMembers = new(
+        ("fullUrl", static (ref r, entry) => entry.FullUrl = ReadUri(ref r)),
+        ("resource", static (ref r, entry) =>
         {
             Read(ref r);
             entry.Resource = ReadResource(ref r, topLevel: false);
-        }
-        else
-        {
-            return false;
-        }
+        }));
 
-        return true;
-    }
 }
