@@ -2,7 +2,6 @@ using System.Buffers;
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using System.Text.Json;
-using Microsoft.Extensions.Logging;
 
 namespace HealthRec.Data;
 

@@ -1,5 +1,3 @@
-using System.Data.Common;
-
 namespace HealthRec.Data;
 
 /// <summary>One CDS Hooks service call as stored: ids and counts, never resource bodies or tokens.</summary>

@@ -1,7 +1,5 @@
-using System.Data.Common;
 using System.Text.Json;
 using System.Threading.Channels;
-using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace HealthRec.Data;

@@ -1,5 +1,3 @@
-using Microsoft.Extensions.Logging;
-
 namespace HealthRec.Data;
 
 /// <summary>Every log message of HealthRec.Data, with stable event ids (2000–2999).</summary>

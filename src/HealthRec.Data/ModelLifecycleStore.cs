@@ -1,5 +1,3 @@
-using System.Data.Common;
-
 namespace HealthRec.Data;
 
 /// <summary>A promotion-gate decision as stored: the checks are the gate's JSON, every number it compared.</summary>

@@ -1,7 +1,5 @@
-using System.Text.Json;
 using Hl7.Fhir.Model;
 using Hl7.Fhir.Serialization;
-using HealthRec.Clinical.Ingestion;
 
 namespace HealthRec.Fhir;
 

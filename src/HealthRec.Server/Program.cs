@@ -1,4 +1,3 @@
-using HealthRec.Data;
 using HealthRec.Server.Audit;
 using HealthRec.Server.CdsHooks;
 using HealthRec.Server.Hosting;

@@ -1,4 +1,3 @@
-using HealthRec.Testing;
 using Microsoft.AspNetCore.Builder;
 
 namespace HealthRec.Benchmarks;

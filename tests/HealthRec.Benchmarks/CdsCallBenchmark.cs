@@ -1,6 +1,4 @@
 using System.Text.Json;
-using HealthRec.Clinical.Records;
-using HealthRec.Fhir.Ingestion;
 using HealthRec.Server.CdsHooks;
 using HealthRec.Server.Models;
 using Microsoft.AspNetCore.Builder;

@@ -1,13 +1,8 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using BenchmarkDotNet.Attributes;
 using Hl7.Fhir.Model;
-using HealthRec.Clinical.Ingestion;
 using HealthRec.Fhir;
-using HealthRec.Fhir.Ingestion;
-using HealthRec.Fhir.Sources;
 using HealthRec.Server.CdsHooks;
-using HealthRec.Testing;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace HealthRec.Benchmarks;

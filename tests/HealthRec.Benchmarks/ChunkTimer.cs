@@ -1,8 +1,4 @@
 using System.Diagnostics;
-using HealthRec.Clinical.Ingestion;
-using HealthRec.Clinical.Records;
-using HealthRec.Fhir.Ingestion;
-using HealthRec.Fhir.Sources;
 using HealthRec.ML.Recommendation;
 using HealthRec.Server.Models;
 using Microsoft.Extensions.DependencyInjection;

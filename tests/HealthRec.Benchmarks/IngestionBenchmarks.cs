@@ -1,15 +1,9 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using BenchmarkDotNet.Attributes;
 using Hl7.Fhir.Model;
 using HealthRec.Clinical.Features;
-using HealthRec.Clinical.Ingestion;
-using HealthRec.Clinical.Records;
 using HealthRec.Clinical.Units;
 using HealthRec.Fhir;
-using HealthRec.Fhir.Ingestion;
-using HealthRec.Fhir.Sources;
-using HealthRec.Testing;
 
 namespace HealthRec.Benchmarks;
 

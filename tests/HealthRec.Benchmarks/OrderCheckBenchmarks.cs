@@ -1,8 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using BenchmarkDotNet.Attributes;
 using Hl7.Fhir.Model;
-using HealthRec.Clinical.Records;
 using HealthRec.Clinical.Safety;
 using HealthRec.Fhir;
 using HealthRec.Server.CdsHooks;

@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using HealthRec.Clinical.Ingestion;
-using HealthRec.Fhir.Sources;
 
 namespace HealthRec.Benchmarks;
 

@@ -1,12 +1,6 @@
-using BenchmarkDotNet.Attributes;
-using HealthRec.Clinical.Ingestion;
-using HealthRec.Clinical.Records;
 using HealthRec.Clinical.Units;
-using HealthRec.Fhir.Ingestion;
-using HealthRec.Fhir.Sources;
 using HealthRec.ML.Registry;
 using HealthRec.ML.Serving;
-using HealthRec.Testing;
 
 namespace HealthRec.Benchmarks;
 

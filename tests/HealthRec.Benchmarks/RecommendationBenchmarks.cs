@@ -1,15 +1,9 @@
-using BenchmarkDotNet.Attributes;
-using HealthRec.Clinical.Ingestion;
 using HealthRec.Clinical.Knowledge;
-using HealthRec.Clinical.Records;
 using HealthRec.Clinical.Units;
-using HealthRec.Fhir.Ingestion;
 using HealthRec.Fhir.Knowledge;
-using HealthRec.Fhir.Sources;
 using HealthRec.ML.Outcomes;
 using HealthRec.ML.Recommendation;
 using HealthRec.ML.Serving;
-using HealthRec.Testing;
 
 namespace HealthRec.Benchmarks;
 

@@ -1,4 +1,3 @@
-using BenchmarkDotNet.Attributes;
 using HealthRec.Fhir.Synthetic;
 
 namespace HealthRec.Benchmarks;

@@ -1,7 +1,3 @@
-using System.Text;
-using HealthRec.Clinical.Ingestion;
-using HealthRec.Fhir.Sources;
-
 namespace HealthRec.Fhir.Tests;
 
 /// <summary>Every kind of bad input is counted and reported with where it was, and the rest is still read.</summary>

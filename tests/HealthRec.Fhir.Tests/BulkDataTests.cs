@@ -1,9 +1,5 @@
-using System.Text.Json.Nodes;
 using Hl7.Fhir.Model;
 using Hl7.Fhir.Serialization;
-using HealthRec.Clinical.Ingestion;
-using HealthRec.Fhir.Sources;
-using HealthRec.Testing;
 using Task = System.Threading.Tasks.Task;
 
 namespace HealthRec.Fhir.Tests;

@@ -1,9 +1,4 @@
-using System.Text;
-using System.Text.Json.Nodes;
 using CsCheck;
-using HealthRec.Clinical.Ingestion;
-using HealthRec.Fhir.Sources;
-using HealthRec.Testing;
 
 namespace HealthRec.Fhir.Tests;
 

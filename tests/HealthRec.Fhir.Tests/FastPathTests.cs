@@ -1,8 +1,4 @@
-using System.Text;
 using System.Text.Json;
-using HealthRec.Clinical.Ingestion;
-using HealthRec.Clinical.Records;
-using HealthRec.Fhir.Sources;
 
 namespace HealthRec.Fhir.Tests;
 

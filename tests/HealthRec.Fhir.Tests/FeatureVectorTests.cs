@@ -1,12 +1,7 @@
 using System.Text.Json;
-using System.Text.Json.Nodes;
 using Hl7.Fhir.Model;
 using Hl7.Fhir.Rest;
 using Hl7.Fhir.Serialization;
-using HealthRec.Clinical.Ingestion;
-using HealthRec.Clinical.Records;
-using HealthRec.Fhir.Sources;
-using HealthRec.Testing;
 using Task = System.Threading.Tasks.Task;
 
 namespace HealthRec.Fhir.Tests;

@@ -1,9 +1,7 @@
 using System.Globalization;
 using System.IO.Compression;
-using System.Text;
 using System.Text.RegularExpressions;
 using Hl7.Fhir.Model;
-using HealthRec.Testing;
 
 namespace HealthRec.Fhir.Tests;
 

@@ -1,7 +1,6 @@
 using Hl7.Fhir.Model;
 using Hl7.Fhir.Rest;
 using Hl7.Fhir.Serialization;
-using HealthRec.Testing;
 using Task = System.Threading.Tasks.Task;
 
 namespace HealthRec.Fhir.Tests;

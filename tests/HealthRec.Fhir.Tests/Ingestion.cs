@@ -1,11 +1,7 @@
 using HealthRec.Clinical.Features;
-using HealthRec.Clinical.Ingestion;
-using HealthRec.Clinical.Records;
 using HealthRec.Clinical.Terminology;
 using HealthRec.Clinical.Units;
 using HealthRec.Fhir.Ingestion;
-using HealthRec.Fhir.Sources;
-using HealthRec.Testing;
 
 namespace HealthRec.Fhir.Tests;
 

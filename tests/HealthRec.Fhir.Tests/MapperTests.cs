@@ -1,7 +1,3 @@
-using HealthRec.Clinical.Ingestion;
-using HealthRec.Clinical.Records;
-using HealthRec.Fhir.Sources;
-
 namespace HealthRec.Fhir.Tests;
 
 /// <summary>Each resource type the mapper reads, mapped from a Bundle written for the purpose.</summary>

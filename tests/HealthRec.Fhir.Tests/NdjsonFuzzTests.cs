@@ -1,10 +1,5 @@
 using System.IO.Compression;
-using System.Text;
-using System.Text.Json.Nodes;
 using CsCheck;
-using HealthRec.Clinical.Ingestion;
-using HealthRec.Fhir.Sources;
-using HealthRec.Testing;
 
 namespace HealthRec.Fhir.Tests;
 

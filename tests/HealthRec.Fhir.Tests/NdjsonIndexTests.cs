@@ -1,9 +1,5 @@
 using System.Collections.Concurrent;
-using HealthRec.Clinical.Ingestion;
-using HealthRec.Clinical.Records;
-using HealthRec.Fhir.Sources;
 using HealthRec.Fhir.Synthetic;
-using HealthRec.Testing;
 
 namespace HealthRec.Fhir.Tests;
 

@@ -1,5 +1,4 @@
 using System.Collections.Immutable;
-using HealthRec.Clinical.Records;
 
 namespace HealthRec.Fhir.Tests;
 

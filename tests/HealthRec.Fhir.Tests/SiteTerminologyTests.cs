@@ -1,8 +1,6 @@
-using HealthRec.Clinical.Ingestion;
 using HealthRec.Clinical.Terminology;
 using HealthRec.Clinical.Units;
 using HealthRec.Fhir.Ingestion;
-using HealthRec.Fhir.Sources;
 
 namespace HealthRec.Fhir.Tests;
 

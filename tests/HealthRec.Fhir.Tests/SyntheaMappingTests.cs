@@ -1,7 +1,3 @@
-using HealthRec.Clinical.Records;
-using HealthRec.Clinical.Ingestion;
-using HealthRec.Fhir.Sources;
-
 namespace HealthRec.Fhir.Tests;
 
 public sealed class SyntheaMappingTests

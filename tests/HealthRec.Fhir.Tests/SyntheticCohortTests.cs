@@ -1,11 +1,8 @@
 using System.Collections.Concurrent;
-using System.Text;
 using Firely.Fhir.Validation;
 using Hl7.Fhir.Model;
 using Hl7.Fhir.Specification.Source;
 using Hl7.Fhir.Specification.Terminology;
-using HealthRec.Clinical.Ingestion;
-using HealthRec.Fhir.Sources;
 using HealthRec.Fhir.Synthetic;
 using Task = System.Threading.Tasks.Task;
 

@@ -1,8 +1,6 @@
 using System.Text.Json.Nodes;
 using HealthRec.Clinical.Knowledge;
-using HealthRec.Clinical.Records;
 using HealthRec.Fhir.Knowledge;
-using HealthRec.ML.Outcomes;
 
 namespace HealthRec.ML.Tests;
 

@@ -1,8 +1,3 @@
-using HealthRec.ML.Evaluation;
-using HealthRec.ML.Outcomes;
-using HealthRec.ML.Registry;
-using HealthRec.ML.Training;
-
 namespace HealthRec.ML.Tests;
 
 public sealed class EvaluationTests(GeneratedCohort cohort) : IClassFixture<GeneratedCohort>, IDisposable

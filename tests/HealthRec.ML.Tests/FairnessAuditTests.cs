@@ -1,7 +1,3 @@
-using HealthRec.Clinical.Records;
-using HealthRec.ML.Evaluation;
-using HealthRec.ML.Training;
-
 namespace HealthRec.ML.Tests;
 
 /// <summary>The fairness audit at a threshold: rates with intervals per group, ratios to the largest group, the 0.8–1.25 band.</summary>

@@ -1,5 +1,4 @@
 using HealthRec.Clinical.Ingestion;
-using HealthRec.Clinical.Records;
 using HealthRec.Clinical.Units;
 using HealthRec.Fhir.Ingestion;
 using HealthRec.Fhir.Sources;

@@ -1,4 +1,3 @@
-using HealthRec.ML.Evaluation;
 using Microsoft.ML;
 
 namespace HealthRec.ML.Tests;

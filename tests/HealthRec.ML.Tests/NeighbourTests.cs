@@ -1,4 +1,3 @@
-using HealthRec.Clinical.Records;
 using HealthRec.ML.Recommendation;
 
 namespace HealthRec.ML.Tests;

@@ -1,7 +1,5 @@
 using System.Collections.Immutable;
 using HealthRec.Clinical.Outcomes;
-using HealthRec.Clinical.Records;
-using HealthRec.ML.Outcomes;
 
 namespace HealthRec.ML.Tests;
 

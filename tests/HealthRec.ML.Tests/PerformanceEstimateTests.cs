@@ -1,5 +1,3 @@
-using HealthRec.ML.Evaluation;
-
 namespace HealthRec.ML.Tests;
 
 /// <summary>Performance estimated before outcomes arrive (CBPE): by hand, by simulation, and on the generated cohort under a shift.</summary>

@@ -1,5 +1,3 @@
-using HealthRec.ML.Registry;
-
 namespace HealthRec.ML.Tests;
 
 public sealed class PhenotypeTests(GeneratedCohort cohort) : IClassFixture<GeneratedCohort>, IDisposable

@@ -1,8 +1,4 @@
 using HealthRec.Clinical.Outcomes;
-using HealthRec.Clinical.Records;
-using HealthRec.ML.Outcomes;
-using HealthRec.ML.Registry;
-using HealthRec.ML.Training;
 
 namespace HealthRec.ML.Tests;
 

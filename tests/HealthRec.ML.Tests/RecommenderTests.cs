@@ -1,7 +1,6 @@
 using System.Text.Json.Nodes;
 using HealthRec.Fhir.Knowledge;
 using HealthRec.ML.Recommendation;
-using HealthRec.ML.Registry;
 using HealthRec.ML.Serving;
 
 namespace HealthRec.ML.Tests;

@@ -1,6 +1,3 @@
-using HealthRec.ML.Registry;
-using HealthRec.ML.Training;
-
 namespace HealthRec.ML.Tests;
 
 /// <summary>

@@ -1,4 +1,3 @@
-using HealthRec.Clinical.Records;
 using HealthRec.Clinical.Risk;
 
 namespace HealthRec.ML.Tests;

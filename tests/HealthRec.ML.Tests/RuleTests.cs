@@ -1,5 +1,4 @@
 using HealthRec.Clinical.Knowledge;
-using HealthRec.Clinical.Records;
 
 namespace HealthRec.ML.Tests;
 

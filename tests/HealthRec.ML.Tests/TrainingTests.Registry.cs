@@ -1,7 +1,5 @@
 using System.Text.Json.Nodes;
-using HealthRec.ML.Registry;
 using HealthRec.ML.Serving;
-using HealthRec.ML.Training;
 using Microsoft.ML;
 
 namespace HealthRec.ML.Tests;

@@ -1,5 +1,3 @@
-using System.Net;
-
 namespace HealthRec.Server.Tests;
 
 /// <summary>

@@ -1,5 +1,3 @@
-using System.Net;
-using System.Text.Json.Nodes;
 using HealthRec.Server.CdsHooks;
 
 namespace HealthRec.Server.Tests;

@@ -1,8 +1,5 @@
-using System.Net;
 using System.Net.Sockets;
-using System.Text.Json.Nodes;
 using HealthRec.Data;
-using HealthRec.Testing;
 using Microsoft.Extensions.Logging;
 
 namespace HealthRec.Server.Tests;

@@ -4,7 +4,6 @@ using Hangfire.PostgreSql;
 using Hangfire.Storage;
 using Hangfire.Storage.SQLite;
 using HealthRec.Server.Jobs;
-using HealthRec.Testing;
 using Microsoft.Extensions.Logging;
 using Npgsql;
 

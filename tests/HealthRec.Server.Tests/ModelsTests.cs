@@ -1,8 +1,5 @@
-using System.Net;
-using System.Text.Json.Nodes;
 using HealthRec.Clinical.Records;
 using HealthRec.Server.Models;
-using HealthRec.Testing;
 
 namespace HealthRec.Server.Tests;
 

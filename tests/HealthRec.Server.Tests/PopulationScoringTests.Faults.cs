@@ -1,9 +1,6 @@
-using System.Net;
-using System.Text.Json.Nodes;
 using HealthRec.Data;
 using HealthRec.Server.Hosting;
 using HealthRec.Server.Jobs;
-using HealthRec.Testing;
 
 namespace HealthRec.Server.Tests;
 

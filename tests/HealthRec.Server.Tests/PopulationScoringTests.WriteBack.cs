@@ -1,11 +1,9 @@
-using System.Text.Json.Nodes;
 using HealthRec.Clinical.Ingestion;
 using HealthRec.Data;
 using HealthRec.Fhir.Ingestion;
 using HealthRec.Fhir.Sources;
 using HealthRec.Server.Jobs;
 using HealthRec.Server.Models;
-using HealthRec.Testing;
 
 namespace HealthRec.Server.Tests;
 

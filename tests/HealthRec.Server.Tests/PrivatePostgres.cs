@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using HealthRec.Testing;
 
 namespace HealthRec.Server.Tests;
 

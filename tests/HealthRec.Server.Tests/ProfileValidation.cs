@@ -1,7 +1,6 @@
 using Firely.Fhir.Validation;
 using Hl7.Fhir.Specification.Source;
 using Hl7.Fhir.Specification.Terminology;
-using HealthRec.Testing;
 
 namespace HealthRec.Server.Tests;
 

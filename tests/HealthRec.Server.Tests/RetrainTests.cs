@@ -1,6 +1,4 @@
-using System.Net;
 using System.Net.Http.Json;
-using System.Text.Json.Nodes;
 using Hangfire;
 using HealthRec.Clinical.Ingestion;
 using HealthRec.Clinical.Records;
@@ -14,7 +12,6 @@ using HealthRec.ML.Registry;
 using HealthRec.ML.Training;
 using HealthRec.Server.Jobs;
 using HealthRec.Server.Models;
-using HealthRec.Testing;
 
 namespace HealthRec.Server.Tests;
 

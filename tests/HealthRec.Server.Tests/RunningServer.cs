@@ -1,5 +1,3 @@
-using HealthRec.Testing;
-
 namespace HealthRec.Server.Tests;
 
 /// <summary>

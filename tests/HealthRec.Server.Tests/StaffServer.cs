@@ -1,6 +1,4 @@
 using System.Net.Http.Headers;
-using System.Text.Json.Nodes;
-using HealthRec.Testing;
 
 namespace HealthRec.Server.Tests;
 

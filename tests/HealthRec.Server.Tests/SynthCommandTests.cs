@@ -1,5 +1,4 @@
 using HealthRec.Server.Hosting;
-using HealthRec.Testing;
 
 namespace HealthRec.Server.Tests;
 

@@ -1,8 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Text.Json.Nodes;
 using HealthRec.Server.Hosting;
-using HealthRec.Testing;
 
 namespace HealthRec.Server.Tests;
 

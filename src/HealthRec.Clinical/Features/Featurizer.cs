@@ -1,8 +1,3 @@
-using System.Collections.Frozen;
-using System.Collections.Immutable;
-using HealthRec.Clinical.Records;
-using HealthRec.Clinical.Terminology;
-
 namespace HealthRec.Clinical.Features;
 
 /// <summary>

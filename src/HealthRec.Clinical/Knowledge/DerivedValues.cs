@@ -1,4 +1,3 @@
-using System.Collections.Frozen;
 using HealthRec.Clinical.Risk;
 
 namespace HealthRec.Clinical.Knowledge;

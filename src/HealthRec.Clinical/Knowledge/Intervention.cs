@@ -1,5 +1,3 @@
-using System.Collections.Immutable;
-
 namespace HealthRec.Clinical.Knowledge;
 
 public enum InterventionCategory

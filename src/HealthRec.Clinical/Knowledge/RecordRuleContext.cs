@@ -1,6 +1,4 @@
-using System.Collections.Frozen;
 using HealthRec.Clinical.Features;
-using HealthRec.Clinical.Records;
 
 namespace HealthRec.Clinical.Knowledge;
 

@@ -1,7 +1,5 @@
-using System.Collections.Immutable;
 using System.Text.Json;
 using System.Text.Json.Serialization;
-using HealthRec.Clinical.Terminology;
 
 namespace HealthRec.Clinical.Outcomes;
 

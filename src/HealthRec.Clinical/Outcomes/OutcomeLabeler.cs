@@ -1,5 +1,3 @@
-using HealthRec.Clinical.Records;
-
 namespace HealthRec.Clinical.Outcomes;
 
 public enum LabelStatus

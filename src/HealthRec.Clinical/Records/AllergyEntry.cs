@@ -1,5 +1,3 @@
-using System.Collections.Immutable;
-
 namespace HealthRec.Clinical.Records;
 
 /// <summary>A code as a source sent it: system, code and the display it came with.</summary>

@@ -1,6 +1,3 @@
-using System.Collections.Frozen;
-using System.Collections.Immutable;
-
 namespace HealthRec.Clinical.Records;
 
 /// <summary>Collects one patient's facts in any order, then builds the ordered, immutable record.</summary>

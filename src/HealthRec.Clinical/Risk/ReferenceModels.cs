@@ -1,6 +1,4 @@
-using System.Collections.Frozen;
 using System.Globalization;
-using HealthRec.Clinical.Records;
 
 namespace HealthRec.Clinical.Risk;
 

@@ -1,7 +1,3 @@
-using System.Collections.Immutable;
-using HealthRec.Clinical.Records;
-using HealthRec.Clinical.Terminology;
-
 namespace HealthRec.Clinical.Safety;
 
 /// <summary>

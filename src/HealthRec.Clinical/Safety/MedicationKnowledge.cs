@@ -1,7 +1,3 @@
-using System.Collections.Frozen;
-using System.Collections.Immutable;
-using HealthRec.Clinical.Terminology;
-
 namespace HealthRec.Clinical.Safety;
 
 /// <summary>How strongly a rule speaks against a medicine. Ordered: a higher value is more severe.</summary>

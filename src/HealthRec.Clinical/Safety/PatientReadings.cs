@@ -1,6 +1,5 @@
 using System.Globalization;
 using HealthRec.Clinical.Kidney;
-using HealthRec.Clinical.Records;
 
 namespace HealthRec.Clinical.Safety;
 

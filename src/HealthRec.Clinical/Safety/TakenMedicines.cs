@@ -1,6 +1,3 @@
-using HealthRec.Clinical.Records;
-using HealthRec.Clinical.Terminology;
-
 namespace HealthRec.Clinical.Safety;
 
 /// <summary>

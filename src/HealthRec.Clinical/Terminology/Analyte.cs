@@ -1,5 +1,3 @@
-using System.Collections.Immutable;
-
 namespace HealthRec.Clinical.Terminology;
 
 /// <summary>

@@ -1,6 +1,4 @@
 using System.Collections.Concurrent;
-using System.Collections.Frozen;
-using System.Collections.Immutable;
 using System.Text.Json;
 
 namespace HealthRec.Clinical.Terminology;

@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using Fhir.Metrics;
-using HealthRec.Clinical.Terminology;
 
 namespace HealthRec.Clinical.Units;
 

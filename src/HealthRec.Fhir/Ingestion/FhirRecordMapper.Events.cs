@@ -1,6 +1,5 @@
 using System.Collections.Immutable;
 using Hl7.Fhir.Model;
-using HealthRec.Clinical.Ingestion;
 using HealthRec.Clinical.Records;
 using HealthRec.Clinical.Terminology;
 

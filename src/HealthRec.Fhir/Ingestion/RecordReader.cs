@@ -1,5 +1,4 @@
 using System.Runtime.CompilerServices;
-using HealthRec.Clinical.Ingestion;
 using HealthRec.Clinical.Records;
 using HealthRec.Fhir.Sources;
 

@@ -1,5 +1,4 @@
 using System.Collections.Immutable;
-using System.Text.Json;
 using Hl7.Fhir.Model;
 using HealthRec.Clinical.Knowledge;
 using HealthRec.Clinical.Terminology;

@@ -1,5 +1,4 @@
 using System.Collections.Immutable;
-using System.Text.Json;
 using System.Text.Json.Serialization;
 using HealthRec.Clinical.Safety;
 using HealthRec.Clinical.Terminology;

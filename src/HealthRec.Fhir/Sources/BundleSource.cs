@@ -1,6 +1,5 @@
 using System.Runtime.CompilerServices;
 using Hl7.Fhir.Model;
-using HealthRec.Clinical.Ingestion;
 using HealthRec.Fhir.Ingestion;
 
 namespace HealthRec.Fhir.Sources;

@@ -1,7 +1,6 @@
 using System.Net;
 using System.Net.Http.Headers;
 using Hl7.Fhir.Model;
-using HealthRec.Clinical.Ingestion;
 
 namespace HealthRec.Fhir.Sources;
 

@@ -2,7 +2,6 @@ using System.Net.Http.Headers;
 using System.Runtime.CompilerServices;
 using Hl7.Fhir.Model;
 using Hl7.Fhir.Rest;
-using HealthRec.Clinical.Ingestion;
 using HealthRec.Fhir.Ingestion;
 using Task = System.Threading.Tasks.Task;
 

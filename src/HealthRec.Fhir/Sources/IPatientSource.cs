@@ -1,4 +1,3 @@
-using HealthRec.Clinical.Ingestion;
 using HealthRec.Fhir.Ingestion;
 
 namespace HealthRec.Fhir.Sources;

@@ -1,6 +1,5 @@
 using System.Runtime.CompilerServices;
 using System.Text;
-using HealthRec.Clinical.Ingestion;
 using HealthRec.Fhir.Ingestion;
 
 namespace HealthRec.Fhir.Sources;

@@ -3,8 +3,6 @@ using System.Globalization;
 using System.IO.Compression;
 using System.Security.Cryptography;
 using System.Text;
-using System.Text.Json;
-using HealthRec.Clinical.Ingestion;
 
 namespace HealthRec.Fhir.Sources;
 

@@ -1,8 +1,6 @@
 using System.Buffers;
 using System.IO.Compression;
 using System.Runtime.CompilerServices;
-using System.Text.Json;
-using HealthRec.Clinical.Ingestion;
 using HealthRec.Fhir.Ingestion;
 
 namespace HealthRec.Fhir.Sources;

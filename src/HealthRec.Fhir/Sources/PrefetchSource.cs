@@ -1,7 +1,5 @@
 using System.Runtime.InteropServices;
-using System.Text.Json;
 using Hl7.Fhir.Model;
-using HealthRec.Clinical.Ingestion;
 using HealthRec.Fhir.Ingestion;
 
 namespace HealthRec.Fhir.Sources;

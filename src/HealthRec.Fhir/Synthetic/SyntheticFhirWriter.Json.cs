@@ -1,5 +1,3 @@
-using System.Text.Json;
-
 namespace HealthRec.Fhir.Synthetic;
 
 /// <summary>The JSON pieces every resource is made of: codings, concepts, references and local dates written by hand.</summary>

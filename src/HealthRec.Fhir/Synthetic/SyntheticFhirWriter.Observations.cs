@@ -1,4 +1,3 @@
-using System.Text.Json;
 using HealthRec.Clinical.Terminology;
 
 namespace HealthRec.Fhir.Synthetic;

@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text.Json;
 using HealthRec.Clinical.Records;
 using HealthRec.Clinical.Terminology;
 

@@ -1,8 +1,5 @@
-using System.Globalization;
 using System.Net;
 using System.Text;
-using HealthRec.Clinical.Outcomes;
-using HealthRec.ML.Training;
 
 namespace HealthRec.ML.Evaluation;
 

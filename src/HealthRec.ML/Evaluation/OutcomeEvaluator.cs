@@ -1,9 +1,4 @@
-using System.Collections.Immutable;
-using HealthRec.Clinical.Features;
-using HealthRec.Clinical.Outcomes;
-using HealthRec.Clinical.Records;
 using HealthRec.ML.Registry;
-using HealthRec.ML.Training;
 
 namespace HealthRec.ML.Evaluation;
 

@@ -1,5 +1,3 @@
-using System.Collections.Immutable;
-using HealthRec.Clinical.Outcomes;
 using HealthRec.Clinical.Terminology;
 
 namespace HealthRec.ML.Outcomes;

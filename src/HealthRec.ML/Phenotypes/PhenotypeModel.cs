@@ -1,11 +1,7 @@
-using System.Collections.Immutable;
 using System.Text.Json;
-using HealthRec.Clinical.Features;
-using HealthRec.Clinical.Records;
 using HealthRec.Clinical.Terminology;
 using HealthRec.ML.Registry;
 using HealthRec.ML.Serving;
-using HealthRec.ML.Training;
 using Microsoft.ML;
 using Microsoft.ML.Trainers;
 

@@ -1,9 +1,7 @@
 using System.Collections.Frozen;
-using System.Collections.Immutable;
 using System.Text.Json;
 using HealthRec.Clinical.Knowledge;
 using HealthRec.ML.Registry;
-using HealthRec.ML.Training;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 

@@ -1,7 +1,4 @@
-using System.Globalization;
-using HealthRec.Clinical.Features;
 using HealthRec.Clinical.Knowledge;
-using HealthRec.Clinical.Records;
 using HealthRec.ML.Serving;
 
 namespace HealthRec.ML.Recommendation;

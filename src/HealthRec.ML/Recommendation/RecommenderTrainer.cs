@@ -1,12 +1,7 @@
-using System.Collections.Immutable;
-using System.Globalization;
 using System.Text;
-using HealthRec.Clinical.Features;
 using HealthRec.Clinical.Knowledge;
-using HealthRec.Clinical.Records;
 using HealthRec.ML.Registry;
 using HealthRec.ML.Serving;
-using HealthRec.ML.Training;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Trainers.LightGbm;

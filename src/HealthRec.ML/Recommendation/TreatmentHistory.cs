@@ -1,6 +1,4 @@
-using HealthRec.Clinical.Features;
 using HealthRec.Clinical.Knowledge;
-using HealthRec.Clinical.Records;
 
 namespace HealthRec.ML.Recommendation;
 

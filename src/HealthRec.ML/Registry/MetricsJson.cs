@@ -1,7 +1,4 @@
-using System.Globalization;
 using System.Text.Json.Nodes;
-using HealthRec.ML.Evaluation;
-using HealthRec.ML.Training;
 
 namespace HealthRec.ML.Registry;
 

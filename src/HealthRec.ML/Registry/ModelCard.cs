@@ -1,8 +1,4 @@
-using System.Globalization;
 using System.Text;
-using HealthRec.Clinical.Outcomes;
-using HealthRec.ML.Evaluation;
-using HealthRec.ML.Training;
 
 namespace HealthRec.ML.Registry;
 

@@ -1,10 +1,5 @@
-using System.Collections.Immutable;
-using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using HealthRec.Clinical.Outcomes;
-using HealthRec.ML.Evaluation;
-using HealthRec.ML.Training;
 using Microsoft.ML;
 
 namespace HealthRec.ML.Registry;

@@ -1,6 +1,4 @@
 using System.Text.Json;
-using HealthRec.Clinical.Outcomes;
-using HealthRec.ML.Training;
 using Microsoft.ML;
 
 namespace HealthRec.ML.Registry;

@@ -1,8 +1,5 @@
-using System.Globalization;
 using System.Text;
 using System.Text.Json;
-using HealthRec.Clinical.Outcomes;
-using HealthRec.ML.Training;
 
 namespace HealthRec.ML.Registry;
 

@@ -1,5 +1,3 @@
-using System.Globalization;
-using HealthRec.Clinical.Features;
 using HealthRec.Clinical.Terminology;
 
 namespace HealthRec.ML.Serving;

@@ -1,12 +1,7 @@
-using System.Globalization;
-using HealthRec.Clinical.Features;
-using HealthRec.Clinical.Outcomes;
-using HealthRec.Clinical.Records;
 using HealthRec.Clinical.Risk;
 using HealthRec.Clinical.Safety;
 using HealthRec.Clinical.Terminology;
 using HealthRec.ML.Registry;
-using HealthRec.ML.Training;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Trainers.LightGbm;

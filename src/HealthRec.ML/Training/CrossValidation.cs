@@ -1,8 +1,3 @@
-using System.Collections.Immutable;
-using HealthRec.Clinical.Features;
-using HealthRec.Clinical.Outcomes;
-using HealthRec.ML.Evaluation;
-
 namespace HealthRec.ML.Training;
 
 /// <summary>One algorithm's cross-validated figure: each fold's, their mean and spread, and the pooled out-of-fold one.</summary>

@@ -1,8 +1,4 @@
-using HealthRec.Clinical.Features;
-using HealthRec.Clinical.Outcomes;
-using HealthRec.Clinical.Records;
 using HealthRec.Clinical.Risk;
-using HealthRec.ML.Evaluation;
 
 namespace HealthRec.ML.Training;
 

@@ -1,6 +1,3 @@
-using System.Globalization;
-using HealthRec.Clinical.Records;
-using HealthRec.ML.Evaluation;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using ConfusionMatrix = HealthRec.ML.Evaluation.ConfusionMatrix;

@@ -1,6 +1,3 @@
-using HealthRec.Clinical.Features;
-using HealthRec.Clinical.Outcomes;
-using HealthRec.ML.Evaluation;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using RegressionMetrics = HealthRec.ML.Evaluation.RegressionMetrics;

@@ -1,5 +1,3 @@
-using HealthRec.Clinical.Outcomes;
-using HealthRec.ML.Evaluation;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 

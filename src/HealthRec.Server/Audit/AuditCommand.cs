@@ -1,5 +1,4 @@
 using System.CommandLine;
-using HealthRec.Data;
 using HealthRec.Server.Models;
 
 namespace HealthRec.Server.Audit;

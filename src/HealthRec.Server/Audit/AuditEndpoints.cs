@@ -1,5 +1,4 @@
 using Hangfire;
-using HealthRec.Data;
 using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace HealthRec.Server.Audit;

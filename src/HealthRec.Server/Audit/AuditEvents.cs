@@ -1,6 +1,3 @@
-using System.Globalization;
-using System.Text.Json;
-using HealthRec.Data;
 using HealthRec.Fhir;
 using Hl7.Fhir.Model;
 

@@ -1,5 +1,3 @@
-using System.Text.Json;
-using HealthRec.Data;
 using HealthRec.Fhir;
 using HealthRec.Server.Hosting;
 using Hl7.Fhir.Model;

@@ -1,7 +1,4 @@
-using System.Globalization;
 using System.Text;
-using System.Text.Json;
-using HealthRec.Data;
 using Microsoft.Extensions.Primitives;
 
 namespace HealthRec.Server.Audit;

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
-using HealthRec.Data;
 using Hl7.Fhir.Model;
 
 namespace HealthRec.Server.Audit;

@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Text.Json;
 using HealthRec.Fhir;
 using HealthRec.Fhir.Sources;
 

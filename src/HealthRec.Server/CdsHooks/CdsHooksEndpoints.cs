@@ -1,10 +1,8 @@
 using System.Buffers;
 using System.Diagnostics;
 using System.Net;
-using System.Text.Json;
 using System.Text;
 using HealthRec.Clinical.Units;
-using HealthRec.Data;
 using HealthRec.Fhir;
 using HealthRec.Fhir.Ingestion;
 using HealthRec.Fhir.Sources;

@@ -1,5 +1,4 @@
 using HealthRec.Clinical.Records;
-using HealthRec.Data;
 
 namespace HealthRec.Server.CdsHooks;
 

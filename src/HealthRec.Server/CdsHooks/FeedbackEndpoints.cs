@@ -1,6 +1,3 @@
-using System.Globalization;
-using System.Text.Json;
-using HealthRec.Data;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 

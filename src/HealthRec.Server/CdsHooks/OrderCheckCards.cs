@@ -1,12 +1,9 @@
-using System.Globalization;
 using System.Text;
-using System.Text.Json;
 using Hl7.Fhir.Model;
 using HealthRec.Clinical.Ingestion;
 using HealthRec.Clinical.Knowledge;
 using HealthRec.Clinical.Records;
 using HealthRec.Clinical.Safety;
-using HealthRec.Data;
 using HealthRec.Fhir;
 using HealthRec.Fhir.Ingestion;
 using HealthRec.Fhir.Knowledge;

@@ -1,7 +1,5 @@
 using System.Text;
-using System.Text.Json;
 using HealthRec.Clinical.Outcomes;
-using HealthRec.Data;
 using HealthRec.Fhir;
 using HealthRec.Fhir.Knowledge;
 using HealthRec.ML.Recommendation;

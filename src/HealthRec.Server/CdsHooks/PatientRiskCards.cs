@@ -1,9 +1,6 @@
-using System.Globalization;
 using System.Text;
-using System.Text.Json;
 using HealthRec.Clinical.Outcomes;
 using HealthRec.Clinical.Records;
-using HealthRec.Data;
 using HealthRec.ML.Recommendation;
 using HealthRec.ML.Serving;
 using HealthRec.Server.Models;

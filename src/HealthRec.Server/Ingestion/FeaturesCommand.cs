@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Globalization;
 using HealthRec.Clinical.Features;
 using HealthRec.Clinical.Ingestion;
 using HealthRec.Clinical.Records;

@@ -1,4 +1,3 @@
-using System.Globalization;
 using HealthRec.Clinical.Ingestion;
 
 namespace HealthRec.Server.Ingestion;

@@ -1,4 +1,3 @@
-using HealthRec.Data;
 using HealthRec.Server.Models;
 
 namespace HealthRec.Server.Jobs;

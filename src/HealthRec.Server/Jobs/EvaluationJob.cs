@@ -1,10 +1,7 @@
 using System.ComponentModel.DataAnnotations;
-using System.Globalization;
-using System.Text.Json;
 using Hangfire;
 using Hangfire.Server;
 using HealthRec.Clinical.Outcomes;
-using HealthRec.Data;
 using HealthRec.ML.Evaluation;
 using HealthRec.ML.Registry;
 using HealthRec.ML.Training;

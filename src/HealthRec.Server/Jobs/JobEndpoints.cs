@@ -1,8 +1,5 @@
-using System.Globalization;
 using System.Text;
-using System.Text.Json;
 using Hangfire;
-using HealthRec.Data;
 using HealthRec.Server.Models;
 using Microsoft.AspNetCore.Http.HttpResults;
 
@@ -47,7 +44,6 @@ internal static class JobEndpoints
         app.MapPost("/admin/jobs/{name}", Trigger).WithTags("Model lifecycle").WithName("TriggerJob")
             .WithSummary("Runs a job now: population-scoring (optional indexDate=yyyy-MM-dd), retrain (optional outcome=ID), evaluate (staff role Admin).");
     }
-
 
     internal static async Task<Results<Ok<Worklist>, ProblemHttpResult>> WorklistAsync(HttpContext http, ScoreStore store,
         CdsHooks.OutcomeLabels outcomes, string outcome, int? top, string? band)

@@ -1,7 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 using Hangfire;
 using Hangfire.PostgreSql;
-using HealthRec.Data;
 using Npgsql;
 
 namespace HealthRec.Server.Jobs;

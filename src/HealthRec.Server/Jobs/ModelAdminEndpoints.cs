@@ -1,6 +1,4 @@
-using System.Text.Json;
 using System.Text.Json.Nodes;
-using HealthRec.Data;
 using HealthRec.ML.Evaluation;
 using HealthRec.ML.Registry;
 using HealthRec.Server.Models;

@@ -1,10 +1,8 @@
 using System.ComponentModel.DataAnnotations;
-using System.Globalization;
 using Hangfire;
 using Hangfire.Server;
 using HealthRec.Clinical.Ingestion;
 using HealthRec.Clinical.Outcomes;
-using HealthRec.Data;
 using HealthRec.Fhir.Ingestion;
 using HealthRec.Fhir.Sources;
 using HealthRec.ML.Recommendation;

@@ -1,6 +1,4 @@
 using System.CommandLine;
-using System.Globalization;
-using System.Text.Json;
 using HealthRec.Clinical.Outcomes;
 using HealthRec.ML.Outcomes;
 using HealthRec.ML.Registry;

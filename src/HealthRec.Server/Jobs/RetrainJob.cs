@@ -1,9 +1,7 @@
 using System.ComponentModel.DataAnnotations;
-using System.Text.Json;
 using Hangfire;
 using Hangfire.Server;
 using Hangfire.Storage;
-using HealthRec.Data;
 using HealthRec.ML.Outcomes;
 using HealthRec.ML.Registry;
 using HealthRec.Server.Ingestion;

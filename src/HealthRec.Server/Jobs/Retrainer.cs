@@ -1,4 +1,3 @@
-using System.Globalization;
 using HealthRec.Clinical.Features;
 using HealthRec.Clinical.Outcomes;
 using HealthRec.Clinical.Records;

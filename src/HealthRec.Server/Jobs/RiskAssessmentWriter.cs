@@ -1,6 +1,4 @@
-using System.Globalization;
 using HealthRec.Clinical.Outcomes;
-using HealthRec.Data;
 using HealthRec.Fhir;
 using Hl7.Fhir.Model;
 using Hl7.Fhir.Rest;

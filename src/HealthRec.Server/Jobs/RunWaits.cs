@@ -1,4 +1,3 @@
-using System.Globalization;
 using Hangfire.Storage;
 
 namespace HealthRec.Server.Jobs;

@@ -1,6 +1,4 @@
 using System.CommandLine;
-using System.Globalization;
-using System.Text.Json;
 using System.Text.Json.Nodes;
 using HealthRec.ML.Evaluation;
 using HealthRec.ML.Recommendation;

@@ -1,7 +1,5 @@
-using System.Globalization;
 using System.Text.Json.Nodes;
 using HealthRec.Clinical.Safety;
-using HealthRec.Data;
 using HealthRec.Server.CdsHooks;
 using HealthRec.Server.Hosting;
 using Microsoft.Extensions.Options;

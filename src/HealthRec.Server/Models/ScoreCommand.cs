@@ -1,6 +1,4 @@
 using System.CommandLine;
-using System.Globalization;
-using System.Text.Json;
 using HealthRec.Clinical.Ingestion;
 using HealthRec.Clinical.Units;
 using HealthRec.Fhir;

@@ -1,6 +1,5 @@
 using System.CommandLine;
 using System.Diagnostics;
-using System.Globalization;
 using HealthRec.Clinical.Features;
 using HealthRec.Clinical.Outcomes;
 using HealthRec.Clinical.Terminology;

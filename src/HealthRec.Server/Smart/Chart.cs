@@ -1,5 +1,3 @@
-using System.Globalization;
-
 namespace HealthRec.Server.Smart;
 
 /// <summary>

@@ -1,5 +1,4 @@
 using System.Xml.Linq;
-using HealthRec.Data;
 using Microsoft.AspNetCore.DataProtection.Repositories;
 
 namespace HealthRec.Server.Smart;

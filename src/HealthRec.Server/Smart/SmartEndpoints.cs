@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text.RegularExpressions;
 using HealthRec.Clinical.Ingestion;
 using HealthRec.Fhir.Ingestion;

@@ -1,6 +1,5 @@
 using System.Security.Cryptography;
 using System.Text;
-using System.Text.Json;
 using HealthRec.Server.CdsHooks;
 using HealthRec.Server.Hosting;
 using Microsoft.AspNetCore.DataProtection;

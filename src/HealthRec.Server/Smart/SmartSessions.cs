@@ -1,7 +1,5 @@
 using System.Security.Cryptography;
 using System.Text;
-using System.Text.Json;
-using HealthRec.Data;
 using Microsoft.AspNetCore.DataProtection;
 
 namespace HealthRec.Server.Smart;

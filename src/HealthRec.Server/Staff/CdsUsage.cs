@@ -1,6 +1,3 @@
-using System.Globalization;
-using HealthRec.Data;
-
 namespace HealthRec.Server.Staff;
 
 /// <summary>One CDS service's calls in the period: how many, how they were answered, how fast, how many cards.</summary>

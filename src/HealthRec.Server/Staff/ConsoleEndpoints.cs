@@ -1,5 +1,4 @@
 using Hangfire;
-using HealthRec.Data;
 using HealthRec.Server.CdsHooks;
 using HealthRec.Server.Hosting;
 using HealthRec.Server.Jobs;

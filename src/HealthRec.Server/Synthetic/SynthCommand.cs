@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Globalization;
 using HealthRec.Fhir.Synthetic;
 
 namespace HealthRec.Server.Synthetic;

@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text.RegularExpressions;
 using HealthRec.Clinical.Knowledge;
 using HealthRec.ML.Recommendation;

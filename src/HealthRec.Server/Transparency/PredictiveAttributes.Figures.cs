@@ -2,7 +2,6 @@ using System.Text;
 using System.Text.Json.Nodes;
 using HealthRec.Clinical.Outcomes;
 using HealthRec.Clinical.Risk;
-using HealthRec.Data;
 using HealthRec.ML.Registry;
 
 namespace HealthRec.Server.Transparency;

@@ -1,7 +1,5 @@
-using System.Globalization;
 using System.Text.Json.Nodes;
 using HealthRec.Clinical.Outcomes;
-using HealthRec.Data;
 using HealthRec.ML.Registry;
 using HealthRec.ML.Serving;
 

@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using System.Text.Json.Nodes;
-using HealthRec.Data;
 using HealthRec.ML.Serving;
 using HealthRec.Server.Jobs;
 using HealthRec.Server.Models;

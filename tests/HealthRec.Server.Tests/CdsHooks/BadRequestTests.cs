@@ -1,7 +1,3 @@
-using System.Net;
-using System.Text;
-using System.Text.Json.Nodes;
-
 namespace HealthRec.Server.Tests.CdsHooks;
 
 /// <summary>A malformed call gets a 400 (or 413) whose body says what is wrong, and nothing is scored or stored.</summary>

@@ -1,5 +1,4 @@
 using System.Text.Json;
-using System.Text.Json.Nodes;
 using Firely.Fhir.Validation;
 using Hl7.Fhir.Model;
 using HealthRec.Clinical.Ingestion;

@@ -1,9 +1,7 @@
-using System.Text.Json.Nodes;
 using Hl7.Fhir.Model;
 using Hl7.Fhir.Rest;
 using HealthRec.Fhir;
 using HealthRec.Fhir.Synthetic;
-using HealthRec.Testing;
 using Task = System.Threading.Tasks.Task;
 
 namespace HealthRec.Server.Tests.CdsHooks;

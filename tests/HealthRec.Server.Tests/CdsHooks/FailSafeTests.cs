@@ -1,9 +1,7 @@
 using System.Globalization;
-using System.Text.Json.Nodes;
 using HealthRec.Clinical.Safety;
 using HealthRec.Fhir.Ingestion;
 using HealthRec.Fhir.Knowledge;
-using HealthRec.Testing;
 using Task = System.Threading.Tasks.Task;
 
 namespace HealthRec.Server.Tests.CdsHooks;

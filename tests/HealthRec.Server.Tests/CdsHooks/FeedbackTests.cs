@@ -1,7 +1,5 @@
 using System.Net.Http.Json;
-using System.Text.Json.Nodes;
 using HealthRec.Data;
-using HealthRec.Testing;
 
 namespace HealthRec.Server.Tests.CdsHooks;
 

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Net.Http.Headers;
-using System.Text.Json.Nodes;
 using CsCheck;
 
 namespace HealthRec.Server.Tests.CdsHooks;

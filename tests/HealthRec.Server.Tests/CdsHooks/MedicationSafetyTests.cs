@@ -1,6 +1,4 @@
-using System.Text.Json.Nodes;
 using Hl7.Fhir.Model;
-using HealthRec.Testing;
 using Task = System.Threading.Tasks.Task;
 
 namespace HealthRec.Server.Tests.CdsHooks;

@@ -1,5 +1,3 @@
-using System.Text.Json.Nodes;
-using HealthRec.Testing;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
 

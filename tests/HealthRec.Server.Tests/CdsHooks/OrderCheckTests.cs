@@ -1,5 +1,3 @@
-using System.Text.Json.Nodes;
-
 namespace HealthRec.Server.Tests.CdsHooks;
 
 /// <summary>order-sign and order-select: draft orders checked against the record and each other.</summary>

@@ -1,11 +1,8 @@
 using System.Globalization;
 using System.Net.Http.Headers;
-using System.Text;
 using System.Text.Json;
-using System.Text.Json.Nodes;
 using Hl7.Fhir.Model;
 using HealthRec.Fhir;
-using HealthRec.Testing;
 using Task = System.Threading.Tasks.Task;
 
 namespace HealthRec.Server.Tests.CdsHooks;

@@ -1,6 +1,3 @@
-using System.Text.Json.Nodes;
-using HealthRec.Testing;
-
 namespace HealthRec.Server.Tests.CdsHooks;
 
 [Collection(SequentialServers.Name)]

@@ -1,7 +1,5 @@
 using System.Diagnostics;
 using System.Net.Sockets;
-using System.Text.Json.Nodes;
-using HealthRec.Testing;
 
 namespace HealthRec.Server.Tests.CdsHooks;
 

@@ -1,7 +1,5 @@
 using System.Globalization;
-using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
-using HealthRec.Testing;
 
 namespace HealthRec.Server.Tests.CdsHooks;
 

@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Net;
 using System.Text.RegularExpressions;
 using HealthRec.Clinical.Ingestion;
 using HealthRec.Clinical.Records;
@@ -11,7 +10,6 @@ using HealthRec.ML.Recommendation;
 using HealthRec.ML.Serving;
 using HealthRec.Server.Models;
 using HealthRec.Server.Tests.CdsHooks;
-using HealthRec.Testing;
 using Hl7.Fhir.Model;
 using Task = System.Threading.Tasks.Task;
 

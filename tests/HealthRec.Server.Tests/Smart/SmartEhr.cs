@@ -1,6 +1,4 @@
 using System.Net.Http.Json;
-using System.Text.Json.Nodes;
-using HealthRec.Testing;
 using Microsoft.Playwright;
 
 namespace HealthRec.Server.Tests.Smart;

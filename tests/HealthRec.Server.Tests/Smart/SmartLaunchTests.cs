@@ -1,13 +1,10 @@
 using System.Globalization;
-using System.Net;
 using System.Net.Http.Json;
-using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using HealthRec.Clinical.Ingestion;
 using HealthRec.Fhir.Ingestion;
 using HealthRec.Server.Models;
 using HealthRec.Server.Tests.CdsHooks;
-using HealthRec.Testing;
 using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Testing;

@@ -1,10 +1,7 @@
 using System.Globalization;
-using System.Net;
 using System.Net.Http.Headers;
-using System.Text.Json.Nodes;
 using HealthRec.Server.Tests.CdsHooks;
 using HealthRec.Server.Tests.Smart;
-using HealthRec.Testing;
 using Microsoft.Playwright;
 
 namespace HealthRec.Server.Tests.Staff;

@@ -1,5 +1,4 @@
 using System.Text.Json;
-using System.Text.Json.Nodes;
 using System.Xml;
 using System.Xml.Linq;
 using System.Xml.Schema;
@@ -7,7 +6,6 @@ using Hl7.Fhir.Model;
 using HealthRec.Fhir;
 using HealthRec.Server.Models;
 using HealthRec.Server.Tests.CdsHooks;
-using HealthRec.Testing;
 
 namespace HealthRec.Server.Tests.Transparency;
 

@@ -1,5 +1,4 @@
 using System.Net.Http.Json;
-using System.Text.Json.Nodes;
 using HealthRec.Data;
 using HealthRec.ML.Registry;
 using HealthRec.Server.Models;

@@ -1,5 +1,4 @@
 using System.Net.Http.Json;
-using System.Text.Json.Nodes;
 using HealthRec.Server.Models;
 using HealthRec.Server.Tests.CdsHooks;
 using HealthRec.Server.Transparency;
