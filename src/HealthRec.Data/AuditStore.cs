@@ -156,10 +156,9 @@ public sealed class AuditStore(HealthRecDatabase database, TimeProvider time)
     {
         await using var connection = await database.OpenConnectionAsync(cancellationToken);
         await using var select = connection.CreateCommand($"SELECT {Columns} FROM audit_record ORDER BY seq");
-        await using var reader = await select.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
+        await foreach (var record in select.ReadEachAsync(Read, cancellationToken))
         {
-            yield return Read(reader);
+            yield return record;
         }
     }
 
@@ -222,11 +221,7 @@ public sealed class AuditStore(HealthRecDatabase database, TimeProvider time)
         var page = new List<AuditRecord>(Math.Min(count, 1000));
         await using var select = Where(connection.CreateCommand(""), query, $"SELECT {Prefixed} FROM audit_record r", " ORDER BY r.seq DESC LIMIT @count");
         select.With("count", count);
-        await using var reader = await select.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            page.Add(Read(reader));
-        }
+        page.AddRange(await select.ReadListAsync(Read, cancellationToken));
 
         return (page, total);
     }
@@ -236,10 +231,9 @@ public sealed class AuditStore(HealthRecDatabase database, TimeProvider time)
     {
         await using var connection = await database.OpenConnectionAsync(cancellationToken);
         await using var select = Where(connection.CreateCommand(""), query, $"SELECT {Prefixed} FROM audit_record r", " ORDER BY r.seq");
-        await using var reader = await select.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
+        await foreach (var record in select.ReadEachAsync(Read, cancellationToken))
         {
-            yield return Read(reader);
+            yield return record;
         }
     }
 

@@ -19,6 +19,33 @@ internal static class DbCommandExtensions
         return command;
     }
 
+    /// <summary>Every row the command returns, each made by <paramref name="read"/>.</summary>
+    public static async Task<List<T>> ReadListAsync<T>(this DbCommand command, Func<DbDataReader, T> read, CancellationToken cancellationToken)
+    {
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        var rows = new List<T>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            rows.Add(read(reader));
+        }
+
+        return rows;
+    }
+
+    /// <summary>Every row the command returns, streamed.</summary>
+    public static async IAsyncEnumerable<T> ReadEachAsync<T>(this DbCommand command, Func<DbDataReader, T> read,
+        [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            yield return read(reader);
+        }
+    }
+
+    /// <summary>A COUNT or SUM column as an int: PostgreSQL gives a bigint or numeric, SQLite an integer.</summary>
+    public static int GetCount(this DbDataReader reader, int ordinal) => Convert.ToInt32(reader.GetValue(ordinal), System.Globalization.CultureInfo.InvariantCulture);
+
     public static string? GetNullableString(this DbDataReader reader, int ordinal) =>
         reader.IsDBNull(ordinal) ? null : reader.GetString(ordinal);
 }

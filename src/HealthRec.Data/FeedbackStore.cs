@@ -145,17 +145,10 @@ public sealed class FeedbackStore(HealthRecDatabase database)
             "SUM((SELECT COUNT(*) FROM cds_feedback f WHERE f.card_uuid = c.card_uuid AND f.outcome = 'accepted')), " +
             "SUM((SELECT COUNT(*) FROM cds_feedback f WHERE f.card_uuid = c.card_uuid AND f.outcome = 'overridden')) " +
             "FROM cds_card c GROUP BY c.service_id, c.kind, c.subject ORDER BY c.service_id, c.kind, c.subject");
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        var rows = new List<CardTypeFeedback>();
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            rows.Add(new CardTypeFeedback(reader.GetString(0), reader.GetString(1), reader.GetString(2),
-                Convert.ToInt32(reader.GetValue(3), CultureInfo.InvariantCulture), Convert.ToInt32(reader.GetValue(4), CultureInfo.InvariantCulture),
-                Convert.ToInt32(reader.GetValue(5), CultureInfo.InvariantCulture), Convert.ToInt32(reader.GetValue(6), CultureInfo.InvariantCulture),
-                Convert.ToInt32(reader.GetValue(7), CultureInfo.InvariantCulture)));
-        }
-
-        return rows;
+        return await command.ReadListAsync(
+            reader => new CardTypeFeedback(reader.GetString(0), reader.GetString(1), reader.GetString(2),
+                reader.GetCount(3), reader.GetCount(4), reader.GetCount(5), reader.GetCount(6), reader.GetCount(7)),
+            cancellationToken);
     }
 
     /// <summary>
@@ -174,13 +167,10 @@ public sealed class FeedbackStore(HealthRecDatabase database)
                 "SUM(CASE WHEN EXISTS (SELECT 1 FROM cds_feedback f WHERE f.card_uuid = c.card_uuid AND f.outcome = 'overridden') THEN 1 ELSE 0 END) " +
                 $"FROM cds_card c JOIN cds_invocation i ON i.service_id = c.service_id AND i.hook_instance = c.hook_instance WHERE i.{column} IS NOT NULL " +
                 $"GROUP BY c.service_id, c.kind, c.subject, i.{column} ORDER BY c.service_id, c.kind, c.subject, i.{column}");
-            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-            while (await reader.ReadAsync(cancellationToken))
-            {
-                rows.Add(new CohortFeedback(reader.GetString(0), reader.GetString(1), reader.GetString(2), dimension, reader.GetString(3),
-                    Convert.ToInt32(reader.GetValue(4), CultureInfo.InvariantCulture), Convert.ToInt32(reader.GetValue(5), CultureInfo.InvariantCulture),
-                    Convert.ToInt32(reader.GetValue(6), CultureInfo.InvariantCulture)));
-            }
+            rows.AddRange(await command.ReadListAsync(
+                reader => new CohortFeedback(reader.GetString(0), reader.GetString(1), reader.GetString(2), dimension, reader.GetString(3),
+                    reader.GetCount(4), reader.GetCount(5), reader.GetCount(6)),
+                cancellationToken));
         }
 
         return rows;
@@ -193,15 +183,9 @@ public sealed class FeedbackStore(HealthRecDatabase database)
         await using var command = connection.CreateCommand(
             "SELECT c.kind, f.override_system, f.override_code, COUNT(*) FROM cds_feedback f JOIN cds_card c ON c.card_uuid = f.card_uuid " +
             "WHERE f.outcome = 'overridden' GROUP BY c.kind, f.override_system, f.override_code ORDER BY COUNT(*) DESC, c.kind, f.override_code");
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        var rows = new List<OverrideReasonCount>();
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            rows.Add(new OverrideReasonCount(reader.GetString(0), reader.GetNullableString(1), reader.GetNullableString(2),
-                Convert.ToInt32(reader.GetValue(3), CultureInfo.InvariantCulture)));
-        }
-
-        return rows;
+        return await command.ReadListAsync(
+            reader => new OverrideReasonCount(reader.GetString(0), reader.GetNullableString(1), reader.GetNullableString(2), reader.GetCount(3)),
+            cancellationToken);
     }
 
     /// <summary>
@@ -223,15 +207,9 @@ public sealed class FeedbackStore(HealthRecDatabase database)
             "JOIN cds_invocation i ON i.service_id = c.service_id AND i.hook_instance = c.hook_instance " +
             "WHERE f.outcome = 'overridden' AND c.kind = 'recommendation' AND s.intervention_id IS NOT NULL AND i.patient_id IS NOT NULL " +
             "ORDER BY 1, 2, 3, 4");
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        var rows = new List<InterventionFeedback>();
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            rows.Add(new InterventionFeedback(reader.GetString(0), reader.GetFieldValue<DateTimeOffset>(1), reader.GetString(2),
-                Convert.ToInt32(reader.GetValue(3), CultureInfo.InvariantCulture) == 1));
-        }
-
-        return rows;
+        return await command.ReadListAsync(
+            reader => new InterventionFeedback(reader.GetString(0), reader.GetFieldValue<DateTimeOffset>(1), reader.GetString(2), reader.GetCount(3) == 1),
+            cancellationToken);
     }
 }
 

@@ -183,14 +183,7 @@ public sealed class InvocationStore(HealthRecDatabase database)
         await using var command = connection.CreateCommand(
             $"SELECT {Columns} FROM cds_invocation WHERE received_at >= @since ORDER BY received_at DESC, service_id, hook_instance LIMIT @limit")
             .With("since", since.ToUniversalTime()).With("limit", limit);
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        var result = new List<CdsInvocation>();
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            result.Add(Read(reader));
-        }
-
-        return result;
+        return await command.ReadListAsync(Read, cancellationToken);
     }
 
     /// <summary>The most recent calls, newest first.</summary>
@@ -200,14 +193,7 @@ public sealed class InvocationStore(HealthRecDatabase database)
         await using var command = connection.CreateCommand(
             $"SELECT {Columns} FROM cds_invocation ORDER BY received_at DESC, service_id, hook_instance LIMIT @limit")
             .With("limit", limit);
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        var result = new List<CdsInvocation>();
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            result.Add(Read(reader));
-        }
-
-        return result;
+        return await command.ReadListAsync(Read, cancellationToken);
     }
 
     private static CdsInvocation Read(DbDataReader reader) => new(

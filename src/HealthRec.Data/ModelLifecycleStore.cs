@@ -61,14 +61,7 @@ public sealed class ModelLifecycleStore(HealthRecDatabase database)
             command.With("outcome", outcome);
         }
 
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        var found = new List<T>();
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            found.Add(read(reader));
-        }
-
-        return found;
+        return await command.ReadListAsync(read, cancellationToken);
     }
 
     private static StoredEvaluation Read(DbDataReader r) => new(r.GetString(0), r.GetString(1), r.GetString(2), r.GetFieldValue<DateTimeOffset>(3),

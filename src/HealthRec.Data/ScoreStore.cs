@@ -123,14 +123,8 @@ public sealed class ScoreStore(HealthRecDatabase database)
         await using var connection = await database.OpenConnectionAsync(cancellationToken);
         await using var command = connection.CreateCommand("SELECT chunk, patients, node, completed_at FROM score_chunk WHERE run_id = @run ORDER BY chunk")
             .With("run", runId);
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        var chunks = new List<ScoreChunk>();
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            chunks.Add(new ScoreChunk(reader.GetInt32(0), reader.GetInt32(1), reader.GetString(2), reader.GetFieldValue<DateTimeOffset>(3)));
-        }
-
-        return chunks;
+        return await command.ReadListAsync(
+            reader => new ScoreChunk(reader.GetInt32(0), reader.GetInt32(1), reader.GetString(2), reader.GetFieldValue<DateTimeOffset>(3)), cancellationToken);
     }
 
     /// <summary>The patients with the highest estimates for an outcome in a run, optionally of one band only.</summary>
@@ -146,14 +140,7 @@ public sealed class ScoreStore(HealthRecDatabase database)
             command.With("band", band);
         }
 
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        var rows = new List<ScoreRow>();
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            rows.Add(Read(reader));
-        }
-
-        return rows;
+        return await command.ReadListAsync(Read, cancellationToken);
     }
 
     /// <summary>How many of a run's patients an outcome's estimate puts at or above each threshold, and how many it scored.</summary>
@@ -188,14 +175,7 @@ public sealed class ScoreStore(HealthRecDatabase database)
         await using var command = connection.CreateCommand(
             $"SELECT {RowColumns} FROM score_result WHERE run_id = @run AND patient_id = @patient ORDER BY outcome")
             .With("run", runId).With("patient", patientId);
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        var rows = new List<ScoreRow>();
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            rows.Add(Read(reader));
-        }
-
-        return rows;
+        return await command.ReadListAsync(Read, cancellationToken);
     }
 
     /// <summary>Every row of a run, by patient and outcome, streamed.</summary>
@@ -204,10 +184,9 @@ public sealed class ScoreStore(HealthRecDatabase database)
         await using var connection = await database.OpenConnectionAsync(cancellationToken);
         await using var command = connection.CreateCommand($"SELECT {RowColumns} FROM score_result WHERE run_id = @run ORDER BY patient_id, outcome")
             .With("run", runId);
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
+        await foreach (var row in command.ReadEachAsync(Read, cancellationToken))
         {
-            yield return Read(reader);
+            yield return row;
         }
     }
 
@@ -220,15 +199,10 @@ public sealed class ScoreStore(HealthRecDatabase database)
             command.With(name, value);
         }
 
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        var runs = new List<ScoreRun>();
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            runs.Add(new ScoreRun(reader.GetString(0), reader.GetString(1), reader.GetFieldValue<DateTimeOffset>(2), reader.GetInt32(3), reader.GetInt32(4),
-                reader.GetString(5), reader.GetString(6), reader.GetFieldValue<DateTimeOffset>(7), reader.IsDBNull(8) ? null : reader.GetFieldValue<DateTimeOffset>(8)));
-        }
-
-        return runs;
+        return await command.ReadListAsync(
+            reader => new ScoreRun(reader.GetString(0), reader.GetString(1), reader.GetFieldValue<DateTimeOffset>(2), reader.GetInt32(3), reader.GetInt32(4),
+                reader.GetString(5), reader.GetString(6), reader.GetFieldValue<DateTimeOffset>(7), reader.IsDBNull(8) ? null : reader.GetFieldValue<DateTimeOffset>(8)),
+            cancellationToken);
     }
 
     private static ScoreRow Read(DbDataReader reader) => new(reader.GetString(0), reader.GetString(1), reader.GetDouble(2), reader.GetNullableString(3),
