@@ -132,18 +132,8 @@ public sealed class Featurizer
             case FeatureKind.Sex:
                 return record.Sex == Sex.Unknown ? double.NaN : record.Sex == feature.Sex ? 1 : 0;
             case FeatureKind.Condition when definition.Aggregation is { } aggregation:
-            {
-                var events = new EventWindow(indexAt, feature.Window);
-                foreach (var condition in record.Conditions)
-                {
-                    if (condition.Groups.Contains(definition.Group!))
-                    {
-                        events.Add(condition.Onset);
-                    }
-                }
-
-                return events.Result(aggregation);
-            }
+                return InWindow(record.Conditions, definition.Group!, static (c, group) => c.Groups.Contains(group), static c => c.Onset,
+                    new EventWindow(indexAt, feature.Window)).Result(aggregation);
 
             case FeatureKind.Condition:
                 foreach (var condition in record.Conditions)
@@ -157,18 +147,8 @@ public sealed class Featurizer
 
                 return 0;
             case FeatureKind.Medication when definition.Aggregation is { } aggregation:
-            {
-                var events = new EventWindow(indexAt, feature.Window);
-                foreach (var medication in record.Medications)
-                {
-                    if (medication.Classes.Contains(definition.Class!))
-                    {
-                        events.Add(medication.Start);
-                    }
-                }
-
-                return events.Result(aggregation);
-            }
+                return InWindow(record.Medications, definition.Class!, static (m, medicineClass) => m.Classes.Contains(medicineClass), static m => m.Start,
+                    new EventWindow(indexAt, feature.Window)).Result(aggregation);
 
             case FeatureKind.Medication:
                 foreach (var medication in record.Medications)
@@ -181,18 +161,8 @@ public sealed class Featurizer
 
                 return 0;
             case FeatureKind.Procedure when definition.Aggregation is { } aggregation:
-            {
-                var events = new EventWindow(indexAt, feature.Window);
-                foreach (var procedure in record.Procedures)
-                {
-                    if (procedure.Groups.Contains(definition.Group!))
-                    {
-                        events.Add(procedure.At);
-                    }
-                }
-
-                return events.Result(aggregation);
-            }
+                return InWindow(record.Procedures, definition.Group!, static (p, group) => p.Groups.Contains(group), static p => p.At,
+                    new EventWindow(indexAt, feature.Window)).Result(aggregation);
 
             case FeatureKind.Procedure:
                 return record.Procedures.Any(p => p.Groups.Contains(definition.Group!) && p.At <= indexAt) ? 1 : 0;
@@ -218,6 +188,22 @@ public sealed class Featurizer
     }
 
     // Dated facts in the window (from, indexAt]: how many, or the days since the last (NaN when none).
+    // The dates of a record's entries that are in the feature's group (or class), into its window. Static lambdas and
+    // the key passed in: nothing allocated on the call's path.
+    private static EventWindow InWindow<T>(ImmutableArray<T> entries, string key, Func<T, string, bool> isIn, Func<T, DateTimeOffset?> at,
+        EventWindow events)
+    {
+        foreach (var entry in entries)
+        {
+            if (isIn(entry, key))
+            {
+                events.Add(at(entry));
+            }
+        }
+
+        return events;
+    }
+
     private struct EventWindow(DateTimeOffset indexAt, TimeSpan window)
     {
         private readonly DateTimeOffset _from = indexAt - window;
