@@ -1,8 +1,6 @@
 using HealthRec.Server.Audit;
 using HealthRec.Server.CdsHooks;
-using HealthRec.Server.Hosting;
 using HealthRec.Server.Jobs;
-using HealthRec.Server.Models;
 using HealthRec.Server.Smart;
 using HealthRec.Server.Staff;
 using HealthRec.Server.Transparency;

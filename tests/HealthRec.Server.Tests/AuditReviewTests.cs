@@ -1,5 +1,4 @@
 using System.Net.Http.Headers;
-using System.Net.Http.Json;
 using System.Security.Cryptography;
 using HealthRec.Server.Audit;
 using Hl7.Fhir.Model;

@@ -1,7 +1,4 @@
-using System.Net.Http.Json;
-using HealthRec.Data;
 using HealthRec.Server.Audit;
-using HealthRec.Server.Hosting;
 
 namespace HealthRec.Server.Tests;
 

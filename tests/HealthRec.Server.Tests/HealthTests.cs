@@ -1,5 +1,4 @@
 using System.Net.Sockets;
-using HealthRec.Data;
 using Microsoft.Extensions.Logging;
 
 namespace HealthRec.Server.Tests;

@@ -1,4 +1,3 @@
-using HealthRec.Server.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Options;
 

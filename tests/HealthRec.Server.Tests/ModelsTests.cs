@@ -1,5 +1,4 @@
 using HealthRec.Clinical.Records;
-using HealthRec.Server.Models;
 
 namespace HealthRec.Server.Tests;
 

@@ -1,5 +1,3 @@
-using HealthRec.Data;
-using HealthRec.Server.Hosting;
 using HealthRec.Server.Jobs;
 
 namespace HealthRec.Server.Tests;

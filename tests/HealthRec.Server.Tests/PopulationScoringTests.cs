@@ -1,10 +1,7 @@
-using System.Net.Http.Json;
 using HealthRec.Clinical.Ingestion;
-using HealthRec.Data;
 using HealthRec.Fhir.Ingestion;
 using HealthRec.Fhir.Sources;
 using HealthRec.Server.Jobs;
-using HealthRec.Server.Models;
 
 namespace HealthRec.Server.Tests;
 

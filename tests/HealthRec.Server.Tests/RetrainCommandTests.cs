@@ -1,5 +1,3 @@
-using HealthRec.Server.Hosting;
-
 namespace HealthRec.Server.Tests;
 
 /// <summary><c>healthrec retrain</c>: the retrain job's code from the command line, against a copy of the default registry.</summary>

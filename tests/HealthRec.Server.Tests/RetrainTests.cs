@@ -1,9 +1,7 @@
-using System.Net.Http.Json;
 using Hangfire;
 using HealthRec.Clinical.Ingestion;
 using HealthRec.Clinical.Records;
 using HealthRec.Clinical.Units;
-using HealthRec.Data;
 using HealthRec.Fhir.Ingestion;
 using HealthRec.Fhir.Sources;
 using HealthRec.Fhir.Synthetic;
@@ -11,7 +9,6 @@ using HealthRec.ML.Outcomes;
 using HealthRec.ML.Registry;
 using HealthRec.ML.Training;
 using HealthRec.Server.Jobs;
-using HealthRec.Server.Models;
 
 namespace HealthRec.Server.Tests;
 

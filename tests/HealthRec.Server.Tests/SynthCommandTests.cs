@@ -1,5 +1,3 @@
-using HealthRec.Server.Hosting;
-
 namespace HealthRec.Server.Tests;
 
 public sealed class SynthCommandTests : IDisposable

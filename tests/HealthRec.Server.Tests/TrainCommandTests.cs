@@ -1,5 +1,3 @@
-using HealthRec.Server.Hosting;
-
 namespace HealthRec.Server.Tests;
 
 // Tests that redirect Console.Out or Console.Error must not run beside any other test: the console is one per process.

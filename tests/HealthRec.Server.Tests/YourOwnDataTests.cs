@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using HealthRec.Server.Hosting;
 
 namespace HealthRec.Server.Tests;
 

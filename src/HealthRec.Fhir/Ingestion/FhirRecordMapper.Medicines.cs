@@ -1,7 +1,6 @@
 using System.Collections.Immutable;
 using Hl7.Fhir.Model;
 using HealthRec.Clinical.Records;
-using HealthRec.Clinical.Terminology;
 
 namespace HealthRec.Fhir.Ingestion;
 

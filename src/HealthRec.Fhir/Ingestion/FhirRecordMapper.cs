@@ -1,7 +1,6 @@
 using System.Globalization;
 using Hl7.Fhir.Model;
 using HealthRec.Clinical.Records;
-using HealthRec.Clinical.Terminology;
 using HealthRec.Clinical.Units;
 
 namespace HealthRec.Fhir.Ingestion;

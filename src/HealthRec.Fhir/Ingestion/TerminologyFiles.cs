@@ -1,6 +1,5 @@
 using System.Collections.Immutable;
 using HealthRec.Clinical.Features;
-using HealthRec.Clinical.Terminology;
 
 namespace HealthRec.Fhir.Ingestion;
 

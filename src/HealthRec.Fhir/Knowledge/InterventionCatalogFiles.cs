@@ -1,7 +1,6 @@
 using System.Collections.Immutable;
 using Hl7.Fhir.Model;
 using HealthRec.Clinical.Knowledge;
-using HealthRec.Clinical.Terminology;
 
 namespace HealthRec.Fhir.Knowledge;
 

@@ -1,7 +1,6 @@
 using System.Collections.Immutable;
 using System.Text.Json.Serialization;
 using HealthRec.Clinical.Safety;
-using HealthRec.Clinical.Terminology;
 using Json.Schema;
 
 namespace HealthRec.Fhir.Knowledge;

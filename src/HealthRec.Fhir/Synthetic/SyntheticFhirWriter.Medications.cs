@@ -1,5 +1,3 @@
-using HealthRec.Clinical.Terminology;
-
 namespace HealthRec.Fhir.Synthetic;
 
 /// <summary>Questionnaire responses (PHQ-9), medication statements and requests, procedures.</summary>

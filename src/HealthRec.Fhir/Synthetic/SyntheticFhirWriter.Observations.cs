@@ -1,5 +1,3 @@
-using HealthRec.Clinical.Terminology;
-
 namespace HealthRec.Fhir.Synthetic;
 
 /// <summary>Observations: vital signs, laboratory results and their components, with the errors a real feed has.</summary>

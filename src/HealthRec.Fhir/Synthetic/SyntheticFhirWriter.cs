@@ -1,6 +1,5 @@
 using System.Globalization;
 using HealthRec.Clinical.Records;
-using HealthRec.Clinical.Terminology;
 
 namespace HealthRec.Fhir.Synthetic;
 

@@ -2,7 +2,6 @@ using System.Text.Json;
 using HealthRec.Clinical.Terminology;
 using HealthRec.ML.Registry;
 using HealthRec.ML.Serving;
-using Microsoft.ML;
 using Microsoft.ML.Trainers;
 
 namespace HealthRec.ML.Phenotypes;

@@ -2,7 +2,6 @@ using System.Collections.Frozen;
 using System.Text.Json;
 using HealthRec.Clinical.Knowledge;
 using HealthRec.ML.Registry;
-using Microsoft.ML;
 using Microsoft.ML.Data;
 
 namespace HealthRec.ML.Recommendation;

@@ -2,7 +2,6 @@ using System.Text;
 using HealthRec.Clinical.Knowledge;
 using HealthRec.ML.Registry;
 using HealthRec.ML.Serving;
-using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Trainers.LightGbm;
 

@@ -1,5 +1,4 @@
 using System.Text.Json;
-using Microsoft.ML;
 
 namespace HealthRec.ML.Registry;
 

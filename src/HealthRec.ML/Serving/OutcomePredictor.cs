@@ -2,7 +2,6 @@ using HealthRec.Clinical.Risk;
 using HealthRec.Clinical.Safety;
 using HealthRec.Clinical.Terminology;
 using HealthRec.ML.Registry;
-using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Trainers.LightGbm;
 using MlPlatt = Microsoft.ML.Calibrators.PlattCalibrator;

@@ -1,4 +1,3 @@
-using Microsoft.ML;
 using Microsoft.ML.Data;
 using ConfusionMatrix = HealthRec.ML.Evaluation.ConfusionMatrix;
 using RegressionMetrics = HealthRec.ML.Evaluation.RegressionMetrics;

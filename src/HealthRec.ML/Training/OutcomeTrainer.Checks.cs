@@ -1,4 +1,3 @@
-using Microsoft.ML;
 using Microsoft.ML.Trainers.FastTree;
 
 namespace HealthRec.ML.Training;

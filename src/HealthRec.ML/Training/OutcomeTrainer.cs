@@ -1,4 +1,3 @@
-using Microsoft.ML;
 using Microsoft.ML.Data;
 using RegressionMetrics = HealthRec.ML.Evaluation.RegressionMetrics;
 using MlPlatt = Microsoft.ML.Calibrators.PlattCalibrator;

@@ -1,6 +1,3 @@
-using System.CommandLine;
-using HealthRec.Server.Models;
-
 namespace HealthRec.Server.Audit;
 
 /// <summary><c>healthrec audit verify</c>: walks the audit trail's hash chain and reports the first broken record.</summary>

@@ -1,4 +1,3 @@
-using HealthRec.Fhir;
 using Hl7.Fhir.Model;
 
 namespace HealthRec.Server.Audit;

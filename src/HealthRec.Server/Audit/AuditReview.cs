@@ -1,5 +1,3 @@
-using HealthRec.Fhir;
-using HealthRec.Server.Hosting;
 using Hl7.Fhir.Model;
 using Microsoft.AspNetCore.Http.HttpResults;
 

@@ -1,5 +1,4 @@
 using System.Buffers;
-using HealthRec.Fhir;
 using HealthRec.Fhir.Sources;
 
 namespace HealthRec.Server.CdsHooks;

@@ -1,19 +1,14 @@
 using System.Buffers;
 using System.Diagnostics;
 using System.Net;
-using System.Text;
 using HealthRec.Clinical.Units;
-using HealthRec.Fhir;
-using HealthRec.Fhir.Ingestion;
 using HealthRec.Fhir.Sources;
 using HealthRec.ML.Outcomes;
 using HealthRec.Server.Audit;
-using HealthRec.Server.Models;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Http.Json;
-using Microsoft.Extensions.Options;
 using GuidanceResponse = Hl7.Fhir.Model.GuidanceResponse;
 
 namespace HealthRec.Server.CdsHooks;

@@ -1,5 +1,3 @@
-using System.ComponentModel.DataAnnotations;
-
 namespace HealthRec.Server.CdsHooks;
 
 /// <summary>Settings under <c>CdsHooks</c>.</summary>

@@ -1,7 +1,5 @@
-using System.Text;
 using System.Text.RegularExpressions;
 using HealthRec.Clinical.Ingestion;
-using HealthRec.Fhir.Ingestion;
 using HealthRec.Fhir.Sources;
 
 namespace HealthRec.Server.CdsHooks;

@@ -1,6 +1,4 @@
 using Hl7.Fhir.Model;
-using HealthRec.Fhir;
-using HealthRec.ML.Recommendation;
 
 namespace HealthRec.Server.CdsHooks;
 

@@ -1,14 +1,9 @@
-using System.Text;
 using Hl7.Fhir.Model;
 using HealthRec.Clinical.Ingestion;
 using HealthRec.Clinical.Knowledge;
 using HealthRec.Clinical.Records;
 using HealthRec.Clinical.Safety;
-using HealthRec.Fhir;
-using HealthRec.Fhir.Ingestion;
 using HealthRec.Fhir.Knowledge;
-using HealthRec.ML.Recommendation;
-using HealthRec.Server.Models;
 using static HealthRec.Server.CdsHooks.PatientRiskCards;
 
 namespace HealthRec.Server.CdsHooks;

@@ -1,10 +1,5 @@
-using System.Text;
-using HealthRec.Clinical.Outcomes;
-using HealthRec.Fhir;
 using HealthRec.Fhir.Knowledge;
-using HealthRec.ML.Recommendation;
 using HealthRec.ML.Serving;
-using HealthRec.Server.Models;
 
 namespace HealthRec.Server.CdsHooks;
 

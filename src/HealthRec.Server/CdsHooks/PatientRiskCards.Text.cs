@@ -1,6 +1,3 @@
-using System.Text;
-using HealthRec.Clinical.Outcomes;
-
 namespace HealthRec.Server.CdsHooks;
 
 /// <summary>How cards word things: bands, percentages, summaries within 140 characters, Markdown escaping.</summary>

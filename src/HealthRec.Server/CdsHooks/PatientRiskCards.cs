@@ -1,9 +1,5 @@
-using System.Text;
-using HealthRec.Clinical.Outcomes;
 using HealthRec.Clinical.Records;
-using HealthRec.ML.Recommendation;
 using HealthRec.ML.Serving;
-using HealthRec.Server.Models;
 
 namespace HealthRec.Server.CdsHooks;
 

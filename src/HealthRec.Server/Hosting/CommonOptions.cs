@@ -1,5 +1,3 @@
-using System.CommandLine;
-using HealthRec.Fhir.Ingestion;
 using HealthRec.Fhir.Knowledge;
 using HealthRec.ML.Outcomes;
 

@@ -1,4 +1,3 @@
-using System.CommandLine;
 using System.Text.RegularExpressions;
 
 namespace HealthRec.Server.Hosting;

@@ -4,7 +4,6 @@ using HealthRec.Server.Audit;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.AspNetCore.Authorization;
-using Microsoft.Extensions.Options;
 using Microsoft.Identity.Web;
 using Hl7AuditEvent = Hl7.Fhir.Model.AuditEvent;
 

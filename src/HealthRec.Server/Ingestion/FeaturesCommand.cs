@@ -1,12 +1,8 @@
-using System.CommandLine;
 using HealthRec.Clinical.Features;
 using HealthRec.Clinical.Ingestion;
 using HealthRec.Clinical.Records;
 using HealthRec.Clinical.Units;
-using HealthRec.Fhir;
-using HealthRec.Fhir.Ingestion;
 using HealthRec.Fhir.Sources;
-using HealthRec.Server.Hosting;
 
 namespace HealthRec.Server.Ingestion;
 

@@ -1,5 +1,3 @@
-using System.CommandLine;
-
 namespace HealthRec.Server.Ingestion;
 
 /// <summary>

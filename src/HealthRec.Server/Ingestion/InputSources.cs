@@ -3,8 +3,6 @@ using HealthRec.Clinical.Ingestion;
 using HealthRec.Clinical.Records;
 using HealthRec.Clinical.Terminology;
 using HealthRec.Clinical.Units;
-using HealthRec.Fhir;
-using HealthRec.Fhir.Ingestion;
 using HealthRec.Fhir.Sources;
 
 namespace HealthRec.Server.Ingestion;

@@ -2,8 +2,8 @@ using System.Text.RegularExpressions;
 using CsvHelper;
 using CsvHelper.Configuration;
 using HealthRec.Clinical.Terminology;
-using HealthRec.Fhir;
 using Hl7.Fhir.Model;
+using DataType = Hl7.Fhir.Model.DataType;
 
 namespace HealthRec.Server.Ingestion;
 

@@ -1,5 +1,3 @@
-using HealthRec.Server.Models;
-
 namespace HealthRec.Server.Jobs;
 
 /// <summary>One threshold of the alert-burden table: how many patients it flags, per 1,000 and per clinician-day.</summary>

@@ -1,13 +1,8 @@
-using System.ComponentModel.DataAnnotations;
 using Hangfire;
 using Hangfire.Server;
-using HealthRec.Clinical.Outcomes;
 using HealthRec.ML.Evaluation;
-using HealthRec.ML.Registry;
 using HealthRec.ML.Training;
 using HealthRec.Server.Ingestion;
-using HealthRec.Server.Models;
-using Microsoft.Extensions.Options;
 
 namespace HealthRec.Server.Jobs;
 

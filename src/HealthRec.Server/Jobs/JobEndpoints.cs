@@ -1,6 +1,4 @@
-using System.Text;
 using Hangfire;
-using HealthRec.Server.Models;
 using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace HealthRec.Server.Jobs;

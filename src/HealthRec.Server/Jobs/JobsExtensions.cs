@@ -1,4 +1,3 @@
-using System.ComponentModel.DataAnnotations;
 using Hangfire;
 using Hangfire.PostgreSql;
 using Npgsql;

@@ -1,9 +1,5 @@
-using System.Text.Json.Nodes;
 using HealthRec.ML.Evaluation;
-using HealthRec.ML.Registry;
-using HealthRec.Server.Models;
 using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.Extensions.Options;
 
 namespace HealthRec.Server.Jobs;
 

@@ -1,13 +1,7 @@
-using System.ComponentModel.DataAnnotations;
 using Hangfire;
 using Hangfire.Server;
 using HealthRec.Clinical.Ingestion;
-using HealthRec.Clinical.Outcomes;
-using HealthRec.Fhir.Ingestion;
 using HealthRec.Fhir.Sources;
-using HealthRec.ML.Recommendation;
-using HealthRec.Server.Models;
-using Microsoft.Extensions.Options;
 
 namespace HealthRec.Server.Jobs;
 

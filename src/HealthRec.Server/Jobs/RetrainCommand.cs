@@ -1,8 +1,4 @@
-using System.CommandLine;
-using HealthRec.Clinical.Outcomes;
 using HealthRec.ML.Outcomes;
-using HealthRec.ML.Registry;
-using HealthRec.Server.Hosting;
 using HealthRec.Server.Ingestion;
 
 namespace HealthRec.Server.Jobs;

@@ -1,12 +1,8 @@
-using System.ComponentModel.DataAnnotations;
 using Hangfire;
 using Hangfire.Server;
 using Hangfire.Storage;
 using HealthRec.ML.Outcomes;
-using HealthRec.ML.Registry;
 using HealthRec.Server.Ingestion;
-using HealthRec.Server.Models;
-using Microsoft.Extensions.Options;
 
 namespace HealthRec.Server.Jobs;
 

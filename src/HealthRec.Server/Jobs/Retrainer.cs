@@ -1,7 +1,5 @@
 using HealthRec.Clinical.Features;
-using HealthRec.Clinical.Outcomes;
 using HealthRec.Clinical.Records;
-using HealthRec.ML.Registry;
 using HealthRec.ML.Training;
 
 namespace HealthRec.Server.Jobs;

@@ -1,5 +1,3 @@
-using HealthRec.Clinical.Outcomes;
-using HealthRec.Fhir;
 using Hl7.Fhir.Model;
 using Hl7.Fhir.Rest;
 

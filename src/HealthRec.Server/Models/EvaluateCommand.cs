@@ -1,10 +1,5 @@
-using System.CommandLine;
-using System.Text.Json.Nodes;
 using HealthRec.ML.Evaluation;
-using HealthRec.ML.Recommendation;
-using HealthRec.ML.Registry;
 using HealthRec.ML.Training;
-using HealthRec.Server.Hosting;
 using HealthRec.Server.Ingestion;
 
 namespace HealthRec.Server.Models;

@@ -1,11 +1,9 @@
-using System.ComponentModel.DataAnnotations;
 using HealthRec.Clinical.Features;
 using HealthRec.Clinical.Knowledge;
 using HealthRec.Clinical.Safety;
 using HealthRec.Clinical.Terminology;
 using HealthRec.Fhir.Knowledge;
 using HealthRec.ML.Outcomes;
-using Microsoft.Extensions.Options;
 
 namespace HealthRec.Server.Models;
 

@@ -1,12 +1,7 @@
 using System.Collections.Immutable;
-using System.ComponentModel.DataAnnotations;
 using HealthRec.Clinical.Features;
-using HealthRec.Fhir.Ingestion;
 using HealthRec.Clinical.Knowledge;
-using HealthRec.ML.Recommendation;
-using HealthRec.ML.Registry;
 using HealthRec.ML.Serving;
-using Microsoft.Extensions.Options;
 
 namespace HealthRec.Server.Models;
 

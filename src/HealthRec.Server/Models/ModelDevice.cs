@@ -1,6 +1,4 @@
 using Hl7.Fhir.Model;
-using HealthRec.Fhir;
-using HealthRec.ML.Recommendation;
 using HealthRec.ML.Serving;
 
 namespace HealthRec.Server.Models;

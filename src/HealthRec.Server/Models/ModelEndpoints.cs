@@ -1,9 +1,5 @@
-using HealthRec.ML.Recommendation;
-using HealthRec.ML.Registry;
-using HealthRec.Server.Hosting;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
-using Microsoft.Extensions.Options;
 
 namespace HealthRec.Server.Models;
 

@@ -1,12 +1,6 @@
-using System.CommandLine;
-using System.Text.Json.Nodes;
-using System.Text;
 using HealthRec.Clinical.Knowledge;
-using HealthRec.Fhir;
 using HealthRec.Fhir.Knowledge;
-using HealthRec.ML.Recommendation;
 using HealthRec.ML.Serving;
-using HealthRec.Server.Hosting;
 using HealthRec.Server.Ingestion;
 
 namespace HealthRec.Server.Models;

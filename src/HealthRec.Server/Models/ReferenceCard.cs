@@ -1,4 +1,3 @@
-using System.Text;
 using HealthRec.ML.Serving;
 
 namespace HealthRec.Server.Models;

@@ -1,9 +1,6 @@
-using System.CommandLine;
 using HealthRec.ML.Evaluation;
 using HealthRec.ML.Outcomes;
-using HealthRec.ML.Registry;
 using HealthRec.ML.Training;
-using HealthRec.Server.Hosting;
 using HealthRec.Server.Ingestion;
 
 namespace HealthRec.Server.Models;

@@ -1,8 +1,5 @@
-using System.Text.Json.Nodes;
 using HealthRec.Clinical.Safety;
 using HealthRec.Server.CdsHooks;
-using HealthRec.Server.Hosting;
-using Microsoft.Extensions.Options;
 
 namespace HealthRec.Server.Models;
 

@@ -1,11 +1,6 @@
-using System.CommandLine;
 using HealthRec.Clinical.Ingestion;
 using HealthRec.Clinical.Units;
-using HealthRec.Fhir;
-using HealthRec.Fhir.Ingestion;
-using HealthRec.ML.Registry;
 using HealthRec.ML.Serving;
-using HealthRec.Server.Hosting;
 using HealthRec.Server.Ingestion;
 
 namespace HealthRec.Server.Models;

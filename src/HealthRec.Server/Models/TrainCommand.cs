@@ -1,15 +1,9 @@
-using System.CommandLine;
 using System.Diagnostics;
 using HealthRec.Clinical.Features;
-using HealthRec.Clinical.Outcomes;
 using HealthRec.Clinical.Terminology;
-using HealthRec.Fhir.Ingestion;
 using HealthRec.ML.Outcomes;
 using HealthRec.ML.Phenotypes;
-using HealthRec.ML.Recommendation;
-using HealthRec.ML.Registry;
 using HealthRec.ML.Training;
-using HealthRec.Server.Hosting;
 using HealthRec.Server.Ingestion;
 
 namespace HealthRec.Server.Models;

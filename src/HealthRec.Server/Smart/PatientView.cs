@@ -1,10 +1,7 @@
 using Hl7.Fhir.Model;
-using HealthRec.Clinical.Outcomes;
 using HealthRec.Clinical.Records;
-using HealthRec.ML.Recommendation;
 using HealthRec.ML.Serving;
 using HealthRec.Server.CdsHooks;
-using HealthRec.Server.Models;
 
 namespace HealthRec.Server.Smart;
 

@@ -1,9 +1,6 @@
 using System.Text.RegularExpressions;
 using HealthRec.Clinical.Ingestion;
-using HealthRec.Fhir.Ingestion;
 using HealthRec.Fhir.Sources;
-using HealthRec.Server.Hosting;
-using HealthRec.Server.Models;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.Http.HttpResults;
 

@@ -1,6 +1,4 @@
 using System.Net.Http.Headers;
-using System.Text;
-using HealthRec.Server.Hosting;
 
 namespace HealthRec.Server.Smart;
 

@@ -1,9 +1,6 @@
 using System.Security.Cryptography;
-using System.Text;
 using HealthRec.Server.CdsHooks;
-using HealthRec.Server.Hosting;
 using Microsoft.AspNetCore.DataProtection;
-using Microsoft.Extensions.Options;
 using Microsoft.IdentityModel.Tokens;
 
 namespace HealthRec.Server.Smart;

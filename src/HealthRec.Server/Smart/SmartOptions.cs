@@ -1,5 +1,3 @@
-using System.ComponentModel.DataAnnotations;
-
 namespace HealthRec.Server.Smart;
 
 /// <summary>Settings under <c>Smart</c>: the EHRs HealthRec is registered with as a SMART app.</summary>

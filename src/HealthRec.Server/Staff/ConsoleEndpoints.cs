@@ -1,10 +1,7 @@
 using Hangfire;
 using HealthRec.Server.CdsHooks;
-using HealthRec.Server.Hosting;
 using HealthRec.Server.Jobs;
-using HealthRec.Server.Models;
 using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.Extensions.Options;
 
 namespace HealthRec.Server.Staff;
 

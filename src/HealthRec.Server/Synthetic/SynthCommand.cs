@@ -1,4 +1,3 @@
-using System.CommandLine;
 using HealthRec.Fhir.Synthetic;
 
 namespace HealthRec.Server.Synthetic;

@@ -1,4 +1,3 @@
-using System.Text.Json.Nodes;
 using HealthRec.Server.CdsHooks;
 
 namespace HealthRec.Server.Transparency;

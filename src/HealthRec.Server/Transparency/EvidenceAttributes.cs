@@ -1,6 +1,5 @@
 using System.Text.RegularExpressions;
 using HealthRec.Clinical.Knowledge;
-using HealthRec.ML.Recommendation;
 
 namespace HealthRec.Server.Transparency;
 

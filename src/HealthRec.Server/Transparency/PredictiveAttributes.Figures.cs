@@ -1,8 +1,4 @@
-using System.Text;
-using System.Text.Json.Nodes;
-using HealthRec.Clinical.Outcomes;
 using HealthRec.Clinical.Risk;
-using HealthRec.ML.Registry;
 
 namespace HealthRec.Server.Transparency;
 

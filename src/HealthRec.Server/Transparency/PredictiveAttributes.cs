@@ -1,6 +1,3 @@
-using System.Text.Json.Nodes;
-using HealthRec.Clinical.Outcomes;
-using HealthRec.ML.Registry;
 using HealthRec.ML.Serving;
 
 namespace HealthRec.Server.Transparency;

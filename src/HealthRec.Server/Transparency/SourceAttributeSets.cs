@@ -1,9 +1,6 @@
 using System.Collections.Concurrent;
-using System.Text.Json.Nodes;
 using HealthRec.ML.Serving;
 using HealthRec.Server.Jobs;
-using HealthRec.Server.Models;
-using Microsoft.Extensions.Options;
 
 namespace HealthRec.Server.Transparency;
 

@@ -1,6 +1,3 @@
-using System.Text.Json.Nodes;
-using HealthRec.Clinical.Outcomes;
-
 namespace HealthRec.Server.Transparency;
 
 /// <summary>One TRIPOD+AI item: filled with what the server knows and where it comes from, or left to the authors.</summary>

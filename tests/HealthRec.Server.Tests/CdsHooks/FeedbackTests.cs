@@ -1,6 +1,3 @@
-using System.Net.Http.Json;
-using HealthRec.Data;
-
 namespace HealthRec.Server.Tests.CdsHooks;
 
 /// <summary>Feedback round-trips: stored against the card it names, once however often it is sent, and summarized.</summary>

@@ -1,6 +1,5 @@
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
-using HealthRec.Data;
 using Microsoft.AspNetCore.DataProtection;
 
 namespace HealthRec.Server.Tests.Smart;

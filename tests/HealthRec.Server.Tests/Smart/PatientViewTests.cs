@@ -8,7 +8,6 @@ using HealthRec.Fhir.Sources;
 using HealthRec.Fhir.Synthetic;
 using HealthRec.ML.Recommendation;
 using HealthRec.ML.Serving;
-using HealthRec.Server.Models;
 using HealthRec.Server.Tests.CdsHooks;
 using Hl7.Fhir.Model;
 using Task = System.Threading.Tasks.Task;

@@ -1,4 +1,3 @@
-using System.Net.Http.Json;
 using Microsoft.Playwright;
 
 namespace HealthRec.Server.Tests.Smart;

@@ -1,5 +1,3 @@
-using System.Net.Http.Json;
-
 namespace HealthRec.Server.Tests.Smart;
 
 /// <summary>The SMART client kinds: confidential with a secret, asymmetric with a signed assertion, and a launch finished on another node.</summary>

@@ -1,9 +1,7 @@
 using System.Globalization;
-using System.Net.Http.Json;
 using System.Text.RegularExpressions;
 using HealthRec.Clinical.Ingestion;
 using HealthRec.Fhir.Ingestion;
-using HealthRec.Server.Models;
 using HealthRec.Server.Tests.CdsHooks;
 using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.Extensions.Logging;

@@ -4,7 +4,6 @@ using System.Xml.Linq;
 using System.Xml.Schema;
 using Hl7.Fhir.Model;
 using HealthRec.Fhir;
-using HealthRec.Server.Models;
 using HealthRec.Server.Tests.CdsHooks;
 
 namespace HealthRec.Server.Tests.Transparency;

@@ -1,7 +1,4 @@
-using System.Net.Http.Json;
-using HealthRec.Data;
 using HealthRec.ML.Registry;
-using HealthRec.Server.Models;
 using HealthRec.Server.Transparency;
 
 namespace HealthRec.Server.Tests.Transparency;

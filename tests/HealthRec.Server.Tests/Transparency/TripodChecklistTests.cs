@@ -1,5 +1,3 @@
-using System.Net.Http.Json;
-using HealthRec.Server.Models;
 using HealthRec.Server.Transparency;
 
 namespace HealthRec.Server.Tests.Transparency;
