@@ -17,17 +17,11 @@ internal static class ChunkTimer
     public static void Run(string source, int rounds)
     {
         var index = Directory.CreateTempSubdirectory("healthrec-chunk-");
-        try
-        {
-            var patients = new NdjsonSource(source).CountPatientsAsync(new IngestionReport(), default).GetAwaiter().GetResult();
-            var chunks = Math.Max(1, (int)Math.Ceiling(patients / 500.0));
-            NdjsonIndex.WriteAsync(source, index.FullName, chunks, new IngestionReport(), default).GetAwaiter().GetResult();
-            Run(source, index.FullName, rounds);
-        }
-        finally
-        {
-            index.Delete(recursive: true);
-        }
+        using var removed = index.DeletedAtEnd();
+        var patients = new NdjsonSource(source).CountPatientsAsync(new IngestionReport(), default).GetAwaiter().GetResult();
+        var chunks = Math.Max(1, (int)Math.Ceiling(patients / 500.0));
+        NdjsonIndex.WriteAsync(source, index.FullName, chunks, new IngestionReport(), default).GetAwaiter().GetResult();
+        Run(source, index.FullName, rounds);
     }
 
     private static void Run(string source, string index, int rounds)

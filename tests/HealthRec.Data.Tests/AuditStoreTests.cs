@@ -135,44 +135,38 @@ public sealed class AuditStoreTests
 
         var before = await store.ReadAsync(Ct).ToListAsync(Ct);
         var folder = Directory.CreateTempSubdirectory("healthrec-archive-");
-        try
+        using var removed = folder.DeletedAtEnd();
+        // Records 1-3 were appended on days 0, 100 and 200; the cutoff is day 250.
+        var archive = await store.ArchiveAsync(new DateTimeOffset(2020, 1, 1, 0, 0, 0, TimeSpan.Zero).AddDays(250), folder.FullName, Ct);
+
+        Assert.NotNull(archive);
+        Assert.Equal((1L, 3L, 3L), (archive.FirstSeq, archive.ArchivedThrough, archive.Records));
+        Assert.Equal(before[2].Hash, archive.LastHash);
+        var archived = await AuditStore.ReadArchiveAsync(archive.File, Ct).ToListAsync(Ct);
+        Assert.Equal(before.Take(3), archived);
+        Assert.True((await AuditStore.VerifyAsync(AuditStore.ReadArchiveAsync(archive.File, Ct), 1, AuditStore.Genesis, Ct)).Intact);
+        await using (var file = File.OpenRead(archive.File))
         {
-            // Records 1-3 were appended on days 0, 100 and 200; the cutoff is day 250.
-            var archive = await store.ArchiveAsync(new DateTimeOffset(2020, 1, 1, 0, 0, 0, TimeSpan.Zero).AddDays(250), folder.FullName, Ct);
-
-            Assert.NotNull(archive);
-            Assert.Equal((1L, 3L, 3L), (archive.FirstSeq, archive.ArchivedThrough, archive.Records));
-            Assert.Equal(before[2].Hash, archive.LastHash);
-            var archived = await AuditStore.ReadArchiveAsync(archive.File, Ct).ToListAsync(Ct);
-            Assert.Equal(before.Take(3), archived);
-            Assert.True((await AuditStore.VerifyAsync(AuditStore.ReadArchiveAsync(archive.File, Ct), 1, AuditStore.Genesis, Ct)).Intact);
-            await using (var file = File.OpenRead(archive.File))
-            {
-                Assert.Equal(archive.FileSha256, Convert.ToHexStringLower(await System.Security.Cryptography.SHA256.HashDataAsync(file, Ct)));
-            }
-
-            // What remains starts at record 4 and verifies from the archive's anchor; search no longer finds the archived ones.
-            Assert.Equal([4L, 5, 6], (await store.ReadAsync(Ct).ToListAsync(Ct)).Select(r => r.Seq));
-            var verification = await store.VerifyAsync(Ct);
-            Assert.True(verification.Intact, verification.Problem);
-            Assert.Equal(3, verification.Records);
-            Assert.Equal([5L], (await store.SearchAsync(new AuditQuery("AuditEvent") { Filters = [new("patient", ["p1"])] }, 10, Ct)).Page.Select(r => r.Seq));
-
-            // Appending goes on from the chain's end; a record not yet archived still cannot be removed, nor an archive row.
-            await store.AppendAsync([Entry(7)], Ct);
-            Assert.True((await store.VerifyAsync(Ct)).Intact);
-            await Assert.ThrowsAnyAsync<DbException>(() => ExecuteAsync(test, "DELETE FROM audit_record WHERE seq = 4"));
-            await Assert.ThrowsAnyAsync<DbException>(() => ExecuteAsync(test, "DELETE FROM audit_search WHERE seq = 5"));
-            await Assert.ThrowsAnyAsync<DbException>(() => ExecuteAsync(test, "DELETE FROM audit_archive"));
-            await Assert.ThrowsAnyAsync<DbException>(() => ExecuteAsync(test, "UPDATE audit_archive SET last_hash = 'x'"));
-
-            // Nothing else is past retention: a second archive with the same cutoff does nothing.
-            Assert.Null(await store.ArchiveAsync(new DateTimeOffset(2020, 1, 1, 0, 0, 0, TimeSpan.Zero).AddDays(250), folder.FullName, Ct));
+            Assert.Equal(archive.FileSha256, Convert.ToHexStringLower(await System.Security.Cryptography.SHA256.HashDataAsync(file, Ct)));
         }
-        finally
-        {
-            folder.Delete(recursive: true);
-        }
+
+        // What remains starts at record 4 and verifies from the archive's anchor; search no longer finds the archived ones.
+        Assert.Equal([4L, 5, 6], (await store.ReadAsync(Ct).ToListAsync(Ct)).Select(r => r.Seq));
+        var verification = await store.VerifyAsync(Ct);
+        Assert.True(verification.Intact, verification.Problem);
+        Assert.Equal(3, verification.Records);
+        Assert.Equal([5L], (await store.SearchAsync(new AuditQuery("AuditEvent") { Filters = [new("patient", ["p1"])] }, 10, Ct)).Page.Select(r => r.Seq));
+
+        // Appending goes on from the chain's end; a record not yet archived still cannot be removed, nor an archive row.
+        await store.AppendAsync([Entry(7)], Ct);
+        Assert.True((await store.VerifyAsync(Ct)).Intact);
+        await Assert.ThrowsAnyAsync<DbException>(() => ExecuteAsync(test, "DELETE FROM audit_record WHERE seq = 4"));
+        await Assert.ThrowsAnyAsync<DbException>(() => ExecuteAsync(test, "DELETE FROM audit_search WHERE seq = 5"));
+        await Assert.ThrowsAnyAsync<DbException>(() => ExecuteAsync(test, "DELETE FROM audit_archive"));
+        await Assert.ThrowsAnyAsync<DbException>(() => ExecuteAsync(test, "UPDATE audit_archive SET last_hash = 'x'"));
+
+        // Nothing else is past retention: a second archive with the same cutoff does nothing.
+        Assert.Null(await store.ArchiveAsync(new DateTimeOffset(2020, 1, 1, 0, 0, 0, TimeSpan.Zero).AddDays(250), folder.FullName, Ct));
     }
 
     [Theory]
@@ -186,18 +180,12 @@ public sealed class AuditStoreTests
             ? "DROP TRIGGER audit_record_no_update_or_delete ON audit_record; UPDATE audit_record SET patient_id = 'p9' WHERE seq = 2"
             : "DROP TRIGGER audit_record_no_update; UPDATE audit_record SET patient_id = 'p9' WHERE seq = 2");
         var folder = Directory.CreateTempSubdirectory("healthrec-archive-");
-        try
-        {
-            var refused = await Assert.ThrowsAsync<InvalidOperationException>(() => store.ArchiveAsync(DateTimeOffset.MaxValue, folder.FullName, Ct));
+        using var removed = folder.DeletedAtEnd();
+        var refused = await Assert.ThrowsAsync<InvalidOperationException>(() => store.ArchiveAsync(DateTimeOffset.MaxValue, folder.FullName, Ct));
 
-            Assert.Contains("broken at record 2", refused.Message, StringComparison.Ordinal);
-            Assert.Empty(folder.GetFiles());
-            Assert.Equal(5, (await store.ReadAsync(Ct).ToListAsync(Ct)).Count);
-        }
-        finally
-        {
-            folder.Delete(recursive: true);
-        }
+        Assert.Contains("broken at record 2", refused.Message, StringComparison.Ordinal);
+        Assert.Empty(folder.GetFiles());
+        Assert.Equal(5, (await store.ReadAsync(Ct).ToListAsync(Ct)).Count);
     }
 
     [Theory]
@@ -208,55 +196,49 @@ public sealed class AuditStoreTests
         await using var test = await TestDatabase.CreateAsync(engine, migrate: true, Ct);
         var store = new AuditStore(test.Database, TimeProvider.System);
         var spool = Directory.CreateTempSubdirectory("healthrec-spool-");
-        try
+        using var removed = spool.DeletedAtEnd();
+        await using (var writer = new AuditWriter(store, spool.FullName, Microsoft.Extensions.Logging.Abstractions.NullLogger<AuditWriter>.Instance))
         {
-            await using (var writer = new AuditWriter(store, spool.FullName, Microsoft.Extensions.Logging.Abstractions.NullLogger<AuditWriter>.Instance))
-            {
-                await writer.WriteAsync([Rich(1)]);
-                await writer.FlushAsync(Ct);
-                Assert.Equal(["ae-1"], (await store.ReadAsync(Ct).ToListAsync(Ct)).Select(r => r.ResourceId));
+            await writer.WriteAsync([Rich(1)]);
+            await writer.FlushAsync(Ct);
+            Assert.Equal(["ae-1"], (await store.ReadAsync(Ct).ToListAsync(Ct)).Select(r => r.ResourceId));
 
-                // The table is renamed away: every append fails as it would with the database down; writes still succeed.
-                await ExecuteAsync(test, "ALTER TABLE audit_record RENAME TO audit_record_away");
-                await writer.WriteAsync([Rich(2)]);
-                await writer.FlushAsync(Ct);
-                await writer.WriteAsync([Rich(3), Rich(4)]);
-                await writer.FlushAsync(Ct);
-                Assert.True(writer.Spooling);
+            // The table is renamed away: every append fails as it would with the database down; writes still succeed.
+            await ExecuteAsync(test, "ALTER TABLE audit_record RENAME TO audit_record_away");
+            await writer.WriteAsync([Rich(2)]);
+            await writer.FlushAsync(Ct);
+            await writer.WriteAsync([Rich(3), Rich(4)]);
+            await writer.FlushAsync(Ct);
+            Assert.True(writer.Spooling);
 
-                await ExecuteAsync(test, "ALTER TABLE audit_record_away RENAME TO audit_record");
-                await writer.WriteAsync([Rich(5)]);
-                await writer.FlushAsync(Ct);
+            await ExecuteAsync(test, "ALTER TABLE audit_record_away RENAME TO audit_record");
+            await writer.WriteAsync([Rich(5)]);
+            await writer.FlushAsync(Ct);
 
-                Assert.False(writer.Spooling);
-                Assert.Equal(["ae-1", "ae-2", "ae-3", "ae-4", "ae-5"], (await store.ReadAsync(Ct).ToListAsync(Ct)).Select(r => r.ResourceId));
-                await writer.WriteAsync([Rich(6)]);
-            }
-
-            // Stopped with a record journalled: the next writer on that journal appends it, and only once.
-            await using (var again = new AuditWriter(store, spool.FullName, Microsoft.Extensions.Logging.Abstractions.NullLogger<AuditWriter>.Instance))
-            {
-                await again.FlushAsync(Ct);
-            }
-
-            var records = await store.ReadAsync(Ct).ToListAsync(Ct);
-            Assert.Equal(["ae-1", "ae-2", "ae-3", "ae-4", "ae-5", "ae-6"], records.Select(r => r.ResourceId));
-            Assert.True((await store.VerifyAsync(Ct)).Intact);
-
-            // Whether kept in memory (1) or read back from the journal (2-6: written during or just after the outage), each record is the resource as written, byte for
-            // byte, and is found by each of its search values.
-            Assert.Equal(Enumerable.Range(1, 6).Select(i => Rich(i).ResourceJson), records.Select(r => r.ResourceJson));
-            for (var i = 1; i <= 6; i++)
-            {
-                Assert.Equal([(long)i], (await store.SearchAsync(new AuditQuery("AuditEvent") { Filters = [new("entity", [$"card-{i}"])] }, 10, Ct)).Page.Select(r => r.Seq));
-            }
-
-            Assert.Equal(6, (await store.SearchAsync(new AuditQuery("AuditEvent") { Filters = [new("action", ["E"])] }, 10, Ct)).Page.Count);
+            Assert.False(writer.Spooling);
+            Assert.Equal(["ae-1", "ae-2", "ae-3", "ae-4", "ae-5"], (await store.ReadAsync(Ct).ToListAsync(Ct)).Select(r => r.ResourceId));
+            await writer.WriteAsync([Rich(6)]);
         }
-        finally
+
+        // Stopped with a record journalled: the next writer on that journal appends it, and only once.
+        await using (var again = new AuditWriter(store, spool.FullName, Microsoft.Extensions.Logging.Abstractions.NullLogger<AuditWriter>.Instance))
         {
-            spool.Delete(recursive: true);
+            await again.FlushAsync(Ct);
         }
+
+        var records = await store.ReadAsync(Ct).ToListAsync(Ct);
+        Assert.Equal(["ae-1", "ae-2", "ae-3", "ae-4", "ae-5", "ae-6"], records.Select(r => r.ResourceId));
+        Assert.True((await store.VerifyAsync(Ct)).Intact);
+
+        // Whether kept in memory (1) or read back from the journal (2-6: written during or just after the outage), each record is the resource as written, byte for
+        // byte, and is found by each of its search values.
+        Assert.Equal(Enumerable.Range(1, 6).Select(i => Rich(i).ResourceJson), records.Select(r => r.ResourceJson));
+        for (var i = 1; i <= 6; i++)
+        {
+            Assert.Equal([(long)i], (await store.SearchAsync(new AuditQuery("AuditEvent") { Filters = [new("entity", [$"card-{i}"])] }, 10, Ct)).Page.Select(r => r.Seq));
+        }
+
+        Assert.Equal(6, (await store.SearchAsync(new AuditQuery("AuditEvent") { Filters = [new("action", ["E"])] }, 10, Ct)).Page.Count);
     }
 
     [Theory]
@@ -267,25 +249,19 @@ public sealed class AuditStoreTests
         await using var test = await TestDatabase.CreateAsync(engine, migrate: true, Ct);
         var store = new AuditStore(test.Database, TimeProvider.System);
         var spool = Directory.CreateTempSubdirectory("healthrec-spool-");
-        try
+        using var removed = spool.DeletedAtEnd();
+        // The crash, staged: a journal file whose records are already in the chain, still on disk (named and written as an older version left them).
+        await store.AppendAsync([Entry(1), Entry(2)], Ct);
+        await File.WriteAllLinesAsync(Path.Combine(spool.FullName, "draining-000000000001.ndjson"),
+            [System.Text.Json.JsonSerializer.Serialize(Entry(1)), System.Text.Json.JsonSerializer.Serialize(Entry(2))], Ct);
+        await using (var writer = new AuditWriter(store, spool.FullName, Microsoft.Extensions.Logging.Abstractions.NullLogger<AuditWriter>.Instance))
         {
-            // The crash, staged: a journal file whose records are already in the chain, still on disk (named and written as an older version left them).
-            await store.AppendAsync([Entry(1), Entry(2)], Ct);
-            await File.WriteAllLinesAsync(Path.Combine(spool.FullName, "draining-000000000001.ndjson"),
-                [System.Text.Json.JsonSerializer.Serialize(Entry(1)), System.Text.Json.JsonSerializer.Serialize(Entry(2))], Ct);
-            await using (var writer = new AuditWriter(store, spool.FullName, Microsoft.Extensions.Logging.Abstractions.NullLogger<AuditWriter>.Instance))
-            {
-                await writer.WriteAsync([Entry(3)]);
-                await writer.FlushAsync(Ct);
-                Assert.False(writer.Spooling);
-            }
+            await writer.WriteAsync([Entry(3)]);
+            await writer.FlushAsync(Ct);
+            Assert.False(writer.Spooling);
+        }
 
-            Assert.Equal(["ae-1", "ae-2", "ae-3"], (await store.ReadAsync(Ct).ToListAsync(Ct)).Select(r => r.ResourceId));
-        }
-        finally
-        {
-            spool.Delete(recursive: true);
-        }
+        Assert.Equal(["ae-1", "ae-2", "ae-3"], (await store.ReadAsync(Ct).ToListAsync(Ct)).Select(r => r.ResourceId));
     }
 
     [Fact]
@@ -294,33 +270,27 @@ public sealed class AuditStoreTests
         await using var test = await TestDatabase.CreateAsync(DatabaseEngine.Sqlite, migrate: true, Ct);
         var store = new AuditStore(test.Database, TimeProvider.System);
         var spool = Directory.CreateTempSubdirectory("healthrec-spool-");
-        try
-        {
-            // Directories where the next journals would be created: no new journal can be, as on a full or read-only disk.
-            var blockers = Enumerable.Range(2, 30).Select(n => Directory.CreateDirectory(Path.Combine(spool.FullName, $"journal-{n:D12}.ndjson"))).ToList();
-            await using var writer = new AuditWriter(store, spool.FullName, Microsoft.Extensions.Logging.Abstractions.NullLogger<AuditWriter>.Instance);
-            await writer.WriteAsync([Rich(1)]);
-            await Task.Delay(1500, Ct);
-            await writer.WriteAsync([Rich(2)]);
-            Assert.Empty(await store.ReadAsync(Ct).ToListAsync(Ct));
+        using var removed = spool.DeletedAtEnd();
+        // Directories where the next journals would be created: no new journal can be, as on a full or read-only disk.
+        var blockers = Enumerable.Range(2, 30).Select(n => Directory.CreateDirectory(Path.Combine(spool.FullName, $"journal-{n:D12}.ndjson"))).ToList();
+        await using var writer = new AuditWriter(store, spool.FullName, Microsoft.Extensions.Logging.Abstractions.NullLogger<AuditWriter>.Instance);
+        await writer.WriteAsync([Rich(1)]);
+        await Task.Delay(1500, Ct);
+        await writer.WriteAsync([Rich(2)]);
+        Assert.Empty(await store.ReadAsync(Ct).ToListAsync(Ct));
 
-            // No flush from here on: only the drainer's own loop can append them, so it must have kept going.
-            blockers.ForEach(b => b.Delete());
-            await writer.WriteAsync([Rich(3)]);
-            var appended = new List<string>();
-            for (var i = 0; i < 50 && appended.Count < 3; i++)
-            {
-                await Task.Delay(100, Ct);
-                appended = [.. (await store.ReadAsync(Ct).ToListAsync(Ct)).Select(r => r.ResourceId)];
-            }
-
-            Assert.Equal(["ae-1", "ae-2", "ae-3"], appended);
-            Assert.True((await store.VerifyAsync(Ct)).Intact);
-        }
-        finally
+        // No flush from here on: only the drainer's own loop can append them, so it must have kept going.
+        blockers.ForEach(b => b.Delete());
+        await writer.WriteAsync([Rich(3)]);
+        var appended = new List<string>();
+        for (var i = 0; i < 50 && appended.Count < 3; i++)
         {
-            spool.Delete(recursive: true);
+            await Task.Delay(100, Ct);
+            appended = [.. (await store.ReadAsync(Ct).ToListAsync(Ct)).Select(r => r.ResourceId)];
         }
+
+        Assert.Equal(["ae-1", "ae-2", "ae-3"], appended);
+        Assert.True((await store.VerifyAsync(Ct)).Intact);
     }
 
     [Fact]
@@ -329,28 +299,22 @@ public sealed class AuditStoreTests
         Assert.SkipUnless(OperatingSystem.IsLinux(), "Scheduling classes are read from /proc, on Linux (where HealthRec puts the drainer in the background).");
         await using var test = await TestDatabase.CreateAsync(DatabaseEngine.Sqlite, migrate: true, Ct);
         var spool = Directory.CreateTempSubdirectory("healthrec-spool-");
-        try
+        using var removed = spool.DeletedAtEnd();
+        await using var writer = new AuditWriter(new AuditStore(test.Database, TimeProvider.System), spool.FullName,
+            Microsoft.Extensions.Logging.Abstractions.NullLogger<AuditWriter>.Instance);
+        List<int> drainers = [];
+        for (var i = 0; i < 50 && (drainers.Count == 0 || drainers.Any(p => p != SchedIdle)); i++)
         {
-            await using var writer = new AuditWriter(new AuditStore(test.Database, TimeProvider.System), spool.FullName,
-                Microsoft.Extensions.Logging.Abstractions.NullLogger<AuditWriter>.Instance);
-            List<int> drainers = [];
-            for (var i = 0; i < 50 && (drainers.Count == 0 || drainers.Any(p => p != SchedIdle)); i++)
-            {
-                await Task.Delay(100, Ct);
-                drainers = [.. Threads().Where(t => t.Name == "HealthRec audit").Select(t => t.Policy)];
-            }
+            await Task.Delay(100, Ct);
+            drainers = [.. Threads().Where(t => t.Name == "HealthRec audit").Select(t => t.Policy)];
+        }
 
-            Assert.NotEmpty(drainers);
-            Assert.All(drainers, policy => Assert.Equal(SchedIdle, policy));
-            // Only that thread: the pool's threads, which answer requests, keep the normal class and priority.
-            var pool = Threads().Where(t => t.Name.StartsWith(".NET TP", StringComparison.Ordinal)).ToList();
-            Assert.NotEmpty(pool);
-            Assert.All(pool, t => Assert.Equal((0, 0), (t.Policy, t.Nice)));
-        }
-        finally
-        {
-            spool.Delete(recursive: true);
-        }
+        Assert.NotEmpty(drainers);
+        Assert.All(drainers, policy => Assert.Equal(SchedIdle, policy));
+        // Only that thread: the pool's threads, which answer requests, keep the normal class and priority.
+        var pool = Threads().Where(t => t.Name.StartsWith(".NET TP", StringComparison.Ordinal)).ToList();
+        Assert.NotEmpty(pool);
+        Assert.All(pool, t => Assert.Equal((0, 0), (t.Policy, t.Nice)));
     }
 
     private const int SchedIdle = 5;

@@ -45,34 +45,28 @@ public sealed class FeatureVectorTests
         var fromBundle = Single(await Ingestion.ReadAllAsync(new BundleSource(file), new IngestionReport()));
 
         var ndjsonFolder = Directory.CreateTempSubdirectory("healthrec-ndjson-test-");
-        try
-        {
-            WriteNdjson(bundle, ndjsonFolder.FullName);
-            var fromNdjson = Single(await Ingestion.ReadAllAsync(new NdjsonSource(ndjsonFolder.FullName), new IngestionReport()));
-            // The same folder forced through spill files (a tiny spill size) must give the same record too.
-            var fromSpill = Single(await Ingestion.ReadAllAsync(
-                new NdjsonSource(ndjsonFolder.FullName, new NdjsonSourceOptions { SpillBytes = 64 * 1024 }), new IngestionReport()));
+        using var removed = ndjsonFolder.DeletedAtEnd();
+        WriteNdjson(bundle, ndjsonFolder.FullName);
+        var fromNdjson = Single(await Ingestion.ReadAllAsync(new NdjsonSource(ndjsonFolder.FullName), new IngestionReport()));
+        // The same folder forced through spill files (a tiny spill size) must give the same record too.
+        var fromSpill = Single(await Ingestion.ReadAllAsync(
+            new NdjsonSource(ndjsonFolder.FullName, new NdjsonSourceOptions { SpillBytes = 64 * 1024 }), new IngestionReport()));
 
-            var patientId = fromBundle.PatientId;
-            var fromPrefetch = Ingestion.Mapper().Map(PrefetchSource.Read(Prefetch(bundle), patientId, new IngestionReport()), new IngestionReport())!;
+        var patientId = fromBundle.PatientId;
+        var fromPrefetch = Ingestion.Mapper().Map(PrefetchSource.Read(Prefetch(bundle), patientId, new IngestionReport()), new IngestionReport())!;
 
-            var serverId = await LoadIntoFhirServerAsync(bundle);
-            using var http = new HttpClient();
-            var fromRest = Single(await Ingestion.ReadAllAsync(
-                new FhirRestSource(http, TestServices.FhirBaseUrl, new FhirRestSourceOptions { PatientIds = [serverId], PageSize = 20 }),
-                new IngestionReport()));
+        var serverId = await LoadIntoFhirServerAsync(bundle);
+        using var http = new HttpClient();
+        var fromRest = Single(await Ingestion.ReadAllAsync(
+            new FhirRestSource(http, TestServices.FhirBaseUrl, new FhirRestSourceOptions { PatientIds = [serverId], PageSize = 20 }),
+            new IngestionReport()));
 
-            var expected = Ingestion.Featurizer.Featurize(fromBundle, index);
-            Assert.Contains(expected, v => !float.IsNaN(v) && v != 0);
-            Assert.Equal(expected, Ingestion.Featurizer.Featurize(fromNdjson, index));
-            Assert.Equal(expected, Ingestion.Featurizer.Featurize(fromSpill, index));
-            Assert.Equal(expected, Ingestion.Featurizer.Featurize(fromPrefetch, index));
-            Assert.Equal(expected, Ingestion.Featurizer.Featurize(fromRest, index));
-        }
-        finally
-        {
-            ndjsonFolder.Delete(recursive: true);
-        }
+        var expected = Ingestion.Featurizer.Featurize(fromBundle, index);
+        Assert.Contains(expected, v => !float.IsNaN(v) && v != 0);
+        Assert.Equal(expected, Ingestion.Featurizer.Featurize(fromNdjson, index));
+        Assert.Equal(expected, Ingestion.Featurizer.Featurize(fromSpill, index));
+        Assert.Equal(expected, Ingestion.Featurizer.Featurize(fromPrefetch, index));
+        Assert.Equal(expected, Ingestion.Featurizer.Featurize(fromRest, index));
     }
 
     private static PatientRecord Single(List<PatientRecord> records) => Assert.Single(records);

@@ -51,20 +51,14 @@ public sealed class OutcomeTests
     public void GivenTwoFilesWithTheSameId_WhenLoaded_ThenTheDuplicateIsNamed()
     {
         var folder = Directory.CreateTempSubdirectory("healthrec-outcomes-");
-        try
-        {
-            const string Json = """{"id":"same","title":"X","target":{"conditionGroups":["t2d"]},"horizonDays":365}""";
-            File.WriteAllText(Path.Combine(folder.FullName, "a.json"), Json);
-            File.WriteAllText(Path.Combine(folder.FullName, "b.json"), Json);
+        using var removed = folder.DeletedAtEnd();
+        const string Json = """{"id":"same","title":"X","target":{"conditionGroups":["t2d"]},"horizonDays":365}""";
+        File.WriteAllText(Path.Combine(folder.FullName, "a.json"), Json);
+        File.WriteAllText(Path.Combine(folder.FullName, "b.json"), Json);
 
-            var ex = Assert.Throws<OutcomeDefinitionException>(() => OutcomeFiles.Load(folder.FullName, Repo.Terminology));
+        var ex = Assert.Throws<OutcomeDefinitionException>(() => OutcomeFiles.Load(folder.FullName, Repo.Terminology));
 
-            Assert.Contains("'same' is defined twice", ex.Message, StringComparison.Ordinal);
-        }
-        finally
-        {
-            folder.Delete(recursive: true);
-        }
+        Assert.Contains("'same' is defined twice", ex.Message, StringComparison.Ordinal);
     }
 
     [Fact]

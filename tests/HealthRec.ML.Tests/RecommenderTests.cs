@@ -226,32 +226,26 @@ public sealed class RecommenderTests(TrainedRecommenderCohort cohort) : IClassFi
     public void GivenTheTrainedHybrid_WhenSavedAndLoaded_ThenItRanksTheSameAndRefusesAFolderItsManifestDoesNotName()
     {
         var registry = Directory.CreateTempSubdirectory("healthrec-recommender-");
-        try
-        {
-            var folder = RecommenderTrainer.Save(registry.FullName, cohort.Hybrid);
-            using var loaded = HybridRanker.LoadCurrent(registry.FullName)!;
-            var patients = cohort.Records.Where(r => r.LastActivity is not null).Take(200).ToList();
-            var original = Recommender(hybrid: true);
-            var reloaded = new Recommender(CatalogTests.Load(CatalogTests.CommittedJson), Repo.Featurizer(), _predictors, loaded);
+        using var removed = registry.DeletedAtEnd();
+        var folder = RecommenderTrainer.Save(registry.FullName, cohort.Hybrid);
+        using var loaded = HybridRanker.LoadCurrent(registry.FullName)!;
+        var patients = cohort.Records.Where(r => r.LastActivity is not null).Take(200).ToList();
+        var original = Recommender(hybrid: true);
+        var reloaded = new Recommender(CatalogTests.Load(CatalogTests.CommittedJson), Repo.Featurizer(), _predictors, loaded);
 
-            Assert.Equal("v1", loaded.Manifest.Version);
-            Assert.True(File.Exists(Path.Combine(folder, "model-card.md")));
-            Assert.Contains("| hybrid |", File.ReadAllText(Path.Combine(folder, "model-card.md")), StringComparison.Ordinal);
-            foreach (var p in patients)
-            {
-                var a = original.Recommend(p, p.LastActivity!.Value, top: 30).Recommendations;
-                var b = reloaded.Recommend(p, p.LastActivity!.Value, top: 30).Recommendations;
-                Assert.Equal(a.Select(r => r.Intervention.Id), b.Select(r => r.Intervention.Id));
-                Assert.All(a.Zip(b), x => Assert.Equal(x.First.RankerScore ?? 0, x.Second.RankerScore ?? 0, 1e-6));
-            }
-
-            Directory.Move(folder, Path.Combine(registry.FullName, HybridRanker.Folder, "v9"));
-            Assert.Throws<InvalidDataException>(() => HybridRanker.Load(Path.Combine(registry.FullName, HybridRanker.Folder, "v9")));
-        }
-        finally
+        Assert.Equal("v1", loaded.Manifest.Version);
+        Assert.True(File.Exists(Path.Combine(folder, "model-card.md")));
+        Assert.Contains("| hybrid |", File.ReadAllText(Path.Combine(folder, "model-card.md")), StringComparison.Ordinal);
+        foreach (var p in patients)
         {
-            registry.Delete(recursive: true);
+            var a = original.Recommend(p, p.LastActivity!.Value, top: 30).Recommendations;
+            var b = reloaded.Recommend(p, p.LastActivity!.Value, top: 30).Recommendations;
+            Assert.Equal(a.Select(r => r.Intervention.Id), b.Select(r => r.Intervention.Id));
+            Assert.All(a.Zip(b), x => Assert.Equal(x.First.RankerScore ?? 0, x.Second.RankerScore ?? 0, 1e-6));
         }
+
+        Directory.Move(folder, Path.Combine(registry.FullName, HybridRanker.Folder, "v9"));
+        Assert.Throws<InvalidDataException>(() => HybridRanker.Load(Path.Combine(registry.FullName, HybridRanker.Folder, "v9")));
     }
 
     [Fact]

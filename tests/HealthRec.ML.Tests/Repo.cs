@@ -1,7 +1,6 @@
 using HealthRec.Clinical.Features;
 using HealthRec.Clinical.Terminology;
 using HealthRec.Fhir.Ingestion;
-using HealthRec.Testing;
 
 namespace HealthRec.ML.Tests;
 
