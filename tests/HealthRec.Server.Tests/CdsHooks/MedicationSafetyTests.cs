@@ -77,10 +77,8 @@ public sealed class MedicationSafetyTests(CdsServer fixture) : IClassFixture<Cds
         ];
         var call = patient.Call("order-sign", patient.Prefetch(), extraContext: new JsonObject { ["draftOrders"] = PatientFixture.DraftOrders(drafts) });
 
-        var (status, body, text) = await Cds.OrderCheckAsync(fixture.Server.Client, call, Ct);
+        var body = await Cds.AnsweredAsync(fixture.Server.Client, call, Ct);
 
-        Assert.True(status == 200, text);
-        CardRules.AssertValidResponse(body);
         var cards = Cds.Cards(body);
         Assert.Equal(3, cards.Count);
         // No kidney function is recorded: every draft's card or line says its check could not be made.

@@ -45,10 +45,8 @@ public sealed class OrderCheckTests(CdsServer fixture) : IClassFixture<CdsServer
         var lisinopril = patient.Draft("29046", "lisinopril 10 MG Oral Tablet");
         var call = patient.Call("order-sign", patient.Prefetch(), extraContext: Orders(lisinopril));
 
-        var (status, body, text) = await Cds.OrderCheckAsync(Client, call, Ct);
+        var body = await Cds.AnsweredAsync(Client, call, Ct);
 
-        Assert.True(status == 200, text);
-        CardRules.AssertValidResponse(body);
         var card = Assert.Single(Cds.Cards(body))!;
         Assert.Equal("warning", (string)card["indicator"]!);
         Assert.StartsWith("lisinopril 10 MG Oral Tablet: contraindicated: pregnancy on the problem list since ", (string)card["summary"]!, StringComparison.Ordinal);
@@ -77,9 +75,8 @@ public sealed class OrderCheckTests(CdsServer fixture) : IClassFixture<CdsServer
         var patient = PatientFixture.HighRisk().Medication("52175", "losartan 50 MG Oral Tablet", 300);
         var call = patient.Call("order-sign", patient.Prefetch(), extraContext: Orders(patient.Draft("29046", "lisinopril 10 MG Oral Tablet")));
 
-        var (status, body, text) = await Cds.OrderCheckAsync(Client, call, Ct);
+        var body = await Cds.AnsweredAsync(Client, call, Ct);
 
-        Assert.True(status == 200, text);
         var card = Assert.Single(Cds.Cards(body))!;
         Assert.Equal("lisinopril 10 MG Oral Tablet: contraindicated with losartan 50 MG Oral Tablet", (string)card["summary"]!);
         Assert.Equal("order-interaction", (string)card["source"]!["topic"]!["code"]!);
@@ -92,10 +89,8 @@ public sealed class OrderCheckTests(CdsServer fixture) : IClassFixture<CdsServer
         var call = patient.Call("order-sign", patient.Prefetch(),
             extraContext: Orders(patient.Draft("29046", "lisinopril 10 MG Oral Tablet"), patient.Draft("52175", "losartan 50 MG Oral Tablet")));
 
-        var (status, body, text) = await Cds.OrderCheckAsync(Client, call, Ct);
+        var body = await Cds.AnsweredAsync(Client, call, Ct);
 
-        Assert.True(status == 200, text);
-        CardRules.AssertValidResponse(body);
         Assert.Equal(
             ["losartan 50 MG Oral Tablet: contraindicated with lisinopril 10 MG Oral Tablet",
              "lisinopril 10 MG Oral Tablet: contraindicated with losartan 50 MG Oral Tablet"],
@@ -108,10 +103,8 @@ public sealed class OrderCheckTests(CdsServer fixture) : IClassFixture<CdsServer
         var patient = PatientFixture.HighRisk().Medication("83367", "atorvastatin 20 MG Oral Tablet", 200);
         var call = patient.Call("order-sign", patient.Prefetch(), extraContext: Orders(patient.Draft("36567", "simvastatin 40 MG Oral Tablet")));
 
-        var (status, body, text) = await Cds.OrderCheckAsync(Client, call, Ct);
+        var body = await Cds.AnsweredAsync(Client, call, Ct);
 
-        Assert.True(status == 200, text);
-        CardRules.AssertValidResponse(body);
         var card = Assert.Single(Cds.Cards(body))!;
         Assert.Equal("simvastatin 40 MG Oral Tablet: duplicate therapy with atorvastatin 20 MG Oral Tablet", (string)card["summary"]!);
         Assert.Equal("warning", (string)card["indicator"]!);
@@ -124,9 +117,8 @@ public sealed class OrderCheckTests(CdsServer fixture) : IClassFixture<CdsServer
         var call = patient.Call("order-sign", patient.Prefetch(), extraContext: Orders(patient.Draft("17767", "amlodipine 5 MG Oral Tablet"),
             patient.Draft("617993", "Amoxicillin 120 MG/ML / clavulanate potassium 8.58 MG/ML Oral Suspension")));
 
-        var (status, body, text) = await Cds.OrderCheckAsync(Client, call, Ct);
+        var body = await Cds.AnsweredAsync(Client, call, Ct);
 
-        Assert.True(status == 200, text);
         Assert.Equal("""{"cards":[]}""", body!.ToJsonString());
     }
 

@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Net.Http.Headers;
-using System.Text.Json;
 using Hl7.Fhir.Model;
 using HealthRec.Fhir;
 using Task = System.Threading.Tasks.Task;
@@ -334,64 +333,4 @@ internal sealed class PatientFixture
             Assert.True(response.IsSuccessStatusCode, $"loading {Id}: HTTP {(int)response.StatusCode} {await response.Content.ReadAsStringAsync(cancellationToken)}");
         }
     }
-}
-
-/// <summary>Calls to a running HealthRec's CDS endpoints.</summary>
-internal static class Cds
-{
-    public static async Task<(int Status, JsonNode? Body, string Text)> PostAsync(HttpClient client, string path, JsonNode body,
-        CancellationToken cancellationToken, string? bearer = null)
-    {
-        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(path, UriKind.Relative))
-        {
-            Content = new StringContent(body.ToJsonString(), Encoding.UTF8, "application/json"),
-        };
-        if (bearer is not null)
-        {
-            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", bearer);
-        }
-
-        using var response = await client.SendAsync(request, cancellationToken);
-        var text = await response.Content.ReadAsStringAsync(cancellationToken);
-        if (response.StatusCode == System.Net.HttpStatusCode.OK && text.Length > 0)
-        {
-            Assert.Equal("application/json", response.Content.Headers.ContentType?.MediaType);
-        }
-
-        JsonNode? parsed = null;
-        if (text.Length > 0)
-        {
-            try
-            {
-                parsed = JsonNode.Parse(text);
-            }
-            catch (JsonException)
-            {
-                // Left null: the caller asserts on the status and the text.
-            }
-        }
-
-        return ((int)response.StatusCode, parsed, text);
-    }
-
-    public static Task<(int Status, JsonNode? Body, string Text)> PatientViewAsync(HttpClient client, JsonNode call, CancellationToken cancellationToken,
-        string? bearer = null) => PostAsync(client, "/cds-services/healthrec-patient-risk", call, cancellationToken, bearer);
-
-    /// <summary>An order-sign or order-select call, to the service of its hook.</summary>
-    public static Task<(int Status, JsonNode? Body, string Text)> OrderCheckAsync(HttpClient client, JsonNode call, CancellationToken cancellationToken) =>
-        PostAsync(client, $"/cds-services/{OrderService(call)}", call, cancellationToken);
-
-    public static string OrderService(JsonNode call) => (string?)call["hook"] == "order-select" ? "healthrec-order-select" : "healthrec-order-sign";
-
-    public static JsonArray Cards(JsonNode? body) => body?["cards"]?.AsArray() ?? throw new InvalidOperationException("no cards array");
-
-    /// <summary>The one card among <paramref name="cards"/> on <paramref name="topic"/> (its <c>source.topic.code</c>).</summary>
-    public static JsonNode Card(JsonArray cards, string topic) => Assert.Single(cards, c => Topic(c) == topic)!;
-
-    /// <summary>A card's topic code (<c>source.topic.code</c>), or null.</summary>
-    public static string? Topic(JsonNode? card) => (string?)card?["source"]?["topic"]?["code"];
-
-    /// <summary>The cards as a clinician sees them, for comparing two answers: summary, indicator, suggestion labels, detail.</summary>
-    public static List<string> Seen(JsonNode? body) =>
-        [.. Cards(body).Select(c => $"{c!["summary"]} | {c["indicator"]} | {string.Join(" / ", c["suggestions"]?.AsArray().Select(s => (string)s!["label"]!) ?? [])} | {c["detail"]}")];
 }

@@ -42,10 +42,8 @@ public sealed class PatientViewTests(CdsServer fixture) : IClassFixture<CdsServe
         var patient = PatientFixture.HighRisk();
         var call = patient.Call(prefetch: patient.Prefetch());
 
-        var (status, body, text) = await Cds.PatientViewAsync(Client, call, Ct);
+        var body = await Cds.AnsweredAsync(Client, call, Ct);
 
-        Assert.True(status == 200, text);
-        CardRules.AssertValidResponse(body);
         var cards = Cds.Cards(body);
         Assert.InRange(cards.Count, 2, 3);
         var ascvd = Cds.Card(cards, "risk-ascvd-10y");
@@ -114,9 +112,8 @@ public sealed class PatientViewTests(CdsServer fixture) : IClassFixture<CdsServe
     {
         var patient = new PatientFixture("male", 70);
 
-        var (status, body, text) = await Cds.PatientViewAsync(Client, patient.Call(prefetch: patient.Prefetch()), Ct);
+        var body = await Cds.AnsweredAsync(Client, patient.Call(prefetch: patient.Prefetch()), Ct);
 
-        Assert.True(status == 200, text);
         var card = Assert.Single(Cds.Cards(body));
         Assert.Equal("info", (string)card!["indicator"]!);
         Assert.Equal("No risk estimate: no measurement (laboratory result or vital sign) is recorded", (string)card["summary"]!);
@@ -131,9 +128,8 @@ public sealed class PatientViewTests(CdsServer fixture) : IClassFixture<CdsServe
         var patient = new PatientFixture("female", 62).Lab("4548-4", 6.1m, "%", 4 * 365 + 20).BloodPressure(150, 92, 4 * 365 + 20);
         var latest = DateTimeOffset.UtcNow.AddDays(-(4 * 365 + 20)).UtcDateTime.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture);
 
-        var (status, body, text) = await Cds.PatientViewAsync(Client, patient.Call(prefetch: patient.Prefetch()), Ct);
+        var body = await Cds.AnsweredAsync(Client, patient.Call(prefetch: patient.Prefetch()), Ct);
 
-        Assert.True(status == 200, text);
         var card = Assert.Single(Cds.Cards(body));
         Assert.Equal($"No risk estimate: the latest measurement is from {latest}, more than three years ago", (string)card!["summary"]!);
     }
@@ -145,10 +141,8 @@ public sealed class PatientViewTests(CdsServer fixture) : IClassFixture<CdsServe
             .Lab("4548-4", 5.1m, "%", 30).Lab("13457-7", 95, "mg/dL", 30).Lab("2085-9", 62, "mg/dL", 30).Lab("33914-3", 112, "mL/min/{1.73_m2}", 30)
             .Lab("39156-5", 22.4m, "kg/m2", 30).Lab("44261-6", 1, "{score}", 30).BloodPressure(112, 72, 30).NeverSmoked(30).Visit(30);
 
-        var (status, body, text) = await Cds.PatientViewAsync(Client, patient.Call(prefetch: patient.Prefetch()), Ct);
+        var body = await Cds.AnsweredAsync(Client, patient.Call(prefetch: patient.Prefetch()), Ct);
 
-        Assert.True(status == 200, text);
-        CardRules.AssertValidResponse(body);
         Assert.DoesNotContain(Cds.Cards(body), c => ((string)c!["source"]!["topic"]!["code"]!).StartsWith("risk-", StringComparison.Ordinal));
     }
 
@@ -176,10 +170,8 @@ public sealed class PatientViewTests(CdsServer fixture) : IClassFixture<CdsServe
             .Lab("2089-1", 200, "mg/dL", 30).Lab("2093-3", 280, "mg/dL", 30).Lab("2085-9", 40, "mg/dL", 30)
             .BloodPressure(150, 95, 30).Smoker(30).Visit(30);
 
-        var (status, body, text) = await Cds.PatientViewAsync(Client, patient.Call(prefetch: patient.Prefetch()), Ct);
+        var body = await Cds.AnsweredAsync(Client, patient.Call(prefetch: patient.Prefetch()), Ct);
 
-        Assert.True(status == 200, text);
-        CardRules.AssertValidResponse(body);
         var card = Assert.Single(Cds.Cards(body))!;
         Assert.Equal("recommendations", Cds.Topic(card));
         Assert.Equal("No suggestions: HealthRec follows adult guidelines (18 and over)", (string)card["summary"]!);
@@ -196,10 +188,8 @@ public sealed class PatientViewTests(CdsServer fixture) : IClassFixture<CdsServe
             .Lab("2093-3", 340, "mg/dL", 30).Lab("2085-9", 40, "mg/dL", 30).Lab("33914-3", 80, "mL/min/{1.73_m2}", 30)
             .BloodPressure(150, 90, 30).Smoker(30).Visit(30);
 
-        var (status, body, text) = await Cds.PatientViewAsync(Client, patient.Call(prefetch: patient.Prefetch()), Ct);
+        var body = await Cds.AnsweredAsync(Client, patient.Call(prefetch: patient.Prefetch()), Ct);
 
-        Assert.True(status == 200, text);
-        CardRules.AssertValidResponse(body);
         var ascvd = Cds.Card(Cds.Cards(body), "risk-ascvd-10y");
         Assert.StartsWith("10-year ASCVD risk: not estimated (total cholesterol 340 mg/dL is outside 130–320 mg/dL", (string)ascvd["summary"]!, StringComparison.Ordinal);
         Assert.Equal("info", (string)ascvd["indicator"]!);
@@ -218,9 +208,8 @@ public sealed class PatientViewTests(CdsServer fixture) : IClassFixture<CdsServe
             .Lab("2093-3", 230, "mg/dL", 30).Lab("2085-9", 38, "mg/dL", 30).BloodPressure(156, 92, 30).Smoker(30).Visit(30);
         patient = egfrUnit is null ? patient.Lab("2160-0", 1.1m, "mg/dL", 30) : patient.Lab("33914-3", 70, egfrUnit, 30);
 
-        var (status, body, text) = await Cds.PatientViewAsync(Client, patient.Call(prefetch: patient.Prefetch()), Ct);
+        var body = await Cds.AnsweredAsync(Client, patient.Call(prefetch: patient.Prefetch()), Ct);
 
-        Assert.True(status == 200, text);
         var detail = (string)Cds.Card(Cds.Cards(body), "risk-ascvd-10y")["detail"]!;
         var read = detail[detail.IndexOf("How its inputs were read:", StringComparison.Ordinal)..];
         Assert.Contains(expected, read, StringComparison.Ordinal);
@@ -235,9 +224,8 @@ public sealed class PatientViewTests(CdsServer fixture) : IClassFixture<CdsServe
             .Lab("2093-3", 240, "mg/dL", 2600).Lab("2085-9", 38, "mg/dL", 2600).Lab("33914-3", 70, "mL/min/{1.73_m2}", 500)
             .BloodPressure(158, 92, 500).Smoker(500).Visit(500);
 
-        var (status, body, text) = await Cds.PatientViewAsync(Client, patient.Call(prefetch: patient.Prefetch()), Ct);
+        var body = await Cds.AnsweredAsync(Client, patient.Call(prefetch: patient.Prefetch()), Ct);
 
-        Assert.True(status == 200, text);
         var ascvd = Cds.Card(Cds.Cards(body), "risk-ascvd-10y");
         Assert.Matches(@"^10-year ASCVD risk \d+(\.\d)?% \((intermediate|high)\)$", (string)ascvd["summary"]!);
         var detail = (string)ascvd["detail"]!;
