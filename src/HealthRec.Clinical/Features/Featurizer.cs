@@ -136,36 +136,20 @@ public sealed class Featurizer
                     new EventWindow(indexAt, feature.Window)).Result(aggregation);
 
             case FeatureKind.Condition:
-                foreach (var condition in record.Conditions)
-                {
-                    if (condition.Groups.Contains(definition.Group!)
-                        && (definition.Ever ? condition.Onset is { } onset && onset <= indexAt : condition.IsActiveAt(indexAt)))
-                    {
-                        return 1;
-                    }
-                }
-
-                return 0;
+                return AnyHolds(record.Conditions, definition, indexAt, static (c, d, at) =>
+                    c.Groups.Contains(d.Group!) && (d.Ever ? c.Onset is { } onset && onset <= at : c.IsActiveAt(at)));
             case FeatureKind.Medication when definition.Aggregation is { } aggregation:
                 return InWindow(record.Medications, definition.Class!, static (m, medicineClass) => m.Classes.Contains(medicineClass), static m => m.Start,
                     new EventWindow(indexAt, feature.Window)).Result(aggregation);
 
             case FeatureKind.Medication:
-                foreach (var medication in record.Medications)
-                {
-                    if (medication.Classes.Contains(definition.Class!) && medication.IsActiveAt(indexAt))
-                    {
-                        return 1;
-                    }
-                }
-
-                return 0;
+                return AnyHolds(record.Medications, definition, indexAt, static (m, d, at) => m.Classes.Contains(d.Class!) && m.IsActiveAt(at));
             case FeatureKind.Procedure when definition.Aggregation is { } aggregation:
                 return InWindow(record.Procedures, definition.Group!, static (p, group) => p.Groups.Contains(group), static p => p.At,
                     new EventWindow(indexAt, feature.Window)).Result(aggregation);
 
             case FeatureKind.Procedure:
-                return record.Procedures.Any(p => p.Groups.Contains(definition.Group!) && p.At <= indexAt) ? 1 : 0;
+                return AnyHolds(record.Procedures, definition, indexAt, static (p, d, at) => p.Groups.Contains(d.Group!) && p.At <= at);
             case FeatureKind.Encounters:
             {
                 // On every call's path (the default schema counts encounters): a loop, no LINQ allocations.
@@ -188,6 +172,21 @@ public sealed class Featurizer
     }
 
     // Dated facts in the window (from, indexAt]: how many, or the days since the last (NaN when none).
+    // 1 when one of a record's entries holds for the feature at the index date (present, active, or ever), else 0.
+    private static double AnyHolds<T>(ImmutableArray<T> entries, FeatureDefinition definition, DateTimeOffset indexAt,
+        Func<T, FeatureDefinition, DateTimeOffset, bool> holds)
+    {
+        foreach (var entry in entries)
+        {
+            if (holds(entry, definition, indexAt))
+            {
+                return 1;
+            }
+        }
+
+        return 0;
+    }
+
     // The dates of a record's entries that are in the feature's group (or class), into its window. Static lambdas and
     // the key passed in: nothing allocated on the call's path.
     private static EventWindow InWindow<T>(ImmutableArray<T> entries, string key, Func<T, string, bool> isIn, Func<T, DateTimeOffset?> at,
