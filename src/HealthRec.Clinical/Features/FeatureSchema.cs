@@ -4,41 +4,41 @@ using System.Text.Json.Serialization;
 namespace HealthRec.Clinical.Features;
 
 /// <summary>How measurements inside a feature's window become one number.</summary>
-[JsonConverter(typeof(JsonStringEnumConverter<Aggregation>))]
+[JsonConverter(typeof(SnakeCaseEnumConverter<Aggregation>))]
 public enum Aggregation
 {
-    [JsonStringEnumMemberName("last")] Last,
-    [JsonStringEnumMemberName("mean")] Mean,
-    [JsonStringEnumMemberName("min")] Min,
-    [JsonStringEnumMemberName("max")] Max,
-    [JsonStringEnumMemberName("count")] Count,
-    [JsonStringEnumMemberName("slope_per_year")] SlopePerYear,
-    [JsonStringEnumMemberName("days_since_last")] DaysSinceLast,
+    Last,
+    Mean,
+    Min,
+    Max,
+    Count,
+    SlopePerYear,
+    DaysSinceLast,
 }
 
-[JsonConverter(typeof(JsonStringEnumConverter<FeatureKind>))]
+[JsonConverter(typeof(SnakeCaseEnumConverter<FeatureKind>))]
 public enum FeatureKind
 {
     /// <summary>Age in whole years at the index date.</summary>
-    [JsonStringEnumMemberName("age")] Age,
+    Age,
 
     /// <summary>1 when the patient's administrative sex is the feature's <c>value</c>, else 0 (NaN when unknown).</summary>
-    [JsonStringEnumMemberName("sex")] Sex,
+    Sex,
 
     /// <summary>An aggregation of an analyte's measurements in the window.</summary>
-    [JsonStringEnumMemberName("analyte")] Analyte,
+    Analyte,
 
     /// <summary>1 when a condition of the group is active at the index date (or, with <c>ever</c>, began before it).</summary>
-    [JsonStringEnumMemberName("condition")] Condition,
+    Condition,
 
     /// <summary>1 when a medication of the class is active at the index date.</summary>
-    [JsonStringEnumMemberName("medication")] Medication,
+    Medication,
 
     /// <summary>Encounters that started in the window (of the <c>encounterClasses</c>, and of the <c>group</c> by type, when given).</summary>
-    [JsonStringEnumMemberName("encounters")] Encounters,
+    Encounters,
 
     /// <summary>1 when a procedure of the group was done on or before the index date (or, with an aggregation, their count or the days since the last in the window).</summary>
-    [JsonStringEnumMemberName("procedure")] Procedure,
+    Procedure,
 }
 
 /// <summary>

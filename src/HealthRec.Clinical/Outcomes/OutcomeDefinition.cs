@@ -1,16 +1,17 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using HealthRec.Clinical.Features;
 
 namespace HealthRec.Clinical.Outcomes;
 
-[JsonConverter(typeof(JsonStringEnumConverter<OutcomeKind>))]
+[JsonConverter(typeof(SnakeCaseEnumConverter<OutcomeKind>))]
 public enum OutcomeKind
 {
     /// <summary>Did the event happen within the horizon (a probability is predicted).</summary>
-    [JsonStringEnumMemberName("binary")] Binary,
+    Binary,
 
     /// <summary>A lab value at a time after the index date (a number is predicted).</summary>
-    [JsonStringEnumMemberName("regression")] Regression,
+    Regression,
 }
 
 /// <summary>Who is at risk at an index date.</summary>
@@ -103,17 +104,17 @@ public sealed record OutcomeTarget
     public LabValueTarget? Value { get; init; }
 }
 
-[JsonConverter(typeof(JsonStringEnumConverter<ThresholdPolicy>))]
+[JsonConverter(typeof(SnakeCaseEnumConverter<ThresholdPolicy>))]
 public enum ThresholdPolicy
 {
     /// <summary>The probability that maximizes F1 on the validation set.</summary>
-    [JsonStringEnumMemberName("max_f1")] MaxF1,
+    MaxF1,
 
     /// <summary>The highest probability that still reaches the stated sensitivity on the validation set.</summary>
-    [JsonStringEnumMemberName("sensitivity")] Sensitivity,
+    Sensitivity,
 
     /// <summary>A fixed probability.</summary>
-    [JsonStringEnumMemberName("fixed")] Fixed,
+    Fixed,
 }
 
 public sealed record RiskBand(string Name, double From);
@@ -126,14 +127,14 @@ public sealed record OperatingThreshold
     public double? Value { get; init; }
 }
 
-[JsonConverter(typeof(JsonStringEnumConverter<LandmarkAnchor>))]
+[JsonConverter(typeof(SnakeCaseEnumConverter<LandmarkAnchor>))]
 public enum LandmarkAnchor
 {
     /// <summary>From the patient's first recorded activity, at regular intervals.</summary>
-    [JsonStringEnumMemberName("activity")] Activity,
+    Activity,
 
     /// <summary>At the end of each encounter of the given classes: a discharge (e.g. for readmission within 30 days).</summary>
-    [JsonStringEnumMemberName("discharge")] Discharge,
+    Discharge,
 }
 
 /// <summary>How index dates (landmarks) are placed in each patient's timeline.</summary>

@@ -1,31 +1,32 @@
 using System.Collections.Immutable;
 using System.Text.Json.Serialization;
+using HealthRec.Clinical.Features;
 
 namespace HealthRec.Server.Ingestion;
 
 /// <summary>How a table is laid out: one row per patient, or one row per measurement (many rows per patient).</summary>
-[JsonConverter(typeof(JsonStringEnumConverter<TableLayout>))]
+[JsonConverter(typeof(SnakeCaseEnumConverter<TableLayout>))]
 public enum TableLayout
 {
-    [JsonStringEnumMemberName("patient")] Patient,
-    [JsonStringEnumMemberName("measurement")] Measurement,
+    Patient,
+    Measurement,
 }
 
 /// <summary>What a measurement column holds, and so which FHIR value it becomes.</summary>
-[JsonConverter(typeof(JsonStringEnumConverter<CellType>))]
+[JsonConverter(typeof(SnakeCaseEnumConverter<CellType>))]
 public enum CellType
 {
     /// <summary>A number with a UCUM unit (<c>valueQuantity</c>); the mapping must name the unit.</summary>
-    [JsonStringEnumMemberName("quantity")] Quantity,
+    Quantity,
 
     /// <summary>A whole number without a unit (<c>valueInteger</c>): a count, a score.</summary>
     [JsonStringEnumMemberName("integer")] WholeNumber,
 
     /// <summary>Yes or no (<c>valueBoolean</c>): the cell is one of the <c>true</c> or <c>false</c> spellings.</summary>
-    [JsonStringEnumMemberName("boolean")] Boolean,
+    Boolean,
 
     /// <summary>A category (<c>valueCodeableConcept</c>): the cell, renamed by <c>values</c> when given, is a code of <c>valueSystem</c>.</summary>
-    [JsonStringEnumMemberName("code")] Code,
+    Code,
 }
 
 /// <summary>A column (or, with <see cref="Value"/>, a constant) that gives a date.</summary>
