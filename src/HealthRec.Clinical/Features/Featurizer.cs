@@ -132,40 +132,27 @@ public sealed class Featurizer
             case FeatureKind.Sex:
                 return record.Sex == Sex.Unknown ? double.NaN : record.Sex == feature.Sex ? 1 : 0;
             case FeatureKind.Condition when definition.Aggregation is { } aggregation:
-                return InWindow(record.Conditions, definition.Group!, static (c, group) => c.Groups.Contains(group), static c => c.Onset,
-                    new EventWindow(indexAt, feature.Window)).Result(aggregation);
+                return InWindow(record.Conditions, feature, indexAt, aggregation, static (c, d) => c.Groups.Contains(d.Group!), static c => c.Onset);
 
             case FeatureKind.Condition:
                 return AnyHolds(record.Conditions, definition, indexAt, static (c, d, at) =>
                     c.Groups.Contains(d.Group!) && (d.Ever ? c.Onset is { } onset && onset <= at : c.IsActiveAt(at)));
             case FeatureKind.Medication when definition.Aggregation is { } aggregation:
-                return InWindow(record.Medications, definition.Class!, static (m, medicineClass) => m.Classes.Contains(medicineClass), static m => m.Start,
-                    new EventWindow(indexAt, feature.Window)).Result(aggregation);
+                return InWindow(record.Medications, feature, indexAt, aggregation, static (m, d) => m.Classes.Contains(d.Class!), static m => m.Start);
 
             case FeatureKind.Medication:
                 return AnyHolds(record.Medications, definition, indexAt, static (m, d, at) => m.Classes.Contains(d.Class!) && m.IsActiveAt(at));
             case FeatureKind.Procedure when definition.Aggregation is { } aggregation:
-                return InWindow(record.Procedures, definition.Group!, static (p, group) => p.Groups.Contains(group), static p => p.At,
-                    new EventWindow(indexAt, feature.Window)).Result(aggregation);
+                return InWindow(record.Procedures, feature, indexAt, aggregation, static (p, d) => p.Groups.Contains(d.Group!), static p => p.At);
 
             case FeatureKind.Procedure:
                 return AnyHolds(record.Procedures, definition, indexAt, static (p, d, at) => p.Groups.Contains(d.Group!) && p.At <= at);
             case FeatureKind.Encounters:
-            {
-                // On every call's path (the default schema counts encounters): a loop, no LINQ allocations.
-                var events = new EventWindow(indexAt, feature.Window);
-                var classes = definition.EncounterClasses is { IsDefaultOrEmpty: false } listed ? listed : default;
-                foreach (var encounter in record.Encounters)
-                {
-                    if ((classes.IsDefault || (encounter.Class is { } c && classes.Contains(c)))
-                        && (definition.Group is not { } group || encounter.Groups.Contains(group)))
-                    {
-                        events.Add(encounter.Start);
-                    }
-                }
-
-                return events.Result(definition.Aggregation ?? Aggregation.Count);
-            }
+                // On every call's path (the default schema counts encounters): static lambdas, no allocation.
+                return InWindow(record.Encounters, feature, indexAt, definition.Aggregation ?? Aggregation.Count,
+                    static (e, d) => (d.EncounterClasses is not { IsDefaultOrEmpty: false } classes || (e.Class is { } c && classes.Contains(c)))
+                        && (d.Group is not { } group || e.Groups.Contains(group)),
+                    static e => e.Start);
             default:
                 return Aggregate(record.MeasurementsOf(definition.Analyte!).AsSpan(), definition.Aggregation!.Value, indexAt, feature.Window);
         }
@@ -187,20 +174,21 @@ public sealed class Featurizer
         return 0;
     }
 
-    // The dates of a record's entries that are in the feature's group (or class), into its window. Static lambdas and
-    // the key passed in: nothing allocated on the call's path.
-    private static EventWindow InWindow<T>(ImmutableArray<T> entries, string key, Func<T, string, bool> isIn, Func<T, DateTimeOffset?> at,
-        EventWindow events)
+    // The dates of a record's entries that the feature counts (its group, class or encounter classes), in its window,
+    // aggregated. Static lambdas and the definition passed in: nothing allocated on the call's path.
+    private static double InWindow<T>(ImmutableArray<T> entries, Compiled feature, DateTimeOffset indexAt, Aggregation aggregation,
+        Func<T, FeatureDefinition, bool> isIn, Func<T, DateTimeOffset?> at)
     {
+        var events = new EventWindow(indexAt, feature.Window);
         foreach (var entry in entries)
         {
-            if (isIn(entry, key))
+            if (isIn(entry, feature.Definition))
             {
                 events.Add(at(entry));
             }
         }
 
-        return events;
+        return events.Result(aggregation);
     }
 
     private struct EventWindow(DateTimeOffset indexAt, TimeSpan window)
