@@ -30,9 +30,7 @@ public sealed class AuditStoreTests
         return store;
     }
 
-    [Theory]
-    [InlineData(DatabaseEngine.Sqlite)]
-    [InlineData(DatabaseEngine.Postgres)]
+    [Theory, EachEngine]
     public async Task GivenAppendedRecords_WhenVerified_ThenTheChainIsIntactAndEachRecordNamesTheOneBefore(DatabaseEngine engine)
     {
         await using var test = await TestDatabase.CreateAsync(engine, migrate: true, Ct);
@@ -50,9 +48,7 @@ public sealed class AuditStoreTests
         Assert.Null(records[0].PatientId);
     }
 
-    [Theory]
-    [InlineData(DatabaseEngine.Sqlite)]
-    [InlineData(DatabaseEngine.Postgres)]
+    [Theory, EachEngine]
     public async Task GivenTheTrail_WhenARecordIsUpdatedOrDeleted_ThenTheDatabaseRefuses(DatabaseEngine engine)
     {
         await using var test = await TestDatabase.CreateAsync(engine, migrate: true, Ct);
@@ -97,9 +93,7 @@ public sealed class AuditStoreTests
         Assert.Contains(words, verification.Problem, StringComparison.Ordinal);
     }
 
-    [Theory]
-    [InlineData(DatabaseEngine.Sqlite)]
-    [InlineData(DatabaseEngine.Postgres)]
+    [Theory, EachEngine]
     public async Task GivenWritersAppendingAtOnce_WhenTheyFinish_ThenTheChainHasEveryRecordOnceAndNoFork(DatabaseEngine engine)
     {
         await using var test = await TestDatabase.CreateAsync(engine, migrate: true, Ct);
@@ -119,9 +113,7 @@ public sealed class AuditStoreTests
         Assert.Equal(120, (await store.ReadAsync(Ct).ToListAsync(Ct)).Select(r => r.ResourceId).Distinct(StringComparer.Ordinal).Count());
     }
 
-    [Theory]
-    [InlineData(DatabaseEngine.Sqlite)]
-    [InlineData(DatabaseEngine.Postgres)]
+    [Theory, EachEngine]
     public async Task GivenRecordsPastRetention_WhenArchived_ThenTheFileHoldsThemVerifiedTheRestStillVerifiesAndOnlyArchivedRecordsCouldBeRemoved(DatabaseEngine engine)
     {
         await using var test = await TestDatabase.CreateAsync(engine, migrate: true, Ct);
@@ -169,9 +161,7 @@ public sealed class AuditStoreTests
         Assert.Null(await store.ArchiveAsync(new DateTimeOffset(2020, 1, 1, 0, 0, 0, TimeSpan.Zero).AddDays(250), folder.FullName, Ct));
     }
 
-    [Theory]
-    [InlineData(DatabaseEngine.Sqlite)]
-    [InlineData(DatabaseEngine.Postgres)]
+    [Theory, EachEngine]
     public async Task GivenABrokenChain_WhenArchived_ThenNothingIsWrittenOrRemoved(DatabaseEngine engine)
     {
         await using var test = await TestDatabase.CreateAsync(engine, migrate: true, Ct);
@@ -188,9 +178,7 @@ public sealed class AuditStoreTests
         Assert.Equal(5, (await store.ReadAsync(Ct).ToListAsync(Ct)).Count);
     }
 
-    [Theory]
-    [InlineData(DatabaseEngine.Sqlite)]
-    [InlineData(DatabaseEngine.Postgres)]
+    [Theory, EachEngine]
     public async Task GivenTheDatabaseRefusingWrites_WhenRecordsAreWritten_ThenTheyWaitInTheJournalAndJoinTheChainInOrderOnceItTakesThem(DatabaseEngine engine)
     {
         await using var test = await TestDatabase.CreateAsync(engine, migrate: true, Ct);
@@ -241,9 +229,7 @@ public sealed class AuditStoreTests
         Assert.Equal(6, (await store.SearchAsync(new AuditQuery("AuditEvent") { Filters = [new("action", ["E"])] }, 10, Ct)).Page.Count);
     }
 
-    [Theory]
-    [InlineData(DatabaseEngine.Sqlite)]
-    [InlineData(DatabaseEngine.Postgres)]
+    [Theory, EachEngine]
     public async Task GivenAJournalAppendedBeforeACrashCouldDeleteIt_WhenTheNodeStartsAgain_ThenItsRecordsAreNotAppendedTwice(DatabaseEngine engine)
     {
         await using var test = await TestDatabase.CreateAsync(engine, migrate: true, Ct);

@@ -24,9 +24,7 @@ public sealed class FeedbackStoreTests
         new(card, service, outcome, accepted ?? [], code is null ? null : "https://healthrec.example.org/fhir/CodeSystem/cds-override-reason", code, null,
             At.AddMinutes(minutes), At.AddMinutes(minutes + 1), "https://ehr.example.org");
 
-    [Theory]
-    [InlineData(DatabaseEngine.Sqlite)]
-    [InlineData(DatabaseEngine.Postgres)]
+    [Theory, EachEngine]
     public async Task GivenStoredCards_WhenFeedbackIsRecordedTwice_ThenEachItemIsKeptOnceAndTheSummaryCountsCardsAndItems(DatabaseEngine engine)
     {
         await using var test = await TestDatabase.CreateAsync(engine, migrate: true, Ct);
@@ -57,9 +55,7 @@ public sealed class FeedbackStoreTests
         Assert.All(reasons, r => Assert.Equal(1, r.Count));
     }
 
-    [Theory]
-    [InlineData(DatabaseEngine.Sqlite)]
-    [InlineData(DatabaseEngine.Postgres)]
+    [Theory, EachEngine]
     public async Task GivenCardUuids_WhenLookedUp_ThenKnownCardsComeWithTheirServiceAndSuggestionsAndUnknownOnesAreAbsent(DatabaseEngine engine)
     {
         await using var test = await TestDatabase.CreateAsync(engine, migrate: true, Ct);
@@ -74,9 +70,7 @@ public sealed class FeedbackStoreTests
         Assert.Equal(["card-risk", "card-rec"], (await new InvocationStore(test.Database).CardsAsync("healthrec-patient-risk", "hi-1", Ct)).Select(c => c.CardUuid));
     }
 
-    [Theory]
-    [InlineData(DatabaseEngine.Sqlite)]
-    [InlineData(DatabaseEngine.Postgres)]
+    [Theory, EachEngine]
     public async Task GivenFeedbackOnRecommendations_WhenReadForTheRecommender_ThenAcceptedSuggestionsAreYesAndAnOverriddenCardIsNoForEachOfItsSuggestions(DatabaseEngine engine)
     {
         await using var test = await TestDatabase.CreateAsync(engine, migrate: true, Ct);
@@ -104,9 +98,7 @@ public sealed class FeedbackStoreTests
         ], learnt);
     }
 
-    [Theory]
-    [InlineData(DatabaseEngine.Sqlite)]
-    [InlineData(DatabaseEngine.Postgres)]
+    [Theory, EachEngine]
     public async Task GivenAJwtId_WhenRememberedTwice_ThenTheSecondIsAReplayUntilTheTokenWouldHaveExpired(DatabaseEngine engine)
     {
         await using var test = await TestDatabase.CreateAsync(engine, migrate: true, Ct);
@@ -121,9 +113,7 @@ public sealed class FeedbackStoreTests
         Assert.True(await replay.TryRememberAsync("https://ehr.example.org", "jti-1", At.AddMinutes(20), At.AddMinutes(8), Ct));
     }
 
-    [Theory]
-    [InlineData(DatabaseEngine.Sqlite)]
-    [InlineData(DatabaseEngine.Postgres)]
+    [Theory, EachEngine]
     public async Task GivenACallRecordedWithItsClientAndModels_WhenFound_ThenEveryFieldReadsBack(DatabaseEngine engine)
     {
         await using var test = await TestDatabase.CreateAsync(engine, migrate: true, Ct);

@@ -15,9 +15,7 @@ public sealed class InvocationStoreTests
             new DateTimeOffset(2026, 11, 29, 9, 20, 0, TimeSpan.Zero), 3, 200, 3),
     ];
 
-    [Theory]
-    [InlineData(DatabaseEngine.Sqlite)]
-    [InlineData(DatabaseEngine.Postgres)]
+    [Theory, EachEngine]
     public async Task GivenMigratedDatabase_WhenInvocationsRecorded_ThenTheyReadBackUnchanged(DatabaseEngine engine)
     {
         await using var test = await TestDatabase.CreateAsync(engine, migrate: true, Ct);
@@ -43,9 +41,7 @@ public sealed class InvocationStoreTests
             recent.Select(i => i.HookInstance));
     }
 
-    [Theory]
-    [InlineData(DatabaseEngine.Sqlite)]
-    [InlineData(DatabaseEngine.Postgres)]
+    [Theory, EachEngine]
     public async Task GivenRecordedInvocation_WhenSameHookInstanceRecordedAgain_ThenFirstRecordIsKept(DatabaseEngine engine)
     {
         await using var test = await TestDatabase.CreateAsync(engine, migrate: true, Ct);
@@ -59,9 +55,7 @@ public sealed class InvocationStoreTests
         Assert.Single(await store.ListRecentAsync(10, Ct));
     }
 
-    [Theory]
-    [InlineData(DatabaseEngine.Sqlite)]
-    [InlineData(DatabaseEngine.Postgres)]
+    [Theory, EachEngine]
     public async Task GivenUnknownHookInstance_WhenFound_ThenNothingIsReturned(DatabaseEngine engine)
     {
         await using var test = await TestDatabase.CreateAsync(engine, migrate: true, Ct);

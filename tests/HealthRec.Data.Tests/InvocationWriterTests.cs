@@ -17,6 +17,29 @@ public sealed class InvocationWriterTests : IDisposable
     private static CdsCardRecord Card(CdsInvocation call) =>
         new($"card-{call.HookInstance}", "risk", "t2d-5y", "warning", "5-year diabetes risk 31% (high)", [new CdsSuggestionRecord($"s-{call.HookInstance}", "metformin", "Propose metformin")]);
 
+    /// <summary>
+    /// A node started on <paramref name="spool"/> stores what it finds there: every call reads back unchanged, each with its
+    /// card and the card's suggestion, and the spool file is removed.
+    /// </summary>
+    private static async Task AssertRestartStoresEveryCallAsync(HealthRecDatabase database, DirectoryInfo spool, List<CdsInvocation> calls)
+    {
+        await using (var restarted = new InvocationWriter(new InvocationStore(database), spoolDirectory: spool.FullName))
+        {
+            await restarted.FlushAsync(Ct);
+        }
+
+        var store = new InvocationStore(database);
+        foreach (var call in calls)
+        {
+            Assert.Equal(call, await store.FindAsync(call.ServiceId, call.HookInstance, Ct));
+        }
+
+        var cards = await new FeedbackStore(database).FindCardsAsync([.. calls.Select(c => Card(c).CardUuid)], Ct);
+        Assert.Equal(calls.Count, cards.Count);
+        Assert.All(calls, c => Assert.Contains($"s-{c.HookInstance}", cards[Card(c).CardUuid].Suggestions));
+        Assert.False(File.Exists(Path.Combine(spool.FullName, "calls-waiting.ndjson")), "the spool is removed once its calls are stored");
+    }
+
     [Fact]
     public async Task GivenCallsAnsweredWhileTheDatabaseIsUnreachable_WhenTheNodeDiesAndStartsAgain_ThenEveryCallAndCardIsStored()
     {
@@ -40,19 +63,7 @@ public sealed class InvocationWriterTests : IDisposable
         await dying.DisposeAsync();
         Assert.All(pending, p => Assert.True(p.IsFaulted));
 
-        await using var restarted = new InvocationWriter(new InvocationStore(test.Database), spoolDirectory: _spool.FullName);
-        await restarted.FlushAsync(Ct);
-
-        var store = new InvocationStore(test.Database);
-        foreach (var call in calls)
-        {
-            Assert.Equal(call, await store.FindAsync(call.ServiceId, call.HookInstance, Ct));
-        }
-
-        var cards = await new FeedbackStore(test.Database).FindCardsAsync([.. calls.Select(c => Card(c).CardUuid)], Ct);
-        Assert.Equal(calls.Count, cards.Count);
-        Assert.All(calls, c => Assert.Contains($"s-{c.HookInstance}", cards[Card(c).CardUuid].Suggestions));
-        Assert.False(File.Exists(Path.Combine(_spool.FullName, "calls-waiting.ndjson")), "the spool is removed once its calls are stored");
+        await AssertRestartStoresEveryCallAsync(test.Database, _spool, calls);
     }
 
     [Fact]
@@ -87,18 +98,7 @@ public sealed class InvocationWriterTests : IDisposable
         try
         {
             File.Copy(spoolFile, Path.Combine(afterKill.FullName, "calls-waiting.ndjson"));
-            await using var restarted = new InvocationWriter(new InvocationStore(survivor.Database), spoolDirectory: afterKill.FullName);
-            await restarted.FlushAsync(Ct);
-
-            var store = new InvocationStore(survivor.Database);
-            foreach (var call in calls)
-            {
-                Assert.Equal(call, await store.FindAsync(call.ServiceId, call.HookInstance, Ct));
-            }
-
-            var cards = await new FeedbackStore(survivor.Database).FindCardsAsync([.. calls.Select(c => Card(c).CardUuid)], Ct);
-            Assert.Equal(calls.Count, cards.Count);
-            Assert.False(File.Exists(Path.Combine(afterKill.FullName, "calls-waiting.ndjson")), "the spool is removed once its calls are stored");
+            await AssertRestartStoresEveryCallAsync(survivor.Database, afterKill, calls);
         }
         finally
         {

@@ -17,9 +17,7 @@ public sealed class SchemaMigratorTests
         Assert.Equal(sqlite.Order(StringComparer.Ordinal), sqlite);
     }
 
-    [Theory]
-    [InlineData(DatabaseEngine.Sqlite)]
-    [InlineData(DatabaseEngine.Postgres)]
+    [Theory, EachEngine]
     public async Task GivenEmptyDatabase_WhenMigratedTwice_ThenEveryMigrationIsAppliedOnce(DatabaseEngine engine)
     {
         await using var test = await TestDatabase.CreateAsync(engine, migrate: false, Ct);

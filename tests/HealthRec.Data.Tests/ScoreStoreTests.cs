@@ -9,9 +9,7 @@ public sealed class ScoreStoreTests
     private static ScoreRow Row(string patient, string outcome, double estimate, string? band = "high") =>
         new(patient, outcome, estimate, band, "v3", "age 70 (raises)", "statin-high; lipid-panel");
 
-    [Theory]
-    [InlineData(DatabaseEngine.Sqlite)]
-    [InlineData(DatabaseEngine.Postgres)]
+    [Theory, EachEngine]
     public async Task GivenARunOfTwoChunks_WhenAChunkIsStoredTwiceAndTheOtherOnce_ThenItsRowsAreThereOnceAndTheRunCompletesOnlyThen(DatabaseEngine engine)
     {
         await using var test = await TestDatabase.CreateAsync(engine, migrate: true, Ct);

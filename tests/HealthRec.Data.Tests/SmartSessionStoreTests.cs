@@ -6,9 +6,7 @@ public sealed class SmartSessionStoreTests
 
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
-    [Theory]
-    [InlineData(DatabaseEngine.Sqlite)]
-    [InlineData(DatabaseEngine.Postgres)]
+    [Theory, EachEngine]
     public async Task GivenASession_WhenSavedUpdatedAndTimeMoves_ThenItReadsBackUntilItEndsAndThePurgeRemovesOnlyEndedOnes(DatabaseEngine engine)
     {
         await using var test = await TestDatabase.CreateAsync(engine, migrate: true, Ct);
@@ -27,9 +25,7 @@ public sealed class SmartSessionStoreTests
         Assert.Null(await store.FindAsync("s2", At, Ct));
     }
 
-    [Theory]
-    [InlineData(DatabaseEngine.Sqlite)]
-    [InlineData(DatabaseEngine.Postgres)]
+    [Theory, EachEngine]
     public async Task GivenDataProtectionKeys_WhenAddedTwice_ThenEachIsKeptOnceAsWritten(DatabaseEngine engine)
     {
         await using var test = await TestDatabase.CreateAsync(engine, migrate: true, Ct);
