@@ -22,12 +22,6 @@ public sealed record PreventInputs(bool Female, double Age, double TotalCholeste
     bool OnAntihypertensive, bool OnStatin, bool Smoker, bool Diabetic);
 
 /// <summary>
-/// One term of an equation's linear predictor for a patient: its name, the patient's value of it, what it adds, and
-/// the clinical quantity it belongs to (an interaction belongs to the risk factor it modifies: age × HDL to HDL).
-/// </summary>
-public sealed record PreventTerm(string Name, double Value, double Contribution, string Quantity = "");
-
-/// <summary>
 /// The American Heart Association PREVENT equations, base model, 10-year risk (Khan SS, Matsushita K, Sang Y, et al.
 /// Development and Validation of the American Heart Association's PREVENT Equations. Circulation 2024;149:430–449;
 /// coefficients from its Supplemental Table S12A). Sex-specific and race-free, for adults of 30–79 without
@@ -47,16 +41,16 @@ public static class PreventEquations
     /// The linear predictor's terms for this patient (the constant last): the equation's own reasons for its number. Terms
     /// whose value is zero for this patient (an interaction with a treatment not taken, say) are left out.
     /// </summary>
-    public static IReadOnlyList<PreventTerm> Terms(PreventOutcome outcome, PreventInputs p)
+    public static IReadOnlyList<EquationTerm> Terms(PreventOutcome outcome, PreventInputs p)
     {
-        var terms = new List<PreventTerm>(24);
+        var terms = new List<EquationTerm>(24);
         LinearPredictor(outcome, p, terms);
         return terms;
     }
 
     // The linear predictor: the sum of every term, each also added to terms when given (the generator calls this
     // without, many times a patient, so that nothing is allocated).
-    private static double LinearPredictor(PreventOutcome outcome, PreventInputs p, List<PreventTerm>? terms)
+    private static double LinearPredictor(PreventOutcome outcome, PreventInputs p, List<EquationTerm>? terms)
     {
         var c = Coefficients(outcome, p.Female);
         var age = (p.Age - 55) / 10;
@@ -76,7 +70,7 @@ public static class PreventEquations
             if (beta != 0 && value != 0)
             {
                 sum += beta * value;
-                terms?.Add(new PreventTerm(name, value, beta * value, quantity));
+                terms?.Add(new EquationTerm(name, value, beta * value, quantity));
             }
         }
 

@@ -1,10 +1,9 @@
-using System.Globalization;
-
 namespace HealthRec.Clinical.Risk;
 
 /// <summary>
 /// One reason for a reference estimate: a clinical quantity of the patient, and what the equation's terms for it
-/// (main effect and interactions) add to the log-odds against the equation's reference person.
+/// (main effect and interactions) add to its linear predictor (log-odds for PREVENT, log subhazard for CKD-PC) against
+/// the equation's reference person.
 /// </summary>
 public sealed record ReferenceReason(string Quantity, string Text, double Contribution);
 
@@ -29,23 +28,20 @@ public sealed record ReferenceEstimate(
 /// A published, externally validated risk equation HealthRec serves as a model: what it estimates, its source, the
 /// population it was developed for and its published validation — the floor a site's own model must beat to replace it.
 /// </summary>
-public sealed record ReferenceModel(
-    string Id,
-    string Name,
-    string Outcome,
-    string Citation,
-    string Url,
-    string Population,
-    string Validation,
-    PreventOutcome Equation)
+public abstract record ReferenceModel(string Id, string Name, string Outcome, string Citation, string Url, string Population, string Validation)
 {
-    /// <summary>How long an input stays current for the equation (a lipid panel 5 years; pressure, kidney function, BMI 2).</summary>
+    /// <summary>
+    /// How long an input stays current for the equations (a lipid panel 5 years; pressure, kidney function, albuminuria,
+    /// BMI and HbA1c 2).
+    /// </summary>
     public static readonly FrozenDictionary<string, int> WindowDays = new Dictionary<string, int>(StringComparer.Ordinal)
     {
         ["total_cholesterol"] = 1826,
         ["hdl"] = 1826,
         ["sbp"] = 730,
+        ["dbp"] = 730,
         ["egfr"] = 730,
+        ["uacr"] = 730,
         ["bmi"] = 730,
         ["hba1c"] = 730,
         ["smoking_status"] = 1826,
@@ -57,119 +53,20 @@ public sealed record ReferenceModel(
     /// <summary>
     /// The equation for this patient at <paramref name="at"/>. Inputs are the last value within twice the input's window
     /// (<see cref="WindowDays"/>); one older than its window is used and named as stale; none within twice the window
-    /// means no estimate. Smoking not recorded is taken as not smoking, and said. A value outside the equation's valid
-    /// range gives no estimate (never an extrapolation), with the reason.
+    /// means no estimate. A value outside the equation's valid range gives no estimate (never an extrapolation), with
+    /// the reason; an input taken as a default (smoking not recorded) is said.
     /// </summary>
-    public ReferenceEstimate Evaluate(PatientRecord record, DateTimeOffset at)
-    {
-        var notGiven = new List<string>();
-        var lacks = new List<string>();
-        var read = new List<string>();
-        DateTimeOffset? asOf = null;
-        var ci = CultureInfo.InvariantCulture;
-        if (Safety.PatientReadings.ObservationsUnavailable(record) is { } unavailable)
-        {
-            lacks.Add(unavailable);
-        }
-
-        double? Input(string analyte, string title, bool required)
-        {
-            var window = WindowDays[analyte];
-            var last = record.LatestOf(analyte, at, finalOnly: true);
-            if (Safety.PatientReadings.NewerUnreadable(record, at, last?.At, analyte, title) is { } unread)
-            {
-                lacks.Add(unread);
-            }
-
-            if (last is not { } value || (at - value.At).TotalDays > 2 * window)
-            {
-                if (required)
-                {
-                    notGiven.Add(last is { } old
-                        ? string.Create(ci, $"the last {title} is {(at - old.At).TotalDays / 365.25:0.#} years old (needed within {2 * window / 365.25:0.#})")
-                        : $"no {title} recorded");
-                }
-
-                return null;
-            }
-
-            if ((at - value.At).TotalDays > window)
-            {
-                lacks.Add(string.Create(ci, $"{title} from {(at - value.At).TotalDays / 365.25:0.#} years ago, older than the {window / 365.25:0.#}-year window"));
-            }
-
-            if (analyte == PatientRecordBuilder.Egfr && Safety.PatientReadings.HowRead(record, value) is { Length: > 0 } how)
-            {
-                read.Add(string.Create(ci, $"eGFR {value.Value:0} mL/min/1.73 m²{how}"));
-            }
-
-            asOf = asOf is null || value.At > asOf ? value.At : asOf;
-            return value.Value;
-        }
-
-        var age = record.AgeAt(at);
-        var female = record.Sex == Sex.Female;
-        if (age is null || record.Sex is not (Sex.Female or Sex.Male))
-        {
-            notGiven.Add(age is null ? "no date of birth" : "the equation is sex-specific and the record's sex is neither female nor male");
-        }
-
-        var tc = Input("total_cholesterol", "total cholesterol", required: true);
-        var hdl = Input("hdl", "HDL cholesterol", required: true);
-        var sbp = Input("sbp", "systolic pressure", required: true);
-        var egfr = Input("egfr", "eGFR (or creatinine)", required: true);
-        var bmi = Input("bmi", "BMI", required: Equation == PreventOutcome.HeartFailure);
-        var hba1c = Input("hba1c", "HbA1c", required: false);
-        var smoking = Input("smoking_status", "smoking status", required: false);
-        if (smoking is null)
-        {
-            lacks.Add("smoking status not recorded: taken as not smoking (if the patient smokes, the risk is higher)");
-        }
-
-        var diabetic = record.Conditions.Any(c => c.IsActiveAt(at) && c.Groups.Contains("t2d")) || hba1c >= 6.5;
-        var treated = record.Medications.Any(m => m.IsActiveAt(at) && m.Classes.Any(c => Antihypertensives.Contains(c)));
-        var statin = record.Medications.Any(m => m.IsActiveAt(at) && m.Classes.Contains("statin"));
-        if (notGiven.Count > 0 || age is null)
-        {
-            return new ReferenceEstimate(this, null, notGiven, [], lacks, asOf) { Read = read };
-        }
-
-        var inputs = new PreventInputs(female, age.Value, tc!.Value, hdl!.Value, sbp!.Value, bmi ?? 25, egfr!.Value, treated, statin,
-            smoking >= 2, diabetic);
-        var outside = PreventEquations.OutOfRange(inputs, Equation);
-        return outside.Count > 0
-            ? new ReferenceEstimate(this, null, [.. outside.Select(o => $"{o}, the range the equation was developed for")], [], lacks, asOf) { Read = read }
-            : new ReferenceEstimate(this, PreventEquations.TenYearRisk(Equation, inputs), [], Reasons(PreventEquations.Terms(Equation, inputs), inputs), lacks, asOf) { Read = read };
-    }
+    public abstract ReferenceEstimate Evaluate(PatientRecord record, DateTimeOffset at);
 
     /// <summary>The terms grouped by clinical quantity and worded with the patient's own values, largest push first.</summary>
-    private static List<ReferenceReason> Reasons(IReadOnlyList<PreventTerm> terms, PreventInputs p)
-    {
-        var ci = CultureInfo.InvariantCulture;
-        string Text(string quantity) => quantity switch
-        {
-            "age" => string.Create(ci, $"age {p.Age:0}"),
-            "non-hdl" => string.Create(ci, $"non-HDL cholesterol {p.TotalCholesterol - p.Hdl:0} mg/dL"),
-            "hdl" => string.Create(ci, $"HDL cholesterol {p.Hdl:0} mg/dL"),
-            "sbp" => string.Create(ci, $"systolic pressure {p.Sbp:0} mmHg"),
-            "diabetes" => "diabetes",
-            "smoking" => "current smoking",
-            "bmi" => string.Create(ci, $"BMI {p.Bmi:0.#} kg/m²"),
-            "egfr" => string.Create(ci, $"eGFR {p.Egfr:0} mL/min/1.73 m²"),
-            "bp-treated" => "on blood-pressure treatment",
-            "statin" => "on a statin",
-            _ => quantity,
-        };
-
-        return
-        [
-            .. terms.Where(t => t.Quantity != "constant")
-                .GroupBy(t => t.Quantity, StringComparer.Ordinal)
-                .Select(g => new ReferenceReason(g.Key, Text(g.Key), g.Sum(t => t.Contribution)))
-                .Where(r => Math.Abs(r.Contribution) >= 0.01)
-                .OrderByDescending(r => Math.Abs(r.Contribution)),
-        ];
-    }
+    protected static List<ReferenceReason> Reasons(IReadOnlyList<EquationTerm> terms, Func<string, string> text) =>
+    [
+        .. terms.Where(t => t.Quantity != "constant")
+            .GroupBy(t => t.Quantity, StringComparer.Ordinal)
+            .Select(g => new ReferenceReason(g.Key, text(g.Key), g.Sum(t => t.Contribution)))
+            .Where(r => Math.Abs(r.Contribution) >= 0.01)
+            .OrderByDescending(r => Math.Abs(r.Contribution)),
+    ];
 }
 
 /// <summary>The reference models HealthRec knows, by id; an outcome definition names its own (<c>"reference"</c>).</summary>
@@ -180,10 +77,18 @@ public static class ReferenceModels
     private const string PreventPopulation = "US adults 30–79 without cardiovascular disease; 3.3 million in 25 derivation data sets (1992–2017); sex-specific, race-free, adjusted for the competing risk of non-cardiovascular death";
     private const string PreventValidation = "published external validation in 3.3 million adults (21 data sets): median C-statistic for total CVD 0.794 in women and 0.757 in men, calibration slope 1.03 and 0.94, similar for the ASCVD and heart-failure equations";
 
+    private const string CkdPcCitation = "Nelson RG, Grams ME, Ballew SH, et al. Development of Risk Prediction Equations for Incident Chronic Kidney Disease. JAMA 2019;322:2104–2114";
+    private const string CkdPcUrl = "https://doi.org/10.1001/jama.2019.17379";
+    private const string CkdPcPopulation = "5.2 million adults with eGFR 60 or more in 34 cohorts from 28 countries; one equation without diabetes, one with; " +
+        "eGFR by CKD-EPI 2009. HealthRec applies it without its race term (it takes no input from race) and to eGFR as recorded or from creatinine by CKD-EPI 2021";
+    private const string CkdPcValidation = "published development in 34 cohorts: median C-statistic 0.845 without diabetes and 0.801 with; 69 % of study " +
+        "populations had a calibration slope between 0.80 and 1.25; similar discrimination and calibration in 9 external cohorts (2.3 million adults)";
+
     public static readonly FrozenDictionary<string, ReferenceModel> All = new ReferenceModel[]
     {
-        new("prevent-ascvd", "PREVENT (AHA 2024), 10-year ASCVD", "ascvd-10y", PreventCitation, PreventUrl, PreventPopulation, PreventValidation, PreventOutcome.Ascvd),
-        new("prevent-cvd", "PREVENT (AHA 2024), 10-year total CVD", "cvd-10y", PreventCitation, PreventUrl, PreventPopulation, PreventValidation, PreventOutcome.TotalCvd),
-        new("prevent-hf", "PREVENT (AHA 2024), 10-year heart failure", "hf-10y", PreventCitation, PreventUrl, PreventPopulation, PreventValidation, PreventOutcome.HeartFailure),
+        new PreventModel("prevent-ascvd", "PREVENT (AHA 2024), 10-year ASCVD", "ascvd-10y", PreventCitation, PreventUrl, PreventPopulation, PreventValidation, PreventOutcome.Ascvd),
+        new PreventModel("prevent-cvd", "PREVENT (AHA 2024), 10-year total CVD", "cvd-10y", PreventCitation, PreventUrl, PreventPopulation, PreventValidation, PreventOutcome.TotalCvd),
+        new PreventModel("prevent-hf", "PREVENT (AHA 2024), 10-year heart failure", "hf-10y", PreventCitation, PreventUrl, PreventPopulation, PreventValidation, PreventOutcome.HeartFailure),
+        new CkdPcModel("ckdpc-egfr60", "CKD-PC (Nelson 2019), 5-year incident eGFR below 60", "ckd-5y", CkdPcCitation, CkdPcUrl, CkdPcPopulation, CkdPcValidation),
     }.ToFrozenDictionary(m => m.Id, StringComparer.Ordinal);
 }

@@ -369,6 +369,7 @@ public static class HtmlReport
         "random_forest" => "random forest",
         "pooled_cohort_equations" => "Pooled Cohort Equations",
         "prevent-ascvd" => "PREVENT (its patients only)",
+        "ckdpc-egfr60" => "CKD-PC (its patients only)",
         _ => algorithm,
     };
 

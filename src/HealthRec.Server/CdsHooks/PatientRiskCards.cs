@@ -252,7 +252,7 @@ internal sealed partial class PatientRiskCards(OutcomeLabels labels)
     /// </summary>
     internal static string Companions(Clinical.Risk.ReferenceModel answering, PatientRecord record, DateTimeOffset at, bool markdown = true)
     {
-        if (answering.Equation != Clinical.Risk.PreventOutcome.Ascvd)
+        if (answering is not Clinical.Risk.PreventModel { Equation: Clinical.Risk.PreventOutcome.Ascvd })
         {
             return "";
         }
@@ -261,7 +261,7 @@ internal sealed partial class PatientRiskCards(OutcomeLabels labels)
         foreach (var id in (string[])["prevent-cvd", "prevent-hf"])
         {
             var companion = Clinical.Risk.ReferenceModels.All[id].Evaluate(record, at);
-            var what = companion.Model.Equation == Clinical.Risk.PreventOutcome.TotalCvd ? "total cardiovascular disease" : "heart failure";
+            var what = id == "prevent-cvd" ? "total cardiovascular disease" : "heart failure";
             parts.Add(companion.Estimate is { } risk ? $"{what} {Percent(risk)}" : $"{what} not estimated ({companion.NotGiven[0]})");
         }
 

@@ -1,0 +1,96 @@
+using System.Globalization;
+
+namespace HealthRec.Clinical.Risk;
+
+/// <summary>The CKD-PC incident CKD equations (<see cref="CkdPcEquations"/>) as a reference model: the one for diabetes when the patient has it.</summary>
+public sealed record CkdPcModel(string Id, string Name, string Outcome, string Citation, string Url, string Population, string Validation)
+    : ReferenceModel(Id, Name, Outcome, Citation, Url, Population, Validation)
+{
+    /// <summary>The medication classes that count as glucose-lowering treatment other than insulin ("oral" in the equation).</summary>
+    public static readonly FrozenSet<string> OtherGlucoseLowering =
+        new[] { "metformin", "sglt2-inhibitor", "glp1-agonist", "sulfonylurea" }.ToFrozenSet(StringComparer.Ordinal);
+
+    private static readonly FrozenSet<string> Insulin = new[] { "insulin" }.ToFrozenSet(StringComparer.Ordinal);
+
+    /// <inheritdoc/>
+    /// <remarks>
+    /// Applied as published but for three rules, each said where it applies: the race term is never used (HealthRec takes
+    /// no input from race: a record stating Black race is told that the published equation's estimate is higher); smoking
+    /// not recorded is taken as never; an albumin/creatinine ratio below the equation's lowest (5 mg/g) is used as 5.
+    /// A missing ratio follows the equation's own rule (without diabetes, the ratio expected for the other inputs; with
+    /// diabetes, 10 mg/g, without the missing-ratio term, whose exact coefficient is unpublished here). Diabetes is an
+    /// active type 2 diagnosis or an HbA1c of 6.5 % or more; hypertension a recorded diagnosis, 140/90 mmHg or more,
+    /// or blood-pressure treatment; cardiovascular disease an atherosclerotic disease or heart failure on record.
+    /// </remarks>
+    public override ReferenceEstimate Evaluate(PatientRecord record, DateTimeOffset at)
+    {
+        var ci = CultureInfo.InvariantCulture;
+        var inputs = new ReferenceInputs(record, at);
+        var egfr = inputs.Input("egfr", "eGFR (or creatinine)", required: true);
+        var bmi = inputs.Input("bmi", "BMI", required: true);
+        var diagnosed = inputs.HasCondition("t2d");
+        var hba1c = inputs.Input("hba1c", "HbA1c", required: diagnosed);
+        var acr = inputs.Input("uacr", "urine albumin/creatinine", required: false);
+        var sbp = inputs.Input("sbp", "systolic pressure", required: false);
+        var dbp = inputs.Input("dbp", "diastolic pressure", required: false);
+        var smoking = inputs.Input("smoking_status", "smoking status", required: false);
+        var diabetic = diagnosed || hba1c >= 6.5;
+        if (inputs.NotGiven.Count > 0 || inputs.Age is not { } age)
+        {
+            return inputs.NotEstimated(this);
+        }
+
+        if (smoking is null)
+        {
+            inputs.Lacks.Add("smoking status not recorded: taken as never smoked (if the patient has smoked, the risk is higher)");
+        }
+
+        if (acr is null)
+        {
+            inputs.Lacks.Add(diabetic
+                ? "no urine albumin/creatinine recorded: taken as 10 mg/g, the equation's rule (its small missing-ratio term, a subhazard ratio of 0.96, is not applied)"
+                : "no urine albumin/creatinine recorded: taken as expected for the patient's other inputs, the equation's rule");
+        }
+        else if (acr < CkdPcEquations.MinAcr)
+        {
+            inputs.UsedAs(string.Create(ci, $"urine albumin/creatinine {acr:0.#} mg/g used as {CkdPcEquations.MinAcr:0}, the lowest the equation takes"));
+            acr = CkdPcEquations.MinAcr;
+        }
+
+        if (string.Equals(record.Race, "Black or African American", StringComparison.Ordinal))
+        {
+            inputs.Lacks.Add("the equation's race term is not applied (HealthRec takes no input from race); the published equation's estimate is " +
+                (diabetic ? "higher by a subhazard ratio of 1.10" : "higher by a subhazard ratio of 1.20"));
+        }
+
+        var treatment = inputs.Takes(Insulin) ? DiabetesTreatment.Insulin : inputs.Takes(OtherGlucoseLowering) ? DiabetesTreatment.Oral : DiabetesTreatment.None;
+        var hypertension = inputs.HasCondition("hypertension") || inputs.Takes(Antihypertensives) || sbp >= 140 || dbp >= 90;
+        var cvd = inputs.HasCondition("ascvd") || inputs.HasCondition("heart-failure");
+        var p = new CkdPcInputs(inputs.Female, age, Black: false, egfr!.Value, cvd, EverSmoker: smoking >= 1, hypertension, bmi!.Value, acr,
+            diabetic ? new CkdPcDiabetes(hba1c!.Value, treatment) : null);
+
+        var outside = CkdPcEquations.OutOfRange(p);
+        return outside.Count > 0
+            ? inputs.NotEstimated(this, outside)
+            : inputs.Estimated(this, CkdPcEquations.FiveYearRisk(p), Reasons(CkdPcEquations.Terms(p), q => Text(q, p)));
+    }
+
+    private static string Text(string quantity, CkdPcInputs p)
+    {
+        var ci = CultureInfo.InvariantCulture;
+        return quantity switch
+        {
+            "age" => string.Create(ci, $"age {p.Age:0}"),
+            "sex" => "female sex",
+            "egfr" => string.Create(ci, $"eGFR {p.Egfr:0} mL/min/1.73 m²"),
+            "cvd" => "cardiovascular disease",
+            "smoking" => "has smoked",
+            "hypertension" => "hypertension",
+            "bmi" => string.Create(ci, $"BMI {p.Bmi:0.#} kg/m²"),
+            "acr" => string.Create(ci, $"urine albumin/creatinine {p.Acr:0.#} mg/g"),
+            "hba1c" => string.Create(ci, $"HbA1c {p.Diabetes?.Hba1c:0.0} %"),
+            "diabetes-treatment" => p.Diabetes?.Treatment == DiabetesTreatment.Insulin ? "on insulin" : "no diabetes medication",
+            _ => quantity,
+        };
+    }
+}
