@@ -240,7 +240,7 @@ public sealed class AuditReviewTests(StaffServer fixture) : IClassFixture<StaffS
         foreach (var card in cards)
         {
             Assert.Contains($"data-card=\"{(string)card!["uuid"]!}\"", html, StringComparison.Ordinal);
-            Assert.Contains(System.Net.WebUtility.HtmlEncode((string)card["summary"]!), html, StringComparison.Ordinal);
+            Assert.Contains($"<div class=\"summary\">{(string)card["summary"]!}</div>", System.Net.WebUtility.HtmlDecode(html), StringComparison.Ordinal);
             // As the EHR shows it: the detail rendered from Markdown (bold as <strong>, no raw asterisks), each suggestion as a button.
             var detail = (string)card["detail"]!;
             Assert.Contains("<strong>", HealthRec.Server.Hosting.MarkdownHtml.Render(detail), StringComparison.Ordinal);

@@ -41,19 +41,26 @@ public sealed partial class PopulationScoringTests
             Assert.Equal($"Patient/{row.PatientId}", resource.Subject.Reference);
             Assert.Equal((decimal)Math.Round(row.Estimate, 4), Assert.IsType<Hl7.Fhir.Model.FhirDecimal>(resource.Prediction[0].Probability).Value);
             Assert.Equal(row.ModelVersion, resource.Method!.Coding[0].Version);
-            // ASCVD is answered by the published equation, and the resource says so; the others by HealthRec's models.
-            Assert.StartsWith(row.Outcome == "ascvd-10y" ? "PREVENT (AHA 2024), 10-year ASCVD, a published equation" : "HealthRec LightGBM model", resource.Method.Text, StringComparison.Ordinal);
+            // ASCVD and CKD are answered by published equations, and the resource says so; the others by HealthRec's models.
+            var equation = row.Outcome switch
+            {
+                "ascvd-10y" => "PREVENT (AHA 2024), 10-year ASCVD",
+                "ckd-5y" => "CKD-PC (Nelson 2019), 5-year incident eGFR below 60",
+                _ => null,
+            };
+            Assert.StartsWith(equation is null ? "HealthRec LightGBM model" : $"{equation}, a published equation", resource.Method.Text, StringComparison.Ordinal);
             // The model version (or equation) that gave it, as the Device GET /models/{outcome}/device describes.
             Assert.Equal($"{row.Outcome}|{row.ModelVersion}", resource.Performer?.Identifier?.Value);
             // HL7 AI Transparency: a model's estimate is labelled AI-asserted (AIAST), the equation's is not.
-            Assert.Equal(row.Outcome != "ascvd-10y", resource.Meta?.Security.Any(c => c.System == "http://terminology.hl7.org/CodeSystem/v3-ObservationValue" && c.Code == "AIAST") == true);
+            Assert.Equal(equation is null, resource.Meta?.Security.Any(c => c.System == "http://terminology.hl7.org/CodeSystem/v3-ObservationValue" && c.Code == "AIAST") == true);
             // ...with its AI Provenance contained, kept by the FHIR server, naming the model version that performed it.
             var provenance = resource.Contained.OfType<Hl7.Fhir.Model.Provenance>().SingleOrDefault();
-            Assert.Equal(row.Outcome != "ascvd-10y", provenance is not null);
+            Assert.Equal(equation is null, provenance is not null);
             Assert.True(provenance is null || Assert.Single(provenance.Agent).Who?.Identifier?.Value == resource.Performer?.Identifier?.Value);
         }
 
         Assert.Contains(rows, r => r.Outcome == "ascvd-10y" && r.ModelVersion == "prevent-ascvd");
+        Assert.Contains(rows, r => r.Outcome == "ckd-5y" && r.ModelVersion == "ckdpc-egfr60");
 
         // A second run, as of a later date: the same resources, updated.
         await TriggerAsync(server, "2025-06-30");

@@ -65,6 +65,7 @@ public sealed class RetrainTests(RetrainCohort cohort) : IClassFixture<RetrainCo
         var settings = new Dictionary<string, string?>(HealthTests.Postgres(connectionString))
         {
             ["Models:Path"] = _registry.FullName,
+            ["Knowledge:OutcomesPath"] = Path.Combine(_registry.FullName, "outcomes"),
             ["Jobs:PollInterval"] = "00:00:00.200",
             ["Jobs:Scoring:Cron"] = "",
             ["Jobs:Retrain:Cron"] = "",
@@ -84,10 +85,16 @@ public sealed class RetrainTests(RetrainCohort cohort) : IClassFixture<RetrainCo
     private string InstallNoiseChampion()
     {
         TestServices.CopyFolder("models", _registry.FullName);
+        // The mechanics of promotion against a trained champion: this registry's ckd-5y names no reference equation, so
+        // a challenger competes with the noise model alone (the gate against an equation: TrainingTests.Registry).
+        var outcomeFile = Path.Combine(_registry.FullName, "outcomes", $"{Outcome}.json");
+        var outcomeJson = JsonNode.Parse(File.ReadAllText(outcomeFile))!.AsObject();
+        Assert.True(outcomeJson.Remove("reference"));
+        File.WriteAllText(outcomeFile, outcomeJson.ToJsonString());
 
         var terminology = TerminologyFiles.Load(Path.Combine(TestServices.RepositoryRoot, "data", "terminology"));
         var featurizer = TerminologyFiles.LoadFeaturizer(Path.Combine(TestServices.RepositoryRoot, "models", "feature-schema.json"), terminology);
-        var definition = OutcomeFiles.Load(Path.Combine(TestServices.RepositoryRoot, "models", "outcomes"), terminology).Single(d => d.Id == Outcome);
+        var definition = OutcomeFiles.Load(Path.Combine(_registry.FullName, "outcomes"), terminology).Single(d => d.Id == Outcome);
         var (examples, counts) = OutcomeExamples.Build(cohort.Records, definition, featurizer);
         var random = new Random(7);
         var labels = examples.Select(e => e.Label).OrderBy(_ => random.Next()).ToArray();
@@ -254,9 +261,9 @@ public sealed class RetrainTests(RetrainCohort cohort) : IClassFixture<RetrainCo
         foreach (var evaluation in evaluations)
         {
             var predictor = catalog.Current.Predictors[evaluation.Outcome];
-            // The champion is judged: PREVENT for ASCVD (no model promoted over it), the LightGBM models elsewhere.
+            // The champion is judged: PREVENT for ASCVD and CKD-PC for CKD (no model promoted over them), LightGBM elsewhere.
             Assert.Equal(predictor.AnsweringVersion, evaluation.Version);
-            Assert.Equal(evaluation.Outcome == "ascvd-10y" ? "prevent-ascvd" : predictor.Manifest.Version, evaluation.Version);
+            Assert.Equal(evaluation.Outcome switch { "ascvd-10y" => "prevent-ascvd", "ckd-5y" => "ckdpc-egfr60", _ => predictor.Manifest.Version }, evaluation.Version);
             var metrics = JsonNode.Parse(evaluation.MetricsJson)!;
             Assert.True(evaluation.Examples > 100, $"{evaluation.Outcome}: {evaluation.Examples} examples");
             Assert.Equal(evaluation.Examples, (int)metrics["n"]!);
@@ -266,7 +273,8 @@ public sealed class RetrainTests(RetrainCohort cohort) : IClassFixture<RetrainCo
         }
 
         // The newest labelled examples only: every one is dated within two years of the latest.
-        var t2d = JsonNode.Parse(evaluations.Single(e => e.Outcome == Outcome).MetricsJson)!;
+        const string Modelled = "t2d-5y"; // answered by its LightGBM model
+        var t2d = JsonNode.Parse(evaluations.Single(e => e.Outcome == Modelled).MetricsJson)!;
         var from = DateTime.Parse((string)t2d["from"]!, System.Globalization.CultureInfo.InvariantCulture);
         var to = DateTime.Parse((string)t2d["to"]!, System.Globalization.CultureInfo.InvariantCulture);
         Assert.InRange((to - from).TotalDays, 300, 2 * 365.25);
@@ -278,6 +286,7 @@ public sealed class RetrainTests(RetrainCohort cohort) : IClassFixture<RetrainCo
         Assert.InRange((double)pending["roc_auc"]!, 0.5, 1);
         Assert.Equal((double)pending["roc_auc"]! < (double)t2d["roc_auc"]! - 0.01, (bool)pending["below_labelled_by_more_than_tolerance"]!);
         Assert.Null(JsonNode.Parse(evaluations.Single(e => e.Outcome == "ascvd-10y").MetricsJson)!["estimated_before_labels"]);
+        Assert.Null(JsonNode.Parse(evaluations.Single(e => e.Outcome == "ckd-5y").MetricsJson)!["estimated_before_labels"]);
         // Reconciled as labels mature: the cohort one horizon before the end, estimated as then, against its outcomes now.
         var reconciled = t2d["reconciled"]!;
         Assert.True((int)reconciled["n_labelled"]! > 0 && (int)reconciled["n_labelled"]! <= (int)reconciled["n_estimated"]!);
@@ -285,9 +294,9 @@ public sealed class RetrainTests(RetrainCohort cohort) : IClassFixture<RetrainCo
         Assert.Equal(Math.Round((double)reconciled["estimated_roc_auc"]! - (double)reconciled["realized_roc_auc"]!, 6), (double)reconciled["difference"]!, 5);
         Assert.Equal(Math.Abs((double)reconciled["difference"]!) > 0.01, (bool)reconciled["beyond_tolerance"]!);
 
-        var admin = await server.Client.GetFromJsonAsync<JsonObject>(new Uri($"/admin/models/{Outcome}", UriKind.Relative), Ct);
+        var admin = await server.Client.GetFromJsonAsync<JsonObject>(new Uri($"/admin/models/{Modelled}", UriKind.Relative), Ct);
         var listed = Assert.Single(admin!["evaluations"]!.AsArray());
-        Assert.Equal(evaluations.Single(e => e.Outcome == Outcome).EvaluationId, (string)listed!["evaluationId"]!);
+        Assert.Equal(evaluations.Single(e => e.Outcome == Modelled).EvaluationId, (string)listed!["evaluationId"]!);
         Assert.NotNull(listed["metrics"]!["roc_auc"]);
         var all = await server.Client.GetFromJsonAsync<JsonArray>(new Uri("/admin/models", UriKind.Relative), Ct);
         Assert.All(all!, m => Assert.NotNull(m!["lastDriftFlag"]));
@@ -307,7 +316,7 @@ public sealed class RetrainTests(RetrainCohort cohort) : IClassFixture<RetrainCo
         var noise = InstallNoiseChampion();
         var terminology = TerminologyFiles.Load(Path.Combine(TestServices.RepositoryRoot, "data", "terminology"));
         var featurizer = TerminologyFiles.LoadFeaturizer(Path.Combine(TestServices.RepositoryRoot, "models", "feature-schema.json"), terminology);
-        var definitions = OutcomeFiles.Load(Path.Combine(TestServices.RepositoryRoot, "models", "outcomes"), terminology);
+        var definitions = OutcomeFiles.Load(Path.Combine(_registry.FullName, "outcomes"), terminology);
         var provenance = new TrainingProvenance(cohort.Data, "cohort", true, "test", 1, featurizer.Schema.Id, featurizer.Schema.Version);
         var retrainer = new Retrainer(featurizer, definitions);
 

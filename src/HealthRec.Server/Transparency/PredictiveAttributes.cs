@@ -22,8 +22,11 @@ public sealed record PredictiveSubject(OutcomePredictor Predictor, string Model,
     /// <summary>Whether this model is the one that answers (and the one the daily evaluation judges).</summary>
     public bool Answers => Model == AnsweringModel(Predictor);
 
-    /// <summary>The newest evaluation's figures when this model is the one evaluated, else null.</summary>
-    public JsonNode? EvaluatedMetrics => Answers && Evaluation is { } e ? JsonNode.Parse(e.MetricsJson) : null;
+    /// <summary>
+    /// The newest evaluation's figures when this model is the one evaluated (the daily evaluation judges the answering
+    /// one; <c>healthrec evaluate</c> the current trained version, whether or not it answers), else null.
+    /// </summary>
+    public JsonNode? EvaluatedMetrics => Evaluation is { } e && e.Version == Version ? JsonNode.Parse(e.MetricsJson) : null;
 
     public string Version => IsEquation ? Model : Model == LightGbm ? Predictor.Manifest.Version : $"{Predictor.Manifest.Version}/{Model}";
 }
@@ -49,8 +52,8 @@ public static partial class PredictiveAttributes
         var binary = d.Kind == OutcomeKind.Binary;
         var stale = TimeSpan.FromDays(options.StaleAfterDays);
         var trained = subject.TrainingMetrics;
-        var evaluation = subject.Answers ? subject.Evaluation : null;
         var evaluated = subject.EvaluatedMetrics;
+        var evaluation = evaluated is not null ? subject.Evaluation : null;
         var external = evaluation is not null && !SameSource(evaluation.Source, manifest.Provenance.Input) && equation is null;
         var modelName = equation is not null ? equation.Name : subject.Model == PredictiveSubject.LightGbm ? "LightGBM gradient-boosted trees" : $"{subject.Model.Replace('_', ' ')} (baseline)";
 
