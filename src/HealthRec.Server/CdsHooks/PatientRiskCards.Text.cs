@@ -3,11 +3,16 @@ namespace HealthRec.Server.CdsHooks;
 /// <summary>How cards word things: bands, percentages, summaries within 140 characters, Markdown escaping.</summary>
 internal sealed partial class PatientRiskCards
 {
-    internal static string Bands(OutcomeDefinition definition, double threshold)
+    /// <summary>
+    /// The outcome's bands in words; without named bands, those from the threshold: a model's operating threshold, or
+    /// for an equation (which has none) the outcome's decision threshold.
+    /// </summary>
+    internal static string Bands(OutcomeDefinition definition, double threshold, bool byEquation)
     {
         if (definition.Bands.IsEmpty)
         {
-            return string.Create(Ci, $"Bands: high from the model's operating threshold ({Percent(threshold)}), intermediate from half of it.");
+            var from = byEquation ? "the outcome's decision threshold" : "the model's operating threshold";
+            return string.Create(Ci, $"Bands: high from {from} ({Percent(threshold)}), intermediate from half of it.");
         }
 
         var parts = new List<string>();

@@ -173,7 +173,7 @@ internal sealed partial class PatientRiskCards(OutcomeLabels labels)
         var byEquation = prediction.ByReference;
         detail.Append(Ci, $"**Estimated {Markdown(LowerFirst(label))}: {Percent(prediction.Estimate)} ({prediction.Band}).** ");
         detail.Append(byEquation ? "An estimate from a published risk equation, not a diagnosis.\n\n" : "An estimate from a model, not a diagnosis.\n\n");
-        detail.Append(Ci, $"{Bands(predictor.Definition, prediction.Threshold ?? predictor.Manifest.Threshold)}\n\n");
+        detail.Append(Ci, $"{Bands(predictor.Definition, prediction.Threshold ?? predictor.Manifest.Threshold, prediction.ByReference)}\n\n");
         if (prediction.Factors.Count > 0)
         {
             detail.Append(byEquation

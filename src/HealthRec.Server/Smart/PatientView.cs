@@ -126,7 +126,7 @@ internal sealed class PatientViewBuilder(OutcomeLabels labels)
             {
                 var predictor = models.Predictors[prediction.Outcome];
                 risks.Add(new RiskPanel(prediction.Outcome, labels.Label(predictor.Definition), prediction.Kind, prediction.Estimate, prediction.Band,
-                    prediction.Kind == OutcomeKind.Binary ? PatientRiskCards.Bands(predictor.Definition, prediction.Threshold ?? predictor.Manifest.Threshold) : "",
+                    prediction.Kind == OutcomeKind.Binary ? PatientRiskCards.Bands(predictor.Definition, prediction.Threshold ?? predictor.Manifest.Threshold, prediction.ByReference) : "",
                     before.TryGetValue(prediction.Outcome, out var then) ? then.Estimate : null,
                     prediction.Factors, prediction.ByReference ? predictor.Reference!.Name : $"{prediction.Outcome} {prediction.ModelVersion}", prediction.Validation,
                     prediction.ByReference ? null : Caveat(predictor))

@@ -182,6 +182,30 @@ public sealed class PatientViewTests(CdsServer fixture) : IClassFixture<CdsServe
     }
 
     [Fact]
+    public async Task GivenADiabeticPatientWithEveryKidneyInput_WhenPatientViewIsCalled_ThenCkdPcAnswersWithTheDiabetesEquationAndSaysWhatItAssumed()
+    {
+        // By hand (age in completed years): a 62-year-old woman with type 2 diabetes on metformin, HbA1c 8.2 %, eGFR 68, BMI 29, 128/76 mmHg
+        // untreated, no cardiovascular disease, smoking not recorded (taken as never), albumin/creatinine 3 mg/g (used as 5).
+        var patient = new PatientFixture("female", 62)
+            .Condition("44054006", "Diabetes mellitus type 2", 900).Medication("6809", "metformin", 300)
+            .Lab("4548-4", 8.2m, "%", 20).Lab("33914-3", 68, "mL/min/{1.73_m2}", 20).Lab("9318-7", 3, "mg/g", 20).Lab("39156-5", 29m, "kg/m2", 20)
+            .BloodPressure(128, 76, 20).Visit(20);
+
+        var ckd = Cds.Card(Cds.Cards(await Cds.AnsweredAsync(Client, patient.Call(prefetch: patient.Prefetch()), Ct)), "risk-ckd-5y");
+
+        var expected = Clinical.Risk.CkdPcEquations.FiveYearRisk(new Clinical.Risk.CkdPcInputs(true, 62, false, 68, false, false, false, 29, 5,
+            new Clinical.Risk.CkdPcDiabetes(8.2, Clinical.Risk.DiabetesTreatment.Oral)));
+        Assert.Equal($"5-year risk of CKD (eGFR < 60) {Server.CdsHooks.PatientRiskCards.Percent(expected)} (high)", (string)ckd["summary"]!);
+        var detail = (string)ckd["detail"]!;
+        Assert.Contains("CKD-PC (Nelson 2019), 5-year incident eGFR below 60", detail, StringComparison.Ordinal);
+        Assert.Contains("Bands: high from the outcome's decision threshold (50%)", detail, StringComparison.Ordinal);
+        Assert.Contains("ckd-5y v5 waits as challenger", detail, StringComparison.Ordinal);
+        Assert.Contains("HbA1c 8.2 % (raises the risk)", detail, StringComparison.Ordinal);
+        Assert.Contains("Smoking status not recorded: taken as never smoked", detail, StringComparison.Ordinal);
+        Assert.Contains("urine albumin/creatinine 3 mg/g used as 5, the lowest the equation takes", detail, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task GivenACholesterolOutsidePreventsRange_WhenPatientViewIsCalled_ThenTheCardSaysNotEstimatedAndWhyRatherThanExtrapolating()
     {
         var patient = new PatientFixture("male", 60)
