@@ -108,33 +108,24 @@ public static class CkdPcEquations
         var hba1c = p.Diabetes is { } d ? d.Hba1c - 7 : 0;
         double insulin = p.Diabetes?.Treatment == DiabetesTreatment.Insulin ? 1 : 0, untreated = p.Diabetes?.Treatment == DiabetesTreatment.None ? 1 : 0;
 
-        var sum = 0.0;
-        void Add(string name, double beta, double value, string quantity)
-        {
-            if (beta != 0 && value != 0)
-            {
-                sum += beta * value;
-                terms?.Add(new EquationTerm(name, value, beta * value, quantity));
-            }
-        }
-
-        Add("age, per 5 years from 55", c.Age, age, "age");
-        Add("female sex", c.Female, female, "sex");
-        Add("Black race", c.Black, black, "race");
-        Add("eGFR up to 90, per 5 mL/min below 75", c.EgfrLow, egfrLow, "egfr");
-        Add("eGFR above 90, per 5 mL/min", c.EgfrHigh, egfrHigh, "egfr");
-        Add("history of cardiovascular disease", c.Cvd, cvd, "cvd");
-        Add("ever smoked", c.EverSmoker, smoker, "smoking");
-        Add("hypertension", c.Hypertension, hypertension, "hypertension");
-        Add("BMI, per 5 kg/m² from 27", c.Bmi, bmi, "bmi");
-        Add(p.Diabetes is null ? "log10 albumin/creatinine above the expected" : "log10 albumin/creatinine from 10 mg/g", c.Acr, acr, "acr");
-        Add("HbA1c, per 1 % from 7", c.Hba1c, hba1c, "hba1c");
-        Add("insulin (against oral medication)", c.Insulin, insulin, "diabetes-treatment");
-        Add("no diabetes medication (against oral)", c.Untreated, untreated, "diabetes-treatment");
-        Add("HbA1c × insulin", c.Hba1cByInsulin, hba1c * insulin, "hba1c");
-        Add("HbA1c × no diabetes medication", c.Hba1cByUntreated, hba1c * untreated, "hba1c");
-        Add("constant", c.Constant, 1, "constant");
-        return sum;
+        var sum = new LinearPredictorSum(terms);
+        sum.Add("age, per 5 years from 55", c.Age, age, "age");
+        sum.Add("female sex", c.Female, female, "sex");
+        sum.Add("Black race", c.Black, black, "race");
+        sum.Add("eGFR up to 90, per 5 mL/min below 75", c.EgfrLow, egfrLow, "egfr");
+        sum.Add("eGFR above 90, per 5 mL/min", c.EgfrHigh, egfrHigh, "egfr");
+        sum.Add("history of cardiovascular disease", c.Cvd, cvd, "cvd");
+        sum.Add("ever smoked", c.EverSmoker, smoker, "smoking");
+        sum.Add("hypertension", c.Hypertension, hypertension, "hypertension");
+        sum.Add("BMI, per 5 kg/m² from 27", c.Bmi, bmi, "bmi");
+        sum.Add(p.Diabetes is null ? "log10 albumin/creatinine above the expected" : "log10 albumin/creatinine from 10 mg/g", c.Acr, acr, "acr");
+        sum.Add("HbA1c, per 1 % from 7", c.Hba1c, hba1c, "hba1c");
+        sum.Add("insulin (against oral medication)", c.Insulin, insulin, "diabetes-treatment");
+        sum.Add("no diabetes medication (against oral)", c.Untreated, untreated, "diabetes-treatment");
+        sum.Add("HbA1c × insulin", c.Hba1cByInsulin, hba1c * insulin, "hba1c");
+        sum.Add("HbA1c × no diabetes medication", c.Hba1cByUntreated, hba1c * untreated, "hba1c");
+        sum.Add("constant", c.Constant, 1, "constant");
+        return sum.Total;
     }
 
     // The non-diabetes equation's albuminuria patch: the log10 ACR expected for the patient's other inputs.

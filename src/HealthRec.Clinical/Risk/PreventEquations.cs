@@ -64,40 +64,31 @@ public static class PreventEquations
         var egfrHigh = (Math.Max(p.Egfr, 60) - 90) / -15;
         double bp = p.OnAntihypertensive ? 1 : 0, statin = p.OnStatin ? 1 : 0, smoker = p.Smoker ? 1 : 0, diabetes = p.Diabetic ? 1 : 0;
 
-        var sum = 0.0;
-        void Add(string name, double beta, double value, string quantity)
-        {
-            if (beta != 0 && value != 0)
-            {
-                sum += beta * value;
-                terms?.Add(new EquationTerm(name, value, beta * value, quantity));
-            }
-        }
-
-        Add("age, per 10 years from 55", c.Age, age, "age");
-        Add("non-HDL cholesterol, mmol/L from 3.5", c.NonHdl, nonHdl, "non-hdl");
-        Add("HDL cholesterol, per 0.3 mmol/L from 1.3", c.Hdl, hdl, "hdl");
-        Add("systolic pressure below 110, per 20 mmHg", c.SbpLow, sbpLow, "sbp");
-        Add("systolic pressure above 130, per 20 mmHg", c.SbpHigh, sbpHigh, "sbp");
-        Add("diabetes", c.Diabetes, diabetes, "diabetes");
-        Add("current smoking", c.Smoker, smoker, "smoking");
-        Add("BMI below 30, per 5 kg/m² from 25", c.BmiLow, bmiLow, "bmi");
-        Add("BMI above 30, per 5 kg/m²", c.BmiHigh, bmiHigh, "bmi");
-        Add("eGFR below 60, per 15 lower", c.EgfrLow, egfrLow, "egfr");
-        Add("eGFR above 60, per 15 lower than 90", c.EgfrHigh, egfrHigh, "egfr");
-        Add("antihypertensive treatment", c.BpTreated, bp, "bp-treated");
-        Add("statin", c.Statin, statin, "statin");
-        Add("antihypertensive treatment × systolic pressure above 130", c.BpTreatedBySbpHigh, bp * sbpHigh, "sbp");
-        Add("statin × non-HDL cholesterol", c.StatinByNonHdl, statin * nonHdl, "non-hdl");
-        Add("age × non-HDL cholesterol", c.AgeByNonHdl, age * nonHdl, "non-hdl");
-        Add("age × HDL cholesterol", c.AgeByHdl, age * hdl, "hdl");
-        Add("age × systolic pressure above 130", c.AgeBySbpHigh, age * sbpHigh, "sbp");
-        Add("age × diabetes", c.AgeByDiabetes, age * diabetes, "diabetes");
-        Add("age × current smoking", c.AgeBySmoker, age * smoker, "smoking");
-        Add("age × BMI above 30", c.AgeByBmiHigh, age * bmiHigh, "bmi");
-        Add("age × eGFR below 60", c.AgeByEgfrLow, age * egfrLow, "egfr");
-        Add("constant", c.Constant, 1, "constant");
-        return sum;
+        var sum = new LinearPredictorSum(terms);
+        sum.Add("age, per 10 years from 55", c.Age, age, "age");
+        sum.Add("non-HDL cholesterol, mmol/L from 3.5", c.NonHdl, nonHdl, "non-hdl");
+        sum.Add("HDL cholesterol, per 0.3 mmol/L from 1.3", c.Hdl, hdl, "hdl");
+        sum.Add("systolic pressure below 110, per 20 mmHg", c.SbpLow, sbpLow, "sbp");
+        sum.Add("systolic pressure above 130, per 20 mmHg", c.SbpHigh, sbpHigh, "sbp");
+        sum.Add("diabetes", c.Diabetes, diabetes, "diabetes");
+        sum.Add("current smoking", c.Smoker, smoker, "smoking");
+        sum.Add("BMI below 30, per 5 kg/m² from 25", c.BmiLow, bmiLow, "bmi");
+        sum.Add("BMI above 30, per 5 kg/m²", c.BmiHigh, bmiHigh, "bmi");
+        sum.Add("eGFR below 60, per 15 lower", c.EgfrLow, egfrLow, "egfr");
+        sum.Add("eGFR above 60, per 15 lower than 90", c.EgfrHigh, egfrHigh, "egfr");
+        sum.Add("antihypertensive treatment", c.BpTreated, bp, "bp-treated");
+        sum.Add("statin", c.Statin, statin, "statin");
+        sum.Add("antihypertensive treatment × systolic pressure above 130", c.BpTreatedBySbpHigh, bp * sbpHigh, "sbp");
+        sum.Add("statin × non-HDL cholesterol", c.StatinByNonHdl, statin * nonHdl, "non-hdl");
+        sum.Add("age × non-HDL cholesterol", c.AgeByNonHdl, age * nonHdl, "non-hdl");
+        sum.Add("age × HDL cholesterol", c.AgeByHdl, age * hdl, "hdl");
+        sum.Add("age × systolic pressure above 130", c.AgeBySbpHigh, age * sbpHigh, "sbp");
+        sum.Add("age × diabetes", c.AgeByDiabetes, age * diabetes, "diabetes");
+        sum.Add("age × current smoking", c.AgeBySmoker, age * smoker, "smoking");
+        sum.Add("age × BMI above 30", c.AgeByBmiHigh, age * bmiHigh, "bmi");
+        sum.Add("age × eGFR below 60", c.AgeByEgfrLow, age * egfrLow, "egfr");
+        sum.Add("constant", c.Constant, 1, "constant");
+        return sum.Total;
     }
 
     /// <summary>
