@@ -127,6 +127,15 @@ public sealed class ConsolePagesTests(ConsoleFixture fixture) : IClassFixture<Co
 
     private async Task<JsonNode> JsonAsync(string path) => JsonNode.Parse(await fixture.Server.Client.GetStringAsync(new Uri(path, UriKind.Relative), Ct))!;
 
+    // The wait starts before the click, so a navigation that ends before the click returns is not missed; the page
+    // counts as arrived once its HTML is parsed (the assertions that follow wait for what they read).
+    private async Task ClickAndWaitForAsync(ILocator target, string url)
+    {
+        var arrived = _page.WaitForURLAsync(url, new PageWaitForURLOptions { WaitUntil = WaitUntilState.DOMContentLoaded });
+        await target.ClickAsync();
+        await arrived;
+    }
+
     private Task<string[]> AttributesAsync(string selector, string attribute) =>
         _page.Locator(selector).EvaluateAllAsync<string[]>($"els => els.map(e => e.getAttribute('{attribute}'))");
 
@@ -177,15 +186,13 @@ public sealed class ConsolePagesTests(ConsoleFixture fixture) : IClassFixture<Co
         // The band filter, from the form as a user sets it.
         var band = (string)api[0]!["band"]!;
         await _page.Locator("select[name=band]").SelectOptionAsync(band);
-        await _page.Locator("form.filters button").ClickAsync();
-        await _page.WaitForURLAsync($"**/console/worklist?outcome=t2d-5y&band={band}");
+        await ClickAndWaitForAsync(_page.Locator("form.filters button"), $"**/console/worklist?outcome=t2d-5y&band={band}");
         var filtered = (await JsonAsync($"/api/worklist?outcome=t2d-5y&band={band}"))["patients"]!.AsArray();
         Assert.Equal(filtered.Select(p => (string)p!["patientId"]!), await AttributesAsync("#worklist tr[data-patient]", "data-patient"));
 
         // A patient opens with every outcome the run scored for them.
         var first = (string)filtered[0]!["patientId"]!;
-        await _page.Locator($"#worklist tr[data-patient='{first}'] td a").First.ClickAsync();
-        await _page.WaitForURLAsync($"**/console/runs/{fixture.RunId}/patients/{first}");
+        await ClickAndWaitForAsync(_page.Locator($"#worklist tr[data-patient='{first}'] td a").First, $"**/console/runs/{fixture.RunId}/patients/{first}");
         var export = (await fixture.Server.Client.GetStringAsync(new Uri($"/api/runs/{fixture.RunId}/export?format=ndjson", UriKind.Relative), Ct))
             .Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonNode.Parse(l)!).Where(r => (string)r["patient_id"]! == first).ToList();
         Assert.Equal(export.Select(r => (string)r["outcome"]!).Order(StringComparer.Ordinal), await AttributesAsync("#scores tr[data-outcome]", "data-outcome"));
@@ -269,8 +276,7 @@ public sealed class ConsolePagesTests(ConsoleFixture fixture) : IClassFixture<Co
         Assert.StartsWith("Model card:", await _page.Locator("article h1").InnerTextAsync(), StringComparison.Ordinal);
         Assert.True(await _page.Locator("article table").CountAsync() >= 2, "the model card's metric tables are not rendered");
         // The card links to the version as a FHIR Device, which the browser can open.
-        await _page.Locator("a[data-device]").ClickAsync();
-        await _page.WaitForURLAsync("**/models/t2d-5y/device");
+        await ClickAndWaitForAsync(_page.Locator("a[data-device]"), "**/models/t2d-5y/device");
         Assert.Contains("\"resourceType\":\"Device\"", await _page.ContentAsync(), StringComparison.Ordinal);
         await ScreenshotAsync("model-card.png");
 
