@@ -10,6 +10,13 @@ public sealed record CkdPcModel(string Id, string Name, string Outcome, string C
     public static readonly FrozenSet<string> OtherGlucoseLowering =
         new[] { "metformin", "sglt2-inhibitor", "glp1-agonist", "sulfonylurea" }.ToFrozenSet(StringComparer.Ordinal);
 
+    /// <inheritdoc/>
+    public override IReadOnlyList<string> Inputs { get; } =
+    [
+        "age_years", "sex_female", "egfr", "bmi", "uacr", "hba1c", "sbp", "dbp", "smoking_status", "has_t2d", "has_hypertension", "ever_ascvd",
+        "has_heart_failure", "on_antihypertensive", "on_insulin", "on_metformin", "on_sglt2_inhibitor", "on_glp1_agonist", "on_sulfonylurea",
+    ];
+
     private static readonly FrozenSet<string> Insulin = new[] { "insulin" }.ToFrozenSet(StringComparer.Ordinal);
 
     /// <inheritdoc/>

@@ -37,6 +37,10 @@ public sealed record PreventModel(string Id, string Name, string Outcome, string
             : inputs.Estimated(this, PreventEquations.TenYearRisk(Equation, p), Reasons(PreventEquations.Terms(Equation, p), q => Text(q, p)));
     }
 
+    /// <inheritdoc/>
+    public override IReadOnlyList<string> Inputs { get; } =
+        ["age_years", "sex_female", "bmi", "egfr", "hba1c", "hdl", "sbp", "smoking_status", "total_cholesterol", "has_t2d", "on_antihypertensive", "on_statin"];
+
     private static readonly FrozenSet<string> Statins = new[] { "statin" }.ToFrozenSet(StringComparer.Ordinal);
 
     private static string Text(string quantity, PreventInputs p)

@@ -58,6 +58,9 @@ public abstract record ReferenceModel(string Id, string Name, string Outcome, st
     /// </summary>
     public abstract ReferenceEstimate Evaluate(PatientRecord record, DateTimeOffset at);
 
+    /// <summary>What the equation reads, by the analyte ids and feature names HealthRec reads them under (for its source attributes).</summary>
+    public abstract IReadOnlyList<string> Inputs { get; }
+
     /// <summary>The terms grouped by clinical quantity and worded with the patient's own values, largest push first.</summary>
     protected static List<ReferenceReason> Reasons(IReadOnlyList<EquationTerm> terms, Func<string, string> text) =>
     [

@@ -1,14 +1,9 @@
-using HealthRec.Clinical.Risk;
 
 namespace HealthRec.Server.Transparency;
 
 // The attribute values read from the outcome definition, the manifest and stored metrics (training's or an evaluation's).
 public static partial class PredictiveAttributes
 {
-    /// <summary>The PREVENT equations' inputs, under the feature names HealthRec reads them as.</summary>
-    private static readonly IReadOnlyList<string> EquationInputs =
-        ["age_years", "sex_female", .. ReferenceModel.WindowDays.Keys.Order(StringComparer.Ordinal), "has_t2d", "on_antihypertensive", "on_statin"];
-
     private static string Population(OutcomeDefinition d)
     {
         var s = new StringBuilder($"Adults aged {d.Population.AgeRange}");

@@ -69,7 +69,7 @@ public static partial class PredictiveAttributes
             : $"Not measured: the daily evaluation judges the model that answers ({p.AnsweringVersion}), and this one does not.";
 
         var population = Population(d);
-        IReadOnlyList<string> inputs = equation is not null ? EquationInputs : manifest.FeatureNames;
+        IReadOnlyList<string> inputs = equation is not null ? equation.Inputs : manifest.FeatureNames;
         var values = new Dictionary<string, (string Value, string Source, AttributeMeasurement? Measurement)>(StringComparer.Ordinal)
         {
             ["B.1.i"] = (equation is null ? $"{options.DeveloperName}; contact: {options.DeveloperContact}"
