@@ -61,6 +61,15 @@ public abstract record ReferenceModel(string Id, string Name, string Outcome, st
     /// <summary>What the equation reads, by the analyte ids and feature names HealthRec reads them under (for its source attributes).</summary>
     public abstract IReadOnlyList<string> Inputs { get; }
 
+    /// <summary>For its model card: where the coefficients come from and how they were checked.</summary>
+    public abstract string Checked { get; }
+
+    /// <summary>For its model card: how HealthRec applies it (ranges, inputs, defaults said on the card, reasons).</summary>
+    public abstract IReadOnlyList<string> Application { get; }
+
+    /// <summary>For its model card: its limitations as HealthRec serves it.</summary>
+    public abstract IReadOnlyList<string> Limitations { get; }
+
     /// <summary>The terms grouped by clinical quantity and worded with the patient's own values, largest push first.</summary>
     protected static List<ReferenceReason> Reasons(IReadOnlyList<EquationTerm> terms, Func<string, string> text) =>
     [

@@ -332,6 +332,14 @@ public sealed class PatientViewTests(CdsServer fixture) : IClassFixture<CdsServe
         Assert.Contains("# Model card: PREVENT (AHA 2024), 10-year ASCVD", text, StringComparison.Ordinal);
         Assert.Contains("Circulation 2024;149:430–449", text, StringComparison.Ordinal);
         Assert.Contains("0.794", text, StringComparison.Ordinal);
+        Assert.Contains("- Ages 30–79, total cholesterol 130–320 mg/dL", text, StringComparison.Ordinal);
+        // CKD-PC answers for CKD: its own card, its own ranges and limits, none of PREVENT's.
+        var ckd = await Client.GetStringAsync(new Uri("/models/ckd-5y", UriKind.Relative), Ct);
+        Assert.Contains("# Model card: CKD-PC (Nelson 2019), 5-year incident eGFR below 60 (ckd-5y, ckdpc-egfr60)", ckd, StringComparison.Ordinal);
+        Assert.Contains("JAMA 2019;322:2104–2114", ckd, StringComparison.Ordinal);
+        Assert.Contains("- Ages 20–80, BMI 20–40 kg/m²", ckd, StringComparison.Ordinal);
+        Assert.Contains("The race term is never applied", ckd, StringComparison.Ordinal);
+        Assert.DoesNotContain("cholesterol", ckd, StringComparison.Ordinal);
         Assert.Equal(System.Net.HttpStatusCode.NotFound, (await Client.GetAsync(new Uri("/models/nonsense", UriKind.Relative), Ct)).StatusCode);
     }
 
