@@ -18,6 +18,9 @@ public sealed record CkdPcModel(string Id, string Name, string Outcome, string C
     ];
 
     /// <inheritdoc/>
+    public override string Form => "Published Fine–Gray competing-risk regression with a Weibull baseline: one equation without diabetes, one with";
+
+    /// <inheritdoc/>
     public override string Checked => "Every coefficient agrees with the paper's Table 2 (its subhazard ratios, to two decimals); the constants, Weibull shapes and the albuminuria patch are from its supplement, taken where three independent implementations agree; checked against twelve input → output pairs of one of them to three decimals.";
 
     /// <inheritdoc/>

@@ -42,6 +42,9 @@ public sealed record PreventModel(string Id, string Name, string Outcome, string
         ["age_years", "sex_female", "bmi", "egfr", "hba1c", "hdl", "sbp", "smoking_status", "total_cholesterol", "has_t2d", "on_antihypertensive", "on_statin"];
 
     /// <inheritdoc/>
+    public override string Form => "Published logistic regression equations, sex-specific";
+
+    /// <inheritdoc/>
     public override string Checked => "Coefficients from the paper's supplement, checked against published input → output pairs (the R packages preventr and CVrisk) to three decimals.";
 
     /// <inheritdoc/>

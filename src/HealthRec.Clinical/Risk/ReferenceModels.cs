@@ -61,6 +61,9 @@ public abstract record ReferenceModel(string Id, string Name, string Outcome, st
     /// <summary>What the equation reads, by the analyte ids and feature names HealthRec reads them under (for its source attributes).</summary>
     public abstract IReadOnlyList<string> Inputs { get; }
 
+    /// <summary>For its model card: the kind of equation it is.</summary>
+    public abstract string Form { get; }
+
     /// <summary>For its model card: where the coefficients come from and how they were checked.</summary>
     public abstract string Checked { get; }
 

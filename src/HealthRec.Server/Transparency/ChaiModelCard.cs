@@ -49,7 +49,7 @@ public static class ChaiModelCard
             new XElement(Mc + "TrustIngredients",
                 new XElement(Mc + "AISystemFacts",
                     E("OutcomesAndOutputs", $"{V("B.1.iii")} {V("B.1.iv")}"),
-                    E("ModelType", equation is not null ? "Published regression equation (sex-specific)"
+                    E("ModelType", equation is not null ? equation.Form
                         : string.Create(Ci, $"Gradient-boosted decision trees (LightGBM: {manifest.Parameters.Leaves} leaves, {manifest.Parameters.Iterations} trees), probabilities calibrated on validation data")),
                     E("InputDataSource", "The patient's FHIR R4 record from the EHR: Patient, Observation, Condition, MedicationStatement, MedicationRequest, Encounter, AllergyIntolerance"),
                     E("OutputAndInputDataTypes", equation is not null ? "Input: the equation's risk factors; output: a probability"
@@ -78,7 +78,7 @@ public static class ChaiModelCard
                 E("ClinicalTrial", "None"),
                 E("PeerReviewedPublications", V("B.7.v")),
                 E("PatientConsentOrDisclosure", "HealthRec asks no patient consent itself; every estimate is shown as a model's estimate and labelled AIAST in FHIR (HL7 AI Transparency).")),
-            E("Bibliography", equation is not null ? $"@article{{prevent2024, title={{{equation.Citation}}}}}"
+            E("Bibliography", equation is not null ? $"@article{{{equation.Id}, title={{{equation.Citation}}}}}"
                 : "@inproceedings{ke2017lightgbm, title={LightGBM: A Highly Efficient Gradient Boosting Decision Tree}, author={Ke, Guolin and others}, booktitle={Advances in Neural Information Processing Systems}, year={2017}}")));
     }
 
