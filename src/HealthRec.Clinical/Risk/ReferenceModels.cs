@@ -25,6 +25,12 @@ public sealed record ReferenceEstimate(
 }
 
 /// <summary>
+/// A reference equation's model card text: the kind of equation it is, where its coefficients come from and how they
+/// were checked, how HealthRec applies it (ranges, inputs, defaults said on the card, reasons), its limitations here.
+/// </summary>
+public sealed record ReferenceCardText(string Form, string Checked, IReadOnlyList<string> Application, IReadOnlyList<string> Limitations);
+
+/// <summary>
 /// A published, externally validated risk equation HealthRec serves as a model: what it estimates, its source, the
 /// population it was developed for and its published validation — the floor a site's own model must beat to replace it.
 /// </summary>
@@ -61,17 +67,8 @@ public abstract record ReferenceModel(string Id, string Name, string Outcome, st
     /// <summary>What the equation reads, by the analyte ids and feature names HealthRec reads them under (for its source attributes).</summary>
     public abstract IReadOnlyList<string> Inputs { get; }
 
-    /// <summary>For its model card: the kind of equation it is.</summary>
-    public abstract string Form { get; }
-
-    /// <summary>For its model card: where the coefficients come from and how they were checked.</summary>
-    public abstract string Checked { get; }
-
-    /// <summary>For its model card: how HealthRec applies it (ranges, inputs, defaults said on the card, reasons).</summary>
-    public abstract IReadOnlyList<string> Application { get; }
-
-    /// <summary>For its model card: its limitations as HealthRec serves it.</summary>
-    public abstract IReadOnlyList<string> Limitations { get; }
+    /// <summary>What its model card says of it beyond its source, population and validation.</summary>
+    public abstract ReferenceCardText Card { get; }
 
     /// <summary>The terms grouped by clinical quantity and worded with the patient's own values, largest push first.</summary>
     protected static List<ReferenceReason> Reasons(IReadOnlyList<EquationTerm> terms, Func<string, string> text) =>
@@ -92,18 +89,17 @@ public static class ReferenceModels
     private const string PreventPopulation = "US adults 30–79 without cardiovascular disease; 3.3 million in 25 derivation data sets (1992–2017); sex-specific, race-free, adjusted for the competing risk of non-cardiovascular death";
     private const string PreventValidation = "published external validation in 3.3 million adults (21 data sets): median C-statistic for total CVD 0.794 in women and 0.757 in men, calibration slope 1.03 and 0.94, similar for the ASCVD and heart-failure equations";
 
-    private const string CkdPcCitation = "Nelson RG, Grams ME, Ballew SH, et al. Development of Risk Prediction Equations for Incident Chronic Kidney Disease. JAMA 2019;322:2104–2114";
-    private const string CkdPcUrl = "https://doi.org/10.1001/jama.2019.17379";
-    private const string CkdPcPopulation = "5.2 million adults with eGFR 60 or more in 34 cohorts from 28 countries; one equation without diabetes, one with; " +
-        "eGFR by CKD-EPI 2009. HealthRec applies it without its race term (it takes no input from race) and to eGFR as recorded or from creatinine by CKD-EPI 2021";
-    private const string CkdPcValidation = "published development in 34 cohorts: median C-statistic 0.845 without diabetes and 0.801 with; 69 % of study " +
-        "populations had a calibration slope between 0.80 and 1.25; similar discrimination and calibration in 9 external cohorts (2.3 million adults)";
-
     public static readonly FrozenDictionary<string, ReferenceModel> All = new ReferenceModel[]
     {
         new PreventModel("prevent-ascvd", "PREVENT (AHA 2024), 10-year ASCVD", "ascvd-10y", PreventCitation, PreventUrl, PreventPopulation, PreventValidation, PreventOutcome.Ascvd),
         new PreventModel("prevent-cvd", "PREVENT (AHA 2024), 10-year total CVD", "cvd-10y", PreventCitation, PreventUrl, PreventPopulation, PreventValidation, PreventOutcome.TotalCvd),
         new PreventModel("prevent-hf", "PREVENT (AHA 2024), 10-year heart failure", "hf-10y", PreventCitation, PreventUrl, PreventPopulation, PreventValidation, PreventOutcome.HeartFailure),
-        new CkdPcModel("ckdpc-egfr60", "CKD-PC (Nelson 2019), 5-year incident eGFR below 60", "ckd-5y", CkdPcCitation, CkdPcUrl, CkdPcPopulation, CkdPcValidation),
+        new CkdPcModel("ckdpc-egfr60", "CKD-PC (Nelson 2019), 5-year incident eGFR below 60", "ckd-5y",
+            Citation: "Nelson RG, Grams ME, Ballew SH, et al. Development of Risk Prediction Equations for Incident Chronic Kidney Disease. JAMA 2019;322:2104–2114",
+            Url: "https://doi.org/10.1001/jama.2019.17379",
+            Population: "5.2 million adults with eGFR 60 or more in 34 cohorts from 28 countries; one equation without diabetes, one with; eGFR by " +
+                "CKD-EPI 2009. HealthRec applies it without its race term (it takes no input from race) and to eGFR as recorded or from creatinine by CKD-EPI 2021",
+            Validation: "published development in 34 cohorts: median C-statistic 0.845 without diabetes and 0.801 with; 69 % of study populations had a " +
+                "calibration slope between 0.80 and 1.25; similar discrimination and calibration in 9 external cohorts (2.3 million adults)"),
     }.ToFrozenDictionary(m => m.Id, StringComparer.Ordinal);
 }

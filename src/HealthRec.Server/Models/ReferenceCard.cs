@@ -16,7 +16,7 @@ internal static class ReferenceCard
         s.AppendLine(ci, $"A published risk equation, answering for **{definition.Title}** because no model trained on this site's data has beaten it at the promotion gate (the model waiting as challenger: {predictor.Manifest.Version}).");
         s.AppendLine();
         s.AppendLine("## Source");
-        s.AppendLine(ci, $"{reference.Citation}. <{reference.Url}>. {reference.Checked}");
+        s.AppendLine(ci, $"{reference.Citation}. <{reference.Url}>. {reference.Card.Checked}");
         s.AppendLine();
         s.AppendLine("## Population it was developed for");
         s.AppendLine(reference.Population + ".");
@@ -25,14 +25,14 @@ internal static class ReferenceCard
         s.AppendLine(reference.Validation + ".");
         s.AppendLine();
         s.AppendLine("## How HealthRec applies it");
-        foreach (var line in reference.Application)
+        foreach (var line in reference.Card.Application)
         {
             s.AppendLine(ci, $"- {line}");
         }
 
         s.AppendLine();
         s.AppendLine("## Limitations");
-        foreach (var line in reference.Limitations)
+        foreach (var line in reference.Card.Limitations)
         {
             s.AppendLine(ci, $"- {line}");
         }

@@ -49,7 +49,7 @@ public static class ChaiModelCard
             new XElement(Mc + "TrustIngredients",
                 new XElement(Mc + "AISystemFacts",
                     E("OutcomesAndOutputs", $"{V("B.1.iii")} {V("B.1.iv")}"),
-                    E("ModelType", equation is not null ? equation.Form
+                    E("ModelType", equation is not null ? equation.Card.Form
                         : string.Create(Ci, $"Gradient-boosted decision trees (LightGBM: {manifest.Parameters.Leaves} leaves, {manifest.Parameters.Iterations} trees), probabilities calibrated on validation data")),
                     E("InputDataSource", "The patient's FHIR R4 record from the EHR: Patient, Observation, Condition, MedicationStatement, MedicationRequest, Encounter, AllergyIntolerance"),
                     E("OutputAndInputDataTypes", equation is not null ? "Input: the equation's risk factors; output: a probability"
