@@ -32,11 +32,11 @@ public sealed class RecordRuleContext : IRuleContext
 
     private double Column(string name) => _columns.TryGetValue(name, out var i) ? _features[i] : double.NaN;
 
-    public bool Has(string group) => _record.Conditions.Any(c => c.Groups.Contains(group) && c.IsActiveAt(_at));
+    public bool Has(string group) => _record.HasActiveCondition(group, _at);
 
     public bool Ever(string group) => _record.Conditions.Any(c => c.Groups.Contains(group) && c.Onset <= _at);
 
-    public bool Taking(string medicationClass) => _record.Medications.Any(m => m.Classes.Contains(medicationClass) && m.IsActiveAt(_at));
+    public bool Taking(string medicationClass) => _record.Takes(medicationClass, _at);
 
     public bool Female => _record.Sex == Sex.Female;
 }

@@ -235,6 +235,15 @@ public sealed class PatientRecord
         return days;
     }
 
+    /// <summary>Whether a condition of <paramref name="group"/> is active at <paramref name="at"/>.</summary>
+    public bool HasActiveCondition(string group, DateTimeOffset at) => Conditions.Any(c => c.Groups.Contains(group) && c.IsActiveAt(at));
+
+    /// <summary>Whether a medication of <paramref name="medicationClass"/> is active at <paramref name="at"/>.</summary>
+    public bool Takes(string medicationClass, DateTimeOffset at) => Medications.Any(m => m.Classes.Contains(medicationClass) && m.IsActiveAt(at));
+
+    /// <summary>Whether a medication of one of <paramref name="classes"/> is active at <paramref name="at"/>.</summary>
+    public bool TakesAnyOf(IReadOnlySet<string> classes, DateTimeOffset at) => Medications.Any(m => m.IsActiveAt(at) && m.Classes.Any(classes.Contains));
+
     /// <summary>Whole years of age at a date, or null without a birth date.</summary>
     public double? AgeAt(DateTimeOffset at)
     {

@@ -37,8 +37,6 @@ public sealed record CkdPcModel(string Id, string Name, string Outcome, string C
             "Not yet validated on this organisation's patients — the promotion gate's figures on them are in the challenger's card.",
         ]);
 
-    private static readonly FrozenSet<string> Insulin = new[] { "insulin" }.ToFrozenSet(StringComparer.Ordinal);
-
     /// <inheritdoc/>
     /// <remarks>
     /// Applied as published but for three rules, each said where it applies: the race term is never used (HealthRec takes
@@ -55,7 +53,7 @@ public sealed record CkdPcModel(string Id, string Name, string Outcome, string C
         var inputs = new ReferenceInputs(record, at);
         var egfr = inputs.Input("egfr", "eGFR (or creatinine)", required: true);
         var bmi = inputs.Input("bmi", "BMI", required: true);
-        var diagnosed = inputs.HasCondition("t2d");
+        var diagnosed = record.HasActiveCondition("t2d", at);
         var hba1c = inputs.Input("hba1c", "HbA1c", required: diagnosed);
         var acr = inputs.Input("uacr", "urine albumin/creatinine", required: false);
         var sbp = inputs.Input("sbp", "systolic pressure", required: false);
@@ -90,9 +88,9 @@ public sealed record CkdPcModel(string Id, string Name, string Outcome, string C
                 (diabetic ? "higher by a subhazard ratio of 1.10" : "higher by a subhazard ratio of 1.20"));
         }
 
-        var treatment = inputs.Takes(Insulin) ? DiabetesTreatment.Insulin : inputs.Takes(OtherGlucoseLowering) ? DiabetesTreatment.Oral : DiabetesTreatment.None;
-        var hypertension = inputs.HasCondition("hypertension") || inputs.Takes(Antihypertensives) || sbp >= 140 || dbp >= 90;
-        var cvd = inputs.HasCondition("ascvd") || inputs.HasCondition("heart-failure");
+        var treatment = record.Takes("insulin", at) ? DiabetesTreatment.Insulin : record.TakesAnyOf(OtherGlucoseLowering, at) ? DiabetesTreatment.Oral : DiabetesTreatment.None;
+        var hypertension = record.HasActiveCondition("hypertension", at) || record.TakesAnyOf(Antihypertensives, at) || sbp >= 140 || dbp >= 90;
+        var cvd = record.HasActiveCondition("ascvd", at) || record.HasActiveCondition("heart-failure", at);
         var p = new CkdPcInputs(inputs.Female, age, Black: false, egfr!.Value, cvd, EverSmoker: smoking >= 1, hypertension, bmi!.Value, acr,
             diabetic ? new CkdPcDiabetes(hba1c!.Value, treatment) : null);
 

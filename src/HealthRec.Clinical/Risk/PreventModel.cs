@@ -23,14 +23,14 @@ public sealed record PreventModel(string Id, string Name, string Outcome, string
             inputs.Lacks.Add("smoking status not recorded: taken as not smoking (if the patient smokes, the risk is higher)");
         }
 
-        var diabetic = inputs.HasCondition("t2d") || hba1c >= 6.5;
+        var diabetic = record.HasActiveCondition("t2d", at) || hba1c >= 6.5;
         if (inputs.NotGiven.Count > 0 || inputs.Age is not { } age)
         {
             return inputs.NotEstimated(this);
         }
 
-        var p = new PreventInputs(inputs.Female, age, tc!.Value, hdl!.Value, sbp!.Value, bmi ?? 25, egfr!.Value, inputs.Takes(Antihypertensives),
-            inputs.Takes(Statins), smoking >= 2, diabetic);
+        var p = new PreventInputs(inputs.Female, age, tc!.Value, hdl!.Value, sbp!.Value, bmi ?? 25, egfr!.Value, record.TakesAnyOf(Antihypertensives, at),
+            record.Takes("statin", at), smoking >= 2, diabetic);
         var outside = PreventEquations.OutOfRange(p, Equation);
         return outside.Count > 0
             ? inputs.NotEstimated(this, outside)
@@ -57,8 +57,6 @@ public sealed record PreventModel(string Id, string Name, string Outcome, string
             "Developed in US cohorts; not yet validated on this organisation's patients — the promotion gate's figures on them are in the challenger's card.",
             "The base model: urine albumin, HbA1c and social deprivation, which PREVENT's extended models use, are not read.",
         ]);
-
-    private static readonly FrozenSet<string> Statins = new[] { "statin" }.ToFrozenSet(StringComparer.Ordinal);
 
     private static string Text(string quantity, PreventInputs p)
     {

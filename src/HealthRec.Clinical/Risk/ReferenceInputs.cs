@@ -82,12 +82,6 @@ internal sealed class ReferenceInputs
     /// <summary>Says that an input was used other than as reported (a value raised to the equation's lowest, say).</summary>
     public void UsedAs(string text) => _read.Add(text);
 
-    /// <summary>Whether an active condition of <paramref name="group"/> is recorded at the date.</summary>
-    public bool HasCondition(string group) => _record.Conditions.Any(c => c.IsActiveAt(_at) && c.Groups.Contains(group));
-
-    /// <summary>Whether an active medication of one of <paramref name="classes"/> is recorded at the date.</summary>
-    public bool Takes(IReadOnlySet<string> classes) => _record.Medications.Any(m => m.IsActiveAt(_at) && m.Classes.Any(classes.Contains));
-
     /// <summary>No estimate: why (<see cref="NotGiven"/>, or the inputs outside the equation's ranges).</summary>
     public ReferenceEstimate NotEstimated(ReferenceModel model, IReadOnlyList<string>? outside = null) =>
         new(model, null, outside is { Count: > 0 } ? [.. outside.Select(o => $"{o}, the range the equation was developed for")] : NotGiven, [], Lacks, _asOf)

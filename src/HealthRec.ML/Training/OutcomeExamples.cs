@@ -203,8 +203,8 @@ public static class OutcomeExamples
         double Last(string analyte, double fallback) =>
             record.LatestOf(analyte, at) is { } m && m.At > at.AddYears(-2) ? m.Value : fallback;
 
-        var treated = record.Medications.Any(m => m.IsActiveAt(at) && m.Classes.Any(ReferenceModel.Antihypertensives.Contains));
-        var diabetic = record.Conditions.Any(c => c.IsActiveAt(at) && c.Groups.Contains("t2d"));
+        var treated = record.TakesAnyOf(ReferenceModel.Antihypertensives, at);
+        var diabetic = record.HasActiveCondition("t2d", at);
         var smoker = Last("smoking_status", 0) >= 2;
         var age = Math.Clamp(record.AgeAt(at) ?? 55, 40, 79);
         return PooledCohortEquations.TenYearRisk(record.Sex == Sex.Female, black: false, age, Last("total_cholesterol", 200),
