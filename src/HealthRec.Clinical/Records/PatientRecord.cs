@@ -238,6 +238,9 @@ public sealed class PatientRecord
     /// <summary>Whether a condition of <paramref name="group"/> is active at <paramref name="at"/>.</summary>
     public bool HasActiveCondition(string group, DateTimeOffset at) => Conditions.Any(c => c.Groups.Contains(group) && c.IsActiveAt(at));
 
+    /// <summary>Whether a condition of <paramref name="group"/> began on or before <paramref name="at"/> (a history, resolved or not).</summary>
+    public bool HadCondition(string group, DateTimeOffset at) => Conditions.Any(c => c.Groups.Contains(group) && c.Onset <= at);
+
     /// <summary>Whether a medication of <paramref name="medicationClass"/> is active at <paramref name="at"/>.</summary>
     public bool Takes(string medicationClass, DateTimeOffset at) => Medications.Any(m => m.Classes.Contains(medicationClass) && m.IsActiveAt(at));
 

@@ -101,5 +101,12 @@ public static class ReferenceModels
                 "CKD-EPI 2009. HealthRec applies it without its race term (it takes no input from race) and to eGFR as recorded or from creatinine by CKD-EPI 2021",
             Validation: "published development in 34 cohorts: median C-statistic 0.845 without diabetes and 0.801 with; 69 % of study populations had a " +
                 "calibration slope between 0.80 and 1.25; similar discrimination and calibration in 9 external cohorts (2.3 million adults)"),
+        new QDiabetesModel("qdiabetes-t2d", "QDiabetes-2018 (model C), 10-year type 2 diabetes", "t2d-10y",
+            Citation: "Hippisley-Cox J, Coupland C. Development and validation of QDiabetes-2018 risk prediction algorithm to estimate future risk of type 2 diabetes: cohort study. BMJ 2017;359:j5019",
+            Url: "https://doi.org/10.1136/bmj.j5019",
+            Population: "8.87 million people aged 25–84 without diabetes in 1,094 English general practices (QResearch); sex-specific; model C adds HbA1c " +
+                "(below 48 mmol/mol). HealthRec applies it without its ethnicity terms (it takes no input from race or ethnicity) and with the Townsend score taken as 0",
+            Validation: "published validation in 2.63 million people in 363 separate English practices, where the paper reports good discrimination and " +
+                "calibration for all three models (model B, with fasting glucose, best); not validated here"),
     }.ToFrozenDictionary(m => m.Id, StringComparer.Ordinal);
 }

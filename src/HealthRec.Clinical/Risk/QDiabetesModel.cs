@@ -1,0 +1,125 @@
+using System.Globalization;
+
+namespace HealthRec.Clinical.Risk;
+
+/// <summary>
+/// QDiabetes-2018 model C (<see cref="QDiabetesEquations"/>) as a reference model: the validated 10-year risk of type 2
+/// diabetes, given beside an outcome of a shorter horizon (never compared with it, never its champion).
+/// </summary>
+public sealed record QDiabetesModel(string Id, string Name, string Outcome, string Citation, string Url, string Population, string Validation)
+    : ReferenceModel(Id, Name, Outcome, Citation, Url, Population, Validation)
+{
+    /// <summary>The IFCC–NGSP master equation (NGSP % = 0.09148 × IFCC mmol/mol + 2.152), the one the terminology's HbA1c conversion states.</summary>
+    public static double Hba1cMmolMol(double percent) => (percent - 2.152) / 0.09148;
+
+    /// <inheritdoc/>
+    public override IReadOnlyList<string> Inputs { get; } =
+        ["age_years", "sex_female", "bmi", "hba1c", "smoking_status", "ever_ascvd", "on_antihypertensive", "has_hypertension", "on_statin"];
+
+    /// <inheritdoc/>
+    public override ReferenceCardText Card { get; } = new(
+        Form: "Published Cox proportional-hazards equations, sex-specific, with fractional polynomials of age, BMI and HbA1c and their interactions with age",
+        Checked: "Coefficients, centring values and 10-year baseline survivals as ClinRisk published them as open source, taken where two independent transcriptions agree (the QDiabetes R package and a Python one); checked against the R package's eight published input → output pairs and twelve pairs of the Python one that set every other term, to three decimals of a percentage.",
+        Application:
+        [
+            "Shown beside the 5-year type 2 diabetes estimate as the validated 10-year figure: a different horizon, so the two are never compared and the equation never answers for the 5-year outcome.",
+            "Ages 25–84 and HbA1c below 48 mmol/mol (6.5 %), read from % by the IFCC–NGSP master equation; outside them no number is given, and the card says why. BMI below 20 or above 40 is read as 20 or 40 — the equation's own rule — and said.",
+            "HbA1c and BMI are needed (the last result within twice their 2-year window). Treated hypertension: a hypertension diagnosis with an antihypertensive. Cardiovascular disease, gestational diabetes, learning disability, schizophrenia or bipolar disorder and polycystic ovaries: a diagnosis on record, ever. Statin, steroid tablets, atypical antipsychotic: active medication.",
+            "Said on the card where they apply: smoking not recorded is taken as never; a current smoker of unrecorded amount is read as moderate (10–19 a day); a family history of diabetes is read only from a coded finding on the patient's record (FamilyMemberHistory is not read) and otherwise taken as none; the Townsend deprivation score (UK) is not known and taken as 0, the average.",
+            "The ethnicity terms are never applied (HealthRec takes no input from race or ethnicity): for a record stating a race other than White the card says the published estimate is higher (every non-White group's term raises it).",
+        ],
+        Limitations:
+        [
+            "Developed and validated in English general practice (QResearch); not yet validated on this organisation's patients, and its outcome is a type 2 diabetes diagnosis, not the HbA1c confirmation the 5-year outcome also counts.",
+            "Steroid tablets are read by ingredient, so eye drops of prednisolone or dexamethasone count too — an over-count.",
+        ]);
+
+    /// <inheritdoc/>
+    /// <remarks>
+    /// Applied as published but for the inputs HealthRec cannot read, each said where it applies: ethnicity (never
+    /// applied; a record stating a race other than White is told the published estimate is higher), the Townsend score
+    /// (taken as 0), a family history not coded on the patient's own record (taken as none) and smoking amount (a
+    /// current smoker is read as moderate).
+    /// </remarks>
+    public override ReferenceEstimate Evaluate(PatientRecord record, DateTimeOffset at)
+    {
+        var ci = CultureInfo.InvariantCulture;
+        var inputs = new ReferenceInputs(record, at);
+        var hba1c = inputs.Input("hba1c", "HbA1c", required: true);
+        var bmi = inputs.Input("bmi", "BMI", required: true);
+        var smoking = inputs.Input("smoking_status", "smoking status", required: false);
+        if (inputs.NotGiven.Count > 0 || inputs.Age is not { } age)
+        {
+            return inputs.NotEstimated(this);
+        }
+
+        var female = inputs.Female;
+        var p = new QDiabetesInputs(female, age, bmi!.Value, Hba1cMmolMol(hba1c!.Value))
+        {
+            Smoking = smoking switch { >= 2 => QDiabetesSmoking.Moderate, >= 1 => QDiabetesSmoking.Former, _ => QDiabetesSmoking.Never },
+            FamilyHistory = record.HadCondition("family-history-diabetes", at),
+            TreatedHypertension = record.HasActiveCondition("hypertension", at) && record.TakesAnyOf(Antihypertensives, at),
+            Cvd = record.HadCondition("ascvd", at),
+            GestationalDiabetes = female && record.HadCondition("gestational-diabetes", at),
+            PolycysticOvaries = female && record.HadCondition("pcos", at),
+            LearningDisability = record.HadCondition("learning-disability", at),
+            SchizophreniaOrBipolar = record.HadCondition("schizophrenia-bipolar", at),
+            Corticosteroids = record.Takes("oral-corticosteroid", at),
+            Statin = record.Takes("statin", at),
+            AtypicalAntipsychotic = record.Takes("atypical-antipsychotic", at),
+        };
+
+        var outside = QDiabetesEquations.OutOfRange(p);
+        if (outside.Count > 0)
+        {
+            return inputs.NotEstimated(this, outside);
+        }
+
+        inputs.UsedAs(string.Create(ci, $"HbA1c {hba1c:0.0} % read as {p.Hba1cMmolMol:0} mmol/mol (IFCC–NGSP master equation)"));
+        if (p.Bmi is < QDiabetesEquations.MinBmi or > QDiabetesEquations.MaxBmi)
+        {
+            inputs.UsedAs(string.Create(ci, $"BMI {p.Bmi:0.#} kg/m² read as {Math.Clamp(p.Bmi, QDiabetesEquations.MinBmi, QDiabetesEquations.MaxBmi):0}, the equation's rule"));
+        }
+
+        inputs.Lacks.Add(smoking is null ? "smoking status not recorded: taken as never smoked (if the patient has smoked, the risk is higher)"
+            : p.Smoking == QDiabetesSmoking.Moderate ? "how much the patient smokes is not recorded: read as moderate (10–19 a day)" : "");
+        if (!p.FamilyHistory)
+        {
+            inputs.Lacks.Add("no family history of diabetes coded on the record: taken as none (a parent or sibling with diabetes raises the risk)");
+        }
+
+        inputs.Lacks.Add("the Townsend deprivation score (UK) is not known: taken as 0, the average");
+        if ((record.Race is { Length: > 0 } race && !string.Equals(race, "White", StringComparison.Ordinal))
+            || string.Equals(record.Ethnicity, "Hispanic or Latino", StringComparison.Ordinal))
+        {
+            inputs.Lacks.Add("the equation's ethnicity terms are not applied (HealthRec takes no input from race or ethnicity); for every group other than White the published estimate is higher");
+        }
+
+        inputs.Lacks.RemoveAll(string.IsNullOrEmpty);
+        return inputs.Estimated(this, QDiabetesEquations.TenYearRisk(p), Reasons(QDiabetesEquations.Terms(p), q => Text(q, p)));
+    }
+
+    private static string Text(string quantity, QDiabetesInputs p)
+    {
+        var ci = CultureInfo.InvariantCulture;
+        return quantity switch
+        {
+            "age" => string.Create(ci, $"age {p.Age:0}"),
+            "bmi" => string.Create(ci, $"BMI {p.Bmi:0.#} kg/m²"),
+            "hba1c" => string.Create(ci, $"HbA1c {p.Hba1cMmolMol:0} mmol/mol"),
+            "smoking" => p.Smoking == QDiabetesSmoking.Former ? "former smoker" : "current smoker",
+            "townsend" => "deprivation",
+            "antipsychotic" => "on an atypical antipsychotic",
+            "corticosteroids" => "on steroid tablets",
+            "cvd" => "cardiovascular disease",
+            "gestational-diabetes" => "gestational diabetes",
+            "learning-disability" => "learning disability",
+            "schizophrenia-bipolar" => "schizophrenia or bipolar disorder",
+            "pcos" => "polycystic ovaries",
+            "statin" => "on a statin",
+            "hypertension" => "treated hypertension",
+            "family-history" => "family history of diabetes",
+            _ => quantity,
+        };
+    }
+}
