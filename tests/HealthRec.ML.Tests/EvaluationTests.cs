@@ -26,7 +26,11 @@ public sealed class EvaluationTests(GeneratedCohort cohort) : IClassFixture<Gene
         Assert.Equal(OutcomeExamples.Build(heldOut, definition, featurizer).Examples.Count, m.N);
         // Realistic: published ASCVD equations reach C 0.72–0.79, and this held-out set is small.
         Assert.InRange(m.RocAuc!.Value, 0.62, 0.95);
-        Assert.Equal(["decision_tree", "logistic_regression", "pooled_cohort_equations", "prevent-ascvd", "random_forest"], m.Baselines.Keys.Order(StringComparer.Ordinal));
+        Assert.Equal(["decision_tree", "logistic_regression", "pooled_cohort_equations", "prevent-ascvd", "prevent-cvd", "prevent-hf", "random_forest"],
+            m.Baselines.Keys.Order(StringComparer.Ordinal));
+        // The equations alongside (PREVENT's total CVD and heart failure) rank the same examples they give a figure for.
+        Assert.InRange(m.Baselines["prevent-hf"].N, 50, m.N - 1);
+        Assert.Contains("PREVENT, 10-year heart failure (its patients only; a ranking: another outcome)", html, StringComparison.Ordinal);
         // PREVENT beside the models, on the held-out examples it gives a figure for (fewer than all: some lack a lipid panel).
         var prevent = m.Baselines["prevent-ascvd"];
         Assert.InRange(prevent.N, 50, m.N - 1);
@@ -65,8 +69,9 @@ public sealed class EvaluationTests(GeneratedCohort cohort) : IClassFixture<Gene
         Assert.Contains("PREVENT (its patients only)", html, StringComparison.Ordinal);
         Assert.Contains("synthetic", html, StringComparison.Ordinal);
         Assert.Contains(string.Create(System.Globalization.CultureInfo.InvariantCulture, $">{m.Confusion.TruePositives:N0}<"), html, StringComparison.Ordinal);
-        // Self-contained: six curves on the ROC plot and six on the PR plot, one calibration line, nothing fetched.
-        Assert.Equal(13, System.Text.RegularExpressions.Regex.Count(html, "<polyline"));
+        // Self-contained: eight curves on the ROC plot and eight on the PR plot (the model, three baselines, Pooled Cohort,
+        // PREVENT and the two equations alongside), one calibration line, nothing fetched.
+        Assert.Equal(17, System.Text.RegularExpressions.Regex.Count(html, "<polyline"));
         Assert.DoesNotContain("<script", html, StringComparison.Ordinal);
         Assert.DoesNotMatch("(src|href)=\"https?:", html);
     }

@@ -116,6 +116,18 @@ public sealed class ReferenceModelTests
 
         Assert.Contains("reference 'prevent-ascvd' estimates ascvd-10y, not t2d-5y", ex.Message, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void GivenAnOutcomeNamingAnUnknownEquationAlongside_OrItsOwnReference_WhenParsed_ThenEachIsRefused()
+    {
+        var json = """{"id":"ascvd-10y","title":"X","target":{"conditionGroups":["ascvd"]},"horizonDays":3652,"reference":"prevent-ascvd","alongside":["qrisk3","prevent-ascvd","qdiabetes-t2d"]}""";
+
+        var ex = Assert.Throws<Clinical.Outcomes.OutcomeDefinitionException>(() => Clinical.Outcomes.OutcomeDefinition.Parse(json, "x.json", Repo.Terminology));
+
+        Assert.Contains("alongside names unknown equation 'qrisk3'", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("alongside names 'prevent-ascvd', which is already the reference", ex.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("qdiabetes-t2d'", ex.Message, StringComparison.Ordinal);
+    }
 }
 
 /// <summary>What a trained model's estimate lacks, read from the committed t2d-5y model and a hand-written record.</summary>

@@ -120,7 +120,8 @@ public sealed partial class PopulationScoringTests
         Assert.All(rows, r => Assert.Equal(version, r.ModelVersion));
         var written = await RiskAssessmentsAsync(fhir, rows.Select(r => r.PatientId).ToHashSet(StringComparer.Ordinal));
 
-        // Each note gives what PREVENT gives the same record (or why it gives nothing), as the card does.
+        // Each note gives what PREVENT gives the same record (or why it gives nothing), then the equations alongside
+        // (PREVENT's total CVD and heart failure), as the card does.
         using var lease = server.Services.GetRequiredService<ModelCatalog>().Lease();
         var predictor = lease.Models.Predictors["ascvd-10y"];
         var mapper = server.Services.GetRequiredService<FhirRecordMapper>();
@@ -134,8 +135,11 @@ public sealed partial class PopulationScoringTests
         {
             var resource = written[$"{row.PatientId}:{row.Outcome}"];
             Assert.StartsWith($"HealthRec LightGBM model ascvd-10y {version}", resource.Method!.Text, StringComparison.Ordinal);
-            var beside = predictor.Predict(records[row.PatientId], run.IndexAt)!.Reference!;
-            Assert.EndsWith(Server.CdsHooks.PatientRiskCards.ReferenceBeside(row.Estimate, beside, markdown: false).TrimEnd(), resource.Note[0].Text, StringComparison.Ordinal);
+            var prediction = predictor.Predict(records[row.PatientId], run.IndexAt)!;
+            var note = resource.Note[0].Text;
+            Assert.EndsWith(Server.CdsHooks.PatientRiskCards.Beside(prediction), note, StringComparison.Ordinal);
+            Assert.Contains(Server.CdsHooks.PatientRiskCards.ReferenceBeside(row.Estimate, prediction.Reference!, markdown: false), note, StringComparison.Ordinal);
+            Assert.Contains("PREVENT (AHA 2024), 10-year heart failure", note, StringComparison.Ordinal);
         }
 
         var notes = rows.Select(r => written[$"{r.PatientId}:{r.Outcome}"].Note[0].Text ?? "").ToList();

@@ -243,6 +243,13 @@ public sealed record OutcomeDefinition
     /// </summary>
     public string? Reference { get; init; }
 
+    /// <summary>
+    /// Published equations whose estimates are shown beside this outcome's (ids of <see cref="Risk.ReferenceModels"/>):
+    /// other outcomes or horizons of the same patient — PREVENT's total CVD and heart failure beside ASCVD, QDiabetes'
+    /// 10-year risk beside a 5-year diabetes outcome. Never compared with the estimate, never its champion.
+    /// </summary>
+    public ImmutableArray<string> Alongside { get; init; } = [];
+
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
     {
         UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
@@ -338,6 +345,12 @@ public sealed record OutcomeDefinition
             problems.Add(Risk.ReferenceModels.All.TryGetValue(reference, out var other)
                 ? $"reference '{reference}' estimates {other.Outcome}, not {Id}"
                 : $"unknown reference '{reference}' (known: {string.Join(", ", Risk.ReferenceModels.All.Keys.Order(StringComparer.Ordinal))})");
+        }
+
+        foreach (var id in Alongside.Where(a => !Risk.ReferenceModels.All.ContainsKey(a) || a == Reference))
+        {
+            problems.Add(id == Reference ? $"alongside names '{id}', which is already the reference"
+                : $"alongside names unknown equation '{id}' (known: {string.Join(", ", Risk.ReferenceModels.All.Keys.Order(StringComparer.Ordinal))})");
         }
 
         if (FollowUpGraceDays < 0)

@@ -370,6 +370,9 @@ public static class HtmlReport
         "pooled_cohort_equations" => "Pooled Cohort Equations",
         "prevent-ascvd" => "PREVENT (its patients only)",
         "ckdpc-egfr60" => "CKD-PC (its patients only)",
+        "qdiabetes-t2d" => "QDiabetes-2018, 10-year (its patients only; a ranking: another horizon)",
+        "prevent-cvd" => "PREVENT, 10-year total CVD (its patients only; a ranking: another outcome)",
+        "prevent-hf" => "PREVENT, 10-year heart failure (its patients only; a ranking: another outcome)",
         _ => algorithm,
     };
 

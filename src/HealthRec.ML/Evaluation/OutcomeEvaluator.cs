@@ -24,10 +24,12 @@ public sealed record OutcomeEvaluation(BundleManifest Manifest, OutcomeMetrics M
 public static class OutcomeEvaluator
 {
     /// <summary>
-    /// Evaluates <paramref name="model"/>; <paramref name="reference"/> names the outcome's reference equation when the
-    /// bundle's own definition predates it (the equation is then evaluated beside the model on the examples it scores).
+    /// Evaluates <paramref name="model"/>, with the outcome's reference equation beside it on the examples it scores.
+    /// <paramref name="current"/> is the outcome's definition file, which names the reference (and the equations
+    /// alongside) when the bundle's own definition predates them. An equation alongside is evaluated on the same
+    /// examples as a ranking only: it estimates another outcome or horizon, so its calibration is not this outcome's.
     /// </summary>
-    public static OutcomeEvaluation Evaluate(OutcomeModel model, IReadOnlyCollection<PatientRecord> records, Featurizer featurizer, string? reference = null)
+    public static OutcomeEvaluation Evaluate(OutcomeModel model, IReadOnlyCollection<PatientRecord> records, Featurizer featurizer, OutcomeDefinition? current = null)
     {
         var manifest = model.Manifest;
         if (!featurizer.Names.SequenceEqual(manifest.FeatureNames))
@@ -37,7 +39,8 @@ public static class OutcomeEvaluator
                 $"{featurizer.Schema.Version} ({featurizer.Width} columns). Evaluate with the schema the model was trained on.");
         }
 
-        var definition = manifest.Definition.Reference is null && reference is not null ? manifest.Definition with { Reference = reference } : manifest.Definition;
+        var definition = manifest.Definition.Reference is null && current?.Reference is { } reference ? manifest.Definition with { Reference = reference } : manifest.Definition;
+        var alongside = definition.Alongside.IsEmpty ? current?.Alongside ?? [] : definition.Alongside;
         var (examples, counts) = OutcomeExamples.Build(records, definition, featurizer);
         if (examples.Count == 0)
         {
@@ -67,6 +70,14 @@ public static class OutcomeEvaluator
             metrics.Baselines[equation.Algorithm] = equation;
         }
 
+        foreach (var id in binary ? alongside : [])
+        {
+            if (Alongside(Clinical.Risk.ReferenceModels.All[id], records, examples) is { } ranking)
+            {
+                metrics.Baselines[id] = ranking;
+            }
+        }
+
         if (binary && definition.PooledCohortBaseline)
         {
             metrics.Baselines["pooled_cohort_equations"] = OutcomeMetrics.Binary("pooled_cohort_equations", examples,
@@ -81,6 +92,17 @@ public static class OutcomeEvaluator
         }
 
         return new OutcomeEvaluation(manifest, metrics, counts);
+    }
+
+    // An equation alongside the outcome on the examples it gives a figure for (null when they hold only one label).
+    private static OutcomeMetrics? Alongside(Clinical.Risk.ReferenceModel equation, IReadOnlyCollection<PatientRecord> records, List<OutcomeExample> examples)
+    {
+        var byPatient = records.DistinctBy(r => r.PatientId, StringComparer.Ordinal).ToDictionary(r => r.PatientId, StringComparer.Ordinal);
+        var scored = examples.Select(e => (Example: e, Risk: equation.Evaluate(byPatient[e.PatientId], e.IndexAt).Estimate))
+            .Where(s => s.Risk is not null).ToList();
+        return scored.Exists(s => s.Example.Label) && scored.Exists(s => !s.Example.Label)
+            ? OutcomeMetrics.Binary(equation.Id, [.. scored.Select(s => s.Example)], [.. scored.Select(s => s.Risk!.Value)], null)
+            : null;
     }
 
     /// <summary>Every current model under a registry folder.</summary>

@@ -24,12 +24,12 @@ public static class OutcomeFiles
     }
 
     /// <summary>
-    /// The reference equation the definition <c>&lt;id&gt;.json</c> in <paramref name="folder"/> names, or null (no such
-    /// file, or no reference): for bundles trained before their definition named one.
+    /// The definition <c>&lt;id&gt;.json</c> in <paramref name="folder"/>, or null when there is no such file: what a
+    /// bundle trained before its definition named a reference (or equations alongside) takes them from.
     /// </summary>
-    public static string? ReferenceOf(string folder, string outcome, ClinicalTerminology terminology)
+    public static OutcomeDefinition? DefinitionOf(string folder, string outcome, ClinicalTerminology terminology)
     {
         var file = Path.Combine(folder, outcome + ".json");
-        return File.Exists(file) ? OutcomeDefinition.Parse(File.ReadAllText(file), file, terminology).Reference : null;
+        return File.Exists(file) ? OutcomeDefinition.Parse(File.ReadAllText(file), file, terminology) : null;
     }
 }

@@ -35,6 +35,9 @@ public sealed record RiskPrediction(
     /// <summary>Whether the reference equation is the model answering (the champion), not a LightGBM model.</summary>
     public bool ByReference { get; init; }
 
+    /// <summary>The equations shown beside this estimate (<see cref="OutcomeDefinition.Alongside"/>), each evaluated for the same patient.</summary>
+    public IReadOnlyList<ReferenceEstimate> Alongside { get; init; } = [];
+
     /// <summary>What the estimate lacks: inputs missing, stale, unreadable or assumed — listed apart from the reasons.</summary>
     public IReadOnlyList<string> Lacks { get; init; } = [];
 
@@ -70,9 +73,10 @@ public sealed class OutcomePredictor : IDisposable
     /// the model better than the equation on the site's held-out patients.
     /// </summary>
     public OutcomePredictor(OutcomeModel model, Featurizer featurizer, ClinicalTerminology terminology, ReferenceModel? reference = null,
-        bool promotedOverReference = false)
+        bool promotedOverReference = false, IReadOnlyList<ReferenceModel>? alongside = null)
     {
         Reference = reference;
+        Alongside = alongside ?? [];
         PromotedOverReference = reference is not null && promotedOverReference;
         if (!featurizer.Names.SequenceEqual(model.Manifest.FeatureNames))
         {
@@ -103,6 +107,9 @@ public sealed class OutcomePredictor : IDisposable
     /// <summary>The outcome's reference equation, when it has one.</summary>
     public ReferenceModel? Reference { get; }
 
+    /// <summary>The equations whose estimates are given beside this outcome's (other outcomes or horizons; never compared with it).</summary>
+    public IReadOnlyList<ReferenceModel> Alongside { get; }
+
     /// <summary>Whether the LightGBM model answers although the outcome has a reference equation (the gate promoted it over it).</summary>
     public bool PromotedOverReference { get; }
 
@@ -113,18 +120,22 @@ public sealed class OutcomePredictor : IDisposable
     public string AnsweringVersion => ReferenceAnswers ? Reference!.Id : _model.Manifest.Version;
 
     /// <summary>
-    /// The current version of one outcome in a registry, with the outcome's reference equation — named by the bundle's
-    /// definition, or else by the registry's <c>outcomes/&lt;id&gt;.json</c> — answering unless the gate promoted the
-    /// model over it (its <c>gate.json</c>).
+    /// The current version of one outcome in a registry, with the outcome's reference equation and the equations shown
+    /// alongside it — named by the bundle's definition, or else by the registry's <c>outcomes/&lt;id&gt;.json</c> — the
+    /// reference answering unless the gate promoted the model over it (its <c>gate.json</c>).
     /// </summary>
     public static OutcomePredictor LoadCurrent(string registry, string outcome, Featurizer featurizer, ClinicalTerminology terminology)
     {
         var folder = ModelRegistry.CurrentFolder(registry, outcome) ?? throw new FileNotFoundException($"No current version of '{outcome}' in '{registry}'.");
         var model = OutcomeModel.Load(folder);
-        var referenceId = model.Definition.Reference ?? Outcomes.OutcomeFiles.ReferenceOf(Path.Combine(registry, "outcomes"), outcome, terminology);
+        var file = model.Definition.Reference is null || model.Definition.Alongside.IsEmpty
+            ? Outcomes.OutcomeFiles.DefinitionOf(Path.Combine(registry, "outcomes"), outcome, terminology)
+            : null;
+        var referenceId = model.Definition.Reference ?? file?.Reference;
         var reference = referenceId is not null && ReferenceModels.All.TryGetValue(referenceId, out var found) ? found : null;
         var promoted = reference is not null && PromotionGate.Load(folder) is { Promote: true, OverReference: true } decision && decision.Reference == reference.Id;
-        return new(model, featurizer, terminology, reference, promoted);
+        var alongside = model.Definition.Alongside.IsEmpty ? file?.Alongside ?? [] : model.Definition.Alongside;
+        return new(model, featurizer, terminology, reference, promoted, [.. alongside.Select(id => ReferenceModels.All[id])]);
     }
 
     /// <summary>The current version of every outcome in a registry, by outcome id.</summary>
@@ -170,7 +181,7 @@ public sealed class OutcomePredictor : IDisposable
         var reference = Reference?.Evaluate(record, at);
         if (ReferenceAnswers)
         {
-            return reference!.Estimate is { } risk ? (FromReference(reference, risk), null) : (null, reference);
+            return reference!.Estimate is { } risk ? (FromReference(reference, risk) with { Alongside = Beside(record, at) }, null) : (null, reference);
         }
 
         var features = featuresAt ?? _featurizer.Featurize(record, at);
@@ -201,11 +212,14 @@ public sealed class OutcomePredictor : IDisposable
             binary ? Definition.BandOf(estimate, manifest.Threshold) : null, binary ? manifest.Threshold : null, factors, manifest.Validation)
         {
             Reference = reference,
+            Alongside = Beside(record, at),
             Lacks = lacks,
             AsOf = LastInput(record, at),
             Synthetic = manifest.Provenance.Synthetic,
         }, null);
     }
+
+    private List<ReferenceEstimate> Beside(PatientRecord record, DateTimeOffset at) => [.. Alongside.Select(m => m.Evaluate(record, at))];
 
     /// <summary>The threshold a reference equation's estimate is judged against (<see cref="OutcomeDefinition.DecisionThreshold"/>).</summary>
     public double ReferenceThreshold => Definition.DecisionThreshold;

@@ -113,7 +113,7 @@ internal sealed partial class PatientRiskCards(OutcomeLabels labels)
             }
 
             var indicator = position == bands.Count - 1 ? Indicator.Warning : Indicator.Info;
-            var card = RiskCard(prediction, predictor, indicator, context, record, at);
+            var card = RiskCard(prediction, predictor, indicator, context, at);
             risks.Add((card, new CdsCardRecord(card.Uuid, "risk", prediction.Outcome, indicator, card.Summary, []), Indicator.Rank(indicator), prediction.Estimate,
                 prediction.ByReference ? null : Fhir.AiTransparency.ModelReference(prediction.Outcome, prediction.ModelVersion)));
         }
@@ -165,7 +165,7 @@ internal sealed partial class PatientRiskCards(OutcomeLabels labels)
     private static List<string> BandNames(OutcomeDefinition definition) =>
         definition.Bands.IsEmpty ? ["low", "intermediate", "high"] : [.. definition.Bands.Select(b => b.Name)];
 
-    private CdsCard RiskCard(RiskPrediction prediction, OutcomePredictor predictor, string indicator, CardContext context, PatientRecord record, DateTimeOffset at)
+    private CdsCard RiskCard(RiskPrediction prediction, OutcomePredictor predictor, string indicator, CardContext context, DateTimeOffset at)
     {
         var uuid = Guid.NewGuid().ToString();
         var label = labels.Label(predictor.Definition);
@@ -199,9 +199,9 @@ internal sealed partial class PatientRiskCards(OutcomeLabels labels)
             detail.Append('\n');
         }
 
+        detail.Append(Alongside(prediction));
         if (byEquation)
         {
-            detail.Append(Companions(predictor.Reference!, record, at));
             detail.Append(Ci, $"Equation {Markdown(prediction.Validation)}. ");
             detail.Append(Ci, $"No model trained here has yet beaten it at the promotion gate ({prediction.Outcome} {predictor.Manifest.Version} waits as challenger).");
         }
@@ -247,26 +247,31 @@ internal sealed partial class PatientRiskCards(OutcomeLabels labels)
     }
 
     /// <summary>
-    /// PREVENT's companion equations for the same patient (10-year total cardiovascular disease and heart failure),
-    /// each as a figure or why none: what the AHA's calculator shows beside ASCVD.
+    /// What a page or a written-back note shows beside an estimate, in plain text: the reference equation's figure beside
+    /// a model's (<see cref="ReferenceBeside"/>), then the equations alongside (<see cref="Alongside"/>).
     /// </summary>
-    internal static string Companions(Clinical.Risk.ReferenceModel answering, PatientRecord record, DateTimeOffset at, bool markdown = true)
+    internal static string Beside(RiskPrediction prediction) =>
+        ((!prediction.ByReference && prediction.Reference is { } reference ? ReferenceBeside(prediction.Estimate, reference, markdown: false) : "")
+            + Alongside(prediction, markdown: false)).Trim();
+
+    /// <summary>
+    /// The equations shown beside an estimate (<see cref="RiskPrediction.Alongside"/>: other outcomes or horizons of the
+    /// same patient), each as its figure — with what it lacks beyond the estimate's own — or why it gives none; never
+    /// compared with the estimate. Empty when the outcome names none.
+    /// </summary>
+    internal static string Alongside(RiskPrediction prediction, bool markdown = true)
     {
-        if (answering is not Clinical.Risk.PreventModel { Equation: Clinical.Risk.PreventOutcome.Ascvd })
+        if (prediction.Alongside.Count == 0)
         {
             return "";
         }
 
-        var parts = new List<string>();
-        foreach (var id in (string[])["prevent-cvd", "prevent-hf"])
-        {
-            var companion = Clinical.Risk.ReferenceModels.All[id].Evaluate(record, at);
-            var what = id == "prevent-cvd" ? "total cardiovascular disease" : "heart failure";
-            parts.Add(companion.Estimate is { } risk ? $"{what} {Percent(risk)}" : $"{what} not estimated ({companion.NotGiven[0]})");
-        }
-
-        var text = string.Join("; ", parts);
-        return markdown ? $"The same PREVENT equations estimate 10-year {Markdown(text)}.\n\n" : $"The same PREVENT equations estimate 10-year {text}.";
+        var parts = prediction.Alongside.Select(a => a.Estimate is { } risk
+            ? $"{a.Model.Name} {Percent(risk)}" + (a.Lacks.Except(prediction.Lacks, StringComparer.Ordinal).ToList() is { Count: > 0 } lacks
+                ? $" (it lacks: {string.Join("; ", lacks)})" : "")
+            : $"{a.Model.Name} not estimated ({string.Join("; ", a.NotGiven)})");
+        var text = $"Validated equations beside it, for other outcomes or horizons and not compared with this estimate: {string.Join("; ", parts)}.";
+        return markdown ? Markdown(text) + "\n\n" : text;
     }
 
     /// <summary>

@@ -170,8 +170,9 @@ public sealed partial class PopulationScoringJob(ScoreStore store, ModelCatalog 
         var serving = lease.Models;
         var settings = options.Value;
         var rows = new List<ScoreRow>();
-        // The validated equation's figure beside a trained model's, for the RiskAssessments written back.
-        var besides = new Dictionary<(string Patient, string Outcome), Clinical.Risk.ReferenceEstimate>();
+        // What is shown beside each estimate (the validated equation's figure beside a trained model's, the equations
+        // alongside), for the RiskAssessments written back.
+        var besides = new Dictionary<(string Patient, string Outcome), string>();
         var patients = 0;
         await foreach (var record in RecordReader.ReadAsync(source, mapper, new IngestionReport(), cancellationToken))
         {
@@ -180,7 +181,7 @@ public sealed partial class PopulationScoringJob(ScoreStore store, ModelCatalog 
             foreach (var (row, prediction) in Scored(serving, record, run.IndexAt, settings.Recommendations))
             {
                 rows.Add(row);
-                if (prediction is { ByReference: false, Reference: { } beside })
+                if (prediction is not null && CdsHooks.PatientRiskCards.Beside(prediction) is { Length: > 0 } beside)
                 {
                     besides[(row.PatientId, row.Outcome)] = beside;
                 }

@@ -21,11 +21,12 @@ public sealed class RiskAssessmentWriter(HttpClient http, Uri baseUrl, string? b
 
     /// <summary>
     /// The RiskAssessment of one stored estimate (null for a regression outcome); <paramref name="reference"/> is the
-    /// published equation when it, not a trained model, gave the estimate; <paramref name="beside"/> is that equation's
-    /// figure for the same patient when a trained model gave it, said in the note as on the card.
+    /// published equation when it, not a trained model, gave the estimate; <paramref name="beside"/> is what the card
+    /// shows beside the estimate (<see cref="CdsHooks.PatientRiskCards.Beside"/>: the equation's figure when a trained
+    /// model gave it, the equations alongside), said at the end of the note.
     /// </summary>
     public static RiskAssessment? Build(ScoreRow row, OutcomeDefinition definition, string validation, DateTimeOffset indexAt, bool synthetic,
-        Clinical.Risk.ReferenceModel? reference = null, Clinical.Risk.ReferenceEstimate? beside = null, DateTimeOffset? recorded = null)
+        Clinical.Risk.ReferenceModel? reference = null, string? beside = null, DateTimeOffset? recorded = null)
     {
         var method = reference is null ? $"HealthRec LightGBM model {row.Outcome} {row.ModelVersion}" : $"{reference.Name}, a published equation ({reference.Citation})";
         if (definition.Kind != OutcomeKind.Binary)
@@ -68,7 +69,7 @@ public sealed class RiskAssessmentWriter(HttpClient http, Uri baseUrl, string? b
                 {
                     Text = new Markdown(string.Create(CultureInfo.InvariantCulture,
                         $"An estimate, not a diagnosis: {row.Estimate:P0} from {(reference is null ? $"HealthRec's {row.Outcome} model {row.ModelVersion}" : reference.Name)} ({validation}). Main factors: {row.TopFactors}.")
-                        + (reference is null && beside is not null ? " " + CdsHooks.PatientRiskCards.ReferenceBeside(row.Estimate, beside, markdown: false).TrimEnd() : "")),
+                        + (string.IsNullOrEmpty(beside) ? "" : " " + beside)),
                 },
             ],
         };

@@ -55,7 +55,7 @@ internal static class EvaluateCommand
             using var model = OutcomeModel.Load(folder);
             try
             {
-                var evaluation = OutcomeEvaluator.Evaluate(model, records, featurizer, ML.Outcomes.OutcomeFiles.ReferenceOf(outcomesPath, outcome, terms)) with
+                var evaluation = OutcomeEvaluator.Evaluate(model, records, featurizer, ML.Outcomes.OutcomeFiles.DefinitionOf(outcomesPath, outcome, terms)) with
                 {
                     TrainingOverlap = TrainingPatients.Overlap(folder, model.Manifest.TrainingPatientsSalt, records.Select(r => r.PatientId)),
                     InputPatients = records.Count,

@@ -147,7 +147,8 @@ internal static class RecommendCommand
 
     /// <summary>
     /// Each outcome's estimate for the patient: which model or equation answered, the number, what it lacks, and the
-    /// reference equation's figure beside it (or why it gives none) — what a card would show, as data.
+    /// reference equation's figure beside it (or why it gives none) and the equations alongside it — what a card would
+    /// show, as data.
     /// </summary>
     private static JsonArray Estimates(IEnumerable<OutcomePredictor> predictors, Clinical.Records.PatientRecord record, DateTimeOffset at)
     {
@@ -157,6 +158,7 @@ internal static class RecommendCommand
             ["name"] = reference.Model.Name,
             ["estimate"] = reference.Estimate is { } r ? Math.Round(r, 4) : null,
             ["notGiven"] = new JsonArray([.. reference.NotGiven.Select(x => (JsonNode?)x)]),
+            ["lacks"] = new JsonArray([.. reference.Lacks.Select(x => (JsonNode?)x)]),
         };
 
         var estimates = new JsonArray();
@@ -178,6 +180,7 @@ internal static class RecommendCommand
                     ["lacks"] = new JsonArray([.. p.Lacks.Select(x => (JsonNode?)x)]),
                     ["asOf"] = p.AsOf?.UtcDateTime,
                     ["reference"] = p.ByReference ? null : Reference(p.Reference),
+                    ["alongside"] = new JsonArray([.. p.Alongside.Select(a => (JsonNode?)Reference(a))]),
                 });
             }
             else if (predictor.NotEstimated(record, at) is { } none)

@@ -132,8 +132,7 @@ internal sealed class PatientViewBuilder(OutcomeLabels labels)
                     prediction.ByReference ? null : Caveat(predictor))
                 {
                     ByEquation = prediction.ByReference,
-                    Beside = prediction.ByReference ? NullIfEmpty(PatientRiskCards.Companions(predictor.Reference!, record, at, markdown: false))
-                        : prediction.Reference is { } reference ? PatientRiskCards.ReferenceBeside(prediction.Estimate, reference, markdown: false).Trim() : null,
+                    Beside = NullIfEmpty(PatientRiskCards.Beside(prediction)),
                     Lacks = prediction.Lacks,
                     Read = prediction.Read,
                     AsOf = prediction.AsOf is { } asOf && (at - asOf).TotalDays > PatientRiskCards.StaleDataDays ? asOf : null,

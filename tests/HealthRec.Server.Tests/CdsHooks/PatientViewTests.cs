@@ -63,8 +63,8 @@ public sealed class PatientViewTests(CdsServer fixture) : IClassFixture<CdsServe
         Assert.Contains("- current smoking (raises the risk)", detail, StringComparison.Ordinal);
         // Beside ASCVD, PREVENT's total-CVD and heart-failure equations for the same patient (heart failure reads BMI 33.5).
         var inputs = new Clinical.Risk.PreventInputs(false, 66 + (40 / 365.25), 248, 36, 162, 33.5, 58, false, false, true, true);
-        Assert.Contains($"The same PREVENT equations estimate 10-year total cardiovascular disease " +
-            $"{Server.CdsHooks.PatientRiskCards.Percent(Clinical.Risk.PreventEquations.TenYearRisk(Clinical.Risk.PreventOutcome.TotalCvd, inputs))}; heart failure " +
+        Assert.Contains($"Validated equations beside it, for other outcomes or horizons and not compared with this estimate: PREVENT (AHA 2024), 10-year total CVD " +
+            $"{Server.CdsHooks.PatientRiskCards.Percent(Clinical.Risk.PreventEquations.TenYearRisk(Clinical.Risk.PreventOutcome.TotalCvd, inputs))}; PREVENT (AHA 2024), 10-year heart failure " +
             $"{Server.CdsHooks.PatientRiskCards.Percent(Clinical.Risk.PreventEquations.TenYearRisk(Clinical.Risk.PreventOutcome.HeartFailure, inputs))}.", detail, StringComparison.Ordinal);
         Assert.Matches(@"\n- .+ \((raises|lowers) the risk\)\n", detail);
         Assert.EndsWith("/models/ascvd-10y", (string)ascvd["source"]!["url"]!, StringComparison.Ordinal);
@@ -203,6 +203,30 @@ public sealed class PatientViewTests(CdsServer fixture) : IClassFixture<CdsServe
         Assert.Contains("HbA1c 8.2 % (raises the risk)", detail, StringComparison.Ordinal);
         Assert.Contains("Smoking status not recorded: taken as never smoked", detail, StringComparison.Ordinal);
         Assert.Contains("urine albumin/creatinine 3 mg/g used as 5, the lowest the equation takes", detail, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task GivenPrediabetes_WhenPatientViewIsCalled_ThenTheDiabetesCardGivesQDiabetesTenYearFigureBesideIt_AndWhatItAssumed()
+    {
+        // By hand: a 55-year-old man with HbA1c 6.2 % (44 mmol/mol), BMI 34, treated hypertension (lisinopril), a statin and a
+        // family history of diabetes coded on his record; smoking not recorded (taken as never).
+        var patient = new PatientFixture("male", 55)
+            .Condition("38341003", "Hypertensive disorder", 900).Condition("160303001", "Family history: Diabetes mellitus", 900)
+            .Medication("29046", "lisinopril", 300).Medication("83367", "atorvastatin", 300)
+            .Lab("4548-4", 6.2m, "%", 20).Lab("39156-5", 34m, "kg/m2", 20).BloodPressure(132, 82, 20).Visit(20);
+
+        var t2d = Cds.Card(Cds.Cards(await Cds.AnsweredAsync(Client, patient.Call(prefetch: patient.Prefetch()), Ct)), "risk-t2d-5y");
+
+        var expected = Clinical.Risk.QDiabetesEquations.TenYearRisk(new Clinical.Risk.QDiabetesInputs(false, 55, 34, (6.2 - 2.152) / 0.09148)
+        {
+            TreatedHypertension = true, Statin = true, FamilyHistory = true,
+        });
+        var detail = (string)t2d["detail"]!;
+        Assert.Contains("Validated equations beside it, for other outcomes or horizons and not compared with this estimate: " +
+            $"QDiabetes-2018 (model C), 10-year type 2 diabetes {Server.CdsHooks.PatientRiskCards.Percent(expected)} (it lacks: ", detail, StringComparison.Ordinal);
+        Assert.Contains("the Townsend deprivation score (UK) is not known: taken as 0, the average", detail, StringComparison.Ordinal);
+        Assert.DoesNotContain("no family history of diabetes coded", detail, StringComparison.Ordinal);
+        Assert.DoesNotContain("times higher than the validated", detail, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -84,10 +84,12 @@ public sealed partial class PatientViewTests : IAsyncLifetime
                     Assert.Equal(prediction.Lacks, Regex.Matches(panel.Html, "<li>(.*?)</li>").Select(m => WebUtility.HtmlDecode(m.Groups[1].Value))
                         .Where(text => !prediction.Factors.Any(f => text.Contains(f.Text, StringComparison.Ordinal))));
                     Assert.Contains(prediction.Validation, WebUtility.HtmlDecode(panel.Html), StringComparison.Ordinal);
-                    if (prediction.Outcome == "ascvd-10y" && prediction.ByReference)
+                    if (prediction.Outcome is "ascvd-10y" or "t2d-5y")
                     {
-                        // As on the card: PREVENT's total-CVD and heart-failure figures (or why none) beside ASCVD.
-                        Assert.Contains("The same PREVENT equations estimate 10-year total cardiovascular disease", WebUtility.HtmlDecode(panel.Html), StringComparison.Ordinal);
+                        // As on the card: the equations alongside (PREVENT's total CVD and heart failure beside ASCVD,
+                        // QDiabetes' 10-year figure beside the 5-year diabetes estimate), each a figure or why none.
+                        Assert.Contains(prediction.Outcome == "t2d-5y" ? "QDiabetes-2018 (model C), 10-year type 2 diabetes" : "PREVENT (AHA 2024), 10-year heart failure",
+                            WebUtility.HtmlDecode(panel.Html), StringComparison.Ordinal);
                     }
                     panels++;
                 }
