@@ -30,7 +30,8 @@ public sealed class EvaluationTests(GeneratedCohort cohort) : IClassFixture<Gene
             m.Baselines.Keys.Order(StringComparer.Ordinal));
         // The equations alongside (PREVENT's total CVD and heart failure) rank the same examples they give a figure for.
         Assert.InRange(m.Baselines["prevent-hf"].N, 50, m.N - 1);
-        Assert.Contains("PREVENT, 10-year heart failure (its patients only; a ranking: another outcome)", html, StringComparison.Ordinal);
+        Assert.Contains("<tr><td>PREVENT heart failure (ranking)</td>", html, StringComparison.Ordinal);
+        Assert.Contains("judged here as a ranking only", html, StringComparison.Ordinal);
         // PREVENT beside the models, on the held-out examples it gives a figure for (fewer than all: some lack a lipid panel).
         var prevent = m.Baselines["prevent-ascvd"];
         Assert.InRange(prevent.N, 50, m.N - 1);

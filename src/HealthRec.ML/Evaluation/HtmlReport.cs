@@ -11,7 +11,7 @@ namespace HealthRec.ML.Evaluation;
 public static class HtmlReport
 {
     private static readonly CultureInfo Ci = CultureInfo.InvariantCulture;
-    private static readonly string[] Colours = ["#1f6feb", "#d1242f", "#8250df", "#1a7f37", "#bf8700", "#57606a"];
+    private static readonly string[] Colours = ["#1f6feb", "#d1242f", "#8250df", "#1a7f37", "#bf8700", "#57606a", "#1b7c83", "#bc4c00"];
 
     public static string Render(IReadOnlyList<OutcomeEvaluation> evaluations, string dataDescription, DateTimeOffset generatedAt,
         IReadOnlyList<Recommendation.RankerMetrics>? recommenders = null)
@@ -121,10 +121,15 @@ public static class HtmlReport
         {
             var ci = x.RocAucCi is { } c ? string.Create(Ci, $" ({c.Low:0.000}–{c.High:0.000})") : "";
             h.Append(Ci, $"<tr><td>{E(Name(x.Algorithm))}</td><td{(x.RocAuc == bestAuc ? " class=\"best\"" : "")}>{x.RocAuc:0.000}{ci}</td><td>{x.PrAuc:0.000}</td>");
-            h.Append(Ci, $"<td>{x.Brier:0.0000}</td><td>{x.CalibrationSlope:0.00}</td><td>{x.CalibrationIntercept:0.00}</td></tr>");
+            h.Append(RankingOnly(x.Algorithm, d.Id) ? "<td>—</td><td>—</td><td>—</td></tr>"
+                : string.Create(Ci, $"<td>{x.Brier:0.0000}</td><td>{x.CalibrationSlope:0.00}</td><td>{x.CalibrationIntercept:0.00}</td></tr>"));
         }
 
         h.Append("</table>");
+        if (all.Exists(x => RankingOnly(x.Algorithm, d.Id)))
+        {
+            h.Append("<p class=\"note\">An equation shown alongside this outcome estimates another outcome or horizon: it is judged here as a ranking only (ROC-AUC, PR-AUC), on the examples it gives a figure for; its calibration is not this outcome's.</p>");
+        }
         if (m.InTheLarge is { } large)
         {
             h.Append(Ci, $"<p class=\"note\">Calibration in the large on every at-risk index date, censored ones included ({large.AtRisk:N0}): ");
@@ -370,11 +375,15 @@ public static class HtmlReport
         "pooled_cohort_equations" => "Pooled Cohort Equations",
         "prevent-ascvd" => "PREVENT (its patients only)",
         "ckdpc-egfr60" => "CKD-PC (its patients only)",
-        "qdiabetes-t2d" => "QDiabetes-2018, 10-year (its patients only; a ranking: another horizon)",
-        "prevent-cvd" => "PREVENT, 10-year total CVD (its patients only; a ranking: another outcome)",
-        "prevent-hf" => "PREVENT, 10-year heart failure (its patients only; a ranking: another outcome)",
+        "qdiabetes-t2d" => "QDiabetes 10-year (ranking)",
+        "prevent-cvd" => "PREVENT total CVD (ranking)",
+        "prevent-hf" => "PREVENT heart failure (ranking)",
         _ => algorithm,
     };
+
+    // An equation estimating another outcome or horizon than the one evaluated (an equation alongside it).
+    private static bool RankingOnly(string algorithm, string outcome) =>
+        Clinical.Risk.ReferenceModels.All.TryGetValue(algorithm, out var equation) && equation.Outcome != outcome;
 
     private static string E(string text) => WebUtility.HtmlEncode(text);
 
