@@ -3,26 +3,36 @@ using HealthRec.Clinical.Risk;
 namespace HealthRec.ML.Tests;
 
 /// <summary>
-/// QDiabetes-2018 model C against input → output pairs to three decimals of a percentage. The first eight are the
-/// published examples of the QDiabetes R package (Feakster/qdiabetes, README: QDR2018C, a 25-year-old man with BMI 40
-/// and HbA1c 42 mmol/mol, 8.226301 %; an 80-year-old woman with BMI 28 and HbA1c 15 to 45, 0.008084487 % to 11.409509 %),
-/// which set only age, sex, BMI and HbA1c; the others set every other term and are computed by running an independent
-/// transcription (vanderschaarlab/autoprognosis, benchmarks/diabetes/qdiabetes/model.py at commit 4be977d, which gives the
-/// eight published figures too) on inputs chosen here.
+/// QDiabetes-2018 models C (with HbA1c) and A (without a blood test) against input → output pairs to three decimals of
+/// a percentage. The sixteen published ones are the examples of the QDiabetes R package (Feakster/qdiabetes, README):
+/// QDR2018C, a 25-year-old man with BMI 40 and HbA1c 42 mmol/mol, 8.226301 %, and an 80-year-old woman with BMI 28 and
+/// HbA1c 15 to 45, 0.008084487 % to 11.409509 %; QDR2018A, a 45-year-old man with BMI 35, 9.88593 %, women of 25 to 75
+/// with BMI 35, 1.085179 % to 9.567516 %, and a 33-year-old man with BMI 26 and Townsend −1.032394 (a postcode's),
+/// 0.6472644 %. They set only age, sex, BMI, HbA1c and Townsend; the others set every other term and are computed by
+/// running an independent transcription (vanderschaarlab/autoprognosis, benchmarks/diabetes/qdiabetes/model.py at
+/// commit 4be977d, which gives the sixteen published figures too) on inputs chosen here.
 /// </summary>
 public sealed class QDiabetesEquationsTests
 {
-    public static TheoryData<bool, double, double, double, double> Published => new()
+    public static TheoryData<bool, double, double, double?, double, double> Published => new()
     {
-        // female, age, BMI, HbA1c (mmol/mol) → 10-year risk (%)
-        { false, 25, 40, 42, 8.226301 },
-        { true, 80, 28, 15, 0.008084487 },
-        { true, 80, 28, 20, 0.033019655 },
-        { true, 80, 28, 25, 0.121238952 },
-        { true, 80, 28, 30, 0.412396004 },
-        { true, 80, 28, 35, 1.320727239 },
-        { true, 80, 28, 40, 4.005759509 },
-        { true, 80, 28, 45, 11.409509026 },
+        // female, age, BMI, HbA1c (mmol/mol; none: model A), Townsend → 10-year risk (%)
+        { false, 25, 40, 42, 0, 8.226301 },
+        { true, 80, 28, 15, 0, 0.008084487 },
+        { true, 80, 28, 20, 0, 0.033019655 },
+        { true, 80, 28, 25, 0, 0.121238952 },
+        { true, 80, 28, 30, 0, 0.412396004 },
+        { true, 80, 28, 35, 0, 1.320727239 },
+        { true, 80, 28, 40, 0, 4.005759509 },
+        { true, 80, 28, 45, 0, 11.409509026 },
+        { false, 45, 35, null, 0, 9.88593 },
+        { true, 25, 35, null, 0, 1.085179 },
+        { true, 35, 35, null, 0, 2.921454 },
+        { true, 45, 35, null, 0, 5.893499 },
+        { true, 55, 35, null, 0, 9.082108 },
+        { true, 65, 35, null, 0, 10.713717 },
+        { true, 75, 35, null, 0, 9.567516 },
+        { false, 33, 26, null, -1.032394, 0.6472644 },
     };
 
     public static TheoryData<string, QDiabetesInputs, double> EveryTerm => new()
@@ -71,13 +81,46 @@ public sealed class QDiabetesEquationsTests
             61.265989
         },
         { "man, Black African", new QDiabetesInputs(false, 50, 30, 40) { Ethnicity = QDiabetesEthnicity.BlackAfrican }, 13.029569 },
+        {
+            "model A: woman, light smoker, family history, gestational diabetes, statin",
+            new QDiabetesInputs(true, 48, 29.0, null) { Smoking = QDiabetesSmoking.Light, FamilyHistory = true, GestationalDiabetes = true, Statin = true },
+            42.499210
+        },
+        {
+            "model A: woman, treated hypertension, CVD, steroids, polycystic ovaries, Townsend 2",
+            new QDiabetesInputs(true, 70, 33.5, null) { TreatedHypertension = true, Cvd = true, Corticosteroids = true, PolycysticOvaries = true, Townsend = 2 },
+            30.067869
+        },
+        {
+            "model A: woman, antipsychotic, schizophrenia, learning disability",
+            new QDiabetesInputs(true, 35, 22.0, null) { AtypicalAntipsychotic = true, SchizophreniaOrBipolar = true, LearningDisability = true },
+            1.081992
+        },
+        {
+            "model A: man, former smoker, treated hypertension, statin, family history",
+            new QDiabetesInputs(false, 52, 31.0, null) { Smoking = QDiabetesSmoking.Former, TreatedHypertension = true, Statin = true, FamilyHistory = true },
+            30.211298
+        },
+        {
+            "model A: man, CVD, steroids, antipsychotic, Townsend −3",
+            new QDiabetesInputs(false, 66, 27.5, null) { Cvd = true, Corticosteroids = true, AtypicalAntipsychotic = true, Townsend = -3 },
+            9.601569
+        },
+        {
+            "model A: man, learning disability, bipolar disorder, heavy smoker",
+            new QDiabetesInputs(false, 29, 38.0, null) { LearningDisability = true, SchizophreniaOrBipolar = true, Smoking = QDiabetesSmoking.Heavy },
+            12.574796
+        },
+        { "model A: woman, Bangladeshi", new QDiabetesInputs(true, 50, 30, null) { Ethnicity = QDiabetesEthnicity.Bangladeshi }, 21.591366 },
+        { "model A: man, Black African", new QDiabetesInputs(false, 50, 30, null) { Ethnicity = QDiabetesEthnicity.BlackAfrican }, 11.936594 },
     };
 
     [Theory]
     [MemberData(nameof(Published))]
-    public void GivenAPublishedPair_WhenEstimated_ThenTheRiskMatchesToThreeDecimals(bool female, double age, double bmi, double hba1c, double percent)
+    public void GivenAPublishedPair_WhenEstimated_ThenTheRiskMatchesToThreeDecimals(bool female, double age, double bmi, double? hba1c, double townsend,
+        double percent)
     {
-        var inputs = new QDiabetesInputs(female, age, bmi, hba1c);
+        var inputs = new QDiabetesInputs(female, age, bmi, hba1c) { Townsend = townsend };
 
         Assert.Equal(Math.Round(percent, 3), Math.Round(100 * QDiabetesEquations.TenYearRisk(inputs), 3));
         Assert.Empty(QDiabetesEquations.OutOfRange(inputs));

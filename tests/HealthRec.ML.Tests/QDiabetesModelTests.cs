@@ -79,7 +79,7 @@ public sealed class QDiabetesModelTests
     }
 
     [Fact]
-    public void GivenAnHba1cOfDiabetes_AnAgeOutsideItsRange_OrNoHba1c_WhenEvaluated_ThenNoNumberIsGiven_AndTheCardSaysWhy()
+    public void GivenAnHba1cOfDiabetes_OrAnAgeOutsideItsRange_WhenEvaluated_ThenNoNumberIsGiven_AndTheCardSaysWhy_ButWithoutAnHba1cModelAAnswers()
     {
         var diabetic = QDiabetes.Evaluate(Patient(hba1c: 6.6).Build(), At);
         var old = Patient();
@@ -91,7 +91,8 @@ public sealed class QDiabetesModelTests
         Assert.Equal(["HbA1c 49 mmol/mol is outside 15–47 mmol/mol, the range the equation was developed for"], diabetic.NotGiven);
         Assert.Null(tooOld.Estimate);
         Assert.Equal(["age 87 years is outside 25–84 years, the range the equation was developed for"], tooOld.NotGiven);
-        Assert.Null(unmeasured.Estimate);
-        Assert.Equal(["no HbA1c recorded"], unmeasured.NotGiven);
+        Assert.Equal(QDiabetesEquations.TenYearRisk(new QDiabetesInputs(true, 62, 31, null) { Smoking = QDiabetesSmoking.Former }), unmeasured.Estimate!.Value, 12);
+        Assert.Contains("no HbA1c recorded: the equation without a blood test (model A) is used", unmeasured.Lacks);
+        Assert.DoesNotContain(unmeasured.Reasons, r => r.Quantity == "hba1c");
     }
 }

@@ -25,10 +25,11 @@ public enum QDiabetesEthnicity
 }
 
 /// <summary>
-/// What QDiabetes-2018 model C reads: sex, age (years), BMI (kg/m²), HbA1c (mmol/mol, IFCC), ethnicity, smoking, the
-/// Townsend deprivation score, and ten yes/no histories and treatments (the two of pregnancy and the ovary women only).
+/// What QDiabetes-2018 reads: sex, age (years), BMI (kg/m²), HbA1c (mmol/mol, IFCC; model C — without it, model A, the
+/// equation without a blood test), ethnicity, smoking, the Townsend deprivation score, and ten yes/no histories and
+/// treatments (the two of pregnancy and the ovary women only).
 /// </summary>
-public sealed record QDiabetesInputs(bool Female, double Age, double Bmi, double Hba1cMmolMol)
+public sealed record QDiabetesInputs(bool Female, double Age, double Bmi, double? Hba1cMmolMol)
 {
     public QDiabetesEthnicity Ethnicity { get; init; }
 
@@ -64,7 +65,8 @@ public sealed record QDiabetesInputs(bool Female, double Age, double Bmi, double
 }
 
 /// <summary>
-/// QDiabetes-2018 model C, the 10-year risk of type 2 diabetes from routine primary-care data with HbA1c (Hippisley-Cox J,
+/// QDiabetes-2018 models C and A, the 10-year risk of type 2 diabetes from routine primary-care data, with HbA1c (C) or
+/// without a blood test (A) (Hippisley-Cox J,
 /// Coupland C. Development and validation of QDiabetes-2018 risk prediction algorithm to estimate future risk of type 2
 /// diabetes: cohort study. BMJ 2017;359:j5019). Sex-specific Cox models: risk = 1 − S₀^exp(x), x the sum of fractional
 /// polynomials of age, BMI and HbA1c centred at the derivation cohort's means, Townsend centred likewise, the ethnicity and
@@ -73,9 +75,10 @@ public sealed record QDiabetesInputs(bool Female, double Age, double Bmi, double
 /// <remarks>
 /// The coefficients, centring values and baseline survivals are those ClinRisk published as open source with the
 /// algorithm; they are taken where two independent transcriptions agree to every digit (the QDiabetes R package of
-/// Feakster and the Python one of autoprognosis). Tests reproduce the R package's eight published input → output pairs
-/// and pairs computed with the Python one that set every other term, to three decimals. The equation is valid for ages
-/// 25–84 and HbA1c 15–47 mmol/mol (48 and over is diabetes); BMI below 20 counts as 20 and above 40 as 40 — its own rule.
+/// Feakster and the Python one of autoprognosis). Tests reproduce the R package's sixteen published input → output
+/// pairs (eight of each model) and pairs computed with the Python one that set every other term, to three decimals.
+/// The equations are valid for ages 25–84 and HbA1c 15–47 mmol/mol (48 and over is diabetes); BMI below 20 counts as 20
+/// and above 40 as 40 — their own rule.
 /// </remarks>
 public static class QDiabetesEquations
 {
@@ -91,7 +94,7 @@ public static class QDiabetesEquations
     /// </summary>
     public static double TenYearRisk(QDiabetesInputs inputs)
     {
-        var c = inputs.Female ? Women : Men;
+        var c = Coefficients(inputs);
         return 1 - Math.Pow(c.BaselineSurvival, Math.Exp(LinearPredictor(inputs, c, null)));
     }
 
@@ -99,9 +102,18 @@ public static class QDiabetesEquations
     public static IReadOnlyList<EquationTerm> Terms(QDiabetesInputs inputs)
     {
         var terms = new List<EquationTerm>(24);
-        LinearPredictor(inputs, inputs.Female ? Women : Men, terms);
+        LinearPredictor(inputs, Coefficients(inputs), terms);
         return terms;
     }
+
+    // Model C with an HbA1c, model A without; each sex its own.
+    private static QDiabetesCoefficients Coefficients(QDiabetesInputs p) => (p.Female, p.Hba1cMmolMol is null) switch
+    {
+        (true, false) => WomenC,
+        (true, true) => WomenA,
+        (false, false) => MenC,
+        (false, true) => MenA,
+    };
 
     /// <summary>Why these inputs are outside what the equation was developed for (empty when inside).</summary>
     public static IReadOnlyList<string> OutOfRange(QDiabetesInputs p)
@@ -112,7 +124,7 @@ public static class QDiabetesEquations
             problems.Add(FormattableString.Invariant($"age {p.Age:0} years is outside {MinAge:0}–{MaxAge - 1:0} years"));
         }
 
-        if (double.IsNaN(p.Hba1cMmolMol) || p.Hba1cMmolMol is < MinHba1c or >= MaxHba1c)
+        if (p.Hba1cMmolMol is { } hba1c && (double.IsNaN(hba1c) || hba1c is < MinHba1c or >= MaxHba1c))
         {
             problems.Add(FormattableString.Invariant($"HbA1c {p.Hba1cMmolMol:0} mmol/mol is outside {MinHba1c:0}–{MaxHba1c - 1:0} mmol/mol"));
         }
@@ -136,7 +148,7 @@ public static class QDiabetesEquations
     {
         var age = p.Age / 10;
         var bmi = Math.Clamp(p.Bmi, MinBmi, MaxBmi) / 10;
-        var hba1c = p.Hba1cMmolMol / 10;
+        var hba1c = (p.Hba1cMmolMol ?? 0) / 10;
         var age1 = (p.Female ? Math.Sqrt(age) : Math.Log(age)) - c.Age1Mean;
         var age2 = (age * age * age) - c.Age2Mean;
         var bmi1 = (p.Female ? bmi : bmi * bmi) - c.Bmi1Mean;
@@ -185,7 +197,7 @@ public static class QDiabetesEquations
         sum.Add($"age × {name} (second power)", beta.ByAge2, x * age2, quantity);
     }
 
-    private static readonly QDiabetesCoefficients Women = new(
+    private static readonly QDiabetesCoefficients WomenC = new(
         BaselineSurvival: 0.988788545131683,
         Ethnicity: [0.599095159929154, 0.78320309656353893, 1.1947351247960103, 0.71417446991681433, 0.11953284683887688,
             0.013668872878490427, 0.57092265376939455, 0.17091076281069292],
@@ -207,7 +219,7 @@ public static class QDiabetesEquations
         Age1ByBmi1: 0.6023218765235252, Age2ByBmi1: -0.0043386645663133425, Age1ByBmi2: -0.03449503839680447, Age2ByBmi2: 0.00011627785616712089,
         Age1ByHba1c1: 25.441203322736715, Age2ByHba1c1: -0.052254135588592522, Age1ByHba1c2: -6.8076080421556107, Age2ByHba1c2: 0.014054825906114453);
 
-    private static readonly QDiabetesCoefficients Men = new(
+    private static readonly QDiabetesCoefficients MenC = new(
         BaselineSurvival: 0.981181740760803,
         Ethnicity: [0.67571207054987803, 0.83147325049663456, 1.0969133802228563, 0.76822446364560482, 0.20897529259108502,
             0.38091593781970579, 0.34235836796612695, 0.22046477853433083],
@@ -228,6 +240,50 @@ public static class QDiabetesEquations
         FamilyHistory: (0.56612325943680619, -0.61410093887097161, 0.00050602582894772091),
         Age1ByBmi1: 0.45074527472672443, Age2ByBmi1: -0.0012224736160287865, Age1ByBmi2: -0.10851859809165601, Age2ByBmi2: 0.0002266731010346126,
         Age1ByHba1c1: 27.670593827146565, Age2ByHba1c1: -0.05920145812475433, Age1ByHba1c2: -7.4006134846785434, Age2ByHba1c2: 0.015592089485149988);
+
+    private static readonly QDiabetesCoefficients WomenA = new(
+        BaselineSurvival: 0.986227273941040,
+        Ethnicity: [1.0695857881565456, 1.3430172097414006, 1.8029022579794518, 1.127465451770802, 0.42146314902399101,
+            0.2850919645908353, 0.88151087975891995, 0.36605733431684873],
+        Smoking: [0.065601690175059055, 0.28450988673698374, 0.3567664381700702, 0.53595171106787753],
+        Age1Mean: 2.123332023620606, Age2Mean: 91.644744873046875, Bmi1Mean: 2.571253299713135, Bmi2Mean: 16.999439239501953,
+        Hba1c1Mean: 0, Hba1c2Mean: 0, TownsendMean: 0.391116052865982,
+        Age1: 4.3400852699139278, Age2: -0.0048771702696158879, Bmi1: 2.9320361259524925, Bmi2: -0.04740020587484349,
+        Hba1c1: 0, Hba1c2: 0, Townsend: 0.037340569618049151,
+        Antipsychotic: (0.55267646110984381, -0.80315183983163951, 0.00046840411810210498),
+        Corticosteroids: (0.26792233680674599, 0, 0),
+        Cvd: (0.17797229054586691, 0, 0),
+        GestationalDiabetes: (1.5248871531467574, 0, 0),
+        LearningDisability: (0.27835143587172717, -0.86415960028820571, 0.00067249688089533602),
+        SchizophreniaOrBipolar: (0.26180852109179059, 0, 0),
+        PolycysticOvaries: (0.34061739882066661, 0, 0),
+        Statin: (0.65907287732808217, -1.9757776696583935, 0.0023750534194347966),
+        TreatedHypertension: (0.43947582858137119, 0, 0),
+        FamilyHistory: (0.53133594565587339, -0.26411714505588962, 0.00041610258289047683),
+        Age1ByBmi1: 0.65531387575629452, Age2ByBmi1: -0.0044719662445263054, Age1ByBmi2: -0.036209657201630177, Age2ByBmi2: 0.0001185479967753342,
+        Age1ByHba1c1: 0, Age2ByHba1c1: 0, Age1ByHba1c2: 0, Age2ByHba1c2: 0);
+
+    private static readonly QDiabetesCoefficients MenA = new(
+        BaselineSurvival: 0.978732228279114,
+        Ethnicity: [1.1000230829124793, 1.290384012614721, 1.6740908848727458, 1.1400446789147816, 0.46824681690655806,
+            0.69905649963015448, 0.68943657127111568, 0.41722228467738209],
+        Smoking: [0.16387409105485573, 0.31851449113958979, 0.32207266567783432, 0.45052437163409531],
+        Age1Mean: 1.496392488479614, Age2Mean: 89.048171997070313, Bmi1Mean: 6.817805767059326, Bmi2Mean: 17.801923751831055,
+        Hba1c1Mean: 0, Hba1c2Mean: 0, TownsendMean: 0.515986680984497,
+        Age1: 4.4642324388691348, Age2: -0.0040750108019255568, Bmi1: 0.95129027867120675, Bmi2: -0.14352488277885475,
+        Hba1c1: 0, Hba1c2: 0, Townsend: 0.025918182067678725,
+        Antipsychotic: (0.42101092346005436, -0.94637722268534152, -0.0000519927442172335),
+        Corticosteroids: (0.22183580932925384, 0, 0),
+        Cvd: (0.20269605756290021, 0, 0),
+        GestationalDiabetes: (0, 0, 0),
+        LearningDisability: (0.23315321407986961, -0.93842375526499833, 0.00071026438559688141),
+        SchizophreniaOrBipolar: (0.22770449520517727, 0, 0),
+        PolycysticOvaries: (0, 0, 0),
+        Statin: (0.58490075431141342, -1.7479070653003299, 0.0013508364599531669),
+        TreatedHypertension: (0.33379392183501078, 0, 0),
+        FamilyHistory: (0.64799284899369536, -0.60118530429301198, 0.00049141855940878034),
+        Age1ByBmi1: 0.45147599241879766, Age2ByBmi1: -0.0011797722394560309, Age1ByBmi2: -0.10795481262776381, Age2ByBmi2: 0.00021471509139319291,
+        Age1ByHba1c1: 0, Age2ByHba1c1: 0, Age1ByHba1c2: 0, Age2ByHba1c2: 0);
 
     // One sex's equation: baseline survival at 10 years, category terms (ethnicity and smoking, without their reference
     // level), centring values, main effects, yes/no terms as (main, × age first power, × age second power), interactions.

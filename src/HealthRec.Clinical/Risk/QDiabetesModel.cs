@@ -3,8 +3,9 @@ using System.Globalization;
 namespace HealthRec.Clinical.Risk;
 
 /// <summary>
-/// QDiabetes-2018 model C (<see cref="QDiabetesEquations"/>) as a reference model: the validated 10-year risk of type 2
-/// diabetes, given beside an outcome of a shorter horizon (never compared with it, never its champion).
+/// QDiabetes-2018 (<see cref="QDiabetesEquations"/>: model C with an HbA1c, model A without) as a reference model: the
+/// validated 10-year risk of type 2 diabetes, given beside an outcome of a shorter horizon (never compared with it,
+/// never its champion).
 /// </summary>
 public sealed record QDiabetesModel(string Id, string Name, string Outcome, string Citation, string Url, string Population, string Validation)
     : ReferenceModel(Id, Name, Outcome, Citation, Url, Population, Validation)
@@ -18,13 +19,13 @@ public sealed record QDiabetesModel(string Id, string Name, string Outcome, stri
 
     /// <inheritdoc/>
     public override ReferenceCardText Card { get; } = new(
-        Form: "Published Cox proportional-hazards equations, sex-specific, with fractional polynomials of age, BMI and HbA1c and their interactions with age",
-        Checked: "Coefficients, centring values and 10-year baseline survivals as ClinRisk published them as open source, taken where two independent transcriptions agree (the QDiabetes R package and a Python one); checked against the R package's eight published input → output pairs and twelve pairs of the Python one that set every other term, to three decimals of a percentage.",
+        Form: "Published Cox proportional-hazards equations, sex-specific, with fractional polynomials of age, BMI and (model C) HbA1c and their interactions with age; model A, without a blood test, when no HbA1c is recorded",
+        Checked: "Coefficients, centring values and 10-year baseline survivals as ClinRisk published them as open source, taken where two independent transcriptions agree (the QDiabetes R package and a Python one); checked against the R package's sixteen published input → output pairs (eight per model) and twenty pairs of the Python one that set every other term, to three decimals of a percentage.",
         Application:
         [
             "Shown beside the 5-year type 2 diabetes estimate as the validated 10-year figure: a different horizon, so the two are never compared and the equation never answers for the 5-year outcome.",
             "Ages 25–84 and HbA1c below 48 mmol/mol (6.5 %), read from % by the IFCC–NGSP master equation; outside them no number is given, and the card says why. BMI below 20 or above 40 is read as 20 or 40 — the equation's own rule — and said.",
-            "HbA1c and BMI are needed (the last result within twice their 2-year window). Treated hypertension: a hypertension diagnosis with an antihypertensive. Cardiovascular disease, gestational diabetes, learning disability, schizophrenia or bipolar disorder and polycystic ovaries: a diagnosis on record, ever. Statin, steroid tablets, atypical antipsychotic: active medication.",
+            "BMI is needed (the last result within twice its 2-year window); with an HbA1c in that window model C answers, without one model A, and the card says which. Treated hypertension: a hypertension diagnosis with an antihypertensive. Cardiovascular disease, gestational diabetes, learning disability, schizophrenia or bipolar disorder and polycystic ovaries: a diagnosis on record, ever. Statin, steroid tablets, atypical antipsychotic: active medication.",
             "Said on the card where they apply: smoking not recorded is taken as never; a current smoker of unrecorded amount is read as moderate (10–19 a day); a family history of diabetes is read only from a coded finding on the patient's record (FamilyMemberHistory is not read) and otherwise taken as none; the Townsend deprivation score (UK) is not known and taken as 0, the average.",
             "The ethnicity terms are never applied (HealthRec takes no input from race or ethnicity): for a record stating a race other than White the card says the published estimate is higher (every non-White group's term raises it).",
         ],
@@ -45,7 +46,7 @@ public sealed record QDiabetesModel(string Id, string Name, string Outcome, stri
     {
         var ci = CultureInfo.InvariantCulture;
         var inputs = new ReferenceInputs(record, at);
-        var hba1c = inputs.Input("hba1c", "HbA1c", required: true);
+        var hba1c = inputs.Input("hba1c", "HbA1c", required: false);
         var bmi = inputs.Input("bmi", "BMI", required: true);
         var smoking = inputs.Input("smoking_status", "smoking status", required: false);
         if (inputs.NotGiven.Count > 0 || inputs.Age is not { } age)
@@ -54,7 +55,7 @@ public sealed record QDiabetesModel(string Id, string Name, string Outcome, stri
         }
 
         var female = inputs.Female;
-        var p = new QDiabetesInputs(female, age, bmi!.Value, Hba1cMmolMol(hba1c!.Value))
+        var p = new QDiabetesInputs(female, age, bmi!.Value, hba1c is { } percent ? Hba1cMmolMol(percent) : null)
         {
             Smoking = smoking switch { >= 2 => QDiabetesSmoking.Moderate, >= 1 => QDiabetesSmoking.Former, _ => QDiabetesSmoking.Never },
             FamilyHistory = record.HadCondition("family-history-diabetes", at),
@@ -75,7 +76,14 @@ public sealed record QDiabetesModel(string Id, string Name, string Outcome, stri
             return inputs.NotEstimated(this, outside);
         }
 
-        inputs.UsedAs(string.Create(ci, $"HbA1c {hba1c:0.0} % read as {p.Hba1cMmolMol:0} mmol/mol (IFCC–NGSP master equation)"));
+        if (hba1c is null)
+        {
+            inputs.Lacks.Add("no HbA1c recorded: the equation without a blood test (model A) is used");
+        }
+        else
+        {
+            inputs.UsedAs(string.Create(ci, $"HbA1c {hba1c:0.0} % read as {p.Hba1cMmolMol:0} mmol/mol (IFCC–NGSP master equation)"));
+        }
         if (p.Bmi is < QDiabetesEquations.MinBmi or > QDiabetesEquations.MaxBmi)
         {
             inputs.UsedAs(string.Create(ci, $"BMI {p.Bmi:0.#} kg/m² read as {Math.Clamp(p.Bmi, QDiabetesEquations.MinBmi, QDiabetesEquations.MaxBmi):0}, the equation's rule"));

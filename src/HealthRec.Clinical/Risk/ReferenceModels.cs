@@ -67,6 +67,12 @@ public abstract record ReferenceModel(string Id, string Name, string Outcome, st
     /// <summary>What the equation reads, by the analyte ids and feature names HealthRec reads them under (for its source attributes).</summary>
     public abstract IReadOnlyList<string> Inputs { get; }
 
+    /// <summary>
+    /// Outcomes of the same event over a shorter horizon, whose risk cannot exceed this equation's figure for the same
+    /// patient (QDiabetes' 10 years bound <c>t2d-5y</c>): an estimate of one of them above the figure is said on the card.
+    /// </summary>
+    public IReadOnlyList<string> Bounds { get; init; } = [];
+
     /// <summary>What its model card says of it beyond its source, population and validation.</summary>
     public abstract ReferenceCardText Card { get; }
 
@@ -101,12 +107,15 @@ public static class ReferenceModels
                 "CKD-EPI 2009. HealthRec applies it without its race term (it takes no input from race) and to eGFR as recorded or from creatinine by CKD-EPI 2021",
             Validation: "published development in 34 cohorts: median C-statistic 0.845 without diabetes and 0.801 with; 69 % of study populations had a " +
                 "calibration slope between 0.80 and 1.25; similar discrimination and calibration in 9 external cohorts (2.3 million adults)"),
-        new QDiabetesModel("qdiabetes-t2d", "QDiabetes-2018 (model C), 10-year type 2 diabetes", "t2d-10y",
+        new QDiabetesModel("qdiabetes-t2d", "QDiabetes-2018, 10-year type 2 diabetes", "t2d-10y",
             Citation: "Hippisley-Cox J, Coupland C. Development and validation of QDiabetes-2018 risk prediction algorithm to estimate future risk of type 2 diabetes: cohort study. BMJ 2017;359:j5019",
             Url: "https://doi.org/10.1136/bmj.j5019",
-            Population: "8.87 million people aged 25–84 without diabetes in 1,094 English general practices (QResearch); sex-specific; model C adds HbA1c " +
-                "(below 48 mmol/mol). HealthRec applies it without its ethnicity terms (it takes no input from race or ethnicity) and with the Townsend score taken as 0",
+            Population: "8.87 million people aged 25–84 without diabetes in 1,094 English general practices (QResearch); sex-specific; model C with HbA1c " +
+                "(below 48 mmol/mol), model A without a blood test. HealthRec applies it without its ethnicity terms (it takes no input from race or ethnicity) and with the Townsend score taken as 0",
             Validation: "published validation in 2.63 million people in 363 separate English practices, where the paper reports good discrimination and " +
-                "calibration for all three models (model B, with fasting glucose, best); not validated here"),
+                "calibration for all three models (model B, with fasting glucose, best); not validated here")
+        {
+            Bounds = ["t2d-5y"],
+        },
     }.ToFrozenDictionary(m => m.Id, StringComparer.Ordinal);
 }

@@ -256,8 +256,10 @@ internal sealed partial class PatientRiskCards(OutcomeLabels labels)
 
     /// <summary>
     /// The equations shown beside an estimate (<see cref="RiskPrediction.Alongside"/>: other outcomes or horizons of the
-    /// same patient), each as its figure — with what it lacks beyond the estimate's own — or why it gives none; never
-    /// compared with the estimate. Empty when the outcome names none.
+    /// same patient), each as its figure — with what it lacks beyond the estimate's own — or why it gives none. Not the
+    /// same quantity, so never compared but in one direction: an estimate above the figure of an equation that bounds its
+    /// outcome (the same event over a longer horizon, <see cref="Clinical.Risk.ReferenceModel.Bounds"/>) is said loudly.
+    /// Empty when the outcome names none.
     /// </summary>
     internal static string Alongside(RiskPrediction prediction, bool markdown = true)
     {
@@ -270,8 +272,12 @@ internal sealed partial class PatientRiskCards(OutcomeLabels labels)
             ? $"{a.Model.Name} {Percent(risk)}" + (a.Lacks.Except(prediction.Lacks, StringComparer.Ordinal).ToList() is { Count: > 0 } lacks
                 ? $" (it lacks: {string.Join("; ", lacks)})" : "")
             : $"{a.Model.Name} not estimated ({string.Join("; ", a.NotGiven)})");
-        var text = $"Validated equations beside it, for other outcomes or horizons and not compared with this estimate: {string.Join("; ", parts)}.";
-        return markdown ? Markdown(text) + "\n\n" : text;
+        var text = $"Validated equations beside it, for other outcomes or horizons (not the same quantity as this estimate): {string.Join("; ", parts)}.";
+        var bold = markdown ? "**" : "";
+        var above = prediction.Alongside
+            .Where(a => a.Estimate is { } risk && prediction.Estimate > risk && a.Model.Bounds.Contains(prediction.Outcome, StringComparer.Ordinal))
+            .Select(a => $" {bold}This estimate is higher than the validated {a.Model.Name} figure{bold}, although the risk over a shorter horizon cannot exceed it: weigh it against the equation before acting.");
+        return (markdown ? Markdown(text) : text) + string.Concat(above) + (markdown ? "\n\n" : "");
     }
 
     /// <summary>

@@ -63,7 +63,7 @@ public sealed class PatientViewTests(CdsServer fixture) : IClassFixture<CdsServe
         Assert.Contains("- current smoking (raises the risk)", detail, StringComparison.Ordinal);
         // Beside ASCVD, PREVENT's total-CVD and heart-failure equations for the same patient (heart failure reads BMI 33.5).
         var inputs = new Clinical.Risk.PreventInputs(false, 66 + (40 / 365.25), 248, 36, 162, 33.5, 58, false, false, true, true);
-        Assert.Contains($"Validated equations beside it, for other outcomes or horizons and not compared with this estimate: PREVENT (AHA 2024), 10-year total CVD " +
+        Assert.Contains($"Validated equations beside it, for other outcomes or horizons (not the same quantity as this estimate): PREVENT (AHA 2024), 10-year total CVD " +
             $"{Server.CdsHooks.PatientRiskCards.Percent(Clinical.Risk.PreventEquations.TenYearRisk(Clinical.Risk.PreventOutcome.TotalCvd, inputs))}; PREVENT (AHA 2024), 10-year heart failure " +
             $"{Server.CdsHooks.PatientRiskCards.Percent(Clinical.Risk.PreventEquations.TenYearRisk(Clinical.Risk.PreventOutcome.HeartFailure, inputs))}.", detail, StringComparison.Ordinal);
         Assert.Matches(@"\n- .+ \((raises|lowers) the risk\)\n", detail);
@@ -147,6 +147,27 @@ public sealed class PatientViewTests(CdsServer fixture) : IClassFixture<CdsServe
     }
 
     [Fact]
+    public void GivenAFiveYearEstimateAboveTheValidatedTenYearFigure_WhenShownAlongside_ThenItIsSaidInBold_ButNotWhenBelowIt()
+    {
+        var qdiabetes = Clinical.Risk.ReferenceModels.All["qdiabetes-t2d"];
+        var tenYear = new Clinical.Risk.ReferenceEstimate(qdiabetes, 0.05, [], [], ["the Townsend deprivation score (UK) is not known: taken as 0, the average"], null);
+        static ML.Serving.RiskPrediction Estimate(string outcome, double estimate, Clinical.Risk.ReferenceEstimate beside) =>
+            new(outcome, outcome, "v5", Clinical.Outcomes.OutcomeKind.Binary, estimate, "high", 0.1, [], "held-out patients") { Alongside = [beside] };
+        var above = Estimate("t2d-5y", 0.146, tenYear);
+        var below = Estimate("t2d-5y", 0.03, tenYear);
+        var other = Estimate("ascvd-10y", 0.146, tenYear);
+
+        Assert.Equal("Validated equations beside it, for other outcomes or horizons (not the same quantity as this estimate): QDiabetes-2018, 10-year type 2 diabetes 5% " +
+            "(it lacks: the Townsend deprivation score (UK) is not known: taken as 0, the average). **This estimate is higher than the validated QDiabetes-2018, 10-year " +
+            "type 2 diabetes figure**, although the risk over a shorter horizon cannot exceed it: weigh it against the equation before acting.\n\n",
+            Server.CdsHooks.PatientRiskCards.Alongside(above));
+        Assert.DoesNotContain("higher than", Server.CdsHooks.PatientRiskCards.Alongside(below), StringComparison.Ordinal);
+        Assert.DoesNotContain("higher than", Server.CdsHooks.PatientRiskCards.Alongside(other), StringComparison.Ordinal);
+        Assert.EndsWith("This estimate is higher than the validated QDiabetes-2018, 10-year type 2 diabetes figure, although the risk over a shorter horizon cannot exceed it: weigh it against the equation before acting.",
+            Server.CdsHooks.PatientRiskCards.Beside(above), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void GivenAModelFigureBesideTheEquations_WhenTheyDifferMoreThanTwofold_ThenItIsSaidInBoldOnCardsAndPlainOnThePage()
     {
         var prevent = Clinical.Risk.ReferenceModels.All["prevent-ascvd"];
@@ -222,8 +243,8 @@ public sealed class PatientViewTests(CdsServer fixture) : IClassFixture<CdsServe
             TreatedHypertension = true, Statin = true, FamilyHistory = true,
         });
         var detail = (string)t2d["detail"]!;
-        Assert.Contains("Validated equations beside it, for other outcomes or horizons and not compared with this estimate: " +
-            $"QDiabetes-2018 (model C), 10-year type 2 diabetes {Server.CdsHooks.PatientRiskCards.Percent(expected)} (it lacks: ", detail, StringComparison.Ordinal);
+        Assert.Contains("Validated equations beside it, for other outcomes or horizons (not the same quantity as this estimate): " +
+            $"QDiabetes-2018, 10-year type 2 diabetes {Server.CdsHooks.PatientRiskCards.Percent(expected)} (it lacks: ", detail, StringComparison.Ordinal);
         Assert.Contains("the Townsend deprivation score (UK) is not known: taken as 0, the average", detail, StringComparison.Ordinal);
         Assert.DoesNotContain("no family history of diabetes coded", detail, StringComparison.Ordinal);
         Assert.DoesNotContain("times higher than the validated", detail, StringComparison.Ordinal);

@@ -88,7 +88,7 @@ public sealed partial class PatientViewTests : IAsyncLifetime
                     {
                         // As on the card: the equations alongside (PREVENT's total CVD and heart failure beside ASCVD,
                         // QDiabetes' 10-year figure beside the 5-year diabetes estimate), each a figure or why none.
-                        Assert.Contains(prediction.Outcome == "t2d-5y" ? "QDiabetes-2018 (model C), 10-year type 2 diabetes" : "PREVENT (AHA 2024), 10-year heart failure",
+                        Assert.Contains(prediction.Outcome == "t2d-5y" ? "QDiabetes-2018, 10-year type 2 diabetes" : "PREVENT (AHA 2024), 10-year heart failure",
                             WebUtility.HtmlDecode(panel.Html), StringComparison.Ordinal);
                     }
                     panels++;
