@@ -135,7 +135,7 @@ public sealed partial class PopulationScoringTests
         {
             var resource = written[$"{row.PatientId}:{row.Outcome}"];
             Assert.StartsWith($"HealthRec LightGBM model ascvd-10y {version}", resource.Method!.Text, StringComparison.Ordinal);
-            var prediction = predictor.Predict(records[row.PatientId], run.IndexAt)!;
+            var prediction = predictor.WithAlongside(predictor.Predict(records[row.PatientId], run.IndexAt)!, records[row.PatientId], run.IndexAt);
             var note = resource.Note[0].Text;
             Assert.EndsWith(Server.CdsHooks.PatientRiskCards.Beside(prediction), note, StringComparison.Ordinal);
             Assert.Contains(Server.CdsHooks.PatientRiskCards.ReferenceBeside(row.Estimate, prediction.Reference!, markdown: false), note, StringComparison.Ordinal);

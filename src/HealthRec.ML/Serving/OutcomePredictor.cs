@@ -35,7 +35,10 @@ public sealed record RiskPrediction(
     /// <summary>Whether the reference equation is the model answering (the champion), not a LightGBM model.</summary>
     public bool ByReference { get; init; }
 
-    /// <summary>The equations shown beside this estimate (<see cref="OutcomeDefinition.Alongside"/>), each evaluated for the same patient.</summary>
+    /// <summary>
+    /// The equations shown beside this estimate (<see cref="OutcomeDefinition.Alongside"/>), each evaluated for the same
+    /// patient; empty until <see cref="OutcomePredictor.WithAlongside"/> fills it where the estimate is shown.
+    /// </summary>
     public IReadOnlyList<ReferenceEstimate> Alongside { get; init; } = [];
 
     /// <summary>What the estimate lacks: inputs missing, stale, unreadable or assumed — listed apart from the reasons.</summary>
@@ -181,7 +184,7 @@ public sealed class OutcomePredictor : IDisposable
         var reference = Reference?.Evaluate(record, at);
         if (ReferenceAnswers)
         {
-            return reference!.Estimate is { } risk ? (FromReference(reference, risk) with { Alongside = Beside(record, at) }, null) : (null, reference);
+            return reference!.Estimate is { } risk ? (FromReference(reference, risk), null) : (null, reference);
         }
 
         var features = featuresAt ?? _featurizer.Featurize(record, at);
@@ -212,14 +215,19 @@ public sealed class OutcomePredictor : IDisposable
             binary ? Definition.BandOf(estimate, manifest.Threshold) : null, binary ? manifest.Threshold : null, factors, manifest.Validation)
         {
             Reference = reference,
-            Alongside = Beside(record, at),
             Lacks = lacks,
             AsOf = LastInput(record, at),
             Synthetic = manifest.Provenance.Synthetic,
         }, null);
     }
 
-    private List<ReferenceEstimate> Beside(PatientRecord record, DateTimeOffset at) => [.. Alongside.Select(m => m.Evaluate(record, at))];
+    /// <summary>
+    /// The prediction with the equations alongside it evaluated for the same patient (<see cref="RiskPrediction.Alongside"/>):
+    /// asked for where an estimate is shown (a card, the page, a written-back note), not on every prediction — the
+    /// recommender and scoring predict far more often than anything is shown.
+    /// </summary>
+    public RiskPrediction WithAlongside(RiskPrediction prediction, PatientRecord record, DateTimeOffset at) =>
+        Alongside.Count == 0 ? prediction : prediction with { Alongside = [.. Alongside.Select(m => m.Evaluate(record, at))] };
 
     /// <summary>The threshold a reference equation's estimate is judged against (<see cref="OutcomeDefinition.DecisionThreshold"/>).</summary>
     public double ReferenceThreshold => Definition.DecisionThreshold;

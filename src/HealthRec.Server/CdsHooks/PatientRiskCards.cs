@@ -113,7 +113,7 @@ internal sealed partial class PatientRiskCards(OutcomeLabels labels)
             }
 
             var indicator = position == bands.Count - 1 ? Indicator.Warning : Indicator.Info;
-            var card = RiskCard(prediction, predictor, indicator, context, at);
+            var card = RiskCard(predictor.WithAlongside(prediction, record, at), predictor, indicator, context, at);
             risks.Add((card, new CdsCardRecord(card.Uuid, "risk", prediction.Outcome, indicator, card.Summary, []), Indicator.Rank(indicator), prediction.Estimate,
                 prediction.ByReference ? null : Fhir.AiTransparency.ModelReference(prediction.Outcome, prediction.ModelVersion)));
         }

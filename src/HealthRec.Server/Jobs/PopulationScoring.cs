@@ -173,6 +173,7 @@ public sealed partial class PopulationScoringJob(ScoreStore store, ModelCatalog 
         // What is shown beside each estimate (the validated equation's figure beside a trained model's, the equations
         // alongside), for the RiskAssessments written back.
         var besides = new Dictionary<(string Patient, string Outcome), string>();
+        var writeBack = !string.IsNullOrWhiteSpace(settings.WriteBackUrl);
         var patients = 0;
         await foreach (var record in RecordReader.ReadAsync(source, mapper, new IngestionReport(), cancellationToken))
         {
@@ -181,7 +182,7 @@ public sealed partial class PopulationScoringJob(ScoreStore store, ModelCatalog 
             foreach (var (row, prediction) in Scored(serving, record, run.IndexAt, settings.Recommendations))
             {
                 rows.Add(row);
-                if (prediction is not null && CdsHooks.PatientRiskCards.Beside(prediction) is { Length: > 0 } beside)
+                if (writeBack && CdsHooks.PatientRiskCards.Beside(serving.Predictors[row.Outcome].WithAlongside(prediction, record, run.IndexAt)) is { Length: > 0 } beside)
                 {
                     besides[(row.PatientId, row.Outcome)] = beside;
                 }
@@ -190,7 +191,7 @@ public sealed partial class PopulationScoringJob(ScoreStore store, ModelCatalog 
 
         // Written back before the chunk is recorded: a failed write leaves the chunk undone, and its retry writes again
         // (conditional updates on a stable identifier, so nothing is duplicated).
-        if (!string.IsNullOrWhiteSpace(settings.WriteBackUrl))
+        if (writeBack)
         {
             var synthetic = Ingestion.InputSources.IsSynthetic(SourcePath);
             var recorded = time.GetUtcNow();
@@ -198,7 +199,7 @@ public sealed partial class PopulationScoringJob(ScoreStore store, ModelCatalog 
                 ? RiskAssessmentWriter.Build(r, p.Definition, p.ReferenceAnswers ? $"{p.Reference!.Name}: {p.Reference.Validation}" : p.Manifest.Validation,
                     run.IndexAt, synthetic, p.ReferenceAnswers ? p.Reference : null, besides.GetValueOrDefault((r.PatientId, r.Outcome)), recorded) : null)
                 .OfType<Hl7.Fhir.Model.RiskAssessment>().ToList();
-            var server = new Uri(settings.WriteBackUrl);
+            var server = new Uri(settings.WriteBackUrl!);
             try
             {
                 await new RiskAssessmentWriter(httpClients.CreateClient(WriteBackClient), server, settings.WriteBackToken).WriteAsync(resources, cancellationToken);

@@ -164,8 +164,9 @@ internal static class RecommendCommand
         var estimates = new JsonArray();
         foreach (var predictor in predictors.OrderBy(p => p.Definition.Id, StringComparer.Ordinal))
         {
-            if (predictor.Predict(record, at) is { } p)
+            if (predictor.Predict(record, at) is { } predicted)
             {
+                var p = predictor.WithAlongside(predicted, record, at);
                 estimates.Add(new JsonObject
                 {
                     ["outcome"] = p.Outcome,

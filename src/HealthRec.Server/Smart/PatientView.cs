@@ -132,7 +132,7 @@ internal sealed class PatientViewBuilder(OutcomeLabels labels)
                     prediction.ByReference ? null : Caveat(predictor))
                 {
                     ByEquation = prediction.ByReference,
-                    Beside = NullIfEmpty(PatientRiskCards.Beside(prediction)),
+                    Beside = NullIfEmpty(PatientRiskCards.Beside(predictor.WithAlongside(prediction, record, at))),
                     Lacks = prediction.Lacks,
                     Read = prediction.Read,
                     AsOf = prediction.AsOf is { } asOf && (at - asOf).TotalDays > PatientRiskCards.StaleDataDays ? asOf : null,
