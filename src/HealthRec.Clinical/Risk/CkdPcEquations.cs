@@ -134,14 +134,10 @@ public static class CkdPcEquations
         0.6754442 + (0.0222581 * age) + (0.045902 * female) - (0.0340495 * black) + (0.0085871 * egfrLow) - (0.0275825 * egfrHigh)
         + (0.0495695 * cvd) + (0.0381086 * smoker) + (0.1286836 * hypertension) + (0.0218783 * bmi);
 
-    private static readonly CkdPcCoefficients WithoutDiabetes = new(Constant: -3.609661, Shape: 1.055408, Age: 0.2582196, Female: 0.1821665,
-        Black: 0.1808945, EgfrLow: 0.4581006, EgfrHigh: -0.3159218, Cvd: 0.1953927, EverSmoker: 0.1213741, Hypertension: 0.3543645,
-        Bmi: 0.0630538, Acr: 0.3519087);
-
-    private static readonly CkdPcCoefficients WithDiabetes = new(Constant: -2.647004, Shape: 0.9766551, Age: 0.1351572, Female: 0.1381975,
-        Black: 0.0920208, EgfrLow: 0.3546697, EgfrHigh: -0.1525133, Cvd: 0.1870637, EverSmoker: -0.00084, Hypertension: 0.3653268,
-        Bmi: 0.050306, Acr: 0.3737905, Hba1c: 0.0619679, Insulin: 0.1078296, Untreated: -0.150944, Hba1cByInsulin: 0.023959,
-        Hba1cByUntreated: 0.0398424);
+    // The two equations' coefficients, constants and Weibull shapes (Coefficients/ckdpc-2019.json).
+    private static readonly IReadOnlyDictionary<string, CkdPcCoefficients> Equations = EquationCoefficients.Load<CkdPcCoefficients>("ckdpc-2019.json");
+    private static readonly CkdPcCoefficients WithoutDiabetes = Equations["withoutDiabetes"];
+    private static readonly CkdPcCoefficients WithDiabetes = Equations["withDiabetes"];
 
     // One equation's coefficients and Weibull shape (a term an equation does not have is zero).
     private sealed record CkdPcCoefficients(double Constant, double Shape, double Age, double Female, double Black, double EgfrLow, double EgfrHigh,

@@ -129,35 +129,25 @@ public static class PreventEquations
     // Cholesterol, mg/dL → mmol/L, as the paper converts it.
     private const double MgDlToMmolL = 0.02586;
 
-    private static PreventCoefficients Coefficients(PreventOutcome outcome, bool female) => (outcome, female) switch
+    // Each outcome's equations for women and men, from the paper's Supplemental Table S12A (Coefficients/prevent-2024.json).
+    private static readonly FrozenDictionary<(PreventOutcome Outcome, bool Female), PreventCoefficients> Table = LoadTable();
+
+    private static PreventCoefficients Coefficients(PreventOutcome outcome, bool female) =>
+        Table.TryGetValue((outcome, female), out var c) ? c : throw new ArgumentOutOfRangeException(nameof(outcome), outcome, "not a PREVENT outcome");
+
+    private static FrozenDictionary<(PreventOutcome, bool), PreventCoefficients> LoadTable()
     {
-        (PreventOutcome.TotalCvd, true) => new(Age: 0.7939329, NonHdl: 0.0305239, Hdl: -0.1606857, SbpLow: -0.2394003, SbpHigh: 0.3600781,
-            Diabetes: 0.8667604, Smoker: 0.5360739, EgfrLow: 0.6045917, EgfrHigh: 0.0433769, BpTreated: 0.3151672, Statin: -0.1477655,
-            BpTreatedBySbpHigh: -0.0663612, StatinByNonHdl: 0.1197879, AgeByNonHdl: -0.0819715, AgeByHdl: 0.0306769, AgeBySbpHigh: -0.0946348,
-            AgeByDiabetes: -0.27057, AgeBySmoker: -0.078715, AgeByEgfrLow: -0.1637806, Constant: -3.307728),
-        (PreventOutcome.TotalCvd, false) => new(Age: 0.7688528, NonHdl: 0.0736174, Hdl: -0.0954431, SbpLow: -0.4347345, SbpHigh: 0.3362658,
-            Diabetes: 0.7692857, Smoker: 0.4386871, EgfrLow: 0.5378979, EgfrHigh: 0.0164827, BpTreated: 0.288879, Statin: -0.1337349,
-            BpTreatedBySbpHigh: -0.0475924, StatinByNonHdl: 0.150273, AgeByNonHdl: -0.0517874, AgeByHdl: 0.0191169, AgeBySbpHigh: -0.1049477,
-            AgeByDiabetes: -0.2251948, AgeBySmoker: -0.0895067, AgeByEgfrLow: -0.1543702, Constant: -3.031168),
-        (PreventOutcome.Ascvd, true) => new(Age: 0.719883, NonHdl: 0.1176967, Hdl: -0.151185, SbpLow: -0.0835358, SbpHigh: 0.3592852,
-            Diabetes: 0.8348585, Smoker: 0.4831078, EgfrLow: 0.4864619, EgfrHigh: 0.0397779, BpTreated: 0.2265309, Statin: -0.0592374,
-            BpTreatedBySbpHigh: -0.0395762, StatinByNonHdl: 0.0844423, AgeByNonHdl: -0.0567839, AgeByHdl: 0.0325692, AgeBySbpHigh: -0.1035985,
-            AgeByDiabetes: -0.2417542, AgeBySmoker: -0.0791142, AgeByEgfrLow: -0.1671492, Constant: -3.819975),
-        (PreventOutcome.Ascvd, false) => new(Age: 0.7099847, NonHdl: 0.1658663, Hdl: -0.1144285, SbpLow: -0.2837212, SbpHigh: 0.3239977,
-            Diabetes: 0.7189597, Smoker: 0.3956973, EgfrLow: 0.3690075, EgfrHigh: 0.0203619, BpTreated: 0.2036522, Statin: -0.0865581,
-            BpTreatedBySbpHigh: -0.0322916, StatinByNonHdl: 0.114563, AgeByNonHdl: -0.0300005, AgeByHdl: 0.0232747, AgeBySbpHigh: -0.0927024,
-            AgeByDiabetes: -0.2018525, AgeBySmoker: -0.0970527, AgeByEgfrLow: -0.1217081, Constant: -3.500655),
-        // Heart failure: no cholesterol or statin terms; BMI instead.
-        (PreventOutcome.HeartFailure, true) => new(Age: 0.8998235, SbpLow: -0.4559771, SbpHigh: 0.3576505, Diabetes: 1.038346, Smoker: 0.583916,
-            BmiLow: -0.0072294, BmiHigh: 0.2997706, EgfrLow: 0.7451638, EgfrHigh: 0.0557087, BpTreated: 0.3534442, BpTreatedBySbpHigh: -0.0981511,
-            AgeBySbpHigh: -0.0946663, AgeByDiabetes: -0.3581041, AgeBySmoker: -0.1159453, AgeByBmiHigh: -0.003878, AgeByEgfrLow: -0.1884289,
-            Constant: -4.310409),
-        (PreventOutcome.HeartFailure, false) => new(Age: 0.8972642, SbpLow: -0.6811466, SbpHigh: 0.3634461, Diabetes: 0.923776, Smoker: 0.5023736,
-            BmiLow: -0.0485841, BmiHigh: 0.3726929, EgfrLow: 0.6926917, EgfrHigh: 0.0251827, BpTreated: 0.2980922, BpTreatedBySbpHigh: -0.0497731,
-            AgeBySbpHigh: -0.1289201, AgeByDiabetes: -0.3040924, AgeBySmoker: -0.1401688, AgeByBmiHigh: 0.0068126, AgeByEgfrLow: -0.1797778,
-            Constant: -3.946391),
-        _ => throw new ArgumentOutOfRangeException(nameof(outcome), outcome, "not a PREVENT outcome"),
-    };
+        var equations = EquationCoefficients.Load<Dictionary<string, PreventCoefficients>>("prevent-2024.json");
+        return Enum.GetValues<PreventOutcome>()
+            .SelectMany(o => equations[System.Text.Json.JsonNamingPolicy.CamelCase.ConvertName(o.ToString())]
+                .Select(sex => KeyValuePair.Create((o, sex.Key switch
+                {
+                    "female" => true,
+                    "male" => false,
+                    _ => throw new InvalidOperationException($"prevent-2024.json: '{sex.Key}' is neither female nor male"),
+                }), sex.Value)))
+            .ToFrozenDictionary();
+    }
 
     // One equation's coefficients (a term an equation does not have is zero).
     private sealed record PreventCoefficients(double Age = 0, double NonHdl = 0, double Hdl = 0, double SbpLow = 0, double SbpHigh = 0, double Diabetes = 0,
