@@ -18,35 +18,7 @@ public sealed record CkdPcModel(string Id, string Name, string Outcome, string C
     ];
 
     /// <inheritdoc/>
-    public override ReferenceCardText Card { get; } = new(
-        Form: "Published Fine–Gray competing-risk regression with a Weibull baseline: one equation without diabetes, one with",
-        Checked: "Every coefficient agrees with the paper's Table 2 (its subhazard ratios, to two decimals); the constants, Weibull shapes and the albuminuria patch are from its supplement, taken where three independent implementations agree; checked against twelve input → output pairs of one of them to three decimals.",
-        Application:
-        [
-            "Ages 20–80, BMI 20–40 kg/m², urine albumin/creatinine up to 1,000 mg/g and, with diabetes, HbA1c 6–11 %; an eGFR below 60 gives no number (the event it predicts has happened). Outside them the card says why — never an extrapolation.",
-            "eGFR and BMI are needed, and with a type 2 diabetes diagnosis an HbA1c (the last result within twice its 2-year window; one older than its window is named on the card). Diabetes — a diagnosis or an HbA1c ≥ 6.5 % — picks the diabetes equation; its treatment is insulin, other glucose-lowering medication, or none.",
-            "Hypertension: a diagnosis, an antihypertensive, or 140/90 mmHg or more. Cardiovascular disease: an atherosclerotic disease or heart failure on record.",
-            "Said on the card where they apply: smoking not recorded is taken as never; an albumin/creatinine below 5 mg/g is used as 5; a missing one follows the equation's rule (without diabetes the value expected for the other inputs, with diabetes 10 mg/g).",
-            "The race term is never applied (HealthRec takes no input from race); for a record stating Black race the card says the published estimate is higher (subhazard ratio 1.20 without diabetes, 1.10 with).",
-            "Its reasons are its own terms, grouped by risk factor, against the equation's reference person (a 55-year-old man, eGFR 75, BMI 27, none of the conditions, albumin/creatinine as expected or 10 mg/g, HbA1c 7 % on oral medication).",
-        ],
-        Limitations:
-        [
-            "Its outcome counts every eGFR below 60 (all events); this outcome counts a diagnosis or two results 90 days apart, so the equation runs high against it.",
-            "Developed with CKD-EPI 2009 eGFR; HealthRec reads eGFR as reported or computes it by CKD-EPI 2021. With diabetes and no albumin/creatinine, the equation's small missing-ratio term (subhazard ratio 0.96) is not applied.",
-            "Not yet validated on this organisation's patients — the promotion gate's figures on them are in the challenger's card.",
-        ]);
-
-    /// <inheritdoc/>
-    /// <remarks>
-    /// Applied as published but for three rules, each said where it applies: the race term is never used (HealthRec takes
-    /// no input from race: a record stating Black race is told that the published equation's estimate is higher); smoking
-    /// not recorded is taken as never; an albumin/creatinine ratio below the equation's lowest (5 mg/g) is used as 5.
-    /// A missing ratio follows the equation's own rule (without diabetes, the ratio expected for the other inputs; with
-    /// diabetes, 10 mg/g, without the missing-ratio term, whose exact coefficient is unpublished here). Diabetes is an
-    /// active type 2 diagnosis or an HbA1c of 6.5 % or more; hypertension a recorded diagnosis, 140/90 mmHg or more,
-    /// or blood-pressure treatment; cardiovascular disease an atherosclerotic disease or heart failure on record.
-    /// </remarks>
+    /// <remarks>Applied as its model card says (<see cref="ReferenceModel.Card"/>): the race term never used, the defaults said where they apply.</remarks>
     public override ReferenceEstimate Evaluate(PatientRecord record, DateTimeOffset at)
     {
         var ci = CultureInfo.InvariantCulture;

@@ -3,22 +3,29 @@ using System.Text.Json;
 namespace HealthRec.Clinical.Risk;
 
 /// <summary>
-/// The published equations' coefficients, kept as data beside the code (<c>Risk/Coefficients/*.json</c>, embedded in the
-/// assembly, so nothing is read from disk): each file names its source and holds one table per equation, by name.
+/// The published equations' coefficients and model-card text, kept as data beside the code (<c>Risk/Coefficients/*.json</c>,
+/// embedded in the assembly, so nothing is read from disk): each file names its source, holds its card's text and one
+/// table per equation, by name.
 /// </summary>
 internal static class EquationCoefficients
 {
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { UnmappedMemberHandling = System.Text.Json.Serialization.JsonUnmappedMemberHandling.Disallow };
 
     /// <summary>The tables of one file by equation name, each read into <typeparamref name="T"/> (a term a table lacks takes the record's default, zero).</summary>
-    public static IReadOnlyDictionary<string, T> Load<T>(string file)
+    public static IReadOnlyDictionary<string, T> Load<T>(string file) => Read<Table<T>>(file).Equations;
+
+    /// <summary>What the equation's model card says of it beyond its source, population and validation (the file's <c>card</c>).</summary>
+    public static ReferenceCardText Card(string file) =>
+        Read<Table<JsonElement>>(file).Card ?? throw new InvalidOperationException($"{file} has no card text.");
+
+    private static T Read<T>(string file)
     {
         var name = $"HealthRec.Clinical.Risk.Coefficients.{file}";
         using var stream = typeof(EquationCoefficients).Assembly.GetManifestResourceStream(name)
             ?? throw new InvalidOperationException($"The coefficient table {name} is not embedded in the assembly.");
-        var table = JsonSerializer.Deserialize<Table<T>>(stream, Json) ?? throw new InvalidOperationException($"{name} is JSON null.");
-        return table.Equations;
+        return JsonSerializer.Deserialize<T>(stream, Json) ?? throw new InvalidOperationException($"{name} is JSON null.");
     }
 
-    private sealed record Table<T>(string Source, Dictionary<string, T> Equations);
+    // One file: its source, the model card's text, and the equations' coefficients by name.
+    private sealed record Table<T>(string Source, ReferenceCardText? Card, Dictionary<string, T> Equations);
 }

@@ -41,23 +41,6 @@ public sealed record PreventModel(string Id, string Name, string Outcome, string
     public override IReadOnlyList<string> Inputs { get; } =
         ["age_years", "sex_female", "bmi", "egfr", "hba1c", "hdl", "sbp", "smoking_status", "total_cholesterol", "has_t2d", "on_antihypertensive", "on_statin"];
 
-    /// <inheritdoc/>
-    public override ReferenceCardText Card { get; } = new(
-        Form: "Published logistic regression equations, sex-specific",
-        Checked: "Coefficients from the paper's supplement, checked against published input → output pairs (the R packages preventr and CVrisk) to three decimals.",
-        Application:
-        [
-            "Ages 30–79, total cholesterol 130–320 mg/dL, HDL 20–100 mg/dL, systolic pressure 90–180 mmHg, eGFR 15–140 mL/min/1.73 m² (BMI 18.5–39.9 kg/m² for the equations that read it): outside them no number is given, and the card says why — never an extrapolation.",
-            "Inputs are the last result within twice its window (lipids 5 years; pressure, eGFR and BMI 2 years); one older than its window is used and named on the card; none means no number. eGFR may be computed from creatinine (CKD-EPI 2021).",
-            "Smoking not recorded is taken as not smoking, and the card says so. Diabetes: an active type 2 diabetes diagnosis or an HbA1c ≥ 6.5 %. Treatment: an active antihypertensive or statin.",
-            "Its reasons are its own terms, grouped by risk factor, against the equation's reference person (55 years, non-HDL 135 mg/dL, HDL 50 mg/dL, systolic 110–130 mmHg, eGFR 60–90).",
-        ],
-        Limitations:
-        [
-            "Developed in US cohorts; not yet validated on this organisation's patients — the promotion gate's figures on them are in the challenger's card.",
-            "The base model: urine albumin, HbA1c and social deprivation, which PREVENT's extended models use, are not read.",
-        ]);
-
     private static string Text(string quantity, PreventInputs p)
     {
         var ci = CultureInfo.InvariantCulture;

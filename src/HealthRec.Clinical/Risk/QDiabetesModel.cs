@@ -18,30 +18,7 @@ public sealed record QDiabetesModel(string Id, string Name, string Outcome, stri
         ["age_years", "sex_female", "bmi", "hba1c", "smoking_status", "ever_ascvd", "on_antihypertensive", "has_hypertension", "on_statin"];
 
     /// <inheritdoc/>
-    public override ReferenceCardText Card { get; } = new(
-        Form: "Published Cox proportional-hazards equations, sex-specific, with fractional polynomials of age, BMI and (model C) HbA1c and their interactions with age; model A, without a blood test, when no HbA1c is recorded",
-        Checked: "Coefficients, centring values and 10-year baseline survivals as ClinRisk published them as open source, taken where two independent transcriptions agree (the QDiabetes R package and a Python one); checked against the R package's sixteen published input → output pairs (eight per model) and twenty pairs of the Python one that set every other term, to three decimals of a percentage.",
-        Application:
-        [
-            "Shown beside the 5-year type 2 diabetes estimate as the validated 10-year figure: a different horizon, so the two are never compared and the equation never answers for the 5-year outcome.",
-            "Ages 25–84 and HbA1c below 48 mmol/mol (6.5 %), read from % by the IFCC–NGSP master equation; outside them no number is given, and the card says why. BMI below 20 or above 40 is read as 20 or 40 — the equation's own rule — and said.",
-            "BMI is needed (the last result within twice its 2-year window); with an HbA1c in that window model C answers, without one model A, and the card says which. Treated hypertension: a hypertension diagnosis with an antihypertensive. Cardiovascular disease, gestational diabetes, learning disability, schizophrenia or bipolar disorder and polycystic ovaries: a diagnosis on record, ever. Statin, steroid tablets, atypical antipsychotic: active medication.",
-            "Said on the card where they apply: smoking not recorded is taken as never; a current smoker of unrecorded amount is read as moderate (10–19 a day); a family history of diabetes is read only from a coded finding on the patient's record (FamilyMemberHistory is not read) and otherwise taken as none; the Townsend deprivation score (UK) is not known and taken as 0, the average.",
-            "The ethnicity terms are never applied (HealthRec takes no input from race or ethnicity): for a record stating a race other than White the card says the published estimate is higher (every non-White group's term raises it).",
-        ],
-        Limitations:
-        [
-            "Developed and validated in English general practice (QResearch); not yet validated on this organisation's patients, and its outcome is a type 2 diabetes diagnosis, not the HbA1c confirmation the 5-year outcome also counts.",
-            "Steroid tablets are read by ingredient, so eye drops of prednisolone or dexamethasone count too — an over-count.",
-        ]);
-
-    /// <inheritdoc/>
-    /// <remarks>
-    /// Applied as published but for the inputs HealthRec cannot read, each said where it applies: ethnicity (never
-    /// applied; a record stating a race other than White is told the published estimate is higher), the Townsend score
-    /// (taken as 0), a family history not coded on the patient's own record (taken as none) and smoking amount (a
-    /// current smoker is read as moderate).
-    /// </remarks>
+    /// <remarks>Applied as its model card says (<see cref="ReferenceModel.Card"/>): model C or A by HbA1c, what it cannot read said where it applies.</remarks>
     public override ReferenceEstimate Evaluate(PatientRecord record, DateTimeOffset at)
     {
         var ci = CultureInfo.InvariantCulture;

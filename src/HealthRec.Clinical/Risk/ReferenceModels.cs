@@ -73,8 +73,8 @@ public abstract record ReferenceModel(string Id, string Name, string Outcome, st
     /// </summary>
     public IReadOnlyList<string> Bounds { get; init; } = [];
 
-    /// <summary>What its model card says of it beyond its source, population and validation.</summary>
-    public abstract ReferenceCardText Card { get; }
+    /// <summary>What its model card says of it beyond its source, population and validation (its coefficient file's <c>card</c>).</summary>
+    public required ReferenceCardText Card { get; init; }
 
     /// <summary>The terms grouped by clinical quantity and worded with the patient's own values, largest push first.</summary>
     protected static List<ReferenceReason> Reasons(IReadOnlyList<EquationTerm> terms, Func<string, string> text) =>
@@ -95,18 +95,23 @@ public static class ReferenceModels
     private const string PreventPopulation = "US adults 30–79 without cardiovascular disease; 3.3 million in 25 derivation data sets (1992–2017); sex-specific, race-free, adjusted for the competing risk of non-cardiovascular death";
     private const string PreventValidation = "published external validation in 3.3 million adults (21 data sets): median C-statistic for total CVD 0.794 in women and 0.757 in men, calibration slope 1.03 and 0.94, similar for the ASCVD and heart-failure equations";
 
+    private static readonly ReferenceCardText PreventCard = EquationCoefficients.Card("prevent-2024.json");
+
     public static readonly FrozenDictionary<string, ReferenceModel> All = new ReferenceModel[]
     {
-        new PreventModel("prevent-ascvd", "PREVENT (AHA 2024), 10-year ASCVD", "ascvd-10y", PreventCitation, PreventUrl, PreventPopulation, PreventValidation, PreventOutcome.Ascvd),
-        new PreventModel("prevent-cvd", "PREVENT (AHA 2024), 10-year total CVD", "cvd-10y", PreventCitation, PreventUrl, PreventPopulation, PreventValidation, PreventOutcome.TotalCvd),
-        new PreventModel("prevent-hf", "PREVENT (AHA 2024), 10-year heart failure", "hf-10y", PreventCitation, PreventUrl, PreventPopulation, PreventValidation, PreventOutcome.HeartFailure),
+        new PreventModel("prevent-ascvd", "PREVENT (AHA 2024), 10-year ASCVD", "ascvd-10y", PreventCitation, PreventUrl, PreventPopulation, PreventValidation, PreventOutcome.Ascvd) { Card = PreventCard },
+        new PreventModel("prevent-cvd", "PREVENT (AHA 2024), 10-year total CVD", "cvd-10y", PreventCitation, PreventUrl, PreventPopulation, PreventValidation, PreventOutcome.TotalCvd) { Card = PreventCard },
+        new PreventModel("prevent-hf", "PREVENT (AHA 2024), 10-year heart failure", "hf-10y", PreventCitation, PreventUrl, PreventPopulation, PreventValidation, PreventOutcome.HeartFailure) { Card = PreventCard },
         new CkdPcModel("ckdpc-egfr60", "CKD-PC (Nelson 2019), 5-year incident eGFR below 60", "ckd-5y",
             Citation: "Nelson RG, Grams ME, Ballew SH, et al. Development of Risk Prediction Equations for Incident Chronic Kidney Disease. JAMA 2019;322:2104–2114",
             Url: "https://doi.org/10.1001/jama.2019.17379",
             Population: "5.2 million adults with eGFR 60 or more in 34 cohorts from 28 countries; one equation without diabetes, one with; eGFR by " +
                 "CKD-EPI 2009. HealthRec applies it without its race term (it takes no input from race) and to eGFR as recorded or from creatinine by CKD-EPI 2021",
             Validation: "published development in 34 cohorts: median C-statistic 0.845 without diabetes and 0.801 with; 69 % of study populations had a " +
-                "calibration slope between 0.80 and 1.25; similar discrimination and calibration in 9 external cohorts (2.3 million adults)"),
+                "calibration slope between 0.80 and 1.25; similar discrimination and calibration in 9 external cohorts (2.3 million adults)")
+        {
+            Card = EquationCoefficients.Card("ckdpc-2019.json"),
+        },
         new QDiabetesModel("qdiabetes-t2d", "QDiabetes-2018, 10-year type 2 diabetes", "t2d-10y",
             Citation: "Hippisley-Cox J, Coupland C. Development and validation of QDiabetes-2018 risk prediction algorithm to estimate future risk of type 2 diabetes: cohort study. BMJ 2017;359:j5019",
             Url: "https://doi.org/10.1136/bmj.j5019",
@@ -115,6 +120,7 @@ public static class ReferenceModels
             Validation: "published validation in 2.63 million people in 363 separate English practices, where the paper reports good discrimination and " +
                 "calibration for all three models (model B, with fasting glucose, best); not validated here")
         {
+            Card = EquationCoefficients.Card("qdiabetes-2018.json"),
             Bounds = ["t2d-5y"],
         },
     }.ToFrozenDictionary(m => m.Id, StringComparer.Ordinal);
