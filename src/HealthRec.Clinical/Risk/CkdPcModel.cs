@@ -37,10 +37,7 @@ public sealed record CkdPcModel(string Id, string Name, string Outcome, string C
             return inputs.NotEstimated(this);
         }
 
-        if (smoking is null)
-        {
-            inputs.Lacks.Add("smoking status not recorded: taken as never smoked (if the patient has smoked, the risk is higher)");
-        }
+        inputs.NeverSmokedUnlessRecorded(smoking);
 
         if (acr is null)
         {

@@ -61,13 +61,18 @@ public sealed record QDiabetesModel(string Id, string Name, string Outcome, stri
         {
             inputs.UsedAs(string.Create(ci, $"HbA1c {hba1c:0.0} % read as {p.Hba1cMmolMol:0} mmol/mol (IFCC–NGSP master equation)"));
         }
+
         if (p.Bmi is < QDiabetesEquations.MinBmi or > QDiabetesEquations.MaxBmi)
         {
             inputs.UsedAs(string.Create(ci, $"BMI {p.Bmi:0.#} kg/m² read as {Math.Clamp(p.Bmi, QDiabetesEquations.MinBmi, QDiabetesEquations.MaxBmi):0}, the equation's rule"));
         }
 
-        inputs.Lacks.Add(smoking is null ? "smoking status not recorded: taken as never smoked (if the patient has smoked, the risk is higher)"
-            : p.Smoking == QDiabetesSmoking.Moderate ? "how much the patient smokes is not recorded: read as moderate (10–19 a day)" : "");
+        inputs.NeverSmokedUnlessRecorded(smoking);
+        if (p.Smoking == QDiabetesSmoking.Moderate)
+        {
+            inputs.Lacks.Add("how much the patient smokes is not recorded: read as moderate (10–19 a day)");
+        }
+
         if (!p.FamilyHistory)
         {
             inputs.Lacks.Add("no family history of diabetes coded on the record: taken as none (a parent or sibling with diabetes raises the risk)");
@@ -80,7 +85,6 @@ public sealed record QDiabetesModel(string Id, string Name, string Outcome, stri
             inputs.Lacks.Add("the equation's ethnicity terms are not applied (HealthRec takes no input from race or ethnicity); for every group other than White the published estimate is higher");
         }
 
-        inputs.Lacks.RemoveAll(string.IsNullOrEmpty);
         return inputs.Estimated(this, QDiabetesEquations.TenYearRisk(p), Reasons(QDiabetesEquations.Terms(p), q => Text(q, p)));
     }
 

@@ -79,6 +79,15 @@ internal sealed class ReferenceInputs
         return value.Value;
     }
 
+    /// <summary>Smoking not recorded, read as never smoked (for equations whose smoking term is ever or former smoking): said.</summary>
+    public void NeverSmokedUnlessRecorded(double? smoking)
+    {
+        if (smoking is null)
+        {
+            Lacks.Add("smoking status not recorded: taken as never smoked (if the patient has smoked, the risk is higher)");
+        }
+    }
+
     /// <summary>Says that an input was used other than as reported (a value raised to the equation's lowest, say).</summary>
     public void UsedAs(string text) => _read.Add(text);
 
