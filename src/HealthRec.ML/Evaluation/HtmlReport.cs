@@ -365,20 +365,17 @@ public static class HtmlReport
         return result;
     }
 
+    // A baseline's name as a reader says it ("logistic_regression" → "logistic regression").
     private static string Name(string algorithm) => algorithm switch
     {
         "lightgbm" => "LightGBM",
-        "logistic_regression" => "logistic regression",
-        "linear_regression" => "linear regression",
-        "decision_tree" => "decision tree",
-        "random_forest" => "random forest",
         "pooled_cohort_equations" => "Pooled Cohort Equations",
         "prevent-ascvd" => "PREVENT (its patients only)",
         "ckdpc-egfr60" => "CKD-PC (its patients only)",
         "qdiabetes-t2d" => "QDiabetes 10-year (ranking)",
         "prevent-cvd" => "PREVENT total CVD (ranking)",
         "prevent-hf" => "PREVENT heart failure (ranking)",
-        _ => algorithm,
+        _ => algorithm.Replace('_', ' '),
     };
 
     // An equation estimating another outcome or horizon than the one evaluated (an equation alongside it).
