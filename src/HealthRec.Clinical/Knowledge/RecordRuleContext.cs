@@ -34,7 +34,7 @@ public sealed class RecordRuleContext : IRuleContext
 
     public bool Has(string group) => _record.HasActiveCondition(group, _at);
 
-    public bool Ever(string group) => _record.Conditions.Any(c => c.Groups.Contains(group) && c.Onset <= _at);
+    public bool Ever(string group) => _record.HadCondition(group, _at);
 
     public bool Taking(string medicationClass) => _record.Takes(medicationClass, _at);
 
