@@ -70,9 +70,12 @@ public static class OutcomeEvaluator
             metrics.Baselines[equation.Algorithm] = equation;
         }
 
+        var byPatient = binary && !alongside.IsEmpty
+            ? records.DistinctBy(r => r.PatientId, StringComparer.Ordinal).ToDictionary(r => r.PatientId, StringComparer.Ordinal)
+            : [];
         foreach (var id in binary ? alongside : [])
         {
-            if (Alongside(Clinical.Risk.ReferenceModels.All[id], records, examples) is { } ranking)
+            if (Alongside(Clinical.Risk.ReferenceModels.All[id], byPatient, examples) is { } ranking)
             {
                 metrics.Baselines[id] = ranking;
             }
@@ -95,9 +98,8 @@ public static class OutcomeEvaluator
     }
 
     // An equation alongside the outcome on the examples it gives a figure for (null when they hold only one label).
-    private static OutcomeMetrics? Alongside(Clinical.Risk.ReferenceModel equation, IReadOnlyCollection<PatientRecord> records, List<OutcomeExample> examples)
+    private static OutcomeMetrics? Alongside(Clinical.Risk.ReferenceModel equation, Dictionary<string, PatientRecord> byPatient, List<OutcomeExample> examples)
     {
-        var byPatient = records.DistinctBy(r => r.PatientId, StringComparer.Ordinal).ToDictionary(r => r.PatientId, StringComparer.Ordinal);
         var scored = examples.Select(e => (Example: e, Risk: equation.Evaluate(byPatient[e.PatientId], e.IndexAt).Estimate))
             .Where(s => s.Risk is not null).ToList();
         return scored.Exists(s => s.Example.Label) && scored.Exists(s => !s.Example.Label)
