@@ -115,6 +115,9 @@ public static class QDiabetesEquations
         return problems;
     }
 
+    /// <summary>A yes/no term's name by the quantity it is listed under ("pcos" → "polycystic ovaries"), or null for another quantity.</summary>
+    public static string? FlagName(string quantity) => Array.Find(Flags, f => f.Quantity == quantity).Name;
+
     // The yes/no terms: the quantity they are listed under (their key in the coefficient file), their name, and whether
     // the patient has it.
     private static readonly (string Quantity, string Name, Func<QDiabetesInputs, bool> Present)[] Flags =

@@ -100,15 +100,8 @@ public sealed record QDiabetesModel(string Id, string Name, string Outcome, stri
             "townsend" => "deprivation",
             "antipsychotic" => "on an atypical antipsychotic",
             "corticosteroids" => "on steroid tablets",
-            "cvd" => "cardiovascular disease",
-            "gestational-diabetes" => "gestational diabetes",
-            "learning-disability" => "learning disability",
-            "schizophrenia-bipolar" => "schizophrenia or bipolar disorder",
-            "pcos" => "polycystic ovaries",
             "statin" => "on a statin",
-            "hypertension" => "treated hypertension",
-            "family-history" => "family history of diabetes",
-            _ => quantity,
+            _ => QDiabetesEquations.FlagName(quantity) ?? quantity,
         };
     }
 }
