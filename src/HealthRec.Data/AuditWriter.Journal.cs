@@ -1,6 +1,3 @@
-using System.Text;
-using System.Text.Json;
-
 namespace HealthRec.Data;
 
 /// <summary>The journal files on the node's disk: rotated, numbered, read back after a stop.</summary>

@@ -1,7 +1,5 @@
-using System.Buffers;
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
-using System.Text.Json;
 
 namespace HealthRec.Data;
 

@@ -1,7 +1,3 @@
-using System.Globalization;
-using System.Security.Cryptography;
-using System.Text;
-
 namespace HealthRec.Data;
 
 /// <summary>One feedback item as the CDS client sent it (CDS Hooks 2.0 §Feedback), with when and from whom it arrived.</summary>

@@ -1,5 +1,4 @@
 using Microsoft.Data.Sqlite;
-using Npgsql;
 
 namespace HealthRec.Data;
 

@@ -1,4 +1,3 @@
-using System.Text;
 using Hl7.Fhir.Model;
 
 namespace HealthRec.Fhir;

@@ -1,7 +1,3 @@
-using HealthRec.Server.Audit;
-using HealthRec.Server.CdsHooks;
-using HealthRec.Server.Jobs;
-using HealthRec.Server.Smart;
 using HealthRec.Server.Staff;
 using HealthRec.Server.Transparency;
 

@@ -1,5 +1,3 @@
-using Microsoft.AspNetCore.Builder;
-
 namespace HealthRec.Benchmarks;
 
 /// <summary>The server's own composition (Program.BuildServer) on this repository, with a SQLite database of its own: what the benchmarks run.</summary>

@@ -1,9 +1,3 @@
-using System.Text.Json;
-using HealthRec.Server.CdsHooks;
-using HealthRec.Server.Models;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.Extensions.DependencyInjection;
-
 namespace HealthRec.Benchmarks;
 
 /// <summary>

@@ -1,9 +1,4 @@
-using System.Text.Json;
-using System.Text.Json.Nodes;
 using Hl7.Fhir.Model;
-using HealthRec.Fhir;
-using HealthRec.Server.CdsHooks;
-using Microsoft.Extensions.DependencyInjection;
 
 namespace HealthRec.Benchmarks;
 

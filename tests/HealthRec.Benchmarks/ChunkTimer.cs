@@ -1,8 +1,3 @@
-using System.Diagnostics;
-using HealthRec.ML.Recommendation;
-using HealthRec.Server.Models;
-using Microsoft.Extensions.DependencyInjection;
-
 namespace HealthRec.Benchmarks;
 
 /// <summary>

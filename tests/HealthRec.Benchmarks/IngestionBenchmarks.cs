@@ -1,9 +1,5 @@
-using System.Text.Json;
-using System.Text.Json.Nodes;
 using Hl7.Fhir.Model;
 using HealthRec.Clinical.Features;
-using HealthRec.Clinical.Units;
-using HealthRec.Fhir;
 
 namespace HealthRec.Benchmarks;
 

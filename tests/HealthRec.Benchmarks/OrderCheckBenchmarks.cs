@@ -1,10 +1,5 @@
-using System.Text.Json;
-using System.Text.Json.Nodes;
 using Hl7.Fhir.Model;
 using HealthRec.Clinical.Safety;
-using HealthRec.Fhir;
-using HealthRec.Server.CdsHooks;
-using Microsoft.Extensions.DependencyInjection;
 
 namespace HealthRec.Benchmarks;
 

@@ -1,6 +1,4 @@
-using HealthRec.Clinical.Units;
 using HealthRec.ML.Registry;
-using HealthRec.ML.Serving;
 
 namespace HealthRec.Benchmarks;
 

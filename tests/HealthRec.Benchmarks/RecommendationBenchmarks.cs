@@ -1,9 +1,6 @@
 using HealthRec.Clinical.Knowledge;
-using HealthRec.Clinical.Units;
 using HealthRec.Fhir.Knowledge;
 using HealthRec.ML.Outcomes;
-using HealthRec.ML.Recommendation;
-using HealthRec.ML.Serving;
 
 namespace HealthRec.Benchmarks;
 

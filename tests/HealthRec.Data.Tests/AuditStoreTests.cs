@@ -1,6 +1,3 @@
-using System.Data.Common;
-using Microsoft.Extensions.Time.Testing;
-
 namespace HealthRec.Data.Tests;
 
 /// <summary>The tamper-evident audit trail on both engines: appended only, chained, and each kind of tampering found where it happened.</summary>

@@ -1,5 +1,3 @@
-using System.Data.Common;
-
 namespace HealthRec.Data.Tests;
 
 public sealed class SchemaMigratorTests

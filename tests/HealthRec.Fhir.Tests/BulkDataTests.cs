@@ -1,5 +1,4 @@
 using Hl7.Fhir.Model;
-using Hl7.Fhir.Serialization;
 using Task = System.Threading.Tasks.Task;
 
 namespace HealthRec.Fhir.Tests;

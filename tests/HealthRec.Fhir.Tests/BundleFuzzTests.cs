@@ -1,5 +1,3 @@
-using CsCheck;
-
 namespace HealthRec.Fhir.Tests;
 
 /// <summary>

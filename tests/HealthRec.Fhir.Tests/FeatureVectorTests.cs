@@ -1,7 +1,4 @@
-using System.Text.Json;
 using Hl7.Fhir.Model;
-using Hl7.Fhir.Rest;
-using Hl7.Fhir.Serialization;
 using Task = System.Threading.Tasks.Task;
 
 namespace HealthRec.Fhir.Tests;

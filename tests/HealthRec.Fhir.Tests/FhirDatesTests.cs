@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.IO.Compression;
 using System.Text.RegularExpressions;
 using Hl7.Fhir.Model;
 

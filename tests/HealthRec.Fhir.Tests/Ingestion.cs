@@ -1,7 +1,4 @@
 using HealthRec.Clinical.Features;
-using HealthRec.Clinical.Terminology;
-using HealthRec.Clinical.Units;
-using HealthRec.Fhir.Ingestion;
 
 namespace HealthRec.Fhir.Tests;
 

@@ -1,6 +1,3 @@
-using System.IO.Compression;
-using CsCheck;
-
 namespace HealthRec.Fhir.Tests;
 
 /// <summary>

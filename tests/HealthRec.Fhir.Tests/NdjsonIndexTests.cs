@@ -1,6 +1,3 @@
-using System.Collections.Concurrent;
-using HealthRec.Fhir.Synthetic;
-
 namespace HealthRec.Fhir.Tests;
 
 /// <summary>

@@ -1,7 +1,3 @@
-using HealthRec.Clinical.Terminology;
-using HealthRec.Clinical.Units;
-using HealthRec.Fhir.Ingestion;
-
 namespace HealthRec.Fhir.Tests;
 
 /// <summary>

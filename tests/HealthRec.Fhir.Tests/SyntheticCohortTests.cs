@@ -1,9 +1,7 @@
-using System.Collections.Concurrent;
 using Firely.Fhir.Validation;
 using Hl7.Fhir.Model;
 using Hl7.Fhir.Specification.Source;
 using Hl7.Fhir.Specification.Terminology;
-using HealthRec.Fhir.Synthetic;
 using Task = System.Threading.Tasks.Task;
 
 namespace HealthRec.Fhir.Tests;

@@ -1,5 +1,3 @@
-using HealthRec.Fhir.Synthetic;
-
 namespace HealthRec.Fhir.Tests;
 
 /// <summary>5,000 simulated patients, shared by the population checks.</summary>

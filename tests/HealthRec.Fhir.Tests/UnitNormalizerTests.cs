@@ -1,5 +1,3 @@
-using HealthRec.Clinical.Units;
-
 namespace HealthRec.Fhir.Tests;
 
 /// <summary>Conversions checked against published clinical equivalences, not against the factors themselves.</summary>

@@ -1,7 +1,3 @@
-using System.Text.Json.Nodes;
-using HealthRec.Clinical.Knowledge;
-using HealthRec.Fhir.Knowledge;
-
 namespace HealthRec.ML.Tests;
 
 /// <summary>The intervention catalog: validated as a whole, and the hard safety filters that no ranking can override.</summary>

@@ -1,5 +1,3 @@
-using HealthRec.Clinical.Risk;
-
 namespace HealthRec.ML.Tests;
 
 /// <summary>CKD-PC read from a patient record: which equation, which values, what it will not use, and what it says it lacks.</summary>

@@ -1,6 +1,5 @@
 using HealthRec.Clinical.Ingestion;
 using HealthRec.Clinical.Units;
-using HealthRec.Fhir.Ingestion;
 using HealthRec.Fhir.Sources;
 using HealthRec.Fhir.Synthetic;
 

@@ -1,5 +1,3 @@
-using Microsoft.ML;
-
 namespace HealthRec.ML.Tests;
 
 public sealed class MetricsTests

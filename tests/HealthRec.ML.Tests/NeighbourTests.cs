@@ -1,5 +1,3 @@
-using HealthRec.ML.Recommendation;
-
 namespace HealthRec.ML.Tests;
 
 /// <summary>The treatment history recommenders learn from, and the nearest-neighbour signal, on hand-made examples.</summary>

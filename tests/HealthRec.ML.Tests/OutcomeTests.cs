@@ -1,5 +1,4 @@
 using System.Collections.Immutable;
-using HealthRec.Clinical.Outcomes;
 
 namespace HealthRec.ML.Tests;
 

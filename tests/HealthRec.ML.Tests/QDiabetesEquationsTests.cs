@@ -1,5 +1,3 @@
-using HealthRec.Clinical.Risk;
-
 namespace HealthRec.ML.Tests;
 
 /// <summary>

@@ -1,5 +1,3 @@
-using HealthRec.Clinical.Risk;
-
 namespace HealthRec.ML.Tests;
 
 /// <summary>QDiabetes-2018 model C read from a patient record: which values, which histories, what it cannot read and says.</summary>

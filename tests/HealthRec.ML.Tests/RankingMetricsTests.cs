@@ -1,5 +1,3 @@
-using HealthRec.ML.Recommendation;
-
 namespace HealthRec.ML.Tests;
 
 public sealed class RankingMetricsTests

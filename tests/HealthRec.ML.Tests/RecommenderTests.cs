@@ -1,8 +1,3 @@
-using System.Text.Json.Nodes;
-using HealthRec.Fhir.Knowledge;
-using HealthRec.ML.Recommendation;
-using HealthRec.ML.Serving;
-
 namespace HealthRec.ML.Tests;
 
 /// <summary>The generated cohort with the hybrid recommender trained on it (with the default outcome models), once per test class.</summary>

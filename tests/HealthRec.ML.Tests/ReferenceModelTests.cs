@@ -1,5 +1,3 @@
-using HealthRec.Clinical.Risk;
-
 namespace HealthRec.ML.Tests;
 
 /// <summary>PREVENT read from a patient record: which values it takes, what it refuses to guess, and what it says it lacks.</summary>

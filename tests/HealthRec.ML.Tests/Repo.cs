@@ -1,6 +1,5 @@
 using HealthRec.Clinical.Features;
 using HealthRec.Clinical.Terminology;
-using HealthRec.Fhir.Ingestion;
 
 namespace HealthRec.ML.Tests;
 

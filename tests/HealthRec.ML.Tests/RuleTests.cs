@@ -1,5 +1,3 @@
-using HealthRec.Clinical.Knowledge;
-
 namespace HealthRec.ML.Tests;
 
 public sealed class RuleTests

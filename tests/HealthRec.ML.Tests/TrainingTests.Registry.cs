@@ -1,7 +1,3 @@
-using System.Text.Json.Nodes;
-using HealthRec.ML.Serving;
-using Microsoft.ML;
-
 namespace HealthRec.ML.Tests;
 
 /// <summary>The promotion gate and the registry: a real model against a shuffled one, reproducible bundles, a model judged against PREVENT, versions never overwritten.</summary>

@@ -1,5 +1,3 @@
-using HealthRec.Clinical.Outcomes;
-
 namespace HealthRec.ML.Tests;
 
 public sealed partial class TrainingTests(GeneratedCohort cohort) : IClassFixture<GeneratedCohort>, IDisposable

@@ -1,9 +1,4 @@
-using System.Net.Http.Headers;
-using System.Security.Cryptography;
-using HealthRec.Server.Audit;
 using Hl7.Fhir.Model;
-using Microsoft.IdentityModel.JsonWebTokens;
-using Microsoft.IdentityModel.Tokens;
 using Task = System.Threading.Tasks.Task;
 
 namespace HealthRec.Server.Tests;

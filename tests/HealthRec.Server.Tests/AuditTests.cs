@@ -1,5 +1,3 @@
-using HealthRec.Server.Audit;
-
 namespace HealthRec.Server.Tests;
 
 /// <summary>The audit trail's verification as operators run it: the CLI verb, the admin endpoint and the daily job.</summary>

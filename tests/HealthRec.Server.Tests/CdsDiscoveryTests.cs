@@ -1,5 +1,3 @@
-using HealthRec.Server.CdsHooks;
-
 namespace HealthRec.Server.Tests;
 
 [Collection(SequentialServers.Name)]

@@ -1,5 +1,3 @@
-using System.Collections.Concurrent;
-using System.Net.Sockets;
 using Npgsql;
 
 namespace HealthRec.Server.Tests;

@@ -1,4 +1,3 @@
-using System.Text.Json;
 using HealthRec.Clinical.Features;
 using HealthRec.Clinical.Outcomes;
 using HealthRec.Server.Ingestion;

@@ -1,6 +1,3 @@
-using System.Net.Sockets;
-using Microsoft.Extensions.Logging;
-
 namespace HealthRec.Server.Tests;
 
 [Collection(SequentialServers.Name)]

@@ -1,7 +1,5 @@
-using System.Collections.Concurrent;
 using Hangfire.Common;
 using Hangfire.Server;
-using HealthRec.Server.Jobs;
 
 namespace HealthRec.Server.Tests;
 

@@ -1,10 +1,6 @@
-using System.Collections.Concurrent;
-using Hangfire;
 using Hangfire.PostgreSql;
 using Hangfire.Storage;
 using Hangfire.Storage.SQLite;
-using HealthRec.Server.Jobs;
-using Microsoft.Extensions.Logging;
 using Npgsql;
 
 namespace HealthRec.Server.Tests;

@@ -1,5 +1,3 @@
-using HealthRec.Clinical.Records;
-
 namespace HealthRec.Server.Tests;
 
 [Collection(SequentialServers.Name)]

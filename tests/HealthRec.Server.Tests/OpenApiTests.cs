@@ -1,4 +1,3 @@
-using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Routing;
 
 namespace HealthRec.Server.Tests;

@@ -1,5 +1,3 @@
-using HealthRec.Server.Jobs;
-
 namespace HealthRec.Server.Tests;
 
 /// <summary>Population scoring through faults: a node killed mid-chunk or mid-start, PostgreSQL stopped, and what the run view says meanwhile.</summary>

@@ -1,8 +1,3 @@
-using HealthRec.Clinical.Ingestion;
-using HealthRec.Fhir.Ingestion;
-using HealthRec.Fhir.Sources;
-using HealthRec.Server.Jobs;
-
 namespace HealthRec.Server.Tests;
 
 /// <summary>Write-back of a run's estimates as RiskAssessments to the real FHIR server.</summary>

@@ -1,4 +1,3 @@
-using Firely.Fhir.Validation;
 using Hl7.Fhir.Specification.Source;
 using Hl7.Fhir.Specification.Terminology;
 

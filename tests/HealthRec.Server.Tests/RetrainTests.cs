@@ -1,14 +1,6 @@
-using Hangfire;
-using HealthRec.Clinical.Ingestion;
-using HealthRec.Clinical.Records;
 using HealthRec.Clinical.Units;
-using HealthRec.Fhir.Ingestion;
-using HealthRec.Fhir.Sources;
-using HealthRec.Fhir.Synthetic;
 using HealthRec.ML.Outcomes;
-using HealthRec.ML.Registry;
 using HealthRec.ML.Training;
-using HealthRec.Server.Jobs;
 
 namespace HealthRec.Server.Tests;
 

@@ -1,6 +1,3 @@
-using System.Diagnostics;
-using System.Globalization;
-
 namespace HealthRec.Server.Tests;
 
 /// <summary>

@@ -1,6 +1,3 @@
-using System.Text.Json;
-using System.Text.Json.Serialization;
-
 namespace HealthRec.Clinical.Features;
 
 /// <summary>How measurements inside a feature's window become one number.</summary>

@@ -1,5 +1,3 @@
-using HealthRec.Clinical.Features;
-
 namespace HealthRec.Clinical.Knowledge;
 
 /// <summary>A patient at a date, as rules see it: the feature vector (computed once) and the record's dated facts.</summary>

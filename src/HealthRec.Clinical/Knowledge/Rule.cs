@@ -1,5 +1,3 @@
-using System.Globalization;
-
 namespace HealthRec.Clinical.Knowledge;
 
 /// <summary>What a rule can ask about one patient at one date.</summary>

@@ -1,7 +1,3 @@
-using System.Text.Json;
-using System.Text.Json.Serialization;
-using HealthRec.Clinical.Features;
-
 namespace HealthRec.Clinical.Outcomes;
 
 [JsonConverter(typeof(SnakeCaseEnumConverter<OutcomeKind>))]

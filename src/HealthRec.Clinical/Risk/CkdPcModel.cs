@@ -1,5 +1,3 @@
-using System.Globalization;
-
 namespace HealthRec.Clinical.Risk;
 
 /// <summary>The CKD-PC incident CKD equations (<see cref="CkdPcEquations"/>) as a reference model: the one for diabetes when the patient has it.</summary>

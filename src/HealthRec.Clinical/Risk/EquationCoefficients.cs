@@ -1,5 +1,3 @@
-using System.Text.Json;
-
 namespace HealthRec.Clinical.Risk;
 
 /// <summary>

@@ -1,5 +1,3 @@
-using System.Globalization;
-
 namespace HealthRec.Clinical.Risk;
 
 /// <summary>One of the PREVENT base equations (<see cref="PreventEquations"/>) as a reference model.</summary>

@@ -1,5 +1,3 @@
-using System.Globalization;
-
 namespace HealthRec.Clinical.Risk;
 
 /// <summary>

@@ -1,4 +1,3 @@
-using System.Globalization;
 using HealthRec.Clinical.Kidney;
 
 namespace HealthRec.Clinical.Safety;

@@ -1,6 +1,3 @@
-using System.Globalization;
-using System.Text.Json;
-
 namespace HealthRec.Clinical.Terminology;
 
 /// <summary>Reading the terminology's documents: analytes (with their units and panels) and the statin intensity table, every problem collected.</summary>

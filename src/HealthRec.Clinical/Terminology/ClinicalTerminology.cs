@@ -1,6 +1,3 @@
-using System.Collections.Concurrent;
-using System.Globalization;
-using System.Text.Json;
 using System.Text.RegularExpressions;
 
 namespace HealthRec.Clinical.Terminology;

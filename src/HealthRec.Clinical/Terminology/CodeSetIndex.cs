@@ -1,6 +1,3 @@
-using System.Collections.Concurrent;
-using System.Text.Json;
-
 namespace HealthRec.Clinical.Terminology;
 
 /// <summary>A terminology document as text, with the name problems are reported under.</summary>

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using Fhir.Metrics;
 
 namespace HealthRec.Clinical.Units;

@@ -1,6 +1,4 @@
-using System.Collections.Immutable;
 using Hl7.Fhir.Model;
-using HealthRec.Clinical.Records;
 
 namespace HealthRec.Fhir.Ingestion;
 

@@ -1,6 +1,4 @@
-using System.Globalization;
 using Hl7.Fhir.Model;
-using HealthRec.Clinical.Records;
 using HealthRec.Clinical.Units;
 
 namespace HealthRec.Fhir.Ingestion;

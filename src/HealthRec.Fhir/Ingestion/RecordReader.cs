@@ -1,5 +1,3 @@
-using System.Runtime.CompilerServices;
-using HealthRec.Clinical.Records;
 using HealthRec.Fhir.Sources;
 
 namespace HealthRec.Fhir.Ingestion;

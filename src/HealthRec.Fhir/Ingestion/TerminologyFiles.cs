@@ -1,4 +1,3 @@
-using System.Collections.Immutable;
 using HealthRec.Clinical.Features;
 
 namespace HealthRec.Fhir.Ingestion;

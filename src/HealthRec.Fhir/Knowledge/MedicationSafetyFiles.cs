@@ -1,4 +1,3 @@
-using System.Collections.Immutable;
 using System.Text.Json.Serialization;
 using HealthRec.Clinical.Safety;
 using Json.Schema;

@@ -1,5 +1,4 @@
 using Hl7.Fhir.Model;
-using HealthRec.Clinical.Knowledge;
 
 namespace HealthRec.Fhir.Knowledge;
 

@@ -1,8 +1,3 @@
-using System.Net;
-using System.Net.Http.Headers;
-using System.Runtime.CompilerServices;
-using HealthRec.Fhir.Ingestion;
-
 namespace HealthRec.Fhir.Sources;
 
 /// <summary>Settings of a FHIR Bulk Data export.</summary>

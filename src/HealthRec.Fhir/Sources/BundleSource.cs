@@ -1,6 +1,4 @@
-using System.Runtime.CompilerServices;
 using Hl7.Fhir.Model;
-using HealthRec.Fhir.Ingestion;
 
 namespace HealthRec.Fhir.Sources;
 

@@ -1,5 +1,3 @@
-using System.Net;
-using System.Net.Http.Headers;
 using Hl7.Fhir.Model;
 
 namespace HealthRec.Fhir.Sources;

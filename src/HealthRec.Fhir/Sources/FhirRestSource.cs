@@ -1,8 +1,5 @@
-using System.Net.Http.Headers;
-using System.Runtime.CompilerServices;
 using Hl7.Fhir.Model;
 using Hl7.Fhir.Rest;
-using HealthRec.Fhir.Ingestion;
 using Task = System.Threading.Tasks.Task;
 
 namespace HealthRec.Fhir.Sources;

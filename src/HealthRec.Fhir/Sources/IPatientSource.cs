@@ -1,5 +1,3 @@
-using HealthRec.Fhir.Ingestion;
-
 namespace HealthRec.Fhir.Sources;
 
 /// <summary>

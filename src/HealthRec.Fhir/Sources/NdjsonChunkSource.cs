@@ -1,7 +1,3 @@
-using System.Runtime.CompilerServices;
-using System.Text;
-using HealthRec.Fhir.Ingestion;
-
 namespace HealthRec.Fhir.Sources;
 
 /// <summary>

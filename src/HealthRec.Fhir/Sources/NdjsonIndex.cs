@@ -1,8 +1,5 @@
 using System.Collections.Concurrent;
-using System.Globalization;
-using System.IO.Compression;
 using System.Security.Cryptography;
-using System.Text;
 
 namespace HealthRec.Fhir.Sources;
 

@@ -1,8 +1,3 @@
-using System.Buffers;
-using System.IO.Compression;
-using System.Runtime.CompilerServices;
-using HealthRec.Fhir.Ingestion;
-
 namespace HealthRec.Fhir.Sources;
 
 /// <summary>

@@ -1,6 +1,5 @@
 using System.Runtime.InteropServices;
 using Hl7.Fhir.Model;
-using HealthRec.Fhir.Ingestion;
 
 namespace HealthRec.Fhir.Sources;
 

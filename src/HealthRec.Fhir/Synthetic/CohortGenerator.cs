@@ -1,6 +1,3 @@
-using System.Buffers;
-using System.Globalization;
-using System.Text;
 using System.Text.Encodings.Web;
 using System.Threading.Channels;
 

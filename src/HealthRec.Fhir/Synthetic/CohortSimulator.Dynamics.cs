@@ -1,5 +1,3 @@
-using HealthRec.Clinical.Risk;
-
 namespace HealthRec.Fhir.Synthetic;
 
 /// <summary>A patient's months: visit rates, risk factors under treatment, events (acute, readmissions) and stopped drugs.</summary>

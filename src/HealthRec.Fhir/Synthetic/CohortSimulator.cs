@@ -1,5 +1,3 @@
-using HealthRec.Clinical.Records;
-
 namespace HealthRec.Fhir.Synthetic;
 
 /// <summary>What to generate: how many patients, from which seed, over which calendar period.</summary>

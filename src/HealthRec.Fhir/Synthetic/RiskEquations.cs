@@ -1,5 +1,4 @@
 using HealthRec.Clinical.Kidney;
-using HealthRec.Clinical.Risk;
 
 namespace HealthRec.Fhir.Synthetic;
 

@@ -1,6 +1,3 @@
-using System.Globalization;
-using HealthRec.Clinical.Records;
-
 namespace HealthRec.Fhir.Synthetic;
 
 /// <summary>The FHIR resource types the generator writes, in the order a Bundle lists them.</summary>

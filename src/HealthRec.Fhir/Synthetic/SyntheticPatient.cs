@@ -1,5 +1,3 @@
-using HealthRec.Clinical.Records;
-
 namespace HealthRec.Fhir.Synthetic;
 
 /// <summary>What a simulated EHR recorded of one synthetic patient, before it is written as FHIR.</summary>

@@ -1,6 +1,3 @@
-using System.Text.Json;
-using HealthRec.ML.Registry;
-
 namespace HealthRec.ML.Evaluation;
 
 /// <summary>

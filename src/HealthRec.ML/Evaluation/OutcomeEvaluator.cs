@@ -1,5 +1,3 @@
-using HealthRec.ML.Registry;
-
 namespace HealthRec.ML.Evaluation;
 
 /// <summary>One outcome's evaluation on a data set: the current model and its saved baselines, side by side.</summary>

@@ -1,5 +1,3 @@
-using HealthRec.Clinical.Terminology;
-
 namespace HealthRec.ML.Outcomes;
 
 /// <summary>Reads outcome definitions from disk (the Clinical project does no I/O).</summary>

@@ -1,7 +1,3 @@
-using System.Text.Json;
-using HealthRec.Clinical.Terminology;
-using HealthRec.ML.Registry;
-using HealthRec.ML.Serving;
 using Microsoft.ML.Trainers;
 
 namespace HealthRec.ML.Phenotypes;

@@ -1,8 +1,4 @@
 using System.Collections.Frozen;
-using System.Text.Json;
-using HealthRec.Clinical.Knowledge;
-using HealthRec.ML.Registry;
-using Microsoft.ML.Data;
 
 namespace HealthRec.ML.Recommendation;
 

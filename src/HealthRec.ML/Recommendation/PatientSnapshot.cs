@@ -1,6 +1,3 @@
-using HealthRec.Clinical.Knowledge;
-using HealthRec.ML.Serving;
-
 namespace HealthRec.ML.Recommendation;
 
 /// <summary>An outcome model's estimate for the patient, as the recommender uses it.</summary>

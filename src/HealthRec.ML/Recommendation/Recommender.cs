@@ -1,6 +1,3 @@
-using HealthRec.Clinical.Knowledge;
-using HealthRec.ML.Serving;
-
 namespace HealthRec.ML.Recommendation;
 
 /// <summary>The benefit expected for this patient: an estimate from an outcome model and the effect the catalog states.</summary>

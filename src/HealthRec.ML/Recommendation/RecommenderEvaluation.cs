@@ -1,5 +1,3 @@
-using HealthRec.Clinical.Knowledge;
-
 namespace HealthRec.ML.Recommendation;
 
 /// <summary>One ranker's figures on held-out patients.</summary>

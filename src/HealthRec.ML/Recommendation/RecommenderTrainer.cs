@@ -1,10 +1,3 @@
-using System.Text;
-using HealthRec.Clinical.Knowledge;
-using HealthRec.ML.Registry;
-using HealthRec.ML.Serving;
-using Microsoft.ML.Data;
-using Microsoft.ML.Trainers.LightGbm;
-
 namespace HealthRec.ML.Recommendation;
 
 /// <summary>A clinician's answer to a suggestion (from the CDS Hooks feedback endpoint): accepted or overridden.</summary>

@@ -1,5 +1,3 @@
-using HealthRec.Clinical.Knowledge;
-
 namespace HealthRec.ML.Recommendation;
 
 /// <summary>What followed an index date for one catalog medicine, as graded relevance.</summary>

@@ -1,5 +1,3 @@
-using System.Text.Json.Nodes;
-
 namespace HealthRec.ML.Registry;
 
 /// <summary>The <c>metrics.json</c> shape: fixed names, nulls left out.</summary>

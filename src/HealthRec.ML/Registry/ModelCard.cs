@@ -1,5 +1,3 @@
-using System.Text;
-
 namespace HealthRec.ML.Registry;
 
 /// <summary>The model card a reviewer reads beside each bundle.</summary>

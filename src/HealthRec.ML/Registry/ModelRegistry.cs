@@ -1,6 +1,3 @@
-using System.Text.Json;
-using System.Text.Json.Nodes;
-
 namespace HealthRec.ML.Registry;
 
 /// <summary>Where the training data came from, for the model card.</summary>

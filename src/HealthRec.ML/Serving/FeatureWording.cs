@@ -1,5 +1,3 @@
-using HealthRec.Clinical.Terminology;
-
 namespace HealthRec.ML.Serving;
 
 /// <summary>Turns a feature column and its value into words a clinician reads.</summary>

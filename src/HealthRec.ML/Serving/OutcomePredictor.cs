@@ -1,9 +1,4 @@
-using HealthRec.Clinical.Risk;
 using HealthRec.Clinical.Safety;
-using HealthRec.Clinical.Terminology;
-using HealthRec.ML.Registry;
-using Microsoft.ML.Data;
-using Microsoft.ML.Trainers.LightGbm;
 using MlPlatt = Microsoft.ML.Calibrators.PlattCalibrator;
 
 namespace HealthRec.ML.Serving;

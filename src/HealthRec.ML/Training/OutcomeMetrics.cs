@@ -1,7 +1,5 @@
-using Microsoft.ML.Data;
 using ConfusionMatrix = HealthRec.ML.Evaluation.ConfusionMatrix;
 using RegressionMetrics = HealthRec.ML.Evaluation.RegressionMetrics;
-using Microsoft.ML.Trainers.FastTree;
 
 namespace HealthRec.ML.Training;
 

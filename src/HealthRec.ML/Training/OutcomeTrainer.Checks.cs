@@ -1,5 +1,3 @@
-using Microsoft.ML.Trainers.FastTree;
-
 namespace HealthRec.ML.Training;
 
 /// <summary>The checks a training run makes on its data before and beside the fit: enough follow-up, no leakage, an out-of-time refit.</summary>

@@ -1,9 +1,6 @@
-using Microsoft.ML.Data;
 using RegressionMetrics = HealthRec.ML.Evaluation.RegressionMetrics;
 using MlPlatt = Microsoft.ML.Calibrators.PlattCalibrator;
 using Microsoft.ML.Calibrators;
-using Microsoft.ML.Trainers.FastTree;
-using Microsoft.ML.Trainers.LightGbm;
 
 namespace HealthRec.ML.Training;
 

@@ -1,6 +1,3 @@
-using Hangfire;
-using Microsoft.AspNetCore.Http.HttpResults;
-
 namespace HealthRec.Server.Audit;
 
 /// <summary>Settings under <c>Audit</c>.</summary>

@@ -1,5 +1,4 @@
 using Hl7.Fhir.Model;
-using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace HealthRec.Server.Audit;
 

@@ -1,4 +1,3 @@
-using Hangfire.Server;
 using Hl7.Fhir.Model;
 
 namespace HealthRec.Server.Audit;

@@ -1,5 +1,3 @@
-using System.Text.Json.Serialization;
-
 namespace HealthRec.Server.CdsHooks;
 
 // The CDS Hooks 2.0 response (CDS Service Response, Card Attributes). An optional attribute without a value is null

@@ -1,6 +1,3 @@
-using System.Buffers;
-using HealthRec.Fhir.Sources;
-
 namespace HealthRec.Server.CdsHooks;
 
 /// <summary>

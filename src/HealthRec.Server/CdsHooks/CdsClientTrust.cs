@@ -1,7 +1,4 @@
-using System.Collections.Concurrent;
 using System.Data.Common;
-using Microsoft.IdentityModel.JsonWebTokens;
-using Microsoft.IdentityModel.Tokens;
 
 namespace HealthRec.Server.CdsHooks;
 

@@ -1,13 +1,4 @@
-using System.Buffers;
-using System.Diagnostics;
-using System.Net;
-using HealthRec.Clinical.Units;
-using HealthRec.Fhir.Sources;
-using HealthRec.ML.Outcomes;
-using HealthRec.Server.Audit;
-using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Http.Features;
-using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Http.Json;
 using GuidanceResponse = Hl7.Fhir.Model.GuidanceResponse;
 

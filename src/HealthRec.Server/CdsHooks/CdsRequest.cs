@@ -1,5 +1,3 @@
-using System.Text.RegularExpressions;
-
 namespace HealthRec.Server.CdsHooks;
 
 /// <summary>The <c>fhirAuthorization</c> of a call: the token is used for the call's FHIR reads and then forgotten.</summary>

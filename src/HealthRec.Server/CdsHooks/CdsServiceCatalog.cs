@@ -1,6 +1,3 @@
-using System.Text.Json.Serialization;
-using System.Text.RegularExpressions;
-
 namespace HealthRec.Server.CdsHooks;
 
 /// <summary>The CDS Service definitions are unusable; the message names every file and what is wrong with it.</summary>

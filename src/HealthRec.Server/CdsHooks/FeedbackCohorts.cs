@@ -1,5 +1,3 @@
-using HealthRec.Clinical.Records;
-
 namespace HealthRec.Server.CdsHooks;
 
 /// <summary>One card type's feedback in one cohort group, with its rates as ratios to the reference group's.</summary>

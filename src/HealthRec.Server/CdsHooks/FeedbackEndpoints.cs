@@ -1,5 +1,3 @@
-using Microsoft.AspNetCore.Http.HttpResults;
-
 namespace HealthRec.Server.CdsHooks;
 
 /// <summary>What a feedback call stored: new items, and repeats of items already stored (kept once).</summary>

@@ -1,7 +1,3 @@
-using System.Text.RegularExpressions;
-using HealthRec.Clinical.Ingestion;
-using HealthRec.Fhir.Sources;
-
 namespace HealthRec.Server.CdsHooks;
 
 /// <summary>The patient's data for one call, or why it could not be had (answered with 412).</summary>

@@ -1,9 +1,4 @@
 using Hl7.Fhir.Model;
-using HealthRec.Clinical.Ingestion;
-using HealthRec.Clinical.Knowledge;
-using HealthRec.Clinical.Records;
-using HealthRec.Clinical.Safety;
-using HealthRec.Fhir.Knowledge;
 using static HealthRec.Server.CdsHooks.PatientRiskCards;
 
 namespace HealthRec.Server.CdsHooks;

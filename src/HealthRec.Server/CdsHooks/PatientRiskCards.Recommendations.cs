@@ -1,6 +1,3 @@
-using HealthRec.Fhir.Knowledge;
-using HealthRec.ML.Serving;
-
 namespace HealthRec.Server.CdsHooks;
 
 /// <summary>The recommendation card: the suggestions in order of expected benefit, what was not offered and why, the recommender as its source.</summary>

@@ -1,6 +1,3 @@
-using HealthRec.Clinical.Records;
-using HealthRec.ML.Serving;
-
 namespace HealthRec.Server.CdsHooks;
 
 /// <summary>The cards of one call, and what is stored of each (kind, subject, suggestions) for feedback and audit.</summary>

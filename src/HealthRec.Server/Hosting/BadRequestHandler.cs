@@ -1,5 +1,3 @@
-using Microsoft.AspNetCore.Diagnostics;
-
 namespace HealthRec.Server.Hosting;
 
 /// <summary>

@@ -1,6 +1,3 @@
-using HealthRec.Fhir.Knowledge;
-using HealthRec.ML.Outcomes;
-
 namespace HealthRec.Server.Hosting;
 
 /// <summary>

@@ -1,5 +1,3 @@
-using System.Net;
-
 namespace HealthRec.Server.Hosting;
 
 /// <summary>Settings under <c>Hosting</c>.</summary>

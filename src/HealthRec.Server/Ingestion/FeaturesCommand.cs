@@ -1,9 +1,3 @@
-using HealthRec.Clinical.Features;
-using HealthRec.Clinical.Ingestion;
-using HealthRec.Clinical.Records;
-using HealthRec.Clinical.Units;
-using HealthRec.Fhir.Sources;
-
 namespace HealthRec.Server.Ingestion;
 
 /// <summary>

@@ -1,10 +1,3 @@
-using System.Security.Cryptography;
-using HealthRec.Clinical.Ingestion;
-using HealthRec.Clinical.Records;
-using HealthRec.Clinical.Terminology;
-using HealthRec.Clinical.Units;
-using HealthRec.Fhir.Sources;
-
 namespace HealthRec.Server.Ingestion;
 
 /// <summary>The <c>--input</c> of the CLI verbs: a file or folder of NDJSON or Bundles, or a FHIR base URL.</summary>

@@ -1,7 +1,5 @@
-using System.Text.RegularExpressions;
 using CsvHelper;
 using CsvHelper.Configuration;
-using HealthRec.Clinical.Terminology;
 using Hl7.Fhir.Model;
 using DataType = Hl7.Fhir.Model.DataType;
 

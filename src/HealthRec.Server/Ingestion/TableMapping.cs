@@ -1,7 +1,3 @@
-using System.Collections.Immutable;
-using System.Text.Json.Serialization;
-using HealthRec.Clinical.Features;
-
 namespace HealthRec.Server.Ingestion;
 
 /// <summary>How a table is laid out: one row per patient, or one row per measurement (many rows per patient).</summary>

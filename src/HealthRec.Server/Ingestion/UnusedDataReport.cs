@@ -1,5 +1,3 @@
-using HealthRec.Clinical.Ingestion;
-
 namespace HealthRec.Server.Ingestion;
 
 /// <summary>

@@ -1,4 +1,3 @@
-using Hangfire;
 using Hangfire.Storage.SQLite;
 using Microsoft.Data.Sqlite;
 

@@ -1,8 +1,4 @@
-using Hangfire;
-using Hangfire.Server;
-using HealthRec.ML.Evaluation;
 using HealthRec.ML.Training;
-using HealthRec.Server.Ingestion;
 
 namespace HealthRec.Server.Jobs;
 

@@ -1,6 +1,3 @@
-using Hangfire;
-using Microsoft.AspNetCore.Http.HttpResults;
-
 namespace HealthRec.Server.Jobs;
 
 /// <summary>A stored run as the API lists it, with its chunks done.</summary>

@@ -1,4 +1,3 @@
-using Hangfire;
 using Hangfire.PostgreSql;
 using Npgsql;
 

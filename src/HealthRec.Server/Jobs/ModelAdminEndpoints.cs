@@ -1,6 +1,3 @@
-using HealthRec.ML.Evaluation;
-using Microsoft.AspNetCore.Http.HttpResults;
-
 namespace HealthRec.Server.Jobs;
 
 /// <summary>One registered version of an outcome: when trained, how validated, whether it serves, what the gate said.</summary>

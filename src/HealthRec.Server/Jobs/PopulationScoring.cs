@@ -1,8 +1,3 @@
-using Hangfire;
-using Hangfire.Server;
-using HealthRec.Clinical.Ingestion;
-using HealthRec.Fhir.Sources;
-
 namespace HealthRec.Server.Jobs;
 
 /// <summary>Settings under <c>Jobs:Scoring</c>.</summary>

@@ -1,6 +1,3 @@
-using HealthRec.ML.Outcomes;
-using HealthRec.Server.Ingestion;
-
 namespace HealthRec.Server.Jobs;
 
 /// <summary>

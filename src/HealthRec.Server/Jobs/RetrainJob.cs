@@ -1,9 +1,3 @@
-using Hangfire;
-using Hangfire.Server;
-using Hangfire.Storage;
-using HealthRec.ML.Outcomes;
-using HealthRec.Server.Ingestion;
-
 namespace HealthRec.Server.Jobs;
 
 /// <summary>Settings under <c>Jobs:Retrain</c>.</summary>

@@ -1,5 +1,3 @@
-using HealthRec.Clinical.Features;
-using HealthRec.Clinical.Records;
 using HealthRec.ML.Training;
 
 namespace HealthRec.Server.Jobs;

@@ -1,5 +1,3 @@
-using Hangfire.Storage;
-
 namespace HealthRec.Server.Jobs;
 
 /// <summary>

@@ -1,10 +1,3 @@
-using HealthRec.Clinical.Features;
-using HealthRec.Clinical.Knowledge;
-using HealthRec.Clinical.Safety;
-using HealthRec.Clinical.Terminology;
-using HealthRec.Fhir.Knowledge;
-using HealthRec.ML.Outcomes;
-
 namespace HealthRec.Server.Models;
 
 public sealed class KnowledgeOptions

@@ -1,8 +1,3 @@
-using System.Collections.Immutable;
-using HealthRec.Clinical.Features;
-using HealthRec.Clinical.Knowledge;
-using HealthRec.ML.Serving;
-
 namespace HealthRec.Server.Models;
 
 public sealed class ModelOptions

@@ -1,5 +1,4 @@
 using Hl7.Fhir.Model;
-using HealthRec.ML.Serving;
 
 namespace HealthRec.Server.Models;
 

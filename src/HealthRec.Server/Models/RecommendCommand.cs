@@ -1,8 +1,3 @@
-using HealthRec.Clinical.Knowledge;
-using HealthRec.Fhir.Knowledge;
-using HealthRec.ML.Serving;
-using HealthRec.Server.Ingestion;
-
 namespace HealthRec.Server.Models;
 
 /// <summary>

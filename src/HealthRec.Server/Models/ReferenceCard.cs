@@ -1,5 +1,3 @@
-using HealthRec.ML.Serving;
-
 namespace HealthRec.Server.Models;
 
 /// <summary>The model card of a reference equation answering for an outcome: what it is, its source, population, published validation, limits.</summary>

@@ -1,7 +1,4 @@
-using HealthRec.ML.Evaluation;
-using HealthRec.ML.Outcomes;
 using HealthRec.ML.Training;
-using HealthRec.Server.Ingestion;
 
 namespace HealthRec.Server.Models;
 

@@ -1,6 +1,3 @@
-using HealthRec.Clinical.Safety;
-using HealthRec.Server.CdsHooks;
-
 namespace HealthRec.Server.Models;
 
 /// <summary>One piece of evidence for a characteristic: what it says and where it comes from (an endpoint, a file, a test).</summary>

@@ -1,8 +1,3 @@
-using HealthRec.Clinical.Ingestion;
-using HealthRec.Clinical.Units;
-using HealthRec.ML.Serving;
-using HealthRec.Server.Ingestion;
-
 namespace HealthRec.Server.Models;
 
 /// <summary>

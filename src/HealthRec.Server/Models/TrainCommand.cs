@@ -1,10 +1,5 @@
-using System.Diagnostics;
-using HealthRec.Clinical.Features;
-using HealthRec.Clinical.Terminology;
-using HealthRec.ML.Outcomes;
 using HealthRec.ML.Phenotypes;
 using HealthRec.ML.Training;
-using HealthRec.Server.Ingestion;
 
 namespace HealthRec.Server.Models;
 

@@ -1,7 +1,3 @@
-using System.Security.Cryptography;
-using Microsoft.IdentityModel.JsonWebTokens;
-using Microsoft.IdentityModel.Tokens;
-
 namespace HealthRec.Server.Smart;
 
 /// <summary>

@@ -1,4 +1,3 @@
-using System.Xml.Linq;
 using Microsoft.AspNetCore.DataProtection.Repositories;
 
 namespace HealthRec.Server.Smart;

@@ -1,7 +1,3 @@
-using HealthRec.Server.CdsHooks;
-using Microsoft.IdentityModel.JsonWebTokens;
-using Microsoft.IdentityModel.Tokens;
-
 namespace HealthRec.Server.Smart;
 
 /// <summary>Who signed in, as the EHR's id_token says: the FHIR resource of the user (<c>fhirUser</c>) and the subject.</summary>

@@ -1,7 +1,4 @@
 using Hl7.Fhir.Model;
-using HealthRec.Clinical.Records;
-using HealthRec.ML.Serving;
-using HealthRec.Server.CdsHooks;
 
 namespace HealthRec.Server.Smart;
 

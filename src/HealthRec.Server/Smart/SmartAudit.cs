@@ -1,4 +1,3 @@
-using HealthRec.Server.Audit;
 using Hl7.Fhir.Model;
 
 namespace HealthRec.Server.Smart;

@@ -1,9 +1,3 @@
-using System.Text.RegularExpressions;
-using HealthRec.Clinical.Ingestion;
-using HealthRec.Fhir.Sources;
-using Microsoft.AspNetCore.DataProtection;
-using Microsoft.AspNetCore.Http.HttpResults;
-
 namespace HealthRec.Server.Smart;
 
 /// <summary>

@@ -1,8 +1,3 @@
-using System.Security.Cryptography;
-using HealthRec.Server.CdsHooks;
-using Microsoft.AspNetCore.DataProtection;
-using Microsoft.IdentityModel.Tokens;
-
 namespace HealthRec.Server.Smart;
 
 /// <summary>

@@ -1,6 +1,3 @@
-using System.Security.Cryptography;
-using Microsoft.AspNetCore.DataProtection;
-
 namespace HealthRec.Server.Smart;
 
 /// <summary>

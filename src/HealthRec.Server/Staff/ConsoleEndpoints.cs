@@ -1,8 +1,3 @@
-using Hangfire;
-using HealthRec.Server.CdsHooks;
-using HealthRec.Server.Jobs;
-using Microsoft.AspNetCore.Http.HttpResults;
-
 namespace HealthRec.Server.Staff;
 
 /// <summary>

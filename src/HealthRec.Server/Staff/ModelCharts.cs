@@ -1,6 +1,3 @@
-using HealthRec.Server.Jobs;
-using HealthRec.Server.Smart;
-
 namespace HealthRec.Server.Staff;
 
 /// <summary>A chart of a model's history and how its values are written.</summary>

@@ -1,5 +1,3 @@
-using HealthRec.Server.CdsHooks;
-
 namespace HealthRec.Server.Transparency;
 
 /// <summary>

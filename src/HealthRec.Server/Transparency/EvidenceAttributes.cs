@@ -1,6 +1,3 @@
-using System.Text.RegularExpressions;
-using HealthRec.Clinical.Knowledge;
-
 namespace HealthRec.Server.Transparency;
 
 /// <summary>

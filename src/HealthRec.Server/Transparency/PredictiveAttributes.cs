@@ -1,5 +1,3 @@
-using HealthRec.ML.Serving;
-
 namespace HealthRec.Server.Transparency;
 
 /// <summary>

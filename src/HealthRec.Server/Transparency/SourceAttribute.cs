@@ -1,6 +1,4 @@
 using System.Collections.Frozen;
-using System.Security.Cryptography;
-using System.Text.Json.Serialization;
 
 namespace HealthRec.Server.Transparency;
 

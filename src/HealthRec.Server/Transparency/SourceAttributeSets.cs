@@ -1,7 +1,3 @@
-using System.Collections.Concurrent;
-using HealthRec.ML.Serving;
-using HealthRec.Server.Jobs;
-
 namespace HealthRec.Server.Transparency;
 
 /// <summary>

@@ -1,8 +1,4 @@
-using System.Text.Json;
-using Firely.Fhir.Validation;
 using Hl7.Fhir.Model;
-using HealthRec.Clinical.Ingestion;
-using HealthRec.Fhir;
 
 namespace HealthRec.Server.Tests.CdsHooks;
 

@@ -1,6 +1,3 @@
-using System.Net.Http.Headers;
-using System.Text.Json;
-
 namespace HealthRec.Server.Tests.CdsHooks;
 
 /// <summary>Calls to a running HealthRec's CDS endpoints.</summary>

@@ -1,5 +1,3 @@
-using Microsoft.Extensions.Logging;
-
 namespace HealthRec.Server.Tests.CdsHooks;
 
 /// <summary>One real server (the repository's hooks, models and catalog, its own SQLite file) for a class of tests.</summary>

@@ -1,11 +1,3 @@
-using System.Security.Cryptography;
-using System.Text.Json;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.Logging;
-using Microsoft.IdentityModel.JsonWebTokens;
-using Microsoft.IdentityModel.Tokens;
-
 namespace HealthRec.Server.Tests.CdsHooks;
 
 /// <summary>

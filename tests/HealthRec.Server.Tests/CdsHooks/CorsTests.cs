@@ -1,12 +1,3 @@
-using System.Text.Json;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.Logging;
-using HealthRec.Server.Tests.Smart;
-using Microsoft.IdentityModel.JsonWebTokens;
-using Microsoft.IdentityModel.Tokens;
-using Microsoft.Playwright;
-
 namespace HealthRec.Server.Tests.CdsHooks;
 
 /// <summary>

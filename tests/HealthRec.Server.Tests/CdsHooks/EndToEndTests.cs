@@ -1,7 +1,5 @@
 using Hl7.Fhir.Model;
 using Hl7.Fhir.Rest;
-using HealthRec.Fhir;
-using HealthRec.Fhir.Synthetic;
 using Task = System.Threading.Tasks.Task;
 
 namespace HealthRec.Server.Tests.CdsHooks;

@@ -1,6 +1,4 @@
-using System.Globalization;
 using HealthRec.Clinical.Safety;
-using HealthRec.Fhir.Ingestion;
 using HealthRec.Fhir.Knowledge;
 using Task = System.Threading.Tasks.Task;
 

@@ -1,5 +1,3 @@
-using System.Diagnostics;
-using System.Net.Http.Headers;
 using CsCheck;
 
 namespace HealthRec.Server.Tests.CdsHooks;

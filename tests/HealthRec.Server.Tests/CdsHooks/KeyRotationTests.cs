@@ -1,8 +1,3 @@
-using System.Security.Cryptography;
-using Microsoft.Extensions.Time.Testing;
-using Microsoft.IdentityModel.JsonWebTokens;
-using Microsoft.IdentityModel.Tokens;
-
 namespace HealthRec.Server.Tests.CdsHooks;
 
 /// <summary>An EHR whose keys are at a JWKS URL, and a server clock the test moves (the cache's timing is the point).</summary>

@@ -1,6 +1,3 @@
-using Microsoft.IdentityModel.JsonWebTokens;
-using Microsoft.IdentityModel.Tokens;
-
 namespace HealthRec.Server.Tests.CdsHooks;
 
 /// <summary>The trusted-clients server with every category logging at Trace: whatever is written, no secret is in it.</summary>

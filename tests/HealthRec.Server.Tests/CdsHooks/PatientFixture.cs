@@ -1,7 +1,4 @@
-using System.Globalization;
-using System.Net.Http.Headers;
 using Hl7.Fhir.Model;
-using HealthRec.Fhir;
 using Task = System.Threading.Tasks.Task;
 
 namespace HealthRec.Server.Tests.CdsHooks;

@@ -1,11 +1,5 @@
-using System.Security.Cryptography;
-using HealthRec.Server.CdsHooks;
 using HealthRec.Server.Smart;
-using HealthRec.Server.Tests.CdsHooks;
 using Microsoft.Extensions.Logging.Abstractions;
-using Microsoft.Extensions.Time.Testing;
-using Microsoft.IdentityModel.JsonWebTokens;
-using Microsoft.IdentityModel.Tokens;
 
 namespace HealthRec.Server.Tests.Smart;
 

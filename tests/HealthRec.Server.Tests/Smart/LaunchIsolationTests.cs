@@ -1,6 +1,3 @@
-using HealthRec.Server.Tests.CdsHooks;
-using Microsoft.Playwright;
-
 namespace HealthRec.Server.Tests.Smart;
 
 /// <summary>

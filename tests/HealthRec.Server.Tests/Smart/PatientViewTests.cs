@@ -1,14 +1,5 @@
-using System.Globalization;
-using System.Text.RegularExpressions;
-using HealthRec.Clinical.Ingestion;
-using HealthRec.Clinical.Records;
-using HealthRec.Fhir;
-using HealthRec.Fhir.Ingestion;
-using HealthRec.Fhir.Sources;
-using HealthRec.Fhir.Synthetic;
 using HealthRec.ML.Recommendation;
 using HealthRec.ML.Serving;
-using HealthRec.Server.Tests.CdsHooks;
 using Hl7.Fhir.Model;
 using Task = System.Threading.Tasks.Task;
 

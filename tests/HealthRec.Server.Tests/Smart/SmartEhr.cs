@@ -1,5 +1,3 @@
-using Microsoft.Playwright;
-
 namespace HealthRec.Server.Tests.Smart;
 
 /// <summary>

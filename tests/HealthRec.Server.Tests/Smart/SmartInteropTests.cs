@@ -1,6 +1,3 @@
-using System.Text.RegularExpressions;
-using HealthRec.Server.Tests.CdsHooks;
-
 namespace HealthRec.Server.Tests.Smart;
 
 /// <summary>

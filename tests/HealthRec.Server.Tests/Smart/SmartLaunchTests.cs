@@ -1,12 +1,5 @@
-using System.Globalization;
-using System.Text.RegularExpressions;
-using HealthRec.Clinical.Ingestion;
-using HealthRec.Fhir.Ingestion;
-using HealthRec.Server.Tests.CdsHooks;
 using Microsoft.AspNetCore.WebUtilities;
-using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Testing;
-using Microsoft.Playwright;
 
 namespace HealthRec.Server.Tests.Smart;
 

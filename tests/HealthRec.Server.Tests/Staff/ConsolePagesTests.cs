@@ -1,9 +1,3 @@
-using System.Globalization;
-using System.Net.Http.Headers;
-using HealthRec.Server.Tests.CdsHooks;
-using HealthRec.Server.Tests.Smart;
-using Microsoft.Playwright;
-
 namespace HealthRec.Server.Tests.Staff;
 
 /// <summary>

@@ -1,10 +1,7 @@
-using System.Text.Json;
 using System.Xml;
 using System.Xml.Linq;
 using System.Xml.Schema;
 using Hl7.Fhir.Model;
-using HealthRec.Fhir;
-using HealthRec.Server.Tests.CdsHooks;
 
 namespace HealthRec.Server.Tests.Transparency;
 

@@ -1,6 +1,3 @@
-using HealthRec.ML.Registry;
-using HealthRec.Server.Transparency;
-
 namespace HealthRec.Server.Tests.Transparency;
 
 /// <summary>

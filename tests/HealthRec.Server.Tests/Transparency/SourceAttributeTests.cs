@@ -1,6 +1,3 @@
-using HealthRec.Server.Tests.CdsHooks;
-using HealthRec.Server.Transparency;
-
 namespace HealthRec.Server.Tests.Transparency;
 
 /// <summary>

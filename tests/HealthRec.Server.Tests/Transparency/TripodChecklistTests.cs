@@ -1,5 +1,3 @@
-using HealthRec.Server.Transparency;
-
 namespace HealthRec.Server.Tests.Transparency;
 
 /// <summary>
