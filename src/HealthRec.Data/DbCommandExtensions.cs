@@ -19,6 +19,20 @@ internal static class DbCommandExtensions
         return command;
     }
 
+    /// <summary>Every row one query returns, on a connection of its own, with <paramref name="parameters"/> bound by name.</summary>
+    public static async Task<IReadOnlyList<T>> ListAsync<T>(this HealthRecDatabase database, string sql, Func<DbDataReader, T> read,
+        CancellationToken cancellationToken, params (string Name, object? Value)[] parameters)
+    {
+        await using var connection = await database.OpenConnectionAsync(cancellationToken);
+        await using var command = connection.CreateCommand(sql);
+        foreach (var (name, value) in parameters)
+        {
+            command.With(name, value);
+        }
+
+        return await command.ReadListAsync(read, cancellationToken);
+    }
+
     /// <summary>Every row the command returns, each made by <paramref name="read"/>.</summary>
     public static async Task<List<T>> ReadListAsync<T>(this DbCommand command, Func<DbDataReader, T> read, CancellationToken cancellationToken)
     {

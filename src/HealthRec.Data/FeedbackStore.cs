@@ -130,22 +130,22 @@ public sealed class FeedbackStore(HealthRecDatabase database)
         return stored;
     }
 
+    /// <summary>Of the cards a query groups (<c>c</c>), how many were accepted, and how many overridden, at least once.</summary>
+    private const string CardsAnswered =
+        "SUM(CASE WHEN EXISTS (SELECT 1 FROM cds_feedback f WHERE f.card_uuid = c.card_uuid AND f.outcome = 'accepted') THEN 1 ELSE 0 END), " +
+        "SUM(CASE WHEN EXISTS (SELECT 1 FROM cds_feedback f WHERE f.card_uuid = c.card_uuid AND f.outcome = 'overridden') THEN 1 ELSE 0 END)";
+
     /// <summary>Per type of card (service, kind, subject): how many were shown, and how many were accepted or overridden.</summary>
-    public async Task<IReadOnlyList<CardTypeFeedback>> SummaryAsync(CancellationToken cancellationToken)
-    {
-        await using var connection = await database.OpenConnectionAsync(cancellationToken);
-        await using var command = connection.CreateCommand(
+    public Task<IReadOnlyList<CardTypeFeedback>> SummaryAsync(CancellationToken cancellationToken) =>
+        database.ListAsync(
             "SELECT c.service_id, c.kind, c.subject, COUNT(*), " +
-            "SUM(CASE WHEN EXISTS (SELECT 1 FROM cds_feedback f WHERE f.card_uuid = c.card_uuid AND f.outcome = 'accepted') THEN 1 ELSE 0 END), " +
-            "SUM(CASE WHEN EXISTS (SELECT 1 FROM cds_feedback f WHERE f.card_uuid = c.card_uuid AND f.outcome = 'overridden') THEN 1 ELSE 0 END), " +
+            CardsAnswered + ", " +
             "SUM((SELECT COUNT(*) FROM cds_feedback f WHERE f.card_uuid = c.card_uuid AND f.outcome = 'accepted')), " +
             "SUM((SELECT COUNT(*) FROM cds_feedback f WHERE f.card_uuid = c.card_uuid AND f.outcome = 'overridden')) " +
-            "FROM cds_card c GROUP BY c.service_id, c.kind, c.subject ORDER BY c.service_id, c.kind, c.subject");
-        return await command.ReadListAsync(
+            "FROM cds_card c GROUP BY c.service_id, c.kind, c.subject ORDER BY c.service_id, c.kind, c.subject",
             reader => new CardTypeFeedback(reader.GetString(0), reader.GetString(1), reader.GetString(2),
                 reader.GetCount(3), reader.GetCount(4), reader.GetCount(5), reader.GetCount(6), reader.GetCount(7)),
             cancellationToken);
-    }
 
     /// <summary>
     /// Per type of card and cohort group (the patient's sex, age band, or stated race or ethnicity, at the call): how many were shown, accepted
@@ -159,8 +159,7 @@ public sealed class FeedbackStore(HealthRecDatabase database)
         {
             await using var command = connection.CreateCommand(
                 $"SELECT c.service_id, c.kind, c.subject, i.{column}, COUNT(*), " +
-                "SUM(CASE WHEN EXISTS (SELECT 1 FROM cds_feedback f WHERE f.card_uuid = c.card_uuid AND f.outcome = 'accepted') THEN 1 ELSE 0 END), " +
-                "SUM(CASE WHEN EXISTS (SELECT 1 FROM cds_feedback f WHERE f.card_uuid = c.card_uuid AND f.outcome = 'overridden') THEN 1 ELSE 0 END) " +
+                CardsAnswered + " " +
                 $"FROM cds_card c JOIN cds_invocation i ON i.service_id = c.service_id AND i.hook_instance = c.hook_instance WHERE i.{column} IS NOT NULL " +
                 $"GROUP BY c.service_id, c.kind, c.subject, i.{column} ORDER BY c.service_id, c.kind, c.subject, i.{column}");
             rows.AddRange(await command.ReadListAsync(
@@ -173,26 +172,20 @@ public sealed class FeedbackStore(HealthRecDatabase database)
     }
 
     /// <summary>Override reasons given, by card kind, most frequent first.</summary>
-    public async Task<IReadOnlyList<OverrideReasonCount>> OverrideReasonsAsync(CancellationToken cancellationToken)
-    {
-        await using var connection = await database.OpenConnectionAsync(cancellationToken);
-        await using var command = connection.CreateCommand(
+    public Task<IReadOnlyList<OverrideReasonCount>> OverrideReasonsAsync(CancellationToken cancellationToken) =>
+        database.ListAsync(
             "SELECT c.kind, f.override_system, f.override_code, COUNT(*) FROM cds_feedback f JOIN cds_card c ON c.card_uuid = f.card_uuid " +
-            "WHERE f.outcome = 'overridden' GROUP BY c.kind, f.override_system, f.override_code ORDER BY COUNT(*) DESC, c.kind, f.override_code");
-        return await command.ReadListAsync(
+            "WHERE f.outcome = 'overridden' GROUP BY c.kind, f.override_system, f.override_code ORDER BY COUNT(*) DESC, c.kind, f.override_code",
             reader => new OverrideReasonCount(reader.GetString(0), reader.GetNullableString(1), reader.GetNullableString(2), reader.GetCount(3)),
             cancellationToken);
-    }
 
     /// <summary>
     /// What the recommender learns from: each suggested intervention on a recommendation card the clinician answered —
     /// accepted when its suggestion was accepted, not accepted when the card was overridden — with the patient and the
     /// time of the call. A suggestion both accepted and (on a later look) overridden counts once each way.
     /// </summary>
-    public async Task<IReadOnlyList<InterventionFeedback>> InterventionFeedbackAsync(CancellationToken cancellationToken)
-    {
-        await using var connection = await database.OpenConnectionAsync(cancellationToken);
-        await using var command = connection.CreateCommand(
+    public Task<IReadOnlyList<InterventionFeedback>> InterventionFeedbackAsync(CancellationToken cancellationToken) =>
+        database.ListAsync(
             "SELECT DISTINCT i.patient_id, i.received_at, s.intervention_id, 1 FROM cds_feedback_suggestion a " +
             "JOIN cds_suggestion s ON s.suggestion_uuid = a.suggestion_uuid JOIN cds_card c ON c.card_uuid = s.card_uuid " +
             "JOIN cds_invocation i ON i.service_id = c.service_id AND i.hook_instance = c.hook_instance " +
@@ -202,11 +195,9 @@ public sealed class FeedbackStore(HealthRecDatabase database)
             "JOIN cds_card c ON c.card_uuid = f.card_uuid JOIN cds_suggestion s ON s.card_uuid = c.card_uuid " +
             "JOIN cds_invocation i ON i.service_id = c.service_id AND i.hook_instance = c.hook_instance " +
             "WHERE f.outcome = 'overridden' AND c.kind = 'recommendation' AND s.intervention_id IS NOT NULL AND i.patient_id IS NOT NULL " +
-            "ORDER BY 1, 2, 3, 4");
-        return await command.ReadListAsync(
+            "ORDER BY 1, 2, 3, 4",
             reader => new InterventionFeedback(reader.GetString(0), reader.GetFieldValue<DateTimeOffset>(1), reader.GetString(2), reader.GetCount(3) == 1),
             cancellationToken);
-    }
 }
 
 /// <summary>

@@ -177,24 +177,18 @@ public sealed class InvocationStore(HealthRecDatabase database)
     }
 
     /// <summary>The calls received since an instant, newest first, at most <paramref name="limit"/> (what usage figures are computed from).</summary>
-    public async Task<IReadOnlyList<CdsInvocation>> ListSinceAsync(DateTimeOffset since, int limit, CancellationToken cancellationToken)
-    {
-        await using var connection = await database.OpenConnectionAsync(cancellationToken);
-        await using var command = connection.CreateCommand(
-            $"SELECT {Columns} FROM cds_invocation WHERE received_at >= @since ORDER BY received_at DESC, service_id, hook_instance LIMIT @limit")
-            .With("since", since.ToUniversalTime()).With("limit", limit);
-        return await command.ReadListAsync(Read, cancellationToken);
-    }
+    public Task<IReadOnlyList<CdsInvocation>> ListSinceAsync(DateTimeOffset since, int limit, CancellationToken cancellationToken) =>
+        database.ListAsync(
+            $"SELECT {Columns} FROM cds_invocation WHERE received_at >= @since ORDER BY received_at DESC, service_id, hook_instance LIMIT @limit",
+            Read,
+            cancellationToken, ("since", since.ToUniversalTime()), ("limit", limit));
 
     /// <summary>The most recent calls, newest first.</summary>
-    public async Task<IReadOnlyList<CdsInvocation>> ListRecentAsync(int limit, CancellationToken cancellationToken)
-    {
-        await using var connection = await database.OpenConnectionAsync(cancellationToken);
-        await using var command = connection.CreateCommand(
-            $"SELECT {Columns} FROM cds_invocation ORDER BY received_at DESC, service_id, hook_instance LIMIT @limit")
-            .With("limit", limit);
-        return await command.ReadListAsync(Read, cancellationToken);
-    }
+    public Task<IReadOnlyList<CdsInvocation>> ListRecentAsync(int limit, CancellationToken cancellationToken) =>
+        database.ListAsync(
+            $"SELECT {Columns} FROM cds_invocation ORDER BY received_at DESC, service_id, hook_instance LIMIT @limit",
+            Read,
+            cancellationToken, ("limit", limit));
 
     private static CdsInvocation Read(DbDataReader reader) => new(
         reader.GetString(0),

@@ -116,14 +116,10 @@ public sealed class ScoreStore(HealthRecDatabase database)
         return await update.ExecuteNonQueryAsync(cancellationToken) == 1;
     }
 
-    public async Task<IReadOnlyList<ScoreChunk>> ChunksAsync(string runId, CancellationToken cancellationToken)
-    {
-        await using var connection = await database.OpenConnectionAsync(cancellationToken);
-        await using var command = connection.CreateCommand("SELECT chunk, patients, node, completed_at FROM score_chunk WHERE run_id = @run ORDER BY chunk")
-            .With("run", runId);
-        return await command.ReadListAsync(
-            reader => new ScoreChunk(reader.GetInt32(0), reader.GetInt32(1), reader.GetString(2), reader.GetFieldValue<DateTimeOffset>(3)), cancellationToken);
-    }
+    public Task<IReadOnlyList<ScoreChunk>> ChunksAsync(string runId, CancellationToken cancellationToken) =>
+        database.ListAsync("SELECT chunk, patients, node, completed_at FROM score_chunk WHERE run_id = @run ORDER BY chunk",
+            reader => new ScoreChunk(reader.GetInt32(0), reader.GetInt32(1), reader.GetString(2), reader.GetFieldValue<DateTimeOffset>(3)),
+            cancellationToken, ("run", runId));
 
     /// <summary>The patients with the highest estimates for an outcome in a run, optionally of one band only.</summary>
     public async Task<IReadOnlyList<ScoreRow>> WorklistAsync(string runId, string outcome, int top, string? band, CancellationToken cancellationToken)
@@ -167,14 +163,11 @@ public sealed class ScoreStore(HealthRecDatabase database)
     }
 
     /// <summary>One patient's rows of a run, one per outcome.</summary>
-    public async Task<IReadOnlyList<ScoreRow>> PatientAsync(string runId, string patientId, CancellationToken cancellationToken)
-    {
-        await using var connection = await database.OpenConnectionAsync(cancellationToken);
-        await using var command = connection.CreateCommand(
-            $"SELECT {RowColumns} FROM score_result WHERE run_id = @run AND patient_id = @patient ORDER BY outcome")
-            .With("run", runId).With("patient", patientId);
-        return await command.ReadListAsync(Read, cancellationToken);
-    }
+    public Task<IReadOnlyList<ScoreRow>> PatientAsync(string runId, string patientId, CancellationToken cancellationToken) =>
+        database.ListAsync(
+            $"SELECT {RowColumns} FROM score_result WHERE run_id = @run AND patient_id = @patient ORDER BY outcome",
+            Read,
+            cancellationToken, ("run", runId), ("patient", patientId));
 
     /// <summary>Every row of a run, by patient and outcome, streamed.</summary>
     public async IAsyncEnumerable<ScoreRow> RowsAsync(string runId, [EnumeratorCancellation] CancellationToken cancellationToken)
