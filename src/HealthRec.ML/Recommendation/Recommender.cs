@@ -32,7 +32,25 @@ public sealed record Recommendation(
     public bool Indicated { get; init; } = true;
 
     public NeighbourEvidence? Neighbours { get; init; }
+
+    /// <summary>What the suggestion rests on, in the order every face lists it: the reasons, the cautions, then the evidence.</summary>
+    public IEnumerable<SupportLine> Support() =>
+        [
+            .. Reasons.Select(r => new SupportLine(SupportKind.Reason, r)),
+            .. Cautions.Select(c => new SupportLine(SupportKind.Caution, c)),
+            .. Evidence.Select(e => new SupportLine(SupportKind.Evidence, e.Recommendation, e)),
+        ];
 }
+
+public enum SupportKind
+{
+    Reason,
+    Caution,
+    Evidence,
+}
+
+/// <summary>One line of a suggestion's support; <see cref="Source"/> is the guideline for an evidence line.</summary>
+public sealed record SupportLine(SupportKind Kind, string Text, Evidence? Source = null);
 
 /// <summary>The suggestions for one patient, and what was left out by the hard filters, with why.</summary>
 public sealed record RecommendationSet(string PatientId, DateTimeOffset At, IReadOnlyList<Recommendation> Recommendations, IReadOnlyList<Exclusion> Excluded)

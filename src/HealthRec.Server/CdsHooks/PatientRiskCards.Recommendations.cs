@@ -20,19 +20,14 @@ internal sealed partial class PatientRiskCards
             }
 
             detail.Append('\n');
-            foreach (var reason in recommendation.Reasons)
+            foreach (var line in recommendation.Support())
             {
-                detail.Append(Ci, $"- {Markdown(Capitalize(reason))}\n");
-            }
-
-            foreach (var caution in recommendation.Cautions)
-            {
-                detail.Append(Ci, $"- Caution: {Markdown(caution)}\n");
-            }
-
-            foreach (var evidence in recommendation.Evidence)
-            {
-                detail.Append(Ci, $"- Evidence: [{Markdown(evidence.Label)}]({evidence.Url}) — {Markdown(evidence.Recommendation)} (strength {Markdown(evidence.Strength)})\n");
+                detail.Append(line switch
+                {
+                    { Source: { } e } => $"- Evidence: [{Markdown(e.Label)}]({e.Url}) — {Markdown(e.Recommendation)} (strength {Markdown(e.Strength)})\n",
+                    { Kind: SupportKind.Caution } => $"- Caution: {Markdown(line.Text)}\n",
+                    _ => $"- {Markdown(Capitalize(line.Text))}\n",
+                });
             }
 
             detail.Append('\n');

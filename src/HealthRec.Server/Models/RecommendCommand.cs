@@ -113,19 +113,14 @@ internal static class RecommendCommand
                 text.AppendLine(ci, $"   expected: {benefit.Text}");
             }
 
-            foreach (var reason in r.Reasons)
+            foreach (var line in r.Support())
             {
-                text.AppendLine(ci, $"   why: {reason}");
-            }
-
-            foreach (var caution in r.Cautions)
-            {
-                text.AppendLine(ci, $"   caution: {caution}");
-            }
-
-            foreach (var e in r.Evidence)
-            {
-                text.AppendLine(ci, $"   evidence: {e.Label} ({e.Strength}): {e.Recommendation}. {e.Url}");
+                text.AppendLine(line switch
+                {
+                    { Source: { } e } => $"   evidence: {e.Label} ({e.Strength}): {e.Recommendation}. {e.Url}",
+                    { Kind: SupportKind.Caution } => $"   caution: {line.Text}",
+                    _ => $"   why: {line.Text}",
+                });
             }
 
             text.AppendLine(ci, $"   would create: {i.ResourceType} (intent=proposal) {i.Display}{(i.Dosage is null ? "" : $", {i.Dosage}")}");
