@@ -9,55 +9,42 @@ public sealed record TerminologyDocument(string Name, string Json);
 /// ATC — or names only a system, which takes every code of it; each <c>exclude</c> lists concepts taken out) and from its
 /// <c>expansion.contains</c>. A set's key is its id without the prefix (<c>condition-t2d</c> → <c>t2d</c>).
 /// </summary>
-internal sealed class CodeSetIndex
+internal sealed class CodeSetIndex(
+    FrozenDictionary<(string System, string Code), ImmutableArray<string>> concepts,
+    (string System, string Prefix, string Key)[] prefixes,
+    FrozenSet<(string System, string Code, string Key)> excluded,
+    FrozenSet<string> keys,
+    ImmutableArray<(string System, string Display, string Key)> conceptDisplays,
+    ImmutableArray<(string System, string Code, string Display)> conceptCodes)
 {
-    private readonly FrozenDictionary<(string System, string Code), ImmutableArray<string>> _concepts;
-    private readonly (string System, string Prefix, string Key)[] _prefixes;
-    private readonly FrozenSet<(string System, string Code, string Key)> _excluded;
     private readonly ConcurrentDictionary<(string System, string Code), ImmutableArray<string>> _cache = new();
 
-    private CodeSetIndex(
-        FrozenDictionary<(string, string), ImmutableArray<string>> concepts,
-        (string, string, string)[] prefixes,
-        FrozenSet<(string, string, string)> excluded,
-        FrozenSet<string> keys,
-        ImmutableArray<(string System, string Display, string Key)> conceptDisplays,
-        ImmutableArray<(string System, string Code, string Display)> conceptCodes)
-    {
-        ConceptCodes = conceptCodes;
-        _concepts = concepts;
-        _prefixes = prefixes;
-        _excluded = excluded;
-        Keys = keys;
-        ConceptDisplays = conceptDisplays;
-    }
+    public FrozenSet<string> Keys { get; } = keys;
 
-    public FrozenSet<string> Keys { get; }
-
-    public ImmutableArray<(string System, string Display, string Key)> ConceptDisplays { get; }
+    public ImmutableArray<(string System, string Display, string Key)> ConceptDisplays { get; } = conceptDisplays;
 
     /// <summary>Every listed concept with its display: (system, code, display).</summary>
-    public ImmutableArray<(string System, string Code, string Display)> ConceptCodes { get; }
+    public ImmutableArray<(string System, string Code, string Display)> ConceptCodes { get; } = conceptCodes;
 
     public ImmutableArray<string> Match(string system, string code) => _cache.GetOrAdd((system, code), key =>
     {
         var normalized = CodeSystems.NormalizeCode(key.System, key.Code);
-        var keys = new SortedSet<string>(StringComparer.Ordinal);
-        if (_concepts.TryGetValue((key.System, normalized), out var direct))
+        var sets = new SortedSet<string>(StringComparer.Ordinal);
+        if (concepts.TryGetValue((key.System, normalized), out var direct))
         {
-            keys.UnionWith(direct);
+            sets.UnionWith(direct);
         }
 
-        foreach (var (prefixSystem, prefix, setKey) in _prefixes)
+        foreach (var (prefixSystem, prefix, setKey) in prefixes)
         {
             if (string.Equals(prefixSystem, key.System, StringComparison.Ordinal) && normalized.StartsWith(prefix, StringComparison.Ordinal))
             {
-                keys.Add(setKey);
+                sets.Add(setKey);
             }
         }
 
-        keys.RemoveWhere(k => _excluded.Contains((key.System, normalized, k)));
-        return [.. keys];
+        sets.RemoveWhere(k => excluded.Contains((key.System, normalized, k)));
+        return [.. sets];
     });
 
     /// <summary>
