@@ -3,12 +3,8 @@ using Npgsql;
 namespace HealthRec.Data.Tests;
 
 /// <summary>The call writer through a database outage, and through a node that dies during one.</summary>
-public sealed class InvocationWriterTests : IDisposable
+public sealed class InvocationWriterTests() : TempFolderTests("healthrec-calls-spool-")
 {
-    private readonly DirectoryInfo _spool = Directory.CreateTempSubdirectory("healthrec-calls-spool-");
-
-    public void Dispose() => _spool.Delete(recursive: true);
-
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
     private static CdsInvocation Call(int i) => new("healthrec-patient-risk", $"hook-{i}-{Guid.NewGuid():N}", "patient-view", $"patient-{i}",
@@ -52,9 +48,9 @@ public sealed class InvocationWriterTests : IDisposable
         await using var unreachable = NpgsqlDataSource.Create(new NpgsqlConnectionStringBuilder(test.ConnectionString!) { Port = closedPort, Timeout = 1 }.ConnectionString);
         var calls = Enumerable.Range(0, 5).Select(Call).ToList();
 
-        var dying = new InvocationWriter(new InvocationStore(HealthRecDatabase.ForPostgres(unreachable)), spoolDirectory: _spool.FullName);
+        var dying = new InvocationWriter(new InvocationStore(HealthRecDatabase.ForPostgres(unreachable)), spoolDirectory: Folder.FullName);
         var pending = calls.Select(c => dying.RecordAsync(c, [Card(c)])).ToList();
-        for (var deadline = DateTime.UtcNow.AddSeconds(20); !(dying.Waiting && File.Exists(Path.Combine(_spool.FullName, "calls-waiting.ndjson"))); await Task.Delay(50, Ct))
+        for (var deadline = DateTime.UtcNow.AddSeconds(20); !(dying.Waiting && File.Exists(Path.Combine(Folder.FullName, "calls-waiting.ndjson"))); await Task.Delay(50, Ct))
         {
             Assert.True(DateTime.UtcNow < deadline, "the writer never started waiting for the database");
         }
@@ -63,7 +59,7 @@ public sealed class InvocationWriterTests : IDisposable
         await dying.DisposeAsync();
         Assert.All(pending, p => Assert.True(p.IsFaulted));
 
-        await AssertRestartStoresEveryCallAsync(test.Database, _spool, calls);
+        await AssertRestartStoresEveryCallAsync(test.Database, Folder, calls);
     }
 
     [Fact]
@@ -82,8 +78,8 @@ public sealed class InvocationWriterTests : IDisposable
         }
 
         var calls = Enumerable.Range(0, 5).Select(Call).ToList();
-        var spoolFile = Path.Combine(_spool.FullName, "calls-waiting.ndjson");
-        var dying = new InvocationWriter(new InvocationStore(doomed.Database), spoolDirectory: _spool.FullName);
+        var spoolFile = Path.Combine(Folder.FullName, "calls-waiting.ndjson");
+        var dying = new InvocationWriter(new InvocationStore(doomed.Database), spoolDirectory: Folder.FullName);
         var pending = calls.Select(c => dying.RecordAsync(c, [Card(c)])).ToList();
         // The batch in flight is whatever the writer had taken when it began to commit: all five calls, or — when it woke
         // before the test had queued them all, as under CI's load — the first of them, the rest waiting behind the commit
@@ -118,11 +114,11 @@ public sealed class InvocationWriterTests : IDisposable
     public async Task GivenTheDatabaseUp_WhenCallsAreStored_ThenNoSpoolIsLeftBehind()
     {
         await using var test = await TestDatabase.CreateAsync(DatabaseEngine.Sqlite, migrate: true, Ct);
-        await using var writer = new InvocationWriter(new InvocationStore(test.Database), spoolDirectory: _spool.FullName);
+        await using var writer = new InvocationWriter(new InvocationStore(test.Database), spoolDirectory: Folder.FullName);
         var calls = Enumerable.Range(0, 20).Select(Call).ToList();
         var stored = await Task.WhenAll(calls.Select(c => writer.RecordAsync(c, [Card(c)])));
 
         Assert.All(stored, Assert.True);
-        Assert.False(File.Exists(Path.Combine(_spool.FullName, "calls-waiting.ndjson")), "nothing waits, so nothing stays spooled");
+        Assert.False(File.Exists(Path.Combine(Folder.FullName, "calls-waiting.ndjson")), "nothing waits, so nothing stays spooled");
     }
 }

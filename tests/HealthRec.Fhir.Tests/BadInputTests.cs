@@ -1,12 +1,9 @@
 namespace HealthRec.Fhir.Tests;
 
 /// <summary>Every kind of bad input is counted and reported with where it was, and the rest is still read.</summary>
-public sealed class BadInputTests : IDisposable
+public sealed class BadInputTests() : TempFolderTests("healthrec-bad-input-")
 {
     private const string Patient = """{"resourceType":"Patient","id":"p1","gender":"female","birthDate":"1960-05-01"}""";
-    private readonly DirectoryInfo _folder = Directory.CreateTempSubdirectory("healthrec-bad-input-");
-
-    public void Dispose() => _folder.Delete(recursive: true);
 
     private static string Observation(string id, string code, string value) =>
         $$"""{"resourceType":"Observation","id":"{{id}}","status":"final","code":{"coding":[{"system":"http://loinc.org","code":"{{code}}"}]},"subject":{"reference":"Patient/p1"},"effectiveDateTime":"2020-01-0{{id.Length % 9 + 1}}T10:00:00Z"{{value}}}""";
@@ -16,10 +13,10 @@ public sealed class BadInputTests : IDisposable
 
     private async Task<(IngestionReport Report, Clinical.Records.PatientRecord Record)> ReadNdjsonAsync(params string[] observationLines)
     {
-        await File.WriteAllTextAsync(Path.Combine(_folder.FullName, "Patient.ndjson"), Patient + "\n", TestContext.Current.CancellationToken);
-        await File.WriteAllTextAsync(Path.Combine(_folder.FullName, "Observation.ndjson"), string.Join("\n", observationLines) + "\n", TestContext.Current.CancellationToken);
+        await File.WriteAllTextAsync(Path.Combine(Folder.FullName, "Patient.ndjson"), Patient + "\n", TestContext.Current.CancellationToken);
+        await File.WriteAllTextAsync(Path.Combine(Folder.FullName, "Observation.ndjson"), string.Join("\n", observationLines) + "\n", TestContext.Current.CancellationToken);
         var report = new IngestionReport();
-        var records = await Ingestion.ReadAllAsync(new NdjsonSource(_folder.FullName), report);
+        var records = await Ingestion.ReadAllAsync(new NdjsonSource(Folder.FullName), report);
         return (report, Assert.Single(records));
     }
 
@@ -125,13 +122,13 @@ public sealed class BadInputTests : IDisposable
     public async Task GivenBundleFolderWithWrongTypeEmptyEntryAndTruncatedFile_WhenRead_ThenEachIsReportedAndTheGoodBundleIsRead()
     {
         var ct = TestContext.Current.CancellationToken;
-        await File.WriteAllTextAsync(Path.Combine(_folder.FullName, "a-good.json"),
+        await File.WriteAllTextAsync(Path.Combine(Folder.FullName, "a-good.json"),
             $$"""{"resourceType":"Bundle","type":"collection","entry":[{"resource":{{Patient}}},{"fullUrl":"urn:uuid:8f0a8b3e-7b3a-4c7e-9f55-1a7c2b9d0e11"},{"resource":{{GoodHbA1c}}}]}""", ct);
-        await File.WriteAllTextAsync(Path.Combine(_folder.FullName, "b-patient.json"), Patient, ct);
-        await File.WriteAllTextAsync(Path.Combine(_folder.FullName, "c-truncated.json"), """{"resourceType":"Bundle","type":"coll""", ct);
+        await File.WriteAllTextAsync(Path.Combine(Folder.FullName, "b-patient.json"), Patient, ct);
+        await File.WriteAllTextAsync(Path.Combine(Folder.FullName, "c-truncated.json"), """{"resourceType":"Bundle","type":"coll""", ct);
         var report = new IngestionReport();
 
-        var records = await Ingestion.ReadAllAsync(new BundleSource(_folder.FullName), report);
+        var records = await Ingestion.ReadAllAsync(new BundleSource(Folder.FullName), report);
 
         Assert.True(records.Count == 1, string.Join("\n", report.AllExamples.Select(p => $"{p.Kind} {p.Where}: {p.Message}")));
         Assert.Single(records[0].MeasurementsOf("hba1c"));
@@ -145,11 +142,11 @@ public sealed class BadInputTests : IDisposable
     public async Task GivenBundleWithOneInvalidElement_WhenRead_ThenTheElementIsReportedAndTheOtherEntriesAreKept()
     {
         var ct = TestContext.Current.CancellationToken;
-        await File.WriteAllTextAsync(Path.Combine(_folder.FullName, "bundle.json"),
+        await File.WriteAllTextAsync(Path.Combine(Folder.FullName, "bundle.json"),
             $$"""{"resourceType":"Bundle","type":"collection","entry":[{"resource":{{Patient}}},{"fullUrl":"urn:uuid:1"},{"resource":{{GoodHbA1c}}}]}""", ct);
         var report = new IngestionReport();
 
-        var records = await Ingestion.ReadAllAsync(new BundleSource(_folder.FullName), report);
+        var records = await Ingestion.ReadAllAsync(new BundleSource(Folder.FullName), report);
 
         // The Bundle is not valid as a whole, so each entry is read on its own: the one without a resource is reported
         // by its position, the others kept (the SDK's partial result, which throws when a wrong-shaped value is read, is not used).

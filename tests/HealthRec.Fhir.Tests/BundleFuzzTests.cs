@@ -7,12 +7,8 @@ namespace HealthRec.Fhir.Tests;
 /// truncation), each written beside an intact control file. No exception may escape the reader or the mapper, and the
 /// control patient is read whole every time: a bad file costs itself, never the folder.
 /// </summary>
-public sealed class BundleFuzzTests : IDisposable
+public sealed class BundleFuzzTests() : TempFolderTests("healthrec-bundle-fuzz-")
 {
-    private readonly DirectoryInfo _folder = Directory.CreateTempSubdirectory("healthrec-bundle-fuzz-");
-
-    public void Dispose() => _folder.Delete(recursive: true);
-
     private const int Files = 2_000;
     private const int EntriesPerSeed = 25;
 
@@ -54,7 +50,7 @@ public sealed class BundleFuzzTests : IDisposable
         await Gen.Int.SampleAsync(async seed =>
         {
             var random = new Random(seed);
-            var folder = _folder.CreateSubdirectory($"f{file++}");
+            var folder = Folder.CreateSubdirectory($"f{file++}");
             // Written with UTF-8's byte-order mark, as Windows tools write files: it must be read all the same.
             await File.WriteAllTextAsync(Path.Combine(folder.FullName, "a-control.json"), Control, new UTF8Encoding(encoderShouldEmitUTF8Identifier: true),
                 TestContext.Current.CancellationToken);

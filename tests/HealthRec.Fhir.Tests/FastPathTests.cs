@@ -4,12 +4,8 @@ namespace HealthRec.Fhir.Tests;
 /// The fast reader and the SDK's validating parser must give the same records and the same reports; and the fast
 /// reader must really be used on clean data, and really hand unusual data to the validating path.
 /// </summary>
-public sealed class FastPathTests : IDisposable
+public sealed class FastPathTests() : TempFolderTests("healthrec-fast-")
 {
-    private readonly DirectoryInfo _folder = Directory.CreateTempSubdirectory("healthrec-fast-");
-
-    public void Dispose() => _folder.Delete(recursive: true);
-
     [Fact]
     public async Task GivenTheSharedSyntheaBundles_WhenReadFastAndStrict_ThenRecordsAndReportsAreIdentical()
     {
@@ -39,11 +35,11 @@ public sealed class FastPathTests : IDisposable
     {
         var bundle = "{\"resourceType\":\"Bundle\",\"type\":\"collection\",\"entry\":["
             + string.Join(",", MapperTests.Resources.Select(r => $"{{\"resource\":{r}}}")) + "]}";
-        await File.WriteAllTextAsync(Path.Combine(_folder.FullName, "b.json"), bundle, TestContext.Current.CancellationToken);
+        await File.WriteAllTextAsync(Path.Combine(Folder.FullName, "b.json"), bundle, TestContext.Current.CancellationToken);
 
         Assert.True(FastResourceReader.TryRead(Encoding.UTF8.GetBytes(bundle), out _));
-        var (fast, fastReport) = await ReadAsync(new BundleSource(_folder.FullName, FhirParsing.Fast));
-        var (strict, strictReport) = await ReadAsync(new BundleSource(_folder.FullName, FhirParsing.Strict));
+        var (fast, fastReport) = await ReadAsync(new BundleSource(Folder.FullName, FhirParsing.Fast));
+        var (strict, strictReport) = await ReadAsync(new BundleSource(Folder.FullName, FhirParsing.Strict));
         Assert.Equal(Describe(Assert.Single(strict)), Describe(Assert.Single(fast)));
         AssertSameReport(strictReport, fastReport);
     }

@@ -1,12 +1,8 @@
 namespace HealthRec.Fhir.Tests;
 
 /// <summary>Each resource type the mapper reads, mapped from a Bundle written for the purpose.</summary>
-public sealed class MapperTests : IDisposable
+public sealed class MapperTests() : TempFolderTests("healthrec-mapper-")
 {
-    private readonly DirectoryInfo _folder = Directory.CreateTempSubdirectory("healthrec-mapper-");
-
-    public void Dispose() => _folder.Delete(recursive: true);
-
     private const string Subject = "\"subject\":{\"reference\":\"Patient/m1\"}";
 
     internal static readonly string[] Resources =
@@ -33,12 +29,12 @@ public sealed class MapperTests : IDisposable
     [Fact]
     public async Task GivenOneOfEachResourceType_WhenMapped_ThenEachLandsInTheRecordAsTheRulesSay()
     {
-        await File.WriteAllTextAsync(Path.Combine(_folder.FullName, "bundle.json"),
+        await File.WriteAllTextAsync(Path.Combine(Folder.FullName, "bundle.json"),
             "{\"resourceType\":\"Bundle\",\"type\":\"collection\",\"entry\":[" + string.Join(",", Resources.Select(r => $"{{\"resource\":{r}}}")) + "]}",
             TestContext.Current.CancellationToken);
         var report = new IngestionReport();
 
-        var record = Assert.Single(await Ingestion.ReadAllAsync(new BundleSource(_folder.FullName), report));
+        var record = Assert.Single(await Ingestion.ReadAllAsync(new BundleSource(Folder.FullName), report));
 
         // The potassium in mL/s is the one problem: reported, and kept as unread for the checks that need potassium.
         Assert.Equal(1, report.TotalProblems);

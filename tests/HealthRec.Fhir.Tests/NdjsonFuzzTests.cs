@@ -6,12 +6,8 @@ namespace HealthRec.Fhir.Tests;
 /// No exception may escape the reader or the mapper, and the intact patient must be read whole: a bad line costs
 /// itself, never its neighbours.
 /// </summary>
-public sealed class NdjsonFuzzTests : IDisposable
+public sealed class NdjsonFuzzTests() : TempFolderTests("healthrec-ndjson-fuzz-")
 {
-    private readonly DirectoryInfo _folder = Directory.CreateTempSubdirectory("healthrec-ndjson-fuzz-");
-
-    public void Dispose() => _folder.Delete(recursive: true);
-
     private const int Batches = 100;
     private const int LinesPerBatch = 100;
 
@@ -41,7 +37,7 @@ public sealed class NdjsonFuzzTests : IDisposable
         await Gen.Int.SampleAsync(async seed =>
         {
             var random = new Random(seed);
-            var folder = _folder.CreateSubdirectory($"b{batch++}");
+            var folder = Folder.CreateSubdirectory($"b{batch++}");
             var lines = new List<byte[]> { Encoding.UTF8.GetBytes(Control) };
             for (var i = 0; i < LinesPerBatch; i++)
             {

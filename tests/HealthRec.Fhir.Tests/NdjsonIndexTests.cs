@@ -4,17 +4,13 @@ namespace HealthRec.Fhir.Tests;
 /// A population indexed into chunks and read in place reads exactly what the whole source reads: every patient once,
 /// the same records, the same problems at the same lines, whatever byte ranges the scan was split into.
 /// </summary>
-public sealed class NdjsonIndexTests : IDisposable
+public sealed class NdjsonIndexTests() : TempFolderTests("healthrec-index-")
 {
-    private readonly DirectoryInfo _folder = Directory.CreateTempSubdirectory("healthrec-index-");
-
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
-
-    public void Dispose() => _folder.Delete(recursive: true);
 
     private async Task<string> GenerateAsync(string name, int patients, ulong seed)
     {
-        var folder = Path.Combine(_folder.FullName, name);
+        var folder = Path.Combine(Folder.FullName, name);
         await new CohortGenerator(new CohortOptions { Patients = patients, Seed = seed }).WriteAsync(folder, SyntheticFormat.Ndjson, null, "test", Ct);
         return folder;
     }
@@ -29,7 +25,7 @@ public sealed class NdjsonIndexTests : IDisposable
     private async Task<(List<PatientRecord> Records, List<IngestionProblem> Problems, int[] PerChunk)> ReadChunksAsync(string source, int chunks,
         NdjsonSourceOptions options)
     {
-        var index = Path.Combine(_folder.FullName, "index");
+        var index = Path.Combine(Folder.FullName, "index");
         var problems = new ConcurrentBag<IngestionProblem>();
         var perChunk = await NdjsonIndex.WriteAsync(source, index, chunks, new IngestionReport(problems.Add), Ct, options);
         var records = new List<PatientRecord>();
@@ -93,7 +89,7 @@ public sealed class NdjsonIndexTests : IDisposable
     public async Task GivenOneNdjsonFileOfEveryType_WhenReadInChunks_ThenItReadsAsTheFolderItCameFrom()
     {
         var folder = await GenerateAsync("folder", 40, 23);
-        var single = Path.Combine(_folder.FullName, "everything.ndjson");
+        var single = Path.Combine(Folder.FullName, "everything.ndjson");
         await File.WriteAllLinesAsync(single, NdjsonSource.Files(folder).SelectMany(File.ReadLines), Ct);
         var options = new NdjsonSourceOptions { SpillBytes = 400_000, SegmentBytes = 50_000 };
 
@@ -115,7 +111,7 @@ public sealed class NdjsonIndexTests : IDisposable
 
         Assert.Equal(300, whole.Records.Count);
         Assert.Equal(Described(whole.Records), Described(chunked.Records));
-        var unpacked = Path.Combine(_folder.FullName, "index", NdjsonIndex.UnpackedFolder);
+        var unpacked = Path.Combine(Folder.FullName, "index", NdjsonIndex.UnpackedFolder);
         Assert.Equal(NdjsonSource.Files(sample).Select(f => Path.GetFileName(f)[..^".gz".Length]), NdjsonSource.Files(unpacked).Select(Path.GetFileName));
     }
 
@@ -157,7 +153,7 @@ public sealed class NdjsonIndexTests : IDisposable
     public async Task GivenASourceChangedAfterIndexing_WhenAChunkIsRead_ThenItRefusesWithAClearErrorInsteadOfReadingWrongLines()
     {
         var folder = await GenerateAsync("changed", 20, 22);
-        var index = Path.Combine(_folder.FullName, "index");
+        var index = Path.Combine(Folder.FullName, "index");
         await NdjsonIndex.WriteAsync(folder, index, 2, new IngestionReport(), Ct);
         // Read once before the change: the process keeps the files mapped for the next chunk, and must notice the change.
         Assert.NotEmpty((await ReadAsync(new NdjsonChunkSource(folder, index, 0))).Records);
@@ -170,7 +166,7 @@ public sealed class NdjsonIndexTests : IDisposable
         var error = await Assert.ThrowsAsync<InvalidOperationException>(() => ReadAsync(new NdjsonChunkSource(folder, index, 0)));
         Assert.Contains("Condition.ndjson is not the file this run's index was made from", error.Message, StringComparison.Ordinal);
 
-        var missing = await Assert.ThrowsAsync<InvalidOperationException>(() => ReadAsync(new NdjsonChunkSource(folder, Path.Combine(_folder.FullName, "none"), 0)));
+        var missing = await Assert.ThrowsAsync<InvalidOperationException>(() => ReadAsync(new NdjsonChunkSource(folder, Path.Combine(Folder.FullName, "none"), 0)));
         Assert.Contains("no index.json", missing.Message, StringComparison.Ordinal);
     }
 }

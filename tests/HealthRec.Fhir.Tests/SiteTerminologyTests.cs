@@ -5,12 +5,8 @@ namespace HealthRec.Fhir.Tests;
 /// a coded value read from text or a boolean, panel components, a condition group of its own; and whatever no
 /// definition reads is counted by code for the unused-data report.
 /// </summary>
-public sealed class SiteTerminologyTests : IDisposable
+public sealed class SiteTerminologyTests() : TempFolderTests("healthrec-site-terms-")
 {
-    private readonly DirectoryInfo _folder = Directory.CreateTempSubdirectory("healthrec-site-terms-");
-
-    public void Dispose() => _folder.Delete(recursive: true);
-
     private const string Lab = "urn:site:lab";
 
     private const string SiteAnalytes = $$"""
@@ -49,7 +45,7 @@ public sealed class SiteTerminologyTests : IDisposable
 
     private async Task<ClinicalTerminology> SiteTerminologyAsync(params (string Name, string Json)[] files)
     {
-        var folder = _folder.CreateSubdirectory("terminology");
+        var folder = Folder.CreateSubdirectory("terminology");
         foreach (var (name, json) in files)
         {
             await File.WriteAllTextAsync(Path.Combine(folder.FullName, name), json, TestContext.Current.CancellationToken);
@@ -65,7 +61,7 @@ public sealed class SiteTerminologyTests : IDisposable
         var terminology = await SiteTerminologyAsync(("site-analytes.json", SiteAnalytes), ("site-valuesets.json", SiteValueSets));
         Assert.Contains("site-malignant", terminology.ConditionGroups);
         Assert.Contains("t2d", terminology.ConditionGroups); // the defaults are still there
-        var data = _folder.CreateSubdirectory("data");
+        var data = Folder.CreateSubdirectory("data");
         string[] resources =
         [
             """{"resourceType":"Patient","id":"p1","gender":"female","birthDate":"1960-01-01"}""",

@@ -7,17 +7,13 @@ using Task = System.Threading.Tasks.Task;
 namespace HealthRec.Fhir.Tests;
 
 /// <summary>The synthetic cohort generator: determinism, valid FHIR, exactly the injected errors, published equations.</summary>
-public sealed class SyntheticCohortTests : IDisposable
+public sealed class SyntheticCohortTests() : TempFolderTests("healthrec-synth-")
 {
-    private readonly DirectoryInfo _folder = Directory.CreateTempSubdirectory("healthrec-synth-");
-
-    public void Dispose() => _folder.Delete(recursive: true);
-
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
     private async Task<string> GenerateAsync(string name, int patients, ulong seed, SyntheticFormat format = SyntheticFormat.Ndjson, int years = 13)
     {
-        var folder = Path.Combine(_folder.FullName, name);
+        var folder = Path.Combine(Folder.FullName, name);
         await new CohortGenerator(new CohortOptions { Patients = patients, Seed = seed, Years = years }).WriteAsync(folder, format, null, "test", Ct);
         return folder;
     }

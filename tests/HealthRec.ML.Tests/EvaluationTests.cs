@@ -1,11 +1,7 @@
 namespace HealthRec.ML.Tests;
 
-public sealed class EvaluationTests(GeneratedCohort cohort) : IClassFixture<GeneratedCohort>, IDisposable
+public sealed class EvaluationTests(GeneratedCohort cohort) : TempFolderTests("healthrec-evaluate-"), IClassFixture<GeneratedCohort>
 {
-    private readonly DirectoryInfo _registry = Directory.CreateTempSubdirectory("healthrec-evaluate-");
-
-    public void Dispose() => _registry.Delete(recursive: true);
-
     [Fact]
     public void GivenARegisteredModel_WhenEvaluatedOnHeldOutPatients_ThenMetricsAndASelfContainedReportWithItsPlotsAreProduced()
     {
@@ -15,7 +11,7 @@ public sealed class EvaluationTests(GeneratedCohort cohort) : IClassFixture<Gene
         var heldOut = cohort.Records.Skip(4500).ToList();
         var (examples, counts) = OutcomeExamples.Build(training, definition, featurizer);
         var trained = new OutcomeTrainer(featurizer).Train(definition, examples, counts);
-        var folder = ModelRegistry.Save(_registry.FullName, trained, featurizer.Names,
+        var folder = ModelRegistry.Save(Folder.FullName, trained, featurizer.Names,
             new TrainingProvenance("cohort", "00", true, "test", 1, "healthrec-features", "1.0.0"), DateTimeOffset.UnixEpoch);
         using var model = OutcomeModel.Load(folder);
 
@@ -85,7 +81,7 @@ public sealed class EvaluationTests(GeneratedCohort cohort) : IClassFixture<Gene
         var (examples, counts) = OutcomeExamples.Build(cohort.Records, definition, featurizer);
         var trained = new OutcomeTrainer(featurizer).Train(definition, examples, counts);
         var names = featurizer.Names.Take(featurizer.Width - 1).ToList();
-        var folder = ModelRegistry.Save(_registry.FullName, trained, names,
+        var folder = ModelRegistry.Save(Folder.FullName, trained, names,
             new TrainingProvenance("cohort", "00", true, "test", 1, "other-features", "0.1.0"), DateTimeOffset.UnixEpoch);
         using var model = OutcomeModel.Load(folder);
 

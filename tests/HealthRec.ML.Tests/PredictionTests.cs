@@ -1,11 +1,7 @@
 namespace HealthRec.ML.Tests;
 
-public sealed class PredictionTests(GeneratedCohort cohort) : IClassFixture<GeneratedCohort>, IDisposable
+public sealed class PredictionTests(GeneratedCohort cohort) : TempFolderTests("healthrec-predict-"), IClassFixture<GeneratedCohort>
 {
-    private readonly DirectoryInfo _registry = Directory.CreateTempSubdirectory("healthrec-predict-");
-
-    public void Dispose() => _registry.Delete(recursive: true);
-
     [Fact]
     public void GivenARegisteredModel_WhenAPatientIsScored_ThenTheEstimateIsTheModelsAndTheFactorsAreInClinicalWords()
     {
@@ -13,7 +9,7 @@ public sealed class PredictionTests(GeneratedCohort cohort) : IClassFixture<Gene
         var definition = OutcomeFiles.Load(Repo.Path_("models/outcomes"), Repo.Terminology).Single(d => d.Id == "t2d-5y");
         var (examples, counts) = OutcomeExamples.Build(cohort.Records, definition, featurizer);
         var trained = new OutcomeTrainer(featurizer).Train(definition, examples, counts);
-        var folder = ModelRegistry.Save(_registry.FullName, trained, featurizer.Names,
+        var folder = ModelRegistry.Save(Folder.FullName, trained, featurizer.Names,
             new TrainingProvenance("cohort", "00", true, "test", 1, "healthrec-features", "1.0.0"), DateTimeOffset.UnixEpoch);
         using var model = OutcomeModel.Load(folder);
         using var predictor = new Serving.OutcomePredictor(model, featurizer, Repo.Terminology);

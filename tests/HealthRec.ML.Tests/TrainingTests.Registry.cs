@@ -13,8 +13,8 @@ public sealed partial class TrainingTests
         var random = new Random(7);
         var labels = examples.Select(e => e.Label).OrderBy(_ => random.Next()).ToArray();
         var shuffled = new OutcomeTrainer(featurizer).Train(definition, [.. examples.Select((e, i) => e with { Label = labels[i] })], counts);
-        using var real = OutcomeModel.Load(ModelRegistry.Save(_registry.FullName, good, featurizer.Names, Provenance(), DateTimeOffset.UnixEpoch, makeCurrent: false));
-        using var noise = OutcomeModel.Load(ModelRegistry.Save(_registry.FullName, shuffled, featurizer.Names, Provenance(), DateTimeOffset.UnixEpoch, makeCurrent: false));
+        using var real = OutcomeModel.Load(ModelRegistry.Save(Folder.FullName, good, featurizer.Names, Provenance(), DateTimeOffset.UnixEpoch, makeCurrent: false));
+        using var noise = OutcomeModel.Load(ModelRegistry.Save(Folder.FullName, shuffled, featurizer.Names, Provenance(), DateTimeOffset.UnixEpoch, makeCurrent: false));
         var test = examples.Where(e => PatientSplit.Of(e.PatientId, 1) == PatientSplit.Part.Test).ToList();
 
         var promoted = PromotionGate.Decide(real, noise, test, new GateThresholds(), DateTimeOffset.UnixEpoch);
@@ -26,7 +26,7 @@ public sealed partial class TrainingTests
         Assert.Equal(test.Count, rejected.TestExamples);
         Assert.Contains("rejected (discrimination", rejected.Summary, StringComparison.Ordinal);
         // Nothing was made current: a challenger waits for the gate.
-        Assert.False(File.Exists(Path.Combine(_registry.FullName, "t2d-5y", ModelRegistry.CurrentFile)));
+        Assert.False(File.Exists(Path.Combine(Folder.FullName, "t2d-5y", ModelRegistry.CurrentFile)));
     }
 
     [Fact]
@@ -48,7 +48,7 @@ public sealed partial class TrainingTests
         Assert.Equal(examples.Count(e => PatientSplit.Of(e.PatientId, 1) == PatientSplit.Part.Test && e.IndexAt >= later.From), later.N);
         Assert.InRange(later.RocAuc!.Value, 0.6, 0.97);
 
-        var folder = ModelRegistry.Save(_registry.FullName, first, featurizer.Names, Provenance(), DateTimeOffset.UnixEpoch);
+        var folder = ModelRegistry.Save(Folder.FullName, first, featurizer.Names, Provenance(), DateTimeOffset.UnixEpoch);
         using var loaded = OutcomeModel.Load(folder);
 
         var batch = loaded.Predict([.. test.Select(e => e.Features)]);
@@ -69,7 +69,7 @@ public sealed partial class TrainingTests
         var definition = Outcome("ascvd-10y");
         var (examples, counts) = OutcomeExamples.Build(cohort.Records, definition, featurizer);
         var trained = new OutcomeTrainer(featurizer).Train(definition, examples, counts, OutcomeExamples.AtRisk(cohort.Records, definition, featurizer));
-        var folder = ModelRegistry.Save(_registry.FullName, trained, featurizer.Names, Provenance(), DateTimeOffset.UnixEpoch);
+        var folder = ModelRegistry.Save(Folder.FullName, trained, featurizer.Names, Provenance(), DateTimeOffset.UnixEpoch);
         var test = examples.Where(e => PatientSplit.Of(e.PatientId, 1) == PatientSplit.Part.Test).ToList();
         var prevent = Clinical.Risk.ReferenceModels.All["prevent-ascvd"];
         // A year after their first visit many generated patients have no lipid panel yet: PREVENT gives those no number.
@@ -86,14 +86,14 @@ public sealed partial class TrainingTests
             Assert.Contains(decision.Checks, c => c.Name == "net benefit" && c.Detail.StartsWith("at a risk threshold of 7.5 %", StringComparison.Ordinal));
             Assert.Contains(decision.Checks, c => c.Name == "calibration in the large");
             Assert.Equal(decision.Checks.Where(c => c.Name is not ("calibration" or "subgroups")).All(c => c.Passed), decision.OverReference);
-            using var served = OutcomePredictor.LoadCurrent(_registry.FullName, "ascvd-10y", featurizer, Repo.Terminology);
+            using var served = OutcomePredictor.LoadCurrent(Folder.FullName, "ascvd-10y", featurizer, Repo.Terminology);
             Assert.Equal(!(decision.Promote && decision.OverReference), served.ReferenceAnswers);
         }
 
         // A decision promoting the model over the equation (as a better model would earn) makes the model answer.
         var promoted = PromotionGate.Load(folder)! with { Promote = true, OverReference = true };
         File.WriteAllText(Path.Combine(folder, PromotionGate.FileName), System.Text.Json.JsonSerializer.Serialize(promoted, ModelRegistry.Json));
-        using var answering = OutcomePredictor.LoadCurrent(_registry.FullName, "ascvd-10y", featurizer, Repo.Terminology);
+        using var answering = OutcomePredictor.LoadCurrent(Folder.FullName, "ascvd-10y", featurizer, Repo.Terminology);
         Assert.False(answering.ReferenceAnswers);
         var (record, at) = cohort.Records.Select(r => (r, r.LastActivity!.Value)).First(x => answering.Predict(x.r, x.Value) is { Reference.Estimate: not null });
         var prediction = answering.Predict(record, at)!;
@@ -107,13 +107,13 @@ public sealed partial class TrainingTests
         var (trained, _) = Train("hba1c-1y");
         var featurizer = Repo.Featurizer();
 
-        var v1 = ModelRegistry.Save(_registry.FullName, trained, featurizer.Names, Provenance(), DateTimeOffset.UnixEpoch);
+        var v1 = ModelRegistry.Save(Folder.FullName, trained, featurizer.Names, Provenance(), DateTimeOffset.UnixEpoch);
         var v1Card = File.ReadAllText(Path.Combine(v1, "model-card.md"));
-        var v2 = ModelRegistry.Save(_registry.FullName, trained, featurizer.Names, Provenance(), DateTimeOffset.UnixEpoch.AddDays(1));
+        var v2 = ModelRegistry.Save(Folder.FullName, trained, featurizer.Names, Provenance(), DateTimeOffset.UnixEpoch.AddDays(1));
 
         Assert.EndsWith("v1", v1, StringComparison.Ordinal);
         Assert.EndsWith("v2", v2, StringComparison.Ordinal);
-        Assert.Equal(v2, ModelRegistry.CurrentFolder(_registry.FullName, "hba1c-1y"));
+        Assert.Equal(v2, ModelRegistry.CurrentFolder(Folder.FullName, "hba1c-1y"));
         Assert.Equal(v1Card, File.ReadAllText(Path.Combine(v1, "model-card.md")));
         Assert.Contains("Trained on synthetic data", v1Card, StringComparison.Ordinal);
         var metrics = JsonNode.Parse(File.ReadAllText(Path.Combine(v2, "metrics.json")))!["outcomes"]!["hba1c-1y"]!;
@@ -127,7 +127,7 @@ public sealed partial class TrainingTests
     {
         var featurizer = Repo.Featurizer();
         var (good, examples) = Train("t2d-5y");
-        using var model = OutcomeModel.Load(ModelRegistry.Save(_registry.FullName, good, featurizer.Names, Provenance(), DateTimeOffset.UnixEpoch, makeCurrent: false));
+        using var model = OutcomeModel.Load(ModelRegistry.Save(Folder.FullName, good, featurizer.Names, Provenance(), DateTimeOffset.UnixEpoch, makeCurrent: false));
         // The gap: among women of the held-out patients, outcomes no longer follow their records (shuffled between them),
         // so the model finds far fewer of their events than of men's.
         var test = examples.Where(e => PatientSplit.Of(e.PatientId, 1) == PatientSplit.Part.Test).ToList();

@@ -1,11 +1,7 @@
 namespace HealthRec.ML.Tests;
 
-public sealed partial class TrainingTests(GeneratedCohort cohort) : IClassFixture<GeneratedCohort>, IDisposable
+public sealed partial class TrainingTests(GeneratedCohort cohort) : TempFolderTests("healthrec-registry-"), IClassFixture<GeneratedCohort>
 {
-    private readonly DirectoryInfo _registry = Directory.CreateTempSubdirectory("healthrec-registry-");
-
-    public void Dispose() => _registry.Delete(recursive: true);
-
     private static OutcomeDefinition Outcome(string id) => OutcomeFiles.Load(Repo.Path_("models/outcomes"), Repo.Terminology).Single(d => d.Id == id);
 
     private (TrainedOutcome Trained, List<OutcomeExample> Examples) Train(string id, int seed = 1)
@@ -170,7 +166,7 @@ public sealed partial class TrainingTests(GeneratedCohort cohort) : IClassFixtur
         var featurizer = Repo.Featurizer();
         var (examples, _) = OutcomeExamples.Build(cohort.Records, Outcome("t2d-5y"), featurizer);
         var (trained, _) = Train("t2d-5y");
-        var folder = ModelRegistry.Save(_registry.FullName, trained, featurizer.Names, Provenance(), DateTimeOffset.UnixEpoch);
+        var folder = ModelRegistry.Save(Folder.FullName, trained, featurizer.Names, Provenance(), DateTimeOffset.UnixEpoch);
         var reference = FeatureReference.Load(folder)!;
         Assert.Equal(featurizer.Names, reference.Features.Select(f => f.Feature));
         Assert.All(reference.Features, f => Assert.Equal(1.0, f.Shares.Sum() + f.Missing, 6));

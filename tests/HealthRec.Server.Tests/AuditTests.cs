@@ -2,18 +2,14 @@ namespace HealthRec.Server.Tests;
 
 /// <summary>The audit trail's verification as operators run it: the CLI verb, the admin endpoint and the daily job.</summary>
 [Collection(SequentialServers.Name)]
-public sealed class AuditTests : IDisposable
+public sealed class AuditTests() : TempFolderTests("healthrec-audit-")
 {
-    private readonly DirectoryInfo _folder = Directory.CreateTempSubdirectory("healthrec-audit-");
-
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
-
-    public void Dispose() => _folder.Delete(recursive: true);
 
     [Fact]
     public async Task GivenATrail_WhenVerifiedBeforeAndAfterARecordIsChanged_ThenTheVerbTheEndpointAndTheJobAllReportTheBrokenRecord()
     {
-        var file = Path.Combine(_folder.FullName, "healthrec.db");
+        var file = Path.Combine(Folder.FullName, "healthrec.db");
         await using var server = await RunningServer.StartAsync(new Dictionary<string, string?> { ["Storage:SqlitePath"] = file }, Ct);
         var store = (await server.AuditAsync(Ct));
         for (var i = 1; i <= 4; i++)
@@ -48,13 +44,13 @@ public sealed class AuditTests : IDisposable
         Assert.Equal(2, broken.BrokenAt);
         var failed = await Assert.ThrowsAsync<InvalidOperationException>(() => server.Services.GetRequiredService<AuditVerifyJob>().RunAsync(Ct));
         Assert.Contains("broken at record 2", failed.Message, StringComparison.Ordinal);
-        Assert.Equal(2, await VerbAsync(Path.Combine(_folder.FullName, "no-such.db")));
+        Assert.Equal(2, await VerbAsync(Path.Combine(Folder.FullName, "no-such.db")));
     }
 
     [Fact]
     public async Task GivenRecordsPastRetention_WhenTheArchiveJobRuns_ThenOnlyThoseAreArchivedAndTheArchiveIsItselfRecorded()
     {
-        var archives = Path.Combine(_folder.FullName, "archive");
+        var archives = Path.Combine(Folder.FullName, "archive");
         await using var server = await RunningServer.StartAsync(new Dictionary<string, string?>
         {
             ["Audit:RetentionDays"] = "30",

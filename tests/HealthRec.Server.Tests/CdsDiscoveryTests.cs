@@ -1,13 +1,9 @@
 namespace HealthRec.Server.Tests;
 
 [Collection(SequentialServers.Name)]
-public sealed class CdsDiscoveryTests : IDisposable
+public sealed class CdsDiscoveryTests() : TempFolderTests("healthrec-hooks-")
 {
-    private readonly DirectoryInfo _hooks = Directory.CreateTempSubdirectory("healthrec-hooks-");
-
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
-
-    public void Dispose() => _hooks.Delete(recursive: true);
 
     [Fact]
     public async Task GivenTwoServiceDefinitions_WhenDiscoveryIsRequested_ThenBothAreListedAsDefinedWithoutNulls()
@@ -144,7 +140,7 @@ public sealed class CdsDiscoveryTests : IDisposable
     [Fact]
     public async Task GivenMissingDefinitionsFolder_WhenServerStarts_ThenStartupFailsNamingTheSetting()
     {
-        var missing = Path.Combine(_hooks.FullName, "nope");
+        var missing = Path.Combine(Folder.FullName, "nope");
 
         var error = await Assert.ThrowsAsync<InvalidCdsServiceDefinitionException>(() => RunningServer.StartAsync(
             new Dictionary<string, string?> { ["CdsHooks:DefinitionsPath"] = missing }, Ct));
@@ -153,9 +149,9 @@ public sealed class CdsDiscoveryTests : IDisposable
         Assert.Contains("CdsHooks:DefinitionsPath", error.Message, StringComparison.Ordinal);
     }
 
-    private Dictionary<string, string?> Settings() => new() { ["CdsHooks:DefinitionsPath"] = _hooks.FullName };
+    private Dictionary<string, string?> Settings() => new() { ["CdsHooks:DefinitionsPath"] = Folder.FullName };
 
-    private void Write(string name, string content) => File.WriteAllText(Path.Combine(_hooks.FullName, name), content);
+    private void Write(string name, string content) => File.WriteAllText(Path.Combine(Folder.FullName, name), content);
 
     private static void AssertNoNulls(JsonNode? node)
     {

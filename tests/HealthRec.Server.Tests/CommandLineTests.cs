@@ -43,12 +43,8 @@ public sealed class CommandLineTests
 
 /// <summary>The executable's failures: one human line per problem on standard error, exit code 2, no stack trace.</summary>
 [Collection(SequentialServers.Name)]
-public sealed class CommandLineFailureTests : IDisposable
+public sealed class CommandLineFailureTests() : TempFolderTests("healthrec-cli-")
 {
-    private readonly DirectoryInfo _folder = Directory.CreateTempSubdirectory("healthrec-cli-");
-
-    public void Dispose() => _folder.Delete(recursive: true);
-
     private static async Task<(int ExitCode, string Errors)> RunAsync(params string[] args)
     {
         var errors = new StringWriter();
@@ -74,12 +70,12 @@ public sealed class CommandLineFailureTests : IDisposable
     [InlineData("features --input EMPTY --out OUT --schema SCHEMA", "No patient in ")]
     public async Task GivenABadCommandLine_WhenRun_ThenItExitsWith2SayingWhatIsWrongWithoutAStackTrace(string line, string expected)
     {
-        Directory.CreateDirectory(Path.Combine(_folder.FullName, "empty"));
+        Directory.CreateDirectory(Path.Combine(Folder.FullName, "empty"));
         var args = line.Split(' ').Select(a => a switch
         {
-            "X" => Path.Combine(_folder.FullName, "x"),
-            "EMPTY" => Path.Combine(_folder.FullName, "empty"),
-            "OUT" => Path.Combine(_folder.FullName, "features.csv"),
+            "X" => Path.Combine(Folder.FullName, "x"),
+            "EMPTY" => Path.Combine(Folder.FullName, "empty"),
+            "OUT" => Path.Combine(Folder.FullName, "features.csv"),
             "SCHEMA" => Path.Combine(HealthRec.Testing.TestServices.RepositoryRoot, "models", "feature-schema.json"),
             _ => a,
         }).ToArray();
@@ -94,7 +90,7 @@ public sealed class CommandLineFailureTests : IDisposable
     [Fact]
     public async Task GivenSettingsTheServerCannotStartWith_WhenServed_ThenItExitsWith1OnOneLineWithoutAStackTrace()
     {
-        var missing = Path.Combine(_folder.FullName, "no-hooks-here");
+        var missing = Path.Combine(Folder.FullName, "no-hooks-here");
         var errors = new StringWriter();
         var original = Console.Error;
         Console.SetError(errors);
@@ -103,8 +99,8 @@ public sealed class CommandLineFailureTests : IDisposable
         {
             // The real server's composition: its definitions folder does not exist.
             exitCode = await HealthRecCommandLine.RunAsync(
-                ["serve", "--urls=http://127.0.0.1:0", $"--CdsHooks:DefinitionsPath={missing}", $"--Storage:SqlitePath={Path.Combine(_folder.FullName, "h.db")}",
-                 $"--Storage:AuditSpoolPath={Path.Combine(_folder.FullName, "spool")}"],
+                ["serve", "--urls=http://127.0.0.1:0", $"--CdsHooks:DefinitionsPath={missing}", $"--Storage:SqlitePath={Path.Combine(Folder.FullName, "h.db")}",
+                 $"--Storage:AuditSpoolPath={Path.Combine(Folder.FullName, "spool")}"],
                 Program.ServeAsync, TestContext.Current.CancellationToken);
         }
         finally

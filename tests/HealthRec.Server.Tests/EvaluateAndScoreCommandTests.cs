@@ -2,12 +2,8 @@ namespace HealthRec.Server.Tests;
 
 // Tests that redirect Console.Out or Console.Error must not run beside any other test: the console is one per process.
 [Collection(SequentialServers.Name)]
-public sealed class EvaluateAndScoreCommandTests : IDisposable
+public sealed class EvaluateAndScoreCommandTests() : TempFolderTests("healthrec-evaluate-cli-")
 {
-    private readonly DirectoryInfo _folder = Directory.CreateTempSubdirectory("healthrec-evaluate-cli-");
-
-    public void Dispose() => _folder.Delete(recursive: true);
-
     private static string Repo(string path) => Path.Combine(TestServices.RepositoryRoot, path);
 
     private static Task<int> RunAsync(params string[] args) =>
@@ -19,7 +15,7 @@ public sealed class EvaluateAndScoreCommandTests : IDisposable
     public async Task GivenAMalformedLine_WhenScored_ThenItIsReportedByFileAndLineAndTheOtherPatientsAreScored()
     {
         var ct = TestContext.Current.CancellationToken;
-        var input = Directory.CreateDirectory(Path.Combine(_folder.FullName, "input"));
+        var input = Directory.CreateDirectory(Path.Combine(Folder.FullName, "input"));
         await File.WriteAllLinesAsync(Path.Combine(input.FullName, "Patient.ndjson"),
         [
             """{"resourceType":"Patient","id":"p1","gender":"female","birthDate":"1960-01-01"}""",
@@ -32,7 +28,7 @@ public sealed class EvaluateAndScoreCommandTests : IDisposable
         int exitCode;
         try
         {
-            exitCode = await RunAsync("score", "--input", input.FullName, "--models", Repo("models"), "--out", Path.Combine(_folder.FullName, "s.csv"), "--index-date", "2024-01-01");
+            exitCode = await RunAsync("score", "--input", input.FullName, "--models", Repo("models"), "--out", Path.Combine(Folder.FullName, "s.csv"), "--index-date", "2024-01-01");
         }
         finally
         {
@@ -50,9 +46,9 @@ public sealed class EvaluateAndScoreCommandTests : IDisposable
     public async Task GivenTheDefaultModels_WhenTheDemoSampleIsEvaluatedAndScored_ThenTheReportAndOneRowPerPatientAndOutcomeAreWritten()
     {
         var ct = TestContext.Current.CancellationToken;
-        var report = Path.Combine(_folder.FullName, "report");
-        var csv = Path.Combine(_folder.FullName, "scores.csv");
-        var ndjson = Path.Combine(_folder.FullName, "scores.ndjson");
+        var report = Path.Combine(Folder.FullName, "report");
+        var csv = Path.Combine(Folder.FullName, "scores.csv");
+        var ndjson = Path.Combine(Folder.FullName, "scores.ndjson");
 
         // The sample cannot support ascvd-10y (every negative is censored): evaluation says so and still reports the rest.
         Assert.Equal(1, await RunAsync("evaluate", "--input", Repo("data/sample"), "--models", Repo("models"), "--report", report));
@@ -106,13 +102,13 @@ public sealed class EvaluateAndScoreCommandTests : IDisposable
         // A site's own data with no prescriptions (the demo sample without its medication files): the recommender has
         // nothing to be judged against, which the run says; the models' report is written all the same.
         var ct = TestContext.Current.CancellationToken;
-        var input = Directory.CreateDirectory(Path.Combine(_folder.FullName, "no-medicines")).FullName;
+        var input = Directory.CreateDirectory(Path.Combine(Folder.FullName, "no-medicines")).FullName;
         foreach (var file in Directory.GetFiles(Repo("data/sample"), "*.ndjson.gz").Where(f => !Path.GetFileName(f).StartsWith("Medication", StringComparison.Ordinal)))
         {
             File.Copy(file, Path.Combine(input, Path.GetFileName(file)));
         }
 
-        var report = Path.Combine(_folder.FullName, "report");
+        var report = Path.Combine(Folder.FullName, "report");
         var error = new StringWriter();
         var before = Console.Error;
         Console.SetError(error);
@@ -135,8 +131,8 @@ public sealed class EvaluateAndScoreCommandTests : IDisposable
     [Fact]
     public async Task GivenBadArguments_WhenScoring_ThenItFailsWithExitCode2()
     {
-        Assert.Equal(2, await RunAsync("score", "--input", Repo("data/sample"), "--models", Repo("models"), "--out", Path.Combine(_folder.FullName, "x.txt")));
-        Assert.Equal(2, await RunAsync("score", "--input", Repo("data/sample"), "--models", _folder.FullName, "--out", Path.Combine(_folder.FullName, "x.csv")));
-        Assert.Equal(2, await RunAsync("evaluate", "--input", Repo("data/sample"), "--models", _folder.FullName));
+        Assert.Equal(2, await RunAsync("score", "--input", Repo("data/sample"), "--models", Repo("models"), "--out", Path.Combine(Folder.FullName, "x.txt")));
+        Assert.Equal(2, await RunAsync("score", "--input", Repo("data/sample"), "--models", Folder.FullName, "--out", Path.Combine(Folder.FullName, "x.csv")));
+        Assert.Equal(2, await RunAsync("evaluate", "--input", Repo("data/sample"), "--models", Folder.FullName));
     }
 }

@@ -2,18 +2,14 @@ namespace HealthRec.Server.Tests;
 
 // Tests that redirect Console.Out or Console.Error must not run beside any other test: the console is one per process.
 [Collection(SequentialServers.Name)]
-public sealed class FeaturesCommandTests : IDisposable
+public sealed class FeaturesCommandTests() : TempFolderTests("healthrec-features-")
 {
-    private readonly DirectoryInfo _folder = Directory.CreateTempSubdirectory("healthrec-features-");
-
-    public void Dispose() => _folder.Delete(recursive: true);
-
     private static string Repo(string path) => Path.Combine(TestServices.RepositoryRoot, path);
 
     [Fact]
     public async Task GivenSyntheaFolder_WhenFeaturesAreWritten_ThenThereIsOneRowPerPatientWithTheSchemaColumns()
     {
-        var output = Path.Combine(_folder.FullName, "out", "features.csv");
+        var output = Path.Combine(Folder.FullName, "out", "features.csv");
         var root = HealthRecCommandLine.Create((_, _) => Task.FromResult(0));
 
         var printed = new StringWriter();
@@ -62,7 +58,7 @@ public sealed class FeaturesCommandTests : IDisposable
     [InlineData("--input", "fhir:Group/no-such-group/$export")]
     public async Task GivenBadArgument_WhenFeaturesAreRequested_ThenItFailsWithExitCode2AndWritesNothing(string option, string value)
     {
-        var output = Path.Combine(_folder.FullName, "features.csv");
+        var output = Path.Combine(Folder.FullName, "features.csv");
         var arguments = new Dictionary<string, string>
         {
             ["--input"] = Path.Combine(TestServices.SharedFolder, "data", "synthea"),
@@ -85,7 +81,7 @@ public sealed class FeaturesCommandTests : IDisposable
     public async Task GivenAnUnknownElementHealthRecDoesNotRead_WhenStrict_ThenTheResourceIsRejectedWhileTheFastPathKeepsIt()
     {
         var ct = TestContext.Current.CancellationToken;
-        var input = Directory.CreateDirectory(Path.Combine(_folder.FullName, "in")).FullName;
+        var input = Directory.CreateDirectory(Path.Combine(Folder.FullName, "in")).FullName;
         await File.WriteAllLinesAsync(Path.Combine(input, "all.ndjson"),
         [
             """{"resourceType":"Patient","id":"p1","gender":"female","birthDate":"1960-01-01"}""",
@@ -94,7 +90,7 @@ public sealed class FeaturesCommandTests : IDisposable
 
         async Task<string> HbA1cAsync(params string[] extra)
         {
-            var output = Path.Combine(_folder.FullName, $"features{extra.Length}.csv");
+            var output = Path.Combine(Folder.FullName, $"features{extra.Length}.csv");
             var exitCode = await HealthRecCommandLine.Create((_, _) => Task.FromResult(0)).Parse([
                 "features", "--input", input, "--schema", Repo("models/feature-schema.json"), "--terminology", Repo("data/terminology"),
                 "--index-date", "2020-12-31", "--out", output, .. extra,

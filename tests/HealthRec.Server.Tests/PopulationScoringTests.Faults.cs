@@ -9,7 +9,7 @@ public sealed partial class PopulationScoringTests
     public async Task GivenANodeKilledWithSigkillInAScoringJob_WhenAnotherNodeRuns_ThenTheRunCompletesWithEveryPatientScoredOnceAsACleanRun(string killedIn)
     {
         // A cohort big enough that a chunk (or the start job's index) takes a moment, so that the kill lands inside it.
-        var cohort = Path.Combine(_work.FullName, "cohort");
+        var cohort = Path.Combine(Folder.FullName, "cohort");
         Assert.Equal(0, await HealthRecCommandLine.Create((_, _) => Task.FromResult(0)).Parse(["synth", "--patients", "3000", "--seed", "28", "--out", cohort])
             .InvokeAsync(cancellationToken: Ct));
         await using var database = await PostgresTestDatabase.CreateAsync(Ct);

@@ -89,7 +89,7 @@ public sealed partial class PopulationScoringTests
     public async Task GivenAModelPromotedOverTheEquation_WhenWrittenBack_ThenEachRiskAssessmentGivesTheEquationsFigureBesideIt()
     {
         // A copy of the default registry in which the ascvd-10y model passed the gate against PREVENT (its decision rewritten so).
-        var registry = _work.CreateSubdirectory("promoted-registry").FullName;
+        var registry = Folder.CreateSubdirectory("promoted-registry").FullName;
         TestServices.CopyFolder("models", registry);
         var version = File.ReadAllText(Path.Combine(registry, "ascvd-10y", "current")).Trim();
         var gate = Path.Combine(registry, "ascvd-10y", version, ML.Registry.PromotionGate.FileName);

@@ -1,14 +1,11 @@
 namespace HealthRec.Server.Tests;
 
 [Collection(SequentialServers.Name)]
-public sealed partial class PopulationScoringTests : IDisposable
+public sealed partial class PopulationScoringTests() : TempFolderTests("healthrec-runs-")
 {
     private const string IndexDate = "2024-12-31";
-    private readonly DirectoryInfo _work = Directory.CreateTempSubdirectory("healthrec-runs-");
 
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
-
-    public void Dispose() => _work.Delete(recursive: true);
 
     private Dictionary<string, string?> Node(string connectionString) => new(HealthTests.Postgres(connectionString))
     {
@@ -16,7 +13,7 @@ public sealed partial class PopulationScoringTests : IDisposable
         ["Jobs:PollInterval"] = "00:00:00.200",
         ["Jobs:Scoring:ChunkSize"] = "25",
         ["Jobs:Scoring:Cron"] = "",
-        ["Jobs:Scoring:WorkPath"] = _work.FullName,
+        ["Jobs:Scoring:WorkPath"] = Folder.FullName,
         ["Jobs:Scoring:Source"] = Path.Combine(TestServices.RepositoryRoot, "data", "sample"),
     };
 
@@ -117,7 +114,7 @@ public sealed partial class PopulationScoringTests : IDisposable
         Assert.Equal(expected.OrderBy(e => e.Patient, StringComparer.Ordinal).ThenBy(e => e.Outcome, StringComparer.Ordinal),
             rows.Select(r => (r.PatientId, r.Outcome, r.Estimate)));
         Assert.All(rows.Where(r => r.Outcome != "hba1c-1y"), r => Assert.NotNull(r.Band));
-        Assert.True(await FolderRemovedAsync(Path.Combine(_work.FullName, run.RunId)), "the run's chunk index outlived the run");
+        Assert.True(await FolderRemovedAsync(Path.Combine(Folder.FullName, run.RunId)), "the run's chunk index outlived the run");
     }
 
     [Fact]
@@ -164,7 +161,7 @@ public sealed partial class PopulationScoringTests : IDisposable
     public async Task GivenABulkDataExportAsTheSource_WhenARunIsTriggered_ThenThePatientsPutOnTheServerAreScoredAsTheModelsScoreTheirRecords()
     {
         // Twelve generated patients put on the FHIR test server by id (it holds other tests' patients too).
-        var generated = _work.CreateSubdirectory("generated").FullName;
+        var generated = Folder.CreateSubdirectory("generated").FullName;
         await new Fhir.Synthetic.CohortGenerator(new Fhir.Synthetic.CohortOptions { Patients = 30, Seed = 20261203, Years = 10, ErrorRate = 0 })
             .WriteAsync(generated, Fhir.Synthetic.SyntheticFormat.Ndjson, null, "test", Ct);
         var resources = Directory.GetFiles(generated, "*.ndjson").SelectMany(File.ReadLines)
@@ -199,7 +196,7 @@ public sealed partial class PopulationScoringTests : IDisposable
         Assert.NotEmpty(expected);
         Assert.Equal(expected.OrderBy(r => r.PatientId, StringComparer.Ordinal).ThenBy(r => r.Outcome, StringComparer.Ordinal), rows);
         Assert.True(run.PatientCount >= 12, $"the run counted {run.PatientCount} patients");
-        Assert.True(await FolderRemovedAsync(Path.Combine(_work.FullName, run.RunId)), "the export outlived the run");
+        Assert.True(await FolderRemovedAsync(Path.Combine(Folder.FullName, run.RunId)), "the export outlived the run");
     }
 
     [Fact]

@@ -1,17 +1,13 @@
 namespace HealthRec.Server.Tests;
 
 /// <summary><c>healthrec retrain</c>: the retrain job's code from the command line, against a copy of the default registry.</summary>
-public sealed class RetrainCommandTests : IDisposable
+public sealed class RetrainCommandTests() : TempFolderTests("healthrec-retrain-cli-")
 {
-    private readonly DirectoryInfo _folder = Directory.CreateTempSubdirectory("healthrec-retrain-cli-");
-
-    public void Dispose() => _folder.Delete(recursive: true);
-
     private static string Repo(string path) => Path.Combine(TestServices.RepositoryRoot, path);
 
     private Task<int> RetrainAsync(params string[] extra) =>
         HealthRecCommandLine.Create((_, _) => Task.FromResult(0)).Parse([
-            "retrain", "--input", Repo("data/sample"), "--models", _folder.FullName, "--outcomes", Repo("models/outcomes"),
+            "retrain", "--input", Repo("data/sample"), "--models", Folder.FullName, "--outcomes", Repo("models/outcomes"),
             "--features", Repo("models/feature-schema.json"), "--terminology", Repo("data/terminology"), .. extra,
         ]).InvokeAsync(cancellationToken: TestContext.Current.CancellationToken);
 
@@ -19,7 +15,7 @@ public sealed class RetrainCommandTests : IDisposable
     public async Task GivenTheDefaultChampion_WhenRetrainedOnTheSmallDemoSample_ThenTheWeakerChallengerIsRejectedAndKept_AndARepeatReusesTheDecision()
     {
         var ct = TestContext.Current.CancellationToken;
-        var entry = Path.Combine(_folder.FullName, "ckd-5y");
+        var entry = Path.Combine(Folder.FullName, "ckd-5y");
         var champion = (await File.ReadAllTextAsync(Repo("models/ckd-5y/current"), ct)).Trim();
         foreach (var file in Directory.GetFiles(Repo(Path.Combine("models", "ckd-5y", champion))))
         {
@@ -48,6 +44,6 @@ public sealed class RetrainCommandTests : IDisposable
     public async Task GivenABadArgument_WhenRetrainRuns_ThenItExitsWithTwoAndRegistersNothing(string option, string value)
     {
         Assert.Equal(2, await RetrainAsync(option, value));
-        Assert.Empty(Directory.GetFileSystemEntries(_folder.FullName));
+        Assert.Empty(Directory.GetFileSystemEntries(Folder.FullName));
     }
 }

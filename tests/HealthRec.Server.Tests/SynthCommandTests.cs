@@ -1,11 +1,7 @@
 namespace HealthRec.Server.Tests;
 
-public sealed class SynthCommandTests : IDisposable
+public sealed class SynthCommandTests() : TempFolderTests("healthrec-synth-cli-")
 {
-    private readonly DirectoryInfo _folder = Directory.CreateTempSubdirectory("healthrec-synth-cli-");
-
-    public void Dispose() => _folder.Delete(recursive: true);
-
     private static Task<int> RunAsync(params string[] args) =>
         HealthRecCommandLine.Create((_, _) => Task.FromResult(0)).Parse(args).InvokeAsync(cancellationToken: TestContext.Current.CancellationToken);
 
@@ -13,8 +9,8 @@ public sealed class SynthCommandTests : IDisposable
     public async Task GivenSynth_WhenACohortIsWrittenAndItsFeaturesAreRead_ThenEveryPatientHasARowAndTheCohortSaysItIsSynthetic()
     {
         var ct = TestContext.Current.CancellationToken;
-        var cohort = Path.Combine(_folder.FullName, "cohort");
-        var features = Path.Combine(_folder.FullName, "features.csv");
+        var cohort = Path.Combine(Folder.FullName, "cohort");
+        var features = Path.Combine(Folder.FullName, "features.csv");
 
         Assert.Equal(0, await RunAsync("synth", "--patients", "40", "--seed", "3", "--out", cohort, "--years", "5"));
         Assert.Equal(0, await RunAsync("features", "--input", cohort, "--index-date", "2019-12-31", "--out", features,
@@ -36,7 +32,7 @@ public sealed class SynthCommandTests : IDisposable
     [InlineData("--years", "0")]
     public async Task GivenABadArgument_WhenSynthRuns_ThenItFailsAndWritesNothing(string option, string value)
     {
-        var cohort = Path.Combine(_folder.FullName, "bad");
+        var cohort = Path.Combine(Folder.FullName, "bad");
 
         var arguments = new Dictionary<string, string> { ["--patients"] = "5", ["--out"] = cohort, [option] = value };
 

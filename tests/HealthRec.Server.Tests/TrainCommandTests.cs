@@ -2,17 +2,13 @@ namespace HealthRec.Server.Tests;
 
 // Tests that redirect Console.Out or Console.Error must not run beside any other test: the console is one per process.
 [Collection(SequentialServers.Name)]
-public sealed class TrainCommandTests : IDisposable
+public sealed class TrainCommandTests() : TempFolderTests("healthrec-train-cli-")
 {
-    private readonly DirectoryInfo _folder = Directory.CreateTempSubdirectory("healthrec-train-cli-");
-
-    public void Dispose() => _folder.Delete(recursive: true);
-
     private static string Repo(string path) => Path.Combine(TestServices.RepositoryRoot, path);
 
     private Task<int> TrainAsync(params string[] extra) =>
         HealthRecCommandLine.Create((_, _) => Task.FromResult(0)).Parse([
-            "train", "--input", Repo("data/sample"), "--models", _folder.FullName, "--outcomes", Repo("models/outcomes"),
+            "train", "--input", Repo("data/sample"), "--models", Folder.FullName, "--outcomes", Repo("models/outcomes"),
             "--features", Repo("models/feature-schema.json"), "--terminology", Repo("data/terminology"), .. extra,
         ]).InvokeAsync(cancellationToken: TestContext.Current.CancellationToken);
 
@@ -37,7 +33,7 @@ public sealed class TrainCommandTests : IDisposable
         Assert.Equal(0, exitCode);
         Assert.Contains("ascvd-10y: the cohort is too short for this outcome", output.ToString(), StringComparison.Ordinal);
         Assert.Contains("Not trained; PREVENT (AHA 2024), 10-year ASCVD keeps answering for ascvd-10y.", output.ToString(), StringComparison.Ordinal);
-        Assert.False(Directory.Exists(Path.Combine(_folder.FullName, "ascvd-10y", "v1")));
+        Assert.False(Directory.Exists(Path.Combine(Folder.FullName, "ascvd-10y", "v1")));
     }
 
     [Fact]
@@ -46,18 +42,18 @@ public sealed class TrainCommandTests : IDisposable
         Assert.Equal(0, await TrainAsync("--outcome", "ckd-5y"));
         Assert.Equal(0, await TrainAsync("--outcome", "ckd-5y"));
 
-        var outcome = Path.Combine(_folder.FullName, "ckd-5y");
+        var outcome = Path.Combine(Folder.FullName, "ckd-5y");
         Assert.Equal("v2", (await File.ReadAllTextAsync(Path.Combine(outcome, "current"), TestContext.Current.CancellationToken)).Trim());
         foreach (var version in new[] { "v1", "v2" })
         {
             Assert.All(new[] { "model.zip", "bundle.json", "metrics.json", "model-card.md" }, f => Assert.True(File.Exists(Path.Combine(outcome, version, f)), $"{version}/{f}"));
         }
 
-        Assert.Single(Directory.GetDirectories(_folder.FullName));
+        Assert.Single(Directory.GetDirectories(Folder.FullName));
 
         // The model card's command reproduces the run: every path and option, not only the input and the seed.
         var card = await File.ReadAllTextAsync(Path.Combine(outcome, "v2", "model-card.md"), TestContext.Current.CancellationToken);
-        Assert.Contains($"- command: `healthrec train --input {Repo("data/sample")} --models {_folder.FullName} --outcomes {Repo("models/outcomes")} " +
+        Assert.Contains($"- command: `healthrec train --input {Repo("data/sample")} --models {Folder.FullName} --outcomes {Repo("models/outcomes")} " +
             $"--features {Repo("models/feature-schema.json")} --terminology {Repo("data/terminology")} --seed 1 --outcome ckd-5y --catalog data/knowledge/interventions.json`",
             card, StringComparison.Ordinal);
     }
@@ -68,12 +64,12 @@ public sealed class TrainCommandTests : IDisposable
         var ct = TestContext.Current.CancellationToken;
         foreach (var outcome in new[] { "ascvd-10y", "ckd-5y", "hba1c-1y", "t2d-5y" })
         {
-            CopyFolder(Repo(Path.Combine("models", outcome, "v2")), Path.Combine(_folder.FullName, outcome, "v2"));
-            await File.WriteAllTextAsync(Path.Combine(_folder.FullName, outcome, "current"), "v2", ct);
+            CopyFolder(Repo(Path.Combine("models", outcome, "v2")), Path.Combine(Folder.FullName, outcome, "v2"));
+            await File.WriteAllTextAsync(Path.Combine(Folder.FullName, outcome, "current"), "v2", ct);
         }
 
         // Feedback as the CDS Hooks endpoint stores it: a card per demo patient of the training part, one suggestion accepted.
-        var database = Path.Combine(_folder.FullName, "var", "healthrec.db");
+        var database = Path.Combine(Folder.FullName, "var", "healthrec.db");
         var ids = (await ReadPatientIdsAsync(ct)).Where(id => ML.Training.PatientSplit.Of(id, 1) == ML.Training.PatientSplit.Part.Train).Take(40).ToList();
         var db = Data.HealthRecDatabase.ForSqlite(database);
         await new Data.SchemaMigrator(db, TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLogger<Data.SchemaMigrator>.Instance).MigrateAsync(ct);
@@ -94,16 +90,16 @@ public sealed class TrainCommandTests : IDisposable
 
         Assert.Equal(0, await TrainAsync("--outcome", "recommender", "--feedback-db", database, "--catalog", Repo("data/knowledge/interventions.json")));
 
-        var manifest = System.Text.Json.Nodes.JsonNode.Parse(await File.ReadAllTextAsync(Path.Combine(_folder.FullName, "recommender", "v1", "bundle.json"), ct))!;
+        var manifest = System.Text.Json.Nodes.JsonNode.Parse(await File.ReadAllTextAsync(Path.Combine(Folder.FullName, "recommender", "v1", "bundle.json"), ct))!;
         var used = (int)manifest["feedbackUsed"]!;
         Assert.True(used > 0, $"no feedback used (skipped {(int)manifest["feedbackSkipped"]!})");
         Assert.Equal(ids.Count, used + (int)manifest["feedbackSkipped"]!);
-        var recommenderCard = await File.ReadAllTextAsync(Path.Combine(_folder.FullName, "recommender", "v1", "model-card.md"), ct);
+        var recommenderCard = await File.ReadAllTextAsync(Path.Combine(Folder.FullName, "recommender", "v1", "model-card.md"), ct);
         Assert.Contains($"Clinician feedback used: {used}", recommenderCard, StringComparison.Ordinal);
         // The command names the feedback database without copying it: a connection string may hold a password.
         Assert.Contains("--feedback-db <not recorded>", recommenderCard, StringComparison.Ordinal);
         Assert.DoesNotContain(database, recommenderCard, StringComparison.Ordinal);
-        Assert.Equal(2, await TrainAsync("--outcome", "recommender", "--feedback-db", Path.Combine(_folder.FullName, "missing.db")));
+        Assert.Equal(2, await TrainAsync("--outcome", "recommender", "--feedback-db", Path.Combine(Folder.FullName, "missing.db")));
     }
 
     private static async Task<List<string>> ReadPatientIdsAsync(CancellationToken ct)
@@ -139,12 +135,12 @@ public sealed class TrainCommandTests : IDisposable
     {
         // The site's one outcome, under its own id: the catalog's effects name the default outcomes, so no recommender.
         var ct = TestContext.Current.CancellationToken;
-        var outcomes = Directory.CreateDirectory(Path.Combine(_folder.FullName, "my-outcomes"));
+        var outcomes = Directory.CreateDirectory(Path.Combine(Folder.FullName, "my-outcomes"));
         var ckd = System.Text.Json.Nodes.JsonNode.Parse(await File.ReadAllTextAsync(Repo("models/outcomes/ckd-5y.json"), ct))!;
         ckd["id"] = "site-kidney";
         ckd.AsObject().Remove("reference"); // CKD-PC estimates ckd-5y: an outcome of the site's own id names no reference
         await File.WriteAllTextAsync(Path.Combine(outcomes.FullName, "site-kidney.json"), ckd.ToJsonString(), ct);
-        var registry = Path.Combine(_folder.FullName, "registry");
+        var registry = Path.Combine(Folder.FullName, "registry");
         var output = new StringWriter();
         var errors = new StringWriter();
         var (originalOut, originalError) = (Console.Out, Console.Error);
@@ -180,7 +176,7 @@ public sealed class TrainCommandTests : IDisposable
     public async Task GivenAnOutcomeTheDataCannotSupport_WhenTrained_ThenItFailsSayingWhy_AndAnUnknownOutcomeIsABadArgument()
     {
         // A twelve-year diabetes outcome (no reference equation to fall back on) cannot be learnt from ten years of records.
-        var outcomes = Directory.CreateDirectory(Path.Combine(_folder.FullName, "outcomes"));
+        var outcomes = Directory.CreateDirectory(Path.Combine(Folder.FullName, "outcomes"));
         var t2d = System.Text.Json.Nodes.JsonNode.Parse(await File.ReadAllTextAsync(Repo("models/outcomes/t2d-5y.json"), TestContext.Current.CancellationToken))!;
         t2d["id"] = "t2d-12y";
         t2d["horizonDays"] = 12 * 365;
@@ -192,7 +188,7 @@ public sealed class TrainCommandTests : IDisposable
         try
         {
             exitCode = await HealthRecCommandLine.Create((_, _) => Task.FromResult(0)).Parse([
-                "train", "--input", Repo("data/sample"), "--models", Path.Combine(_folder.FullName, "registry"), "--outcomes", outcomes.FullName,
+                "train", "--input", Repo("data/sample"), "--models", Path.Combine(Folder.FullName, "registry"), "--outcomes", outcomes.FullName,
                 "--features", Repo("models/feature-schema.json"), "--terminology", Repo("data/terminology"), "--outcome", "t2d-12y",
             ]).InvokeAsync(cancellationToken: TestContext.Current.CancellationToken);
         }
@@ -203,7 +199,7 @@ public sealed class TrainCommandTests : IDisposable
 
         Assert.Equal(1, exitCode);
         Assert.Contains("t2d-12y: the cohort is too short for this outcome", errors.ToString(), StringComparison.Ordinal);
-        Assert.False(Directory.Exists(Path.Combine(_folder.FullName, "registry", "t2d-12y", "v1")));
+        Assert.False(Directory.Exists(Path.Combine(Folder.FullName, "registry", "t2d-12y", "v1")));
 
         Assert.Equal(2, await TrainAsync("--outcome", "no-such-outcome"));
     }

@@ -7,18 +7,14 @@ namespace HealthRec.Server.Tests;
 /// demographics-only flag when the definitions do not describe the data.
 /// </summary>
 [Collection(SequentialServers.Name)]
-public sealed class YourOwnDataTests : IDisposable
+public sealed class YourOwnDataTests() : TempFolderTests("healthrec-own-data-")
 {
-    private readonly DirectoryInfo _folder = Directory.CreateTempSubdirectory("healthrec-own-data-");
-
-    public void Dispose() => _folder.Delete(recursive: true);
-
     private static string Example(string path) => Path.Combine(TestServices.RepositoryRoot, "docs", "examples", "breast-cancer", path);
 
     private static Task<int> RunAsync(params string[] args) =>
         HealthRecCommandLine.Create((_, _) => Task.FromResult(0)).Parse(args).InvokeAsync(cancellationToken: TestContext.Current.CancellationToken);
 
-    private string Here(string path) => Path.Combine(_folder.FullName, path);
+    private string Here(string path) => Path.Combine(Folder.FullName, path);
 
     // The table as a CSV, and scikit-learn's 5-fold ROC-AUC for a standardised logistic regression on it.
     private async Task<double> ExportTableAsync()

@@ -18,3 +18,24 @@ internal static class TempFolders
         }
     }
 }
+
+/// <summary>A test class with a temporary folder of its own (<see cref="Folder"/>), removed with what it holds after each test.</summary>
+public abstract class TempFolderTests(string prefix) : IDisposable
+{
+    protected DirectoryInfo Folder { get; } = Directory.CreateTempSubdirectory(prefix);
+
+    public void Dispose()
+    {
+        Dispose(disposing: true);
+        GC.SuppressFinalize(this);
+    }
+
+    protected virtual void Dispose(bool disposing)
+    {
+        Folder.Refresh();
+        if (disposing && Folder.Exists)
+        {
+            Folder.Delete(recursive: true);
+        }
+    }
+}

@@ -9,21 +9,17 @@ namespace HealthRec.Server.Tests.CdsHooks;
 /// service's own templates against that server, with the Firely client) and HealthRec's own reads give the same cards.
 /// </summary>
 [Collection(SequentialServers.Name)]
-public sealed class EndToEndTests(CdsServer fixture) : IClassFixture<CdsServer>, IDisposable
+public sealed class EndToEndTests(CdsServer fixture) : TempFolderTests("healthrec-e2e-"), IClassFixture<CdsServer>
 {
-    private readonly DirectoryInfo _folder = Directory.CreateTempSubdirectory("healthrec-e2e-");
-
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
-
-    public void Dispose() => _folder.Delete(recursive: true);
 
     [Fact]
     public async Task GivenGeneratedPatientsOnTheFhirServer_WhenPatientViewIsCalledWithAndWithoutPrefetch_ThenTheCardsAreTheSame()
     {
         var today = DateOnly.FromDateTime(DateTime.UtcNow);
         await new CohortGenerator(new CohortOptions { Patients = 40, Seed = 20261202, Start = today.AddYears(-10), Years = 10, ErrorRate = 0 })
-            .WriteAsync(_folder.FullName, SyntheticFormat.Ndjson, null, "test", Ct);
-        var resources = Directory.GetFiles(_folder.FullName, "*.ndjson").SelectMany(File.ReadLines)
+            .WriteAsync(Folder.FullName, SyntheticFormat.Ndjson, null, "test", Ct);
+        var resources = Directory.GetFiles(Folder.FullName, "*.ndjson").SelectMany(File.ReadLines)
             .Select(line => FhirJson.TryParse(line, "generated", new Clinical.Ingestion.IngestionReport())!).ToList();
         var alive = resources.OfType<Patient>().Where(p => p.Deceased is null).Take(8).Select(p => p.Id).ToHashSet(StringComparer.Ordinal);
         var patients = alive.Select(id => (Id: id, Resources: resources.Where(r => r is Patient p ? p.Id == id : Fhir.Ingestion.PatientReference.SubjectKeyOf(r) == id).ToList())).ToList();

@@ -5,13 +5,9 @@ namespace HealthRec.Server.Tests.Smart;
 
 /// <summary>The Data Protection key ring in the database, encrypted at rest when a certificate is configured.</summary>
 [Collection(SequentialServers.Name)]
-public sealed class KeyRingTests : IDisposable
+public sealed class KeyRingTests() : TempFolderTests("healthrec-keys-")
 {
-    private readonly DirectoryInfo _folder = Directory.CreateTempSubdirectory("healthrec-keys-");
-
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
-
-    public void Dispose() => _folder.Delete(recursive: true);
 
     [Fact]
     public async Task GivenACertificate_WhenAKeyIsMade_ThenTheDatabaseHoldsItEncryptedAndWithoutOneInClear()
@@ -19,7 +15,7 @@ public sealed class KeyRingTests : IDisposable
         using var rsa = RSA.Create(2048);
         using var certificate = new CertificateRequest("CN=healthrec-test-data-protection", rsa, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1)
             .CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(30));
-        var pfx = Path.Combine(_folder.FullName, "data-protection.pfx");
+        var pfx = Path.Combine(Folder.FullName, "data-protection.pfx");
         await File.WriteAllBytesAsync(pfx, certificate.Export(X509ContentType.Pfx, "test-password"), Ct);
 
         var encrypted = await KeysAsync(new() { ["DataProtection:CertificatePath"] = pfx, ["DataProtection:CertificatePassword"] = "test-password" });
