@@ -3,8 +3,6 @@ namespace HealthRec.Data.Tests;
 /// <summary>The tamper-evident audit trail on both engines: appended only, chained, and each kind of tampering found where it happened.</summary>
 public sealed class AuditStoreTests
 {
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
-
     private static AuditEntry Entry(int i) => new("AuditEvent", $"ae-{i}", i % 2 == 0 ? "p1" : null, $"{{\"resourceType\":\"AuditEvent\",\"id\":\"ae-{i}\"}}");
 
     // A record with search values and a resource whose text needs escaping and is not ASCII.

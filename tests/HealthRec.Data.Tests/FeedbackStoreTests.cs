@@ -4,8 +4,6 @@ public sealed class FeedbackStoreTests
 {
     private static readonly DateTimeOffset At = new(2026, 12, 1, 9, 0, 0, TimeSpan.Zero);
 
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
-
     // One patient-view call with a risk card and a recommendation card of two suggestions, and one order-check call.
     private static async Task SeedAsync(InvocationStore store)
     {

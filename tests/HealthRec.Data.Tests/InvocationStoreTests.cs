@@ -2,8 +2,6 @@ namespace HealthRec.Data.Tests;
 
 public sealed class InvocationStoreTests
 {
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
-
     private static readonly CdsInvocation[] Invocations =
     [
         new("healthrec-patient-risk", "d1577c69-dfbe-44ad-ba6d-3e05e953b2ea", "patient-view", "1288992",

@@ -5,8 +5,6 @@ namespace HealthRec.Data.Tests;
 /// <summary>The call writer through a database outage, and through a node that dies during one.</summary>
 public sealed class InvocationWriterTests() : TempFolderTests("healthrec-calls-spool-")
 {
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
-
     private static CdsInvocation Call(int i) => new("healthrec-patient-risk", $"hook-{i}-{Guid.NewGuid():N}", "patient-view", $"patient-{i}",
         new DateTimeOffset(2026, 12, 6, 10, 0, i, TimeSpan.Zero), 5, 200, 1);
 

@@ -2,8 +2,6 @@ namespace HealthRec.Data.Tests;
 
 public sealed class SchemaMigratorTests
 {
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
-
     [Fact]
     public void GivenShippedMigrations_WhenListedPerEngine_ThenBothEnginesHaveTheSameOrderedIds()
     {

@@ -4,8 +4,6 @@ public sealed class ScoreStoreTests
 {
     private static readonly DateTimeOffset At = new(2026, 12, 2, 2, 0, 0, TimeSpan.Zero);
 
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
-
     private static ScoreRow Row(string patient, string outcome, double estimate, string? band = "high") =>
         new(patient, outcome, estimate, band, "v3", "age 70 (raises)", "statin-high; lipid-panel");
 

@@ -4,8 +4,6 @@ public sealed class SmartSessionStoreTests
 {
     private static readonly DateTimeOffset At = new(2026, 12, 2, 9, 0, 0, TimeSpan.Zero);
 
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
-
     [Theory, EachEngine]
     public async Task GivenASession_WhenSavedUpdatedAndTimeMoves_ThenItReadsBackUntilItEndsAndThePurgeRemovesOnlyEndedOnes(DatabaseEngine engine)
     {

@@ -9,8 +9,6 @@ public sealed class BulkDataTests
     // Per run: the server's request log is shared with the tests running beside this one, and the token tells its requests apart.
     private static readonly string Token = $"bulk-export-{Guid.NewGuid():N}";
 
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
-
     [Fact]
     public async Task GivenPatientsOnTheServer_WhenExportedInBulk_ThenTheirRecordsAreThoseReadByRestAndEveryRequestCarriedTheToken()
     {

@@ -5,8 +5,6 @@ namespace HealthRec.Fhir.Tests;
 
 public sealed class FeatureVectorTests
 {
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
-
     private static float Feature(float[] vector, string name) => vector[Ingestion.Featurizer.Names.IndexOf(name)];
 
     [Fact]

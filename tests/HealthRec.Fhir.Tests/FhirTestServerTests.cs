@@ -9,8 +9,6 @@ namespace HealthRec.Fhir.Tests;
 /// </summary>
 public sealed class FhirTestServerTests
 {
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
-
     /// <summary>A Firely client for the FHIR test server (the server does not declare a FHIR version in /metadata).</summary>
     internal static FhirClient CreateClient() => new(TestServices.FhirBaseUrl, new FhirClientSettings
     {

@@ -6,8 +6,6 @@ namespace HealthRec.Fhir.Tests;
 /// </summary>
 public sealed class NdjsonIndexTests() : TempFolderTests("healthrec-index-")
 {
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
-
     private async Task<string> GenerateAsync(string name, int patients, ulong seed)
     {
         var folder = Path.Combine(Folder.FullName, name);

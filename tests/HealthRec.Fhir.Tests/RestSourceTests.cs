@@ -5,8 +5,6 @@ namespace HealthRec.Fhir.Tests;
 
 public sealed class RestSourceTests
 {
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
-
     [Fact]
     public async Task GivenBearerToken_WhenAPatientIsReadOverRest_ThenEveryRequestCarriesItAndEveryPageIsRead()
     {

@@ -9,8 +9,6 @@ namespace HealthRec.Fhir.Tests;
 /// <summary>The synthetic cohort generator: determinism, valid FHIR, exactly the injected errors, published equations.</summary>
 public sealed class SyntheticCohortTests() : TempFolderTests("healthrec-synth-")
 {
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
-
     private async Task<string> GenerateAsync(string name, int patients, ulong seed, SyntheticFormat format = SyntheticFormat.Ndjson, int years = 13)
     {
         var folder = Path.Combine(Folder.FullName, name);

@@ -7,8 +7,6 @@ namespace HealthRec.Server.Tests;
 [Collection(SequentialServers.Name)]
 public sealed class AuditReviewTests(StaffServer fixture) : IClassFixture<StaffServer>
 {
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
-
     private async Task<HttpResponseMessage> GetAsync(string path, string? token)
     {
         using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(path, UriKind.Relative));

@@ -4,8 +4,6 @@ namespace HealthRec.Server.Tests;
 [Collection(SequentialServers.Name)]
 public sealed class AuditTests() : TempFolderTests("healthrec-audit-")
 {
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
-
     [Fact]
     public async Task GivenATrail_WhenVerifiedBeforeAndAfterARecordIsChanged_ThenTheVerbTheEndpointAndTheJobAllReportTheBrokenRecord()
     {

@@ -3,8 +3,6 @@ namespace HealthRec.Server.Tests;
 [Collection(SequentialServers.Name)]
 public sealed class CdsDiscoveryTests() : TempFolderTests("healthrec-hooks-")
 {
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
-
     [Fact]
     public async Task GivenTwoServiceDefinitions_WhenDiscoveryIsRequested_ThenBothAreListedAsDefinedWithoutNulls()
     {

@@ -2,8 +2,6 @@ namespace HealthRec.Server.Tests;
 
 public sealed class CommandLineTests
 {
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
-
     [Theory]
     [InlineData(new string[0], new string[0])]
     [InlineData(new[] { "serve" }, new string[0])]

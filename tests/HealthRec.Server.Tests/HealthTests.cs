@@ -3,8 +3,6 @@ namespace HealthRec.Server.Tests;
 [Collection(SequentialServers.Name)]
 public sealed class HealthTests
 {
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
-
     [Fact]
     public async Task GivenEmbeddedDefault_WhenReadinessIsChecked_ThenTheSqliteDatabaseIsHealthy()
     {

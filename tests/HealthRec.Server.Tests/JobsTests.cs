@@ -16,8 +16,6 @@ public static class WiringProbe
 [Collection(SequentialServers.Name)]
 public sealed class JobsTests
 {
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
-
     [Fact]
     public async Task GivenEmbeddedDefault_WhenAJobIsEnqueued_ThenAWorkerRunsItFromTheJobsFile()
     {

@@ -7,8 +7,6 @@ public sealed class ModelsTests : IDisposable
 
     public void Dispose() => _registry.Delete(recursive: true);
 
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
-
     private static string Repo(string path) => Path.Combine(TestServices.RepositoryRoot, path);
 
     private static Dictionary<string, string?> Settings(string registry) => new()
@@ -232,8 +230,6 @@ public sealed class KnowledgeTests : IDisposable
     private readonly DirectoryInfo _folder = Directory.CreateTempSubdirectory("healthrec-knowledge-");
 
     public void Dispose() => _folder.Delete(recursive: true);
-
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
     [Fact]
     public async Task GivenTheCommittedCatalog_WhenInterventionsAreListed_ThenEachComesWithItsIndicationAndEvidence()

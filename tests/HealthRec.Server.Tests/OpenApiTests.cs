@@ -6,8 +6,6 @@ namespace HealthRec.Server.Tests;
 [Collection(SequentialServers.Name)]
 public sealed partial class OpenApiTests
 {
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
-
     [Fact]
     public async Task GivenTheServer_WhenItsOpenApiDocumentIsRead_ThenEveryRouteIsThereWithOneKnownTagAndAPublicSummary()
     {

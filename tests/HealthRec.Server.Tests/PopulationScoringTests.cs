@@ -5,8 +5,6 @@ public sealed partial class PopulationScoringTests() : TempFolderTests("healthre
 {
     private const string IndexDate = "2024-12-31";
 
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
-
     private Dictionary<string, string?> Node(string connectionString) => new(HealthTests.Postgres(connectionString))
     {
         ["Jobs:WorkerCount"] = "1",

@@ -44,8 +44,6 @@ public sealed class RetrainTests(RetrainCohort cohort) : IClassFixture<RetrainCo
     private static readonly GateThresholds Mechanics = new() { SubgroupMaxGap = 0.3 };
     private readonly DirectoryInfo _registry = Directory.CreateTempSubdirectory("healthrec-registry-");
 
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
-
     public void Dispose() => _registry.Delete(recursive: true);
 
     private string Entry => Path.Combine(_registry.FullName, Outcome);

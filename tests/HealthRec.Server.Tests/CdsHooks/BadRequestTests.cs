@@ -4,8 +4,6 @@ namespace HealthRec.Server.Tests.CdsHooks;
 [Collection(SequentialServers.Name)]
 public sealed class BadRequestTests(CdsServer fixture) : IClassFixture<CdsServer>
 {
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
-
     private HttpClient Client => fixture.Server.Client;
 
     public static TheoryData<string, string> Malformed => new()

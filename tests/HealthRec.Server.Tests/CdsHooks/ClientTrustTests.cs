@@ -103,8 +103,6 @@ public sealed class ClientTrustTests(TrustedClients fixture) : IClassFixture<Tru
 {
     private static readonly JsonWebTokenHandler Handler = new();
 
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
-
     private HttpClient Client => fixture.Server.Client;
 
     private string ServiceUrl => new Uri(fixture.Server.BaseAddress, "/cds-services/healthrec-patient-risk").AbsoluteUri;

@@ -11,8 +11,6 @@ public sealed class CorsTests(TrustedClients fixture) : IClassFixture<TrustedCli
     private static readonly JsonWebTokenHandler Handler = new();
     private WebApplication? _ehr;
 
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
-
     public async ValueTask InitializeAsync()
     {
         var builder = WebApplication.CreateSlimBuilder();

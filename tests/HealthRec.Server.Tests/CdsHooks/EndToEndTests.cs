@@ -11,8 +11,6 @@ namespace HealthRec.Server.Tests.CdsHooks;
 [Collection(SequentialServers.Name)]
 public sealed class EndToEndTests(CdsServer fixture) : TempFolderTests("healthrec-e2e-"), IClassFixture<CdsServer>
 {
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
-
     [Fact]
     public async Task GivenGeneratedPatientsOnTheFhirServer_WhenPatientViewIsCalledWithAndWithoutPrefetch_ThenTheCardsAreTheSame()
     {

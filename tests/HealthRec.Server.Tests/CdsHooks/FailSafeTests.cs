@@ -13,8 +13,6 @@ namespace HealthRec.Server.Tests.CdsHooks;
 [Collection(SequentialServers.Name)]
 public sealed class FailSafeTests(CdsServer fixture) : IClassFixture<CdsServer>
 {
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
-
     private static readonly Lazy<Clinical.Terminology.ClinicalTerminology> Terminology =
         new(() => TerminologyFiles.Load(Path.Combine(TestServices.RepositoryRoot, TerminologyFiles.DefaultFolder)));
 

@@ -4,8 +4,6 @@ namespace HealthRec.Server.Tests.CdsHooks;
 [Collection(SequentialServers.Name)]
 public sealed class FeedbackTests(CdsServer fixture) : IClassFixture<CdsServer>
 {
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
-
     private HttpClient Client => fixture.Server.Client;
 
     private static Task<(int Status, JsonNode? Body, string Text)> SendAsync(HttpClient client, JsonNode body, string service = "healthrec-patient-risk") =>

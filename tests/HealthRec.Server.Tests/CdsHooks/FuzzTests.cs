@@ -14,8 +14,6 @@ public sealed class FuzzTests(CdsServer fixture) : IClassFixture<CdsServer>
     /// <summary>Cases per run: CI runs all of them (about 30 s here).</summary>
     public const int Cases = 10_000;
 
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
-
     private static (string Path, JsonObject Body)[] Seeds()
     {
         var patient = PatientFixture.HighRisk();

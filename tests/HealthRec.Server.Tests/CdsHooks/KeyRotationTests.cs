@@ -19,8 +19,6 @@ public sealed class RotatingClient : CdsServerWithJwks
 [Collection(SequentialServers.Name)]
 public sealed class KeyRotationTests(RotatingClient fixture) : IClassFixture<RotatingClient>
 {
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
-
     private string Token(SecurityKey key)
     {
         var now = fixture.Clock.GetUtcNow().UtcDateTime;

@@ -11,8 +11,6 @@ namespace HealthRec.Server.Tests.CdsHooks;
 [Collection(SequentialServers.Name)]
 public sealed class MedicationSafetyTests(CdsServer fixture) : IClassFixture<CdsServer>
 {
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
-
     public static TheoryData<string> Cases => [.. SafetyMatrix.Cases.Keys];
 
     public static TheoryData<string> FhirServerCases => [.. SafetyMatrix.Cases.Where(c => !c.Value.PrefetchOnly).Select(c => c.Key)];

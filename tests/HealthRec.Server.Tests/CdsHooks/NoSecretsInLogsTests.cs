@@ -14,8 +14,6 @@ public sealed class VerboseTrustedClients : TrustedClients
 [Collection(SequentialServers.Name)]
 public sealed class NoSecretsInLogsTests(VerboseTrustedClients fixture) : IClassFixture<VerboseTrustedClients>
 {
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
-
     [Fact]
     public async Task GivenCallsWithJwtsAndFhirAccessTokens_WhenEverythingIsLoggedAtTrace_ThenNoTokenAppearsInAnyLogRecord()
     {

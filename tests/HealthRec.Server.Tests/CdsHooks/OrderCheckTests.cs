@@ -4,8 +4,6 @@ namespace HealthRec.Server.Tests.CdsHooks;
 [Collection(SequentialServers.Name)]
 public sealed class OrderCheckTests(CdsServer fixture) : IClassFixture<CdsServer>
 {
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
-
     private HttpClient Client => fixture.Server.Client;
 
     private static JsonObject Orders(params Hl7.Fhir.Model.Resource[] drafts) => new() { ["draftOrders"] = PatientFixture.DraftOrders(drafts) };

@@ -8,8 +8,6 @@ namespace HealthRec.Server.Tests.CdsHooks;
 [Collection(SequentialServers.Name)]
 public sealed class PrefetchTests(CdsServer fixture) : IClassFixture<CdsServer>
 {
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
-
     private HttpClient Client => fixture.Server.Client;
 
     private static async Task<List<(string Url, string? Authorization)>> RequestsForAsync(string patientId)

@@ -9,8 +9,6 @@ namespace HealthRec.Server.Tests.CdsHooks;
 [Collection(SequentialServers.Name)]
 public sealed partial class SyntheaSafetyTests(CdsServer fixture) : IClassFixture<CdsServer>
 {
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
-
     private const string MetforminName = "24 HR Metformin hydrochloride 500 MG Extended Release Oral Tablet";
 
     [Fact]

@@ -20,8 +20,6 @@ public sealed class IdentityTokenTests : IAsyncLifetime
     private readonly ServiceProvider _services = new ServiceCollection().AddHttpClient().BuildServiceProvider();
     private IdentityTokens _identities = null!;
 
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
-
     public async ValueTask InitializeAsync()
     {
         await _jwks.StartAsync();

@@ -7,8 +7,6 @@ namespace HealthRec.Server.Tests.Smart;
 [Collection(SequentialServers.Name)]
 public sealed class KeyRingTests() : TempFolderTests("healthrec-keys-")
 {
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
-
     [Fact]
     public async Task GivenACertificate_WhenAKeyIsMade_ThenTheDatabaseHoldsItEncryptedAndWithoutOneInClear()
     {

@@ -13,8 +13,6 @@ public sealed class LaunchIsolationTests : IAsyncLifetime
     private PatientFixture _ada = null!;
     private PatientFixture _bert = null!;
 
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
-
     public async ValueTask InitializeAsync()
     {
         _ada = PatientFixture.HighRisk().Named("Ada", "Ashworth");

@@ -16,8 +16,6 @@ public sealed partial class PatientViewTests : IAsyncLifetime
     private RunningServer _server = null!;
     private List<string> _patients = [];
 
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
-
     public async ValueTask InitializeAsync()
     {
         // Generated patients with records up to today, put on the FHIR test server by id.

@@ -7,8 +7,6 @@ namespace HealthRec.Server.Tests.Smart;
 /// </summary>
 internal static class SmartEhr
 {
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
-
     public static string Iss => TestServices.FhirBaseUrl.AbsoluteUri.TrimEnd('/');
 
     public static Uri Fhir(string path) => new(TestServices.FhirBaseUrl, path);

@@ -16,8 +16,6 @@ public sealed class SmartInteropTests : IAsyncLifetime
     private RunningServer? _server;
     private PatientFixture _patient = null!;
 
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
-
     public async ValueTask InitializeAsync()
     {
         _patient = PatientFixture.HighRisk();

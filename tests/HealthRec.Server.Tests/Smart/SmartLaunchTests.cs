@@ -16,8 +16,6 @@ public sealed partial class SmartLaunchTests : IAsyncLifetime
     private RunningServer _server = null!;
     private PatientFixture _patient = null!;
 
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
-
     private static string Iss => SmartEhr.Iss;
 
     private static Uri Fhir(string path) => SmartEhr.Fhir(path);

@@ -15,8 +15,6 @@ public sealed class ConsoleFixture : IAsyncLifetime
     /// <summary>The calls made (patient-view, each with a full prefetch) and the cards they returned.</summary>
     internal List<(PatientFixture Patient, JsonArray Cards)> Calls { get; } = [];
 
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
-
     public async ValueTask InitializeAsync()
     {
         var sample = Path.Combine(TestServices.RepositoryRoot, "data", "sample");
@@ -88,8 +86,6 @@ public sealed class ConsolePagesTests(ConsoleFixture fixture) : IClassFixture<Co
     private IPlaywright _playwright = null!;
     private IBrowser _browser = null!;
     private IPage _page = null!;
-
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
     public async ValueTask InitializeAsync()
     {

@@ -13,8 +13,6 @@ namespace HealthRec.Server.Tests.Transparency;
 [Collection(SequentialServers.Name)]
 public sealed class AiTransparencyTests
 {
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
-
     private static void AssertValid(Resource resource, string profile, string what)
     {
         var outcome = ProfileValidation.Validator.Value.Validate(resource, profile);

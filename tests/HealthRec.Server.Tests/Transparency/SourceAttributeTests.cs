@@ -8,8 +8,6 @@ namespace HealthRec.Server.Tests.Transparency;
 [Collection(SequentialServers.Name)]
 public sealed class SourceAttributeTests
 {
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
-
     private static Task<JsonObject?> GetAsync(RunningServer server, string path) =>
         server.Client.GetFromJsonAsync<JsonObject>(new Uri(path, UriKind.Relative), Ct);
 

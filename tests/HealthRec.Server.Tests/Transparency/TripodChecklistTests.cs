@@ -13,8 +13,6 @@ public sealed class TripodChecklistTests
     private const int BaselineFloor = 34;
     private const int EquationFloor = 28;
 
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
-
     [Fact]
     public async Task EveryItemTheServerKnows_IsFilledWithItsSource_AndTheAuthorsItemsAreLeftToThem()
     {
