@@ -27,21 +27,6 @@ internal sealed partial class SyntheticFhirWriter
         sink.End(SyntheticType.QuestionnaireResponse);
     }
 
-    private static (string Code, string Ingredient, string Product, string Dosage) DrugCodes(Drug drug) => drug switch
-    {
-        Drug.Metformin => ("6809", "metformin", "metformin hydrochloride 500 MG Oral Tablet", "500 mg twice daily with meals"),
-        Drug.Empagliflozin => ("1545653", "empagliflozin", "empagliflozin 10 MG Oral Tablet", "10 mg once daily"),
-        Drug.Atorvastatin20 => ("83367", "atorvastatin", "atorvastatin 20 MG Oral Tablet", "20 mg once daily"),
-        Drug.Atorvastatin40 => ("83367", "atorvastatin", "atorvastatin 40 MG Oral Tablet", "40 mg once daily"),
-        Drug.Rosuvastatin20 => ("301542", "rosuvastatin", "rosuvastatin 20 MG Oral Tablet", "20 mg once daily"),
-        Drug.Lisinopril => ("29046", "lisinopril", "lisinopril 10 MG Oral Tablet", "10 mg once daily"),
-        Drug.Losartan => ("52175", "losartan", "losartan potassium 50 MG Oral Tablet", "50 mg once daily"),
-        Drug.Hydrochlorothiazide => ("5487", "hydrochlorothiazide", "hydrochlorothiazide 25 MG Oral Tablet", "25 mg once daily"),
-        Drug.Amlodipine => ("17767", "amlodipine", "amlodipine 5 MG Oral Tablet", "5 mg once daily"),
-        Drug.Apixaban => ("1364430", "apixaban", "apixaban 5 MG Oral Tablet", "5 mg twice daily"),
-        _ => ("1191", "aspirin", "aspirin 81 MG Oral Tablet", "81 mg once daily"),
-    };
-
     private void WriteMedication(SyntheticPatient p, SimMedication m, string id, string subject, IResourceSink sink)
     {
         var type = m.Statement ? SyntheticType.MedicationStatement : SyntheticType.MedicationRequest;
@@ -54,7 +39,7 @@ internal sealed partial class SyntheticFhirWriter
         }
 
         // Coded at RxNorm ingredient level, the product in text: product-level (SCD) codes cannot be checked offline.
-        var (code, ingredient, product, dosage) = DrugCodes(m.Drug);
+        var (code, ingredient, product, dosage) = SyntheticCodes.Medicine(m.Drug);
         w.WriteStartObject("medicationCodeableConcept"u8);
         w.WriteStartArray("coding"u8);
         Coding(w, CodeSystems.RxNorm, code, ingredient);

@@ -18,93 +18,9 @@ internal sealed partial class SyntheticFhirWriter
         w.WriteStartArray("category"u8);
         Concept(w, "http://terminology.hl7.org/CodeSystem/observation-category", category, null, null);
         w.WriteEndArray();
-        var value = o.Value;
-        string loinc, display, unit, ucum;
-        var decimals = 0;
-        switch (o.Kind)
-        {
-            case ObsKind.BloodPressure:
-                (loinc, display, unit, ucum) = ("85354-9", "Blood pressure panel with all children optional", "", "");
-                break;
-            case ObsKind.Weight when site.ImperialBody:
-                (loinc, display, unit, ucum, value, decimals) = ("29463-7", "Body weight", "lb", "[lb_av]", o.Value / 0.45359237, 1);
-                break;
-            case ObsKind.Weight:
-                (loinc, display, unit, ucum, decimals) = ("29463-7", "Body weight", "kg", "kg", 1);
-                break;
-            case ObsKind.Height when site.ImperialBody:
-                (loinc, display, unit, ucum, value, decimals) = ("8302-2", "Body height", "in", "[in_i]", o.Value / 2.54, 1);
-                break;
-            case ObsKind.Height:
-                (loinc, display, unit, ucum, decimals) = ("8302-2", "Body height", "cm", "cm", 1);
-                break;
-            case ObsKind.Bmi:
-                (loinc, display, unit, ucum, decimals) = ("39156-5", "Body mass index (BMI) [Ratio]", "kg/m2", "kg/m2", 1);
-                break;
-            case ObsKind.HeartRate:
-                (loinc, display, unit, ucum) = ("8867-4", "Heart rate", "beats/minute", "/min");
-                break;
-            case ObsKind.Smoking:
-                (loinc, display, unit, ucum) = ("72166-2", "Tobacco smoking status", "", "");
-                break;
-            case ObsKind.HbA1c when site.IfccHbA1c:
-                (loinc, display, unit, ucum, value) = ("59261-8", "Hemoglobin A1c/Hemoglobin.total in Blood by IFCC protocol", "mmol/mol", "mmol/mol",
-                    (o.Value - 2.152) / 0.09148);
-                break;
-            case ObsKind.HbA1c:
-                (loinc, display, unit, ucum, decimals) = ("4548-4", "Hemoglobin A1c/Hemoglobin.total in Blood", "%", "%", 1);
-                break;
-            case ObsKind.FastingGlucose when site.SiLabs:
-                (loinc, display, unit, ucum, value, decimals) = ("14771-0", "Fasting glucose [Moles/volume] in Serum or Plasma", "mmol/L", "mmol/L",
-                    o.Value / 18.016, 1);
-                break;
-            case ObsKind.FastingGlucose:
-                (loinc, display, unit, ucum) = ("1558-6", "Fasting glucose [Mass/volume] in Serum or Plasma", "mg/dL", "mg/dL");
-                break;
-            case ObsKind.Ldl when site.SiLabs:
-                (loinc, display, unit, ucum, value, decimals) = ("22748-8", "Cholesterol in LDL [Moles/volume] in Serum or Plasma", "mmol/L", "mmol/L",
-                    o.Value / 38.67, 2);
-                break;
-            case ObsKind.Ldl:
-                (loinc, display, unit, ucum) = ("13457-7", "Cholesterol in LDL [Mass/volume] in Serum or Plasma by calculation", "mg/dL", "mg/dL");
-                break;
-            case ObsKind.Hdl when site.SiLabs:
-                (loinc, display, unit, ucum, value, decimals) = ("14646-4", "Cholesterol in HDL [Moles/volume] in Serum or Plasma", "mmol/L", "mmol/L",
-                    o.Value / 38.67, 2);
-                break;
-            case ObsKind.Hdl:
-                (loinc, display, unit, ucum) = ("2085-9", "Cholesterol in HDL [Mass/volume] in Serum or Plasma", "mg/dL", "mg/dL");
-                break;
-            case ObsKind.TotalCholesterol when site.SiLabs:
-                (loinc, display, unit, ucum, value, decimals) = ("14647-2", "Cholesterol [Moles/volume] in Serum or Plasma", "mmol/L", "mmol/L",
-                    o.Value / 38.67, 2);
-                break;
-            case ObsKind.TotalCholesterol:
-                (loinc, display, unit, ucum) = ("2093-3", "Cholesterol [Mass/volume] in Serum or Plasma", "mg/dL", "mg/dL");
-                break;
-            case ObsKind.Triglycerides when site.SiLabs:
-                (loinc, display, unit, ucum, value, decimals) = ("14927-8", "Triglyceride [Moles/volume] in Serum or Plasma", "mmol/L", "mmol/L",
-                    o.Value / 88.57, 2);
-                break;
-            case ObsKind.Triglycerides:
-                (loinc, display, unit, ucum) = ("2571-8", "Triglyceride [Mass/volume] in Serum or Plasma", "mg/dL", "mg/dL");
-                break;
-            case ObsKind.Creatinine when site.SiLabs:
-                (loinc, display, unit, ucum, value) = ("14682-9", "Creatinine [Moles/volume] in Serum or Plasma", "umol/L", "umol/L", o.Value * 88.4);
-                break;
-            case ObsKind.Creatinine:
-                (loinc, display, unit, ucum, decimals) = ("2160-0", "Creatinine [Mass/volume] in Serum or Plasma", "mg/dL", "mg/dL", 2);
-                break;
-            case ObsKind.Egfr:
-                (loinc, display, unit, ucum) = ("98979-8",
-                    "Glomerular filtration rate/1.73 sq M.predicted [Volume Rate/Area] in Serum, Plasma or Blood by Creatinine-based formula (CKD-EPI 2021)",
-                    "mL/min/1.73m2", "mL/min/{1.73_m2}");
-                break;
-            default:
-                (loinc, display, unit, ucum, decimals) = ("9318-7", "Albumin/Creatinine [Mass Ratio] in Urine", "mg/g", "mg/g", 1);
-                break;
-        }
-
+        var coded = SyntheticCodes.Observation(o.Kind, site);
+        var (loinc, display, unit, ucum, decimals) = (coded.Loinc, coded.Display, coded.Unit, coded.Ucum, coded.Decimals);
+        var value = coded.Convert(o.Value);
         w.WriteStartObject("code"u8);
         w.WriteStartArray("coding"u8);
         Coding(w, CodeSystems.Loinc, loinc, display);

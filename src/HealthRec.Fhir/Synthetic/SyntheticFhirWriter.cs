@@ -245,7 +245,7 @@ internal sealed partial class SyntheticFhirWriter(DateTimeOffset recordEnd)
         Concept(w, "http://terminology.hl7.org/CodeSystem/condition-category", acute ? "encounter-diagnosis" : "problem-list-item",
             acute ? "Encounter Diagnosis" : "Problem List Item", null);
         w.WriteEndArray();
-        var (snomed, snomedDisplay, icd, icdDisplay) = ConditionCodes(c.Kind);
+        var (snomed, snomedDisplay, icd, icdDisplay) = SyntheticCodes.Condition(c.Kind);
         w.WriteStartObject("code"u8);
         w.WriteStartArray("coding"u8);
         Coding(w, CodeSystems.Snomed, snomed, snomedDisplay);
@@ -269,21 +269,4 @@ internal sealed partial class SyntheticFhirWriter(DateTimeOffset recordEnd)
         w.WriteEndObject();
         sink.End(SyntheticType.Condition);
     }
-
-    private static (string Snomed, string SnomedDisplay, string Icd, string IcdDisplay) ConditionCodes(ConditionKind kind) => kind switch
-    {
-        ConditionKind.Prediabetes => ("714628002", "Prediabetes (finding)", "R73.03", "Prediabetes"),
-        ConditionKind.Type2Diabetes => ("44054006", "Diabetes mellitus type 2 (disorder)", "E11.9", "Type 2 diabetes mellitus without complications"),
-        ConditionKind.Hypertension => ("59621000", "Essential hypertension (disorder)", "I10", "Essential (primary) hypertension"),
-        ConditionKind.Hyperlipidaemia => ("55822004", "Hyperlipidemia (disorder)", "E78.5", "Hyperlipidemia, unspecified"),
-        ConditionKind.CkdStage3 => ("433144002", "Chronic kidney disease stage 3 (disorder)", "N18.30", "Chronic kidney disease, stage 3 unspecified"),
-        ConditionKind.CkdStage4 => ("431857002", "Chronic kidney disease stage 4 (disorder)", "N18.4", "Chronic kidney disease, stage 4 (severe)"),
-        ConditionKind.CkdStage5 => ("433146000", "Chronic kidney disease stage 5 (disorder)", "N18.5", "Chronic kidney disease, stage 5"),
-        ConditionKind.MyocardialInfarction => ("22298006", "Myocardial infarction (disorder)", "I21.9", "Acute myocardial infarction, unspecified"),
-        ConditionKind.Stroke => ("422504002", "Ischemic stroke (disorder)", "I63.9", "Cerebral infarction, unspecified"),
-        ConditionKind.HeartFailure => ("88805009", "Chronic congestive heart failure (disorder)", "I50.9", "Heart failure, unspecified"),
-        ConditionKind.AtrialFibrillation => ("49436004", "Atrial fibrillation (disorder)", "I48.91", "Unspecified atrial fibrillation"),
-        ConditionKind.Obesity => ("414916001", "Obesity (disorder)", "E66.9", "Obesity, unspecified"),
-        _ => ("370143000", "Major depressive disorder (disorder)", "F32.9", "Major depressive disorder, single episode, unspecified"),
-    };
 }
