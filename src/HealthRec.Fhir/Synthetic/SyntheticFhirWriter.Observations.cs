@@ -21,11 +21,8 @@ internal sealed partial class SyntheticFhirWriter
         var coded = SyntheticCodes.Observation(o.Kind, site);
         var (loinc, display, unit, ucum, decimals) = (coded.Loinc, coded.Display, coded.Unit, coded.Ucum, coded.Decimals);
         var value = coded.Convert(o.Value);
-        w.WriteStartObject("code"u8);
-        w.WriteStartArray("coding"u8);
-        Coding(w, CodeSystems.Loinc, loinc, display);
-        w.WriteEndArray();
-        w.WriteEndObject();
+        w.WritePropertyName("code"u8);
+        Concept(w, CodeSystems.Loinc, loinc, display, null);
         Reference(w, "subject"u8, subject);
         Reference(w, "encounter"u8, _encounterReferences[o.Encounter]);
         WriteDate(w, "effectiveDateTime"u8, o.At, site);
@@ -39,19 +36,13 @@ internal sealed partial class SyntheticFhirWriter
             case ObsKind.BloodPressure:
                 w.WriteStartArray("component"u8);
                 w.WriteStartObject();
-                w.WriteStartObject("code"u8);
-                w.WriteStartArray("coding"u8);
-                Coding(w, CodeSystems.Loinc, "8480-6", "Systolic blood pressure");
-                w.WriteEndArray();
-                w.WriteEndObject();
+                w.WritePropertyName("code"u8);
+                Concept(w, CodeSystems.Loinc, "8480-6", "Systolic blood pressure", null);
                 Quantity(w, value, 0, "mmHg", "mm[Hg]", InjectedError.None, null);
                 w.WriteEndObject();
                 w.WriteStartObject();
-                w.WriteStartObject("code"u8);
-                w.WriteStartArray("coding"u8);
-                Coding(w, CodeSystems.Loinc, "8462-4", "Diastolic blood pressure");
-                w.WriteEndArray();
-                w.WriteEndObject();
+                w.WritePropertyName("code"u8);
+                Concept(w, CodeSystems.Loinc, "8462-4", "Diastolic blood pressure", null);
                 Quantity(w, o.Value2, 0, "mmHg", "mm[Hg]", InjectedError.None, null);
                 w.WriteEndObject();
                 w.WriteEndArray();
@@ -63,11 +54,8 @@ internal sealed partial class SyntheticFhirWriter
                     1 => ("8517006", "Ex-smoker (finding)"),
                     _ => ("449868002", "Smokes tobacco daily (finding)"),
                 };
-                w.WriteStartObject("valueCodeableConcept"u8);
-                w.WriteStartArray("coding"u8);
-                Coding(w, CodeSystems.Snomed, code, smokingDisplay);
-                w.WriteEndArray();
-                w.WriteEndObject();
+                w.WritePropertyName("valueCodeableConcept"u8);
+                Concept(w, CodeSystems.Snomed, code, smokingDisplay, null);
                 break;
             case ObsKind.Egfr when site.Number == 3 && value > 90:
                 // This laboratory reports high filtration as "> 90", as many do.

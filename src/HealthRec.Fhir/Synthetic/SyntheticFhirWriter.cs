@@ -229,16 +229,10 @@ internal sealed partial class SyntheticFhirWriter(DateTimeOffset recordEnd)
     {
         var w = sink.Begin(SyntheticType.Condition, id);
         Start(w, SyntheticType.Condition, id);
-        w.WriteStartObject("clinicalStatus"u8);
-        w.WriteStartArray("coding"u8);
-        Coding(w, "http://terminology.hl7.org/CodeSystem/condition-clinical", c.Abatement is null ? "active" : "resolved", null);
-        w.WriteEndArray();
-        w.WriteEndObject();
-        w.WriteStartObject("verificationStatus"u8);
-        w.WriteStartArray("coding"u8);
-        Coding(w, "http://terminology.hl7.org/CodeSystem/condition-ver-status", "confirmed", null);
-        w.WriteEndArray();
-        w.WriteEndObject();
+        w.WritePropertyName("clinicalStatus"u8);
+        Concept(w, "http://terminology.hl7.org/CodeSystem/condition-clinical", c.Abatement is null ? "active" : "resolved", null, null);
+        w.WritePropertyName("verificationStatus"u8);
+        Concept(w, "http://terminology.hl7.org/CodeSystem/condition-ver-status", "confirmed", null, null);
         w.WriteStartArray("category"u8);
         var acute = c.Kind is ConditionKind.MyocardialInfarction or ConditionKind.Stroke or ConditionKind.HeartFailure
             && c.Encounter >= 0 && p.Encounters[c.Encounter].Kind == EncounterKind.Admission;
