@@ -39,7 +39,7 @@ public sealed record SourceAttributeSet(string Subject, string Kind, string Vers
     public const string Predictive = "predictive";
     public const string EvidenceBased = "evidence-based";
 
-    public string Regulation => Kind == Predictive ? "45 CFR 170.315(b)(11)(iv)(B)" : "45 CFR 170.315(b)(11)(iv)(A)";
+    public string Regulation => Hti1.Regulation(Kind);
 
     public string Digest { get; } = DigestOf(Attributes);
 
@@ -56,57 +56,16 @@ public sealed record SourceAttributeSet(string Subject, string Kind, string Vers
 /// </summary>
 public static class Hti1
 {
-    public static readonly IReadOnlyList<(string Id, string Group, string Name)> PredictiveAttributes =
-    [
-        ("B.1.i", "Details and output of the intervention", "Name and contact information for the intervention developer"),
-        ("B.1.ii", "Details and output of the intervention", "Funding source of the intervention's technical implementation"),
-        ("B.1.iii", "Details and output of the intervention", "Description of the value that the intervention produces as an output"),
-        ("B.1.iv", "Details and output of the intervention", "Whether the output is a prediction, classification, recommendation, evaluation, analysis, or other type of output"),
-        ("B.2.i", "Purpose of the intervention", "Intended use of the intervention"),
-        ("B.2.ii", "Purpose of the intervention", "Intended patient population(s) for the intervention's use"),
-        ("B.2.iii", "Purpose of the intervention", "Intended user(s)"),
-        ("B.2.iv", "Purpose of the intervention", "Intended decision-making role for which the intervention was designed (informs, augments, replaces clinical management)"),
-        ("B.3.i", "Cautioned out-of-scope use of the intervention", "Tasks, situations, or populations where a user is cautioned against applying the intervention"),
-        ("B.3.ii", "Cautioned out-of-scope use of the intervention", "Known risks, inappropriate settings, inappropriate uses, or known limitations"),
-        ("B.4.i", "Intervention development details and input features", "Exclusion and inclusion criteria that influenced the training data set"),
-        ("B.4.ii", "Intervention development details and input features", "Use of the variables in (b)(11)(iv)(A)(5)–(13) as input features"),
-        ("B.4.iii", "Intervention development details and input features", "Demographic representativeness of the training data according to those variables"),
-        ("B.4.iv", "Intervention development details and input features", "Relevance of the training data to the intended deployed setting"),
-        ("B.5.i", "Process used to ensure fairness in development of the intervention", "Approach taken to ensure that the intervention's output is fair"),
-        ("B.5.ii", "Process used to ensure fairness in development of the intervention", "Approaches to manage, reduce, or eliminate bias"),
-        ("B.6.i", "External validation process", "Source, clinical setting, or environment where validity and fairness were assessed, other than the training and testing source"),
-        ("B.6.ii", "External validation process", "Party that conducted the external testing"),
-        ("B.6.iii", "External validation process", "Demographic representativeness of the external data"),
-        ("B.6.iv", "External validation process", "Description of the external validation process"),
-        ("B.7.i", "Quantitative measures of performance", "Validity in test data from the same source as the training data"),
-        ("B.7.ii", "Quantitative measures of performance", "Fairness in test data from the same source as the training data"),
-        ("B.7.iii", "Quantitative measures of performance", "Validity in data external to, or from a different source than, the training data"),
-        ("B.7.iv", "Quantitative measures of performance", "Fairness in external data"),
-        ("B.7.v", "Quantitative measures of performance", "References to evaluations of the intervention's effect on outcomes (morbidity, mortality, length of stay, other)"),
-        ("B.8.i", "Ongoing maintenance of intervention implementation and use", "Process and frequency by which validity is monitored over time"),
-        ("B.8.ii", "Ongoing maintenance of intervention implementation and use", "Validity in local data"),
-        ("B.8.iii", "Ongoing maintenance of intervention implementation and use", "Process and frequency by which fairness is monitored over time"),
-        ("B.8.iv", "Ongoing maintenance of intervention implementation and use", "Fairness in local data"),
-        ("B.9.i", "Update and continued validation or fairness assessment schedule", "Process and frequency by which the intervention is updated"),
-        ("B.9.ii", "Update and continued validation or fairness assessment schedule", "Frequency by which performance is corrected when risks to validity or fairness are identified"),
-    ];
+    private const string Resource = "HealthRec.Server.Transparency.hti1-source-attributes.json";
 
-    public static readonly IReadOnlyList<(string Id, string Group, string Name)> EvidenceAttributes =
-    [
-        ("A.1", "Evidence-based intervention", "Bibliographic citation of the intervention (clinical research or guideline)"),
-        ("A.2", "Evidence-based intervention", "Developer of the intervention (translation from clinical research or guideline)"),
-        ("A.3", "Evidence-based intervention", "Funding source of the intervention's development and technical implementation"),
-        ("A.4", "Evidence-based intervention", "Release and, if applicable, revision dates of the intervention or reference source"),
-        ("A.5", "Use of demographic and other variables", "Use of race as an expression of the intervention"),
-        ("A.6", "Use of demographic and other variables", "Use of ethnicity"),
-        ("A.7", "Use of demographic and other variables", "Use of language"),
-        ("A.8", "Use of demographic and other variables", "Use of sexual orientation"),
-        ("A.9", "Use of demographic and other variables", "Use of gender identity"),
-        ("A.10", "Use of demographic and other variables", "Use of sex"),
-        ("A.11", "Use of demographic and other variables", "Use of date of birth"),
-        ("A.12", "Use of demographic and other variables", "Use of social determinants of health data"),
-        ("A.13", "Use of demographic and other variables", "Use of health status assessments data"),
-    ];
+    private static readonly Lists Listed = Load();
+
+    public static IReadOnlyList<(string Id, string Group, string Name)> PredictiveAttributes { get; } = Flatten(Listed.Predictive);
+
+    public static IReadOnlyList<(string Id, string Group, string Name)> EvidenceAttributes { get; } = Flatten(Listed.Evidence);
+
+    /// <summary>The paragraph of the regulation that lists a kind's attributes.</summary>
+    public static string Regulation(string kind) => kind == SourceAttributeSet.Predictive ? Listed.Predictive.Regulation : Listed.Evidence.Regulation;
 
     /// <summary>
     /// The variables of (iv)(A)(5)–(13) and how HealthRec recognises each among input names (features, rule terms). A
@@ -136,4 +95,23 @@ public static class Hti1
         return Variables.OrderBy(v => int.Parse(v.Key.AsSpan(2), System.Globalization.CultureInfo.InvariantCulture))
             .Select(v => (v.Key, v.Value.Variable, (IReadOnlyList<string>)[.. names.Where(n => v.Value.Matches(n.Bare)).Select(n => n.Name)]));
     }
+
+    // The lists are data beside the code (Transparency/hti1-source-attributes.json, embedded): the regulation's text, by group.
+    private static Lists Load()
+    {
+        using var stream = typeof(Hti1).Assembly.GetManifestResourceStream(Resource)
+            ?? throw new InvalidOperationException($"{Resource} is not embedded in the assembly.");
+        return JsonSerializer.Deserialize<Lists>(stream, JsonSerializerOptions.Web) ?? throw new InvalidOperationException($"{Resource} is JSON null.");
+    }
+
+    private static (string Id, string Group, string Name)[] Flatten(Kind kind) =>
+        [.. kind.Groups.SelectMany(g => g.Attributes.Select(a => (a.Id, g.Group, a.Name)))];
+
+    private sealed record Lists(string Source, Kind Predictive, Kind Evidence);
+
+    private sealed record Kind(string Regulation, IReadOnlyList<AttributeGroup> Groups);
+
+    private sealed record AttributeGroup(string Group, IReadOnlyList<Attribute> Attributes);
+
+    private sealed record Attribute(string Id, string Name);
 }
