@@ -85,5 +85,5 @@ public sealed class AuditTests() : TempFolderTests("healthrec-audit-")
     }
 
     private static async Task<int> VerbAsync(string database) =>
-        await HealthRecCommandLine.Create((_, _) => Task.FromResult(0)).Parse(["audit", "verify", "--database", database]).InvokeAsync(cancellationToken: Ct);
+        await RunAsync(["audit", "verify", "--database", database]);
 }

@@ -4,12 +4,9 @@ namespace HealthRec.Server.Tests;
 [Collection(SequentialServers.Name)]
 public sealed class EvaluateAndScoreCommandTests() : TempFolderTests("healthrec-evaluate-cli-")
 {
-    private static string Repo(string path) => Path.Combine(TestServices.RepositoryRoot, path);
-
-    private static Task<int> RunAsync(params string[] args) =>
-        HealthRecCommandLine.Create((_, _) => Task.FromResult(0)).Parse([.. args, "--features", Repo("models/feature-schema.json"), "--terminology", Repo("data/terminology"),
-                .. args[0] == "evaluate" ? new[] { "--catalog", Repo("data/knowledge/interventions.json"), "--outcomes", Repo("models/outcomes") } : []])
-            .InvokeAsync(cancellationToken: TestContext.Current.CancellationToken);
+    private static Task<int> CommandAsync(params string[] args) =>
+        RunAsync([.. args, "--features", Repo("models/feature-schema.json"), "--terminology", Repo("data/terminology"),
+                .. args[0] == "evaluate" ? new[] { "--catalog", Repo("data/knowledge/interventions.json"), "--outcomes", Repo("models/outcomes") } : []]);
 
     [Fact]
     public async Task GivenAMalformedLine_WhenScored_ThenItIsReportedByFileAndLineAndTheOtherPatientsAreScored()
@@ -28,7 +25,7 @@ public sealed class EvaluateAndScoreCommandTests() : TempFolderTests("healthrec-
         int exitCode;
         try
         {
-            exitCode = await RunAsync("score", "--input", input.FullName, "--models", Repo("models"), "--out", Path.Combine(Folder.FullName, "s.csv"), "--index-date", "2024-01-01");
+            exitCode = await CommandAsync("score", "--input", input.FullName, "--models", Repo("models"), "--out", Path.Combine(Folder.FullName, "s.csv"), "--index-date", "2024-01-01");
         }
         finally
         {
@@ -51,9 +48,9 @@ public sealed class EvaluateAndScoreCommandTests() : TempFolderTests("healthrec-
         var ndjson = Path.Combine(Folder.FullName, "scores.ndjson");
 
         // The sample cannot support ascvd-10y (every negative is censored): evaluation says so and still reports the rest.
-        Assert.Equal(1, await RunAsync("evaluate", "--input", Repo("data/sample"), "--models", Repo("models"), "--report", report));
-        Assert.Equal(0, await RunAsync("score", "--input", Repo("data/sample"), "--models", Repo("models"), "--out", csv));
-        Assert.Equal(0, await RunAsync("score", "--input", Repo("data/sample"), "--models", Repo("models"), "--out", ndjson, "--index-date", "2022-12-31"));
+        Assert.Equal(1, await CommandAsync("evaluate", "--input", Repo("data/sample"), "--models", Repo("models"), "--report", report));
+        Assert.Equal(0, await CommandAsync("score", "--input", Repo("data/sample"), "--models", Repo("models"), "--out", csv));
+        Assert.Equal(0, await CommandAsync("score", "--input", Repo("data/sample"), "--models", Repo("models"), "--out", ndjson, "--index-date", "2022-12-31"));
 
         var metrics = System.Text.Json.Nodes.JsonNode.Parse(await File.ReadAllTextAsync(Path.Combine(report, "metrics.json"), ct))!;
         var ckd = metrics["outcomes"]!["ckd-5y"]!;
@@ -115,7 +112,7 @@ public sealed class EvaluateAndScoreCommandTests() : TempFolderTests("healthrec-
         try
         {
             // Exit 1 as for the sample itself: ascvd-10y cannot be evaluated on ten years of data.
-            Assert.Equal(1, await RunAsync("evaluate", "--input", input, "--models", Repo("models"), "--report", report));
+            Assert.Equal(1, await CommandAsync("evaluate", "--input", input, "--models", Repo("models"), "--report", report));
         }
         finally
         {
@@ -131,8 +128,8 @@ public sealed class EvaluateAndScoreCommandTests() : TempFolderTests("healthrec-
     [Fact]
     public async Task GivenBadArguments_WhenScoring_ThenItFailsWithExitCode2()
     {
-        Assert.Equal(2, await RunAsync("score", "--input", Repo("data/sample"), "--models", Repo("models"), "--out", Path.Combine(Folder.FullName, "x.txt")));
-        Assert.Equal(2, await RunAsync("score", "--input", Repo("data/sample"), "--models", Folder.FullName, "--out", Path.Combine(Folder.FullName, "x.csv")));
-        Assert.Equal(2, await RunAsync("evaluate", "--input", Repo("data/sample"), "--models", Folder.FullName));
+        Assert.Equal(2, await CommandAsync("score", "--input", Repo("data/sample"), "--models", Repo("models"), "--out", Path.Combine(Folder.FullName, "x.txt")));
+        Assert.Equal(2, await CommandAsync("score", "--input", Repo("data/sample"), "--models", Folder.FullName, "--out", Path.Combine(Folder.FullName, "x.csv")));
+        Assert.Equal(2, await CommandAsync("evaluate", "--input", Repo("data/sample"), "--models", Folder.FullName));
     }
 }

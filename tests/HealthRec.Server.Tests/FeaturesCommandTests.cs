@@ -4,8 +4,6 @@ namespace HealthRec.Server.Tests;
 [Collection(SequentialServers.Name)]
 public sealed class FeaturesCommandTests() : TempFolderTests("healthrec-features-")
 {
-    private static string Repo(string path) => Path.Combine(TestServices.RepositoryRoot, path);
-
     [Fact]
     public async Task GivenSyntheaFolder_WhenFeaturesAreWritten_ThenThereIsOneRowPerPatientWithTheSchemaColumns()
     {
@@ -91,10 +89,10 @@ public sealed class FeaturesCommandTests() : TempFolderTests("healthrec-features
         async Task<string> HbA1cAsync(params string[] extra)
         {
             var output = Path.Combine(Folder.FullName, $"features{extra.Length}.csv");
-            var exitCode = await HealthRecCommandLine.Create((_, _) => Task.FromResult(0)).Parse([
+            var exitCode = await RunAsync([
                 "features", "--input", input, "--schema", Repo("models/feature-schema.json"), "--terminology", Repo("data/terminology"),
                 "--index-date", "2020-12-31", "--out", output, .. extra,
-            ]).InvokeAsync(cancellationToken: ct);
+            ]);
             Assert.Equal(0, exitCode);
             var lines = await File.ReadAllLinesAsync(output, ct);
             return lines[1].Split(',')[Array.IndexOf(lines[0].Split(','), "hba1c_last")];

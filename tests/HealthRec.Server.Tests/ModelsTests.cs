@@ -7,8 +7,6 @@ public sealed class ModelsTests : IDisposable
 
     public void Dispose() => _registry.Delete(recursive: true);
 
-    private static string Repo(string path) => Path.Combine(TestServices.RepositoryRoot, path);
-
     private static Dictionary<string, string?> Settings(string registry) => new()
     {
         ["Models:Path"] = registry,

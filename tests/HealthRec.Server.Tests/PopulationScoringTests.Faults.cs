@@ -10,8 +10,7 @@ public sealed partial class PopulationScoringTests
     {
         // A cohort big enough that a chunk (or the start job's index) takes a moment, so that the kill lands inside it.
         var cohort = Path.Combine(Folder.FullName, "cohort");
-        Assert.Equal(0, await HealthRecCommandLine.Create((_, _) => Task.FromResult(0)).Parse(["synth", "--patients", "3000", "--seed", "28", "--out", cohort])
-            .InvokeAsync(cancellationToken: Ct));
+        Assert.Equal(0, await RunAsync(["synth", "--patients", "3000", "--seed", "28", "--out", cohort]));
         await using var database = await PostgresTestDatabase.CreateAsync(Ct);
         var settings = Node(database.ConnectionString);
         settings["Jobs:Scoring:Source"] = cohort;

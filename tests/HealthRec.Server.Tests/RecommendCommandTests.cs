@@ -2,18 +2,16 @@ namespace HealthRec.Server.Tests;
 
 public sealed class RecommendCommandTests
 {
-    private static string Repo(string path) => Path.Combine(TestServices.RepositoryRoot, path);
-
-    private static async Task<(int ExitCode, string Output)> RunAsync(params string[] args)
+    private static async Task<(int ExitCode, string Output)> RecommendAsync(params string[] args)
     {
         var output = Path.Combine(Path.GetTempPath(), $"healthrec-recommend-{Guid.NewGuid():N}.json");
         try
         {
-            var exitCode = await HealthRecCommandLine.Create((_, _) => Task.FromResult(0)).Parse([
+            var exitCode = await Cli.RunAsync([
                 "recommend", "--input", Repo("data/sample"), "--models", Repo("models"), "--catalog", Repo("data/knowledge/interventions.json"),
                 "--features", Repo("models/feature-schema.json"), "--terminology", Repo("data/terminology"), "--outcomes", Repo("models/outcomes"),
                 "--out", output, .. args,
-            ]).InvokeAsync(cancellationToken: TestContext.Current.CancellationToken);
+            ]);
             return (exitCode, File.Exists(output) ? await File.ReadAllTextAsync(output, TestContext.Current.CancellationToken) : "");
         }
         finally
@@ -29,7 +27,7 @@ public sealed class RecommendCommandTests
         var patient = System.Text.Json.Nodes.JsonNode.Parse((await reader.ReadLineAsync(TestContext.Current.CancellationToken))!)!;
         var id = (string)patient["id"]!;
 
-        var (exitCode, output) = await RunAsync("--patient", id, "--json", "--top", "3");
+        var (exitCode, output) = await RecommendAsync("--patient", id, "--json", "--top", "3");
 
         Assert.Equal(0, exitCode);
         var result = System.Text.Json.Nodes.JsonNode.Parse(output)!;
@@ -57,6 +55,6 @@ public sealed class RecommendCommandTests
     [Fact]
     public async Task GivenAnUnknownPatient_WhenRecommended_ThenItFailsWithExitCode2()
     {
-        Assert.Equal(2, (await RunAsync("--patient", "no-such-patient")).ExitCode);
+        Assert.Equal(2, (await RecommendAsync("--patient", "no-such-patient")).ExitCode);
     }
 }

@@ -3,13 +3,7 @@ namespace HealthRec.Server.Tests;
 /// <summary><c>healthrec retrain</c>: the retrain job's code from the command line, against a copy of the default registry.</summary>
 public sealed class RetrainCommandTests() : TempFolderTests("healthrec-retrain-cli-")
 {
-    private static string Repo(string path) => Path.Combine(TestServices.RepositoryRoot, path);
-
-    private Task<int> RetrainAsync(params string[] extra) =>
-        HealthRecCommandLine.Create((_, _) => Task.FromResult(0)).Parse([
-            "retrain", "--input", Repo("data/sample"), "--models", Folder.FullName, "--outcomes", Repo("models/outcomes"),
-            "--features", Repo("models/feature-schema.json"), "--terminology", Repo("data/terminology"), .. extra,
-        ]).InvokeAsync(cancellationToken: TestContext.Current.CancellationToken);
+    private Task<int> RetrainAsync(params string[] extra) => ModelsAsync("retrain", Folder.FullName, extra);
 
     [Fact]
     public async Task GivenTheDefaultChampion_WhenRetrainedOnTheSmallDemoSample_ThenTheWeakerChallengerIsRejectedAndKept_AndARepeatReusesTheDecision()

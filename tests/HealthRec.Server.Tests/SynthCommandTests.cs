@@ -2,9 +2,6 @@ namespace HealthRec.Server.Tests;
 
 public sealed class SynthCommandTests() : TempFolderTests("healthrec-synth-cli-")
 {
-    private static Task<int> RunAsync(params string[] args) =>
-        HealthRecCommandLine.Create((_, _) => Task.FromResult(0)).Parse(args).InvokeAsync(cancellationToken: TestContext.Current.CancellationToken);
-
     [Fact]
     public async Task GivenSynth_WhenACohortIsWrittenAndItsFeaturesAreRead_ThenEveryPatientHasARowAndTheCohortSaysItIsSynthetic()
     {

@@ -4,13 +4,7 @@ namespace HealthRec.Server.Tests;
 [Collection(SequentialServers.Name)]
 public sealed class TrainCommandTests() : TempFolderTests("healthrec-train-cli-")
 {
-    private static string Repo(string path) => Path.Combine(TestServices.RepositoryRoot, path);
-
-    private Task<int> TrainAsync(params string[] extra) =>
-        HealthRecCommandLine.Create((_, _) => Task.FromResult(0)).Parse([
-            "train", "--input", Repo("data/sample"), "--models", Folder.FullName, "--outcomes", Repo("models/outcomes"),
-            "--features", Repo("models/feature-schema.json"), "--terminology", Repo("data/terminology"), .. extra,
-        ]).InvokeAsync(cancellationToken: TestContext.Current.CancellationToken);
+    private Task<int> TrainAsync(params string[] extra) => ModelsAsync("train", Folder.FullName, extra);
 
     [Fact]
     public async Task GivenTheTenYearDemoSample_WhenAscvdIsTrained_ThenItSaysTheCohortIsTooShortAndThatPreventKeepsAnswering_WithoutFailing()
@@ -149,10 +143,10 @@ public sealed class TrainCommandTests() : TempFolderTests("healthrec-train-cli-"
         int exitCode;
         try
         {
-            exitCode = await HealthRecCommandLine.Create((_, _) => Task.FromResult(0)).Parse([
+            exitCode = await RunAsync([
                 "train", "--input", Repo("data/sample"), "--models", registry, "--outcomes", outcomes.FullName,
                 "--features", Repo("models/feature-schema.json"), "--terminology", Repo("data/terminology"),
-            ]).InvokeAsync(cancellationToken: ct);
+            ]);
         }
         finally
         {
@@ -166,10 +160,10 @@ public sealed class TrainCommandTests() : TempFolderTests("healthrec-train-cli-"
         Assert.Contains("The recommender was not asked for by --outcome: the models above are saved", output.ToString(), StringComparison.Ordinal);
 
         // Asked for by name, the same failure fails the run.
-        Assert.Equal(1, await HealthRecCommandLine.Create((_, _) => Task.FromResult(0)).Parse([
+        Assert.Equal(1, await RunAsync([
             "train", "--input", Repo("data/sample"), "--models", registry, "--outcomes", outcomes.FullName,
             "--features", Repo("models/feature-schema.json"), "--terminology", Repo("data/terminology"), "--outcome", "recommender",
-        ]).InvokeAsync(cancellationToken: ct));
+        ]));
     }
 
     [Fact]
@@ -187,10 +181,10 @@ public sealed class TrainCommandTests() : TempFolderTests("healthrec-train-cli-"
         int exitCode;
         try
         {
-            exitCode = await HealthRecCommandLine.Create((_, _) => Task.FromResult(0)).Parse([
+            exitCode = await RunAsync([
                 "train", "--input", Repo("data/sample"), "--models", Path.Combine(Folder.FullName, "registry"), "--outcomes", outcomes.FullName,
                 "--features", Repo("models/feature-schema.json"), "--terminology", Repo("data/terminology"), "--outcome", "t2d-12y",
-            ]).InvokeAsync(cancellationToken: TestContext.Current.CancellationToken);
+            ]);
         }
         finally
         {

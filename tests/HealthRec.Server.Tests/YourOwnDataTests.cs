@@ -11,9 +11,6 @@ public sealed class YourOwnDataTests() : TempFolderTests("healthrec-own-data-")
 {
     private static string Example(string path) => Path.Combine(TestServices.RepositoryRoot, "docs", "examples", "breast-cancer", path);
 
-    private static Task<int> RunAsync(params string[] args) =>
-        HealthRecCommandLine.Create((_, _) => Task.FromResult(0)).Parse(args).InvokeAsync(cancellationToken: TestContext.Current.CancellationToken);
-
     private string Here(string path) => Path.Combine(Folder.FullName, path);
 
     // The table as a CSV, and scikit-learn's 5-fold ROC-AUC for a standardised logistic regression on it.
