@@ -1,7 +1,7 @@
 namespace HealthRec.Data.Tests;
 
 /// <summary>The tamper-evident audit trail on both engines: appended only, chained, and each kind of tampering found where it happened.</summary>
-public sealed class AuditStoreTests
+public sealed class AuditStoreTests() : TempFolderTests("healthrec-spool-")
 {
     private static AuditEntry Entry(int i) => new("AuditEvent", $"ae-{i}", i % 2 == 0 ? "p1" : null, $"{{\"resourceType\":\"AuditEvent\",\"id\":\"ae-{i}\"}}");
 
@@ -178,9 +178,7 @@ public sealed class AuditStoreTests
     {
         await using var test = await TestDatabase.CreateAsync(engine, migrate: true, Ct);
         var store = new AuditStore(test.Database, TimeProvider.System);
-        var spool = Directory.CreateTempSubdirectory("healthrec-spool-");
-        using var removed = spool.DeletedAtEnd();
-        await using (var writer = new AuditWriter(store, spool.FullName, Microsoft.Extensions.Logging.Abstractions.NullLogger<AuditWriter>.Instance))
+        await using (var writer = Writer(store))
         {
             await writer.WriteAsync([Rich(1)]);
             await writer.FlushAsync(Ct);
@@ -204,7 +202,7 @@ public sealed class AuditStoreTests
         }
 
         // Stopped with a record journalled: the next writer on that journal appends it, and only once.
-        await using (var again = new AuditWriter(store, spool.FullName, Microsoft.Extensions.Logging.Abstractions.NullLogger<AuditWriter>.Instance))
+        await using (var again = Writer(store))
         {
             await again.FlushAsync(Ct);
         }
@@ -229,13 +227,11 @@ public sealed class AuditStoreTests
     {
         await using var test = await TestDatabase.CreateAsync(engine, migrate: true, Ct);
         var store = new AuditStore(test.Database, TimeProvider.System);
-        var spool = Directory.CreateTempSubdirectory("healthrec-spool-");
-        using var removed = spool.DeletedAtEnd();
         // The crash, staged: a journal file whose records are already in the chain, still on disk (named and written as an older version left them).
         await store.AppendAsync([Entry(1), Entry(2)], Ct);
-        await File.WriteAllLinesAsync(Path.Combine(spool.FullName, "draining-000000000001.ndjson"),
+        await File.WriteAllLinesAsync(Path.Combine(Folder.FullName, "draining-000000000001.ndjson"),
             [System.Text.Json.JsonSerializer.Serialize(Entry(1)), System.Text.Json.JsonSerializer.Serialize(Entry(2))], Ct);
-        await using (var writer = new AuditWriter(store, spool.FullName, Microsoft.Extensions.Logging.Abstractions.NullLogger<AuditWriter>.Instance))
+        await using (var writer = Writer(store))
         {
             await writer.WriteAsync([Entry(3)]);
             await writer.FlushAsync(Ct);
@@ -250,11 +246,9 @@ public sealed class AuditStoreTests
     {
         await using var test = await TestDatabase.CreateAsync(DatabaseEngine.Sqlite, migrate: true, Ct);
         var store = new AuditStore(test.Database, TimeProvider.System);
-        var spool = Directory.CreateTempSubdirectory("healthrec-spool-");
-        using var removed = spool.DeletedAtEnd();
         // Directories where the next journals would be created: no new journal can be, as on a full or read-only disk.
-        var blockers = Enumerable.Range(2, 30).Select(n => Directory.CreateDirectory(Path.Combine(spool.FullName, $"journal-{n:D12}.ndjson"))).ToList();
-        await using var writer = new AuditWriter(store, spool.FullName, Microsoft.Extensions.Logging.Abstractions.NullLogger<AuditWriter>.Instance);
+        var blockers = Enumerable.Range(2, 30).Select(n => Directory.CreateDirectory(Path.Combine(Folder.FullName, $"journal-{n:D12}.ndjson"))).ToList();
+        await using var writer = Writer(store);
         await writer.WriteAsync([Rich(1)]);
         await Task.Delay(1500, Ct);
         await writer.WriteAsync([Rich(2)]);
@@ -279,10 +273,7 @@ public sealed class AuditStoreTests
     {
         Assert.SkipUnless(OperatingSystem.IsLinux(), "Scheduling classes are read from /proc, on Linux (where HealthRec puts the drainer in the background).");
         await using var test = await TestDatabase.CreateAsync(DatabaseEngine.Sqlite, migrate: true, Ct);
-        var spool = Directory.CreateTempSubdirectory("healthrec-spool-");
-        using var removed = spool.DeletedAtEnd();
-        await using var writer = new AuditWriter(new AuditStore(test.Database, TimeProvider.System), spool.FullName,
-            Microsoft.Extensions.Logging.Abstractions.NullLogger<AuditWriter>.Instance);
+        await using var writer = Writer(new AuditStore(test.Database, TimeProvider.System));
         List<int> drainers = [];
         for (var i = 0; i < 50 && (drainers.Count == 0 || drainers.Any(p => p != SchedIdle)); i++)
         {
@@ -325,4 +316,7 @@ public sealed class AuditStoreTests
         await using var command = connection.CreateCommand(sql);
         await command.ExecuteNonQueryAsync(Ct);
     }
+
+    // The writer as a node runs it, journaling into this test's folder.
+    private AuditWriter Writer(AuditStore store) => new(store, Folder.FullName, Microsoft.Extensions.Logging.Abstractions.NullLogger<AuditWriter>.Instance);
 }
