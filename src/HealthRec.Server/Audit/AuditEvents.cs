@@ -22,23 +22,9 @@ public static class AuditCodes
     public const string ModelSystem = "https://healthrec.example.org/fhir/CodeSystem/outcome-model";
     public const string DeviceSystem = "https://healthrec.example.org/fhir/sid/node";
 
-    /// <summary>The subtypes HealthRec records, with their displays (the CodeSystem in fhir-profiles holds the same).</summary>
-    public static readonly IReadOnlyDictionary<string, string> Subtypes = new Dictionary<string, string>(StringComparer.Ordinal)
-    {
-        ["cds-call"] = "CDS Hooks service call",
-        ["cds-feedback"] = "CDS Hooks feedback",
-        ["fhir-query"] = "FHIR read or search made by HealthRec",
-        ["smart-launch"] = "SMART app launch",
-        ["smart-token"] = "SMART token exchange",
-        ["smart-view"] = "SMART patient view shown",
-        ["staff-access"] = "Staff API access",
-        ["staff-routine"] = "Staff page asset or poll (the jobs dashboard's styles, scripts, fonts and statistics poll)",
-        ["staff-answer"] = "Staff request answered with an error (after an allowed access)",
-        ["job-run"] = "Job run",
-        ["model-promotion"] = "Model promotion decision",
-        ["write-back"] = "RiskAssessment write-back",
-        ["audit-archive"] = "Audit records archived past retention",
-    };
+    /// <summary>The subtypes HealthRec records, with their displays: read from the CodeSystem it publishes.</summary>
+    public static readonly IReadOnlyDictionary<string, string> Subtypes = PublishedCodeSystems.Concepts("CodeSystem-audit-event-subtype.json")
+        .ToDictionary(c => c.Code, c => c.Display, StringComparer.Ordinal);
 }
 
 /// <summary>What an audited operation came to: AuditEvent.outcome (0 success, 4 minor failure, 8 serious failure) and why.</summary>

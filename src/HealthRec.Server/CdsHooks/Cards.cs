@@ -128,27 +128,13 @@ public static class CardCodes
         _ => OrderOverrides,
     };
 
-    public static readonly IReadOnlyList<CdsCoding> RiskOverrides =
-    [
-        new(OverrideSystem, "already-aware", "Already aware of this risk and managing it"),
-        new(OverrideSystem, "estimate-does-not-fit", "The estimate does not fit this patient"),
-        new(OverrideSystem, "not-relevant-now", "Not relevant to this visit"),
-    ];
+    // Each reason names the kind of card that offers it (the CodeSystem's card-kind property).
+    private static readonly ILookup<string, CdsCoding> Overrides = PublishedCodeSystems.Concepts("CodeSystem-cds-override-reason.json")
+        .ToLookup(c => PublishedCodeSystems.Property(c.Concept, "card-kind") ?? "", c => new CdsCoding(OverrideSystem, c.Code, c.Display), StringComparer.Ordinal);
 
-    public static readonly IReadOnlyList<CdsCoding> RecommendationOverrides =
-    [
-        new(OverrideSystem, "patient-declined", "Patient declined"),
-        new(OverrideSystem, "already-addressed", "Already done or prescribed elsewhere"),
-        new(OverrideSystem, "contraindication-not-recorded", "Contraindicated for a reason not in the record"),
-        new(OverrideSystem, "not-appropriate", "Not clinically appropriate for this patient"),
-        new(OverrideSystem, "defer", "Will reconsider at a later visit"),
-    ];
+    public static readonly IReadOnlyList<CdsCoding> RiskOverrides = [.. Overrides["risk"]];
 
-    public static readonly IReadOnlyList<CdsCoding> OrderOverrides =
-    [
-        new(OverrideSystem, "benefit-outweighs-risk", "Benefit outweighs the risk for this patient"),
-        new(OverrideSystem, "record-out-of-date", "The record is out of date: the problem no longer applies"),
-        new(OverrideSystem, "intended-replacement", "Intended: it replaces the current medicine"),
-        new(OverrideSystem, "will-monitor", "Will monitor closely"),
-    ];
+    public static readonly IReadOnlyList<CdsCoding> RecommendationOverrides = [.. Overrides["recommendation"]];
+
+    public static readonly IReadOnlyList<CdsCoding> OrderOverrides = [.. Overrides["order"]];
 }
