@@ -1,3 +1,5 @@
+using System.Collections.Frozen;
+
 namespace HealthRec.Server.CdsHooks;
 
 // The CDS Hooks 2.0 response (CDS Service Response, Card Attributes). An optional attribute without a value is null
@@ -127,6 +129,12 @@ public static class CardCodes
         "recommendation" => RecommendationOverrides,
         _ => OrderOverrides,
     };
+
+    private static readonly FrozenDictionary<string, string> Topics = PublishedCodeSystems.Concepts("CodeSystem-cds-card-topic.json")
+        .ToFrozenDictionary(c => c.Code, c => c.Display, StringComparer.Ordinal);
+
+    /// <summary>A fixed card topic (<c>card.source.topic</c>) with the display the CodeSystem gives it; a risk card's topic names its outcome instead.</summary>
+    public static CdsCoding Topic(string code) => new(TopicSystem, code, Topics[code]);
 
     // Each reason names the kind of card that offers it (the CodeSystem's card-kind property).
     private static readonly ILookup<string, CdsCoding> Overrides = PublishedCodeSystems.Concepts("CodeSystem-cds-override-reason.json")

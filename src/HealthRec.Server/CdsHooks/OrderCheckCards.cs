@@ -179,7 +179,7 @@ internal sealed class OrderCheckCards(FhirRecordMapper mapper, InterventionCatal
         var uuid = Guid.NewGuid().ToString();
         var indicator = rest.Select(r => r.Card.Indicator).MaxBy(Indicator.Rank)!;
         var summary = Summary($"{rest.Count} more draft orders need attention: {string.Join("; ", rest.Select(r => r.Line))}");
-        var card = new CdsCard(uuid, summary, indicator, Source("order-not-checked", context) with { Topic = new CdsCoding(CardCodes.TopicSystem, "order-summary", "More draft orders") })
+        var card = new CdsCard(uuid, summary, indicator, Source("order-not-checked", context) with { Topic = CardCodes.Topic("order-summary") })
         {
             Detail = string.Join("\n", rest.Select(r => $"- {Markdown(r.Line)}")),
             OverrideReasons = CardCodes.OrderOverrides,
@@ -191,15 +191,7 @@ internal sealed class OrderCheckCards(FhirRecordMapper mapper, InterventionCatal
     private static CdsSource Source(string kind, CardContext context) => new("HealthRec order check")
     {
         Url = context.Url("medication-safety"),
-        Topic = new CdsCoding(CardCodes.TopicSystem, kind, kind switch
-        {
-            "order-allergy" => "Allergy to an ordered medicine",
-            "order-contraindication" => "Contraindicated order",
-            "order-interaction" => "Interaction",
-            "order-duplicate" => "Duplicate therapy",
-            "order-not-checked" => "Could not be checked",
-            _ => "Order caution",
-        }),
+        Topic = CardCodes.Topic(kind),
     };
 
     private static string Topic(SafetyFinding top) => top switch

@@ -81,7 +81,7 @@ internal sealed partial class PatientRiskCards
         new(models.Ranker is { } ranker ? $"HealthRec recommender {ranker.Manifest.Version}" : "HealthRec recommender (content-based)")
         {
             Url = context.Url("interventions"),
-            Topic = new CdsCoding(CardCodes.TopicSystem, "recommendations", "Recommended next steps"),
+            Topic = CardCodes.Topic("recommendations"),
         };
 
     // A patient the catalog is not for (a child), or a server whose catalog is off: one card says so, rather than silence

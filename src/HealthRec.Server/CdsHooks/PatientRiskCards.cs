@@ -336,7 +336,7 @@ internal sealed partial class PatientRiskCards(OutcomeLabels labels)
             new CdsSource("HealthRec")
             {
                 Url = context.Url("models"),
-                Topic = new CdsCoding(CardCodes.TopicSystem, "risk-not-estimated", "Risk not estimated"),
+                Topic = CardCodes.Topic("risk-not-estimated"),
             })
         {
             Detail = detail.ToString(),

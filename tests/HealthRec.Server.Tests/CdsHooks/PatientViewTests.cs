@@ -417,7 +417,7 @@ public sealed class PatientViewTests(CdsServer fixture) : IClassFixture<CdsServe
         var binaryOutcomes = Directory.GetFiles(Path.Combine(TestServices.RepositoryRoot, "models", "outcomes"), "*.json")
             .Select(f => JsonNode.Parse(File.ReadAllText(f))!).Where(o => (string?)o["kind"] is null or "binary").Select(o => $"risk-{(string)o["id"]!}");
         var codes = topics["concept"]!.AsArray().Select(c => (string)c!["code"]!).ToHashSet(StringComparer.Ordinal);
-        Assert.Equal(binaryOutcomes.Concat(["recommendations", "order-contraindication", "order-duplicate", "order-caution", "order-allergy", "order-interaction",
+        Assert.Equal(binaryOutcomes.Concat(["risk-not-estimated", "recommendations", "order-contraindication", "order-duplicate", "order-caution", "order-allergy", "order-interaction",
             "order-not-checked", "order-summary"]).Order(StringComparer.Ordinal),
             codes.Order(StringComparer.Ordinal));
     }
