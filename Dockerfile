@@ -3,6 +3,8 @@ FROM mcr.microsoft.com/dotnet/sdk:10.0 AS build
 WORKDIR /src
 COPY global.json Directory.Build.props Directory.Packages.props .editorconfig HealthRec.sln ./
 COPY src/ src/
+# The CodeSystems HealthRec publishes are compiled into the server (the codes it writes come from them).
+COPY fhir-profiles/ fhir-profiles/
 RUN dotnet publish src/HealthRec.Server/HealthRec.Server.csproj -c Release -o /out --nologo
 
 FROM mcr.microsoft.com/dotnet/aspnet:10.0 AS runtime
