@@ -7,8 +7,6 @@ namespace HealthRec.Clinical.Risk;
 /// </summary>
 internal static class EquationCoefficients
 {
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { UnmappedMemberHandling = System.Text.Json.Serialization.JsonUnmappedMemberHandling.Disallow };
-
     /// <summary>The tables of one file by equation name, each read into <typeparamref name="T"/> (a term a table lacks takes the record's default, zero).</summary>
     public static IReadOnlyDictionary<string, T> Load<T>(string file) => Read<Table<T>>(file).Equations;
 
@@ -16,13 +14,7 @@ internal static class EquationCoefficients
     public static ReferenceCardText Card(string file) =>
         Read<Table<JsonElement>>(file).Card ?? throw new InvalidOperationException($"{file} has no card text.");
 
-    private static T Read<T>(string file)
-    {
-        var name = $"HealthRec.Clinical.Risk.Coefficients.{file}";
-        using var stream = typeof(EquationCoefficients).Assembly.GetManifestResourceStream(name)
-            ?? throw new InvalidOperationException($"The coefficient table {name} is not embedded in the assembly.");
-        return JsonSerializer.Deserialize<T>(stream, Json) ?? throw new InvalidOperationException($"{name} is JSON null.");
-    }
+    private static T Read<T>(string file) => EmbeddedData.Read<T>(typeof(EquationCoefficients).Assembly, $"HealthRec.Clinical.Risk.Coefficients.{file}");
 
     // One file: its source, the model card's text, and the equations' coefficients by name.
     private sealed record Table<T>(string Source, ReferenceCardText? Card, Dictionary<string, T> Equations);

@@ -9,12 +9,7 @@ internal static class SyntheticCodes
 {
     private const string Resource = "HealthRec.Fhir.Synthetic.synthetic-codes.json";
 
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
-    {
-        UnmappedMemberHandling = System.Text.Json.Serialization.JsonUnmappedMemberHandling.Disallow,
-    };
-
-    private static readonly Table Codes = Load();
+    private static readonly Table Codes = Clinical.EmbeddedData.Read<Table>(typeof(SyntheticCodes).Assembly, Resource);
 
     private static readonly ObservationCodes[] Observations = ByKind<ObsKind, ObservationCodes>(Codes.Observations);
     private static readonly ConditionCode[] Conditions = ByKind<ConditionKind, ConditionCode>(Codes.Conditions);
@@ -37,13 +32,6 @@ internal static class SyntheticCodes
     public static ConditionCode Condition(ConditionKind kind) => Conditions[(int)kind];
 
     public static DrugCode Medicine(Drug drug) => Drugs[(int)drug];
-
-    private static Table Load()
-    {
-        using var stream = typeof(SyntheticCodes).Assembly.GetManifestResourceStream(Resource)
-            ?? throw new InvalidOperationException($"{Resource} is not embedded in the assembly.");
-        return JsonSerializer.Deserialize<Table>(stream, Json) ?? throw new InvalidOperationException($"{Resource} is JSON null.");
-    }
 
     private static TCode[] ByKind<TKind, TCode>(Dictionary<string, TCode> codes)
         where TKind : struct, Enum

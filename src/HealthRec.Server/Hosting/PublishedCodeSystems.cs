@@ -20,11 +20,6 @@ internal static class PublishedCodeSystems
     public static string? Property(CodeSystem.ConceptDefinitionComponent concept, string code) =>
         concept.Property.FirstOrDefault(p => p.Code == code)?.Value is Code { Value: { } value } ? value : null;
 
-    private static CodeSystem Read(string file)
-    {
-        var name = $"HealthRec.Server.fhir-profiles.{file}";
-        using var stream = typeof(PublishedCodeSystems).Assembly.GetManifestResourceStream(name)
-            ?? throw new InvalidOperationException($"{name} is not embedded in the assembly.");
-        return JsonSerializer.Deserialize<CodeSystem>(stream, FhirJson.Options) ?? throw new InvalidOperationException($"{name} is JSON null.");
-    }
+    private static CodeSystem Read(string file) =>
+        Clinical.EmbeddedData.Read<CodeSystem>(typeof(PublishedCodeSystems).Assembly, $"HealthRec.Server.fhir-profiles.{file}", FhirJson.Options);
 }

@@ -58,7 +58,7 @@ public static class Hti1
 {
     private const string Resource = "HealthRec.Server.Transparency.hti1-source-attributes.json";
 
-    private static readonly Lists Listed = Load();
+    private static readonly Lists Listed = Clinical.EmbeddedData.Read<Lists>(typeof(Hti1).Assembly, Resource);
 
     public static IReadOnlyList<(string Id, string Group, string Name)> PredictiveAttributes { get; } = Flatten(Listed.Predictive);
 
@@ -97,13 +97,6 @@ public static class Hti1
     }
 
     // The lists are data beside the code (Transparency/hti1-source-attributes.json, embedded): the regulation's text, by group.
-    private static Lists Load()
-    {
-        using var stream = typeof(Hti1).Assembly.GetManifestResourceStream(Resource)
-            ?? throw new InvalidOperationException($"{Resource} is not embedded in the assembly.");
-        return JsonSerializer.Deserialize<Lists>(stream, JsonSerializerOptions.Web) ?? throw new InvalidOperationException($"{Resource} is JSON null.");
-    }
-
     private static (string Id, string Group, string Name)[] Flatten(Kind kind) =>
         [.. kind.Groups.SelectMany(g => g.Attributes.Select(a => (a.Id, g.Group, a.Name)))];
 
