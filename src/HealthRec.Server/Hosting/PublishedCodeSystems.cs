@@ -4,7 +4,7 @@ namespace HealthRec.Server.Hosting;
 
 /// <summary>
 /// HealthRec's own CodeSystems as published in <c>fhir-profiles/</c>, embedded in the assembly and read once: the
-/// one source of the codes and displays the server writes (audit subtypes, card override reasons), so what it emits
+/// one source of the codes and displays the server writes (audit subtypes, card topics, override reasons), so what it emits
 /// and what it publishes cannot drift apart.
 /// </summary>
 internal static class PublishedCodeSystems
