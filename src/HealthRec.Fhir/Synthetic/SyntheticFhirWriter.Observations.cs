@@ -19,10 +19,9 @@ internal sealed partial class SyntheticFhirWriter
         Concept(w, "http://terminology.hl7.org/CodeSystem/observation-category", category, null, null);
         w.WriteEndArray();
         var coded = SyntheticCodes.Observation(o.Kind, site);
-        var (loinc, display, unit, ucum, decimals) = (coded.Loinc, coded.Display, coded.Unit, coded.Ucum, coded.Decimals);
         var value = coded.Convert(o.Value);
         w.WritePropertyName("code"u8);
-        Concept(w, CodeSystems.Loinc, loinc, display, null);
+        Concept(w, CodeSystems.Loinc, coded.Loinc, coded.Display, null);
         Reference(w, "subject"u8, subject);
         Reference(w, "encounter"u8, _encounterReferences[o.Encounter]);
         WriteDate(w, "effectiveDateTime"u8, o.At, site);
@@ -59,10 +58,10 @@ internal sealed partial class SyntheticFhirWriter
                 break;
             case ObsKind.Egfr when site.Number == 3 && value > 90:
                 // This laboratory reports high filtration as "> 90", as many do.
-                Quantity(w, 90, 0, unit, ucum, InjectedError.None, ">");
+                Quantity(w, 90, 0, coded.Unit, coded.Ucum, InjectedError.None, ">");
                 break;
             default:
-                Quantity(w, value, decimals, unit, ucum, o.Error, null);
+                Quantity(w, value, coded.Decimals, coded.Unit, coded.Ucum, o.Error, null);
                 break;
         }
 
