@@ -213,6 +213,8 @@ public sealed partial class InvocationWriter : IAsyncDisposable
             try
             {
                 var stored = await _store.RecordAsync([.. calls.Select(p => (p.Invocation!, p.Cards))], CancellationToken.None);
+                // Settled first: a caller told its call is stored finds no write-ahead left for it.
+                Settled(calls);
                 for (var i = 0; i < calls.Count; i++)
                 {
                     calls[i].Done.TrySetResult(stored[i]);
@@ -224,7 +226,6 @@ public sealed partial class InvocationWriter : IAsyncDisposable
                     LogCaughtUp(_logger, calls.Count);
                 }
 
-                Settled(calls);
                 return;
             }
             catch (Exception ex) when (Transient(ex) && !_stop.IsCancellationRequested)
