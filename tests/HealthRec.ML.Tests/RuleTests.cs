@@ -69,6 +69,16 @@ public sealed class RuleTests
     }
 
     [Fact]
+    public void GivenARuleNamingSeveralFeaturesTheSchemaLacks_WhenCompiled_ThenTheErrorNamesEachOnceFromTheFirst()
+    {
+        // A site's schema with the shipped catalog: the error lists every feature the rule needs, not only the first.
+        var ex = Assert.Throws<RuleException>(() => Rule.Compile("has(t2d) and (ldl_lst >= 70 or sbp_lst >= 130 or ldl_lst >= 190)", Vocabulary()));
+
+        Assert.Equal(["ldl_lst", "sbp_lst"], ex.UnknownFeatures);
+        Assert.Equal("rule 'has(t2d) and (ldl_lst >= 70 or sbp_lst >= 130 or ldl_lst >= 190)' at 15: unknown features 'ldl_lst', 'sbp_lst'", ex.Message);
+    }
+
+    [Fact]
     public void GivenTheGuidelinesWorkedExample_WhenARuleReadsThePooledCohortRisk_ThenItIsThePercentTheEquationsGive()
     {
         // 2013 ACC/AHA worked example: white man of 55, total cholesterol 213, HDL 50, SBP 120 untreated, no smoking or

@@ -45,17 +45,8 @@ public sealed class CommandLineFailureTests() : TempFolderTests("healthrec-cli-"
 {
     private static async Task<(int ExitCode, string Errors)> RunAsync(params string[] args)
     {
-        var errors = new StringWriter();
-        var original = Console.Error;
-        Console.SetError(errors);
-        try
-        {
-            return (await HealthRecCommandLine.RunAsync(args, (_, _) => Task.FromResult(0), TestContext.Current.CancellationToken), errors.ToString());
-        }
-        finally
-        {
-            Console.SetError(original);
-        }
+        var (exitCode, _, errors) = await CaptureAsync(() => HealthRecCommandLine.RunAsync(args, (_, _) => Task.FromResult(0), TestContext.Current.CancellationToken));
+        return (exitCode, errors);
     }
 
     [Theory]
@@ -89,26 +80,15 @@ public sealed class CommandLineFailureTests() : TempFolderTests("healthrec-cli-"
     public async Task GivenSettingsTheServerCannotStartWith_WhenServed_ThenItExitsWith1OnOneLineWithoutAStackTrace()
     {
         var missing = Path.Combine(Folder.FullName, "no-hooks-here");
-        var errors = new StringWriter();
-        var original = Console.Error;
-        Console.SetError(errors);
-        int exitCode;
-        try
-        {
-            // The real server's composition: its definitions folder does not exist.
-            exitCode = await HealthRecCommandLine.RunAsync(
-                ["serve", "--urls=http://127.0.0.1:0", $"--CdsHooks:DefinitionsPath={missing}", $"--Storage:SqlitePath={Path.Combine(Folder.FullName, "h.db")}",
-                 $"--Storage:AuditSpoolPath={Path.Combine(Folder.FullName, "spool")}"],
-                Program.ServeAsync, TestContext.Current.CancellationToken);
-        }
-        finally
-        {
-            Console.SetError(original);
-        }
+        // The real server's composition: its definitions folder does not exist.
+        var (exitCode, _, errors) = await CaptureAsync(() => HealthRecCommandLine.RunAsync(
+            ["serve", "--urls=http://127.0.0.1:0", $"--CdsHooks:DefinitionsPath={missing}", $"--Storage:SqlitePath={Path.Combine(Folder.FullName, "h.db")}",
+             $"--Storage:AuditSpoolPath={Path.Combine(Folder.FullName, "spool")}"],
+            Program.ServeAsync, TestContext.Current.CancellationToken));
 
         Assert.Equal(1, exitCode);
-        Assert.Contains($"serve: CDS Service definitions folder '{missing}' does not exist", errors.ToString(), StringComparison.Ordinal);
-        Assert.DoesNotContain("   at ", errors.ToString(), StringComparison.Ordinal);
-        Assert.Single(errors.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Contains($"serve: CDS Service definitions folder '{missing}' does not exist", errors, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", errors, StringComparison.Ordinal);
+        Assert.Single(errors.Split('\n', StringSplitOptions.RemoveEmptyEntries));
     }
 }

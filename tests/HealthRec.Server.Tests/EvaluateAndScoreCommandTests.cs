@@ -4,9 +4,12 @@ namespace HealthRec.Server.Tests;
 [Collection(SequentialServers.Name)]
 public sealed class EvaluateAndScoreCommandTests() : TempFolderTests("healthrec-evaluate-cli-")
 {
-    private static Task<int> CommandAsync(params string[] args) =>
-        RunAsync([.. args, "--features", Repo("models/feature-schema.json"), "--terminology", Repo("data/terminology"),
-                .. args[0] == "evaluate" ? new[] { "--catalog", Repo("data/knowledge/interventions.json"), "--outcomes", Repo("models/outcomes") } : []]);
+    // A verb's arguments with the shipped schema and terminology (and, to evaluate, the catalog and outcomes).
+    private static string[] Shipped(params string[] args) =>
+        [.. args, "--features", Repo("models/feature-schema.json"), "--terminology", Repo("data/terminology"),
+            .. args[0] == "evaluate" ? new[] { "--catalog", Repo("data/knowledge/interventions.json"), "--outcomes", Repo("models/outcomes") } : []];
+
+    private static Task<int> CommandAsync(params string[] args) => RunAsync(Shipped(args));
 
     [Fact]
     public async Task GivenAMalformedLine_WhenScored_ThenItIsReportedByFileAndLineAndTheOtherPatientsAreScored()
@@ -19,21 +22,10 @@ public sealed class EvaluateAndScoreCommandTests() : TempFolderTests("healthrec-
             """{"resourceType":"Patient","id":"p2","gender":""",
             """{"resourceType":"Patient","id":"p3","gender":"male","birthDate":"1955-01-01"}""",
         ], ct);
-        var output = new StringWriter();
-        var original = Console.Out;
-        Console.SetOut(output);
-        int exitCode;
-        try
-        {
-            exitCode = await CommandAsync("score", "--input", input.FullName, "--models", Repo("models"), "--out", Path.Combine(Folder.FullName, "s.csv"), "--index-date", "2024-01-01");
-        }
-        finally
-        {
-            Console.SetOut(original);
-        }
+        var (exitCode, printed, _) = await CaptureAsync(Shipped(
+            "score", "--input", input.FullName, "--models", Repo("models"), "--out", Path.Combine(Folder.FullName, "s.csv"), "--index-date", "2024-01-01"));
 
         Assert.Equal(0, exitCode);
-        var printed = output.ToString();
         Assert.Contains("scored 2 patients", printed, StringComparison.Ordinal);
         Assert.Contains("MalformedJson: 1", printed, StringComparison.Ordinal);
         Assert.Contains("Patient.ndjson:2", printed, StringComparison.Ordinal);
@@ -106,20 +98,11 @@ public sealed class EvaluateAndScoreCommandTests() : TempFolderTests("healthrec-
         }
 
         var report = Path.Combine(Folder.FullName, "report");
-        var error = new StringWriter();
-        var before = Console.Error;
-        Console.SetError(error);
-        try
-        {
-            // Exit 1 as for the sample itself: ascvd-10y cannot be evaluated on ten years of data.
-            Assert.Equal(1, await CommandAsync("evaluate", "--input", input, "--models", Repo("models"), "--report", report));
-        }
-        finally
-        {
-            Console.SetError(before);
-        }
+        var (exitCode, _, errors) = await CaptureAsync(Shipped("evaluate", "--input", input, "--models", Repo("models"), "--report", report));
 
-        Assert.Contains("recommender not evaluated: no held-out patient in the input was started on one of the catalog's medicines", error.ToString(), StringComparison.Ordinal);
+        // Exit 1 as for the sample itself: ascvd-10y cannot be evaluated on ten years of data.
+        Assert.Equal(1, exitCode);
+        Assert.Contains("recommender not evaluated: no held-out patient in the input was started on one of the catalog's medicines", errors, StringComparison.Ordinal);
         var metrics = System.Text.Json.Nodes.JsonNode.Parse(await File.ReadAllTextAsync(Path.Combine(report, "metrics.json"), ct))!;
         Assert.NotNull(metrics["outcomes"]!["ckd-5y"]!["roc_auc"]);
         Assert.Null(metrics["recommender"]);

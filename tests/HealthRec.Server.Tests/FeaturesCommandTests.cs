@@ -8,23 +8,9 @@ public sealed class FeaturesCommandTests() : TempFolderTests("healthrec-features
     public async Task GivenSyntheaFolder_WhenFeaturesAreWritten_ThenThereIsOneRowPerPatientWithTheSchemaColumns()
     {
         var output = Path.Combine(Folder.FullName, "out", "features.csv");
-        var root = HealthRecCommandLine.Create((_, _) => Task.FromResult(0));
-
-        var printed = new StringWriter();
-        var original = Console.Out;
-        Console.SetOut(printed);
-        int exitCode;
-        try
-        {
-            exitCode = await root.Parse([
-                "features", "--input", Path.Combine(TestServices.SharedFolder, "data", "synthea"), "--index-date", "2020-12-31",
-                "--schema", Repo("models/feature-schema.json"), "--terminology", Repo("data/terminology"), "--out", output,
-            ]).InvokeAsync(cancellationToken: TestContext.Current.CancellationToken);
-        }
-        finally
-        {
-            Console.SetOut(original);
-        }
+        var (exitCode, printed, _) = await CaptureAsync(
+            "features", "--input", Path.Combine(TestServices.SharedFolder, "data", "synthea"), "--index-date", "2020-12-31",
+            "--schema", Repo("models/feature-schema.json"), "--terminology", Repo("data/terminology"), "--out", output);
 
         Assert.Equal(0, exitCode);
         var lines = await File.ReadAllLinesAsync(output, TestContext.Current.CancellationToken);
@@ -42,7 +28,7 @@ public sealed class FeaturesCommandTests() : TempFolderTests("healthrec-features
         var rows = lines.Skip(1).Select(l => l.Split(',')).ToList();
         var hba1c = Array.IndexOf(header, "hba1c_last");
         var share = rows.Count(r => r[hba1c].Length > 0) / (double)rows.Count;
-        var summary = printed.ToString().Split('\n');
+        var summary = printed.Split('\n');
         Assert.Contains(summary, l => System.Text.RegularExpressions.Regex.IsMatch(l,
             $@"^  hba1c_last +{System.Text.RegularExpressions.Regex.Escape(share.ToString("P1", System.Globalization.CultureInfo.InvariantCulture))}\s*$"));
         Assert.True(share < 1, "the test needs a feature absent for some patient");

@@ -11,22 +11,11 @@ public sealed class TrainCommandTests() : TempFolderTests("healthrec-train-cli-"
     {
         // The demo sample spans 10 years: no index date has ten years of data after it. ASCVD has a validated equation,
         // so this is not a failure: no challenger is trained, and the equation answers as before.
-        var output = new StringWriter();
-        var original = Console.Out;
-        Console.SetOut(output);
-        int exitCode;
-        try
-        {
-            exitCode = await TrainAsync("--outcome", "ascvd-10y");
-        }
-        finally
-        {
-            Console.SetOut(original);
-        }
+        var (exitCode, output, _) = await CaptureAsync(OnSample("train", Folder.FullName, "--outcome", "ascvd-10y"));
 
         Assert.Equal(0, exitCode);
-        Assert.Contains("ascvd-10y: the cohort is too short for this outcome", output.ToString(), StringComparison.Ordinal);
-        Assert.Contains("Not trained; PREVENT (AHA 2024), 10-year ASCVD keeps answering for ascvd-10y.", output.ToString(), StringComparison.Ordinal);
+        Assert.Contains("ascvd-10y: the cohort is too short for this outcome", output, StringComparison.Ordinal);
+        Assert.Contains("Not trained; PREVENT (AHA 2024), 10-year ASCVD keeps answering for ascvd-10y.", output, StringComparison.Ordinal);
         Assert.False(Directory.Exists(Path.Combine(Folder.FullName, "ascvd-10y", "v1")));
     }
 
@@ -135,34 +124,23 @@ public sealed class TrainCommandTests() : TempFolderTests("healthrec-train-cli-"
         ckd.AsObject().Remove("reference"); // CKD-PC estimates ckd-5y: an outcome of the site's own id names no reference
         await File.WriteAllTextAsync(Path.Combine(outcomes.FullName, "site-kidney.json"), ckd.ToJsonString(), ct);
         var registry = Path.Combine(Folder.FullName, "registry");
-        var output = new StringWriter();
-        var errors = new StringWriter();
-        var (originalOut, originalError) = (Console.Out, Console.Error);
-        Console.SetOut(output);
-        Console.SetError(errors);
-        int exitCode;
-        try
-        {
-            exitCode = await RunAsync([
-                "train", "--input", Repo("data/sample"), "--models", registry, "--outcomes", outcomes.FullName,
-                "--features", Repo("models/feature-schema.json"), "--terminology", Repo("data/terminology"),
-            ]);
-        }
-        finally
-        {
-            Console.SetOut(originalOut);
-            Console.SetError(originalError);
-        }
+        var (exitCode, output, errors) = await CaptureAsync(
+            "train", "--input", Repo("data/sample"), "--models", registry, "--outcomes", outcomes.FullName,
+            "--features", Repo("models/feature-schema.json"), "--terminology", Repo("data/terminology"), "--catalog", Repo("data/knowledge/interventions.json"));
 
         Assert.True(exitCode == 0, $"exit {exitCode}: {errors}");
         Assert.True(File.Exists(Path.Combine(registry, "site-kidney", "v1", "model.zip")));
-        Assert.Contains("recommender not trained: ", errors.ToString(), StringComparison.Ordinal);
-        Assert.Contains("The recommender was not asked for by --outcome: the models above are saved", output.ToString(), StringComparison.Ordinal);
+        // One line naming what the catalog needs and this run lacks, not the catalog's every problem.
+        Assert.True(errors.Contains("interventions.json) names features or outcomes this run's feature schema and outcome definitions do not have " +
+            "(outcomes ascvd-10y, ckd-5y, hba1c-1y, t2d-5y)", StringComparison.Ordinal), errors);
+        Assert.DoesNotContain("problem(s)", errors, StringComparison.Ordinal);
+        Assert.Contains("The recommender was not asked for by --outcome: the models above are saved", output, StringComparison.Ordinal);
 
         // Asked for by name, the same failure fails the run.
         Assert.Equal(1, await RunAsync([
             "train", "--input", Repo("data/sample"), "--models", registry, "--outcomes", outcomes.FullName,
             "--features", Repo("models/feature-schema.json"), "--terminology", Repo("data/terminology"), "--outcome", "recommender",
+            "--catalog", Repo("data/knowledge/interventions.json"),
         ]));
     }
 
@@ -175,24 +153,12 @@ public sealed class TrainCommandTests() : TempFolderTests("healthrec-train-cli-"
         t2d["id"] = "t2d-12y";
         t2d["horizonDays"] = 12 * 365;
         await File.WriteAllTextAsync(Path.Combine(outcomes.FullName, "t2d-12y.json"), t2d.ToJsonString(), TestContext.Current.CancellationToken);
-        var errors = new StringWriter();
-        var original = Console.Error;
-        Console.SetError(errors);
-        int exitCode;
-        try
-        {
-            exitCode = await RunAsync([
-                "train", "--input", Repo("data/sample"), "--models", Path.Combine(Folder.FullName, "registry"), "--outcomes", outcomes.FullName,
-                "--features", Repo("models/feature-schema.json"), "--terminology", Repo("data/terminology"), "--outcome", "t2d-12y",
-            ]);
-        }
-        finally
-        {
-            Console.SetError(original);
-        }
+        var (exitCode, _, errors) = await CaptureAsync(
+            "train", "--input", Repo("data/sample"), "--models", Path.Combine(Folder.FullName, "registry"), "--outcomes", outcomes.FullName,
+            "--features", Repo("models/feature-schema.json"), "--terminology", Repo("data/terminology"), "--outcome", "t2d-12y");
 
         Assert.Equal(1, exitCode);
-        Assert.Contains("t2d-12y: the cohort is too short for this outcome", errors.ToString(), StringComparison.Ordinal);
+        Assert.Contains("t2d-12y: the cohort is too short for this outcome", errors, StringComparison.Ordinal);
         Assert.False(Directory.Exists(Path.Combine(Folder.FullName, "registry", "t2d-12y", "v1")));
 
         Assert.Equal(2, await TrainAsync("--outcome", "no-such-outcome"));

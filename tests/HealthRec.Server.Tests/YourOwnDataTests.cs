@@ -54,8 +54,14 @@ public sealed class YourOwnDataTests() : TempFolderTests("healthrec-own-data-")
         Assert.Contains("Age any age", card, StringComparison.Ordinal);
 
         // Evaluated on the data it was trained on: the report says how many patients it learnt from, not only figures.
-        Assert.Equal(0, await RunAsync("evaluate", "--input", Here("fhir"), "--models", Here("models"), "--outcomes", Example("outcomes"),
-            "--features", Example("features.json"), "--terminology", Example("terminology"), "--report", Here("report")));
+        var (exitCode, _, errors) = await CaptureAsync("evaluate", "--input", Here("fhir"), "--models", Here("models"), "--outcomes", Example("outcomes"),
+            "--features", Example("features.json"), "--terminology", Example("terminology"), "--report", Here("report"), "--catalog", Repo("data/knowledge/interventions.json"));
+        Assert.Equal(0, exitCode);
+        // The shipped catalog is adult primary care: one line says what it needs that this site's schema lacks, not its every rule.
+        Assert.Contains("recommender not evaluated: the intervention catalog (", errors, StringComparison.Ordinal);
+        Assert.Contains("(features age_years, bmi_last, egfr_last, egfr_slope_5y, hba1c_last, ldl_last, sbp_last, smoking_status, uacr_last; " +
+            "outcomes ascvd-10y, ckd-5y, hba1c-1y, t2d-5y)", errors, StringComparison.Ordinal);
+        Assert.DoesNotContain("problem(s)", errors, StringComparison.Ordinal);
         var trainedOn = (int)bundle["trainingPatientCount"]!;
         Assert.InRange(trainedOn, 400, 500);
         var html = await File.ReadAllTextAsync(Here("report/index.html"), ct);
@@ -144,6 +150,17 @@ public sealed class YourOwnDataTests() : TempFolderTests("healthrec-own-data-")
         Assert.DoesNotContain(" 1 (raises", (string)risk["detail"]!, StringComparison.Ordinal);
         var off = cards.Single(c => (string)c!["summary"]! == "No suggestions: this server's intervention catalog is off")!;
         Assert.Contains("names features or outcomes this server's feature schema", (string)off["detail"]!, StringComparison.Ordinal);
+
+        // `recommend` answers as the server does: the site's estimate, and why there are no suggestions.
+        var (exitCode, printed, errors) = await CaptureAsync("recommend", "--json", "--patient", id, "--input", Here("fhir"), "--models", Here("models"),
+            "--outcomes", Example("outcomes"), "--features", Example("features.json"), "--terminology", Example("terminology"),
+            "--catalog", Repo("data/knowledge/interventions.json"));
+        Assert.True(exitCode == 0, errors);
+        var recommended = JsonNode.Parse(printed)!;
+        Assert.Equal("malignant", (string)recommended["estimates"]!.AsArray().Single()!["outcome"]!);
+        Assert.Empty(recommended["recommendations"]!.AsArray());
+        Assert.EndsWith("this run's feature schema and outcome definitions do not have (features age_years, bmi_last, egfr_last, egfr_slope_5y, hba1c_last, " +
+            "ldl_last, sbp_last, smoking_status, uacr_last; outcomes ascvd-10y, ckd-5y, hba1c-1y, t2d-5y), so suggestions are off", (string)recommended["notForPatient"]!, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -18,7 +18,11 @@ public interface IRuleContext
     bool Female { get; }
 }
 
-public sealed class RuleException(string message) : Exception(message);
+public sealed class RuleException(string message) : Exception(message)
+{
+    /// <summary>The features the rule names and the vocabulary lacks, when that is the problem.</summary>
+    public ImmutableArray<string> UnknownFeatures { get; init; } = [];
+}
 
 /// <summary>The names a rule may use; each is checked when the rule is compiled.</summary>
 public sealed record RuleVocabulary(IReadOnlySet<string> Features, IReadOnlySet<string> ConditionGroups, IReadOnlySet<string> MedicationClasses)
@@ -111,7 +115,9 @@ public sealed class Rule
     private sealed class Parser(string text, RuleVocabulary vocabulary)
     {
         private static readonly string[] Operators = ["<=", ">=", "!=", "<", ">", "="];
+        private readonly List<string> _unknown = [];
         private int _at;
+        private int? _firstUnknownAt;
 
         public Node Expression()
         {
@@ -130,6 +136,12 @@ public sealed class Rule
             if (_at < text.Length)
             {
                 throw Error($"unexpected '{text[_at..]}'");
+            }
+
+            if (_firstUnknownAt is { } at)
+            {
+                var names = string.Join(", ", _unknown.Select(n => $"'{n}'"));
+                throw new RuleException($"rule '{text}' at {at + 1}: unknown feature{(_unknown.Count > 1 ? "s" : "")} {names}") { UnknownFeatures = [.. _unknown] };
             }
         }
 
@@ -178,7 +190,12 @@ public sealed class Rule
 
             if (!vocabulary.Features.Contains(name))
             {
-                throw Error($"unknown feature '{name}'");
+                // Read on, so that the error names every feature the rule needs and the schema lacks.
+                _firstUnknownAt ??= _at - name.Length;
+                if (!_unknown.Contains(name))
+                {
+                    _unknown.Add(name);
+                }
             }
 
             SkipSpace();

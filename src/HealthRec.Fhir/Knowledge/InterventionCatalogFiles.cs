@@ -3,7 +3,24 @@ using Hl7.Fhir.Model;
 namespace HealthRec.Fhir.Knowledge;
 
 /// <summary>A catalog that cannot be used: every problem, each naming its item.</summary>
-public sealed class CatalogException(string message) : Exception(message);
+public sealed class CatalogException(string message) : Exception(message)
+{
+    /// <summary>Features the catalog's rules name that the feature schema lacks.</summary>
+    public ImmutableArray<string> UnknownFeatures { get; init; } = [];
+
+    /// <summary>Outcomes the catalog's items address that the outcome definitions lack.</summary>
+    public ImmutableArray<string> UnknownOutcomes { get; init; } = [];
+
+    /// <summary>
+    /// The catalog is written against other features or outcomes than these (a site's own schema and outcomes with the
+    /// shipped catalog): it cannot be evaluated here, which is not an error in it.
+    /// </summary>
+    public bool WrittenForOtherInputs => !UnknownFeatures.IsEmpty || !UnknownOutcomes.IsEmpty;
+
+    /// <summary>What this schema and these outcomes lack, in a line: <c>features age_years, sbp_last; outcomes t2d-5y</c>.</summary>
+    public string Lacking => string.Join("; ",
+        new[] { ("features", UnknownFeatures), ("outcomes", UnknownOutcomes) }.Where(p => !p.Item2.IsEmpty).Select(p => $"{p.Item1} {string.Join(", ", p.Item2)}"));
+}
 
 /// <summary>
 /// Reads the intervention catalog: a FHIR Bundle of <c>ActivityDefinition</c>s (<c>data/knowledge/interventions.json</c>)
@@ -36,12 +53,13 @@ public static class InterventionCatalogFiles
         }
 
         var problems = new List<string>();
+        var unknown = new Unknown(new SortedSet<string>(StringComparer.Ordinal), new SortedSet<string>(StringComparer.Ordinal));
         var items = ImmutableArray.CreateBuilder<Intervention>();
         foreach (var definition in bundle.Entry.Select(e => e.Resource).OfType<ActivityDefinition>())
         {
             var name = definition.Id ?? definition.Name ?? "(no id)";
             var before = problems.Count;
-            var item = Read(definition, name, terminology, vocabulary, outcomes, problems);
+            var item = Read(definition, name, terminology, vocabulary, outcomes, problems, unknown);
             if (item is not null && problems.Count == before)
             {
                 items.Add(item);
@@ -61,11 +79,17 @@ public static class InterventionCatalogFiles
         // An item without its own date was revised when the catalog was (the Bundle's timestamp).
         return problems.Count == 0
             ? new InterventionCatalog([.. items.Select(i => i.Revised is null && bundle.Timestamp is { } at ? i with { Revised = at } : i)])
-            : throw new CatalogException($"{source}: {problems.Count} problem(s): {string.Join("; ", problems)}");
+            : throw new CatalogException($"{source}: {problems.Count} problem(s): {string.Join("; ", problems)}")
+            {
+                UnknownFeatures = [.. unknown.Features], UnknownOutcomes = [.. unknown.Outcomes],
+            };
     }
 
+    /// <summary>The features and outcomes the catalog names that this schema and these definitions lack.</summary>
+    private sealed record Unknown(SortedSet<string> Features, SortedSet<string> Outcomes);
+
     private static Intervention? Read(ActivityDefinition d, string name, ClinicalTerminology terminology, RuleVocabulary vocabulary,
-        IReadOnlySet<string> outcomes, List<string> problems)
+        IReadOnlySet<string> outcomes, List<string> problems, Unknown unknown)
     {
         void Problem(string text) => problems.Add($"{name}: {text}");
 
@@ -132,6 +156,8 @@ public static class InterventionCatalogFiles
             catch (RuleException ex)
             {
                 Problem($"{what}: {ex.Message}");
+                unknown.Features.UnionWith(ex.UnknownFeatures);
+
                 return null;
             }
         }
@@ -140,21 +166,22 @@ public static class InterventionCatalogFiles
         var indication = indicationExtension is null ? Fail<RuleWithReason?>("no indication") : Rule(indicationExtension, "indication");
         var contraindications = d.Extension.Where(e => e.Url == ExtensionBase + "contraindication").Select(e => Rule(e, "contraindication")).OfType<RuleWithReason>().ToImmutableArray();
         var cautions = d.Extension.Where(e => e.Url == ExtensionBase + "caution").Select(e => Rule(e, "caution")).OfType<RuleWithReason>().ToImmutableArray();
-        foreach (var unknown in notIfTaking.Where(c => !vocabulary.MedicationClasses.Contains(c)))
+        foreach (var medicationClass in notIfTaking.Where(c => !vocabulary.MedicationClasses.Contains(c)))
         {
-            Problem($"not-if-taking names unknown medication class '{unknown}'");
+            Problem($"not-if-taking names unknown medication class '{medicationClass}'");
         }
 
         var prevents = Codes(d, "prevents").ToImmutableArray();
-        foreach (var unknown in prevents.Where(g => !vocabulary.ConditionGroups.Contains(g)))
+        foreach (var group in prevents.Where(g => !vocabulary.ConditionGroups.Contains(g)))
         {
-            Problem($"prevents names unknown condition group '{unknown}'");
+            Problem($"prevents names unknown condition group '{group}'");
         }
 
         var addresses = Codes(d, "addresses").ToImmutableArray();
-        foreach (var unknown in addresses.Where(o => !outcomes.Contains(o)))
+        foreach (var outcome in addresses.Where(o => !outcomes.Contains(o)))
         {
-            Problem($"addresses unknown outcome '{unknown}'");
+            Problem($"addresses unknown outcome '{outcome}'");
+            unknown.Outcomes.Add(outcome);
         }
 
         (string, int)? measured = null;

@@ -124,6 +124,11 @@ internal static class EvaluateCommand
         {
             interventions = KnowledgeEndpoints.LoadCatalog(catalogFile, outcomesPath, terms, featurizer);
         }
+        catch (Fhir.Knowledge.CatalogException ex) when (ex.WrittenForOtherInputs)
+        {
+            Console.Error.WriteLine($"recommender not evaluated: {KnowledgeEndpoints.WrittenForOtherInputs(catalogFile, "this run's")} ({ex.Lacking})");
+            return [];
+        }
         catch (Exception ex) when (ex is Fhir.Knowledge.CatalogException or Clinical.Outcomes.OutcomeDefinitionException)
         {
             Console.Error.WriteLine($"recommender not evaluated: {ex.Message}");

@@ -43,20 +43,14 @@ public static partial class KnowledgeEndpoints
             var schema = sp.GetRequiredService<ClinicalSchema>();
             var catalogFile = Path.Combine(root, knowledge.CatalogPath);
             var safetyFile = knowledge.MedicationSafetyPath is { Length: > 0 } safety ? Path.Combine(root, safety) : null;
-            try
+            // A site's own models (its feature schema and outcomes) with the shipped catalog, which speaks of HbA1c,
+            // blood pressure and the default outcomes: the server serves the models and checks draft orders, and says
+            // on every recommendations card that it makes no suggestions, and why.
+            return LoadCatalogOrOff(catalogFile, Path.Combine(root, knowledge.OutcomesPath), schema.Terminology, schema.Featurizer, safetyFile, ex =>
             {
-                return LoadCatalog(catalogFile, Path.Combine(root, knowledge.OutcomesPath), schema.Terminology, schema.Featurizer, safetyFile);
-            }
-            catch (CatalogException ex) when (ex.Message.Contains("unknown feature", StringComparison.Ordinal) || ex.Message.Contains("unknown outcome", StringComparison.Ordinal))
-            {
-                // A site's own models (its feature schema and outcomes) with the shipped catalog, which speaks of HbA1c,
-                // blood pressure and the default outcomes: the server serves the models and checks draft orders, and
-                // says on every recommendations card that it makes no suggestions, and why.
-                var why = $"the intervention catalog ({knowledge.CatalogPath}) names features or outcomes this server's feature schema and outcome " +
-                    "definitions do not have, so suggestions are off; the server log lists each problem";
                 SuggestionsOff(sp.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(KnowledgeEndpoints)), ex.Message);
-                return InterventionCatalog.Disabled(why, new MedicationSafety(LoadSafety(catalogFile, safetyFile, schema.Terminology), schema.Terminology));
-            }
+                return $"{WrittenForOtherInputs(knowledge.CatalogPath, "this server's")}, so suggestions are off; the server log lists each problem";
+            });
         });
         builder.Services.AddSingleton(sp => sp.GetRequiredService<InterventionCatalog>().Safety!);
         return builder;
@@ -72,10 +66,31 @@ public static partial class KnowledgeEndpoints
         string? safetyFile = null)
     {
         var outcomes = OutcomeFiles.Load(outcomesPath, terminology).Select(o => o.Id).ToHashSet(StringComparer.Ordinal);
-        var knowledge = LoadSafety(catalogFile, safetyFile, terminology);
         return InterventionCatalogFiles.Load(catalogFile, terminology, RuleVocabulary.Of(featurizer, terminology), outcomes)
-            .WithSafety(new MedicationSafety(knowledge, terminology));
+            .WithSafety(new MedicationSafety(LoadSafety(catalogFile, safetyFile, terminology), terminology));
     }
+
+    /// <summary>
+    /// <see cref="LoadCatalog"/>, except that a catalog written for other features or outcomes than these (a site's own
+    /// schema and outcomes with the shipped catalog) is no error: its suggestions are off, <paramref name="why"/> says
+    /// so, and the medication-safety knowledge base still checks draft orders.
+    /// </summary>
+    internal static InterventionCatalog LoadCatalogOrOff(string catalogFile, string outcomesPath, ClinicalTerminology terminology, Featurizer featurizer,
+        string? safetyFile, Func<CatalogException, string> why)
+    {
+        try
+        {
+            return LoadCatalog(catalogFile, outcomesPath, terminology, featurizer, safetyFile);
+        }
+        catch (CatalogException ex) when (ex.WrittenForOtherInputs)
+        {
+            return InterventionCatalog.Disabled(why(ex), new MedicationSafety(LoadSafety(catalogFile, safetyFile, terminology), terminology));
+        }
+    }
+
+    /// <summary>Why a catalog cannot serve a site's own models: <paramref name="whose"/> is "this server's" or "this run's".</summary>
+    internal static string WrittenForOtherInputs(string catalog, string whose) =>
+        $"the intervention catalog ({catalog}) names features or outcomes {whose} feature schema and outcome definitions do not have";
 
     [LoggerMessage(EventId = 7100, Level = LogLevel.Warning, Message = "Suggestions are off: {Problems}")]
     private static partial void SuggestionsOff(ILogger logger, string problems);

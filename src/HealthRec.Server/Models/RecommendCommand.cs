@@ -50,7 +50,9 @@ internal static class RecommendCommand
         InterventionCatalog interventions;
         try
         {
-            interventions = KnowledgeEndpoints.LoadCatalog(catalogFile, outcomesPath, terms, featurizer);
+            // As the server does: a site's own models with the shipped catalog give their estimates, and say why there are no suggestions.
+            interventions = KnowledgeEndpoints.LoadCatalogOrOff(catalogFile, outcomesPath, terms, featurizer, safetyFile: null,
+                ex => $"{KnowledgeEndpoints.WrittenForOtherInputs(catalogFile, "this run's")} ({ex.Lacking}), so suggestions are off");
         }
         catch (Exception ex) when (ex is CatalogException or Clinical.Outcomes.OutcomeDefinitionException)
         {

@@ -207,6 +207,11 @@ internal static class TrainCommand
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"recommender: {ranker.Manifest.Validation}. Saved {folder} ({clock.Elapsed.TotalSeconds:N1} s)"));
             return true;
         }
+        catch (Fhir.Knowledge.CatalogException ex) when (ex.WrittenForOtherInputs)
+        {
+            await Console.Error.WriteLineAsync($"recommender not trained: {KnowledgeEndpoints.WrittenForOtherInputs(catalogFile, "this run's")} ({ex.Lacking})");
+            return false;
+        }
         catch (Exception ex) when (ex is TrainingException or Fhir.Knowledge.CatalogException or OutcomeDefinitionException or FileNotFoundException)
         {
             await Console.Error.WriteLineAsync($"recommender not trained: {ex.Message}");
