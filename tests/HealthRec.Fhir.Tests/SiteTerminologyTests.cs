@@ -144,6 +144,10 @@ public sealed class SiteTerminologyTests() : TempFolderTests("healthrec-site-ter
     [InlineData("sets.json", """{"resourceType":"ValueSet","id":"procedure-x","description":"d","compose":{"include":[{"system":"urn:a","concept":[{}]}]}}""",
         "sets.json: ValueSet (ValueSet 'procedure-x'): compose.include[0].concept[0] has no code")]
     [InlineData("broken.json", """{"resourceType":"ValueSet",""", "broken.json: not JSON")]
+    [InlineData("site.json", """{"analytes":[{"id":"hba1c","title":"X","unit":"%","codes":["urn:site|A1C"],"conversions":[],"plausible":[3,20]}]}""",
+        "analytes: id 'hba1c' is declared more than once (analytes.json: analytes[0]; site.json: analytes[0])")]
+    [InlineData("site.json", """{"analytes":[{"id":"site_glucose","title":"X","unit":"mg/dL","codes":["http://loinc.org|2345-7"],"conversions":[],"plausible":[20,1500]}]}""",
+        "analytes: http://loinc.org|2345-7 is listed for more than one analyte (glucose, site_glucose)")]
     public async Task GivenAMalformedSiteDefinition_WhenLoaded_ThenItStopsNamingTheFileThePathAndTheReason(string file, string json, string expected)
     {
         var error = await Assert.ThrowsAsync<TerminologyException>(() => SiteTerminologyAsync((file, json)));

@@ -9,6 +9,7 @@ public sealed partial class ClinicalTerminology
         var analytes = ImmutableArray.CreateBuilder<Analyte>();
         var coded = ImmutableArray.CreateBuilder<CodedAnalyte>();
         var panels = new Dictionary<SystemCode, ImmutableArray<SystemCode>>();
+        var declaredAt = new List<(string Id, string Where)>(); // where each analyte is declared, for a duplicate's message
         foreach (var document in documents)
         {
             var where = document.Name;
@@ -41,6 +42,7 @@ public sealed partial class ClinicalTerminology
                             ? (Bound(reference.GetProperty("low")), Bound(reference.GetProperty("high")))
                             : (null, null),
                     });
+                    declaredAt.Add((analytes[^1].Id, where));
                 }
 
                 foreach (var (c, i) in Members(root, "coded"))
@@ -65,6 +67,7 @@ public sealed partial class ClinicalTerminology
                                 .Select(text => (Text: text.ToLowerInvariant(), p.Value)))
                             .DistinctBy(p => p.Text).ToImmutableDictionary(p => p.Text, p => p.Value, StringComparer.Ordinal),
                     });
+                    declaredAt.Add((coded[^1].Id, where));
                 }
 
                 foreach (var (p, i) in Members(root, "panels"))
@@ -84,15 +87,15 @@ public sealed partial class ClinicalTerminology
             }
         }
 
-        foreach (var duplicate in analytes.SelectMany(a => a.Codes).Concat(coded.SelectMany(c => c.Codes))
-            .GroupBy(code => code).Where(g => g.Count() > 1))
+        foreach (var duplicate in analytes.SelectMany(a => a.Codes.Select(code => (Code: code, a.Id))).Concat(coded.SelectMany(c => c.Codes.Select(code => (Code: code, c.Id))))
+            .GroupBy(x => x.Code).Where(g => g.Count() > 1))
         {
-            problems.Add($"analytes: {duplicate.Key} is listed for more than one analyte");
+            problems.Add($"analytes: {duplicate.Key} is listed for more than one analyte ({string.Join(", ", duplicate.Select(x => x.Id))})");
         }
 
-        foreach (var duplicate in analytes.Select(a => a.Id).Concat(coded.Select(c => c.Id)).GroupBy(id => id, StringComparer.Ordinal).Where(g => g.Count() > 1))
+        foreach (var duplicate in declaredAt.GroupBy(x => x.Id, StringComparer.Ordinal).Where(g => g.Count() > 1))
         {
-            problems.Add($"analytes: id '{duplicate.Key}' is declared more than once");
+            problems.Add($"analytes: id '{duplicate.Key}' is declared more than once ({string.Join("; ", duplicate.Select(x => x.Where))})");
         }
 
         return (analytes.ToImmutable(), coded.ToImmutable(), panels.ToFrozenDictionary());
