@@ -40,9 +40,11 @@ public sealed record SafetyFinding(FindingKind Kind, Severity Severity, string C
 /// <summary>A medicine to check: what it is called, and what the terminology knows of it.</summary>
 public sealed record MedicineUnderCheck(string Name, MedicationIdentity Identity, ImmutableArray<CodedValue> Codes)
 {
-    /// <summary>Whether anything identifies it: a known class or ingredient, an RxNorm or ATC code, or a name.</summary>
-    public bool Identifiable => Identity.IsKnown || !string.IsNullOrWhiteSpace(Name)
-        || Codes.Any(c => c.System is CodeSystems.RxNorm or CodeSystems.Atc);
+    /// <summary>
+    /// Whether anything identifies it: a class or ingredient the terminology knows, or a name. A bare code the terminology
+    /// does not list (an RxNorm product code, say) is not enough: what it contains, and so every check, is unknown.
+    /// </summary>
+    public bool Identifiable => Identity.IsKnown || !string.IsNullOrWhiteSpace(Name);
 }
 
 /// <summary>
@@ -96,7 +98,8 @@ public sealed class MedicationSafety(MedicationKnowledge knowledge, ClinicalTerm
         if (!medicine.Identifiable)
         {
             findings.Add(new SafetyFinding(FindingKind.NotChecked, Severity.Avoid, "identity", "identity",
-                $"the medicine could not be identified ({Codes(medicine.Codes)}, no name): allergies, kidney function and interactions not checked", [])
+                $"the medicine could not be identified ({(medicine.Codes.IsEmpty ? "no code" : $"{Codes(medicine.Codes)}, a code HealthRec's terminology does not list")}, " +
+                "and no name): allergies, kidney function and interactions not checked", [])
             {
                 Summary = "not checked: the medicine could not be identified",
             });

@@ -13,6 +13,17 @@ public static class CodeSystems
     /// <summary>LOINC 69453-9, "Cause of death [US Standard Certificate of Death]": an Observation whose coded value is the cause.</summary>
     public const string CauseOfDeath = "69453-9";
 
+    /// <summary>A system as a clinician reads it beside a code (<c>RxNorm 723</c>); a system HealthRec does not name, as its URI.</summary>
+    public static string ShortName(string system) => system switch
+    {
+        Snomed => "SNOMED CT",
+        Icd10Cm => "ICD-10-CM",
+        RxNorm => "RxNorm",
+        Atc => "ATC",
+        Loinc => "LOINC",
+        _ => system,
+    };
+
     /// <summary>Codes in hierarchical-by-prefix systems compare without dots and case (E11.9 = e119).</summary>
     internal static bool IsPrefixHierarchy(string system) =>
         string.Equals(system, Icd10Cm, StringComparison.Ordinal) || string.Equals(system, Atc, StringComparison.Ordinal);

@@ -62,12 +62,12 @@ public sealed partial class FhirRecordMapper
     {
         if (Classify(medication) is not { } known)
         {
-            // A medicine that may be current and that nothing identifies (no RxNorm or ATC code, no name) could be anything:
-            // the interaction checks say they could not see it. A named medicine outside HealthRec's classes is simply not one
-            // of them (RxNorm names a product by its ingredients).
-            if (current && !Identifiable(medication))
+            // A medicine that may be current and that nothing identifies (no code the terminology knows, no name) could be
+            // anything: the interaction checks say they could not see it. A named medicine outside HealthRec's classes is
+            // simply not one of them (RxNorm names a product by its ingredients); a bare product code says nothing of them.
+            if (current && !Named(medication))
             {
-                builder.Add(new UnreadFact("medication", start, Resource(where), "a medicine with no RxNorm or ATC code and no name"));
+                builder.Add(new UnreadFact("medication", start, Resource(where), "a medicine with no code HealthRec's terminology lists and no name"));
             }
 
             Unread(source == MedicationSource.Statement ? "MedicationStatement" : "MedicationRequest", medication as CodeableConcept, report);
@@ -112,9 +112,8 @@ public sealed partial class FhirRecordMapper
         }
     }
 
-    private static bool Identifiable(DataType? medication) => medication is CodeableConcept concept
-        && (!string.IsNullOrWhiteSpace(concept.Text) || concept.Coding.Any(c => !string.IsNullOrWhiteSpace(c.Display)
-            || c.System is CodeSystems.RxNorm or CodeSystems.Atc));
+    private static bool Named(DataType? medication) => medication is CodeableConcept concept
+        && (!string.IsNullOrWhiteSpace(concept.Text) || concept.Coding.Any(c => !string.IsNullOrWhiteSpace(c.Display)));
 
     // The first usable coding that names a known class; its start, end and status are the caller's to set.
     private MedicationEntry? Classify(DataType? medication)

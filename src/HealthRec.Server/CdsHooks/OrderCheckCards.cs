@@ -46,13 +46,22 @@ internal sealed class OrderCheckCards(FhirRecordMapper mapper, InterventionCatal
         return new DraftOrders(drafts, unreadable);
     }
 
-    // The coding HealthRec knows best (a known ingredient or class), else the first; named by the order's text.
+    // The coding HealthRec knows best (a known ingredient or class), else the first; named by the order's text, else
+    // by what identified it (a bare ingredient code is named by its ingredient, so the card says what was checked).
     private MedicineUnderCheck Describe(CodeableConcept? concept)
     {
         var codings = concept?.Coding.Where(c => c.System is not null && c.Code is not null).Select(c => new CodedValue(c.System!, c.Code!, c.Display)).ToList() ?? [];
         var described = codings.Select(c => safety.Describe(c.System, c.Code, c.Display, concept!.Text)).ToList();
         var best = described.FirstOrDefault(d => d.Identity.IsKnown) ?? described.FirstOrDefault();
         var name = concept?.Text ?? codings.Select(c => c.Display).FirstOrDefault(d => !string.IsNullOrWhiteSpace(d)) ?? "";
+        if (name.Length == 0 && best is { Identity.IsKnown: true } known)
+        {
+            var code = known.Codes[0];
+            name = known.Identity.Ingredients.IsEmpty
+                ? $"{CodeSystems.ShortName(code.System)} {code.Code}"
+                : $"{string.Join(" / ", known.Identity.Ingredients.Select(i => i.Name))} ({CodeSystems.ShortName(code.System)} {code.Code})";
+        }
+
         return best is null
             ? new MedicineUnderCheck(name, safety.Terminology.IdentifyMedication("", "", name.Length > 0 ? name : null), [])
             : best with { Name = name, Codes = [.. codings] };

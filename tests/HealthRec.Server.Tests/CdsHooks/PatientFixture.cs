@@ -154,7 +154,8 @@ internal sealed class PatientFixture
         return this;
     }
 
-    public PatientFixture Medication(string rxnorm, string display, int daysAgo)
+    /// <summary>An active order of an RxNorm code, named by <paramref name="display"/> (null: the bare code, as some feeds send it).</summary>
+    public PatientFixture Medication(string rxnorm, string? display, int daysAgo)
     {
         Resources.Add(new MedicationRequest
         {

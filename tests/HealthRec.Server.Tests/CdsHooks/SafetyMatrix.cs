@@ -200,5 +200,14 @@ internal static class SafetyMatrix
         ["metformin named in text only, eGFR 24"] = new(() => Man().Egfr(24), p => [p.Draft(new CodeableConcept { Text = "Metformin 500mg tablet" })],
             Contraindicated("contraindicated: eGFR 24 mL/min/1.73 m²")),
         ["acetaminophen, nothing against it"] = new(() => Man(60), Sign("313782", "Acetaminophen 325 MG Oral Tablet"), null),
+        // A bare product code (RxNorm SCD 308182, amoxicillin 250 MG capsule) says nothing HealthRec can read of what it
+        // contains: for a patient allergic to penicillin, silence would pass an amoxicillin order.
+        ["amoxicillin by product code only, penicillin allergy"] = new(() => Man(50).Egfr(80).Allergy(Sct, "91936005", "Allergy to penicillin"),
+            p => [p.Draft(new CodeableConcept(Rx, "308182"))], NotChecked("308182, a code HealthRec's terminology does not list, and no name")),
+        // A bare ingredient code is identified, and the card names the ingredient it was checked as.
+        ["amoxicillin by ingredient code only, penicillin allergy"] = new(() => Man(50).Egfr(80).Allergy(Sct, "91936005", "Allergy to penicillin"),
+            p => [p.Draft(new CodeableConcept(Rx, "723"))], Allergy("amoxicillin (RxNorm 723) is one of the penicillins")),
+        ["lisinopril, on a medicine by product code only"] = new(() => Man(60).Medication("308182", display: null, 30), Sign("29046", "lisinopril 10 MG Oral Tablet"),
+            NotChecked("1 medicine(s) on the record could not be identified")),
     };
 }
