@@ -20,7 +20,8 @@ internal sealed class AllergyCheck(MedicationKnowledge knowledge, ClinicalTermin
             return;
         }
 
-        foreach (var allergy in record.Allergies.Where(a => a.IsActive))
+        // "No known drug allergy" and its kind are records that there is none, not allergies: never compared, never unreadable.
+        foreach (var allergy in record.Allergies.Where(a => a.IsActive && !NoneKnown(a)))
         {
             var allergen = Resolve(allergy);
             if (!allergen.Medication)
@@ -70,6 +71,9 @@ internal sealed class AllergyCheck(MedicationKnowledge knowledge, ClinicalTermin
         }
     }
 
+    private bool NoneKnown(AllergyEntry allergy) =>
+        allergy.Codes.Any(c => knowledge.Allergens.TryGetValue((c.System, c.Code), out var known) && known.NoneKnown);
+
     private static SafetyFinding Allergy(Severity severity, string rule, string text, string summary, ImmutableArray<EvidenceSource> evidence) =>
         new(FindingKind.Allergy, severity, "allergy", rule, char.ToUpperInvariant(text[0]) + text[1..], evidence) { Summary = summary };
 
@@ -113,13 +117,16 @@ internal sealed class AllergyCheck(MedicationKnowledge knowledge, ClinicalTermin
 
             if (code.System is CodeSystems.RxNorm or CodeSystems.Atc)
             {
-                readable = true;
                 medication = true;
                 var identity = terminology.IdentifyMedication(code.System, code.Code, code.Display);
                 ingredients.UnionWith(identity.Ingredients.Select(i => i.Code));
                 classes.UnionWith(identity.Classes);
+                // Comparable when the terminology knows the code, or by the name RxNorm gives it (a product is named by its
+                // ingredients); a bare code it does not list (a product code, say) could be any medicine.
+                readable |= identity.IsKnown;
                 if (code.System == CodeSystems.RxNorm && code.Display is { Length: > 3 } display)
                 {
+                    readable = true;
                     names.Add(display.ToLowerInvariant());
                 }
             }

@@ -143,9 +143,13 @@ public sealed record AllergyClass(string Class, string Title, ImmutableArray<str
 
 /// <summary>
 /// An allergen code (SNOMED CT finding or substance) and what it means for medicines: the classes or ingredients it
-/// covers, or that it is not a medicine at all (mould, pollen, food).
+/// covers, or that it is not a medicine at all (mould, pollen, food), or — <see cref="NoneKnown"/> — that it records no
+/// allergy at all ("No known drug allergy"), which is never compared with a medicine.
 /// </summary>
-public sealed record Allergen(string System, string Code, string Display, ImmutableArray<string> Classes, ImmutableArray<string> Ingredients, bool Medication);
+public sealed record Allergen(string System, string Code, string Display, ImmutableArray<string> Classes, ImmutableArray<string> Ingredients, bool Medication)
+{
+    public bool NoneKnown { get; init; }
+}
 
 /// <summary>The validated medication-safety knowledge base (see <c>data/knowledge/medication-safety.json</c>).</summary>
 public sealed class MedicationKnowledge(

@@ -196,13 +196,18 @@ public static class MedicationSafetyFiles
                 Ingredient(where, rxcui);
             }
 
-            var medication = a.Medication ?? true;
-            if (medication && (a.Classes ?? []).Count + (a.Ingredients ?? []).Count == 0)
+            var noneKnown = a.NoneKnown ?? false;
+            var medication = !noneKnown && (a.Medication ?? true);
+            if (noneKnown && (a.Medication is not null || (a.Classes ?? []).Count + (a.Ingredients ?? []).Count > 0))
+            {
+                problems.Add($"{where}: a code that records no known allergy names no classes, ingredients or medication");
+            }
+            else if (medication && (a.Classes ?? []).Count + (a.Ingredients ?? []).Count == 0)
             {
                 problems.Add($"{where}: a medicine allergen must name its classes or ingredients (or say medication: false)");
             }
 
-            return new Allergen(a.System, a.Code, a.Display, [.. a.Classes ?? []], [.. a.Ingredients ?? []], medication);
+            return new Allergen(a.System, a.Code, a.Display, [.. a.Classes ?? []], [.. a.Ingredients ?? []], medication) { NoneKnown = noneKnown };
         }).ToImmutableArray();
 
         return new MedicationKnowledge(file.Version, rules.ToImmutable(), [.. file.Duplicates.Classes], Cited("duplicates", file.Duplicates.Evidence),
@@ -226,7 +231,7 @@ public static class MedicationSafetyFiles
 
     private sealed record CrossReactionFile(string AllergyClass, string DrugClass, Severity Severity, string Text, List<string> Evidence);
 
-    private sealed record AllergenFile(string System, string Code, string Display, List<string>? Classes, List<string>? Ingredients, bool? Medication);
+    private sealed record AllergenFile(string System, string Code, string Display, List<string>? Classes, List<string>? Ingredients, bool? Medication, bool? NoneKnown);
 
     private sealed record AllergyFile(List<string> Evidence, List<AllergyClassFile> Classes, List<CrossReactionFile> CrossReactions, List<AllergenFile> Allergens);
 }

@@ -128,6 +128,15 @@ internal static class SafetyMatrix
         ["co-trimoxazole, allergy to sulfa drugs (text)"] = new(() => Man(50).Egfr(80).Allergy(text: "Sulfa drugs"),
             Sign("10831", "sulfamethoxazole 800 MG / trimethoprim 160 MG Oral Tablet"), Allergy("is one of the sulfonamide antibiotics")),
         ["ibuprofen, allergy to NSAIDs (text)"] = new(() => Man(50).Egfr(80).Allergy(text: "NSAIDs"), Sign("310965", "Ibuprofen 200 MG Oral Tablet"), Allergy("is one of the NSAIDs")),
+        ["amoxicillin, allergy recorded by a bare RxNorm product code"] = new(() => Man(50).Egfr(80).Allergy(Rx, "308182"), Sign("723", "amoxicillin 500 MG Oral Capsule"),
+            NotChecked("which HealthRec cannot compare with medicines")),
+        ["amoxicillin, allergy as the text 'PCN'"] = new(() => Man(50).Egfr(80).Allergy(text: "PCN"), Sign("723", "amoxicillin 500 MG Oral Capsule"),
+            Allergy("is one of the penicillins")),
+        // "No known drug allergy" is a record that there is none: no card, not an allergy "that cannot be compared".
+        ["amoxicillin, no known drug allergy (SNOMED CT)"] = new(() => Man(50).Egfr(80).Allergy(Sct, "409137002", "No known drug allergy", text: "NKDA", category: null),
+            Sign("723", "amoxicillin 500 MG Oral Capsule"), null),
+        ["amoxicillin, no known allergies (IPS)"] = new(() => Man(50).Egfr(80).Allergy("http://hl7.org/fhir/uv/ips/CodeSystem/absent-unknown-uv-ips", "no-known-allergies",
+            "No known allergies", category: null), Sign("723", "amoxicillin 500 MG Oral Capsule"), null),
         ["acetaminophen, allergy to acetaminophen (by name)"] = new(() => Man(50).Allergy(Rx, "161", "Acetaminophen"), Sign("313782", "Acetaminophen 325 MG Oral Tablet"),
             Allergy("is named 'acetaminophen'")),
 
