@@ -136,16 +136,70 @@ internal static partial class CdsRequestReader
             }
         }
 
-        if (hook == "order-select" && context.TryGetProperty("selections", out var selections) && selections.ValueKind != JsonValueKind.Null
-            && (selections.ValueKind != JsonValueKind.Array || selections.GetArrayLength() == 0
-                || selections.EnumerateArray().Any(s => s.ValueKind != JsonValueKind.String || s.GetString() is not { Length: > 0 })))
+        var references = DraftReferences(context, patientId, problems);
+        if (hook == "order-select" && context.TryGetProperty("selections", out var selections) && selections.ValueKind != JsonValueKind.Null)
         {
-            problems.Add("'context.selections' must be a non-empty array of references to draft orders (e.g. \"MedicationRequest/103\")");
+            if (selections.ValueKind != JsonValueKind.Array || selections.GetArrayLength() == 0
+                || selections.EnumerateArray().Any(s => s.ValueKind != JsonValueKind.String || s.GetString() is not { Length: > 0 }))
+            {
+                problems.Add("'context.selections' must be a non-empty array of references to draft orders (e.g. \"MedicationRequest/103\")");
+            }
+            else if (references is not null)
+            {
+                // A selection the draft orders do not hold would be checked by nobody, and its silence read as "fine".
+                foreach (var missing in selections.EnumerateArray().Select(s => s.GetString()!).Where(s => !references.Any(r => SelectionNames(s, r))))
+                {
+                    problems.Add($"'context.selections' names '{missing}', which is not among the entries of 'context.draftOrders'");
+                }
+            }
         }
 
         return problems.Count > 0 || patientId is null || userId is null
             ? null
             : new CdsRequest(hook, hookInstance!, fhirServer, authorization, patientId, userId, encounterId, context, call.Prefetch);
+    }
+
+    /// <summary>Whether an order-select selection names a draft order (<c>MedicationRequest/103</c>, or an absolute URL ending in it).</summary>
+    public static bool SelectionNames(string selection, string draftReference) =>
+        string.Equals(selection, draftReference, StringComparison.Ordinal) || selection.EndsWith($"/{draftReference}", StringComparison.Ordinal);
+
+    /// <summary>
+    /// The <c>Type/id</c> of each draft order in <c>context.draftOrders</c> (null when there is no readable Bundle), each
+    /// checked to be for the context's patient: a draft for another patient checked against this one's record would
+    /// answer for the wrong person.
+    /// </summary>
+    private static List<string>? DraftReferences(JsonElement context, string? patientId, List<string> problems)
+    {
+        if (!context.TryGetProperty("draftOrders", out var orders) || orders.ValueKind != JsonValueKind.Object
+            || !orders.TryGetProperty("entry", out var entries) || entries.ValueKind != JsonValueKind.Array)
+        {
+            return null;
+        }
+
+        var references = new List<string>();
+        foreach (var entry in entries.EnumerateArray())
+        {
+            if (entry.ValueKind != JsonValueKind.Object || !entry.TryGetProperty("resource", out var resource) || resource.ValueKind != JsonValueKind.Object
+                || !resource.TryGetProperty("resourceType", out var type) || type.ValueKind != JsonValueKind.String)
+            {
+                continue; // said on the answer's "could not be read" card
+            }
+
+            var reference = resource.TryGetProperty("id", out var id) && id.ValueKind == JsonValueKind.String ? $"{type.GetString()}/{id.GetString()}" : type.GetString()!;
+            references.Add(reference);
+            foreach (var field in new[] { "subject", "patient" })
+            {
+                if (patientId is not null && resource.TryGetProperty(field, out var subject) && subject.ValueKind == JsonValueKind.Object
+                    && subject.TryGetProperty("reference", out var to) && to.ValueKind == JsonValueKind.String
+                    && to.GetString()!.Split("/_history/")[0] is var target && target.Contains("Patient/", StringComparison.Ordinal)
+                    && !target.EndsWith($"Patient/{patientId}", StringComparison.Ordinal))
+                {
+                    problems.Add($"'context.draftOrders': {reference} is for {target}, not the context's patient '{patientId}'");
+                }
+            }
+        }
+
+        return references;
     }
 
     private static Uri? FhirServer(JsonElement body, List<string> problems)

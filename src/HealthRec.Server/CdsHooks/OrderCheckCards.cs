@@ -70,7 +70,7 @@ internal sealed class OrderCheckCards(FhirRecordMapper mapper, InterventionCatal
     public HookAnswer Build(ServingModels models, PatientRecord record, DateTimeOffset at, DraftOrders drafts, IReadOnlyList<string>? selections,
         CardContext context)
     {
-        var checkedDrafts = selections is null ? drafts.Orders : [.. drafts.Orders.Where(d => selections.Contains(d.Reference, StringComparer.Ordinal))];
+        var checkedDrafts = selections is null ? drafts.Orders : [.. drafts.Orders.Where(d => selections.Any(s => CdsRequestReader.SelectionNames(s, d.Reference)))];
         var found = new List<Found>();
         // What the patient takes and the session orders, identified once; each draft is checked against it less itself.
         var session = safety.Taken(record, at, drafts.Orders.Where(d => d.AsTaken is not null).Select(d => d.AsTaken!));

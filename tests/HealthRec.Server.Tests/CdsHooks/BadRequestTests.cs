@@ -77,6 +77,53 @@ public sealed class BadRequestTests(CdsServer fixture) : IClassFixture<CdsServer
         Assert.Contains(body!["errors"]!.AsArray(), e => ((string)e!).Contains("'context.draftOrders.entry' must be an array", StringComparison.Ordinal));
     }
 
+    [Theory]
+    [InlineData("order-select", "MedicationRequest/not-sent", null, "'context.selections' names 'MedicationRequest/not-sent', which is not among the entries of 'context.draftOrders'")]
+    [InlineData("order-sign", null, "Patient/someone-else", "is for Patient/someone-else, not the context's patient")]
+    [InlineData("order-sign", null, "https://ehr.example.org/fhir/Patient/someone-else/_history/2", "is for https://ehr.example.org/fhir/Patient/someone-else, not the context's patient")]
+    public async Task GivenDraftOrdersThatContradictTheContext_WhenPosted_Then400NamesTheContradiction(string hook, string? selection, string? subject, string expected)
+    {
+        // A selection the drafts lack would be checked by nobody, and a draft for another patient checked against this
+        // one's record: either answered with silence or with the wrong person's checks.
+        var patient = PatientFixture.HighRisk();
+        var draft = patient.Draft("29046", "lisinopril 10 MG Oral Tablet");
+        if (subject is not null)
+        {
+            draft.Subject = new Hl7.Fhir.Model.ResourceReference(subject);
+        }
+
+        var context = new JsonObject { ["draftOrders"] = PatientFixture.DraftOrders(draft) };
+        if (selection is not null)
+        {
+            context["selections"] = new JsonArray(selection);
+        }
+
+        var (status, body, text) = await Cds.OrderCheckAsync(Client, patient.Call(hook, patient.Prefetch(), extraContext: context), Ct);
+
+        Assert.True(status == 400, text);
+        Assert.Contains(body!["errors"]!.AsArray(), e => ((string)e!).Contains(expected, StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [InlineData("Patient/{0}")]
+    [InlineData("https://ehr.example.org/fhir/Patient/{0}/_history/3")]
+    public async Task GivenASelectionByAbsoluteUrlAndTheDraftForThisPatient_WhenSelected_ThenTheDraftIsChecked(string subject)
+    {
+        // A man with no kidney function recorded: a metformin draft that is checked gets a card saying what could not be.
+        var patient = new PatientFixture("male", 60).Visit(20);
+        var draft = patient.Draft("860975", "24 HR Metformin hydrochloride 500 MG Extended Release Oral Tablet");
+        draft.Subject = new Hl7.Fhir.Model.ResourceReference(string.Format(CultureInfo.InvariantCulture, subject, patient.Id));
+        var context = new JsonObject
+        {
+            ["draftOrders"] = PatientFixture.DraftOrders(draft),
+            ["selections"] = new JsonArray($"https://ehr.example.org/fhir/MedicationRequest/{draft.Id}"),
+        };
+
+        var body = await Cds.AnsweredAsync(Client, patient.Call("order-select", patient.Prefetch(), extraContext: context), Ct);
+
+        Assert.Contains(Cds.Cards(body), c => ((string?)c!["detail"] ?? "").Contains($"(draft order MedicationRequest/{draft.Id})", StringComparison.Ordinal));
+    }
+
     [Fact]
     public async Task GivenMoreDraftOrdersThanTheCap_WhenSigned_Then400NamesTheCapAndItsSetting()
     {
