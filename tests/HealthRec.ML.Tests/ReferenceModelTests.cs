@@ -149,6 +149,10 @@ public sealed class ModelLacksTests
         var prediction = predictor.Predict(builder.Build(), At)!;
 
         Assert.Equal("a newer HbA1c could not be read: HbA1c recorded in 'mg/dL' on 2025-05-02: not comparable with %", prediction.Lacks[0]);
+        Assert.Equal([prediction.Lacks[0]], prediction.Unreadable);
+        // Said as unreadable, not also as missing; and one reading of pressure is recorded, its trend is what is missing.
+        Assert.DoesNotContain(prediction.Lacks, l => l.StartsWith("HbA1c", StringComparison.Ordinal));
+        Assert.DoesNotContain("Systolic blood pressure: not recorded", prediction.Lacks);
         Assert.DoesNotContain(prediction.Factors, f => f.Text.Contains("not recorded", StringComparison.Ordinal) || f.Text.Contains("days ago", StringComparison.Ordinal)
             || f.Feature.EndsWith("_missing", StringComparison.Ordinal) || f.Feature.EndsWith("_days_since", StringComparison.Ordinal));
         // The record's gaps the model weighed (no glucose, no lipids) are listed as what it lacks instead.

@@ -10,6 +10,7 @@ internal sealed class ReferenceInputs
     private readonly PatientRecord _record;
     private readonly DateTimeOffset _at;
     private readonly List<string> _read = [];
+    private readonly List<string> _unreadable = [];
     private DateTimeOffset? _asOf;
 
     public ReferenceInputs(PatientRecord record, DateTimeOffset at)
@@ -18,6 +19,7 @@ internal sealed class ReferenceInputs
         if (Safety.PatientReadings.ObservationsUnavailable(record) is { } unavailable)
         {
             Lacks.Add(unavailable);
+            _unreadable.Add(unavailable);
         }
 
         Age = record.AgeAt(at);
@@ -49,6 +51,7 @@ internal sealed class ReferenceInputs
         if (Safety.PatientReadings.NewerUnreadable(_record, _at, last?.At, analyte, title) is { } unread)
         {
             Lacks.Add(unread);
+            _unreadable.Add(unread);
         }
 
         if (last is not { } value || (_at - value.At).TotalDays > 2 * window)
@@ -94,8 +97,9 @@ internal sealed class ReferenceInputs
         new(model, null, outside is { Count: > 0 } ? [.. outside.Select(o => $"{o}, the range the equation was developed for")] : NotGiven, [], Lacks, _asOf)
         {
             Read = _read,
+            Unreadable = _unreadable,
         };
 
     public ReferenceEstimate Estimated(ReferenceModel model, double estimate, IReadOnlyList<ReferenceReason> reasons) =>
-        new(model, estimate, [], reasons, Lacks, _asOf) { Read = _read };
+        new(model, estimate, [], reasons, Lacks, _asOf) { Read = _read, Unreadable = _unreadable };
 }

@@ -22,6 +22,12 @@ public sealed record ReferenceEstimate(
 {
     /// <summary>Inputs not used as reported (an eGFR read under a unit equivalence, or computed from creatinine), said where used.</summary>
     public IReadOnlyList<string> Read { get; init; } = [];
+
+    /// <summary>
+    /// Of <see cref="Lacks"/>, the inputs the record holds but HealthRec could not read (a newer result in an unknown
+    /// unit, observations the source could not give): an estimate made without them is said even where it is low.
+    /// </summary>
+    public IReadOnlyList<string> Unreadable { get; init; } = [];
 }
 
 /// <summary>

@@ -85,7 +85,10 @@ internal sealed class FeatureWording
 
         if (float.IsNaN(value))
         {
-            return $"{title}: not recorded";
+            // A trend needs two readings: one reading is recorded, not "not recorded".
+            return feature.Aggregation == Aggregation.SlopePerYear
+                ? $"{title} trend: fewer than two readings {(feature.WindowDays is null ? "on record" : $"in the last {Window(feature)}")}"
+                : $"{title}: not recorded";
         }
 
         return feature.Kind switch

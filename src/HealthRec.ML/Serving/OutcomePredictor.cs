@@ -39,6 +39,9 @@ public sealed record RiskPrediction(
     /// <summary>What the estimate lacks: inputs missing, stale, unreadable or assumed — listed apart from the reasons.</summary>
     public IReadOnlyList<string> Lacks { get; init; } = [];
 
+    /// <summary>Of <see cref="Lacks"/>, the inputs the record holds but could not be read: said on a card even at the lowest band.</summary>
+    public IReadOnlyList<string> Unreadable { get; init; } = [];
+
     /// <summary>Inputs not used as reported (an eGFR read under a unit equivalence or computed from creatinine), said where used.</summary>
     public IReadOnlyList<string> Read { get; init; } = [];
 
@@ -192,9 +195,13 @@ public sealed class OutcomePredictor : IDisposable
             .Select((c, i) => (Contribution: (double)c, Index: i))
             .Where(x => x.Contribution != 0)
             .ToList();
-        var lacks = pushes.Where(x => _wording.IsGap(x.Index, features)).OrderByDescending(x => Math.Abs(x.Contribution))
+        // An analyte whose newer result could not be read is said as that, not also as "not recorded".
+        var unread = Unreadable(record, at).ToList();
+        var unreadable = unread.Select(u => u.Text).ToList();
+        var lacks = pushes.Where(x => _wording.IsGap(x.Index, features) && !unread.Any(u => u.Analyte == _wording.Quantity(x.Index)))
+            .OrderByDescending(x => Math.Abs(x.Contribution))
             .Select(x => _wording.Describe(x.Index, features)).Distinct(StringComparer.Ordinal).Take(TopFactors).ToList();
-        lacks.InsertRange(0, Unreadable(record, at));
+        lacks.InsertRange(0, unreadable);
         lacks.AddRange(OutsideTraining(features));
         var factors = pushes.Where(x => !_wording.IsGap(x.Index, features))
             .GroupBy(x => _wording.Quantity(x.Index), StringComparer.Ordinal)
@@ -211,6 +218,7 @@ public sealed class OutcomePredictor : IDisposable
         {
             Reference = reference,
             Lacks = lacks,
+            Unreadable = unreadable,
             AsOf = LastInput(record, at),
             Synthetic = manifest.Provenance.Synthetic,
         }, null);
@@ -237,6 +245,7 @@ public sealed class OutcomePredictor : IDisposable
             Reference = reference,
             ByReference = true,
             Lacks = reference.Lacks,
+            Unreadable = reference.Unreadable,
             Read = reference.Read,
             AsOf = reference.AsOf,
         };
@@ -267,18 +276,18 @@ public sealed class OutcomePredictor : IDisposable
 
     // Results of the model's analytes the record holds but could not read (a unit it cannot compare, no value), newer
     // than the last readable one: the estimate did not see them, and says so rather than read the gap as "not recorded".
-    private IEnumerable<string> Unreadable(PatientRecord record, DateTimeOffset at)
+    private IEnumerable<(string? Analyte, string Text)> Unreadable(PatientRecord record, DateTimeOffset at)
     {
         if (PatientReadings.ObservationsUnavailable(record) is { } unavailable)
         {
-            yield return unavailable;
+            yield return (null, unavailable);
         }
 
         foreach (var analyte in record.Unread.Select(f => f.Subject).Distinct(StringComparer.Ordinal))
         {
             if (_wording.AnalyteTitle(analyte) is { } title && PatientReadings.NewerUnreadable(record, at, record.LatestOf(analyte, at)?.At, analyte, title) is { } unread)
             {
-                yield return unread;
+                yield return (analyte, unread);
             }
         }
     }

@@ -104,7 +104,9 @@ internal sealed partial class PatientRiskCards(OutcomeLabels labels)
             var predictor = models.Predictors[prediction.Outcome];
             var bands = BandNames(predictor.Definition);
             var position = bands.IndexOf(prediction.Band ?? "");
-            if (position <= 0)
+            // The lowest band gets a card only when the record holds an input that could not be read: a "low" made
+            // without it is not "checked and fine", and silence would say it is.
+            if (position < 0 || (position == 0 && prediction.Unreadable.Count == 0))
             {
                 continue;
             }
@@ -229,6 +231,7 @@ internal sealed partial class PatientRiskCards(OutcomeLabels labels)
         }
 
         var runs = !byEquation && predictor.Manifest.InTheLargeRatio is { } off ? (off > 1 ? "; model runs high" : "; model runs low") : "";
+        runs += prediction.Unreadable.Count > 0 ? "; an input could not be read" : "";
         var source = byEquation ? $"HealthRec {prediction.Outcome}: {predictor.Reference!.Name}" : $"HealthRec {prediction.Outcome} {prediction.ModelVersion}";
         return new CdsCard(uuid, Summary($"{label} {Percent(prediction.Estimate)} ({prediction.Band}{runs})"), indicator,
             new CdsSource(source)
