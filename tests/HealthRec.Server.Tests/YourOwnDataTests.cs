@@ -230,27 +230,51 @@ public sealed class YourOwnDataTests() : TempFolderTests("healthrec-own-data-")
     }
 
     [Fact]
-    public async Task GivenAMalformedMapping_WhenImported_ThenItExitsWith2NamingThePathInTheFile()
+    public async Task GivenAEuropeanExport_WhenImportedWithItsDecimalSeparatorDeclared_ThenCommaDecimalsAreReadAndNothingIsGuessed()
+    {
+        // Semicolons, decimal commas, a byte-order mark and CRLF line ends, as a spreadsheet writes them.
+        var ct = TestContext.Current.CancellationToken;
+        const string Mapping = """
+            {
+              "delimiter": ";", "decimalSeparator": "%SEP%", "system": "urn:site:lab",
+              "patient": { "id": "id", "age": "age" },
+              "date": { "column": "visit" },
+              "measurements": [ { "column": "glucose", "code": "GLU", "unit": "mmol/L" } ]
+            }
+            """;
+        await File.WriteAllTextAsync(Here("table.csv"), "\uFEFFid;age;visit;glucose\r\np1;61,5;2021-03-01;5,6\r\np2;54;2021-03-02;1.234,5\r\np3;70;2021-03-03;6\r\n", ct);
+
+        await File.WriteAllTextAsync(Here("mapping.json"), Mapping.Replace("%SEP%", ",", StringComparison.Ordinal), ct);
+        Assert.Equal(0, await RunAsync("import", "--table", Here("table.csv"), "--mapping", Here("mapping.json"), "--out", Here("comma")));
+        await File.WriteAllTextAsync(Here("mapping.json"), Mapping.Replace("%SEP%", ".", StringComparison.Ordinal), ct);
+        Assert.Equal(0, await RunAsync("import", "--table", Here("table.csv"), "--mapping", Here("mapping.json"), "--out", Here("point")));
+
+        var values = (await File.ReadAllLinesAsync(Here("comma/Observation.ndjson"), ct))
+            .Select(l => JsonNode.Parse(l)!).Select(o => $"{(string)o["subject"]!["reference"]!} {(decimal)o["valueQuantity"]!["value"]!}").ToList();
+        Assert.Equal(["Patient/p1 5.6", "Patient/p3 6"], values);
+        Assert.Equal("1960", (string)JsonNode.Parse((await File.ReadAllLinesAsync(Here("comma/Patient.ndjson"), ct))[0])!["birthDate"]!);
+        Assert.Contains("'1.234,5' is not a number with the decimal separator ','; left out", await File.ReadAllTextAsync(Here("comma/import-problems.csv"), ct),
+            StringComparison.Ordinal);
+        // Read with the default '.', the commas are refused and the report says how to declare them.
+        Assert.Contains("'5,6' is not a number with the decimal separator '.'; left out (a table that writes decimals with a comma says \"\"decimalSeparator\"\"",
+            await File.ReadAllTextAsync(Here("point/import-problems.csv"), ct), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("""{ "date": { "value": "2020-01-01" }, "measurements": [ { "column": "x", "code": "X" } ] }""",
+        "$.measurements[0].system", "$.measurements[0].unit: a quantity needs its UCUM unit")]
+    [InlineData("""{ "system": "urn:a", "decimalSeparator": ",", "date": { "value": "2020-01-01" }, "measurements": [ { "column": "x", "code": "X", "unit": "mg" } ] }""",
+        "$.decimalSeparator: the same character as the delimiter", "give another delimiter")]
+    public async Task GivenAMalformedMapping_WhenImported_ThenItExitsWith2NamingThePathInTheFile(string mapping, string expected, string alsoExpected)
     {
         await File.WriteAllTextAsync(Here("table.csv"), "id,x\np1,1\n", TestContext.Current.CancellationToken);
-        await File.WriteAllTextAsync(Here("mapping.json"), """{ "date": { "value": "2020-01-01" }, "measurements": [ { "column": "x", "code": "X" } ] }""",
-            TestContext.Current.CancellationToken);
-        var errors = new StringWriter();
-        var original = Console.Error;
-        Console.SetError(errors);
-        int exitCode;
-        try
-        {
-            exitCode = await RunAsync("import", "--table", Here("table.csv"), "--mapping", Here("mapping.json"), "--out", Here("fhir"));
-        }
-        finally
-        {
-            Console.SetError(original);
-        }
+        await File.WriteAllTextAsync(Here("mapping.json"), mapping, TestContext.Current.CancellationToken);
+
+        var (exitCode, _, errors) = await CaptureAsync("import", "--table", Here("table.csv"), "--mapping", Here("mapping.json"), "--out", Here("fhir"));
 
         Assert.Equal(2, exitCode);
-        Assert.Contains("$.measurements[0].system", errors.ToString(), StringComparison.Ordinal);
-        Assert.Contains("$.measurements[0].unit: a quantity needs its UCUM unit", errors.ToString(), StringComparison.Ordinal);
+        Assert.Contains(expected, errors, StringComparison.Ordinal);
+        Assert.Contains(alsoExpected, errors, StringComparison.Ordinal);
         Assert.False(Directory.Exists(Here("fhir")));
     }
 }

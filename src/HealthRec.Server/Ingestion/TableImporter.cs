@@ -136,7 +136,7 @@ public static partial class TableImporter
         }
         else if (mapping.Patient.Age is { } ageColumn && cell(ageColumn) is { Length: > 0 } ageText)
         {
-            if (double.TryParse(ageText, NumberStyles.Float, CultureInfo.InvariantCulture, out var age) && age is >= 0 and < 130)
+            if (mapping.TryNumber(ageText, out var age) && age is >= 0 and < 130)
             {
                 birth = (date!.Value.Year - (int)Math.Floor(age)).ToString("0000", CultureInfo.InvariantCulture);
             }
@@ -246,9 +246,9 @@ public static partial class TableImporter
                 continue;
             }
 
-            if (Value(column, text, mapping.System) is not { } value)
+            if (Value(column, text, mapping) is not { } value)
             {
-                problems.Add(new ImportProblem(line, column.Column, Why(column, text)));
+                problems.Add(new ImportProblem(line, column.Column, Why(column, text, mapping.DecimalSeparator)));
                 continue;
             }
 
@@ -263,11 +263,12 @@ public static partial class TableImporter
         }
     }
 
-    private static DataType? Value(MeasurementColumn column, string text, string? system)
+    private static DataType? Value(MeasurementColumn column, string text, TableMapping mapping)
     {
+        var system = mapping.System;
         switch (column.Type)
         {
-            case CellType.Quantity when decimal.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var number) && !string.IsNullOrWhiteSpace(column.Unit):
+            case CellType.Quantity when mapping.TryNumber(text, out var number) && !string.IsNullOrWhiteSpace(column.Unit):
                 return new Quantity { Value = number, Unit = column.Unit, System = CodeSystems.Ucum, Code = column.Unit };
             case CellType.WholeNumber when int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var whole):
                 return new Integer(whole);
@@ -282,10 +283,12 @@ public static partial class TableImporter
         }
     }
 
-    private static string Why(MeasurementColumn column, string text) => column.Type switch
+    private static string Why(MeasurementColumn column, string text, string separator) => column.Type switch
     {
         CellType.Quantity when string.IsNullOrWhiteSpace(column.Unit) => $"'{text}' has no unit (the unit column is empty); left out, not guessed",
-        CellType.Quantity => $"'{text}' is not a number; left out",
+        CellType.Quantity when separator == "." && text.Contains(',', StringComparison.Ordinal) =>
+            $"'{text}' is not a number with the decimal separator '.'; left out (a table that writes decimals with a comma says \"decimalSeparator\": \",\")",
+        CellType.Quantity => $"'{text}' is not a number{(separator == "," ? " with the decimal separator ','" : "")}; left out",
         CellType.WholeNumber => $"'{text}' is not a whole number; left out",
         CellType.Boolean => $"'{text}' is neither a true ({string.Join(", ", column.True)}) nor a false ({string.Join(", ", column.False)}) spelling; left out",
         _ => $"'{text}' is not one of the mapped values ({string.Join(", ", column.Values?.Keys ?? [])}); left out",

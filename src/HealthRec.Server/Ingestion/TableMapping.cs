@@ -147,6 +147,20 @@ public sealed record TableMapping
     /// <summary>The field separator (default a comma).</summary>
     public string Delimiter { get; init; } = ",";
 
+    /// <summary>
+    /// The decimal separator of the table's numbers: <c>.</c> (default) or <c>,</c> (as many European exports write
+    /// them). Declared, never guessed; with <c>,</c> a number holding a <c>.</c> is refused (a thousands separator?).
+    /// </summary>
+    public string DecimalSeparator { get; init; } = ".";
+
+    /// <summary>A cell as a number under <see cref="DecimalSeparator"/>; false when it is not one.</summary>
+    public bool TryNumber(string text, out decimal number)
+    {
+        number = 0;
+        return (DecimalSeparator == "." || !text.Contains('.', StringComparison.Ordinal))
+            && decimal.TryParse(DecimalSeparator == "," ? text.Replace(',', '.') : text, NumberStyles.Float, CultureInfo.InvariantCulture, out number);
+    }
+
     /// <summary>The default code system of measurements and the label's event (e.g. <c>urn:site:lab</c>).</summary>
     public string? System { get; init; }
 
@@ -195,6 +209,15 @@ public sealed record TableMapping
         if (Delimiter.Length != 1)
         {
             problems.Add("$.delimiter: one character");
+        }
+
+        if (DecimalSeparator is not ("." or ","))
+        {
+            problems.Add("$.decimalSeparator: '.' or ','");
+        }
+        else if (DecimalSeparator == Delimiter)
+        {
+            problems.Add("$.decimalSeparator: the same character as the delimiter; give another delimiter (e.g. ';')");
         }
 
         if ((Date.Column is null) == (Date.Value is null) || (Date.Value is { } value && !DateOnly.TryParseExact(value, "yyyy-MM-dd", out _)))
