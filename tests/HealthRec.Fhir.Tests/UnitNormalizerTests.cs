@@ -22,6 +22,8 @@ public sealed class UnitNormalizerTests
     [InlineData("height", 70, "[in_i]", 177.8, 0.01)]
     [InlineData("height", 1.78, "m", 178.0, 0.001)]
     [InlineData("glucose", 99, "mg/dL", 99.0, 0)]
+    // UCUM's own "gram percent" (g% = 1 g/dL): an old lab's "mg%" is mg/dL by the standard, not by a guess.
+    [InlineData("glucose", 110, "mg%", 110.0, 1e-9)]
     public void GivenValueInAnotherUnit_WhenNormalized_ThenItMatchesThePublishedEquivalent(string analyte, double value, string unit, double expected, double tolerance)
     {
         var normalizer = new UnitNormalizer();
