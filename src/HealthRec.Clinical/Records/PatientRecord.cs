@@ -21,8 +21,57 @@ public enum ValueBasis : byte
     Computed,
 }
 
+/// <summary>
+/// Whether a value is exact or a bound the source reported it as (FHIR <c>Quantity.comparator</c>: an eGFR "&gt;60", a
+/// creatinine "&lt;0.5"). The value is then the boundary: the closest the report states, which the features and
+/// equations read; a safety threshold is judged against the whole range the bound allows.
+/// </summary>
+public enum ValueBound : byte
+{
+    Exact,
+
+    /// <summary>Below the value (<c>&lt;</c>).</summary>
+    Below,
+
+    /// <summary>At or below the value (<c>&lt;=</c>).</summary>
+    AtMost,
+
+    /// <summary>At or above the value (<c>&gt;=</c>).</summary>
+    AtLeast,
+
+    /// <summary>Above the value (<c>&gt;</c>).</summary>
+    Above,
+}
+
 /// <summary>One value of an analyte, in the analyte's canonical unit, and how it came to be.</summary>
-public readonly record struct Measurement(DateTimeOffset At, double Value, bool Preliminary, ValueBasis Basis = ValueBasis.Reported);
+public readonly record struct Measurement(DateTimeOffset At, double Value, bool Preliminary, ValueBasis Basis = ValueBasis.Reported,
+    ValueBound Bound = ValueBound.Exact)
+{
+    /// <summary>The comparator a bound is written with (<c>&lt;</c>, <c>&lt;=</c>, <c>&gt;=</c>, <c>&gt;</c>); empty for an exact value.</summary>
+    public string Comparator => Bound.Comparator();
+}
+
+public static class ValueBounds
+{
+    public static string Comparator(this ValueBound bound) => bound switch
+    {
+        ValueBound.Below => "<",
+        ValueBound.AtMost => "<=",
+        ValueBound.AtLeast => ">=",
+        ValueBound.Above => ">",
+        _ => "",
+    };
+
+    /// <summary>The bound of a value that falls as this one rises (creatinine to eGFR or clearance): below becomes above.</summary>
+    public static ValueBound Inverted(this ValueBound bound) => bound switch
+    {
+        ValueBound.Below => ValueBound.Above,
+        ValueBound.AtMost => ValueBound.AtLeast,
+        ValueBound.AtLeast => ValueBound.AtMost,
+        ValueBound.Above => ValueBound.Below,
+        _ => ValueBound.Exact,
+    };
+}
 
 /// <summary>A diagnosis, with the HealthRec condition groups its code belongs to (e.g. <c>t2d</c>, <c>ckd</c>).</summary>
 public sealed record ConditionEntry(

@@ -123,7 +123,7 @@ public sealed class PatientRecordBuilder(string patientId)
             }
 
             var computed = Kidney.KidneyEquations.CkdEpi2021(value.Value, age, Sex == Sex.Female);
-            Add(Egfr, new Measurement(value.At, Math.Round(computed, 1), value.Preliminary, ValueBasis.Computed));
+            Add(Egfr, new Measurement(value.At, Math.Round(computed, 1), value.Preliminary, ValueBasis.Computed, value.Bound.Inverted()));
             report?.Noted(Ingestion.IngestionReport.EgfrComputed);
         }
     }

@@ -65,8 +65,49 @@ public sealed record DrugSelector(ImmutableArray<string> Classes, ImmutableArray
 /// <summary>A limit on a measured value; every bound given must hold for the rule to fire.</summary>
 public sealed record Threshold(double? Below, double? AtOrBelow, double? AtLeast, double? Above)
 {
-    public bool Holds(double value) =>
-        (Below is not { } b || value < b) && (AtOrBelow is not { } ob || value <= ob) && (AtLeast is not { } l || value >= l) && (Above is not { } a || value > a);
+    public bool Holds(double value) => Holds(value, ValueBound.Exact) == true;
+
+    /// <summary>
+    /// For a value reported as a bound (an eGFR "&lt;45"): true when the threshold holds for every value the bound allows,
+    /// false for none, null when it depends on where in the range the value lies — the check cannot tell.
+    /// </summary>
+    public bool? Holds(double value, ValueBound bound)
+    {
+        var reported = bound switch
+        {
+            ValueBound.Below => new Interval(double.NegativeInfinity, true, value, true),
+            ValueBound.AtMost => new Interval(double.NegativeInfinity, true, value, false),
+            ValueBound.AtLeast => new Interval(value, false, double.PositiveInfinity, true),
+            ValueBound.Above => new Interval(value, true, double.PositiveInfinity, true),
+            _ => new Interval(value, false, value, false),
+        };
+        var held = reported;
+        held = Below is { } b ? held.AtMost(b, open: true) : held;
+        held = AtOrBelow is { } ob ? held.AtMost(ob, open: false) : held;
+        held = AtLeast is { } l ? held.AtLeast(l, open: false) : held;
+        held = Above is { } a ? held.AtLeast(a, open: true) : held;
+        return held.Empty ? false : held == reported ? true : null;
+    }
+
+    /// <summary>The threshold in words: "below 30", "at least 30 and below 45".</summary>
+    public string Text => string.Join(" and ", new[]
+    {
+        AtLeast is { } l ? string.Create(CultureInfo.InvariantCulture, $"at least {l:0.##}") : null,
+        Above is { } a ? string.Create(CultureInfo.InvariantCulture, $"above {a:0.##}") : null,
+        Below is { } b ? string.Create(CultureInfo.InvariantCulture, $"below {b:0.##}") : null,
+        AtOrBelow is { } ob ? string.Create(CultureInfo.InvariantCulture, $"at or below {ob:0.##}") : null,
+    }.OfType<string>());
+
+    private readonly record struct Interval(double Low, bool LowOpen, double High, bool HighOpen)
+    {
+        public bool Empty => Low > High || (Low == High && (LowOpen || HighOpen));
+
+        public Interval AtMost(double limit, bool open) =>
+            limit < High || (limit == High && open && !HighOpen) ? this with { High = limit, HighOpen = open } : this;
+
+        public Interval AtLeast(double limit, bool open) =>
+            limit > Low || (limit == Low && open && !LowOpen) ? this with { Low = limit, LowOpen = open } : this;
+    }
 }
 
 /// <summary>

@@ -10,6 +10,9 @@ namespace HealthRec.Clinical.Safety;
 public sealed record Reading(double? Value, string Text)
 {
     public static Reading Unknown(string why) => new(null, why);
+
+    /// <summary>Whether <see cref="Value"/> is exact or the bound the source reported (an eGFR "&gt;60").</summary>
+    public ValueBound Bound { get; init; }
 }
 
 /// <summary>The values HealthRec's medication-safety rules and risk estimates read from a patient's record at a date.</summary>
@@ -60,7 +63,10 @@ public static class PatientReadings
             return Reading.Unknown($"the last eGFR ({egfr.Value:0} mL/min/1.73 m² on {Day(egfr.At)}) is {old}; this check needs one from the last {maxAgeDays} days");
         }
 
-        return new Reading(egfr.Value, string.Create(Ci, $"eGFR {egfr.Value:0} mL/min/1.73 m² on {Day(egfr.At)}{HowRead(record, egfr)}"));
+        return new Reading(egfr.Value, string.Create(Ci, $"eGFR {egfr.Comparator}{egfr.Value:0} mL/min/1.73 m² on {Day(egfr.At)}{HowRead(record, egfr)}"))
+        {
+            Bound = egfr.Bound,
+        };
     }
 
     /// <summary>
@@ -119,9 +125,14 @@ public static class PatientReadings
             return Reading.Unknown("sex not recorded as female or male, which creatinine clearance (Cockcroft–Gault) needs");
         }
 
+        // A creatinine reported as a bound bounds the clearance the other way (a creatinine "<0.5" gives a clearance above).
         var clearance = KidneyEquations.CockcroftGault(scr.Value, age, kg.Value, record.Sex == Sex.Female);
+        var bound = scr.Bound.Inverted();
         return new Reading(clearance, string.Create(Ci,
-            $"creatinine clearance {clearance:0} mL/min (Cockcroft–Gault: creatinine {scr.Value:0.##} mg/dL on {Day(scr.At)}, weight {kg.Value:0.#} kg on {Day(kg.At)}, age {age:0}, {Sexes(record.Sex)})"));
+            $"creatinine clearance {bound.Comparator()}{clearance:0} mL/min (Cockcroft–Gault: creatinine {scr.Comparator}{scr.Value:0.##} mg/dL on {Day(scr.At)}, weight {kg.Value:0.#} kg on {Day(kg.At)}, age {age:0}, {Sexes(record.Sex)})"))
+        {
+            Bound = bound,
+        };
     }
 
     /// <summary>The latest serum potassium within <paramref name="maxAgeDays"/>, or why not.</summary>
@@ -140,7 +151,7 @@ public static class PatientReadings
 
         return Stale(k.At, at, maxAgeDays) is { } old
             ? Reading.Unknown(string.Create(Ci, $"the last potassium ({k.Value:0.0} mmol/L on {Day(k.At)}) is {old}; this check needs one from the last {maxAgeDays} days"))
-            : new Reading(k.Value, string.Create(Ci, $"potassium {k.Value:0.0} mmol/L on {Day(k.At)}"));
+            : new Reading(k.Value, string.Create(Ci, $"potassium {k.Comparator}{k.Value:0.0} mmol/L on {Day(k.At)}")) { Bound = k.Bound };
     }
 
     /// <summary>

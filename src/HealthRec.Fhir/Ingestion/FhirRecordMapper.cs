@@ -192,7 +192,8 @@ public sealed partial class FhirRecordMapper(ClinicalTerminology terminology, Un
             return;
         }
 
-        // A censored result ("eGFR >60") is taken at its boundary, the closest value the report states.
+        // A censored result ("eGFR >60") is taken at its boundary, the closest value the report states, and keeps its
+        // comparator: the safety checks judge their thresholds against the whole range it allows.
         var (number, unit) = value switch
         {
             Quantity { Value: { } v } q => ((double?)(double)v, UcumCode(q)),
@@ -240,7 +241,15 @@ public sealed partial class FhirRecordMapper(ClinicalTerminology terminology, Un
             report.Noted(analyte.Id == PatientRecordBuilder.Egfr ? IngestionReport.EgfrEquivalence : $"{analyte.Title} in {unit} taken as {analyte.Unit}");
         }
 
-        builder.Add(analyte.Id, new Measurement(at.Value, canonical, preliminary, basis));
+        var bound = (value as Quantity)?.Comparator switch
+        {
+            Quantity.QuantityComparator.LessThan => ValueBound.Below,
+            Quantity.QuantityComparator.LessOrEqual => ValueBound.AtMost,
+            Quantity.QuantityComparator.GreaterOrEqual => ValueBound.AtLeast,
+            Quantity.QuantityComparator.GreaterThan => ValueBound.Above,
+            _ => ValueBound.Exact,
+        };
+        builder.Add(analyte.Id, new Measurement(at.Value, canonical, preliminary, basis, bound));
     }
 
     private static string Resource(string where) => where.Split(" (", 2)[0];

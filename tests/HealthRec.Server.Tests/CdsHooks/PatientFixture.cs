@@ -56,8 +56,9 @@ internal sealed class PatientFixture
 
     private FhirDateTime DaysAgo(int days) => new(_now.AddDays(-days));
 
-    public PatientFixture Lab(string loinc, decimal value, string unit, int daysAgo) =>
-        Observed(loinc, daysAgo, o => o.Value = new Quantity { Value = value, Unit = unit, System = "http://unitsofmeasure.org", Code = unit });
+    /// <summary>A laboratory result; with <paramref name="comparator"/>, a bound as labs report it (an eGFR "&gt;60").</summary>
+    public PatientFixture Lab(string loinc, decimal value, string unit, int daysAgo, Quantity.QuantityComparator? comparator = null) =>
+        Observed(loinc, daysAgo, o => o.Value = new Quantity { Value = value, Unit = unit, System = "http://unitsofmeasure.org", Code = unit, Comparator = comparator });
 
     public PatientFixture BloodPressure(int systolic, int diastolic, int daysAgo) => Observed("85354-9", daysAgo, o => o.Component =
     [
