@@ -11,9 +11,12 @@ public sealed class BadInputTests() : TempFolderTests("healthrec-bad-input-")
     private static string Quantity(double value, string unit) =>
         $$""","valueQuantity":{"value":{{value.ToString(System.Globalization.CultureInfo.InvariantCulture)}},"system":"http://unitsofmeasure.org","code":"{{unit}}"}""";
 
-    private async Task<(IngestionReport Report, Clinical.Records.PatientRecord Record)> ReadNdjsonAsync(params string[] observationLines)
+    private Task<(IngestionReport Report, Clinical.Records.PatientRecord Record)> ReadNdjsonAsync(params string[] observationLines) =>
+        ReadNdjsonAsync(Patient, observationLines);
+
+    private async Task<(IngestionReport Report, Clinical.Records.PatientRecord Record)> ReadNdjsonAsync(string patient, string[] observationLines)
     {
-        await File.WriteAllTextAsync(Path.Combine(Folder.FullName, "Patient.ndjson"), Patient + "\n", TestContext.Current.CancellationToken);
+        await File.WriteAllTextAsync(Path.Combine(Folder.FullName, "Patient.ndjson"), patient + "\n", TestContext.Current.CancellationToken);
         await File.WriteAllTextAsync(Path.Combine(Folder.FullName, "Observation.ndjson"), string.Join("\n", observationLines) + "\n", TestContext.Current.CancellationToken);
         var report = new IngestionReport();
         var records = await Ingestion.ReadAllAsync(new NdjsonSource(Folder.FullName), report);
@@ -73,6 +76,32 @@ public sealed class BadInputTests() : TempFolderTests("healthrec-bad-input-")
 
         Assert.Equal(1, report.Count(ProblemKind.UnknownUnit));
         Assert.True(record.MeasurementsOf("glucose").IsEmpty);
+    }
+
+    [Fact]
+    public async Task GivenABirthDateAfterTheFirstResult_WhenRead_ThenItIsReportedAndNoAgeIsGivenBeforeIt()
+    {
+        var (report, record) = await ReadNdjsonAsync(Patient.Replace("1960-05-01", "2030-01-01", StringComparison.Ordinal), [GoodHbA1c]);
+
+        Assert.Equal(1, report.Count(ProblemKind.ImplausibleValue));
+        Assert.Contains("birth date 2030-01-01 is after the record's first activity on 2020-01-0", report.Examples(ProblemKind.ImplausibleValue)[0].Message, StringComparison.Ordinal);
+        Assert.Null(record.AgeAt(new DateTimeOffset(2024, 6, 1, 0, 0, 0, TimeSpan.Zero)));
+        Assert.Equal(0, record.AgeAt(new DateTimeOffset(2030, 6, 1, 0, 0, 0, TimeSpan.Zero)));
+    }
+
+    [Theory]
+    [InlineData("<", Clinical.Records.ValueBound.Below)]
+    [InlineData(">=", Clinical.Records.ValueBound.AtLeast)]
+    [InlineData(null, Clinical.Records.ValueBound.Exact)]
+    public async Task GivenAResultReportedAsABound_WhenRead_ThenItIsKeptAtItsBoundaryWithItsComparator(string? comparator, Clinical.Records.ValueBound expected)
+    {
+        var value = comparator is null ? Quantity(60, "mL/min/{1.73_m2}") : Quantity(60, "mL/min/{1.73_m2}").Replace("{\"value\"", $"{{\"comparator\":\"{comparator}\",\"value\"", StringComparison.Ordinal);
+
+        var (_, record) = await ReadNdjsonAsync(Observation("egfr", "33914-3", value));
+
+        var egfr = Assert.Single(record.MeasurementsOf("egfr"));
+        Assert.Equal(60, egfr.Value, 6);
+        Assert.Equal(expected, egfr.Bound);
     }
 
     [Fact]

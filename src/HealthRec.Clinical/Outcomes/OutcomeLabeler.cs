@@ -193,7 +193,7 @@ public sealed class OutcomeLabeler(OutcomeDefinition definition, DateTimeOffset?
             yield break;
         }
 
-        if (FirstActivity(record) is not { } first)
+        if (record.FirstActivity() is not { } first)
         {
             yield break;
         }
@@ -294,27 +294,5 @@ public sealed class OutcomeLabeler(OutcomeDefinition definition, DateTimeOffset?
 
         var grace = last.AddDays(Definition.FollowUpGraceDays);
         return grace < end ? grace : end;
-    }
-
-    private static DateTimeOffset? FirstActivity(PatientRecord record)
-    {
-        DateTimeOffset? first = null;
-        foreach (var encounter in record.Encounters)
-        {
-            if (first is null || encounter.Start < first)
-            {
-                first = encounter.Start;
-            }
-        }
-
-        foreach (var list in record.Measurements.Values)
-        {
-            if (!list.IsEmpty && (first is null || list[0].At < first))
-            {
-                first = list[0].At;
-            }
-        }
-
-        return first;
     }
 }

@@ -296,15 +296,15 @@ public sealed class PatientRecord
     /// <summary>Whether a medication of one of <paramref name="classes"/> is active at <paramref name="at"/>.</summary>
     public bool TakesAnyOf(IReadOnlySet<string> classes, DateTimeOffset at) => Medications.Any(m => m.IsActiveAt(at) && m.Classes.Any(classes.Contains));
 
-    /// <summary>Whole years of age at a date, or null without a birth date.</summary>
+    /// <summary>Whole years of age at a date, or null without a birth date or before it (a birth date entered wrong).</summary>
     public double? AgeAt(DateTimeOffset at)
     {
-        if (BirthDate is not { } birth)
+        var date = DateOnly.FromDateTime(at.UtcDateTime);
+        if (BirthDate is not { } birth || date < birth)
         {
             return null;
         }
 
-        var date = DateOnly.FromDateTime(at.UtcDateTime);
         var years = date.Year - birth.Year;
         if (date < birth.AddYears(years))
         {
@@ -312,6 +312,29 @@ public sealed class PatientRecord
         }
 
         return years;
+    }
+
+    /// <summary>The first encounter or measurement: when the record begins (a condition's onset may be history told later).</summary>
+    public DateTimeOffset? FirstActivity()
+    {
+        DateTimeOffset? first = null;
+        foreach (var encounter in Encounters)
+        {
+            if (first is null || encounter.Start < first)
+            {
+                first = encounter.Start;
+            }
+        }
+
+        foreach (var list in Measurements.Values)
+        {
+            if (!list.IsEmpty && (first is null || list[0].At < first))
+            {
+                first = list[0].At;
+            }
+        }
+
+        return first;
     }
 
     private DateTimeOffset? LatestDate()

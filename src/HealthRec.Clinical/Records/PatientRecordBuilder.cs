@@ -78,7 +78,7 @@ public sealed class PatientRecordBuilder(string patientId)
     public PatientRecord Build(Ingestion.IngestionReport? report = null)
     {
         ComputeEgfr(report);
-        return new(
+        var record = new PatientRecord(
             PatientId,
             BirthDate,
             Sex,
@@ -87,7 +87,7 @@ public sealed class PatientRecordBuilder(string patientId)
             // Stable, total order: by time, then value, so that the same facts in any input order give one record.
             _measurements.ToFrozenDictionary(
                 kv => kv.Key,
-                kv => kv.Value.OrderBy(m => m.At).ThenBy(m => m.Value).ThenBy(m => m.Preliminary).ThenBy(m => m.Basis).ToImmutableArray(),
+                kv => kv.Value.OrderBy(m => m.At).ThenBy(m => m.Value).ThenBy(m => m.Preliminary).ThenBy(m => m.Basis).ThenBy(m => m.Bound).ToImmutableArray(),
                 StringComparer.Ordinal),
             [.. _conditions.OrderBy(c => c.Onset).ThenBy(c => c.System, StringComparer.Ordinal).ThenBy(c => c.Code, StringComparer.Ordinal)],
             [.. _medications.OrderBy(m => m.Start).ThenBy(m => m.Code, StringComparer.Ordinal).ThenBy(m => m.Source)],
@@ -101,6 +101,14 @@ public sealed class PatientRecordBuilder(string patientId)
             Race = Race,
             Ethnicity = Ethnicity,
         };
+        // A birth date after the record's first activity is an error in one of them: no age is given before it.
+        if (BirthDate is { } birth && record.FirstActivity() is { } first && DateOnly.FromDateTime(first.UtcDateTime) < birth)
+        {
+            report?.Problem(Ingestion.ProblemKind.ImplausibleValue, $"Patient/{PatientId}",
+                string.Create(CultureInfo.InvariantCulture, $"birth date {birth:yyyy-MM-dd} is after the record's first activity on {first.UtcDateTime:yyyy-MM-dd}: no age is given before it"));
+        }
+
+        return record;
     }
 
     private void ComputeEgfr(Ingestion.IngestionReport? report)

@@ -25,7 +25,8 @@ internal sealed class ReferenceInputs
         Age = record.AgeAt(at);
         if (Age is null || record.Sex is not (Sex.Female or Sex.Male))
         {
-            NotGiven.Add(Age is null ? "no date of birth" : "the equation reads sex, and the record's sex is neither female nor male");
+            NotGiven.Add(Age is not null ? "the equation reads sex, and the record's sex is neither female nor male"
+                : record.BirthDate is { } birth ? string.Create(Ci, $"the date of birth ({birth:yyyy-MM-dd}) is after this date") : "no date of birth");
         }
     }
 
