@@ -121,10 +121,10 @@ internal sealed class AllergyCheck(MedicationKnowledge knowledge, ClinicalTermin
                 var identity = terminology.IdentifyMedication(code.System, code.Code, code.Display);
                 ingredients.UnionWith(identity.Ingredients.Select(i => i.Code));
                 classes.UnionWith(identity.Classes);
-                // Comparable when the terminology knows the code, or by the name RxNorm gives it (a product is named by its
-                // ingredients); a bare code it does not list (a product code, say) could be any medicine.
+                // Comparable when the terminology knows the code, or by the name RxNorm or ATC gives it (a product is named
+                // by its ingredients, an ATC code by its substance); a bare code it does not list could be any medicine.
                 readable |= identity.IsKnown;
-                if (code.System == CodeSystems.RxNorm && code.Display is { Length: > 3 } display)
+                if (code.Display is { Length: > 3 } display)
                 {
                     readable = true;
                     names.Add(display.ToLowerInvariant());

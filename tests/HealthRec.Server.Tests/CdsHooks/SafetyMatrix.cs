@@ -140,6 +140,11 @@ internal static class SafetyMatrix
         ["ibuprofen, allergy to NSAIDs (text)"] = new(() => Man(50).Egfr(80).Allergy(text: "NSAIDs"), Sign("310965", "Ibuprofen 200 MG Oral Tablet"), Allergy("is one of the NSAIDs")),
         ["amoxicillin, allergy recorded by a bare RxNorm product code"] = new(() => Man(50).Egfr(80).Allergy(Rx, "308182"), Sign("723", "amoxicillin 500 MG Oral Capsule"),
             NotChecked("which HealthRec cannot compare with medicines")),
+        // Named by its code system (ATC N02AA01, "morphine"): comparable by name though in no class HealthRec has.
+        ["amoxicillin, allergy to morphine by ATC code and name"] = new(() => Man(50).Egfr(80).Allergy("http://www.whocc.no/atc", "N02AA01", "morphine"),
+            Sign("723", "amoxicillin 500 MG Oral Capsule"), null),
+        ["morphine sulfate, allergy to morphine by ATC code and name"] = new(() => Man(50).Egfr(80).Allergy("http://www.whocc.no/atc", "N02AA01", "morphine"),
+            Sign("892494", "morphine sulfate 15 MG Oral Tablet"), Allergy("is named 'morphine'")),
         ["amoxicillin, allergy as the text 'PCN'"] = new(() => Man(50).Egfr(80).Allergy(text: "PCN"), Sign("723", "amoxicillin 500 MG Oral Capsule"),
             Allergy("is one of the penicillins")),
         // "No known drug allergy" is a record that there is none: no card, not an allergy "that cannot be compared".
