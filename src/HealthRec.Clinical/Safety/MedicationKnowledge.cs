@@ -65,8 +65,6 @@ public sealed record DrugSelector(ImmutableArray<string> Classes, ImmutableArray
 /// <summary>A limit on a measured value; every bound given must hold for the rule to fire.</summary>
 public sealed record Threshold(double? Below, double? AtOrBelow, double? AtLeast, double? Above)
 {
-    public bool Holds(double value) => Holds(value, ValueBound.Exact) == true;
-
     /// <summary>
     /// For a value reported as a bound (an eGFR "&lt;45"): true when the threshold holds for every value the bound allows,
     /// false for none, null when it depends on where in the range the value lies — the check cannot tell.

@@ -169,7 +169,7 @@ public sealed class MedicationSafety(MedicationKnowledge knowledge, ClinicalTerm
             // A result reported as a bound ("eGFR <45") that reaches across the rule's threshold: it may hold, or not.
             var why = $"{reading.Text.Split(" (", 2)[0]} does not tell whether it is {rule.Threshold!.Text}";
             findings.Add(new SafetyFinding(FindingKind.NotChecked, Severity.Avoid, check, rule.Id,
-                $"{check} not checked for {medicine.Name}: {why}, where {LowerFirst(rule.Text)}", rule.Evidence) { Summary = $"{check} not checked: {why}" });
+                $"{check} not checked for {medicine.Name}: {why}, where {rule.Text}", rule.Evidence) { Summary = $"{check} not checked: {why}" });
         }
         else if (fires.Value)
         {
@@ -177,8 +177,6 @@ public sealed class MedicationSafety(MedicationKnowledge knowledge, ClinicalTerm
                 $"{rule.Text} ({reading.Text})", rule.Evidence) { Summary = $"{rule.Severity.Word()}: {reading.Text.Split(" (", 2)[0]}" });
         }
     }
-
-    private static string LowerFirst(string text) => text.Length > 0 ? char.ToLowerInvariant(text[0]) + text[1..] : text;
 
     private static string[] NeededLists(SafetyRuleKind kind) => kind switch
     {
