@@ -66,6 +66,7 @@ internal sealed class AllergyCheck(MedicationKnowledge knowledge, ClinicalTermin
                     $"allergy check incomplete for {medicine.Name}: an allergy is recorded as {allergy.Name} ({allergy.Where}), which HealthRec cannot compare with medicines", knowledge.AllergyEvidence)
                 {
                     Summary = $"allergies not fully checked: '{allergy.Name}' cannot be compared",
+                    Headline = "allergies not fully checked",
                 });
             }
         }

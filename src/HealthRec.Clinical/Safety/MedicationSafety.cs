@@ -30,6 +30,12 @@ public sealed record SafetyFinding(FindingKind Kind, Severity Severity, string C
     /// <summary>A few words for a card's summary, after the medicine's name (e.g. "contraindicated: eGFR 24 mL/min/1.73 m² on 2026-11-06").</summary>
     public string Summary { get; init; } = Text;
 
+    /// <summary>
+    /// The fewest words that still say what was found (e.g. "kidney function (eGFR) not checked"), for a summary where
+    /// <see cref="Summary"/> and the medicine's name do not fit: the reason then stands in the card's detail.
+    /// </summary>
+    public string Headline { get => field ?? Summary; init; }
+
     /// <summary>Whether it stops a suggestion and warns on an order: everything but a caution.</summary>
     public bool Blocks => Severity > Severity.Caution;
 
@@ -155,7 +161,11 @@ public sealed class MedicationSafety(MedicationKnowledge knowledge, ClinicalTerm
         if (reading.Value is not { } value)
         {
             findings.Add(new SafetyFinding(FindingKind.NotChecked, Severity.Avoid, check, rule.Id,
-                $"{check} not checked for {medicine.Name}: {reading.Text}", rule.Evidence) { Summary = $"{check} not checked: {reading.Text}" });
+                $"{check} not checked for {medicine.Name}: {reading.Text}", rule.Evidence)
+            {
+                Summary = $"{check} not checked: {reading.Text}",
+                Headline = $"{check} not checked",
+            });
             return;
         }
 
@@ -167,9 +177,15 @@ public sealed class MedicationSafety(MedicationKnowledge knowledge, ClinicalTerm
         if (fires is null)
         {
             // A result reported as a bound ("eGFR <45") that reaches across the rule's threshold: it may hold, or not.
-            var why = $"{reading.Text.Split(" (", 2)[0]} does not tell whether it is {rule.Threshold!.Text}";
+            // The summary leaves out the date and the source so that "may or may not be" fits beside a long drug name.
+            var measured = reading.Text.Split(" (", 2)[0];
+            var why = $"{measured} does not tell whether it is {rule.Threshold!.Text}";
             findings.Add(new SafetyFinding(FindingKind.NotChecked, Severity.Avoid, check, rule.Id,
-                $"{check} not checked for {medicine.Name}: {why}, where {rule.Text}", rule.Evidence) { Summary = $"{check} not checked: {why}" });
+                $"{check} not checked for {medicine.Name}: {why}, where {rule.Text}", rule.Evidence)
+            {
+                Summary = $"{check} not checked: {measured.Split(" on ", 2)[0]} may or may not be {rule.Threshold.Text}",
+                Headline = $"{check} not checked",
+            });
         }
         else if (fires.Value)
         {
@@ -230,6 +246,7 @@ public sealed class MedicationSafety(MedicationKnowledge knowledge, ClinicalTerm
             $"{rule.Text} ({medicine.Name} with {string.Join(" and ", partners)})", rule.Evidence)
         {
             Summary = $"{rule.Severity.Word()} with {string.Join(" and ", partners)}",
+            Headline = $"{rule.Severity.Word()}: an interaction",
         });
     }
 
@@ -255,6 +272,7 @@ public sealed class MedicationSafety(MedicationKnowledge knowledge, ClinicalTerm
                     $"{Name(other)} is already taken or ordered: a renewal, or the same medicine twice?", Knowledge.DuplicateEvidence)
                 {
                     Summary = $"already taken or ordered ({Name(other)})",
+                    Headline = "already taken or ordered",
                 });
             }
             else
@@ -263,6 +281,7 @@ public sealed class MedicationSafety(MedicationKnowledge knowledge, ClinicalTerm
                     $"Duplicate therapy: {medicine.Name} with {Name(other)} already taken or ordered (same class: {string.Join(", ", shared)})", Knowledge.DuplicateEvidence)
                 {
                     Summary = $"duplicate therapy with {Name(other)}",
+                    Headline = "duplicate therapy",
                 });
             }
         }

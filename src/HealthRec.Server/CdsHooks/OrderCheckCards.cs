@@ -104,7 +104,7 @@ internal sealed class OrderCheckCards(FhirRecordMapper mapper, InterventionCatal
         var name = draft.Medicine.Name.Length > 0 ? draft.Medicine.Name : draft.Reference;
         var indicator = findings.Any(f => f.Critical) ? Indicator.Critical : findings.Any(f => f.Blocks) ? Indicator.Warning : Indicator.Info;
         var kind = Topic(top);
-        var summary = $"{name}: {top.Summary}";
+        var summary = Summary(name, top.Summary, top.Headline);
         var detail = new StringBuilder();
         detail.Append(Ci, $"**{Markdown(name)}** (draft order {Markdown(draft.Reference)}), checked against the patient's record and the other draft orders by HealthRec's medication-safety rules:\n\n");
         foreach (var finding in findings)

@@ -39,6 +39,27 @@ internal sealed partial class PatientRiskCards
     // The specification: a one-sentence summary under 140 characters.
     internal static string Summary(string text) => text.Length < 140 ? text : text[..136] + "…";
 
+    // "Subject: what was found" within 140 characters. A long subject (a drug's full name, whole in the detail) is
+    // shortened first; then the finding gives way to its headline, the fewest words that say it ("… not checked").
+    internal static string Summary(string subject, string said, string headline)
+    {
+        foreach (var words in new[] { said, headline })
+        {
+            var room = 139 - words.Length - 2;
+            if (subject.Length <= room)
+            {
+                return $"{subject}: {words}";
+            }
+
+            if (room >= 20)
+            {
+                return $"{subject[..(room - 1)].TrimEnd()}…: {words}";
+            }
+        }
+
+        return Summary($"{subject}: {headline}");
+    }
+
     private static string Label(string text) => text.Length <= 80 ? text : text[..79] + "…";
 
     private static string SuggestionSummary(List<string> titles)

@@ -127,6 +127,8 @@ public sealed class MedicationSafetyTests(CdsServer fixture) : IClassFixture<Cds
         Assert.True(expected.Topic == (string)card["source"]!["topic"]!["code"]!, $"topic {card["source"]!["topic"]!["code"]} ≠ {expected.Topic}: {said}");
         Assert.True(expected.Indicator == (string)card["indicator"]!, $"indicator {card["indicator"]} ≠ {expected.Indicator}: {said}");
         Assert.True(said.Contains(expected.Says, StringComparison.Ordinal), $"'{expected.Says}' not in: {said}");
+        // What a check found is never the part of the summary that is cut.
+        Assert.False(((string)card["summary"]!).EndsWith('…'), $"summary cut: {card["summary"]}");
         if (expected.Indicator != "info")
         {
             // A warning always offers to remove the draft.

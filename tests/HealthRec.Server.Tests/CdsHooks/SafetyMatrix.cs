@@ -80,6 +80,10 @@ internal static class SafetyMatrix
             Contraindicated("contraindicated: eGFR <30 mL/min/1.73 m²")),
         ["metformin, eGFR reported as <45"] = new(() => Man().Lab("33914-3", 45, "mL/min/{1.73_m2}", 30, Quantity.QuantityComparator.LessThan), Sign(Metformin, MetforminName),
             NotChecked("does not tell whether it is below 30")),
+        // The summary gives way to the finding: a long name is shortened there (and stands whole in the detail).
+        ["metformin with a long name, eGFR reported as <45"] = new(() => Man().Lab("33914-3", 45, "mL/min/{1.73_m2}", 30, Quantity.QuantityComparator.LessThan),
+            Sign("860975", "24 HR metformin hydrochloride 500 MG Extended Release Oral Tablet [Glumetza], as directed by the renal clinic"),
+            NotChecked("…: kidney function (eGFR) not checked: eGFR <45 mL/min/1.73 m² may or may not be below 30\n")),
         ["metformin, eGFR reported as >60"] = new(() => Man().Lab("33914-3", 60, "mL/min/{1.73_m2}", 30, Quantity.QuantityComparator.GreaterThan), Sign(Metformin, MetforminName), null),
         ["metformin, creatinine reported as <0.5 only (eGFR computed, above)"] = new(() => Man().Lab("2160-0", 0.5m, "mg/dL", 30, Quantity.QuantityComparator.LessThan),
             Sign(Metformin, MetforminName), null),
