@@ -206,8 +206,11 @@ public sealed partial class FhirRecordMapper(ClinicalTerminology terminology, Un
         string Day() => at.Value.UtcDateTime.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
         if (number is null)
         {
-            report.Problem(ProblemKind.MissingValue, where, $"{analyte.Title} has no numeric value");
-            builder.Add(new UnreadFact(analyte.Id, at, Resource(where), $"{analyte.Title} recorded on {Day()} without a numeric value"));
+            // A result sent as text (">60", "see note"), as some interfaces do, is not read: the text states no unit, and
+            // a unit is never assumed. The card quotes it, so that the clinician sees what was sent.
+            var sent = value is FhirString { Value: { Length: > 0 } text } ? $" as the text '{Quoted(text)}', not a number with a unit" : " without a numeric value";
+            report.Problem(ProblemKind.MissingValue, where, $"{analyte.Title} has no numeric value{(value is FhirString ? " (a text value)" : "")}");
+            builder.Add(new UnreadFact(analyte.Id, at, Resource(where), $"{analyte.Title} recorded on {Day()}{sent}"));
             return;
         }
 
@@ -253,6 +256,12 @@ public sealed partial class FhirRecordMapper(ClinicalTerminology terminology, Un
     }
 
     private static string Resource(string where) => where.Split(" (", 2)[0];
+
+    private static string Quoted(string text)
+    {
+        var line = string.Join(' ', text.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries));
+        return line.Length <= 24 ? line : line[..23] + "…";
+    }
 
     private static void AddCoded(CodedAnalyte analyte, DataType? value, DateTimeOffset? at, bool preliminary, PatientRecordBuilder builder,
         IngestionReport report, string where)

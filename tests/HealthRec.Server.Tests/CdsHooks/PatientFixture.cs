@@ -60,6 +60,9 @@ internal sealed class PatientFixture
     public PatientFixture Lab(string loinc, decimal value, string unit, int daysAgo, Quantity.QuantityComparator? comparator = null) =>
         Observed(loinc, daysAgo, o => o.Value = new Quantity { Value = value, Unit = unit, System = "http://unitsofmeasure.org", Code = unit, Comparator = comparator });
 
+    /// <summary>A laboratory result sent as text (valueString), as some interfaces send an eGFR "&gt;60".</summary>
+    public PatientFixture LabText(string loinc, string text, int daysAgo) => Observed(loinc, daysAgo, o => o.Value = new FhirString(text));
+
     public PatientFixture BloodPressure(int systolic, int diastolic, int daysAgo) => Observed("85354-9", daysAgo, o => o.Component =
     [
         new Observation.ComponentComponent { Code = new CodeableConcept("http://loinc.org", "8480-6"), Value = new Quantity(systolic, "mm[Hg]", "http://unitsofmeasure.org") },

@@ -80,6 +80,9 @@ internal static class SafetyMatrix
             Contraindicated("contraindicated: eGFR <30 mL/min/1.73 m²")),
         ["metformin, eGFR reported as <45"] = new(() => Man().Lab("33914-3", 45, "mL/min/{1.73_m2}", 30, Quantity.QuantityComparator.LessThan), Sign(Metformin, MetforminName),
             NotChecked("does not tell whether it is below 30")),
+        // A result sent as text states no unit: it is not read, and the card quotes what was sent.
+        ["metformin, eGFR sent as the text '>60'"] = new(() => Man().LabText("33914-3", " >60\n", 30), Sign(Metformin, MetforminName),
+            NotChecked("as the text '>60', not a number with a unit")),
         // The summary gives way to the finding: a long name is shortened there (and stands whole in the detail).
         ["metformin with a long name, eGFR reported as <45"] = new(() => Man().Lab("33914-3", 45, "mL/min/{1.73_m2}", 30, Quantity.QuantityComparator.LessThan),
             Sign("860975", "24 HR metformin hydrochloride 500 MG Extended Release Oral Tablet [Glumetza], as directed by the renal clinic"),
