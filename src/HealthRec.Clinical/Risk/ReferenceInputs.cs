@@ -18,8 +18,7 @@ internal sealed class ReferenceInputs
         (_record, _at) = (record, at);
         if (Safety.PatientReadings.ObservationsUnavailable(record) is { } unavailable)
         {
-            Lacks.Add(unavailable);
-            _unreadable.Add(unavailable);
+            LacksUnreadable(unavailable);
         }
 
         Age = record.AgeAt(at);
@@ -51,8 +50,7 @@ internal sealed class ReferenceInputs
         var last = _record.LatestOf(analyte, _at, finalOnly: true);
         if (Safety.PatientReadings.NewerUnreadable(_record, _at, last?.At, analyte, title) is { } unread)
         {
-            Lacks.Add(unread);
-            _unreadable.Add(unread);
+            LacksUnreadable(unread);
         }
 
         if (last is not { } value || (_at - value.At).TotalDays > 2 * window)
@@ -79,6 +77,14 @@ internal sealed class ReferenceInputs
 
         _asOf = _asOf is null || value.At > _asOf ? value.At : _asOf;
         return value.Value;
+    }
+
+    // An input the record holds but that could not be read: lacking, and named apart so that a low estimate made
+    // without it is said (ReferenceEstimate.Unreadable).
+    private void LacksUnreadable(string text)
+    {
+        Lacks.Add(text);
+        _unreadable.Add(text);
     }
 
     /// <summary>Smoking not recorded, read as never smoked (for equations whose smoking term is ever or former smoking): said.</summary>
