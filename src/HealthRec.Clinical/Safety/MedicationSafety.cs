@@ -164,7 +164,7 @@ public sealed class MedicationSafety(MedicationKnowledge knowledge, ClinicalTerm
                 $"{check} not checked for {medicine.Name}: {reading.Text}", rule.Evidence)
             {
                 Summary = $"{check} not checked: {reading.Text}",
-                Headline = $"{check} not checked",
+                Headline = reading.Brief is { } brief ? $"{check} not checked: {brief}" : $"{check} not checked",
             });
             return;
         }

@@ -9,7 +9,13 @@ namespace HealthRec.Clinical.Safety;
 /// </summary>
 public sealed record Reading(double? Value, string Text)
 {
-    public static Reading Unknown(string why) => new(null, why);
+    public static Reading Unknown(string why, string? brief = null) => new(null, why) { Brief = brief };
+
+    /// <summary>
+    /// Why not, in the fewest words (e.g. "the last eGFR is 388 days old"), for a card's summary beside a long drug name;
+    /// null when <see cref="Text"/> has no shorter form. <see cref="Text"/> stands whole in the card's detail.
+    /// </summary>
+    public string? Brief { get; init; }
 
     /// <summary>Whether <see cref="Value"/> is exact or the bound the source reported (an eGFR "&gt;60").</summary>
     public ValueBound Bound { get; init; }
@@ -54,13 +60,15 @@ public static class PatientReadings
         if (latest is not { } egfr)
         {
             return record.LatestOf(PatientRecordBuilder.Creatinine, at) is { } creatinine
-                ? Reading.Unknown($"serum creatinine {creatinine.Value:0.##} mg/dL on {Day(creatinine.At)} but no eGFR, which cannot be computed without {MissingForEgfr(record, creatinine.At)}")
+                ? Reading.Unknown($"serum creatinine {creatinine.Value:0.##} mg/dL on {Day(creatinine.At)} but no eGFR, which cannot be computed without {MissingForEgfr(record, creatinine.At)}",
+                    "no eGFR, and none can be computed")
                 : Reading.Unknown("no eGFR or serum creatinine recorded");
         }
 
         if (Stale(egfr.At, at, maxAgeDays) is { } old)
         {
-            return Reading.Unknown($"the last eGFR ({egfr.Value:0} mL/min/1.73 m² on {Day(egfr.At)}) is {old}; this check needs one from the last {maxAgeDays} days");
+            return Reading.Unknown($"the last eGFR ({egfr.Value:0} mL/min/1.73 m² on {Day(egfr.At)}) is {old}; this check needs one from the last {maxAgeDays} days",
+                $"the last eGFR is {old}");
         }
 
         return new Reading(egfr.Value, string.Create(Ci, $"eGFR {egfr.Comparator}{egfr.Value:0} mL/min/1.73 m² on {Day(egfr.At)}{HowRead(record, egfr)}"))
@@ -96,12 +104,13 @@ public static class PatientReadings
 
         if (creatinine is not { } scr)
         {
-            return Reading.Unknown("no serum creatinine recorded, which creatinine clearance (Cockcroft–Gault) needs");
+            return Reading.Unknown("no serum creatinine recorded, which creatinine clearance (Cockcroft–Gault) needs", "no serum creatinine recorded");
         }
 
         if (Stale(scr.At, at, maxAgeDays) is { } old)
         {
-            return Reading.Unknown($"the last serum creatinine ({scr.Value:0.##} mg/dL on {Day(scr.At)}) is {old}; this check needs one from the last {maxAgeDays} days");
+            return Reading.Unknown($"the last serum creatinine ({scr.Value:0.##} mg/dL on {Day(scr.At)}) is {old}; this check needs one from the last {maxAgeDays} days",
+                $"the last serum creatinine is {old}");
         }
 
         var weight = record.LatestOf("weight", at);
@@ -112,17 +121,18 @@ public static class PatientReadings
 
         if (weight is not { } kg || Stale(kg.At, at, maxAgeDays) is not null)
         {
-            return Reading.Unknown($"no body weight recorded in the last {maxAgeDays} days, which creatinine clearance (Cockcroft–Gault) needs");
+            return Reading.Unknown($"no body weight recorded in the last {maxAgeDays} days, which creatinine clearance (Cockcroft–Gault) needs",
+                $"no body weight in the last {maxAgeDays} days");
         }
 
         if (record.AgeAt(at) is not { } age)
         {
-            return Reading.Unknown("no birth date recorded, which creatinine clearance (Cockcroft–Gault) needs");
+            return Reading.Unknown("no birth date recorded, which creatinine clearance (Cockcroft–Gault) needs", "no birth date recorded");
         }
 
         if (record.Sex is not (Sex.Female or Sex.Male))
         {
-            return Reading.Unknown("sex not recorded as female or male, which creatinine clearance (Cockcroft–Gault) needs");
+            return Reading.Unknown("sex not recorded as female or male, which creatinine clearance (Cockcroft–Gault) needs", "no sex recorded as female or male");
         }
 
         // A creatinine reported as a bound bounds the clearance the other way (a creatinine "<0.5" gives a clearance above).
@@ -150,7 +160,8 @@ public static class PatientReadings
         }
 
         return Stale(k.At, at, maxAgeDays) is { } old
-            ? Reading.Unknown(string.Create(Ci, $"the last potassium ({k.Value:0.0} mmol/L on {Day(k.At)}) is {old}; this check needs one from the last {maxAgeDays} days"))
+            ? Reading.Unknown(string.Create(Ci, $"the last potassium ({k.Value:0.0} mmol/L on {Day(k.At)}) is {old}; this check needs one from the last {maxAgeDays} days"),
+                $"the last potassium is {old}")
             : new Reading(k.Value, string.Create(Ci, $"potassium {k.Comparator}{k.Value:0.0} mmol/L on {Day(k.At)}")) { Bound = k.Bound };
     }
 

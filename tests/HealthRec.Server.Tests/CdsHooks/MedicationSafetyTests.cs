@@ -129,6 +129,8 @@ public sealed class MedicationSafetyTests(CdsServer fixture) : IClassFixture<Cds
         Assert.True(said.Contains(expected.Says, StringComparison.Ordinal), $"'{expected.Says}' not in: {said}");
         // What a check found is never the part of the summary that is cut.
         Assert.False(((string)card["summary"]!).EndsWith('…'), $"summary cut: {card["summary"]}");
+        Assert.True(expected.SummaryEnds is null || ((string)card["summary"]!).EndsWith(expected.SummaryEnds, StringComparison.Ordinal),
+            $"summary does not end '{expected.SummaryEnds}': {card["summary"]}");
         if (expected.Indicator != "info")
         {
             // A warning always offers to remove the draft.

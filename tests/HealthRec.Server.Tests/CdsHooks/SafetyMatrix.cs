@@ -2,8 +2,14 @@ using Hl7.Fhir.Model;
 
 namespace HealthRec.Server.Tests.CdsHooks;
 
-/// <summary>The card a case expects for its first draft order: topic code, indicator, and words its summary or detail holds.</summary>
-internal sealed record ExpectedCard(string Topic, string Indicator, string Says);
+/// <summary>
+/// The card a case expects for its first draft order: topic code, indicator, words its summary or detail holds, and
+/// (<see cref="SummaryEnds"/>) how its summary ends, where the summary has to give a reason in few words.
+/// </summary>
+internal sealed record ExpectedCard(string Topic, string Indicator, string Says)
+{
+    public string? SummaryEnds { get; init; }
+}
 
 /// <summary>
 /// One medication-safety case: a patient as an EHR holds them, the draft orders being signed (the first is the one under
@@ -65,7 +71,8 @@ internal static class SafetyMatrix
             Contraindicated("computed by HealthRec from serum creatinine 2.6 mg/dL")),
         ["metformin, no eGFR or creatinine"] = new(() => Man(), Sign(Metformin, MetforminName),
             NotChecked("kidney function (eGFR) not checked: no eGFR or serum creatinine recorded")),
-        ["metformin, eGFR 500 days old"] = new(() => Man().Egfr(75, daysAgo: 500), Sign(Metformin, MetforminName), NotChecked("is 500 days old; this check needs one from the last 365 days")),
+        ["metformin, eGFR 500 days old"] = new(() => Man().Egfr(75, daysAgo: 500), Sign(Metformin, MetforminName), NotChecked("is 500 days old; this check needs one from the last 365 days")
+            with { SummaryEnds = "Tablet: kidney function (eGFR) not checked: the last eGFR is 500 days old" }),
         ["metformin, eGFR in an unreadable unit"] = new(() => Man().Egfr(75, "mmol/L"), Sign(Metformin, MetforminName),
             NotChecked("eGFR recorded in 'mmol/L' on")),
         ["metformin, eGFR 75"] = new(() => Man().Egfr(75), Sign(Metformin, MetforminName), null),
@@ -74,7 +81,7 @@ internal static class SafetyMatrix
         ["metformin, newest eGFR unreadable, older one fine"] = new(() => Man().Egfr(80, daysAgo: 200).Egfr(10, "mmol/L", daysAgo: 10), Sign(Metformin, MetforminName),
             NotChecked("recorded in 'mmol/L' on")),
         ["metformin, creatinine only, sex unknown"] = new(() => new PatientFixture("unknown", 70).Lab("2160-0", 2.6m, "mg/dL", 30), Sign(Metformin, MetforminName),
-            NotChecked("cannot be computed without a sex recorded as female or male")),
+            NotChecked("cannot be computed without a sex recorded as female or male") with { SummaryEnds = "not checked: no eGFR, and none can be computed" }),
         // A result reported as a bound is judged over the range it allows: "<30" is below 30; "<45" may be either side.
         ["metformin, eGFR reported as <30"] = new(() => Man().Lab("33914-3", 30, "mL/min/{1.73_m2}", 30, Quantity.QuantityComparator.LessThan), Sign(Metformin, MetforminName),
             Contraindicated("contraindicated: eGFR <30 mL/min/1.73 m²")),
@@ -105,7 +112,8 @@ internal static class SafetyMatrix
         ["eplerenone, creatinine clearance 21 (Cockcroft-Gault)"] = new(() => Woman(80).Egfr(60).Potassium(4.5m).Lab("2160-0", 2.0m, "mg/dL", 30).Lab("29463-7", 60, "kg", 30),
             Sign("298869", "eplerenone 25 MG Oral Tablet"), Contraindicated("contraindicated: creatinine clearance 21 mL/min")),
         ["eplerenone, no weight for creatinine clearance"] = new(() => Man().Egfr(80).Potassium(4.5m).Lab("2160-0", 1.0m, "mg/dL", 30),
-            Sign("298869", "eplerenone 25 MG Oral Tablet"), NotChecked("no body weight recorded in the last 365 days")),
+            Sign("298869", "eplerenone 25 MG Oral Tablet"), NotChecked("no body weight recorded in the last 365 days")
+                with { SummaryEnds = "eplerenone 25 MG Oral Tablet: kidney function (creatinine clearance) not checked: no body weight in the last 365 days" }),
         ["dabigatran, creatinine clearance 17"] = new(() => Man(85).Lab("2160-0", 2.5m, "mg/dL", 30).Lab("29463-7", 55, "kg", 30),
             Sign("1037042", "dabigatran etexilate 150 MG Oral Capsule"), Contraindicated("avoid: creatinine clearance 17 mL/min")),
         ["potassium chloride, potassium 5.4"] = new(() => Man().Egfr(70).Potassium(5.4m), Sign("8591", "potassium chloride 20 MEQ Extended Release Oral Tablet"),
