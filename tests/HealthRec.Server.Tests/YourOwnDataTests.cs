@@ -147,6 +147,8 @@ public sealed class YourOwnDataTests() : TempFolderTests("healthrec-own-data-")
         var risk = cards.Single(c => (string)c!["source"]!["label"]! == "HealthRec malignant v1")!;
         Assert.StartsWith("Malignancy ", (string)risk["summary"]!, StringComparison.Ordinal);
         Assert.Contains("An estimate from a model, not a diagnosis", (string)risk["detail"]!, StringComparison.Ordinal);
+        Assert.Contains("What moved this estimate most (what the model learned goes with the outcome, not what changing it would do)",
+            (string)risk["detail"]!, StringComparison.Ordinal);
         Assert.DoesNotContain(" 1 (raises", (string)risk["detail"]!, StringComparison.Ordinal);
         var off = cards.Single(c => (string)c!["summary"]! == "No suggestions: this server's intervention catalog is off")!;
         Assert.Contains("names features or outcomes this server's feature schema", (string)off["detail"]!, StringComparison.Ordinal);

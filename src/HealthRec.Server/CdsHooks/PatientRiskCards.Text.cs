@@ -36,6 +36,12 @@ internal sealed partial class PatientRiskCards
         _ => string.Create(Ci, $"{p * 100:0}%"),
     };
 
+    // A model's factors are what it learned goes with the outcome, not effects: "not on metformin (lowers the risk)" is
+    // who was treated in its training data (confounding by indication), never advice. Said wherever factors are shown.
+    internal static string FactorsHeading(bool byEquation) => byEquation
+        ? "What the equation weighs most for this patient (against a 55-year-old with average values):"
+        : "What moved this estimate most (what the model learned goes with the outcome, not what changing it would do):";
+
     // The specification: a one-sentence summary under 140 characters.
     internal static string Summary(string text) => text.Length < 140 ? text : text[..136] + "…";
 

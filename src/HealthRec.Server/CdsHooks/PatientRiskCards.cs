@@ -175,9 +175,7 @@ internal sealed partial class PatientRiskCards(OutcomeLabels labels)
         detail.Append(Ci, $"{Bands(predictor.Definition, prediction.Threshold ?? predictor.Manifest.Threshold, prediction.ByReference)}\n\n");
         if (prediction.Factors.Count > 0)
         {
-            detail.Append(byEquation
-                ? "What the equation weighs most for this patient (against a 55-year-old with average values):\n\n"
-                : "What moved this estimate most:\n\n");
+            detail.Append(FactorsHeading(byEquation)).Append("\n\n");
             foreach (var factor in prediction.Factors)
             {
                 detail.Append(Ci, $"- {Markdown(factor.Text)} ({factor.Direction} the risk)\n");

@@ -67,6 +67,9 @@ public sealed partial class PatientViewTests : IAsyncLifetime
                     var panel = Panels(html).Single(p => p.Outcome == prediction.Outcome);
                     Assert.Equal(prediction.Estimate, panel.Estimate);
                     Assert.Equal(prediction.Factors.Select(f => f.Text), panel.Factors);
+                    // A model's factors are associations, and the page says so; an equation's are weighed against its reference.
+                    Assert.Contains(prediction.ByReference ? "What the equation weighs most for this patient" : "not what changing it would do",
+                        WebUtility.HtmlDecode(panel.Html), StringComparison.Ordinal);
                     Assert.Contains(prediction.ByReference
                         ? $"An estimate from the published equation {models.Predictors[prediction.Outcome].Reference!.Name}, not a diagnosis"
                         : $"An estimate from model {prediction.Outcome} {prediction.ModelVersion}, not a diagnosis", WebUtility.HtmlDecode(panel.Html), StringComparison.Ordinal);
