@@ -52,6 +52,7 @@ public sealed class CommandLineFailureTests() : TempFolderTests("healthrec-cli-"
     [Theory]
     [InlineData("synth --patients abc --out X", "--patients: 'abc' is not a whole number")]
     [InlineData("synth --bogus 1 --out X", "'--bogus' is not an option or argument of 'synth'")]
+    [InlineData("audit verify --bogus", "'--bogus' is not an option or argument of 'audit verify'\nRun 'healthrec audit verify --help' for its options.")]
     [InlineData("train --cv many", "--cv: 'many' is not a whole number")]
     [InlineData("srve", "Unknown command 'srve'")]
     [InlineData("synth --patients 2 --out /proc/healthrec-nope", "synth: ")]

@@ -18,10 +18,11 @@ internal static partial class HealthRecCommandLine
         var root = Create(serve);
         var result = root.Parse([.. args.Where(a => a != "--verbose")]);
         var command = result.CommandResult.Command;
+        var path = PathOf(result.CommandResult);
         var problems = result.Errors.Select(e => Humanize(e.Message)).ToList();
         if (command != root && command.Name != "serve")
         {
-            problems.AddRange(result.UnmatchedTokens.Select(t => $"'{t}' is not an option or argument of '{command.Name}'"));
+            problems.AddRange(result.UnmatchedTokens.Select(t => $"'{t}' is not an option or argument of '{path}'"));
         }
 
         if (problems.Count > 0)
@@ -31,7 +32,7 @@ internal static partial class HealthRecCommandLine
                 await Console.Error.WriteLineAsync(problem);
             }
 
-            await Console.Error.WriteLineAsync($"Run 'healthrec {(command == root ? "" : command.Name + " ")}--help' for its options.");
+            await Console.Error.WriteLineAsync($"Run 'healthrec {(command == root ? "" : path + " ")}--help' for its options.");
             return 2;
         }
 
@@ -51,6 +52,18 @@ internal static partial class HealthRecCommandLine
             await Console.Error.WriteLineAsync($"{command.Name}: {ex.Message.ReplaceLineEndings(" ")} (run with --verbose for the stack trace)");
             return 1;
         }
+    }
+
+    // A subcommand as it is typed: "audit verify", not "verify".
+    private static string PathOf(System.CommandLine.Parsing.CommandResult result)
+    {
+        var names = new List<string>();
+        for (var at = result; at is { Parent: System.CommandLine.Parsing.CommandResult parent }; at = parent)
+        {
+            names.Insert(0, at.Command.Name);
+        }
+
+        return string.Join(' ', names);
     }
 
     // System.CommandLine's wording names .NET types ("as expected type 'System.Int32'"); say what a person would.
