@@ -3,7 +3,7 @@ namespace HealthRec.ML.Tests;
 /// <summary>The intervention catalog: validated as a whole, and the hard safety filters that no ranking can override.</summary>
 public sealed class CatalogTests
 {
-    private static readonly DateTimeOffset At = new(2022, 6, 1, 0, 0, 0, TimeSpan.Zero);
+    internal static readonly DateTimeOffset At = new(2022, 6, 1, 0, 0, 0, TimeSpan.Zero);
     private const string Snomed = "http://snomed.info/sct";
     private const string RxNorm = "http://www.nlm.nih.gov/research/umls/rxnorm";
 
@@ -31,6 +31,15 @@ public sealed class CatalogTests
             _builder.BirthDate = birthDate;
             return this;
         }
+
+        public Patient Male()
+        {
+            _builder.Sex = Sex.Male;
+            return this;
+        }
+
+        /// <summary>Aged <paramref name="years"/> at <see cref="At"/>.</summary>
+        public Patient Aged(int years) => BornOn(DateOnly.FromDateTime(At.UtcDateTime).AddYears(-years).AddDays(-30));
 
         public Patient With(string analyte, double value, int daysAgo = 30)
         {
