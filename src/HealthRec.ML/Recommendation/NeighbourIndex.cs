@@ -9,16 +9,18 @@ namespace HealthRec.ML.Recommendation;
 /// <param name="Started">How many of them were started on it at that visit.</param>
 /// <param name="Helped">How many of those saw its response analyte fall by 5 % or more.</param>
 /// <param name="MeanChange">The mean relative change of the response analyte among those started and measured (NaN if none).</param>
-public readonly record struct NeighbourEvidence(int Neighbours, int Started, int Helped, double MeanChange)
+/// <param name="Measured">How many of those started had the response analyte measured again: what the mean is over.</param>
+public readonly record struct NeighbourEvidence(int Neighbours, int Started, int Helped, double MeanChange, int Measured)
 {
     /// <summary>The collaborative score: a start that helped counts 1, a start that did not (or was not measured) ½, out of k.</summary>
     public double Score => Neighbours == 0 ? 0 : (Helped + (0.5 * (Started - Helped))) / Neighbours;
 
     public string Text(string? analyte)
     {
-        var text = string.Create(CultureInfo.InvariantCulture, $"of the {Neighbours} most similar patients in the training population who were started on a medicine, {Started} were started on this one");
+        var text = string.Create(CultureInfo.InvariantCulture, $"of the {Neighbours} most similar patients in the training population who were started on a medicine, {Started} {(Started == 1 ? "was" : "were")} started on this one");
         return analyte is not null && !double.IsNaN(MeanChange)
-            ? text + string.Create(CultureInfo.InvariantCulture, $"; their {analyte.ToUpperInvariant()} changed {MeanChange:+0%;−0%} on average, falling ≥ 5 % in {Helped}")
+            ? text + string.Create(CultureInfo.InvariantCulture,
+                $"; {analyte.ToUpperInvariant()} measured again in {Measured} of them: changed {MeanChange:+0%;−0%} on average, falling ≥ 5 % in {Helped}")
             : text;
     }
 }
@@ -167,7 +169,7 @@ public sealed class NeighbourIndex
                 }
             }
 
-            evidence[j] = new NeighbourEvidence(found, started, helped, measured == 0 ? double.NaN : change / measured);
+            evidence[j] = new NeighbourEvidence(found, started, helped, measured == 0 ? double.NaN : change / measured, measured);
         }
 
         return evidence;
