@@ -149,6 +149,15 @@ public sealed class CatalogTests
         { "anticoagulant-af", "liver disease" },
     };
 
+    [Fact]
+    public void GivenTheCommittedCatalog_WhenLoaded_ThenEachResponseAnalyteCarriesItsTitleForTheReasonsAClinicianReads()
+    {
+        // "HbA1c measured again in 3 of them", not the analyte's id upper-cased ("HBA1C").
+        Assert.Equal(("hba1c", "HbA1c"), (Item("metformin").Response, Item("metformin").ResponseTitle));
+        Assert.Equal("LDL cholesterol", Item("statin-high").ResponseTitle);
+        Assert.Equal("Systolic blood pressure", Item("ccb").ResponseTitle);
+    }
+
     [Theory]
     [MemberData(nameof(Contraindicated))]
     public void GivenAPatientWhoIsIndicatedButCarriesAContraindication_WhenFiltered_ThenTheItemIsExcludedAndTheReasonSaysWhy(string id, string contraindication)

@@ -69,9 +69,9 @@ public sealed class NeighbourTests
         Assert.Equal(2, near[0].Measured);
         // The mean is said with how many it is over: a start whose analyte was never measured again is not in it.
         Assert.Equal("of the 2 most similar patients in the training population who were started on a medicine, 2 were started on this one; "
-            + "LDL measured again in 2 of them: changed −21% on average, falling ≥ 5 % in 1", near[0].Text("ldl"));
+            + "LDL cholesterol measured again in 2 of them: changed −21% on average, falling ≥ 5 % in 1", near[0].Text("LDL cholesterol"));
         Assert.Equal(new NeighbourEvidence(2, Started: 1, Helped: 0, MeanChange: double.NaN, Measured: 0), near[1]);
-        Assert.Equal("of the 2 most similar patients in the training population who were started on a medicine, 1 was started on this one", near[1].Text("ldl"));
+        Assert.Equal("of the 2 most similar patients in the training population who were started on a medicine, 1 was started on this one", near[1].Text("LDL cholesterol"));
         Assert.Equal(0.75, near[0].Score, 1e-12); // (1 helped + ½ started) / 2
 
         // Leaving out group 0 (the patient's own points, in training) brings the next nearest in.

@@ -69,6 +69,9 @@ public sealed record Intervention
     /// <summary>The analyte whose fall after starting shows the intervention working for a patient (e.g. LDL for a statin).</summary>
     public string? Response { get; init; }
 
+    /// <summary>The response analyte as the terminology titles it ("HbA1c", "LDL cholesterol"), for reasons a clinician reads.</summary>
+    public string? ResponseTitle { get; init; }
+
     public ImmutableArray<Evidence> Evidence { get; init; } = [];
 
     /// <summary>When the catalog entry was last revised (its ActivityDefinition's <c>date</c>, else the catalog Bundle's <c>timestamp</c>).</summary>

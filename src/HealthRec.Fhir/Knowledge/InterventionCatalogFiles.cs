@@ -263,6 +263,7 @@ public static class InterventionCatalogFiles
             NotIfMeasuredWithin = measured,
             Effects = effects.ToImmutable(),
             Response = response,
+            ResponseTitle = terminology.Analytes.FirstOrDefault(a => a.Id == response)?.Title,
             Revised = d.DateElement?.ToDateTimeOffset(TimeSpan.Zero),
             Evidence = [.. evidence.Select(e => new Clinical.Knowledge.Evidence(e.Artifact.Label ?? "", e.Artifact.Display ?? "", e.Strength ?? "", e.Artifact.Citation ?? "", e.Artifact.Url ?? ""))],
         };

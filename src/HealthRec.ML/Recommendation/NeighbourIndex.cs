@@ -15,12 +15,13 @@ public readonly record struct NeighbourEvidence(int Neighbours, int Started, int
     /// <summary>The collaborative score: a start that helped counts 1, a start that did not (or was not measured) ½, out of k.</summary>
     public double Score => Neighbours == 0 ? 0 : (Helped + (0.5 * (Started - Helped))) / Neighbours;
 
+    /// <summary>The reason a clinician reads; <paramref name="analyte"/> is the response analyte's title, as written.</summary>
     public string Text(string? analyte)
     {
         var text = string.Create(CultureInfo.InvariantCulture, $"of the {Neighbours} most similar patients in the training population who were started on a medicine, {Started} {(Started == 1 ? "was" : "were")} started on this one");
         return analyte is not null && !double.IsNaN(MeanChange)
             ? text + string.Create(CultureInfo.InvariantCulture,
-                $"; {analyte.ToUpperInvariant()} measured again in {Measured} of them: changed {MeanChange:+0%;−0%} on average, falling ≥ 5 % in {Helped}")
+                $"; {analyte} measured again in {Measured} of them: changed {MeanChange:+0%;−0%} on average, falling ≥ 5 % in {Helped}")
             : text;
     }
 }
