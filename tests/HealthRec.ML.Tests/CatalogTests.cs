@@ -258,7 +258,7 @@ public sealed class CatalogTests
                 var (sick, days) = new Patient().Has("prediabetes").Has(group).With("hba1c", 6.0).With("bmi", 38).With("egfr", 90).Build();
                 var (atRisk, riskDays) = new Patient().Has("prediabetes").With("hba1c", 6.0).With("bmi", 38).With("egfr", 90).Build();
 
-                Assert.Equal($"already has {group}: {item.Title.ToLowerInvariant()} is for preventing it", catalog.Exclude(item, sick, days)?.Reason);
+                Assert.Equal($"already has {group}, which '{item.Title}' is meant to prevent", catalog.Exclude(item, sick, days)?.Reason);
                 Assert.DoesNotContain("already has", catalog.Exclude(item, atRisk, riskDays)?.Reason ?? "", StringComparison.Ordinal);
             }
         }

@@ -132,7 +132,7 @@ public sealed class InterventionCatalog(ImmutableArray<Intervention> items, Safe
         {
             if (patient.Ever(group))
             {
-                return (new Exclusion(item.Id, $"already has {group}: {item.Title.ToLowerInvariant()} is for preventing it"), []);
+                return (new Exclusion(item.Id, $"already has {group}, which '{item.Title}' is meant to prevent"), []);
             }
         }
 

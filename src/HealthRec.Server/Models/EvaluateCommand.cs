@@ -161,7 +161,7 @@ internal static class EvaluateCommand
             foreach (var r in results)
             {
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"recommender {r.Ranker}: {r.Patients:N0} held-out patients, NDCG@5 {r.NdcgAt5:0.000}, guideline concordance {r.GuidelineConcordanceAt3:0.000}, contraindicated {r.ContraindicatedRecommendations}"));
+                    $"recommender {r.Ranker}: {r.Patients:N0} held-out patient{(r.Patients == 1 ? "" : "s")}, NDCG@5 {r.NdcgAt5:0.000}, guideline concordance {r.GuidelineConcordanceAt3:0.000}, contraindicated {r.ContraindicatedRecommendations}"));
             }
 
             return results;
