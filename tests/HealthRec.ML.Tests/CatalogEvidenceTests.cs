@@ -71,6 +71,31 @@ public sealed class CatalogEvidenceTests
         Assert.Equal(expected, Indicated("glp1-agonist", patient));
     }
 
+    // "Very high risk" in the 2018 AHA/ACC guideline: multiple major ASCVD events, or one (an MI or a stroke here) with
+    // several high-risk conditions. HealthRec reads the second; one event and no such condition is not very high risk.
+    [Theory]
+    [InlineData("ascvd-event", 70, "t2d", true)]
+    [InlineData("ascvd-event", 58, "hypertension heart-failure", true)]
+    [InlineData("ascvd-event", 58, "hypertension", false)]
+    [InlineData("ascvd", 70, "t2d", false)]
+    public void GivenAscvdOnAHighIntensityStatin_WhenEzetimibeIsConsidered_ThenVeryHighRiskIsNeededAsItsEvidenceSays(string disease, int age, string conditions,
+        bool expected)
+    {
+        var patient = new CatalogTests.Patient().Aged(age).Has("ascvd").With("ldl", 85)
+            .Taking("atorvastatin 80 MG Oral Tablet", "statin", "statin-high-intensity");
+        if (disease == "ascvd-event")
+        {
+            patient.Has("ascvd-event");
+        }
+
+        foreach (var group in conditions.Split(' ', StringSplitOptions.RemoveEmptyEntries))
+        {
+            patient.Has(group);
+        }
+
+        Assert.Equal(expected, Indicated("ezetimibe", patient));
+    }
+
     // CHA₂DS₂-VASc: heart failure 1, hypertension 1, age ≥ 75 2, diabetes 1, stroke or TIA 2, vascular disease 1,
     // age 65–74 1, female 1. The 2023 guideline's threshold, ≥ 2 in men and ≥ 3 in women, is two points besides sex.
     [Theory]
