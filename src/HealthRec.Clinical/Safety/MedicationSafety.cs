@@ -246,7 +246,7 @@ public sealed class MedicationSafety(MedicationKnowledge knowledge, ClinicalTerm
             $"{rule.Text} ({medicine.Name} with {string.Join(" and ", partners)})", rule.Evidence)
         {
             Summary = $"{rule.Severity.Word()} with {string.Join(" and ", partners)}",
-            Headline = $"{rule.Severity.Word()}: an interaction",
+            Headline = partners.Count > 1 ? $"{rule.Severity.Word()} with {partners[0]} and {partners.Count - 1} more" : $"{rule.Severity.Word()}: an interaction",
         });
     }
 

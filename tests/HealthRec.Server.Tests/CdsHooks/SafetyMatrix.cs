@@ -179,6 +179,11 @@ internal static class SafetyMatrix
             Sign("52175", "losartan potassium 50 MG Oral Tablet"), Caution("caution with spironolactone 25 MG Oral Tablet")),
         ["ibuprofen, on lisinopril and hydrochlorothiazide (triple whammy)"] = new(() => Man(60).Egfr(80).Medication("29046", "lisinopril 10 MG Oral Tablet", 300)
             .Medication("316049", "Hydrochlorothiazide 25 MG", 300), Sign("310965", "Ibuprofen 200 MG Oral Tablet"), Interaction("'triple whammy'")),
+        // Partners whose names do not fit the summary: the first is named, and how many more (all are in the detail).
+        ["lisinopril, on naproxen and hydrochlorothiazide with long names (triple whammy)"] = new(() => Man(60).Egfr(80)
+            .Medication("849574", "Naproxen sodium 220 MG Oral Tablet [Aleve], over the counter", 30).Medication("316049", "Hydrochlorothiazide 25 MG Oral Tablet, each morning", 300),
+            Sign("29046", "lisinopril 10 MG Oral Tablet"), Interaction("'triple whammy'")
+                with { SummaryEnds = "lisinopril 10 MG Oral Tablet: avoid with Naproxen sodium 220 MG Oral Tablet [Aleve], over the counter and 1 more" }),
         ["simvastatin, on clarithromycin"] = new(() => Man(60).Medication("21212", "clarithromycin 500 MG Oral Tablet", 3), Sign("36567", "simvastatin 40 MG Oral Tablet"),
             Interaction("contraindicated with clarithromycin 500 MG Oral Tablet")),
         ["clarithromycin, on simvastatin"] = new(() => Man(60).Medication("36567", "simvastatin 40 MG Oral Tablet", 300), Sign("21212", "clarithromycin 500 MG Oral Tablet"),
