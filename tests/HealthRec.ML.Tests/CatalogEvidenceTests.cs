@@ -8,10 +8,7 @@ namespace HealthRec.ML.Tests;
 /// </summary>
 public sealed class CatalogEvidenceTests
 {
-    private static readonly Lazy<InterventionCatalog> Committed = new(() => CatalogTests.Load(CatalogTests.CommittedJson));
-
-    private static bool Indicated(string id, CatalogTests.Patient patient) =>
-        Committed.Value.Items.Single(i => i.Id == id).Indication.Rule.Evaluate(patient.Build().Context);
+    private static bool Indicated(string id, CatalogTests.Patient patient) => CatalogTests.Item(id).Indication.Rule.Evaluate(patient.Build().Context);
 
     [Theory]
     [InlineData(27.0, true)]

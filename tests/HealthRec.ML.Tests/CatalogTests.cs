@@ -19,7 +19,7 @@ public sealed class CatalogTests
 
     internal static string CommittedJson => File.ReadAllText(Repo.Path_(InterventionCatalogFiles.DefaultFile));
 
-    private static Intervention Item(string id) => Committed.Value.Items.Single(i => i.Id == id);
+    internal static Intervention Item(string id) => Committed.Value.Items.Single(i => i.Id == id);
 
     /// <summary>A 58-year-old woman with the given facts at <see cref="At"/>.</summary>
     internal sealed class Patient

@@ -119,7 +119,7 @@ public sealed class Recommender(InterventionCatalog catalog, Featurizer featuriz
             {
                 if (neighbours.Started > 0)
                 {
-                    reasons.Add(neighbours.Text(item.Response is null ? null : item.ResponseTitle ?? item.Response));
+                    reasons.Add(neighbours.Text(item.ResponseTitle ?? item.Response));
                 }
 
                 candidate = candidate with { RankerScore = hybrid!.Score(item, content, cautions.Count, neighbours, patient), Neighbours = neighbours };
