@@ -43,6 +43,27 @@ public sealed class RuleTests
         Assert.Equal(expected, Rule.Compile(text, Vocabulary()).Evaluate(Patient(egfr, diabetic, statin)));
     }
 
+    // What a clinician is told the patient met: every branch of an "or" that holds, each quantity once with its value,
+    // a negated term as absent, nothing from a branch that does not hold, and nothing at all when the rule fails.
+    [Theory]
+    [InlineData("egfr_last < 30 or has(t2d)", 25, true, false, "compare egfr_last <30 =25; has t2d")]
+    [InlineData("egfr_last < 30 or has(t2d)", 45, true, false, "has t2d")]
+    [InlineData("egfr_last < 30 or has(t2d)", 45, false, false, "")]
+    [InlineData("age_years >= 40 and age_years <= 75 and has(t2d)", 45, true, false, "compare age_years >=40 =61; has t2d")]
+    [InlineData("has(t2d) and not on(statin)", 45, true, false, "has t2d; not on statin")]
+    [InlineData("not egfr_last < 30 and female", 45, false, false, "not compare egfr_last <30 =45; female ")]
+    [InlineData("not (has(t2d) or on(statin)) and egfr_last > 40", 45, false, false, "compare egfr_last >40 =45")]
+    [InlineData("(has(t2d) and egfr_last < 60) or (has(t2d) and on(statin))", 45, true, true, "has t2d; compare egfr_last <60 =45; on statin")]
+    public void GivenARuleThatHolds_WhenAskedWhatWasMet_ThenItListsTheTermsOfTheBranchesThatHeldWithThePatientsValues(string text, double egfr, bool diabetic,
+        bool statin, string expected)
+    {
+        var met = Rule.Compile(text, Vocabulary()).Met(Patient(egfr, diabetic, statin));
+
+        Assert.Equal(expected, string.Join("; ", met.Select(t => (t.Negated ? "not " : "") + (t.Function == "compare"
+            ? string.Create(System.Globalization.CultureInfo.InvariantCulture, $"compare {t.Name} {t.Operator}{t.Threshold} ={Math.Floor(t.Value)}")
+            : $"{t.Function} {t.Name}"))));
+    }
+
     [Theory]
     [InlineData("egfr_last < 30")]
     [InlineData("egfr_last >= 30")]

@@ -11,15 +11,19 @@ public sealed class Featurizer
     private const double DaysPerYear = 365.25;
     private readonly Compiled[] _features;
 
-    private Featurizer(FeatureSchema schema, Compiled[] features, ImmutableArray<string> names)
+    private Featurizer(FeatureSchema schema, ClinicalTerminology terminology, Compiled[] features, ImmutableArray<string> names)
     {
         Schema = schema;
+        Terminology = terminology;
         _features = features;
         Names = names;
         Columns = names.Select((n, i) => (n, i)).ToFrozenDictionary(x => x.n, x => x.i, StringComparer.Ordinal);
     }
 
     public FeatureSchema Schema { get; }
+
+    /// <summary>The terminology the schema was compiled against: what its analytes, groups and classes mean.</summary>
+    public ClinicalTerminology Terminology { get; }
 
     /// <summary>Column names, in vector order: each feature, followed by <c>name_missing</c> where it asks for one.</summary>
     public ImmutableArray<string> Names { get; }
@@ -94,7 +98,7 @@ public sealed class Featurizer
             throw new TerminologyException($"Feature schema {schema.Id} {schema.Version} is invalid: " + string.Join("; ", problems));
         }
 
-        return new Featurizer(schema, [.. compiled], [.. names]);
+        return new Featurizer(schema, terminology, [.. compiled], [.. names]);
     }
 
     public float[] Featurize(PatientRecord record, DateTimeOffset indexAt)

@@ -13,6 +13,11 @@ public static class DerivedValues
 
     public static FrozenSet<string> Names { get; } = new[] { PceAscvd10y }.ToFrozenSet(StringComparer.Ordinal);
 
+    /// <summary>The value in a clinician's words: "10-year ASCVD risk 9.1 % (Pooled Cohort Equations)".</summary>
+    public static string Describe(string name, double value) => string.Equals(name, PceAscvd10y, StringComparison.Ordinal)
+        ? string.Create(CultureInfo.InvariantCulture, $"10-year ASCVD risk {value:0.0} % (Pooled Cohort Equations)")
+        : string.Create(CultureInfo.InvariantCulture, $"{name} {value:0.##}");
+
     private static readonly string[] Antihypertensives = ["on_ace_inhibitor", "on_arb", "on_thiazide", "on_ccb", "on_beta_blocker"];
 
     /// <summary>

@@ -24,6 +24,14 @@ public sealed class RuleException(string message) : Exception(message)
     public ImmutableArray<string> UnknownFeatures { get; init; } = [];
 }
 
+/// <summary>
+/// One term of a rule that held for a patient: a comparison (<see cref="Function"/> <c>compare</c>, the feature in
+/// <see cref="Name"/>, with the rule's <see cref="Threshold"/> and the patient's <see cref="Value"/>), a condition group
+/// (<c>has</c>, <c>ever</c>), a medication class (<c>on</c>), or sex (<c>female</c>, <c>male</c>, no name).
+/// <see cref="Negated"/> when the rule asked for its absence and it is absent.
+/// </summary>
+public sealed record RuleTerm(string Function, string Name, bool Negated = false, string? Operator = null, double Threshold = double.NaN, double Value = double.NaN);
+
 /// <summary>The names a rule may use; each is checked when the rule is compiled.</summary>
 public sealed record RuleVocabulary(IReadOnlySet<string> Features, IReadOnlySet<string> ConditionGroups, IReadOnlySet<string> MedicationClasses)
 {
@@ -52,6 +60,22 @@ public sealed class Rule
 
     public bool Evaluate(IRuleContext context) => _root.Evaluate(context);
 
+    /// <summary>
+    /// What made the rule hold for this patient, in the rule's order, each quantity once (with the threshold it met first): the terms of every branch of an
+    /// <c>or</c> that holds, with the patient's value for a comparison. Empty when the rule does not hold. A <c>not</c>
+    /// is listed when it negates a single term; a negated group of terms is not spelled out.
+    /// </summary>
+    public IReadOnlyList<RuleTerm> Met(IRuleContext context)
+    {
+        var met = new List<RuleTerm>();
+        if (_root.Evaluate(context))
+        {
+            _root.Collect(context, met);
+        }
+
+        return met;
+    }
+
     /// <summary>Parses and checks a rule; the exception names the problem and where it is.</summary>
     public static Rule Compile(string text, RuleVocabulary vocabulary)
     {
@@ -66,21 +90,65 @@ public sealed class Rule
     private abstract record Node
     {
         public abstract bool Evaluate(IRuleContext context);
+
+        /// <summary>Adds the terms that make this node hold; called only when it does.</summary>
+        public abstract void Collect(IRuleContext context, List<RuleTerm> met);
+
+        // Each quantity once: "age_years >= 40 and age_years <= 75" met is the patient's age, said once.
+        protected static void Add(List<RuleTerm> met, RuleTerm term)
+        {
+            if (!met.Exists(t => t.Function == term.Function && t.Name == term.Name && t.Negated == term.Negated))
+            {
+                met.Add(term);
+            }
+        }
     }
 
     private sealed record Or(Node Left, Node Right) : Node
     {
         public override bool Evaluate(IRuleContext context) => Left.Evaluate(context) || Right.Evaluate(context);
+
+        public override void Collect(IRuleContext context, List<RuleTerm> met)
+        {
+            if (Left.Evaluate(context))
+            {
+                Left.Collect(context, met);
+            }
+
+            if (Right.Evaluate(context))
+            {
+                Right.Collect(context, met);
+            }
+        }
     }
 
     private sealed record And(Node Left, Node Right) : Node
     {
         public override bool Evaluate(IRuleContext context) => Left.Evaluate(context) && Right.Evaluate(context);
+
+        public override void Collect(IRuleContext context, List<RuleTerm> met)
+        {
+            Left.Collect(context, met);
+            Right.Collect(context, met);
+        }
     }
 
     private sealed record Not(Node Inner) : Node
     {
         public override bool Evaluate(IRuleContext context) => !Inner.Evaluate(context);
+
+        public override void Collect(IRuleContext context, List<RuleTerm> met)
+        {
+            switch (Inner)
+            {
+                case Call call:
+                    Add(met, call.Term with { Negated = true });
+                    break;
+                case Compare compare:
+                    Add(met, compare.Term(context) with { Negated = true });
+                    break;
+            }
+        }
     }
 
     private sealed record Compare(string Feature, string Operator, double Value) : Node
@@ -98,6 +166,10 @@ public sealed class Rule
                 _ => x != Value,
             };
         }
+
+        public RuleTerm Term(IRuleContext context) => new("compare", Feature, Operator: Operator, Threshold: Value, Value: context.Feature(Feature));
+
+        public override void Collect(IRuleContext context, List<RuleTerm> met) => Add(met, Term(context));
     }
 
     private sealed record Call(string Function, string Argument) : Node
@@ -110,6 +182,10 @@ public sealed class Rule
             "female" => context.Female,
             _ => !context.Female,
         };
+
+        public RuleTerm Term => new(Function, Argument);
+
+        public override void Collect(IRuleContext context, List<RuleTerm> met) => Add(met, Term);
     }
 
     private sealed class Parser(string text, RuleVocabulary vocabulary)

@@ -83,10 +83,22 @@ public sealed record RecommendationSet(string PatientId, DateTimeOffset At, IRea
 /// </summary>
 public sealed class Recommender(InterventionCatalog catalog, Featurizer featurizer, IReadOnlyDictionary<string, OutcomePredictor> predictors, HybridRanker? hybrid = null)
 {
+    private readonly FeatureWording _wording = new(featurizer.Schema, featurizer.Terminology);
+
     public InterventionCatalog Catalog { get; } = catalog;
 
     public RecommendationSet Recommend(PatientRecord record, DateTimeOffset at, int top = 5) =>
         Recommend(PatientSnapshot.Take(record, at, featurizer, predictors), top);
+
+    /// <summary>
+    /// The catalog's indication and what of it this patient meets, with their values: "indicated: eGFR below 30, ACR ≥
+    /// 300 mg/g, or eGFR falling ≥ 5 a year — this patient: eGFR 24 mL/min/1.73 m² (low)".
+    /// </summary>
+    private string Indication(Intervention item, PatientSnapshot patient)
+    {
+        var met = item.Indication.Rule.Met(patient.Rules).Select(t => _wording.Term(t, patient.Features, featurizer.Columns));
+        return $"indicated: {item.Indication.Reason} — this patient: {string.Join(", ", met)}";
+    }
 
     public RecommendationSet Recommend(PatientSnapshot patient, int top = 5)
     {
@@ -113,7 +125,7 @@ public sealed class Recommender(InterventionCatalog catalog, Featurizer featuriz
             var (exclusion, safetyCautions) = Catalog.Screen(item, patient.Rules, patient.DaysSince);
             screened[item.Id] = exclusion;
             var cautions = item.Cautions.Where(c => c.Rule.Evaluate(patient.Rules)).Select(c => c.Reason).Concat(safetyCautions).ToList();
-            var reasons = new List<string> { content.Indicated ? $"indicated: {item.Indication.Reason}" : $"not a catalog indication for this patient today (that is: {item.Indication.Reason})" };
+            var reasons = new List<string> { content.Indicated ? Indication(item, patient) : $"not a catalog indication for this patient today (that is: {item.Indication.Reason})" };
             var candidate = new Recommendation(item, 0, content.Score, content.Benefit, reasons, cautions, item.Evidence) { Indicated = content.Indicated };
             if (index >= 0)
             {

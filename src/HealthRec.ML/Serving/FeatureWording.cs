@@ -107,12 +107,37 @@ internal sealed class FeatureWording
         };
     }
 
+    /// <summary>
+    /// A rule's term that held for the patient, in words with the patient's value: "eGFR 24 mL/min/1.73 m² (low)",
+    /// "has type 2 diabetes", "history of MI or stroke", "not on a high-intensity statin".
+    /// </summary>
+    public string Term(RuleTerm term, float[] values, IReadOnlyDictionary<string, int> columns) => term.Function switch
+    {
+        "compare" when columns.TryGetValue(term.Name, out var column) => MidSentence(Describe(column, values)),
+        "compare" => DerivedValues.Describe(term.Name, term.Value),
+        "has" => (term.Negated ? "no " : "has ") + Group(term.Name),
+        "ever" => (term.Negated ? "no history of " : "history of ") + Group(term.Name),
+        "on" => (term.Negated ? "not on " : "on ") + Group(term.Name),
+        var sex => term.Negated ? $"not {sex}" : sex,
+    };
+
+    // "Body mass index 31" reads "body mass index 31" inside a list; "HbA1c", "LDL cholesterol" and "eGFR" keep their capitals.
+    private static string MidSentence(string text)
+    {
+        var word = text.AsSpan(0, text.IndexOf(' ') is > 0 and var end ? end : text.Length);
+        return word.Length > 1 && char.IsUpper(word[0]) && !word[1..].ContainsAnyExceptInRange('a', 'z')
+            ? char.ToLowerInvariant(text[0]) + text[1..]
+            : text;
+    }
+
     private static string Group(string? id) => id switch
     {
         "t2d" => "type 2 diabetes",
         "ckd" => "chronic kidney disease",
         "ascvd" => "atherosclerotic cardiovascular disease",
         "ascvd-event" => "MI or stroke",
+        "stroke" => "stroke or TIA",
+        "statin" => "a statin",
         "sglt2-inhibitor" => "an SGLT2 inhibitor",
         "glp1-agonist" => "a GLP-1 agonist",
         "ace-inhibitor" => "an ACE inhibitor",

@@ -1,0 +1,65 @@
+namespace HealthRec.ML.Tests;
+
+/// <summary>
+/// A suggestion's reason says which part of its indication this patient meets, with their values, not only the rule:
+/// "eGFR below 30, ACR ≥ 300 mg/g, or eGFR falling ≥ 5 a year" alone leaves a clinician to find which of the three
+/// it was. Hand-made patients, the committed catalog, content ranking (no outcome model is needed for the reason).
+/// </summary>
+public sealed class IndicationReasonTests
+{
+    private static readonly Recommender Content = new(CatalogTests.Load(CatalogTests.CommittedJson), Repo.Featurizer(), new Dictionary<string, OutcomePredictor>());
+
+    private static string Reason(string id, CatalogTests.Patient patient)
+    {
+        var set = Content.Recommend(patient.Record(), CatalogTests.At, top: 40);
+        var suggestion = Assert.Single(set.Recommendations, r => r.Intervention.Id == id);
+        var reason = suggestion.Reasons[0];
+        var cut = reason.IndexOf(" — this patient: ", StringComparison.Ordinal);
+        Assert.True(cut > 0, reason);
+        Assert.Equal($"indicated: {suggestion.Intervention.Indication.Reason}", reason[..cut]);
+        return reason[(cut + " — this patient: ".Length)..];
+    }
+
+    [Fact]
+    public void GivenALowEgfrAndAModestAlbuminuria_WhenANephrologyReferralIsSuggested_ThenTheReasonNamesTheEgfrAndNotTheAlbumin()
+    {
+        var patient = new CatalogTests.Patient().With("egfr", 24).With("uacr", 50);
+
+        Assert.Equal("eGFR 24 mL/min/1.73 m² (low)", Reason("nephrology-referral", patient));
+    }
+
+    [Fact]
+    public void GivenAtrialFibrillationWithHypertensionAt70_WhenAnAnticoagulantIsSuggested_ThenTheReasonNamesTheTwoPointsBesidesSex()
+    {
+        var patient = new CatalogTests.Patient().Male().Aged(70).Has("atrial-fibrillation").Has("hypertension");
+
+        Assert.Equal("has atrial fibrillation, has hypertension, age 70", Reason("anticoagulant-af", patient));
+    }
+
+    [Fact]
+    public void GivenDiabetesAndAnLdlOf130OnAModerateStatin_WhenAHighIntensityStatinIsSuggested_ThenAgeIsSaidOnceAndWhatIsAbsentIsSaidAsAbsent()
+    {
+        // The rule reads age twice (75 or under; 40 or over with diabetes) and "not on a high-intensity statin".
+        var patient = new CatalogTests.Patient().Aged(58).Has("t2d").With("ldl", 130).Taking("atorvastatin 20 MG Oral Tablet", "statin", "statin-moderate-intensity");
+
+        Assert.Equal("age 58, on a statin, not on a high-intensity statin, LDL cholesterol 130 mg/dL (raised), has type 2 diabetes", Reason("statin-high", patient));
+    }
+
+    [Fact]
+    public void GivenARaisedPressureWithoutADiagnosis_WhenARecheckIsSuggested_ThenTheReasonGivesThePressureAndTheAbsentDiagnosis()
+    {
+        var patient = new CatalogTests.Patient().With("sbp", 136);
+
+        Assert.Equal("systolic blood pressure 136 mmHg (raised), no hypertension", Reason("bp-recheck", patient));
+    }
+
+    [Fact]
+    public void GivenPrimaryPreventionAt60_WhenAModerateStatinIsSuggested_ThenTheReasonGivesThePooledCohortEstimateItWasDecidedOn()
+    {
+        // A 60-year-old white man, total cholesterol 230, HDL 40, untreated systolic 150, no diabetes, smoking not recorded:
+        // the published coefficients (Goff 2013, white men) give 1 − 0.9144^exp(ΣβX − 61.18) = 14.9 %, by hand.
+        var patient = new CatalogTests.Patient().Male().Aged(60).With("total_cholesterol", 230).With("hdl", 40).With("ldl", 150).With("sbp", 150);
+
+        Assert.Equal("age 60, LDL cholesterol 150 mg/dL (raised), 10-year ASCVD risk 14.9 % (Pooled Cohort Equations)", Reason("statin-moderate", patient));
+    }
+}
