@@ -212,7 +212,7 @@ public sealed class CatalogTests
         var start = Item("statin-moderate");
         var intensify = Item("statin-high");
 
-        Assert.Equal("already taking statin", Committed.Value.Exclude(start, highLdl, days)?.Reason);
+        Assert.Equal("already taking a statin", Committed.Value.Exclude(start, highLdl, days)?.Reason);
         Assert.Null(Committed.Value.Exclude(intensify, highLdl, days));
         Assert.True(intensify.Indication.Rule.Evaluate(highLdl));
         Assert.False(intensify.Indication.Rule.Evaluate(lowLdl));
@@ -224,8 +224,11 @@ public sealed class CatalogTests
         var hba1c = Item("hba1c-test");
         var (recent, recentDays) = new Patient().Has("t2d").With("hba1c", 7.1, daysAgo: 30).Build();
         var (due, dueDays) = new Patient().Has("t2d").With("hba1c", 7.1, daysAgo: 400).Build();
+        var (yesterday, yesterdayDays) = new Patient().Has("t2d").With("hba1c", 7.1, daysAgo: 1).Build();
 
-        Assert.Equal("hba1c measured 30 days ago", Committed.Value.Exclude(hba1c, recent, recentDays)?.Reason);
+        // The analyte by its terminology title, as the clinician knows it, not its id ("hba1c").
+        Assert.Equal("HbA1c measured 30 days ago", Committed.Value.Exclude(hba1c, recent, recentDays)?.Reason);
+        Assert.Equal("HbA1c measured 1 day ago", Committed.Value.Exclude(hba1c, yesterday, yesterdayDays)?.Reason);
         Assert.Null(Committed.Value.Exclude(hba1c, due, dueDays));
     }
 
@@ -250,6 +253,8 @@ public sealed class CatalogTests
         }
 
         Assert.Contains(prevention, i => i.Id == "diabetes-prevention-programme");
+        // Each disease in words ("t2d" is an id); a new prevention group needs its words here.
+        var words = new Dictionary<string, string>(StringComparer.Ordinal) { ["t2d"] = "type 2 diabetes" };
         foreach (var item in prevention)
         {
             foreach (var group in item.Prevents)
@@ -258,7 +263,7 @@ public sealed class CatalogTests
                 var (sick, days) = new Patient().Has("prediabetes").Has(group).With("hba1c", 6.0).With("bmi", 38).With("egfr", 90).Build();
                 var (atRisk, riskDays) = new Patient().Has("prediabetes").With("hba1c", 6.0).With("bmi", 38).With("egfr", 90).Build();
 
-                Assert.Equal($"already has {group}, which '{item.Title}' is meant to prevent", catalog.Exclude(item, sick, days)?.Reason);
+                Assert.Equal($"already has {words[group]}, which '{item.Title}' is meant to prevent", catalog.Exclude(item, sick, days)?.Reason);
                 Assert.DoesNotContain("already has", catalog.Exclude(item, atRisk, riskDays)?.Reason ?? "", StringComparison.Ordinal);
             }
         }

@@ -239,7 +239,7 @@ public sealed class KnowledgeTests : IDisposable
         Assert.True(items.Count >= 25, $"{items.Count} interventions");
         Assert.All(items, i => Assert.NotEmpty(i!["evidence"]!.AsArray()));
         // A prevention item names the disease it prevents among the reasons it is never suggested.
-        Assert.Contains(items, i => (string)i!["id"]! == "diabetes-prevention-programme" && i["contraindications"]!.AsArray().Any(c => ((string)c!).Contains("already has t2d", StringComparison.Ordinal)));
+        Assert.Contains(items, i => (string)i!["id"]! == "diabetes-prevention-programme" && i["contraindications"]!.AsArray().Any(c => ((string)c!).Contains("already has type 2 diabetes", StringComparison.Ordinal)));
     }
 
     [Fact]

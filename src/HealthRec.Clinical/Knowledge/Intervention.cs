@@ -61,8 +61,8 @@ public sealed record Intervention
     /// <summary>Medication classes that mean "already on it" (or a duplicate of it).</summary>
     public ImmutableArray<string> NotIfTaking { get; init; } = [];
 
-    /// <summary>An analyte measured within so many days means "done recently".</summary>
-    public (string Analyte, int Days)? NotIfMeasuredWithin { get; init; }
+    /// <summary>An analyte measured within so many days means "done recently"; its title is what the reason names.</summary>
+    public (string Analyte, int Days, string Title)? NotIfMeasuredWithin { get; init; }
 
     public ImmutableArray<StatedEffect> Effects { get; init; } = [];
 
@@ -132,7 +132,7 @@ public sealed class InterventionCatalog(ImmutableArray<Intervention> items, Safe
         {
             if (patient.Ever(group))
             {
-                return (new Exclusion(item.Id, $"already has {group}, which '{item.Title}' is meant to prevent"), []);
+                return (new Exclusion(item.Id, $"already has {Terminology.ClinicalWords.Group(group)}, which '{item.Title}' is meant to prevent"), []);
             }
         }
 
@@ -148,13 +148,13 @@ public sealed class InterventionCatalog(ImmutableArray<Intervention> items, Safe
         {
             if (patient.Taking(medicationClass))
             {
-                return (new Exclusion(item.Id, $"already taking {medicationClass}"), []);
+                return (new Exclusion(item.Id, $"already taking {Terminology.ClinicalWords.Group(medicationClass)}"), []);
             }
         }
 
         if (item.NotIfMeasuredWithin is { } recent && daysSinceLast(recent.Analyte) is var days && !double.IsNaN(days) && days <= recent.Days)
         {
-            return (new Exclusion(item.Id, $"{recent.Analyte} measured {days:0} days ago"), []);
+            return (new Exclusion(item.Id, string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{recent.Title} measured {days:0} day{(Math.Round(days) == 1 ? "" : "s")} ago")), []);
         }
 
         if (Safety is null || item.Category != InterventionCategory.Medication)

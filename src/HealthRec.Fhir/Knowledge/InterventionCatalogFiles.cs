@@ -184,18 +184,18 @@ public static class InterventionCatalogFiles
             unknown.Outcomes.Add(outcome);
         }
 
-        (string, int)? measured = null;
+        (string, int, string)? measured = null;
         if (d.GetExtension(ExtensionBase + "not-if-measured-within") is { } within)
         {
             var analyte = within.GetExtensionValue<Code>("analyte")?.Value;
             var days = within.GetExtensionValue<Integer>("days")?.Value;
-            if (analyte is null || days is not > 0 || !terminology.Analytes.Any(a => a.Id == analyte))
+            if (analyte is null || days is not > 0 || terminology.Analytes.FirstOrDefault(a => a.Id == analyte) is not { } known)
             {
                 Problem("not-if-measured-within needs a known analyte and days > 0");
             }
             else
             {
-                measured = (analyte, days.Value);
+                measured = (analyte, days.Value, known.Title);
             }
         }
 

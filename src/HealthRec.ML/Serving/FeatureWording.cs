@@ -29,7 +29,7 @@ internal sealed class FeatureWording
         {
             var what = missingIndicator ? $"no {analyte?.Title ?? (feature.Analyte is { } id ? _coded.GetValueOrDefault(id)?.ShortTitle : null) ?? feature.Name} in the last {Window(feature)}"
                 : feature.Kind == FeatureKind.Sex ? feature.Value ?? ""
-                : (feature.Kind == FeatureKind.Medication ? "on " : feature.Ever ? "history of " : "") + Group(feature.Kind == FeatureKind.Medication ? feature.Class : feature.Group);
+                : (feature.Kind == FeatureKind.Medication ? "on " : feature.Ever ? "history of " : "") + ClinicalWords.Group(feature.Kind == FeatureKind.Medication ? feature.Class : feature.Group);
             return string.Create(Ci, $"{what}: {mean:P0} (overall {overall:P0})");
         }
 
@@ -100,9 +100,9 @@ internal sealed class FeatureWording
                 && coded.Labels.TryGetValue((int)Math.Round(value), out var label) => label,
             FeatureKind.Analyte => Analyte(feature, analyte, title, value),
             FeatureKind.Encounters => string.Create(Ci, $"{value:0} visits in the last {Window(feature)}"),
-            FeatureKind.Condition when feature.Ever => (value >= 0.5 ? "history of " : "no history of ") + Group(feature.Group),
-            FeatureKind.Condition => (value >= 0.5 ? "has " : "no ") + Group(feature.Group),
-            FeatureKind.Medication => (value >= 0.5 ? "on " : "not on ") + Group(feature.Class),
+            FeatureKind.Condition when feature.Ever => (value >= 0.5 ? "history of " : "no history of ") + ClinicalWords.Group(feature.Group),
+            FeatureKind.Condition => (value >= 0.5 ? "has " : "no ") + ClinicalWords.Group(feature.Group),
+            FeatureKind.Medication => (value >= 0.5 ? "on " : "not on ") + ClinicalWords.Group(feature.Class),
             _ => string.Create(Ci, $"{feature.Name} {Number(value)}"),
         };
     }
@@ -115,9 +115,9 @@ internal sealed class FeatureWording
     {
         "compare" when columns.TryGetValue(term.Name, out var column) => MidSentence(Describe(column, values)),
         "compare" => DerivedValues.Describe(term.Name, term.Value),
-        "has" => (term.Negated ? "no " : "has ") + Group(term.Name),
-        "ever" => (term.Negated ? "no history of " : "history of ") + Group(term.Name),
-        "on" => (term.Negated ? "not on " : "on ") + Group(term.Name),
+        "has" => (term.Negated ? "no " : "has ") + ClinicalWords.Group(term.Name),
+        "ever" => (term.Negated ? "no history of " : "history of ") + ClinicalWords.Group(term.Name),
+        "on" => (term.Negated ? "not on " : "on ") + ClinicalWords.Group(term.Name),
         var sex => term.Negated ? $"not {sex}" : sex,
     };
 
@@ -129,26 +129,6 @@ internal sealed class FeatureWording
             ? char.ToLowerInvariant(text[0]) + text[1..]
             : text;
     }
-
-    private static string Group(string? id) => id switch
-    {
-        "t2d" => "type 2 diabetes",
-        "ckd" => "chronic kidney disease",
-        "ascvd" => "atherosclerotic cardiovascular disease",
-        "ascvd-event" => "MI or stroke",
-        "stroke" => "stroke or TIA",
-        "statin" => "a statin",
-        "sglt2-inhibitor" => "an SGLT2 inhibitor",
-        "glp1-agonist" => "a GLP-1 agonist",
-        "ace-inhibitor" => "an ACE inhibitor",
-        "arb" => "an ARB",
-        "ccb" => "a calcium-channel blocker",
-        "statin-high-intensity" => "a high-intensity statin",
-        "statin-moderate-intensity" => "a moderate-intensity statin",
-        "statin-low-intensity" => "a low-intensity statin",
-        null => "",
-        _ => id.Replace('-', ' '),
-    };
 
     private static string Analyte(FeatureDefinition feature, Analyte? analyte, string title, float value)
     {

@@ -121,6 +121,6 @@ public static partial class KnowledgeEndpoints
 
     internal static Microsoft.AspNetCore.Http.HttpResults.Ok<InterventionSummary[]> List(InterventionCatalog catalog) =>
         TypedResults.Ok(catalog.Items.Select(i => new InterventionSummary(i.Id, i.Title, i.Category.ToString().ToLowerInvariant(), i.ResourceType,
-            $"{i.CodeSystem}|{i.Code}", i.Indication.Reason, [.. i.Prevents.Select(g => $"already has {g}, which it is meant to prevent"), .. i.Contraindications.Select(c => c.Reason)],
+            $"{i.CodeSystem}|{i.Code}", i.Indication.Reason, [.. i.Prevents.Select(g => $"already has {ClinicalWords.Group(g)}, which it is meant to prevent"), .. i.Contraindications.Select(c => c.Reason)],
             i.Evidence)).ToArray());
 }
