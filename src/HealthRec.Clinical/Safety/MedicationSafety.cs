@@ -178,19 +178,18 @@ public sealed class MedicationSafety(MedicationKnowledge knowledge, ClinicalTerm
         {
             // A result reported as a bound ("eGFR <45") that reaches across the rule's threshold: it may hold, or not.
             // The summary leaves out the date and the source so that "may or may not be" fits beside a long drug name.
-            var measured = reading.Text.Split(" (", 2)[0];
-            var why = $"{measured} does not tell whether it is {rule.Threshold!.Text}";
+            var why = $"{reading.Text} does not tell whether it is {rule.Threshold!.Text}";
             findings.Add(new SafetyFinding(FindingKind.NotChecked, Severity.Avoid, check, rule.Id,
                 $"{check} not checked for {medicine.Name}: {why}, where {rule.Text}", rule.Evidence)
             {
-                Summary = $"{check} not checked: {measured.Split(" on ", 2)[0]} may or may not be {rule.Threshold.Text}",
+                Summary = $"{check} not checked: {reading.Measured ?? reading.Text} may or may not be {rule.Threshold.Text}",
                 Headline = $"{check} not checked",
             });
         }
         else if (fires.Value)
         {
             findings.Add(new SafetyFinding(FindingKind.Contraindication, rule.Severity, check, rule.Id,
-                $"{rule.Text} ({reading.Text})", rule.Evidence) { Summary = $"{rule.Severity.Word()}: {reading.Text.Split(" (", 2)[0]}" });
+                $"{rule.Text} ({reading.Text})", rule.Evidence) { Summary = $"{rule.Severity.Word()}: {reading.Measured ?? reading.Text}" });
         }
     }
 
@@ -204,8 +203,8 @@ public sealed class MedicationSafety(MedicationKnowledge knowledge, ClinicalTerm
 
     private static Reading Condition(PatientRecord record, DateTimeOffset at, string group) =>
         record.Conditions.LastOrDefault(c => c.Groups.Contains(group) && c.IsActiveAt(at)) is { } condition
-            ? new Reading(1, $"{group} on the problem list since {PatientReadings.Day(condition.Onset!.Value)}")
-            : new Reading(0, $"no {group} on the problem list");
+            ? new Reading(1, $"{ClinicalWords.Group(group)} on the problem list since {PatientReadings.Day(condition.Onset!.Value)}")
+            : new Reading(0, $"no {ClinicalWords.Group(group)} on the problem list");
 
     // An interaction rule involves this medicine when it belongs to one of the rule's groups; it fires when every other
     // group is met by a medicine taken or ordered beside it (or by this one, for a combination product).

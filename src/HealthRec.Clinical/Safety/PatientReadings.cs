@@ -17,6 +17,13 @@ public sealed record Reading(double? Value, string Text)
     /// </summary>
     public string? Brief { get; init; }
 
+    /// <summary>
+    /// The measured value alone, with its bound and unit ("eGFR &lt;45 mL/min/1.73 m²"), for a card's summary beside a
+    /// long drug name; null when the reading is not a measurement (a condition, a pregnancy status). <see cref="Text"/>
+    /// adds when and how it was measured.
+    /// </summary>
+    public string? Measured { get; init; }
+
     /// <summary>Whether <see cref="Value"/> is exact or the bound the source reported (an eGFR "&gt;60").</summary>
     public ValueBound Bound { get; init; }
 }
@@ -71,10 +78,8 @@ public static class PatientReadings
                 $"the last eGFR is {old}");
         }
 
-        return new Reading(egfr.Value, string.Create(Ci, $"eGFR {egfr.Comparator}{egfr.Value:0} mL/min/1.73 m² on {Day(egfr.At)}{HowRead(record, egfr)}"))
-        {
-            Bound = egfr.Bound,
-        };
+        var measured = string.Create(Ci, $"eGFR {egfr.Comparator}{egfr.Value:0} mL/min/1.73 m²");
+        return new Reading(egfr.Value, $"{measured} on {Day(egfr.At)}{HowRead(record, egfr)}") { Bound = egfr.Bound, Measured = measured };
     }
 
     /// <summary>
@@ -138,10 +143,12 @@ public static class PatientReadings
         // A creatinine reported as a bound bounds the clearance the other way (a creatinine "<0.5" gives a clearance above).
         var clearance = KidneyEquations.CockcroftGault(scr.Value, age, kg.Value, record.Sex == Sex.Female);
         var bound = scr.Bound.Inverted();
+        var measured = string.Create(Ci, $"creatinine clearance {bound.Comparator()}{clearance:0} mL/min");
         return new Reading(clearance, string.Create(Ci,
-            $"creatinine clearance {bound.Comparator()}{clearance:0} mL/min (Cockcroft–Gault: creatinine {scr.Comparator}{scr.Value:0.##} mg/dL on {Day(scr.At)}, weight {kg.Value:0.#} kg on {Day(kg.At)}, age {age:0}, {Sexes(record.Sex)})"))
+            $"{measured} (Cockcroft–Gault: creatinine {scr.Comparator}{scr.Value:0.##} mg/dL on {Day(scr.At)}, weight {kg.Value:0.#} kg on {Day(kg.At)}, age {age:0}, {Sexes(record.Sex)})"))
         {
             Bound = bound,
+            Measured = measured,
         };
     }
 
@@ -162,7 +169,11 @@ public static class PatientReadings
         return Stale(k.At, at, maxAgeDays) is { } old
             ? Reading.Unknown(string.Create(Ci, $"the last potassium ({k.Value:0.0} mmol/L on {Day(k.At)}) is {old}; this check needs one from the last {maxAgeDays} days"),
                 $"the last potassium is {old}")
-            : new Reading(k.Value, string.Create(Ci, $"potassium {k.Comparator}{k.Value:0.0} mmol/L on {Day(k.At)}")) { Bound = k.Bound };
+            : new Reading(k.Value, string.Create(Ci, $"potassium {k.Comparator}{k.Value:0.0} mmol/L on {Day(k.At)}"))
+            {
+                Bound = k.Bound,
+                Measured = string.Create(Ci, $"potassium {k.Comparator}{k.Value:0.0} mmol/L"),
+            };
     }
 
     /// <summary>

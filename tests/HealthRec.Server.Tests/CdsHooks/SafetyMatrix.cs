@@ -60,7 +60,8 @@ internal static class SafetyMatrix
     public static readonly IReadOnlyDictionary<string, SafetyCase> Cases = new Dictionary<string, SafetyCase>(StringComparer.Ordinal)
     {
         // ---- kidney function, eGFR in every unit EHRs send, or computed from creatinine
-        ["metformin, eGFR 24 mL/min/{1.73_m2}"] = new(() => Man().Egfr(24), Sign(Metformin, MetforminName), Contraindicated("contraindicated: eGFR 24 mL/min/1.73 m²")),
+        ["metformin, eGFR 24 mL/min/{1.73_m2}"] = new(() => Man().Egfr(24), Sign(Metformin, MetforminName), Contraindicated("contraindicated: eGFR 24 mL/min/1.73 m²")
+            with { SummaryEnds = "Tablet: contraindicated: eGFR 24 mL/min/1.73 m²" }),
         ["metformin, eGFR 24 spelled mL/min/1.73m2"] = new(() => Man().Egfr(24, "mL/min/1.73m2"), Sign(Metformin, MetforminName), Contraindicated("contraindicated: eGFR 24 mL/min/1.73 m²")),
         ["metformin, eGFR 27 in mL/min (equivalence, said)"] = new(() => Man().Egfr(27, "mL/min"), Sign(Metformin, MetforminName),
             Contraindicated("reported in mL/min and read as mL/min/1.73 m²")),
@@ -106,7 +107,8 @@ internal static class SafetyMatrix
         ["ibuprofen, eGFR 45 (caution)"] = new(() => Man().Egfr(45), Sign("310965", "Ibuprofen 200 MG Oral Tablet"), Caution("caution: eGFR 45 mL/min/1.73 m²")),
         ["ibuprofen, nothing recorded"] = new(() => Man(), Sign("310965", "Ibuprofen 200 MG Oral Tablet"), NotChecked("no eGFR or serum creatinine recorded")),
         ["spironolactone, eGFR 25"] = new(() => Man().Egfr(25).Potassium(4.5m), Sign("9997", "spironolactone 25 MG Oral Tablet"), Contraindicated("contraindicated: eGFR 25 mL/min/1.73 m²")),
-        ["spironolactone, potassium 5.6"] = new(() => Man().Egfr(70).Potassium(5.6m), Sign("9997", "spironolactone 25 MG Oral Tablet"), Contraindicated("contraindicated: potassium 5.6 mmol/L")),
+        ["spironolactone, potassium 5.6"] = new(() => Man().Egfr(70).Potassium(5.6m), Sign("9997", "spironolactone 25 MG Oral Tablet"), Contraindicated("contraindicated: potassium 5.6 mmol/L")
+            with { SummaryEnds = "Tablet: contraindicated: potassium 5.6 mmol/L" }),
         ["spironolactone, no potassium"] = new(() => Man().Egfr(70), Sign("9997", "spironolactone 25 MG Oral Tablet"), NotChecked("potassium not checked: no serum potassium recorded")),
         ["spironolactone, potassium 4.2 in mEq/L"] = new(() => Man().Egfr(70).Potassium(4.2m, "mEq/L"), Sign("9997", "spironolactone 25 MG Oral Tablet"), null),
         ["eplerenone, creatinine clearance 21 (Cockcroft-Gault)"] = new(() => Woman(80).Egfr(60).Potassium(4.5m).Lab("2160-0", 2.0m, "mg/dL", 30).Lab("29463-7", 60, "kg", 30),
@@ -222,9 +224,9 @@ internal static class SafetyMatrix
 
         // ---- conditions
         ["atorvastatin, cirrhosis"] = new(() => Man(60).Condition("19943007", "Cirrhosis of liver", 400), Sign("83367", "atorvastatin 40 MG Oral Tablet"),
-            Contraindicated("contraindicated: liver-disease on the problem list")),
+            Contraindicated("contraindicated: liver disease on the problem list")),
         ["ibuprofen, heart failure"] = new(() => Man(60).Egfr(80).Condition("84114007", "Heart failure", 400), Sign("310965", "Ibuprofen 200 MG Oral Tablet"),
-            Contraindicated("avoid: heart-failure on the problem list")),
+            Contraindicated("avoid: heart failure on the problem list")),
 
         // ---- duplicate therapy
         ["simvastatin, on atorvastatin"] = new(() => Man(60).Medication("83367", "atorvastatin 20 MG Oral Tablet", 300), Sign("36567", "simvastatin 40 MG Oral Tablet"),
