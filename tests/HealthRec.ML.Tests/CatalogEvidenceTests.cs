@@ -123,4 +123,23 @@ public sealed class CatalogEvidenceTests
         Assert.Equal(expected, score >= (sex == "male" ? 2 : 3));
         Assert.Equal(expected, Indicated("anticoagulant-af", patient));
     }
+
+    // KDIGO: refer on a *sustained* decline in eGFR. A slope from two results months apart (an acute kidney injury, or a
+    // computed eGFR beside one reported in mL/min, as in a Synthea record: −114 a year) is not one.
+    [Theory]
+    [InlineData("70@760 62@395 54@30", true)]
+    [InlineData("70@760 54@30", false)]
+    [InlineData("90@200 60@120 40@30", false)]
+    [InlineData("70@760 69@395 68@30", false)]
+    public void GivenEgfrResults_WhenANephrologyReferralIsConsidered_ThenAFallOfFiveAYearCountsOnlyWhenSustained(string results, bool expected)
+    {
+        var patient = new CatalogTests.Patient();
+        foreach (var result in results.Split(' '))
+        {
+            var parts = result.Split('@');
+            patient.With("egfr", double.Parse(parts[0], System.Globalization.CultureInfo.InvariantCulture), int.Parse(parts[1], System.Globalization.CultureInfo.InvariantCulture));
+        }
+
+        Assert.Equal(expected, Indicated("nephrology-referral", patient));
+    }
 }

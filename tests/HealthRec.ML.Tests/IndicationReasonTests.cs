@@ -29,6 +29,16 @@ public sealed class IndicationReasonTests
     }
 
     [Fact]
+    public void GivenAnEgfrFallingEightAYearOverTwoYears_WhenANephrologyReferralIsSuggested_ThenTheReasonGivesTheSustainedFall()
+    {
+        // 70, 62, 54 a year apart: −8 per 365 days, −8.0 a year of 365.25 days.
+        var patient = new CatalogTests.Patient().With("egfr", 70, daysAgo: 760).With("egfr", 62, daysAgo: 395).With("egfr", 54, daysAgo: 30);
+
+        Assert.Equal("eGFR changing −8.0 mL/min/1.73 m² a year over the last 5 years (3 or more results, a year or more apart at the ends)",
+            Reason("nephrology-referral", patient));
+    }
+
+    [Fact]
     public void GivenAtrialFibrillationWithHypertensionAt70_WhenAnAnticoagulantIsSuggested_ThenTheReasonNamesTheTwoPointsBesidesSex()
     {
         var patient = new CatalogTests.Patient().Male().Aged(70).Has("atrial-fibrillation").Has("hypertension");

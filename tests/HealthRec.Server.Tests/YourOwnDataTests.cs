@@ -59,7 +59,7 @@ public sealed class YourOwnDataTests() : TempFolderTests("healthrec-own-data-")
         Assert.Equal(0, exitCode);
         // The shipped catalog is adult primary care: one line says what it needs that this site's schema lacks, not its every rule.
         Assert.Contains("recommender not evaluated: the intervention catalog (", errors, StringComparison.Ordinal);
-        Assert.Contains("(features age_years, bmi_last, egfr_last, egfr_slope_5y, hba1c_last, ldl_last, sbp_last, smoking_status, uacr_last; " +
+        Assert.Contains("(features age_years, bmi_last, egfr_last, hba1c_last, ldl_last, sbp_last, smoking_status, uacr_last; " +
             "outcomes ascvd-10y, ckd-5y, hba1c-1y, t2d-5y)", errors, StringComparison.Ordinal);
         Assert.DoesNotContain("problem(s)", errors, StringComparison.Ordinal);
         var trainedOn = (int)bundle["trainingPatientCount"]!;
@@ -161,7 +161,7 @@ public sealed class YourOwnDataTests() : TempFolderTests("healthrec-own-data-")
         var recommended = JsonNode.Parse(printed)!;
         Assert.Equal("malignant", (string)recommended["estimates"]!.AsArray().Single()!["outcome"]!);
         Assert.Empty(recommended["recommendations"]!.AsArray());
-        Assert.EndsWith("this run's feature schema and outcome definitions do not have (features age_years, bmi_last, egfr_last, egfr_slope_5y, hba1c_last, " +
+        Assert.EndsWith("this run's feature schema and outcome definitions do not have (features age_years, bmi_last, egfr_last, hba1c_last, " +
             "ldl_last, sbp_last, smoking_status, uacr_last; outcomes ascvd-10y, ckd-5y, hba1c-1y, t2d-5y), so suggestions are off", (string)recommended["notForPatient"]!, StringComparison.Ordinal);
     }
 

@@ -258,7 +258,7 @@ public sealed class Featurizer
     }
 
     // Least-squares slope of value against time in years; needs two distinct times.
-    private static double Slope(ReadOnlySpan<Measurement> values, DateTimeOffset origin)
+    internal static double Slope(ReadOnlySpan<Measurement> values, DateTimeOffset origin)
     {
         if (values.Length < 2)
         {

@@ -3,20 +3,62 @@ using HealthRec.Clinical.Risk;
 namespace HealthRec.Clinical.Knowledge;
 
 /// <summary>
-/// Values a catalog rule may use beside the feature columns, computed from them: today the 10-year ASCVD risk of the
-/// Pooled Cohort Equations in percent (<c>pce_ascvd_10y</c>), which the 2018 AHA/ACC cholesterol guideline uses to
-/// decide statin therapy in primary prevention. Never a model input, so no model depends on them.
+/// Values a catalog rule may use beside the feature columns, computed from them or from the record: the 10-year ASCVD
+/// risk of the Pooled Cohort Equations in percent (<c>pce_ascvd_10y</c>), which the 2018 AHA/ACC cholesterol guideline
+/// uses to decide statin therapy in primary prevention, and the eGFR's sustained change a year
+/// (<c>egfr_sustained_slope_5y</c>), which KDIGO's referral criteria use. Never a model input, so no model depends on them.
 /// </summary>
 public static class DerivedValues
 {
     public const string PceAscvd10y = "pce_ascvd_10y";
 
-    public static FrozenSet<string> Names { get; } = new[] { PceAscvd10y }.ToFrozenSet(StringComparer.Ordinal);
+    public const string EgfrSustainedSlope5y = "egfr_sustained_slope_5y";
+
+    /// <summary>How many eGFR results, over how many days at least, make a slope "sustained".</summary>
+    public const int SustainedResults = 3;
+
+    public const int SustainedDays = 365;
+
+    private const int SlopeWindowDays = 1825;
+
+    public static FrozenSet<string> Names { get; } = new[] { PceAscvd10y, EgfrSustainedSlope5y }.ToFrozenSet(StringComparer.Ordinal);
 
     /// <summary>The value in a clinician's words: "10-year ASCVD risk 9.1 % (Pooled Cohort Equations)".</summary>
-    public static string Describe(string name, double value) => string.Equals(name, PceAscvd10y, StringComparison.Ordinal)
-        ? string.Create(CultureInfo.InvariantCulture, $"10-year ASCVD risk {value:0.0} % (Pooled Cohort Equations)")
-        : string.Create(CultureInfo.InvariantCulture, $"{name} {value:0.##}");
+    public static string Describe(string name, double value) => name switch
+    {
+        PceAscvd10y => string.Create(CultureInfo.InvariantCulture, $"10-year ASCVD risk {value:0.0} % (Pooled Cohort Equations)"),
+        EgfrSustainedSlope5y => string.Create(CultureInfo.InvariantCulture,
+            $"eGFR changing {(value < 0 ? "−" : "+")}{Math.Abs(value):0.0} mL/min/1.73 m² a year over the last 5 years ({SustainedResults} or more results, a year or more apart at the ends)"),
+        _ => string.Create(CultureInfo.InvariantCulture, $"{name} {value:0.##}"),
+    };
+
+    /// <summary>
+    /// The value, or NaN when it cannot be computed. <c>pce_ascvd_10y</c>: the equations hold for ages 40–79 and need
+    /// total and HDL cholesterol and systolic pressure; they are not computed for anyone with ASCVD (secondary
+    /// prevention). Race is not in the record, so the equations for white patients are used, as they are for every race
+    /// other than Black. <c>egfr_sustained_slope_5y</c>: see <see cref="SustainedEgfrSlope"/>.
+    /// </summary>
+    public static double Compute(string name, Func<string, double> feature, PatientRecord record, DateTimeOffset at) => name switch
+    {
+        PceAscvd10y => PooledCohortPercent(feature),
+        EgfrSustainedSlope5y => SustainedEgfrSlope(record, at),
+        _ => double.NaN,
+    };
+
+    /// <summary>
+    /// The least-squares change of eGFR a year over the last five years, given only when at least
+    /// <see cref="SustainedResults"/> results span <see cref="SustainedDays"/> days or more: KDIGO's "sustained decline".
+    /// Two results weeks apart (an acute kidney injury, or an eGFR computed from creatinine beside one reported in
+    /// another way) give a slope, but not a sustained one.
+    /// </summary>
+    public static double SustainedEgfrSlope(PatientRecord record, DateTimeOffset at)
+    {
+        var from = at.AddDays(-SlopeWindowDays);
+        var values = record.MeasurementsOf(PatientRecordBuilder.Egfr).Where(m => m.At > from && m.At <= at).ToArray();
+        return values.Length >= SustainedResults && (values[^1].At - values[0].At).TotalDays >= SustainedDays
+            ? Features.Featurizer.Slope(values, at)
+            : double.NaN;
+    }
 
     private static readonly string[] Antihypertensives = ["on_ace_inhibitor", "on_arb", "on_thiazide", "on_ccb", "on_beta_blocker"];
 
@@ -25,13 +67,8 @@ public static class DerivedValues
     /// cholesterol and systolic pressure; they are not computed for anyone with ASCVD (secondary prevention). Race is not
     /// in the record, so the equations for white patients are used, as they are for every race other than Black.
     /// </summary>
-    public static double Compute(string name, Func<string, double> feature)
+    private static double PooledCohortPercent(Func<string, double> feature)
     {
-        if (!string.Equals(name, PceAscvd10y, StringComparison.Ordinal))
-        {
-            return double.NaN;
-        }
-
         var (age, tc, hdl, sbp) = (feature("age_years"), feature("total_cholesterol_last"), feature("hdl_last"), feature("sbp_last"));
         if (age is < 40 or >= 80 || double.IsNaN(age) || double.IsNaN(tc) || double.IsNaN(hdl) || double.IsNaN(sbp) || feature("ever_ascvd") == 1)
         {

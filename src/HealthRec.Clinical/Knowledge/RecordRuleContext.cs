@@ -26,7 +26,7 @@ public sealed class RecordRuleContext : IRuleContext
     public DateTimeOffset At => _at;
 
     public double Feature(string name) =>
-        _columns.TryGetValue(name, out var i) ? _features[i] : DerivedValues.Names.Contains(name) ? DerivedValues.Compute(name, Column) : double.NaN;
+        _columns.TryGetValue(name, out var i) ? _features[i] : DerivedValues.Names.Contains(name) ? DerivedValues.Compute(name, Column, _record, _at) : double.NaN;
 
     private double Column(string name) => _columns.TryGetValue(name, out var i) ? _features[i] : double.NaN;
 
