@@ -70,6 +70,8 @@ public sealed class IndicationReasonTests
         // the published coefficients (Goff 2013, white men) give 1 − 0.9144^exp(ΣβX − 61.18) = 14.9 %, by hand.
         var patient = new CatalogTests.Patient().Male().Aged(60).With("total_cholesterol", 230).With("hdl", 40).With("ldl", 150).With("sbp", 150);
 
-        Assert.Equal("age 60, LDL cholesterol 150 mg/dL (raised), 10-year ASCVD risk 14.9 % (Pooled Cohort Equations)", Reason("statin-moderate", patient));
+        // The card's own estimate may come from PREVENT or a model: the reason says which equation this figure is and why.
+        Assert.Equal("age 60, LDL cholesterol 150 mg/dL (raised), 10-year ASCVD risk 14.9 % by the Pooled Cohort Equations, on which the guideline sets its threshold",
+            Reason("statin-moderate", patient));
     }
 }

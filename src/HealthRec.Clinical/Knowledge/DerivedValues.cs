@@ -23,10 +23,11 @@ public static class DerivedValues
 
     public static FrozenSet<string> Names { get; } = new[] { PceAscvd10y, EgfrSustainedSlope5y }.ToFrozenSet(StringComparer.Ordinal);
 
-    /// <summary>The value in a clinician's words: "10-year ASCVD risk 9.1 % (Pooled Cohort Equations)".</summary>
+    /// <summary>The value in a clinician's words: "10-year ASCVD risk 9.1 % by the Pooled Cohort Equations, …".</summary>
     public static string Describe(string name, double value) => name switch
     {
-        PceAscvd10y => string.Create(CultureInfo.InvariantCulture, $"10-year ASCVD risk {value:0.0} % (Pooled Cohort Equations)"),
+        // Beside a card's estimate from another equation (PREVENT) or a model: say why this figure is the one decided on.
+        PceAscvd10y => string.Create(CultureInfo.InvariantCulture, $"10-year ASCVD risk {value:0.0} % by the Pooled Cohort Equations, on which the guideline sets its threshold"),
         EgfrSustainedSlope5y => string.Create(CultureInfo.InvariantCulture,
             $"eGFR changing {(value < 0 ? "−" : "+")}{Math.Abs(value):0.0} mL/min/1.73 m² a year over the last 5 years ({SustainedResults} or more results, a year or more apart at the ends)"),
         _ => string.Create(CultureInfo.InvariantCulture, $"{name} {value:0.##}"),
