@@ -74,4 +74,14 @@ public sealed class IndicationReasonTests
         Assert.Equal("age 60, LDL cholesterol 150 mg/dL (raised), 10-year ASCVD risk 14.9 % by the Pooled Cohort Equations, on which the guideline sets its threshold",
             Reason("statin-moderate", patient));
     }
+
+    [Fact]
+    public void GivenHypertensionAboveTargetAndAnEgfrOf25_WhenAThiazideIsSuggested_ThenItsCautionGivesTheEgfrToo()
+    {
+        var patient = new CatalogTests.Patient().Has("hypertension").With("sbp", 152).With("egfr", 25);
+
+        var thiazide = Assert.Single(Content.Recommend(patient.Record(), CatalogTests.At, top: 40).Recommendations, r => r.Intervention.Id == "thiazide");
+
+        Assert.Contains("eGFR below 30: thiazides work less well — this patient: eGFR 25 mL/min/1.73 m² (low)", thiazide.Cautions);
+    }
 }

@@ -91,13 +91,13 @@ public sealed class Recommender(InterventionCatalog catalog, Featurizer featuriz
         Recommend(PatientSnapshot.Take(record, at, featurizer, predictors), top);
 
     /// <summary>
-    /// The catalog's indication and what of it this patient meets, with their values: "indicated: eGFR below 30, ACR ≥
-    /// 300 mg/g, or eGFR falling ≥ 5 a year — this patient: eGFR 24 mL/min/1.73 m² (low)".
+    /// A rule's reason and what of it this patient meets, with their values: "eGFR below 30, ACR ≥ 300 mg/g, or eGFR
+    /// falling ≥ 5 a year — this patient: eGFR 24 mL/min/1.73 m² (low)". For an indication and for a caution alike.
     /// </summary>
-    private string Indication(Intervention item, PatientSnapshot patient)
+    private string Met(RuleWithReason rule, PatientSnapshot patient)
     {
-        var met = item.Indication.Rule.Met(patient.Rules).Select(t => _wording.Term(t, patient.Features, featurizer.Columns));
-        return $"indicated: {item.Indication.Reason} — this patient: {string.Join(", ", met)}";
+        var met = rule.Rule.Met(patient.Rules).Select(t => _wording.Term(t, patient.Features, featurizer.Columns));
+        return $"{rule.Reason} — this patient: {string.Join(", ", met)}";
     }
 
     public RecommendationSet Recommend(PatientSnapshot patient, int top = 5)
@@ -124,8 +124,11 @@ public sealed class Recommender(InterventionCatalog catalog, Featurizer featuriz
             // ranker weighs, as in training.
             var (exclusion, safetyCautions) = Catalog.Screen(item, patient.Rules, patient.DaysSince);
             screened[item.Id] = exclusion;
-            var cautions = item.Cautions.Where(c => c.Rule.Evaluate(patient.Rules)).Select(c => c.Reason).Concat(safetyCautions).ToList();
-            var reasons = new List<string> { content.Indicated ? Indication(item, patient) : $"not a catalog indication for this patient today (that is: {item.Indication.Reason})" };
+            var cautions = item.Cautions.Where(c => c.Rule.Evaluate(patient.Rules)).Select(c => Met(c, patient)).Concat(safetyCautions).ToList();
+            var reasons = new List<string>
+            {
+                content.Indicated ? $"indicated: {Met(item.Indication, patient)}" : $"not a catalog indication for this patient today (that is: {item.Indication.Reason})",
+            };
             var candidate = new Recommendation(item, 0, content.Score, content.Benefit, reasons, cautions, item.Evidence) { Indicated = content.Indicated };
             if (index >= 0)
             {
