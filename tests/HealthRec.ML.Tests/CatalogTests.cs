@@ -225,10 +225,12 @@ public sealed class CatalogTests
         var (recent, recentDays) = new Patient().Has("t2d").With("hba1c", 7.1, daysAgo: 30).Build();
         var (due, dueDays) = new Patient().Has("t2d").With("hba1c", 7.1, daysAgo: 400).Build();
         var (yesterday, yesterdayDays) = new Patient().Has("t2d").With("hba1c", 7.1, daysAgo: 1).Build();
+        var (today, todayDays) = new Patient().Has("t2d").With("hba1c", 7.1, daysAgo: 0).Build();
 
         // The analyte by its terminology title, as the clinician knows it, not its id ("hba1c").
         Assert.Equal("HbA1c measured 30 days ago", Committed.Value.Exclude(hba1c, recent, recentDays)?.Reason);
         Assert.Equal("HbA1c measured 1 day ago", Committed.Value.Exclude(hba1c, yesterday, yesterdayDays)?.Reason);
+        Assert.Equal("HbA1c measured today", Committed.Value.Exclude(hba1c, today, todayDays)?.Reason);
         Assert.Null(Committed.Value.Exclude(hba1c, due, dueDays));
     }
 

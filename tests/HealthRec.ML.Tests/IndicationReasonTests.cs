@@ -9,6 +9,14 @@ public sealed class IndicationReasonTests
 {
     private static readonly Recommender Content = new(CatalogTests.Load(CatalogTests.CommittedJson), Repo.Featurizer(), new Dictionary<string, OutcomePredictor>());
 
+    [Fact]
+    public void GivenAnItemIndicatedByOneCondition_WhenSuggested_ThenTheConditionIsNotSaidTwice()
+    {
+        var set = Content.Recommend(new CatalogTests.Patient().Has("t2d").Record(), CatalogTests.At, top: 40);
+
+        Assert.Equal("indicated: type 2 diabetes", Assert.Single(set.Recommendations, r => r.Intervention.Id == "foot-exam").Reasons[0]);
+    }
+
     private static string Reason(string id, CatalogTests.Patient patient)
     {
         var set = Content.Recommend(patient.Record(), CatalogTests.At, top: 40);

@@ -117,6 +117,13 @@ public sealed class InterventionCatalog(ImmutableArray<Intervention> items, Safe
     /// <summary>The same items, checked with a medication-safety knowledge base.</summary>
     public InterventionCatalog WithSafety(Safety.MedicationSafety medicationSafety) => new(Items, medicationSafety) { Off = Off };
 
+    private static string Ago(double days) => Math.Round(days) switch
+    {
+        0 => "today",
+        1 => "1 day ago",
+        var whole => string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{whole:0} days ago"),
+    };
+
     /// <summary>
     /// Null when the intervention may be suggested; otherwise why not: a contraindication, already taking it (or its
     /// class), the test done recently, or — for a medicine — a finding of the medication-safety check. Applied after
@@ -154,7 +161,7 @@ public sealed class InterventionCatalog(ImmutableArray<Intervention> items, Safe
 
         if (item.NotIfMeasuredWithin is { } recent && daysSinceLast(recent.Analyte) is var days && !double.IsNaN(days) && days <= recent.Days)
         {
-            return (new Exclusion(item.Id, string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{recent.Title} measured {days:0} day{(Math.Round(days) == 1 ? "" : "s")} ago")), []);
+            return (new Exclusion(item.Id, $"{recent.Title} measured {Ago(days)}"), []);
         }
 
         if (Safety is null || item.Category != InterventionCategory.Medication)

@@ -85,6 +85,12 @@ public sealed class Rule
         return new Rule(text, root);
     }
 
+    /// <summary>
+    /// Whether the rule is one condition group, medication class or sex (<c>has(t2d)</c>), with no value to give:
+    /// what the patient met is then the rule itself.
+    /// </summary>
+    public bool IsOneFact => _root is Call or Not { Inner: Call };
+
     public override string ToString() => Text;
 
     private abstract record Node

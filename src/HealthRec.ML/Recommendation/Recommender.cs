@@ -92,10 +92,16 @@ public sealed class Recommender(InterventionCatalog catalog, Featurizer featuriz
 
     /// <summary>
     /// A rule's reason and what of it this patient meets, with their values: "eGFR below 30, ACR ≥ 300 mg/g, or eGFR
-    /// falling ≥ 5 a year — this patient: eGFR 24 mL/min/1.73 m² (low)". For an indication and for a caution alike.
+    /// falling ≥ 5 a year — this patient: eGFR 24 mL/min/1.73 m² (low)". For an indication and for a caution alike. A
+    /// rule of one fact ("type 2 diabetes") is its own answer, and is not said twice.
     /// </summary>
     private string Met(RuleWithReason rule, PatientSnapshot patient)
     {
+        if (rule.Rule.IsOneFact)
+        {
+            return rule.Reason;
+        }
+
         var met = rule.Rule.Met(patient.Rules).Select(t => _wording.Term(t, patient.Features, featurizer.Columns));
         return $"{rule.Reason} — this patient: {string.Join(", ", met)}";
     }
