@@ -104,7 +104,10 @@ internal sealed class OrderCheckCards(FhirRecordMapper mapper, InterventionCatal
         var name = draft.Medicine.Name.Length > 0 ? draft.Medicine.Name : draft.Reference;
         var indicator = findings.Any(f => f.Critical) ? Indicator.Critical : findings.Any(f => f.Blocks) ? Indicator.Warning : Indicator.Info;
         var kind = Topic(top);
-        var summary = Summary(name, top.Summary, top.Headline);
+        // The summary gives the first finding; that there are more is said in it too, so that a second check not made
+        // (potassium beside eGFR) is not hidden behind the first.
+        var more = findings.Count > 1 ? string.Create(Ci, $" (+{findings.Count - 1} more)") : "";
+        var summary = Summary(name, top.Summary + more, top.Headline + more);
         var detail = new StringBuilder();
         detail.Append(Ci, $"**{Markdown(name)}** (draft order {Markdown(draft.Reference)}), checked against the patient's record and the other draft orders by HealthRec's medication-safety rules:\n\n");
         foreach (var finding in findings)

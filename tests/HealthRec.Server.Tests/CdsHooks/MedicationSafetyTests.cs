@@ -131,6 +131,11 @@ public sealed class MedicationSafetyTests(CdsServer fixture) : IClassFixture<Cds
         Assert.False(((string)card["summary"]!).EndsWith('…'), $"summary cut: {card["summary"]}");
         Assert.True(expected.SummaryEnds is null || ((string)card["summary"]!).EndsWith(expected.SummaryEnds, StringComparison.Ordinal),
             $"summary does not end '{expected.SummaryEnds}': {card["summary"]}");
+        // The summary names the first finding and counts the others ("(+1 more)"), each a line of the detail: a second check
+        // not made is never hidden behind the first.
+        var more = System.Text.RegularExpressions.Regex.Match((string)card["summary"]!, @" \(\+(\d+) more\)$");
+        var findings = ((string)card["detail"]!).Split('\n').Count(l => System.Text.RegularExpressions.Regex.IsMatch(l, @"^- (\*\*[A-Za-z ]+\*\*|Caution): "));
+        Assert.True((more.Success ? 1 + int.Parse(more.Groups[1].Value, CultureInfo.InvariantCulture) : 1) == findings, $"{findings} findings in the detail: {said}");
         if (expected.Indicator != "info")
         {
             // A warning always offers to remove the draft.

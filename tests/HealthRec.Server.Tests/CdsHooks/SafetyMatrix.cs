@@ -94,7 +94,7 @@ internal static class SafetyMatrix
         // The summary gives way to the finding: a long name is shortened there (and stands whole in the detail).
         ["metformin with a long name, eGFR reported as <45"] = new(() => Man().Lab("33914-3", 45, "mL/min/{1.73_m2}", 30, Quantity.QuantityComparator.LessThan),
             Sign("860975", "24 HR metformin hydrochloride 500 MG Extended Release Oral Tablet [Glumetza], as directed by the renal clinic"),
-            NotChecked("…: kidney function (eGFR) not checked: eGFR <45 mL/min/1.73 m² may or may not be below 30\n")),
+            NotChecked("…: kidney function (eGFR) not checked: eGFR <45 mL/min/1.73 m² may or may not be below 30 (+1 more)\n")),
         ["metformin, eGFR reported as >60"] = new(() => Man().Lab("33914-3", 60, "mL/min/{1.73_m2}", 30, Quantity.QuantityComparator.GreaterThan), Sign(Metformin, MetforminName), null),
         ["metformin, creatinine reported as <0.5 only (eGFR computed, above)"] = new(() => Man().Lab("2160-0", 0.5m, "mg/dL", 30, Quantity.QuantityComparator.LessThan),
             Sign(Metformin, MetforminName), null),
@@ -185,7 +185,7 @@ internal static class SafetyMatrix
         ["lisinopril, on naproxen and hydrochlorothiazide with long names (triple whammy)"] = new(() => Man(60).Egfr(80)
             .Medication("849574", "Naproxen sodium 220 MG Oral Tablet [Aleve], over the counter", 30).Medication("316049", "Hydrochlorothiazide 25 MG Oral Tablet, each morning", 300),
             Sign("29046", "lisinopril 10 MG Oral Tablet"), Interaction("'triple whammy'")
-                with { SummaryEnds = "lisinopril 10 MG Oral Tablet: avoid with Naproxen sodium 220 MG Oral Tablet [Aleve], over the counter and 1 more" }),
+                with { SummaryEnds = "lisinopril 10 MG Oral Tablet: avoid with Naproxen sodium 220 MG Oral Tablet [Aleve], over the counter and 1 more (+1 more)" }),
         ["simvastatin, on clarithromycin"] = new(() => Man(60).Medication("21212", "clarithromycin 500 MG Oral Tablet", 3), Sign("36567", "simvastatin 40 MG Oral Tablet"),
             Interaction("contraindicated with clarithromycin 500 MG Oral Tablet")),
         ["clarithromycin, on simvastatin"] = new(() => Man(60).Medication("36567", "simvastatin 40 MG Oral Tablet", 300), Sign("21212", "clarithromycin 500 MG Oral Tablet"),
