@@ -92,4 +92,24 @@ public sealed class IndicationReasonTests
 
         Assert.Contains("eGFR below 30: thiazides work less well — this patient: eGFR 25 mL/min/1.73 m² (low)", thiazide.Cautions);
     }
+
+    // A medicine the hybrid offers because similar patients were started on it says what of the indication the patient
+    // does not meet: found on the Synthea records, a moderate statin offered at 88 beside "age 40–75 with diabetes, …".
+    [Theory]
+    [InlineData("88 with diabetes", "age 88")]
+    [InlineData("58, LDL 100, no HDL", "no type 2 diabetes, 10-year ASCVD risk by the Pooled Cohort Equations: not computed (they need age 40–79, total and HDL cholesterol and systolic pressure, and no ASCVD)")]
+    public void GivenAPatientOutsideAnIndication_WhenWhatIsUnmetIsWorded_ThenItNamesThePartsWithThePatientsValues(string who, string expected)
+    {
+        var patient = who.StartsWith("88", StringComparison.Ordinal)
+            ? new CatalogTests.Patient().Aged(88).Has("t2d").With("ldl", 120)
+            : new CatalogTests.Patient().Aged(58).With("ldl", 100).With("total_cholesterol", 200).With("sbp", 130);
+        var featurizer = Repo.Featurizer();
+        var record = patient.Record();
+        var features = featurizer.Featurize(record, CatalogTests.At);
+        var wording = new FeatureWording(featurizer.Schema, Repo.Terminology);
+
+        var unmet = CatalogTests.Item("statin-moderate").Indication.Rule.Unmet(new RecordRuleContext(record, CatalogTests.At, features, featurizer.Columns));
+
+        Assert.Equal(expected, string.Join(", ", unmet.Select(t => wording.Term(t, features, featurizer.Columns))));
+    }
 }

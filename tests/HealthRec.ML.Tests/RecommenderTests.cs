@@ -141,6 +141,7 @@ public sealed class RecommenderTests(TrainedRecommenderCohort cohort) : IClassFi
         var sets = cohort.Records.Where(r => r.LastActivity is not null).Take(300).Select(p => recommender.Recommend(p, p.LastActivity!.Value, top: 30)).ToList();
 
         Assert.Contains(sets, s => s.Recommendations.Count >= 3);
+        Assert.Equal(hybrid, sets.Exists(s => s.Recommendations.Any(r => !r.Indicated)));
         foreach (var set in sets)
         {
             var shown = set.Recommendations;
@@ -148,6 +149,12 @@ public sealed class RecommenderTests(TrainedRecommenderCohort cohort) : IClassFi
             var indicated = shown.Where(r => r.Indicated).ToList();
             // Every indicated item before any offered on similar patients' treatment alone, as the words say.
             Assert.Equal(indicated, shown.Take(indicated.Count));
+            // Each says what of its indication the patient meets, or, offered without one, what they do not.
+            Assert.All(shown, r =>
+            {
+                Assert.StartsWith(r.Indicated ? "indicated: " : "not a catalog indication for this patient today (that is: ", r.Reasons[0], StringComparison.Ordinal);
+                Assert.Equal(!r.Intervention.Indication.Rule.IsOneFact, r.Reasons[0].Contains(" — this patient: ", StringComparison.Ordinal));
+            });
             if (!hybrid)
             {
                 Assert.StartsWith("Ordered by expected benefit", set.OrderedBy, StringComparison.Ordinal);

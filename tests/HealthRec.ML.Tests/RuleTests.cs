@@ -52,7 +52,7 @@ public sealed class RuleTests
     [InlineData("age_years >= 40 and age_years <= 75 and has(t2d)", 45, true, false, "compare age_years >=40 =61; has t2d")]
     [InlineData("has(t2d) and not on(statin)", 45, true, false, "has t2d; not on statin")]
     [InlineData("not egfr_last < 30 and female", 45, false, false, "not compare egfr_last <30 =45; female ")]
-    [InlineData("not (has(t2d) or on(statin)) and egfr_last > 40", 45, false, false, "compare egfr_last >40 =45")]
+    [InlineData("not (has(t2d) or on(statin)) and egfr_last > 40", 45, false, false, "not has t2d; not on statin; compare egfr_last >40 =45")]
     [InlineData("(has(t2d) and egfr_last < 60) or (has(t2d) and on(statin))", 45, true, true, "has t2d; compare egfr_last <60 =45; on statin")]
     public void GivenARuleThatHolds_WhenAskedWhatWasMet_ThenItListsTheTermsOfTheBranchesThatHeldWithThePatientsValues(string text, double egfr, bool diabetic,
         bool statin, string expected)
@@ -60,6 +60,24 @@ public sealed class RuleTests
         var met = Rule.Compile(text, Vocabulary()).Met(Patient(egfr, diabetic, statin));
 
         Assert.Equal(expected, string.Join("; ", met.Select(t => (t.Negated ? "not " : "") + (t.Function == "compare"
+            ? string.Create(System.Globalization.CultureInfo.InvariantCulture, $"compare {t.Name} {t.Operator}{t.Threshold} ={Math.Floor(t.Value)}")
+            : $"{t.Function} {t.Name}"))));
+    }
+
+    // And what kept a rule from holding: every failing part of an "and", both branches of a failing "or", each as the
+    // patient has it; nothing when the rule holds.
+    [Theory]
+    [InlineData("egfr_last < 30 or has(t2d)", 45, false, false, "not compare egfr_last <30 =45; not has t2d")]
+    [InlineData("egfr_last < 30 or has(t2d)", 25, false, false, "")]
+    [InlineData("age_years >= 40 and age_years <= 55 and has(t2d)", 45, true, false, "not compare age_years <=55 =61")]
+    [InlineData("has(t2d) and not on(statin)", 45, true, true, "on statin")]
+    [InlineData("has(t2d) and egfr_last < 30", double.NaN, true, false, "not compare egfr_last <30 =NaN")]
+    public void GivenARuleThatFails_WhenAskedWhatWasUnmet_ThenItListsTheFailingTermsAsThePatientHasThem(string text, double egfr, bool diabetic,
+        bool statin, string expected)
+    {
+        var unmet = Rule.Compile(text, Vocabulary()).Unmet(Patient(egfr, diabetic, statin));
+
+        Assert.Equal(expected, string.Join("; ", unmet.Select(t => (t.Negated ? "not " : "") + (t.Function == "compare"
             ? string.Create(System.Globalization.CultureInfo.InvariantCulture, $"compare {t.Name} {t.Operator}{t.Threshold} ={Math.Floor(t.Value)}")
             : $"{t.Function} {t.Name}"))));
     }

@@ -26,6 +26,8 @@ public static class DerivedValues
     /// <summary>The value in a clinician's words: "10-year ASCVD risk 9.1 % by the Pooled Cohort Equations, …".</summary>
     public static string Describe(string name, double value) => name switch
     {
+        PceAscvd10y when double.IsNaN(value) => "10-year ASCVD risk by the Pooled Cohort Equations: not computed (they need age 40–79, total and HDL cholesterol and systolic pressure, and no ASCVD)",
+        EgfrSustainedSlope5y when double.IsNaN(value) => string.Create(CultureInfo.InvariantCulture, $"eGFR trend: fewer than {SustainedResults} results a year or more apart in the last 5 years"),
         // Beside a card's estimate from another equation (PREVENT) or a model: say why this figure is the one decided on.
         PceAscvd10y => string.Create(CultureInfo.InvariantCulture, $"10-year ASCVD risk {value:0.0} % by the Pooled Cohort Equations, on which the guideline sets its threshold"),
         EgfrSustainedSlope5y => string.Create(CultureInfo.InvariantCulture,

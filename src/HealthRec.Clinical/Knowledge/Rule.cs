@@ -28,7 +28,8 @@ public sealed class RuleException(string message) : Exception(message)
 /// One term of a rule that held for a patient: a comparison (<see cref="Function"/> <c>compare</c>, the feature in
 /// <see cref="Name"/>, with the rule's <see cref="Threshold"/> and the patient's <see cref="Value"/>), a condition group
 /// (<c>has</c>, <c>ever</c>), a medication class (<c>on</c>), or sex (<c>female</c>, <c>male</c>, no name).
-/// <see cref="Negated"/> when the rule asked for its absence and it is absent.
+/// <see cref="Negated"/> when the term does not hold for the patient: the group or class is absent, or the comparison
+/// fails (as under a <c>not</c> that holds, or in what kept a rule from holding).
 /// </summary>
 public sealed record RuleTerm(string Function, string Name, bool Negated = false, string? Operator = null, double Threshold = double.NaN, double Value = double.NaN);
 
@@ -61,19 +62,28 @@ public sealed class Rule
     public bool Evaluate(IRuleContext context) => _root.Evaluate(context);
 
     /// <summary>
-    /// What made the rule hold for this patient, in the rule's order, each quantity once (with the threshold it met first): the terms of every branch of an
-    /// <c>or</c> that holds, with the patient's value for a comparison. Empty when the rule does not hold. A <c>not</c>
-    /// is listed when it negates a single term; a negated group of terms is not spelled out.
+    /// What made the rule hold for this patient, in the rule's order, each quantity once (with the threshold it met
+    /// first): the terms of every branch of an <c>or</c> that holds, with the patient's value for a comparison, and a
+    /// term under <c>not</c> as absent. Empty when the rule does not hold.
     /// </summary>
-    public IReadOnlyList<RuleTerm> Met(IRuleContext context)
+    public IReadOnlyList<RuleTerm> Met(IRuleContext context) => Terms(context, holds: true);
+
+    /// <summary>
+    /// What kept the rule from holding, the same way: the terms of every part of an <c>and</c> that fails (both branches
+    /// of a failing <c>or</c>), each as the patient has it ("no type 2 diabetes", "on a statin", the value or its
+    /// absence). Empty when the rule holds.
+    /// </summary>
+    public IReadOnlyList<RuleTerm> Unmet(IRuleContext context) => Terms(context, holds: false);
+
+    private List<RuleTerm> Terms(IRuleContext context, bool holds)
     {
-        var met = new List<RuleTerm>();
-        if (_root.Evaluate(context))
+        var terms = new List<RuleTerm>();
+        if (_root.Evaluate(context) == holds)
         {
-            _root.Collect(context, met);
+            _root.Collect(context, holds, terms);
         }
 
-        return met;
+        return terms;
     }
 
     /// <summary>Parses and checks a rule; the exception names the problem and where it is.</summary>
@@ -97,45 +107,45 @@ public sealed class Rule
     {
         public abstract bool Evaluate(IRuleContext context);
 
-        /// <summary>Adds the terms that make this node hold; called only when it does.</summary>
-        public abstract void Collect(IRuleContext context, List<RuleTerm> met);
+        /// <summary>Adds the terms that make this node evaluate to <paramref name="holds"/>; called only when it does.</summary>
+        public abstract void Collect(IRuleContext context, bool holds, List<RuleTerm> terms);
 
         // Each quantity once: "age_years >= 40 and age_years <= 75" met is the patient's age, said once.
-        protected static void Add(List<RuleTerm> met, RuleTerm term)
+        protected static void Add(List<RuleTerm> terms, RuleTerm term)
         {
-            if (!met.Exists(t => t.Function == term.Function && t.Name == term.Name && t.Negated == term.Negated))
+            if (!terms.Exists(t => t.Function == term.Function && t.Name == term.Name && t.Negated == term.Negated))
             {
-                met.Add(term);
+                terms.Add(term);
             }
         }
     }
 
+    // A branch counts when it evaluates the way the whole did: a holding "or" by its holding branches, a failing "and"
+    // by its failing parts; otherwise by both.
     private sealed record Or(Node Left, Node Right) : Node
     {
         public override bool Evaluate(IRuleContext context) => Left.Evaluate(context) || Right.Evaluate(context);
 
-        public override void Collect(IRuleContext context, List<RuleTerm> met)
-        {
-            if (Left.Evaluate(context))
-            {
-                Left.Collect(context, met);
-            }
-
-            if (Right.Evaluate(context))
-            {
-                Right.Collect(context, met);
-            }
-        }
+        public override void Collect(IRuleContext context, bool holds, List<RuleTerm> terms) => Both(Left, Right, context, holds, terms);
     }
 
     private sealed record And(Node Left, Node Right) : Node
     {
         public override bool Evaluate(IRuleContext context) => Left.Evaluate(context) && Right.Evaluate(context);
 
-        public override void Collect(IRuleContext context, List<RuleTerm> met)
+        public override void Collect(IRuleContext context, bool holds, List<RuleTerm> terms) => Both(Left, Right, context, holds, terms);
+    }
+
+    private static void Both(Node left, Node right, IRuleContext context, bool holds, List<RuleTerm> terms)
+    {
+        if (left.Evaluate(context) == holds)
         {
-            Left.Collect(context, met);
-            Right.Collect(context, met);
+            left.Collect(context, holds, terms);
+        }
+
+        if (right.Evaluate(context) == holds)
+        {
+            right.Collect(context, holds, terms);
         }
     }
 
@@ -143,18 +153,7 @@ public sealed class Rule
     {
         public override bool Evaluate(IRuleContext context) => !Inner.Evaluate(context);
 
-        public override void Collect(IRuleContext context, List<RuleTerm> met)
-        {
-            switch (Inner)
-            {
-                case Call call:
-                    Add(met, call.Term with { Negated = true });
-                    break;
-                case Compare compare:
-                    Add(met, compare.Term(context) with { Negated = true });
-                    break;
-            }
-        }
+        public override void Collect(IRuleContext context, bool holds, List<RuleTerm> terms) => Inner.Collect(context, !holds, terms);
     }
 
     private sealed record Compare(string Feature, string Operator, double Value) : Node
@@ -173,9 +172,8 @@ public sealed class Rule
             };
         }
 
-        public RuleTerm Term(IRuleContext context) => new("compare", Feature, Operator: Operator, Threshold: Value, Value: context.Feature(Feature));
-
-        public override void Collect(IRuleContext context, List<RuleTerm> met) => Add(met, Term(context));
+        public override void Collect(IRuleContext context, bool holds, List<RuleTerm> terms) =>
+            Add(terms, new("compare", Feature, Negated: !holds, Operator: Operator, Threshold: Value, Value: context.Feature(Feature)));
     }
 
     private sealed record Call(string Function, string Argument) : Node
@@ -189,9 +187,7 @@ public sealed class Rule
             _ => !context.Female,
         };
 
-        public RuleTerm Term => new(Function, Argument);
-
-        public override void Collect(IRuleContext context, List<RuleTerm> met) => Add(met, Term);
+        public override void Collect(IRuleContext context, bool holds, List<RuleTerm> terms) => Add(terms, new(Function, Argument, Negated: !holds));
     }
 
     private sealed class Parser(string text, RuleVocabulary vocabulary)

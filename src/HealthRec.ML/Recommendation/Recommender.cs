@@ -95,16 +95,14 @@ public sealed class Recommender(InterventionCatalog catalog, Featurizer featuriz
     /// falling ≥ 5 a year — this patient: eGFR 24 mL/min/1.73 m² (low)". For an indication and for a caution alike. A
     /// rule of one fact ("type 2 diabetes") is its own answer, and is not said twice.
     /// </summary>
-    private string Met(RuleWithReason rule, PatientSnapshot patient)
-    {
-        if (rule.Rule.IsOneFact)
-        {
-            return rule.Reason;
-        }
+    private string Met(RuleWithReason rule, PatientSnapshot patient) => Said(rule, patient, rule.Rule.Met(patient.Rules));
 
-        var met = rule.Rule.Met(patient.Rules).Select(t => _wording.Term(t, patient.Features, featurizer.Columns));
-        return $"{rule.Reason} — this patient: {string.Join(", ", met)}";
-    }
+    /// <summary>The same for a rule that does not hold: what of it this patient does not meet ("— this patient: age 88").</summary>
+    private string Unmet(RuleWithReason rule, PatientSnapshot patient) => Said(rule, patient, rule.Rule.Unmet(patient.Rules));
+
+    private string Said(RuleWithReason rule, PatientSnapshot patient, IReadOnlyList<RuleTerm> terms) => rule.Rule.IsOneFact || terms.Count == 0
+        ? rule.Reason
+        : $"{rule.Reason} — this patient: {string.Join(", ", terms.Select(t => _wording.Term(t, patient.Features, featurizer.Columns)))}";
 
     public RecommendationSet Recommend(PatientSnapshot patient, int top = 5)
     {
@@ -133,7 +131,7 @@ public sealed class Recommender(InterventionCatalog catalog, Featurizer featuriz
             var cautions = item.Cautions.Where(c => c.Rule.Evaluate(patient.Rules)).Select(c => Met(c, patient)).Concat(safetyCautions).ToList();
             var reasons = new List<string>
             {
-                content.Indicated ? $"indicated: {Met(item.Indication, patient)}" : $"not a catalog indication for this patient today (that is: {item.Indication.Reason})",
+                content.Indicated ? $"indicated: {Met(item.Indication, patient)}" : $"not a catalog indication for this patient today (that is: {Unmet(item.Indication, patient)})",
             };
             var candidate = new Recommendation(item, 0, content.Score, content.Benefit, reasons, cautions, item.Evidence) { Indicated = content.Indicated };
             if (index >= 0)
