@@ -112,4 +112,25 @@ public sealed class IndicationReasonTests
 
         Assert.Equal(expected, string.Join(", ", unmet.Select(t => wording.Term(t, features, featurizer.Columns))));
     }
+
+    // What similar patients were started on offers a medicine outside its indication only in a zone its guideline leaves
+    // to judgement: found on the Synthea records, a moderate statin offered at a 10-year risk of 0.4 %. The borderline
+    // patient is the 2013 guideline's worked example (55, total cholesterol 213, HDL 50, SBP 120: 5.4 %).
+    [Theory]
+    [InlineData("statin-moderate", "borderline", 5, true)]
+    [InlineData("statin-moderate", "borderline", 4, false)]
+    [InlineData("statin-moderate", "low", 25, false)]
+    [InlineData("ace-inhibitor", "borderline", 25, false)]
+    public void GivenSimilarPatientsStartedOnAMedicineItsIndicationDoesNotCover_WhenConsidered_ThenOnlyTheZoneItsGuidelineLeavesToJudgementAllowsIt(
+        string id, string who, int started, bool expected)
+    {
+        var patient = who == "borderline"
+            ? new CatalogTests.Patient().Male().Aged(55).With("total_cholesterol", 213).With("hdl", 50).With("sbp", 120).With("ldl", 130)
+            : new CatalogTests.Patient().Aged(45).With("total_cholesterol", 180).With("hdl", 60).With("sbp", 115).With("ldl", 110);
+        var (context, _) = patient.Build();
+        var item = CatalogTests.Item(id);
+
+        Assert.False(item.Indication.Rule.Evaluate(context));
+        Assert.Equal(expected, HybridRanker.MayConsider(item, new NeighbourEvidence(25, started, 0, double.NaN, 0), context));
+    }
 }

@@ -54,6 +54,13 @@ public sealed record Intervention
 
     public required RuleWithReason Indication { get; init; }
 
+    /// <summary>
+    /// Where a medicine may be offered without its indication, because similar patients were started on it: a zone the
+    /// guideline itself leaves to judgement (a 10-year risk of 5–7.5 % for a moderate-intensity statin, with risk
+    /// enhancers). Null: offered only where indicated.
+    /// </summary>
+    public RuleWithReason? Consider { get; init; }
+
     public ImmutableArray<RuleWithReason> Contraindications { get; init; } = [];
 
     public ImmutableArray<RuleWithReason> Cautions { get; init; } = [];

@@ -166,6 +166,7 @@ public static class InterventionCatalogFiles
         var indication = indicationExtension is null ? Fail<RuleWithReason?>("no indication") : Rule(indicationExtension, "indication");
         var contraindications = d.Extension.Where(e => e.Url == ExtensionBase + "contraindication").Select(e => Rule(e, "contraindication")).OfType<RuleWithReason>().ToImmutableArray();
         var cautions = d.Extension.Where(e => e.Url == ExtensionBase + "caution").Select(e => Rule(e, "caution")).OfType<RuleWithReason>().ToImmutableArray();
+        var consider = d.GetExtension(ExtensionBase + "consider") is { } considerExtension ? Rule(considerExtension, "consider") : null;
         foreach (var medicationClass in notIfTaking.Where(c => !vocabulary.MedicationClasses.Contains(c)))
         {
             Problem($"not-if-taking names unknown medication class '{medicationClass}'");
@@ -257,6 +258,7 @@ public static class InterventionCatalogFiles
             Addresses = addresses,
             Prevents = prevents,
             Indication = indication,
+            Consider = consider,
             Contraindications = contraindications,
             Cautions = cautions,
             NotIfTaking = notIfTaking,

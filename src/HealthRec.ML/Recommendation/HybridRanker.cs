@@ -98,6 +98,16 @@ public sealed class HybridRanker : IDisposable
 
     /// <summary>Similar patients (of the 25 nearest) started on a medicine for it to be offered without a catalog indication.</summary>
     public const int ConsiderSupport = 5;
+
+    /// <summary>
+    /// Whether a medicine whose indication does not hold may still be offered (after every indicated item, marked as
+    /// such): the catalog names a zone for it (<see cref="Intervention.Consider"/>) the patient is in, and at least
+    /// <see cref="ConsiderSupport"/> similar patients were started on it. Outside such a zone, what similar patients were
+    /// given is no reason to offer a medicine (a statin at a 10-year risk of 0.4 %).
+    /// </summary>
+    public static bool MayConsider(Intervention item, NeighbourEvidence neighbours, IRuleContext patient) =>
+        neighbours.Started >= ConsiderSupport && item.Consider is { } zone && zone.Rule.Evaluate(patient);
+
     private readonly MLContext _ml = new();
     private readonly ITransformer _model;
     private readonly ThreadLocal<PredictionEngine<PairRow, ScoreRow>> _engines;

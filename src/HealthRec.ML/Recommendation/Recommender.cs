@@ -119,7 +119,7 @@ public sealed class Recommender(InterventionCatalog catalog, Featurizer featuriz
             var content = patient.Content(item);
             var index = hybrid?.IndexOf(item.Id) ?? -1;
             var neighbours = index >= 0 ? evidence![index] : default;
-            if (!content.Indicated && (index < 0 || neighbours.Started < HybridRanker.ConsiderSupport))
+            if (!content.Indicated && (index < 0 || !HybridRanker.MayConsider(item, neighbours, patient.Rules)))
             {
                 continue;
             }
@@ -133,6 +133,11 @@ public sealed class Recommender(InterventionCatalog catalog, Featurizer featuriz
             {
                 content.Indicated ? $"indicated: {Met(item.Indication, patient)}" : $"not a catalog indication for this patient today (that is: {Unmet(item.Indication, patient)})",
             };
+            if (!content.Indicated)
+            {
+                reasons.Add($"in a zone its guideline leaves to judgement: {Met(item.Consider!, patient)}");
+            }
+
             var candidate = new Recommendation(item, 0, content.Score, content.Benefit, reasons, cautions, item.Evidence) { Indicated = content.Indicated };
             if (index >= 0)
             {

@@ -214,7 +214,7 @@ public static class RecommenderTrainer
         {
             var item = medicines[j];
             var content = point.Snapshot.Content(item);
-            if (!content.Indicated && evidence[j].Started < HybridRanker.ConsiderSupport)
+            if (!content.Indicated && !HybridRanker.MayConsider(item, evidence[j], point.Snapshot.Rules))
             {
                 continue;
             }
@@ -288,8 +288,8 @@ public static class RecommenderTrainer
         card.AppendLine("Orders the catalog medicines for a patient (LightGBM LambdaRank over (patient, medicine) pairs). " +
             "Its inputs: the content signal (indication, the absolute risk reduction expected from the outcome models and the catalog's stated effect, guideline strength, cautions), " +
             $"the collaborative signal (what the {m.Neighbours} nearest similar patients among {m.ReferencePoints:N0} training visits with a start were started on, and whether the response analyte then fell by 5 % or more), " +
-            "the popularity prior and the patient's features. Indicated medicines always come first; a medicine without a catalog indication is offered only when " +
-            $"at least {HybridRanker.ConsiderSupport} of the {m.Neighbours} nearest similar patients were started on it, after every indicated item and marked as such. The hard filters (contraindication, already taking, done recently) are applied after it and never overridden.");
+            "the popularity prior and the patient's features. Indicated medicines always come first; a medicine without a catalog indication is offered only in a zone its catalog entry names " +
+            $"as left to judgement (a borderline 10-year risk for a moderate-intensity statin) and when at least {HybridRanker.ConsiderSupport} of the {m.Neighbours} nearest similar patients were started on it, after every indicated item and marked as such. The hard filters (contraindication, already taking, done recently) are applied after it and never overridden.");
         card.AppendLine();
         card.AppendLine("## Training");
         card.AppendLine(ci, $"- Data: {m.Provenance.Input} (SHA-256 {m.Provenance.DataSha256[..Math.Min(12, m.Provenance.DataSha256.Length)]}…), command `{m.Provenance.Command}`, seed {m.Provenance.Seed}");
