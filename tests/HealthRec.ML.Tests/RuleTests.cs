@@ -59,10 +59,13 @@ public sealed class RuleTests
     {
         var met = Rule.Compile(text, Vocabulary()).Met(Patient(egfr, diabetic, statin));
 
-        Assert.Equal(expected, string.Join("; ", met.Select(t => (t.Negated ? "not " : "") + (t.Function == "compare"
-            ? string.Create(System.Globalization.CultureInfo.InvariantCulture, $"compare {t.Name} {t.Operator}{t.Threshold} ={Math.Floor(t.Value)}")
-            : $"{t.Function} {t.Name}"))));
+        Assert.Equal(expected, Terms(met));
     }
+
+    // A term as the tests read it: "not compare egfr_last <30 =45", "has t2d".
+    private static string Terms(IReadOnlyList<RuleTerm> terms) => string.Join("; ", terms.Select(t => (t.Negated ? "not " : "") + (t.Function == "compare"
+        ? string.Create(System.Globalization.CultureInfo.InvariantCulture, $"compare {t.Name} {t.Operator}{t.Threshold} ={Math.Floor(t.Value)}")
+        : $"{t.Function} {t.Name}")));
 
     // And what kept a rule from holding: every failing part of an "and", both branches of a failing "or", each as the
     // patient has it; nothing when the rule holds.
@@ -77,9 +80,7 @@ public sealed class RuleTests
     {
         var unmet = Rule.Compile(text, Vocabulary()).Unmet(Patient(egfr, diabetic, statin));
 
-        Assert.Equal(expected, string.Join("; ", unmet.Select(t => (t.Negated ? "not " : "") + (t.Function == "compare"
-            ? string.Create(System.Globalization.CultureInfo.InvariantCulture, $"compare {t.Name} {t.Operator}{t.Threshold} ={Math.Floor(t.Value)}")
-            : $"{t.Function} {t.Name}"))));
+        Assert.Equal(expected, Terms(unmet));
     }
 
     [Theory]

@@ -75,8 +75,9 @@ public sealed record RecommendationSet(string PatientId, DateTimeOffset At, IRea
 /// similar patients of the training population, and the patient's features — in the places content gave medicines, so
 /// lifestyle, screening and referral items keep their content-based places. With the hybrid, a medicine whose indication
 /// does not hold but which at least <see cref="HybridRanker.ConsiderSupport"/> of the 25 most similar patients were
-/// started on is offered after every indicated item, marked as not indicated and saying why it is there (a guideline's
-/// borderline zone, such as a 10-year ASCVD risk just under 7.5 %, is where this happens). A patient younger than the
+/// started on is offered after every indicated item, marked as not indicated and saying why it is there, but only in the
+/// zone its catalog entry leaves to judgement (<see cref="Intervention.Consider"/>: a 10-year ASCVD risk of 5 to
+/// &lt; 7.5 % for a moderate-intensity statin; <see cref="HybridRanker.MayConsider"/>). A patient younger than the
 /// catalog's <see cref="InterventionCatalog.MinimumAge"/> gets no suggestion at all, and the set says why. Then the hard filters (contraindication,
 /// already taking, done recently: rules, applied last and never overridden by any score), and one item per group.
 /// Deterministic.
