@@ -142,4 +142,27 @@ public sealed class CatalogEvidenceTests
 
         Assert.Equal(expected, Indicated("nephrology-referral", patient));
     }
+
+    // The borderline statement (IIb) backs only the zone where the hybrid may offer a moderate statin without its
+    // indication; a suggestion for a patient with diabetes shows the statement that indicates it, not that one.
+    [Fact]
+    public void GivenTheModerateStatin_WhenItsEvidenceIsRead_ThenTheBorderlineStatementBacksOnlyItsZone()
+    {
+        var item = CatalogTests.Item("statin-moderate");
+
+        Assert.DoesNotContain(item.Evidence, e => e.Recommendation.Contains("borderline", StringComparison.Ordinal));
+        Assert.Equal("IIb (B-R)", Assert.Single(item.ConsiderEvidence).Strength);
+    }
+
+    [Fact]
+    public void GivenAZoneWithoutEvidenceOfItsOwn_WhenTheCatalogIsLoaded_ThenItIsRefusedNamingTheItem()
+    {
+        var bundle = JsonNode.Parse(CatalogTests.CommittedJson)!;
+        var statin = bundle["entry"]!.AsArray().Select(e => e!["resource"]!).Single(r => (string)r["id"]! == "statin-moderate");
+        statin["relatedArtifact"]!.AsArray().RemoveAt(1);
+
+        var ex = Assert.Throws<CatalogException>(() => CatalogTests.Load(bundle.ToJsonString()));
+
+        Assert.Contains("statin-moderate: consider needs its own evidence", ex.Message, StringComparison.Ordinal);
+    }
 }

@@ -154,6 +154,8 @@ public sealed class RecommenderTests(TrainedRecommenderCohort cohort) : IClassFi
             {
                 Assert.StartsWith(r.Indicated ? "indicated: " : "not a catalog indication for this patient today (that is: ", r.Reasons[0], StringComparison.Ordinal);
                 Assert.Equal(!r.Intervention.Indication.Rule.IsOneFact, r.Reasons[0].Contains(" — this patient: ", StringComparison.Ordinal));
+                // Offered in a zone left to judgement, it rests on that zone's statement, not on the indication's.
+                Assert.Equal(r.Indicated ? r.Intervention.Evidence : r.Intervention.ConsiderEvidence, r.Evidence);
             });
             if (!hybrid)
             {

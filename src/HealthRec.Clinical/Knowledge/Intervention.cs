@@ -81,6 +81,9 @@ public sealed record Intervention
 
     public ImmutableArray<Evidence> Evidence { get; init; } = [];
 
+    /// <summary>The evidence for <see cref="Consider"/>'s zone: what an item offered there rests on instead.</summary>
+    public ImmutableArray<Evidence> ConsiderEvidence { get; init; } = [];
+
     /// <summary>When the catalog entry was last revised (its ActivityDefinition's <c>date</c>, else the catalog Bundle's <c>timestamp</c>).</summary>
     public DateTimeOffset? Revised { get; init; }
 }

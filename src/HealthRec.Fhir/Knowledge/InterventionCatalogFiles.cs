@@ -221,16 +221,24 @@ public static class InterventionCatalogFiles
             effects.Add(new StatedEffect(outcome, (double)rr.Value, source));
         }
 
+        // Evidence marked "supports: consider" backs the zone left to judgement, not the indication: shown only with an
+        // item offered in that zone.
         var evidence = d.RelatedArtifact
             .Where(a => a.Type is RelatedArtifact.RelatedArtifactType.Justification or RelatedArtifact.RelatedArtifactType.Citation)
-            .Select(a => (Artifact: a, Strength: a.GetExtensionValue<FhirString>(ExtensionBase + "recommendation-strength")?.Value))
+            .Select(a => (Artifact: a, Strength: a.GetExtensionValue<FhirString>(ExtensionBase + "recommendation-strength")?.Value,
+                ForConsider: a.GetExtensionValue<Code>(ExtensionBase + "supports")?.Value == "consider"))
             .ToList();
-        if (evidence.Count == 0)
+        if (!evidence.Exists(e => !e.ForConsider))
         {
             Problem("no evidence (a relatedArtifact of type justification or citation)");
         }
 
-        foreach (var (artifact, strength) in evidence)
+        if (consider is not null && !evidence.Exists(e => e.ForConsider))
+        {
+            Problem("consider needs its own evidence (a relatedArtifact with the extension supports = consider)");
+        }
+
+        foreach (var (artifact, strength, _) in evidence)
         {
             if (string.IsNullOrWhiteSpace(artifact.Label) || string.IsNullOrWhiteSpace(artifact.Display) || string.IsNullOrWhiteSpace(artifact.Citation)
                 || string.IsNullOrWhiteSpace(artifact.Url) || string.IsNullOrWhiteSpace(strength))
@@ -267,7 +275,8 @@ public static class InterventionCatalogFiles
             Response = response,
             ResponseTitle = terminology.Analytes.FirstOrDefault(a => a.Id == response)?.Title,
             Revised = d.DateElement?.ToDateTimeOffset(TimeSpan.Zero),
-            Evidence = [.. evidence.Select(e => new Clinical.Knowledge.Evidence(e.Artifact.Label ?? "", e.Artifact.Display ?? "", e.Strength ?? "", e.Artifact.Citation ?? "", e.Artifact.Url ?? ""))],
+            Evidence = [.. evidence.Where(e => !e.ForConsider).Select(e => EvidenceOf(e.Artifact, e.Strength))],
+            ConsiderEvidence = [.. evidence.Where(e => e.ForConsider).Select(e => EvidenceOf(e.Artifact, e.Strength))],
         };
 
         T Fail<T>(string text)
@@ -281,4 +290,7 @@ public static class InterventionCatalogFiles
 
     private static IEnumerable<string> Codes(ActivityDefinition d, string extension) =>
         d.Extension.Where(e => e.Url == ExtensionBase + extension).Select(e => (e.Value as Code)?.Value).OfType<string>();
+
+    private static Clinical.Knowledge.Evidence EvidenceOf(RelatedArtifact artifact, string? strength) =>
+        new(artifact.Label ?? "", artifact.Display ?? "", strength ?? "", artifact.Citation ?? "", artifact.Url ?? "");
 }

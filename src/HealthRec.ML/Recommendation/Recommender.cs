@@ -139,7 +139,10 @@ public sealed class Recommender(InterventionCatalog catalog, Featurizer featuriz
                 reasons.Add($"in a zone its guideline leaves to judgement: {Met(item.Consider!, patient)}");
             }
 
-            var candidate = new Recommendation(item, 0, content.Score, content.Benefit, reasons, cautions, item.Evidence) { Indicated = content.Indicated };
+            var candidate = new Recommendation(item, 0, content.Score, content.Benefit, reasons, cautions, content.Indicated ? item.Evidence : item.ConsiderEvidence)
+            {
+                Indicated = content.Indicated,
+            };
             if (index >= 0)
             {
                 if (neighbours.Started > 0)
