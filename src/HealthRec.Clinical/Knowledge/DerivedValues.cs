@@ -35,12 +35,7 @@ public static class DerivedValues
         _ => string.Create(CultureInfo.InvariantCulture, $"{name} {value:0.##}"),
     };
 
-    /// <summary>
-    /// The value, or NaN when it cannot be computed. <c>pce_ascvd_10y</c>: the equations hold for ages 40–79 and need
-    /// total and HDL cholesterol and systolic pressure; they are not computed for anyone with ASCVD (secondary
-    /// prevention). Race is not in the record, so the equations for white patients are used, as they are for every race
-    /// other than Black. <c>egfr_sustained_slope_5y</c>: see <see cref="SustainedEgfrSlope"/>.
-    /// </summary>
+    /// <summary>The value, or NaN when it cannot be computed: see <see cref="PooledCohortPercent"/> and <see cref="SustainedEgfrSlope"/>.</summary>
     public static double Compute(string name, Func<string, double> feature, PatientRecord record, DateTimeOffset at) => name switch
     {
         PceAscvd10y => PooledCohortPercent(feature),
@@ -66,7 +61,7 @@ public static class DerivedValues
     private static readonly string[] Antihypertensives = ["on_ace_inhibitor", "on_arb", "on_thiazide", "on_ccb", "on_beta_blocker"];
 
     /// <summary>
-    /// The value, or NaN when it cannot be computed: the equations hold for ages 40–79 and need total and HDL
+    /// The Pooled Cohort Equations' 10-year risk in percent, or NaN: the equations hold for ages 40–79 and need total and HDL
     /// cholesterol and systolic pressure; they are not computed for anyone with ASCVD (secondary prevention). Race is not
     /// in the record, so the equations for white patients are used, as they are for every race other than Black.
     /// </summary>
