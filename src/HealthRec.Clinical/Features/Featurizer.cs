@@ -217,9 +217,7 @@ public sealed class Featurizer
     // Measurements are ordered by time: binary search gives the window (from, indexAt].
     private static double Aggregate(ReadOnlySpan<Measurement> all, Aggregation aggregation, DateTimeOffset indexAt, TimeSpan window)
     {
-        var end = UpperBound(all, indexAt);
-        var start = UpperBound(all[..end], indexAt - window);
-        var values = all[start..end];
+        var values = InWindow(all, indexAt, window);
         if (values.IsEmpty)
         {
             return aggregation == Aggregation.Count ? 0 : double.NaN;
@@ -255,6 +253,13 @@ public sealed class Featurizer
             default:
                 throw new InvalidOperationException($"Aggregation {aggregation} is not implemented.");
         }
+    }
+
+    /// <summary>The measurements (ordered by time) in the window (indexAt − window, indexAt], found by binary search.</summary>
+    internal static ReadOnlySpan<Measurement> InWindow(ReadOnlySpan<Measurement> all, DateTimeOffset indexAt, TimeSpan window)
+    {
+        var end = UpperBound(all, indexAt);
+        return all[UpperBound(all[..end], indexAt - window)..end];
     }
 
     // Least-squares slope of value against time in years; needs two distinct times.

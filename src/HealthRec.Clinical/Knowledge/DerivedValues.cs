@@ -51,8 +51,7 @@ public static class DerivedValues
     /// </summary>
     public static double SustainedEgfrSlope(PatientRecord record, DateTimeOffset at)
     {
-        var from = at.AddDays(-SlopeWindowDays);
-        var values = record.MeasurementsOf(PatientRecordBuilder.Egfr).Where(m => m.At > from && m.At <= at).ToArray();
+        var values = Features.Featurizer.InWindow(record.MeasurementsOf(PatientRecordBuilder.Egfr).AsSpan(), at, TimeSpan.FromDays(SlopeWindowDays));
         return values.Length >= SustainedResults && (values[^1].At - values[0].At).TotalDays >= SustainedDays
             ? Features.Featurizer.Slope(values, at)
             : double.NaN;

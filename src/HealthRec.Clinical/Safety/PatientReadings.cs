@@ -166,14 +166,14 @@ public static class PatientReadings
             return Reading.Unknown("no serum potassium recorded");
         }
 
-        return Stale(k.At, at, maxAgeDays) is { } old
-            ? Reading.Unknown(string.Create(Ci, $"the last potassium ({k.Value:0.0} mmol/L on {Day(k.At)}) is {old}; this check needs one from the last {maxAgeDays} days"),
-                $"the last potassium is {old}")
-            : new Reading(k.Value, string.Create(Ci, $"potassium {k.Comparator}{k.Value:0.0} mmol/L on {Day(k.At)}"))
-            {
-                Bound = k.Bound,
-                Measured = string.Create(Ci, $"potassium {k.Comparator}{k.Value:0.0} mmol/L"),
-            };
+        if (Stale(k.At, at, maxAgeDays) is { } old)
+        {
+            return Reading.Unknown(string.Create(Ci, $"the last potassium ({k.Value:0.0} mmol/L on {Day(k.At)}) is {old}; this check needs one from the last {maxAgeDays} days"),
+                $"the last potassium is {old}");
+        }
+
+        var measured = string.Create(Ci, $"potassium {k.Comparator}{k.Value:0.0} mmol/L");
+        return new Reading(k.Value, $"{measured} on {Day(k.At)}") { Bound = k.Bound, Measured = measured };
     }
 
     /// <summary>
